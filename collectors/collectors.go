@@ -1,0 +1,77 @@
+// Package collectors holds the contract every provider collector keeps and
+// the credential-control vocabulary shared by the providers. The conformance
+// suite that checks a collector against the contract is in collectortest.
+package collectors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Collector inventories one provider.
+//
+// Collect returns a partial inventory with gaps when some scopes or sources
+// fail; it returns an error only when nothing useful was collected (bad
+// configuration, no credentials, the context ended before any scope). The
+// inventory it returns must pass nhi.Inventory.Validate, be normalised, list
+// every attempted scope in Scopes, and never contain a secret value.
+type Collector interface {
+	Provider() nhi.Provider
+	Collect(ctx context.Context) (nhi.Inventory, error)
+}
+
+// Action is a credential control.
+type Action string
+
+// Actions, reversible first. Delete is a later, separate step; Restore undoes
+// a Delete where the provider allows it (a deploy key re-added from its public
+// key, a certificate re-added from its public definition).
+const (
+	Disable = Action("disable")
+	Enable  = Action("enable")
+	Delete  = Action("delete")
+	Restore = Action("restore")
+)
+
+// ActionRequest asks a provider to act on an identity or one of its
+// credentials.
+type ActionRequest struct {
+	Action Action
+	// Identity is the identity as collected; providers read NativeID, Name,
+	// Scope, Path, Kind and attributes from it.
+	Identity nhi.Identity
+	// CredentialID names the credential to act on; empty means the identity
+	// itself (disable a service account, quarantine a role).
+	CredentialID string
+	// RestoreData is the RestoreData of an earlier Delete, for Restore.
+	RestoreData json.RawMessage
+}
+
+// ActionResult reports what an action did.
+type ActionResult struct {
+	// Changed is false when the target was already in the requested state:
+	// actions are idempotent.
+	Changed bool
+	// Before and After describe the state, e.g. "Active" and "Inactive".
+	Before, After string
+	// RestoreData holds what is needed to undo a Delete (never a secret).
+	RestoreData json.RawMessage
+	Detail      string
+}
+
+// Controller performs credential controls for one provider. Nothing calls a
+// Controller unless an operator or the revocation workflow asks.
+type Controller interface {
+	Act(ctx context.Context, req ActionRequest) (ActionResult, error)
+}
+
+// Errors providers translate their SDK errors into.
+var (
+	ErrNotFound    = errors.New("not found")
+	ErrDenied      = errors.New("access denied")
+	ErrThrottled   = errors.New("throttled")
+	ErrUnsupported = errors.New("action not supported for this target")
+)

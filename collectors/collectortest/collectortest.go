@@ -1,0 +1,145 @@
+// Package collectortest is the conformance suite every collector passes.
+//
+// A provider's test builds a Subject around its in-process fake and calls
+// Run. The suite checks the collectors.Collector contract: a valid,
+// normalised, deterministic inventory; every attempted scope listed; a
+// failure in one scope becomes a gap there and leaves the others intact; a
+// cancelled context is an error or gaps, never a silently empty inventory;
+// and no secret value reaches the inventory.
+package collectortest
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Subject is what a provider hands the suite.
+type Subject struct {
+	// New returns a collector against a freshly seeded fake holding at least
+	// two scopes with identities in each.
+	New func(t *testing.T) collectors.Collector
+	// Deny returns a collector against a fresh fake in which every call
+	// for the named scope is refused with the provider's access-denied
+	// error, and the name of that scope. The other scopes must still be
+	// collected.
+	Deny func(t *testing.T) (collectors.Collector, string)
+	// Secrets lists secret values seeded in the fake (key material, client
+	// secret values, tokens) that must never appear in an inventory.
+	Secrets []string
+}
+
+// Run runs the conformance suite.
+func Run(t *testing.T, s Subject) {
+	t.Helper()
+	t.Run("valid-normalised-deterministic", func(t *testing.T) {
+		c := s.New(t)
+		inv1, err := c.Collect(context.Background())
+		if err != nil {
+			t.Fatalf("Collect: %v", err)
+		}
+		if err := inv1.Validate(); err != nil {
+			t.Fatalf("inventory invalid: %v", err)
+		}
+		if len(inv1.Identities) == 0 {
+			t.Fatal("no identities collected from a seeded fake")
+		}
+		for _, id := range inv1.Identities {
+			if id.Provider != c.Provider() {
+				t.Errorf("identity %s has provider %q, collector says %q", id.ID, id.Provider, c.Provider())
+			}
+			if !hasScope(inv1, id.Provider, id.Scope) {
+				t.Errorf("identity %s is in scope %q, which Scopes does not list", id.ID, id.Scope)
+			}
+		}
+		if inv1.CollectedAt.IsZero() {
+			t.Error("collected_at is zero")
+		}
+		var b1, b2 bytes.Buffer
+		if err := nhi.Encode(&b1, inv1); err != nil {
+			t.Fatal(err)
+		}
+		norm := inv1
+		norm.Normalize()
+		var bn bytes.Buffer
+		_ = nhi.Encode(&bn, norm)
+		if !bytes.Equal(b1.Bytes(), bn.Bytes()) {
+			t.Error("inventory is not normalised")
+		}
+		inv2, err := c.Collect(context.Background())
+		if err != nil {
+			t.Fatalf("second Collect: %v", err)
+		}
+		inv2.CollectedAt = inv1.CollectedAt
+		_ = nhi.Encode(&b2, inv2)
+		if !bytes.Equal(b1.Bytes(), b2.Bytes()) {
+			t.Error("two collections of an unchanged fake differ")
+		}
+		for _, sec := range s.Secrets {
+			if sec != "" && bytes.Contains(b1.Bytes(), []byte(sec)) {
+				t.Errorf("inventory contains a seeded secret value %q…", sec[:min(4, len(sec))])
+			}
+		}
+		rt, err := nhi.Decode(bytes.NewReader(b1.Bytes()))
+		if err != nil {
+			t.Fatalf("inventory does not round-trip through its JSON form: %v", err)
+		}
+		var b3 bytes.Buffer
+		_ = nhi.Encode(&b3, rt)
+		if !bytes.Equal(b1.Bytes(), b3.Bytes()) {
+			t.Error("JSON round trip changed the inventory")
+		}
+	})
+	t.Run("denied-scope-is-a-gap", func(t *testing.T) {
+		if s.Deny == nil {
+			t.Skip("subject has no Deny")
+		}
+		c, scope := s.Deny(t)
+		inv, err := c.Collect(context.Background())
+		if err != nil {
+			t.Fatalf("Collect with one denied scope: %v (one failing scope must not fail the scan)", err)
+		}
+		if !inv.Partial(c.Provider(), scope) {
+			t.Errorf("no gap recorded for denied scope %q; gaps: %+v", scope, inv.Gaps)
+		}
+		other := false
+		for _, id := range inv.Identities {
+			if id.Scope != scope {
+				other = true
+			}
+		}
+		if !other {
+			t.Error("no identities from the other scopes: a denied scope stopped the scan")
+		}
+		if !hasScope(inv, c.Provider(), scope) {
+			t.Errorf("denied scope %q missing from Scopes", scope)
+		}
+		for _, g := range inv.Gaps {
+			if g.Kind == "" || g.Source == "" {
+				t.Errorf("gap without kind or source: %+v", g)
+			}
+		}
+	})
+	t.Run("cancelled-context", func(t *testing.T) {
+		c := s.New(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		inv, err := c.Collect(ctx)
+		if err == nil && len(inv.Gaps) == 0 {
+			t.Errorf("cancelled Collect returned %d identities, no error and no gaps: a failed collection looks complete", len(inv.Identities))
+		}
+	})
+}
+
+func hasScope(inv nhi.Inventory, p nhi.Provider, id string) bool {
+	for _, s := range inv.Scopes {
+		if s.Provider == p && strings.EqualFold(s.ID, id) {
+			return true
+		}
+	}
+	return false
+}

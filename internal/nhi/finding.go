@@ -1,0 +1,115 @@
+package nhi
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Severity of a finding.
+type Severity string
+
+// Severities in increasing order.
+const (
+	SevInfo     = Severity("info")
+	SevLow      = Severity("low")
+	SevMedium   = Severity("medium")
+	SevHigh     = Severity("high")
+	SevCritical = Severity("critical")
+)
+
+// Severities lists all severities in increasing order.
+var Severities = []Severity{SevInfo, SevLow, SevMedium, SevHigh, SevCritical}
+
+// Rank orders severities: info 0 … critical 4; unknown -1.
+func (s Severity) Rank() int {
+	for i, x := range Severities {
+		if s == x {
+			return i
+		}
+	}
+	return -1
+}
+
+// ParseSeverity parses a severity name, case-insensitively.
+func ParseSeverity(s string) (Severity, error) {
+	v := Severity(strings.ToLower(strings.TrimSpace(s)))
+	if v.Rank() < 0 {
+		return "", fmt.Errorf("unknown severity %q (want info, low, medium, high or critical)", s)
+	}
+	return v, nil
+}
+
+// Finding families.
+const (
+	FamilyOrphaned       = "orphaned"
+	FamilyOwnerMoved     = "owner-moved"
+	FamilyDormant        = "dormant"
+	FamilyOverPrivileged = "over-privileged"
+	FamilyLongLived      = "long-lived"
+	FamilyUnmapped       = "unmapped"
+	FamilyDrift          = "drift"
+	FamilyRiskyConfig    = "risky-config"
+)
+
+// Families lists every finding family in report order.
+var Families = []string{FamilyOrphaned, FamilyOwnerMoved, FamilyDormant, FamilyOverPrivileged,
+	FamilyLongLived, FamilyUnmapped, FamilyDrift, FamilyRiskyConfig}
+
+// Finding is one rule's verdict on one identity, credential or grant.
+type Finding struct {
+	Fingerprint string   `json:"fingerprint"`
+	RuleID      string   `json:"rule_id"`
+	Family      string   `json:"family"`
+	Severity    Severity `json:"severity"`
+	Title       string   `json:"title"`
+
+	Provider     Provider     `json:"provider"`
+	Scope        string       `json:"scope"`
+	IdentityID   string       `json:"identity_id"`
+	IdentityName string       `json:"identity_name"`
+	IdentityKind IdentityKind `json:"identity_kind"`
+	CredentialID string       `json:"credential_id,omitempty"`
+	GrantID      string       `json:"grant_id,omitempty"`
+
+	// RoleID is the catalog role the identity maps to, if any.
+	RoleID string `json:"role_id,omitempty"`
+	// Owner is the resolved accountable owner (email or login), if any, and
+	// OwnerSource where it came from (role, tag, entra-owner…).
+	Owner       string `json:"owner,omitempty"`
+	OwnerSource string `json:"owner_source,omitempty"`
+
+	// Evidence holds the values and thresholds that triggered the finding.
+	Evidence    map[string]string `json:"evidence,omitempty"`
+	Remediation string            `json:"remediation,omitempty"`
+	Controls    []string          `json:"controls,omitempty"`
+
+	// Suppressed is set when an unexpired exception applies; Exception is
+	// its reference and ExceptionExpires its expiry.
+	Suppressed       bool      `json:"suppressed,omitempty"`
+	Exception        string    `json:"exception,omitempty"`
+	ExceptionExpires time.Time `json:"exception_expires,omitempty"`
+}
+
+// Fingerprint is the stable key of a finding: rule + identity + credential
+// or grant. It keys suppressions, lifecycle and de-duplication.
+func Fingerprint(ruleID, identityID, credentialID, grantID string) string {
+	return sha256Hex([]byte(ruleID + "\x00" + identityID + "\x00" + credentialID + "\x00" + grantID))[:24]
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// Certification is the last approved state: which grants and credentials of
+// each identity an owner certified, and when.
+type Certification struct {
+	At time.Time `json:"at"`
+	// Grants maps identity id to the grant ids certified for it.
+	Grants map[string][]string `json:"grants"`
+	// Credentials maps identity id to the credential ids certified for it.
+	Credentials map[string][]string `json:"credentials,omitempty"`
+}

@@ -1,0 +1,331 @@
+package nhi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON inventory format this package
+// reads and writes. Readers refuse other versions.
+const SchemaVersion = 1
+
+// Inventory is what one scan collected: identities with their credentials,
+// grants and usage, the scopes covered, and the gaps.
+type Inventory struct {
+	Version     int       `json:"version"`
+	CollectedAt time.Time `json:"collected_at"`
+	// Scopes lists every scope the scan attempted, complete or not.
+	Scopes     []Scope    `json:"scopes"`
+	Identities []Identity `json:"identities"`
+	Gaps       []Gap      `json:"gaps,omitempty"`
+}
+
+// MakeID builds an identity id from a provider and its immutable id. Parts
+// after the first are joined with ":" (for example MakeID(GitHub,
+// "deploy-key", "123")).
+func MakeID(p Provider, parts ...string) string {
+	return string(p) + ":" + strings.Join(parts, ":")
+}
+
+// Merge combines inventories from several collectors into one. CollectedAt
+// is the earliest non-zero time. The result is normalised.
+func Merge(invs ...Inventory) Inventory {
+	out := Inventory{Version: SchemaVersion}
+	for _, inv := range invs {
+		if out.CollectedAt.IsZero() || (!inv.CollectedAt.IsZero() && inv.CollectedAt.Before(out.CollectedAt)) {
+			out.CollectedAt = inv.CollectedAt
+		}
+		out.Scopes = append(out.Scopes, inv.Scopes...)
+		out.Identities = append(out.Identities, inv.Identities...)
+		out.Gaps = append(out.Gaps, inv.Gaps...)
+	}
+	out.Normalize()
+	return out
+}
+
+// Normalize sorts every list by its stable key and converts times to UTC, so
+// that equal inventories encode to equal bytes.
+func (inv *Inventory) Normalize() {
+	if inv.Version == 0 {
+		inv.Version = SchemaVersion
+	}
+	inv.CollectedAt = utc(inv.CollectedAt)
+	sort.SliceStable(inv.Scopes, func(i, j int) bool {
+		a, b := inv.Scopes[i], inv.Scopes[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.ID < b.ID
+	})
+	inv.Scopes = dedupeScopes(inv.Scopes)
+	for i := range inv.Identities {
+		inv.Identities[i].normalize()
+	}
+	sort.SliceStable(inv.Identities, func(i, j int) bool { return inv.Identities[i].ID < inv.Identities[j].ID })
+	sort.SliceStable(inv.Gaps, func(i, j int) bool {
+		a, b := inv.Gaps[i], inv.Gaps[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		if a.Scope != b.Scope {
+			return a.Scope < b.Scope
+		}
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.Detail < b.Detail
+	})
+}
+
+func dedupeScopes(s []Scope) []Scope {
+	out := s[:0]
+	for i, sc := range s {
+		if i > 0 && sc.Provider == out[len(out)-1].Provider && sc.ID == out[len(out)-1].ID {
+			if out[len(out)-1].Name == "" {
+				out[len(out)-1].Name = sc.Name
+			}
+			continue
+		}
+		out = append(out, sc)
+	}
+	return out
+}
+
+func (id *Identity) normalize() {
+	id.Created = utc(id.Created)
+	id.Usage.normalize()
+	for i := range id.Credentials {
+		c := &id.Credentials[i]
+		c.Created, c.Expires = utc(c.Created), utc(c.Expires)
+		c.Usage.normalize()
+		sortSignals(c.Signals)
+	}
+	sort.SliceStable(id.Credentials, func(i, j int) bool { return id.Credentials[i].ID < id.Credentials[j].ID })
+	for i := range id.Grants {
+		id.Grants[i].Created = utc(id.Grants[i].Created)
+	}
+	sort.SliceStable(id.Grants, func(i, j int) bool { return id.Grants[i].ID < id.Grants[j].ID })
+	sort.SliceStable(id.OwnerHints, func(i, j int) bool {
+		a, b := id.OwnerHints[i], id.OwnerHints[j]
+		if a.Source != b.Source {
+			return a.Source < b.Source
+		}
+		return a.Value < b.Value
+	})
+	sortSignals(id.Signals)
+}
+
+func sortSignals(s []Signal) {
+	sort.SliceStable(s, func(i, j int) bool {
+		if s[i].Code != s[j].Code {
+			return s[i].Code < s[j].Code
+		}
+		return s[i].Detail < s[j].Detail
+	})
+}
+
+func (u *Usage) normalize() {
+	u.LastUsed, u.AsOf = utc(u.LastUsed), utc(u.AsOf)
+}
+
+func utc(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+// Validate checks the invariants every producer of an inventory must keep.
+// It reports all problems at once.
+func (inv *Inventory) Validate() error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if inv.Version != SchemaVersion {
+		add("version %d: this nhiscan reads version %d", inv.Version, SchemaVersion)
+	}
+	seen := map[string]bool{}
+	for i, id := range inv.Identities {
+		where := fmt.Sprintf("identities[%d] (%s)", i, id.ID)
+		switch {
+		case id.ID == "":
+			add("identities[%d]: id is empty", i)
+		case seen[id.ID]:
+			add("%s: duplicate id", where)
+		}
+		seen[id.ID] = true
+		if !id.Provider.Valid() {
+			add("%s: unknown provider %q", where, id.Provider)
+		} else if !strings.HasPrefix(id.ID, string(id.Provider)+":") {
+			add("%s: id must start with %q", where, string(id.Provider)+":")
+		}
+		if p, ok := IdentityKinds[id.Kind]; !ok {
+			add("%s: unknown kind %q", where, id.Kind)
+		} else if p != id.Provider {
+			add("%s: kind %q belongs to provider %q", where, id.Kind, p)
+		}
+		if id.NativeID == "" {
+			add("%s: native_id is empty", where)
+		}
+		if id.Scope == "" {
+			add("%s: scope is empty", where)
+		}
+		if !validStatus(id.Status) {
+			add("%s: unknown status %q", where, id.Status)
+		}
+		if err := id.Usage.validate(); err != nil {
+			add("%s: usage: %v", where, err)
+		}
+		creds := map[string]bool{}
+		for _, c := range id.Credentials {
+			if c.ID == "" || creds[c.ID] {
+				add("%s: credential id %q empty or duplicate", where, c.ID)
+			}
+			creds[c.ID] = true
+			if _, ok := CredentialTypes[c.Type]; !ok {
+				add("%s: credential %s: unknown type %q", where, c.ID, c.Type)
+			}
+			if !validStatus(c.Status) {
+				add("%s: credential %s: unknown status %q", where, c.ID, c.Status)
+			}
+			if err := c.Usage.validate(); err != nil {
+				add("%s: credential %s: usage: %v", where, c.ID, err)
+			}
+		}
+		grants := map[string]bool{}
+		for _, g := range id.Grants {
+			if g.ID == "" || grants[g.ID] {
+				add("%s: grant id %q empty or duplicate", where, g.ID)
+			}
+			grants[g.ID] = true
+			if g.Entitlement == "" {
+				add("%s: grant %s: entitlement is empty", where, g.ID)
+			}
+			switch g.Privilege {
+			case PrivRead, PrivWrite, PrivAdmin:
+			default:
+				add("%s: grant %s: unknown privilege %q", where, g.ID, g.Privilege)
+			}
+		}
+	}
+	for i, g := range inv.Gaps {
+		if !g.Provider.Valid() {
+			add("gaps[%d]: unknown provider %q", i, g.Provider)
+		}
+		if g.Source == "" {
+			add("gaps[%d]: source is empty", i)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validStatus(s Status) bool {
+	switch s {
+	case StatusActive, StatusDisabled, StatusSuspended, StatusExpired:
+		return true
+	}
+	return false
+}
+
+func (u Usage) validate() error {
+	switch u.State {
+	case UsageUsed:
+		if u.LastUsed.IsZero() {
+			return errors.New(`state "used" needs last_used`)
+		}
+	case UsageNeverUsed, UsageNotReported, UsageUnknown:
+		if !u.LastUsed.IsZero() {
+			return fmt.Errorf("state %q must not carry last_used", u.State)
+		}
+	default:
+		return fmt.Errorf("unknown state %q", u.State)
+	}
+	return nil
+}
+
+// Partial reports whether the inventory has a gap that covers the given
+// provider and scope (a provider-wide gap covers every scope). Gaps marked
+// UsageOnly do not make the inventory partial.
+func (inv *Inventory) Partial(p Provider, scope string) bool {
+	for _, g := range inv.Gaps {
+		if g.UsageOnly || g.Provider != p {
+			continue
+		}
+		if g.Scope == "" || g.Scope == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Identity returns the identity with the given id.
+func (inv *Inventory) Identity(id string) (*Identity, bool) {
+	i := sort.Search(len(inv.Identities), func(i int) bool { return inv.Identities[i].ID >= id })
+	if i < len(inv.Identities) && inv.Identities[i].ID == id {
+		return &inv.Identities[i], true
+	}
+	for i := range inv.Identities { // not normalised
+		if inv.Identities[i].ID == id {
+			return &inv.Identities[i], true
+		}
+	}
+	return nil, false
+}
+
+// Credential returns the credential with the given id.
+func (id *Identity) Credential(credID string) (*Credential, bool) {
+	for i := range id.Credentials {
+		if id.Credentials[i].ID == credID {
+			return &id.Credentials[i], true
+		}
+	}
+	return nil, false
+}
+
+// Active reports whether the identity is enabled.
+func (id *Identity) Active() bool { return id.Status == StatusActive }
+
+// Encode writes the inventory in its documented JSON form, normalised and
+// indented, so the bytes are a stable function of the content.
+func Encode(w io.Writer, inv Inventory) error {
+	inv.Normalize()
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(inv)
+}
+
+// Decode reads an inventory in its JSON form. Unknown fields, a missing or
+// different version and invalid content are errors.
+func Decode(r io.Reader) (Inventory, error) {
+	var inv Inventory
+	dec := json.NewDecoder(r)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&inv); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return Inventory{}, fmt.Errorf("inventory: byte %d: %w", se.Offset, err)
+		}
+		return Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	if dec.More() {
+		return Inventory{}, errors.New("inventory: trailing data after the JSON object")
+	}
+	inv.Normalize()
+	if err := inv.Validate(); err != nil {
+		return Inventory{}, fmt.Errorf("inventory: %w", err)
+	}
+	return inv, nil
+}
+
+// Hash returns the SHA-256 of the inventory's canonical JSON form, hex.
+func (inv Inventory) Hash() string {
+	var b bytes.Buffer
+	_ = Encode(&b, inv)
+	return sha256Hex(b.Bytes())
+}

@@ -1,0 +1,357 @@
+package nhi
+
+import (
+	"time"
+)
+
+// Provider names a source of identities.
+type Provider string
+
+// Providers nhiscan collects from.
+const (
+	AWS    Provider = "aws"
+	GCP    Provider = "gcp"
+	Azure  Provider = "azure"
+	GitHub Provider = "github"
+)
+
+// Providers lists every known provider in a stable order.
+var Providers = []Provider{AWS, Azure, GCP, GitHub}
+
+// Valid reports whether p is a known provider.
+func (p Provider) Valid() bool {
+	for _, q := range Providers {
+		if p == q {
+			return true
+		}
+	}
+	return false
+}
+
+// IdentityKind says what sort of principal an Identity is.
+type IdentityKind string
+
+// Identity kinds. The string values are part of the JSON inventory format and
+// of the catalog's selectors: never change one.
+const (
+	KindAWSUser = IdentityKind("aws-iam-user")
+	KindAWSRole = IdentityKind("aws-iam-role")
+
+	KindGCPServiceAccount = IdentityKind("gcp-service-account")
+
+	KindEntraApplication      = IdentityKind("entra-application")
+	KindEntraServicePrincipal = IdentityKind("entra-service-principal")
+	KindEntraManagedIdentity  = IdentityKind("entra-managed-identity")
+
+	KindGitHubAppInstallation = IdentityKind("github-app-installation")
+	KindGitHubDeployKey       = IdentityKind("github-deploy-key")
+	KindGitHubFineGrainedPAT  = IdentityKind("github-fine-grained-token")
+	KindGitHubClassicPAT      = IdentityKind("github-classic-token")
+	KindGitHubSSHKey          = IdentityKind("github-ssh-key")
+	// KindGitHubActions is the CI workload of an organisation, repository or
+	// environment; its credentials are the Actions secrets stored there.
+	KindGitHubActions = IdentityKind("github-actions")
+)
+
+// IdentityKinds maps each kind to its provider.
+var IdentityKinds = map[IdentityKind]Provider{
+	KindAWSUser: AWS, KindAWSRole: AWS,
+	KindGCPServiceAccount:     GCP,
+	KindEntraApplication:      Azure,
+	KindEntraServicePrincipal: Azure,
+	KindEntraManagedIdentity:  Azure,
+	KindGitHubAppInstallation: GitHub,
+	KindGitHubDeployKey:       GitHub,
+	KindGitHubFineGrainedPAT:  GitHub,
+	KindGitHubClassicPAT:      GitHub,
+	KindGitHubSSHKey:          GitHub,
+	KindGitHubActions:         GitHub,
+}
+
+// CredentialType says what sort of authenticator a Credential is.
+type CredentialType string
+
+// Credential types. Part of the JSON format: never change a value.
+const (
+	CredAWSAccessKey         = CredentialType("aws-access-key")
+	CredAWSServiceSpecific   = CredentialType("aws-service-specific-credential")
+	CredGCPUserManagedKey    = CredentialType("gcp-user-managed-key")
+	CredGCPSystemManagedKey  = CredentialType("gcp-system-managed-key")
+	CredGCPAPIKey            = CredentialType("gcp-api-key")
+	CredEntraClientSecret    = CredentialType("entra-client-secret")
+	CredEntraCertificate     = CredentialType("entra-certificate")
+	CredEntraFederated       = CredentialType("entra-federated-credential")
+	CredGitHubDeployKey      = CredentialType("github-deploy-key")
+	CredGitHubFineGrainedPAT = CredentialType("github-fine-grained-token")
+	CredGitHubClassicPAT     = CredentialType("github-classic-token")
+	CredGitHubSSHKey         = CredentialType("github-ssh-key")
+	CredGitHubActionsSecret  = CredentialType("github-actions-secret")
+)
+
+// CredentialTypes lists every credential type and whether it is a static,
+// long-lived secret (as opposed to a federated or provider-rotated one).
+var CredentialTypes = map[CredentialType]bool{
+	CredAWSAccessKey:         true,
+	CredAWSServiceSpecific:   true,
+	CredGCPUserManagedKey:    true,
+	CredGCPSystemManagedKey:  false,
+	CredGCPAPIKey:            true,
+	CredEntraClientSecret:    true,
+	CredEntraCertificate:     true,
+	CredEntraFederated:       false,
+	CredGitHubDeployKey:      true,
+	CredGitHubFineGrainedPAT: true,
+	CredGitHubClassicPAT:     true,
+	CredGitHubSSHKey:         true,
+	CredGitHubActionsSecret:  true,
+}
+
+// Static reports whether credentials of type t are long-lived static secrets.
+func (t CredentialType) Static() bool { return CredentialTypes[t] }
+
+// Status is the enablement state of an identity or credential.
+type Status string
+
+// Statuses. "disabled" means contained by an operator or by the provider and
+// reversible; "expired" applies to credentials past their expiry.
+const (
+	StatusActive    = Status("active")
+	StatusDisabled  = Status("disabled")
+	StatusSuspended = Status("suspended")
+	StatusExpired   = Status("expired")
+)
+
+// Identity is one non-human principal.
+type Identity struct {
+	// ID is "<provider>:<immutable id>", for example "aws:AIDAEXAMPLE" or
+	// "github:deploy-key:12345". Build it with MakeID.
+	ID       string       `json:"id"`
+	Provider Provider     `json:"provider"`
+	Kind     IdentityKind `json:"kind"`
+	// NativeID is the provider's immutable id (AIDA…, uniqueId, object id,
+	// numeric id) as the provider prints it.
+	NativeID string `json:"native_id"`
+	// Name is the display name (user or role name, SA email, app name,
+	// deploy key title); it may change and is never a key.
+	Name string `json:"name"`
+	// ARN is the provider's full resource name, when it has one (ARN, GCP
+	// resource name, Entra appId, GitHub repository full name).
+	ARN string `json:"arn,omitempty"`
+	// Scope is the account, project, tenant or organisation id it lives in.
+	Scope string `json:"scope"`
+	// Path is an optional finer location: an AWS path, a GitHub repository,
+	// an Azure resource group.
+	Path    string    `json:"path,omitempty"`
+	Created time.Time `json:"created,omitempty"`
+	Status  Status    `json:"status"`
+	// ProviderManaged marks identities that the provider creates and owns
+	// (AWS service-linked roles, Google service agents, Microsoft first-party
+	// service principals). They are inventoried but not held to role rules.
+	ProviderManaged bool `json:"provider_managed,omitempty"`
+	// ThirdParty marks identities that belong to another organisation (a
+	// multi-tenant Entra app from another tenant, a GitHub App installation).
+	ThirdParty bool              `json:"third_party,omitempty"`
+	Tags       map[string]string `json:"tags,omitempty"`
+	OwnerHints []OwnerHint       `json:"owner_hints,omitempty"`
+	Usage      Usage             `json:"usage"`
+	// Credentials held by this identity, sorted by ID.
+	Credentials []Credential `json:"credentials,omitempty"`
+	// Grants (entitlements) of this identity, sorted by ID.
+	Grants []Grant `json:"grants,omitempty"`
+	// Signals are provider-specific risk facts the collector observed.
+	Signals []Signal `json:"signals,omitempty"`
+	// Attributes holds further provider facts worth showing to a reviewer.
+	Attributes map[string]string `json:"attributes,omitempty"`
+}
+
+// Credential is a key, secret, certificate, token or deploy key. Metadata
+// only: a secret value is never requested, stored, logged or printed.
+type Credential struct {
+	// ID is the provider's credential id (AKIA…, key name, keyId, numeric id),
+	// unique within its identity.
+	ID      string         `json:"id"`
+	Type    CredentialType `json:"type"`
+	Name    string         `json:"name,omitempty"`
+	Created time.Time      `json:"created,omitempty"`
+	// Expires is zero when the credential never expires.
+	Expires time.Time `json:"expires,omitempty"`
+	Status  Status    `json:"status"`
+	Usage   Usage     `json:"usage"`
+	// ProviderRotated marks credentials the provider rotates itself (GCP
+	// system-managed keys): never long-lived findings.
+	ProviderRotated bool              `json:"provider_rotated,omitempty"`
+	Signals         []Signal          `json:"signals,omitempty"`
+	Attributes      map[string]string `json:"attributes,omitempty"`
+}
+
+// Privilege is the level of an entitlement.
+type Privilege string
+
+// Privilege levels in increasing order.
+const (
+	PrivRead  = Privilege("read")
+	PrivWrite = Privilege("write")
+	PrivAdmin = Privilege("admin")
+)
+
+// Rank orders privilege levels; unknown levels rank as write.
+func (p Privilege) Rank() int {
+	switch p {
+	case PrivRead:
+		return 1
+	case PrivWrite, "":
+		return 2
+	case PrivAdmin:
+		return 3
+	}
+	return 2
+}
+
+// Grant is one entitlement in a comparable form.
+type Grant struct {
+	// ID is unique within the identity and stable across scans, for example
+	// "managed-policy:arn:aws:iam::aws:policy/ReadOnlyAccess@123456789012".
+	ID string `json:"id"`
+	// Kind: managed-policy, inline-policy, group-policy, role-binding,
+	// rbac-role, directory-role, app-role, app-permission, repo-permission,
+	// token-permission, token-scope, trust.
+	Kind string `json:"kind"`
+	// Entitlement is the normalised thing granted: a policy ARN or name,
+	// "roles/editor", "Directory.ReadWrite.All", "contents:write", "repo".
+	// Catalog baselines match against it.
+	Entitlement string `json:"entitlement"`
+	// Scope is where it applies: an account, project, folder, subscription,
+	// resource, repository or "*" for org-wide.
+	Scope     string    `json:"scope"`
+	Privilege Privilege `json:"privilege"`
+	// Privileged marks grants that are dangerous wherever they appear
+	// (administrator, wildcard, IAM write, impersonation, Tier-0 roles).
+	Privileged bool `json:"privileged,omitempty"`
+	// Reason says why Privileged is set, in a few words.
+	Reason string `json:"reason,omitempty"`
+	// Via names an indirection (group, inherited scope), if any.
+	Via     string    `json:"via,omitempty"`
+	Created time.Time `json:"created,omitempty"`
+}
+
+// UsageState distinguishes the three facts that are easy to confuse.
+type UsageState string
+
+// Usage states.
+const (
+	// UsageUsed: LastUsed holds the last use the provider saw.
+	UsageUsed = UsageState("used")
+	// UsageNeverUsed: the provider reports usage and saw none.
+	UsageNeverUsed = UsageState("never-used")
+	// UsageNotReported: the provider does not report usage for this kind.
+	UsageNotReported = UsageState("not-reported")
+	// UsageUnknown: the usage source could not be read (denied, throttled,
+	// missing licence) or has a documented blind spot; Reason says which.
+	UsageUnknown = UsageState("unknown")
+)
+
+// Usage is when something was last used and how much that fact is worth.
+type Usage struct {
+	State    UsageState `json:"state"`
+	LastUsed time.Time  `json:"last_used,omitempty"`
+	// Source names the usage source: credential-report, role-last-used,
+	// activity-analyzer, signin-report, github-api.
+	Source string `json:"source,omitempty"`
+	// AsOf is how fresh the source is (report generation time, end of the
+	// observation period).
+	AsOf   time.Time `json:"as_of,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+}
+
+// Known reports whether the usage is a usable fact (used or never used).
+func (u Usage) Known() bool { return u.State == UsageUsed || u.State == UsageNeverUsed }
+
+// OwnerHint is an owner suggested by the provider.
+type OwnerHint struct {
+	// Source: tag, label, entra-owner, github-added-by, token-owner,
+	// description.
+	Source string `json:"source"`
+	// Value is an email or login.
+	Value string `json:"value"`
+	// Active is the provider's view of the owner account, when it has one
+	// (Entra accountEnabled, GitHub org membership); nil when unknown.
+	Active *bool `json:"active,omitempty"`
+}
+
+// Signal is a provider-specific risk fact.
+type Signal struct {
+	Code   string `json:"code"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// Signal codes understood by the analyzer.
+const (
+	// SignalMixedUse: an identity used both by people and machines (an IAM
+	// user with a console password and access keys). OWASP NHI10.
+	SignalMixedUse = "mixed-human-use"
+	// SignalWeakTrust: a trust policy lets an external account or an OIDC
+	// provider assume the role without a subject condition. OWASP NHI6.
+	SignalWeakTrust = "weak-trust-policy"
+	// SignalExposed: the provider reports the credential as exposed or
+	// compromised. OWASP NHI2.
+	SignalExposed = "credential-exposed"
+	// SignalCloudSecretInCI: a CI secret that holds a long-lived cloud
+	// credential where OIDC federation would do. OWASP NHI6/NHI7.
+	SignalCloudSecretInCI = "cloud-secret-in-ci"
+)
+
+// Scope is one collected account, project, tenant, subscription or
+// organisation.
+type Scope struct {
+	Provider Provider `json:"provider"`
+	ID       string   `json:"id"`
+	Name     string   `json:"name,omitempty"`
+}
+
+// GapKind classifies why something could not be collected.
+type GapKind string
+
+// Gap kinds.
+const (
+	GapDenied      = GapKind("denied")
+	GapThrottled   = GapKind("throttled")
+	GapTimeout     = GapKind("timeout")
+	GapUnavailable = GapKind("unavailable")
+	GapError       = GapKind("error")
+)
+
+// Gap is something a collector could not collect. A gap makes the snapshot
+// partial for its scope: nothing there may be reported as removed, and
+// nothing may be revoked on its evidence.
+type Gap struct {
+	Provider Provider `json:"provider"`
+	// Scope is the account, project, tenant or org; empty means the whole
+	// provider.
+	Scope string `json:"scope,omitempty"`
+	// Source is the API or data set that failed, e.g. "iam:GetCredentialReport".
+	Source string  `json:"source"`
+	Kind   GapKind `json:"kind"`
+	// Permission names what the scanner needs to close the gap, if known.
+	Permission string `json:"permission,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+	// UsageOnly is true when only usage data is missing: inventory is
+	// complete, so removals may still be reported.
+	UsageOnly bool `json:"usage_only,omitempty"`
+}
+
+// Person is a human who can own things. People come from the catalog or an
+// HR export; joiner, mover and leaver events are changes to this record.
+type Person struct {
+	ID       string    `json:"id"` // email, lower case
+	Name     string    `json:"name,omitempty"`
+	Status   string    `json:"status"` // active | departed
+	Departed time.Time `json:"departed,omitempty"`
+	Manager  string    `json:"manager,omitempty"`
+	Team     string    `json:"team,omitempty"`
+}
+
+// Person statuses.
+const (
+	PersonActive   = "active"
+	PersonDeparted = "departed"
+)

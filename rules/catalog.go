@@ -1,0 +1,141 @@
+// Package rules is the owned-role catalog and the policy nhiscan checks
+// reality against: the YAML schema and its strict loader (errors with
+// file:line:col, all at once), and the built-in rule set with ids, docs,
+// default severities and control mappings.
+package rules
+
+import (
+	"time"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Catalog is the loaded, validated owned-role catalog.
+type Catalog struct {
+	Defaults Defaults
+	// People by id (lower-case email).
+	People map[string]nhi.Person
+	// Roles in file order; ids are unique.
+	Roles []Role
+	// Exceptions in file order; ids are unique.
+	Exceptions []Exception
+	// Files are the files the catalog was loaded from, in load order.
+	Files []string
+	// Hash is the SHA-256 (hex) over the loaded files' bytes in load order.
+	Hash string
+}
+
+// Defaults are the org-wide thresholds and overrides.
+type Defaults struct {
+	// DormantAfter: an identity or credential unused this long is dormant.
+	DormantAfter time.Duration
+	// MaxCredentialAge: a static credential older than this is long-lived.
+	MaxCredentialAge time.Duration
+	// NeverUsedGrace: a never-used identity or credential younger than this
+	// is not yet dormant.
+	NeverUsedGrace time.Duration
+	// ExpiringSoon: a credential expiring within this window is flagged.
+	ExpiringSoon time.Duration
+	// UsageFreshness: usage data older than this (by its as-of time) is
+	// stale: findings based on it are marked stale and block revocation.
+	UsageFreshness time.Duration
+	// MaxExceptionDuration: an exception may not expire further than this
+	// from the catalog's evaluation (load) time.
+	MaxExceptionDuration time.Duration
+	// OwnerTagKeys are tag/label keys read as owner hints, in priority order.
+	OwnerTagKeys []string
+	// Severity overrides by rule id.
+	Severity map[string]nhi.Severity
+}
+
+// DefaultDefaults are used for every threshold the catalog leaves unset.
+var DefaultDefaults = Defaults{
+	DormantAfter:         90 * Day,
+	MaxCredentialAge:     90 * Day,
+	NeverUsedGrace:       7 * Day,
+	ExpiringSoon:         30 * Day,
+	UsageFreshness:       7 * Day,
+	MaxExceptionDuration: 365 * Day,
+	OwnerTagKeys:         []string{"owner", "Owner", "owner-email", "nhiscan-owner"},
+}
+
+// Day is 24 hours; catalog durations accept a "d" (and "w") suffix.
+const Day = 24 * time.Hour
+
+// Role is a business-owned role: what a set of identities is for, who is
+// accountable, and what they may hold.
+type Role struct {
+	ID      string
+	Purpose string
+	// BusinessOwner is the accountable person (a People id).
+	BusinessOwner string
+	// TechnicalOwner is a person id or a team name.
+	TechnicalOwner string
+	Team           string
+	// Allowed is the least-privilege baseline.
+	Allowed []Entitlement
+	// Credentials is the credential policy; zero fields fall back to
+	// Defaults.
+	Credentials CredentialPolicy
+	// Members select the identities this role covers. An identity matches
+	// the role when any selector matches.
+	Members []Selector
+	// Pos is "file:line:col" of the role's definition.
+	Pos string
+}
+
+// Entitlement is one allowed entitlement pattern.
+type Entitlement struct {
+	Provider nhi.Provider
+	// Pattern is a glob ("*" matches any run of characters) over
+	// nhi.Grant.Entitlement.
+	Pattern string
+	// Scope is an optional glob over nhi.Grant.Scope; empty matches any.
+	Scope string
+	// Privileged must be true to allow a grant the collector marked
+	// privileged; otherwise such a grant is reported even when the pattern
+	// matches.
+	Privileged bool
+}
+
+// CredentialPolicy is a role's rule for the credentials of its members.
+type CredentialPolicy struct {
+	MaxAge         time.Duration // 0: Defaults.MaxCredentialAge
+	ExpiryRequired bool
+	DormantAfter   time.Duration // 0: Defaults.DormantAfter
+	// StaticKeysAllowed is false when the role forbids static keys;
+	// RequireWorkloadIdentity implies it.
+	StaticKeysAllowed       bool
+	RequireWorkloadIdentity bool
+	// MaxActiveKeys: more active static credentials than this is a finding
+	// (default 1).
+	MaxActiveKeys int
+}
+
+// Selector picks identities. Empty fields match anything; all set fields
+// must match.
+type Selector struct {
+	Provider nhi.Provider
+	// Scope is a glob over nhi.Identity.Scope (account, project, tenant, org).
+	Scope string
+	Kind  nhi.IdentityKind
+	// Name is a glob over nhi.Identity.Name.
+	Name string
+	// ID matches nhi.Identity.ID exactly.
+	ID string
+	// Tags must all be present with equal values.
+	Tags map[string]string
+}
+
+// Exception suppresses one rule for the identities a selector picks, until
+// it expires.
+type Exception struct {
+	ID string
+	// Rule is a rule id.
+	Rule       string
+	Selector   Selector
+	Reason     string
+	ApprovedBy string
+	Expires    time.Time
+	Pos        string
+}
