@@ -348,10 +348,38 @@ type Person struct {
 	Departed time.Time `json:"departed,omitempty"`
 	Manager  string    `json:"manager,omitempty"`
 	Team     string    `json:"team,omitempty"`
+	// Aliases are the person's accounts at providers (GitHub login, other
+	// addresses) so owner hints given as logins resolve to the person.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // Person statuses.
 const (
 	PersonActive   = "active"
 	PersonDeparted = "departed"
+)
+
+// Ownership is how the analyzer resolved an identity's role and owner. The
+// reports print it beside each identity.
+type Ownership struct {
+	IdentityID string `json:"identity_id"`
+	// RoleID is the matched catalog role; empty when unmapped.
+	RoleID string `json:"role_id,omitempty"`
+	// Owner is the accountable owner (person id or the raw hint value).
+	Owner string `json:"owner,omitempty"`
+	// OwnerSource: role, tag, label, entra-owner, github-added-by, token-owner.
+	OwnerSource string `json:"owner_source,omitempty"`
+	// OwnerStatus: active, departed or unknown (not in the people list, or
+	// no owner at all).
+	OwnerStatus    string `json:"owner_status"`
+	TechnicalOwner string `json:"technical_owner,omitempty"`
+	Team           string `json:"team,omitempty"`
+}
+
+// Owner statuses in Ownership.
+const (
+	OwnerActive   = "active"
+	OwnerDeparted = "departed"
+	OwnerUnknown  = "unknown"
+	OwnerNone     = "none"
 )

@@ -1,0 +1,94 @@
+package rules
+
+import (
+	"path"
+	"strings"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Glob reports whether s matches pattern, where "*" matches any run of
+// characters (including "/" and ":") and "?" one character. Matching is
+// case-sensitive; an empty pattern matches anything.
+func Glob(pattern, s string) bool {
+	if pattern == "" || pattern == "*" {
+		return true
+	}
+	if !strings.ContainsAny(pattern, "*?") {
+		return pattern == s
+	}
+	return globMatch(pattern, s)
+}
+
+// globMatch is an iterative wildcard matcher: linear in practice, no
+// backtracking blow-up, and "*" crosses separators (unlike path.Match).
+func globMatch(p, s string) bool {
+	pi, si := 0, 0
+	star, mark := -1, 0
+	for si < len(s) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}
+
+// ValidGlob reports whether pattern is a usable glob.
+func ValidGlob(pattern string) bool {
+	_, err := path.Match(strings.ReplaceAll(pattern, "/", "_"), "")
+	return err == nil
+}
+
+// Matches reports whether the selector picks the identity.
+func (s Selector) Matches(id *nhi.Identity) bool {
+	if s.Provider != "" && s.Provider != id.Provider {
+		return false
+	}
+	if s.Kind != "" && s.Kind != id.Kind {
+		return false
+	}
+	if s.ID != "" && s.ID != id.ID {
+		return false
+	}
+	if !Glob(s.Scope, id.Scope) || !Glob(s.Name, id.Name) {
+		return false
+	}
+	for k, v := range s.Tags {
+		if got, ok := id.Tags[k]; !ok || got != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Allows reports whether the entitlement pattern covers the grant.
+func (e Entitlement) Allows(p nhi.Provider, g *nhi.Grant) bool {
+	if e.Provider != "" && e.Provider != p {
+		return false
+	}
+	return Glob(e.Pattern, g.Entitlement) && Glob(e.Scope, g.Scope)
+}
+
+// Role returns the role with the given id.
+func (c *Catalog) Role(id string) (*Role, bool) {
+	for i := range c.Roles {
+		if c.Roles[i].ID == id {
+			return &c.Roles[i], true
+		}
+	}
+	return nil, false
+}
