@@ -1,0 +1,14 @@
+// Package reports writes what nhiscan shows to people: findings as a
+// terminal table, JSON or CSV; the auditor's evidence pack (CSV files, the
+// snapshot and a manifest of SHA-256 digests); and a self-contained HTML
+// report with inline SVG charts.
+//
+// Writers are plain functions over an io.Writer (or a directory for the
+// evidence pack). The package imports the standard library and internal/nhi
+// only: it never reads a clock, the network or a database, and every time it
+// prints is passed in. Every output is sorted by a stable key, so the same
+// input always gives the same bytes. Every collected string is treated as
+// hostile: CSV cells are neutralised against formula injection, HTML is
+// escaped by html/template, terminal output has control characters made
+// visible.
+package reports
