@@ -1,0 +1,15 @@
+//go:build !unix
+
+package store
+
+import "errors"
+
+var errLocked = errors.New("lock held")
+
+type fileLock struct{}
+
+func tryLock(path string) (*fileLock, error) {
+	return nil, errors.New("the single-writer scan lock needs flock, which this platform lacks")
+}
+
+func (l *fileLock) unlock() error { return nil }

@@ -1,0 +1,466 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// ScanStatus is the state of a scan.
+type ScanStatus string
+
+// Scan statuses. A scan is running from BeginScan until FinishScan (complete
+// or partial) or FailScan (failed); a scan whose process died is marked failed
+// with reason ReasonInterrupted.
+const (
+	ScanRunning  = ScanStatus("running")
+	ScanComplete = ScanStatus("complete")
+	ScanPartial  = ScanStatus("partial")
+	ScanFailed   = ScanStatus("failed")
+)
+
+// ReasonInterrupted is the failure reason of a scan whose process died.
+const ReasonInterrupted = "interrupted"
+
+// ScanMeta describes a scan as it begins.
+type ScanMeta struct {
+	Started     time.Time
+	ToolVersion string
+	// CatalogHash identifies the catalog and policy the scan evaluates.
+	CatalogHash string
+	// Source says what started the scan: cli, serve, schedule, demo.
+	Source string
+}
+
+// Scan is one scan as stored.
+type Scan struct {
+	ID          int64
+	Status      ScanStatus
+	Started     time.Time
+	Ended       time.Time // zero while running
+	ToolVersion string
+	CatalogHash string
+	Source      string
+	// Reason is why a failed scan failed.
+	Reason string
+	// Scopes and Gaps are those of the scan's inventory (empty until it
+	// finishes).
+	Scopes []nhi.Scope
+	Gaps   []nhi.Gap
+	// InventorySHA256 is the hash of the stored snapshot; empty when none.
+	InventorySHA256 string
+	Identities      int
+	Findings        int
+}
+
+// FinishInput is what a finished scan produced.
+type FinishInput struct {
+	Ended     time.Time
+	Inventory nhi.Inventory
+	Findings  []nhi.Finding
+}
+
+// BeginScan takes the single-writer lock and records a running scan. If
+// another scan holds the lock, in this process or another, the error wraps
+// ErrScanRunning and names that scan. Scans left running by a dead process are
+// marked failed first. The lock is held until FinishScan or FailScan.
+func (s *Store) BeginScan(ctx context.Context, meta ScanMeta) (int64, error) {
+	if meta.Started.IsZero() {
+		return 0, errors.New("begin scan: start time is zero")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.scanID != 0 {
+		return 0, fmt.Errorf("begin scan: %w", s.runningErr(ctx, s.scanID))
+	}
+	l, err := tryLock(s.lockPath)
+	if errors.Is(err, errLocked) {
+		return 0, fmt.Errorf("begin scan: %w", s.runningErr(ctx, 0))
+	}
+	if err != nil {
+		return 0, fmt.Errorf("begin scan: %w", err)
+	}
+	id, err := s.beginLocked(ctx, meta)
+	if err != nil {
+		l.unlock()
+		return 0, fmt.Errorf("begin scan: %w", err)
+	}
+	s.lock, s.scanID = l, id
+	return id, nil
+}
+
+func (s *Store) beginLocked(ctx context.Context, meta ScanMeta) (int64, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	if err := markInterrupted(ctx, tx, s.now()); err != nil {
+		return 0, err
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO scans (status, started, tool_version, catalog_hash, source)
+		VALUES ('running', ?, ?, ?, ?)`, formatTime(meta.Started), meta.ToolVersion, meta.CatalogHash, meta.Source)
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	if err := appendAudit(ctx, tx, AuditEntry{
+		At: meta.Started, Actor: actorStore, Action: ActionScanBegin, Subject: scanSubject(id),
+		Detail: map[string]string{"tool_version": meta.ToolVersion, "catalog_hash": meta.CatalogHash, "source": meta.Source},
+	}); err != nil {
+		return 0, err
+	}
+	return id, tx.Commit()
+}
+
+// runningErr builds the ErrScanRunning error, naming the running scan when
+// the database shows one.
+func (s *Store) runningErr(ctx context.Context, id int64) error {
+	q := "SELECT id, started FROM scans WHERE status = 'running' ORDER BY id DESC LIMIT 1"
+	args := []any{}
+	if id != 0 {
+		q = "SELECT id, started FROM scans WHERE id = ?"
+		args = append(args, id)
+	}
+	var started string
+	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&id, &started); err != nil {
+		return fmt.Errorf("%w (the lock %s is held; its scan is not recorded yet)", ErrScanRunning, s.lockPath)
+	}
+	return fmt.Errorf("%w: scan %d started at %s", ErrScanRunning, id, started)
+}
+
+// recoverInterrupted marks scans left running as failed. The caller holds
+// the lock, so their process is gone.
+func (s *Store) recoverInterrupted(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("recover interrupted scans: %w", err)
+	}
+	defer tx.Rollback()
+	if err := markInterrupted(ctx, tx, s.now()); err != nil {
+		return fmt.Errorf("recover interrupted scans: %w", err)
+	}
+	return tx.Commit()
+}
+
+func markInterrupted(ctx context.Context, tx *sql.Tx, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, "SELECT id, started FROM scans WHERE status = 'running' ORDER BY id")
+	if err != nil {
+		return err
+	}
+	type run struct {
+		id      int64
+		started string
+	}
+	var runs []run
+	for rows.Next() {
+		var r run
+		if err := rows.Scan(&r.id, &r.started); err != nil {
+			rows.Close()
+			return err
+		}
+		runs = append(runs, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if _, err := tx.ExecContext(ctx, "UPDATE scans SET status = 'failed', ended = ?, reason = ? WHERE id = ?",
+			formatTime(now), ReasonInterrupted, r.id); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, AuditEntry{
+			At: now, Actor: actorStore, Action: ActionScanInterrupted, Subject: scanSubject(r.id),
+			Detail: map[string]string{"started": r.started, "reason": ReasonInterrupted},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func scanSubject(id int64) string { return "scan:" + strconv.FormatInt(id, 10) }
+
+// heldScan checks that scanID is the scan this Store is running.
+func (s *Store) heldScan(scanID int64) error {
+	if s.scanID == 0 || s.scanID != scanID {
+		return fmt.Errorf("scan %d is not running in this store", scanID)
+	}
+	return nil
+}
+
+func (s *Store) release() {
+	s.lock.unlock()
+	s.lock, s.scanID = nil, 0
+}
+
+// FailScan marks the running scan failed with a reason and releases the lock.
+func (s *Store) FailScan(ctx context.Context, scanID int64, reason string, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.heldScan(scanID); err != nil {
+		return fmt.Errorf("fail scan: %w", err)
+	}
+	if at.IsZero() {
+		at = s.now()
+	}
+	err := func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, "UPDATE scans SET status = 'failed', ended = ?, reason = ? WHERE id = ?",
+			formatTime(at), reason, scanID); err != nil {
+			return err
+		}
+		if err := appendAudit(ctx, tx, AuditEntry{
+			At: at, Actor: actorStore, Action: ActionScanFail, Subject: scanSubject(scanID),
+			Detail: map[string]string{"reason": reason},
+		}); err != nil {
+			return err
+		}
+		return tx.Commit()
+	}()
+	// Release even on error: the row stays running and the next holder of
+	// the lock marks it interrupted.
+	s.release()
+	if err != nil {
+		return fmt.Errorf("fail scan %d: %w", scanID, err)
+	}
+	return nil
+}
+
+// FinishScan stores what the scan produced in one transaction — snapshot,
+// scopes, gaps, the scan's findings and the finding lifecycle — marks it
+// complete (partial when the inventory has a gap that is not usage-only),
+// audits it and releases the lock. The lifecycle uses the scan's start time as
+// the time findings were seen or resolved. On error nothing is stored and the
+// scan stays running under this Store's lock: call FailScan.
+func (s *Store) FinishScan(ctx context.Context, scanID int64, in FinishInput) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.heldScan(scanID); err != nil {
+		return fmt.Errorf("finish scan: %w", err)
+	}
+	if in.Ended.IsZero() {
+		return fmt.Errorf("finish scan %d: end time is zero", scanID)
+	}
+	if err := s.finish(ctx, scanID, in); err != nil {
+		return fmt.Errorf("finish scan %d: %w", scanID, err)
+	}
+	s.release()
+	return nil
+}
+
+func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error {
+	inv := in.Inventory
+	// Normalize sorts in place; work on copies of the caller's slices.
+	inv.Scopes = append([]nhi.Scope(nil), inv.Scopes...)
+	inv.Identities = append([]nhi.Identity(nil), inv.Identities...)
+	inv.Gaps = append([]nhi.Gap(nil), inv.Gaps...)
+	inv.Normalize()
+	var snap bytes.Buffer
+	if err := nhi.Encode(&snap, inv); err != nil {
+		return fmt.Errorf("encode inventory: %w", err)
+	}
+	sum := sha256.Sum256(snap.Bytes())
+	invHash := hex.EncodeToString(sum[:])
+	scopes, err := json.Marshal(nonNil(inv.Scopes))
+	if err != nil {
+		return err
+	}
+	gaps, err := json.Marshal(nonNil(inv.Gaps))
+	if err != nil {
+		return err
+	}
+	status := ScanComplete
+	for _, g := range inv.Gaps {
+		if !g.UsageOnly {
+			status = ScanPartial
+			break
+		}
+	}
+	prepared, err := prepareFindings(in.Findings)
+	if err != nil {
+		return err
+	}
+
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var startedText string
+	if err := tx.QueryRowContext(ctx, "SELECT started FROM scans WHERE id = ? AND status = 'running'", scanID).Scan(&startedText); err != nil {
+		return fmt.Errorf("scan is not running: %w", err)
+	}
+	seenAt, err := parseTime(startedText)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO snapshots (scan_id, sha256, inventory) VALUES (?, ?, ?)",
+		scanID, invHash, snap.Bytes()); err != nil {
+		return fmt.Errorf("snapshot: %w", err)
+	}
+	counts, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ?, ended = ?, scopes = ?, gaps = ?, identities = ?, findings = ?
+		WHERE id = ?`, string(status), formatTime(in.Ended), string(scopes), string(gaps), len(inv.Identities), len(prepared), scanID); err != nil {
+		return err
+	}
+	if err := appendAudit(ctx, tx, AuditEntry{
+		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID),
+		Detail: map[string]string{
+			"status":           string(status),
+			"inventory_sha256": invHash,
+			"identities":       strconv.Itoa(len(inv.Identities)),
+			"gaps":             strconv.Itoa(len(inv.Gaps)),
+			"findings":         strconv.Itoa(len(prepared)),
+			"new":              strconv.Itoa(counts[EventNew]),
+			"resolved":         strconv.Itoa(counts[EventResolved]),
+			"reopened":         strconv.Itoa(counts[EventReopened]),
+		},
+	}); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+const scanColumns = `s.id, s.status, s.started, s.ended, s.tool_version, s.catalog_hash, s.source, s.reason,
+	s.scopes, s.gaps, s.identities, s.findings, COALESCE(n.sha256, '')`
+
+const scanFrom = ` FROM scans s LEFT JOIN snapshots n ON n.scan_id = s.id `
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+func scanScan(r rowScanner) (Scan, error) {
+	var sc Scan
+	var status, started, scopes, gaps string
+	var ended sql.NullString
+	if err := r.Scan(&sc.ID, &status, &started, &ended, &sc.ToolVersion, &sc.CatalogHash, &sc.Source, &sc.Reason,
+		&scopes, &gaps, &sc.Identities, &sc.Findings, &sc.InventorySHA256); err != nil {
+		return Scan{}, err
+	}
+	sc.Status = ScanStatus(status)
+	var err error
+	if sc.Started, err = parseTime(started); err != nil {
+		return Scan{}, fmt.Errorf("scan %d: %w", sc.ID, err)
+	}
+	if sc.Ended, err = parseNullTime(ended); err != nil {
+		return Scan{}, fmt.Errorf("scan %d: %w", sc.ID, err)
+	}
+	if err := json.Unmarshal([]byte(scopes), &sc.Scopes); err != nil {
+		return Scan{}, fmt.Errorf("scan %d: scopes: %w", sc.ID, err)
+	}
+	if err := json.Unmarshal([]byte(gaps), &sc.Gaps); err != nil {
+		return Scan{}, fmt.Errorf("scan %d: gaps: %w", sc.ID, err)
+	}
+	if len(sc.Scopes) == 0 {
+		sc.Scopes = nil
+	}
+	if len(sc.Gaps) == 0 {
+		sc.Gaps = nil
+	}
+	return sc, nil
+}
+
+// Scans lists every scan, newest first.
+func (s *Store) Scans(ctx context.Context) ([]Scan, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT "+scanColumns+scanFrom+"ORDER BY s.id DESC")
+	if err != nil {
+		return nil, fmt.Errorf("scans: %w", err)
+	}
+	defer rows.Close()
+	var out []Scan
+	for rows.Next() {
+		sc, err := scanScan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scans: %w", err)
+		}
+		out = append(out, sc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("scans: %w", err)
+	}
+	return out, nil
+}
+
+func (s *Store) oneScan(ctx context.Context, what, where string, args ...any) (Scan, error) {
+	sc, err := scanScan(s.db.QueryRowContext(ctx, "SELECT "+scanColumns+scanFrom+where, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Scan{}, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	if err != nil {
+		return Scan{}, fmt.Errorf("%s: %w", what, err)
+	}
+	return sc, nil
+}
+
+// Scan returns one scan; the error wraps ErrNotFound when there is none.
+func (s *Store) Scan(ctx context.Context, id int64) (Scan, error) {
+	return s.oneScan(ctx, fmt.Sprintf("scan %d", id), "WHERE s.id = ?", id)
+}
+
+// LatestScan returns the newest complete or partial scan; the error wraps
+// ErrNotFound when there is none.
+func (s *Store) LatestScan(ctx context.Context) (Scan, error) {
+	return s.oneScan(ctx, "latest scan", "WHERE s.status IN ('complete', 'partial') ORDER BY s.id DESC LIMIT 1")
+}
+
+// PreviousScan returns the newest complete or partial scan before id; the
+// error wraps ErrNotFound when there is none.
+func (s *Store) PreviousScan(ctx context.Context, id int64) (Scan, error) {
+	return s.oneScan(ctx, fmt.Sprintf("scan before %d", id),
+		"WHERE s.id < ? AND s.status IN ('complete', 'partial') ORDER BY s.id DESC LIMIT 1", id)
+}
+
+// Snapshot returns the inventory stored by a scan and its SHA-256. The stored
+// bytes are checked against the recorded hash; a mismatch wraps ErrCorrupt.
+func (s *Store) Snapshot(ctx context.Context, scanID int64) (nhi.Inventory, string, error) {
+	var want string
+	var body []byte
+	err := s.db.QueryRowContext(ctx, "SELECT sha256, inventory FROM snapshots WHERE scan_id = ?", scanID).Scan(&want, &body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w", scanID, ErrNotFound)
+	}
+	if err != nil {
+		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w", scanID, err)
+	}
+	sum := sha256.Sum256(body)
+	if got := hex.EncodeToString(sum[:]); got != want {
+		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w (recorded %s, stored bytes %s)", scanID, ErrCorrupt, want, got)
+	}
+	// Decode strictly but without nhi.Decode's validation: the snapshot is
+	// returned as it was collected, whatever its quality.
+	var inv nhi.Inventory
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&inv); err != nil {
+		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w", scanID, err)
+	}
+	inv.Normalize()
+	return inv, want, nil
+}
