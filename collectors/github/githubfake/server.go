@@ -1,0 +1,689 @@
+package githubfake
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Operation names, as GitHub's OpenAPI description names them. Calls are
+// counted and errors injected per operation.
+const (
+	OpCreateInstallationToken = "apps/create-installation-access-token"
+	OpGetOrgInstallation      = "apps/get-org-installation"
+	OpGetOrg                  = "orgs/get"
+	OpListRepos               = "repos/list-for-org"
+	OpGraphQL                 = "graphql"
+	OpListDeployKeys          = "repos/list-deploy-keys"
+	OpGetDeployKey            = "repos/get-deploy-key"
+	OpCreateDeployKey         = "repos/create-deploy-key"
+	OpDeleteDeployKey         = "repos/delete-deploy-key"
+	OpListInstallations       = "orgs/list-app-installations"
+	OpListPATGrants           = "orgs/list-pat-grants"
+	OpUpdatePATAccess         = "orgs/update-pat-access"
+	OpListSAMLAuthorizations  = "orgs/list-saml-sso-authorizations"
+	OpRemoveSAMLAuthorization = "orgs/remove-saml-sso-authorization"
+	OpListOrgSecrets          = "actions/list-org-secrets"
+	OpListRepoSecrets         = "actions/list-repo-secrets"
+	OpListEnvSecrets          = "actions/list-environment-secrets"
+	OpListMembers             = "orgs/list-members"
+	OpListOutside             = "orgs/list-outside-collaborators"
+	OpListPropertyValues      = "orgs/custom-properties-for-repos-get-organization-values"
+)
+
+// ThrottleKind says which rate limit an injected throttle imitates.
+type ThrottleKind int
+
+// Throttle kinds.
+const (
+	// Secondary answers 429 with Retry-After, as GitHub does for its
+	// secondary (abuse) limits.
+	Secondary ThrottleKind = iota
+	// Primary answers 403 with X-RateLimit-Remaining: 0 and a reset time.
+	Primary
+)
+
+type throttle struct {
+	n    int // remaining injected failures; <0 forever
+	kind ThrottleKind
+}
+
+type route struct {
+	op      string
+	appPerm string // permission:level an installation token needs; "" none
+	// classic is the OAuth scope a classic token needs; "-" means the
+	// endpoint refuses classic tokens (GitHub Apps only); "app" means it
+	// refuses installation tokens (classic tokens only).
+	classic string
+	jwt     bool
+	handle  func(*call) response
+}
+
+type response struct {
+	status int
+	body   any
+	// list paging: items is paged and wrapped under key ("" = bare array).
+	items   []any
+	wrapKey string
+	headers map[string]string
+}
+
+type call struct {
+	r    *http.Request
+	org  *orgState
+	repo *repoState
+	body []byte
+	p    principal
+}
+
+type principal struct {
+	kind   string // jwt | installation | classic
+	org    string
+	perms  map[string]string
+	scopes []string
+	login  string
+}
+
+type issuedToken struct {
+	org     string
+	perms   map[string]string
+	expires time.Time
+}
+
+// Server is a running fake GitHub API.
+type Server struct {
+	// URL is the base URL (no trailing slash); the REST API is served at
+	// URL+"/" and, as on GitHub Enterprise Server, at URL+"/api/v3/";
+	// GraphQL at URL+"/graphql" and URL+"/api/graphql".
+	URL string
+
+	srv *httptest.Server
+	mu  sync.Mutex
+
+	seed     Seed
+	appKey   *rsa.PublicKey
+	orgs     map[string]*orgState
+	tokens   map[string]issuedToken
+	nextID   int64
+	pageSize int
+	latency  time.Duration
+	now      func() time.Time
+
+	calls       map[string]int
+	notModified map[string]int
+	denyScope   map[string]bool
+	denyOp      map[string]bool
+	throttles   map[string]*throttle
+
+	rateLimit     int
+	rateRemaining int
+	rateReset     time.Time
+}
+
+type orgState struct {
+	Org
+	repos map[string]*repoState
+}
+
+type repoState struct {
+	*Repo
+}
+
+// New starts a fake seeded with seed. Close it when done.
+func New(seed Seed) *Server {
+	s := &Server{
+		seed:        seed,
+		orgs:        map[string]*orgState{},
+		tokens:      map[string]issuedToken{},
+		nextID:      9_000_000,
+		pageSize:    100,
+		now:         time.Now,
+		calls:       map[string]int{},
+		notModified: map[string]int{},
+		denyScope:   map[string]bool{},
+		denyOp:      map[string]bool{},
+		throttles:   map[string]*throttle{},
+		rateLimit:   15000,
+	}
+	s.rateRemaining = s.rateLimit
+	s.rateReset = time.Now().Add(time.Hour)
+	if seed.App != nil && len(seed.App.PrivateKeyPEM) > 0 {
+		if k, err := jwt.ParseRSAPrivateKeyFromPEM(seed.App.PrivateKeyPEM); err == nil {
+			s.appKey = &k.PublicKey
+		}
+	}
+	for i := range seed.Orgs {
+		o := &orgState{Org: seed.Orgs[i], repos: map[string]*repoState{}}
+		o.Repos = append([]Repo(nil), o.Repos...)
+		for j := range o.Repos {
+			r := &o.Repos[j]
+			r.DeployKeys = append([]DeployKey(nil), r.DeployKeys...)
+			o.repos[strings.ToLower(r.Name)] = &repoState{Repo: r}
+		}
+		o.FineGrainedTokens = append([]FineGrainedToken(nil), o.FineGrainedTokens...)
+		o.CredentialAuthorizations = append([]CredentialAuthorization(nil), o.CredentialAuthorizations...)
+		s.orgs[strings.ToLower(o.Login)] = o
+	}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	root := http.NewServeMux()
+	root.Handle("/api/v3/", http.StripPrefix("/api/v3", mux))
+	root.Handle("POST /api/graphql", s.wrap(s.graphqlRoute()))
+	root.Handle("/", mux)
+	s.srv = httptest.NewServer(root)
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the server down.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the fake (plain HTTP on loopback).
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// SetPageSize sets the largest page the fake serves (default 100, GitHub's
+// maximum), so tests can exercise paging with small seeds.
+func (s *Server) SetPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageSize = n
+}
+
+// SetLatency makes every call wait d before answering (benchmarks).
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetNow sets the clock the fake checks App JWTs and token expiry against
+// (default time.Now).
+func (s *Server) SetNow(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// SetRateLimit sets the primary rate limit per hour (default 15,000, an
+// Enterprise Cloud App installation) and resets the remaining budget.
+func (s *Server) SetRateLimit(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rateLimit, s.rateRemaining = n, n
+}
+
+// Deny refuses every call concerning the organisation scope with 403.
+func (s *Server) Deny(scope string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denyScope[strings.ToLower(scope)] = true
+}
+
+// DenyOp refuses every call of the operation op with 403.
+func (s *Server) DenyOp(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denyOp[op] = true
+}
+
+// Throttle makes the next n calls of op (every operation when op is "")
+// fail with a rate-limit error of the given kind; n < 0 throttles forever.
+func (s *Server) Throttle(op string, n int, kind ThrottleKind) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttles[op] = &throttle{n: n, kind: kind}
+}
+
+// Calls returns the number of requests per operation, 304s included.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// CallCount returns the number of requests of one operation.
+func (s *Server) CallCount(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// TotalCalls returns the number of requests of all operations.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.calls {
+		n += v
+	}
+	return n
+}
+
+// NotModified returns the number of 304 answers per operation.
+func (s *Server) NotModified() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.notModified))
+	for k, v := range s.notModified {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCalls zeroes the call counters.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.notModified = map[string]int{}
+}
+
+// AddDeployKey adds a deploy key to a repository (a change the next scan
+// must see).
+func (s *Server) AddDeployKey(org, repo string, k DeployKey) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[strings.ToLower(org)]
+	if !ok {
+		return fmt.Errorf("no org %q", org)
+	}
+	r, ok := o.repos[strings.ToLower(repo)]
+	if !ok {
+		return fmt.Errorf("no repo %q", repo)
+	}
+	r.DeployKeys = append(r.DeployKeys, k)
+	return nil
+}
+
+// DeployKeys returns the deploy keys of a repository as the fake holds them.
+func (s *Server) DeployKeys(org, repo string) []DeployKey {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if o, ok := s.orgs[strings.ToLower(org)]; ok {
+		if r, ok := o.repos[strings.ToLower(repo)]; ok {
+			return append([]DeployKey(nil), r.DeployKeys...)
+		}
+	}
+	return nil
+}
+
+// Credentials names the files WriteCredentials wrote.
+type Credentials struct {
+	AppID          int64
+	AppKeyFile     string
+	TokenFile      string
+	InstallationID map[string]int64
+}
+
+// WriteCredentials writes the seed's App private key and first static token
+// into dir (mode 0600) so a collector can be configured with *_file
+// settings, as in production.
+func (s *Server) WriteCredentials(dir string) (Credentials, error) {
+	var c Credentials
+	if a := s.seed.App; a != nil {
+		c.AppID = a.ID
+		c.AppKeyFile = filepath.Join(dir, "github-app.pem")
+		if err := os.WriteFile(c.AppKeyFile, a.PrivateKeyPEM, 0o600); err != nil {
+			return c, fmt.Errorf("write app key: %w", err)
+		}
+		c.InstallationID = map[string]int64{}
+		for org, in := range a.Installations {
+			c.InstallationID[org] = in.ID
+		}
+	}
+	if len(s.seed.Tokens) > 0 {
+		c.TokenFile = filepath.Join(dir, "github-token")
+		if err := os.WriteFile(c.TokenFile, []byte(s.seed.Tokens[0].Value+"\n"), 0o600); err != nil {
+			return c, fmt.Errorf("write token: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// NewAppKey returns a fresh 2048-bit RSA private key in PKCS#1 PEM, for
+// seeds.
+func NewAppKey() []byte {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
+}
+
+// ---- request plumbing ----
+
+func (s *Server) wrap(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.serve(rt, w, r)
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if v != nil {
+		_ = json.NewEncoder(w).Encode(v)
+	}
+}
+
+func errBody(msg, doc string) map[string]string {
+	return map[string]string{"message": msg, "documentation_url": doc, "status": ""}
+}
+
+func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
+	body, _ := readAll(r)
+	s.mu.Lock()
+	lat := s.latency
+	s.calls[rt.op]++
+	s.mu.Unlock()
+	if lat > 0 {
+		select {
+		case <-time.After(lat):
+		case <-r.Context().Done():
+			return
+		}
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	orgName := r.PathValue("org")
+	if orgName == "" {
+		orgName = r.PathValue("owner")
+	}
+	if rt.op == OpGraphQL {
+		var q struct {
+			Variables map[string]any `json:"variables"`
+		}
+		_ = json.Unmarshal(body, &q)
+		orgName, _ = q.Variables["org"].(string)
+	}
+	if rt.op == OpCreateInstallationToken {
+		id, _ := strconv.ParseInt(r.PathValue("installation_id"), 10, 64)
+		if s.seed.App != nil {
+			for org, in := range s.seed.App.Installations {
+				if in.ID == id {
+					orgName = org
+				}
+			}
+		}
+	}
+	resource := "core"
+	if rt.op == OpGraphQL {
+		resource = "graphql"
+	}
+	s.rateHeaders(w, resource)
+
+	if t := s.throttleFor(rt.op); t != nil {
+		s.writeThrottle(w, t.kind)
+		return
+	}
+	if s.denyOp[rt.op] || s.denyScope[strings.ToLower(orgName)] {
+		writeJSON(w, http.StatusForbidden, errBody("Resource not accessible by integration", "https://docs.github.com/rest"))
+		return
+	}
+
+	p, err := s.authenticate(r, rt.jwt)
+	if err != nil {
+		writeJSON(w, http.StatusUnauthorized, errBody(err.Error(), "https://docs.github.com/rest"))
+		return
+	}
+	c := &call{r: r, body: body, p: p}
+	if orgName != "" {
+		o, ok := s.orgs[strings.ToLower(orgName)]
+		if !ok {
+			writeJSON(w, http.StatusNotFound, errBody("Not Found", "https://docs.github.com/rest"))
+			return
+		}
+		c.org = o
+		if repo := r.PathValue("repo"); repo != "" {
+			rs, ok := o.repos[strings.ToLower(repo)]
+			if !ok {
+				writeJSON(w, http.StatusNotFound, errBody("Not Found", "https://docs.github.com/rest"))
+				return
+			}
+			c.repo = rs
+		}
+	}
+	if msg, ok := s.authorize(rt, c); !ok {
+		writeJSON(w, http.StatusForbidden, errBody(msg, "https://docs.github.com/rest"))
+		return
+	}
+	if resource == "core" {
+		s.rateRemaining--
+	}
+	res := rt.handle(c)
+	s.write(w, r, rt.op, res)
+}
+
+func readAll(r *http.Request) ([]byte, error) {
+	if r.Body == nil {
+		return nil, nil
+	}
+	defer r.Body.Close()
+	return io.ReadAll(io.LimitReader(r.Body, 1<<20))
+}
+
+func (s *Server) rateHeaders(w http.ResponseWriter, resource string) {
+	if time.Now().After(s.rateReset) {
+		s.rateRemaining = s.rateLimit
+		s.rateReset = time.Now().Add(time.Hour)
+	}
+	h := w.Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(s.rateLimit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(s.rateRemaining, 0)))
+	h.Set("X-RateLimit-Used", strconv.Itoa(s.rateLimit-max(s.rateRemaining, 0)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.rateReset.Unix(), 10))
+	h.Set("X-RateLimit-Resource", resource)
+}
+
+func (s *Server) throttleFor(op string) *throttle {
+	if s.rateRemaining <= 0 {
+		return &throttle{kind: Primary}
+	}
+	for _, key := range []string{op, ""} {
+		t, ok := s.throttles[key]
+		if !ok || t.n == 0 {
+			continue
+		}
+		if t.n > 0 {
+			t.n--
+		}
+		return t
+	}
+	return nil
+}
+
+func (s *Server) writeThrottle(w http.ResponseWriter, kind ThrottleKind) {
+	if kind == Primary {
+		reset := time.Now().Add(1500 * time.Millisecond)
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix()+1, 10))
+		writeJSON(w, http.StatusForbidden, errBody("API rate limit exceeded for installation.",
+			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit"))
+		return
+	}
+	w.Header().Set("Retry-After", "1")
+	writeJSON(w, http.StatusTooManyRequests, errBody("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"))
+}
+
+func (s *Server) authenticate(r *http.Request, wantJWT bool) (principal, error) {
+	h := r.Header.Get("Authorization")
+	tok := strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(h, "Bearer "), "token "))
+	if tok == "" {
+		return principal{}, errors.New("Requires authentication")
+	}
+	if wantJWT {
+		if s.appKey == nil {
+			return principal{}, errors.New("A JSON web token could not be decoded")
+		}
+		t, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return s.appKey, nil },
+			jwt.WithValidMethods([]string{"RS256"}), jwt.WithTimeFunc(s.now), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+		if err != nil {
+			return principal{}, fmt.Errorf("A JSON web token could not be decoded: %v", err)
+		}
+		iss, _ := t.Claims.GetIssuer()
+		if iss != strconv.FormatInt(s.seed.App.ID, 10) {
+			return principal{}, errors.New("'Issuer' claim ('iss') must be the app id")
+		}
+		return principal{kind: "jwt"}, nil
+	}
+	if it, ok := s.tokens[tok]; ok {
+		if s.now().After(it.expires) {
+			return principal{}, errors.New("Bad credentials")
+		}
+		return principal{kind: "installation", org: it.org, perms: it.perms}, nil
+	}
+	for _, st := range s.seed.Tokens {
+		if st.Value == tok {
+			return principal{kind: "classic", scopes: st.Scopes, login: st.Login}, nil
+		}
+	}
+	return principal{}, errors.New("Bad credentials")
+}
+
+var levels = map[string]int{"read": 1, "write": 2, "admin": 3}
+
+func (s *Server) authorize(rt route, c *call) (string, bool) {
+	switch c.p.kind {
+	case "jwt":
+		return "", rt.jwt
+	case "installation":
+		if rt.classic == "app" {
+			return "Resource not accessible by integration", false
+		}
+		if c.org != nil && !strings.EqualFold(c.org.Login, c.p.org) {
+			return "Resource not accessible by integration", false
+		}
+		if rt.appPerm == "" {
+			return "", true
+		}
+		name, lvl, _ := strings.Cut(rt.appPerm, ":")
+		if levels[c.p.perms[name]] >= levels[lvl] {
+			return "", true
+		}
+		return "Resource not accessible by integration", false
+	case "classic":
+		switch rt.classic {
+		case "-":
+			return "Resource not accessible by personal access token", false
+		case "", "app":
+			return "", true
+		}
+		for _, sc := range c.p.scopes {
+			if sc == rt.classic || (rt.classic == "read:org" && (sc == "admin:org" || sc == "write:org")) {
+				return "", true
+			}
+		}
+		return "Resource not accessible by personal access token", false
+	}
+	return "Requires authentication", false
+}
+
+func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res response) {
+	for k, v := range res.headers {
+		w.Header().Set(k, v)
+	}
+	status := res.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	if status == http.StatusNoContent || status == http.StatusAccepted && res.body == nil {
+		w.WriteHeader(status)
+		return
+	}
+	body := res.body
+	if res.items != nil || (body == nil && status == http.StatusOK) {
+		items := res.items
+		if items == nil {
+			items = []any{}
+		}
+		per := s.pageSize
+		if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v < per {
+			per = v
+		}
+		page := 1
+		if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+			page = v
+		}
+		last := max(1, (len(items)+per-1)/per)
+		lo, hi := min((page-1)*per, len(items)), min(page*per, len(items))
+		if page < last {
+			w.Header().Set("Link", linkHeader(r, page+1, last))
+		}
+		pageItems := items[lo:hi]
+		if res.wrapKey != "" {
+			body = map[string]any{"total_count": len(items), res.wrapKey: pageItems}
+		} else {
+			body = pageItems
+		}
+	}
+	b, _ := json.Marshal(body)
+	if r.Method == http.MethodGet && status == http.StatusOK {
+		sum := sha256.Sum256(b)
+		etag := `W/"` + hex.EncodeToString(sum[:8]) + `"`
+		w.Header().Set("ETag", etag)
+		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
+			s.notModified[op]++
+			s.rateRemaining++ // a 304 does not count against the primary limit
+			w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(max(s.rateRemaining, 0)))
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+	_, _ = w.Write([]byte("\n"))
+}
+
+func linkHeader(r *http.Request, next, last int) string {
+	u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+	mk := func(p int) string {
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(p))
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return fmt.Sprintf(`<%s>; rel="next", <%s>; rel="last"`, mk(next), mk(last))
+}
+
+func ts(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
