@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"path"
 	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -47,10 +46,11 @@ func globMatch(p, s string) bool {
 	return pi == len(p)
 }
 
-// ValidGlob reports whether pattern is a usable glob.
+// ValidGlob reports whether pattern is a usable glob. Only "*" and "?" are
+// special; "[", "]", "{", "}" and "\\" are rejected because other glob
+// dialects give them a meaning this one does not have.
 func ValidGlob(pattern string) bool {
-	_, err := path.Match(strings.ReplaceAll(pattern, "/", "_"), "")
-	return err == nil
+	return !strings.ContainsAny(pattern, "[]{}\\")
 }
 
 // Matches reports whether the selector picks the identity.
