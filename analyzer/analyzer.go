@@ -1,0 +1,227 @@
+// Package analyzer compares an inventory with the owned-role catalog and
+// returns findings. It is pure: no I/O, no clock, no logging. The evaluation
+// time is an input, so an audit can evaluate "as of" any date, including a
+// future one to forecast what will be overdue.
+//
+// Rules run in families (see rules.Builtin for ids, docs and controls):
+// orphaned, owner-moved, dormant, over-privileged, long-lived, unmapped,
+// drift and risky-config. Exceptions mark findings suppressed; they never
+// drop them.
+package analyzer
+
+import (
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// Input is everything one analysis needs.
+type Input struct {
+	Inventory nhi.Inventory
+	Catalog   *rules.Catalog
+	// Previous is the previous scan's inventory; nil on the first scan.
+	Previous *nhi.Inventory
+	// Certified is the last certified state; nil when never certified.
+	Certified *nhi.Certification
+	// Now is the evaluation time.
+	Now time.Time
+}
+
+// Result is the outcome of an analysis.
+type Result struct {
+	// Findings sorted by provider, scope, identity, rule, credential, grant.
+	Findings []nhi.Finding
+	// Ownership of every identity in the inventory, by identity id.
+	Ownership map[string]nhi.Ownership
+	// ExpiredExceptions lists exceptions that matched a finding but had
+	// expired at the evaluation time (so they no longer suppress), by id.
+	ExpiredExceptions []ExpiredException
+}
+
+// ExpiredException records an exception that stopped suppressing.
+type ExpiredException struct {
+	ID      string
+	Rule    string
+	Expires time.Time
+	// Findings counts the findings it would have suppressed.
+	Findings int
+}
+
+// Analyze runs every rule over the input.
+func Analyze(in Input) Result {
+	cat := in.Catalog
+	if cat == nil {
+		cat = &rules.Catalog{}
+	}
+	a := newAnalysis(cat, in.Now)
+	res := Result{Ownership: make(map[string]nhi.Ownership, len(in.Inventory.Identities))}
+
+	for i := range in.Inventory.Identities {
+		id := &in.Inventory.Identities[i]
+		ctx := a.resolve(id)
+		res.Ownership[id.ID] = ctx.own
+		if len(id.Tags) > 0 {
+			a.tags[id.ID] = id.Tags
+		}
+		a.identityRules(id, ctx)
+	}
+	if in.Previous != nil {
+		a.drift(&in.Inventory, in.Previous)
+	}
+	if in.Certified != nil {
+		a.sinceCertification(&in.Inventory, in.Certified)
+	}
+	res.Findings = a.findings
+	res.ExpiredExceptions = a.applyExceptions(res.Findings)
+	sortFindings(res.Findings)
+	return res
+}
+
+// subject carries what every rule on one identity needs.
+type subject struct {
+	role    *rules.Role // nil when unmapped
+	roleIdx int         // index of role in the catalog, -1 when unmapped
+	own     nhi.Ownership
+	person  *nhi.Person // the resolved owner, when a known person
+	// managed: provider-managed identities are inventoried but not held to
+	// role rules.
+	managed bool
+}
+
+type analysis struct {
+	cat      *rules.Catalog
+	now      time.Time
+	def      rules.Defaults
+	index    *roleIndex
+	people   *peopleIndex
+	baseline map[baselineKey]allowance
+	findings []nhi.Finding
+	tags     map[string]map[string]string // identity id -> tags, for exceptions
+}
+
+type baselineKey struct {
+	role        int
+	provider    nhi.Provider
+	entitlement string
+	scope       string
+}
+
+type allowance struct{ allowed, privileged bool }
+
+func newAnalysis(cat *rules.Catalog, now time.Time) *analysis {
+	return &analysis{
+		cat:      cat,
+		now:      now.UTC(),
+		def:      withDefaults(cat.Defaults),
+		index:    newRoleIndex(cat.Roles),
+		people:   newPeopleIndex(cat.People),
+		baseline: map[baselineKey]allowance{},
+		tags:     map[string]map[string]string{},
+	}
+}
+
+func withDefaults(d rules.Defaults) rules.Defaults {
+	def := rules.DefaultDefaults
+	set := func(v *time.Duration, dv time.Duration) {
+		if *v <= 0 {
+			*v = dv
+		}
+	}
+	set(&d.DormantAfter, def.DormantAfter)
+	set(&d.MaxCredentialAge, def.MaxCredentialAge)
+	set(&d.NeverUsedGrace, def.NeverUsedGrace)
+	set(&d.ExpiringSoon, def.ExpiringSoon)
+	set(&d.UsageFreshness, def.UsageFreshness)
+	set(&d.MaxExceptionDuration, def.MaxExceptionDuration)
+	if len(d.OwnerTagKeys) == 0 {
+		d.OwnerTagKeys = def.OwnerTagKeys
+	}
+	return d
+}
+
+// emit records a finding of rule for the identity.
+func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, credID, grantID string, ev map[string]string) {
+	r, ok := rules.Lookup(ruleID)
+	if !ok {
+		panic("analyzer: unknown rule " + ruleID) // a programming error, caught by tests
+	}
+	sev := r.Severity
+	if o, ok := a.def.Severity[ruleID]; ok {
+		sev = o
+	}
+	f := nhi.Finding{
+		Fingerprint:  nhi.Fingerprint(ruleID, id.ID, credID, grantID),
+		RuleID:       ruleID,
+		Family:       r.Family,
+		Severity:     sev,
+		Title:        r.Title,
+		Provider:     id.Provider,
+		Scope:        id.Scope,
+		IdentityID:   id.ID,
+		IdentityName: id.Name,
+		IdentityKind: id.Kind,
+		CredentialID: credID,
+		GrantID:      grantID,
+		Evidence:     ev,
+		Remediation:  r.Remediation,
+		Controls:     r.Controls,
+	}
+	if s != nil {
+		f.RoleID = s.own.RoleID
+		f.Owner = s.own.Owner
+		f.OwnerSource = s.own.OwnerSource
+	}
+	a.findings = append(a.findings, f)
+}
+
+func (a *analysis) identityRules(id *nhi.Identity, s subject) {
+	if !s.managed {
+		a.ownerRules(id, &s)
+		if s.role == nil {
+			a.emit(rules.RuleUnmapped, id, &s, "", "", map[string]string{
+				"kind": string(id.Kind), "scope": id.Scope, "name": id.Name,
+			})
+		}
+	}
+	a.usageRules(id, &s)
+	a.grantRules(id, &s)
+	a.credentialRules(id, &s)
+	a.signalRules(id, &s)
+}
+
+func sortFindings(fs []nhi.Finding) {
+	sort.Slice(fs, func(i, j int) bool {
+		a, b := &fs[i], &fs[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		if a.Scope != b.Scope {
+			return a.Scope < b.Scope
+		}
+		if a.IdentityID != b.IdentityID {
+			return a.IdentityID < b.IdentityID
+		}
+		if a.RuleID != b.RuleID {
+			return a.RuleID < b.RuleID
+		}
+		if a.CredentialID != b.CredentialID {
+			return a.CredentialID < b.CredentialID
+		}
+		return a.GrantID < b.GrantID
+	})
+}
+
+// days formats a duration in whole days.
+func days(d time.Duration) string {
+	return strconv.Itoa(int(d / rules.Day))
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}

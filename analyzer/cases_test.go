@@ -1,0 +1,219 @@
+package analyzer_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/nhiscan/nhiscan/analyzer"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// A case is a directory under testdata/cases holding case.yaml and,
+// optionally, catalog.yaml (else testdata/catalog.yaml is used). case.yaml
+// holds the evaluation time, the inventory (and previous inventory and last
+// certification) in the documented inventory form written as YAML, and the
+// findings expected present and absent.
+type testCase struct {
+	Doc       string             `yaml:"doc"`
+	Now       time.Time          `yaml:"now"`
+	Inventory any                `yaml:"inventory"`
+	Previous  any                `yaml:"previous"`
+	Certified *nhi.Certification `yaml:"certified"`
+	Expect    []expectation      `yaml:"expect"`
+	Absent    []expectation      `yaml:"absent"`
+}
+
+type expectation struct {
+	Rule       string            `yaml:"rule"`
+	Identity   string            `yaml:"identity"`
+	Credential string            `yaml:"credential"`
+	Grant      string            `yaml:"grant"`
+	Suppressed *bool             `yaml:"suppressed"`
+	Evidence   map[string]string `yaml:"evidence"`
+}
+
+func (e expectation) String() string {
+	s := e.Rule + " on " + e.Identity
+	if e.Credential != "" {
+		s += " credential " + e.Credential
+	}
+	if e.Grant != "" {
+		s += " grant " + e.Grant
+	}
+	return s
+}
+
+func (e expectation) matches(f nhi.Finding) bool {
+	if f.RuleID != e.Rule || f.IdentityID != e.Identity {
+		return false
+	}
+	if e.Credential != "" && f.CredentialID != e.Credential {
+		return false
+	}
+	if e.Grant != "" && f.GrantID != e.Grant {
+		return false
+	}
+	return true
+}
+
+// decodeInventory turns the YAML form into the JSON form and reads it with
+// the real decoder, so cases exercise the documented format.
+func decodeInventory(t *testing.T, v any) *nhi.Inventory {
+	t.Helper()
+	if v == nil {
+		return nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := nhi.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatalf("inventory: %v", err)
+	}
+	return &inv
+}
+
+type loadedCase struct {
+	name string
+	tc   testCase
+	in   analyzer.Input
+}
+
+func loadCases(t *testing.T) []loadedCase {
+	t.Helper()
+	dirs, err := filepath.Glob("testdata/cases/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []loadedCase
+	for _, dir := range dirs {
+		raw, err := os.ReadFile(filepath.Join(dir, "case.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tc testCase
+		if err := yaml.UnmarshalWithOptions(raw, &tc, yaml.Strict()); err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		catPath := filepath.Join(dir, "catalog.yaml")
+		if _, err := os.Stat(catPath); err != nil {
+			catPath = "testdata/catalog.yaml"
+		}
+		cat, err := rules.Load(tc.Now, catPath)
+		if err != nil {
+			t.Fatalf("%s: catalog: %v", dir, err)
+		}
+		in := analyzer.Input{Catalog: cat, Now: tc.Now, Certified: tc.Certified}
+		in.Inventory = *decodeInventory(t, tc.Inventory)
+		in.Previous = decodeInventory(t, tc.Previous)
+		out = append(out, loadedCase{name: filepath.Base(dir), tc: tc, in: in})
+	}
+	if len(out) == 0 {
+		t.Fatal("no cases")
+	}
+	return out
+}
+
+func TestCases(t *testing.T) {
+	for _, c := range loadCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			res := analyzer.Analyze(c.in)
+			for _, e := range c.tc.Expect {
+				var got *nhi.Finding
+				for i := range res.Findings {
+					if e.matches(res.Findings[i]) {
+						got = &res.Findings[i]
+						break
+					}
+				}
+				if got == nil {
+					t.Errorf("expected %s; got:\n%s", e, dump(res.Findings))
+					continue
+				}
+				if e.Suppressed != nil && got.Suppressed != *e.Suppressed {
+					t.Errorf("%s: suppressed = %v, want %v", e, got.Suppressed, *e.Suppressed)
+				}
+				for k, v := range e.Evidence {
+					if got.Evidence[k] != v {
+						t.Errorf("%s: evidence[%s] = %q, want %q (evidence %v)", e, k, got.Evidence[k], v, got.Evidence)
+					}
+				}
+			}
+			for _, e := range c.tc.Absent {
+				for _, f := range res.Findings {
+					if e.matches(f) {
+						t.Errorf("unexpected %s (evidence %v)", e, f.Evidence)
+					}
+				}
+			}
+			// Every finding is well formed.
+			for _, f := range res.Findings {
+				r, ok := rules.Lookup(f.RuleID)
+				if !ok || f.Family != r.Family || f.Fingerprint == "" || len(f.Controls) == 0 || f.Severity.Rank() < 0 {
+					t.Errorf("malformed finding %+v", f)
+				}
+			}
+		})
+	}
+}
+
+// TestEveryRuleHasFixtures enforces that each built-in rule has at least one
+// positive and one negative fixture among the cases.
+func TestEveryRuleHasFixtures(t *testing.T) {
+	pos, neg := map[string]bool{}, map[string]bool{}
+	for _, c := range loadCases(t) {
+		for _, e := range c.tc.Expect {
+			pos[e.Rule] = true
+		}
+		for _, e := range c.tc.Absent {
+			neg[e.Rule] = true
+		}
+	}
+	for _, r := range rules.Builtin() {
+		if !pos[r.ID] {
+			t.Errorf("rule %s has no positive fixture (an expect entry in testdata/cases)", r.ID)
+		}
+		if !neg[r.ID] {
+			t.Errorf("rule %s has no negative fixture (an absent entry in testdata/cases)", r.ID)
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	for _, c := range loadCases(t) {
+		a := analyzer.Analyze(c.in)
+		// Shuffle the input order: the output must not change.
+		in := c.in
+		ids := append([]nhi.Identity(nil), in.Inventory.Identities...)
+		for i, j := 0, len(ids)-1; i < j; i, j = i+1, j-1 {
+			ids[i], ids[j] = ids[j], ids[i]
+		}
+		in.Inventory.Identities = ids
+		b := analyzer.Analyze(in)
+		ja, _ := json.Marshal(a.Findings)
+		jb, _ := json.Marshal(b.Findings)
+		if !bytes.Equal(ja, jb) {
+			t.Errorf("%s: findings depend on input order", c.name)
+		}
+	}
+}
+
+func dump(fs []nhi.Finding) string {
+	var lines []string
+	for _, f := range fs {
+		lines = append(lines, fmt.Sprintf("  %s %s cred=%s grant=%s suppressed=%v", f.RuleID, f.IdentityID, f.CredentialID, f.GrantID, f.Suppressed))
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,106 @@
+package analyzer
+
+import (
+	"strings"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// privileged reports whether a grant is privileged: the collector's verdict,
+// or a well-known privileged entitlement (so an inventory imported from a
+// file is judged the same way).
+func privileged(p nhi.Provider, g *nhi.Grant) (bool, string) {
+	if g.Privileged {
+		return true, g.Reason
+	}
+	e := g.Entitlement
+	switch p {
+	case nhi.AWS:
+		switch {
+		case strings.HasSuffix(e, ":policy/AdministratorAccess"):
+			return true, "AdministratorAccess"
+		case strings.HasSuffix(e, ":policy/IAMFullAccess"):
+			return true, "IAMFullAccess"
+		case strings.HasSuffix(e, ":policy/PowerUserAccess"):
+			return true, "PowerUserAccess"
+		case e == "*" || e == "*:*" || e == "iam:*":
+			return true, "wildcard action " + e
+		}
+	case nhi.GCP:
+		switch {
+		case e == "roles/owner", e == "roles/editor":
+			return true, "basic role " + e
+		case e == "roles/iam.serviceAccountTokenCreator", e == "roles/iam.serviceAccountUser":
+			return true, "impersonation path " + e
+		case strings.HasSuffix(e, ".admin") || strings.HasSuffix(e, "Admin"):
+			return true, "admin role " + e
+		}
+	case nhi.Azure:
+		switch e {
+		case "Owner", "Contributor", "User Access Administrator", "Role Based Access Control Administrator":
+			if azureWideScope(g.Scope) {
+				return true, e + " at " + g.Scope
+			}
+		case "Global Administrator", "Privileged Role Administrator", "Application Administrator", "Cloud Application Administrator",
+			"Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All":
+			return true, "high-impact Entra permission " + e
+		}
+	case nhi.GitHub:
+		if g.Privilege == nhi.PrivAdmin {
+			return true, "admin permission"
+		}
+	}
+	if g.Privilege == nhi.PrivAdmin && (g.Scope == "*" || g.Scope == "") {
+		return true, "admin at organisation scope"
+	}
+	return false, ""
+}
+
+func azureWideScope(scope string) bool {
+	s := strings.ToLower(strings.TrimSuffix(scope, "/"))
+	if strings.Contains(s, "/providers/microsoft.management/managementgroups/") || s == "/" {
+		return true
+	}
+	parts := strings.Split(strings.TrimPrefix(s, "/"), "/")
+	return len(parts) == 2 && parts[0] == "subscriptions"
+}
+
+// grantRules: grants outside the role's baseline, and privileged grants no
+// role explicitly allows.
+func (a *analysis) grantRules(id *nhi.Identity, s *subject) {
+	if s.managed {
+		return
+	}
+	roleIdx := s.roleIdx
+	for i := range id.Grants {
+		g := &id.Grants[i]
+		priv, why := privileged(id.Provider, g)
+		var allow allowance
+		if roleIdx >= 0 {
+			allow = a.allowed(roleIdx, id.Provider, g)
+		}
+		ev := map[string]string{"entitlement": g.Entitlement, "scope": g.Scope, "privilege": string(g.Privilege), "grant_kind": g.Kind}
+		if g.Via != "" {
+			ev["via"] = g.Via
+		}
+		switch {
+		case priv && !allow.privileged:
+			ev["reason"] = why
+			if s.role != nil {
+				ev["role"] = s.role.ID
+				if allow.allowed {
+					ev["baseline"] = "matches the baseline but not as privileged"
+				} else {
+					ev["baseline"] = "outside the baseline"
+				}
+			} else {
+				ev["baseline"] = "no role"
+			}
+			a.emit(rules.RulePrivilegedGrant, id, s, "", g.ID, ev)
+		case s.role != nil && !allow.allowed:
+			ev["role"] = s.role.ID
+			a.emit(rules.RuleOutsideBaseline, id, s, "", g.ID, ev)
+		}
+	}
+}

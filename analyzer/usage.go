@@ -1,0 +1,129 @@
+package analyzer
+
+import (
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func (a *analysis) dormantWindow(s *subject) time.Duration {
+	if s.role != nil && s.role.Credentials.DormantAfter > 0 {
+		return s.role.Credentials.DormantAfter
+	}
+	return a.def.DormantAfter
+}
+
+// usageEvidence describes a usage fact, and whether it is stale.
+func (a *analysis) usageEvidence(u nhi.Usage) (map[string]string, bool) {
+	ev := map[string]string{"usage_state": string(u.State)}
+	if u.Source != "" {
+		ev["usage_source"] = u.Source
+	}
+	if !u.LastUsed.IsZero() {
+		ev["last_used"] = ts(u.LastUsed)
+	}
+	stale := false
+	if !u.AsOf.IsZero() {
+		ev["usage_as_of"] = ts(u.AsOf)
+		if a.now.Sub(u.AsOf) > a.def.UsageFreshness {
+			stale = true
+			ev["stale"] = "true"
+			ev["freshness_threshold_days"] = days(a.def.UsageFreshness)
+		}
+	}
+	return ev, stale
+}
+
+// usageRules: dormant, never used, usage unknown, stale usage data.
+// Disabled or expired identities and credentials are contained, not dormant.
+// Usage the provider does not report, or that could not be read, is an
+// informational finding and never "dormant".
+func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
+	window := a.dormantWindow(s)
+	var unknown []string
+	stale := false
+	check := func(u nhi.Usage, created time.Time, credID string, dormantRule, neverRule string) {
+		switch u.State {
+		case nhi.UsageUsed:
+			ev, st := a.usageEvidence(u)
+			stale = stale || st
+			if idle := a.now.Sub(u.LastUsed); idle > window {
+				ev["days_unused"] = days(idle)
+				ev["dormant_after_days"] = days(window)
+				a.emit(dormantRule, id, s, credID, "", ev)
+			}
+		case nhi.UsageNeverUsed:
+			ev, st := a.usageEvidence(u)
+			stale = stale || st
+			if created.IsZero() {
+				return // no creation time: the grace period cannot be applied
+			}
+			if age := a.now.Sub(created); age > a.def.NeverUsedGrace {
+				ev["created"] = ts(created)
+				ev["age_days"] = days(age)
+				ev["never_used_grace_days"] = days(a.def.NeverUsedGrace)
+				a.emit(neverRule, id, s, credID, "", ev)
+			}
+		default:
+			what := "identity"
+			if credID != "" {
+				what = "credential " + credID
+			}
+			reason := string(u.State)
+			if u.Reason != "" {
+				reason += ": " + u.Reason
+			}
+			unknown = append(unknown, what+" ("+reason+")")
+		}
+	}
+	if id.Status == nhi.StatusActive {
+		// Identity-level usage: only when it is the identity's own fact or
+		// it has no credentials whose usage speaks for it.
+		if !(id.Usage.State != nhi.UsageUsed && id.Usage.State != nhi.UsageNeverUsed && credentialUsageKnown(id)) {
+			check(id.Usage, id.Created, "", rules.RuleDormantIdentity, rules.RuleNeverUsedIdentity)
+		}
+		for i := range id.Credentials {
+			c := &id.Credentials[i]
+			if c.Status != nhi.StatusActive || c.ProviderRotated {
+				continue
+			}
+			check(c.Usage, c.Created, c.ID, rules.RuleDormantCredential, rules.RuleNeverUsedCred)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		a.emit(rules.RuleUsageUnknown, id, s, "", "", map[string]string{"unknown": strings.Join(unknown, "; ")})
+	}
+	if stale {
+		ev, _ := a.usageEvidence(latestAsOf(id))
+		a.emit(rules.RuleUsageStale, id, s, "", "", ev)
+	}
+}
+
+func credentialUsageKnown(id *nhi.Identity) bool {
+	for i := range id.Credentials {
+		if id.Credentials[i].Status == nhi.StatusActive && id.Credentials[i].Usage.Known() {
+			return true
+		}
+	}
+	return false
+}
+
+// latestAsOf returns the usage fact with the oldest as-of time: the one
+// that makes the identity's data stale.
+func latestAsOf(id *nhi.Identity) nhi.Usage {
+	u := id.Usage
+	for i := range id.Credentials {
+		cu := id.Credentials[i].Usage
+		if !cu.AsOf.IsZero() && (u.AsOf.IsZero() || cu.AsOf.Before(u.AsOf)) {
+			u = cu
+		}
+	}
+	return nhi.Usage{State: u.State, Source: u.Source, AsOf: u.AsOf}
+}
