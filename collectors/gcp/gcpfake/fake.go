@@ -1,0 +1,1015 @@
+package gcpfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	apikeys "google.golang.org/api/apikeys/v2"
+	cloudasset "google.golang.org/api/cloudasset/v1"
+	crm "google.golang.org/api/cloudresourcemanager/v3"
+	iam "google.golang.org/api/iam/v1"
+	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+)
+
+// API operations, as counted by Calls and named in Deny and Throttle.
+const (
+	OpListAssets         = "cloudasset.assets.list"
+	OpSearchIamPolicies  = "cloudasset.searchAllIamPolicies"
+	OpListSAs            = "iam.projects.serviceAccounts.list"
+	OpGetSA              = "iam.projects.serviceAccounts.get"
+	OpDisableSA          = "iam.projects.serviceAccounts.disable"
+	OpEnableSA           = "iam.projects.serviceAccounts.enable"
+	OpListKeys           = "iam.projects.serviceAccounts.keys.list"
+	OpGetKey             = "iam.projects.serviceAccounts.keys.get"
+	OpDisableKey         = "iam.projects.serviceAccounts.keys.disable"
+	OpEnableKey          = "iam.projects.serviceAccounts.keys.enable"
+	OpDeleteKey          = "iam.projects.serviceAccounts.keys.delete"
+	OpQueryActivity      = "policyanalyzer.activities.query"
+	OpListAPIKeys        = "apikeys.keys.list"
+	OpGetProject         = "cloudresourcemanager.projects.get"
+	OpListProjects       = "cloudresourcemanager.projects.list"
+	OpListFolders        = "cloudresourcemanager.folders.list"
+	OpGetProjectIamPolic = "cloudresourcemanager.projects.getIamPolicy"
+)
+
+var permissionFor = map[string]string{
+	OpListAssets:         "cloudasset.assets.listResource",
+	OpSearchIamPolicies:  "cloudasset.assets.searchAllIamPolicies",
+	OpListSAs:            "iam.serviceAccounts.list",
+	OpGetSA:              "iam.serviceAccounts.get",
+	OpDisableSA:          "iam.serviceAccounts.disable",
+	OpEnableSA:           "iam.serviceAccounts.enable",
+	OpListKeys:           "iam.serviceAccountKeys.list",
+	OpGetKey:             "iam.serviceAccountKeys.get",
+	OpDisableKey:         "iam.serviceAccountKeys.disable",
+	OpEnableKey:          "iam.serviceAccountKeys.enable",
+	OpDeleteKey:          "iam.serviceAccountKeys.delete",
+	OpQueryActivity:      "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
+	OpListAPIKeys:        "apikeys.keys.list",
+	OpGetProject:         "resourcemanager.projects.get",
+	OpListProjects:       "resourcemanager.projects.list",
+	OpListFolders:        "resourcemanager.folders.list",
+	OpGetProjectIamPolic: "resourcemanager.projects.getIamPolicy",
+}
+
+// Server is a running fake.
+type Server struct {
+	// URL is the base URL; point every Google API client at URL + "/".
+	URL string
+	srv *httptest.Server
+
+	mu          sync.Mutex
+	seed        Seed
+	calls       map[string]int
+	denied      map[[2]string]bool
+	throttled   map[[2]string]int
+	disabledAPI map[string]bool
+	latency     time.Duration
+	maxPage     int
+	retryAfter  string
+}
+
+// New starts a fake serving a copy of seed.
+func New(seed Seed) *Server {
+	s := &Server{
+		seed:        cloneSeed(seed),
+		calls:       map[string]int{},
+		denied:      map[[2]string]bool{},
+		throttled:   map[[2]string]int{},
+		disabledAPI: map[string]bool{},
+		retryAfter:  "1",
+	}
+	for i := range s.seed.Projects {
+		p := &s.seed.Projects[i]
+		for j := range p.ServiceAccounts {
+			sa := &p.ServiceAccounts[j]
+			if sa.Email == "" {
+				sa.Email = sa.AccountID + "@" + p.ID + ".iam.gserviceaccount.com"
+			}
+		}
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// Calls returns the number of calls per operation so far.
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// CallCount returns the number of calls of one operation.
+func (s *Server) CallCount(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.calls[op]
+}
+
+// TotalCalls returns the number of calls of all operations.
+func (s *Server) TotalCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, v := range s.calls {
+		n += v
+	}
+	return n
+}
+
+// ResetCalls sets every call count to zero.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+}
+
+// Deny makes calls of op (every operation when empty) on scope (a project
+// id, "organizations/N" or "folders/N"; every scope when empty) fail with
+// 403 PERMISSION_DENIED.
+func (s *Server) Deny(scope, op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[[2]string{scope, op}] = true
+}
+
+// Throttle makes the next n calls of op on scope (empty matches all) fail
+// with 429 RESOURCE_EXHAUSTED; n < 0 throttles for ever.
+func (s *Server) Throttle(scope, op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttled[[2]string{scope, op}] = n
+}
+
+// SetRetryAfter sets the Retry-After header sent with 429 responses (in
+// seconds, "" for none).
+func (s *Server) SetRetryAfter(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retryAfter = v
+}
+
+// DisableService makes every call to an API ("cloudasset", "iam",
+// "policyanalyzer", "apikeys", "cloudresourcemanager") fail with 403
+// SERVICE_DISABLED, as when the API is not enabled in the quota project.
+func (s *Server) DisableService(api string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.disabledAPI[api] = true
+}
+
+// SetLatency adds a delay to every call.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// SetMaxPageSize caps every page at n items (0 restores the API maxima).
+func (s *Server) SetMaxPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.maxPage = n
+}
+
+// Secrets returns every secret value the fake holds (key material and API
+// key strings); none may appear in an inventory.
+func (s *Server) Secrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, p := range s.seed.Projects {
+		for _, sa := range p.ServiceAccounts {
+			for _, k := range sa.Keys {
+				if k.PrivateKeyData != "" {
+					out = append(out, k.PrivateKeyData)
+				}
+			}
+		}
+		for _, k := range p.APIKeys {
+			if k.KeyString != "" {
+				out = append(out, k.KeyString)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ServiceAccount returns the current state of a service account by email
+// or unique id.
+func (s *Server) ServiceAccount(id string) (ServiceAccount, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, sa := s.findSA("-", id)
+	if sa == nil {
+		return ServiceAccount{}, false
+	}
+	return *sa, true
+}
+
+// Key returns the current state of a key of a service account.
+func (s *Server) Key(saID, keyID string) (Key, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, sa := s.findSA("-", saID)
+	if sa == nil {
+		return Key{}, false
+	}
+	for _, k := range sa.Keys {
+		if k.ID == keyID {
+			return k, true
+		}
+	}
+	return Key{}, false
+}
+
+// Mutate runs f on the fake's seed under its lock, for tests that change
+// the organisation between scans.
+func (s *Server) Mutate(f func(*Seed)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f(&s.seed)
+}
+
+type apiError struct {
+	code   int
+	status string
+	reason string
+	msg    string
+	perm   string
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	path := strings.TrimPrefix(r.URL.Path, "/")
+	op, scope, api, h := s.route(r.Method, path)
+	if h == nil {
+		writeErr(w, "", apiError{code: 404, status: "NOT_FOUND", msg: "unknown path " + r.Method + " " + path})
+		return
+	}
+	s.mu.Lock()
+	s.calls[op]++
+	lat := s.latency
+	e := s.inject(op, scope, api)
+	retryAfter := s.retryAfter
+	s.mu.Unlock()
+	if lat > 0 {
+		select {
+		case <-time.After(lat):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if e != nil {
+		if e.code == 429 {
+			writeErr(w, retryAfter, *e)
+		} else {
+			writeErr(w, "", *e)
+		}
+		return
+	}
+	s.mu.Lock()
+	body, ae := h(r)
+	s.mu.Unlock()
+	if ae != nil {
+		writeErr(w, "", *ae)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+// inject returns the injected error for a call, if any. Callers hold mu.
+func (s *Server) inject(op, scope, api string) *apiError {
+	if s.disabledAPI[api] {
+		return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "SERVICE_DISABLED",
+			msg: api + ".googleapis.com has not been used in the quota project before or it is disabled"}
+	}
+	for _, k := range [][2]string{{scope, op}, {scope, ""}, {"", op}, {"", ""}} {
+		if s.denied[k] {
+			perm := permissionFor[op]
+			return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED", perm: perm,
+				msg: fmt.Sprintf("Permission '%s' denied on resource '%s' (or it may not exist).", perm, scope)}
+		}
+		if n, ok := s.throttled[k]; ok && n != 0 {
+			if n > 0 {
+				s.throttled[k] = n - 1
+			}
+			return &apiError{code: 429, status: "RESOURCE_EXHAUSTED", reason: "RATE_LIMIT_EXCEEDED",
+				msg: "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'."}
+		}
+	}
+	return nil
+}
+
+func writeErr(w http.ResponseWriter, retryAfter string, e apiError) {
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	w.WriteHeader(e.code)
+	details := []any{}
+	if e.reason != "" {
+		md := map[string]string{}
+		if e.perm != "" {
+			md["permission"] = e.perm
+		}
+		details = append(details, map[string]any{
+			"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": e.reason,
+			"domain": "googleapis.com", "metadata": md,
+		})
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		"code": e.code, "message": e.msg, "status": e.status, "details": details,
+	}})
+}
+
+type handler func(r *http.Request) (any, *apiError)
+
+// route maps a request to its operation, scope, API and handler.
+func (s *Server) route(method, path string) (op, scope, api string, h handler) {
+	seg := strings.Split(path, "/")
+	if len(seg) < 2 {
+		return "", "", "", nil
+	}
+	last := seg[len(seg)-1]
+	verb := ""
+	if i := strings.LastIndex(last, ":"); i >= 0 {
+		verb = last[i+1:]
+		seg[len(seg)-1] = last[:i]
+	}
+	ver, rest := seg[0], seg[1:]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case ver == "v1" && verb == "searchAllIamPolicies" && len(rest) == 2:
+		parent := rest[0] + "/" + rest[1]
+		return OpSearchIamPolicies, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.searchIamPolicies(r, parent) }
+	case ver == "v1" && len(rest) == 3 && rest[2] == "assets" && method == http.MethodGet:
+		parent := rest[0] + "/" + rest[1]
+		return OpListAssets, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.listAssets(r, parent) }
+	case ver == "v1" && len(rest) == 8 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
+		p, t := rest[1], rest[5]
+		return OpQueryActivity, s.scopeOf("projects/" + p), "policyanalyzer", func(r *http.Request) (any, *apiError) { return s.queryActivity(r, p, t) }
+	case ver == "v1" && len(rest) >= 3 && rest[0] == "projects" && rest[2] == "serviceAccounts":
+		return s.routeIAM(method, verb, rest)
+	case ver == "v2" && len(rest) == 5 && rest[0] == "projects" && rest[4] == "keys":
+		p := rest[1]
+		return OpListAPIKeys, s.scopeOf("projects/" + p), "apikeys", func(r *http.Request) (any, *apiError) { return s.listAPIKeys(r, p) }
+	case ver == "v3" && len(rest) == 1 && rest[0] == "projects":
+		return OpListProjects, "", "cloudresourcemanager", s.listProjects
+	case ver == "v3" && len(rest) == 1 && rest[0] == "folders":
+		return OpListFolders, "", "cloudresourcemanager", s.listFolders
+	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "getIamPolicy":
+		p := rest[1]
+		return OpGetProjectIamPolic, s.scopeOf("projects/" + p), "cloudresourcemanager", func(*http.Request) (any, *apiError) { return s.projectPolicy(p) }
+	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "":
+		p := rest[1]
+		return OpGetProject, s.scopeOf("projects/" + p), "cloudresourcemanager", func(*http.Request) (any, *apiError) { return s.getProject(p) }
+	}
+	return "", "", "", nil
+}
+
+func (s *Server) routeIAM(method, verb string, rest []string) (string, string, string, handler) {
+	p := rest[1]
+	const api = "iam"
+	switch len(rest) {
+	case 3:
+		return OpListSAs, s.scopeOf("projects/" + p), api, func(r *http.Request) (any, *apiError) { return s.listSAs(r, p) }
+	case 4:
+		proj, _ := s.findSA(p, rest[3])
+		scope := s.scopeOf("projects/" + p)
+		if proj != nil {
+			scope = proj.ID
+		}
+		op := map[string]string{"": OpGetSA, "disable": OpDisableSA, "enable": OpEnableSA}[verb]
+		if op == "" {
+			return "", "", "", nil
+		}
+		return op, scope, api, func(*http.Request) (any, *apiError) {
+			proj, sa := s.findSA(p, rest[3])
+			if sa == nil {
+				return nil, notFound("service account " + rest[3])
+			}
+			switch verb {
+			case "disable":
+				sa.Disabled = true
+				return struct{}{}, nil
+			case "enable":
+				sa.Disabled = false
+				return struct{}{}, nil
+			}
+			return saJSON(proj, sa), nil
+		}
+	case 5:
+		if rest[4] != "keys" || method != http.MethodGet {
+			return "", "", "", nil
+		}
+		proj, _ := s.findSA(p, rest[3])
+		scope := s.scopeOf("projects/" + p)
+		if proj != nil {
+			scope = proj.ID
+		}
+		return OpListKeys, scope, api, func(r *http.Request) (any, *apiError) {
+			proj, sa := s.findSA(p, rest[3])
+			if sa == nil {
+				return nil, notFound("service account " + rest[3])
+			}
+			types := r.URL.Query()["keyTypes"]
+			out := &iam.ListServiceAccountKeysResponse{Keys: []*iam.ServiceAccountKey{}}
+			for i := range sa.Keys {
+				if len(types) > 0 && !contains(types, sa.Keys[i].Type) {
+					continue
+				}
+				out.Keys = append(out.Keys, keyJSON(proj, sa, &sa.Keys[i]))
+			}
+			return out, nil
+		}
+	case 6:
+		if rest[4] != "keys" {
+			return "", "", "", nil
+		}
+		proj, _ := s.findSA(p, rest[3])
+		scope := s.scopeOf("projects/" + p)
+		if proj != nil {
+			scope = proj.ID
+		}
+		var op string
+		switch {
+		case method == http.MethodGet && verb == "":
+			op = OpGetKey
+		case method == http.MethodDelete && verb == "":
+			op = OpDeleteKey
+		case method == http.MethodPost && verb == "disable":
+			op = OpDisableKey
+		case method == http.MethodPost && verb == "enable":
+			op = OpEnableKey
+		default:
+			return "", "", "", nil
+		}
+		return op, scope, api, func(*http.Request) (any, *apiError) {
+			proj, sa := s.findSA(p, rest[3])
+			if sa == nil {
+				return nil, notFound("service account " + rest[3])
+			}
+			for i := range sa.Keys {
+				k := &sa.Keys[i]
+				if k.ID != rest[5] {
+					continue
+				}
+				switch op {
+				case OpDeleteKey:
+					sa.Keys = append(sa.Keys[:i:i], sa.Keys[i+1:]...)
+					return struct{}{}, nil
+				case OpDisableKey, OpEnableKey:
+					if k.Type == SystemManaged {
+						return nil, &apiError{code: 400, status: "FAILED_PRECONDITION", msg: "system-managed keys cannot be disabled or enabled"}
+					}
+					k.Disabled = op == OpDisableKey
+					if k.Disabled {
+						k.DisableReason = ReasonUser
+					} else {
+						k.DisableReason = ""
+					}
+					return struct{}{}, nil
+				}
+				return keyJSON(proj, sa, k), nil
+			}
+			return nil, notFound("key " + rest[5])
+		}
+	}
+	return "", "", "", nil
+}
+
+func notFound(what string) *apiError {
+	return &apiError{code: 404, status: "NOT_FOUND", msg: what + " not found"}
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// scopeOf maps a resource name to the injection scope: the project id for
+// projects (by id or number), the name itself for folders and the org.
+func (s *Server) scopeOf(name string) string {
+	if id, ok := strings.CutPrefix(name, "projects/"); ok {
+		if p := s.project(id); p != nil {
+			return p.ID
+		}
+		return id
+	}
+	return name
+}
+
+func (s *Server) project(idOrNumber string) *Project {
+	for i := range s.seed.Projects {
+		p := &s.seed.Projects[i]
+		if p.ID == idOrNumber || p.Number == idOrNumber {
+			return p
+		}
+	}
+	return nil
+}
+
+// findSA resolves a service account by email or unique id; project "-"
+// searches every project.
+func (s *Server) findSA(project, id string) (*Project, *ServiceAccount) {
+	for i := range s.seed.Projects {
+		p := &s.seed.Projects[i]
+		if project != "-" && p.ID != project && p.Number != project {
+			continue
+		}
+		for j := range p.ServiceAccounts {
+			sa := &p.ServiceAccounts[j]
+			if sa.Email == id || sa.UniqueID == id {
+				return p, sa
+			}
+		}
+	}
+	return nil, nil
+}
+
+// ancestors returns the resource-manager ancestors of a parent, nearest
+// first, ending with the organisation.
+func (s *Server) ancestors(parent string) []string {
+	var out []string
+	for parent != "" {
+		out = append(out, parent)
+		id, ok := strings.CutPrefix(parent, "folders/")
+		if !ok {
+			break
+		}
+		next := ""
+		for _, f := range s.seed.Folders {
+			if f.ID == id {
+				next = f.Parent
+			}
+		}
+		parent = next
+	}
+	return out
+}
+
+// under reports whether project p lies under parent.
+func (s *Server) under(p *Project, parent string) bool {
+	if parent == "projects/"+p.ID || parent == "projects/"+p.Number {
+		return true
+	}
+	return contains(s.ancestors(p.Parent), parent)
+}
+
+func (s *Server) pageSize(r *http.Request, def, max int) int {
+	n, _ := strconv.Atoi(r.URL.Query().Get("pageSize"))
+	if n <= 0 {
+		n = def
+	}
+	if n > max {
+		n = max
+	}
+	if s.maxPage > 0 && n > s.maxPage {
+		n = s.maxPage
+	}
+	return n
+}
+
+// page returns the bounds of the page a request asks for and the next
+// token.
+func page(r *http.Request, total, size int) (from, to int, next string, e *apiError) {
+	if t := r.URL.Query().Get("pageToken"); t != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(t, "o"))
+		if err != nil || n < 0 || n > total {
+			return 0, 0, "", &apiError{code: 400, status: "INVALID_ARGUMENT", msg: "invalid page token"}
+		}
+		from = n
+	}
+	to = min(from+size, total)
+	if to < total {
+		next = "o" + strconv.Itoa(to)
+	}
+	return from, to, next, nil
+}
+
+func ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func saJSON(p *Project, sa *ServiceAccount) *iam.ServiceAccount {
+	return &iam.ServiceAccount{
+		Name:           "projects/" + p.ID + "/serviceAccounts/" + sa.Email,
+		ProjectId:      p.ID,
+		UniqueId:       sa.UniqueID,
+		Email:          sa.Email,
+		DisplayName:    sa.DisplayName,
+		Description:    sa.Description,
+		Oauth2ClientId: sa.OAuth2ClientID,
+		Disabled:       sa.Disabled,
+		Etag:           "BwY=",
+	}
+}
+
+func keyJSON(p *Project, sa *ServiceAccount, k *Key) *iam.ServiceAccountKey {
+	vb := k.ValidBefore
+	if vb.IsZero() {
+		vb = FarFuture
+	}
+	origin := k.Origin
+	if origin == "" {
+		origin = "GOOGLE_PROVIDED"
+	}
+	out := &iam.ServiceAccountKey{
+		Name:            "projects/" + p.ID + "/serviceAccounts/" + sa.Email + "/keys/" + k.ID,
+		KeyType:         k.Type,
+		KeyOrigin:       origin,
+		KeyAlgorithm:    "KEY_ALG_RSA_2048",
+		ValidAfterTime:  ts(k.ValidAfter),
+		ValidBeforeTime: ts(vb),
+		Disabled:        k.Disabled,
+		DisableReason:   k.DisableReason,
+	}
+	keys := make([]string, 0, len(k.ExtendedStatus))
+	for key := range k.ExtendedStatus {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		out.ExtendedStatus = append(out.ExtendedStatus, &iam.ExtendedStatus{Key: key, Value: k.ExtendedStatus[key]})
+	}
+	return out
+}
+
+func (s *Server) listSAs(r *http.Request, proj string) (any, *apiError) {
+	p := s.project(proj)
+	if p == nil {
+		return nil, notFound("project " + proj)
+	}
+	from, to, next, e := page(r, len(p.ServiceAccounts), s.pageSize(r, 20, 100))
+	if e != nil {
+		return nil, e
+	}
+	out := &iam.ListServiceAccountsResponse{NextPageToken: next, Accounts: []*iam.ServiceAccount{}}
+	for i := from; i < to; i++ {
+		out.Accounts = append(out.Accounts, saJSON(p, &p.ServiceAccounts[i]))
+	}
+	return out, nil
+}
+
+const (
+	typeSA      = "iam.googleapis.com/ServiceAccount"
+	typeKey     = "iam.googleapis.com/ServiceAccountKey"
+	typeProject = "cloudresourcemanager.googleapis.com/Project"
+)
+
+func (s *Server) projectAncestors(p *Project) []string {
+	return append([]string{"projects/" + p.Number}, s.ancestors(p.Parent)...)
+}
+
+func (s *Server) listAssets(r *http.Request, parent string) (any, *apiError) {
+	q := r.URL.Query()
+	types := q["assetTypes"]
+	want := func(t string) bool { return len(types) == 0 || contains(types, t) }
+	if ct := q.Get("contentType"); ct != "" && ct != "RESOURCE" {
+		return nil, &apiError{code: 400, status: "INVALID_ARGUMENT", msg: "the fake serves contentType RESOURCE only"}
+	}
+	// Count first so that only one page is materialised.
+	type ref struct {
+		p  *Project
+		sa *ServiceAccount
+		k  *Key
+	}
+	var refs []ref
+	for i := range s.seed.Projects {
+		p := &s.seed.Projects[i]
+		if !s.under(p, parent) {
+			continue
+		}
+		if want(typeProject) {
+			refs = append(refs, ref{p: p})
+		}
+		for j := range p.ServiceAccounts {
+			sa := &p.ServiceAccounts[j]
+			if want(typeSA) {
+				refs = append(refs, ref{p: p, sa: sa})
+			}
+			if want(typeKey) {
+				for k := range sa.Keys {
+					refs = append(refs, ref{p: p, sa: sa, k: &sa.Keys[k]})
+				}
+			}
+		}
+	}
+	if len(refs) == 0 && !strings.HasPrefix(parent, "organizations/") && !strings.HasPrefix(parent, "folders/") && s.project(strings.TrimPrefix(parent, "projects/")) == nil {
+		return nil, notFound(parent)
+	}
+	from, to, next, e := page(r, len(refs), s.pageSize(r, 100, 1000))
+	if e != nil {
+		return nil, e
+	}
+	out := &cloudasset.ListAssetsResponse{NextPageToken: next, ReadTime: ts(s.seed.Now), Assets: []*cloudasset.Asset{}}
+	for _, rf := range refs[from:to] {
+		p := rf.p
+		anc := s.projectAncestors(p)
+		projFull := "//cloudresourcemanager.googleapis.com/projects/" + p.Number
+		var a *cloudasset.Asset
+		switch {
+		case rf.sa == nil:
+			pt, pid := "organization", strings.TrimPrefix(p.Parent, "organizations/")
+			if f, ok := strings.CutPrefix(p.Parent, "folders/"); ok {
+				pt, pid = "folder", f
+			}
+			data, _ := json.Marshal(map[string]any{
+				"projectNumber": p.Number, "projectId": p.ID, "lifecycleState": "ACTIVE", "name": p.Name,
+				"labels": p.Labels, "parent": map[string]string{"type": pt, "id": pid},
+			})
+			a = &cloudasset.Asset{Name: projFull, AssetType: typeProject, Ancestors: anc, Resource: &cloudasset.Resource{
+				Version: "v1", DiscoveryName: "Project", Data: data,
+				DiscoveryDocumentUri: "https://cloudresourcemanager.googleapis.com/$discovery/rest?version=v1",
+				Parent:               "//cloudresourcemanager.googleapis.com/" + p.Parent,
+			}}
+		case rf.k == nil:
+			data, _ := json.Marshal(saJSON(p, rf.sa))
+			a = &cloudasset.Asset{Name: "//iam.googleapis.com/projects/" + p.ID + "/serviceAccounts/" + rf.sa.UniqueID,
+				AssetType: typeSA, Ancestors: anc, Resource: &cloudasset.Resource{
+					Version: "v1", DiscoveryName: "ServiceAccount", Data: data, Parent: projFull,
+					DiscoveryDocumentUri: "https://iam.googleapis.com/$discovery/rest",
+				}}
+		default:
+			data, _ := json.Marshal(keyJSON(p, rf.sa, rf.k))
+			saFull := "//iam.googleapis.com/projects/" + p.ID + "/serviceAccounts/" + rf.sa.UniqueID
+			a = &cloudasset.Asset{Name: saFull + "/keys/" + rf.k.ID, AssetType: typeKey, Ancestors: anc,
+				Resource: &cloudasset.Resource{
+					Version: "v1", DiscoveryName: "ServiceAccountKey", Data: data, Parent: saFull,
+					DiscoveryDocumentUri: "https://iam.googleapis.com/$discovery/rest",
+				}}
+		}
+		a.UpdateTime = ts(s.seed.Now)
+		out.Assets = append(out.Assets, a)
+	}
+	return out, nil
+}
+
+func policyJSON(bs []Binding, onlySA bool) *cloudasset.Policy {
+	pol := &cloudasset.Policy{Version: 3, Etag: "BwX="}
+	for _, b := range bs {
+		hasSA := false
+		for _, m := range b.Members {
+			hasSA = hasSA || strings.HasPrefix(m, "serviceAccount:")
+		}
+		if onlySA && !hasSA {
+			continue
+		}
+		cb := &cloudasset.Binding{Role: b.Role, Members: append([]string(nil), b.Members...)}
+		if b.ConditionTitle != "" {
+			cb.Condition = &cloudasset.Expr{Title: b.ConditionTitle, Expression: "request.time < timestamp(\"2030-01-01T00:00:00Z\")"}
+		}
+		pol.Bindings = append(pol.Bindings, cb)
+	}
+	return pol
+}
+
+func (s *Server) searchIamPolicies(r *http.Request, scope string) (any, *apiError) {
+	onlySA := strings.Contains(r.URL.Query().Get("query"), "memberTypes:serviceAccount")
+	org := "organizations/" + s.seed.Organization
+	var results []*cloudasset.IamPolicySearchResult
+	add := func(res *cloudasset.IamPolicySearchResult, bs []Binding) {
+		res.Policy = policyJSON(bs, onlySA)
+		if len(res.Policy.Bindings) > 0 {
+			res.Organization = org
+			results = append(results, res)
+		}
+	}
+	if scope == org {
+		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/" + org,
+			AssetType: "cloudresourcemanager.googleapis.com/Organization"}, s.seed.OrgBindings)
+	}
+	for _, f := range s.seed.Folders {
+		anc := s.ancestors("folders/" + f.ID)
+		if !contains(anc, scope) {
+			continue
+		}
+		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/folders/" + f.ID,
+			AssetType: "cloudresourcemanager.googleapis.com/Folder", Folders: anc[:len(anc)-1]}, f.Bindings)
+	}
+	for i := range s.seed.Projects {
+		p := &s.seed.Projects[i]
+		if !s.under(p, scope) {
+			continue
+		}
+		anc := s.projectAncestors(p)
+		folders := []string{}
+		for _, a := range anc {
+			if strings.HasPrefix(a, "folders/") {
+				folders = append(folders, a)
+			}
+		}
+		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/projects/" + p.Number,
+			AssetType: "cloudresourcemanager.googleapis.com/Project", Project: "projects/" + p.Number, Folders: folders}, p.Bindings)
+		names := make([]string, 0, len(p.ResourceBindings))
+		for n := range p.ResourceBindings {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			at := "iam.googleapis.com/ServiceAccount"
+			if !strings.HasPrefix(n, "//iam.googleapis.com/") {
+				at = "unknown"
+			}
+			add(&cloudasset.IamPolicySearchResult{Resource: n, AssetType: at, Project: "projects/" + p.Number, Folders: folders}, p.ResourceBindings[n])
+		}
+	}
+	from, to, next, e := page(r, len(results), s.pageSize(r, 100, 500))
+	if e != nil {
+		return nil, e
+	}
+	return &cloudasset.SearchAllIamPoliciesResponse{Results: results[from:to], NextPageToken: next}, nil
+}
+
+func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiError) {
+	p := s.project(proj)
+	if p == nil {
+		return nil, notFound("project " + proj)
+	}
+	if typ != "serviceAccountLastAuthentication" && typ != "serviceAccountKeyLastAuthentication" {
+		return nil, &apiError{code: 400, status: "INVALID_ARGUMENT", msg: "unsupported activity type " + typ}
+	}
+	end := s.seed.Now.UTC().Truncate(24 * time.Hour)
+	period := &policyanalyzer.GoogleCloudPolicyanalyzerV1ObservationPeriod{StartTime: ts(s.seed.ObservationStart), EndTime: ts(end)}
+	var acts []*policyanalyzer.GoogleCloudPolicyanalyzerV1Activity
+	for i := range p.ServiceAccounts {
+		sa := &p.ServiceAccounts[i]
+		saFull := "//iam.googleapis.com/projects/" + p.ID + "/serviceAccounts/" + sa.Email
+		if typ == "serviceAccountLastAuthentication" {
+			if sa.LastAuth.IsZero() {
+				continue
+			}
+			raw, _ := json.Marshal(map[string]any{
+				"lastAuthenticatedTime": ts(sa.LastAuth.UTC().Truncate(24 * time.Hour)),
+				"serviceAccount":        map[string]string{"fullResourceName": saFull, "projectNumber": p.Number, "serviceAccountId": sa.UniqueID},
+			})
+			acts = append(acts, &policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{ActivityType: typ, FullResourceName: saFull, ObservationPeriod: period, Activity: raw})
+			continue
+		}
+		for _, k := range sa.Keys {
+			if k.LastAuth.IsZero() {
+				continue
+			}
+			kFull := saFull + "/keys/" + k.ID
+			raw, _ := json.Marshal(map[string]any{
+				"lastAuthenticatedTime": ts(k.LastAuth.UTC().Truncate(24 * time.Hour)),
+				"serviceAccountKey":     map[string]string{"fullResourceName": kFull, "projectNumber": p.Number, "serviceAccountId": sa.UniqueID},
+			})
+			acts = append(acts, &policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{ActivityType: typ, FullResourceName: kFull, ObservationPeriod: period, Activity: raw})
+		}
+	}
+	from, to, next, e := page(r, len(acts), s.pageSize(r, 1000, 1000))
+	if e != nil {
+		return nil, e
+	}
+	return &policyanalyzer.GoogleCloudPolicyanalyzerV1QueryActivityResponse{Activities: acts[from:to], NextPageToken: next}, nil
+}
+
+func (s *Server) listAPIKeys(r *http.Request, proj string) (any, *apiError) {
+	p := s.project(proj)
+	if p == nil {
+		return nil, notFound("project " + proj)
+	}
+	from, to, next, e := page(r, len(p.APIKeys), s.pageSize(r, 300, 300))
+	if e != nil {
+		return nil, e
+	}
+	out := &apikeys.V2ListKeysResponse{NextPageToken: next, Keys: []*apikeys.V2Key{}}
+	for _, k := range p.APIKeys[from:to] {
+		out.Keys = append(out.Keys, &apikeys.V2Key{
+			Name: "projects/" + p.Number + "/locations/global/keys/" + k.UID, Uid: k.UID, DisplayName: k.DisplayName,
+			CreateTime: ts(k.Created), UpdateTime: ts(k.Created), ServiceAccountEmail: k.ServiceAccountEmail, Etag: "W/\"1\"",
+		})
+	}
+	return out, nil
+}
+
+func crmProject(p *Project) *crm.Project {
+	return &crm.Project{Name: "projects/" + p.Number, ProjectId: p.ID, DisplayName: p.Name, Parent: p.Parent, Labels: p.Labels, State: "ACTIVE"}
+}
+
+func (s *Server) getProject(proj string) (any, *apiError) {
+	p := s.project(proj)
+	if p == nil {
+		return nil, &apiError{code: 403, status: "PERMISSION_DENIED", msg: "project " + proj + " not found or permission denied"}
+	}
+	return crmProject(p), nil
+}
+
+func (s *Server) listProjects(r *http.Request) (any, *apiError) {
+	parent := r.URL.Query().Get("parent")
+	var ps []*crm.Project
+	for i := range s.seed.Projects {
+		if s.seed.Projects[i].Parent == parent {
+			ps = append(ps, crmProject(&s.seed.Projects[i]))
+		}
+	}
+	from, to, next, e := page(r, len(ps), s.pageSize(r, 500, 1000))
+	if e != nil {
+		return nil, e
+	}
+	return &crm.ListProjectsResponse{Projects: ps[from:to], NextPageToken: next}, nil
+}
+
+func (s *Server) listFolders(r *http.Request) (any, *apiError) {
+	parent := r.URL.Query().Get("parent")
+	var fs []*crm.Folder
+	for _, f := range s.seed.Folders {
+		if f.Parent == parent {
+			fs = append(fs, &crm.Folder{Name: "folders/" + f.ID, DisplayName: f.DisplayName, Parent: f.Parent, State: "ACTIVE"})
+		}
+	}
+	from, to, next, e := page(r, len(fs), s.pageSize(r, 100, 1000))
+	if e != nil {
+		return nil, e
+	}
+	return &crm.ListFoldersResponse{Folders: fs[from:to], NextPageToken: next}, nil
+}
+
+func (s *Server) projectPolicy(proj string) (any, *apiError) {
+	p := s.project(proj)
+	if p == nil {
+		return nil, notFound("project " + proj)
+	}
+	pol := &crm.Policy{Version: 3, Etag: "BwX="}
+	for _, b := range p.Bindings {
+		cb := &crm.Binding{Role: b.Role, Members: append([]string(nil), b.Members...)}
+		if b.ConditionTitle != "" {
+			cb.Condition = &crm.Expr{Title: b.ConditionTitle, Expression: "request.time < timestamp(\"2030-01-01T00:00:00Z\")"}
+		}
+		pol.Bindings = append(pol.Bindings, cb)
+	}
+	return pol, nil
+}
+
+func cloneSeed(in Seed) Seed {
+	out := in
+	out.OrgBindings = cloneBindings(in.OrgBindings)
+	out.Folders = append([]Folder(nil), in.Folders...)
+	for i := range out.Folders {
+		out.Folders[i].Bindings = cloneBindings(out.Folders[i].Bindings)
+	}
+	out.Projects = append([]Project(nil), in.Projects...)
+	for i := range out.Projects {
+		p := &out.Projects[i]
+		p.Bindings = cloneBindings(p.Bindings)
+		if p.Labels != nil {
+			l := make(map[string]string, len(p.Labels))
+			for k, v := range p.Labels {
+				l[k] = v
+			}
+			p.Labels = l
+		}
+		if p.ResourceBindings != nil {
+			rb := make(map[string][]Binding, len(p.ResourceBindings))
+			for k, v := range p.ResourceBindings {
+				rb[k] = cloneBindings(v)
+			}
+			p.ResourceBindings = rb
+		}
+		p.APIKeys = append([]APIKey(nil), p.APIKeys...)
+		p.ServiceAccounts = append([]ServiceAccount(nil), p.ServiceAccounts...)
+		for j := range p.ServiceAccounts {
+			sa := &p.ServiceAccounts[j]
+			sa.Keys = append([]Key(nil), sa.Keys...)
+		}
+	}
+	return out
+}
+
+func cloneBindings(bs []Binding) []Binding {
+	out := append([]Binding(nil), bs...)
+	for i := range out {
+		out[i].Members = append([]string(nil), out[i].Members...)
+	}
+	return out
+}
+

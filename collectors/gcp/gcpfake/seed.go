@@ -1,0 +1,128 @@
+// Package gcpfake is an in-process fake of the Google Cloud REST endpoints
+// the gcp collector calls: Cloud Asset Inventory (cloudasset/v1), IAM
+// (iam/v1), Policy Analyzer (policyanalyzer/v1), API Keys (apikeys/v2) and
+// Resource Manager (cloudresourcemanager/v3).
+//
+// It serves the documented JSON wire format with pageToken paging, keeps
+// state (disabling or deleting a key changes what the next scan sees),
+// counts calls per API operation, and injects PERMISSION_DENIED,
+// SERVICE_DISABLED and RESOURCE_EXHAUSTED errors and latency on demand. It
+// holds fake key material only to prove that the collector never returns it.
+package gcpfake
+
+import (
+	"time"
+)
+
+// Seed is the organisation the fake serves.
+type Seed struct {
+	// Organization is the numeric organisation id, e.g. "123456789012".
+	Organization string
+	// OrgName is the organisation's display name (its domain).
+	OrgName string
+	// OrgBindings are IAM bindings on the organisation itself.
+	OrgBindings []Binding
+	Folders     []Folder
+	Projects    []Project
+	// ObservationStart is when Policy Analyzer started tracking; the end of
+	// the observation period is Now truncated to the day.
+	ObservationStart time.Time
+	Now              time.Time
+}
+
+// Folder is a resource-manager folder.
+type Folder struct {
+	// ID is the numeric folder id.
+	ID          string
+	DisplayName string
+	// Parent is "organizations/N" or "folders/N".
+	Parent   string
+	Bindings []Binding
+}
+
+// Project is one project with its service accounts, API keys and IAM
+// policy.
+type Project struct {
+	ID     string
+	Number string
+	Name   string
+	// Parent is "organizations/N" or "folders/N".
+	Parent string
+	Labels map[string]string
+	// Bindings are bindings on the project.
+	Bindings []Binding
+	// ResourceBindings are bindings on resources inside the project, keyed
+	// by full resource name (for example
+	// "//iam.googleapis.com/projects/p/serviceAccounts/123").
+	ResourceBindings map[string][]Binding
+	ServiceAccounts  []ServiceAccount
+	APIKeys          []APIKey
+}
+
+// Binding is an IAM role binding.
+type Binding struct {
+	Role    string
+	Members []string
+	// ConditionTitle, when set, makes the binding conditional.
+	ConditionTitle string
+}
+
+// ServiceAccount is a service account. Email defaults to
+// AccountID@ProjectID.iam.gserviceaccount.com.
+type ServiceAccount struct {
+	UniqueID       string
+	AccountID      string
+	Email          string
+	DisplayName    string
+	Description    string
+	OAuth2ClientID string
+	Disabled       bool
+	// LastAuth is the last authentication Policy Analyzer saw; zero means
+	// none in the observation period.
+	LastAuth time.Time
+	Keys     []Key
+}
+
+// Key is a service account key.
+type Key struct {
+	ID string
+	// Type is USER_MANAGED or SYSTEM_MANAGED.
+	Type string
+	// Origin is USER_PROVIDED or GOOGLE_PROVIDED (default).
+	Origin      string
+	ValidAfter  time.Time
+	ValidBefore time.Time // zero means the far-future "no expiry" value
+	Disabled    bool
+	// DisableReason is a SERVICE_ACCOUNT_KEY_DISABLE_REASON_* value.
+	DisableReason string
+	// ExtendedStatus maps SERVICE_ACCOUNT_KEY_EXTENDED_STATUS_* keys to values.
+	ExtendedStatus map[string]string
+	LastAuth       time.Time
+	// PrivateKeyData is fake key material the API never lists; it exists so
+	// tests can prove it never leaks.
+	PrivateKeyData string
+}
+
+// APIKey is an API key, optionally bound to a service account.
+type APIKey struct {
+	UID                 string
+	DisplayName         string
+	Created             time.Time
+	ServiceAccountEmail string
+	// KeyString is the secret value (returned only by getKeyString, which
+	// the fake does not serve).
+	KeyString string
+}
+
+// Key types, origins and statuses of the IAM API.
+const (
+	UserManaged    = "USER_MANAGED"
+	SystemManaged  = "SYSTEM_MANAGED"
+	ReasonExposed  = "SERVICE_ACCOUNT_KEY_DISABLE_REASON_EXPOSED"
+	ReasonUser     = "SERVICE_ACCOUNT_KEY_DISABLE_REASON_USER_INITIATED"
+	ReasonCompromi = "SERVICE_ACCOUNT_KEY_DISABLE_REASON_COMPROMISE_DETECTED"
+	StatusExposed  = "SERVICE_ACCOUNT_KEY_EXTENDED_STATUS_KEY_EXPOSED"
+)
+
+// FarFuture is the validBeforeTime IAM reports for keys that never expire.
+var FarFuture = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
