@@ -1,0 +1,210 @@
+package azurefake
+
+import "time"
+
+// Seed is the state a Server starts from: one Entra tenant and the Azure
+// subscriptions visible to the scanner. Field names follow the Graph and ARM
+// wire formats; the fake renders them as those APIs do.
+type Seed struct {
+	TenantID   string
+	TenantName string
+
+	Users             []User
+	Applications      []Application
+	ServicePrincipals []ServicePrincipal
+	// DirectoryRoles are unifiedRoleDefinitions; assignments refer to them.
+	DirectoryRoles           []DirectoryRole
+	DirectoryRoleAssignments []DirectoryRoleAssignment
+	// AppRoleAssignments are application permissions granted to service
+	// principals (principalId) on a resource service principal (resourceId).
+	AppRoleAssignments []AppRoleAssignment
+
+	// SignIns holds the last client sign-ins per appId for the beta
+	// servicePrincipalSignInActivities report; an appId without an entry has
+	// no recorded activity.
+	SignIns map[string]SignIn
+	// CredentialSignIns holds the last sign-in per credential keyId for the
+	// beta appCredentialSignInActivities report.
+	CredentialSignIns map[string]time.Time
+	// ReportsUnavailable makes both beta reports answer 403 with the error
+	// Graph returns for tenants without an Entra ID P1/P2 licence.
+	ReportsUnavailable bool
+
+	Subscriptions   []Subscription
+	RoleDefinitions []RoleDefinition
+	RoleAssignments []RoleAssignment
+	// ManagedIdentities are user-assigned managed identities; each also has
+	// a ManagedIdentity service principal (created by New when missing).
+	ManagedIdentities []ManagedIdentity
+}
+
+// User is an Entra user account (an owner of apps).
+type User struct {
+	ID                string `json:"id"`
+	DisplayName       string `json:"displayName,omitempty"`
+	UserPrincipalName string `json:"userPrincipalName,omitempty"`
+	Mail              string `json:"mail,omitempty"`
+	AccountEnabled    bool   `json:"accountEnabled"`
+}
+
+// PasswordCredential is a client secret. SecretText is held by the fake only
+// to prove that it never leaks: Graph never returns it after creation.
+type PasswordCredential struct {
+	KeyID         string    `json:"keyId"`
+	DisplayName   string    `json:"displayName,omitempty"`
+	Hint          string    `json:"hint,omitempty"`
+	StartDateTime time.Time `json:"startDateTime"`
+	EndDateTime   time.Time `json:"endDateTime"`
+	SecretText    string    `json:"-"`
+}
+
+// KeyCredential is a certificate. Key is the public certificate (base64);
+// Graph returns it only on a single-object read that selects keyCredentials.
+type KeyCredential struct {
+	KeyID               string    `json:"keyId"`
+	DisplayName         string    `json:"displayName,omitempty"`
+	Type                string    `json:"type"`
+	Usage               string    `json:"usage"`
+	StartDateTime       time.Time `json:"startDateTime"`
+	EndDateTime         time.Time `json:"endDateTime"`
+	CustomKeyIdentifier string    `json:"customKeyIdentifier,omitempty"`
+	Key                 string    `json:"key,omitempty"`
+}
+
+// FederatedIdentityCredential is a workload identity federation trust.
+type FederatedIdentityCredential struct {
+	ID          string   `json:"id"`
+	Name        string   `json:"name"`
+	Issuer      string   `json:"issuer"`
+	Subject     string   `json:"subject"`
+	Audiences   []string `json:"audiences"`
+	Description string   `json:"description,omitempty"`
+}
+
+// Application is an app registration.
+type Application struct {
+	ID                           string                        `json:"id"`
+	AppID                        string                        `json:"appId"`
+	DisplayName                  string                        `json:"displayName"`
+	CreatedDateTime              time.Time                     `json:"createdDateTime"`
+	SignInAudience               string                        `json:"signInAudience,omitempty"`
+	Tags                         []string                      `json:"tags"`
+	Notes                        string                        `json:"notes,omitempty"`
+	PasswordCredentials          []PasswordCredential          `json:"passwordCredentials"`
+	KeyCredentials               []KeyCredential               `json:"keyCredentials"`
+	FederatedIdentityCredentials []FederatedIdentityCredential `json:"-"`
+	// Owners are directory object ids (users or service principals).
+	Owners []string `json:"-"`
+}
+
+// AppRole is a role an API service principal defines.
+type AppRole struct {
+	ID                 string   `json:"id"`
+	Value              string   `json:"value"`
+	DisplayName        string   `json:"displayName,omitempty"`
+	AllowedMemberTypes []string `json:"allowedMemberTypes"`
+	IsEnabled          bool     `json:"isEnabled"`
+}
+
+// ServicePrincipal is an enterprise application, managed identity or
+// first- or third-party service principal.
+type ServicePrincipal struct {
+	ID                     string               `json:"id"`
+	AppID                  string               `json:"appId"`
+	DisplayName            string               `json:"displayName"`
+	ServicePrincipalType   string               `json:"servicePrincipalType"`
+	AccountEnabled         bool                 `json:"accountEnabled"`
+	AppOwnerOrganizationID string               `json:"appOwnerOrganizationId,omitempty"`
+	AlternativeNames       []string             `json:"alternativeNames"`
+	Tags                   []string             `json:"tags"`
+	PasswordCredentials    []PasswordCredential `json:"passwordCredentials"`
+	KeyCredentials         []KeyCredential      `json:"keyCredentials"`
+	AppRoles               []AppRole            `json:"appRoles"`
+	Owners                 []string             `json:"-"`
+}
+
+// DirectoryRole is an Entra directory role definition.
+type DirectoryRole struct {
+	ID           string `json:"id"`
+	DisplayName  string `json:"displayName"`
+	TemplateID   string `json:"templateId"`
+	IsBuiltIn    bool   `json:"isBuiltIn"`
+	IsPrivileged bool   `json:"isPrivileged"`
+}
+
+// DirectoryRoleAssignment assigns a directory role to a principal.
+type DirectoryRoleAssignment struct {
+	ID               string `json:"id"`
+	PrincipalID      string `json:"principalId"`
+	RoleDefinitionID string `json:"roleDefinitionId"`
+	DirectoryScopeID string `json:"directoryScopeId"`
+}
+
+// AppRoleAssignment grants an app role of a resource to a principal.
+type AppRoleAssignment struct {
+	ID                   string    `json:"id"`
+	AppRoleID            string    `json:"appRoleId"`
+	CreatedDateTime      time.Time `json:"createdDateTime"`
+	PrincipalID          string    `json:"principalId"`
+	PrincipalType        string    `json:"principalType"`
+	PrincipalDisplayName string    `json:"principalDisplayName,omitempty"`
+	ResourceID           string    `json:"resourceId"`
+	ResourceDisplayName  string    `json:"resourceDisplayName,omitempty"`
+}
+
+// SignIn is what the servicePrincipalSignInActivities report knows of one
+// app: its last sign-ins as a client (with its own credentials, and on
+// behalf of users) and as a resource others called.
+type SignIn struct {
+	AppOnlyClient   time.Time
+	DelegatedClient time.Time
+	Resource        time.Time
+}
+
+// Subscription is an Azure subscription.
+type Subscription struct {
+	ID          string
+	DisplayName string
+	State       string // Enabled (default), Disabled, Warned...
+}
+
+// RoleDefinition is an Azure RBAC role definition.
+type RoleDefinition struct {
+	// ID is the role definition GUID.
+	ID       string
+	RoleName string
+	RoleType string // BuiltInRole or CustomRole
+}
+
+// RoleAssignment is an Azure RBAC role assignment.
+type RoleAssignment struct {
+	// Name is the assignment GUID.
+	Name string
+	// Scope is where it applies: "/subscriptions/<id>",
+	// "/subscriptions/<id>/resourceGroups/<rg>", a resource id or
+	// "/providers/Microsoft.Management/managementGroups/<mg>" (then
+	// Subscriptions lists the subscriptions under that group).
+	Scope            string
+	Subscriptions    []string
+	RoleDefinitionID string // GUID
+	PrincipalID      string
+	PrincipalType    string // ServicePrincipal, User, Group
+	CreatedOn        time.Time
+}
+
+// ManagedIdentity is a user-assigned managed identity.
+type ManagedIdentity struct {
+	SubscriptionID string
+	ResourceGroup  string
+	Name           string
+	Location       string
+	PrincipalID    string
+	ClientID       string
+	Tags           map[string]string
+}
+
+// ResourceID is the identity's ARM resource id.
+func (m ManagedIdentity) ResourceID() string {
+	return "/subscriptions/" + m.SubscriptionID + "/resourcegroups/" + m.ResourceGroup +
+		"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/" + m.Name
+}
