@@ -32,6 +32,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
+	if s[0] == '-' {
+		return 0, fmt.Errorf("bad duration %q: must not be negative", s)
+	}
 	var total time.Duration
 	rest := s
 	for rest != "" {

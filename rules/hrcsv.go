@@ -120,7 +120,7 @@ func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 		email := cell(ColEmail)
 		rowAt := email.P
 		fp := filePerson{
-			meta:     meta{P: rowAt, Keys: map[string]pos{"status": cell(ColStatus).P}},
+			meta:     meta{P: rowAt},
 			ID:       email,
 			Name:     cell(ColName),
 			Status:   cell(ColStatus),

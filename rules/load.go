@@ -238,6 +238,14 @@ func (l *loader) duration(s str) (time.Duration, bool) {
 	return d, true
 }
 
+// where is a value's position, else its mapping's.
+func where(s str, m meta) pos {
+	if s.P.Line != 0 {
+		return s.P
+	}
+	return m.P
+}
+
 // parseDate parses "2006-01-02" (midnight UTC) or an RFC 3339 time.
 func parseDate(s string) (time.Time, error) {
 	if t, err := time.Parse(time.DateOnly, s); err == nil {
@@ -265,7 +273,9 @@ func (l *loader) person(fp filePerson) (personDef, bool) {
 	pd := personDef{at: fp.P}
 	ok := true
 	if !fp.ID.Set {
-		l.errs.add(fp.P, "person has no id (their email address)")
+		if fp.absent("id") {
+			l.errs.add(fp.P, "person has no id (their email address)")
+		}
 		ok = false
 	} else if id, valid := normEmail(fp.ID.V); !valid {
 		l.errs.add(fp.ID.P, "person id %q is not an email address", fp.ID.V)
@@ -276,8 +286,9 @@ func (l *loader) person(fp filePerson) (personDef, bool) {
 	pd.p.Name = fp.Name.V
 	pd.p.Team = fp.Team.V
 	switch {
+	case fp.Bad["status"]:
 	case !fp.Status.Set:
-		l.errs.add(fp.at("status"), "person has no status (active or departed)")
+		l.errs.add(where(fp.Status, fp.meta), "person has no status (active or departed)")
 	case fp.Status.V == nhi.PersonActive || fp.Status.V == nhi.PersonDeparted:
 		pd.p.Status = fp.Status.V
 	default:
@@ -292,8 +303,8 @@ func (l *loader) person(fp filePerson) (personDef, bool) {
 			l.errs.add(fp.Departed.P, "%v", err)
 		}
 		pd.p.Departed = t
-	case pd.p.Status == nhi.PersonDeparted:
-		l.errs.add(fp.Status.P, "departed person has no departed date")
+	case pd.p.Status == nhi.PersonDeparted && !fp.Bad["departed"]:
+		l.errs.add(where(fp.Departed, fp.meta), "departed person has no departed date")
 	}
 	if fp.Manager.Set {
 		pd.p.Manager = strings.ToLower(strings.TrimSpace(fp.Manager.V))
@@ -359,10 +370,12 @@ func validID(s string) bool {
 }
 
 // checkID validates an id and reports duplicates of the kind named what.
-func (l *loader) checkID(s str, at pos, what string, first map[string]pos) bool {
+func (l *loader) checkID(s str, m meta, what string, first map[string]pos) bool {
 	switch {
 	case !s.Set:
-		l.errs.add(at, "%s has no id", what)
+		if m.absent("id") {
+			l.errs.add(m.P, "%s has no id", what)
+		}
 		return false
 	case !validID(s.V):
 		l.errs.add(s.P, "%s id %q must be non-empty without spaces", what, s.V)
@@ -380,14 +393,14 @@ func (l *loader) buildRoles(people map[string]nhi.Person) []Role {
 	var roles []Role
 	first := map[string]pos{}
 	for _, fr := range l.roles {
-		idOK := l.checkID(fr.ID, fr.P, "role", first)
+		idOK := l.checkID(fr.ID, fr.meta, "role", first)
 		r := Role{ID: fr.ID.V, Purpose: fr.Purpose.V, Team: fr.Team.V, Pos: fr.P.String()}
-		if !fr.Purpose.Set || strings.TrimSpace(fr.Purpose.V) == "" {
+		if strings.TrimSpace(fr.Purpose.V) == "" && !fr.Bad["purpose"] {
 			l.errs.add(fr.at("purpose"), "role %q has no purpose", fr.ID.V)
 		}
-		if !fr.BusinessOwner.Set {
+		if fr.absent("business_owner") {
 			l.errs.add(fr.at("business_owner"), "role %q has no business_owner (an accountable person)", fr.ID.V)
-		} else {
+		} else if fr.BusinessOwner.Set {
 			r.BusinessOwner = l.personRef(people, fr.BusinessOwner, "business_owner")
 		}
 		if fr.TechnicalOwner.Set {
@@ -404,7 +417,7 @@ func (l *loader) buildRoles(people map[string]nhi.Person) []Role {
 			}
 		}
 		r.Credentials = l.credentials(fr.Credentials)
-		if len(fr.Members) == 0 {
+		if len(fr.Members) == 0 && !fr.Bad["members"] {
 			l.errs.add(fr.at("members"), "role %q has no members selectors, so it maps no identity", fr.ID.V)
 		}
 		for _, fs := range fr.Members {
@@ -440,7 +453,9 @@ func (l *loader) entitlement(fe fileEntitlement) (Entitlement, bool) {
 	ok := true
 	var e Entitlement
 	if !fe.Provider.Set {
-		l.errs.add(fe.at("provider"), "allowed entitlement has no provider")
+		if fe.absent("provider") {
+			l.errs.add(fe.at("provider"), "allowed entitlement has no provider")
+		}
 		ok = false
 	} else if p, good := l.provider(fe.Provider); good {
 		e.Provider = p
@@ -448,7 +463,9 @@ func (l *loader) entitlement(fe fileEntitlement) (Entitlement, bool) {
 		ok = false
 	}
 	if !fe.Entitlement.Set || fe.Entitlement.V == "" {
-		l.errs.add(fe.at("entitlement"), "allowed entitlement has no entitlement pattern")
+		if !fe.Bad["entitlement"] {
+			l.errs.add(fe.at("entitlement"), "allowed entitlement has no entitlement pattern")
+		}
 		ok = false
 	} else if l.glob(fe.Entitlement, "entitlement") {
 		e.Pattern = fe.Entitlement.V
@@ -544,7 +561,7 @@ func (l *loader) selector(fs fileSelector, what string) (Selector, bool) {
 		s.Tags[e.Key.V] = e.Val.V
 	}
 	wild := func(g string) bool { return strings.Trim(g, "*") == "" }
-	if !fs.Provider.Set && !fs.Kind.Set && !fs.ID.Set && len(fs.Tags) == 0 && wild(fs.Scope.V) && wild(fs.Name.V) {
+	if len(fs.Bad) == 0 && !fs.Provider.Set && !fs.Kind.Set && !fs.ID.Set && len(fs.Tags) == 0 && wild(fs.Scope.V) && wild(fs.Name.V) {
 		l.errs.add(fs.P, "empty %s would match every identity; set provider, scope, kind, name, id or tags", what)
 		ok = false
 	}
@@ -557,31 +574,34 @@ func (l *loader) buildExceptions(people map[string]nhi.Person, maxDur time.Durat
 	var out []Exception
 	first := map[string]pos{}
 	for _, fe := range l.exceptions {
-		idOK := l.checkID(fe.ID, fe.P, "exception", first)
+		idOK := l.checkID(fe.ID, fe.meta, "exception", first)
 		e := Exception{ID: fe.ID.V, Rule: fe.Rule.V, Reason: fe.Reason.V, Pos: fe.P.String()}
-		if !fe.Rule.Set {
+		if fe.absent("rule") {
 			l.errs.add(fe.at("rule"), "exception %q has no rule", fe.ID.V)
-		} else if _, ok := Lookup(fe.Rule.V); !ok {
+		} else if _, ok := Lookup(fe.Rule.V); !ok && fe.Rule.Set {
 			l.errs.add(fe.Rule.P, "unknown rule %q", fe.Rule.V)
 		}
-		if fe.Selector == nil {
+		if fe.absent("selector") {
 			l.errs.add(fe.at("selector"), "exception %q has no selector", fe.ID.V)
-		} else {
+		} else if fe.Selector != nil {
 			e.Selector, _ = l.selector(*fe.Selector, "selector")
 		}
-		if strings.TrimSpace(fe.Reason.V) == "" {
+		if strings.TrimSpace(fe.Reason.V) == "" && !fe.Bad["reason"] {
 			l.errs.add(fe.at("reason"), "exception %q has no reason", fe.ID.V)
 		}
-		if !fe.ApprovedBy.Set {
+		if fe.absent("approved_by") {
 			l.errs.add(fe.at("approved_by"), "exception %q has no approved_by (a person)", fe.ID.V)
-		} else {
+		} else if fe.ApprovedBy.Set {
 			e.ApprovedBy = l.personRef(people, fe.ApprovedBy, "approved_by")
 		}
-		if !fe.Expires.Set {
+		switch t, err := parseDate(fe.Expires.V); {
+		case fe.absent("expires"):
 			l.errs.add(fe.at("expires"), "exception %q has no expires date; every exception must expire", fe.ID.V)
-		} else if t, err := parseDate(fe.Expires.V); err != nil {
+		case !fe.Expires.Set:
+			// Malformed, already reported.
+		case err != nil:
 			l.errs.add(fe.Expires.P, "%v", err)
-		} else {
+		default:
 			e.Expires = t
 			if latest := l.now.Add(maxDur); t.After(latest) {
 				l.errs.add(fe.Expires.P, "exception expires %s, beyond the maximum exception duration of %s (latest allowed %s)",

@@ -32,7 +32,13 @@ type str struct {
 type meta struct {
 	P    pos
 	Keys map[string]pos
+	// Bad are the keys whose value had the wrong shape (already reported).
+	Bad map[string]bool
 }
+
+// absent reports whether a key is missing or null; a key whose value was
+// reported as malformed is not absent, so no "missing" error follows it.
+func (m meta) absent(key string) bool { return !m.has(key) && !m.Bad[key] }
 
 // has reports whether the mapping had the key with a non-null value.
 func (m meta) has(key string) bool { _, ok := m.Keys[key]; return ok }
@@ -144,12 +150,11 @@ func offset(n ast.Node) int {
 
 // resolve unwraps anchors, aliases and the tags the catalog accepts. It
 // reports unknown aliases and unsupported tags and returns nil for them.
-func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
-	forceStr := false
+func (d *decoder) resolve(n ast.Node) (node ast.Node, forceStr, ok bool) {
 	for hops := 0; n != nil; hops++ {
 		if hops > 32 {
 			d.errs.add(nodePos(d.file, n), "alias chain too long")
-			return nil, false
+			return nil, false, false
 		}
 		switch x := n.(type) {
 		case *ast.AnchorNode:
@@ -157,7 +162,7 @@ func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
 		case *ast.AliasNode:
 			if x.Value == nil {
 				d.errs.add(nodePos(d.file, n), "alias without a name")
-				return nil, false
+				return nil, false, false
 			}
 			name := x.Value.GetToken().Value
 			var target ast.Node
@@ -168,7 +173,7 @@ func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
 			}
 			if target == nil {
 				d.errs.add(nodePos(d.file, n), "unknown alias %q", "*"+name)
-				return nil, false
+				return nil, false, false
 			}
 			n = target
 		case *ast.TagNode:
@@ -179,14 +184,14 @@ func (d *decoder) resolve(n ast.Node) (ast.Node, bool) {
 			case "!!map", "!!seq", "!!int", "!!bool", "!!null":
 			default:
 				d.errs.add(nodePos(d.file, n), "unsupported tag %q", tag)
-				return nil, false
+				return nil, false, false
 			}
 			n = x.Value
 		default:
-			return n, forceStr
+			return n, forceStr, true
 		}
 	}
-	return nil, forceStr
+	return nil, forceStr, true
 }
 
 // scalar returns the text of a scalar node.
@@ -242,11 +247,11 @@ func (d *decoder) pairs(n ast.Node, depth int) []*ast.MappingValueNode {
 			d.errs.add(nodePos(d.file, mv.Key), "merge keys nested too deeply")
 			continue
 		}
-		src, _ := d.resolve(mv.Value)
+		src, _, _ := d.resolve(mv.Value)
 		var srcs []ast.Node
 		if seq, ok := src.(*ast.SequenceNode); ok {
 			for _, s := range seq.Values {
-				s, _ = d.resolve(s)
+				s, _, _ = d.resolve(s)
 				srcs = append(srcs, s)
 			}
 		} else {
@@ -258,7 +263,7 @@ func (d *decoder) pairs(n ast.Node, depth int) []*ast.MappingValueNode {
 				merged = append(merged, d.pairs(s, depth+1)...)
 			default:
 				if s != nil {
-					d.errs.add(nodePos(d.file, mv.Key), "merge key value must be a mapping, got %s", describe(s))
+					d.errs.add(nodePos(d.file, s), "merge key value must be a mapping, got %s", describe(s))
 				}
 			}
 		}
@@ -285,29 +290,34 @@ func (d *decoder) pairs(n ast.Node, depth int) []*ast.MappingValueNode {
 
 // decode decodes n into v; what names the value in messages; keyPos is the
 // position of its key (used when the value is null).
-func (d *decoder) decode(n ast.Node, v reflect.Value, what string, keyPos pos) {
-	d.decodeElem(n, v, what, what+" entry", keyPos)
+func (d *decoder) decode(n ast.Node, v reflect.Value, what string, keyPos pos) bool {
+	return d.decodeElem(n, v, what, what+" entry", keyPos)
 }
 
-// decodeElem is decode with the name of a list's elements.
-func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string, keyPos pos) {
+// decodeElem is decode with the name of a list's elements. It reports
+// whether n had the right shape (problems nested inside a mapping or list
+// do not count), so a caller can tell a wrong value from a missing one.
+func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string, keyPos pos) bool {
 	if d.budget <= 0 {
-		return
+		return false
 	}
 	d.budget--
 	if d.budget == 0 {
 		d.errs.add(nodePos(d.file, n), "document too large (alias expansion)")
-		return
+		return false
 	}
-	n, forceStr := d.resolve(n)
+	n, forceStr, ok := d.resolve(n)
+	if !ok {
+		return false
+	}
 	if n == nil {
-		return
+		return true
 	}
 	if _, ok := n.(*ast.NullNode); ok && !forceStr {
 		if v.Type() == strType {
 			v.Set(reflect.ValueOf(str{P: keyPos}))
 		}
-		return
+		return true
 	}
 	p := nodePos(d.file, n)
 	t := v.Type()
@@ -319,13 +329,13 @@ func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string,
 		}
 		if !ok {
 			d.errs.add(p, "%s must be a string, got %s", what, describe(n))
-			return
+			return false
 		}
 		v.Set(reflect.ValueOf(str{V: s, P: p, Set: true}))
 	case t == strMapType:
 		if !isMapping(n) {
 			d.errs.add(p, "%s must be a mapping, got %s", what, describe(n))
-			return
+			return false
 		}
 		var m strMap
 		first := map[string]pos{}
@@ -349,43 +359,47 @@ func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string,
 	case t.Kind() == reflect.Struct:
 		if !isMapping(n) {
 			d.errs.add(p, "%s must be a mapping, got %s", what, describe(n))
-			return
+			return false
 		}
 		d.decodeStruct(n, v, what, p)
 	case t.Kind() == reflect.Slice:
 		seq, ok := n.(*ast.SequenceNode)
 		if !ok {
 			d.errs.add(p, "%s must be a list, got %s", what, describe(n))
-			return
+			return false
 		}
 		out := reflect.MakeSlice(t, 0, len(seq.Values))
 		for _, e := range seq.Values {
 			ev := reflect.New(t.Elem()).Elem()
-			d.decode(e, ev, elemWhat, nodePos(d.file, e))
-			out = reflect.Append(out, ev)
+			if d.decode(e, ev, elemWhat, nodePos(d.file, e)) {
+				out = reflect.Append(out, ev)
+			}
 		}
 		v.Set(out)
 	case t.Kind() == reflect.Ptr:
 		nv := reflect.New(t.Elem())
-		d.decodeElem(n, nv.Elem(), what, elemWhat, keyPos)
+		if !d.decodeElem(n, nv.Elem(), what, elemWhat, keyPos) {
+			return false
+		}
 		v.Set(nv)
 	case t.Kind() == reflect.Bool:
 		b, ok := n.(*ast.BoolNode)
 		if !ok || forceStr {
 			d.errs.add(p, "%s must be true or false, got %s", what, describe(n))
-			return
+			return false
 		}
 		v.SetBool(b.Value)
 	case t.Kind() == reflect.Int:
 		x, ok := intValue(n)
 		if !ok || forceStr {
 			d.errs.add(p, "%s must be an integer, got %s", what, describe(n))
-			return
+			return false
 		}
 		v.SetInt(x)
 	default:
 		panic(fmt.Sprintf("rules: unsupported file-format type %s", t))
 	}
+	return true
 }
 
 // intValue returns an integer node's value when it fits in 32 bits.
@@ -446,7 +460,7 @@ func fields(t reflect.Type) (map[string]field, []string) {
 
 func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, what string, p pos) {
 	fs, names := fields(v.Type())
-	mt := meta{P: p, Keys: map[string]pos{}}
+	mt := meta{P: p, Keys: map[string]pos{}, Bad: map[string]bool{}}
 	first := map[string]pos{}
 	for _, mv := range d.pairs(n, 0) {
 		kp := nodePos(d.file, mv.Key)
@@ -470,12 +484,14 @@ func (d *decoder) decodeStruct(n ast.Node, v reflect.Value, what string, p pos) 
 			continue
 		}
 		// A null value counts as absent; strs keep the key's position.
-		if val, _ := d.resolve(mv.Value); val != nil {
+		if val, _, _ := d.resolve(mv.Value); val != nil {
 			if _, null := val.(*ast.NullNode); !null {
 				mt.Keys[k] = nodePos(d.file, val)
 			}
 		}
-		d.decodeElem(mv.Value, v.FieldByIndex(f.index), f.what, f.elem, kp)
+		if !d.decodeElem(mv.Value, v.FieldByIndex(f.index), f.what, f.elem, kp) {
+			mt.Bad[k] = true
+		}
 	}
 	if ms, ok := v.Addr().Interface().(interface{ setMeta(meta) }); ok {
 		ms.setMeta(mt)
