@@ -154,7 +154,8 @@ type evidence struct {
 	inv        nhi.Inventory
 	snapAt     string
 	snapSHA    string
-	findings   []FindingRow // sorted
+	idents     []nhi.Identity // sorted by provider, scope, id
+	findings   []FindingRow   // sorted
 	byIdentity map[string][]FindingRow
 }
 
@@ -169,9 +170,10 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 	if err := emptyDir(dir); err != nil {
 		return Manifest{}, err
 	}
-	ev, err := newEvidence(in)
-	if err != nil {
-		return Manifest{}, err
+	ev := newEvidence(in)
+	if in.Scan.SnapshotHash != "" && !strings.EqualFold(in.Scan.SnapshotHash, ev.snapSHA) {
+		return Manifest{}, fmt.Errorf("evidence: scan %d records snapshot sha256 %s but the inventory hashes to %s",
+			in.Scan.ID, in.Scan.SnapshotHash, ev.snapSHA)
 	}
 	m := ev.manifest(generatedAt)
 
@@ -261,14 +263,15 @@ func checksums(files map[string][]byte) []byte {
 	return b.Bytes()
 }
 
-func newEvidence(in Input) (*evidence, error) {
+// newEvidence derives the shared state of the evidence files and the HTML
+// report from an input. It never changes the input.
+func newEvidence(in Input) *evidence {
 	ev := &evidence{in: in, inv: normalizedInventory(in.Inventory)}
-	sortIdentities(ev.inv.Identities)
 	ev.snapSHA = ev.inv.Hash()
-	if in.Scan.SnapshotHash != "" && !strings.EqualFold(in.Scan.SnapshotHash, ev.snapSHA) {
-		return nil, fmt.Errorf("evidence: scan %d records snapshot sha256 %s but the inventory hashes to %s",
-			in.Scan.ID, in.Scan.SnapshotHash, ev.snapSHA)
-	}
+	// The snapshot stays in its canonical (id) order; the CSV files list
+	// identities by provider, scope and id.
+	ev.idents = slices.Clone(ev.inv.Identities)
+	sortIdentities(ev.idents)
 	at := ev.inv.CollectedAt
 	if at.IsZero() {
 		at = in.Scan.Started
@@ -280,7 +283,7 @@ func newEvidence(in Input) (*evidence, error) {
 	for _, f := range ev.findings {
 		ev.byIdentity[f.IdentityID] = append(ev.byIdentity[f.IdentityID], f)
 	}
-	return ev, nil
+	return ev
 }
 
 func (ev *evidence) ownership(id string) nhi.Ownership {
@@ -344,7 +347,7 @@ func (ev *evidence) writePopulation(w io.Writer) (int, error) {
 		return 0, err
 	}
 	names := ev.scopeNames()
-	for _, id := range ev.inv.Identities {
+	for _, id := range ev.idents {
 		o := ev.ownership(id.ID)
 		var hints []string
 		for _, h := range id.OwnerHints {
@@ -395,7 +398,7 @@ func (ev *evidence) writeEntitlements(w io.Writer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, id := range ev.inv.Identities {
+	for _, id := range ev.idents {
 		o := ev.ownership(id.ID)
 		fs := ev.byIdentity[id.ID]
 		for _, g := range id.Grants {
@@ -491,7 +494,7 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 	for _, s := range ev.inv.Scopes {
 		scope(s.Provider, s.ID).Name = s.Name
 	}
-	for _, id := range ev.inv.Identities {
+	for _, id := range ev.idents {
 		s := scope(id.Provider, id.Scope)
 		s.Identities++
 		s.Credentials += len(id.Credentials)
@@ -635,11 +638,15 @@ func VerifyEvidence(dir string) error {
 func countRows(name string, b []byte) (int, error) {
 	switch {
 	case name == FileSnapshot:
-		inv, err := nhi.Decode(bytes.NewReader(b))
-		if err != nil {
+		// Count without validating: a pack records what was collected,
+		// even an inventory a stricter reader would refuse.
+		var snap struct {
+			Identities []json.RawMessage `json:"identities"`
+		}
+		if err := json.Unmarshal(b, &snap); err != nil {
 			return 0, err
 		}
-		return len(inv.Identities), nil
+		return len(snap.Identities), nil
 	case strings.HasSuffix(name, ".csv"):
 		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
 		if err != nil {
