@@ -1,0 +1,265 @@
+package aws
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+const quarantineDoc = `{"Version":"2012-10-17","Statement":[{"Sid":"NhiscanQuarantine","Effect":"Deny","Action":"*","Resource":"*"}]}`
+
+func revokeSessionsDoc(before string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + before + `"}}}]}`
+}
+
+// Act performs a credential control:
+//   - access key or service-specific credential: disable (Inactive), enable
+//     (Active), delete (irreversible; a later, separate step);
+//   - role: disable puts the deny-all inline policy nhiscan-quarantine and
+//     AWSRevokeOlderSessions (denies sessions issued before now); enable
+//     removes nhiscan-quarantine and leaves the session revocation;
+//   - user: disable and enable put and remove nhiscan-quarantine.
+//
+// Acting on a target already in the requested state succeeds with Changed
+// false. Errors wrap collectors.ErrDenied, ErrNotFound, ErrThrottled or
+// ErrUnsupported.
+func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+	idn := req.Identity
+	if idn.Provider != nhi.AWS || !validAccountID(idn.Scope) || idn.Name == "" {
+		return collectors.ActionResult{}, fmt.Errorf("aws: act on %q: identity needs provider aws, an account scope and a name: %w", idn.ID, collectors.ErrUnsupported)
+	}
+	client, _, err := c.iamClient(ctx, idn.Scope)
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	var res collectors.ActionResult
+	switch {
+	case req.CredentialID != "" && idn.Kind == nhi.KindAWSUser && credType(idn, req.CredentialID) == nhi.CredAWSAccessKey:
+		res, err = c.actAccessKey(ctx, client, idn.Name, req.CredentialID, req.Action)
+	case req.CredentialID != "" && idn.Kind == nhi.KindAWSUser:
+		res, err = c.actServiceCred(ctx, client, idn.Name, req.CredentialID, req.Action)
+	case req.CredentialID == "" && idn.Kind == nhi.KindAWSRole:
+		if idn.ProviderManaged || strings.HasPrefix(idn.Path, "/aws-service-role/") {
+			return res, fmt.Errorf("aws: quarantine service-linked role %s: %w", idn.Name, collectors.ErrUnsupported)
+		}
+		res, err = c.quarantine(ctx, roleTarget{client, idn.Name}, req.Action)
+	case req.CredentialID == "" && idn.Kind == nhi.KindAWSUser:
+		res, err = c.quarantine(ctx, userTarget{client, idn.Name}, req.Action)
+	default:
+		return res, fmt.Errorf("aws: %s on %s: %w", req.Action, idn.Kind, collectors.ErrUnsupported)
+	}
+	if err != nil {
+		return res, fmt.Errorf("aws: %s %s %s in %s: %w", req.Action, idn.Name, req.CredentialID, idn.Scope, translate(err))
+	}
+	c.cfg.Logger.Info("aws action", "action", string(req.Action), "account", idn.Scope, "identity", idn.Name,
+		"credential", req.CredentialID, "changed", res.Changed, "before", res.Before, "after", res.After)
+	return res, nil
+}
+
+func credType(idn nhi.Identity, credID string) nhi.CredentialType {
+	if cr, ok := idn.Credential(credID); ok {
+		return cr.Type
+	}
+	if strings.HasPrefix(credID, "AKIA") || strings.HasPrefix(credID, "ASIA") {
+		return nhi.CredAWSAccessKey
+	}
+	return nhi.CredAWSServiceSpecific
+}
+
+func (c *Collector) actAccessKey(ctx context.Context, client *iam.Client, user, keyID string, action collectors.Action) (collectors.ActionResult, error) {
+	current := ""
+	p := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: aws.String(user)})
+	for p.HasMorePages() && current == "" {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return collectors.ActionResult{}, err
+		}
+		for _, k := range page.AccessKeyMetadata {
+			if aws.ToString(k.AccessKeyId) == keyID {
+				current = string(k.Status)
+			}
+		}
+	}
+	return applyStatus(ctx, current, action, "access key "+keyID,
+		func(st types.StatusType) error {
+			_, err := client.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID), Status: st})
+			return err
+		},
+		func() error {
+			_, err := client.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String(user), AccessKeyId: aws.String(keyID)})
+			return err
+		})
+}
+
+func (c *Collector) actServiceCred(ctx context.Context, client *iam.Client, user, credID string, action collectors.Action) (collectors.ActionResult, error) {
+	out, err := client.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{UserName: aws.String(user)})
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	current := ""
+	for _, s := range out.ServiceSpecificCredentials {
+		if aws.ToString(s.ServiceSpecificCredentialId) == credID {
+			current = string(s.Status)
+		}
+	}
+	return applyStatus(ctx, current, action, "service-specific credential "+credID,
+		func(st types.StatusType) error {
+			_, err := client.UpdateServiceSpecificCredential(ctx, &iam.UpdateServiceSpecificCredentialInput{UserName: aws.String(user), ServiceSpecificCredentialId: aws.String(credID), Status: st})
+			return err
+		},
+		func() error {
+			_, err := client.DeleteServiceSpecificCredential(ctx, &iam.DeleteServiceSpecificCredentialInput{UserName: aws.String(user), ServiceSpecificCredentialId: aws.String(credID)})
+			return err
+		})
+}
+
+// applyStatus moves a credential whose current status is current ("" when
+// it does not exist) to the state action asks for.
+func applyStatus(_ context.Context, current string, action collectors.Action, what string, update func(types.StatusType) error, del func() error) (collectors.ActionResult, error) {
+	const gone = "Deleted"
+	res := collectors.ActionResult{Before: current, After: current}
+	if current == "" {
+		res.Before, res.After = gone, gone
+		if action == collectors.Delete {
+			res.Detail = what + " already deleted"
+			return res, nil
+		}
+		return res, fmt.Errorf("%s: %w", what, collectors.ErrNotFound)
+	}
+	switch action {
+	case collectors.Disable, collectors.Enable:
+		want := types.StatusTypeInactive
+		if action == collectors.Enable {
+			want = types.StatusTypeActive
+		}
+		res.After = string(want)
+		if current == string(want) {
+			res.Detail = what + " already " + string(want)
+			return res, nil
+		}
+		if err := update(want); err != nil {
+			return res, err
+		}
+		res.Changed = true
+	case collectors.Delete:
+		if err := del(); err != nil {
+			return res, err
+		}
+		res.Changed, res.After = true, gone
+		res.Detail = what + " deleted: this cannot be undone"
+	default:
+		return res, fmt.Errorf("%s on %s: %w", action, what, collectors.ErrUnsupported)
+	}
+	return res, nil
+}
+
+// inlineTarget is a role or user that can carry inline policies.
+type inlineTarget interface {
+	get(ctx context.Context, name string) (bool, error)
+	put(ctx context.Context, name, doc string) error
+	del(ctx context.Context, name string) error
+	role() bool
+}
+
+type roleTarget struct {
+	c    *iam.Client
+	name string
+}
+
+func (t roleTarget) role() bool { return true }
+func (t roleTarget) get(ctx context.Context, p string) (bool, error) {
+	_, err := t.c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &t.name, PolicyName: &p})
+	return exists(err)
+}
+func (t roleTarget) put(ctx context.Context, p, doc string) error {
+	_, err := t.c.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &t.name, PolicyName: &p, PolicyDocument: &doc})
+	return err
+}
+func (t roleTarget) del(ctx context.Context, p string) error {
+	_, err := t.c.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: &t.name, PolicyName: &p})
+	return err
+}
+
+type userTarget struct {
+	c    *iam.Client
+	name string
+}
+
+func (t userTarget) role() bool { return false }
+func (t userTarget) get(ctx context.Context, p string) (bool, error) {
+	_, err := t.c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &t.name, PolicyName: &p})
+	return exists(err)
+}
+func (t userTarget) put(ctx context.Context, p, doc string) error {
+	_, err := t.c.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: &t.name, PolicyName: &p, PolicyDocument: &doc})
+	return err
+}
+func (t userTarget) del(ctx context.Context, p string) error {
+	_, err := t.c.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: &t.name, PolicyName: &p})
+	return err
+}
+
+func exists(err error) (bool, error) {
+	if err == nil {
+		return true, nil
+	}
+	if apiCode(err) == "NoSuchEntity" {
+		return false, nil
+	}
+	return false, err
+}
+
+func (c *Collector) quarantine(ctx context.Context, t inlineTarget, action collectors.Action) (collectors.ActionResult, error) {
+	on, err := t.get(ctx, QuarantinePolicy)
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	res := collectors.ActionResult{Before: "Active", After: "Active"}
+	if on {
+		res.Before, res.After = "Quarantined", "Quarantined"
+	}
+	switch action {
+	case collectors.Disable:
+		res.After = "Quarantined"
+		if on {
+			res.Detail = "already quarantined"
+			return res, nil
+		}
+		if err := t.put(ctx, QuarantinePolicy, quarantineDoc); err != nil {
+			return res, err
+		}
+		res.Changed = true
+		res.Detail = "inline deny-all policy " + QuarantinePolicy + " added"
+		if t.role() {
+			now := c.cfg.Now().UTC().Format("2006-01-02T15:04:05Z")
+			if err := t.put(ctx, RevokeSessionsPolicy, revokeSessionsDoc(now)); err != nil {
+				return res, fmt.Errorf("quarantined, but revoking older sessions: %w", err)
+			}
+			res.Detail += "; sessions issued before " + now + " revoked with " + RevokeSessionsPolicy
+		}
+	case collectors.Enable:
+		res.After = "Active"
+		if !on {
+			res.Detail = "not quarantined"
+			return res, nil
+		}
+		if err := t.del(ctx, QuarantinePolicy); err != nil {
+			return res, err
+		}
+		res.Changed = true
+		res.Detail = "inline policy " + QuarantinePolicy + " removed"
+		if t.role() {
+			res.Detail += "; " + RevokeSessionsPolicy + " kept: sessions from before the quarantine stay revoked"
+		}
+	default:
+		return res, fmt.Errorf("%s: %w", action, collectors.ErrUnsupported)
+	}
+	return res, nil
+}

@@ -1,0 +1,495 @@
+package awsfake
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// Static credentials of the management account. The fake checks the access
+// key id only; it does not verify signatures.
+const (
+	BaseAccessKeyID     = "AKIAFAKEMANAGEMENT01"
+	BaseSecretAccessKey = "fake-base-secret-not-a-real-key"
+)
+
+// DefaultPageSize is how many items a page holds unless SetPageSize says
+// otherwise (AWS's default MaxItems for IAM list calls).
+const DefaultPageSize = 100
+
+// orgPageCap is the largest ListAccounts page Organizations returns.
+const orgPageCap = 20
+
+// Server is a running fake.
+type Server struct {
+	// URL is the endpoint for every client (config.WithBaseEndpoint).
+	URL string
+	srv *httptest.Server
+	now func() time.Time
+
+	mu         sync.Mutex
+	management string
+	accounts   map[string]*Account
+	order      []string // account ids in seed order
+	sessions   map[string]string
+	nextSess   int
+	calls      map[string]int
+	acctCalls  map[string]map[string]int
+	denied     map[string]bool
+	throttled  map[string]int
+	pageSize   int
+	latency    time.Duration
+	reports    map[string]*report
+}
+
+type report struct {
+	generated time.Time
+	pending   bool
+	dirty     bool
+	seen      int // calls to the account when generation started
+}
+
+// New starts a fake serving a deep copy of seed.
+func New(seed Seed) *Server {
+	s := &Server{
+		now:        seed.Now,
+		management: seed.Management,
+		accounts:   map[string]*Account{},
+		sessions:   map[string]string{},
+		calls:      map[string]int{},
+		acctCalls:  map[string]map[string]int{},
+		denied:     map[string]bool{},
+		throttled:  map[string]int{},
+		pageSize:   DefaultPageSize,
+		reports:    map[string]*report{},
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	for _, a := range seed.Accounts {
+		a := copyAccount(a)
+		s.accounts[a.ID] = &a
+		s.order = append(s.order, a.ID)
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close stops the server.
+func (s *Server) Close() { s.srv.Close() }
+
+// Client returns an HTTP client for the server.
+func (s *Server) Client() *http.Client { return s.srv.Client() }
+
+// CredentialsProvider returns the static credentials of the management
+// account.
+func (s *Server) CredentialsProvider() aws.CredentialsProvider {
+	return credentials.NewStaticCredentialsProvider(BaseAccessKeyID, BaseSecretAccessKey, "")
+}
+
+// SetPageSize sets the largest page any list call returns.
+func (s *Server) SetPageSize(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pageSize = max(n, 1)
+}
+
+// SetLatency delays every call by d.
+func (s *Server) SetLatency(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.latency = d
+}
+
+// Deny makes every call to op ("iam:GetCredentialReport",
+// "sts:AssumeRole"…; "" for all) in account fail with AccessDenied. An
+// sts:AssumeRole call belongs to the account of the role it assumes.
+func (s *Server) Deny(account, op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[account+"|"+op] = true
+}
+
+// Throttle makes the next n calls to op ("" for all) in account fail with
+// a throttling error; n < 0 throttles forever.
+func (s *Server) Throttle(account, op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.throttled[account+"|"+op] = n
+}
+
+// Calls returns the number of calls per operation ("iam:ListAccessKeys").
+func (s *Server) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.calls))
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// CallCount returns the number of calls to op; "" counts all.
+func (s *Server) CallCount(op string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op == "" {
+		n := 0
+		for _, v := range s.calls {
+			n += v
+		}
+		return n
+	}
+	return s.calls[op]
+}
+
+// AccountCalls returns the number of calls per operation made in account.
+func (s *Server) AccountCalls(account string) map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.acctCalls[account] {
+		out[k] = v
+	}
+	return out
+}
+
+// ResetCalls zeroes the call counters.
+func (s *Server) ResetCalls() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = map[string]int{}
+	s.acctCalls = map[string]map[string]int{}
+}
+
+// Account returns a copy of the current state of an account.
+func (s *Server) Account(id string) (Account, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[id]
+	if !ok {
+		return Account{}, false
+	}
+	return copyAccount(*a), true
+}
+
+// apiError is an error the fake returns in the protocol's shape.
+type apiError struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *apiError) Error() string { return e.code + ": " + e.message }
+
+func errDenied(caller, op, resource string) *apiError {
+	return &apiError{http.StatusForbidden, "AccessDenied", fmt.Sprintf("User: arn:aws:sts::%s:assumed-role/caller is not authorized to perform: %s on resource: %s", caller, op, resource)}
+}
+
+func errNoSuchEntity(format string, a ...any) *apiError {
+	return &apiError{http.StatusNotFound, "NoSuchEntity", fmt.Sprintf(format, a...)}
+}
+
+func errInvalid(format string, a ...any) *apiError {
+	return &apiError{http.StatusBadRequest, "ValidationError", fmt.Sprintf(format, a...)}
+}
+
+// request is a decoded call.
+type request struct {
+	op      string // service:Action
+	action  string
+	caller  string // account of the credentials
+	account string // account charged (the caller, or AssumeRole's target)
+	form    url.Values
+	json    map[string]any
+}
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	lat := s.latency
+	s.mu.Unlock()
+	if lat > 0 {
+		time.Sleep(lat)
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	keyID, service := parseAuth(r.Header.Get("Authorization"))
+	target := r.Header.Get("X-Amz-Target")
+	req := request{}
+	jsonProto := target != ""
+	if jsonProto {
+		req.action = target[strings.LastIndex(target, ".")+1:]
+		req.json = map[string]any{}
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, &req.json); err != nil {
+				s.writeErr(w, true, errInvalid("body: %v", err))
+				return
+			}
+		}
+		if service == "" {
+			service = "organizations"
+		}
+	} else {
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			s.writeErr(w, false, errInvalid("form: %v", err))
+			return
+		}
+		req.form = form
+		req.action = form.Get("Action")
+	}
+	req.op = service + ":" + req.action
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	caller, ok := s.callerAccount(keyID)
+	if !ok {
+		s.writeErr(w, jsonProto, &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."})
+		return
+	}
+	req.caller, req.account = caller, caller
+	if req.op == "sts:AssumeRole" {
+		if acct, _, ok := parseRoleARN(req.form.Get("RoleArn")); ok {
+			req.account = acct
+		}
+	}
+	s.calls[req.op]++
+	if s.acctCalls[req.account] == nil {
+		s.acctCalls[req.account] = map[string]int{}
+	}
+	s.acctCalls[req.account][req.op]++
+	if e := s.inject(req); e != nil {
+		s.writeErr(w, jsonProto, e)
+		return
+	}
+	var result any
+	var aerr *apiError
+	switch service {
+	case "iam":
+		result, aerr = s.iam(req)
+	case "sts":
+		result, aerr = s.sts(req)
+	case "organizations":
+		result, aerr = s.orgs(req)
+	default:
+		aerr = errInvalid("unknown service %q", service)
+	}
+	if aerr != nil {
+		s.writeErr(w, jsonProto, aerr)
+		return
+	}
+	if jsonProto {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(result)
+		return
+	}
+	writeXML(w, service, req.action, result)
+}
+
+func (s *Server) inject(req request) *apiError {
+	for _, k := range []string{req.account + "|" + req.op, req.account + "|"} {
+		if s.denied[k] {
+			return errDenied(req.caller, req.op, "*")
+		}
+		if n, ok := s.throttled[k]; ok && n != 0 {
+			if n > 0 {
+				s.throttled[k] = n - 1
+			}
+			if strings.HasPrefix(req.op, "organizations:") {
+				return &apiError{http.StatusBadRequest, "TooManyRequestsException", "AWS Organizations can't complete your request because another request is already in progress."}
+			}
+			return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
+		}
+	}
+	return nil
+}
+
+func (s *Server) callerAccount(keyID string) (string, bool) {
+	if keyID == BaseAccessKeyID {
+		return s.management, true
+	}
+	acct, ok := s.sessions[keyID]
+	return acct, ok
+}
+
+// parseAuth reads the access key id and service from a SigV4 header:
+// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/iam/aws4_request, …".
+func parseAuth(h string) (keyID, service string) {
+	i := strings.Index(h, "Credential=")
+	if i < 0 {
+		return "", ""
+	}
+	cred := h[i+len("Credential="):]
+	if j := strings.IndexAny(cred, ", "); j >= 0 {
+		cred = cred[:j]
+	}
+	parts := strings.Split(cred, "/")
+	if len(parts) < 5 {
+		return "", ""
+	}
+	return parts[0], parts[3]
+}
+
+func parseRoleARN(arn string) (account, name string, ok bool) {
+	// arn:aws:iam::123456789012:role/path/name
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) != 6 || p[2] != "iam" || !strings.HasPrefix(p[5], "role/") {
+		return "", "", false
+	}
+	res := p[5][len("role/"):]
+	return p[4], res[strings.LastIndex(res, "/")+1:], true
+}
+
+func (s *Server) writeErr(w http.ResponseWriter, jsonProto bool, e *apiError) {
+	if jsonProto {
+		code := e.code
+		if code == "AccessDenied" {
+			code = "AccessDeniedException"
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.Header().Set("X-Amzn-ErrorType", code)
+		w.WriteHeader(max(e.status, 400))
+		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "Message": e.message})
+		return
+	}
+	typ := "Sender"
+	if e.status >= 500 {
+		typ = "Receiver"
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(e.status)
+	type errXML struct {
+		XMLName xml.Name `xml:"ErrorResponse"`
+		Xmlns   string   `xml:"xmlns,attr"`
+		Type    string   `xml:"Error>Type"`
+		Code    string   `xml:"Error>Code"`
+		Message string   `xml:"Error>Message"`
+		ReqID   string   `xml:"RequestId"`
+	}
+	_ = xml.NewEncoder(w).Encode(errXML{Xmlns: "https://iam.amazonaws.com/doc/2010-05-08/", Type: typ, Code: e.code, Message: e.message, ReqID: "fake-request"})
+}
+
+func writeXML(w http.ResponseWriter, service, action string, result any) {
+	ns := "https://iam.amazonaws.com/doc/2010-05-08/"
+	if service == "sts" {
+		ns = "https://sts.amazonaws.com/doc/2011-06-15/"
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	fmt.Fprintf(w, "<%sResponse xmlns=%q>", action, ns)
+	enc := xml.NewEncoder(w)
+	if result == nil {
+		result = struct{}{}
+	}
+	_ = enc.EncodeElement(result, xml.StartElement{Name: xml.Name{Local: action + "Result"}})
+	_ = enc.Flush()
+	fmt.Fprintf(w, "<ResponseMetadata><RequestId>fake-request</RequestId></ResponseMetadata></%sResponse>", action)
+}
+
+// encodeDoc URL-encodes a policy document the way IAM returns it (RFC 3986:
+// every byte outside the unreserved set is percent-encoded).
+func encodeDoc(doc string) string {
+	var b strings.Builder
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
+}
+
+func isoTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// paginate returns the window [start, end) of n items for a Marker and
+// MaxItems, and the next marker ("" when done).
+func (s *Server) paginate(marker string, maxItems string, n int) (start, end int, next string, err *apiError) {
+	size := s.pageSize
+	if maxItems != "" {
+		var m int
+		if _, e := fmt.Sscanf(maxItems, "%d", &m); e != nil || m < 1 || m > 1000 {
+			return 0, 0, "", errInvalid("MaxItems %q out of range 1-1000", maxItems)
+		}
+		size = min(size, m)
+	}
+	if marker != "" {
+		if _, e := fmt.Sscanf(marker, "fake-marker-%d", &start); e != nil || start < 0 || start > n {
+			return 0, 0, "", errInvalid("invalid Marker")
+		}
+	}
+	end = min(start+size, n)
+	if end < n {
+		next = fmt.Sprintf("fake-marker-%d", end)
+	}
+	return start, end, next, nil
+}
+
+func copyAccount(a Account) Account {
+	out := a
+	out.Users = make([]User, len(a.Users))
+	for i, u := range a.Users {
+		u.Tags = copyMap(u.Tags)
+		u.Inline = copyMap(u.Inline)
+		u.Groups = append([]string(nil), u.Groups...)
+		u.Attached = append([]string(nil), u.Attached...)
+		u.AccessKeys = append([]AccessKey(nil), u.AccessKeys...)
+		u.ServiceCreds = append([]ServiceCred(nil), u.ServiceCreds...)
+		out.Users[i] = u
+	}
+	out.Roles = make([]Role, len(a.Roles))
+	for i, r := range a.Roles {
+		r.Tags = copyMap(r.Tags)
+		r.Inline = copyMap(r.Inline)
+		r.Attached = append([]string(nil), r.Attached...)
+		out.Roles[i] = r
+	}
+	out.Groups = make([]Group, len(a.Groups))
+	for i, g := range a.Groups {
+		g.Inline = copyMap(g.Inline)
+		g.Attached = append([]string(nil), g.Attached...)
+		out.Groups[i] = g
+	}
+	out.Policies = append([]Policy(nil), a.Policies...)
+	return out
+}
+
+func copyMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,247 @@
+package aws
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// roleTrackingWindow is how far back IAM tracks RoleLastUsed.
+const roleTrackingWindow = 400 * 24 * time.Hour
+
+func (c *Collector) mapAccount(d accountData, known map[string]bool) []nhi.Identity {
+	out := make([]nhi.Identity, 0, len(d.users)+len(d.roles))
+	for _, u := range d.users {
+		out = append(out, c.mapUser(d, u))
+	}
+	now := c.cfg.Now().UTC()
+	for _, r := range d.roles {
+		out = append(out, c.mapRole(d, r, known, now))
+	}
+	return out
+}
+
+func (c *Collector) mapUser(d accountData, u types.UserDetail) nhi.Identity {
+	name := aws.ToString(u.UserName)
+	id := nhi.Identity{
+		ID:       nhi.MakeID(nhi.AWS, aws.ToString(u.UserId)),
+		Provider: nhi.AWS, Kind: nhi.KindAWSUser,
+		NativeID: aws.ToString(u.UserId), Name: name, ARN: aws.ToString(u.Arn),
+		Scope: d.account, Path: aws.ToString(u.Path),
+		Created: aws.ToTime(u.CreateDate).UTC(), Status: nhi.StatusActive,
+		Tags: tagMap(u.Tags),
+	}
+	id.OwnerHints = c.ownerHints(id.Tags)
+	inline := map[string]bool{}
+	for _, p := range u.UserPolicyList {
+		inline[aws.ToString(p.PolicyName)] = true
+	}
+	id.Grants = c.grants(d, u.AttachedManagedPolicies, u.UserPolicyList, u.GroupList)
+	if inline[QuarantinePolicy] {
+		id.Status = nhi.StatusDisabled
+	}
+	for _, a := range u.AttachedManagedPolicies {
+		if strings.Contains(aws.ToString(a.PolicyName), "AWSCompromisedKeyQuarantine") {
+			id.Status = nhi.StatusDisabled
+			id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalExposed, Detail: "AWS attached " + aws.ToString(a.PolicyName) + ": a key of this user was found exposed"})
+		}
+	}
+	if u.PermissionsBoundary != nil {
+		id.Attributes = setAttr(id.Attributes, "permissions_boundary", aws.ToString(u.PermissionsBoundary.PermissionsBoundaryArn))
+	}
+
+	var row reportRow
+	inReport := false
+	if d.report != nil {
+		row, inReport = d.report.users[name]
+	}
+	reportUsage := func(last time.Time) nhi.Usage {
+		switch {
+		case d.report == nil:
+			return nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", Reason: d.reportWhy}
+		case !inReport:
+			return nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", AsOf: d.report.generated, Reason: "created after the credential report was generated"}
+		case last.IsZero():
+			return nhi.Usage{State: nhi.UsageNeverUsed, Source: "credential-report", AsOf: d.report.generated}
+		}
+		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last.UTC(), Source: "credential-report", AsOf: d.report.generated}
+	}
+
+	// Access keys, joined to report slots on creation time.
+	activeKeys := 0
+	for _, k := range d.keys[name] {
+		cred := nhi.Credential{
+			ID: aws.ToString(k.AccessKeyId), Type: nhi.CredAWSAccessKey,
+			Created: aws.ToTime(k.CreateDate).UTC(), Status: nhi.StatusActive,
+		}
+		if k.Status != types.StatusTypeActive {
+			cred.Status = nhi.StatusDisabled
+		} else {
+			activeKeys++
+		}
+		slot := -1
+		if inReport {
+			for n, rk := range row.keys {
+				if rk.present && rk.rotated.Equal(cred.Created.Truncate(time.Second)) {
+					slot = n
+				}
+			}
+		}
+		switch {
+		case inReport && slot >= 0:
+			rk := row.keys[slot]
+			cred.Usage = reportUsage(rk.lastUsed)
+			cred.Attributes = map[string]string{"report_slot": []string{"access_key_1", "access_key_2"}[slot]}
+			if !rk.lastUsed.IsZero() {
+				cred.Attributes = setAttr(cred.Attributes, "last_used_service", rk.service)
+				cred.Attributes = setAttr(cred.Attributes, "last_used_region", rk.region)
+			}
+		case inReport:
+			cred.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", AsOf: d.report.generated, Reason: "key not in the credential report (created or replaced since)"}
+		default:
+			cred.Usage = reportUsage(time.Time{})
+		}
+		id.Credentials = append(id.Credentials, cred)
+	}
+	for _, s := range d.sscs[name] {
+		cred := nhi.Credential{
+			ID: aws.ToString(s.ServiceSpecificCredentialId), Type: nhi.CredAWSServiceSpecific,
+			Name:    aws.ToString(s.ServiceName),
+			Created: aws.ToTime(s.CreateDate).UTC(), Expires: aws.ToTime(s.ExpirationDate).UTC(),
+			Status: nhi.StatusActive,
+			Usage:  nhi.Usage{State: nhi.UsageNotReported, Reason: "IAM does not report use of service-specific credentials"},
+		}
+		if s.Status != types.StatusTypeActive {
+			cred.Status = nhi.StatusDisabled
+		} else if !cred.Expires.IsZero() && !cred.Expires.After(c.cfg.Now()) {
+			cred.Status = nhi.StatusExpired
+		}
+		if a := aws.ToString(s.ServiceCredentialAlias); a != "" {
+			cred.Attributes = setAttr(cred.Attributes, "alias", a)
+		}
+		id.Credentials = append(id.Credentials, cred)
+	}
+
+	// Identity usage: the latest use of the password or any key.
+	last := row.passwordLastUsed
+	for _, rk := range row.keys {
+		if rk.lastUsed.After(last) {
+			last = rk.lastUsed
+		}
+	}
+	id.Usage = reportUsage(last)
+	if id.Usage.State == nhi.UsageNeverUsed && len(d.sscs[name]) > 0 {
+		id.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", AsOf: d.report.generated,
+			Reason: "no password or key use; use of its service-specific credentials is not reported"}
+	}
+	if !d.keysKnown[name] {
+		id.Attributes = setAttr(id.Attributes, "access_keys", "not listed (see gaps)")
+	}
+	if !d.sscKnown {
+		id.Attributes = setAttr(id.Attributes, "service_specific_credentials", "not listed (see gaps)")
+	}
+	if inReport {
+		id.Attributes = setAttr(id.Attributes, "password_enabled", boolStr(row.passwordEnabled))
+		id.Attributes = setAttr(id.Attributes, "mfa_active", boolStr(row.mfa))
+		if row.passwordEnabled && activeKeys > 0 {
+			id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalMixedUse, Detail: "console password and active access keys on one user"})
+		}
+	}
+	return id
+}
+
+func (c *Collector) mapRole(d accountData, r types.RoleDetail, known map[string]bool, now time.Time) nhi.Identity {
+	id := nhi.Identity{
+		ID:       nhi.MakeID(nhi.AWS, aws.ToString(r.RoleId)),
+		Provider: nhi.AWS, Kind: nhi.KindAWSRole,
+		NativeID: aws.ToString(r.RoleId), Name: aws.ToString(r.RoleName), ARN: aws.ToString(r.Arn),
+		Scope: d.account, Path: aws.ToString(r.Path),
+		Created: aws.ToTime(r.CreateDate).UTC(), Status: nhi.StatusActive,
+		Tags:            tagMap(r.Tags),
+		ProviderManaged: strings.HasPrefix(aws.ToString(r.Path), "/aws-service-role/"),
+	}
+	id.OwnerHints = c.ownerHints(id.Tags)
+	id.Grants = c.grants(d, r.AttachedManagedPolicies, r.RolePolicyList, nil)
+	for _, p := range r.RolePolicyList {
+		if aws.ToString(p.PolicyName) == QuarantinePolicy {
+			id.Status = nhi.StatusDisabled
+		}
+	}
+	if r.PermissionsBoundary != nil {
+		id.Attributes = setAttr(id.Attributes, "permissions_boundary", aws.ToString(r.PermissionsBoundary.PermissionsBoundaryArn))
+	}
+	sigs, ext := trustSignals(decodeDoc(aws.ToString(r.AssumeRolePolicyDocument)), d.account, known)
+	id.Signals = append(id.Signals, sigs...)
+	if len(ext) > 0 {
+		id.Attributes = setAttr(id.Attributes, "trusted_external_accounts", strings.Join(ext, ","))
+	}
+	id.Usage = nhi.Usage{State: nhi.UsageNeverUsed, Source: "role-last-used", AsOf: now}
+	if r.RoleLastUsed != nil && r.RoleLastUsed.LastUsedDate != nil {
+		id.Usage.State, id.Usage.LastUsed = nhi.UsageUsed, aws.ToTime(r.RoleLastUsed.LastUsedDate).UTC()
+		id.Attributes = setAttr(id.Attributes, "last_used_region", aws.ToString(r.RoleLastUsed.Region))
+	} else if now.Sub(id.Created) > roleTrackingWindow {
+		id.Usage.Reason = "no use within the 400-day tracking window"
+	}
+	return id
+}
+
+// grants maps attached managed, inline and group policies to grants.
+func (c *Collector) grants(d accountData, attached []types.AttachedPolicy, inline []types.PolicyDetail, groups []string) []nhi.Grant {
+	var out []nhi.Grant
+	for _, a := range attached {
+		arn := aws.ToString(a.PolicyArn)
+		priv, privileged, reason := managedPrivilege(arn, d.policies[arn])
+		out = append(out, nhi.Grant{ID: "managed-policy:" + arn, Kind: "managed-policy", Entitlement: arn, Scope: d.account,
+			Privilege: priv, Privileged: privileged, Reason: reason})
+	}
+	for _, p := range inline {
+		name := aws.ToString(p.PolicyName)
+		priv, privileged, reason := documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))
+		out = append(out, nhi.Grant{ID: "inline-policy:" + name, Kind: "inline-policy", Entitlement: "inline:" + name, Scope: d.account,
+			Privilege: priv, Privileged: privileged, Reason: reason})
+	}
+	sorted := append([]string(nil), groups...)
+	sort.Strings(sorted)
+	for _, gname := range sorted {
+		g, ok := d.groups[gname]
+		if !ok {
+			continue
+		}
+		for _, a := range g.AttachedManagedPolicies {
+			arn := aws.ToString(a.PolicyArn)
+			priv, privileged, reason := managedPrivilege(arn, d.policies[arn])
+			out = append(out, nhi.Grant{ID: "group-policy:" + gname + ":" + arn, Kind: "group-policy", Entitlement: arn, Scope: d.account,
+				Privilege: priv, Privileged: privileged, Reason: reason, Via: "group:" + gname})
+		}
+		for _, p := range g.GroupPolicyList {
+			name := aws.ToString(p.PolicyName)
+			priv, privileged, reason := documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))
+			out = append(out, nhi.Grant{ID: "group-policy:" + gname + ":inline:" + name, Kind: "group-policy", Entitlement: "inline:" + gname + "/" + name, Scope: d.account,
+				Privilege: priv, Privileged: privileged, Reason: reason, Via: "group:" + gname})
+		}
+	}
+	return out
+}
+
+func setAttr(m map[string]string, k, v string) map[string]string {
+	if v == "" {
+		return m
+	}
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

@@ -1,0 +1,321 @@
+package aws
+
+import (
+	"encoding/json"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// decodeDoc undoes IAM's RFC 3986 URL-encoding of policy documents, which
+// the SDK does not undo. A document that does not decode is returned as is.
+func decodeDoc(s string) string {
+	if d, err := url.PathUnescape(s); err == nil {
+		return d
+	}
+	return s
+}
+
+type policyDoc struct {
+	Statement statements `json:"Statement"`
+}
+
+type statement struct {
+	Effect      string                           `json:"Effect"`
+	Action      stringList                       `json:"Action"`
+	NotAction   stringList                       `json:"NotAction"`
+	Resource    stringList                       `json:"Resource"`
+	NotResource stringList                       `json:"NotResource"`
+	Principal   json.RawMessage                  `json:"Principal"`
+	Condition   map[string]map[string]stringList `json:"Condition"`
+}
+
+// statements reads a single statement object or a list of them.
+type statements []statement
+
+func (s *statements) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '{' {
+		var one statement
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*s = statements{one}
+		return nil
+	}
+	var many []statement
+	err := json.Unmarshal(b, &many)
+	*s = many
+	return err
+}
+
+// stringList reads a string or a list of strings.
+type stringList []string
+
+func (l *stringList) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var one string
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*l = stringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		// Condition values may be booleans or numbers.
+		var anyList []any
+		if err2 := json.Unmarshal(b, &anyList); err2 == nil {
+			for _, v := range anyList {
+				many = append(many, strings.TrimSpace(strings.Trim(string(mustJSON(v)), `"`)))
+			}
+			*l = many
+			return nil
+		}
+		var scalar any
+		if err2 := json.Unmarshal(b, &scalar); err2 == nil {
+			*l = stringList{strings.Trim(string(mustJSON(scalar)), `"`)}
+			return nil
+		}
+		return err
+	}
+	*l = many
+	return nil
+}
+
+func mustJSON(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+func parsePolicy(doc string) (policyDoc, bool) {
+	var p policyDoc
+	if err := json.Unmarshal([]byte(doc), &p); err != nil {
+		return policyDoc{}, false
+	}
+	return p, true
+}
+
+// awsManaged rates well-known AWS managed policies by name.
+var awsManaged = map[string]struct {
+	priv   nhi.Privilege
+	reason string
+}{
+	"AdministratorAccess": {nhi.PrivAdmin, "AdministratorAccess: all actions on all resources"},
+	"IAMFullAccess":       {nhi.PrivAdmin, "IAMFullAccess: iam:* on all resources"},
+	"PowerUserAccess":     {nhi.PrivAdmin, "PowerUserAccess: all actions except IAM management"},
+}
+
+// managedPrivilege rates a managed policy from its ARN and, for customer
+// managed policies, its document.
+func managedPrivilege(arn, doc string) (nhi.Privilege, bool, string) {
+	name := arn[strings.LastIndex(arn, "/")+1:]
+	if strings.Contains(arn, ":iam::aws:policy/") {
+		if m, ok := awsManaged[name]; ok {
+			return m.priv, true, m.reason
+		}
+		switch {
+		case strings.Contains(name, "ReadOnly"), strings.Contains(name, "ViewOnly"), name == "SecurityAudit",
+			strings.HasPrefix(name, "AWSCompromisedKeyQuarantine"):
+			return nhi.PrivRead, false, ""
+		}
+		return nhi.PrivWrite, false, ""
+	}
+	if doc == "" {
+		return nhi.PrivWrite, false, ""
+	}
+	return documentPrivilege(doc)
+}
+
+var readVerbs = []string{"get", "list", "describe", "batchget", "head", "view", "query", "scan", "search", "lookup", "select", "filter"}
+
+// documentPrivilege rates a policy document: admin for Action "*" or iam:*
+// on Resource "*" or an Allow with NotAction; privileged also for
+// iam:PassRole on "*"; read when every allowed action is a read.
+func documentPrivilege(doc string) (nhi.Privilege, bool, string) {
+	p, ok := parsePolicy(doc)
+	if !ok {
+		return nhi.PrivWrite, false, ""
+	}
+	level := nhi.PrivRead
+	reasons := map[string]bool{}
+	raise := func(l nhi.Privilege) {
+		if l.Rank() > level.Rank() {
+			level = l
+		}
+	}
+	for _, st := range p.Statement {
+		if !strings.EqualFold(st.Effect, "Allow") {
+			continue
+		}
+		allRes := len(st.NotResource) > 0
+		for _, r := range st.Resource {
+			if r == "*" {
+				allRes = true
+			}
+		}
+		if len(st.NotAction) > 0 {
+			raise(nhi.PrivAdmin)
+			reasons["Allow with NotAction"] = true
+			continue
+		}
+		for _, a := range st.Action {
+			al := strings.ToLower(a)
+			switch {
+			case (al == "*" || al == "*:*") && allRes:
+				raise(nhi.PrivAdmin)
+				reasons[`Action "*" on Resource "*"`] = true
+			case al == "iam:*" && allRes:
+				raise(nhi.PrivAdmin)
+				reasons[`iam:* on Resource "*"`] = true
+			case (al == "iam:passrole" || al == "iam:pass*") && allRes:
+				raise(nhi.PrivWrite)
+				reasons[`iam:PassRole on Resource "*"`] = true
+			case isRead(al):
+			default:
+				raise(nhi.PrivWrite)
+			}
+		}
+	}
+	if len(reasons) == 0 {
+		return level, false, ""
+	}
+	rs := make([]string, 0, len(reasons))
+	for r := range reasons {
+		rs = append(rs, r)
+	}
+	sort.Strings(rs)
+	return level, true, strings.Join(rs, "; ")
+}
+
+func isRead(action string) bool {
+	_, verb, ok := strings.Cut(action, ":")
+	if !ok {
+		return false
+	}
+	for _, v := range readVerbs {
+		if strings.HasPrefix(verb, v) {
+			return true
+		}
+	}
+	return false
+}
+
+const githubOIDC = "token.actions.githubusercontent.com"
+
+// trustSignals flags trust-policy statements that let an external account
+// assume the role without sts:ExternalId (or an org/principal condition),
+// anyone at all, or GitHub's OIDC provider without a narrowing sub
+// condition (OWASP NHI6).
+func trustSignals(doc, own string, known map[string]bool) ([]nhi.Signal, []string) {
+	p, ok := parsePolicy(doc)
+	if !ok {
+		return nil, nil
+	}
+	var sigs []nhi.Signal
+	external := map[string]bool{}
+	for _, st := range p.Statement {
+		if !strings.EqualFold(st.Effect, "Allow") || !assumes(st.Action) {
+			continue
+		}
+		conds := map[string][]string{}
+		for _, kv := range st.Condition {
+			for k, v := range kv {
+				conds[strings.ToLower(k)] = append(conds[strings.ToLower(k)], v...)
+			}
+		}
+		awsP, fedP, star := principals(st.Principal)
+		guarded := len(conds["sts:externalid"]) > 0 || len(conds["aws:principalorgid"]) > 0 || len(conds["aws:principalarn"]) > 0 || len(conds["aws:principalaccount"]) > 0
+		if star || contains(awsP, "*") {
+			if !guarded {
+				sigs = append(sigs, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: "any AWS principal may assume the role without a condition"})
+			}
+		}
+		for _, pr := range awsP {
+			acct := principalAccount(pr)
+			if acct == "" || acct == own || known[acct] {
+				continue
+			}
+			external[acct] = true
+			if !guarded {
+				sigs = append(sigs, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: "external account " + acct + " may assume the role without an sts:ExternalId condition"})
+			}
+		}
+		for _, f := range fedP {
+			if !strings.Contains(f, githubOIDC) {
+				continue
+			}
+			sub := conds[githubOIDC+":sub"]
+			switch {
+			case len(sub) == 0:
+				sigs = append(sigs, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: "GitHub OIDC provider may assume the role without a sub condition: any repository on GitHub"})
+			case allWildcard(sub):
+				sigs = append(sigs, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: "GitHub OIDC sub condition " + strings.Join(sub, ",") + " matches any repository"})
+			}
+		}
+	}
+	ext := make([]string, 0, len(external))
+	for a := range external {
+		ext = append(ext, a)
+	}
+	sort.Strings(ext)
+	return sigs, ext
+}
+
+func allWildcard(subs []string) bool {
+	for _, s := range subs {
+		if s != "*" && s != "repo:*" && s != "repo:*/*" && !strings.HasPrefix(s, "*") {
+			return false
+		}
+	}
+	return true
+}
+
+func assumes(actions []string) bool {
+	for _, a := range actions {
+		al := strings.ToLower(a)
+		if al == "*" || al == "sts:*" || strings.HasPrefix(al, "sts:assumerole") {
+			return true
+		}
+	}
+	return false
+}
+
+// principals reads a Principal element: "*", or {"AWS": …, "Federated": …}.
+func principals(raw json.RawMessage) (awsP, fedP []string, star bool) {
+	if len(raw) == 0 {
+		return nil, nil, false
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return nil, nil, s == "*"
+	}
+	var m map[string]stringList
+	if json.Unmarshal(raw, &m) != nil {
+		return nil, nil, false
+	}
+	return m["AWS"], m["Federated"], false
+}
+
+// principalAccount extracts the account from "123456789012",
+// "arn:aws:iam::123456789012:root" or a role/user ARN.
+func principalAccount(p string) string {
+	if validAccountID(p) {
+		return p
+	}
+	parts := strings.Split(p, ":")
+	if len(parts) >= 5 && validAccountID(parts[4]) {
+		return parts[4]
+	}
+	return ""
+}
+
+func contains(l []string, s string) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,109 @@
+package aws
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"time"
+)
+
+// credentialReport is the parsed IAM credential report.
+type credentialReport struct {
+	generated time.Time
+	users     map[string]reportRow
+}
+
+type reportRow struct {
+	passwordEnabled  bool
+	passwordLastUsed time.Time
+	mfa              bool
+	keys             [2]reportKey
+}
+
+type reportKey struct {
+	present  bool // last_rotated set: the slot holds a key
+	active   bool
+	rotated  time.Time // the key's creation time
+	lastUsed time.Time
+	region   string
+	service  string
+}
+
+func (r *credentialReport) hasKeys(user string) bool {
+	row, ok := r.users[user]
+	if !ok {
+		return true // not in the report (created since): list its keys
+	}
+	return row.keys[0].present || row.keys[0].active || row.keys[1].present || row.keys[1].active
+}
+
+// parseReport reads the report CSV by column name, so added columns do not
+// break it. N/A, no_information and not_supported read as absent.
+func parseReport(content []byte) (*credentialReport, error) {
+	r := csv.NewReader(bytes.NewReader(content))
+	r.FieldsPerRecord = -1
+	rows, err := r.ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("empty report")
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, need := range []string{"user", "password_enabled", "access_key_1_last_rotated", "access_key_2_last_rotated"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("column %q missing", need)
+		}
+	}
+	rep := &credentialReport{users: map[string]reportRow{}}
+	for _, row := range rows[1:] {
+		get := func(name string) string {
+			if i, ok := col[name]; ok && i < len(row) {
+				switch v := row[i]; v {
+				case "N/A", "no_information", "not_supported":
+					return ""
+				default:
+					return v
+				}
+			}
+			return ""
+		}
+		user := get("user")
+		if user == "" || user == "<root_account>" {
+			continue
+		}
+		rr := reportRow{
+			passwordEnabled:  get("password_enabled") == "true",
+			passwordLastUsed: reportTime(get("password_last_used")),
+			mfa:              get("mfa_active") == "true",
+		}
+		for n := range 2 {
+			p := fmt.Sprintf("access_key_%d_", n+1)
+			k := reportKey{
+				active:   get(p+"active") == "true",
+				rotated:  reportTime(get(p + "last_rotated")),
+				lastUsed: reportTime(get(p + "last_used_date")),
+				region:   get(p + "last_used_region"),
+				service:  get(p + "last_used_service"),
+			}
+			k.present = !k.rotated.IsZero()
+			rr.keys[n] = k
+		}
+		rep.users[user] = rr
+	}
+	return rep, nil
+}
+
+func reportTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
