@@ -185,7 +185,7 @@ func fixture(t testing.TB) reports.Input {
 		finding(t, "credential-too-old", dk, "99", "", map[string]string{"age_days": "1698"}),
 		finding(t, "drift-credential-added", deployer, "AKIAEXAMPLE2", "", map[string]string{"previous_scan": "41"}),
 		finding(t, "drift-grant-removed", dk, "", "repo-permission:acme/old", map[string]string{"entitlement": formula}),
-		finding(t, "drift-owner-changed", sp, "", "", map[string]string{"before": "carol@example.com", "after": xssURL}),
+		finding(t, "drift-owner-changed", sp, "", "", map[string]string{"before": xssImg, "after": xssURL}),
 	}
 	// A suppressed finding with an exception, and a resolved one.
 	fs[4].Status = reports.StatusSuppressed
