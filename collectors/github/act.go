@@ -1,0 +1,186 @@
+package github
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	gh "github.com/google/go-github/v89/github"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// deployKeyRestore is the RestoreData of a deleted deploy key: its public
+// half and settings, enough to add it again (it gets a new id).
+type deployKeyRestore struct {
+	Repository string `json:"repository"`
+	Title      string `json:"title"`
+	Key        string `json:"key"`
+	ReadOnly   bool   `json:"read_only"`
+}
+
+// Act performs one credential control. It is idempotent: acting on a
+// target already in the requested state returns Changed false.
+//
+//   - deploy key: Delete (RestoreData keeps the public key) and Restore;
+//   - fine-grained token: Delete revokes its access to the organisation
+//     (GitHub answers 202; the owner must ask for access again);
+//   - SAML-authorised classic token or SSH key: Delete removes the
+//     authorisation (the owner may authorise it again).
+//
+// Anything else is collectors.ErrUnsupported.
+func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+	id := req.Identity
+	oc, ok := c.clients[strings.ToLower(id.Scope)]
+	if !ok {
+		return collectors.ActionResult{}, fmt.Errorf("github: organisation %q is not configured: %w", id.Scope, collectors.ErrUnsupported)
+	}
+	switch {
+	case id.Kind == nhi.KindGitHubDeployKey && req.Action == collectors.Delete:
+		return c.deleteDeployKey(ctx, oc, id)
+	case id.Kind == nhi.KindGitHubDeployKey && req.Action == collectors.Restore:
+		return c.restoreDeployKey(ctx, oc, req.RestoreData)
+	case id.Kind == nhi.KindGitHubFineGrainedPAT && req.Action == collectors.Delete:
+		return c.revokePAT(ctx, oc, id)
+	case (id.Kind == nhi.KindGitHubClassicPAT || id.Kind == nhi.KindGitHubSSHKey) && req.Action == collectors.Delete:
+		return c.removeSAMLAuth(ctx, oc, id)
+	}
+	return collectors.ActionResult{}, fmt.Errorf("github: %s on %s: %w", req.Action, id.Kind, collectors.ErrUnsupported)
+}
+
+func actErr(what string, err error) error {
+	var rl *gh.RateLimitError
+	var ab *gh.AbuseRateLimitError
+	switch code := statusOf(err); {
+	case errors.As(err, &rl), errors.As(err, &ab):
+		return fmt.Errorf("github: %s: %w", what, collectors.ErrThrottled)
+	case code == http.StatusUnauthorized || code == http.StatusForbidden:
+		return fmt.Errorf("github: %s: status %d: %w", what, code, collectors.ErrDenied)
+	case code == http.StatusNotFound:
+		return fmt.Errorf("github: %s: %w", what, collectors.ErrNotFound)
+	}
+	return fmt.Errorf("github: %s: %w", what, err)
+}
+
+func splitRepo(full string) (string, string, error) {
+	owner, repo, ok := strings.Cut(full, "/")
+	if !ok || owner == "" || repo == "" {
+		return "", "", fmt.Errorf("github: repository %q is not owner/name: %w", full, collectors.ErrUnsupported)
+	}
+	return owner, repo, nil
+}
+
+func (c *Collector) call(ctx context.Context, cl *gh.Client, method, path string, body, out any) (*gh.Response, error) {
+	return c.do(ctx, func() (*gh.Response, error) {
+		req, err := cl.NewRequest(ctx, method, path, body)
+		if err != nil {
+			return nil, err
+		}
+		return cl.Do(req, out)
+	})
+}
+
+func (c *Collector) deleteDeployKey(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
+	repoFull := id.Path
+	if repoFull == "" {
+		repoFull = id.Attributes["repository"]
+	}
+	owner, repo, err := splitRepo(repoFull)
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/keys/" + url.PathEscape(id.NativeID)
+	var k apiKey
+	if _, err := c.call(ctx, oc.rest, http.MethodGet, path, nil, &k); err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return collectors.ActionResult{Changed: false, Before: "absent", After: "absent", Detail: "deploy key already deleted"}, nil
+		}
+		return collectors.ActionResult{}, actErr("read deploy key "+id.NativeID, err)
+	}
+	restore, err := json.Marshal(deployKeyRestore{Repository: repoFull, Title: k.Title, Key: k.Key, ReadOnly: k.ReadOnly})
+	if err != nil {
+		return collectors.ActionResult{}, fmt.Errorf("github: restore data: %w", err)
+	}
+	if _, err := c.call(ctx, oc.rest, http.MethodDelete, path, nil, nil); err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return collectors.ActionResult{Changed: false, Before: "absent", After: "absent", Detail: "deploy key already deleted"}, nil
+		}
+		return collectors.ActionResult{}, actErr("delete deploy key "+id.NativeID, err)
+	}
+	return collectors.ActionResult{Changed: true, Before: "present", After: "deleted", RestoreData: restore,
+		Detail: "deploy key deleted from " + repoFull + "; restore re-adds its public key under a new id"}, nil
+}
+
+func (c *Collector) restoreDeployKey(ctx context.Context, oc *orgClients, data json.RawMessage) (collectors.ActionResult, error) {
+	var r deployKeyRestore
+	if err := json.Unmarshal(data, &r); err != nil || r.Key == "" {
+		return collectors.ActionResult{}, fmt.Errorf("github: restore data is not a deleted deploy key: %w", collectors.ErrUnsupported)
+	}
+	owner, repo, err := splitRepo(r.Repository)
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/keys"
+	keys, err := list[apiKey](ctx, c, oc.rest, path, "")
+	if err != nil {
+		return collectors.ActionResult{}, actErr("list deploy keys of "+r.Repository, err)
+	}
+	for _, k := range keys {
+		if samePublicKey(k.Key, r.Key) {
+			return collectors.ActionResult{Changed: false, Before: "present", After: "present", Detail: "deploy key already present with id " + id64(k.ID)}, nil
+		}
+	}
+	var created apiKey
+	body := map[string]any{"title": r.Title, "key": r.Key, "read_only": r.ReadOnly}
+	if _, err := c.call(ctx, oc.rest, http.MethodPost, path, body, &created); err != nil {
+		return collectors.ActionResult{}, actErr("re-add deploy key to "+r.Repository, err)
+	}
+	return collectors.ActionResult{Changed: true, Before: "absent", After: "present",
+		Detail: "deploy key re-added to " + r.Repository + " with new id " + id64(created.ID)}, nil
+}
+
+func samePublicKey(a, b string) bool {
+	fa, fb := strings.Fields(a), strings.Fields(b)
+	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == fb[0] && fa[1] == fb[1]
+}
+
+func (c *Collector) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
+	if !oc.app {
+		return collectors.ActionResult{}, fmt.Errorf("github: revoking a fine-grained token needs GitHub App authentication: %w", collectors.ErrDenied)
+	}
+	patID := id.Attributes["pat_id"]
+	if patID == "" {
+		return collectors.ActionResult{}, fmt.Errorf("github: identity %s has no pat_id attribute: %w", id.ID, collectors.ErrUnsupported)
+	}
+	path := "orgs/" + url.PathEscape(id.Scope) + "/personal-access-tokens/" + url.PathEscape(patID)
+	_, err := c.call(ctx, oc.rest, http.MethodPost, path, map[string]string{"action": "revoke"}, nil)
+	var accepted *gh.AcceptedError
+	switch {
+	case err == nil, errors.As(err, &accepted): // 202 Accepted is success
+		return collectors.ActionResult{Changed: true, Before: "granted", After: "revoked",
+			Detail: "fine-grained token's access to " + id.Scope + " revoked; the owner must request access again"}, nil
+	case statusOf(err) == http.StatusNotFound:
+		return collectors.ActionResult{Changed: false, Before: "revoked", After: "revoked", Detail: "no such token grant: already revoked"}, nil
+	}
+	return collectors.ActionResult{}, actErr("revoke fine-grained token "+id.NativeID, err)
+}
+
+func (c *Collector) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
+	if oc.saml == nil {
+		return collectors.ActionResult{}, fmt.Errorf("github: removing a SAML authorisation needs a token of an org owner (admin:org): %w", collectors.ErrDenied)
+	}
+	path := "orgs/" + url.PathEscape(id.Scope) + "/credential-authorizations/" + url.PathEscape(id.NativeID)
+	if _, err := c.call(ctx, oc.saml, http.MethodDelete, path, nil, nil); err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return collectors.ActionResult{Changed: false, Before: "unauthorised", After: "unauthorised", Detail: "authorisation already removed"}, nil
+		}
+		return collectors.ActionResult{}, actErr("remove SAML authorisation "+id.NativeID, err)
+	}
+	return collectors.ActionResult{Changed: true, Before: "authorised", After: "unauthorised",
+		Detail: "SAML authorisation removed; the credential no longer reaches " + id.Scope + " (its owner may authorise it again)"}, nil
+}

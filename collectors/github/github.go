@@ -1,0 +1,297 @@
+// Package github collects the non-human identities of GitHub organisations:
+// deploy keys, GitHub App installations, fine-grained personal access
+// tokens, SAML-authorised classic tokens and SSH keys, and the Actions
+// secrets of organisations, repositories and environments. It maps them to
+// the nhi model and performs the GitHub credential controls (delete and
+// restore a deploy key, revoke a fine-grained token's org access, remove a
+// SAML credential authorisation) when, and only when, a caller asks.
+//
+// It uses go-github v89 (v62, named in the original design, lacks the
+// organisation fine-grained token list). It never requests, stores or logs a
+// secret value: Actions secrets are listed by name and date only, and the
+// installation token it mints lives in memory only.
+package github
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	gh "github.com/google/go-github/v89/github"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// ETagCache keeps the ETag and body of earlier GET responses so a rescan
+// sends conditional requests and an unchanged resource costs a 304. Keys
+// are "github:<org>:<request path and query>". The SQLite store implements
+// it; nil disables conditional requests.
+type ETagCache interface {
+	GetETag(ctx context.Context, key string) (etag string, body []byte, ok bool, err error)
+	PutETag(ctx context.Context, key, etag string, body []byte) error
+}
+
+// Config configures a Collector. Secrets come from files or the
+// environment, never inline.
+type Config struct {
+	// Orgs are the organisation logins to scan.
+	Orgs []string
+	// BaseURL is the REST API root: empty for github.com, or
+	// "https://HOST/api/v3/" for GitHub Enterprise Server. The same setting
+	// points the collector at a local fake.
+	BaseURL string
+	// GraphQLURL is the GraphQL endpoint; empty derives it from BaseURL
+	// (".../graphql" on github.com, "https://HOST/api/graphql" on GHES).
+	GraphQLURL string
+
+	// AppID and AppPrivateKeyFile authenticate as a GitHub App (preferred:
+	// higher rate limits, and the only way to list fine-grained tokens).
+	AppID             int64
+	AppPrivateKeyFile string
+	// AppInstallationIDs optionally maps org login to the App's
+	// installation id there; missing ones are looked up.
+	AppInstallationIDs map[string]int64
+
+	// TokenFile (or TokenEnv, the name of an environment variable) holds a
+	// token. Alone, it is the scanning credential; beside an App it is used
+	// only for SAML credential authorisations, which GitHub Apps cannot read.
+	TokenFile string
+	TokenEnv  string
+
+	// HTTPClient is the client to use (tests and the demo pass the fake's).
+	HTTPClient *http.Client
+	// Concurrency bounds concurrent requests per organisation (default 10,
+	// well under GitHub's secondary limit of 100).
+	Concurrency int
+	// OwnerTagKeys are the repository custom properties that name an owner
+	// (default "owner").
+	OwnerTagKeys []string
+	// CloudSecretPatterns are regular expressions (case-insensitive) over
+	// Actions secret names that hold a long-lived cloud credential; nil
+	// uses DefaultCloudSecretPatterns.
+	CloudSecretPatterns []string
+	// Cache keeps ETags between scans; nil disables conditional requests.
+	Cache ETagCache
+	// MaxRetries is how often a rate-limited call is retried (default 3);
+	// MaxRetryWait is the longest single wait accepted (default 2 minutes):
+	// a longer wait becomes a throttled gap instead.
+	MaxRetries   int
+	MaxRetryWait time.Duration
+
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// DefaultCloudSecretPatterns match Actions secret names that hold AWS, Azure
+// or Google Cloud credentials.
+var DefaultCloudSecretPatterns = []string{
+	`^(.*_)?AWS_(SECRET_)?ACCESS_KEY(_ID)?$`,
+	`^(.*_)?AWS_SESSION_TOKEN$`,
+	`^(.*_)?(AZURE|ARM|AZ)_CLIENT_SECRET$`,
+	`^(.*_)?AZURE_CREDENTIALS$`,
+	`^(.*_)?GOOGLE_(APPLICATION_)?CREDENTIALS(_JSON)?$`,
+	`^(.*_)?(GCP|GCLOUD|GOOGLE)_(SA_|SERVICE_ACCOUNT_|SERVICE_)?KEY(_JSON)?$`,
+	`^(.*_)?GCP_CREDENTIALS(_JSON)?$`,
+	`^(.*_)?SERVICE_ACCOUNT_KEY(_JSON)?$`,
+}
+
+// Collector inventories GitHub organisations.
+type Collector struct {
+	cfg      Config
+	base     *url.URL
+	graphql  string
+	appKey   *rsa.PrivateKey
+	token    string
+	patterns []*regexp.Regexp
+	log      *slog.Logger
+	clients  map[string]*orgClients
+}
+
+type orgClients struct {
+	org  string
+	rest *gh.Client // App installation token, or the token
+	app  bool
+	saml *gh.Client // token client for credential authorisations; nil if none
+}
+
+// New checks cfg and builds a Collector. It reads the key and token files
+// once; it makes no request.
+func New(cfg Config) (*Collector, error) {
+	if len(cfg.Orgs) == 0 {
+		return nil, errors.New("github: no organisations configured")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 10
+	}
+	if len(cfg.OwnerTagKeys) == 0 {
+		cfg.OwnerTagKeys = []string{"owner"}
+	}
+	if cfg.CloudSecretPatterns == nil {
+		cfg.CloudSecretPatterns = DefaultCloudSecretPatterns
+	}
+	if cfg.MaxRetries <= 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.MaxRetryWait <= 0 {
+		cfg.MaxRetryWait = 2 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+	}
+	c := &Collector{cfg: cfg, log: cfg.Logger, clients: map[string]*orgClients{}}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = "https://api.github.com/"
+	}
+	if !strings.HasSuffix(base, "/") {
+		base += "/"
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, fmt.Errorf("github: base url: %w", err)
+	}
+	c.base = u
+	c.graphql = cfg.GraphQLURL
+	if c.graphql == "" {
+		g := *u
+		if strings.HasSuffix(g.Path, "/api/v3/") {
+			g.Path = strings.TrimSuffix(g.Path, "v3/") + "graphql"
+		} else {
+			g.Path += "graphql"
+		}
+		c.graphql = g.String()
+	}
+	for _, p := range cfg.CloudSecretPatterns {
+		re, err := regexp.Compile("(?i)" + p)
+		if err != nil {
+			return nil, fmt.Errorf("github: cloud secret pattern %q: %w", p, err)
+		}
+		c.patterns = append(c.patterns, re)
+	}
+	if cfg.AppID != 0 || cfg.AppPrivateKeyFile != "" {
+		if cfg.AppID == 0 || cfg.AppPrivateKeyFile == "" {
+			return nil, errors.New("github: app authentication needs both app_id and app_private_key_file")
+		}
+		pemBytes, err := os.ReadFile(cfg.AppPrivateKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("github: app private key: %w", err)
+		}
+		c.appKey, err = jwt.ParseRSAPrivateKeyFromPEM(pemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("github: app private key %s: %w", cfg.AppPrivateKeyFile, err)
+		}
+	}
+	switch {
+	case cfg.TokenFile != "":
+		b, err := os.ReadFile(cfg.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("github: token file: %w", err)
+		}
+		c.token = strings.TrimSpace(string(b))
+	case cfg.TokenEnv != "":
+		c.token = strings.TrimSpace(os.Getenv(cfg.TokenEnv))
+	}
+	if (cfg.TokenFile != "" || cfg.TokenEnv != "") && c.token == "" {
+		return nil, errors.New("github: the configured token is empty")
+	}
+	if c.appKey == nil && c.token == "" {
+		return nil, errors.New("github: no credentials: set app_id and app_private_key_file, or token_file / token_env")
+	}
+	orgs := map[string]bool{}
+	for _, org := range cfg.Orgs {
+		if org == "" || strings.ContainsAny(org, "/?#") {
+			return nil, fmt.Errorf("github: invalid organisation %q", org)
+		}
+		if orgs[strings.ToLower(org)] {
+			return nil, fmt.Errorf("github: organisation %q listed twice", org)
+		}
+		orgs[strings.ToLower(org)] = true
+		oc, err := c.newOrgClients(org)
+		if err != nil {
+			return nil, err
+		}
+		c.clients[strings.ToLower(org)] = oc
+	}
+	return c, nil
+}
+
+// Provider returns nhi.GitHub.
+func (c *Collector) Provider() nhi.Provider { return nhi.GitHub }
+
+func (c *Collector) newOrgClients(org string) (*orgClients, error) {
+	oc := &orgClients{org: org}
+	baseRT := c.cfg.HTTPClient.Transport
+	if baseRT == nil {
+		baseRT = http.DefaultTransport
+	}
+	mk := func(rt http.RoundTripper) (*gh.Client, error) {
+		hc := *c.cfg.HTTPClient
+		hc.Transport = rt
+		b := c.base.String()
+		cl, err := gh.NewClient(gh.WithHTTPClient(&hc), gh.WithURLs(&b, &b), gh.WithUserAgent("nhiscan"))
+		if err != nil {
+			return nil, fmt.Errorf("github: client: %w", err)
+		}
+		return cl, nil
+	}
+	var auth http.RoundTripper
+	if c.appKey != nil {
+		oc.app = true
+		auth = &appTransport{
+			base: baseRT, api: c.base, appID: c.cfg.AppID, key: c.appKey, org: org,
+			installationID: lookupFold(c.cfg.AppInstallationIDs, org), now: c.cfg.Now,
+		}
+	} else {
+		auth = &tokenTransport{base: baseRT, token: c.token}
+	}
+	var rt http.RoundTripper = auth
+	if c.cfg.Cache != nil {
+		rt = &etagTransport{base: auth, cache: c.cfg.Cache, prefix: "github:" + strings.ToLower(org) + ":", log: c.log}
+	}
+	var err error
+	if oc.rest, err = mk(rt); err != nil {
+		return nil, err
+	}
+	if c.token != "" {
+		if !oc.app {
+			oc.saml = oc.rest
+		} else if oc.saml, err = mk(&tokenTransport{base: baseRT, token: c.token}); err != nil {
+			return nil, err
+		}
+	}
+	return oc, nil
+}
+
+func lookupFold(m map[string]int64, key string) int64 {
+	for k, v := range m {
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return 0
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,217 @@
+package github
+
+import (
+	"bytes"
+	"crypto/rsa"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/nhiscan/nhiscan/collectors"
+)
+
+// tokenTransport adds a static token to every request.
+type tokenTransport struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (t *tokenTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+t.token)
+	return t.base.RoundTrip(req)
+}
+
+// appTransport authenticates as a GitHub App installation: it signs an
+// RS256 JWT with the App's private key, exchanges it at
+// POST /app/installations/{id}/access_tokens for an installation token, and
+// keeps that token in memory until shortly before it expires.
+type appTransport struct {
+	base           http.RoundTripper
+	api            *url.URL
+	appID          int64
+	key            *rsa.PrivateKey
+	org            string
+	installationID int64
+	now            func() time.Time
+
+	mu      sync.Mutex
+	token   string
+	expires time.Time
+}
+
+func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	tok, err := t.installationToken(req)
+	if err != nil {
+		return nil, err
+	}
+	req = req.Clone(req.Context())
+	req.Header.Set("Authorization", "Bearer "+tok)
+	return t.base.RoundTrip(req)
+}
+
+func (t *appTransport) jwt() (string, error) {
+	now := t.now()
+	claims := jwt.RegisteredClaims{
+		Issuer:    strconv.FormatInt(t.appID, 10),
+		IssuedAt:  jwt.NewNumericDate(now.Add(-60 * time.Second)),
+		ExpiresAt: jwt.NewNumericDate(now.Add(9 * time.Minute)),
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(t.key)
+	if err != nil {
+		return "", fmt.Errorf("sign app jwt: %w", err)
+	}
+	return s, nil
+}
+
+func (t *appTransport) installationToken(orig *http.Request) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.token != "" && t.now().Before(t.expires.Add(-5*time.Minute)) {
+		return t.token, nil
+	}
+	if t.installationID == 0 {
+		var in struct {
+			ID int64 `json:"id"`
+		}
+		if err := t.appCall(orig, http.MethodGet, "orgs/"+url.PathEscape(t.org)+"/installation", &in); err != nil {
+			return "", fmt.Errorf("find app installation for %s: %w", t.org, err)
+		}
+		t.installationID = in.ID
+	}
+	var out struct {
+		Token     string    `json:"token"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if err := t.appCall(orig, http.MethodPost, "app/installations/"+strconv.FormatInt(t.installationID, 10)+"/access_tokens", &out); err != nil {
+		return "", fmt.Errorf("create installation token for %s: %w", t.org, err)
+	}
+	if out.Token == "" {
+		return "", fmt.Errorf("create installation token for %s: empty token in answer", t.org)
+	}
+	t.token, t.expires = out.Token, out.ExpiresAt
+	if t.expires.IsZero() {
+		t.expires = t.now().Add(time.Hour)
+	}
+	return t.token, nil
+}
+
+func (t *appTransport) appCall(orig *http.Request, method, path string, v any) error {
+	j, err := t.jwt()
+	if err != nil {
+		return err
+	}
+	u, err := t.api.Parse(path)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(orig.Context(), method, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+j)
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	req.Header.Set("User-Agent", orig.Header.Get("User-Agent"))
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrDenied)
+	case resp.StatusCode == http.StatusNotFound:
+		return fmt.Errorf("%s %s: the app is not installed there (status 404): %w", method, u.Path, collectors.ErrDenied)
+	case resp.StatusCode == http.StatusTooManyRequests:
+		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrThrottled)
+	case resp.StatusCode/100 != 2:
+		return fmt.Errorf("%s %s: status %d", method, u.Path, resp.StatusCode)
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return fmt.Errorf("%s %s: decode: %w", method, u.Path, err)
+	}
+	return nil
+}
+
+// etagTransport sends If-None-Match with the ETag of an earlier answer and
+// turns a 304 into the earlier answer, so go-github sees an ordinary 200.
+// Only GET requests are cached, never the credential-authorisation list
+// (its entries carry the last eight characters of tokens).
+type etagTransport struct {
+	base   http.RoundTripper
+	cache  ETagCache
+	prefix string
+	log    *slog.Logger
+}
+
+type cachedPage struct {
+	Link string          `json:"link,omitempty"`
+	Body json.RawMessage `json:"body"`
+}
+
+func cacheable(req *http.Request) bool {
+	return req.Method == http.MethodGet && !bytes.Contains([]byte(req.URL.Path), []byte("/credential-authorizations"))
+}
+
+func (t *etagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if !cacheable(req) {
+		return t.base.RoundTrip(req)
+	}
+	ctx := req.Context()
+	key := t.prefix + req.URL.RequestURI()
+	etag, body, ok, err := t.cache.GetETag(ctx, key)
+	if err != nil {
+		t.log.Warn("etag cache read", "key", key, "error", err)
+		ok = false
+	}
+	var cached cachedPage
+	if ok && json.Unmarshal(body, &cached) == nil && etag != "" {
+		req = req.Clone(ctx)
+		req.Header.Set("If-None-Match", etag)
+	} else {
+		ok = false
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode == http.StatusNotModified && ok {
+		resp.Body.Close()
+		h := resp.Header.Clone()
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		h.Del("Link")
+		if cached.Link != "" {
+			h.Set("Link", cached.Link)
+		}
+		return &http.Response{
+			Status: "200 OK", StatusCode: http.StatusOK, Proto: resp.Proto, ProtoMajor: resp.ProtoMajor, ProtoMinor: resp.ProtoMinor,
+			Header: h, Body: io.NopCloser(bytes.NewReader(cached.Body)), ContentLength: int64(len(cached.Body)), Request: req,
+		}, nil
+	}
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == "" {
+		return resp, nil
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	page, err := json.Marshal(cachedPage{Link: resp.Header.Get("Link"), Body: json.RawMessage(b)})
+	if err == nil && json.Valid(b) {
+		if err := t.cache.PutETag(ctx, key, resp.Header.Get("ETag"), page); err != nil {
+			t.log.Warn("etag cache write", "key", key, "error", err)
+		}
+	}
+	return resp, nil
+}
