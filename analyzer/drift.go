@@ -1,7 +1,9 @@
 package analyzer
 
 import (
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
@@ -64,41 +66,55 @@ func (a *analysis) identityDrift(cur, prev *nhi.Identity, complete bool) {
 			"owner": s.own.Owner, "owner_source": s.own.OwnerSource,
 		})
 	}
-	pc := map[string]bool{}
-	for _, c := range prev.Credentials {
-		pc[c.ID] = true
+	credID := func(c nhi.Credential) string { return c.ID }
+	grantID := func(g nhi.Grant) string { return g.ID }
+	addedC, removedC := diffByID(prev.Credentials, cur.Credentials, credID)
+	for _, c := range addedC {
+		a.emit(rules.RuleDriftCredAdd, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
 	}
-	cc := map[string]bool{}
-	for _, c := range cur.Credentials {
-		cc[c.ID] = true
-		if !pc[c.ID] {
-			a.emit(rules.RuleDriftCredAdd, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
-		}
-	}
-	pg := map[string]bool{}
-	for _, g := range prev.Grants {
-		pg[g.ID] = true
-	}
-	cg := map[string]bool{}
-	for _, g := range cur.Grants {
-		cg[g.ID] = true
-		if !pg[g.ID] {
-			a.emit(rules.RuleDriftGrantAdd, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
-		}
+	addedG, removedG := diffByID(prev.Grants, cur.Grants, grantID)
+	for _, g := range addedG {
+		a.emit(rules.RuleDriftGrantAdd, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
 	}
 	if !complete {
 		return // a gap must never look like a removal
 	}
-	for _, c := range prev.Credentials {
-		if !cc[c.ID] {
-			a.emit(rules.RuleDriftCredDel, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type)})
+	for _, c := range removedC {
+		a.emit(rules.RuleDriftCredDel, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type)})
+	}
+	for _, g := range removedG {
+		a.emit(rules.RuleDriftGrantDel, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
+	}
+}
+
+// diffByID returns the elements of cur missing from prev (added) and of prev
+// missing from cur (removed), in id order, by a merge over id-sorted copies
+// (inventories are normalised, so the sort is usually a no-op check).
+func diffByID[T any](prev, cur []T, id func(T) string) (added, removed []T) {
+	by := func(a, b T) int { return strings.Compare(id(a), id(b)) }
+	if !slices.IsSortedFunc(prev, by) {
+		prev = slices.Clone(prev)
+		slices.SortFunc(prev, by)
+	}
+	if !slices.IsSortedFunc(cur, by) {
+		cur = slices.Clone(cur)
+		slices.SortFunc(cur, by)
+	}
+	i, j := 0, 0
+	for i < len(prev) || j < len(cur) {
+		switch {
+		case j == len(cur) || (i < len(prev) && id(prev[i]) < id(cur[j])):
+			removed = append(removed, prev[i])
+			i++
+		case i == len(prev) || id(cur[j]) < id(prev[i]):
+			added = append(added, cur[j])
+			j++
+		default:
+			i++
+			j++
 		}
 	}
-	for _, g := range prev.Grants {
-		if !cg[g.ID] {
-			a.emit(rules.RuleDriftGrantDel, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
-		}
-	}
+	return added, removed
 }
 
 // sinceCertification reports grants held now that the last certification
@@ -133,7 +149,7 @@ func (a *analysis) sinceCertification(cur *nhi.Inventory, cert *nhi.Certificatio
 
 // applyExceptions marks findings covered by an unexpired exception as
 // suppressed and returns the exceptions that matched but had expired.
-func (a *analysis) applyExceptions(fs []nhi.Finding) []ExpiredException {
+func (a *analysis) applyExceptions(chunks [][]nhi.Finding) []ExpiredException {
 	if len(a.cat.Exceptions) == 0 {
 		return nil
 	}
@@ -143,6 +159,18 @@ func (a *analysis) applyExceptions(fs []nhi.Finding) []ExpiredException {
 		byRule[e.Rule] = append(byRule[e.Rule], e)
 	}
 	expired := map[string]*ExpiredException{}
+	for _, fs := range chunks {
+		a.applyTo(fs, byRule, expired)
+	}
+	out := make([]ExpiredException, 0, len(expired))
+	for _, x := range expired {
+		out = append(out, *x)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exception, expired map[string]*ExpiredException) {
 	for i := range fs {
 		f := &fs[i]
 		exs := byRule[f.RuleID]
@@ -171,12 +199,6 @@ func (a *analysis) applyExceptions(fs []nhi.Finding) []ExpiredException {
 			f.Evidence["exception_expired"] = e.ID + " expired " + ts(e.Expires)
 		}
 	}
-	out := make([]ExpiredException, 0, len(expired))
-	for _, x := range expired {
-		out = append(out, *x)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
 }
 
 // tagsOf is filled by Analyze so exceptions can select on tags.

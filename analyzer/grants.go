@@ -80,6 +80,9 @@ func (a *analysis) grantRules(id *nhi.Identity, s *subject) {
 		if roleIdx >= 0 {
 			allow = a.allowed(roleIdx, id.Provider, g)
 		}
+		if !(priv && !allow.privileged) && !(s.role != nil && !allow.allowed) {
+			continue
+		}
 		ev := map[string]string{"entitlement": g.Entitlement, "scope": g.Scope, "privilege": string(g.Privilege), "grant_kind": g.Kind}
 		if g.Via != "" {
 			ev["via"] = g.Via
