@@ -1,0 +1,139 @@
+package gcp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	iam "google.golang.org/api/iam/v1"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Act disables, enables or deletes a service account key, or disables or
+// enables a service account. Every action reads the current state first and
+// changes nothing when the target is already in the requested state, so it
+// is idempotent. Keys are addressed through the account's immutable unique
+// id (projects/-/serviceAccounts/UNIQUE_ID/keys/KEY_ID).
+func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+	idn := req.Identity
+	if idn.Provider != nhi.GCP || idn.Kind != nhi.KindGCPServiceAccount {
+		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: %w", idn.ID, collectors.ErrUnsupported)
+	}
+	if idn.ProviderManaged || idn.NativeID == "" {
+		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: Google-managed service agent: %w", idn.ID, collectors.ErrUnsupported)
+	}
+	account := "projects/-/serviceAccounts/" + idn.NativeID
+	if req.CredentialID == "" {
+		return c.actAccount(ctx, req.Action, account)
+	}
+	if cred, ok := idn.Credential(req.CredentialID); ok && cred.Type != nhi.CredGCPUserManagedKey {
+		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s credential %s (%s): %w", idn.ID, req.CredentialID, cred.Type, collectors.ErrUnsupported)
+	}
+	return c.actKey(ctx, req.Action, account+"/keys/"+req.CredentialID)
+}
+
+func state(disabled bool) string {
+	if disabled {
+		return "disabled"
+	}
+	return "enabled"
+}
+
+func (c *Collector) actErr(what string, err error) error {
+	_, serr := classify(err)
+	return fmt.Errorf("gcp %s: %w", what, serr)
+}
+
+func (c *Collector) actAccount(ctx context.Context, action collectors.Action, name string) (collectors.ActionResult, error) {
+	if action != collectors.Disable && action != collectors.Enable {
+		return collectors.ActionResult{}, fmt.Errorf("gcp %s service account %s: %w", action, name, collectors.ErrUnsupported)
+	}
+	var sa *iam.ServiceAccount
+	if err := c.call(ctx, func(ctx context.Context) error {
+		var err error
+		sa, err = c.iam.Projects.ServiceAccounts.Get(name).Context(ctx).Do()
+		return err
+	}); err != nil {
+		return collectors.ActionResult{}, c.actErr("get "+name, err)
+	}
+	want := action == collectors.Disable
+	res := collectors.ActionResult{Before: state(sa.Disabled), After: state(want)}
+	if sa.Disabled == want {
+		res.Detail = "service account already " + state(want)
+		return res, nil
+	}
+	err := c.call(ctx, func(ctx context.Context) error {
+		var err error
+		if want {
+			_, err = c.iam.Projects.ServiceAccounts.Disable(name, &iam.DisableServiceAccountRequest{}).Context(ctx).Do()
+		} else {
+			_, err = c.iam.Projects.ServiceAccounts.Enable(name, &iam.EnableServiceAccountRequest{}).Context(ctx).Do()
+		}
+		return err
+	})
+	if err != nil {
+		return collectors.ActionResult{}, c.actErr(string(action)+" "+name, err)
+	}
+	res.Changed = true
+	return res, nil
+}
+
+func (c *Collector) actKey(ctx context.Context, action collectors.Action, name string) (collectors.ActionResult, error) {
+	var k *iam.ServiceAccountKey
+	err := c.call(ctx, func(ctx context.Context) error {
+		var err error
+		k, err = c.iam.Projects.ServiceAccounts.Keys.Get(name).Context(ctx).Do()
+		return err
+	})
+	if err != nil {
+		_, serr := classify(err)
+		if action == collectors.Delete && errors.Is(serr, collectors.ErrNotFound) {
+			return collectors.ActionResult{Before: "deleted", After: "deleted", Detail: "key already deleted"}, nil
+		}
+		return collectors.ActionResult{}, c.actErr("get key "+name, err)
+	}
+	if k.KeyType == "SYSTEM_MANAGED" {
+		return collectors.ActionResult{}, fmt.Errorf("gcp %s key %s: Google-managed key: %w", action, name, collectors.ErrUnsupported)
+	}
+	before := state(k.Disabled)
+	switch action {
+	case collectors.Disable, collectors.Enable:
+		want := action == collectors.Disable
+		res := collectors.ActionResult{Before: before, After: state(want)}
+		if k.Disabled == want {
+			res.Detail = "key already " + state(want)
+			return res, nil
+		}
+		if !want && exposedStatus[k.DisableReason] {
+			return collectors.ActionResult{}, fmt.Errorf("gcp enable key %s: Google disabled it as exposed (%s); rotate instead: %w",
+				name, k.DisableReason, collectors.ErrUnsupported)
+		}
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			if want {
+				_, err = c.iam.Projects.ServiceAccounts.Keys.Disable(name, &iam.DisableServiceAccountKeyRequest{}).Context(ctx).Do()
+			} else {
+				_, err = c.iam.Projects.ServiceAccounts.Keys.Enable(name, &iam.EnableServiceAccountKeyRequest{}).Context(ctx).Do()
+			}
+			return err
+		})
+		if err != nil {
+			return collectors.ActionResult{}, c.actErr(string(action)+" key "+name, err)
+		}
+		res.Changed = true
+		return res, nil
+	case collectors.Delete:
+		err := c.call(ctx, func(ctx context.Context) error {
+			_, err := c.iam.Projects.ServiceAccounts.Keys.Delete(name).Context(ctx).Do()
+			return err
+		})
+		if err != nil {
+			return collectors.ActionResult{}, c.actErr("delete key "+name, err)
+		}
+		return collectors.ActionResult{Changed: true, Before: before, After: "deleted",
+			Detail: "a deleted service account key cannot be restored"}, nil
+	}
+	return collectors.ActionResult{}, fmt.Errorf("gcp %s key %s: %w", action, name, collectors.ErrUnsupported)
+}
