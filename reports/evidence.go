@@ -154,6 +154,7 @@ type evidence struct {
 	inv        nhi.Inventory
 	snapAt     string
 	snapSHA    string
+	snapshot   []byte         // snapshot.json
 	idents     []nhi.Identity // sorted by provider, scope, id
 	findings   []FindingRow   // sorted
 	byIdentity map[string][]FindingRow
@@ -177,10 +178,6 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 	}
 	m := ev.manifest(generatedAt)
 
-	var snap bytes.Buffer
-	if err := nhi.Encode(&snap, ev.inv); err != nil {
-		return Manifest{}, fmt.Errorf("evidence: encode snapshot: %w", err)
-	}
 	builders := []struct {
 		name  string
 		build func(io.Writer) (int, error)
@@ -191,8 +188,8 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 		{FileDrift, func(w io.Writer) (int, error) { return ev.writeFindings(w, true) }},
 		{FileGaps, ev.writeGaps},
 	}
-	files := map[string][]byte{FileSnapshot: snap.Bytes()}
-	m.Files = append(m.Files, manifestFile(FileSnapshot, len(ev.inv.Identities), snap.Bytes()))
+	files := map[string][]byte{FileSnapshot: ev.snapshot}
+	m.Files = append(m.Files, manifestFile(FileSnapshot, len(ev.inv.Identities), ev.snapshot))
 	for _, b := range builders {
 		var buf bytes.Buffer
 		rows, err := b.build(&buf)
@@ -267,7 +264,12 @@ func checksums(files map[string][]byte) []byte {
 // report from an input. It never changes the input.
 func newEvidence(in Input) *evidence {
 	ev := &evidence{in: in, inv: normalizedInventory(in.Inventory)}
-	ev.snapSHA = ev.inv.Hash()
+	// Encode once: the snapshot file and its digest (equal to
+	// nhi.Inventory.Hash) come from the same bytes.
+	var snap bytes.Buffer
+	_ = nhi.Encode(&snap, ev.inv) // writing to a bytes.Buffer cannot fail
+	ev.snapshot = snap.Bytes()
+	ev.snapSHA = sha256Hex(ev.snapshot)
 	// The snapshot stays in its canonical (id) order; the CSV files list
 	// identities by provider, scope and id.
 	ev.idents = slices.Clone(ev.inv.Identities)
