@@ -1,0 +1,44 @@
+package reports_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestImports keeps the package pure: the standard library and internal/nhi
+// only (no SDK, database, network client or other nhiscan package).
+func TestImports(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			first, _, _ := strings.Cut(path, "/")
+			switch {
+			case path == "github.com/nhiscan/nhiscan/internal/nhi":
+			case strings.Contains(first, "."):
+				t.Errorf("%s imports %s: reports may import the standard library and internal/nhi only", f, path)
+			case path == "net/http" || path == "database/sql" || path == "os/exec":
+				t.Errorf("%s imports %s: reports does no network, database or process I/O", f, path)
+			}
+		}
+	}
+}
