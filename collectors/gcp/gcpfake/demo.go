@@ -158,3 +158,39 @@ func Demo(now time.Time) Seed {
 		},
 	}
 }
+
+// Generate builds a synthetic organisation of projects × accounts service
+// accounts, each with keysPer user-managed keys, half of them used within
+// the last week; every account holds one project-level role. It is for
+// call-budget tests and benchmarks.
+func Generate(projects, accounts, keysPer int, now time.Time) Seed {
+	now = now.UTC()
+	seed := Seed{Organization: "999000000001", OrgName: "bench.example", Now: now, ObservationStart: now.AddDate(-2, 0, 0),
+		Folders: []Folder{{ID: "999100000001", DisplayName: "all", Parent: "organizations/999000000001"}}}
+	for p := 0; p < projects; p++ {
+		pid := fmt.Sprintf("bench-%04d", p)
+		proj := Project{ID: pid, Number: fmt.Sprintf("9992%08d", p), Name: pid, Parent: "folders/999100000001",
+			Labels: map[string]string{"team": fmt.Sprintf("team-%d", p%7), "owner": fmt.Sprintf("owner_%d", p%11)}}
+		members := make([]string, 0, accounts)
+		for a := 0; a < accounts; a++ {
+			uid := fmt.Sprintf("1%08d%012d", p, a)
+			sa := ServiceAccount{UniqueID: uid, AccountID: fmt.Sprintf("svc-%04d", a), DisplayName: fmt.Sprintf("svc %d", a),
+				Description: fmt.Sprintf("owner: person%d@bench.example", a%13), OAuth2ClientID: uid}
+			if a%2 == 0 {
+				sa.LastAuth = now.AddDate(0, 0, -(a % 7))
+			}
+			for k := 0; k < keysPer; k++ {
+				key := Key{ID: fmt.Sprintf("%08x%08x%024x", p, a, k), Type: UserManaged, ValidAfter: now.AddDate(0, 0, -(10 + a + k))}
+				if a%2 == 0 {
+					key.LastAuth = sa.LastAuth
+				}
+				sa.Keys = append(sa.Keys, key)
+			}
+			proj.ServiceAccounts = append(proj.ServiceAccounts, sa)
+			members = append(members, "serviceAccount:"+sa.AccountID+"@"+pid+".iam.gserviceaccount.com")
+		}
+		proj.Bindings = []Binding{{Role: "roles/storage.objectViewer", Members: members}}
+		seed.Projects = append(seed.Projects, proj)
+	}
+	return seed
+}

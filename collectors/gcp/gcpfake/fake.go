@@ -366,7 +366,7 @@ func (s *Server) route(method, path string) (op, scope, api string, h handler) {
 	case ver == "v1" && len(rest) == 3 && rest[2] == "assets" && method == http.MethodGet:
 		parent := rest[0] + "/" + rest[1]
 		return OpListAssets, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.listAssets(r, parent) }
-	case ver == "v1" && len(rest) == 8 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
+	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
 		p, t := rest[1], rest[5]
 		return OpQueryActivity, s.scopeOf("projects/" + p), "policyanalyzer", func(r *http.Request) (any, *apiError) { return s.queryActivity(r, p, t) }
 	case ver == "v1" && len(rest) >= 3 && rest[0] == "projects" && rest[2] == "serviceAccounts":
