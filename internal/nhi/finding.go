@@ -90,7 +90,7 @@ type Finding struct {
 	// its reference and ExceptionExpires its expiry.
 	Suppressed       bool      `json:"suppressed,omitempty"`
 	Exception        string    `json:"exception,omitempty"`
-	ExceptionExpires time.Time `json:"exception_expires,omitempty"`
+	ExceptionExpires time.Time `json:"exception_expires,omitzero"`
 }
 
 // Fingerprint is the stable key of a finding: rule + identity + credential

@@ -142,7 +142,7 @@ type Identity struct {
 	// Path is an optional finer location: an AWS path, a GitHub repository,
 	// an Azure resource group.
 	Path    string    `json:"path,omitempty"`
-	Created time.Time `json:"created,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 	Status  Status    `json:"status"`
 	// ProviderManaged marks identities that the provider creates and owns
 	// (AWS service-linked roles, Google service agents, Microsoft first-party
@@ -172,9 +172,9 @@ type Credential struct {
 	ID      string         `json:"id"`
 	Type    CredentialType `json:"type"`
 	Name    string         `json:"name,omitempty"`
-	Created time.Time      `json:"created,omitempty"`
+	Created time.Time      `json:"created,omitzero"`
 	// Expires is zero when the credential never expires.
-	Expires time.Time `json:"expires,omitempty"`
+	Expires time.Time `json:"expires,omitzero"`
 	Status  Status    `json:"status"`
 	Usage   Usage     `json:"usage"`
 	// ProviderRotated marks credentials the provider rotates itself (GCP
@@ -231,7 +231,7 @@ type Grant struct {
 	Reason string `json:"reason,omitempty"`
 	// Via names an indirection (group, inherited scope), if any.
 	Via     string    `json:"via,omitempty"`
-	Created time.Time `json:"created,omitempty"`
+	Created time.Time `json:"created,omitzero"`
 }
 
 // UsageState distinguishes the three facts that are easy to confuse.
@@ -253,13 +253,13 @@ const (
 // Usage is when something was last used and how much that fact is worth.
 type Usage struct {
 	State    UsageState `json:"state"`
-	LastUsed time.Time  `json:"last_used,omitempty"`
+	LastUsed time.Time  `json:"last_used,omitzero"`
 	// Source names the usage source: credential-report, role-last-used,
 	// activity-analyzer, signin-report, github-api.
 	Source string `json:"source,omitempty"`
 	// AsOf is how fresh the source is (report generation time, end of the
 	// observation period).
-	AsOf   time.Time `json:"as_of,omitempty"`
+	AsOf   time.Time `json:"as_of,omitzero"`
 	Reason string    `json:"reason,omitempty"`
 }
 
@@ -345,7 +345,7 @@ type Person struct {
 	ID       string    `json:"id"` // email, lower case
 	Name     string    `json:"name,omitempty"`
 	Status   string    `json:"status"` // active | departed
-	Departed time.Time `json:"departed,omitempty"`
+	Departed time.Time `json:"departed,omitzero"`
 	Manager  string    `json:"manager,omitempty"`
 	Team     string    `json:"team,omitempty"`
 	// Aliases are the person's accounts at providers (GitHub login, other
