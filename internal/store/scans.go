@@ -82,10 +82,7 @@ func (s *Store) BeginScan(ctx context.Context, meta ScanMeta) (int64, error) {
 	if s.scanID != 0 {
 		return 0, fmt.Errorf("begin scan: %w", s.runningErr(ctx, s.scanID))
 	}
-	l, err := tryLock(s.lockPath)
-	if errors.Is(err, errLocked) {
-		return 0, fmt.Errorf("begin scan: %w", s.runningErr(ctx, 0))
-	}
+	l, err := s.lockForScan(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("begin scan: %w", err)
 	}
@@ -123,6 +120,31 @@ func (s *Store) beginLocked(ctx context.Context, meta ScanMeta) (int64, error) {
 		return 0, err
 	}
 	return id, tx.Commit()
+}
+
+// lockForScan takes the scan lock. When the lock is held but no scan is
+// recorded as running, the holder is probably another process's Open,
+// which holds the lock only while it recovers interrupted scans: retry for
+// a second before reporting ErrScanRunning.
+func (s *Store) lockForScan(ctx context.Context) (*fileLock, error) {
+	for attempt := 0; ; attempt++ {
+		l, err := tryLock(s.lockPath)
+		if !errors.Is(err, errLocked) {
+			return l, err
+		}
+		var running int
+		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM scans WHERE status = 'running'").Scan(&running); err != nil {
+			return nil, err
+		}
+		if running > 0 || attempt >= 20 {
+			return nil, s.runningErr(ctx, 0)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // runningErr builds the ErrScanRunning error, naming the running scan when
