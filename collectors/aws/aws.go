@@ -212,12 +212,15 @@ func (c *Collector) baseConfig(ctx context.Context) (aws.Config, error) {
 		if c.cfg.EndpointURL != "" {
 			opts = append(opts, config.WithBaseEndpoint(c.cfg.EndpointURL))
 		}
-		if c.cfg.HTTPClient != nil {
-			opts = append(opts, config.WithHTTPClient(c.cfg.HTTPClient))
-		}
 		c.base, c.baseErr = config.LoadDefaultConfig(context.WithoutCancel(ctx), opts...)
 		if c.baseErr != nil {
 			c.baseErr = fmt.Errorf("aws: load configuration: %w", c.baseErr)
+			return
+		}
+		// Set after loading: a caller's client carries its own TLS roots, and
+		// the loader refuses to add AWS_CA_BUNDLE to a plain *http.Client.
+		if c.cfg.HTTPClient != nil {
+			c.base.HTTPClient = c.cfg.HTTPClient
 		}
 	})
 	return c.base, c.baseErr

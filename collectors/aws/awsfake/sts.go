@@ -49,7 +49,7 @@ func (s *Server) sts(req request) (any, *apiError) {
 		out.Credentials.AccessKeyId = fmt.Sprintf("ASIA%012s%04X", acct, s.nextSess)
 		out.Credentials.SecretAccessKey = fmt.Sprintf("fake-session-secret-%d", s.nextSess)
 		out.Credentials.SessionToken = fmt.Sprintf("fake-session-token-%d", s.nextSess)
-		out.Credentials.Expiration = isoTime(s.now().Add(time.Hour))
+		out.Credentials.Expiration = isoTime(time.Now().Add(time.Hour)) // the SDK checks expiry against the real clock
 		out.AssumedRoleUser.AssumedRoleId = r.ID + ":" + req.form.Get("RoleSessionName")
 		out.AssumedRoleUser.Arn = "arn:aws:sts::" + acct + ":assumed-role/" + r.Name + "/" + req.form.Get("RoleSessionName")
 		s.sessions[out.Credentials.AccessKeyId] = acct
