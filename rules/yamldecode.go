@@ -224,7 +224,7 @@ func describe(n ast.Node) string {
 		}
 		return strconv.Quote(s)
 	}
-	return "a " + strings.ToLower(n.Type().String())
+	return "a YAML " + strings.ToLower(n.Type().String()) + " node"
 }
 
 // pairs lists a mapping's key/value nodes, with merge keys ("<<") applied:
