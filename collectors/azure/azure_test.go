@@ -1,0 +1,164 @@
+package azure_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/azure"
+	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden-inventory.json")
+
+// fixedNow is the clock of every test scan.
+var fixedNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+func newFake(t testing.TB, seed azurefake.Seed) *azurefake.Server {
+	t.Helper()
+	f := azurefake.New(seed)
+	t.Cleanup(f.Close)
+	return f
+}
+
+func newCollector(t testing.TB, f *azurefake.Server, mod ...func(*azure.Config)) *azure.Collector {
+	t.Helper()
+	cfg := azure.Config{
+		TenantID: f.TenantID(), TenantName: "acme.example",
+		GraphURL: f.URL, ResourceManagerURL: f.URL,
+		Credential: f.Credential(), HTTPClient: f.Client(),
+		Now: func() time.Time { return fixedNow },
+	}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := azure.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func collect(t testing.TB, c *azure.Collector) nhi.Inventory {
+	t.Helper()
+	inv, err := c.Collect(context.Background())
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if err := inv.Validate(); err != nil {
+		t.Fatalf("invalid inventory: %v", err)
+	}
+	return inv
+}
+
+func byName(t testing.TB, inv nhi.Inventory, name string) nhi.Identity {
+	t.Helper()
+	for _, id := range inv.Identities {
+		if id.Name == name {
+			return id
+		}
+	}
+	t.Fatalf("no identity named %q", name)
+	return nhi.Identity{}
+}
+
+func TestConformance(t *testing.T) {
+	seed := azurefake.Demo(fixedNow)
+	probe := azurefake.New(seed)
+	secrets := probe.Secrets()
+	probe.Close()
+	if len(secrets) == 0 {
+		t.Fatal("demo seed holds no secret values to check for leaks")
+	}
+	collectortest.Run(t, collectortest.Subject{
+		New: func(t *testing.T) collectors.Collector {
+			return newCollector(t, newFake(t, seed))
+		},
+		Deny: func(t *testing.T) (collectors.Collector, string) {
+			f := newFake(t, seed)
+			f.DenyScope(azurefake.DemoSubData)
+			return newCollector(t, f), azurefake.DemoSubData
+		},
+		Secrets: secrets,
+	})
+	t.Run("denied-tenant", func(t *testing.T) {
+		f := newFake(t, seed)
+		f.DenyScope(azurefake.DemoTenantID)
+		inv := collect(t, newCollector(t, f))
+		if !inv.Partial(nhi.Azure, azurefake.DemoTenantID) {
+			t.Errorf("no gap for the denied tenant: %+v", inv.Gaps)
+		}
+		// ARM still shows the user-assigned managed identities.
+		mi := byName(t, inv, "mi-data-lake-loader")
+		if mi.Scope != azurefake.DemoSubData || len(mi.Grants) == 0 {
+			t.Errorf("managed identity from ARM: scope %q, %d grants", mi.Scope, len(mi.Grants))
+		}
+		if mi.Usage.State != nhi.UsageUnknown {
+			t.Errorf("usage with the reports denied = %q, want unknown", mi.Usage.State)
+		}
+	})
+}
+
+func TestGoldenInventory(t *testing.T) {
+	f := newFake(t, azurefake.Demo(fixedNow))
+	inv := collect(t, newCollector(t, f))
+	var got bytes.Buffer
+	if err := nhi.Encode(&got, inv); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "golden-inventory.json")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if d := cmp.Diff(string(want), got.String()); d != "" {
+		t.Errorf("inventory differs from %s (-want +got):\n%s", path, d)
+	}
+}
+
+func TestCancelled(t *testing.T) {
+	f := newFake(t, azurefake.Demo(fixedNow))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := newCollector(t, f).Collect(ctx)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Collect with a cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+func TestNoSecretInErrorsOrLogs(t *testing.T) {
+	f := newFake(t, azurefake.Demo(fixedNow))
+	f.DenyOp(azurefake.OpSPSignInActivities)
+	var logs bytes.Buffer
+	inv := collect(t, newCollector(t, f))
+	var out bytes.Buffer
+	_ = nhi.Encode(&out, inv)
+	for _, s := range f.Secrets() {
+		if strings.Contains(out.String(), s) || strings.Contains(logs.String(), s) {
+			t.Errorf("secret %q… leaked", s[:4])
+		}
+		// The hint (first characters) is not collected either.
+		if strings.Contains(out.String(), `"hint"`) {
+			t.Error("inventory carries a secret hint")
+		}
+	}
+}

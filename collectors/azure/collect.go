@@ -1,0 +1,564 @@
+package azure
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Microsoft's own tenants: their applications are first-party.
+var microsoftTenants = map[string]bool{
+	"f8cdef31-a31e-4b4a-93e4-5f571e91255a": true, // Microsoft Services
+	"72f988bf-86f1-41af-91ab-2d7cd011db47": true, // Microsoft
+	"33e01921-4d64-4f8c-a055-5bdaffd5e33d": true, // Microsoft (AME)
+	"cdc5aeea-15c5-4db6-b079-fcadd2505dc2": true, // Microsoft (US Government first party)
+}
+
+// High-impact application permissions: control-plane (Tier-0) and
+// tenant-wide write to data or identities.
+var privilegedAppPermissions = map[string]string{
+	"Directory.ReadWrite.All":                     "can change any directory object",
+	"RoleManagement.ReadWrite.Directory":          "can grant itself any directory role (Tier-0)",
+	"Application.ReadWrite.All":                   "can add credentials to any application (Tier-0)",
+	"AppRoleAssignment.ReadWrite.All":             "can grant itself any application permission (Tier-0)",
+	"User.ReadWrite.All":                          "can change any user",
+	"Group.ReadWrite.All":                         "can change any group, including role-assignable ones",
+	"GroupMember.ReadWrite.All":                   "can change group membership",
+	"UserAuthenticationMethod.ReadWrite.All":      "can change users' authentication methods",
+	"Policy.ReadWrite.ConditionalAccess":          "can change Conditional Access",
+	"PrivilegedAccess.ReadWrite.AzureAD":          "can change PIM assignments",
+	"Domain.ReadWrite.All":                        "can add federated domains",
+	"Mail.ReadWrite":                              "can read and change every mailbox",
+	"Mail.Send":                                   "can send mail as any user",
+	"Files.ReadWrite.All":                         "can read and change every file",
+	"Sites.ReadWrite.All":                         "can read and change every site",
+	"Sites.FullControl.All":                       "has full control of every site",
+	"full_access_as_app":                          "has full access to every mailbox",
+	"DeviceManagementConfiguration.ReadWrite.All": "can push configuration to managed devices",
+}
+
+// Privileged Entra directory roles, when the definition does not say.
+var privilegedDirectoryRoles = map[string]bool{
+	"Global Administrator": true, "Privileged Role Administrator": true,
+	"Privileged Authentication Administrator": true, "Application Administrator": true,
+	"Cloud Application Administrator": true, "Authentication Administrator": true,
+	"User Administrator": true, "Security Administrator": true, "Hybrid Identity Administrator": true,
+	"Conditional Access Administrator": true, "Exchange Administrator": true, "Intune Administrator": true,
+	"Partner Tier2 Support": true, "Directory Writers": true, "Groups Administrator": true,
+}
+
+// Privileged Azure roles at subscription, management-group or root scope.
+var privilegedAzureRoles = map[string]bool{
+	"Owner": true, "Contributor": true, "User Access Administrator": true,
+	"Role Based Access Control Administrator": true,
+}
+
+// SignalSPCredential marks a secret or certificate held by a service
+// principal rather than its app registration: the Entra admin centre does
+// not show it, so it is easily forgotten. Not yet a shared nhi signal code.
+const SignalSPCredential = "entra-sp-credential"
+
+// Usage sources.
+const (
+	sourceSignIns     = "signin-report"
+	sourceCredSignIns = "credential-signin-report"
+)
+
+// Collect inventories the tenant and its subscriptions. Failures in one
+// source or subscription become gaps; Collect fails only when the context
+// ends or nothing could be collected.
+func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
+	now := c.cfg.Now().UTC()
+	gaps := &gapSet{}
+	var ed *entraData
+	var ad *armData
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); ed = c.collectEntra(ctx, gaps) }()
+	go func() { defer wg.Done(); ad = c.collectARM(ctx, gaps) }()
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nhi.Inventory{}, fmt.Errorf("azure: collect tenant %s: %w", c.cfg.TenantID, err)
+	}
+	inv := c.build(now, ed, ad)
+	inv.Gaps = gaps.list()
+	inv.Normalize()
+	if !ed.appsOK && !ed.spsOK && len(ad.subs) == 0 && len(inv.Gaps) > 0 {
+		return inv, fmt.Errorf("azure: nothing could be collected from tenant %s: %s", c.cfg.TenantID, inv.Gaps[0].Detail)
+	}
+	c.log.Debug("azure collection done", "tenant", c.cfg.TenantID, "identities", len(inv.Identities),
+		"subscriptions", len(ad.subs), "gaps", len(inv.Gaps))
+	return inv, nil
+}
+
+// build assembles the inventory from what Graph and ARM returned.
+func (c *Collector) build(now time.Time, ed *entraData, ad *armData) nhi.Inventory {
+	t := c.cfg.TenantID
+	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now}
+	inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: nhi.Azure, ID: t, Name: c.cfg.TenantName})
+	inv.Scopes = append(inv.Scopes, ad.subs...)
+	subs := map[string]bool{}
+	for _, s := range ad.subs {
+		subs[s.ID] = true
+	}
+
+	homeSP := map[string]*servicePrincipal{} // appId -> SP in this tenant
+	for i := range ed.sps {
+		homeSP[strings.ToLower(ed.sps[i].AppID)] = &ed.sps[i]
+	}
+	grants := c.grantsByPrincipal(ed, ad)
+	known := map[string]bool{}
+
+	for _, a := range ed.apps {
+		id := nhi.Identity{
+			ID: nhi.MakeID(nhi.Azure, strings.ToLower(a.ID)), Provider: nhi.Azure, Kind: nhi.KindEntraApplication,
+			NativeID: a.ID, Name: a.DisplayName, ARN: a.AppID, Scope: t, Created: a.CreatedDateTime.t,
+			Status: nhi.StatusActive, Tags: parseTags(a.Tags),
+			Attributes: map[string]string{"app_id": a.AppID, "sign_in_audience": a.SignInAudience},
+		}
+		c.ownerHints(&id, ed, a.Owners)
+		for _, pc := range a.PasswordCredentials {
+			id.Credentials = append(id.Credentials, c.secret(now, ed, pc, "application"))
+		}
+		for _, kc := range a.KeyCredentials {
+			id.Credentials = append(id.Credentials, c.certificate(now, ed, kc, "application"))
+		}
+		for _, f := range ed.fics[a.ID] {
+			id.Credentials = append(id.Credentials, federated(now, f))
+			if weak := weakTrust(f); weak != "" {
+				id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: weak})
+			}
+		}
+		sp := homeSP[strings.ToLower(a.AppID)]
+		id.Usage = c.identityUsage(now, ed, a.AppID, false)
+		if sp != nil {
+			known[strings.ToLower(sp.ID)] = true
+			id.Attributes["service_principal_id"] = sp.ID
+			if sp.AccountEnabled != nil && !*sp.AccountEnabled {
+				id.Status = nhi.StatusDisabled
+			}
+			for k, v := range parseTags(sp.Tags) {
+				if _, ok := id.Tags[k]; !ok {
+					id.Tags = setTag(id.Tags, k, v)
+				}
+			}
+			c.ownerHints(&id, ed, sp.Owners)
+			c.spCredentials(now, ed, &id, sp)
+			id.Grants = grants[strings.ToLower(sp.ID)]
+		} else {
+			id.Attributes["service_principal_id"] = ""
+		}
+		c.tagOwnerHints(&id)
+		inv.Identities = append(inv.Identities, id)
+	}
+
+	for i := range ed.sps {
+		sp := &ed.sps[i]
+		pid := strings.ToLower(sp.ID)
+		if known[pid] {
+			continue
+		}
+		g := grants[pid]
+		firstParty := microsoftTenants[strings.ToLower(sp.AppOwnerOrganizationID)]
+		if firstParty && len(g) == 0 && len(sp.PasswordCredentials) == 0 && len(sp.KeyCredentials) == 0 {
+			continue // Microsoft's own service principals without risk are noise
+		}
+		id := nhi.Identity{
+			ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraServicePrincipal,
+			NativeID: sp.ID, Name: sp.DisplayName, ARN: sp.AppID, Scope: t, Status: nhi.StatusActive,
+			Tags: parseTags(sp.Tags), Grants: g,
+			Attributes: map[string]string{"app_id": sp.AppID, "service_principal_type": sp.ServicePrincipalType,
+				"app_owner_organization_id": sp.AppOwnerOrganizationID},
+		}
+		if sp.AccountEnabled != nil && !*sp.AccountEnabled {
+			id.Status = nhi.StatusDisabled
+		}
+		mi := sp.ServicePrincipalType == "ManagedIdentity"
+		switch {
+		case mi:
+			id.Kind = nhi.KindEntraManagedIdentity
+			c.placeManagedIdentity(&id, sp, ad.mis[pid], subs)
+		case firstParty:
+			id.ProviderManaged = true
+		case !strings.EqualFold(sp.AppOwnerOrganizationID, t) && sp.AppOwnerOrganizationID != "":
+			id.ThirdParty = true
+		}
+		known[pid] = true
+		c.ownerHints(&id, ed, sp.Owners)
+		c.spCredentials(now, ed, &id, sp)
+		id.Usage = c.identityUsage(now, ed, sp.AppID, mi)
+		c.tagOwnerHints(&id)
+		inv.Identities = append(inv.Identities, id)
+	}
+
+	// Managed identities ARM knows but Graph did not return (Graph denied).
+	for pid, m := range ad.mis {
+		if known[pid] {
+			continue
+		}
+		id := nhi.Identity{
+			ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraManagedIdentity,
+			NativeID: m.principalID, Name: m.name, ARN: m.clientID, Scope: t, Status: nhi.StatusActive,
+			Grants: grants[pid], Usage: c.identityUsage(now, ed, m.clientID, true),
+			Attributes: map[string]string{"app_id": m.clientID, "service_principal_type": "ManagedIdentity"},
+		}
+		c.placeManagedIdentity(&id, nil, m, subs)
+		c.tagOwnerHints(&id)
+		known[pid] = true
+		inv.Identities = append(inv.Identities, id)
+	}
+
+	// Principals holding Azure roles that Graph could not describe: kept
+	// when the Graph listing failed, so their grants are not lost.
+	if !ed.spsOK {
+		for pid, g := range grants {
+			if known[pid] {
+				continue
+			}
+			inv.Identities = append(inv.Identities, nhi.Identity{
+				ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraServicePrincipal,
+				NativeID: pid, Name: pid, Scope: t, Status: nhi.StatusActive, Grants: g,
+				Usage:      nhi.Usage{State: nhi.UsageUnknown, Reason: "service principal could not be read from Microsoft Graph"},
+				Attributes: map[string]string{"source": "role-assignment"},
+			})
+		}
+	}
+	return inv
+}
+
+// placeManagedIdentity sets the scope, path, tags and attributes of a
+// managed identity from its ARM resource id and tags.
+func (c *Collector) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, m managedIdentity, subs map[string]bool) {
+	resID, kind := m.resourceID, "user-assigned"
+	if sp != nil {
+		for _, n := range sp.AlternativeNames {
+			switch {
+			case strings.EqualFold(n, "isExplicit=False"):
+				kind = "system-assigned"
+			case strings.HasPrefix(n, "/"):
+				if resID == "" {
+					resID = n
+				}
+			}
+		}
+	}
+	if resID != "" {
+		id.Attributes["resource_id"] = resID
+		if sub := subscriptionOf(resID); subs[sub] {
+			id.Scope = sub
+		} else if sub != "" {
+			id.Attributes["subscription_id"] = sub
+		}
+		id.Path = resourceGroup(resID)
+	}
+	id.Attributes["managed_identity_type"] = kind
+	for k, v := range m.tags {
+		id.Tags = setTag(id.Tags, k, v)
+	}
+}
+
+func setTag(m map[string]string, k, v string) map[string]string {
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[k] = v
+	return m
+}
+
+// parseTags reads "key:value" and "key=value" Entra tags; other tags (such
+// as WindowsAzureActiveDirectoryIntegratedApp) are markers, not owners.
+func parseTags(tags []string) map[string]string {
+	var out map[string]string
+	for _, t := range tags {
+		i := strings.IndexAny(t, ":=")
+		if i <= 0 {
+			continue
+		}
+		out = setTag(out, strings.TrimSpace(t[:i]), strings.TrimSpace(t[i+1:]))
+	}
+	return out
+}
+
+// ownerHints adds the Entra owner users of an object.
+func (c *Collector) ownerHints(id *nhi.Identity, ed *entraData, owners []directoryObject) {
+	for _, o := range owners {
+		if !isUser(o) {
+			if id.Attributes != nil {
+				id.Attributes["owner_service_principals"] = strings.TrimPrefix(id.Attributes["owner_service_principals"]+","+o.ID, ",")
+			}
+			continue
+		}
+		if u, ok := ed.users[o.ID]; ok {
+			o = u
+		}
+		v := strings.ToLower(o.Mail)
+		if v == "" {
+			v = strings.ToLower(o.UserPrincipalName)
+		}
+		if v == "" {
+			v = o.ID
+		}
+		h := nhi.OwnerHint{Source: "entra-owner", Value: v}
+		if o.AccountEnabled != nil {
+			active := *o.AccountEnabled
+			h.Active = &active
+		}
+		if !hasHint(id.OwnerHints, h) {
+			id.OwnerHints = append(id.OwnerHints, h)
+		}
+	}
+}
+
+// tagOwnerHints adds owner hints from the configured tag keys.
+func (c *Collector) tagOwnerHints(id *nhi.Identity) {
+	keys := make([]string, 0, len(id.Tags))
+	for k := range id.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, want := range c.cfg.OwnerTagKeys {
+			if strings.EqualFold(k, want) && id.Tags[k] != "" {
+				h := nhi.OwnerHint{Source: "tag", Value: strings.ToLower(id.Tags[k])}
+				if !hasHint(id.OwnerHints, h) {
+					id.OwnerHints = append(id.OwnerHints, h)
+				}
+			}
+		}
+	}
+}
+
+func hasHint(hs []nhi.OwnerHint, h nhi.OwnerHint) bool {
+	for _, x := range hs {
+		if x.Source == h.Source && x.Value == h.Value {
+			return true
+		}
+	}
+	return false
+}
+
+// spCredentials adds the secrets and certificates held by a service
+// principal itself.
+func (c *Collector) spCredentials(now time.Time, ed *entraData, id *nhi.Identity, sp *servicePrincipal) {
+	add := func(cr nhi.Credential) {
+		cr.Signals = append(cr.Signals, nhi.Signal{Code: SignalSPCredential,
+			Detail: "held by the service principal, not the app registration"})
+		id.Credentials = append(id.Credentials, cr)
+	}
+	for _, pc := range sp.PasswordCredentials {
+		add(c.secret(now, ed, pc, "servicePrincipal"))
+	}
+	for _, kc := range sp.KeyCredentials {
+		if id.Kind == nhi.KindEntraServicePrincipal && !strings.EqualFold(kc.Usage, "Verify") {
+			// SAML token-signing keys of enterprise apps are not
+			// credentials the app signs in with.
+			continue
+		}
+		add(c.certificate(now, ed, kc, "servicePrincipal"))
+	}
+}
+
+func credStatus(now, expires time.Time) nhi.Status {
+	if !expires.IsZero() && expires.Before(now) {
+		return nhi.StatusExpired
+	}
+	return nhi.StatusActive
+}
+
+func (c *Collector) secret(now time.Time, ed *entraData, pc passwordCredential, origin string) nhi.Credential {
+	return nhi.Credential{
+		ID: strings.ToLower(pc.KeyID), Type: nhi.CredEntraClientSecret, Name: pc.DisplayName,
+		Created: pc.StartDateTime.t, Expires: pc.EndDateTime.t, Status: credStatus(now, pc.EndDateTime.t),
+		Usage:      credUsage(now, ed, pc.KeyID),
+		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime"},
+	}
+}
+
+func (c *Collector) certificate(now time.Time, ed *entraData, kc keyCredential, origin string) nhi.Credential {
+	return nhi.Credential{
+		ID: strings.ToLower(kc.KeyID), Type: nhi.CredEntraCertificate, Name: kc.DisplayName,
+		Created: kc.StartDateTime.t, Expires: kc.EndDateTime.t, Status: credStatus(now, kc.EndDateTime.t),
+		Usage: credUsage(now, ed, kc.KeyID),
+		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime", "usage": kc.Usage,
+			"thumbprint": kc.CustomKeyIdentifier},
+	}
+}
+
+func federated(now time.Time, f ficWire) nhi.Credential {
+	return nhi.Credential{
+		ID: strings.ToLower(f.ID), Type: nhi.CredEntraFederated, Name: f.Name, Status: nhi.StatusActive,
+		Usage: nhi.Usage{State: nhi.UsageNotReported, Source: sourceCredSignIns, AsOf: now,
+			Reason: "Entra does not report use per federated credential; see the identity's sign-ins"},
+		Attributes: map[string]string{"origin": "application", "issuer": f.Issuer, "subject": f.Subject,
+			"audiences": strings.Join(f.Audiences, ",")},
+	}
+}
+
+// weakTrust explains a federated credential that lets too many workloads
+// in, or returns "".
+func weakTrust(f ficWire) string {
+	if strings.Contains(f.Issuer, "token.actions.githubusercontent.com") && strings.HasSuffix(f.Subject, ":pull_request") {
+		return fmt.Sprintf("federated credential %q trusts every pull request of %s", f.Name,
+			strings.TrimSuffix(strings.TrimPrefix(f.Subject, "repo:"), ":pull_request"))
+	}
+	return ""
+}
+
+func credUsage(now time.Time, ed *entraData, keyID string) nhi.Usage {
+	if !ed.signInsOK {
+		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceCredSignIns, Reason: ed.signInsWhy}
+	}
+	k := strings.ToLower(keyID)
+	if t := ed.credSignIn[k]; !t.IsZero() {
+		return nhi.Usage{State: nhi.UsageUsed, LastUsed: t, Source: sourceCredSignIns, AsOf: now}
+	}
+	return nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceCredSignIns, AsOf: now,
+		Reason: "no sign-in with this credential in appCredentialSignInActivities"}
+}
+
+// identityUsage is the last sign-in of an app as a client (with its own
+// credentials or on behalf of users). Sign-ins to it as a resource are not
+// its own use.
+func (c *Collector) identityUsage(now time.Time, ed *entraData, appID string, managed bool) nhi.Usage {
+	if !ed.signInsOK {
+		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceSignIns, Reason: ed.signInsWhy}
+	}
+	s, ok := ed.spSignIns[appID]
+	if !ok {
+		s, ok = ed.spSignIns[strings.ToLower(appID)]
+	}
+	var last time.Time
+	if ok {
+		for _, a := range []*signInActivity{s.AppAuthClient, s.DelegatedClient} {
+			if a != nil && a.LastSignInDateTime.t.After(last) {
+				last = a.LastSignInDateTime.t
+			}
+		}
+	}
+	switch {
+	case !last.IsZero():
+		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: sourceSignIns, AsOf: now}
+	case managed:
+		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceSignIns,
+			Reason: "managed identity sign-ins may be missing from servicePrincipalSignInActivities"}
+	}
+	return nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceSignIns, AsOf: now,
+		Reason: "no client sign-in in servicePrincipalSignInActivities"}
+}
+
+// grantsByPrincipal maps service principal object ids (lower case) to
+// their directory roles, application permissions and Azure roles.
+func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]nhi.Grant {
+	t := c.cfg.TenantID
+	out := map[string][]nhi.Grant{}
+	for _, a := range ed.dirAsg {
+		role, ok := ed.dirRole[a.RoleDefinitionID]
+		name := role.DisplayName
+		if !ok || name == "" {
+			name = a.RoleDefinitionID
+		}
+		scope := a.DirectoryScopeID
+		if scope == "/" || scope == "" {
+			scope = t
+		}
+		g := nhi.Grant{ID: "directory-role:" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: "directory-role",
+			Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
+		if (role.IsPrivileged != nil && *role.IsPrivileged) || privilegedDirectoryRoles[name] {
+			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, true, "privileged Entra directory role"
+		}
+		p := strings.ToLower(a.PrincipalID)
+		out[p] = append(out[p], g)
+	}
+	for _, a := range ed.appPerm {
+		value := ed.roles[a.ResourceID][a.AppRoleID]
+		if value == "" {
+			if a.AppRoleID == "00000000-0000-0000-0000-000000000000" {
+				continue // default access carries no permission
+			}
+			value = a.AppRoleID
+		}
+		res := ed.resApp[a.ResourceID]
+		g := nhi.Grant{ID: "app-permission:" + res + "/" + value, Kind: "app-permission", Entitlement: value,
+			Scope: res, Privilege: permissionPrivilege(value), Created: a.CreatedDateTime.t}
+		if why, ok := privilegedAppPermissions[value]; ok {
+			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, true, "high-impact application permission: "+why
+		}
+		p := strings.ToLower(a.PrincipalID)
+		out[p] = appendGrant(out[p], g)
+	}
+	for p, list := range ad.assignments {
+		for _, a := range list {
+			g := nhi.Grant{ID: "rbac:" + a.roleGUID + "@" + strings.ToLower(a.scope), Kind: "rbac-role", Entitlement: a.roleName,
+				Scope: a.scope, Privilege: azurePrivilege(a.roleName), Created: a.created}
+			level := scopeLevel(a.scope)
+			if level != "subscription" && level != "resource-group" && level != "resource" {
+				g.Via = "inherited from " + level
+			}
+			if privilegedAzureRoles[a.roleName] && (level == "subscription" || level == "management-group" || level == "root") {
+				g.Privileged, g.Reason = true, a.roleName+" at "+level+" scope"
+			}
+			out[p] = appendGrant(out[p], g)
+		}
+	}
+	return out
+}
+
+func appendGrant(gs []nhi.Grant, g nhi.Grant) []nhi.Grant {
+	for _, x := range gs {
+		if x.ID == g.ID {
+			return gs
+		}
+	}
+	return append(gs, g)
+}
+
+func scopeLevel(scope string) string {
+	s := strings.ToLower(strings.TrimSuffix(scope, "/"))
+	switch {
+	case s == "":
+		return "root"
+	case strings.HasPrefix(s, "/providers/microsoft.management/managementgroups/"):
+		return "management-group"
+	case strings.HasPrefix(s, "/subscriptions/"):
+		switch n := strings.Count(s, "/"); {
+		case n == 2:
+			return "subscription"
+		case n == 4 && strings.Contains(s, "/resourcegroups/"):
+			return "resource-group"
+		}
+		return "resource"
+	}
+	return "root"
+}
+
+func directoryPrivilege(name string) nhi.Privilege {
+	switch {
+	case strings.HasSuffix(name, "Reader") || strings.HasSuffix(name, "Readers"):
+		return nhi.PrivRead
+	case strings.HasSuffix(name, "Administrator"):
+		return nhi.PrivAdmin
+	}
+	return nhi.PrivWrite
+}
+
+func permissionPrivilege(v string) nhi.Privilege {
+	if strings.Contains(v, ".Read.") || strings.HasSuffix(v, ".Read") || strings.Contains(v, "ReadBasic") {
+		return nhi.PrivRead
+	}
+	return nhi.PrivWrite
+}
+
+func azurePrivilege(role string) nhi.Privilege {
+	switch {
+	case role == "Owner" || role == "User Access Administrator" || role == "Role Based Access Control Administrator":
+		return nhi.PrivAdmin
+	case role == "Reader" || strings.HasSuffix(role, " Reader"):
+		return nhi.PrivRead
+	}
+	return nhi.PrivWrite
+}
