@@ -6,8 +6,12 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 
 	"github.com/nhiscan/nhiscan/collectors/gcp"
 	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
@@ -78,5 +82,125 @@ func TestGoldenInventory(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Errorf("inventory differs from %s; rerun with -update and review the diff", path)
+	}
+}
+
+func TestConformance(t *testing.T) {
+	var secrets []string
+	collectortest.Run(t, collectortest.Subject{
+		New: func(t *testing.T) collectors.Collector {
+			srv := demo(t)
+			secrets = srv.Secrets()
+			return collector(t, srv)
+		},
+		Deny: func(t *testing.T) (collectors.Collector, string) {
+			srv := demo(t)
+			srv.Deny("acme-data-prod", "")
+			return collector(t, srv, func(c *gcp.Config) {
+				c.Organization = ""
+				c.Projects = []string{"acme-data-prod", "acme-payments-prod", "acme-platform-prod"}
+			}), "acme-data-prod"
+		},
+		Secrets: gcpfake.New(gcpfake.Demo(now)).Secrets(),
+	})
+	if len(secrets) == 0 {
+		t.Error("the demo seeds no secret values, so the leak check proves nothing")
+	}
+}
+
+func identityByName(t testing.TB, inv nhi.Inventory, name string) nhi.Identity {
+	t.Helper()
+	for _, id := range inv.Identities {
+		if id.Name == name || strings.HasPrefix(id.Name, name+"@") {
+			return id
+		}
+	}
+	t.Fatalf("no identity %q", name)
+	return nhi.Identity{}
+}
+
+func TestDemoMapping(t *testing.T) {
+	inv := collect(t, collector(t, demo(t)))
+	if len(inv.Gaps) != 0 {
+		t.Errorf("unexpected gaps: %+v", inv.Gaps)
+	}
+
+	backup := identityByName(t, inv, "platform-backup-agent")
+	for _, cr := range backup.Credentials {
+		if len(cr.Signals) != 1 || cr.Signals[0].Code != nhi.SignalExposed {
+			t.Errorf("exposed key %s: signals %+v, want one %s", cr.ID, cr.Signals, nhi.SignalExposed)
+		}
+	}
+	if cr, _ := backup.Credential("2c9e5a7b1d3f4e6a8b0c2d4e6f8a0b1c3d5e7f90"); cr == nil || cr.Status != nhi.StatusDisabled {
+		t.Errorf("key disabled by Google for exposure: %+v", cr)
+	}
+
+	exporter := identityByName(t, inv, "data-reporting-exporter")
+	if exporter.Usage.State != nhi.UsageUnknown || !strings.Contains(exporter.Usage.Reason, "API keys") {
+		t.Errorf("service account with a bound API key: usage %+v, want unknown (blind spot)", exporter.Usage)
+	}
+	var apiKey, expiring *nhi.Credential
+	for i, cr := range exporter.Credentials {
+		switch cr.Type {
+		case nhi.CredGCPAPIKey:
+			apiKey = &exporter.Credentials[i]
+		case nhi.CredGCPUserManagedKey:
+			expiring = &exporter.Credentials[i]
+		}
+	}
+	if apiKey == nil || apiKey.Usage.State != nhi.UsageNotReported {
+		t.Errorf("bound API key not a not-reported credential: %+v", apiKey)
+	}
+	if expiring == nil || !expiring.Expires.Equal(now.AddDate(0, 0, 10)) {
+		t.Errorf("expiring key: %+v", expiring)
+	}
+
+	mailer := identityByName(t, inv, "data-dwd-mailer")
+	if mailer.Usage.State != nhi.UsageUnknown || !strings.Contains(mailer.Usage.Reason, "domain-wide delegation") {
+		t.Errorf("delegated account usage %+v, want unknown", mailer.Usage)
+	}
+	if mailer.Credentials[0].Usage.State != nhi.UsageUnknown {
+		t.Errorf("delegated account key usage %+v, want unknown", mailer.Credentials[0].Usage)
+	}
+
+	etl := identityByName(t, inv, "data-etl-runner")
+	if u := etl.Credentials[0].Usage; u.State != nhi.UsageNeverUsed || u.AsOf.IsZero() || u.Source == "" {
+		t.Errorf("unused key: usage %+v, want never-used with source and as-of", u)
+	}
+	ledger := identityByName(t, inv, "payments-ledger-sync")
+	if u := ledger.Usage; u.State != nhi.UsageUsed || !u.LastUsed.Equal(now.AddDate(0, 0, -200).Truncate(24*time.Hour)) {
+		t.Errorf("dormant account usage %+v, want last used 200 days ago (day granularity)", u)
+	}
+	nodes := identityByName(t, inv, "platform-gke-nodes")
+	if nodes.Status != nhi.StatusDisabled || !nodes.Credentials[0].ProviderRotated || nodes.Credentials[0].Type != nhi.CredGCPSystemManagedKey {
+		t.Errorf("disabled account with a system-managed key: %+v", nodes)
+	}
+
+	agent := identityByName(t, inv, "service-100000000001")
+	if !agent.ProviderManaged || agent.Scope != "acme-payments-prod" || agent.Usage.State != nhi.UsageNotReported {
+		t.Errorf("service agent: %+v", agent)
+	}
+	scim := identityByName(t, inv, "identity-scim-sync")
+	if len(scim.OwnerHints) != 1 || scim.OwnerHints[0] != (nhi.OwnerHint{Source: "label", Value: "irene.rossi@acme.example"}) {
+		t.Errorf("owner from project label: %+v", scim.OwnerHints)
+	}
+	if len(identityByName(t, inv, "devex-build-cache").OwnerHints) != 0 {
+		t.Error("devex-build-cache should carry no owner hint")
+	}
+
+	tf := identityByName(t, inv, "platform-terraform")
+	want := map[string]bool{
+		"roles/browser@organizations/123456789012":                                                                          false,
+		"roles/iam.serviceAccountTokenCreator@projects/acme-platform-prod":                                                  true,
+		"roles/resourcemanager.folderAdmin@folders/200000000001":                                                            true,
+		"roles/iam.serviceAccountUser@iam.googleapis.com/projects/acme-payments-prod/serviceAccounts/104000000000000000001": false,
+	}
+	if len(tf.Grants) != len(want) {
+		t.Errorf("platform-terraform grants %+v", tf.Grants)
+	}
+	for _, g := range tf.Grants {
+		if p, ok := want[g.ID]; !ok || p != g.Privileged || (g.Privileged && g.Reason == "") {
+			t.Errorf("grant %s privileged=%v reason=%q", g.ID, g.Privileged, g.Reason)
+		}
 	}
 }

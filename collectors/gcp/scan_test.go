@@ -1,0 +1,189 @@
+package gcp_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/gcp"
+	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+func TestPagingGivesTheSameInventory(t *testing.T) {
+	want := encode(t, collect(t, collector(t, demo(t))))
+	srv := demo(t)
+	srv.SetMaxPageSize(2)
+	got := encode(t, collect(t, collector(t, srv)))
+	if !bytes.Equal(got, want) {
+		t.Error("inventory read in pages of 2 differs from the one read in full pages")
+	}
+	// 5 projects + 14 accounts + 13 keys = 32 assets: 16 pages of 2.
+	if n := srv.CallCount(gcpfake.OpListAssets); n != 16 {
+		t.Errorf("ListAssets calls = %d, want 16 pages", n)
+	}
+}
+
+func TestThrottlingIsRetried(t *testing.T) {
+	srv := demo(t)
+	srv.Throttle("", gcpfake.OpListAssets, 2)
+	srv.Throttle("acme-data-prod", gcpfake.OpQueryActivity, 1)
+	inv := collect(t, collector(t, srv))
+	if len(inv.Gaps) != 0 {
+		t.Errorf("transient throttling left gaps: %+v", inv.Gaps)
+	}
+	if n := srv.CallCount(gcpfake.OpListAssets); n != 3 {
+		t.Errorf("ListAssets calls = %d, want 1 page + 2 retries", n)
+	}
+}
+
+func TestPersistentThrottlingIsAGap(t *testing.T) {
+	srv := demo(t)
+	srv.Throttle("acme-data-prod", gcpfake.OpQueryActivity, -1)
+	inv := collect(t, collector(t, srv, func(c *gcp.Config) { c.MaxRetries = 2 }))
+	if len(inv.Gaps) != 1 {
+		t.Fatalf("gaps %+v, want one", inv.Gaps)
+	}
+	g := inv.Gaps[0]
+	if g.Scope != "acme-data-prod" || g.Kind != nhi.GapThrottled || g.Source != gcpfake.OpQueryActivity || !g.UsageOnly || g.Permission == "" {
+		t.Errorf("gap %+v", g)
+	}
+	if n := srv.CallCount(gcpfake.OpQueryActivity); n != 3+2*4 {
+		t.Errorf("activity queries = %d, want 3 tries in the throttled project and 2 in each of the 4 others", n)
+	}
+	for _, id := range inv.Identities {
+		if id.Scope == "acme-data-prod" && !id.ProviderManaged && id.Usage.State != nhi.UsageUnknown {
+			t.Errorf("%s: usage %s while its project's usage source was throttled", id.Name, id.Usage.State)
+		}
+	}
+	if inv.Partial(nhi.GCP, "acme-data-prod") {
+		t.Error("a usage-only gap made the scope partial")
+	}
+}
+
+func identityIDs(inv nhi.Inventory) string {
+	var ids []string
+	for _, id := range inv.Identities {
+		ids = append(ids, id.ID+"/"+string(id.Status)+"/"+itoa(len(id.Credentials)))
+	}
+	return strings.Join(ids, "\n")
+}
+
+func itoa(n int) string { return string(rune('0' + n)) }
+
+func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
+	full := collect(t, collector(t, demo(t)))
+	for _, tc := range []struct {
+		name  string
+		setup func(*gcpfake.Server)
+		kind  nhi.GapKind
+	}{
+		{"denied", func(s *gcpfake.Server) { s.Deny("organizations/"+gcpfake.DemoOrganization, gcpfake.OpListAssets); s.Deny("organizations/"+gcpfake.DemoOrganization, gcpfake.OpSearchIamPolicies) }, nhi.GapDenied},
+		{"disabled", func(s *gcpfake.Server) { s.DisableService("cloudasset") }, nhi.GapUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := demo(t)
+			tc.setup(srv)
+			inv := collect(t, collector(t, srv))
+			sources := map[string]nhi.Gap{}
+			for _, g := range inv.Gaps {
+				sources[g.Source] = g
+			}
+			for _, op := range []string{gcpfake.OpListAssets, gcpfake.OpSearchIamPolicies} {
+				g, ok := sources[op]
+				if !ok || g.Kind != tc.kind || g.Scope != "organizations/"+gcpfake.DemoOrganization || g.Permission == "" {
+					t.Errorf("gap for %s: %+v (ok=%v), want kind %s at the organisation", op, g, ok, tc.kind)
+				}
+			}
+			if len(inv.Gaps) != 2 {
+				t.Errorf("gaps %+v, want only the two asset gaps", inv.Gaps)
+			}
+			// Accounts and keys come from IAM instead; the service agent, seen
+			// only in bindings, still comes from the project policy.
+			if got, want := identityIDs(inv), identityIDs(full); got != want {
+				t.Errorf("fallback identities\n%s\nwant\n%s", got, want)
+			}
+			if srv.CallCount(gcpfake.OpListSAs) != 5 || srv.CallCount(gcpfake.OpListKeys) != 14 || srv.CallCount(gcpfake.OpGetProjectIamPolic) != 5 {
+				t.Errorf("fallback calls %v", srv.Calls())
+			}
+			tf := identityByName(t, inv, "platform-terraform")
+			for _, g := range tf.Grants {
+				if !strings.HasPrefix(g.Scope, "projects/") {
+					t.Errorf("fallback found a %s grant, which only the asset search can see", g.Scope)
+				}
+			}
+			if len(tf.Grants) != 1 {
+				t.Errorf("platform-terraform grants in fallback: %+v, want the project binding", tf.Grants)
+			}
+		})
+	}
+}
+
+func TestAPIKeysDeniedMakesUsageUnknown(t *testing.T) {
+	srv := demo(t)
+	srv.Deny("acme-payments-prod", gcpfake.OpListAPIKeys)
+	inv := collect(t, collector(t, srv))
+	if !inv.Partial(nhi.GCP, "acme-payments-prod") {
+		t.Error("missing API keys (credentials) must make the scope partial")
+	}
+	id := identityByName(t, inv, "payments-ci-deployer")
+	if id.Usage.State != nhi.UsageUnknown || !strings.Contains(id.Usage.Reason, "API keys") {
+		t.Errorf("usage %+v: without the API key list the blind spot cannot be ruled out", id.Usage)
+	}
+}
+
+func TestEveryScopeDeniedIsAnError(t *testing.T) {
+	srv := demo(t)
+	srv.Deny("", "")
+	c := collector(t, srv, func(c *gcp.Config) { c.Organization = ""; c.Projects = []string{"acme-data-prod"} })
+	inv, err := c.Collect(context.Background())
+	if !errors.Is(err, collectors.ErrDenied) {
+		t.Errorf("err = %v, want ErrDenied", err)
+	}
+	if !inv.Partial(nhi.GCP, "acme-data-prod") {
+		t.Error("no gap for the denied project")
+	}
+}
+
+// TestCallBudget checks that calls grow with pages and projects, not with
+// service accounts' keys: asset pages + policy pages + 3 per project.
+func TestCallBudget(t *testing.T) {
+	const projects, accounts = 12, 20
+	var counts []map[string]int
+	for _, keys := range []int{1, 3} {
+		srv := gcpfake.New(gcpfake.Generate(projects, accounts, keys, now))
+		t.Cleanup(srv.Close)
+		c := collector(t, srv, func(c *gcp.Config) { c.Organization = "999000000001"; c.DelegatedClientIDs = nil })
+		inv := collect(t, c)
+		if len(inv.Identities) != projects*accounts || len(inv.Gaps) != 0 {
+			t.Fatalf("%d identities, gaps %+v", len(inv.Identities), inv.Gaps)
+		}
+		calls := srv.Calls()
+		assets := projects + projects*accounts + projects*accounts*keys
+		want := map[string]int{
+			gcpfake.OpListAssets:        (assets + 999) / 1000,
+			gcpfake.OpSearchIamPolicies: 1,
+			gcpfake.OpQueryActivity:     2 * projects,
+			gcpfake.OpListAPIKeys:       projects,
+		}
+		for op, n := range want {
+			if calls[op] != n {
+				t.Errorf("keys=%d: %s called %d times, want %d", keys, op, calls[op], n)
+			}
+		}
+		total := 0
+		for _, n := range calls {
+			total += n
+		}
+		if total != (assets+999)/1000+1+3*projects {
+			t.Errorf("keys=%d: %d calls in all: %v", keys, total, calls)
+		}
+		counts = append(counts, calls)
+	}
+	if counts[0][gcpfake.OpListAssets] != counts[1][gcpfake.OpListAssets] {
+		t.Logf("asset pages differ only because 3x keys crossed a page boundary: %v vs %v", counts[0], counts[1])
+	}
+}
