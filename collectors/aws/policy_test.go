@@ -1,0 +1,91 @@
+package aws
+
+import (
+	"testing"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+func TestDocumentPrivilege(t *testing.T) {
+	cases := []struct {
+		name, doc  string
+		priv       nhi.Privilege
+		privileged bool
+	}{
+		{"admin", `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, nhi.PrivAdmin, true},
+		{"star on one bucket", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b"}]}`, nhi.PrivWrite, false},
+		{"iam star", `{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","IAM:*"],"Resource":["*"]}]}`, nhi.PrivAdmin, true},
+		{"passrole", `{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}`, nhi.PrivWrite, true},
+		{"passrole scoped", `{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::1:role/x"}]}`, nhi.PrivWrite, false},
+		{"not action", `{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`, nhi.PrivAdmin, true},
+		{"read only", `{"Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:ListBucket","dynamodb:Query"],"Resource":"*"}]}`, nhi.PrivRead, false},
+		{"deny only", `{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}`, nhi.PrivRead, false},
+		{"unparseable", `not json`, nhi.PrivWrite, false},
+	}
+	for _, c := range cases {
+		priv, privileged, reason := documentPrivilege(c.doc)
+		if priv != c.priv || privileged != c.privileged || privileged != (reason != "") {
+			t.Errorf("%s: got %s %v %q, want %s %v", c.name, priv, privileged, reason, c.priv, c.privileged)
+		}
+	}
+}
+
+func TestManagedPrivilege(t *testing.T) {
+	for arn, want := range map[string]nhi.Privilege{
+		"arn:aws:iam::aws:policy/AdministratorAccess": nhi.PrivAdmin,
+		"arn:aws:iam::aws:policy/ReadOnlyAccess":      nhi.PrivRead,
+		"arn:aws:iam::aws:policy/AmazonS3FullAccess":  nhi.PrivWrite,
+		"arn:aws:iam::123456789012:policy/unknown":    nhi.PrivWrite,
+	} {
+		if got, _, _ := managedPrivilege(arn, ""); got != want {
+			t.Errorf("%s: %s, want %s", arn, got, want)
+		}
+	}
+}
+
+func TestTrustSignals(t *testing.T) {
+	known := map[string]bool{"222222222222": true}
+	cases := []struct {
+		name, doc string
+		weak      bool
+	}{
+		{"own org account", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:root"},"Action":"sts:AssumeRole"}]}`, false},
+		{"external no condition", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":["999999999999"]},"Action":"sts:AssumeRole"}]}`, true},
+		{"external with external id", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::999999999999:role/x"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abc"}}}]}`, false},
+		{"anyone", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}]}`, true},
+		{"github no sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}`, true},
+		{"github wildcard sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}]}`, true},
+		{"github pinned sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":["repo:acme/app:ref:refs/heads/main"]}}}]}`, false},
+		{"service", `{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`, false},
+		{"deny external", `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole"}]}`, false},
+	}
+	for _, c := range cases {
+		sigs, _ := trustSignals(c.doc, "111111111111", known)
+		if (len(sigs) > 0) != c.weak {
+			t.Errorf("%s: signals %+v, want weak=%v", c.name, sigs, c.weak)
+		}
+	}
+}
+
+func TestDecodeDoc(t *testing.T) {
+	if got := decodeDoc("%7B%22Action%22%3A%22s3%3AGet%2A%22%2C%22Sid%22%3A%22a%20b%2Bc%22%7D"); got != `{"Action":"s3:Get*","Sid":"a b+c"}` {
+		t.Errorf("decodeDoc = %q", got)
+	}
+}
+
+func TestParseReportDefensive(t *testing.T) {
+	csv := "user,arn,password_enabled,password_last_used,access_key_1_active,access_key_1_last_rotated,access_key_1_last_used_date,access_key_2_active,access_key_2_last_rotated,extra_column\n" +
+		"<root_account>,arn:aws:iam::1:root,not_supported,no_information,false,N/A,N/A,false,N/A,x\n" +
+		"svc,arn:aws:iam::1:user/svc,false,N/A,true,2026-01-02T03:04:05+00:00,N/A,false,N/A,y\n"
+	rep, err := parseReport([]byte(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, ok := rep.users["svc"]
+	if !ok || len(rep.users) != 1 || !row.keys[0].present || !row.keys[0].lastUsed.IsZero() || row.keys[1].present || !rep.hasKeys("svc") {
+		t.Errorf("parsed %+v", rep.users)
+	}
+	if _, err := parseReport([]byte("a,b\n1,2\n")); err == nil {
+		t.Error("report without the needed columns accepted")
+	}
+}
