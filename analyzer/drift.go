@@ -180,7 +180,7 @@ func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exceptio
 		probe := nhi.Identity{ID: f.IdentityID, Provider: f.Provider, Scope: f.Scope, Kind: f.IdentityKind, Name: f.IdentityName}
 		probe.Tags = a.tagsOf(f.IdentityID)
 		for _, e := range exs {
-			if !e.Selector.Matches(&probe) {
+			if !e.Selector.Matches(&probe) || (e.Selector.Role != "" && e.Selector.Role != f.RoleID) {
 				continue
 			}
 			if e.Expires.After(a.now) {

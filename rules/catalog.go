@@ -125,6 +125,10 @@ type Selector struct {
 	ID string
 	// Tags must all be present with equal values.
 	Tags map[string]string
+	// Role, in an exception's selector, matches the identities the analyzer
+	// mapped to that catalog role. Role selectors are not allowed in role
+	// membership (a role cannot select by role).
+	Role string
 }
 
 // Exception suppresses one rule for the identities a selector picks, until
