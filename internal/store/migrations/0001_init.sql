@@ -39,7 +39,8 @@ CREATE TABLE scan_findings (
 -- The lifecycle of each finding, keyed by fingerprint; body is the latest
 -- JSON of the finding.
 CREATE TABLE findings (
-    fingerprint   TEXT    PRIMARY KEY,
+    id            INTEGER PRIMARY KEY,
+    fingerprint   TEXT    NOT NULL UNIQUE,
     status        TEXT    NOT NULL CHECK (status IN ('open', 'resolved', 'suppressed')),
     rule_id       TEXT    NOT NULL,
     family        TEXT    NOT NULL,
@@ -57,7 +58,7 @@ CREATE TABLE findings (
     reopened      INTEGER NOT NULL DEFAULT 0,
     reopened_at   TEXT,
     body          TEXT    NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX findings_status ON findings (status);
 
 -- What changed in each scan: new, reopened, resolved, suppressed, unsuppressed.
