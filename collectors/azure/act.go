@@ -1,0 +1,283 @@
+package azure
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// restoreData is what a Delete keeps so Restore can undo it: the public
+// definition of a certificate or of a federated credential. Never a secret.
+type restoreData struct {
+	Kind        string         `json:"kind"` // certificate | federated-credential
+	Origin      string         `json:"origin"`
+	ObjectID    string         `json:"object_id"`
+	Certificate *keyCredential `json:"certificate,omitempty"`
+	Federated   *ficWire       `json:"federated_credential,omitempty"`
+}
+
+// Act performs a credential control. Disable and Enable switch a service
+// principal's accountEnabled (Entra has no disabled state for a single
+// secret or certificate); Delete removes a client secret (irreversible), a
+// certificate or a federated credential (both restorable); Restore re-adds
+// a removed certificate or federated credential. Every action reads the
+// live state first and is idempotent.
+func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+	id := req.Identity
+	if id.Provider != "" && id.Provider != nhi.Azure {
+		return collectors.ActionResult{}, fmt.Errorf("azure: identity %s belongs to %s: %w", id.ID, id.Provider, collectors.ErrUnsupported)
+	}
+	switch req.Action {
+	case collectors.Disable, collectors.Enable:
+		if req.CredentialID != "" {
+			return collectors.ActionResult{}, fmt.Errorf("azure: Entra cannot disable one secret or certificate; disable the service principal or delete the credential: %w", collectors.ErrUnsupported)
+		}
+		return c.setEnabled(ctx, id, req.Action == collectors.Enable)
+	case collectors.Delete:
+		if req.CredentialID == "" {
+			return collectors.ActionResult{}, fmt.Errorf("azure: deleting an application or service principal is not offered: %w", collectors.ErrUnsupported)
+		}
+		return c.deleteCredential(ctx, id, strings.ToLower(req.CredentialID))
+	case collectors.Restore:
+		return c.restore(ctx, req.RestoreData)
+	}
+	return collectors.ActionResult{}, fmt.Errorf("azure: action %q: %w", req.Action, collectors.ErrUnsupported)
+}
+
+func (c *Collector) spPath(id string) string {
+	return c.graph.base + "/v1.0/servicePrincipals/" + url.PathEscape(id)
+}
+
+func (c *Collector) appPath(id string) string {
+	return c.graph.base + "/v1.0/applications/" + url.PathEscape(id)
+}
+
+func state(enabled bool) string {
+	if enabled {
+		return "enabled"
+	}
+	return "disabled"
+}
+
+func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool) (collectors.ActionResult, error) {
+	spID := id.NativeID
+	if id.Kind == nhi.KindEntraApplication {
+		spID = id.Attributes["service_principal_id"]
+		if spID == "" {
+			return collectors.ActionResult{}, fmt.Errorf("azure: application %s has no service principal in this tenant: %w", id.NativeID, collectors.ErrUnsupported)
+		}
+	}
+	var sp servicePrincipal
+	if err := c.graph.do(ctx, srcSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
+		return collectors.ActionResult{}, fmt.Errorf("azure: read service principal %s: %w", spID, err)
+	}
+	if sp.ServicePrincipalType == "ManagedIdentity" {
+		return collectors.ActionResult{}, fmt.Errorf("azure: managed identity %s cannot be disabled in Entra; remove its role assignments instead: %w", spID, collectors.ErrUnsupported)
+	}
+	before := sp.AccountEnabled == nil || *sp.AccountEnabled
+	if before == enable {
+		return collectors.ActionResult{Before: state(before), After: state(before), Detail: "service principal already " + state(before)}, nil
+	}
+	if err := c.graph.do(ctx, srcSPUpdate, http.MethodPatch, c.spPath(spID), map[string]bool{"accountEnabled": enable}, nil); err != nil {
+		return collectors.ActionResult{}, fmt.Errorf("azure: set accountEnabled=%t on %s: %w", enable, spID, err)
+	}
+	return collectors.ActionResult{Changed: true, Before: state(before), After: state(enable),
+		Detail: "service principal " + spID + " accountEnabled=" + fmt.Sprint(enable)}, nil
+}
+
+// Action sources, for errors.
+const (
+	srcSPGet         = "graph:servicePrincipals.get"
+	srcSPUpdate      = "graph:servicePrincipals.update"
+	srcAppGet        = "graph:applications.get"
+	srcAppUpdate     = "graph:applications.update"
+	srcRemovePwd     = "graph:removePassword"
+	srcFICGet        = "graph:applications.federatedIdentityCredentials.get"
+	srcFICDelete     = "graph:applications.federatedIdentityCredentials.delete"
+	srcFICCreate     = "graph:applications.federatedIdentityCredentials.create"
+	originApp        = "application"
+	originSP         = "servicePrincipal"
+	kindCertificate  = "certificate"
+	kindFederatedCrd = "federated-credential"
+)
+
+// target finds which object holds a credential and of what type it is,
+// from the collected identity.
+func target(id nhi.Identity, credID string) (objectID, origin string, typ nhi.CredentialType, err error) {
+	cr, ok := id.Credential(credID)
+	if !ok {
+		return "", "", "", fmt.Errorf("azure: identity %s has no credential %s: %w", id.ID, credID, collectors.ErrNotFound)
+	}
+	origin = cr.Attributes["origin"]
+	switch {
+	case origin == originSP && id.Kind == nhi.KindEntraApplication:
+		objectID = id.Attributes["service_principal_id"]
+	case origin == originSP:
+		objectID = id.NativeID
+	case id.Kind == nhi.KindEntraApplication:
+		objectID, origin = id.NativeID, originApp
+	default:
+		return "", "", "", fmt.Errorf("azure: credential %s has no known holder: %w", credID, collectors.ErrUnsupported)
+	}
+	return objectID, origin, cr.Type, nil
+}
+
+func (c *Collector) objectPath(origin, id string) (path, getOp, updateOp string) {
+	if origin == originSP {
+		return c.spPath(id), srcSPGet, srcSPUpdate
+	}
+	return c.appPath(id), srcAppGet, srcAppUpdate
+}
+
+func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credID string) (collectors.ActionResult, error) {
+	objID, origin, typ, err := target(id, credID)
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	path, getOp, updateOp := c.objectPath(origin, objID)
+	switch typ {
+	case nhi.CredEntraClientSecret:
+		var obj struct {
+			PasswordCredentials []passwordCredential `json:"passwordCredentials"`
+		}
+		if err := c.graph.do(ctx, getOp, http.MethodGet, path+"?$select=id,passwordCredentials", nil, &obj); err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: read %s: %w", objID, err)
+		}
+		if !hasSecret(obj.PasswordCredentials, credID) {
+			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "client secret already removed"}, nil
+		}
+		if err := c.graph.do(ctx, srcRemovePwd, http.MethodPost, path+"/removePassword", map[string]string{"keyId": credID}, nil); err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: remove client secret %s: %w", credID, err)
+		}
+		return collectors.ActionResult{Changed: true, Before: "present", After: "absent",
+			Detail: "client secret removed; this cannot be undone (issue a new secret instead)"}, nil
+	case nhi.CredEntraCertificate:
+		keys, err := c.keyCredentials(ctx, path, getOp)
+		if err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: read %s: %w", objID, err)
+		}
+		var kept []keyCredential
+		var removed *keyCredential
+		for i := range keys {
+			if strings.EqualFold(keys[i].KeyID, credID) {
+				removed = &keys[i]
+				continue
+			}
+			kept = append(kept, keys[i])
+		}
+		if removed == nil {
+			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "certificate already removed"}, nil
+		}
+		rd, err := json.Marshal(restoreData{Kind: kindCertificate, Origin: origin, ObjectID: objID, Certificate: removed})
+		if err != nil {
+			return collectors.ActionResult{}, err
+		}
+		if kept == nil {
+			kept = []keyCredential{}
+		}
+		if err := c.graph.do(ctx, updateOp, http.MethodPatch, path, map[string]any{"keyCredentials": kept}, nil); err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: remove certificate %s: %w", credID, err)
+		}
+		return collectors.ActionResult{Changed: true, Before: "present", After: "absent", RestoreData: rd,
+			Detail: "certificate removed; its public certificate is kept for Restore"}, nil
+	case nhi.CredEntraFederated:
+		var f ficWire
+		err := c.graph.do(ctx, srcFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
+		if errors.Is(err, collectors.ErrNotFound) {
+			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "federated credential already removed"}, nil
+		}
+		if err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: read federated credential %s: %w", credID, err)
+		}
+		rd, err := json.Marshal(restoreData{Kind: kindFederatedCrd, Origin: originApp, ObjectID: objID,
+			Federated: &ficWire{Name: f.Name, Issuer: f.Issuer, Subject: f.Subject, Audiences: f.Audiences, Description: f.Description}})
+		if err != nil {
+			return collectors.ActionResult{}, err
+		}
+		if err := c.graph.do(ctx, srcFICDelete, http.MethodDelete, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, nil); err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: remove federated credential %s: %w", credID, err)
+		}
+		return collectors.ActionResult{Changed: true, Before: "present", After: "absent", RestoreData: rd,
+			Detail: "federated credential removed; its definition is kept for Restore"}, nil
+	}
+	return collectors.ActionResult{}, fmt.Errorf("azure: credential type %s: %w", typ, collectors.ErrUnsupported)
+}
+
+func hasSecret(pcs []passwordCredential, keyID string) bool {
+	for _, p := range pcs {
+		if strings.EqualFold(p.KeyID, keyID) {
+			return true
+		}
+	}
+	return false
+}
+
+// keyCredentials reads an object's certificates with their public keys (a
+// single-object read selecting keyCredentials returns them).
+func (c *Collector) keyCredentials(ctx context.Context, path, op string) ([]keyCredential, error) {
+	var obj struct {
+		KeyCredentials []keyCredential `json:"keyCredentials"`
+	}
+	err := c.graph.do(ctx, op, http.MethodGet, path+"?$select=id,keyCredentials", nil, &obj)
+	return obj.KeyCredentials, err
+}
+
+func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collectors.ActionResult, error) {
+	var rd restoreData
+	if len(raw) == 0 {
+		return collectors.ActionResult{}, fmt.Errorf("azure: restore needs the RestoreData of a Delete: %w", collectors.ErrUnsupported)
+	}
+	if err := json.Unmarshal(raw, &rd); err != nil {
+		return collectors.ActionResult{}, fmt.Errorf("azure: restore data: %w", err)
+	}
+	switch rd.Kind {
+	case kindCertificate:
+		if rd.Certificate == nil || rd.Certificate.Key == "" {
+			return collectors.ActionResult{}, errors.New("azure: restore data has no public certificate")
+		}
+		path, getOp, updateOp := c.objectPath(rd.Origin, rd.ObjectID)
+		keys, err := c.keyCredentials(ctx, path, getOp)
+		if err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: read %s: %w", rd.ObjectID, err)
+		}
+		for _, k := range keys {
+			if strings.EqualFold(k.KeyID, rd.Certificate.KeyID) {
+				return collectors.ActionResult{Before: "present", After: "present", Detail: "certificate already present"}, nil
+			}
+		}
+		keys = append(keys, *rd.Certificate)
+		if err := c.graph.do(ctx, updateOp, http.MethodPatch, path, map[string]any{"keyCredentials": keys}, nil); err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: restore certificate %s: %w", rd.Certificate.KeyID, err)
+		}
+		return collectors.ActionResult{Changed: true, Before: "absent", After: "present", Detail: "certificate re-added"}, nil
+	case kindFederatedCrd:
+		if rd.Federated == nil {
+			return collectors.ActionResult{}, errors.New("azure: restore data has no federated credential")
+		}
+		base := c.appPath(rd.ObjectID) + "/federatedIdentityCredentials"
+		var exists bool
+		err := list(ctx, c.graph, srcFederatedPerApp, strings.TrimPrefix(base, c.graph.base), func(f ficWire) {
+			exists = exists || f.Name == rd.Federated.Name
+		})
+		if err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: read federated credentials of %s: %w", rd.ObjectID, err)
+		}
+		if exists {
+			return collectors.ActionResult{Before: "present", After: "present", Detail: "federated credential already present"}, nil
+		}
+		var created ficWire
+		if err := c.graph.do(ctx, srcFICCreate, http.MethodPost, base, rd.Federated, &created); err != nil {
+			return collectors.ActionResult{}, fmt.Errorf("azure: restore federated credential %s: %w", rd.Federated.Name, err)
+		}
+		return collectors.ActionResult{Changed: true, Before: "absent", After: "present",
+			Detail: "federated credential re-created with id " + created.ID}, nil
+	}
+	return collectors.ActionResult{}, fmt.Errorf("azure: restore kind %q: %w", rd.Kind, collectors.ErrUnsupported)
+}
