@@ -13,9 +13,9 @@ import (
 // Key states and reasons of the IAM API that mean Google found the key
 // exposed or compromised.
 var exposedStatus = map[string]bool{
-	"SERVICE_ACCOUNT_KEY_DISABLE_REASON_EXPOSED":                 true,
-	"SERVICE_ACCOUNT_KEY_DISABLE_REASON_COMPROMISE_DETECTED":     true,
-	"SERVICE_ACCOUNT_KEY_EXTENDED_STATUS_KEY_EXPOSED":            true,
+	"SERVICE_ACCOUNT_KEY_DISABLE_REASON_EXPOSED":                  true,
+	"SERVICE_ACCOUNT_KEY_DISABLE_REASON_COMPROMISE_DETECTED":      true,
+	"SERVICE_ACCOUNT_KEY_EXTENDED_STATUS_KEY_EXPOSED":             true,
 	"SERVICE_ACCOUNT_KEY_EXTENDED_STATUS_KEY_COMPROMISE_DETECTED": true,
 }
 

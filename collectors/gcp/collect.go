@@ -423,7 +423,7 @@ func crmToProject(p *crm.Project) *project {
 func (c *Collector) fallbackAccounts(ctx context.Context, s *scan, p *project) {
 	var sas []*iam.ServiceAccount
 	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
-		resp, err := c.iam.Projects.ServiceAccounts.List("projects/"+p.id).PageSize(100).PageToken(token).Context(ctx).Do()
+		resp, err := c.iam.Projects.ServiceAccounts.List("projects/" + p.id).PageSize(100).PageToken(token).Context(ctx).Do()
 		if err != nil {
 			return "", err
 		}
@@ -549,7 +549,7 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 	}
 	var keys []*apikeys.V2Key
 	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
-		resp, err := c.keys.Projects.Locations.Keys.List("projects/"+p.id+"/locations/global").PageSize(300).PageToken(token).Context(ctx).Do()
+		resp, err := c.keys.Projects.Locations.Keys.List("projects/" + p.id + "/locations/global").PageSize(300).PageToken(token).Context(ctx).Do()
 		if err != nil {
 			return "", err
 		}

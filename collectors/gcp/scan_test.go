@@ -81,7 +81,10 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 		setup func(*gcpfake.Server)
 		kind  nhi.GapKind
 	}{
-		{"denied", func(s *gcpfake.Server) { s.Deny("organizations/"+gcpfake.DemoOrganization, gcpfake.OpListAssets); s.Deny("organizations/"+gcpfake.DemoOrganization, gcpfake.OpSearchIamPolicies) }, nhi.GapDenied},
+		{"denied", func(s *gcpfake.Server) {
+			s.Deny("organizations/"+gcpfake.DemoOrganization, gcpfake.OpListAssets)
+			s.Deny("organizations/"+gcpfake.DemoOrganization, gcpfake.OpSearchIamPolicies)
+		}, nhi.GapDenied},
 		{"disabled", func(s *gcpfake.Server) { s.DisableService("cloudasset") }, nhi.GapUnavailable},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1012,4 +1012,3 @@ func cloneBindings(bs []Binding) []Binding {
 	}
 	return out
 }
-
