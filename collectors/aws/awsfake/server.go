@@ -255,12 +255,27 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	req.op = service + ":" + req.action
 
+	result, aerr := s.handle(req, keyID, service)
+	if aerr != nil {
+		s.writeErr(w, jsonProto, aerr)
+		return
+	}
+	// Encode outside the lock: results hold copies, never shared state.
+	if jsonProto {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		_ = json.NewEncoder(w).Encode(result)
+		return
+	}
+	writeXML(w, service, req.action, result)
+}
+
+// handle counts the call, applies injected errors and runs the operation.
+func (s *Server) handle(req request, keyID, service string) (any, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	caller, ok := s.callerAccount(keyID)
 	if !ok {
-		s.writeErr(w, jsonProto, &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."})
-		return
+		return nil, &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
 	}
 	req.caller, req.account = caller, caller
 	if req.op == "sts:AssumeRole" {
@@ -274,31 +289,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.acctCalls[req.account][req.op]++
 	if e := s.inject(req); e != nil {
-		s.writeErr(w, jsonProto, e)
-		return
+		return nil, e
 	}
-	var result any
-	var aerr *apiError
 	switch service {
 	case "iam":
-		result, aerr = s.iam(req)
+		return s.iam(req)
 	case "sts":
-		result, aerr = s.sts(req)
+		return s.sts(req)
 	case "organizations":
-		result, aerr = s.orgs(req)
-	default:
-		aerr = errInvalid("unknown service %q", service)
+		return s.orgs(req)
 	}
-	if aerr != nil {
-		s.writeErr(w, jsonProto, aerr)
-		return
-	}
-	if jsonProto {
-		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
-		_ = json.NewEncoder(w).Encode(result)
-		return
-	}
-	writeXML(w, service, req.action, result)
+	return nil, errInvalid("unknown service %q", service)
 }
 
 func (s *Server) inject(req request) *apiError {
