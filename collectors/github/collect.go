@@ -571,6 +571,9 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 	})
 	g.Go(func() error {
 		if oc.saml == nil {
+			if c.cfg.SkipSAMLAuthorizations {
+				return nil
+			}
 			res.gaps.addKind(opListSAMLAuths, nhi.GapDenied, "GitHub Apps cannot list SAML credential authorisations; configure a token beside the App", false)
 			return nil
 		}

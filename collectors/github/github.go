@@ -67,6 +67,10 @@ type Config struct {
 	// only for SAML credential authorisations, which GitHub Apps cannot read.
 	TokenFile string
 	TokenEnv  string
+	// SkipSAMLAuthorizations says the orgs do not use SAML single sign-on
+	// (or that classic tokens are knowingly out of scope): without a token,
+	// an App-only scan then records no gap for SAML authorisations.
+	SkipSAMLAuthorizations bool
 
 	// HTTPClient is the client to use (tests and the demo pass the fake's).
 	HTTPClient *http.Client
