@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -149,7 +150,11 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	f := newFake(t, azurefake.Demo(fixedNow))
 	f.DenyOp(azurefake.OpSPSignInActivities)
 	var logs bytes.Buffer
-	inv := collect(t, newCollector(t, f))
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	inv := collect(t, newCollector(t, f, func(c *azure.Config) { c.Logger = logger }))
+	if logs.Len() == 0 {
+		t.Fatal("no log output to check")
+	}
 	var out bytes.Buffer
 	_ = nhi.Encode(&out, inv)
 	for _, s := range f.Secrets() {

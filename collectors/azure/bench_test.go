@@ -25,7 +25,7 @@ func largeTenant(now time.Time, apps, sps, subs int) azurefake.Seed {
 		key := azurefake.GUID("b0", i)
 		a := azurefake.Application{ID: azurefake.GUID("a1", i), AppID: azurefake.GUID("c1", i), DisplayName: fmt.Sprintf("app-%05d", i),
 			CreatedDateTime: now.AddDate(0, 0, -i%700), Tags: []string{"team:t" + fmt.Sprint(i%12)},
-			Owners: []string{azurefake.GUID("e5", i%500)},
+			Owners:              []string{azurefake.GUID("e5", i%500)},
 			PasswordCredentials: []azurefake.PasswordCredential{{KeyID: key, StartDateTime: now.AddDate(0, 0, -i%400), EndDateTime: now.AddDate(1, 0, 0)}}}
 		if i%3 == 0 {
 			a.FederatedIdentityCredentials = []azurefake.FederatedIdentityCredential{{ID: azurefake.GUID("f1", i), Name: "gh", Issuer: "https://token.actions.githubusercontent.com", Subject: "repo:acme/r:environment:prod", Audiences: []string{"api://AzureADTokenExchange"}}}
