@@ -60,6 +60,9 @@ type Scan struct {
 	InventorySHA256 string
 	Identities      int
 	Findings        int
+	// EvaluatedAt is the analysis time (--as-of); zero for scans stored
+	// before it was recorded.
+	EvaluatedAt time.Time
 }
 
 // FinishInput is what a finished scan produced.
@@ -67,6 +70,10 @@ type FinishInput struct {
 	Ended     time.Time
 	Inventory nhi.Inventory
 	Findings  []nhi.Finding
+	// Ownership is the analyzer's resolution of each identity's role and
+	// owner; EvaluatedAt the time the analysis was evaluated at.
+	Ownership   map[string]nhi.Ownership
+	EvaluatedAt time.Time
 }
 
 // BeginScan takes the single-writer lock and records a running scan. If
@@ -320,6 +327,10 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 	if err != nil {
 		return err
 	}
+	ownership, err := json.Marshal(in.Ownership) // map keys encode sorted
+	if err != nil {
+		return err
+	}
 
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -338,12 +349,21 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		scanID, invHash, snap.Bytes()); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
+	if in.Ownership != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO scan_ownership (scan_id, body) VALUES (?, ?)", scanID, string(ownership)); err != nil {
+			return fmt.Errorf("ownership: %w", err)
+		}
+	}
 	counts, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ?, ended = ?, scopes = ?, gaps = ?, identities = ?, findings = ?
-		WHERE id = ?`, string(status), formatTime(in.Ended), string(scopes), string(gaps), len(inv.Identities), len(prepared), scanID); err != nil {
+	evaluated := ""
+	if !in.EvaluatedAt.IsZero() {
+		evaluated = formatTime(in.EvaluatedAt)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ?, ended = ?, scopes = ?, gaps = ?, identities = ?, findings = ?, evaluated_at = ?
+		WHERE id = ?`, string(status), formatTime(in.Ended), string(scopes), string(gaps), len(inv.Identities), len(prepared), evaluated, scanID); err != nil {
 		return err
 	}
 	if err := appendAudit(ctx, tx, AuditEntry{
@@ -372,7 +392,7 @@ func nonNil[T any](s []T) []T {
 }
 
 const scanColumns = `s.id, s.status, s.started, s.ended, s.tool_version, s.catalog_hash, s.source, s.reason,
-	s.scopes, s.gaps, s.identities, s.findings, COALESCE(n.sha256, '')`
+	s.scopes, s.gaps, s.identities, s.findings, COALESCE(n.sha256, ''), s.evaluated_at`
 
 const scanFrom = ` FROM scans s LEFT JOIN snapshots n ON n.scan_id = s.id `
 
@@ -380,11 +400,18 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanScan(r rowScanner) (Scan, error) {
 	var sc Scan
-	var status, started, scopes, gaps string
+	var status, started, scopes, gaps, evaluated string
 	var ended sql.NullString
 	if err := r.Scan(&sc.ID, &status, &started, &ended, &sc.ToolVersion, &sc.CatalogHash, &sc.Source, &sc.Reason,
-		&scopes, &gaps, &sc.Identities, &sc.Findings, &sc.InventorySHA256); err != nil {
+		&scopes, &gaps, &sc.Identities, &sc.Findings, &sc.InventorySHA256, &evaluated); err != nil {
 		return Scan{}, err
+	}
+	if evaluated != "" {
+		t, err := parseTime(evaluated)
+		if err != nil {
+			return Scan{}, fmt.Errorf("scan %d: evaluated_at: %w", sc.ID, err)
+		}
+		sc.EvaluatedAt = t
 	}
 	sc.Status = ScanStatus(status)
 	var err error
@@ -485,4 +512,22 @@ func (s *Store) Snapshot(ctx context.Context, scanID int64) (nhi.Inventory, stri
 	}
 	inv.Normalize()
 	return inv, want, nil
+}
+
+// ScanOwnership returns the role and owner resolution stored with a scan,
+// by identity id; empty when the scan stored none.
+func (s *Store) ScanOwnership(ctx context.Context, scanID int64) (map[string]nhi.Ownership, error) {
+	var body string
+	err := s.db.QueryRowContext(ctx, "SELECT body FROM scan_ownership WHERE scan_id = ?", scanID).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return map[string]nhi.Ownership{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ownership of scan %d: %w", scanID, err)
+	}
+	out := map[string]nhi.Ownership{}
+	if err := json.Unmarshal([]byte(body), &out); err != nil {
+		return nil, fmt.Errorf("ownership of scan %d: %w", scanID, err)
+	}
+	return out, nil
 }

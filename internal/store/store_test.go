@@ -112,7 +112,7 @@ func mustFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
 	st, path, c := newStore(t)
-	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}}
+	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0}}
 	got, err := st.Migrations(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -557,5 +557,42 @@ func TestSnapshotDetectsCorruption(t *testing.T) {
 	}
 	if _, _, err := st.Snapshot(ctx, id); !errors.Is(err, store.ErrCorrupt) {
 		t.Fatalf("edited snapshot: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestScanOwnershipAndEvaluatedAt(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "o.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	t0 := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	id, err := st.BeginScan(ctx, store.ScanMeta{Started: t0, ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]nhi.Ownership{"aws:AIDA1": {IdentityID: "aws:AIDA1", RoleID: "r", Owner: "a@x", OwnerSource: "role", OwnerStatus: nhi.OwnerActive}}
+	asOf := t0.AddDate(0, 1, 0)
+	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0.Add(time.Minute), Inventory: nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: t0}, Ownership: own, EvaluatedAt: asOf}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.ScanOwnership(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["aws:AIDA1"] != own["aws:AIDA1"] || len(got) != 1 {
+		t.Errorf("ownership = %+v", got)
+	}
+	sc, err := st.Scan(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sc.EvaluatedAt.Equal(asOf) {
+		t.Errorf("evaluated_at = %v, want %v", sc.EvaluatedAt, asOf)
+	}
+	none, err := st.ScanOwnership(ctx, id+1)
+	if err != nil || len(none) != 0 {
+		t.Errorf("ownership of an unknown scan = %v, %v", none, err)
 	}
 }
