@@ -120,7 +120,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("migrations (-want +got):\n%s", diff)
 	}
-	if store.SchemaVersion() != 1 {
+	if store.SchemaVersion() != 2 {
 		t.Fatalf("SchemaVersion = %d", store.SchemaVersion())
 	}
 	if err := st.PutETag(ctx, "k", "W/\"1\"", []byte("body")); err != nil {
