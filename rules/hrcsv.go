@@ -78,16 +78,16 @@ func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 		}
 		switch {
 		case !known:
-			errs.add(pos{name, line, c}, "unknown HR CSV column %q (known: %s)", header[i], strings.Join(PeopleCSVColumns, ", "))
+			errs.add(pos{File: name, Line: line, Col: c}, "unknown HR CSV column %q (known: %s)", header[i], strings.Join(PeopleCSVColumns, ", "))
 		case col[h] != 0:
-			errs.add(pos{name, line, c}, "duplicate HR CSV column %q", h)
+			errs.add(pos{File: name, Line: line, Col: c}, "duplicate HR CSV column %q", h)
 		default:
 			col[h] = i + 1 // 0 means absent
 		}
 	}
 	for _, req := range requiredCSVColumns {
 		if col[req] == 0 {
-			errs.add(pos{name, 1, 1}, "HR CSV has no %q column", req)
+			errs.add(pos{File: name, Line: 1, Col: 1}, "HR CSV has no %q column", req)
 		}
 	}
 	if col[ColEmail] == 0 || col[ColStatus] == 0 {
@@ -115,7 +115,7 @@ func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 			}
 			line, cc := r.FieldPos(i - 1)
 			v := strings.TrimSpace(rec[i-1])
-			return str{V: v, P: pos{name, line, cc}, Set: v != ""}
+			return str{V: v, P: pos{File: name, Line: line, Col: cc}, Set: v != ""}
 		}
 		email := cell(ColEmail)
 		rowAt := email.P
@@ -155,7 +155,7 @@ var csvWording = strings.NewReplacer(
 func csvErrPos(name string, err error) pos {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return pos{name, pe.Line, pe.Column}
+		return pos{File: name, Line: pe.Line, Col: pe.Column}
 	}
 	return pos{File: name}
 }

@@ -123,7 +123,7 @@ func (l *loader) loadFile(name string) {
 	parseYAML(name, data, &doc, &l.errs)
 	if doc.Defaults != nil {
 		if l.defaults != nil {
-			l.errs.add(doc.at("defaults"), "defaults already defined at %s; define them in one file only", l.defaults.P)
+			l.errs.add(doc.At("defaults"), "defaults already defined at %s; define them in one file only", l.defaults.P)
 		} else {
 			l.defaults = doc.Defaults
 		}
@@ -179,7 +179,7 @@ func (l *loader) buildDefaults() Defaults {
 			*x.dst = v
 		}
 	}
-	if fd.has("owner_tag_keys") {
+	if fd.Has("owner_tag_keys") {
 		d.OwnerTagKeys = []string{}
 		seen := map[string]bool{}
 		for _, k := range fd.OwnerTagKeys {
@@ -273,7 +273,7 @@ func (l *loader) person(fp filePerson) (personDef, bool) {
 	pd := personDef{at: fp.P}
 	ok := true
 	if !fp.ID.Set {
-		if fp.absent("id") {
+		if fp.Absent("id") {
 			l.errs.add(fp.P, "person has no id (their email address)")
 		}
 		ok = false
@@ -373,7 +373,7 @@ func validID(s string) bool {
 func (l *loader) checkID(s str, m meta, what string, first map[string]pos) bool {
 	switch {
 	case !s.Set:
-		if m.absent("id") {
+		if m.Absent("id") {
 			l.errs.add(m.P, "%s has no id", what)
 		}
 		return false
@@ -396,10 +396,10 @@ func (l *loader) buildRoles(people map[string]nhi.Person) []Role {
 		idOK := l.checkID(fr.ID, fr.meta, "role", first)
 		r := Role{ID: fr.ID.V, Purpose: fr.Purpose.V, Team: fr.Team.V, Pos: fr.P.String()}
 		if strings.TrimSpace(fr.Purpose.V) == "" && !fr.Bad["purpose"] {
-			l.errs.add(fr.at("purpose"), "role %q has no purpose", fr.ID.V)
+			l.errs.add(fr.At("purpose"), "role %q has no purpose", fr.ID.V)
 		}
-		if fr.absent("business_owner") {
-			l.errs.add(fr.at("business_owner"), "role %q has no business_owner (an accountable person)", fr.ID.V)
+		if fr.Absent("business_owner") {
+			l.errs.add(fr.At("business_owner"), "role %q has no business_owner (an accountable person)", fr.ID.V)
 		} else if fr.BusinessOwner.Set {
 			r.BusinessOwner = l.personRef(people, fr.BusinessOwner, "business_owner")
 		}
@@ -418,7 +418,7 @@ func (l *loader) buildRoles(people map[string]nhi.Person) []Role {
 		}
 		r.Credentials = l.credentials(fr.Credentials)
 		if len(fr.Members) == 0 && !fr.Bad["members"] {
-			l.errs.add(fr.at("members"), "role %q has no members selectors, so it maps no identity", fr.ID.V)
+			l.errs.add(fr.At("members"), "role %q has no members selectors, so it maps no identity", fr.ID.V)
 		}
 		for _, fs := range fr.Members {
 			if s, ok := l.selector(fs, "member selector"); ok {
@@ -453,8 +453,8 @@ func (l *loader) entitlement(fe fileEntitlement) (Entitlement, bool) {
 	ok := true
 	var e Entitlement
 	if !fe.Provider.Set {
-		if fe.absent("provider") {
-			l.errs.add(fe.at("provider"), "allowed entitlement has no provider")
+		if fe.Absent("provider") {
+			l.errs.add(fe.At("provider"), "allowed entitlement has no provider")
 		}
 		ok = false
 	} else if p, good := l.provider(fe.Provider); good {
@@ -464,7 +464,7 @@ func (l *loader) entitlement(fe fileEntitlement) (Entitlement, bool) {
 	}
 	if !fe.Entitlement.Set || fe.Entitlement.V == "" {
 		if !fe.Bad["entitlement"] {
-			l.errs.add(fe.at("entitlement"), "allowed entitlement has no entitlement pattern")
+			l.errs.add(fe.At("entitlement"), "allowed entitlement has no entitlement pattern")
 		}
 		ok = false
 	} else if l.glob(fe.Entitlement, "entitlement") {
@@ -492,13 +492,13 @@ func (l *loader) credentials(fc *fileCredentials) CredentialPolicy {
 	cp.StaticKeysAllowed = !cp.RequireWorkloadIdentity
 	if fc.StaticKeys != nil {
 		if *fc.StaticKeys && cp.RequireWorkloadIdentity {
-			l.errs.add(fc.at("static_keys"), "static_keys: true contradicts workload_identity_required: true")
+			l.errs.add(fc.At("static_keys"), "static_keys: true contradicts workload_identity_required: true")
 		}
 		cp.StaticKeysAllowed = *fc.StaticKeys && !cp.RequireWorkloadIdentity
 	}
 	if fc.MaxActiveKeys != nil {
 		if *fc.MaxActiveKeys < 1 {
-			l.errs.add(fc.at("max_active_keys"), "max_active_keys must be at least 1 (use static_keys: false to allow none)")
+			l.errs.add(fc.At("max_active_keys"), "max_active_keys must be at least 1 (use static_keys: false to allow none)")
 		} else {
 			cp.MaxActiveKeys = *fc.MaxActiveKeys
 		}
@@ -576,27 +576,27 @@ func (l *loader) buildExceptions(people map[string]nhi.Person, maxDur time.Durat
 	for _, fe := range l.exceptions {
 		idOK := l.checkID(fe.ID, fe.meta, "exception", first)
 		e := Exception{ID: fe.ID.V, Rule: fe.Rule.V, Reason: fe.Reason.V, Pos: fe.P.String()}
-		if fe.absent("rule") {
-			l.errs.add(fe.at("rule"), "exception %q has no rule", fe.ID.V)
+		if fe.Absent("rule") {
+			l.errs.add(fe.At("rule"), "exception %q has no rule", fe.ID.V)
 		} else if _, ok := Lookup(fe.Rule.V); !ok && fe.Rule.Set {
 			l.errs.add(fe.Rule.P, "unknown rule %q", fe.Rule.V)
 		}
-		if fe.absent("selector") {
-			l.errs.add(fe.at("selector"), "exception %q has no selector", fe.ID.V)
+		if fe.Absent("selector") {
+			l.errs.add(fe.At("selector"), "exception %q has no selector", fe.ID.V)
 		} else if fe.Selector != nil {
 			e.Selector, _ = l.selector(*fe.Selector, "selector")
 		}
 		if strings.TrimSpace(fe.Reason.V) == "" && !fe.Bad["reason"] {
-			l.errs.add(fe.at("reason"), "exception %q has no reason", fe.ID.V)
+			l.errs.add(fe.At("reason"), "exception %q has no reason", fe.ID.V)
 		}
-		if fe.absent("approved_by") {
-			l.errs.add(fe.at("approved_by"), "exception %q has no approved_by (a person)", fe.ID.V)
+		if fe.Absent("approved_by") {
+			l.errs.add(fe.At("approved_by"), "exception %q has no approved_by (a person)", fe.ID.V)
 		} else if fe.ApprovedBy.Set {
 			e.ApprovedBy = l.personRef(people, fe.ApprovedBy, "approved_by")
 		}
 		switch t, err := parseDate(fe.Expires.V); {
-		case fe.absent("expires"):
-			l.errs.add(fe.at("expires"), "exception %q has no expires date; every exception must expire", fe.ID.V)
+		case fe.Absent("expires"):
+			l.errs.add(fe.At("expires"), "exception %q has no expires date; every exception must expire", fe.ID.V)
 		case !fe.Expires.Set:
 			// Malformed, already reported.
 		case err != nil:
