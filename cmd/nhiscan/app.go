@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// Exit codes.
+const (
+	exitOK       = 0
+	exitFindings = 1 // findings at or above --fail-on, or a failed verification
+	exitUsage    = 2 // usage or configuration error; nothing was written
+	exitError    = 3 // a runtime error (database, every collector failed…)
+)
+
+// usageError marks errors that exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// failError exits 1 after its message: a gate or a verification failed.
+type failError struct{ msg string }
+
+func (e failError) Error() string { return e.msg }
+
+// app is one invocation's environment. Tests build it with their own
+// writers, clock and environment.
+type app struct {
+	stdout, stderr io.Writer
+	now            func() time.Time
+	getenv         func(string) string
+	// isTerminal reports whether stderr is a terminal (progress display).
+	isTerminal bool
+
+	// global flags
+	configPath string
+	dbPath     string
+	logFormat  string
+	verbose    bool
+	asOf       string
+
+	log *slog.Logger
+}
+
+// run executes the command line and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	a := &app{stdout: stdout, stderr: stderr, now: time.Now, getenv: os.Getenv}
+	if f, ok := stderr.(*os.File); ok {
+		if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
+			a.isTerminal = true
+		}
+	}
+	return a.run(ctx, args)
+}
+
+func (a *app) run(ctx context.Context, args []string) int {
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitOK
+	}
+	var ue usageError
+	var fe failError
+	var ce *rules.Errors
+	switch {
+	case errors.As(err, &ce):
+		fmt.Fprintf(a.stderr, "catalog has %d problem(s):\n%s\n", len(*ce), ce.Error())
+		return exitUsage
+	case errors.As(err, &ue), isCobraUsage(err):
+		fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)
+		return exitUsage
+	case errors.As(err, &fe):
+		fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)
+		return exitFindings
+	}
+	fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)
+	return exitError
+}
+
+// isCobraUsage recognises cobra's own argument and flag errors.
+func isCobraUsage(err error) bool {
+	s := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
+		"invalid argument", "accepts ", "requires at least", "required flag"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "nhiscan",
+		Short: "Govern non-human identities against an owned-role catalog",
+		Long: `nhiscan inventories non-human identities (service accounts, IAM users and
+roles, keys, Entra applications and service principals, GitHub Apps, deploy
+keys and tokens) across AWS, Azure/Entra, GCP and GitHub, compares them with
+the owned-role catalog, and reports orphaned, dormant, over-privileged,
+long-lived and unmapped identities and drift.
+
+Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
+2 usage or configuration error (nothing written); 3 runtime error.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return a.setup()
+		},
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.configPath, "config", "", "configuration file (default: $NHISCAN_CONFIG, else ./nhiscan.yaml if present)")
+	pf.StringVar(&a.dbPath, "db", "", "SQLite database file (default: config 'database', else nhiscan.db)")
+	pf.StringVar(&a.logFormat, "log-format", "", "log format: text or json (default text)")
+	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log progress and API activity")
+	pf.StringVar(&a.asOf, "as-of", "", "evaluation time, RFC 3339 or YYYY-MM-DD (default now); a future date forecasts what will be overdue")
+	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
+		a.auditCmd(), a.demoCmd(), a.versionCmd())
+	return root
+}
+
+// setup configures logging once flags are parsed.
+func (a *app) setup() error {
+	format := a.logFormat
+	if format == "" {
+		format = a.getenv("NHISCAN_LOG_FORMAT")
+	}
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch format {
+	case "", "text":
+		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
+	case "json":
+		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+	default:
+		return usagef("--log-format %q: want text or json", format)
+	}
+	return nil
+}
+
+// loadConfig reads the configuration: --config, else $NHISCAN_CONFIG, else
+// ./nhiscan.yaml when it exists, else defaults.
+func (a *app) loadConfig() (config.Config, error) {
+	path := a.configPath
+	if path == "" {
+		path = a.getenv("NHISCAN_CONFIG")
+	}
+	if path == "" {
+		if _, err := os.Stat("nhiscan.yaml"); err == nil {
+			path = "nhiscan.yaml"
+		}
+	}
+	cfg, err := config.Load(path, a.getenv)
+	if err != nil {
+		return config.Config{}, usageError{err}
+	}
+	if a.dbPath != "" {
+		cfg.Database = a.dbPath
+	}
+	if cfg.Database == "" {
+		cfg.Database = "nhiscan.db"
+	}
+	return cfg, nil
+}
+
+// evalTime is --as-of, or now.
+func (a *app) evalTime() (time.Time, error) {
+	if a.asOf == "" {
+		return a.now().UTC(), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, a.asOf); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usagef("--as-of %q: want RFC 3339 (2026-11-26T00:00:00Z) or a date (2026-11-26)", a.asOf)
+}
+
+// loadCatalog loads the catalog from paths (flags) or the configuration,
+// applying the configuration's threshold overrides.
+func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*rules.Catalog, error) {
+	if len(paths) == 0 {
+		paths = cfg.Catalog
+	}
+	if len(paths) == 0 {
+		return nil, usagef("no catalog: pass --catalog PATH or set 'catalog' in the configuration")
+	}
+	cat, err := rules.Load(at, paths...)
+	if err != nil {
+		return nil, err
+	}
+	applyThresholds(cat, cfg.Thresholds)
+	return cat, nil
+}
+
+func applyThresholds(cat *rules.Catalog, t config.Thresholds) {
+	set := func(dst *time.Duration, v config.Duration) {
+		if v > 0 {
+			*dst = time.Duration(v)
+		}
+	}
+	set(&cat.Defaults.DormantAfter, t.DormantAfter)
+	set(&cat.Defaults.MaxCredentialAge, t.MaxCredentialAge)
+	set(&cat.Defaults.NeverUsedGrace, t.NeverUsedGrace)
+	set(&cat.Defaults.ExpiringSoon, t.ExpiringSoon)
+	set(&cat.Defaults.UsageFreshness, t.UsageFreshness)
+}
+
+func parseSeverity(s string) (nhi.Severity, error) {
+	if s == "" {
+		return "", nil
+	}
+	sev, err := nhi.ParseSeverity(s)
+	if err != nil {
+		return "", usageError{err}
+	}
+	return sev, nil
+}

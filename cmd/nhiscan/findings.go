@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/reports"
+)
+
+func (a *app) findingsCmd() *cobra.Command {
+	var (
+		filter       store.FindingFilter
+		sev, format  string
+		scanID       int64
+		includeDrift bool
+	)
+	cmd := &cobra.Command{
+		Use:   "findings",
+		Short: "List findings with their lifecycle (open, resolved, suppressed)",
+		Long: `findings lists findings from the database. By default it shows the current
+lifecycle of every finding still open; --status resolved|suppressed|all widens
+it, and --scan ID shows exactly what one scan reported.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			write, ok := findingWriters[format]
+			if !ok {
+				return usagef("--format %q: want table, json or csv", format)
+			}
+			min, err := parseSeverity(sev)
+			if err != nil {
+				return err
+			}
+			filter.MinSeverity = min
+			switch filter.Status {
+			case "open", "resolved", "suppressed":
+			case "all":
+				filter.Status = ""
+			default:
+				return usagef("--status %q: want open, resolved, suppressed or all", filter.Status)
+			}
+			if filter.Provider != "" && !nhi.Provider(filter.Provider).Valid() {
+				return usagef("--provider %q: want aws, azure, gcp or github", filter.Provider)
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			st, err := a.openExisting(ctx, cfg.Database)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			var rows []reports.FindingRow
+			if scanID > 0 {
+				rows, err = scanFindingRows(ctx, st, scanID)
+				if err != nil {
+					return err
+				}
+				rows = filterRows(rows, filter)
+			} else {
+				recs, err := st.Findings(ctx, filter)
+				if err != nil {
+					return err
+				}
+				for _, r := range recs {
+					rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: r.Status, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
+				}
+			}
+			if !includeDrift && filter.Family == "" {
+				rows = dropFamily(rows, nhi.FamilyDrift)
+			}
+			return write(a.stdout, rows)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&filter.Family, "family", "", "only this family (orphaned, owner-moved, dormant, over-privileged, long-lived, unmapped, drift, risky-config)")
+	f.StringVar(&filter.RuleID, "rule", "", "only this rule id")
+	f.StringVar(&filter.Owner, "owner", "", "only findings of this owner (email or login)")
+	f.StringVar(&filter.Provider, "provider", "", "only this provider (aws, azure, gcp, github)")
+	f.StringVar(&sev, "severity", "", "minimum severity (info, low, medium, high, critical)")
+	f.StringVar(&filter.Status, "status", "open", "open, resolved, suppressed or all")
+	f.StringVar(&format, "format", "table", "table, json or csv")
+	f.Int64Var(&scanID, "scan", 0, "show the findings one scan reported (default: current lifecycle)")
+	f.BoolVar(&includeDrift, "drift", false, "include drift findings (see also 'nhiscan diff')")
+	return cmd
+}
+
+var findingWriters = map[string]func(io.Writer, []reports.FindingRow) error{
+	"table": reports.WriteFindingsTable,
+	"json":  reports.WriteFindingsJSON,
+	"csv":   reports.WriteFindingsCSV,
+}
+
+// openExisting opens a database that must already exist: reading commands
+// never create an empty one.
+func (a *app) openExisting(ctx context.Context, path string) (*store.Store, error) {
+	if !fileExists(path) {
+		return nil, usagef("database %s does not exist: run 'nhiscan scan' (or 'nhiscan demo') first", path)
+	}
+	return store.Open(ctx, path)
+}
+
+// scanFindingRows returns one scan's findings with their lifecycle.
+func scanFindingRows(ctx context.Context, st *store.Store, id int64) ([]reports.FindingRow, error) {
+	if _, err := st.Scan(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, usagef("scan %d not found", id)
+		}
+		return nil, err
+	}
+	fs, err := st.ScanFindings(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := st.Findings(ctx, store.FindingFilter{})
+	if err != nil {
+		return nil, err
+	}
+	life := make(map[string]store.FindingRecord, len(recs))
+	for _, r := range recs {
+		life[r.Fingerprint] = r
+	}
+	rows := make([]reports.FindingRow, 0, len(fs))
+	for _, f := range fs {
+		row := reports.FindingRow{Finding: f, Status: reports.StatusOpen}
+		if f.Suppressed {
+			row.Status = reports.StatusSuppressed
+		}
+		if r, ok := life[f.Fingerprint]; ok {
+			row.FirstSeen, row.LastSeen = r.FirstSeen, r.LastSeen
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
+}
+
+func filterRows(rows []reports.FindingRow, f store.FindingFilter) []reports.FindingRow {
+	out := rows[:0]
+	for _, r := range rows {
+		switch {
+		case f.Status != "" && r.Status != f.Status,
+			f.Family != "" && r.Family != f.Family,
+			f.RuleID != "" && r.RuleID != f.RuleID,
+			f.Owner != "" && r.Owner != f.Owner,
+			f.Provider != "" && string(r.Provider) != f.Provider,
+			f.MinSeverity != "" && r.Severity.Rank() < f.MinSeverity.Rank():
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+func dropFamily(rows []reports.FindingRow, family string) []reports.FindingRow {
+	out := rows[:0]
+	for _, r := range rows {
+		if r.Family != family {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func parseScanID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usagef("scan id %q: want a positive number", s)
+	}
+	return id, nil
+}

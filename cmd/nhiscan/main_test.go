@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhiscan/nhiscan/reports"
+)
+
+// cli runs nhiscan in-process through run's own entry, with a fixed clock
+// and an empty environment, in a temporary working directory.
+type cli struct {
+	t   *testing.T
+	dir string
+	env map[string]string
+	now time.Time
+}
+
+func newCLI(t *testing.T) *cli {
+	t.Helper()
+	return &cli{t: t, dir: t.TempDir(), env: map[string]string{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
+}
+
+func (c *cli) run(args ...string) (code int, stdout, stderr string) {
+	c.t.Helper()
+	var out, errb bytes.Buffer
+	a := &app{stdout: &out, stderr: &errb, now: func() time.Time { return c.now }, getenv: func(k string) string { return c.env[k] }}
+	code = a.run(context.Background(), args)
+	return code, out.String(), errb.String()
+}
+
+func (c *cli) db() string { return filepath.Join(c.dir, "nhiscan.db") }
+
+func testdata(name string) string {
+	p, _ := filepath.Abs(filepath.Join("testdata", name))
+	return p
+}
+
+func TestCLIEndToEnd(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+
+	code, out, errs := c.run("catalog", "validate", testdata("catalog.yaml"))
+	if code != exitOK || !strings.Contains(out, "catalog ok: 3 people, 1 roles") {
+		t.Fatalf("catalog validate = %d\n%s%s", code, out, errs)
+	}
+
+	code, out, errs = c.run("scan", db, cat, "--inventory", testdata("scan1.json"), "--as-of", "2026-11-19")
+	if code != exitOK {
+		t.Fatalf("scan 1 = %d\n%s%s", code, out, errs)
+	}
+	if !strings.Contains(out, "scan 1 complete: 2 identities in 1 scopes") || !strings.Contains(out, "orphaned 1") {
+		t.Errorf("scan 1 summary:\n%s", out)
+	}
+
+	// Gate: a high finding (the departed owner, AdministratorAccess) exists.
+	c.now = c.now.Add(7 * 24 * time.Hour)
+	code, out, errs = c.run("scan", db, cat, "--inventory", testdata("scan2.json"), "--fail-on", "high")
+	if code != exitOK {
+		t.Fatalf("scan 2 = %d (scan 2 has no high finding)\n%s%s", code, out, errs)
+	}
+	code, _, _ = c.run("scan", db, cat, "--inventory", testdata("scan1.json"), "--fail-on", "high")
+	if code != exitFindings {
+		t.Fatalf("scan 3 with --fail-on high = %d, want %d", code, exitFindings)
+	}
+
+	// findings as JSON: current lifecycle, open only by default.
+	code, out, errs = c.run("findings", db, "--format", "json", "--family", "over-privileged")
+	if code != exitOK {
+		t.Fatalf("findings = %d\n%s", code, errs)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("findings json: %v\n%s", err, out)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no over-privileged findings listed")
+	}
+
+	// diff between scan 1 and 2: the deleted user and the new grant.
+	code, out, errs = c.run("diff", db, "--format", "csv", "1", "2")
+	if code != exitOK {
+		t.Fatalf("diff = %d\n%s", code, errs)
+	}
+	recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	joined := out
+	for _, want := range []string{"drift-identity-removed", "drift-grant-added"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("diff lacks %s:\n%s", want, out)
+		}
+	}
+	if len(recs) < 3 {
+		t.Errorf("diff rows = %d", len(recs))
+	}
+
+	// Evidence pack for scan 1: verifies, and is safe in a spreadsheet.
+	evDir := filepath.Join(c.dir, "evidence")
+	code, out, errs = c.run("export", "evidence", db, cat, "--scan", "1", "--out", evDir)
+	if code != exitOK {
+		t.Fatalf("export evidence = %d\n%s%s", code, out, errs)
+	}
+	if err := reports.VerifyEvidence(evDir); err != nil {
+		t.Errorf("evidence does not verify: %v", err)
+	}
+	pop, err := os.ReadFile(filepath.Join(evDir, "population.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(pop, []byte(",=HYPERLINK")) || !bytes.Contains(pop, []byte("'=HYPERLINK")) {
+		t.Errorf("formula not neutralised in population.csv")
+	}
+
+	// HTML report: hostile names escaped.
+	html := filepath.Join(c.dir, "report.html")
+	code, _, errs = c.run("report", db, cat, "--scan", "1", "--out", html)
+	if code != exitOK {
+		t.Fatalf("report = %d\n%s", code, errs)
+	}
+	page, _ := os.ReadFile(html)
+	if bytes.Contains(page, []byte("<script>alert(1)</script>")) {
+		t.Error("HTML report contains an unescaped collected string")
+	}
+
+	// The audit log is intact and records the scans and the export.
+	code, out, _ = c.run("audit", "verify", db)
+	if code != exitOK || !strings.Contains(out, "audit log intact") {
+		t.Errorf("audit verify = %d %s", code, out)
+	}
+	_, out, _ = c.run("audit", "log", db)
+	for _, want := range []string{"scan.begin", "scan.finish", "evidence.export"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("audit log lacks %s:\n%s", want, out)
+		}
+	}
+}
+
+func TestCLIConfigErrorsExit2AndWriteNothing(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	code, _, errs := c.run("scan", db, "--catalog", testdata("bad-catalog.yaml"), "--inventory", testdata("scan1.json"))
+	if code != exitUsage {
+		t.Fatalf("bad catalog: exit %d, want %d\n%s", code, exitUsage, errs)
+	}
+	// All problems at once, each with file:line:col.
+	for _, want := range []string{"bad-catalog.yaml:2:", "bad-catalog.yaml:6:", "bad-catalog.yaml:7:", "bad-catalog.yaml:10:"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("catalog errors lack %q:\n%s", want, errs)
+		}
+	}
+	if _, err := os.Stat(c.db()); err == nil {
+		t.Error("a database was written despite the configuration error")
+	}
+	for _, args := range [][]string{
+		{"scan", db, "--catalog", testdata("catalog.yaml"), "--inventory", testdata("missing.json")},
+		{"scan", db, "--catalog", testdata("catalog.yaml"), "--inventory", testdata("scan1.json"), "--fail-on", "severe"},
+		{"scan", db, "--catalog", testdata("catalog.yaml"), "--inventory", testdata("scan1.json"), "--as-of", "yesterday"},
+		{"findings", db},
+		{"bogus"},
+		{"scan", "--no-such-flag"},
+	} {
+		if code, _, errs := c.run(args...); code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s", args, code, exitUsage, errs)
+		}
+	}
+	if _, err := os.Stat(c.db()); err == nil {
+		t.Error("a database was written by a failing command")
+	}
+}
+
+func TestCLIVersion(t *testing.T) {
+	c := newCLI(t)
+	code, out, _ := c.run("version")
+	if code != exitOK || !strings.HasPrefix(out, "nhiscan ") {
+		t.Errorf("version = %d %q", code, out)
+	}
+}

@@ -1,0 +1,116 @@
+package nhi_test
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+func sample() nhi.Inventory {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.FixedZone("CET", 3600))
+	return nhi.Inventory{
+		Version:     nhi.SchemaVersion,
+		CollectedAt: t0,
+		Scopes:      []nhi.Scope{{Provider: nhi.GCP, ID: "p2"}, {Provider: nhi.AWS, ID: "1"}, {Provider: nhi.AWS, ID: "1", Name: "dup"}},
+		Identities: []nhi.Identity{
+			{ID: "gcp:2", Provider: nhi.GCP, Kind: nhi.KindGCPServiceAccount, NativeID: "2", Name: "b", Scope: "p2", Status: nhi.StatusActive,
+				Usage: nhi.Usage{State: nhi.UsageUnknown, Reason: "denied"}},
+			{ID: "aws:AIDA1", Provider: nhi.AWS, Kind: nhi.KindAWSUser, NativeID: "AIDA1", Name: "a", Scope: "1", Status: nhi.StatusActive,
+				Usage: nhi.Usage{State: nhi.UsageUsed, LastUsed: t0, Source: "credential-report", AsOf: t0},
+				Credentials: []nhi.Credential{
+					{ID: "AKIA2", Type: nhi.CredAWSAccessKey, Status: nhi.StatusActive, Created: t0, Usage: nhi.Usage{State: nhi.UsageNeverUsed}},
+					{ID: "AKIA1", Type: nhi.CredAWSAccessKey, Status: nhi.StatusDisabled, Usage: nhi.Usage{State: nhi.UsageNotReported}},
+				},
+				Grants: []nhi.Grant{{ID: "g2", Entitlement: "e2", Privilege: nhi.PrivRead}, {ID: "g1", Entitlement: "e1", Privilege: nhi.PrivAdmin}}},
+		},
+		Gaps: []nhi.Gap{{Provider: nhi.GCP, Scope: "p2", Source: "policyanalyzer", Kind: nhi.GapDenied, UsageOnly: true}},
+	}
+}
+
+func TestEncodeDecodeRoundTripAndNormalise(t *testing.T) {
+	var b bytes.Buffer
+	if err := nhi.Encode(&b, sample()); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := nhi.Decode(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Identities[0].ID != "aws:AIDA1" || inv.Identities[0].Credentials[0].ID != "AKIA1" || inv.Identities[0].Grants[0].ID != "g1" {
+		t.Errorf("not sorted: %+v", inv.Identities[0])
+	}
+	if len(inv.Scopes) != 2 || inv.Scopes[0].Name != "dup" {
+		t.Errorf("scopes not de-duplicated: %+v", inv.Scopes)
+	}
+	if inv.CollectedAt.Location() != time.UTC {
+		t.Error("times not UTC")
+	}
+	var b2 bytes.Buffer
+	_ = nhi.Encode(&b2, inv)
+	if diff := cmp.Diff(b.String(), b2.String()); diff != "" {
+		t.Errorf("round trip changed bytes (-want +got):\n%s", diff)
+	}
+	if sample().Hash() != inv.Hash() {
+		t.Error("hash differs for equal content")
+	}
+	if strings.Contains(b.String(), "0001-01-01") {
+		t.Error("zero times are encoded")
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for name, in := range map[string]string{
+		"unknown field":   `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[],"colour":"red"}`,
+		"wrong version":   `{"version":2,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[]}`,
+		"bad kind":        `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[{"id":"aws:1","provider":"aws","kind":"robot","native_id":"1","scope":"s","status":"active","usage":{"state":"unknown"}}]}`,
+		"id prefix":       `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[{"id":"1","provider":"aws","kind":"aws-iam-user","native_id":"1","scope":"s","status":"active","usage":{"state":"unknown"}}]}`,
+		"used no time":    `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[{"id":"aws:1","provider":"aws","kind":"aws-iam-user","native_id":"1","scope":"s","status":"active","usage":{"state":"used"}}]}`,
+		"trailing":        `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[]} {}`,
+		"syntax":          `{"version":1,`,
+		"kind mismatch":   `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[{"id":"gcp:1","provider":"gcp","kind":"aws-iam-user","native_id":"1","scope":"s","status":"active","usage":{"state":"unknown"}}]}`,
+		"duplicate ident": `{"version":1,"collected_at":"2026-01-01T00:00:00Z","scopes":[],"identities":[{"id":"aws:1","provider":"aws","kind":"aws-iam-user","native_id":"1","scope":"s","status":"active","usage":{"state":"unknown"}},{"id":"aws:1","provider":"aws","kind":"aws-iam-user","native_id":"1","scope":"s","status":"active","usage":{"state":"unknown"}}]}`,
+	} {
+		if _, err := nhi.Decode(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: decoded without error", name)
+		}
+	}
+}
+
+func TestPartial(t *testing.T) {
+	inv := sample()
+	if inv.Partial(nhi.GCP, "p2") {
+		t.Error("a usage-only gap made the scope partial")
+	}
+	inv.Gaps = append(inv.Gaps, nhi.Gap{Provider: nhi.AWS, Source: "collect", Kind: nhi.GapError})
+	if !inv.Partial(nhi.AWS, "anything") {
+		t.Error("a provider-wide gap does not cover every scope")
+	}
+	if inv.Partial(nhi.GCP, "p1") {
+		t.Error("an AWS gap made GCP partial")
+	}
+}
+
+func TestMergeAndFingerprint(t *testing.T) {
+	a, b := sample(), nhi.Inventory{Version: 1, CollectedAt: time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), Scopes: []nhi.Scope{{Provider: nhi.GitHub, ID: "org"}}}
+	m := nhi.Merge(a, b)
+	if !m.CollectedAt.Equal(b.CollectedAt) || len(m.Scopes) != 3 || len(m.Identities) != 2 {
+		t.Errorf("merge: %v %d %d", m.CollectedAt, len(m.Scopes), len(m.Identities))
+	}
+	if nhi.Fingerprint("r", "i", "c", "") == nhi.Fingerprint("r", "i", "", "c") {
+		t.Error("fingerprint confuses credential and grant")
+	}
+	if nhi.Fingerprint("r", "i", "c", "") != nhi.Fingerprint("r", "i", "c", "") {
+		t.Error("fingerprint not stable")
+	}
+	if _, err := nhi.ParseSeverity("HIGH"); err != nil {
+		t.Error(err)
+	}
+	if _, err := nhi.ParseSeverity("severe"); err == nil {
+		t.Error("accepted an unknown severity")
+	}
+}
