@@ -74,6 +74,8 @@ type fileSelector struct {
 	Name     str    `yaml:"name"`
 	ID       str    `yaml:"id"`
 	Tags     strMap `yaml:"tags" what:"tags"`
+	// Role is allowed in exception selectors only.
+	Role str `yaml:"role"`
 }
 
 type fileException struct {

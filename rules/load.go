@@ -68,7 +68,7 @@ func load(src source, now time.Time, paths []string) (*Catalog, error) {
 	c.Defaults = l.buildDefaults()
 	c.People = l.buildPeople()
 	c.Roles = l.buildRoles(c.People)
-	c.Exceptions = l.buildExceptions(c.People, c.Defaults.MaxExceptionDuration)
+	c.Exceptions = l.buildExceptions(c.People, c.Roles, c.Defaults.MaxExceptionDuration)
 	if len(l.errs.es) > 0 {
 		es := sortErrors(l.errs.es)
 		return nil, &es
@@ -421,7 +421,7 @@ func (l *loader) buildRoles(people map[string]nhi.Person) []Role {
 			l.errs.add(fr.At("members"), "role %q has no members selectors, so it maps no identity", fr.ID.V)
 		}
 		for _, fs := range fr.Members {
-			if s, ok := l.selector(fs, "member selector"); ok {
+			if s, ok := l.selector(fs, "member selector", nil); ok {
 				r.Members = append(r.Members, s)
 			}
 		}
@@ -506,9 +506,24 @@ func (l *loader) credentials(fc *fileCredentials) CredentialPolicy {
 	return cp
 }
 
-func (l *loader) selector(fs fileSelector, what string) (Selector, bool) {
+// selector validates a selector. roles are the catalog's role ids when the
+// selector may name a role (an exception's), nil when it may not (a role's
+// members).
+func (l *loader) selector(fs fileSelector, what string, roles map[string]bool) (Selector, bool) {
 	ok := true
 	s := Selector{Scope: fs.Scope.V, Name: fs.Name.V, ID: fs.ID.V}
+	if fs.Role.Set {
+		switch {
+		case roles == nil:
+			l.errs.add(fs.Role.P, "role is not allowed in a %s (a role cannot select by role; use it in an exception's selector)", what)
+			ok = false
+		case !roles[fs.Role.V]:
+			l.errs.add(fs.Role.P, "unknown role %q", fs.Role.V)
+			ok = false
+		default:
+			s.Role = fs.Role.V
+		}
+	}
 	if fs.Provider.Set {
 		p, good := l.provider(fs.Provider)
 		s.Provider, ok = p, good
@@ -561,7 +576,7 @@ func (l *loader) selector(fs fileSelector, what string) (Selector, bool) {
 		s.Tags[e.Key.V] = e.Val.V
 	}
 	wild := func(g string) bool { return strings.Trim(g, "*") == "" }
-	if len(fs.Bad) == 0 && !fs.Provider.Set && !fs.Kind.Set && !fs.ID.Set && len(fs.Tags) == 0 && wild(fs.Scope.V) && wild(fs.Name.V) {
+	if len(fs.Bad) == 0 && !fs.Provider.Set && !fs.Kind.Set && !fs.ID.Set && !fs.Role.Set && len(fs.Tags) == 0 && wild(fs.Scope.V) && wild(fs.Name.V) {
 		l.errs.add(fs.P, "empty %s would match every identity; set provider, scope, kind, name, id or tags", what)
 		ok = false
 	}
@@ -570,7 +585,11 @@ func (l *loader) selector(fs fileSelector, what string) (Selector, bool) {
 
 // ---- exceptions ----
 
-func (l *loader) buildExceptions(people map[string]nhi.Person, maxDur time.Duration) []Exception {
+func (l *loader) buildExceptions(people map[string]nhi.Person, roles []Role, maxDur time.Duration) []Exception {
+	roleIDs := make(map[string]bool, len(roles))
+	for _, r := range roles {
+		roleIDs[r.ID] = true
+	}
 	var out []Exception
 	first := map[string]pos{}
 	for _, fe := range l.exceptions {
@@ -584,7 +603,7 @@ func (l *loader) buildExceptions(people map[string]nhi.Person, maxDur time.Durat
 		if fe.Absent("selector") {
 			l.errs.add(fe.At("selector"), "exception %q has no selector", fe.ID.V)
 		} else if fe.Selector != nil {
-			e.Selector, _ = l.selector(*fe.Selector, "selector")
+			e.Selector, _ = l.selector(*fe.Selector, "selector", roleIDs)
 		}
 		if strings.TrimSpace(fe.Reason.V) == "" && !fe.Bad["reason"] {
 			l.errs.add(fe.At("reason"), "exception %q has no reason", fe.ID.V)

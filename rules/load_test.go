@@ -79,6 +79,9 @@ func TestLoadFullExample(t *testing.T) {
 			// Already expired: not a load error; it simply stops suppressing.
 			{ID: "EX-2026-001", Rule: rules.RuleCredentialTooOld, Selector: rules.Selector{Provider: nhi.AWS, ID: "aws:AIDAEXAMPLE0001"},
 				Reason: "Expired last month; kept for the record", ApprovedBy: "carol@acme.example", Expires: time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC), Pos: "full/roles-gcp.yml:21:5"},
+			// A role selector names a role defined in another file.
+			{ID: "EX-2026-020", Rule: rules.RuleCredentialTooOld, Selector: rules.Selector{Provider: nhi.AWS, Role: "payments-ci-deployer"},
+				Reason: "Rotation automation ships in November", ApprovedBy: "liam@acme.example", Expires: day(2026, 11, 30), Pos: "full/roles-gcp.yml:27:5"},
 		},
 		Files: []string{"full/catalog.yaml", "full/hr/people.csv", "full/roles-gcp.yml"},
 	}
