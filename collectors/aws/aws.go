@@ -42,6 +42,7 @@ const (
 	DefaultMaxBackoff         = 20 * time.Second
 	DefaultReportPollInterval = 2 * time.Second
 	DefaultReportTimeout      = 5 * time.Minute
+	DefaultAccountTimeout     = 15 * time.Minute
 	DefaultSessionName        = "nhiscan"
 	// QuarantinePolicy is the inline deny-all policy Act puts on a role or
 	// user to disable it.
@@ -97,6 +98,9 @@ type Config struct {
 	// credential report; defaults 2s and 5m.
 	ReportPollInterval time.Duration
 	ReportTimeout      time.Duration
+	// AccountTimeout bounds the collection of one account; an account
+	// that takes longer becomes a timeout gap. Default 15m.
+	AccountTimeout time.Duration
 
 	// OwnerTagKeys are the tag keys whose values are owner hints; default
 	// ["owner"]. Matched case-insensitively.
@@ -147,6 +151,9 @@ func New(cfg Config) (*Collector, error) {
 	}
 	if cfg.ReportTimeout <= 0 {
 		cfg.ReportTimeout = DefaultReportTimeout
+	}
+	if cfg.AccountTimeout <= 0 {
+		cfg.AccountTimeout = DefaultAccountTimeout
 	}
 	if len(cfg.OwnerTagKeys) == 0 {
 		cfg.OwnerTagKeys = []string{"owner"}
@@ -285,7 +292,9 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	g.SetLimit(c.cfg.Concurrency)
 	for i, s := range scopes {
 		g.Go(func() error {
-			results[i] = c.collectAccount(gctx, s.ID, known)
+			actx, cancel := context.WithTimeout(gctx, c.cfg.AccountTimeout)
+			defer cancel()
+			results[i] = c.collectAccount(actx, s.ID, known)
 			return nil
 		})
 	}

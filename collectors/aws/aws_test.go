@@ -491,3 +491,36 @@ func TestReportPolling(t *testing.T) {
 		t.Errorf("rescan within 4h: %v (want the cached report and cached credentials)", calls)
 	}
 }
+
+func TestSlowAccountTimesOut(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	srv.SetAccountLatency(awsfake.DemoData, 2*time.Second)
+	inv := collect(t, newCollector(t, srv, func(c *awscol.Config) { c.AccountTimeout = 300 * time.Millisecond }))
+	g := onlyGap(t, inv, awsfake.DemoData)
+	if g.Kind != nhi.GapTimeout {
+		t.Errorf("gap = %+v, want timeout", g)
+	}
+	if len(inv.Identities) != 9 {
+		t.Errorf("identities = %d, want the 9 of the other accounts", len(inv.Identities))
+	}
+}
+
+func TestExternalID(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		for j := range seed.Accounts[i].Roles {
+			if seed.Accounts[i].Roles[j].Name == awsfake.DemoRoleName {
+				seed.Accounts[i].Roles[j].ExternalID = "nhiscan-7f3a"
+			}
+		}
+	}
+	srv := startFake(t, seed)
+	inv := collect(t, newCollector(t, srv, nil))
+	if len(inv.Gaps) != 3 || len(inv.Identities) != 0 {
+		t.Errorf("without the external id: %d gaps, %d identities", len(inv.Gaps), len(inv.Identities))
+	}
+	inv = collect(t, newCollector(t, srv, func(c *awscol.Config) { c.ExternalID = "nhiscan-7f3a" }))
+	if len(inv.Gaps) != 0 || len(inv.Identities) != 15 {
+		t.Errorf("with the external id: gaps %+v, %d identities", inv.Gaps, len(inv.Identities))
+	}
+}

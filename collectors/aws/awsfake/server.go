@@ -50,6 +50,7 @@ type Server struct {
 	throttled  map[string]int
 	pageSize   int
 	latency    time.Duration
+	acctLat    map[string]time.Duration
 	reports    map[string]*report
 }
 
@@ -73,6 +74,7 @@ func New(seed Seed) *Server {
 		throttled:  map[string]int{},
 		pageSize:   DefaultPageSize,
 		reports:    map[string]*report{},
+		acctLat:    map[string]time.Duration{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -111,6 +113,14 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.latency = d
+}
+
+// SetAccountLatency delays every call charged to account (its IAM calls
+// and AssumeRole into it) by d, on top of SetLatency.
+func (s *Server) SetAccountLatency(account string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.acctLat[account] = d
 }
 
 // Deny makes every call to op ("iam:GetCredentialReport",
@@ -217,12 +227,6 @@ type request struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	lat := s.latency
-	s.mu.Unlock()
-	if lat > 0 {
-		time.Sleep(lat)
-	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -254,6 +258,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.action = form.Get("Action")
 	}
 	req.op = service + ":" + req.action
+	if lat := s.delay(keyID, req); lat > 0 {
+		time.Sleep(lat)
+	}
 
 	result, aerr := s.handle(req, keyID, service)
 	if aerr != nil {
@@ -267,6 +274,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, service, req.action, result)
+}
+
+// delay returns the injected latency of a call.
+func (s *Server) delay(keyID string, req request) time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	acct, _ := s.callerAccount(keyID)
+	if req.op == "sts:AssumeRole" {
+		if a, _, ok := parseRoleARN(req.form.Get("RoleArn")); ok {
+			acct = a
+		}
+	}
+	return s.latency + s.acctLat[acct]
 }
 
 // handle counts the call, applies injected errors and runs the operation.
