@@ -99,7 +99,7 @@ func (s *setup) collector(t testing.TB) *github.Collector {
 }
 
 func demoSetup(t testing.TB) *setup {
-	return newSetup(t, githubfake.Demo(fixedNow, testAppKey()))
+	return newSetup(t, githubfake.DemoWithKey(fixedNow, testAppKey()))
 }
 
 func collect(t testing.TB, c *github.Collector) nhi.Inventory {
@@ -131,7 +131,7 @@ func TestConformance(t *testing.T) {
 			s.srv.Deny(githubfake.DemoLabsOrg)
 			return s.collector(t), githubfake.DemoLabsOrg
 		},
-		Secrets: githubfake.DemoSecrets(githubfake.Demo(fixedNow, testAppKey())),
+		Secrets: githubfake.DemoSecrets(githubfake.DemoWithKey(fixedNow, testAppKey())),
 	})
 }
 
@@ -419,7 +419,7 @@ func TestThrottlePersistsIsGap(t *testing.T) {
 }
 
 func TestPermissionGaps(t *testing.T) {
-	seed := githubfake.Demo(fixedNow, testAppKey())
+	seed := githubfake.DemoWithKey(fixedNow, testAppKey())
 	perms := githubfake.ScannerPermissions()
 	delete(perms, "secrets")
 	delete(perms, "organization_personal_access_tokens")

@@ -33,9 +33,13 @@ func ScannerPermissions() map[string]string {
 func pubKey(n int) string { return fmt.Sprintf("%s%040d demo", demoKeyStart, n) }
 
 // Demo returns the GitHub slice of the demo organisation, with every date
-// relative to now so the demo stays meaningful on any day. appKeyPEM is the
-// scanner App's private key (NewAppKey makes one); nil disables App auth.
-func Demo(now time.Time, appKeyPEM []byte) Seed {
+// relative to now so the demo stays meaningful on any day, and a fresh App
+// key for the scanner (WriteCredentials writes it out).
+func Demo(now time.Time) Seed { return DemoWithKey(now, NewAppKey()) }
+
+// DemoWithKey is Demo with a given App private key (PEM); nil disables App
+// authentication.
+func DemoWithKey(now time.Time, appKeyPEM []byte) Seed {
 	now = now.UTC().Truncate(time.Second)
 	d := func(days int) time.Time { return now.AddDate(0, 0, -days) }
 	var app *App

@@ -25,7 +25,7 @@ func get(t *testing.T, s *githubfake.Server, path, token string, hdr map[string]
 }
 
 func TestWireFormat(t *testing.T) {
-	s := githubfake.New(githubfake.Demo(time.Now(), nil))
+	s := githubfake.New(githubfake.DemoWithKey(time.Now(), nil))
 	defer s.Close()
 	s.SetPageSize(2)
 
