@@ -161,6 +161,9 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 	case nhi.OwnerUnknown:
 		a.emit(rules.RuleOwnerUnknown, id, s, "", "", map[string]string{"owner": s.own.Owner, "owner_source": s.own.OwnerSource})
 	}
+	if s.own.OwnerSource == "role" {
+		a.custodianRules(id, s)
+	}
 	if s.role != nil && s.role.Team != "" && s.person != nil && s.person.Status == nhi.PersonActive &&
 		s.own.OwnerSource == "role" && s.person.Team != "" && !strings.EqualFold(s.person.Team, s.role.Team) {
 		a.emit(rules.RuleOwnerMoved, id, s, "", "", map[string]string{
@@ -178,4 +181,50 @@ func activeStatic(id *nhi.Identity) int {
 		}
 	}
 	return n
+}
+
+// custodianRules handles identities whose accountable owner comes from the
+// catalog role but whose provider hints (owner tag, Entra owner, GitHub
+// added_by or token owner) name a person who has left. The role keeps an
+// owner, so the identity is not orphaned, but the leaver may still hold its
+// credentials: it is reported as a leaver case, to be reassigned to the
+// role's business owner with its credentials rotated (IA-5(i)).
+func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
+	seen := map[string]bool{}
+	report := func(value, source string, p *nhi.Person) {
+		key := strings.ToLower(value)
+		if p != nil {
+			key = p.ID
+		}
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		ev := map[string]string{"custodian": key, "custodian_source": source, "owner": s.own.Owner, "reassign_to": s.own.Owner}
+		if p != nil {
+			ev["departed"] = ts(p.Departed)
+		} else {
+			ev["provider_status"] = "not an active account at the provider"
+		}
+		if n := activeStatic(id); n > 0 {
+			ev["credentials_to_rotate"] = itoa(n)
+		}
+		a.emit(rules.RuleOwnerDeparted, id, s, "", "", ev)
+	}
+	for _, k := range a.def.OwnerTagKeys {
+		if v, ok := id.Tags[k]; ok {
+			if p := a.people.lookup(v); p != nil && p.Status == nhi.PersonDeparted {
+				report(v, "tag", p)
+			}
+		}
+	}
+	for _, h := range id.OwnerHints {
+		p := a.people.lookup(h.Value)
+		switch {
+		case p != nil && p.Status == nhi.PersonDeparted:
+			report(h.Value, h.Source, p)
+		case p == nil && h.Active != nil && !*h.Active:
+			report(h.Value, h.Source, nil)
+		}
+	}
 }
