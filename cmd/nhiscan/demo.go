@@ -1,7 +1,272 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/aws"
+	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
+	"github.com/nhiscan/nhiscan/collectors/azure"
+	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/collectors/gcp"
+	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
+	"github.com/nhiscan/nhiscan/collectors/github"
+	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// The demo organisation's catalog and HR export, embedded so `go install`
+// users have it too. The identities themselves are the seeds of the four
+// in-process fakes (awsfake.Demo, azurefake.Demo, gcpfake.Demo,
+// githubfake.Demo).
+//
+//go:embed demo
+var demoFS embed.FS
 
 func (a *app) demoCmd() *cobra.Command {
-	return &cobra.Command{Use: "demo", Short: "Run the whole pipeline on the built-in demo organisation"}
+	var out string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Run the whole pipeline on the built-in demo organisation (no cloud account needed)",
+		Long: `demo starts in-process fakes of the AWS (IAM, STS, Organizations), Microsoft
+Graph and Azure Resource Manager, Google Cloud (Asset Inventory, IAM, Policy
+Analyzer, API Keys) and GitHub APIs, seeded with the Acme demo organisation,
+and runs the real collectors against them. It scans twice — a baseline, then
+again after a few changes (a new write deploy key, a deleted access key) — and
+writes the database, the HTML report and the evidence pack to --out.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.demo(cmd.Context(), out)
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "nhiscan-demo", "directory for the demo's database, catalog, report and evidence")
+	return cmd
+}
+
+// demoOrg is the running demo organisation: the fakes and collectors
+// pointed at them.
+type demoOrg struct {
+	aws    *awsfake.Server
+	azure  *azurefake.Server
+	gcp    *gcpfake.Server
+	github *githubfake.Server
+
+	collectors []collectors.Collector
+	awsc       *aws.Collector
+}
+
+func (d *demoOrg) Close() {
+	for _, c := range []interface{ Close() }{d.aws, d.azure, d.gcp, d.github} {
+		if c != nil {
+			c.Close()
+		}
+	}
+}
+
+// startDemoOrg starts the four fakes and builds a collector for each.
+// credDir receives the GitHub App key and token files (the *_file form a
+// production configuration uses).
+func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
+	clock := func() time.Time { return now }
+	d := &demoOrg{}
+	ok := false
+	defer func() {
+		if !ok {
+			d.Close()
+		}
+	}()
+
+	d.aws = awsfake.New(awsfake.Demo(now))
+	awsc, err := aws.New(aws.Config{
+		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
+		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aws: %w", err)
+	}
+	d.awsc = awsc
+
+	d.azure = azurefake.New(azurefake.Demo(now))
+	azc, err := azure.New(azure.Config{
+		TenantID: d.azure.TenantID(), GraphURL: d.azure.URL, ResourceManagerURL: d.azure.URL,
+		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("azure: %w", err)
+	}
+
+	d.gcp = gcpfake.New(gcpfake.Demo(now))
+	gc, err := gcp.New(gcp.Config{
+		Organization: gcpfake.DemoOrganization, Endpoint: d.gcp.URL, HTTPClient: d.gcp.Client(),
+		OwnerLabelDomain: gcpfake.DemoOwnerLabelDomain, DelegatedClientIDs: gcpfake.DemoDelegatedClientIDs,
+		Now: clock, Logger: a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("gcp: %w", err)
+	}
+
+	d.github = githubfake.New(githubfake.Demo(now))
+	creds, err := d.github.WriteCredentials(credDir)
+	if err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
+	ghc, err := github.New(github.Config{
+		Orgs: []string{githubfake.DemoOrg, githubfake.DemoLabsOrg}, BaseURL: d.github.URL + "/",
+		AppID: creds.AppID, AppPrivateKeyFile: creds.AppKeyFile, AppInstallationIDs: creds.InstallationID,
+		TokenFile: creds.TokenFile, HTTPClient: d.github.Client(), Now: clock, Logger: a.log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("github: %w", err)
+	}
+	d.collectors = []collectors.Collector{awsc, azc, gc, ghc}
+	ok = true
+	return d, nil
+}
+
+func (a *app) demo(ctx context.Context, out string) error {
+	now := a.now().UTC().Truncate(time.Second)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	// A rerun starts afresh: remove only what an earlier demo wrote.
+	for _, name := range []string{"nhiscan.db", "nhiscan.db-wal", "nhiscan.db-shm", "nhiscan.db.lock", "report.html", "evidence", "catalog", "credentials"} {
+		if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
+			return err
+		}
+	}
+	catDir := filepath.Join(out, "catalog")
+	if err := copyFS(demoFS, "demo", catDir, strings.NewReplacer(
+		"DEMO_IN_60_DAYS", now.AddDate(0, 0, 60).Format(time.DateOnly),
+		"DEMO_1_DAY_AGO", now.AddDate(0, 0, -1).Format(time.DateOnly))); err != nil {
+		return err
+	}
+	cat, err := rules.Load(now, catDir)
+	if err != nil {
+		return fmt.Errorf("demo catalog: %w", err)
+	}
+	credDir := filepath.Join(out, "credentials")
+	if err := os.MkdirAll(credDir, 0o700); err != nil {
+		return err
+	}
+	org, err := a.startDemoOrg(now, credDir)
+	if err != nil {
+		return err
+	}
+	defer org.Close()
+
+	dbPath := filepath.Join(out, "nhiscan.db")
+	st, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	fmt.Fprintf(a.stdout, "nhiscan demo: the Acme organisation on in-process fakes of AWS, Azure/Entra, GCP and GitHub\n\n")
+	first, err := a.scanOnce(ctx, st, cat, now, "demo", a.collectAll(org.collectors))
+	if err != nil {
+		return fmt.Errorf("demo baseline scan: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "baseline: scan %d, %d identities, %d findings\n", first.scan.ID, len(first.inv.Identities), len(first.result.Findings))
+
+	changes, err := a.demoChanges(ctx, org, first, st)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		fmt.Fprintf(a.stdout, "  change: %s\n", c)
+	}
+	fmt.Fprintln(a.stdout)
+
+	second, err := a.scanOnce(ctx, st, cat, now, "demo", a.collectAll(org.collectors))
+	if err != nil {
+		return fmt.Errorf("demo scan: %w", err)
+	}
+	a.printSummary(a.stdout, second)
+
+	report := filepath.Join(out, "report.html")
+	if err := a.writeHTML(ctx, st, second.scan.ID, cat, report); err != nil {
+		return err
+	}
+	evDir := filepath.Join(out, "evidence")
+	if err := a.exportEvidence(ctx, st, second.scan.ID, cat, evDir); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s\n  evidence  %s\n  catalog   %s\n", dbPath, report, evDir, catDir)
+	fmt.Fprintf(a.stdout, "\nnext: nhiscan findings --db %s --family orphaned\n      nhiscan diff --db %s\n      nhiscan audit verify --db %s\n", dbPath, dbPath, dbPath)
+	return nil
+}
+
+// demoChanges alters the demo organisation between the two scans, through
+// the providers' own APIs, so the second scan shows drift.
+func (a *app) demoChanges(ctx context.Context, org *demoOrg, first scanOutcome, st *store.Store) ([]string, error) {
+	var changes []string
+	// 1. Someone adds a write deploy key to the payments repository.
+	key := githubfake.DeployKey{ID: 819999, Title: "hotfix-laptop", Key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIhotfixlaptopdemokey0000000000000000000 demo",
+		ReadOnly: false, Created: a.now().UTC(), AddedBy: "hadams"}
+	if err := org.github.AddDeployKey(githubfake.DemoOrg, "payments-api", key); err != nil {
+		return nil, fmt.Errorf("demo change: %w", err)
+	}
+	changes = append(changes, "github: hadams added a write deploy key 'hotfix-laptop' to acme/payments-api")
+
+	// 2. An operator deletes the oldest dormant AWS access key, through the
+	// collector's credential control (deactivate first, then delete).
+	var target *nhi.Finding
+	for i, f := range first.result.Findings {
+		if f.Provider == nhi.AWS && f.RuleID == rules.RuleDormantCredential && f.CredentialID != "" {
+			target = &first.result.Findings[i]
+			break
+		}
+	}
+	if target != nil {
+		id, ok := first.inv.Identity(target.IdentityID)
+		if !ok {
+			return nil, errors.New("demo change: dormant identity vanished")
+		}
+		for _, act := range []collectors.Action{collectors.Disable, collectors.Delete} {
+			res, err := org.awsc.Act(ctx, collectors.ActionRequest{Action: act, Identity: *id, CredentialID: target.CredentialID})
+			if err != nil {
+				return nil, fmt.Errorf("demo change: %s %s: %w", act, target.CredentialID, err)
+			}
+			if err := st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: "demo-operator", Action: "credential." + string(act),
+				Subject: target.IdentityID + "/" + target.CredentialID, Detail: map[string]string{
+					"before": res.Before, "after": res.After, "finding": target.Fingerprint, "rule": target.RuleID,
+				}}); err != nil {
+				return nil, err
+			}
+		}
+		changes = append(changes, fmt.Sprintf("aws: demo-operator deactivated, then deleted, dormant access key %s of %s", target.CredentialID, id.Name))
+	}
+	return changes, nil
+}
+
+// copyFS copies the files under root in fsys to dir, expanding the demo's
+// date placeholders.
+func copyFS(fsys fs.FS, root, dir string, r *strings.Replacer) error {
+	return fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		dst := filepath.Join(dir, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		b, err := fs.ReadFile(fsys, p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, []byte(r.Replace(string(b))), 0o644)
+	})
 }
