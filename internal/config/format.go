@@ -1,0 +1,96 @@
+package config
+
+import "github.com/nhiscan/nhiscan/internal/strictyaml"
+
+// The nhiscan.yaml file format, key by key. These structs hold raw values
+// with positions; load.go applies the environment, validates them and
+// builds a Config. docs/configuration.md documents every key.
+
+type (
+	str  = strictyaml.Str
+	meta = strictyaml.Meta
+	pos  = strictyaml.Pos
+)
+
+type fileConfig struct {
+	meta
+	Database   str             `yaml:"database"`
+	Catalog    []str           `yaml:"catalog" what:"catalog path"`
+	LogFormat  str             `yaml:"log_format"`
+	Thresholds *fileThresholds `yaml:"thresholds" what:"thresholds"`
+	Providers  *fileProviders  `yaml:"providers" what:"providers"`
+}
+
+type fileThresholds struct {
+	meta
+	DormantAfter     str `yaml:"dormant_after"`
+	MaxCredentialAge str `yaml:"max_credential_age"`
+	NeverUsedGrace   str `yaml:"never_used_grace"`
+	ExpiringSoon     str `yaml:"expiring_soon"`
+	UsageFreshness   str `yaml:"usage_freshness"`
+}
+
+type fileProviders struct {
+	meta
+	AWS    *fileAWS    `yaml:"aws" what:"aws provider"`
+	Azure  *fileAzure  `yaml:"azure" what:"azure provider"`
+	GCP    *fileGCP    `yaml:"gcp" what:"gcp provider"`
+	GitHub *fileGitHub `yaml:"github" what:"github provider"`
+}
+
+type fileAWS struct {
+	meta
+	Accounts              []str `yaml:"accounts" what:"account id"`
+	Organization          *bool `yaml:"organization"`
+	RoleName              str   `yaml:"role_name"`
+	ExternalIDFile        str   `yaml:"external_id_file"`
+	TrustedAccounts       []str `yaml:"trusted_accounts" what:"trusted account id"`
+	Region                str   `yaml:"region"`
+	Partition             str   `yaml:"partition"`
+	Profile               str   `yaml:"profile"`
+	SharedCredentialsFile str   `yaml:"shared_credentials_file"`
+	Endpoint              str   `yaml:"endpoint"`
+	Concurrency           *int  `yaml:"concurrency"`
+	OwnerTags             []str `yaml:"owner_tags" what:"owner tag"`
+}
+
+type fileAzure struct {
+	meta
+	TenantID              str   `yaml:"tenant_id"`
+	Subscriptions         []str `yaml:"subscriptions" what:"subscription id"`
+	Cloud                 str   `yaml:"cloud"`
+	ClientID              str   `yaml:"client_id"`
+	ClientSecretFile      str   `yaml:"client_secret_file"`
+	ClientCertificateFile str   `yaml:"client_certificate_file"`
+	GraphEndpoint         str   `yaml:"graph_endpoint"`
+	ARMEndpoint           str   `yaml:"arm_endpoint"`
+	AuthorityHost         str   `yaml:"authority_host"`
+	Concurrency           *int  `yaml:"concurrency"`
+	OwnerTags             []str `yaml:"owner_tags" what:"owner tag"`
+}
+
+type fileGCP struct {
+	meta
+	Organization    str   `yaml:"organization"`
+	Folders         []str `yaml:"folders" what:"folder id"`
+	Projects        []str `yaml:"projects" what:"project id"`
+	CredentialsFile str   `yaml:"credentials_file"`
+	QuotaProject    str   `yaml:"quota_project"`
+	Endpoint        str   `yaml:"endpoint"`
+	Concurrency     *int  `yaml:"concurrency"`
+	OwnerLabels     []str `yaml:"owner_labels" what:"owner label"`
+}
+
+type fileGitHub struct {
+	meta
+	Organizations          []str `yaml:"organizations" what:"organization"`
+	AppID                  str   `yaml:"app_id"`
+	InstallationID         str   `yaml:"installation_id"`
+	PrivateKeyFile         str   `yaml:"private_key_file"`
+	TokenFile              str   `yaml:"token_file"`
+	SkipSAMLAuthorizations *bool `yaml:"skip_saml_authorizations"`
+	BaseURL                str   `yaml:"base_url"`
+	GraphQLURL             str   `yaml:"graphql_url"`
+	Concurrency            *int  `yaml:"concurrency"`
+	CloudSecretPatterns    []str `yaml:"cloud_secret_patterns" what:"cloud secret pattern"`
+}

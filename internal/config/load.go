@@ -1,0 +1,712 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/nhiscan/nhiscan/internal/strictyaml"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// Errors are every problem found in the configuration file and the
+// NHISCAN_* environment, sorted by position. Load returns them as *Errors.
+// A problem in an environment variable names the variable in place of a
+// file and has no line.
+type Errors = strictyaml.Errors
+
+// MaxConcurrency is the largest concurrency a provider section accepts.
+const MaxConcurrency = 256
+
+// Load reads the configuration file at path ("" means none: defaults and
+// environment only) and applies NHISCAN_* overrides from getenv (nil reads
+// no environment). Every problem in the file and the environment is
+// returned at once as *Errors; an unreadable file is a plain wrapped error.
+// Relative paths in the file (database, catalog, *_file) are resolved
+// against the file's directory.
+func Load(path string, getenv func(string) string) (Config, error) {
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return Config{}, fmt.Errorf("read configuration: %w", err)
+		}
+	}
+	return Parse(path, data, getenv)
+}
+
+// Parse is Load over the bytes of a file already read; path names the
+// file in messages and anchors its relative paths ("" means no file).
+func Parse(path string, data []byte, getenv func(string) string) (Config, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var fc fileConfig
+	var errs strictyaml.List
+	if path != "" {
+		errs.Errs = decoder.Decode(path, data, &fc)
+	}
+	applyEnv(&fc, getenv, &errs)
+	v := validator{errs: &errs}
+	if path != "" {
+		v.dir = filepath.Dir(path)
+	}
+	cfg := v.config(&fc)
+	if err := errs.Err(); err != nil {
+		return Config{}, err
+	}
+	cfg.File = path
+	return cfg, nil
+}
+
+var decoder = strictyaml.Decoder{Root: "configuration file", UnknownKey: inlineSecret}
+
+// secretKeys are keys that would hold a secret inline, with the setting to
+// use instead.
+var secretKeys = map[string]string{
+	"token":                   `"token_file" (or the GITHUB_TOKEN environment variable)`,
+	"github_token":            `"token_file" (or the GITHUB_TOKEN environment variable)`,
+	"private_key":             `"private_key_file"`,
+	"app_private_key":         `"private_key_file"`,
+	"client_secret":           `"client_secret_file"`,
+	"client_certificate":      `"client_certificate_file"`,
+	"certificate":             `"client_certificate_file"`,
+	"external_id":             `"external_id_file"`,
+	"credentials":             `"credentials_file" (or Application Default Credentials)`,
+	"credentials_json":        `"credentials_file" (or Application Default Credentials)`,
+	"service_account_key":     `"credentials_file" (or Application Default Credentials)`,
+	"access_key_id":           "the AWS SDK's standard credential chain (environment, profile, instance or task role)",
+	"secret_access_key":       "the AWS SDK's standard credential chain (environment, profile, instance or task role)",
+	"aws_access_key_id":       "the AWS SDK's standard credential chain (environment, profile, instance or task role)",
+	"aws_secret_access_key":   "the AWS SDK's standard credential chain (environment, profile, instance or task role)",
+	"session_token":           "the AWS SDK's standard credential chain (environment, profile, instance or task role)",
+	"aws_session_token":       "the AWS SDK's standard credential chain (environment, profile, instance or task role)",
+	"password":                "a *_file setting",
+	"secret":                  "a *_file setting",
+	"api_key":                 "a *_file setting",
+	"client_secret_value":     `"client_secret_file"`,
+	"personal_access_token":   `"token_file" (or the GITHUB_TOKEN environment variable)`,
+	"installation_token":      `"token_file" (or the GITHUB_TOKEN environment variable)`,
+	"azure_client_secret":     `"client_secret_file"`,
+	"google_credentials":      `"credentials_file" (or Application Default Credentials)`,
+	"google_application_json": `"credentials_file" (or Application Default Credentials)`,
+}
+
+// inlineSecret is the decoder's unknown-key hook: a key that would hold a
+// secret (a known name, or one ending in secret, token, password...) gets a
+// message pointing to the *_file form. The value is never quoted.
+func inlineSecret(key, in string) string {
+	k := strings.ToLower(key)
+	use, ok := secretKeys[k]
+	if !ok {
+		for _, w := range []string{"secret", "token", "password", "passwd", "private_key", "access_key"} {
+			if strings.HasSuffix(k, w) {
+				use, ok = "a *_file setting", true
+				break
+			}
+		}
+	}
+	if !ok {
+		return ""
+	}
+	return fmt.Sprintf("inline secret %q in %s is not allowed: secrets never go in the configuration; use %s", key, in, use)
+}
+
+// ---- environment ----
+
+// envVar is one NHISCAN_* override: apply sets it on the file structs.
+type envVar struct {
+	name  string
+	apply func(fc *fileConfig, v str, errs *strictyaml.List)
+}
+
+// EnvVars lists the environment variables Load reads, in the order it
+// applies them.
+func EnvVars() []string {
+	names := make([]string, len(envVars))
+	for i, e := range envVars {
+		names[i] = e.name
+	}
+	return names
+}
+
+var envVars = []envVar{
+	{"NHISCAN_DATABASE", func(fc *fileConfig, v str, _ *strictyaml.List) { setStr(&fc.meta, "database", &fc.Database, v) }},
+	{"NHISCAN_CATALOG", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		setList(&fc.meta, "catalog", &fc.Catalog, v, errs)
+	}},
+	{"NHISCAN_LOG_FORMAT", func(fc *fileConfig, v str, _ *strictyaml.List) { setStr(&fc.meta, "log_format", &fc.LogFormat, v) }},
+	{"NHISCAN_THRESHOLDS_DORMANT_AFTER", threshold(func(t *fileThresholds) (*str, string) { return &t.DormantAfter, "dormant_after" })},
+	{"NHISCAN_THRESHOLDS_MAX_CREDENTIAL_AGE", threshold(func(t *fileThresholds) (*str, string) { return &t.MaxCredentialAge, "max_credential_age" })},
+	{"NHISCAN_THRESHOLDS_NEVER_USED_GRACE", threshold(func(t *fileThresholds) (*str, string) { return &t.NeverUsedGrace, "never_used_grace" })},
+	{"NHISCAN_THRESHOLDS_EXPIRING_SOON", threshold(func(t *fileThresholds) (*str, string) { return &t.ExpiringSoon, "expiring_soon" })},
+	{"NHISCAN_THRESHOLDS_USAGE_FRESHNESS", threshold(func(t *fileThresholds) (*str, string) { return &t.UsageFreshness, "usage_freshness" })},
+
+	{"NHISCAN_AWS_ACCOUNTS", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		a := awsSection(fc, v)
+		setList(&a.meta, "accounts", &a.Accounts, v, errs)
+	}},
+	{"NHISCAN_AWS_ORGANIZATION", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		a := awsSection(fc, v)
+		b, err := strconv.ParseBool(v.V)
+		if err != nil {
+			errs.Add(v.P, "must be true or false, got %q", v.V)
+			a.Bad["organization"] = true
+			return
+		}
+		a.Organization = &b
+		a.Keys["organization"] = v.P
+	}},
+	{"NHISCAN_AWS_ROLE_NAME", awsStr(func(a *fileAWS) (*str, string) { return &a.RoleName, "role_name" })},
+	{"NHISCAN_AWS_EXTERNAL_ID_FILE", awsStr(func(a *fileAWS) (*str, string) { return &a.ExternalIDFile, "external_id_file" })},
+	{"NHISCAN_AWS_REGION", awsStr(func(a *fileAWS) (*str, string) { return &a.Region, "region" })},
+	{"NHISCAN_AWS_PROFILE", awsStr(func(a *fileAWS) (*str, string) { return &a.Profile, "profile" })},
+	{"NHISCAN_AWS_ENDPOINT", awsStr(func(a *fileAWS) (*str, string) { return &a.Endpoint, "endpoint" })},
+
+	{"NHISCAN_AZURE_TENANT_ID", azureStr(func(a *fileAzure) (*str, string) { return &a.TenantID, "tenant_id" })},
+	{"NHISCAN_AZURE_SUBSCRIPTIONS", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		a := azureSection(fc, v)
+		setList(&a.meta, "subscriptions", &a.Subscriptions, v, errs)
+	}},
+	{"NHISCAN_AZURE_CLOUD", azureStr(func(a *fileAzure) (*str, string) { return &a.Cloud, "cloud" })},
+	{"NHISCAN_AZURE_CLIENT_ID", azureStr(func(a *fileAzure) (*str, string) { return &a.ClientID, "client_id" })},
+	{"NHISCAN_AZURE_CLIENT_SECRET_FILE", azureStr(func(a *fileAzure) (*str, string) { return &a.ClientSecretFile, "client_secret_file" })},
+	{"NHISCAN_AZURE_CLIENT_CERTIFICATE_FILE", azureStr(func(a *fileAzure) (*str, string) { return &a.ClientCertificateFile, "client_certificate_file" })},
+	{"NHISCAN_AZURE_GRAPH_ENDPOINT", azureStr(func(a *fileAzure) (*str, string) { return &a.GraphEndpoint, "graph_endpoint" })},
+	{"NHISCAN_AZURE_ARM_ENDPOINT", azureStr(func(a *fileAzure) (*str, string) { return &a.ARMEndpoint, "arm_endpoint" })},
+	{"NHISCAN_AZURE_AUTHORITY_HOST", azureStr(func(a *fileAzure) (*str, string) { return &a.AuthorityHost, "authority_host" })},
+
+	{"NHISCAN_GCP_ORGANIZATION", gcpStr(func(g *fileGCP) (*str, string) { return &g.Organization, "organization" })},
+	{"NHISCAN_GCP_FOLDERS", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		g := gcpSection(fc, v)
+		setList(&g.meta, "folders", &g.Folders, v, errs)
+	}},
+	{"NHISCAN_GCP_PROJECTS", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		g := gcpSection(fc, v)
+		setList(&g.meta, "projects", &g.Projects, v, errs)
+	}},
+	{"NHISCAN_GCP_CREDENTIALS_FILE", gcpStr(func(g *fileGCP) (*str, string) { return &g.CredentialsFile, "credentials_file" })},
+	{"NHISCAN_GCP_QUOTA_PROJECT", gcpStr(func(g *fileGCP) (*str, string) { return &g.QuotaProject, "quota_project" })},
+	{"NHISCAN_GCP_ENDPOINT", gcpStr(func(g *fileGCP) (*str, string) { return &g.Endpoint, "endpoint" })},
+
+	{"NHISCAN_GITHUB_ORGANIZATIONS", func(fc *fileConfig, v str, errs *strictyaml.List) {
+		g := githubSection(fc, v)
+		setList(&g.meta, "organizations", &g.Organizations, v, errs)
+	}},
+	{"NHISCAN_GITHUB_APP_ID", githubStr(func(g *fileGitHub) (*str, string) { return &g.AppID, "app_id" })},
+	{"NHISCAN_GITHUB_INSTALLATION_ID", githubStr(func(g *fileGitHub) (*str, string) { return &g.InstallationID, "installation_id" })},
+	{"NHISCAN_GITHUB_PRIVATE_KEY_FILE", githubStr(func(g *fileGitHub) (*str, string) { return &g.PrivateKeyFile, "private_key_file" })},
+	{"NHISCAN_GITHUB_TOKEN_FILE", githubStr(func(g *fileGitHub) (*str, string) { return &g.TokenFile, "token_file" })},
+	{"NHISCAN_GITHUB_BASE_URL", githubStr(func(g *fileGitHub) (*str, string) { return &g.BaseURL, "base_url" })},
+	{"NHISCAN_GITHUB_GRAPHQL_URL", githubStr(func(g *fileGitHub) (*str, string) { return &g.GraphQLURL, "graphql_url" })},
+}
+
+// applyEnv sets every non-empty NHISCAN_* variable over the file's values.
+// A value from the environment is positioned at the variable's name.
+func applyEnv(fc *fileConfig, getenv func(string) string, errs *strictyaml.List) {
+	for _, e := range envVars {
+		if v := getenv(e.name); v != "" {
+			e.apply(fc, str{V: v, P: pos{File: e.name}, Set: true}, errs)
+		}
+	}
+}
+
+// initMeta makes m's maps usable for a section the environment created.
+func initMeta(m *meta, at pos) {
+	if m.Keys == nil {
+		*m = meta{P: at, Keys: map[string]pos{}, Bad: map[string]bool{}}
+	}
+	if m.Bad == nil {
+		m.Bad = map[string]bool{}
+	}
+}
+
+func setStr(m *meta, key string, dst *str, v str) {
+	initMeta(m, v.P)
+	*dst = v
+	m.Keys[key] = v.P
+	delete(m.Bad, key)
+}
+
+// setList sets a list from a comma-separated value.
+func setList(m *meta, key string, dst *[]str, v str, errs *strictyaml.List) {
+	initMeta(m, v.P)
+	var out []str
+	for _, part := range strings.Split(v.V, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			errs.Add(v.P, "empty entry in comma-separated list %q", v.V)
+			continue
+		}
+		out = append(out, str{V: part, P: v.P, Set: true})
+	}
+	*dst = out
+	m.Keys[key] = v.P
+	delete(m.Bad, key)
+}
+
+func threshold(field func(*fileThresholds) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
+	return func(fc *fileConfig, v str, _ *strictyaml.List) {
+		if fc.Thresholds == nil {
+			fc.Thresholds = &fileThresholds{}
+		}
+		dst, key := field(fc.Thresholds)
+		setStr(&fc.Thresholds.meta, key, dst, v)
+	}
+}
+
+func providers(fc *fileConfig, at pos) *fileProviders {
+	if fc.Providers == nil {
+		fc.Providers = &fileProviders{}
+	}
+	initMeta(&fc.Providers.meta, at)
+	return fc.Providers
+}
+
+func awsSection(fc *fileConfig, v str) *fileAWS {
+	p := providers(fc, v.P)
+	if p.AWS == nil {
+		p.AWS = &fileAWS{}
+	}
+	initMeta(&p.AWS.meta, v.P)
+	return p.AWS
+}
+
+func azureSection(fc *fileConfig, v str) *fileAzure {
+	p := providers(fc, v.P)
+	if p.Azure == nil {
+		p.Azure = &fileAzure{}
+	}
+	initMeta(&p.Azure.meta, v.P)
+	return p.Azure
+}
+
+func gcpSection(fc *fileConfig, v str) *fileGCP {
+	p := providers(fc, v.P)
+	if p.GCP == nil {
+		p.GCP = &fileGCP{}
+	}
+	initMeta(&p.GCP.meta, v.P)
+	return p.GCP
+}
+
+func githubSection(fc *fileConfig, v str) *fileGitHub {
+	p := providers(fc, v.P)
+	if p.GitHub == nil {
+		p.GitHub = &fileGitHub{}
+	}
+	initMeta(&p.GitHub.meta, v.P)
+	return p.GitHub
+}
+
+func awsStr(field func(*fileAWS) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
+	return func(fc *fileConfig, v str, _ *strictyaml.List) {
+		a := awsSection(fc, v)
+		dst, key := field(a)
+		setStr(&a.meta, key, dst, v)
+	}
+}
+
+func azureStr(field func(*fileAzure) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
+	return func(fc *fileConfig, v str, _ *strictyaml.List) {
+		a := azureSection(fc, v)
+		dst, key := field(a)
+		setStr(&a.meta, key, dst, v)
+	}
+}
+
+func gcpStr(field func(*fileGCP) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
+	return func(fc *fileConfig, v str, _ *strictyaml.List) {
+		g := gcpSection(fc, v)
+		dst, key := field(g)
+		setStr(&g.meta, key, dst, v)
+	}
+}
+
+func githubStr(field func(*fileGitHub) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
+	return func(fc *fileConfig, v str, _ *strictyaml.List) {
+		g := githubSection(fc, v)
+		dst, key := field(g)
+		setStr(&g.meta, key, dst, v)
+	}
+}
+
+// ---- validation ----
+
+type validator struct {
+	errs *strictyaml.List
+	dir  string // the configuration file's directory; "" without a file
+}
+
+func (v *validator) config(fc *fileConfig) Config {
+	cfg := Default()
+	if fc.Database.Set {
+		if strings.TrimSpace(fc.Database.V) == "" {
+			v.errs.Add(fc.Database.P, "database must not be empty")
+		} else {
+			cfg.Database = v.path(fc.Database)
+		}
+	}
+	for _, c := range fc.Catalog {
+		if strings.TrimSpace(c.V) == "" {
+			v.errs.Add(c.P, "catalog path must not be empty")
+			continue
+		}
+		cfg.Catalog = append(cfg.Catalog, v.path(c))
+	}
+	if fc.LogFormat.Set {
+		switch fc.LogFormat.V {
+		case "text", "json":
+			cfg.LogFormat = fc.LogFormat.V
+		default:
+			v.errs.Add(fc.LogFormat.P, "unknown log_format %q (use text or json)", fc.LogFormat.V)
+		}
+	}
+	if t := fc.Thresholds; t != nil {
+		cfg.Thresholds = Thresholds{
+			DormantAfter:     v.duration(t.DormantAfter, "dormant_after"),
+			MaxCredentialAge: v.duration(t.MaxCredentialAge, "max_credential_age"),
+			NeverUsedGrace:   v.duration(t.NeverUsedGrace, "never_used_grace"),
+			ExpiringSoon:     v.duration(t.ExpiringSoon, "expiring_soon"),
+			UsageFreshness:   v.duration(t.UsageFreshness, "usage_freshness"),
+		}
+	}
+	if p := fc.Providers; p != nil {
+		if p.AWS != nil {
+			cfg.Providers.AWS = v.aws(p.AWS)
+		}
+		if p.Azure != nil {
+			cfg.Providers.Azure = v.azure(p.Azure)
+		}
+		if p.GCP != nil {
+			cfg.Providers.GCP = v.gcp(p.GCP)
+		}
+		if p.GitHub != nil {
+			cfg.Providers.GitHub = v.github(p.GitHub)
+		}
+	}
+	return cfg
+}
+
+// fromFile reports whether a value came from the file (it has a line)
+// rather than from the environment.
+func fromFile(s str) bool { return s.P.Line > 0 }
+
+// path resolves a path from the file against the file's directory; paths
+// from the environment stay relative to the working directory.
+func (v *validator) path(s str) string {
+	if !fromFile(s) || v.dir == "" || filepath.IsAbs(s.V) {
+		return s.V
+	}
+	return filepath.Join(v.dir, s.V)
+}
+
+// secretPrefixes start well-known secret formats; a *_file value starting
+// with one is a secret pasted in place of a path.
+var secretPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "-----BEGIN", "eyJ"}
+
+// file validates a *_file setting and resolves it. The value is never
+// quoted in a message: it may be a secret pasted by mistake.
+func (v *validator) file(s str, key string) string {
+	if !s.Set {
+		return ""
+	}
+	if strings.TrimSpace(s.V) == "" {
+		v.errs.Add(s.P, "%s must not be empty", key)
+		return ""
+	}
+	if looksSecret(s.V) {
+		v.errs.Add(s.P, "%s looks like a secret, not a file path: put the secret in a file and name that file here", key)
+		return ""
+	}
+	return v.path(s)
+}
+
+func looksSecret(s string) bool {
+	if strings.ContainsAny(s, "\n\r") {
+		return true
+	}
+	for _, p := range secretPrefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) duration(s str, key string) Duration {
+	if !s.Set {
+		return 0
+	}
+	d, err := rules.ParseDuration(s.V)
+	if err != nil {
+		v.errs.Add(s.P, "%s: %v", key, err)
+		return 0
+	}
+	if d <= 0 {
+		v.errs.Add(s.P, "%s %q must be positive", key, s.V)
+		return 0
+	}
+	return Duration(d)
+}
+
+func (v *validator) concurrency(n *int, m meta) int {
+	if n == nil {
+		return 0
+	}
+	if *n < 0 || *n > MaxConcurrency {
+		v.errs.Add(m.At("concurrency"), "concurrency %d is out of range (use 0 to %d; 0 means the collector's default)", *n, MaxConcurrency)
+		return 0
+	}
+	return *n
+}
+
+// endpoint validates a URL setting: absolute, http or https, with a host
+// and without credentials.
+func (v *validator) endpoint(s str, key string) string {
+	if !s.Set {
+		return ""
+	}
+	u, err := url.Parse(s.V)
+	switch {
+	case err != nil:
+		v.errs.Add(s.P, "%s is not a URL", key)
+		return ""
+	case u.User != nil:
+		v.errs.Add(s.P, "%s must not contain credentials", key)
+		return ""
+	case u.Scheme != "https" && u.Scheme != "http":
+		v.errs.Add(s.P, "%s %q must be an absolute http or https URL (for example https://api.example.com/)", key, s.V)
+		return ""
+	case u.Host == "":
+		v.errs.Add(s.P, "%s %q has no host", key, s.V)
+		return ""
+	}
+	return s.V
+}
+
+// list validates a list of ids with check, rejecting duplicates (compared
+// by fold when fold is set).
+func (v *validator) list(items []str, what string, fold bool, check func(str) bool) []string {
+	var out []string
+	seen := map[string]pos{}
+	for _, it := range items {
+		val := strings.TrimSpace(it.V)
+		if val == "" {
+			v.errs.Add(it.P, "%s must not be empty", what)
+			continue
+		}
+		if check != nil && !check(str{V: val, P: it.P, Set: true}) {
+			continue
+		}
+		k := val
+		if fold {
+			k = strings.ToLower(k)
+		}
+		if first, dup := seen[k]; dup {
+			v.errs.Add(it.P, "duplicate %s %q (first at %s)", what, val, first)
+			continue
+		}
+		seen[k] = it.P
+		out = append(out, val)
+	}
+	return out
+}
+
+func (v *validator) match(re *regexp.Regexp, what, hint string) func(str) bool {
+	return func(s str) bool {
+		if !re.MatchString(s.V) {
+			v.errs.Add(s.P, "%s %q %s", what, s.V, hint)
+			return false
+		}
+		return true
+	}
+}
+
+var (
+	reAWSAccount = regexp.MustCompile(`^[0-9]{12}$`)
+	reAWSRole    = regexp.MustCompile(`^[A-Za-z0-9+=,.@_/-]{1,64}$`)
+	reAWSRegion  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	reGUID       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+	reDomain     = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+	reGCPOrg     = regexp.MustCompile(`^(organizations/)?[0-9]+$`)
+	reGCPFolder  = regexp.MustCompile(`^(folders/)?[0-9]+$`)
+	reGCPProject = regexp.MustCompile(`^[^\s/]+$`)
+	reGitHubOrg  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$`)
+	reTagKey     = regexp.MustCompile(`^\S(.*\S)?$`)
+)
+
+func (v *validator) tags(items []str, what string) []string {
+	return v.list(items, what, false, v.match(reTagKey, what, "must not start or end with a space"))
+}
+
+func (v *validator) aws(a *fileAWS) *AWS {
+	out := &AWS{
+		Accounts:              v.list(a.Accounts, "account id", false, v.match(reAWSAccount, "account id", "must be 12 digits")),
+		Organization:          a.Organization != nil && *a.Organization,
+		ExternalIDFile:        v.file(a.ExternalIDFile, "external_id_file"),
+		TrustedAccounts:       v.list(a.TrustedAccounts, "trusted account id", false, v.match(reAWSAccount, "trusted account id", "must be 12 digits")),
+		Profile:               strings.TrimSpace(a.Profile.V),
+		SharedCredentialsFile: v.file(a.SharedCredentialsFile, "shared_credentials_file"),
+		Endpoint:              v.endpoint(a.Endpoint, "endpoint"),
+		Concurrency:           v.concurrency(a.Concurrency, a.meta),
+		OwnerTags:             v.tags(a.OwnerTags, "owner tag"),
+	}
+	if a.RoleName.Set {
+		if reAWSRole.MatchString(a.RoleName.V) {
+			out.RoleName = a.RoleName.V
+		} else {
+			v.errs.Add(a.RoleName.P, "role_name %q is not an IAM role name (letters, digits and +=,.@_-/, at most 64)", a.RoleName.V)
+		}
+	}
+	if a.Region.Set {
+		if reAWSRegion.MatchString(a.Region.V) {
+			out.Region = a.Region.V
+		} else {
+			v.errs.Add(a.Region.P, "region %q is not an AWS region (for example us-east-1)", a.Region.V)
+		}
+	}
+	if a.Partition.Set {
+		switch a.Partition.V {
+		case "aws", "aws-us-gov", "aws-cn":
+			out.Partition = a.Partition.V
+		default:
+			v.errs.Add(a.Partition.P, "unknown partition %q (use aws, aws-us-gov or aws-cn)", a.Partition.V)
+		}
+	}
+	if !a.Has("role_name") && !a.Bad["role_name"] && (out.Organization || len(a.Accounts) > 1) {
+		v.errs.Add(a.P, "aws provider has no role_name: it is required with organization: true or more than one account (the role nhiscan assumes in each account, for example nhiscan-readonly)")
+	}
+	if out.ExternalIDFile != "" && !a.Has("role_name") {
+		v.errs.Add(a.At("external_id_file"), "external_id_file needs role_name (the external id is passed when assuming it)")
+	}
+	return out
+}
+
+func (v *validator) azure(a *fileAzure) *Azure {
+	out := &Azure{
+		Subscriptions:         v.list(a.Subscriptions, "subscription id", true, v.match(reGUID, "subscription id", "is not a GUID")),
+		ClientSecretFile:      v.file(a.ClientSecretFile, "client_secret_file"),
+		ClientCertificateFile: v.file(a.ClientCertificateFile, "client_certificate_file"),
+		GraphEndpoint:         v.endpoint(a.GraphEndpoint, "graph_endpoint"),
+		ARMEndpoint:           v.endpoint(a.ARMEndpoint, "arm_endpoint"),
+		AuthorityHost:         v.endpoint(a.AuthorityHost, "authority_host"),
+		Concurrency:           v.concurrency(a.Concurrency, a.meta),
+		OwnerTags:             v.tags(a.OwnerTags, "owner tag"),
+	}
+	switch t := strings.TrimSpace(a.TenantID.V); {
+	case !a.TenantID.Set || t == "":
+		if !a.Bad["tenant_id"] {
+			v.errs.Add(a.At("tenant_id"), "azure provider has no tenant_id (the Entra tenant id or its primary domain)")
+		}
+	case reGUID.MatchString(t) || reDomain.MatchString(t):
+		out.TenantID = t
+	default:
+		v.errs.Add(a.TenantID.P, "tenant_id %q is neither a GUID nor a domain", a.TenantID.V)
+	}
+	if a.Cloud.Set {
+		switch a.Cloud.V {
+		case "public", "usgovernment", "china":
+			out.Cloud = a.Cloud.V
+		default:
+			v.errs.Add(a.Cloud.P, "unknown cloud %q (use public, usgovernment or china)", a.Cloud.V)
+		}
+	}
+	if a.ClientID.Set {
+		if reGUID.MatchString(a.ClientID.V) {
+			out.ClientID = a.ClientID.V
+		} else {
+			v.errs.Add(a.ClientID.P, "client_id %q is not a GUID (the application's client id)", a.ClientID.V)
+		}
+	}
+	if a.ClientSecretFile.Set && a.ClientCertificateFile.Set {
+		v.errs.Add(a.At("client_certificate_file"), "set client_secret_file or client_certificate_file, not both")
+	}
+	if (a.ClientSecretFile.Set || a.ClientCertificateFile.Set) && !a.Has("client_id") && !a.Bad["client_id"] {
+		v.errs.Add(a.P, "azure provider has a client secret or certificate file but no client_id")
+	}
+	return out
+}
+
+func (v *validator) gcp(g *fileGCP) *GCP {
+	out := &GCP{
+		Folders:         v.list(g.Folders, "folder id", false, v.match(reGCPFolder, "folder id", "must be numeric (123 or folders/123)")),
+		Projects:        v.list(g.Projects, "project id", false, v.match(reGCPProject, "project id", "must not contain spaces or slashes")),
+		CredentialsFile: v.file(g.CredentialsFile, "credentials_file"),
+		Endpoint:        v.endpoint(g.Endpoint, "endpoint"),
+		Concurrency:     v.concurrency(g.Concurrency, g.meta),
+		OwnerLabels:     v.tags(g.OwnerLabels, "owner label"),
+	}
+	if g.Organization.Set {
+		if reGCPOrg.MatchString(g.Organization.V) {
+			out.Organization = g.Organization.V
+		} else {
+			v.errs.Add(g.Organization.P, "organization %q must be numeric (123456789012 or organizations/123456789012)", g.Organization.V)
+		}
+	}
+	if g.QuotaProject.Set {
+		if reGCPProject.MatchString(g.QuotaProject.V) {
+			out.QuotaProject = g.QuotaProject.V
+		} else {
+			v.errs.Add(g.QuotaProject.P, "quota_project %q must not contain spaces or slashes", g.QuotaProject.V)
+		}
+	}
+	if !g.Organization.Set && len(g.Folders) == 0 && len(g.Projects) == 0 &&
+		!g.Bad["organization"] && !g.Bad["folders"] && !g.Bad["projects"] {
+		v.errs.Add(g.P, "gcp provider has no organization, folders or projects; set at least one")
+	}
+	return out
+}
+
+func (v *validator) github(g *fileGitHub) *GitHub {
+	out := &GitHub{
+		Organizations:          v.list(g.Organizations, "organization", true, v.match(reGitHubOrg, "organization", "is not a GitHub organization login")),
+		PrivateKeyFile:         v.file(g.PrivateKeyFile, "private_key_file"),
+		TokenFile:              v.file(g.TokenFile, "token_file"),
+		SkipSAMLAuthorizations: g.SkipSAMLAuthorizations != nil && *g.SkipSAMLAuthorizations,
+		BaseURL:                v.endpoint(g.BaseURL, "base_url"),
+		GraphQLURL:             v.endpoint(g.GraphQLURL, "graphql_url"),
+		Concurrency:            v.concurrency(g.Concurrency, g.meta),
+	}
+	if len(g.Organizations) == 0 && !g.Bad["organizations"] {
+		v.errs.Add(g.At("organizations"), "github provider has no organizations; list at least one")
+	}
+	out.AppID = v.positiveInt(g.AppID, "app_id")
+	out.InstallationID = v.positiveInt(g.InstallationID, "installation_id")
+	switch {
+	case g.AppID.Set && !g.PrivateKeyFile.Set && !g.Bad["private_key_file"]:
+		v.errs.Add(g.AppID.P, "app_id needs private_key_file (the GitHub App's private key)")
+	case g.PrivateKeyFile.Set && !g.AppID.Set && !g.Bad["app_id"]:
+		v.errs.Add(g.PrivateKeyFile.P, "private_key_file needs app_id")
+	}
+	if g.InstallationID.Set && !g.AppID.Set && !g.Bad["app_id"] {
+		v.errs.Add(g.InstallationID.P, "installation_id needs app_id and private_key_file")
+	}
+	if g.InstallationID.Set && len(g.Organizations) > 1 {
+		v.errs.Add(g.InstallationID.P, "installation_id belongs to one organization; with several organizations leave it out and nhiscan looks each installation up")
+	}
+	for _, p := range g.CloudSecretPatterns {
+		if _, err := regexp.Compile(p.V); err != nil {
+			v.errs.Add(p.P, "bad cloud secret pattern %q: %v", p.V, err)
+			continue
+		}
+		out.CloudSecretNames = append(out.CloudSecretNames, p.V)
+	}
+	return out
+}
+
+func (v *validator) positiveInt(s str, key string) int64 {
+	if !s.Set {
+		return 0
+	}
+	n, err := strconv.ParseInt(s.V, 10, 64)
+	if err != nil || n <= 0 {
+		v.errs.Add(s.P, "%s must be a positive integer, got %q", key, s.V)
+		return 0
+	}
+	return n
+}
