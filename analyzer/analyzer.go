@@ -58,25 +58,38 @@ func Analyze(in Input) Result {
 		cat = &rules.Catalog{}
 	}
 	a := newAnalysis(cat, in.Now)
-	res := Result{Ownership: make(map[string]nhi.Ownership, len(in.Inventory.Identities))}
-
-	for i := range in.Inventory.Identities {
-		id := &in.Inventory.Identities[i]
-		ctx := a.resolve(id)
-		res.Ownership[id.ID] = ctx.own
+	ids := in.Inventory.Identities
+	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
+	var d *driftState
+	if in.Previous != nil {
+		d = newDriftState(&in.Inventory, in.Previous)
+	}
+	for i := range ids {
+		id := &ids[i]
+		s := a.resolve(id)
+		res.Ownership[id.ID] = s.own
 		if len(id.Tags) > 0 {
 			a.tags[id.ID] = id.Tags
 		}
-		a.identityRules(id, ctx)
+		a.identityRules(id, s)
+		if d != nil {
+			a.drift(d, id, &s)
+		}
+		if in.Certified != nil {
+			a.sinceCertification(id, &s, in.Certified)
+		}
+		a.flush()
 	}
-	if in.Previous != nil {
-		a.drift(&in.Inventory, in.Previous)
+	var removed []nhi.Finding
+	if d != nil {
+		a.removed(d)
+		removed = a.scratch
+		sortScratch(removed)
+		a.scratch = nil
 	}
-	if in.Certified != nil {
-		a.sinceCertification(&in.Inventory, in.Certified)
-	}
-	res.ExpiredExceptions = a.applyExceptions(a.findings)
-	res.Findings = sortFindings(a.findings)
+	res.ExpiredExceptions = a.applyExceptions(append(a.findings, removed))
+	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
+	res.Findings = assemble(a.findings, removed, identityOrder)
 	return res
 }
 
@@ -101,6 +114,7 @@ type analysis struct {
 	// findings are kept in fixed-size chunks: appending to one large slice
 	// copied every finding several times over at 100k identities.
 	findings [][]nhi.Finding
+	scratch  []nhi.Finding                // the current identity's findings
 	tags     map[string]map[string]string // identity id -> tags, for exceptions
 }
 
@@ -176,11 +190,24 @@ func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, credID, gra
 		f.Owner = s.own.Owner
 		f.OwnerSource = s.own.OwnerSource
 	}
-	if n := len(a.findings); n == 0 || len(a.findings[n-1]) == cap(a.findings[n-1]) {
-		a.findings = append(a.findings, make([]nhi.Finding, 0, chunkSize))
+	a.scratch = append(a.scratch, f)
+}
+
+// flush sorts the current identity's findings by rule, credential and
+// grant and moves them to the chunked result. Identities are analysed in
+// id order (inventories are normalised), so the result comes out sorted
+// without a global sort of large structs.
+func (a *analysis) flush() {
+	sortScratch(a.scratch)
+	for _, f := range a.scratch {
+		if n := len(a.findings); n == 0 || len(a.findings[n-1]) == cap(a.findings[n-1]) {
+			a.findings = append(a.findings, make([]nhi.Finding, 0, chunkSize))
+		}
+		last := &a.findings[len(a.findings)-1]
+		*last = append(*last, f)
 	}
-	last := &a.findings[len(a.findings)-1]
-	*last = append(*last, f)
+	clear(a.scratch)
+	a.scratch = a.scratch[:0]
 }
 
 const chunkSize = 4096
@@ -200,44 +227,61 @@ func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	a.signalRules(id, &s)
 }
 
-// sortFindings orders findings by provider, scope, identity, rule,
-// credential and grant. It sorts indices and copies once: findings are large
-// structs, and swapping them dominated the analyzer's time at 100k
-// identities.
-func sortFindings(chunks [][]nhi.Finding) []nhi.Finding {
-	n := 0
+// compareFindings orders findings by identity id (which starts with the
+// provider), rule, credential and grant.
+func compareFindings(a, b *nhi.Finding) int {
+	if c := cmp.Compare(a.IdentityID, b.IdentityID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.RuleID, b.RuleID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.CredentialID, b.CredentialID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.GrantID, b.GrantID)
+}
+
+func sortScratch(fs []nhi.Finding) {
+	if len(fs) > 1 {
+		slices.SortFunc(fs, func(x, y nhi.Finding) int { return compareFindings(&x, &y) })
+	}
+}
+
+// assemble joins the per-identity chunks (sorted when the identities were
+// in id order) with the sorted findings about removed identities. When the
+// input was not in id order it falls back to sorting indices, so the output
+// order never depends on the input order.
+func assemble(chunks [][]nhi.Finding, removed []nhi.Finding, sorted bool) []nhi.Finding {
+	n := len(removed)
 	for _, c := range chunks {
 		n += len(c)
 	}
-	idx := make([]int32, n)
-	for i := range idx {
-		idx[i] = int32(i)
+	out := make([]nhi.Finding, 0, n)
+	if !sorted {
+		idx := make([]int32, 0, n-len(removed))
+		for i := range n - len(removed) {
+			idx = append(idx, int32(i))
+		}
+		at := func(i int32) *nhi.Finding { return &chunks[i/chunkSize][i%chunkSize] }
+		slices.SortFunc(idx, func(i, j int32) int { return compareFindings(at(i), at(j)) })
+		for _, i := range idx {
+			out = append(out, *at(i))
+		}
+		chunks = [][]nhi.Finding{out}
+		out = make([]nhi.Finding, 0, n)
 	}
-	at := func(i int32) *nhi.Finding { return &chunks[i/chunkSize][i%chunkSize] }
-	slices.SortFunc(idx, func(i, j int32) int {
-		a, b := at(i), at(j)
-		if c := cmp.Compare(a.Provider, b.Provider); c != 0 {
-			return c
+	r := 0
+	for _, c := range chunks {
+		for i := range c {
+			for r < len(removed) && compareFindings(&removed[r], &c[i]) < 0 {
+				out = append(out, removed[r])
+				r++
+			}
+			out = append(out, c[i])
 		}
-		if c := cmp.Compare(a.Scope, b.Scope); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.IdentityID, b.IdentityID); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.RuleID, b.RuleID); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.CredentialID, b.CredentialID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.GrantID, b.GrantID)
-	})
-	out := make([]nhi.Finding, n)
-	for k, i := range idx {
-		out[k] = *at(i)
 	}
-	return out
+	return append(out, removed[r:]...)
 }
 
 // days formats a duration in whole days.

@@ -9,56 +9,72 @@ import (
 	"github.com/nhiscan/nhiscan/rules"
 )
 
-// covered reports whether inv fully covered the identity's scope: the scope
-// was attempted and has no gap. Nothing is reported removed (or added) for
-// a scope that was not fully covered on both sides.
-func covered(inv *nhi.Inventory, p nhi.Provider, scope string) bool {
-	attempted := false
-	for _, s := range inv.Scopes {
-		if s.Provider == p && s.ID == scope {
-			attempted = true
-			break
-		}
-	}
-	return attempted && !inv.Partial(p, scope)
+// driftState indexes the two inventories drift compares. A scope counts as
+// covered when it was attempted and has no gap; nothing is reported added or
+// removed for a scope that either side did not fully cover.
+type driftState struct {
+	cur, prev            *nhi.Inventory
+	prevByID             map[string]*nhi.Identity
+	curIDs               map[string]bool
+	curCovered, prevCovd map[scopeKey]bool
 }
 
-// drift compares the current inventory with the previous scan's.
-func (a *analysis) drift(cur, prev *nhi.Inventory) {
-	prevByID := make(map[string]*nhi.Identity, len(prev.Identities))
+func newDriftState(cur, prev *nhi.Inventory) *driftState {
+	d := &driftState{cur: cur, prev: prev,
+		prevByID:   make(map[string]*nhi.Identity, len(prev.Identities)),
+		curIDs:     make(map[string]bool, len(cur.Identities)),
+		curCovered: coveredScopes(cur), prevCovd: coveredScopes(prev)}
 	for i := range prev.Identities {
-		prevByID[prev.Identities[i].ID] = &prev.Identities[i]
+		d.prevByID[prev.Identities[i].ID] = &prev.Identities[i]
 	}
-	curIDs := make(map[string]bool, len(cur.Identities))
 	for i := range cur.Identities {
-		id := &cur.Identities[i]
-		curIDs[id.ID] = true
-		p, ok := prevByID[id.ID]
-		both := covered(cur, id.Provider, id.Scope) && covered(prev, id.Provider, id.Scope)
-		if !ok {
-			if both {
-				s := a.resolve(id)
-				a.emit(rules.RuleDriftIdentityAdd, id, &s, "", "", map[string]string{"kind": string(id.Kind), "created": ts(id.Created)})
-			}
-			continue
-		}
-		a.identityDrift(id, p, both)
+		d.curIDs[cur.Identities[i].ID] = true
 	}
-	var removed []*nhi.Identity
-	for i := range prev.Identities {
-		p := &prev.Identities[i]
-		if !curIDs[p.ID] && covered(cur, p.Provider, p.Scope) && covered(prev, p.Provider, p.Scope) {
-			removed = append(removed, p)
+	return d
+}
+
+func coveredScopes(inv *nhi.Inventory) map[scopeKey]bool {
+	m := make(map[scopeKey]bool, len(inv.Scopes))
+	for _, s := range inv.Scopes {
+		if !inv.Partial(s.Provider, s.ID) {
+			m[scopeKey{s.Provider, s.ID}] = true
 		}
 	}
-	for _, p := range removed {
-		s := a.resolve(p)
-		a.emit(rules.RuleDriftIdentityDel, p, &s, "", "", map[string]string{"kind": string(p.Kind), "last_seen": ts(prev.CollectedAt)})
+	return m
+}
+
+func (d *driftState) complete(p nhi.Provider, scope string) bool {
+	k := scopeKey{p, scope}
+	return d.curCovered[k] && d.prevCovd[k]
+}
+
+// drift compares one current identity with its previous state.
+func (a *analysis) drift(d *driftState, id *nhi.Identity, s *subject) {
+	both := d.complete(id.Provider, id.Scope)
+	p, ok := d.prevByID[id.ID]
+	if !ok {
+		if both {
+			a.emit(rules.RuleDriftIdentityAdd, id, s, "", "", map[string]string{"kind": string(id.Kind), "created": ts(id.Created)})
+		}
+		return
+	}
+	a.identityDrift(id, s, p, both)
+}
+
+// removed reports identities of the previous scan that are gone from a
+// fully covered scope.
+func (a *analysis) removed(d *driftState) {
+	for i := range d.prev.Identities {
+		p := &d.prev.Identities[i]
+		if !d.curIDs[p.ID] && d.complete(p.Provider, p.Scope) {
+			s := a.resolve(p)
+			a.emit(rules.RuleDriftIdentityDel, p, &s, "", "", map[string]string{"kind": string(p.Kind), "last_seen": ts(d.prev.CollectedAt)})
+		}
 	}
 }
 
-func (a *analysis) identityDrift(cur, prev *nhi.Identity, complete bool) {
-	s := a.resolve(cur)
+func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Identity, complete bool) {
+	s := *sp
 	ps := a.resolve(prev)
 	if s.own.Owner != ps.own.Owner {
 		a.emit(rules.RuleDriftOwner, cur, &s, "", "", map[string]string{
@@ -117,33 +133,26 @@ func diffByID[T any](prev, cur []T, id func(T) string) (added, removed []T) {
 	return added, removed
 }
 
-// sinceCertification reports grants held now that the last certification
-// did not include, for every identity that was certified.
-func (a *analysis) sinceCertification(cur *nhi.Inventory, cert *nhi.Certification) {
-	for i := range cur.Identities {
-		id := &cur.Identities[i]
-		certified, ok := cert.Grants[id.ID]
-		if !ok {
+// sinceCertification reports grants the identity holds now that its last
+// certification did not include. Identities never certified are left to the
+// next campaign.
+func (a *analysis) sinceCertification(id *nhi.Identity, s *subject, cert *nhi.Certification) {
+	certified, ok := cert.Grants[id.ID]
+	if !ok {
+		return
+	}
+	set := make(map[string]bool, len(certified))
+	for _, g := range certified {
+		set[g] = true
+	}
+	for gi := range id.Grants {
+		g := &id.Grants[gi]
+		if set[g.ID] {
 			continue
 		}
-		set := make(map[string]bool, len(certified))
-		for _, g := range certified {
-			set[g] = true
-		}
-		var s *subject
-		for gi := range id.Grants {
-			g := &id.Grants[gi]
-			if set[g.ID] {
-				continue
-			}
-			if s == nil {
-				r := a.resolve(id)
-				s = &r
-			}
-			a.emit(rules.RuleDriftSinceCert, id, s, "", g.ID, map[string]string{
-				"entitlement": g.Entitlement, "scope": g.Scope, "certified_at": ts(cert.At),
-			})
-		}
+		a.emit(rules.RuleDriftSinceCert, id, s, "", g.ID, map[string]string{
+			"entitlement": g.Entitlement, "scope": g.Scope, "certified_at": ts(cert.At),
+		})
 	}
 }
 

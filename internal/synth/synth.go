@@ -24,12 +24,18 @@ type Params struct {
 	GrantsPer      int
 	Seed           uint64
 	Now            time.Time
+	// Hygiene is the share (0-100) of identities, credentials and grants
+	// that follow policy: credentials rotated within 90 days and used this
+	// month, grants from the role's baseline. 0 gives uniformly random
+	// ages and grants (a worst case: most keys too old, a third of grants
+	// outside the baseline).
+	Hygiene int
 }
 
 // Default returns the benchmark mix for n identities: 2,000 roles, 20,000
 // people, 200 scopes, about 3 credentials and 10 grants each.
 func Default(n int, now time.Time) Params {
-	return Params{Identities: n, Roles: 2000, People: 20000, Scopes: 200, CredentialsPer: 3, GrantsPer: 10, Seed: 1, Now: now}
+	return Params{Identities: n, Roles: 2000, People: 20000, Scopes: 200, CredentialsPer: 3, GrantsPer: 10, Seed: 1, Now: now, Hygiene: 85}
 }
 
 type kindMix struct {
@@ -109,7 +115,21 @@ func Generate(p Params) (nhi.Inventory, *rules.Catalog) {
 		inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: s.p, ID: s.id})
 	}
 	inv.Identities = make([]nhi.Identity, 0, p.Identities)
+	good := func() bool { return r.IntN(100) < p.Hygiene }
+	age := func(maxDays int) time.Duration {
+		if good() {
+			return time.Duration(r.IntN(80)+1) * day
+		}
+		return time.Duration(r.IntN(maxDays)+1) * day
+	}
 	usage := func(created time.Time) nhi.Usage {
+		if good() {
+			last := now.Add(-time.Duration(r.IntN(30)) * day)
+			if last.Before(created) {
+				last = created
+			}
+			return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: "synthetic", AsOf: now}
+		}
 		switch n := r.IntN(20); {
 		case n < 2:
 			return nhi.Usage{State: nhi.UsageNeverUsed, Source: "synthetic", AsOf: now}
@@ -147,7 +167,7 @@ func Generate(p Params) (nhi.Inventory, *rules.Catalog) {
 		if km.cred != "" {
 			n := p.CredentialsPer - 1 + r.IntN(3)
 			for c := 0; c < n; c++ {
-				cc := now.Add(-time.Duration(r.IntN(500)+1) * day)
+				cc := now.Add(-age(500))
 				cred := nhi.Credential{ID: fmt.Sprintf("cred-%07d-%d", i, c), Type: km.cred, Created: cc, Status: nhi.StatusActive, Usage: usage(cc)}
 				if r.IntN(3) == 0 {
 					cred.Expires = now.Add(time.Duration(r.IntN(400)-30) * day)
@@ -162,7 +182,7 @@ func Generate(p Params) (nhi.Inventory, *rules.Catalog) {
 		seen := map[string]bool{}
 		for g := 0; g < ng; g++ {
 			var ent string
-			if g < ng*7/10 && len(role.Allowed) > 0 {
+			if (g < ng*7/10 || good()) && len(role.Allowed) > 0 {
 				ent = role.Allowed[r.IntN(len(role.Allowed)-1)].Pattern
 			} else {
 				ent = pool[sc.Provider][r.IntN(300)]
