@@ -1,0 +1,151 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// TestFullExample loads testdata/full.yaml, the example documented in
+// docs/configuration.md, and checks every field.
+func TestFullExample(t *testing.T) {
+	got, err := config.Load("testdata/full.yaml", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel := func(p string) string { return filepath.Join("testdata", p) }
+	want := config.Config{
+		Database:  rel("state/nhiscan.db"),
+		Catalog:   []string{rel("catalog"), "/etc/nhiscan/exceptions.yaml"},
+		LogFormat: "json",
+		Thresholds: config.Thresholds{
+			DormantAfter:     config.Duration(60 * rules.Day),
+			MaxCredentialAge: config.Duration(12 * rules.Week),
+			NeverUsedGrace:   config.Duration(7 * rules.Day),
+			ExpiringSoon:     config.Duration(336 * time.Hour),
+			UsageFreshness:   config.Duration(36 * time.Hour),
+		},
+		Providers: config.Providers{
+			AWS: &config.AWS{
+				Accounts: []string{"111111111111"}, Organization: true, RoleName: "nhiscan-readonly",
+				ExternalIDFile: rel("secrets/aws-external-id"), TrustedAccounts: []string{"999999999999"},
+				Region: "us-east-1", Partition: "aws", Profile: "security-audit",
+				SharedCredentialsFile: rel("secrets/aws-credentials"),
+				Endpoint:              "https://iam.us-east-1.amazonaws.com", Concurrency: 16,
+				OwnerTags: []string{"owner", "team-owner"},
+			},
+			Azure: &config.Azure{
+				TenantID:      "72f988bf-86f1-41af-91ab-2d7cd011db47",
+				Subscriptions: []string{"0b1f6471-1bf0-4dda-aec3-cb9272f09590"},
+				Cloud:         "public", ClientID: "3c5b7f10-8d2e-4a6b-9f1c-2e4d6a8b0c1d",
+				ClientCertificateFile: rel("secrets/azure-client.pem"),
+				GraphEndpoint:         "https://graph.microsoft.com", ARMEndpoint: "https://management.azure.com",
+				AuthorityHost: "https://login.microsoftonline.com/", Concurrency: 8, OwnerTags: []string{"owner"},
+			},
+			GCP: &config.GCP{
+				Organization: "123456789012", Folders: []string{"folders/456"}, Projects: []string{"acme-data-prod"},
+				CredentialsFile: rel("secrets/gcp-wif.json"), QuotaProject: "acme-security",
+				Endpoint: "https://cloudasset.googleapis.com/", Concurrency: 8, OwnerLabels: []string{"owner"},
+			},
+			GitHub: &config.GitHub{
+				Organizations: []string{"acme", "acme-labs"}, AppID: 123456,
+				PrivateKeyFile: rel("secrets/github-app.pem"), TokenFile: rel("secrets/github-saml-token"),
+				BaseURL: "https://api.github.com/", GraphQLURL: "https://api.github.com/graphql", Concurrency: 10,
+				CloudSecretNames: []string{"^AWS_", "AZURE_CLIENT_SECRET", "GCP_.*KEY"},
+			},
+		},
+		File: "testdata/full.yaml",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("config (-want +got):\n%s", diff)
+	}
+	if d := got.Thresholds.DormantAfter.Duration(); d != 60*24*time.Hour {
+		t.Errorf("Duration() = %v", d)
+	}
+	if s := got.Thresholds.UsageFreshness.String(); s != "36h" {
+		t.Errorf("String() = %q, want 36h", s)
+	}
+}
+
+// TestNoFile: without a file, Load returns the defaults (plus environment).
+func TestNoFile(t *testing.T) {
+	got, err := config.Load("", env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(config.Default(), got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if _, err := config.Load("testdata/does-not-exist.yaml", nil); err == nil {
+		t.Error("missing file loaded")
+	}
+}
+
+// TestRelativePaths: paths in the file are relative to the file's
+// directory; absolute paths and paths from the environment are kept.
+func TestRelativePaths(t *testing.T) {
+	const src = `database: db/nhiscan.db
+catalog: [catalog, ../shared/catalog.yaml, /abs/catalog]
+providers:
+  github:
+    organizations: [acme]
+    app_id: 1
+    private_key_file: keys/app.pem
+    token_file: /run/secrets/token
+  gcp:
+    projects: [p1]
+    credentials_file: ./wif.json
+`
+	dir := filepath.Join("etc", "nhiscan")
+	got, err := config.Parse(filepath.Join(dir, "nhiscan.yaml"), []byte(src), env(map[string]string{
+		"NHISCAN_AZURE_TENANT_ID":          "acme.example",
+		"NHISCAN_AZURE_CLIENT_ID":          "3c5b7f10-8d2e-4a6b-9f1c-2e4d6a8b0c1d",
+		"NHISCAN_AZURE_CLIENT_SECRET_FILE": "relative/to/cwd",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checks := []struct{ name, got, want string }{
+		{"database", got.Database, "etc/nhiscan/db/nhiscan.db"},
+		{"catalog[0]", got.Catalog[0], "etc/nhiscan/catalog"},
+		{"catalog[1]", got.Catalog[1], "etc/shared/catalog.yaml"},
+		{"catalog[2]", got.Catalog[2], "/abs/catalog"},
+		{"private_key_file", got.Providers.GitHub.PrivateKeyFile, "etc/nhiscan/keys/app.pem"},
+		{"token_file", got.Providers.GitHub.TokenFile, "/run/secrets/token"},
+		{"credentials_file", got.Providers.GCP.CredentialsFile, "etc/nhiscan/wif.json"},
+		{"client_secret_file (env)", got.Providers.Azure.ClientSecretFile, "relative/to/cwd"},
+	}
+	for _, c := range checks {
+		if filepath.ToSlash(c.got) != c.want {
+			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
+		}
+	}
+}
+
+func readDoc(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile("../../docs/configuration.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// TestFullExampleIsDocumented: docs/configuration.md shows testdata/full.yaml
+// verbatim, so the documented example is the tested one.
+func TestFullExampleIsDocumented(t *testing.T) {
+	full, err := os.ReadFile("testdata/full.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readDoc(t), "```yaml\n"+string(full)+"```\n") {
+		t.Error("docs/configuration.md does not contain testdata/full.yaml verbatim in a yaml block")
+	}
+}
