@@ -55,6 +55,9 @@ type app struct {
 	asOf       string
 
 	log *slog.Logger
+	// etags is the GitHub collector's conditional-request cache, backed by
+	// the store once it is open.
+	etags etagCache
 }
 
 // run executes the command line and returns the exit code.

@@ -118,6 +118,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	}
 
 	d.github = githubfake.New(githubfake.Demo(now))
+	d.github.SetNow(clock) // the App's JWT is checked against the demo's clock
 	creds, err := d.github.WriteCredentials(credDir)
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
@@ -125,7 +126,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	ghc, err := github.New(github.Config{
 		Orgs: []string{githubfake.DemoOrg, githubfake.DemoLabsOrg}, BaseURL: d.github.URL + "/",
 		AppID: creds.AppID, AppPrivateKeyFile: creds.AppKeyFile, AppInstallationIDs: creds.InstallationID,
-		TokenFile: creds.TokenFile, HTTPClient: d.github.Client(), Now: clock, Logger: a.log,
+		TokenFile: creds.TokenFile, HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
@@ -172,6 +173,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 		return err
 	}
 	defer st.Close()
+	a.etags.st = st
 
 	fmt.Fprintf(a.stdout, "nhiscan demo: the Acme organisation on in-process fakes of AWS, Azure/Entra, GCP and GitHub\n\n")
 	first, err := a.scanOnce(ctx, st, cat, now, "demo", a.collectAll(org.collectors))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/gcp"
 	"github.com/nhiscan/nhiscan/collectors/github"
 	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/internal/store"
 )
 
 // buildCollectors turns the configuration's provider sections into
@@ -108,7 +110,7 @@ func (a *app) githubCollector(c *config.GitHub) (*github.Collector, error) {
 	cfg := github.Config{
 		Orgs: c.Organizations, BaseURL: c.BaseURL, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CloudSecretPatterns: c.CloudSecretNames,
-		Now: a.now, Logger: a.log,
+		Now: a.now, Logger: a.log, Cache: &a.etags,
 	}
 	if c.InstallationID != 0 {
 		cfg.AppInstallationIDs = map[string]int64{}
@@ -120,4 +122,23 @@ func (a *app) githubCollector(c *config.GitHub) (*github.Collector, error) {
 		cfg.TokenEnv = "GITHUB_TOKEN"
 	}
 	return github.New(cfg)
+}
+
+// etagCache hands the GitHub collector the store's ETag table once the
+// store is open (collectors are built, and validated, before anything is
+// written). Until then it caches nothing.
+type etagCache struct{ st *store.Store }
+
+func (c *etagCache) GetETag(ctx context.Context, key string) (string, []byte, bool, error) {
+	if c.st == nil {
+		return "", nil, false, nil
+	}
+	return c.st.GetETag(ctx, key)
+}
+
+func (c *etagCache) PutETag(ctx context.Context, key, etag string, body []byte) error {
+	if c.st == nil {
+		return nil
+	}
+	return c.st.PutETag(ctx, key, etag, body)
 }

@@ -76,6 +76,7 @@ above that severity exist, for CI gating.`,
 				return err
 			}
 			defer st.Close()
+			a.etags.st = st
 			out, err := a.scanOnce(ctx, st, cat, at, source, collect)
 			if err != nil {
 				return err

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nhiscan/nhiscan/reports"
+)
+
+// TestDemo runs `nhiscan demo` end to end: four fakes, the real collectors,
+// SQLite, the analyzer, the HTML report and the evidence pack. It checks the
+// story the demo tells, not exact counts, so the demo's seeds can grow.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole pipeline")
+	}
+	c := newCLI(t)
+	out := filepath.Join(c.dir, "demo")
+	code, stdout, stderr := c.run("demo", "--out", out)
+	if code != exitOK {
+		t.Fatalf("demo = %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"baseline: scan 1", "scan 2 complete", "orphaned", "owner-moved", "dormant",
+		"over-privileged", "long-lived", "unmapped", "drift", "risky-config", "exception EX-2026-007"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, stdout)
+		}
+	}
+	for _, f := range []string{"nhiscan.db", "report.html", "evidence/manifest.json", "catalog/catalog.yaml", "catalog/people.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("demo did not write %s: %v", f, err)
+		}
+	}
+	if err := reports.VerifyEvidence(filepath.Join(out, "evidence")); err != nil {
+		t.Errorf("demo evidence does not verify: %v", err)
+	}
+	db := "--db=" + filepath.Join(out, "nhiscan.db")
+
+	code, stdout, stderr = c.run("findings", db, "--format", "json", "--status", "all", "--drift")
+	if code != exitOK {
+		t.Fatalf("findings = %d\n%s", code, stderr)
+	}
+	var rows []struct {
+		RuleID       string `json:"rule_id"`
+		Provider     string `json:"provider"`
+		IdentityName string `json:"identity_name"`
+		Owner        string `json:"owner"`
+		Status       string `json:"status"`
+		Suppressed   bool   `json:"suppressed"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatalf("findings json: %v", err)
+	}
+	has := func(rule, provider, name string) bool {
+		for _, r := range rows {
+			if r.RuleID == rule && r.Provider == provider && strings.HasPrefix(r.IdentityName, name) {
+				return true
+			}
+		}
+		return false
+	}
+	// Leavers on every provider (B7), through tags, Entra owners, GitHub
+	// added_by and token owners.
+	for _, w := range [][3]string{
+		{"orphaned-owner-departed", "aws", "payments-reporting-legacy"},
+		{"orphaned-owner-departed", "azure", "legacy-reporting-sync"},
+		{"orphaned-owner-departed", "gcp", "payments-batch-legacy@"},
+		{"orphaned-owner-departed", "github", "kate-release-token"},
+		{"owner-moved-team", "azure", "billing-webhook-relay"},
+		{"never-used-credential", "aws", "data-etl-runner"},
+		{"credential-exposed", "gcp", "platform-backup-agent@"},
+		{"weak-trust-policy", "aws", "payments-github-deploy"},
+		{"mixed-human-use", "aws", "data-analyst-shared"},
+		{"cloud-secret-in-ci", "github", "acme/payments-api"},
+		{"usage-unknown", "gcp", "data-dwd-mailer@"},
+		{"drift-identity-added", "github", "hotfix-laptop"},
+		{"drift-credential-removed", "aws", "payments-ci-deployer"},
+		{"privileged-grant", "azure", "Contoso Backup Cloud"},
+	} {
+		if !has(w[0], w[1], w[2]) {
+			t.Errorf("demo lacks %s on %s %s", w[0], w[1], w[2])
+		}
+	}
+	// B6: the Tier-0 app has no owner objects, but a catalog owner.
+	if has("orphaned-no-owner", "azure", "identity-governance-automation") {
+		t.Error("Tier-0 app with a catalog business owner reported orphaned")
+	}
+	// B2: a two-day-old unused key is within the grace period.
+	if has("never-used-credential", "aws", "data-airflow-svc") {
+		t.Error("a key inside the never-used grace period was reported")
+	}
+	suppressed := false
+	for _, r := range rows {
+		if r.RuleID == "privileged-grant" && r.IdentityName == "acme-release-bot" && r.Suppressed {
+			suppressed = true
+		}
+	}
+	if !suppressed {
+		t.Error("the release bot's exception does not suppress its privileged grants")
+	}
+
+	// The deleted key's findings were resolved by the second scan.
+	resolved := false
+	for _, r := range rows {
+		if r.Status == "resolved" && r.Provider == "aws" && r.IdentityName == "payments-ci-deployer" {
+			resolved = true
+		}
+	}
+	if !resolved {
+		t.Error("no finding of the deleted access key was resolved")
+	}
+
+	code, stdout, _ = c.run("audit", "log", db)
+	for _, want := range []string{"credential.disable", "credential.delete", "exception.expired", "evidence.export"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("audit log lacks %s", want)
+		}
+	}
+	if code, _, _ := c.run("audit", "verify", db); code != exitOK {
+		t.Error("demo audit log does not verify")
+	}
+
+	// A second run starts afresh in the same folder.
+	if code, stdout, stderr := c.run("demo", "--out", out); code != exitOK {
+		t.Fatalf("second demo = %d\n%s\n%s", code, stdout, stderr)
+	}
+}
