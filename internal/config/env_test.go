@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/rules"
 )
 
 // TestEnvOverrides: NHISCAN_* variables override the file, create provider
@@ -117,5 +118,19 @@ func TestEnvVarsDocumented(t *testing.T) {
 		if !strings.Contains(doc, "`"+name+"`") {
 			t.Errorf("%s is not documented in docs/configuration.md", name)
 		}
+	}
+}
+
+// TestErrorsAreNotCatalogErrors: the CLI tells configuration problems from
+// catalog problems by type.
+func TestErrorsAreNotCatalogErrors(t *testing.T) {
+	_, err := config.Parse("c.yaml", []byte("log_format: yaml\n"), nil)
+	var ce *rules.Errors
+	if errors.As(err, &ce) {
+		t.Error("configuration errors match *rules.Errors")
+	}
+	var es *config.Errors
+	if !errors.As(err, &es) || len(*es) != 1 || (*es)[0].Line != 1 {
+		t.Errorf("got %v", err)
 	}
 }

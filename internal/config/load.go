@@ -16,8 +16,15 @@ import (
 // Errors are every problem found in the configuration file and the
 // NHISCAN_* environment, sorted by position. Load returns them as *Errors.
 // A problem in an environment variable names the variable in place of a
-// file and has no line.
-type Errors = strictyaml.Errors
+// file and has no line. Errors is a type of its own, not *rules.Errors, so
+// a caller can tell a configuration problem from a catalog problem.
+type Errors strictyaml.Errors
+
+// Error prints one problem a line.
+func (es *Errors) Error() string {
+	e := strictyaml.Errors(*es)
+	return e.Error()
+}
 
 // MaxConcurrency is the largest concurrency a provider section accepts.
 const MaxConcurrency = 256
@@ -56,8 +63,9 @@ func Parse(path string, data []byte, getenv func(string) string) (Config, error)
 		v.dir = filepath.Dir(path)
 	}
 	cfg := v.config(&fc)
-	if err := errs.Err(); err != nil {
-		return Config{}, err
+	if len(errs.Errs) > 0 {
+		es := Errors(strictyaml.Sort(errs.Errs))
+		return Config{}, &es
 	}
 	cfg.File = path
 	return cfg, nil
