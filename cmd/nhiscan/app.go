@@ -83,9 +83,13 @@ func (a *app) run(ctx context.Context, args []string) int {
 	var ue usageError
 	var fe failError
 	var ce *rules.Errors
+	var cfe *config.Errors
 	switch {
 	case errors.As(err, &ce):
 		fmt.Fprintf(a.stderr, "catalog has %d problem(s):\n%s\n", len(*ce), ce.Error())
+		return exitUsage
+	case errors.As(err, &cfe):
+		fmt.Fprintf(a.stderr, "configuration has %d problem(s):\n%s\n", len(*cfe), cfe.Error())
 		return exitUsage
 	case errors.As(err, &ue), isCobraUsage(err):
 		fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)

@@ -58,7 +58,8 @@ func (a *app) buildCollectors(cfg config.Config) ([]collectors.Collector, error)
 func (a *app) awsCollector(c *config.AWS) (*aws.Collector, error) {
 	cfg := aws.Config{
 		Accounts: c.Accounts, Organization: c.Organization, RoleName: c.RoleName,
-		Profile: c.Profile, Region: c.Region, EndpointURL: c.Endpoint,
+		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
+		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
 		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log,
 	}
 	if c.ExternalIDFile != "" {
@@ -74,7 +75,7 @@ func (a *app) awsCollector(c *config.AWS) (*aws.Collector, error) {
 func (a *app) azureCollector(c *config.Azure) (*azure.Collector, error) {
 	cfg := azure.Config{
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
-		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint,
+		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
 		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log,
 	}
 	switch {
@@ -91,8 +92,9 @@ func (a *app) azureCollector(c *config.Azure) (*azure.Collector, error) {
 func (a *app) gcpCollector(c *config.GCP) (*gcp.Collector, error) {
 	return gcp.New(gcp.Config{
 		Organization: c.Organization, Folders: c.Folders, Projects: c.Projects,
-		CredentialsFile: c.CredentialsFile, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
-		OwnerTagKeys: c.OwnerLabels, Now: a.now, Logger: a.log,
+		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
+		OwnerTagKeys: c.OwnerLabels, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
+		Now: a.now, Logger: a.log,
 	})
 }
 
@@ -108,7 +110,7 @@ func readSecretFile(path string) (string, error) {
 
 func (a *app) githubCollector(c *config.GitHub) (*github.Collector, error) {
 	cfg := github.Config{
-		Orgs: c.Organizations, BaseURL: c.BaseURL, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
+		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CloudSecretPatterns: c.CloudSecretNames,
 		Now: a.now, Logger: a.log, Cache: &a.etags,
 	}

@@ -115,6 +115,13 @@ type GCP struct {
 	Endpoint     string   `yaml:"endpoint"`
 	Concurrency  int      `yaml:"concurrency"`
 	OwnerLabels  []string `yaml:"owner_labels"`
+	// OwnerLabelDomain turns label values into addresses: a project label
+	// owner=alice_nguyen becomes alice.nguyen@<domain>.
+	OwnerLabelDomain string `yaml:"owner_label_domain"`
+	// DelegatedClientIDs are the OAuth client ids with Workspace
+	// domain-wide delegation: their service accounts' usage is a blind spot
+	// ("usage unknown"), never "unused".
+	DelegatedClientIDs []string `yaml:"delegated_client_ids"`
 }
 
 // GitHub configures the GitHub collector.

@@ -71,14 +71,16 @@ type fileAzure struct {
 
 type fileGCP struct {
 	meta
-	Organization    str   `yaml:"organization"`
-	Folders         []str `yaml:"folders" what:"folder id"`
-	Projects        []str `yaml:"projects" what:"project id"`
-	CredentialsFile str   `yaml:"credentials_file"`
-	QuotaProject    str   `yaml:"quota_project"`
-	Endpoint        str   `yaml:"endpoint"`
-	Concurrency     *int  `yaml:"concurrency"`
-	OwnerLabels     []str `yaml:"owner_labels" what:"owner label"`
+	Organization       str   `yaml:"organization"`
+	Folders            []str `yaml:"folders" what:"folder id"`
+	Projects           []str `yaml:"projects" what:"project id"`
+	CredentialsFile    str   `yaml:"credentials_file"`
+	QuotaProject       str   `yaml:"quota_project"`
+	Endpoint           str   `yaml:"endpoint"`
+	Concurrency        *int  `yaml:"concurrency"`
+	OwnerLabels        []str `yaml:"owner_labels" what:"owner label"`
+	OwnerLabelDomain   str   `yaml:"owner_label_domain"`
+	DelegatedClientIDs []str `yaml:"delegated_client_ids" what:"client id"`
 }
 
 type fileGitHub struct {

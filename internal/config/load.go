@@ -642,12 +642,20 @@ func (v *validator) azure(a *fileAzure) *Azure {
 
 func (v *validator) gcp(g *fileGCP) *GCP {
 	out := &GCP{
-		Folders:         v.list(g.Folders, "folder id", false, v.match(reGCPFolder, "folder id", "must be numeric (123 or folders/123)")),
-		Projects:        v.list(g.Projects, "project id", false, v.match(reGCPProject, "project id", "must not contain spaces or slashes")),
-		CredentialsFile: v.file(g.CredentialsFile, "credentials_file"),
-		Endpoint:        v.endpoint(g.Endpoint, "endpoint"),
-		Concurrency:     v.concurrency(g.Concurrency, g.meta),
-		OwnerLabels:     v.tags(g.OwnerLabels, "owner label"),
+		Folders:            v.list(g.Folders, "folder id", false, v.match(reGCPFolder, "folder id", "must be numeric (123 or folders/123)")),
+		Projects:           v.list(g.Projects, "project id", false, v.match(reGCPProject, "project id", "must not contain spaces or slashes")),
+		CredentialsFile:    v.file(g.CredentialsFile, "credentials_file"),
+		Endpoint:           v.endpoint(g.Endpoint, "endpoint"),
+		Concurrency:        v.concurrency(g.Concurrency, g.meta),
+		OwnerLabels:        v.tags(g.OwnerLabels, "owner label"),
+		DelegatedClientIDs: v.list(g.DelegatedClientIDs, "client id", false, v.match(reNumericID, "client id", "must be numeric (the OAuth client id of the delegation)")),
+	}
+	if g.OwnerLabelDomain.Set {
+		if reDomain.MatchString(g.OwnerLabelDomain.V) {
+			out.OwnerLabelDomain = g.OwnerLabelDomain.V
+		} else {
+			v.errs.Add(g.OwnerLabelDomain.P, "owner_label_domain %q is not a domain name (acme.example)", g.OwnerLabelDomain.V)
+		}
 	}
 	if g.Organization.Set {
 		if reGCPOrg.MatchString(g.Organization.V) {
@@ -718,3 +726,5 @@ func (v *validator) positiveInt(s str, key string) int64 {
 	}
 	return n
 }
+
+var reNumericID = regexp.MustCompile(`^[0-9]{1,30}$`)
