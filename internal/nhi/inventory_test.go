@@ -2,6 +2,7 @@ package nhi_test
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -112,5 +113,26 @@ func TestMergeAndFingerprint(t *testing.T) {
 	}
 	if _, err := nhi.ParseSeverity("severe"); err == nil {
 		t.Error("accepted an unknown severity")
+	}
+}
+
+// TestDocumentedExample keeps docs/inventory.md true: its example decodes.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/inventory.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(doc)
+	i := strings.Index(s, "```json\n")
+	j := strings.Index(s[i+8:], "```")
+	if i < 0 || j < 0 {
+		t.Fatal("no JSON example in docs/inventory.md")
+	}
+	inv, err := nhi.Decode(strings.NewReader(s[i+8 : i+8+j]))
+	if err != nil {
+		t.Fatalf("documented example does not decode: %v", err)
+	}
+	if len(inv.Identities) != 1 || !inv.Partial(nhi.AWS, "333333333333") {
+		t.Errorf("example decoded to %+v", inv)
 	}
 }
