@@ -15,6 +15,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/nhiscan/nhiscan/collectors/fakeapi"
 )
 
 // Static credentials of the management account. The fake checks the access
@@ -44,14 +46,14 @@ type Server struct {
 	order      []string // account ids in seed order
 	sessions   map[string]string
 	nextSess   int
-	calls      map[string]int
-	acctCalls  map[string]map[string]int
-	denied     map[string]bool
-	throttled  map[string]int
-	pageSize   int
-	latency    time.Duration
-	acctLat    map[string]time.Duration
-	reports    map[string]*report
+	fakeapi.Counter
+	acctCalls map[string]map[string]int
+	denied    map[string]bool
+	throttled map[string]int
+	pageSize  int
+	latency   time.Duration
+	acctLat   map[string]time.Duration
+	reports   map[string]*report
 }
 
 type report struct {
@@ -68,7 +70,6 @@ func New(seed Seed) *Server {
 		management: seed.Management,
 		accounts:   map[string]*Account{},
 		sessions:   map[string]string{},
-		calls:      map[string]int{},
 		acctCalls:  map[string]map[string]int{},
 		denied:     map[string]bool{},
 		throttled:  map[string]int{},
@@ -140,31 +141,6 @@ func (s *Server) Throttle(account, op string, n int) {
 	s.throttled[account+"|"+op] = n
 }
 
-// Calls returns the number of calls per operation ("iam:ListAccessKeys").
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// CallCount returns the number of calls to op; "" counts all.
-func (s *Server) CallCount(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if op == "" {
-		n := 0
-		for _, v := range s.calls {
-			n += v
-		}
-		return n
-	}
-	return s.calls[op]
-}
-
 // AccountCalls returns the number of calls per operation made in account.
 func (s *Server) AccountCalls(account string) map[string]int {
 	s.mu.Lock()
@@ -180,7 +156,7 @@ func (s *Server) AccountCalls(account string) map[string]int {
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = map[string]int{}
+	s.Counter.ResetCalls()
 	s.acctCalls = map[string]map[string]int{}
 }
 
@@ -303,7 +279,7 @@ func (s *Server) handle(req request, keyID, service string) (any, *apiError) {
 			req.account = acct
 		}
 	}
-	s.calls[req.op]++
+	s.Count(req.op)
 	if s.acctCalls[req.account] == nil {
 		s.acctCalls[req.account] = map[string]int{}
 	}

@@ -28,6 +28,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+
+	"github.com/nhiscan/nhiscan/collectors/fakeapi"
 )
 
 // Operation names, as counted by Calls and used by DenyOp and ThrottleOp.
@@ -68,9 +70,9 @@ type Server struct {
 	URL string
 	srv *httptest.Server
 
-	mu         sync.Mutex
-	st         Seed
-	calls      map[string]int
+	mu sync.Mutex
+	st Seed
+	fakeapi.Counter
 	denyScopes map[string]bool
 	denyOps    map[string]bool
 	throttles  map[string]*throttle
@@ -88,7 +90,6 @@ type throttle struct {
 func New(seed Seed) *Server {
 	s := &Server{
 		st:         cloneSeed(seed),
-		calls:      map[string]int{},
 		denyScopes: map[string]bool{},
 		denyOps:    map[string]bool{},
 		throttles:  map[string]*throttle{},
@@ -122,42 +123,6 @@ func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore
 
 // TenantID is the seeded tenant id.
 func (s *Server) TenantID() string { return s.st.TenantID }
-
-// Calls returns the number of calls per operation so far.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// CallCount returns the number of calls of one operation.
-func (s *Server) CallCount(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
-}
-
-// TotalCalls returns the number of calls of all operations.
-func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
-}
-
-// ResetCalls zeroes the call counters.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-}
 
 // DenyScope makes every call in scope (the tenant id for Graph, a
 // subscription id for ARM, ScopeARM for the subscription list) answer 403.
@@ -254,7 +219,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.calls[rt.op]++
+	s.Count(rt.op)
 	lat := s.latency
 	denied := s.denyScopes[rt.scope] || s.denyOps[rt.op]
 	var thr *throttle

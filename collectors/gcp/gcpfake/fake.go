@@ -16,6 +16,8 @@ import (
 	crm "google.golang.org/api/cloudresourcemanager/v3"
 	iam "google.golang.org/api/iam/v1"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+
+	"github.com/nhiscan/nhiscan/collectors/fakeapi"
 )
 
 // API operations, as counted by Calls and named in Deny and Throttle.
@@ -65,9 +67,9 @@ type Server struct {
 	URL string
 	srv *httptest.Server
 
-	mu          sync.Mutex
-	seed        Seed
-	calls       map[string]int
+	mu   sync.Mutex
+	seed Seed
+	fakeapi.Counter
 	denied      map[[2]string]bool
 	throttled   map[[2]string]int
 	disabledAPI map[string]bool
@@ -80,7 +82,6 @@ type Server struct {
 func New(seed Seed) *Server {
 	s := &Server{
 		seed:        cloneSeed(seed),
-		calls:       map[string]int{},
 		denied:      map[[2]string]bool{},
 		throttled:   map[[2]string]int{},
 		disabledAPI: map[string]bool{},
@@ -105,42 +106,6 @@ func (s *Server) Close() { s.srv.Close() }
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// Calls returns the number of calls per operation so far.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// CallCount returns the number of calls of one operation.
-func (s *Server) CallCount(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
-}
-
-// TotalCalls returns the number of calls of all operations.
-func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
-}
-
-// ResetCalls sets every call count to zero.
-func (s *Server) ResetCalls() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls = map[string]int{}
-}
 
 // Deny makes calls of op (every operation when empty) on scope (a project
 // id, "organizations/N" or "folders/N"; every scope when empty) fail with
@@ -266,7 +231,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	s.calls[op]++
+	s.Count(op)
 	lat := s.latency
 	e := s.inject(op, scope, api)
 	retryAfter := s.retryAfter

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/nhiscan/nhiscan/collectors/fakeapi"
 )
 
 // Operation names, as GitHub's OpenAPI description names them. Calls are
@@ -128,7 +130,7 @@ type Server struct {
 	latency  time.Duration
 	now      func() time.Time
 
-	calls       map[string]int
+	fakeapi.Counter
 	notModified map[string]int
 	denyScope   map[string]bool
 	denyOp      map[string]bool
@@ -157,7 +159,6 @@ func New(seed Seed) *Server {
 		nextID:      9_000_000,
 		pageSize:    100,
 		now:         time.Now,
-		calls:       map[string]int{},
 		notModified: map[string]int{},
 		denyScope:   map[string]bool{},
 		denyOp:      map[string]bool{},
@@ -253,35 +254,6 @@ func (s *Server) Throttle(op string, n int, kind ThrottleKind) {
 	s.throttles[op] = &throttle{n: n, kind: kind}
 }
 
-// Calls returns the number of requests per operation, 304s included.
-func (s *Server) Calls() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.calls))
-	for k, v := range s.calls {
-		out[k] = v
-	}
-	return out
-}
-
-// CallCount returns the number of requests of one operation.
-func (s *Server) CallCount(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
-}
-
-// TotalCalls returns the number of requests of all operations.
-func (s *Server) TotalCalls() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, v := range s.calls {
-		n += v
-	}
-	return n
-}
-
 // NotModified returns the number of 304 answers per operation.
 func (s *Server) NotModified() map[string]int {
 	s.mu.Lock()
@@ -297,7 +269,7 @@ func (s *Server) NotModified() map[string]int {
 func (s *Server) ResetCalls() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.calls = map[string]int{}
+	s.Counter.ResetCalls()
 	s.notModified = map[string]int{}
 }
 
@@ -397,7 +369,7 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	body, _ := readAll(r)
 	s.mu.Lock()
 	lat := s.latency
-	s.calls[rt.op]++
+	s.Count(rt.op)
 	s.mu.Unlock()
 	if lat > 0 {
 		select {
