@@ -36,20 +36,9 @@ rewriting the pack is detectable. Columns are documented in docs/evidence.md.`,
 			if out == "" {
 				return usagef("--out DIR is required")
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			cat, err := a.optionalCatalog(cfg, catalogs)
-			if err != nil {
-				return err
-			}
-			st, err := a.openExisting(ctx, cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			return a.exportEvidence(ctx, st, scanID, cat, out)
+			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
+				return a.exportEvidence(ctx, st, scanID, cat, out)
+			})
 		},
 	}
 	ev.Flags().Int64Var(&scanID, "scan", 0, "scan id (default: the latest completed scan)")
@@ -74,31 +63,20 @@ func (a *app) reportCmd() *cobra.Command {
 			if out == "" {
 				return usagef("--out FILE is required")
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			cat, err := a.optionalCatalog(cfg, catalogs)
-			if err != nil {
-				return err
-			}
-			st, err := a.openExisting(ctx, cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			if scanID == 0 {
-				latest, err := st.LatestScan(ctx)
-				if err != nil {
-					return usagef("no completed scan yet")
+			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
+				if scanID == 0 {
+					latest, err := st.LatestScan(ctx)
+					if err != nil {
+						return usagef("no completed scan yet")
+					}
+					scanID = latest.ID
 				}
-				scanID = latest.ID
-			}
-			if err := a.writeHTML(ctx, st, scanID, cat, out); err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "report: %s\n", out)
-			return nil
+				if err := a.writeHTML(ctx, st, scanID, cat, out); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "report: %s\n", out)
+				return nil
+			})
 		},
 	}
 	cmd.Flags().Int64Var(&scanID, "scan", 0, "scan id (default: the latest completed scan)")

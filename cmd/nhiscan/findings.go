@@ -8,9 +8,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
+	"github.com/nhiscan/nhiscan/rules"
 )
 
 func (a *app) findingsCmd() *cobra.Command {
@@ -96,6 +98,40 @@ var findingWriters = map[string]func(io.Writer, []reports.FindingRow) error{
 	"table": reports.WriteFindingsTable,
 	"json":  reports.WriteFindingsJSON,
 	"csv":   reports.WriteFindingsCSV,
+}
+
+// readStore loads the configuration and opens its existing database for a
+// reading command, and closes it when fn returns.
+func (a *app) readStore(ctx context.Context, fn func(config.Config, *store.Store) error) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	st, err := a.openExisting(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cfg, st)
+}
+
+// readStoreWithCatalog is readStore for commands that also show roles and
+// owners: the catalog is optional and validated before the store opens.
+func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(*rules.Catalog, *store.Store) error) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	cat, err := a.optionalCatalog(cfg, paths)
+	if err != nil {
+		return err
+	}
+	st, err := a.openExisting(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(cat, st)
 }
 
 // openExisting opens a database that must already exist: reading commands

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/rules"
@@ -103,21 +104,14 @@ func (a *app) auditCmd() *cobra.Command {
 		Short: "Verify the audit log's hash chain; exit 1 if any entry was edited or deleted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openExisting(cmd.Context(), cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			n, err := st.VerifyAudit(cmd.Context())
-			if err != nil {
-				return failError{fmt.Sprintf("audit log NOT intact: %v", err)}
-			}
-			fmt.Fprintf(a.stdout, "audit log intact: %d entries\n", n)
-			return nil
+			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
+				n, err := st.VerifyAudit(cmd.Context())
+				if err != nil {
+					return failError{fmt.Sprintf("audit log NOT intact: %v", err)}
+				}
+				fmt.Fprintf(a.stdout, "audit log intact: %d entries\n", n)
+				return nil
+			})
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
@@ -125,23 +119,16 @@ func (a *app) auditCmd() *cobra.Command {
 		Short: "Print the audit log",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openExisting(cmd.Context(), cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			recs, err := st.AuditEntries(cmd.Context())
-			if err != nil {
-				return err
-			}
-			for _, r := range recs {
-				fmt.Fprintf(a.stdout, "%d %s %s %s %s %s\n", r.Seq, fmtTime(r.At), r.Actor, r.Action, r.Subject, fmtDetail(r.Detail))
-			}
-			return nil
+			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
+				recs, err := st.AuditEntries(cmd.Context())
+				if err != nil {
+					return err
+				}
+				for _, r := range recs {
+					fmt.Fprintf(a.stdout, "%d %s %s %s %s %s\n", r.Seq, fmtTime(r.At), r.Actor, r.Action, r.Subject, fmtDetail(r.Detail))
+				}
+				return nil
+			})
 		},
 	})
 	return cmd
