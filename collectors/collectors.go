@@ -75,3 +75,33 @@ var (
 	ErrThrottled   = errors.New("throttled")
 	ErrUnsupported = errors.New("action not supported for this target")
 )
+
+// Progress is told each time a collector finishes one scope: an account, a
+// subscription, a project or an organisation. Collectors call it from
+// several goroutines; nil means nobody listens. The CLI draws its terminal
+// progress display from it.
+type Progress func(ScopeDone)
+
+// ScopeDone reports one finished scope.
+type ScopeDone struct {
+	Provider nhi.Provider
+	Scope    string
+	// Phase names the part of the collection, where a provider collects in
+	// phases (for example "entra", "arm", "usage"); empty otherwise.
+	Phase string
+	// Identities found in the scope; -1 when the collector does not count
+	// per scope in this phase.
+	Identities int
+	// Gaps recorded for the scope in this phase.
+	Gaps int
+	// Done and Total count the scopes of this phase; Total is 0 when
+	// unknown.
+	Done, Total int
+}
+
+// Report calls p when it is set.
+func (p Progress) Report(d ScopeDone) {
+	if p != nil {
+		p(d)
+	}
+}

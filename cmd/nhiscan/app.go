@@ -58,6 +58,8 @@ type app struct {
 	// etags is the GitHub collector's conditional-request cache, backed by
 	// the store once it is open.
 	etags etagCache
+	// prog draws the terminal progress display.
+	prog *progress
 }
 
 // run executes the command line and returns the exit code.
@@ -155,6 +157,7 @@ func (a *app) setup() error {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
+	a.prog = a.newProgress()
 	switch format {
 	case "", "text":
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))

@@ -91,7 +91,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	d.aws = awsfake.New(awsfake.Demo(now))
 	awsc, err := aws.New(aws.Config{
 		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
-		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log,
+		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("aws: %w", err)
@@ -101,7 +101,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	d.azure = azurefake.New(azurefake.Demo(now))
 	azc, err := azure.New(azure.Config{
 		TenantID: d.azure.TenantID(), GraphURL: d.azure.URL, ResourceManagerURL: d.azure.URL,
-		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log,
+		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("azure: %w", err)
@@ -111,7 +111,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	gc, err := gcp.New(gcp.Config{
 		Organization: gcpfake.DemoOrganization, Endpoint: d.gcp.URL, HTTPClient: d.gcp.Client(),
 		OwnerLabelDomain: gcpfake.DemoOwnerLabelDomain, DelegatedClientIDs: gcpfake.DemoDelegatedClientIDs,
-		Now: clock, Logger: a.log,
+		Now: clock, Logger: a.log, Progress: a.prog.scope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("gcp: %w", err)
@@ -126,7 +126,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	ghc, err := github.New(github.Config{
 		Orgs: []string{githubfake.DemoOrg, githubfake.DemoLabsOrg}, BaseURL: d.github.URL + "/",
 		AppID: creds.AppID, AppPrivateKeyFile: creds.AppKeyFile, AppInstallationIDs: creds.InstallationID,
-		TokenFile: creds.TokenFile, HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log,
+		TokenFile: creds.TokenFile, HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)

@@ -18,11 +18,19 @@ func TestDemo(t *testing.T) {
 		t.Skip("runs the whole pipeline")
 	}
 	c := newCLI(t)
+	c.terminal = true
 	out := filepath.Join(c.dir, "demo")
 	code, stdout, stderr := c.run("demo", "--out", out)
 	if code != exitOK {
 		t.Fatalf("demo = %d\n%s\n%s", code, stdout, stderr)
 	}
+	// The terminal progress display reports every scope as it finishes.
+	for _, want := range []string{"aws     [3/3]", "github  [2/2]", "gcp     [5/5]", "azure   [1/1]", "aws     15 identities in 3 scopes"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("progress display lacks %q:\n%s", want, stderr)
+		}
+	}
+	c.terminal = false
 	for _, want := range []string{"baseline: scan 1", "scan 2 complete", "orphaned", "owner-moved", "dormant",
 		"over-privileged", "long-lived", "unmapped", "drift", "risky-config", "exception EX-2026-007"} {
 		if !strings.Contains(stdout, want) {

@@ -21,6 +21,8 @@ type cli struct {
 	dir string
 	env map[string]string
 	now time.Time
+	// terminal makes stderr count as a terminal (progress display).
+	terminal bool
 }
 
 func newCLI(t *testing.T) *cli {
@@ -31,7 +33,7 @@ func newCLI(t *testing.T) *cli {
 func (c *cli) run(args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdout: &out, stderr: &errb, now: func() time.Time { return c.now }, getenv: func(k string) string { return c.env[k] }}
+	a := &app{stdout: &out, stderr: &errb, now: func() time.Time { return c.now }, getenv: func(k string) string { return c.env[k] }, isTerminal: c.terminal}
 	code = a.run(context.Background(), args)
 	return code, out.String(), errb.String()
 }

@@ -60,7 +60,7 @@ func (a *app) awsCollector(c *config.AWS) (*aws.Collector, error) {
 		Accounts: c.Accounts, Organization: c.Organization, RoleName: c.RoleName,
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
 		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
-		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log,
+		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	}
 	if c.ExternalIDFile != "" {
 		v, err := readSecretFile(c.ExternalIDFile)
@@ -76,7 +76,7 @@ func (a *app) azureCollector(c *config.Azure) (*azure.Collector, error) {
 	cfg := azure.Config{
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
-		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log,
+		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	}
 	switch {
 	case c.ClientSecretFile != "":
@@ -94,7 +94,7 @@ func (a *app) gcpCollector(c *config.GCP) (*gcp.Collector, error) {
 		Organization: c.Organization, Folders: c.Folders, Projects: c.Projects,
 		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
 		OwnerTagKeys: c.OwnerLabels, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
-		Now: a.now, Logger: a.log,
+		Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	})
 }
 
@@ -112,7 +112,7 @@ func (a *app) githubCollector(c *config.GitHub) (*github.Collector, error) {
 	cfg := github.Config{
 		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CloudSecretPatterns: c.CloudSecretNames,
-		Now: a.now, Logger: a.log, Cache: &a.etags,
+		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope,
 	}
 	if c.InstallationID != 0 {
 		cfg.AppInstallationIDs = map[string]int64{}

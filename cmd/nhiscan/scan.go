@@ -122,7 +122,7 @@ func (a *app) collectAll(cs []collectors.Collector) collectFunc {
 		invs := make([]nhi.Inventory, len(cs))
 		errs := make([]error, len(cs))
 		var g errgroup.Group
-		prog := a.newProgress()
+		prog := a.prog
 		for i, c := range cs {
 			g.Go(func() error {
 				start := a.now()
@@ -344,6 +344,33 @@ type progress struct {
 
 func (a *app) newProgress() *progress { return &progress{a: a} }
 
+// scope is the collectors' Progress hook: one line per finished account,
+// subscription, project or organisation.
+func (p *progress) scope(d collectors.ScopeDone) {
+	p.a.log.Info("scope collected", "provider", d.Provider, "scope", d.Scope, "phase", d.Phase,
+		"identities", d.Identities, "gaps", d.Gaps, "done", d.Done, "total", d.Total)
+	if !p.a.isTerminal {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	what := d.Phase
+	if d.Identities >= 0 {
+		what = fmt.Sprintf("%d identities", d.Identities)
+		if d.Phase != "" {
+			what += " (" + d.Phase + ")"
+		}
+	}
+	if d.Gaps > 0 {
+		what += fmt.Sprintf(", %d gap(s)", d.Gaps)
+	}
+	count := ""
+	if d.Total > 0 {
+		count = fmt.Sprintf("[%d/%d]", d.Done, d.Total)
+	}
+	fmt.Fprintf(p.a.stderr, "  %-7s %-9s %-40s %s\n", d.Provider, count, d.Scope, what)
+}
+
 func (p *progress) start(pv nhi.Provider) {
 	p.a.log.Info("collecting", "provider", pv)
 	if p.a.isTerminal {
@@ -369,17 +396,4 @@ func (p *progress) done(pv nhi.Provider, inv nhi.Inventory, err error, took time
 		return
 	}
 	fmt.Fprintf(p.a.stderr, "  %-7s %d identities in %d scopes, %d gap(s) (%s)\n", pv, len(inv.Identities), len(inv.Scopes), len(inv.Gaps), took.Round(time.Millisecond))
-	for _, s := range inv.Scopes {
-		n := 0
-		for _, id := range inv.Identities {
-			if id.Scope == s.ID {
-				n++
-			}
-		}
-		mark := "ok"
-		if inv.Partial(pv, s.ID) {
-			mark = "PARTIAL"
-		}
-		fmt.Fprintf(p.a.stderr, "          %-40s %4d identities  %s\n", s.ID, n, mark)
-	}
 }

@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -107,6 +108,8 @@ type Config struct {
 	OwnerTagKeys []string
 	Now          func() time.Time
 	Logger       *slog.Logger
+	// Progress is told as each account finishes (optional).
+	Progress collectors.Progress
 }
 
 // Collector inventories AWS and performs credential controls.
@@ -288,6 +291,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		known[a] = true
 	}
 	results := make([]accountResult, len(scopes))
+	var done atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.cfg.Concurrency)
 	for i, s := range scopes {
@@ -295,6 +299,8 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 			actx, cancel := context.WithTimeout(gctx, c.cfg.AccountTimeout)
 			defer cancel()
 			results[i] = c.collectAccount(actx, s.ID, known)
+			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.AWS, Scope: s.ID, Identities: len(results[i].identities),
+				Gaps: len(results[i].gaps), Done: int(done.Add(1)), Total: len(scopes)})
 			return nil
 		})
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -76,6 +77,9 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives debug and warning logs (optional).
 	Logger *slog.Logger
+	// Progress is told as the Entra directory and each subscription finish
+	// (optional).
+	Progress collectors.Progress
 }
 
 // Auth methods.

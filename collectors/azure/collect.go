@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -79,8 +80,16 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	var ad *armData
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); ed = c.collectEntra(ctx, gaps) }()
-	go func() { defer wg.Done(); ad = c.collectARM(ctx, gaps) }()
+	go func() {
+		defer wg.Done()
+		ed = c.collectEntra(ctx, gaps)
+		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: c.cfg.TenantID, Phase: "entra", Identities: -1, Done: 1, Total: 1})
+	}()
+	go func() {
+		defer wg.Done()
+		ad = c.collectARM(ctx, gaps)
+		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: fmt.Sprintf("%d subscription(s)", len(ad.subs)), Phase: "arm", Identities: -1, Done: 1, Total: 1})
+	}()
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
 		return nhi.Inventory{}, fmt.Errorf("azure: collect tenant %s: %w", c.cfg.TenantID, err)

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -165,11 +166,13 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 			s.scopes[parent] = ""
 		}
 	}
-	for _, parent := range c.parents {
+	for i, parent := range c.parents {
 		if ctx.Err() != nil {
 			break
 		}
 		c.collectParent(ctx, s, parent)
+		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.GCP, Scope: gapScope(parent), Phase: "inventory",
+			Identities: -1, Done: i + 1, Total: len(c.parents)})
 	}
 	if ctx.Err() == nil {
 		c.collectUsage(ctx, s)
@@ -492,13 +495,13 @@ func (c *Collector) fallbackPolicy(ctx context.Context, s *scan, p *project) {
 // that holds service accounts.
 func (c *Collector) collectUsage(ctx context.Context, s *scan) {
 	s.mu.Lock()
-	has := map[string]bool{}
+	has := map[string]int{}
 	for _, a := range s.accounts {
-		has[a.project] = true
+		has[a.project]++
 	}
 	var projects []*project
 	for id, p := range s.projects {
-		if has[id] {
+		if has[id] > 0 {
 			projects = append(projects, p)
 		}
 	}
@@ -506,9 +509,12 @@ func (c *Collector) collectUsage(ctx context.Context, s *scan) {
 	sort.Slice(projects, func(i, j int) bool { return projects[i].id < projects[j].id })
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.cfg.Concurrency)
+	var done atomic.Int64
 	for _, p := range projects {
 		g.Go(func() error {
 			c.projectUsage(gctx, s, p)
+			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.GCP, Scope: p.id, Phase: "usage",
+				Identities: has[p.id], Done: int(done.Add(1)), Total: len(projects)})
 			return nil
 		})
 	}

@@ -106,6 +106,9 @@ type Config struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Progress is told as each parent's inventory and each project's usage
+	// finish (optional).
+	Progress collectors.Progress
 }
 
 // Collector collects GCP identities and acts on their credentials.

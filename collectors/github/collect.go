@@ -64,8 +64,10 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	now := c.cfg.Now().UTC()
 	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now}
 	collected := 0
-	for _, org := range c.cfg.Orgs {
+	for i, org := range c.cfg.Orgs {
 		res := c.collectOrg(ctx, org, now)
+		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.GitHub, Scope: org, Identities: len(res.identities),
+			Gaps: len(res.gaps.list()), Done: i + 1, Total: len(c.cfg.Orgs)})
 		inv.Scopes = append(inv.Scopes, res.scope)
 		inv.Identities = append(inv.Identities, res.identities...)
 		inv.Gaps = append(inv.Gaps, res.gaps.list()...)

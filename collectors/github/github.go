@@ -29,6 +29,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	gh "github.com/google/go-github/v89/github"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -94,6 +95,8 @@ type Config struct {
 
 	Now    func() time.Time
 	Logger *slog.Logger
+	// Progress is told as each organisation finishes (optional).
+	Progress collectors.Progress
 }
 
 // DefaultCloudSecretPatterns match Actions secret names that hold AWS, Azure
