@@ -221,14 +221,20 @@ func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time,
 		}
 	}
 
+	// Only a scope this scan attempted can show that a finding went away.
+	attempted := make(map[priorFinding]bool, len(inv.Scopes))
+	for _, sc := range inv.Scopes {
+		attempted[priorFinding{provider: sc.Provider, scope: sc.ID}] = true
+	}
 	gone := make([]string, 0)
 	for fp, p := range prior {
 		if seen[fp] || p.status == FindingResolved {
 			continue
 		}
 		// A gap must never look like remediation: keep findings of a
-		// partial scope as they are.
-		if inv.Partial(p.provider, p.scope) {
+		// partial scope, and of a scope (or a whole provider) this scan did
+		// not collect at all, as they are.
+		if inv.Partial(p.provider, p.scope) || !attempted[priorFinding{provider: p.provider, scope: p.scope}] {
 			continue
 		}
 		gone = append(gone, fp)

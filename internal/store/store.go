@@ -22,7 +22,8 @@
 // lifecycle of findings keyed by fingerprint: new findings open (or
 // suppressed), findings seen again stay or re-open, findings no longer
 // produced are resolved, except in a provider scope the inventory marks
-// partial, where a gap must never look like remediation.
+// partial or does not list among its scopes at all (not collected this
+// time), where a gap must never look like remediation.
 //
 // The audit log is append-only by construction: there is no update or delete
 // API and triggers refuse UPDATE and DELETE. Each entry's hash covers the

@@ -596,3 +596,32 @@ func TestScanOwnershipAndEvaluatedAt(t *testing.T) {
 		t.Errorf("ownership of an unknown scan = %v, %v", none, err)
 	}
 }
+
+// A scan that did not collect a scope at all (a provider left out of the
+// configuration, an AWS-only --inventory, a GitHub organisation dropped)
+// must not resolve that scope's findings: not collected is not remediated.
+func TestFindingsOfUncollectedScopeStayOpen(t *testing.T) {
+	st, _, _ := newStore(t)
+	t1, t2 := t0, t0.Add(24*time.Hour)
+	a := finding("dormant", nhi.AWS, "111111111111", "AIDAONE", nhi.SevHigh)
+	b := finding("dormant", nhi.AWS, "222222222222", "AROATWO", nhi.SevHigh)
+	d := finding("orphaned", nhi.GitHub, "acme", "deploy-key:9", nhi.SevCritical)
+	s1 := mustBegin(t, st, t1)
+	mustFinish(t, st, s1, t1.Add(time.Minute), inventory(), []nhi.Finding{a, b, d})
+
+	// Scan 2 collects only AWS account 111: A is really gone; B (account 222
+	// not collected) and D (GitHub not collected) are unknown.
+	inv2 := inventory()
+	inv2.Scopes = []nhi.Scope{{Provider: nhi.AWS, ID: "111111111111"}}
+	inv2.Identities = inv2.Identities[1:2]
+	s2 := mustBegin(t, st, t2)
+	mustFinish(t, st, s2, t2.Add(time.Minute), inv2, nil)
+	want := map[string]lifecycle{
+		a.RuleID + "/" + a.IdentityID: {store.FindingResolved, t1, t1, t2, 0, false},
+		b.RuleID + "/" + b.IdentityID: {store.FindingOpen, t1, t1, time.Time{}, 0, false},
+		d.RuleID + "/" + d.IdentityID: {store.FindingOpen, t1, t1, time.Time{}, 0, false},
+	}
+	if diff := cmp.Diff(want, lifecycles(t, st)); diff != "" {
+		t.Errorf("after a scan of account 111 only (-want +got):\n%s", diff)
+	}
+}
