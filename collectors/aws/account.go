@@ -126,6 +126,13 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 			d.keysKnown[name] = true
 			continue
 		}
+		if err := ctx.Err(); err != nil {
+			// Out of time: every user still to be listed is a gap, never
+			// a user without keys.
+			keyErr = err
+			keyErrUsers = append(keyErrUsers, name)
+			continue
+		}
 		kp := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: u.UserName})
 		ok := true
 		for kp.HasMorePages() {
@@ -138,9 +145,6 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 			d.keys[name] = append(d.keys[name], page.AccessKeyMetadata...)
 		}
 		d.keysKnown[name] = ok
-		if ctx.Err() != nil {
-			break
-		}
 	}
 	if keyErr != nil {
 		g := gapFor(keyErr, account, "iam:ListAccessKeys", "iam:ListAccessKeys", false)

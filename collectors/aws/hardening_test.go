@@ -1,0 +1,77 @@
+package aws_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+
+	awscol "github.com/nhiscan/nhiscan/collectors/aws"
+	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// hookTransport calls after with each request's form body once its response
+// has been read in full, so a test can act between two calls.
+type hookTransport struct {
+	base  http.RoundTripper
+	after func(body string)
+}
+
+func (h hookTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := h.base.RoundTrip(r)
+	if err != nil {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	h.after(string(body))
+	return resp, nil
+}
+
+// TestKeysNotListedBeforeDeadlineAreAGap: when the account's time runs out
+// between two ListAccessKeys calls, the users whose keys were never listed
+// must not come back as users without keys and without a gap; that would
+// read as "keys removed" on the next diff.
+func TestKeysNotListedBeforeDeadlineAreAGap(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var once sync.Once
+	c := newCollector(t, srv, func(c *awscol.Config) {
+		c.Organization = false
+		c.Accounts = []string{awsfake.DemoPayments}
+		c.HTTPClient = &http.Client{Transport: hookTransport{base: srv.Client().Transport, after: func(body string) {
+			if strings.Contains(body, "Action=ListAccessKeys") {
+				once.Do(cancel)
+			}
+		}}}
+	})
+	inv, err := c.Collect(ctx)
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if n := srv.AccountCalls(awsfake.DemoPayments)["iam:ListAccessKeys"]; n != 1 {
+		t.Fatalf("ListAccessKeys calls = %d, want 1 (the context ended after it)", n)
+	}
+	if !inv.Partial(nhi.AWS, awsfake.DemoPayments) {
+		t.Errorf("keys of a user were never listed, yet the account is complete: gaps %+v", inv.Gaps)
+	}
+	for _, g := range inv.Gaps {
+		if g.Source == "iam:ListAccessKeys" && !strings.Contains(g.Detail, "1 users") {
+			t.Errorf("gap detail = %q, want the count of unlisted users", g.Detail)
+		}
+	}
+}
