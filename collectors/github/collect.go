@@ -106,18 +106,31 @@ func (g *gapSet) addKind(source string, kind nhi.GapKind, detail string, usageOn
 	if g.m == nil {
 		g.m = map[string]*gapAcc{}
 	}
-	if a, ok := g.m[source]; ok {
-		a.count++
-		a.gap.UsageOnly = a.gap.UsageOnly && usageOnly
-		return
-	}
 	perm := ""
 	if kind == nhi.GapDenied {
 		perm = permissions[source]
 	}
-	g.m[source] = &gapAcc{count: 1, gap: nhi.Gap{Provider: nhi.GitHub, Scope: g.scope, Source: source,
-		Kind: kind, Permission: perm, Detail: detail, UsageOnly: usageOnly}}
+	gap := nhi.Gap{Provider: nhi.GitHub, Scope: g.scope, Source: source,
+		Kind: kind, Permission: perm, Detail: detail, UsageOnly: usageOnly}
+	a, ok := g.m[source]
+	if !ok {
+		g.m[source] = &gapAcc{count: 1, gap: gap}
+		return
+	}
+	// Concurrent calls fail in any order: keep the most telling failure
+	// (by kind, then detail) so the gap does not depend on which came first.
+	a.count++
+	gap.UsageOnly = a.gap.UsageOnly && usageOnly
+	if r, s := gapRank[kind], gapRank[a.gap.Kind]; r > s || (r == s && detail < a.gap.Detail) {
+		a.gap = gap
+	} else {
+		a.gap.UsageOnly = gap.UsageOnly
+	}
 }
+
+// gapRank orders gap kinds by how much they tell the operator: a refusal
+// names the permission to grant.
+var gapRank = map[nhi.GapKind]int{nhi.GapError: 1, nhi.GapUnavailable: 2, nhi.GapTimeout: 3, nhi.GapThrottled: 4, nhi.GapDenied: 5}
 
 func (g *gapSet) list() []nhi.Gap {
 	g.mu.Lock()
