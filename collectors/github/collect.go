@@ -379,7 +379,8 @@ type (
 // orgData is everything read about one organisation.
 type orgData struct {
 	org       apiOrg
-	login     string
+	login     string // GitHub's spelling, for paths
+	scope     string // the configured spelling: Scope of identities and gaps
 	repos     []apiRepo
 	reposOK   bool
 	gql       map[int64]gqlRepo
@@ -475,7 +476,7 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 	res := orgResult{scope: nhi.Scope{Provider: nhi.GitHub, ID: org}, gaps: &gapSet{scope: org}}
 	oc := c.clients[strings.ToLower(org)]
 	cl := oc.rest
-	d := &orgData{login: org, gql: map[int64]gqlRepo{}, people: map[string]bool{}, tags: map[int64]map[string]string{},
+	d := &orgData{login: org, scope: org, gql: map[int64]gqlRepo{}, people: map[string]bool{}, tags: map[int64]map[string]string{},
 		keys: map[int64][]apiKey{}, repoSecs: map[int64][]apiSecret{}, envSecs: map[int64]map[string][]apiSecret{}}
 	o := url.PathEscape(org)
 

@@ -128,7 +128,9 @@ func sshFingerprint(pub string) string {
 
 func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 	var out []nhi.Identity
-	org := d.login
+	// Identities carry the configured spelling of the organisation, the
+	// same string as its Scope entry and its gaps; paths keep GitHub's.
+	org := d.scope
 	orgID := id64(d.org.ID)
 	repoByID := map[int64]apiRepo{}
 	for _, r := range d.repos {
@@ -288,7 +290,7 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 	// environment that holds secrets.
 	if len(d.orgSecs) > 0 {
 		out = append(out, c.actionsIdentity(now, nhi.MakeID(nhi.GitHub, "actions", "org", orgID), orgID,
-			org+" (organization secrets)", org, "", nil, d, d.orgSecs, map[string]string{"level": "organization"}))
+			d.login+" (organization secrets)", org, "", nil, d, d.orgSecs, map[string]string{"level": "organization"}))
 	}
 	for _, rid := range sortedIDs(d.repoSecs) {
 		r := repoByID[rid]
