@@ -75,3 +75,34 @@ func TestKeysNotListedBeforeDeadlineAreAGap(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleReport: IAM reuses a credential report for four hours, so a
+// rescan reads a report older than the keys. Key state comes from
+// ListAccessKeys; usage of a key the report does not know is unknown.
+func TestStaleReport(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	c := newCollector(t, srv, nil)
+	collect(t, c)
+	const newKey = "AKIA333DATAETLRUN002"
+	srv.Mutate(awsfake.DemoData, func(a *awsfake.Account) {
+		for i := range a.Users {
+			if a.Users[i].Name == "data-etl-runner" {
+				a.Users[i].AccessKeys[0].Active = false
+				a.Users[i].AccessKeys = append(a.Users[i].AccessKeys, awsfake.AccessKey{ID: newKey, Active: true, Created: now})
+			}
+		}
+	})
+	srv.ResetCalls()
+	id := byName(t, collect(t, c), awsfake.DemoData, "data-etl-runner")
+	if n := srv.AccountCalls(awsfake.DemoData)["iam:GenerateCredentialReport"]; n != 1 {
+		t.Fatalf("GenerateCredentialReport = %d, want 1 (the cached report)", n)
+	}
+	old, _ := id.Credential("AKIA333DATAETLRUN001")
+	if old == nil || old.Status != nhi.StatusDisabled || old.Usage.State != nhi.UsageNeverUsed {
+		t.Errorf("old key = %+v, want disabled (from ListAccessKeys) and never used (from the report)", old)
+	}
+	fresh, ok := id.Credential(newKey)
+	if !ok || fresh.Status != nhi.StatusActive || fresh.Usage.State != nhi.UsageUnknown || fresh.Usage.Reason == "" {
+		t.Errorf("key created after the report = %+v, want active with unknown usage", fresh)
+	}
+}

@@ -64,6 +64,15 @@ func TestWireFormat(t *testing.T) {
 	if !strings.Contains(body, "<State>COMPLETE</State>") {
 		t.Errorf("second generate: %s", body)
 	}
+	// IAM reports the account as it was when generation started, and
+	// reuses that report for four hours.
+	srv.Mutate(awsfake.DemoData, func(a *awsfake.Account) {
+		a.Users = append(a.Users, awsfake.User{Name: "created-after-report", ID: "AIDA333LATEUSER00001", Created: now})
+	})
+	_, body = call(t, srv, "iam", key, url.Values{"Action": {"GenerateCredentialReport"}})
+	if !strings.Contains(body, "<State>COMPLETE</State>") {
+		t.Errorf("generate within 4h of the last report: %s", body)
+	}
 	_, body = call(t, srv, "iam", key, url.Values{"Action": {"GetCredentialReport"}})
 	content := regexp.MustCompile(`<Content>([^<]+)</Content>`).FindStringSubmatch(body)
 	if content == nil {
@@ -90,7 +99,7 @@ func TestWireFormat(t *testing.T) {
 	if code != 403 || !strings.Contains(body, "InvalidClientTokenId") {
 		t.Errorf("unknown key: %d %s", code, body)
 	}
-	if srv.CallCount("iam:GetCredentialReport") != 2 || srv.AccountCalls(awsfake.DemoData)["sts:AssumeRole"] != 1 {
+	if srv.CallCount("iam:GetCredentialReport") != 2 || srv.CallCount("iam:GenerateCredentialReport") != 3 || srv.AccountCalls(awsfake.DemoData)["sts:AssumeRole"] != 1 {
 		t.Errorf("calls %v", srv.Calls())
 	}
 }

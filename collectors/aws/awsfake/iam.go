@@ -232,7 +232,6 @@ func (s *Server) iam(req request) (any, *apiError) {
 					return nil, errInvalid("Status must be Active or Inactive")
 				}
 			}
-			s.markDirty(a.ID)
 			return nil, nil
 		}
 		return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", f.Get("AccessKeyId"))
@@ -440,29 +439,24 @@ func (s *Server) totalCalls(acct string) int {
 	return n
 }
 
-func (s *Server) markDirty(acct string) {
-	if rep := s.reports[acct]; rep != nil {
-		rep.dirty = true
-	}
-}
-
 type generateXML struct {
 	State       string
 	Description string
 }
 
-// generateReport follows IAM: a report younger than four hours is reused
-// (unless the fake's state changed since), otherwise a new one starts.
+// generateReport follows IAM: a report younger than four hours is reused,
+// even when users and keys changed since; otherwise a new one starts. The
+// report holds the account as it was when generation started.
 func (s *Server) generateReport(a *Account) any {
 	now := s.now().UTC().Truncate(time.Second)
 	rep := s.reports[a.ID]
 	if rep != nil && rep.pending {
 		return generateXML{"INPROGRESS", "Report generation in progress."}
 	}
-	if rep != nil && !rep.dirty && now.Sub(rep.generated) < 4*time.Hour {
+	if rep != nil && now.Sub(rep.generated) < 4*time.Hour {
 		return generateXML{"COMPLETE", "Report is ready."}
 	}
-	s.reports[a.ID] = &report{generated: now, pending: true, seen: s.totalCalls(a.ID)}
+	s.reports[a.ID] = &report{generated: now, pending: true, seen: s.totalCalls(a.ID), content: CredentialReport(*a, now)}
 	return generateXML{"STARTED", "No report exists. Starting a new report generation task"}
 }
 
@@ -483,7 +477,7 @@ func (s *Server) getReport(a *Account) (any, *apiError) {
 		return nil, &apiError{http.StatusGone, "ReportExpired", "Credential report is expired. Generate a new report using GenerateCredentialReport."}
 	}
 	return reportXML{
-		Content:       base64.StdEncoding.EncodeToString(CredentialReport(*a, rep.generated)),
+		Content:       base64.StdEncoding.EncodeToString(rep.content),
 		ReportFormat:  "text/csv",
 		GeneratedTime: isoTime(rep.generated),
 	}, nil

@@ -59,8 +59,8 @@ type Server struct {
 type report struct {
 	generated time.Time
 	pending   bool
-	dirty     bool
-	seen      int // calls to the account when generation started
+	content   []byte // the CSV, as the account was at generated
+	seen      int    // calls to the account when generation started
 }
 
 // New starts a fake serving a deep copy of seed.
@@ -158,6 +158,19 @@ func (s *Server) ResetCalls() {
 	defer s.mu.Unlock()
 	s.Counter.ResetCalls()
 	s.acctCalls = map[string]map[string]int{}
+}
+
+// Mutate changes the state of an account, as someone working in the AWS
+// console would between two scans. It reports whether the account exists.
+// Like IAM, a credential report generated earlier is not refreshed.
+func (s *Server) Mutate(account string, f func(*Account)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.accounts[account]
+	if ok {
+		f(a)
+	}
+	return ok
 }
 
 // Account returns a copy of the current state of an account.
