@@ -116,6 +116,9 @@ func (s *scan) addProject(p *project) *project {
 		if old.name == "" {
 			old.name = p.name
 		}
+		if old.parent == "" {
+			old.parent = p.parent
+		}
 		if old.number != "" {
 			s.byNumber[old.number] = old.id
 		}
@@ -238,17 +241,37 @@ func (c *Collector) collectParent(ctx context.Context, s *scan, parent string) {
 	if assetsErr == nil && policiesErr == nil {
 		return
 	}
-	var projects []*project
+	// The projects to fall back on: those the asset listing saw (all of
+	// them when it succeeded, those of the pages read before it failed)
+	// and, when it failed, those Resource Manager lists. A project seen in
+	// a partial listing is re-read through IAM even when Resource Manager
+	// cannot list it, so that it is either complete or carries its own gap.
+	byID := map[string]*project{}
 	if assetsErr != nil {
-		projects = c.enumerateProjects(ctx, s, parent)
-	} else {
-		s.mu.Lock()
-		for _, id := range seen {
-			projects = append(projects, s.projects[id])
+		for _, p := range c.enumerateProjects(ctx, s, parent) {
+			byID[p.id] = p
 		}
-		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	for _, id := range seen {
+		byID[id] = s.projects[id]
+	}
+	s.mu.Unlock()
+	projects := make([]*project, 0, len(byID))
+	for _, p := range byID {
+		projects = append(projects, p)
 	}
 	sort.Slice(projects, func(i, j int) bool { return projects[i].id < projects[j].id })
+	if policiesErr != nil && !strings.HasPrefix(parent, "projects/") {
+		// Project policies replace the search only in part: the
+		// organisation, folder and resource bindings of these projects'
+		// service accounts are missing, so each project is partial too.
+		kind, serr := classify(policiesErr)
+		for _, p := range projects {
+			s.gap(nhi.Gap{Scope: p.id, Source: opSearchPolicies, Kind: kind, Permission: permissions[opSearchPolicies],
+				Detail: serr.Error() + "; the search at " + parent + " failed: organisation, folder and resource-level bindings of this project's service accounts are not collected"})
+		}
+	}
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(c.cfg.Concurrency)
 	for _, p := range projects {
@@ -303,6 +326,10 @@ func (c *Collector) listAssets(ctx context.Context, s *scan, parent string) ([]s
 					continue
 				}
 				s.addAccount(&sa)
+				if sa.ProjectId != "" {
+					s.addProject(&project{id: sa.ProjectId})
+					seen = append(seen, sa.ProjectId)
+				}
 			case typeKey:
 				var k iam.ServiceAccountKey
 				if json.Unmarshal(a.Resource.Data, &k) != nil {
@@ -314,6 +341,10 @@ func (c *Collector) listAssets(ctx context.Context, s *scan, parent string) ([]s
 					s.addKey(parts[6], &k)
 				} else if ref := saFromKeyName(k.Name); ref != "" {
 					s.addKey(ref, &k)
+				}
+				if len(parts) >= 8 && parts[3] == "projects" && parts[4] != "" && parts[4] != "-" {
+					s.addProject(&project{id: parts[4]})
+					seen = append(seen, parts[4])
 				}
 			}
 		}

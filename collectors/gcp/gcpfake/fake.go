@@ -71,6 +71,7 @@ type Server struct {
 	seed Seed
 	fakeapi.Counter
 	denied      map[[2]string]bool
+	deniedAfter map[[2]string]int
 	throttled   map[[2]string]int
 	disabledAPI map[string]bool
 	latency     time.Duration
@@ -83,6 +84,7 @@ func New(seed Seed) *Server {
 	s := &Server{
 		seed:        cloneSeed(seed),
 		denied:      map[[2]string]bool{},
+		deniedAfter: map[[2]string]int{},
 		throttled:   map[[2]string]int{},
 		disabledAPI: map[string]bool{},
 		retryAfter:  "1",
@@ -114,6 +116,15 @@ func (s *Server) Deny(scope, op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[[2]string{scope, op}] = true
+}
+
+// DenyAfter lets the next n calls of op on scope (empty matches all)
+// succeed and refuses every later one with 403 PERMISSION_DENIED, as when a
+// grant is removed or a token loses access in the middle of a scan.
+func (s *Server) DenyAfter(scope, op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deniedAfter[[2]string{scope, op}] = n
 }
 
 // Throttle makes the next n calls of op on scope (empty matches all) fail
@@ -269,7 +280,11 @@ func (s *Server) inject(op, scope, api string) *apiError {
 			msg: api + ".googleapis.com has not been used in the quota project before or it is disabled"}
 	}
 	for _, k := range [][2]string{{scope, op}, {scope, ""}, {"", op}, {"", ""}} {
-		if s.denied[k] {
+		n, after := s.deniedAfter[k]
+		if after && n > 0 {
+			s.deniedAfter[k] = n - 1
+		}
+		if s.denied[k] || (after && n <= 0) {
 			perm := permissionFor[op]
 			return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED", perm: perm,
 				msg: fmt.Sprintf("Permission '%s' denied on resource '%s' (or it may not exist).", perm, scope)}
