@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -34,7 +35,8 @@ func MakeID(p Provider, parts ...string) string {
 }
 
 // Merge combines inventories from several collectors into one. CollectedAt
-// is the earliest non-zero time. The result is normalised.
+// is the earliest non-zero time. The result is normalised; the inputs are
+// left as they were.
 func Merge(invs ...Inventory) Inventory {
 	out := Inventory{Version: SchemaVersion}
 	for _, inv := range invs {
@@ -45,8 +47,35 @@ func Merge(invs ...Inventory) Inventory {
 		out.Identities = append(out.Identities, inv.Identities...)
 		out.Gaps = append(out.Gaps, inv.Gaps...)
 	}
+	for i := range out.Identities {
+		out.Identities[i].cloneLists()
+	}
 	out.Normalize()
 	return out
+}
+
+// Clone returns a copy of the inventory that shares no slice with it, so
+// that normalising or editing the copy leaves the original untouched. Maps
+// (tags, attributes) are shared: nothing in this package writes to them.
+func (inv Inventory) Clone() Inventory {
+	inv.Scopes = slices.Clone(inv.Scopes)
+	inv.Gaps = slices.Clone(inv.Gaps)
+	inv.Identities = slices.Clone(inv.Identities)
+	for i := range inv.Identities {
+		inv.Identities[i].cloneLists()
+	}
+	return inv
+}
+
+// cloneLists gives the identity its own copies of the lists Normalize sorts.
+func (id *Identity) cloneLists() {
+	id.Credentials = slices.Clone(id.Credentials)
+	for i := range id.Credentials {
+		id.Credentials[i].Signals = slices.Clone(id.Credentials[i].Signals)
+	}
+	id.Grants = slices.Clone(id.Grants)
+	id.OwnerHints = slices.Clone(id.OwnerHints)
+	id.Signals = slices.Clone(id.Signals)
 }
 
 // Normalize sorts every list by its stable key and converts times to UTC, so
@@ -291,8 +320,11 @@ func (id *Identity) Credential(credID string) (*Credential, bool) {
 func (id *Identity) Active() bool { return id.Status == StatusActive }
 
 // Encode writes the inventory in its documented JSON form, normalised and
-// indented, so the bytes are a stable function of the content.
+// indented, so the bytes are a stable function of the content. It
+// normalises a copy: the caller's inventory is neither sorted nor changed,
+// so concurrent Encode or Hash calls on one inventory are safe.
 func Encode(w io.Writer, inv Inventory) error {
+	inv = inv.Clone()
 	inv.Normalize()
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

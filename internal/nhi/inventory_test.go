@@ -136,3 +136,33 @@ func TestDocumentedExample(t *testing.T) {
 		t.Errorf("example decoded to %+v", inv)
 	}
 }
+
+// TestEncodeLeavesInputAlone: Encode, Hash and Merge normalise a copy. They
+// used to sort the caller's slices in place and de-duplicate its scopes into
+// the same backing array, leaving the caller with a repeated scope, and two
+// goroutines hashing one inventory raced.
+func TestEncodeLeavesInputAlone(t *testing.T) {
+	inv := sample()
+	want := sample()
+	var b bytes.Buffer
+	if err := nhi.Encode(&b, inv); err != nil {
+		t.Fatal(err)
+	}
+	_ = inv.Hash()
+	_ = nhi.Merge(inv)
+	if diff := cmp.Diff(want, inv); diff != "" {
+		t.Errorf("Encode/Hash/Merge changed their input (-want +got):\n%s", diff)
+	}
+	c := inv.Clone()
+	c.Normalize()
+	if diff := cmp.Diff(want, inv); diff != "" {
+		t.Errorf("normalising a Clone changed the original (-want +got):\n%s", diff)
+	}
+	done := make(chan string)
+	for range 2 {
+		go func() { done <- inv.Hash() }()
+	}
+	if h1, h2 := <-done, <-done; h1 != h2 {
+		t.Error("concurrent hashes differ")
+	}
+}
