@@ -53,6 +53,28 @@ var privilegedDirectoryRoles = map[string]bool{
 	"Partner Tier2 Support": true, "Directory Writers": true, "Groups Administrator": true,
 }
 
+// Built-in Entra directory roles by template id (the same in every
+// tenant), so a role stays named and classed when its definition cannot be
+// read. The privileged ones are those Microsoft marks isPrivileged.
+var builtInDirectoryRoles = map[string]string{
+	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
+	"e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
+	"7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
+	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
+	"158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
+	"c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
+	"fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
+	"194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
+	"8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2": "Hybrid Identity Administrator",
+	"b1be1c3e-b65d-4f19-8427-f6fa0d97feb9": "Conditional Access Administrator",
+	"29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
+	"3a2c62db-5318-420d-8d74-23affee5d9d5": "Intune Administrator",
+	"e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8": "Partner Tier2 Support",
+	"9360feb5-f418-4baa-8175-e2a00bac4301": "Directory Writers",
+	"fdd7a751-b60b-444a-984c-02652fe8fa1c": "Groups Administrator",
+	"88d8e3e3-8f55-4a1e-953a-9b9898b8876b": "Directory Readers",
+}
+
 // Privileged Azure roles at subscription, management-group or root scope.
 var privilegedAzureRoles = map[string]bool{
 	"Owner": true, "Contributor": true, "User Access Administrator": true,
@@ -469,6 +491,9 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		role, ok := ed.dirRole[a.RoleDefinitionID]
 		name := role.DisplayName
 		if !ok || name == "" {
+			name = builtInDirectoryRoles[strings.ToLower(a.RoleDefinitionID)]
+		}
+		if name == "" {
 			name = a.RoleDefinitionID
 		}
 		scope := a.DirectoryScopeID

@@ -187,7 +187,9 @@ func (c *Collector) collectEntra(ctx context.Context, gaps *gapSet) *entraData {
 		return nil
 	})
 	g.Go(func() error {
-		v := url.Values{"$select": {"id,displayName,templateId,isPrivileged"}}
+		// isPrivileged exists only in beta; v1.0 rejects selecting it, so
+		// privilege comes from the built-in role tables.
+		v := url.Values{"$select": {"id,displayName,templateId"}}
 		err := list(ctx, c.graph, srcDirRoleDefs, "/v1.0/roleManagement/directory/roleDefinitions"+q(v), func(r directoryRole) {
 			mu.Lock()
 			d.dirRole[r.ID] = r

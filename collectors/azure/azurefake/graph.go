@@ -44,7 +44,7 @@ func (s *Server) graphRoute(method string, seg []string, beta bool) route {
 	case n == 3 && seg[0] == "roleManagement" && seg[1] == "directory" && method == http.MethodGet:
 		switch seg[2] {
 		case "roleDefinitions":
-			return g(OpDirectoryRoleDefinitions, s.listDirectoryRoles)
+			return g(OpDirectoryRoleDefinitions, func(w http.ResponseWriter, r *http.Request) { s.listDirectoryRoles(w, r, beta) })
 		case "roleAssignments":
 			return g(OpDirectoryRoleAssignments, s.listDirectoryRoleAssignments)
 		}
@@ -301,6 +301,10 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) {
 		badQuery(w, err)
 		return
 	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.application", applicationProps); err != nil {
+		badQuery(w, err)
+		return
+	}
 	s.mu.Lock()
 	n := len(s.st.Applications)
 	s.mu.Unlock()
@@ -314,6 +318,10 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listServicePrincipals(w http.ResponseWriter, r *http.Request) {
 	o, err := parseQuery(r)
 	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.servicePrincipal", servicePrincipalProps); err != nil {
 		badQuery(w, err)
 		return
 	}
@@ -582,6 +590,10 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		badQuery(w, err)
 		return
 	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.user", userProps); err != nil {
+		badQuery(w, err)
+		return
+	}
 	var ids map[string]bool
 	if o.filter != "" {
 		f := strings.TrimSpace(o.filter)
@@ -609,16 +621,28 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	s.collection(w, r, o, items)
 }
 
-func (s *Server) listDirectoryRoles(w http.ResponseWriter, r *http.Request) {
+func (s *Server) listDirectoryRoles(w http.ResponseWriter, r *http.Request, beta bool) {
 	o, err := parseQuery(r)
 	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	known := roleDefinitionV1Props
+	if beta {
+		known = roleDefinitionBetaProps
+	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleDefinition", known); err != nil {
 		badQuery(w, err)
 		return
 	}
 	s.mu.Lock()
 	var items []map[string]any
 	for _, d := range s.st.DirectoryRoles {
-		items = append(items, render(d, o.selectSet, false))
+		m := render(d, o.selectSet, false)
+		if !beta {
+			delete(m, "isPrivileged")
+		}
+		items = append(items, m)
 	}
 	s.mu.Unlock()
 	s.collection(w, r, o, items)
@@ -627,6 +651,10 @@ func (s *Server) listDirectoryRoles(w http.ResponseWriter, r *http.Request) {
 func (s *Server) listDirectoryRoleAssignments(w http.ResponseWriter, r *http.Request) {
 	o, err := parseQuery(r)
 	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleAssignment", roleAssignmentProps); err != nil {
 		badQuery(w, err)
 		return
 	}

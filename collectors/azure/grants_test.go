@@ -1,0 +1,97 @@
+package azure_test
+
+import (
+	"testing"
+
+	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+func grant(t testing.TB, id nhi.Identity, entitlement string) nhi.Grant {
+	t.Helper()
+	for _, g := range id.Grants {
+		if g.Entitlement == entitlement {
+			return g
+		}
+	}
+	t.Fatalf("%s has no grant %q: %+v", id.Name, entitlement, id.Grants)
+	return nhi.Grant{}
+}
+
+// TestPrivilegedGrants: high-impact application permissions, privileged
+// directory roles and Owner-class Azure roles at subscription scope are
+// privileged grants; read permissions and roles at resource-group scope
+// are not.
+func TestPrivilegedGrants(t *testing.T) {
+	cases := []struct {
+		name, entitlement string
+		privileged        bool
+	}{
+		{"hr-directory-sync", "Directory.ReadWrite.All", true},
+		{"hr-directory-sync", "User.ReadWrite.All", true},
+		{"legacy-reporting-sync", "User.Read.All", false},
+		{"identity-governance-automation", "Privileged Role Administrator", true},
+		{"identity-governance-automation", "RoleManagement.ReadWrite.Directory", true},
+		{"Contoso Backup Cloud", "Files.ReadWrite.All", true},
+		{"mi-data-lake-loader", "Owner", true},
+		{"payments-ci-deployer", "Contributor", false}, // resource-group scope
+		{"func-invoice-render", "Reader", false},
+	}
+	check := func(t *testing.T, inv nhi.Inventory) {
+		for _, tc := range cases {
+			g := grant(t, byName(t, inv, tc.name), tc.entitlement)
+			if g.Privileged != tc.privileged {
+				t.Errorf("%s %s: privileged %t, want %t", tc.name, tc.entitlement, g.Privileged, tc.privileged)
+			}
+		}
+	}
+	f := newFake(t, azurefake.Demo(fixedNow))
+	inv := collect(t, newCollector(t, f))
+	if g, ok := gap(inv, "graph:roleManagement.directory.roleDefinitions.list"); ok {
+		t.Fatalf("directory role definitions not read: %+v", g)
+	}
+	check(t, inv)
+	if tp := byName(t, inv, "Contoso Backup Cloud"); !tp.ThirdParty {
+		t.Error("Contoso Backup Cloud is not marked third-party")
+	}
+
+	// Without the role definitions (denied, or unreadable) built-in roles
+	// keep their names and privilege.
+	for _, op := range []string{azurefake.OpDirectoryRoleDefinitions, azurefake.OpRoleDefinitionGet} {
+		t.Run("denied "+op, func(t *testing.T) {
+			f := newFake(t, azurefake.Demo(fixedNow))
+			f.DenyOp(op)
+			check(t, collect(t, newCollector(t, f)))
+		})
+	}
+}
+
+// TestOwnerHints: Entra owners carry their account state; user-assigned
+// managed identities take owner hints from their ARM tags; the Tier-0 app
+// has no owner objects (field-anchors B6) and gets none invented.
+func TestOwnerHints(t *testing.T) {
+	inv := collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
+	hints := func(name string) map[string]nhi.OwnerHint {
+		out := map[string]nhi.OwnerHint{}
+		for _, h := range byName(t, inv, name).OwnerHints {
+			out[h.Source+":"+h.Value] = h
+		}
+		return out
+	}
+	if h, ok := hints("legacy-reporting-sync")["entra-owner:dan.okafor@acme.example"]; !ok || h.Active == nil || *h.Active {
+		t.Errorf("departed owner dan: %+v (found %t), want active=false", h, ok)
+	}
+	if h, ok := hints("data-etl-runner")["entra-owner:frank.li@acme.example"]; !ok || h.Active == nil || !*h.Active {
+		t.Errorf("owner frank: %+v (found %t), want active=true", h, ok)
+	}
+	if _, ok := hints("mi-payments-worker")["tag:bob.martins@acme.example"]; !ok {
+		t.Errorf("managed identity owner tag: %+v", hints("mi-payments-worker"))
+	}
+	if _, ok := hints("marketing-analytics-export")["tag:zoe.former@acme.example"]; !ok {
+		t.Errorf("application owner tag: %+v", hints("marketing-analytics-export"))
+	}
+	tier0 := byName(t, inv, "identity-governance-automation")
+	if len(tier0.OwnerHints) != 0 || tier0.Tags["tier"] != "0" {
+		t.Errorf("Tier-0 app: hints %+v, tags %v", tier0.OwnerHints, tier0.Tags)
+	}
+}
