@@ -122,7 +122,7 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 	var keyErrUsers []string
 	for _, u := range d.users {
 		name := aws.ToString(u.UserName)
-		if d.report != nil && !d.report.hasKeys(name) {
+		if d.report != nil && !d.report.hasKeys(name, aws.ToTime(u.CreateDate)) {
 			d.keysKnown[name] = true
 			continue
 		}

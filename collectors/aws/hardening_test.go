@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	awscol "github.com/nhiscan/nhiscan/collectors/aws"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
@@ -104,5 +105,40 @@ func TestStaleReport(t *testing.T) {
 	fresh, ok := id.Credential(newKey)
 	if !ok || fresh.Status != nhi.StatusActive || fresh.Usage.State != nhi.UsageUnknown || fresh.Usage.Reason == "" {
 		t.Errorf("key created after the report = %+v, want active with unknown usage", fresh)
+	}
+}
+
+// TestReportRowOfRecreatedUser: a user deleted and created again under the
+// same name after the report was generated must not inherit the old user's
+// report row: not its usage, and not its "no keys" (which would skip
+// ListAccessKeys and lose the new user's keys).
+func TestReportRowOfRecreatedUser(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		if seed.Accounts[i].ID == awsfake.DemoData {
+			seed.Accounts[i].Users = append(seed.Accounts[i].Users,
+				awsfake.User{Name: "svc-recreated", ID: "AIDA333RECREATEOLD01", Created: now.AddDate(0, 0, -50), PasswordEnabled: true, PasswordLastUsed: now.AddDate(0, 0, -3)})
+		}
+	}
+	srv := startFake(t, seed)
+	c := newCollector(t, srv, nil)
+	collect(t, c)
+	srv.Mutate(awsfake.DemoData, func(a *awsfake.Account) {
+		for i := range a.Users {
+			if a.Users[i].Name == "svc-recreated" {
+				a.Users[i] = awsfake.User{Name: "svc-recreated", ID: "AIDA333RECREATENEW01", Created: now.Add(-time.Minute),
+					AccessKeys: []awsfake.AccessKey{{ID: "AKIA333RECREATENEW01", Active: true, Created: now.Add(-time.Minute)}}}
+			}
+		}
+	})
+	id := byName(t, collect(t, c), awsfake.DemoData, "svc-recreated")
+	if id.NativeID != "AIDA333RECREATENEW01" {
+		t.Fatalf("collected %s", id.NativeID)
+	}
+	if len(id.Credentials) != 1 {
+		t.Errorf("credentials = %+v, want the new user's key", id.Credentials)
+	}
+	if id.Usage.State != nhi.UsageUnknown || id.Attributes["password_enabled"] != "" {
+		t.Errorf("usage %+v, attributes %v: the old user's report row leaked onto the new user", id.Usage, id.Attributes)
 	}
 }

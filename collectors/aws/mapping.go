@@ -58,7 +58,7 @@ func (c *Collector) mapUser(d accountData, u types.UserDetail) nhi.Identity {
 	var row reportRow
 	inReport := false
 	if d.report != nil {
-		row, inReport = d.report.users[name]
+		row, inReport = d.report.row(name, aws.ToTime(u.CreateDate))
 	}
 	reportUsage := func(last time.Time) nhi.Usage {
 		switch {

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"testing"
+	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -82,7 +83,7 @@ func TestParseReportDefensive(t *testing.T) {
 		t.Fatal(err)
 	}
 	row, ok := rep.users["svc"]
-	if !ok || len(rep.users) != 1 || !row.keys[0].present || !row.keys[0].lastUsed.IsZero() || row.keys[1].present || !rep.hasKeys("svc") {
+	if !ok || len(rep.users) != 1 || !row.keys[0].present || !row.keys[0].lastUsed.IsZero() || row.keys[1].present || !rep.hasKeys("svc", time.Time{}) {
 		t.Errorf("parsed %+v", rep.users)
 	}
 	if _, err := parseReport([]byte("a,b\n1,2\n")); err == nil {

@@ -14,6 +14,7 @@ type credentialReport struct {
 }
 
 type reportRow struct {
+	created          time.Time // user_creation_time
 	passwordEnabled  bool
 	passwordLastUsed time.Time
 	mfa              bool
@@ -29,8 +30,25 @@ type reportKey struct {
 	service  string
 }
 
-func (r *credentialReport) hasKeys(user string) bool {
+// row returns the report row of the user with this name and creation
+// time. A row for the same name but another creation time belongs to a
+// deleted user whose name was reused after the report was generated: it
+// says nothing about the user of that name now.
+func (r *credentialReport) row(user string, created time.Time) (reportRow, bool) {
 	row, ok := r.users[user]
+	if !ok {
+		return reportRow{}, false
+	}
+	if !row.created.IsZero() && !created.IsZero() && !row.created.Equal(created.UTC().Truncate(time.Second)) {
+		return reportRow{}, false
+	}
+	return row, true
+}
+
+// hasKeys reports whether the user's access keys must be listed: the report
+// shows a key, or the report does not know the user.
+func (r *credentialReport) hasKeys(user string, created time.Time) bool {
+	row, ok := r.row(user, created)
 	if !ok {
 		return true // not in the report (created since): list its keys
 	}
@@ -76,6 +94,7 @@ func parseReport(content []byte) (*credentialReport, error) {
 			continue
 		}
 		rr := reportRow{
+			created:          reportTime(get("user_creation_time")),
 			passwordEnabled:  get("password_enabled") == "true",
 			passwordLastUsed: reportTime(get("password_last_used")),
 			mfa:              get("mfa_active") == "true",
