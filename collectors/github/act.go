@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	gh "github.com/google/go-github/v89/github"
@@ -67,10 +68,25 @@ func actErr(what string, err error) error {
 	return fmt.Errorf("github: %s: %w", what, err)
 }
 
-func splitRepo(full string) (string, string, error) {
+// numericID checks that an id taken from an identity is a positive
+// decimal integer, as GitHub's ids are, before it goes into a path.
+func numericID(what, id string) error {
+	if n, err := strconv.ParseInt(id, 10, 64); err != nil || n <= 0 || strconv.FormatInt(n, 10) != id {
+		return fmt.Errorf("github: %s %q is not a GitHub id: %w", what, id, collectors.ErrUnsupported)
+	}
+	return nil
+}
+
+// splitRepo splits "owner/name" and checks that the repository belongs to
+// org, whose credentials will act on it: a target in another organisation
+// is refused, whatever the identity claims.
+func splitRepo(org, full string) (string, string, error) {
 	owner, repo, ok := strings.Cut(full, "/")
-	if !ok || owner == "" || repo == "" {
+	if !ok || owner == "" || repo == "" || strings.Contains(repo, "/") || repo == "." || repo == ".." {
 		return "", "", fmt.Errorf("github: repository %q is not owner/name: %w", full, collectors.ErrUnsupported)
+	}
+	if !strings.EqualFold(owner, org) {
+		return "", "", fmt.Errorf("github: repository %q is not in organisation %q: %w", full, org, collectors.ErrUnsupported)
 	}
 	return owner, repo, nil
 }
@@ -90,8 +106,11 @@ func (c *Collector) deleteDeployKey(ctx context.Context, oc *orgClients, id nhi.
 	if repoFull == "" {
 		repoFull = id.Attributes["repository"]
 	}
-	owner, repo, err := splitRepo(repoFull)
+	owner, repo, err := splitRepo(oc.org, repoFull)
 	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	if err := numericID("deploy key id", id.NativeID); err != nil {
 		return collectors.ActionResult{}, err
 	}
 	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/keys/" + url.PathEscape(id.NativeID)
@@ -121,7 +140,7 @@ func (c *Collector) restoreDeployKey(ctx context.Context, oc *orgClients, data j
 	if err := json.Unmarshal(data, &r); err != nil || r.Key == "" {
 		return collectors.ActionResult{}, fmt.Errorf("github: restore data is not a deleted deploy key: %w", collectors.ErrUnsupported)
 	}
-	owner, repo, err := splitRepo(r.Repository)
+	owner, repo, err := splitRepo(oc.org, r.Repository)
 	if err != nil {
 		return collectors.ActionResult{}, err
 	}
@@ -157,6 +176,9 @@ func (c *Collector) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identi
 	if patID == "" {
 		return collectors.ActionResult{}, fmt.Errorf("github: identity %s has no pat_id attribute: %w", id.ID, collectors.ErrUnsupported)
 	}
+	if err := numericID("pat_id", patID); err != nil {
+		return collectors.ActionResult{}, err
+	}
 	path := "orgs/" + url.PathEscape(id.Scope) + "/personal-access-tokens/" + url.PathEscape(patID)
 	_, err := c.call(ctx, oc.rest, http.MethodPost, path, map[string]string{"action": "revoke"}, nil)
 	var accepted *gh.AcceptedError
@@ -173,6 +195,9 @@ func (c *Collector) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identi
 func (c *Collector) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
 	if oc.saml == nil {
 		return collectors.ActionResult{}, fmt.Errorf("github: removing a SAML authorisation needs a token of an org owner (admin:org): %w", collectors.ErrDenied)
+	}
+	if err := numericID("credential id", id.NativeID); err != nil {
+		return collectors.ActionResult{}, err
 	}
 	path := "orgs/" + url.PathEscape(id.Scope) + "/credential-authorizations/" + url.PathEscape(id.NativeID)
 	if _, err := c.call(ctx, oc.saml, http.MethodDelete, path, nil, nil); err != nil {

@@ -1,8 +1,11 @@
 package github_test
 
 import (
+	"context"
+	"errors"
 	"testing"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -36,5 +39,60 @@ func TestScopeSpelling(t *testing.T) {
 	}
 	if k.Path != "acme/payments-api" {
 		t.Errorf("path %q: repository names keep GitHub's spelling", k.Path)
+	}
+}
+
+// TestActStaysInItsOrganisation: the organisation named by an identity's
+// Scope chooses the credentials; a deploy key whose repository lies in
+// another organisation (a tampered or mixed-up identity) must not be
+// deleted with them.
+func TestActStaysInItsOrganisation(t *testing.T) {
+	s := demoSetup(t)
+	s.cfg.AppID, s.cfg.AppPrivateKeyFile = 0, "" // one token reaches both orgs
+	c := s.collector(t)
+	inv := collect(t, c)
+	k := *find(t, inv, "github:deploy-key:820001")
+	k.Scope = githubfake.DemoOrg // path stays acme-labs/ml-experiments
+	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: k}); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("delete across organisations: %v, want ErrUnsupported", err)
+	}
+	if n := len(s.srv.DeployKeys(githubfake.DemoLabsOrg, "ml-experiments")); n != 1 {
+		t.Errorf("acme-labs/ml-experiments has %d deploy keys after a refused delete, want 1", n)
+	}
+	restore := []byte(`{"repository":"acme-labs/notebooks","title":"x","key":"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIcross demo","read_only":true}`)
+	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Restore, Identity: k, RestoreData: restore}); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("restore across organisations: %v, want ErrUnsupported", err)
+	}
+	if n := len(s.srv.DeployKeys(githubfake.DemoLabsOrg, "notebooks")); n != 0 {
+		t.Errorf("acme-labs/notebooks has %d deploy keys after a refused restore", n)
+	}
+}
+
+// TestActRejectsHostileIDs: ids and repository names come from an
+// inventory that may have been edited; ".." must never be resolved into
+// another endpoint (DELETE repos/o/r/keys/.. is DELETE repos/o/r/).
+func TestActRejectsHostileIDs(t *testing.T) {
+	s := demoSetup(t)
+	c := s.collector(t)
+	inv := collect(t, c)
+	s.srv.ResetCalls()
+	key := *find(t, inv, "github:deploy-key:810001")
+	pat := *find(t, inv, "github:fine-grained-token:7100001:930002")
+	auth := *find(t, inv, "github:credential-authorization:7100001:940001")
+	for name, id := range map[string]nhi.Identity{
+		"key id ..":         func() nhi.Identity { k := key; k.NativeID = ".."; return k }(),
+		"key id 1/..":       func() nhi.Identity { k := key; k.NativeID = "1/.."; return k }(),
+		"repo ..":           func() nhi.Identity { k := key; k.Path = "acme/.."; return k }(),
+		"pat id ..":         func() nhi.Identity { p := pat; p.Attributes = map[string]string{"pat_id": ".."}; return p }(),
+		"credential id ..":  func() nhi.Identity { a := auth; a.NativeID = ".."; return a }(),
+		"credential id -1":  func() nhi.Identity { a := auth; a.NativeID = "-1"; return a }(),
+		"key id with space": func() nhi.Identity { k := key; k.NativeID = "1 2"; return k }(),
+	} {
+		if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: id}); !errors.Is(err, collectors.ErrUnsupported) {
+			t.Errorf("%s: %v, want ErrUnsupported", name, err)
+		}
+	}
+	if n := s.srv.TotalCalls(); n != 0 {
+		t.Errorf("hostile ids reached the API: %v", s.srv.Calls())
 	}
 }
