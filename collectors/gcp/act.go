@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 
 	iam "google.golang.org/api/iam/v1"
 
@@ -14,8 +15,8 @@ import (
 // Act disables, enables or deletes a service account key, or disables or
 // enables a service account. Every action reads the current state first and
 // changes nothing when the target is already in the requested state, so it
-// is idempotent. Keys are addressed through the account's immutable unique
-// id (projects/-/serviceAccounts/UNIQUE_ID/keys/KEY_ID).
+// is idempotent. Keys are addressed through the account's project and
+// immutable unique id (projects/PROJECT/serviceAccounts/UNIQUE_ID/keys/KEY_ID).
 func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	idn := req.Identity
 	if idn.Provider != nhi.GCP || idn.Kind != nhi.KindGCPServiceAccount {
@@ -24,7 +25,20 @@ func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (coll
 	if idn.ProviderManaged || idn.NativeID == "" {
 		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: Google-managed service agent: %w", idn.ID, collectors.ErrUnsupported)
 	}
-	account := "projects/-/serviceAccounts/" + idn.NativeID
+	if !numeric.MatchString(idn.NativeID) {
+		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: native id %q is not a service account unique id: %w", idn.ID, idn.NativeID, collectors.ErrUnsupported)
+	}
+	if req.CredentialID != "" && !keyIDPattern.MatchString(req.CredentialID) {
+		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: credential id %q is not a key id: %w", idn.ID, req.CredentialID, collectors.ErrUnsupported)
+	}
+	// Name the account's own project: with the "-" wildcard IAM answers a
+	// missing key or account with 403 instead of 404, which would make a
+	// repeated delete look denied rather than done.
+	proj := "-"
+	if projectIDPattern.MatchString(idn.Scope) {
+		proj = idn.Scope
+	}
+	account := "projects/" + proj + "/serviceAccounts/" + idn.NativeID
 	if req.CredentialID == "" {
 		return c.actAccount(ctx, req.Action, account)
 	}
@@ -33,6 +47,13 @@ func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (coll
 	}
 	return c.actKey(ctx, req.Action, account+"/keys/"+req.CredentialID)
 }
+
+var (
+	keyIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+	// projectIDPattern admits project ids, including domain-scoped ones
+	// ("example.com:my-project").
+	projectIDPattern = regexp.MustCompile(`^[a-z][a-z0-9.:-]*[a-z0-9]$`)
+)
 
 func state(disabled bool) string {
 	if disabled {

@@ -104,6 +104,22 @@ func TestRefusedActions(t *testing.T) {
 	if _, err := act(t, c, collectors.Disable, agent, ""); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("service agent: %v, want ErrUnsupported", err)
 	}
+	// Ids that would change the request path are refused before any call.
+	before := srv.TotalCalls()
+	hostile := backup
+	hostile.NativeID = "104000000000000000012/keys/2c9e5a7b1d3f4e6a8b0c2d4e6f8a0b1c3d5e7f90:enable?x="
+	if _, err := act(t, c, collectors.Disable, hostile, ""); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("hostile native id: %v, want ErrUnsupported", err)
+	}
+	for _, id := range []string{"../../104000000000000000001", "2c9e5a7b1d3f4e6a8b0c2d4e6f8a0b1c3d5e7f90:enable", "k/../../x"} {
+		if _, err := act(t, c, collectors.Enable, backup, id); !errors.Is(err, collectors.ErrUnsupported) {
+			t.Errorf("hostile credential id %q: %v, want ErrUnsupported", id, err)
+		}
+	}
+	if n := srv.TotalCalls() - before; n != 0 {
+		t.Errorf("hostile ids reached the API: %d calls", n)
+	}
+
 	srv.Deny("acme-platform-prod", gcpfake.OpDisableKey)
 	if _, err := act(t, c, collectors.Disable, backup, "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"); !errors.Is(err, collectors.ErrDenied) {
 		t.Errorf("denied disable: %v, want ErrDenied", err)

@@ -387,7 +387,7 @@ func (s *Server) routeIAM(method, verb string, rest []string) (string, string, s
 		return op, scope, api, func(*http.Request) (any, *apiError) {
 			proj, sa := s.findSA(p, rest[3])
 			if sa == nil {
-				return nil, notFound("service account " + rest[3])
+				return nil, iamNotFound(p, "projects/"+p+"/serviceAccounts/"+rest[3])
 			}
 			switch verb {
 			case "disable":
@@ -411,7 +411,7 @@ func (s *Server) routeIAM(method, verb string, rest []string) (string, string, s
 		return OpListKeys, scope, api, func(r *http.Request) (any, *apiError) {
 			proj, sa := s.findSA(p, rest[3])
 			if sa == nil {
-				return nil, notFound("service account " + rest[3])
+				return nil, iamNotFound(p, "projects/"+p+"/serviceAccounts/"+rest[3])
 			}
 			types := r.URL.Query()["keyTypes"]
 			out := &iam.ListServiceAccountKeysResponse{Keys: []*iam.ServiceAccountKey{}}
@@ -448,7 +448,7 @@ func (s *Server) routeIAM(method, verb string, rest []string) (string, string, s
 		return op, scope, api, func(*http.Request) (any, *apiError) {
 			proj, sa := s.findSA(p, rest[3])
 			if sa == nil {
-				return nil, notFound("service account " + rest[3])
+				return nil, iamNotFound(p, "projects/"+p+"/serviceAccounts/"+rest[3])
 			}
 			for i := range sa.Keys {
 				k := &sa.Keys[i]
@@ -473,10 +473,22 @@ func (s *Server) routeIAM(method, verb string, rest []string) (string, string, s
 				}
 				return keyJSON(proj, sa, k), nil
 			}
-			return nil, notFound("key " + rest[5])
+			return nil, iamNotFound(p, "projects/"+p+"/serviceAccounts/"+rest[3]+"/keys/"+rest[5])
 		}
 	}
 	return "", "", "", nil
+}
+
+// iamNotFound is IAM's answer for a missing account or key: 404, except
+// that a name with the "-" project wildcard gets 403, as the IAM reference
+// documents ("the response contains an HTTP 403 Forbidden error instead of
+// a 404 Not Found error").
+func iamNotFound(project, name string) *apiError {
+	if project == "-" {
+		return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED",
+			msg: fmt.Sprintf("Permission denied on resource '%s' (or it may not exist).", name)}
+	}
+	return notFound(name)
 }
 
 func notFound(what string) *apiError {
