@@ -10,8 +10,11 @@ import (
 )
 
 // driftState indexes the two inventories drift compares. A scope counts as
-// covered when it was attempted and has no gap; nothing is reported added or
-// removed for a scope that either side did not fully cover.
+// covered when it was attempted and has no gap (usage-only gaps aside).
+// Something is reported added only when the previous scan covered its scope
+// (else it may have been there unseen), and removed only when the current
+// scan covers it (else it may still be there unseen): a gap on either side
+// never looks like a change.
 type driftState struct {
 	cur, prev            *nhi.Inventory
 	prevByID             map[string]*nhi.Identity
@@ -43,22 +46,25 @@ func coveredScopes(inv *nhi.Inventory) map[scopeKey]bool {
 	return m
 }
 
-func (d *driftState) complete(p nhi.Provider, scope string) bool {
+// coverage says which side of the comparison fully covered a scope.
+type coverage struct{ prev, cur bool }
+
+func (d *driftState) coverage(p nhi.Provider, scope string) coverage {
 	k := scopeKey{p, scope}
-	return d.curCovered[k] && d.prevCovd[k]
+	return coverage{prev: d.prevCovd[k], cur: d.curCovered[k]}
 }
 
 // drift compares one current identity with its previous state.
 func (a *analysis) drift(d *driftState, id *nhi.Identity, s *subject) {
-	both := d.complete(id.Provider, id.Scope)
+	cov := d.coverage(id.Provider, id.Scope)
 	p, ok := d.prevByID[id.ID]
 	if !ok {
-		if both {
+		if cov.prev {
 			a.emit(rules.RuleDriftIdentityAdd, id, s, "", "", map[string]string{"kind": string(id.Kind), "created": ts(id.Created)})
 		}
 		return
 	}
-	a.identityDrift(id, s, p, both)
+	a.identityDrift(id, s, p, cov)
 }
 
 // removed reports identities of the previous scan that are gone from a
@@ -66,17 +72,21 @@ func (a *analysis) drift(d *driftState, id *nhi.Identity, s *subject) {
 func (a *analysis) removed(d *driftState) {
 	for i := range d.prev.Identities {
 		p := &d.prev.Identities[i]
-		if !d.curIDs[p.ID] && d.complete(p.Provider, p.Scope) {
+		if !d.curIDs[p.ID] && d.coverage(p.Provider, p.Scope).cur {
 			s := a.resolve(p)
 			a.emit(rules.RuleDriftIdentityDel, p, &s, "", "", map[string]string{"kind": string(p.Kind), "last_seen": ts(d.prev.CollectedAt)})
 		}
 	}
 }
 
-func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Identity, complete bool) {
+func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Identity, cov coverage) {
 	s := *sp
 	ps := a.resolve(prev)
-	if s.own.Owner != ps.own.Owner {
+	// An owner read from the same source on both sides changed for real.
+	// One that vanished or now comes from another source may be an owner
+	// hint a partial collection missed: reported only with full coverage.
+	sameSource := s.own.Owner != "" && ps.own.Owner != "" && s.own.OwnerSource == ps.own.OwnerSource
+	if s.own.Owner != ps.own.Owner && (sameSource || (cov.prev && cov.cur)) {
 		a.emit(rules.RuleDriftOwner, cur, &s, "", "", map[string]string{
 			"previous_owner": ps.own.Owner, "previous_source": ps.own.OwnerSource,
 			"owner": s.own.Owner, "owner_source": s.own.OwnerSource,
@@ -85,14 +95,16 @@ func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Ident
 	credID := func(c nhi.Credential) string { return c.ID }
 	grantID := func(g nhi.Grant) string { return g.ID }
 	addedC, removedC := diffByID(prev.Credentials, cur.Credentials, credID)
-	for _, c := range addedC {
-		a.emit(rules.RuleDriftCredAdd, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
-	}
 	addedG, removedG := diffByID(prev.Grants, cur.Grants, grantID)
-	for _, g := range addedG {
-		a.emit(rules.RuleDriftGrantAdd, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
+	if cov.prev { // else the previous scan may have missed them
+		for _, c := range addedC {
+			a.emit(rules.RuleDriftCredAdd, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
+		}
+		for _, g := range addedG {
+			a.emit(rules.RuleDriftGrantAdd, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
+		}
 	}
-	if !complete {
+	if !cov.cur {
 		return // a gap must never look like a removal
 	}
 	for _, c := range removedC {
