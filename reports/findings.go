@@ -48,6 +48,18 @@ func termCell(s string, max int) string {
 	if s == "" {
 		return "-"
 	}
+	out := TermText(s)
+	if utf8.RuneCountInString(out) > max {
+		out = string([]rune(out)[:max-1]) + "…"
+	}
+	return out
+}
+
+// TermText makes a collected string safe to print on a terminal: control
+// characters (ANSI escape sequences, newlines, tabs), invalid UTF-8 and bidi
+// overrides are written as visible escapes, so a hostile identity name, tag
+// or scope cannot rewrite the screen, forge lines or reorder text.
+func TermText(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch {
@@ -55,17 +67,13 @@ func termCell(s string, max int) string {
 			b.WriteString(`\ufffd`)
 		case r < 0x100 && unicode.IsControl(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r):
+		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
 			fmt.Fprintf(&b, `\u%04x`, r)
 		default:
 			b.WriteRune(r)
 		}
 	}
-	out := b.String()
-	if utf8.RuneCountInString(out) > max {
-		out = string([]rune(out)[:max-1]) + "…"
-	}
-	return out
+	return b.String()
 }
 
 // findingJSON is the documented JSON shape of a finding row. Times are RFC

@@ -163,3 +163,20 @@ func TestFindingsJSONShape(t *testing.T) {
 		t.Errorf("empty list (-want +got):\n%s", diff)
 	}
 }
+
+func TestTermText(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                         "",
+		"plain name é 名前":          "plain name é 名前",
+		"a\x1b[31mred\x1b[0m":      `a\x1b[31mred\x1b[0m`,
+		"title\x1b]0;pwned\x07":    `title\x1b]0;pwned\x07`,
+		"line\nforged: ok\r":       `line\x0aforged: ok\x0d`,
+		"\u202eevil\u2066x\u2028y": `\u202eevil\u2066x\u2028y`,
+		"c1\u009bcsi":              `c1\x9bcsi`,
+		"bad\xffutf8":              `bad\ufffdutf8`,
+	} {
+		if got := reports.TermText(in); got != want {
+			t.Errorf("TermText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules"
 )
 
@@ -88,20 +89,31 @@ func (a *app) run(ctx context.Context, args []string) int {
 	var cfe *config.Errors
 	switch {
 	case errors.As(err, &ce):
-		fmt.Fprintf(a.stderr, "catalog has %d problem(s):\n%s\n", len(*ce), ce.Error())
+		fmt.Fprintf(a.stderr, "catalog has %d problem(s):\n%s\n", len(*ce), termLines(ce.Error()))
 		return exitUsage
 	case errors.As(err, &cfe):
-		fmt.Fprintf(a.stderr, "configuration has %d problem(s):\n%s\n", len(*cfe), cfe.Error())
+		fmt.Fprintf(a.stderr, "configuration has %d problem(s):\n%s\n", len(*cfe), termLines(cfe.Error()))
 		return exitUsage
 	case errors.As(err, &ue), isCobraUsage(err):
-		fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)
+		fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 		return exitUsage
 	case errors.As(err, &fe):
-		fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)
+		fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 		return exitFindings
 	}
-	fmt.Fprintf(a.stderr, "nhiscan: %v\n", err)
+	fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 	return exitError
+}
+
+// termLines escapes control characters line by line: error messages may
+// quote collected names, file contents or API responses, which must not
+// drive the terminal, while multi-line error lists stay one problem a line.
+func termLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = reports.TermText(l)
+	}
+	return strings.Join(lines, "\n")
 }
 
 // isCobraUsage recognises cobra's own argument and flag errors.

@@ -15,6 +15,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules"
 )
 
@@ -125,7 +126,8 @@ func (a *app) auditCmd() *cobra.Command {
 					return err
 				}
 				for _, r := range recs {
-					fmt.Fprintf(a.stdout, "%d %s %s %s %s %s\n", r.Seq, fmtTime(r.At), r.Actor, r.Action, r.Subject, fmtDetail(r.Detail))
+					fmt.Fprintf(a.stdout, "%d %s %s %s %s %s\n", r.Seq, fmtTime(r.At), reports.TermText(r.Actor), reports.TermText(r.Action),
+						reports.TermText(r.Subject), fmtDetail(r.Detail))
 				}
 				return nil
 			})

@@ -18,6 +18,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules"
 )
 
@@ -266,7 +267,7 @@ func (a *app) printSummary(w io.Writer, out scanOutcome) {
 		if g.UsageOnly {
 			what = " (usage data only)"
 		}
-		fmt.Fprintf(w, "  gap: %s %s %s %s%s %s\n", g.Provider, scope, g.Source, g.Kind, what, g.Permission)
+		fmt.Fprintf(w, "  gap: %s %s %s %s%s %s\n", g.Provider, reports.TermText(scope), reports.TermText(g.Source), g.Kind, what, reports.TermText(g.Permission))
 	}
 	open, suppressed := 0, 0
 	fam, sev, own := map[string]int{}, map[string]int{}, map[string]int{}
@@ -320,11 +321,11 @@ func (a *app) printSummary(w io.Writer, out scanOutcome) {
 			parts = append(parts, fmt.Sprintf("… %d more", len(owners)-8))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%s %d", o.k, o.v))
+		parts = append(parts, fmt.Sprintf("%s %d", reports.TermText(o.k), o.v))
 	}
 	fmt.Fprintf(w, "  by owner:    %s\n", strings.Join(parts, ", "))
 	for _, x := range out.result.ExpiredExceptions {
-		fmt.Fprintf(w, "  exception %s (%s) expired %s: %d finding(s) no longer suppressed\n", x.ID, x.Rule, fmtTime(x.Expires), x.Findings)
+		fmt.Fprintf(w, "  exception %s (%s) expired %s: %d finding(s) no longer suppressed\n", reports.TermText(x.ID), x.Rule, fmtTime(x.Expires), x.Findings)
 	}
 }
 
@@ -368,7 +369,7 @@ func (p *progress) scope(d collectors.ScopeDone) {
 	if d.Total > 0 {
 		count = fmt.Sprintf("[%d/%d]", d.Done, d.Total)
 	}
-	fmt.Fprintf(p.a.stderr, "  %-7s %-9s %-40s %s\n", d.Provider, count, d.Scope, what)
+	fmt.Fprintf(p.a.stderr, "  %-7s %-9s %-40s %s\n", d.Provider, count, reports.TermText(d.Scope), reports.TermText(what))
 }
 
 func (p *progress) start(pv nhi.Provider) {
@@ -392,7 +393,7 @@ func (p *progress) done(pv nhi.Provider, inv nhi.Inventory, err error, took time
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		fmt.Fprintf(p.a.stderr, "  %-7s failed after %s: %v\n", pv, took.Round(time.Millisecond), err)
+		fmt.Fprintf(p.a.stderr, "  %-7s failed after %s: %s\n", pv, took.Round(time.Millisecond), reports.TermText(err.Error()))
 		return
 	}
 	fmt.Fprintf(p.a.stderr, "  %-7s %d identities in %d scopes, %d gap(s) (%s)\n", pv, len(inv.Identities), len(inv.Scopes), len(inv.Gaps), took.Round(time.Millisecond))

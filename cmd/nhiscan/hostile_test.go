@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// hostileInventory is an inventory whose collected strings (identity name,
+// owner tag, credential id, scope name, gap source and permission) carry
+// terminal escape sequences, a bidi override and line breaks.
+const hostileInventory = `{"version": 1, "collected_at": "2026-11-19T00:00:00Z",
+ "scopes": [{"provider": "aws", "id": "111111111111", "name": "acme\u001b[2J"}],
+ "gaps": [{"provider": "aws", "scope": "111111111111", "source": "iam\u001b]0;pwned\u0007", "kind": "denied",
+           "permission": "iam:List\u001b[2J", "detail": "d\u001b[2J"}],
+ "identities": [{"id": "aws:AIDAEVIL", "provider": "aws", "kind": "aws-iam-user", "native_id": "AIDAEVIL",
+   "name": "evil\u001b[2J\u001b]0;pwned\u0007\u202e\n=cmd", "scope": "111111111111", "status": "active",
+   "tags": {"owner": "\u001b[31mmallory\nforged line"}, "usage": {"state": "never-used"},
+   "credentials": [{"id": "AKIA\u001b[31mEVIL", "type": "aws-access-key", "status": "active",
+                    "created": "2025-01-01T00:00:00Z", "usage": {"state": "never-used"}}]}]}`
+
+// TestCLIHostileStringsNeverReachTheTerminal runs every command that prints
+// collected strings on a terminal and checks that no control character
+// (other than the newline ending each line) or bidi override gets through.
+func TestCLIHostileStringsNeverReachTheTerminal(t *testing.T) {
+	c := newCLI(t)
+	c.terminal = true
+	inv := filepath.Join(c.dir, "hostile.json")
+	if err := os.WriteFile(inv, []byte(hostileInventory), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	check := func(args []string, wantCode int, stdout, stderr string, code int) {
+		t.Helper()
+		if code != wantCode {
+			t.Errorf("%v: exit %d, want %d\n%s%s", args, code, wantCode, stdout, stderr)
+		}
+		for _, out := range []string{stdout, stderr} {
+			for _, bad := range []string{"\x1b", "\x07", "\u202e", "\nforged line", "\n=cmd"} {
+				if strings.Contains(out, bad) {
+					t.Errorf("%v: output contains raw %q:\n%s", args, bad, out)
+				}
+			}
+		}
+	}
+	for _, args := range [][]string{
+		{"scan", db, cat, "--inventory", inv},
+		{"scan", db, cat, "--inventory", testdata("scan1.json")},
+		{"findings", db, "--status", "all"},
+		{"diff", db},
+		{"audit", "log", db},
+	} {
+		code, out, errs := c.run(args...)
+		check(args, exitOK, out, errs, code)
+	}
+	// The owner and gap are still shown, escaped.
+	_, out, _ := c.run("scan", db, cat, "--inventory", inv)
+	for _, want := range []string{`\x1b[31mmallory\x0aforged line`, `iam\x1b]0;pwned\x07`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scan summary lacks %q:\n%s", want, out)
+		}
+	}
+	// An error quoting a collected string is escaped as well.
+	bad := filepath.Join(c.dir, "bad.json")
+	if err := os.WriteFile(bad, []byte(strings.Replace(hostileInventory, `"kind": "aws-iam-user"`, `"kind": "x\u001b[2J"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"scan", db, cat, "--inventory", bad}
+	code, out, errs := c.run(args...)
+	check(args, exitUsage, out, errs, code)
+	if !strings.Contains(errs, `x\x1b[2J`) {
+		t.Errorf("error does not show the escaped kind:\n%s", errs)
+	}
+}
