@@ -76,25 +76,31 @@ func (c *Collector) build(s *scan) nhi.Inventory {
 }
 
 // serviceAgent reports whether an email belongs to a Google-managed
-// service agent (service-NUM@gcp-sa-*.iam.gserviceaccount.com,
-// NUM@cloudservices.gserviceaccount.com, …) rather than to a
-// customer-created service account.
+// service agent rather than to a customer-created service account:
+// service-NUM@gcp-sa-*.iam.gserviceaccount.com and the other
+// service-NUM@….gserviceaccount.com agents (NUM a project number, or
+// org-NUM / folder-NUM), NUM@cloudservices.gserviceaccount.com and the
+// legacy NUM@cloudbuild.gserviceaccount.com, and any account of a gcp-sa-*
+// domain. A customer account whose name merely starts with "service-" is
+// not one: marking it provider-managed would exempt it from role rules.
 func serviceAgent(email string) bool {
 	at := strings.LastIndex(email, "@")
 	if at < 0 {
 		return false
 	}
-	domain := email[at+1:]
+	local, domain := email[:at], email[at+1:]
 	switch {
-	case strings.HasPrefix(domain, "gcp-sa-"):
+	case strings.HasPrefix(domain, "gcp-sa-") && strings.HasSuffix(domain, ".iam.gserviceaccount.com"):
 		return true
-	case domain == "cloudservices.gserviceaccount.com", domain == "cloudbuild.gserviceaccount.com",
-		domain == "compute-system.iam.gserviceaccount.com", domain == "container-engine-robot.iam.gserviceaccount.com",
-		domain == "containerregistry.iam.gserviceaccount.com", domain == "dataflow-service-producer-prod.iam.gserviceaccount.com",
-		domain == "serverless-robot-prod.iam.gserviceaccount.com", domain == "gs-project-accounts.iam.gserviceaccount.com":
-		return true
-	case strings.HasSuffix(domain, ".gserviceaccount.com") && strings.HasPrefix(email, "service-"):
-		return true
+	case domain == "cloudservices.gserviceaccount.com", domain == "cloudbuild.gserviceaccount.com":
+		return numeric.MatchString(local)
+	case strings.HasSuffix(domain, ".gserviceaccount.com"):
+		n, ok := strings.CutPrefix(local, "service-")
+		if !ok {
+			return false
+		}
+		n = strings.TrimPrefix(strings.TrimPrefix(n, "org-"), "folder-")
+		return numeric.MatchString(n)
 	}
 	return false
 }

@@ -204,3 +204,40 @@ func TestDemoMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceAgentsAreRecognisedByTheirFormOnly checks that only Google's
+// service agent address forms become provider-managed identities: a
+// customer account from outside the scanned scopes whose name starts with
+// "service-" must not be exempted from role rules as a Google agent.
+func TestServiceAgentsAreRecognisedByTheirFormOnly(t *testing.T) {
+	srv := demo(t)
+	srv.Mutate(func(s *gcpfake.Seed) {
+		p := &s.Projects[0]
+		p.Bindings = append(p.Bindings,
+			gcpfake.Binding{Role: "roles/owner", Members: []string{"serviceAccount:service-backdoor@other-org-proj.iam.gserviceaccount.com"}},
+			gcpfake.Binding{Role: "roles/editor", Members: []string{"serviceAccount:100000000001@cloudservices.gserviceaccount.com"}},
+			gcpfake.Binding{Role: "roles/container.serviceAgent", Members: []string{"serviceAccount:service-100000000001@container-engine-robot.iam.gserviceaccount.com"}},
+			gcpfake.Binding{Role: "roles/logging.configWriter", Members: []string{"serviceAccount:service-org-123456789012@gcp-sa-logging.iam.gserviceaccount.com"}},
+		)
+	})
+	inv := collect(t, collector(t, srv))
+	agents := map[string]bool{}
+	for _, id := range inv.Identities {
+		if id.ProviderManaged {
+			agents[id.Name] = true
+		}
+	}
+	for _, want := range []string{
+		"service-100000000001@gcp-sa-pubsub.iam.gserviceaccount.com",
+		"100000000001@cloudservices.gserviceaccount.com",
+		"service-100000000001@container-engine-robot.iam.gserviceaccount.com",
+		"service-org-123456789012@gcp-sa-logging.iam.gserviceaccount.com",
+	} {
+		if !agents[want] {
+			t.Errorf("%s is not a provider-managed service agent; agents: %v", want, agents)
+		}
+	}
+	if agents["service-backdoor@other-org-proj.iam.gserviceaccount.com"] {
+		t.Error("a customer account named service-… was taken for a Google service agent")
+	}
+}
