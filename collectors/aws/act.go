@@ -27,8 +27,9 @@ func revokeSessionsDoc(before string) string {
 //     removes nhiscan-quarantine and leaves the session revocation;
 //   - user: disable and enable put and remove nhiscan-quarantine.
 //
-// Acting on a target already in the requested state succeeds with Changed
-// false. Errors wrap collectors.ErrDenied, ErrNotFound, ErrThrottled or
+// A role or user is acted on only while its immutable id is still the
+// collected NativeID. Acting on a target already in the requested state
+// succeeds with Changed false. Errors wrap collectors.ErrDenied, ErrNotFound, ErrThrottled or
 // ErrUnsupported.
 func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	idn := req.Identity
@@ -49,9 +50,13 @@ func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (coll
 		if idn.ProviderManaged || strings.HasPrefix(idn.Path, "/aws-service-role/") {
 			return res, fmt.Errorf("aws: quarantine service-linked role %s: %w", idn.Name, collectors.ErrUnsupported)
 		}
-		res, err = c.quarantine(ctx, roleTarget{client, idn.Name}, req.Action)
+		if err = sameIdentity(ctx, roleTarget{client, idn.Name}, idn); err == nil {
+			res, err = c.quarantine(ctx, roleTarget{client, idn.Name}, req.Action)
+		}
 	case req.CredentialID == "" && idn.Kind == nhi.KindAWSUser:
-		res, err = c.quarantine(ctx, userTarget{client, idn.Name}, req.Action)
+		if err = sameIdentity(ctx, userTarget{client, idn.Name}, idn); err == nil {
+			res, err = c.quarantine(ctx, userTarget{client, idn.Name}, req.Action)
+		}
 	default:
 		return res, fmt.Errorf("aws: %s on %s: %w", req.Action, idn.Kind, collectors.ErrUnsupported)
 	}
@@ -160,8 +165,27 @@ func applyStatus(_ context.Context, current string, action collectors.Action, wh
 	return res, nil
 }
 
+// sameIdentity checks that the role or user now carrying idn's name is the
+// one that was collected: IAM names are reused, ids are not. A role deleted
+// and created again under the same name, or a same-named role in another
+// account reached with the wrong credentials, is not acted on.
+func sameIdentity(ctx context.Context, t inlineTarget, idn nhi.Identity) error {
+	if idn.NativeID == "" {
+		return nil
+	}
+	id, err := t.id(ctx)
+	if err != nil {
+		return err
+	}
+	if id != idn.NativeID {
+		return fmt.Errorf("%s now has id %s, not the collected %s (deleted and created again?): %w", idn.Name, id, idn.NativeID, collectors.ErrNotFound)
+	}
+	return nil
+}
+
 // inlineTarget is a role or user that can carry inline policies.
 type inlineTarget interface {
+	id(ctx context.Context) (string, error)
 	get(ctx context.Context, name string) (bool, error)
 	put(ctx context.Context, name, doc string) error
 	del(ctx context.Context, name string) error
@@ -174,6 +198,13 @@ type roleTarget struct {
 }
 
 func (t roleTarget) role() bool { return true }
+func (t roleTarget) id(ctx context.Context) (string, error) {
+	out, err := t.c.GetRole(ctx, &iam.GetRoleInput{RoleName: &t.name})
+	if err != nil || out.Role == nil {
+		return "", err
+	}
+	return aws.ToString(out.Role.RoleId), nil
+}
 func (t roleTarget) get(ctx context.Context, p string) (bool, error) {
 	_, err := t.c.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: &t.name, PolicyName: &p})
 	return exists(err)
@@ -193,6 +224,13 @@ type userTarget struct {
 }
 
 func (t userTarget) role() bool { return false }
+func (t userTarget) id(ctx context.Context) (string, error) {
+	out, err := t.c.GetUser(ctx, &iam.GetUserInput{UserName: &t.name})
+	if err != nil || out.User == nil {
+		return "", err
+	}
+	return aws.ToString(out.User.UserId), nil
+}
 func (t userTarget) get(ctx context.Context, p string) (bool, error) {
 	_, err := t.c.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &t.name, PolicyName: &p})
 	return exists(err)

@@ -154,3 +154,46 @@ func TestActDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestQuarantineChecksImmutableID: a role deleted and created again under
+// the same name after the scan is another identity; quarantining the
+// collected one must not touch it.
+func TestQuarantineChecksImmutableID(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	c := newCollector(t, srv, nil)
+	inv := collect(t, c)
+	role := byName(t, inv, awsfake.DemoPayments, "payments-api-runtime")
+	user := byName(t, inv, awsfake.DemoData, "data-etl-runner")
+	srv.Mutate(awsfake.DemoPayments, func(a *awsfake.Account) {
+		for i := range a.Roles {
+			if a.Roles[i].Name == role.Name {
+				a.Roles[i].ID = "AROA222PAYAPIRUNNEW1"
+			}
+		}
+	})
+	srv.Mutate(awsfake.DemoData, func(a *awsfake.Account) {
+		for i := range a.Users {
+			if a.Users[i].Name == user.Name {
+				a.Users[i].ID = "AIDA333DATAETLRUNNEW"
+			}
+		}
+	})
+	for _, id := range []nhi.Identity{role, user} {
+		_, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: id})
+		if !errors.Is(err, collectors.ErrNotFound) {
+			t.Errorf("quarantine of %s after it was recreated: %v, want ErrNotFound", id.Name, err)
+		}
+	}
+	pay, _ := srv.Account(awsfake.DemoPayments)
+	data, _ := srv.Account(awsfake.DemoData)
+	for _, r := range pay.Roles {
+		if r.Name == role.Name && len(r.Inline) != 1 {
+			t.Errorf("the new role got inline policies: %v", r.Inline)
+		}
+	}
+	for _, u := range data.Users {
+		if u.Name == user.Name && len(u.Inline) != 0 {
+			t.Errorf("the new user got inline policies: %v", u.Inline)
+		}
+	}
+}

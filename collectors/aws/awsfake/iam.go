@@ -85,6 +85,34 @@ type policyDetailXML struct {
 	PolicyVersionList []policyVersionXML `xml:"PolicyVersionList>member"`
 }
 
+type roleXML struct {
+	Path                     string
+	RoleName                 string
+	RoleId                   string
+	Arn                      string
+	CreateDate               string
+	AssumeRolePolicyDocument string
+	Tags                     []tagXML `xml:"Tags>member,omitempty"`
+	RoleLastUsed             roleLastUsedXML
+}
+
+type getRoleXML struct {
+	Role roleXML
+}
+
+type userXML struct {
+	Path       string
+	UserName   string
+	UserId     string
+	Arn        string
+	CreateDate string
+	Tags       []tagXML `xml:"Tags>member,omitempty"`
+}
+
+type getUserXML struct {
+	User userXML
+}
+
 type gaadXML struct {
 	UserDetailList  []userDetailXML   `xml:"UserDetailList>member"`
 	GroupDetailList []groupDetailXML  `xml:"GroupDetailList>member"`
@@ -254,6 +282,21 @@ func (s *Server) iam(req request) (any, *apiError) {
 			}
 		}
 		return nil, errNoSuchEntity("The Service Specific Credential with id %s cannot be found.", f.Get("ServiceSpecificCredentialId"))
+	case "GetRole":
+		r := findRole(a, f.Get("RoleName"))
+		if r == nil {
+			return nil, errNoSuchEntity("The role with name %s cannot be found.", f.Get("RoleName"))
+		}
+		return getRoleXML{Role: roleXML{Path: path(r.Path), RoleName: r.Name, RoleId: r.ID, Arn: arn(a.ID, "role", r.Path, r.Name),
+			CreateDate: isoTime(r.Created), AssumeRolePolicyDocument: encodeDoc(r.Trust), Tags: tags(r.Tags),
+			RoleLastUsed: roleLastUsedXML{isoTime(r.LastUsed), r.LastUsedRegion}}}, nil
+	case "GetUser":
+		u := findUser(a, f.Get("UserName"))
+		if u == nil {
+			return nil, errNoSuchEntity("The user with name %s cannot be found.", f.Get("UserName"))
+		}
+		return getUserXML{User: userXML{Path: path(u.Path), UserName: u.Name, UserId: u.ID, Arn: arn(a.ID, "user", u.Path, u.Name),
+			CreateDate: isoTime(u.Created), Tags: tags(u.Tags)}}, nil
 	case "PutRolePolicy", "DeleteRolePolicy", "GetRolePolicy":
 		r := findRole(a, f.Get("RoleName"))
 		if r == nil {
