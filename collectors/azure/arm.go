@@ -82,7 +82,14 @@ func (c *Collector) collectARM(ctx context.Context, gaps *gapSet) *armData {
 	d := &armData{assignments: map[string]map[string]rbacAssignment{}, mis: map[string]managedIdentity{}}
 	subs, err := c.subscriptions(ctx)
 	if err != nil {
-		gaps.add(c.cfg.TenantID, srcSubscriptions, permARMRead, false, err)
+		// Without the list the subscriptions are unknown, and so are the
+		// scopes that lost data: the gap covers the whole provider. With
+		// configured subscriptions, each is still attempted.
+		scope := ""
+		if len(c.cfg.Subscriptions) > 0 {
+			scope = c.cfg.TenantID
+		}
+		gaps.add(scope, srcSubscriptions, permARMRead, false, err)
 	}
 	d.subs = subs
 	var mu sync.Mutex

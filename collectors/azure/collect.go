@@ -117,6 +117,11 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		return nhi.Inventory{}, fmt.Errorf("azure: collect tenant %s: %w", c.cfg.TenantID, err)
 	}
 	inv := c.build(now, ed, ad)
+	scopes := make([]string, 0, len(inv.Scopes))
+	for _, s := range inv.Scopes {
+		scopes = append(scopes, s.ID)
+	}
+	gaps.spread(scopes, srcServicePrincipals, srcSPOwners, srcAppRoleAssignedTo, srcDirRoleAssigns, srcRoleAssignments)
 	inv.Gaps = gaps.list()
 	inv.Normalize()
 	if !ed.appsOK && !ed.spsOK && len(ad.subs) == 0 && len(inv.Gaps) > 0 {

@@ -99,6 +99,40 @@ func (s *gapSet) add(scope, source, perm string, usageOnly bool, err error) {
 		Permission: perm, Detail: err.Error(), UsageOnly: usageOnly}
 }
 
+// spread copies the gaps of the given sources to every other scope: what
+// those sources lost (service principals, their grants) can belong to
+// identities in any scope, such as a managed identity placed in its
+// subscription or an application holding an Azure role in another
+// subscription. A scope that lost data must be partial, or the loss would
+// look like a removal.
+func (s *gapSet) spread(scopes []string, sources ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := map[string]bool{}
+	for _, src := range sources {
+		want[src] = true
+	}
+	var from []nhi.Gap
+	for k, g := range s.gaps {
+		if want[k[1]] && g.Scope != "" {
+			from = append(from, *g)
+		}
+	}
+	slices.SortFunc(from, func(a, b nhi.Gap) int { return strings.Compare(a.Scope+"|"+a.Source, b.Scope+"|"+b.Source) })
+	for _, g := range from {
+		for _, sc := range scopes {
+			k := [2]string{sc, g.Source}
+			if s.gaps[k] != nil {
+				continue
+			}
+			c := g
+			c.Scope = sc
+			c.Detail = "data of identities in this scope may be missing; failed in " + g.Scope + ": " + g.Detail
+			s.gaps[k], s.n[k] = &c, 1
+		}
+	}
+}
+
 func (s *gapSet) list() []nhi.Gap {
 	s.mu.Lock()
 	defer s.mu.Unlock()
