@@ -241,3 +241,65 @@ func TestServiceAgentsAreRecognisedByTheirFormOnly(t *testing.T) {
 		t.Error("a customer account named service-… was taken for a Google service agent")
 	}
 }
+
+// TestCompromisedKeysAreExposed covers the other half of Google's exposure
+// report: a key disabled as compromise-detected, and an active key whose
+// extended status says so, both carry the exposed signal.
+func TestCompromisedKeysAreExposed(t *testing.T) {
+	srv := demo(t)
+	const disabled, active = "c3d5e7f9a1b2c4d6e8f0a1b3c5d7e9f2a4b6c8d0", "d4c6e8f0a2b3d5f7a9c1e2b4d6f8a0c2e4b6d8f1"
+	srv.Mutate(func(s *gcpfake.Seed) {
+		sa := &s.Projects[0].ServiceAccounts[2] // payments-batch-legacy
+		for i := range sa.Keys {
+			k := &sa.Keys[i]
+			switch k.ID {
+			case disabled:
+				k.Disabled, k.DisableReason = true, gcpfake.ReasonCompromi
+			case active:
+				k.ExtendedStatus = map[string]string{"SERVICE_ACCOUNT_KEY_EXTENDED_STATUS_KEY_COMPROMISE_DETECTED": "used from an unexpected network"}
+			}
+		}
+	})
+	id := identityByName(t, collect(t, collector(t, srv)), "payments-batch-legacy")
+	for _, kid := range []string{disabled, active} {
+		cr, ok := id.Credential(kid)
+		if !ok || len(cr.Signals) != 1 || cr.Signals[0].Code != nhi.SignalExposed || !strings.Contains(cr.Signals[0].Detail, "COMPROMISE_DETECTED") {
+			t.Errorf("key %s: %+v, want the %s signal naming the compromise", kid, cr, nhi.SignalExposed)
+		}
+	}
+	if cr, _ := id.Credential(disabled); cr.Status != nhi.StatusDisabled {
+		t.Errorf("key disabled by Google: status %s", cr.Status)
+	}
+}
+
+// TestFolderScope collects one folder: its projects only, with the folder
+// listed as a scope and bindings from the folder down.
+func TestFolderScope(t *testing.T) {
+	srv := demo(t)
+	c := collector(t, srv, func(c *gcp.Config) { c.Organization = ""; c.Folders = []string{"folders/200000000002"} })
+	inv := collect(t, c)
+	if len(inv.Gaps) != 0 {
+		t.Errorf("gaps %+v", inv.Gaps)
+	}
+	var scopes []string
+	for _, s := range inv.Scopes {
+		scopes = append(scopes, s.ID)
+	}
+	if got, want := strings.Join(scopes, ","), "acme-devex-tools,acme-identity-prod,folders/200000000002"; got != want {
+		t.Errorf("scopes %s, want %s", got, want)
+	}
+	var names []string
+	for _, id := range inv.Identities {
+		names = append(names, strings.SplitN(id.Name, "@", 2)[0])
+	}
+	if got, want := strings.Join(names, ","), "devex-build-cache,devex-docs-bot,identity-scim-sync"; got != want {
+		t.Errorf("identities %s, want %s", got, want)
+	}
+	bot := identityByName(t, inv, "devex-docs-bot")
+	if len(bot.Grants) != 1 || bot.Grants[0].ID != "roles/iam.serviceAccountUser@projects/acme-devex-tools" || !bot.Grants[0].Privileged {
+		t.Errorf("devex-docs-bot grants %+v, want the privileged project-wide serviceAccountUser", bot.Grants)
+	}
+	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies); n != 2 {
+		t.Errorf("asset calls %v, want one listing and one search at the folder", srv.Calls())
+	}
+}
