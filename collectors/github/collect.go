@@ -35,6 +35,9 @@ const (
 	opListMembers       = "orgs/list-members"
 	opListOutside       = "orgs/list-outside-collaborators"
 	opListProperties    = "orgs/custom-properties-for-repos-get-organization-values"
+	// opAppRepoAccess is the scanner App installation's own repository
+	// access, reported by the installation token answer.
+	opAppRepoAccess = "apps/create-installation-access-token"
 )
 
 // permissions names, per operation, what a GitHub App installation (and a
@@ -53,6 +56,7 @@ var permissions = map[string]string{
 	opListMembers:       "App: organization Members (read); token: read:org",
 	opListOutside:       "App: organization Members (read); token: read:org",
 	opListProperties:    "App: organization Custom properties (read); token: read:org",
+	opAppRepoAccess:     "install the scanner App on all repositories of the organisation (Repository access: All repositories)",
 }
 
 // usageSource is the Usage.Source of every GitHub usage fact.
@@ -494,6 +498,12 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 	res.scope.Name = d.org.Name
 	if d.org.Login != "" {
 		d.login = d.org.Login
+	}
+	if oc.appAuth != nil && oc.appAuth.repositorySelection() == "selected" {
+		// The installation token sees only the selected repositories: the
+		// others, and their deploy keys and secrets, are silently absent.
+		res.gaps.addKind(opAppRepoAccess, nhi.GapDenied,
+			"the scanner App is installed on selected repositories only; the others are not inventoried", false)
 	}
 
 	// Org-wide lists, concurrently.

@@ -3,6 +3,7 @@ package github_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/nhiscan/nhiscan/collectors"
@@ -94,5 +95,32 @@ func TestActRejectsHostileIDs(t *testing.T) {
 	}
 	if n := s.srv.TotalCalls(); n != 0 {
 		t.Errorf("hostile ids reached the API: %v", s.srv.Calls())
+	}
+}
+
+// TestSelectedRepositoryInstallation: an App installed on selected
+// repositories sees no other; its scan must say the org is partial, or
+// the deploy keys of the unseen repositories would look removed.
+func TestSelectedRepositoryInstallation(t *testing.T) {
+	seed := githubfake.DemoWithKey(fixedNow, testAppKey())
+	in := seed.App.Installations[githubfake.DemoOrg]
+	in.Repositories = []string{"payments-api", "data-pipelines"}
+	seed.App.Installations[githubfake.DemoOrg] = in
+	s := newSetup(t, seed)
+	inv := collect(t, s.collector(t))
+	if !inv.Partial(nhi.GitHub, githubfake.DemoOrg) {
+		t.Errorf("selected-repository installation: %s not partial; gaps %+v", githubfake.DemoOrg, inv.Gaps)
+	}
+	if inv.Partial(nhi.GitHub, githubfake.DemoLabsOrg) {
+		t.Errorf("%s (all repositories) is partial: %+v", githubfake.DemoLabsOrg, inv.Gaps)
+	}
+	for _, g := range inv.Gaps {
+		if g.Scope == githubfake.DemoOrg && (g.Kind != nhi.GapDenied || !strings.Contains(g.Permission, "all repositories")) {
+			t.Errorf("gap = %+v, want denied naming the installation's repository access", g)
+		}
+	}
+	find(t, inv, "github:deploy-key:810001")
+	if _, ok := inv.Identity("github:deploy-key:810003"); ok {
+		t.Error("a repository outside the selection was collected")
 	}
 }

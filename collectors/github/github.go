@@ -128,7 +128,9 @@ type orgClients struct {
 	org  string
 	rest *gh.Client // App installation token, or the token
 	app  bool
-	saml *gh.Client // token client for credential authorisations; nil if none
+	// appAuth is the App installation transport; nil with a token.
+	appAuth *appTransport
+	saml    *gh.Client // token client for credential authorisations; nil if none
 }
 
 // New checks cfg and builds a Collector. It reads the key and token files
@@ -260,10 +262,11 @@ func (c *Collector) newOrgClients(org string) (*orgClients, error) {
 	var auth http.RoundTripper
 	if c.appKey != nil {
 		oc.app = true
-		auth = &appTransport{
+		oc.appAuth = &appTransport{
 			base: baseRT, api: c.base, appID: c.cfg.AppID, key: c.appKey, org: org,
 			installationID: lookupFold(c.cfg.AppInstallationIDs, org), now: c.cfg.Now,
 		}
+		auth = oc.appAuth
 	} else {
 		auth = &tokenTransport{base: baseRT, token: c.token}
 	}

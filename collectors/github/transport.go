@@ -46,6 +46,17 @@ type appTransport struct {
 	mu      sync.Mutex
 	token   string
 	expires time.Time
+	// repoSelection is the installation's repository_selection ("all" or
+	// "selected") as the last token answer gave it.
+	repoSelection string
+}
+
+// repositorySelection returns the repository_selection of the installation
+// token in use; empty before one was created.
+func (t *appTransport) repositorySelection() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.repoSelection
 }
 
 func (t *appTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -88,8 +99,9 @@ func (t *appTransport) installationToken(orig *http.Request) (string, error) {
 		t.installationID = in.ID
 	}
 	var out struct {
-		Token     string    `json:"token"`
-		ExpiresAt time.Time `json:"expires_at"`
+		Token               string    `json:"token"`
+		ExpiresAt           time.Time `json:"expires_at"`
+		RepositorySelection string    `json:"repository_selection"`
 	}
 	if err := t.appCall(orig, http.MethodPost, "app/installations/"+strconv.FormatInt(t.installationID, 10)+"/access_tokens", &out); err != nil {
 		return "", fmt.Errorf("create installation token for %s: %w", t.org, err)
@@ -97,7 +109,7 @@ func (t *appTransport) installationToken(orig *http.Request) (string, error) {
 	if out.Token == "" {
 		return "", fmt.Errorf("create installation token for %s: empty token in answer", t.org)
 	}
-	t.token, t.expires = out.Token, out.ExpiresAt
+	t.token, t.expires, t.repoSelection = out.Token, out.ExpiresAt, out.RepositorySelection
 	if t.expires.IsZero() {
 		t.expires = t.now().Add(time.Hour)
 	}

@@ -50,13 +50,31 @@ func (s *Server) createToken(c *call) response {
 		_, _ = rand.Read(b)
 		tok := "ghs_" + hex.EncodeToString(b)
 		exp := s.now().Add(time.Hour).UTC()
-		s.tokens[tok] = issuedToken{org: org, perms: in.Permissions, expires: exp}
+		s.tokens[tok] = issuedToken{org: org, perms: in.Permissions, repos: in.selected(), expires: exp}
 		return response{status: http.StatusCreated, body: map[string]any{
 			"token": tok, "expires_at": exp.Format(time.RFC3339),
-			"permissions": in.Permissions, "repository_selection": "all",
+			"permissions": in.Permissions, "repository_selection": in.selection(),
 		}}
 	}
 	return notFound()
+}
+
+func (in AppInstallation) selection() string {
+	if in.Repositories != nil {
+		return "selected"
+	}
+	return "all"
+}
+
+func (in AppInstallation) selected() map[string]bool {
+	if in.Repositories == nil {
+		return nil
+	}
+	m := map[string]bool{}
+	for _, r := range in.Repositories {
+		m[strings.ToLower(r)] = true
+	}
+	return m
 }
 
 func (s *Server) getOrgInstallation(c *call) response {
@@ -68,7 +86,7 @@ func (s *Server) getOrgInstallation(c *call) response {
 			return response{body: map[string]any{
 				"id": in.ID, "app_id": s.seed.App.ID, "target_type": "Organization",
 				"account":     map[string]any{"login": c.org.Login, "id": c.org.ID, "type": "Organization"},
-				"permissions": in.Permissions, "repository_selection": "all",
+				"permissions": in.Permissions, "repository_selection": in.selection(),
 			}}
 		}
 	}
@@ -90,7 +108,7 @@ func (o *orgState) sortedRepos() []*Repo {
 
 func (s *Server) listRepos(c *call) response {
 	var items []any
-	for _, r := range c.org.sortedRepos() {
+	for _, r := range c.visibleRepos() {
 		vis := "public"
 		if r.Private {
 			vis = "private"
@@ -103,6 +121,17 @@ func (s *Server) listRepos(c *call) response {
 		})
 	}
 	return response{items: nonNil(items)}
+}
+
+// visibleRepos are the org's repositories the caller may see, by name.
+func (c *call) visibleRepos() []*Repo {
+	var out []*Repo
+	for _, r := range c.org.sortedRepos() {
+		if c.p.sees(r.Name) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func nonNil(items []any) []any {
@@ -332,7 +361,7 @@ func (s *Server) listOutside(c *call) response {
 
 func (s *Server) listPropertyValues(c *call) response {
 	var items []any
-	for _, r := range c.org.sortedRepos() {
+	for _, r := range c.visibleRepos() {
 		if len(r.Properties) == 0 {
 			continue
 		}
@@ -382,7 +411,7 @@ func (s *Server) graphql(c *call) response {
 		}
 	}
 	per := min(100, s.pageSize)
-	repos := c.org.sortedRepos()
+	repos := c.visibleRepos()
 	lo, hi := min(off, len(repos)), min(off+per, len(repos))
 	nodes := []any{}
 	for _, r := range repos[lo:hi] {

@@ -39,6 +39,10 @@ type App struct {
 type AppInstallation struct {
 	ID          int64
 	Permissions map[string]string
+	// Repositories, when set, are the only repositories the installation
+	// was given (repository_selection "selected"): its tokens see no
+	// other. Nil means all repositories.
+	Repositories []string
 }
 
 // StaticToken is a classic personal access token the fake accepts.

@@ -101,6 +101,7 @@ type principal struct {
 	kind   string // jwt | installation | classic
 	org    string
 	perms  map[string]string
+	repos  map[string]bool // installation on selected repositories; nil: all
 	scopes []string
 	login  string
 }
@@ -108,6 +109,7 @@ type principal struct {
 type issuedToken struct {
 	org     string
 	perms   map[string]string
+	repos   map[string]bool
 	expires time.Time
 }
 
@@ -433,7 +435,7 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 		c.org = o
 		if repo := r.PathValue("repo"); repo != "" {
 			rs, ok := o.repos[strings.ToLower(repo)]
-			if !ok {
+			if !ok || !p.sees(repo) {
 				writeJSON(w, http.StatusNotFound, errBody("Not Found", "https://docs.github.com/rest"))
 				return
 			}
@@ -528,7 +530,7 @@ func (s *Server) authenticate(r *http.Request, wantJWT bool) (principal, error) 
 		if s.now().After(it.expires) {
 			return principal{}, errors.New("Bad credentials")
 		}
-		return principal{kind: "installation", org: it.org, perms: it.perms}, nil
+		return principal{kind: "installation", org: it.org, perms: it.perms, repos: it.repos}, nil
 	}
 	for _, st := range s.seed.Tokens {
 		if st.Value == tok {
@@ -536,6 +538,12 @@ func (s *Server) authenticate(r *http.Request, wantJWT bool) (principal, error) 
 		}
 	}
 	return principal{}, errors.New("Bad credentials")
+}
+
+// sees reports whether the principal may see the repository: an
+// installation on selected repositories sees only those.
+func (p principal) sees(repo string) bool {
+	return p.repos == nil || p.repos[strings.ToLower(repo)]
 }
 
 var levels = map[string]int{"read": 1, "write": 2, "admin": 3}
