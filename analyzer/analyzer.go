@@ -284,6 +284,15 @@ func assemble(chunks [][]nhi.Finding, removed []nhi.Finding, sorted bool) []nhi.
 	return append(out, removed[r:]...)
 }
 
+// credActive reports whether a credential can authenticate at the
+// evaluation time: enabled and not past its expiry. An inventory evaluated
+// at a later date than it was collected (to forecast what will be overdue)
+// holds credentials that will have expired by then; those are contained,
+// neither dormant nor too old.
+func (a *analysis) credActive(c *nhi.Credential) bool {
+	return c.Status == nhi.StatusActive && (c.Expires.IsZero() || c.Expires.After(a.now))
+}
+
 // days formats a duration in whole days.
 func days(d time.Duration) string {
 	return strconv.Itoa(int(d / rules.Day))

@@ -39,7 +39,7 @@ func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 	activeByType := map[nhi.CredentialType][]string{}
 	for i := range id.Credentials {
 		c := &id.Credentials[i]
-		if c.Status != nhi.StatusActive || c.ProviderRotated {
+		if !a.credActive(c) || c.ProviderRotated {
 			continue
 		}
 		base := func() map[string]string {

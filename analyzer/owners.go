@@ -154,7 +154,7 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 		if s.role != nil && ev["reassign_to"] == "" && s.role.TechnicalOwner != "" {
 			ev["reassign_to"] = s.role.TechnicalOwner
 		}
-		if n := activeStatic(id); n > 0 {
+		if n := a.activeStatic(id); n > 0 {
 			ev["credentials_to_rotate"] = itoa(n)
 		}
 		a.emit(rules.RuleOwnerDeparted, id, s, "", "", ev)
@@ -172,11 +172,11 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 	}
 }
 
-func activeStatic(id *nhi.Identity) int {
+func (a *analysis) activeStatic(id *nhi.Identity) int {
 	n := 0
 	for i := range id.Credentials {
 		c := &id.Credentials[i]
-		if c.Status == nhi.StatusActive && c.Type.Static() && !c.ProviderRotated {
+		if a.credActive(c) && c.Type.Static() && !c.ProviderRotated {
 			n++
 		}
 	}
@@ -206,7 +206,7 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 		} else {
 			ev["provider_status"] = "not an active account at the provider"
 		}
-		if n := activeStatic(id); n > 0 {
+		if n := a.activeStatic(id); n > 0 {
 			ev["credentials_to_rotate"] = itoa(n)
 		}
 		a.emit(rules.RuleOwnerDeparted, id, s, "", "", ev)

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -46,7 +47,8 @@ func (a *analysis) usageEvidence(u nhi.Usage) (map[string]string, bool) {
 // informational finding and never "dormant".
 func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 	window := a.dormantWindow(s)
-	var unknown []string
+	var unknown, unknownSrc []string
+	var unknownAsOf time.Time
 	stale := false
 	check := func(u nhi.Usage, created time.Time, credID string, dormantRule, neverRule string) {
 		switch u.State {
@@ -79,18 +81,31 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 			if u.Reason != "" {
 				reason += ": " + u.Reason
 			}
+			if u.Source != "" {
+				reason += "; source " + u.Source
+				unknownSrc = append(unknownSrc, u.Source)
+			}
+			if !u.AsOf.IsZero() {
+				reason += " as of " + ts(u.AsOf)
+				if unknownAsOf.IsZero() || u.AsOf.Before(unknownAsOf) {
+					unknownAsOf = u.AsOf
+				}
+			}
 			unknown = append(unknown, what+" ("+reason+")")
 		}
 	}
 	if id.Status == nhi.StatusActive {
-		// Identity-level usage: only when it is the identity's own fact or
-		// it has no credentials whose usage speaks for it.
-		if !(id.Usage.State != nhi.UsageUsed && id.Usage.State != nhi.UsageNeverUsed && credentialUsageKnown(id)) {
+		// Identity-level usage, unless the provider does not report it and
+		// the credentials' usage speaks for the identity. Unknown usage (a
+		// failed source, a documented blind spot such as API keys or
+		// domain-wide delegation) is always reported, even when some
+		// credentials' usage is known: the identity may be used another way.
+		if !(id.Usage.State == nhi.UsageNotReported && a.credentialUsageKnown(id)) {
 			check(id.Usage, id.Created, "", rules.RuleDormantIdentity, rules.RuleNeverUsedIdentity)
 		}
 		for i := range id.Credentials {
 			c := &id.Credentials[i]
-			if c.Status != nhi.StatusActive || c.ProviderRotated {
+			if !a.credActive(c) || c.ProviderRotated {
 				continue
 			}
 			check(c.Usage, c.Created, c.ID, rules.RuleDormantCredential, rules.RuleNeverUsedCred)
@@ -98,7 +113,15 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		a.emit(rules.RuleUsageUnknown, id, s, "", "", map[string]string{"unknown": strings.Join(unknown, "; ")})
+		ev := map[string]string{"unknown": strings.Join(unknown, "; ")}
+		if len(unknownSrc) > 0 {
+			sort.Strings(unknownSrc)
+			ev["usage_source"] = strings.Join(slices.Compact(unknownSrc), ",")
+		}
+		if !unknownAsOf.IsZero() {
+			ev["usage_as_of"] = ts(unknownAsOf)
+		}
+		a.emit(rules.RuleUsageUnknown, id, s, "", "", ev)
 	}
 	if stale {
 		ev, _ := a.usageEvidence(latestAsOf(id))
@@ -106,9 +129,9 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 	}
 }
 
-func credentialUsageKnown(id *nhi.Identity) bool {
+func (a *analysis) credentialUsageKnown(id *nhi.Identity) bool {
 	for i := range id.Credentials {
-		if id.Credentials[i].Status == nhi.StatusActive && id.Credentials[i].Usage.Known() {
+		if a.credActive(&id.Credentials[i]) && id.Credentials[i].Usage.Known() {
 			return true
 		}
 	}
