@@ -247,7 +247,7 @@ func (c *Collector) identity(s *scan, a *account) nhi.Identity {
 	if p.apiKeysErr != "" {
 		blind = append(blind, p.apiKeysErr)
 	}
-	last, seen := p.saLast[sa.UniqueId]
+	last, seen := p.accountLast(sa)
 	switch {
 	case p.usageErr != "":
 		id.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, Reason: p.usageErr}

@@ -640,9 +640,16 @@ func readActivity(a *policyanalyzer.GoogleCloudPolicyanalyzerV1Activity, saLast,
 	}
 	switch {
 	case d.ServiceAccount != nil:
+		// The account's unique id; without it, the last part of its full
+		// resource name (an email or a unique id), which accountLast
+		// looks up too.
 		id := d.ServiceAccount.ServiceAccountID
 		if id == "" {
-			id = strings.ToLower(a.FullResourceName[strings.LastIndex(a.FullResourceName, "/")+1:])
+			name := d.ServiceAccount.FullResourceName
+			if name == "" {
+				name = a.FullResourceName
+			}
+			id = strings.ToLower(name[strings.LastIndex(name, "/")+1:])
 		}
 		if t.After(saLast[id]) {
 			saLast[id] = t
@@ -657,4 +664,14 @@ func readActivity(a *policyanalyzer.GoogleCloudPolicyanalyzerV1Activity, saLast,
 			keyLast[id] = t
 		}
 	}
+}
+
+// accountLast returns the last authentication recorded for an account, by
+// unique id or, for activities that named it only by email, by email.
+func (p *project) accountLast(sa *iam.ServiceAccount) (time.Time, bool) {
+	last, seen := p.saLast[sa.UniqueId]
+	if t, ok := p.saLast[strings.ToLower(sa.Email)]; ok && t.After(last) {
+		last, seen = t, true
+	}
+	return last, seen
 }

@@ -1,0 +1,31 @@
+package gcp
+
+import (
+	"testing"
+	"time"
+
+	iam "google.golang.org/api/iam/v1"
+	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+)
+
+// TestActivityWithoutServiceAccountID checks that an activity naming its
+// account only by full resource name (email) still counts as a use of that
+// account, rather than leaving it "never used".
+func TestActivityWithoutServiceAccountID(t *testing.T) {
+	const full = "//iam.googleapis.com/projects/p1/serviceAccounts/Runner@p1.iam.gserviceaccount.com"
+	acts := []*policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{
+		{FullResourceName: full, Activity: []byte(`{"lastAuthenticatedTime":"2026-11-18T08:00:00Z","serviceAccount":{"fullResourceName":"` + full + `","projectNumber":"1"}}`)},
+		{FullResourceName: full + "/keys/abc", Activity: []byte(`{"lastAuthenticatedTime":"2026-11-17T08:00:00Z","serviceAccountKey":{"fullResourceName":"` + full + `/keys/abc"}}`)},
+	}
+	p := &project{saLast: map[string]time.Time{}, keyLast: map[string]time.Time{}}
+	for _, a := range acts {
+		readActivity(a, p.saLast, p.keyLast)
+	}
+	last, seen := p.accountLast(&iam.ServiceAccount{UniqueId: "104", Email: "runner@p1.iam.gserviceaccount.com"})
+	if !seen || !last.Equal(time.Date(2026, 11, 18, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("account last authentication %v (seen %v), want 2026-11-18T08:00:00Z", last, seen)
+	}
+	if k := p.keyLast["abc"]; !k.Equal(time.Date(2026, 11, 17, 8, 0, 0, 0, time.UTC)) {
+		t.Errorf("key last authentication %v", k)
+	}
+}
