@@ -83,6 +83,9 @@ func (c *Collector) actAccessKey(ctx context.Context, client *iam.Client, user, 
 	p := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	for p.HasMorePages() && current == "" {
 		page, err := p.NextPage(ctx)
+		if apiCode(err) == "NoSuchEntity" {
+			break // the user is gone, and its keys with it
+		}
 		if err != nil {
 			return collectors.ActionResult{}, err
 		}
@@ -105,6 +108,9 @@ func (c *Collector) actAccessKey(ctx context.Context, client *iam.Client, user, 
 
 func (c *Collector) actServiceCred(ctx context.Context, client *iam.Client, user, credID string, action collectors.Action) (collectors.ActionResult, error) {
 	out, err := client.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{UserName: aws.String(user)})
+	if apiCode(err) == "NoSuchEntity" {
+		out, err = &iam.ListServiceSpecificCredentialsOutput{}, nil // the user is gone, and its credentials with it
+	}
 	if err != nil {
 		return collectors.ActionResult{}, err
 	}
@@ -154,7 +160,10 @@ func applyStatus(_ context.Context, current string, action collectors.Action, wh
 		}
 		res.Changed = true
 	case collectors.Delete:
-		if err := del(); err != nil {
+		if err := del(); apiCode(err) == "NoSuchEntity" {
+			res.After, res.Detail = gone, what+" already deleted"
+			return res, nil // deleted by someone else since it was listed
+		} else if err != nil {
 			return res, err
 		}
 		res.Changed, res.After = true, gone

@@ -197,3 +197,35 @@ func TestQuarantineChecksImmutableID(t *testing.T) {
 		}
 	}
 }
+
+// TestDeleteAfterUserRemoved: deleting a key or service-specific credential
+// of a user that no longer exists is already done, not an error; disabling
+// it is ErrNotFound.
+func TestDeleteAfterUserRemoved(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	c := newCollector(t, srv, nil)
+	inv := collect(t, c)
+	legacy := byName(t, inv, awsfake.DemoPayments, "payments-reporting-legacy")
+	airflow := byName(t, inv, awsfake.DemoData, "data-airflow-svc")
+	for acct, name := range map[string]string{awsfake.DemoPayments: legacy.Name, awsfake.DemoData: airflow.Name} {
+		srv.Mutate(acct, func(a *awsfake.Account) {
+			for i := range a.Users {
+				if a.Users[i].Name == name {
+					a.Users = append(a.Users[:i], a.Users[i+1:]...)
+					return
+				}
+			}
+		})
+	}
+	for _, tc := range []struct {
+		id   nhi.Identity
+		cred string
+	}{{legacy, "AKIA222PAYREPLEG0001"}, {airflow, "ACCA333AIRFLOWBEDRK01"}} {
+		if res := act(t, c, collectors.Delete, tc.id, tc.cred); res.Changed || res.After != "Deleted" {
+			t.Errorf("delete %s = %+v, want unchanged, Deleted", tc.cred, res)
+		}
+		if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: tc.id, CredentialID: tc.cred}); !errors.Is(err, collectors.ErrNotFound) {
+			t.Errorf("disable %s: %v, want ErrNotFound", tc.cred, err)
+		}
+	}
+}
