@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -130,9 +131,42 @@ func list[T any](ctx context.Context, g *graphClient, op, path string, fn func(T
 		for _, v := range p.Value {
 			fn(v)
 		}
-		url = p.NextLink
+		next, err := g.onBase(p.NextLink)
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		url = next
 	}
 	return nil
+}
+
+// onBase keeps a nextLink on the configured Graph endpoint: a link naming
+// another host (an upstream behind a proxy, or a hostile answer) is
+// followed with its path and query on the base, so the bearer token never
+// goes anywhere else.
+func (g *graphClient) onBase(link string) (string, error) {
+	if link == "" {
+		return "", nil
+	}
+	u, err := neturl.Parse(link)
+	if err != nil {
+		return "", fmt.Errorf("nextLink: %w", err)
+	}
+	b, err := neturl.Parse(g.base)
+	if err != nil {
+		return "", fmt.Errorf("graph base: %w", err)
+	}
+	if strings.EqualFold(u.Scheme, b.Scheme) && strings.EqualFold(u.Host, b.Host) {
+		return link, nil
+	}
+	rebased := *b
+	rebased.Path = strings.TrimSuffix(b.Path, "/") + u.Path
+	rebased.RawPath = ""
+	if u.RawPath != "" {
+		rebased.RawPath = strings.TrimSuffix(b.EscapedPath(), "/") + u.RawPath
+	}
+	rebased.RawQuery, rebased.Fragment = u.RawQuery, ""
+	return rebased.String(), nil
 }
 
 // Graph wire types: only the properties the collector selects.
