@@ -71,7 +71,7 @@ func (a *analysis) resolve(id *nhi.Identity) subject {
 		if class > bestClass {
 			return
 		}
-		if class < bestClass || rank(c) > rank(*best) {
+		if class < bestClass || a.rank(c) > a.rank(*best) {
 			cc := c
 			best, bestClass = &cc, class
 		}
@@ -100,9 +100,17 @@ func (a *analysis) resolve(id *nhi.Identity) subject {
 	return s
 }
 
-func rank(c candidate) int {
+// departed reports whether a person has left by the evaluation time. HR
+// exports list leavers ahead of their last day: a person whose departure
+// date is still to come is active until then (and an audit "as of" an
+// earlier date sees them as they were).
+func (a *analysis) departed(p *nhi.Person) bool {
+	return p.Status == nhi.PersonDeparted && (p.Departed.IsZero() || !p.Departed.After(a.now))
+}
+
+func (a *analysis) rank(c candidate) int {
 	switch {
-	case c.person != nil && c.person.Status == nhi.PersonActive:
+	case c.person != nil && !a.departed(c.person):
 		return 3
 	case c.person != nil:
 		return 2
@@ -119,7 +127,7 @@ func (a *analysis) setOwner(s *subject, c candidate) {
 		s.person = c.person
 		s.own.Owner = c.person.ID
 		s.own.OwnerStatus = nhi.OwnerActive
-		if c.person.Status == nhi.PersonDeparted {
+		if a.departed(c.person) {
 			s.own.OwnerStatus = nhi.OwnerDeparted
 		}
 	case c.providerOff:
@@ -164,7 +172,7 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 	if s.own.OwnerSource == "role" {
 		a.custodianRules(id, s)
 	}
-	if s.role != nil && s.role.Team != "" && s.person != nil && s.person.Status == nhi.PersonActive &&
+	if s.role != nil && s.role.Team != "" && s.person != nil && !a.departed(s.person) &&
 		s.own.OwnerSource == "role" && s.person.Team != "" && !strings.EqualFold(s.person.Team, s.role.Team) {
 		a.emit(rules.RuleOwnerMoved, id, s, "", "", map[string]string{
 			"owner": s.person.ID, "owner_team": s.person.Team, "role_team": s.role.Team,
@@ -213,7 +221,7 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 	}
 	for _, k := range a.def.OwnerTagKeys {
 		if v, ok := id.Tags[k]; ok {
-			if p := a.people.lookup(v); p != nil && p.Status == nhi.PersonDeparted {
+			if p := a.people.lookup(v); p != nil && a.departed(p) {
 				report(v, "tag", p)
 			}
 		}
@@ -221,7 +229,7 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 	for _, h := range id.OwnerHints {
 		p := a.people.lookup(h.Value)
 		switch {
-		case p != nil && p.Status == nhi.PersonDeparted:
+		case p != nil && a.departed(p):
 			report(h.Value, h.Source, p)
 		case p == nil && h.Active != nil && !*h.Active:
 			report(h.Value, h.Source, nil)
