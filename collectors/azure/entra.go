@@ -20,6 +20,11 @@ func parseTime(s string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
+	// The beta reports are documented with one-digit hour offsets
+	// ("-8:00"); pad them to RFC 3339.
+	if n := len(s); n > 5 && s[n-3] == ':' && (s[n-5] == '+' || s[n-5] == '-') && isDigit(s[n-4]) {
+		s = s[:n-4] + "0" + s[n-4:]
+	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t.UTC(), nil
@@ -27,6 +32,8 @@ func parseTime(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("unrecognised time %q", s)
 }
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
 
 // Gap sources (the Graph and ARM operations), with the permission each
 // needs. The names match the fake's operation names.
