@@ -347,8 +347,11 @@ func (c *Collector) scopes(ctx context.Context, base aws.Config) ([]nhi.Scope, [
 			}
 		}
 		if err != nil {
+			// A provider-wide gap: accounts on the pages not read are
+			// unknown, so nothing in AWS may be reported as removed. The
+			// accounts listed so far are still scanned.
 			gaps = append(gaps, gapFor(err, "", "organizations:ListAccounts", "organizations:ListAccounts", false))
-			if len(c.cfg.Accounts) == 0 {
+			if len(out) == 0 && len(c.cfg.Accounts) == 0 {
 				return nil, nil, fmt.Errorf("aws: list organization accounts: %w", translate(err))
 			}
 		}

@@ -142,3 +142,26 @@ func TestReportRowOfRecreatedUser(t *testing.T) {
 		t.Errorf("usage %+v, attributes %v: the old user's report row leaked onto the new user", id.Usage, id.Attributes)
 	}
 }
+
+// TestOrganizationListingFailsMidway: when ListAccounts fails after some
+// pages, the accounts listed are scanned and a provider-wide gap keeps
+// every AWS scope partial, instead of failing the whole collection.
+func TestOrganizationListingFailsMidway(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	srv.SetPageSize(2)
+	srv.DenyAfter(awsfake.DemoManagement, "organizations:ListAccounts", 1)
+	inv := collect(t, newCollector(t, srv, nil))
+	if len(inv.Scopes) != 2 || inv.Scopes[0].ID != awsfake.DemoManagement || inv.Scopes[1].ID != awsfake.DemoPayments {
+		t.Errorf("scopes = %+v, want the two accounts of the first page", inv.Scopes)
+	}
+	g := onlyGap(t, inv, "")
+	if g.Source != "organizations:ListAccounts" || g.Kind != nhi.GapDenied || g.UsageOnly {
+		t.Errorf("gap = %+v", g)
+	}
+	if !inv.Partial(nhi.AWS, awsfake.DemoData) || !inv.Partial(nhi.AWS, awsfake.DemoPayments) {
+		t.Error("accounts past the failed page are unknown: every AWS scope must be partial")
+	}
+	if len(inv.Identities) == 0 {
+		t.Error("the listed accounts were not scanned")
+	}
+}

@@ -49,6 +49,7 @@ type Server struct {
 	fakeapi.Counter
 	acctCalls map[string]map[string]int
 	denied    map[string]bool
+	denyAfter map[string]int // calls still allowed before denial starts
 	throttled map[string]int
 	pageSize  int
 	latency   time.Duration
@@ -72,6 +73,7 @@ func New(seed Seed) *Server {
 		sessions:   map[string]string{},
 		acctCalls:  map[string]map[string]int{},
 		denied:     map[string]bool{},
+		denyAfter:  map[string]int{},
 		throttled:  map[string]int{},
 		pageSize:   DefaultPageSize,
 		reports:    map[string]*report{},
@@ -131,6 +133,15 @@ func (s *Server) Deny(account, op string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.denied[account+"|"+op] = true
+}
+
+// DenyAfter lets the next n calls to op ("" for all) in account succeed and
+// denies every later one with AccessDenied, as when a permission is removed
+// mid-scan.
+func (s *Server) DenyAfter(account, op string, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denyAfter[account+"|"+op] = n
 }
 
 // Throttle makes the next n calls to op ("" for all) in account fail with
@@ -315,6 +326,12 @@ func (s *Server) inject(req request) *apiError {
 	for _, k := range []string{req.account + "|" + req.op, req.account + "|"} {
 		if s.denied[k] {
 			return errDenied(req.caller, req.op, "*")
+		}
+		if n, ok := s.denyAfter[k]; ok {
+			if n <= 0 {
+				return errDenied(req.caller, req.op, "*")
+			}
+			s.denyAfter[k] = n - 1
 		}
 		if n, ok := s.throttled[k]; ok && n != 0 {
 			if n > 0 {
