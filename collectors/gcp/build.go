@@ -228,9 +228,6 @@ func (c *Collector) identity(s *scan, a *account) nhi.Identity {
 
 	// Usage of the account.
 	asOf := p.obsEnd
-	if asOf.IsZero() {
-		asOf = s.now.Truncate(24 * time.Hour)
-	}
 	since := "the start of the observation period"
 	if !p.obsStart.IsZero() {
 		since = p.obsStart.Format(time.DateOnly)

@@ -529,6 +529,12 @@ func (c *Collector) collectUsage(ctx context.Context, s *scan) {
 	has := map[string]int{}
 	for _, a := range s.accounts {
 		has[a.project]++
+		if _, ok := s.projects[a.project]; !ok && !a.agent && a.project != "" {
+			// An account whose project no listing described: read its
+			// usage all the same rather than call it unused.
+			s.projects[a.project] = &project{id: a.project}
+			s.scopes[a.project] = ""
+		}
 	}
 	var projects []*project
 	for id, p := range s.projects {
@@ -550,6 +556,24 @@ func (c *Collector) collectUsage(ctx context.Context, s *scan) {
 		})
 	}
 	_ = g.Wait()
+	// A project whose queries returned no activity at all carries no
+	// observation period. Activity Analyzer observes every project over the
+	// same period, so take it from the others; when no project reported
+	// one, the as-of stays unknown rather than being made up from the clock.
+	var start, end time.Time
+	for _, p := range projects {
+		if !p.obsEnd.IsZero() && p.obsEnd.After(end) {
+			end = p.obsEnd
+		}
+		if !p.obsStart.IsZero() && (start.IsZero() || p.obsStart.Before(start)) {
+			start = p.obsStart
+		}
+	}
+	for _, p := range projects {
+		if p.obsEnd.IsZero() && p.usageErr == "" {
+			p.obsStart, p.obsEnd = start, end
+		}
+	}
 }
 
 func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/gcp"
@@ -201,5 +202,50 @@ func TestCallBudget(t *testing.T) {
 	}
 	if counts[0][gcpfake.OpListAssets] != counts[1][gcpfake.OpListAssets] {
 		t.Logf("asset pages differ only because 3x keys crossed a page boundary: %v vs %v", counts[0], counts[1])
+	}
+}
+
+// TestAsOfComesFromTheObservationPeriod checks that usage is dated by
+// Activity Analyzer's observation period, never by the scanner's clock: a
+// project with no activity at all takes the period the other projects
+// report, and with no period anywhere the as-of stays unknown.
+func TestAsOfComesFromTheObservationPeriod(t *testing.T) {
+	later := now.AddDate(0, 0, 3) // the scanner runs three days after the analyzer's last update
+	periodEnd := now.Truncate(24 * time.Hour)
+	srv := demo(t)
+	srv.Mutate(func(s *gcpfake.Seed) {
+		for i := range s.Projects {
+			if s.Projects[i].ID == "acme-devex-tools" {
+				for j := range s.Projects[i].ServiceAccounts {
+					s.Projects[i].ServiceAccounts[j].LastAuth = time.Time{}
+				}
+			}
+		}
+	})
+	inv := collect(t, collector(t, srv, func(c *gcp.Config) { c.Now = func() time.Time { return later } }))
+	for _, name := range []string{"devex-docs-bot", "payments-ci-deployer"} {
+		if u := identityByName(t, inv, name).Usage; !u.AsOf.Equal(periodEnd) {
+			t.Errorf("%s: usage as of %v, want the observation period's end %v", name, u.AsOf, periodEnd)
+		}
+	}
+
+	quiet := gcpfake.New(gcpfake.Generate(2, 1, 1, now))
+	t.Cleanup(quiet.Close)
+	quiet.Mutate(func(s *gcpfake.Seed) {
+		for i := range s.Projects {
+			for j := range s.Projects[i].ServiceAccounts {
+				sa := &s.Projects[i].ServiceAccounts[j]
+				sa.LastAuth = time.Time{}
+				for k := range sa.Keys {
+					sa.Keys[k].LastAuth = time.Time{}
+				}
+			}
+		}
+	})
+	inv = collect(t, collector(t, quiet, func(c *gcp.Config) { c.Organization = "999000000001"; c.Now = func() time.Time { return later } }))
+	for _, id := range inv.Identities {
+		if id.Usage.State != nhi.UsageNeverUsed || !id.Usage.AsOf.IsZero() {
+			t.Errorf("%s: usage %+v, want never used with no as-of (no observation period reported)", id.Name, id.Usage)
+		}
 	}
 }
