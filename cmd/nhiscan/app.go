@@ -158,18 +158,32 @@ Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
 	return root
 }
 
-// setup configures logging once flags are parsed.
+// setup configures logging once flags are parsed, and checks the global
+// flags every command accepts.
 func (a *app) setup() error {
 	format := a.logFormat
 	if format == "" {
 		format = a.getenv("NHISCAN_LOG_FORMAT")
 	}
+	a.prog = a.newProgress()
+	if err := a.setLogger(format); err != nil {
+		return err
+	}
+	// A bad --as-of is a usage error even where the command does not
+	// evaluate anything.
+	if _, err := a.evalTime(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// setLogger sets the logger for a format: text (default) or json.
+func (a *app) setLogger(format string) error {
 	level := slog.LevelWarn
 	if a.verbose {
 		level = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	a.prog = a.newProgress()
 	switch format {
 	case "", "text":
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
@@ -196,6 +210,13 @@ func (a *app) loadConfig() (config.Config, error) {
 	cfg, err := config.Load(path, a.getenv)
 	if err != nil {
 		return config.Config{}, usageError{err}
+	}
+	// The file's log_format (NHISCAN_LOG_FORMAT overrides it) applies
+	// unless --log-format was given.
+	if a.logFormat == "" && cfg.LogFormat != "" {
+		if err := a.setLogger(cfg.LogFormat); err != nil {
+			return config.Config{}, err
+		}
 	}
 	if a.dbPath != "" {
 		cfg.Database = a.dbPath

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -66,6 +67,11 @@ for a scope that either scan covered only partially.`,
 				}
 				oldID, newID = prev.ID, latest.ID
 			}
+			for _, id := range []int64{oldID, newID} {
+				if err := checkFinishedScan(ctx, st, id); err != nil {
+					return err
+				}
+			}
 			oldInv, _, err := st.Snapshot(ctx, oldID)
 			if err != nil {
 				return fmt.Errorf("scan %d: %w", oldID, err)
@@ -96,4 +102,24 @@ for a scope that either scan covered only partially.`,
 	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
 	cmd.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for owner resolution (default: config 'catalog')")
 	return cmd
+}
+
+// checkFinishedScan is a usage error unless scan id exists and finished
+// (complete or partial): only a finished scan has a snapshot.
+func checkFinishedScan(ctx context.Context, st *store.Store, id int64) error {
+	sc, err := st.Scan(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return usagef("scan %d not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	if sc.Status != store.ScanComplete && sc.Status != store.ScanPartial {
+		reason := ""
+		if sc.Reason != "" {
+			reason = " (" + sc.Reason + ")"
+		}
+		return usagef("scan %d is %s%s: it has no snapshot to compare", id, sc.Status, reason)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -36,6 +37,12 @@ rewriting the pack is detectable. Columns are documented in docs/evidence.md.`,
 			if out == "" {
 				return usagef("--out DIR is required")
 			}
+			if err := checkEvidenceDir(out); err != nil {
+				return err
+			}
+			if scanID < 0 {
+				return usagef("--scan %d: want a positive scan id", scanID)
+			}
 			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
 				return a.exportEvidence(ctx, st, scanID, cat, out)
 			})
@@ -63,6 +70,12 @@ func (a *app) reportCmd() *cobra.Command {
 			if out == "" {
 				return usagef("--out FILE is required")
 			}
+			if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+				return usagef("--out %s is a directory: name the HTML file to write", out)
+			}
+			if scanID < 0 {
+				return usagef("--scan %d: want a positive scan id", scanID)
+			}
 			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
 				if scanID == 0 {
 					latest, err := st.LatestScan(ctx)
@@ -83,6 +96,30 @@ func (a *app) reportCmd() *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "HTML file to write")
 	cmd.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for role and owner columns (default: config 'catalog')")
 	return cmd
+}
+
+// checkEvidenceDir refuses, before anything is opened or written, an
+// evidence directory that is a file or already holds files: a pack holds
+// only its own files, so an old pack is never mixed into or overwritten.
+func checkEvidenceDir(dir string) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usagef("--out %s: %v", dir, err)
+	}
+	if !fi.IsDir() {
+		return usagef("--out %s is a file: name an empty or new directory", dir)
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return usagef("--out %s: %v", dir, err)
+	}
+	if len(ents) > 0 {
+		return usagef("--out %s is not empty: an evidence pack must hold only its own files; name an empty or new directory", dir)
+	}
+	return nil
 }
 
 // optionalCatalog loads the catalog when one is configured; reports fall

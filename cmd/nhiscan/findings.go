@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -49,6 +51,18 @@ it, and --scan ID shows exactly what one scan reported.`,
 			}
 			if filter.Provider != "" && !nhi.Provider(filter.Provider).Valid() {
 				return usagef("--provider %q: want aws, azure, gcp or github", filter.Provider)
+			}
+			// A typo must not read as "no findings".
+			if filter.Family != "" && !slices.Contains(nhi.Families, filter.Family) {
+				return usagef("--family %q: want one of %s", filter.Family, strings.Join(nhi.Families, ", "))
+			}
+			if filter.RuleID != "" {
+				if _, ok := rules.Lookup(filter.RuleID); !ok {
+					return usagef("--rule %q: not a built-in rule ('nhiscan catalog rules' lists them)", filter.RuleID)
+				}
+			}
+			if scanID < 0 {
+				return usagef("--scan %d: want a positive scan id", scanID)
 			}
 			cfg, err := a.loadConfig()
 			if err != nil {

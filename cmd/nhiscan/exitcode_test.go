@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nhiscan/nhiscan/internal/store"
+)
+
+// TestCLIBadInputExits2 covers bad input found by using the tool: each case
+// must exit 2 with a clear message and leave the files as they were.
+func TestCLIBadInputExits2(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	for _, inv := range []string{"scan1.json", "scan2.json"} {
+		if code, out, errs := c.run("scan", db, cat, "--inventory", testdata(inv)); code != exitOK {
+			t.Fatalf("scan %s = %d\n%s%s", inv, code, out, errs)
+		}
+	}
+	// Scan 3 fails: it has no snapshot to compare or export.
+	st, err := store.Open(context.Background(), c.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := st.BeginScan(context.Background(), store.ScanMeta{Started: c.now, ToolVersion: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FailScan(context.Background(), id, "every collector failed", c.now); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	full := filepath.Join(c.dir, "full")
+	writeFile(t, filepath.Join(c.dir, "afile"), "x")
+	if err := os.MkdirAll(full, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(full, "old.csv"), "old")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"diff", db, "1", "99"}, "scan 99 not found"},
+		{[]string{"diff", db, "1", "3"}, "scan 3 is failed (every collector failed)"},
+		{[]string{"export", "evidence", db, "--scan", "99", "--out", filepath.Join(c.dir, "ev99")}, "scan 99 not found"},
+		{[]string{"export", "evidence", db, "--scan", "3", "--out", filepath.Join(c.dir, "ev3")}, "scan 3 is failed"},
+		{[]string{"export", "evidence", db, "--out", full}, "is not empty"},
+		{[]string{"export", "evidence", db, "--out", filepath.Join(c.dir, "afile")}, "is a file"},
+		{[]string{"report", db, "--out", c.dir}, "is a directory"},
+		{[]string{"findings", db, "--family", "orphan"}, `--family "orphan"`},
+		{[]string{"findings", db, "--rule", "dormant"}, `--rule "dormant"`},
+		{[]string{"findings", db, "--scan", "-1"}, "--scan -1"},
+		{[]string{"findings", db, "--as-of", "last tuesday"}, "--as-of"},
+		{[]string{"audit", "verify", db, "--as-of", "2026-13-45"}, "--as-of"},
+	} {
+		before := snapshotDir(t, c.dir)
+		code, _, errs := c.run(tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\n%s", tc.args, code, exitUsage, tc.want, errs)
+		}
+		if after := snapshotDir(t, c.dir); after != before {
+			t.Errorf("%v wrote files:\nbefore %s\nafter  %s", tc.args, before, after)
+		}
+	}
+}
+
+// snapshotDir lists the names and sizes under dir, except the database and
+// its WAL files and lock (SQLite may checkpoint on open).
+func snapshotDir(t *testing.T, dir string) string {
+	t.Helper()
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if strings.Contains(filepath.Base(p), ".db") {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b.WriteString(p)
+		if !d.IsDir() {
+			b.WriteString(":" + strings.Repeat("#", int(min(info.Size(), 64))))
+		}
+		b.WriteString(" ")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// TestCLILogFormatFromConfig: the configuration's log_format is honoured
+// when --log-format is not given, and the flag wins over it.
+func TestCLILogFormatFromConfig(t *testing.T) {
+	c := newCLI(t)
+	c.now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+	token := filepath.Join(c.dir, "token")
+	writeFile(t, token, "not-a-real-token")
+	cfg := filepath.Join(c.dir, "nhiscan.yaml")
+	// GitHub at a closed port: the organisation is unreadable, the scan is
+	// partial, and the collector logs why.
+	writeFile(t, cfg, `log_format: json
+catalog: [`+testdata("catalog.yaml")+`]
+providers:
+  github:
+    organizations: [acme]
+    base_url: http://127.0.0.1:1/
+    token_file: token
+`)
+	code, out, errs := c.run("scan", "--config", cfg, "--db", filepath.Join(c.dir, "a.db"))
+	if code != exitOK || !strings.Contains(out, "partial") {
+		t.Fatalf("scan with an unreachable provider = %d, want %d and a partial scan\n%s%s", code, exitOK, out, errs)
+	}
+	var logged bool
+	for _, line := range strings.Split(strings.TrimSpace(errs), "\n") {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Errorf("log_format: json not honoured: %q is not JSON", line)
+			continue
+		}
+		logged = logged || rec["level"] == "WARN"
+	}
+	if !logged {
+		t.Errorf("no JSON warning logged; stderr:\n%s", errs)
+	}
+	_, _, errs = c.run("scan", "--config", cfg, "--db", filepath.Join(c.dir, "b.db"), "--log-format", "text")
+	if !strings.Contains(errs, "level=WARN") {
+		t.Errorf("--log-format text did not override the file; stderr:\n%s", errs)
+	}
+}
