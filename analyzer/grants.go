@@ -42,13 +42,18 @@ func privileged(p nhi.Provider, g *nhi.Grant) (bool, string) {
 			if azureWideScope(g.Scope) {
 				return true, e + " at " + g.Scope
 			}
-		case "Global Administrator", "Privileged Role Administrator", "Application Administrator", "Cloud Application Administrator",
-			"Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All":
+		case "Directory.ReadWrite.All", "RoleManagement.ReadWrite.Directory", "Application.ReadWrite.All", "AppRoleAssignment.ReadWrite.All":
 			return true, "high-impact Entra permission " + e
+		}
+		if privilegedDirectoryRoles[e] {
+			return true, "Entra directory role " + e
 		}
 	case nhi.GitHub:
 		if g.Privilege == nhi.PrivAdmin {
 			return true, "admin permission"
+		}
+		if g.Scope == "*" && g.Privilege == nhi.PrivWrite && (g.Kind == "app-permission" || g.Kind == "token-permission") {
+			return true, "write on every repository of the organisation"
 		}
 	}
 	if g.Privilege == nhi.PrivAdmin && (g.Scope == "*" || g.Scope == "") {
@@ -57,9 +62,23 @@ func privileged(p nhi.Provider, g *nhi.Grant) (bool, string) {
 	return false, ""
 }
 
+// privilegedDirectoryRoles are Entra directory roles that are privileged
+// when an imported inventory does not say so (collectors set
+// Grant.Privileged from the role definition's isPrivileged).
+var privilegedDirectoryRoles = map[string]bool{
+	"Global Administrator": true, "Privileged Role Administrator": true,
+	"Privileged Authentication Administrator": true, "Application Administrator": true,
+	"Cloud Application Administrator": true, "Authentication Administrator": true,
+	"User Administrator": true, "Security Administrator": true, "Hybrid Identity Administrator": true,
+	"Conditional Access Administrator": true, "Exchange Administrator": true, "Intune Administrator": true,
+	"Partner Tier2 Support": true, "Directory Writers": true, "Groups Administrator": true,
+}
+
+// azureWideScope reports whether an Azure RBAC scope is the root ("/"), a
+// management group or a whole subscription.
 func azureWideScope(scope string) bool {
 	s := strings.ToLower(strings.TrimSuffix(scope, "/"))
-	if strings.Contains(s, "/providers/microsoft.management/managementgroups/") || s == "/" {
+	if s == "" || strings.HasPrefix(s, "/providers/microsoft.management/managementgroups/") {
 		return true
 	}
 	parts := strings.Split(strings.TrimPrefix(s, "/"), "/")
