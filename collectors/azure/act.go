@@ -51,6 +51,35 @@ func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (coll
 	return collectors.ActionResult{}, fmt.Errorf("azure: action %q: %w", req.Action, collectors.ErrUnsupported)
 }
 
+// checkObjectID refuses an id that is not an Entra object id (a GUID)
+// before it reaches a URL: an empty id would name the collection itself,
+// and the action would answer for an object it never touched.
+func checkObjectID(what, id string) error {
+	if !isGUID(id) {
+		return fmt.Errorf("azure: %s %q is not an Entra object id: %w", what, id, collectors.ErrUnsupported)
+	}
+	return nil
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (c *Collector) spPath(id string) string {
 	return c.graph.base + "/v1.0/servicePrincipals/" + url.PathEscape(id)
 }
@@ -73,6 +102,9 @@ func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool
 		if spID == "" {
 			return collectors.ActionResult{}, fmt.Errorf("azure: application %s has no service principal in this tenant: %w", id.NativeID, collectors.ErrUnsupported)
 		}
+	}
+	if err := checkObjectID("service principal", spID); err != nil {
+		return collectors.ActionResult{}, err
 	}
 	var sp servicePrincipal
 	if err := c.graph.do(ctx, srcSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
@@ -140,6 +172,14 @@ func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credI
 	objID, origin, typ, err := target(id, credID)
 	if err != nil {
 		return collectors.ActionResult{}, err
+	}
+	if err := checkObjectID("holder of credential "+credID, objID); err != nil {
+		return collectors.ActionResult{}, err
+	}
+	if typ == nhi.CredEntraFederated {
+		if err := checkObjectID("federated credential", credID); err != nil {
+			return collectors.ActionResult{}, err
+		}
 	}
 	path, getOp, updateOp := c.objectPath(origin, objID)
 	switch typ {
@@ -236,6 +276,9 @@ func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collector
 	}
 	if err := json.Unmarshal(raw, &rd); err != nil {
 		return collectors.ActionResult{}, fmt.Errorf("azure: restore data: %w", err)
+	}
+	if err := checkObjectID("restore target", rd.ObjectID); err != nil {
+		return collectors.ActionResult{}, err
 	}
 	switch rd.Kind {
 	case kindCertificate:
