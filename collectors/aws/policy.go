@@ -169,7 +169,7 @@ func documentPrivilege(doc string) (nhi.Privilege, bool, string) {
 			case al == "iam:*" && allRes:
 				raise(nhi.PrivAdmin)
 				reasons[`iam:* on Resource "*"`] = true
-			case (al == "iam:passrole" || al == "iam:pass*") && allRes:
+			case wildcardMatch(al, "iam:passrole") && allRes:
 				raise(nhi.PrivWrite)
 				reasons[`iam:PassRole on Resource "*"`] = true
 			case isRead(al):
@@ -272,14 +272,46 @@ func allWildcard(subs []string) bool {
 	return true
 }
 
+// assumes reports whether a trust statement's actions allow assuming the
+// role: sts:AssumeRole, …WithWebIdentity or …WithSAML, also through IAM
+// wildcards such as "sts:Assume*".
 func assumes(actions []string) bool {
 	for _, a := range actions {
 		al := strings.ToLower(a)
-		if al == "*" || al == "sts:*" || strings.HasPrefix(al, "sts:assumerole") {
-			return true
+		for _, op := range []string{"sts:assumerole", "sts:assumerolewithwebidentity", "sts:assumerolewithsaml"} {
+			if wildcardMatch(al, op) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// wildcardMatch matches s against an IAM action pattern, where "*" stands
+// for any run of characters and "?" for one character.
+func wildcardMatch(pattern, s string) bool {
+	p, i := 0, 0
+	star, mark := -1, 0
+	for i < len(s) {
+		switch {
+		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
+			p++
+			i++
+		case p < len(pattern) && pattern[p] == '*':
+			star, mark = p, i
+			p++
+		case star >= 0:
+			p = star + 1
+			mark++
+			i = mark
+		default:
+			return false
+		}
+	}
+	for p < len(pattern) && pattern[p] == '*' {
+		p++
+	}
+	return p == len(pattern)
 }
 
 // principals reads a Principal element: "*", or {"AWS": …, "Federated": …}.

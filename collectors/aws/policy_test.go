@@ -17,6 +17,7 @@ func TestDocumentPrivilege(t *testing.T) {
 		{"star on one bucket", `{"Statement":[{"Effect":"Allow","Action":"*","Resource":"arn:aws:s3:::b"}]}`, nhi.PrivWrite, false},
 		{"iam star", `{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","IAM:*"],"Resource":["*"]}]}`, nhi.PrivAdmin, true},
 		{"passrole", `{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"*"}]}`, nhi.PrivWrite, true},
+		{"passrole by wildcard", `{"Statement":[{"Effect":"Allow","Action":"iam:P*Role","Resource":"*"}]}`, nhi.PrivWrite, true},
 		{"passrole scoped", `{"Statement":[{"Effect":"Allow","Action":"iam:PassRole","Resource":"arn:aws:iam::1:role/x"}]}`, nhi.PrivWrite, false},
 		{"not action", `{"Statement":[{"Effect":"Allow","NotAction":"iam:*","Resource":"*"}]}`, nhi.PrivAdmin, true},
 		{"read only", `{"Statement":[{"Effect":"Allow","Action":["s3:Get*","s3:ListBucket","dynamodb:Query"],"Resource":"*"}]}`, nhi.PrivRead, false},
@@ -57,6 +58,9 @@ func TestTrustSignals(t *testing.T) {
 		{"github no sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}`, true},
 		{"github wildcard sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*"}}}]}`, true},
 		{"github pinned sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":["repo:acme/app:ref:refs/heads/main"]}}}]}`, false},
+		{"external by wildcard action", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:Assume*"}]}`, true},
+		{"github by wildcard action", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::1:oidc-provider/token.actions.githubusercontent.com"},"Action":["sts:TagSession","sts:AssumeRole*"]}]}`, true},
+		{"external may only tag", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:TagSession"}]}`, false},
 		{"service", `{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`, false},
 		{"deny external", `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole"}]}`, false},
 	}
@@ -88,5 +92,28 @@ func TestParseReportDefensive(t *testing.T) {
 	}
 	if _, err := parseReport([]byte("a,b\n1,2\n")); err == nil {
 		t.Error("report without the needed columns accepted")
+	}
+}
+
+func TestWildcardMatch(t *testing.T) {
+	for _, c := range []struct {
+		pattern, s string
+		want       bool
+	}{
+		{"*", "sts:assumerole", true},
+		{"sts:*", "sts:assumerole", true},
+		{"sts:assume*", "sts:assumerolewithsaml", true},
+		{"sts:assumerole", "sts:assumerolewithsaml", false},
+		{"sts:*role", "sts:assumerole", true},
+		{"sts:assumerol?", "sts:assumerole", true},
+		{"sts:a*e*w*", "sts:assumerolewithsaml", true},
+		{"iam:passrole", "iam:passrole", true},
+		{"iam:pass", "iam:passrole", false},
+		{"s3:*", "iam:passrole", false},
+		{"", "x", false},
+	} {
+		if got := wildcardMatch(c.pattern, c.s); got != c.want {
+			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
+		}
 	}
 }
