@@ -203,30 +203,38 @@ func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credI
 		if err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: read %s: %w", objID, err)
 		}
-		var kept []keyCredential
+		var others []keyCredential
 		var removed *keyCredential
 		for i := range keys {
 			if strings.EqualFold(keys[i].KeyID, credID) {
 				removed = &keys[i]
 				continue
 			}
-			kept = append(kept, keys[i])
+			others = append(others, keys[i])
 		}
 		if removed == nil {
 			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "certificate already removed"}, nil
 		}
-		rd, err := json.Marshal(restoreData{Kind: kindCertificate, Origin: origin, ObjectID: objID, Certificate: removed})
+		kept := *removed
+		detail := "certificate removed; its public certificate is kept for Restore"
+		if !publicKey(kept) {
+			// The key of a symmetric or password-protected credential is
+			// a secret: never kept, so this removal cannot be undone.
+			kept.Key = ""
+			detail = "key credential of type " + kept.Type + " removed; it cannot be restored"
+		}
+		rd, err := json.Marshal(restoreData{Kind: kindCertificate, Origin: origin, ObjectID: objID, Certificate: &kept})
 		if err != nil {
 			return collectors.ActionResult{}, err
 		}
-		if kept == nil {
-			kept = []keyCredential{}
+		if others == nil {
+			others = []keyCredential{}
 		}
-		if err := c.graph.do(ctx, updateOp, http.MethodPatch, path, map[string]any{"keyCredentials": kept}, nil); err != nil {
+		if err := c.graph.do(ctx, updateOp, http.MethodPatch, path, map[string]any{"keyCredentials": others}, nil); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: remove certificate %s: %w", credID, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "present", After: "absent", RestoreData: rd,
-			Detail: "certificate removed; its public certificate is kept for Restore"}, nil
+			Detail: detail}, nil
 	case nhi.CredEntraFederated:
 		var f ficWire
 		err := c.graph.do(ctx, srcFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
@@ -248,6 +256,12 @@ func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credI
 			Detail: "federated credential removed; its definition is kept for Restore"}, nil
 	}
 	return collectors.ActionResult{}, fmt.Errorf("azure: credential type %s: %w", typ, collectors.ErrUnsupported)
+}
+
+// publicKey reports whether a key credential's key is a public
+// certificate, safe to keep for Restore.
+func publicKey(k keyCredential) bool {
+	return strings.EqualFold(k.Type, "AsymmetricX509Cert")
 }
 
 func hasSecret(pcs []passwordCredential, keyID string) bool {
@@ -282,7 +296,7 @@ func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collector
 	}
 	switch rd.Kind {
 	case kindCertificate:
-		if rd.Certificate == nil || rd.Certificate.Key == "" {
+		if rd.Certificate == nil || rd.Certificate.Key == "" || !publicKey(*rd.Certificate) {
 			return collectors.ActionResult{}, errors.New("azure: restore data has no public certificate")
 		}
 		path, getOp, updateOp := c.objectPath(rd.Origin, rd.ObjectID)

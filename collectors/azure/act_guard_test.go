@@ -1,10 +1,12 @@
 package azure_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/nhiscan/nhiscan/collectors"
@@ -51,5 +53,30 @@ func TestActRefusesBadObjectIDs(t *testing.T) {
 	}
 	if sp, _ := f.ServicePrincipal(hr.Attributes["service_principal_id"]); len(sp.PasswordCredentials) != 1 {
 		t.Error("service principal secret changed")
+	}
+}
+
+// TestDeleteKeepsOnlyPublicKeys: RestoreData keeps the public certificate
+// of an X.509 verification key, never the key of a symmetric or
+// password-protected credential (those are secrets, and not restorable).
+func TestDeleteKeepsOnlyPublicKeys(t *testing.T) {
+	seed := azurefake.Demo(fixedNow)
+	const secretKey = "c3ltbWV0cmljLWtleS1kby1ub3QtbGVhaw=="
+	a := &seed.Applications[0]
+	a.KeyCredentials = append(a.KeyCredentials, azurefake.KeyCredential{KeyID: azurefake.GUID("b9", 1), Type: "Symmetric",
+		Usage: "Verify", StartDateTime: fixedNow.AddDate(0, 0, -10), EndDateTime: fixedNow.AddDate(1, 0, 0), Key: secretKey})
+	f := newFake(t, seed)
+	c := newCollector(t, f)
+	inv := collect(t, c)
+	app := byName(t, inv, a.DisplayName)
+	res, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: app, CredentialID: azurefake.GUID("b9", 1)})
+	if err != nil || !res.Changed {
+		t.Fatalf("delete symmetric key: %+v %v", res, err)
+	}
+	if bytes.Contains(res.RestoreData, []byte(secretKey)) || strings.Contains(res.Detail, secretKey) {
+		t.Fatal("restore data holds the symmetric key")
+	}
+	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Restore, RestoreData: res.RestoreData}); err == nil {
+		t.Error("restore of a symmetric key without its key succeeded")
 	}
 }
