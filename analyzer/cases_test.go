@@ -31,6 +31,9 @@ type testCase struct {
 	Certified *nhi.Certification `yaml:"certified"`
 	Expect    []expectation      `yaml:"expect"`
 	Absent    []expectation      `yaml:"absent"`
+	// ExpiredExceptions, when given, are the ids the result must list as
+	// expired exceptions (for the audit log), in order.
+	ExpiredExceptions []string `yaml:"expired_exceptions"`
 }
 
 type expectation struct {
@@ -155,6 +158,18 @@ func TestCases(t *testing.T) {
 					if e.matches(f) {
 						t.Errorf("unexpected %s (evidence %v)", e, f.Evidence)
 					}
+				}
+			}
+			if c.tc.ExpiredExceptions != nil {
+				var got []string
+				for _, x := range res.ExpiredExceptions {
+					got = append(got, x.ID)
+					if x.Findings < 1 || x.Expires.IsZero() {
+						t.Errorf("expired exception %+v: no findings or no expiry", x)
+					}
+				}
+				if strings.Join(got, ",") != strings.Join(c.tc.ExpiredExceptions, ",") {
+					t.Errorf("expired exceptions = %v, want %v", got, c.tc.ExpiredExceptions)
 				}
 			}
 			// Every finding is well formed.

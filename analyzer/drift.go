@@ -73,6 +73,9 @@ func (a *analysis) removed(d *driftState) {
 	for i := range d.prev.Identities {
 		p := &d.prev.Identities[i]
 		if !d.curIDs[p.ID] && d.coverage(p.Provider, p.Scope).cur {
+			if len(p.Tags) > 0 {
+				a.tags[p.ID] = p.Tags // for exceptions that select on tags
+			}
 			s := a.resolve(p)
 			a.emit(rules.RuleDriftIdentityDel, p, &s, "", "", map[string]string{"kind": string(p.Kind), "last_seen": ts(d.prev.CollectedAt)})
 		}
@@ -200,6 +203,7 @@ func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exceptio
 		}
 		probe := nhi.Identity{ID: f.IdentityID, Provider: f.Provider, Scope: f.Scope, Kind: f.IdentityKind, Name: f.IdentityName}
 		probe.Tags = a.tagsOf(f.IdentityID)
+		var lapsed []*rules.Exception
 		for _, e := range exs {
 			if !e.Selector.Matches(&probe) || (e.Selector.Role != "" && e.Selector.Role != f.RoleID) {
 				continue
@@ -208,6 +212,12 @@ func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exceptio
 				f.Suppressed, f.Exception, f.ExceptionExpires = true, e.ID, e.Expires.UTC()
 				break
 			}
+			lapsed = append(lapsed, e)
+		}
+		if f.Suppressed {
+			continue // an expired exception renewed by a valid one is not news
+		}
+		for _, e := range lapsed {
 			x := expired[e.ID]
 			if x == nil {
 				x = &ExpiredException{ID: e.ID, Rule: e.Rule, Expires: e.Expires.UTC()}
@@ -217,7 +227,11 @@ func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exceptio
 			if f.Evidence == nil {
 				f.Evidence = map[string]string{}
 			}
-			f.Evidence["exception_expired"] = e.ID + " expired " + ts(e.Expires)
+			note := e.ID + " expired " + ts(e.Expires)
+			if prev := f.Evidence["exception_expired"]; prev != "" {
+				note = prev + "; " + note
+			}
+			f.Evidence["exception_expired"] = note
 		}
 	}
 }
