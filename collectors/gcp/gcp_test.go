@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -301,5 +302,32 @@ func TestFolderScope(t *testing.T) {
 	}
 	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies); n != 2 {
 		t.Errorf("asset calls %v, want one listing and one search at the folder", srv.Calls())
+	}
+}
+
+// TestSecretsSentByTheAPINeverLeak has the fake send key material and API
+// key strings in every listing, through the asset path and the IAM
+// fallback, and checks that none reaches the inventory or the log.
+func TestSecretsSentByTheAPINeverLeak(t *testing.T) {
+	for _, fallback := range []bool{false, true} {
+		srv := demo(t)
+		srv.SendSecrets(true)
+		if fallback {
+			srv.DisableService("cloudasset")
+		}
+		var logs bytes.Buffer
+		inv := collect(t, collector(t, srv, func(c *gcp.Config) {
+			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}))
+		out := append(encode(t, inv), logs.Bytes()...)
+		secrets := srv.Secrets()
+		if len(secrets) < 2 {
+			t.Fatalf("the demo seeds %d secrets", len(secrets))
+		}
+		for _, sec := range secrets {
+			if bytes.Contains(out, []byte(sec)) {
+				t.Errorf("fallback=%v: secret %q… reached the inventory or log", fallback, sec[:8])
+			}
+		}
 	}
 }

@@ -77,6 +77,7 @@ type Server struct {
 	latency     time.Duration
 	maxPage     int
 	retryAfter  string
+	sendSecrets bool
 }
 
 // New starts a fake serving a copy of seed.
@@ -150,6 +151,15 @@ func (s *Server) DisableService(api string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.disabledAPI[api] = true
+}
+
+// SendSecrets makes every response that describes a key carry its secret
+// value too (privateKeyData, keyString), which the real list and get calls
+// never do, so that tests can prove the collector drops what it is sent.
+func (s *Server) SendSecrets(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendSecrets = on
 }
 
 // SetLatency adds a delay to every call.
@@ -419,7 +429,7 @@ func (s *Server) routeIAM(method, verb string, rest []string) (string, string, s
 				if len(types) > 0 && !contains(types, sa.Keys[i].Type) {
 					continue
 				}
-				out.Keys = append(out.Keys, keyJSON(proj, sa, &sa.Keys[i]))
+				out.Keys = append(out.Keys, keyJSON(proj, sa, &sa.Keys[i], s.sendSecrets))
 			}
 			return out, nil
 		}
@@ -471,7 +481,7 @@ func (s *Server) routeIAM(method, verb string, rest []string) (string, string, s
 					}
 					return struct{}{}, nil
 				}
-				return keyJSON(proj, sa, k), nil
+				return keyJSON(proj, sa, k, s.sendSecrets), nil
 			}
 			return nil, iamNotFound(p, "projects/"+p+"/serviceAccounts/"+rest[3]+"/keys/"+rest[5])
 		}
@@ -625,7 +635,7 @@ func saJSON(p *Project, sa *ServiceAccount) *iam.ServiceAccount {
 	}
 }
 
-func keyJSON(p *Project, sa *ServiceAccount, k *Key) *iam.ServiceAccountKey {
+func keyJSON(p *Project, sa *ServiceAccount, k *Key, secrets bool) *iam.ServiceAccountKey {
 	vb := k.ValidBefore
 	if vb.IsZero() {
 		vb = FarFuture
@@ -643,6 +653,9 @@ func keyJSON(p *Project, sa *ServiceAccount, k *Key) *iam.ServiceAccountKey {
 		ValidBeforeTime: ts(vb),
 		Disabled:        k.Disabled,
 		DisableReason:   k.DisableReason,
+	}
+	if secrets {
+		out.PrivateKeyData = k.PrivateKeyData
 	}
 	keys := make([]string, 0, len(k.ExtendedStatus))
 	for key := range k.ExtendedStatus {
@@ -751,7 +764,7 @@ func (s *Server) listAssets(r *http.Request, parent string) (any, *apiError) {
 					DiscoveryDocumentUri: "https://iam.googleapis.com/$discovery/rest",
 				}}
 		default:
-			data, _ := json.Marshal(keyJSON(p, rf.sa, rf.k))
+			data, _ := json.Marshal(keyJSON(p, rf.sa, rf.k, s.sendSecrets))
 			saFull := "//iam.googleapis.com/projects/" + p.ID + "/serviceAccounts/" + rf.sa.UniqueID
 			a = &cloudasset.Asset{Name: saFull + "/keys/" + rf.k.ID, AssetType: typeKey, Ancestors: anc,
 				Resource: &cloudasset.Resource{
@@ -896,7 +909,11 @@ func (s *Server) listAPIKeys(r *http.Request, proj string) (any, *apiError) {
 	}
 	out := &apikeys.V2ListKeysResponse{NextPageToken: next, Keys: []*apikeys.V2Key{}}
 	for _, k := range p.APIKeys[from:to] {
-		out.Keys = append(out.Keys, &apikeys.V2Key{
+		ks := ""
+		if s.sendSecrets {
+			ks = k.KeyString
+		}
+		out.Keys = append(out.Keys, &apikeys.V2Key{KeyString: ks,
 			Name: "projects/" + p.Number + "/locations/global/keys/" + k.UID, Uid: k.UID, DisplayName: k.DisplayName,
 			CreateTime: ts(k.Created), UpdateTime: ts(k.Created), ServiceAccountEmail: k.ServiceAccountEmail, Etag: "W/\"1\"",
 		})
