@@ -248,10 +248,17 @@ func (c *Collector) ownerHints(tags map[string]string) []nhi.OwnerHint {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	seen := map[string]bool{}
 	for _, k := range keys {
+		v := strings.ToLower(strings.TrimSpace(tags[k]))
+		if v == "" || seen[v] {
+			continue
+		}
 		for _, want := range c.cfg.OwnerTagKeys {
-			if strings.EqualFold(k, want) && strings.TrimSpace(tags[k]) != "" {
-				out = append(out, nhi.OwnerHint{Source: "tag", Value: strings.ToLower(strings.TrimSpace(tags[k]))})
+			if strings.EqualFold(k, want) {
+				seen[v] = true
+				out = append(out, nhi.OwnerHint{Source: "tag", Value: v})
+				break
 			}
 		}
 	}

@@ -165,3 +165,25 @@ func TestOrganizationListingFailsMidway(t *testing.T) {
 		t.Error("the listed accounts were not scanned")
 	}
 }
+
+// TestOwnerHintsOncePerValue: tag keys are matched without regard to case,
+// so owner_tag_keys [owner, Owner] (as in the README) or tags "owner" and
+// "Owner" with one value must give one hint, not two.
+func TestOwnerHintsOncePerValue(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		for j := range seed.Accounts[i].Users {
+			if u := &seed.Accounts[i].Users[j]; u.Name == "data-etl-runner" {
+				u.Tags["Owner"] = " Frank.Li@acme.example"
+			}
+		}
+	}
+	inv := collect(t, newCollector(t, startFake(t, seed), func(c *awscol.Config) { c.OwnerTagKeys = []string{"owner", "Owner"} }))
+	for _, name := range []string{"payments-ci-deployer", "data-etl-runner"} {
+		for _, id := range inv.Identities {
+			if id.Name == name && len(id.OwnerHints) != 1 {
+				t.Errorf("%s owner hints = %+v, want one", name, id.OwnerHints)
+			}
+		}
+	}
+}
