@@ -464,10 +464,7 @@ func (c *Collector) identityUsage(now time.Time, ed *entraData, appID string, ma
 	if !ed.signInsOK {
 		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceSignIns, Reason: ed.signInsWhy}
 	}
-	s, ok := ed.spSignIns[appID]
-	if !ok {
-		s, ok = ed.spSignIns[strings.ToLower(appID)]
-	}
+	s, ok := ed.spSignIns[strings.ToLower(appID)]
 	var last time.Time
 	if ok {
 		for _, a := range []*signInActivity{s.AppAuthClient, s.DelegatedClient} {

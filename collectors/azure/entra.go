@@ -79,7 +79,7 @@ type entraData struct {
 
 	signInsOK  bool
 	signInsWhy string
-	spSignIns  map[string]spSignIn  // appId
+	spSignIns  map[string]spSignIn  // appId, lower case
 	credSignIn map[string]time.Time // keyId -> last use (zero: never)
 	credSeen   map[string]bool      // keyId present in the report
 }
@@ -418,10 +418,11 @@ func (c *Collector) collectSignIns(ctx context.Context, d *entraData, gaps *gapS
 	v := url.Values{"$top": {"999"}}
 	sps := map[string]spSignIn{}
 	err := list(ctx, c.graph, srcSPSignIns, "/beta/reports/servicePrincipalSignInActivities"+q(v), func(s spSignIn) {
-		if old, ok := sps[s.AppID]; ok {
+		k := strings.ToLower(s.AppID)
+		if old, ok := sps[k]; ok {
 			s = mergeSignIn(old, s)
 		}
-		sps[s.AppID] = s
+		sps[k] = s
 	})
 	if err != nil {
 		d.signInsWhy = "servicePrincipalSignInActivities could not be read: " + err.Error()

@@ -1,6 +1,7 @@
 package azure_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
@@ -93,5 +94,24 @@ func TestOwnerHints(t *testing.T) {
 	tier0 := byName(t, inv, "identity-governance-automation")
 	if len(tier0.OwnerHints) != 0 || tier0.Tags["tier"] != "0" {
 		t.Errorf("Tier-0 app: hints %+v, tags %v", tier0.OwnerHints, tier0.Tags)
+	}
+}
+
+// TestSignInAppIDCase: sign-in activity joins to an app whatever the case
+// of the appId in the report; a case difference must never read as unused.
+func TestSignInAppIDCase(t *testing.T) {
+	seed := azurefake.Demo(fixedNow)
+	a := seed.Applications[0]
+	upper := strings.ToUpper(a.AppID)
+	for i := range seed.ServicePrincipals {
+		if seed.ServicePrincipals[i].AppID == a.AppID {
+			seed.ServicePrincipals[i].AppID = upper
+		}
+	}
+	seed.SignIns[upper] = seed.SignIns[a.AppID]
+	delete(seed.SignIns, a.AppID)
+	inv := collect(t, newCollector(t, newFake(t, seed)))
+	if u := byName(t, inv, a.DisplayName).Usage; u.State != nhi.UsageUsed {
+		t.Errorf("usage %+v, want used", u)
 	}
 }
