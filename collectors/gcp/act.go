@@ -127,9 +127,9 @@ func (c *Collector) actKey(ctx context.Context, action collectors.Action, name s
 			res.Detail = "key already " + state(want)
 			return res, nil
 		}
-		if !want && exposedStatus[k.DisableReason] {
-			return collectors.ActionResult{}, fmt.Errorf("gcp enable key %s: Google disabled it as exposed (%s); rotate instead: %w",
-				name, k.DisableReason, collectors.ErrUnsupported)
+		if reason := exposure(k); !want && reason != "" {
+			return collectors.ActionResult{}, fmt.Errorf("gcp enable key %s: Google reports it exposed (%s); rotate instead: %w",
+				name, reason, collectors.ErrUnsupported)
 		}
 		err := c.call(ctx, func(ctx context.Context) error {
 			var err error
@@ -157,4 +157,18 @@ func (c *Collector) actKey(ctx context.Context, action collectors.Action, name s
 			Detail: "a deleted service account key cannot be restored"}, nil
 	}
 	return collectors.ActionResult{}, fmt.Errorf("gcp %s key %s: %w", action, name, collectors.ErrUnsupported)
+}
+
+// exposure names why Google considers a key exposed or compromised, from
+// its disable reason or its extended status; empty when it does not.
+func exposure(k *iam.ServiceAccountKey) string {
+	if exposedStatus[k.DisableReason] {
+		return k.DisableReason
+	}
+	for _, e := range k.ExtendedStatus {
+		if e != nil && exposedStatus[e.Key] {
+			return e.Key
+		}
+	}
+	return ""
 }

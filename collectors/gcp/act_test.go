@@ -127,4 +127,19 @@ func TestRefusedActions(t *testing.T) {
 	if k, _ := srv.Key(backup.NativeID, "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"); k.Disabled {
 		t.Error("a denied disable changed the key")
 	}
+
+	// A key Google reports exposed only through its extended status may be
+	// disabled, but a rollback must not bring it back.
+	const live = "9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b"
+	srv = demo(t)
+	c = collector(t, srv)
+	if res, err := act(t, c, collectors.Disable, backup, live); err != nil || !res.Changed {
+		t.Fatalf("disabling an exposed key: %+v, %v", res, err)
+	}
+	if _, err := act(t, c, collectors.Enable, backup, live); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("re-enabling a key whose extended status says exposed: %v, want refusal", err)
+	}
+	if k, _ := srv.Key(backup.NativeID, live); !k.Disabled {
+		t.Error("the exposed key was enabled again")
+	}
 }
