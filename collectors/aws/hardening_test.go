@@ -187,3 +187,31 @@ func TestOwnerHintsOncePerValue(t *testing.T) {
 		}
 	}
 }
+
+// TestKeysCreatedInTheSameSecond: the report joins to keys on creation
+// time at one-second precision; two keys created in the same second and
+// used differently must not both take one slot's use (a dormant key would
+// look used).
+func TestKeysCreatedInTheSameSecond(t *testing.T) {
+	seed := awsfake.Demo(now)
+	created := now.AddDate(0, 0, -100)
+	for i := range seed.Accounts {
+		for j := range seed.Accounts[i].Users {
+			if u := &seed.Accounts[i].Users[j]; u.Name == "payments-ci-deployer" {
+				u.AccessKeys = []awsfake.AccessKey{
+					{ID: "AKIA222PAYCITWINA001", Active: true, Created: created, LastUsed: now.AddDate(0, 0, -1), LastUsedService: "ecs", LastUsedRegion: "eu-west-1"},
+					{ID: "AKIA222PAYCITWINB001", Active: true, Created: created},
+				}
+			}
+		}
+	}
+	id := byName(t, collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoPayments, "payments-ci-deployer")
+	for _, k := range id.Credentials {
+		if k.Usage.State != nhi.UsageUnknown {
+			t.Errorf("%s usage = %+v, want unknown", k.ID, k.Usage)
+		}
+	}
+	if id.Usage.State != nhi.UsageUsed {
+		t.Errorf("identity usage = %+v: the user was used", id.Usage)
+	}
+}

@@ -84,15 +84,21 @@ func (c *Collector) mapUser(d accountData, u types.UserDetail) nhi.Identity {
 		} else {
 			activeKeys++
 		}
-		slot := -1
+		slot, matches := -1, 0
 		if inReport {
 			for n, rk := range row.keys {
 				if rk.present && rk.rotated.Equal(cred.Created.Truncate(time.Second)) {
 					slot = n
+					matches++
 				}
 			}
 		}
 		switch {
+		case matches == 2 && !row.keys[0].lastUsed.Equal(row.keys[1].lastUsed):
+			// Both keys were created in the same second and were used
+			// differently: the report cannot say which use is whose.
+			cred.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", AsOf: d.report.generated,
+				Reason: "both keys were created in the same second; the credential report cannot tell their use apart"}
 		case inReport && slot >= 0:
 			rk := row.keys[slot]
 			cred.Usage = reportUsage(rk.lastUsed)
