@@ -111,6 +111,9 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 			check(c.Usage, c.Created, c.ID, rules.RuleDormantCredential, rules.RuleNeverUsedCred)
 		}
 	}
+	if (id.Status == nhi.StatusDisabled || id.Status == nhi.StatusSuspended) && !s.managed {
+		a.lingering(id, s, window)
+	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
 		ev := map[string]string{"unknown": strings.Join(unknown, "; ")}
@@ -149,4 +152,29 @@ func latestAsOf(id *nhi.Identity) nhi.Usage {
 		}
 	}
 	return nhi.Usage{State: u.State, Source: u.Source, AsOf: u.AsOf}
+}
+
+// lingering lists a contained (disabled or suspended) identity for deletion
+// once its last use, or its creation when it was never used, is older than
+// the dormancy window (field-anchors B4: contained, not dormant, but still
+// listed for deletion). Unknown usage never counts as unused.
+func (a *analysis) lingering(id *nhi.Identity, s *subject, window time.Duration) {
+	var since time.Time
+	switch id.Usage.State {
+	case nhi.UsageUsed:
+		since = id.Usage.LastUsed
+	case nhi.UsageNeverUsed:
+		since = id.Created
+	}
+	if since.IsZero() || a.now.Sub(since) <= window {
+		return
+	}
+	ev, _ := a.usageEvidence(id.Usage)
+	ev["status"] = string(id.Status)
+	ev["days_since"] = days(a.now.Sub(since))
+	ev["dormant_after_days"] = days(window)
+	if id.Usage.State == nhi.UsageNeverUsed {
+		ev["created"] = ts(id.Created)
+	}
+	a.emit(rules.RuleDisabledLingering, id, s, "", "", ev)
 }

@@ -51,6 +51,7 @@ const (
 	RuleDormantCredential  = "dormant-credential"
 	RuleNeverUsedIdentity  = "never-used-identity"
 	RuleNeverUsedCred      = "never-used-credential"
+	RuleDisabledLingering  = "disabled-identity-lingering"
 	RuleUsageUnknown       = "usage-unknown"
 	RuleUsageStale         = "usage-data-stale"
 	RuleOutsideBaseline    = "grant-outside-baseline"
@@ -108,6 +109,10 @@ var builtin = []Rule{
 		"An active credential was never used and is older than the never-used grace period (the case Prowler skips).",
 		"Disable the credential; delete it after a grace period.",
 		[]string{OWASPNHI7, NISTAC23, NISTIA5f, SOC2CC62}},
+	{RuleDisabledLingering, nhi.FamilyDormant, nhi.SevLow, "Disabled identity kept beyond its dormancy window",
+		"A disabled or suspended identity is contained, so it is never dormant; but once its last use (or its creation, when it was never used) is older than the dormancy window, it is a candidate for deletion. Unknown usage never triggers it.",
+		"Confirm with the owner, then delete the identity and its credentials: a disabled identity keeps its grants and can be re-enabled.",
+		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}},
 	{RuleUsageUnknown, nhi.FamilyDormant, nhi.SevInfo, "Usage unknown",
 		"The provider does not report usage for this identity or credential, or the usage source could not be read or has a documented blind spot. Never treated as unused.",
 		"Grant the scanner the permission the gap names, or review usage manually.",
