@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -199,6 +200,11 @@ func cloudConfig(cfg Config) (cloud.Configuration, string, string, error) {
 	cl.Services = svc
 	if cfg.GraphURL != "" {
 		graphURL = cfg.GraphURL
+		// A national Graph host is its own token audience (US Gov DoD's
+		// dod-graph.microsoft.us); a proxy or a fake keeps the cloud's.
+		if u, err := url.Parse(cfg.GraphURL); err == nil && nationalGraphHosts[strings.ToLower(u.Hostname())] {
+			graphAudience = "https://" + strings.ToLower(u.Hostname())
+		}
 	}
 	if cfg.ResourceManagerURL != "" {
 		rm := svc[cloud.ResourceManager]
@@ -209,6 +215,12 @@ func cloudConfig(cfg Config) (cloud.Configuration, string, string, error) {
 		cl.ActiveDirectoryAuthorityHost = cfg.AuthorityHost
 	}
 	return cl, graphURL, graphAudience, nil
+}
+
+// Microsoft Graph hosts of the public and national clouds.
+var nationalGraphHosts = map[string]bool{
+	"graph.microsoft.com": true, "graph.microsoft.us": true, "dod-graph.microsoft.us": true,
+	"microsoftgraph.chinacloudapi.cn": true,
 }
 
 // credential builds the azidentity credential the configuration asks for.
