@@ -229,3 +229,16 @@ func TestDeleteAfterUserRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestUnmodifiableRoleIsUnsupported: when a service-linked role reaches
+// IAM (an identity record without its path), IAM's UnmodifiableEntity is
+// ErrUnsupported, not a generic failure the workflow would retry.
+func TestUnmodifiableRoleIsUnsupported(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	c := newCollector(t, srv, nil)
+	slr := byName(t, collect(t, c), awsfake.DemoManagement, "AWSServiceRoleForSupport")
+	slr.ProviderManaged, slr.Path = false, ""
+	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: slr}); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("quarantine of a service-linked role at IAM: %v, want ErrUnsupported", err)
+	}
+}

@@ -43,6 +43,9 @@ func translate(err error) error {
 		return fmt.Errorf("%w: %w", collectors.ErrThrottled, err)
 	case code == "NoSuchEntity":
 		return fmt.Errorf("%w: %w", collectors.ErrNotFound, err)
+	case code == "UnmodifiableEntity":
+		// A service-linked role: only AWS may change it.
+		return fmt.Errorf("%w: %w", collectors.ErrUnsupported, err)
 	}
 	return err
 }
