@@ -331,3 +331,53 @@ func TestSecretsSentByTheAPINeverLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantPrivilege covers the privilege rules at each level: basic roles,
+// *.admin roles, and the impersonation roles at project or wider scope
+// (privileged) versus on one resource (not).
+func TestGrantPrivilege(t *testing.T) {
+	const sam = "serviceAccount:identity-scim-sync@acme-identity-prod.iam.gserviceaccount.com"
+	srv := demo(t)
+	srv.Mutate(func(s *gcpfake.Seed) {
+		s.OrgBindings = append(s.OrgBindings, gcpfake.Binding{Role: "roles/owner", Members: []string{sam}})
+		s.Folders[1].Bindings = append(s.Folders[1].Bindings, gcpfake.Binding{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{sam}})
+		p := &s.Projects[4]
+		p.Bindings = append(p.Bindings, gcpfake.Binding{Role: "roles/viewer", Members: []string{sam}})
+		p.ResourceBindings = map[string][]gcpfake.Binding{
+			"//storage.googleapis.com/acme-hr-exports":                                                     {{Role: "roles/storage.admin", Members: []string{sam}}},
+			"//iam.googleapis.com/projects/acme-identity-prod/serviceAccounts/104000000000000000015":       {{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{sam}}},
+			"//iam.googleapis.com/projects/acme-identity-prod/serviceAccounts/104000000000000000099@x.com": {{Role: "roles/iam.serviceAccountUser", Members: []string{sam}, ConditionTitle: "expires 2030"}},
+		}
+	})
+	id := identityByName(t, collect(t, collector(t, srv)), "identity-scim-sync")
+	type want struct {
+		priv       nhi.Privilege
+		privileged bool
+	}
+	wants := map[string]want{
+		"roles/owner@organizations/123456789012":                                                                                                         {nhi.PrivAdmin, true},
+		"roles/iam.serviceAccountTokenCreator@folders/200000000002":                                                                                      {nhi.PrivWrite, true},
+		"roles/viewer@projects/acme-identity-prod":                                                                                                       {nhi.PrivRead, false},
+		"roles/iam.serviceAccountViewer@projects/acme-identity-prod":                                                                                     {nhi.PrivRead, false},
+		"roles/storage.admin@storage.googleapis.com/acme-hr-exports":                                                                                     {nhi.PrivAdmin, true},
+		"roles/iam.serviceAccountTokenCreator@iam.googleapis.com/projects/acme-identity-prod/serviceAccounts/104000000000000000015":                      {nhi.PrivWrite, false},
+		"roles/iam.serviceAccountUser@iam.googleapis.com/projects/acme-identity-prod/serviceAccounts/104000000000000000099@x.com?condition=expires 2030": {nhi.PrivWrite, false},
+	}
+	got := map[string]bool{}
+	for _, g := range id.Grants {
+		got[g.ID] = true
+		w, ok := wants[g.ID]
+		if !ok {
+			t.Errorf("unexpected grant %s", g.ID)
+			continue
+		}
+		if g.Privilege != w.priv || g.Privileged != w.privileged || g.Privileged != (g.Reason != "") {
+			t.Errorf("%s: privilege %s privileged %v reason %q, want %s %v", g.ID, g.Privilege, g.Privileged, g.Reason, w.priv, w.privileged)
+		}
+	}
+	for gid := range wants {
+		if !got[gid] {
+			t.Errorf("missing grant %s", gid)
+		}
+	}
+}
