@@ -172,11 +172,15 @@ func TestCases(t *testing.T) {
 					t.Errorf("expired exceptions = %v, want %v", got, c.tc.ExpiredExceptions)
 				}
 			}
-			// Every finding is well formed.
+			// Every finding is well formed, and one that rests on usage
+			// names the usage source and its as-of time.
 			for _, f := range res.Findings {
 				r, ok := rules.Lookup(f.RuleID)
 				if !ok || f.Family != r.Family || f.Fingerprint == "" || len(f.Controls) == 0 || f.Severity.Rank() < 0 {
 					t.Errorf("malformed finding %+v", f)
+				}
+				if usageRules[f.RuleID] && (f.Evidence["usage_source"] == "" || f.Evidence["usage_as_of"] == "" || f.Evidence["usage_state"] == "") {
+					t.Errorf("%s on %s: evidence lacks the usage state, source or as-of: %v", f.RuleID, f.IdentityID, f.Evidence)
 				}
 			}
 		})
@@ -185,6 +189,13 @@ func TestCases(t *testing.T) {
 
 // TestEveryRuleHasFixtures enforces that each built-in rule has at least one
 // positive and one negative fixture among the cases.
+// usageRules are the rules whose verdict rests on a usage fact.
+var usageRules = map[string]bool{
+	rules.RuleDormantIdentity: true, rules.RuleDormantCredential: true,
+	rules.RuleNeverUsedIdentity: true, rules.RuleNeverUsedCred: true,
+	rules.RuleUsageStale: true, rules.RuleDisabledLingering: true,
+}
+
 func TestEveryRuleHasFixtures(t *testing.T) {
 	pos, neg := map[string]bool{}, map[string]bool{}
 	for _, c := range loadCases(t) {

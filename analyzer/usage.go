@@ -20,25 +20,43 @@ func (a *analysis) dormantWindow(s *subject) time.Duration {
 	return a.def.DormantAfter
 }
 
-// usageEvidence describes a usage fact, and whether it is stale.
+// usageEvidence describes a usage fact, and whether it is stale. A known
+// fact (used, never used) always names its source and as-of time, "unknown"
+// when the inventory does not say; a fact whose freshness cannot be shown
+// is stale, so no revocation acts on it (field-anchors B9 fails closed).
 func (a *analysis) usageEvidence(u nhi.Usage) (map[string]string, bool) {
 	ev := map[string]string{"usage_state": string(u.State)}
 	if u.Source != "" {
 		ev["usage_source"] = u.Source
+	} else if u.Known() {
+		ev["usage_source"] = "unknown"
 	}
 	if !u.LastUsed.IsZero() {
 		ev["last_used"] = ts(u.LastUsed)
 	}
 	stale := false
-	if !u.AsOf.IsZero() {
+	switch {
+	case !u.AsOf.IsZero():
 		ev["usage_as_of"] = ts(u.AsOf)
-		if a.now.Sub(u.AsOf) > a.def.UsageFreshness {
-			stale = true
-			ev["stale"] = "true"
-			ev["freshness_threshold_days"] = days(a.def.UsageFreshness)
-		}
+		stale = a.now.Sub(u.AsOf) > a.def.UsageFreshness
+	case u.Known():
+		ev["usage_as_of"] = "unknown"
+		stale = true
+	}
+	if stale {
+		ev["stale"] = "true"
+		ev["freshness_threshold_days"] = days(a.def.UsageFreshness)
 	}
 	return ev, stale
+}
+
+// staler reports whether usage u is less fresh than v: no as-of time at
+// all, else an older one.
+func staler(u, v nhi.Usage) bool {
+	if u.AsOf.IsZero() || v.AsOf.IsZero() {
+		return u.AsOf.IsZero() && !v.AsOf.IsZero()
+	}
+	return u.AsOf.Before(v.AsOf)
 }
 
 // usageRules: dormant, never used, usage unknown, stale usage data.
@@ -49,12 +67,17 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 	window := a.dormantWindow(s)
 	var unknown, unknownSrc []string
 	var unknownAsOf time.Time
-	stale := false
+	var stale *nhi.Usage // the stalest usage fact a finding could rest on
+	noteStale := func(u nhi.Usage, st bool) {
+		if st && (stale == nil || staler(u, *stale)) {
+			stale = &u
+		}
+	}
 	check := func(u nhi.Usage, created time.Time, credID string, dormantRule, neverRule string) {
 		switch u.State {
 		case nhi.UsageUsed:
 			ev, st := a.usageEvidence(u)
-			stale = stale || st
+			noteStale(u, st)
 			if idle := a.now.Sub(u.LastUsed); idle > window {
 				ev["days_unused"] = days(idle)
 				ev["dormant_after_days"] = days(window)
@@ -62,7 +85,7 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 			}
 		case nhi.UsageNeverUsed:
 			ev, st := a.usageEvidence(u)
-			stale = stale || st
+			noteStale(u, st)
 			if created.IsZero() {
 				return // no creation time: the grace period cannot be applied
 			}
@@ -126,8 +149,8 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 		}
 		a.emit(rules.RuleUsageUnknown, id, s, "", "", ev)
 	}
-	if stale {
-		ev, _ := a.usageEvidence(latestAsOf(id))
+	if stale != nil {
+		ev, _ := a.usageEvidence(nhi.Usage{State: stale.State, Source: stale.Source, AsOf: stale.AsOf})
 		a.emit(rules.RuleUsageStale, id, s, "", "", ev)
 	}
 }
@@ -139,19 +162,6 @@ func (a *analysis) credentialUsageKnown(id *nhi.Identity) bool {
 		}
 	}
 	return false
-}
-
-// latestAsOf returns the usage fact with the oldest as-of time: the one
-// that makes the identity's data stale.
-func latestAsOf(id *nhi.Identity) nhi.Usage {
-	u := id.Usage
-	for i := range id.Credentials {
-		cu := id.Credentials[i].Usage
-		if !cu.AsOf.IsZero() && (u.AsOf.IsZero() || cu.AsOf.Before(u.AsOf)) {
-			u = cu
-		}
-	}
-	return nhi.Usage{State: u.State, Source: u.Source, AsOf: u.AsOf}
 }
 
 // lingering lists a contained (disabled or suspended) identity for deletion
