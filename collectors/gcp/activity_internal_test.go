@@ -29,3 +29,22 @@ func TestActivityWithoutServiceAccountID(t *testing.T) {
 		t.Errorf("key last authentication %v", k)
 	}
 }
+
+// TestGrantScopeNamesProjectsByID checks that a project binding found by
+// the asset search is scoped to the project id whether the search names the
+// project by number or by id (the Cloud Asset naming table lists both forms
+// for search results).
+func TestGrantScopeNamesProjectsByID(t *testing.T) {
+	s := &scan{byNumber: map[string]string{"100000000005": "acme-identity-prod"}}
+	for res, want := range map[string]string{
+		"//cloudresourcemanager.googleapis.com/projects/100000000005":       "projects/acme-identity-prod",
+		"//cloudresourcemanager.googleapis.com/projects/acme-identity-prod": "projects/acme-identity-prod",
+		"//cloudresourcemanager.googleapis.com/folders/7":                   "folders/7",
+		"//cloudresourcemanager.googleapis.com/organizations/9":             "organizations/9",
+		"//storage.googleapis.com/bucket":                                   "storage.googleapis.com/bucket",
+	} {
+		if got, _ := s.grantScope(res); got != want {
+			t.Errorf("grantScope(%s) = %s, want %s", res, got, want)
+		}
+	}
+}
