@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	awscol "github.com/nhiscan/nhiscan/collectors/aws"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -213,5 +215,76 @@ func TestKeysCreatedInTheSameSecond(t *testing.T) {
 	}
 	if id.Usage.State != nhi.UsageUsed {
 		t.Errorf("identity usage = %+v: the user was used", id.Usage)
+	}
+}
+
+// inflightTransport records the most requests in flight at once.
+type inflightTransport struct {
+	base     http.RoundTripper
+	mu       sync.Mutex
+	now, max int
+}
+
+func (c *inflightTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	c.now++
+	c.max = max(c.max, c.now)
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.now--
+		c.mu.Unlock()
+	}()
+	return c.base.RoundTrip(r)
+}
+
+// TestConcurrencyLimit: accounts are collected concurrently, one call at a
+// time per account, never more accounts at once than Concurrency (16 by
+// default).
+func TestConcurrencyLimit(t *testing.T) {
+	for _, tc := range []struct{ set, want int }{{0, awscol.DefaultConcurrency}, {3, 3}} {
+		srv := startFake(t, awsfake.Synthetic(20, 4, now))
+		srv.SetLatency(10 * time.Millisecond)
+		tr := &inflightTransport{base: srv.Client().Transport}
+		inv := collect(t, newCollector(t, srv, func(c *awscol.Config) {
+			c.Concurrency = tc.set
+			c.HTTPClient = &http.Client{Transport: tr}
+		}))
+		if len(inv.Scopes) != 20 || len(inv.Gaps) != 0 {
+			t.Fatalf("scopes %d, gaps %+v", len(inv.Scopes), inv.Gaps)
+		}
+		if tr.max != tc.want {
+			t.Errorf("concurrency %d: at most %d calls in flight, want %d", tc.set, tr.max, tc.want)
+		}
+	}
+}
+
+// TestPagingOneItemPerPage: every list call, ListAccessKeys and
+// ListServiceSpecificCredentials included, pages at one item a page
+// without losing or repeating an item.
+func TestPagingOneItemPerPage(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		for j := range seed.Accounts[i].Users {
+			if u := &seed.Accounts[i].Users[j]; u.Name == "data-airflow-svc" {
+				u.ServiceCreds = append(u.ServiceCreds, awsfake.ServiceCred{ID: "ACCA333AIRFLOWCCOMM01", ServiceName: "codecommit.amazonaws.com",
+					Password: "paging-secret-codecommit-password", Active: true, Created: now.AddDate(0, 0, -20)})
+			}
+		}
+	}
+	want := collect(t, newCollector(t, startFake(t, seed), nil))
+	srv := startFake(t, seed)
+	srv.SetPageSize(1)
+	got := collect(t, newCollector(t, srv, nil))
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("inventory at one item a page differs (-100 +1):\n%s", diff)
+	}
+	pay, data := srv.AccountCalls(awsfake.DemoPayments), srv.AccountCalls(awsfake.DemoData)
+	if pay["iam:ListAccessKeys"] != 3 || data["iam:ListServiceSpecificCredentials"] != 2 || srv.CallCount("organizations:ListAccounts") != 4 {
+		t.Errorf("pages: payments ListAccessKeys %d (want 3), data ListServiceSpecificCredentials %d (want 2), ListAccounts %d (want 4)",
+			pay["iam:ListAccessKeys"], data["iam:ListServiceSpecificCredentials"], srv.CallCount("organizations:ListAccounts"))
+	}
+	if id := byName(t, got, awsfake.DemoData, "data-airflow-svc"); len(id.Credentials) != 3 {
+		t.Errorf("data-airflow-svc credentials = %d, want 3", len(id.Credentials))
 	}
 }
