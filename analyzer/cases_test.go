@@ -243,3 +243,37 @@ func dump(fs []nhi.Finding) string {
 	sort.Strings(lines)
 	return strings.Join(lines, "\n")
 }
+
+// TestPure checks the analyzer's promises: it leaves its input unchanged and
+// never reads the clock (the evaluation time is an input).
+func TestPure(t *testing.T) {
+	for _, c := range loadCases(t) {
+		before := c.in.Inventory.Hash()
+		var prev string
+		if c.in.Previous != nil {
+			prev = c.in.Previous.Hash()
+		}
+		analyzer.Analyze(c.in)
+		if c.in.Inventory.Hash() != before || (c.in.Previous != nil && c.in.Previous.Hash() != prev) {
+			t.Errorf("%s: Analyze changed its input", c.name)
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, banned := range []string{"time.Now(", "time.Since(", "time.Until(", "rand."} {
+			if bytes.Contains(src, []byte(banned)) {
+				t.Errorf("%s calls %s: the analyzer must take the time as input and be deterministic", f, banned)
+			}
+		}
+	}
+}

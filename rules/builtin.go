@@ -118,7 +118,7 @@ var builtin = []Rule{
 		"Grant the scanner the permission the gap names, or review usage manually.",
 		[]string{NISTAC2j}},
 	{RuleUsageStale, nhi.FamilyDormant, nhi.SevInfo, "Usage data is stale",
-		"The usage source's as-of time is older than the freshness threshold: usage-based findings are marked stale and no revocation may act on them.",
+		"The usage source's as-of time is older than the freshness threshold, or not given at all: usage-based findings are marked stale and no revocation may act on them.",
 		"Rescan once the provider's usage source is fresh (for AWS, regenerate the credential report).",
 		[]string{NISTAC2j}},
 	{RuleOutsideBaseline, nhi.FamilyOverPrivileged, nhi.SevMedium, "Grant outside the role's baseline",
