@@ -28,6 +28,7 @@ const (
 	opListDeployKeys    = "repos/list-deploy-keys"
 	opListInstallations = "orgs/list-app-installations"
 	opListPATGrants     = "orgs/list-pat-grants"
+	opListPATRepos      = "orgs/list-pat-grant-repositories"
 	opListSAMLAuths     = "orgs/list-saml-sso-authorizations"
 	opListOrgSecrets    = "actions/list-org-secrets"
 	opListRepoSecrets   = "actions/list-repo-secrets"
@@ -49,6 +50,7 @@ var permissions = map[string]string{
 	opListDeployKeys:    "App: Administration (read); token: repo",
 	opListInstallations: "App: organization Administration (read); token: read:org as an org owner",
 	opListPATGrants:     "GitHub App with organization Personal access tokens (read); tokens cannot list them",
+	opListPATRepos:      "GitHub App with organization Personal access tokens (read); tokens cannot list them",
 	opListSAMLAuths:     "token of an org owner with read:org (GitHub Apps cannot list SAML authorisations)",
 	opListOrgSecrets:    "App: organization Secrets (read); token: admin:org",
 	opListRepoSecrets:   "App: Secrets (read); token: repo",
@@ -395,6 +397,7 @@ type orgData struct {
 	keys      map[int64][]apiKey
 	installs  []apiInstallation
 	pats      []apiPAT
+	patRepos  map[int64][]string // pat_id -> full names, for subset tokens whose list was read
 	credAuths []apiCredAuth
 	orgSecs   []apiSecret
 	orgSecsOK bool
@@ -481,7 +484,7 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 	oc := c.clients[strings.ToLower(org)]
 	cl := oc.rest
 	d := &orgData{login: org, scope: org, gql: map[int64]gqlRepo{}, people: map[string]bool{}, tags: map[int64]map[string]string{},
-		keys: map[int64][]apiKey{}, repoSecs: map[int64][]apiSecret{}, envSecs: map[int64]map[string][]apiSecret{}}
+		keys: map[int64][]apiKey{}, patRepos: map[int64][]string{}, repoSecs: map[int64][]apiSecret{}, envSecs: map[int64]map[string][]apiSecret{}}
 	o := url.PathEscape(org)
 
 	if _, err := c.do(ctx, func() (*gh.Response, error) {
@@ -626,9 +629,30 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 	_ = g.Wait()
 
 	// Per-repository calls: deploy keys only where GraphQL saw some,
-	// secrets for every repository, environment secrets per environment.
+	// secrets for every repository, environment secrets per environment;
+	// and the repositories of each token limited to a subset.
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(c.cfg.Concurrency)
+	for _, p := range d.pats {
+		if p.RepositorySelection != "subset" {
+			continue
+		}
+		g.Go(func() error {
+			repos, err := list[apiRepo](gctx, c, cl, "orgs/"+o+"/personal-access-tokens/"+id64(p.ID)+"/repositories", "")
+			if err != nil {
+				res.gaps.add(opListPATRepos, err, false)
+				return nil
+			}
+			names := make([]string, 0, len(repos))
+			for _, r := range repos {
+				names = append(names, r.FullName)
+			}
+			d.mu.Lock()
+			d.patRepos[p.ID] = uniqSorted(names)
+			d.mu.Unlock()
+			return nil
+		})
+	}
 	for _, r := range d.repos {
 		rp := url.PathEscape(d.login) + "/" + url.PathEscape(r.Name)
 		q, known := d.gql[r.ID]

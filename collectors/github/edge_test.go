@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -122,5 +124,52 @@ func TestSelectedRepositoryInstallation(t *testing.T) {
 	find(t, inv, "github:deploy-key:810001")
 	if _, ok := inv.Identity("github:deploy-key:810003"); ok {
 		t.Error("a repository outside the selection was collected")
+	}
+}
+
+// TestFineGrainedTokenRepositories: a token with access to a subset of
+// repositories has its repository permissions granted on exactly those
+// repositories (one call per subset token); a refused list is a gap and
+// leaves the grants unscoped rather than wrong.
+func TestFineGrainedTokenRepositories(t *testing.T) {
+	s := demoSetup(t)
+	inv := collect(t, s.collector(t))
+	erin := find(t, inv, "github:fine-grained-token:7100001:930001")
+	var got []string
+	for _, g := range erin.Grants {
+		got = append(got, g.ID+" "+g.Entitlement+" @"+g.Scope)
+	}
+	want := []string{
+		"token-permission:repo:contents@acme/data-pipelines contents:read @acme/data-pipelines",
+		"token-permission:repo:contents@acme/docs-site contents:read @acme/docs-site",
+		"token-permission:repo:metadata@acme/data-pipelines metadata:read @acme/data-pipelines",
+		"token-permission:repo:metadata@acme/docs-site metadata:read @acme/docs-site",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("subset token grants (-want +got):\n%s", diff)
+	}
+	if erin.Attributes["repositories"] != "acme/data-pipelines,acme/docs-site" {
+		t.Errorf("repositories attribute = %q", erin.Attributes["repositories"])
+	}
+	if n := s.srv.CallCount(githubfake.OpListPATRepositories); n != 1 {
+		t.Errorf("%d repository lists, want 1 (one subset token)", n)
+	}
+	kate := find(t, inv, "github:fine-grained-token:7100001:930002")
+	for _, g := range kate.Grants {
+		if strings.HasPrefix(g.ID, "token-permission:repo:") && g.Scope != "*" {
+			t.Errorf("all-repository token grant %s scoped %q", g.ID, g.Scope)
+		}
+	}
+
+	s2 := demoSetup(t)
+	s2.srv.DenyOp(githubfake.OpListPATRepositories)
+	inv2 := collect(t, s2.collector(t))
+	if !inv2.Partial(nhi.GitHub, githubfake.DemoOrg) {
+		t.Errorf("refused token repository list is no gap: %+v", inv2.Gaps)
+	}
+	for _, g := range find(t, inv2, "github:fine-grained-token:7100001:930001").Grants {
+		if g.Scope != "selected" {
+			t.Errorf("grant %s scoped %q without the repository list, want \"selected\"", g.ID, g.Scope)
+		}
 	}
 }

@@ -219,7 +219,19 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 			repoScope = "*"
 		}
 		grants := permissionGrants("token-permission", "*", p.Permissions.Organization, false, "org:")
-		if p.RepositorySelection != "none" {
+		repos, reposKnown := d.patRepos[p.ID]
+		switch {
+		case p.RepositorySelection == "none":
+		case p.RepositorySelection == "subset" && reposKnown:
+			// One grant per permission and repository, so a repository
+			// added to the token is drift.
+			for _, full := range repos {
+				for _, g := range permissionGrants("token-permission", full, p.Permissions.Repository, false, "repo:") {
+					g.ID += "@" + full
+					grants = append(grants, g)
+				}
+			}
+		default:
 			grants = append(grants, permissionGrants("token-permission", repoScope, p.Permissions.Repository, p.RepositorySelection == "all", "repo:")...)
 		}
 		out = append(out, nhi.Identity{
@@ -230,9 +242,8 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 			Credentials: []nhi.Credential{{ID: id64(tokenID), Type: nhi.CredGitHubFineGrainedPAT, Name: p.TokenName,
 				Created: p.AccessGrantedAt, Expires: expires, Status: status, Usage: u,
 				Attributes: map[string]string{"created_source": "access_granted_at"}}},
-			Grants: grants,
-			Attributes: map[string]string{"pat_id": id64(p.ID), "owner": p.Owner.Login, "repository_selection": p.RepositorySelection,
-				"access_granted_at": p.AccessGrantedAt.UTC().Format(time.RFC3339)},
+			Grants:     grants,
+			Attributes: patAttrs(p, repos, reposKnown),
 		})
 	}
 
@@ -313,6 +324,16 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 		}
 	}
 	return out
+}
+
+func patAttrs(p apiPAT, repos []string, reposKnown bool) map[string]string {
+	a := map[string]string{"pat_id": id64(p.ID), "owner": p.Owner.Login, "repository_selection": p.RepositorySelection,
+		"access_granted_at": p.AccessGrantedAt.UTC().Format(time.RFC3339)}
+	if reposKnown {
+		a["repositories"] = strings.Join(repos, ",")
+		a["repository_count"] = strconv.Itoa(len(repos))
+	}
+	return a
 }
 
 func (c *Collector) actionsIdentity(now time.Time, id, native, name, org, path string, tags map[string]string, d *orgData, secs []apiSecret, attrs map[string]string) nhi.Identity {

@@ -99,8 +99,9 @@ func DemoWithKey(now time.Time, appKeyPEM []byte) Seed {
 		},
 		FineGrainedTokens: []FineGrainedToken{
 			{ID: 920001, TokenID: 930001, Name: "erin-analytics-export", Owner: "erinw", OwnerID: 2005,
-				RepositorySelection: "subset", RepoPermissions: map[string]string{"contents": "read", "metadata": "read"},
-				AccessGranted: d(80), Expires: now.AddDate(0, 0, 10), LastUsed: d(3), Value: "github_pat_demoCanaryErinDoNotLeak0001"},
+				RepositorySelection: "subset", Repositories: []string{"data-pipelines", "docs-site"},
+				RepoPermissions: map[string]string{"contents": "read", "metadata": "read"},
+				AccessGranted:   d(80), Expires: now.AddDate(0, 0, 10), LastUsed: d(3), Value: "github_pat_demoCanaryErinDoNotLeak0001"},
 			{ID: 920002, TokenID: 930002, Name: "kate-release-token", Owner: "katej", OwnerID: 2011,
 				RepositorySelection: "all", OrgPermissions: map[string]string{"members": "read"},
 				RepoPermissions: map[string]string{"administration": "write", "contents": "write", "metadata": "read"},

@@ -25,6 +25,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	add("DELETE /repos/{owner}/{repo}/keys/{key_id}", route{op: OpDeleteDeployKey, appPerm: "administration:write", classic: "repo", handle: s.deleteKey})
 	add("GET /orgs/{org}/installations", route{op: OpListInstallations, appPerm: "organization_administration:read", classic: "read:org", handle: s.listInstallations})
 	add("GET /orgs/{org}/personal-access-tokens", route{op: OpListPATGrants, appPerm: "organization_personal_access_tokens:read", classic: "-", handle: s.listPATs})
+	add("GET /orgs/{org}/personal-access-tokens/{pat_id}/repositories", route{op: OpListPATRepositories, appPerm: "organization_personal_access_tokens:read", classic: "-", handle: s.listPATRepos})
 	add("POST /orgs/{org}/personal-access-tokens/{pat_id}", route{op: OpUpdatePATAccess, appPerm: "organization_personal_access_tokens:write", classic: "-", handle: s.updatePAT})
 	add("GET /orgs/{org}/credential-authorizations", route{op: OpListSAMLAuthorizations, classic: "app", handle: s.listCredAuths})
 	add("DELETE /orgs/{org}/credential-authorizations/{credential_id}", route{op: OpRemoveSAMLAuthorization, classic: "app", handle: s.removeCredAuth})
@@ -247,6 +248,31 @@ func (s *Server) listPATs(c *call) response {
 		})
 	}
 	return response{items: nonNil(items)}
+}
+
+func (s *Server) listPATRepos(c *call) response {
+	id, _ := strconv.ParseInt(c.r.PathValue("pat_id"), 10, 64)
+	for _, t := range c.org.FineGrainedTokens {
+		if t.ID != id {
+			continue
+		}
+		names := append([]string(nil), t.Repositories...)
+		sort.Strings(names)
+		var items []any
+		for _, n := range names {
+			r, ok := c.org.repos[strings.ToLower(n)]
+			if !ok {
+				continue
+			}
+			items = append(items, map[string]any{
+				"id": r.ID, "node_id": "R_" + strconv.FormatInt(r.ID, 10), "name": r.Name,
+				"full_name": c.org.Login + "/" + r.Name, "private": r.Private,
+				"owner": map[string]any{"login": c.org.Login, "id": c.org.ID, "type": "Organization"},
+			})
+		}
+		return response{items: nonNil(items)}
+	}
+	return notFound()
 }
 
 func (s *Server) updatePAT(c *call) response {

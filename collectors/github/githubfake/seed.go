@@ -135,12 +135,15 @@ type FineGrainedToken struct {
 	Owner               string
 	OwnerID             int64
 	RepositorySelection string // none | all | subset
-	OrgPermissions      map[string]string
-	RepoPermissions     map[string]string
-	AccessGranted       time.Time
-	Expires             time.Time // zero: never
-	LastUsed            time.Time // zero: never used
-	Value               string    // held only to prove it never leaks
+	// Repositories are the names of the repositories a subset token
+	// reaches.
+	Repositories    []string
+	OrgPermissions  map[string]string
+	RepoPermissions map[string]string
+	AccessGranted   time.Time
+	Expires         time.Time // zero: never
+	LastUsed        time.Time // zero: never used
+	Value           string    // held only to prove it never leaks
 }
 
 // CredentialAuthorization is a classic PAT or SSH key authorised for SAML

@@ -41,6 +41,7 @@ const (
 	OpDeleteDeployKey         = "repos/delete-deploy-key"
 	OpListInstallations       = "orgs/list-app-installations"
 	OpListPATGrants           = "orgs/list-pat-grants"
+	OpListPATRepositories     = "orgs/list-pat-grant-repositories"
 	OpUpdatePATAccess         = "orgs/update-pat-access"
 	OpListSAMLAuthorizations  = "orgs/list-saml-sso-authorizations"
 	OpRemoveSAMLAuthorization = "orgs/remove-saml-sso-authorization"
