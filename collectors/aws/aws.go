@@ -278,7 +278,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	if err != nil {
 		return inv, err
 	}
-	scopes, gaps, err := c.scopes(ctx, base)
+	scopes, members, gaps, err := c.scopes(ctx, base)
 	if err != nil {
 		return inv, err
 	}
@@ -286,6 +286,9 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	known := map[string]bool{}
 	for _, s := range scopes {
 		known[s.ID] = true
+	}
+	for _, a := range members {
+		known[a] = true // suspended or closing member accounts are not external
 	}
 	for _, a := range c.cfg.TrustedAccounts {
 		known[a] = true
@@ -318,11 +321,10 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	return inv, nil
 }
 
-// scopes resolves the accounts to scan.
-func (c *Collector) scopes(ctx context.Context, base aws.Config) ([]nhi.Scope, []nhi.Gap, error) {
+// scopes resolves the accounts to scan. members lists every account of the
+// organisation, whatever its state.
+func (c *Collector) scopes(ctx context.Context, base aws.Config) (out []nhi.Scope, members []string, gaps []nhi.Gap, err error) {
 	seen := map[string]bool{}
-	var out []nhi.Scope
-	var gaps []nhi.Gap
 	add := func(id, name string) {
 		if !seen[id] {
 			seen[id] = true
@@ -331,7 +333,6 @@ func (c *Collector) scopes(ctx context.Context, base aws.Config) ([]nhi.Scope, [
 	}
 	if c.cfg.Organization {
 		p := organizations.NewListAccountsPaginator(organizations.NewFromConfig(base), &organizations.ListAccountsInput{})
-		var err error
 		for p.HasMorePages() {
 			var page *organizations.ListAccountsOutput
 			page, err = p.NextPage(ctx)
@@ -339,6 +340,7 @@ func (c *Collector) scopes(ctx context.Context, base aws.Config) ([]nhi.Scope, [
 				break
 			}
 			for _, a := range page.Accounts {
+				members = append(members, aws.ToString(a.Id))
 				if active(a) {
 					add(aws.ToString(a.Id), aws.ToString(a.Name))
 				} else {
@@ -352,7 +354,7 @@ func (c *Collector) scopes(ctx context.Context, base aws.Config) ([]nhi.Scope, [
 			// accounts listed so far are still scanned.
 			gaps = append(gaps, gapFor(err, "", "organizations:ListAccounts", "organizations:ListAccounts", false))
 			if len(out) == 0 && len(c.cfg.Accounts) == 0 {
-				return nil, nil, fmt.Errorf("aws: list organization accounts: %w", translate(err))
+				return nil, nil, nil, fmt.Errorf("aws: list organization accounts: %w", translate(err))
 			}
 		}
 	}
@@ -362,12 +364,12 @@ func (c *Collector) scopes(ctx context.Context, base aws.Config) ([]nhi.Scope, [
 	if len(out) == 0 && !c.cfg.Organization {
 		id, err := sts.NewFromConfig(base).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 		if err != nil {
-			return nil, nil, fmt.Errorf("aws: find the account of the credentials: %w", translate(err))
+			return nil, nil, nil, fmt.Errorf("aws: find the account of the credentials: %w", translate(err))
 		}
 		add(aws.ToString(id.Account), "")
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, gaps, nil
+	return out, members, gaps, nil
 }
 
 func active(a orgtypes.Account) bool {

@@ -288,3 +288,20 @@ func TestPagingOneItemPerPage(t *testing.T) {
 		t.Errorf("data-airflow-svc credentials = %d, want 3", len(id.Credentials))
 	}
 }
+
+// TestSuspendedMemberIsNotExternal: a role trusting an organisation
+// account that is suspended (listed, not scanned) trusts a member of the
+// organisation, not an external account.
+func TestSuspendedMemberIsNotExternal(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		if seed.Accounts[i].ID == awsfake.DemoData {
+			seed.Accounts[i].Roles = append(seed.Accounts[i].Roles, awsfake.Role{Name: "sandbox-migration", ID: "AROA333SANDBOXMIG001", Created: now.AddDate(0, 0, -10),
+				Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + awsfake.DemoSandbox + `:root"},"Action":"sts:AssumeRole"}]}`})
+		}
+	}
+	id := byName(t, collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoData, "sandbox-migration")
+	if hasSignal(id.Signals, nhi.SignalWeakTrust) || id.Attributes["trusted_external_accounts"] != "" {
+		t.Errorf("signals %+v, attributes %v: a suspended member account is not external", id.Signals, id.Attributes)
+	}
+}
