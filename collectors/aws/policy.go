@@ -220,7 +220,12 @@ func trustSignals(doc, own string, known map[string]bool) ([]nhi.Signal, []strin
 			continue
 		}
 		conds := map[string][]string{}
-		for _, kv := range st.Condition {
+		for op, kv := range st.Condition {
+			if ol := strings.ToLower(op); strings.Contains(ol, "not") || strings.HasPrefix(ol, "null") {
+				// StringNotEquals, ArnNotLike, Null…: these exclude or test
+				// presence, they do not narrow who may assume the role.
+				continue
+			}
 			for k, v := range kv {
 				conds[strings.ToLower(k)] = append(conds[strings.ToLower(k)], v...)
 			}
