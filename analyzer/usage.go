@@ -67,17 +67,18 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 	window := a.dormantWindow(s)
 	var unknown, unknownSrc []string
 	var unknownAsOf time.Time
-	var stale *nhi.Usage // the stalest usage fact a finding could rest on
-	noteStale := func(u nhi.Usage, st bool) {
-		if st && (stale == nil || staler(u, *stale)) {
-			stale = &u
+	var stale nhi.Usage // the stalest usage fact a finding could rest on
+	isStale := false
+	noteStale := func(u *nhi.Usage, st bool) {
+		if st && (!isStale || staler(*u, stale)) {
+			stale, isStale = *u, true
 		}
 	}
 	check := func(u nhi.Usage, created time.Time, credID string, dormantRule, neverRule string) {
 		switch u.State {
 		case nhi.UsageUsed:
 			ev, st := a.usageEvidence(u)
-			noteStale(u, st)
+			noteStale(&u, st)
 			if idle := a.now.Sub(u.LastUsed); idle > window {
 				ev["days_unused"] = days(idle)
 				ev["dormant_after_days"] = days(window)
@@ -85,7 +86,7 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 			}
 		case nhi.UsageNeverUsed:
 			ev, st := a.usageEvidence(u)
-			noteStale(u, st)
+			noteStale(&u, st)
 			if created.IsZero() {
 				return // no creation time: the grace period cannot be applied
 			}
@@ -149,7 +150,7 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 		}
 		a.emit(rules.RuleUsageUnknown, id, s, "", "", ev)
 	}
-	if stale != nil {
+	if isStale {
 		ev, _ := a.usageEvidence(nhi.Usage{State: stale.State, Source: stale.Source, AsOf: stale.AsOf})
 		a.emit(rules.RuleUsageStale, id, s, "", "", ev)
 	}
