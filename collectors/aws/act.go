@@ -47,8 +47,8 @@ func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (coll
 	case req.CredentialID != "" && idn.Kind == nhi.KindAWSUser:
 		res, err = c.actServiceCred(ctx, client, idn.Name, req.CredentialID, req.Action)
 	case req.CredentialID == "" && idn.Kind == nhi.KindAWSRole:
-		if idn.ProviderManaged || strings.HasPrefix(idn.Path, "/aws-service-role/") {
-			return res, fmt.Errorf("aws: quarantine service-linked role %s: %w", idn.Name, collectors.ErrUnsupported)
+		if idn.ProviderManaged || awsManagedPath(idn.Path) {
+			return res, fmt.Errorf("aws: quarantine AWS-managed role %s: %w", idn.Name, collectors.ErrUnsupported)
 		}
 		if err = sameIdentity(ctx, roleTarget{client, idn.Name}, idn); err == nil {
 			res, err = c.quarantine(ctx, roleTarget{client, idn.Name}, req.Action)

@@ -3,6 +3,7 @@ package aws_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	awscol "github.com/nhiscan/nhiscan/collectors/aws"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -304,4 +306,31 @@ func TestSuspendedMemberIsNotExternal(t *testing.T) {
 	if hasSignal(id.Signals, nhi.SignalWeakTrust) || id.Attributes["trusted_external_accounts"] != "" {
 		t.Errorf("signals %+v, attributes %v: a suspended member account is not external", id.Signals, id.Attributes)
 	}
+}
+
+// TestIdentityCenterRolesAreAWSManaged: the AWSReservedSSO_* roles under
+// /aws-reserved/ are created and owned by IAM Identity Center for people
+// signing in; like service-linked roles they are provider-managed and
+// cannot be quarantined.
+func TestIdentityCenterRolesAreAWSManaged(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		if seed.Accounts[i].ID == awsfake.DemoData {
+			seed.Accounts[i].Roles = append(seed.Accounts[i].Roles, awsfake.Role{Name: "AWSReservedSSO_DataEngineer_0123456789abcdef",
+				ID: "AROA333SSODATAENG001", Path: "/aws-reserved/sso.amazonaws.com/eu-west-1/", Created: now.AddDate(0, 0, -200),
+				Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::333333333333:saml-provider/AWSSSO_0123_DO_NOT_DELETE"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession"]}]}`})
+		}
+	}
+	c := newCollector(t, startFake(t, seed), nil)
+	id := byName(t, collect(t, c), awsfake.DemoData, "AWSReservedSSO_DataEngineer_0123456789abcdef")
+	if !id.ProviderManaged {
+		t.Error("Identity Center role not provider-managed")
+	}
+	if _, err := c.Act(context.Background(), awsAction(id)); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("quarantine: %v, want ErrUnsupported", err)
+	}
+}
+
+func awsAction(id nhi.Identity) collectors.ActionRequest {
+	return collectors.ActionRequest{Action: collectors.Disable, Identity: id}
 }

@@ -169,7 +169,7 @@ func (c *Collector) mapRole(d accountData, r types.RoleDetail, known map[string]
 		Scope: d.account, Path: aws.ToString(r.Path),
 		Created: aws.ToTime(r.CreateDate).UTC(), Status: nhi.StatusActive,
 		Tags:            tagMap(r.Tags),
-		ProviderManaged: strings.HasPrefix(aws.ToString(r.Path), "/aws-service-role/"),
+		ProviderManaged: awsManagedPath(aws.ToString(r.Path)),
 	}
 	id.OwnerHints = c.ownerHints(id.Tags)
 	id.Grants = c.grants(d, r.AttachedManagedPolicies, r.RolePolicyList, nil)
@@ -194,6 +194,14 @@ func (c *Collector) mapRole(d accountData, r types.RoleDetail, known map[string]
 		id.Usage.Reason = "no use within the 400-day tracking window"
 	}
 	return id
+}
+
+// awsManagedPath reports whether a role path is one only AWS creates roles
+// under: service-linked roles (/aws-service-role/) and the IAM Identity
+// Center permission-set roles people sign in with (/aws-reserved/), which
+// IAM refuses to change.
+func awsManagedPath(p string) bool {
+	return strings.HasPrefix(p, "/aws-service-role/") || strings.HasPrefix(p, "/aws-reserved/")
 }
 
 // grants maps attached managed, inline and group policies to grants.
