@@ -334,3 +334,24 @@ func TestIdentityCenterRolesAreAWSManaged(t *testing.T) {
 func awsAction(id nhi.Identity) collectors.ActionRequest {
 	return collectors.ActionRequest{Action: collectors.Disable, Identity: id}
 }
+
+// TestUsageAsOfIsReportTime: user and key usage are as of the credential
+// report's generation time, not the scan time; role usage is as of the
+// scan. Owner hints follow the configured tag keys.
+func TestUsageAsOfIsReportTime(t *testing.T) {
+	later := now.Add(3 * time.Hour) // the fake generated its report at now
+	inv := collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), func(c *awscol.Config) {
+		c.Now = func() time.Time { return later }
+		c.OwnerTagKeys = []string{"TEAM"}
+	}))
+	etl := byName(t, inv, awsfake.DemoData, "data-etl-runner")
+	if !etl.Usage.AsOf.Equal(now) || !etl.Credentials[0].Usage.AsOf.Equal(now) {
+		t.Errorf("user usage as of %v, key usage as of %v, want the report time %v", etl.Usage.AsOf, etl.Credentials[0].Usage.AsOf, now)
+	}
+	if role := byName(t, inv, awsfake.DemoPayments, "payments-api-runtime"); !role.Usage.AsOf.Equal(later) {
+		t.Errorf("role usage as of %v, want the scan time %v", role.Usage.AsOf, later)
+	}
+	if len(etl.OwnerHints) != 1 || etl.OwnerHints[0].Value != "data" {
+		t.Errorf("owner hints from tag key TEAM = %+v, want [data]", etl.OwnerHints)
+	}
+}
