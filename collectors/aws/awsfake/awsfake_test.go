@@ -121,3 +121,28 @@ func TestOrganizationsJSON(t *testing.T) {
 		t.Errorf("ListAccounts: %s", b)
 	}
 }
+
+func TestUpdateStatusValidated(t *testing.T) {
+	seed := awsfake.Demo(now)
+	srv := awsfake.New(seed)
+	defer srv.Close()
+	_, body := call(t, srv, "sts", awsfake.BaseAccessKeyID, url.Values{"Action": {"AssumeRole"},
+		"RoleArn": {"arn:aws:iam::" + awsfake.DemoData + ":role/" + awsfake.DemoRoleName}, "RoleSessionName": {"t"}})
+	key := regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`).FindStringSubmatch(body)[1]
+	for _, form := range []url.Values{
+		{"Action": {"UpdateAccessKey"}, "UserName": {"data-etl-runner"}, "AccessKeyId": {"AKIA333DATAETLRUN001"}, "Status": {"inactive"}},
+		{"Action": {"UpdateServiceSpecificCredential"}, "UserName": {"data-airflow-svc"}, "ServiceSpecificCredentialId": {"ACCA333AIRFLOWBEDRK01"}},
+	} {
+		if code, body := call(t, srv, "iam", key, form); code != 400 || !strings.Contains(body, "ValidationError") {
+			t.Errorf("%s without a valid Status: %d %s", form.Get("Action"), code, body)
+		}
+	}
+	a, _ := srv.Account(awsfake.DemoData)
+	for _, u := range a.Users {
+		for _, c := range u.ServiceCreds {
+			if !c.Active {
+				t.Errorf("%s changed by an invalid call", c.ID)
+			}
+		}
+	}
+}

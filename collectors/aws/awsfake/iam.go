@@ -276,7 +276,12 @@ func (s *Server) iam(req request) (any, *apiError) {
 				if req.action == "DeleteServiceSpecificCredential" {
 					u.ServiceCreds = append(u.ServiceCreds[:i], u.ServiceCreds[i+1:]...)
 				} else {
-					u.ServiceCreds[i].Active = f.Get("Status") == "Active"
+					switch f.Get("Status") {
+					case "Active", "Inactive":
+						u.ServiceCreds[i].Active = f.Get("Status") == "Active"
+					default:
+						return nil, errInvalid("Status must be Active or Inactive")
+					}
 				}
 				return nil, nil
 			}
