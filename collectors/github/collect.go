@@ -193,7 +193,13 @@ func statusOf(err error) int {
 
 // do runs one request, waiting out primary and secondary rate limits
 // (Retry-After, X-RateLimit-Reset) up to MaxRetries times.
+//
+// go-github holds the whole client back while a limit it has seen lasts,
+// answering with a made-up error and no request. Such a held-back call
+// does not use up a retry of its own (another call may keep re-arming the
+// hold), but it is bounded too: at most heldBackWaits waits.
 func (c *Collector) do(ctx context.Context, f func() (*gh.Response, error)) (*gh.Response, error) {
+	heldBack := 0
 	for attempt := 0; ; attempt++ {
 		resp, err := f()
 		if err == nil {
@@ -202,16 +208,23 @@ func (c *Collector) do(ctx context.Context, f func() (*gh.Response, error)) (*gh
 		var wait time.Duration
 		var rl *gh.RateLimitError
 		var ab *gh.AbuseRateLimitError
+		var local bool
 		switch {
 		case errors.As(err, &ab):
 			wait = time.Minute
 			if ab.RetryAfter != nil {
 				wait = *ab.RetryAfter
 			}
+			local = notSent(ab.Response)
 		case errors.As(err, &rl):
 			wait = time.Until(rl.Rate.Reset.Time) + time.Second
+			local = notSent(rl.Response)
 		default:
 			return resp, err
+		}
+		if local && heldBack < heldBackWaits {
+			heldBack++
+			attempt--
 		}
 		if attempt >= c.cfg.MaxRetries || wait > c.cfg.MaxRetryWait {
 			return resp, err
@@ -224,6 +237,17 @@ func (c *Collector) do(ctx context.Context, f func() (*gh.Response, error)) (*gh
 		case <-time.After(wait):
 		}
 	}
+}
+
+// heldBackWaits bounds the waits of one call that go-github held back
+// without sending it.
+const heldBackWaits = 20
+
+// notSent reports whether a rate-limit error was made up by go-github
+// without a request: its fake response carries no header at all, where
+// every real answer has some.
+func notSent(r *http.Response) bool {
+	return r != nil && len(r.Header) == 0
 }
 
 // list fetches every page of a REST list. wrapKey names the array inside a
