@@ -58,6 +58,10 @@ func TestGlob(t *testing.T) {
 		{"a?c", "ac", false},
 		{"", "anything", true},
 		{"Exact", "exact", false},
+		{"caf?-bot", "café-bot", true},
+		{"caf??-bot", "café-bot", false},
+		{"?-*", "ü-x", true},
+		{"*é?", "cafés", true},
 	} {
 		if got := rules.Glob(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("Glob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)
