@@ -1,0 +1,36 @@
+package rules_test
+
+import (
+	"os"
+	"regexp"
+	"testing"
+	"testing/fstest"
+
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// TestDocumentedExample keeps docs/catalog.md true: the files of its
+// "Complete example" load without error as a catalog.
+func TestDocumentedExample(t *testing.T) {
+	doc, err := os.ReadFile("../docs/catalog.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)`catalog/([^`]+)`:\n\n```[a-z]*\n(.*?)```").FindAllSubmatch(doc, -1)
+	fsys := fstest.MapFS{}
+	for _, b := range blocks {
+		fsys["catalog/"+string(b[1])] = &fstest.MapFile{Data: b[2]}
+	}
+	for _, want := range []string{"catalog/catalog.yaml", "catalog/hr/people.csv", "catalog/roles-gcp.yml"} {
+		if fsys[want] == nil {
+			t.Fatalf("docs/catalog.md has no %s block (found %d blocks)", want, len(blocks))
+		}
+	}
+	c, err := rules.LoadFS(fsys, evalTime, "catalog")
+	if err != nil {
+		t.Fatalf("the documented example does not load:\n%v", err)
+	}
+	if len(c.Roles) != 2 || len(c.Exceptions) != 1 || len(c.People) != 6 {
+		t.Errorf("documented example loaded %d roles, %d exceptions, %d people", len(c.Roles), len(c.Exceptions), len(c.People))
+	}
+}
