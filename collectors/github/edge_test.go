@@ -1,6 +1,7 @@
 package github_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -171,5 +172,33 @@ func TestFineGrainedTokenRepositories(t *testing.T) {
 		if g.Scope != "selected" {
 			t.Errorf("grant %s scoped %q without the repository list, want \"selected\"", g.ID, g.Scope)
 		}
+	}
+}
+
+// TestETagsAreCredentialSpecific: GitHub's ETags belong to the credential
+// that got them. A collector with a fresh App installation token (a new
+// process, or an hour later) gets full answers despite a warm cache, and
+// must build the same inventory from them; a static token keeps its
+// ETags across collectors and its rescan is answered by 304s.
+func TestETagsAreCredentialSpecific(t *testing.T) {
+	s := demoSetup(t)
+	s.cfg.Cache = &memCache{}
+	first := encode(t, collect(t, s.collector(t)))
+	s.srv.ResetCalls()
+	if got := encode(t, collect(t, s.collector(t))); !bytes.Equal(first, got) {
+		t.Error("a new installation token with a warm cache built a different inventory")
+	}
+	if n := s.srv.NotModified()[githubfake.OpListRepoSecrets]; n != 0 {
+		t.Errorf("%d 304s for a new installation token: the fake's ETags ignore the credential", n)
+	}
+
+	s2 := demoSetup(t)
+	s2.cfg.AppID, s2.cfg.AppPrivateKeyFile = 0, ""
+	s2.cfg.Cache = &memCache{}
+	collect(t, s2.collector(t))
+	s2.srv.ResetCalls()
+	collect(t, s2.collector(t))
+	if got, want := s2.srv.NotModified()[githubfake.OpListRepoSecrets], s2.srv.CallCount(githubfake.OpListRepoSecrets); got != want || want == 0 {
+		t.Errorf("static token across collectors: %d of %d secret lists answered 304", got, want)
 	}
 }

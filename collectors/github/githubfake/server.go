@@ -625,7 +625,14 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res re
 	}
 	b, _ := json.Marshal(body)
 	if r.Method == http.MethodGet && status == http.StatusOK {
-		sum := sha256.Sum256(b)
+		// GitHub's ETags are specific to the credential (its answers vary
+		// on Authorization): a new installation token, minted every hour,
+		// gets new ETags for unchanged answers.
+		h := sha256.New()
+		h.Write([]byte(r.Header.Get("Authorization")))
+		h.Write([]byte{0})
+		h.Write(b)
+		sum := h.Sum(nil)
 		etag := `W/"` + hex.EncodeToString(sum[:8]) + `"`
 		w.Header().Set("ETag", etag)
 		if inm := r.Header.Get("If-None-Match"); inm != "" && strings.Contains(inm, etag) {
