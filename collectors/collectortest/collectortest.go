@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -63,12 +65,10 @@ func Run(t *testing.T, s Subject) {
 		if err := nhi.Encode(&b1, inv1); err != nil {
 			t.Fatal(err)
 		}
-		norm := inv1
+		norm := inv1.Clone()
 		norm.Normalize()
-		var bn bytes.Buffer
-		_ = nhi.Encode(&bn, norm)
-		if !bytes.Equal(b1.Bytes(), bn.Bytes()) {
-			t.Error("inventory is not normalised")
+		if diff := cmp.Diff(norm, inv1); diff != "" {
+			t.Errorf("inventory is not normalised (-normalised +returned):\n%s", diff)
 		}
 		inv2, err := c.Collect(context.Background())
 		if err != nil {
