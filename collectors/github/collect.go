@@ -33,6 +33,7 @@ const (
 	opListOrgSecrets    = "actions/list-org-secrets"
 	opListRepoSecrets   = "actions/list-repo-secrets"
 	opListEnvSecrets    = "actions/list-environment-secrets"
+	opListEnvs          = "repos/get-all-environments"
 	opListMembers       = "orgs/list-members"
 	opListOutside       = "orgs/list-outside-collaborators"
 	opListProperties    = "orgs/custom-properties-for-repos-get-organization-values"
@@ -55,6 +56,7 @@ var permissions = map[string]string{
 	opListOrgSecrets:    "App: organization Secrets (read); token: admin:org",
 	opListRepoSecrets:   "App: Secrets (read); token: repo",
 	opListEnvSecrets:    "App: Environments (read); token: repo",
+	opListEnvs:          "App: Actions (read); token: repo",
 	opListMembers:       "App: organization Members (read); token: read:org",
 	opListOutside:       "App: organization Members (read); token: read:org",
 	opListProperties:    "App: organization Custom properties (read); token: read:org",
@@ -397,12 +399,17 @@ type (
 			TotalCount int `json:"totalCount"`
 		} `json:"deployKeys"`
 		Environments struct {
-			TotalCount int `json:"totalCount"`
-			Nodes      []struct {
-				DatabaseID int64  `json:"databaseId"`
-				Name       string `json:"name"`
-			} `json:"nodes"`
+			TotalCount int      `json:"totalCount"`
+			Nodes      []gqlEnv `json:"nodes"`
 		} `json:"environments"`
+	}
+	gqlEnv struct {
+		DatabaseID int64  `json:"databaseId"`
+		Name       string `json:"name"`
+	}
+	apiEnv struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
 	}
 )
 
@@ -427,6 +434,7 @@ type orgData struct {
 	orgSecsOK bool
 	repoSecs  map[int64][]apiSecret
 	envSecs   map[int64]map[string][]apiSecret // repo id -> env name -> secrets
+	envs      map[int64][]gqlEnv               // repo id -> environments, where GraphQL gave only the first 100
 	mu        sync.Mutex
 }
 
@@ -508,7 +516,7 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 	oc := c.clients[strings.ToLower(org)]
 	cl := oc.rest
 	d := &orgData{login: org, scope: org, gql: map[int64]gqlRepo{}, people: map[string]bool{}, tags: map[int64]map[string]string{},
-		keys: map[int64][]apiKey{}, patRepos: map[int64][]string{}, repoSecs: map[int64][]apiSecret{}, envSecs: map[int64]map[string][]apiSecret{}}
+		keys: map[int64][]apiKey{}, patRepos: map[int64][]string{}, envs: map[int64][]gqlEnv{}, repoSecs: map[int64][]apiSecret{}, envSecs: map[int64]map[string][]apiSecret{}}
 	o := url.PathEscape(org)
 
 	if _, err := c.do(ctx, func() (*gh.Response, error) {
@@ -707,19 +715,45 @@ func (c *Collector) collectOrg(ctx context.Context, org string, now time.Time) o
 			d.mu.Unlock()
 			return nil
 		})
-		for _, env := range q.Environments.Nodes {
+		envSecrets := func(ctx context.Context, env gqlEnv) {
+			secs, err := list[apiSecret](ctx, c, cl, "repos/"+rp+"/environments/"+url.PathEscape(env.Name)+"/secrets", "secrets")
+			if err != nil {
+				res.gaps.add(opListEnvSecrets, err, false)
+				return
+			}
+			d.mu.Lock()
+			if d.envSecs[r.ID] == nil {
+				d.envSecs[r.ID] = map[string][]apiSecret{}
+			}
+			d.envSecs[r.ID][env.Name] = secs
+			d.mu.Unlock()
+		}
+		if q.Environments.TotalCount > len(q.Environments.Nodes) {
+			// More environments than the query reads: list them over REST
+			// and read their secrets in this one goroutine (rare).
 			g.Go(func() error {
-				secs, err := list[apiSecret](gctx, c, cl, "repos/"+rp+"/environments/"+url.PathEscape(env.Name)+"/secrets", "secrets")
+				envs, err := list[apiEnv](gctx, c, cl, "repos/"+rp+"/environments", "environments")
 				if err != nil {
-					res.gaps.add(opListEnvSecrets, err, false)
+					res.gaps.add(opListEnvs, err, false)
 					return nil
 				}
-				d.mu.Lock()
-				if d.envSecs[r.ID] == nil {
-					d.envSecs[r.ID] = map[string][]apiSecret{}
+				all := make([]gqlEnv, 0, len(envs))
+				for _, e := range envs {
+					all = append(all, gqlEnv{DatabaseID: e.ID, Name: e.Name})
 				}
-				d.envSecs[r.ID][env.Name] = secs
+				d.mu.Lock()
+				d.envs[r.ID] = all
 				d.mu.Unlock()
+				for _, env := range all {
+					envSecrets(gctx, env)
+				}
+				return nil
+			})
+			continue
+		}
+		for _, env := range q.Environments.Nodes {
+			g.Go(func() error {
+				envSecrets(gctx, env)
 				return nil
 			})
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -200,5 +201,38 @@ func TestETagsAreCredentialSpecific(t *testing.T) {
 	collect(t, s2.collector(t))
 	if got, want := s2.srv.NotModified()[githubfake.OpListRepoSecrets], s2.srv.CallCount(githubfake.OpListRepoSecrets); got != want || want == 0 {
 		t.Errorf("static token across collectors: %d of %d secret lists answered 304", got, want)
+	}
+}
+
+// TestManyEnvironments: the GraphQL query reads 100 environments a
+// repository; a repository with more has them listed over REST, so no
+// environment's secrets are silently skipped.
+func TestManyEnvironments(t *testing.T) {
+	seed := githubfake.Large(fixedNow, "bigco", 3, 0, testAppKey())
+	r := &seed.Orgs[0].Repos[1]
+	for i := 0; i < 101; i++ {
+		r.Environments = append(r.Environments, githubfake.Environment{ID: int64(5_000_000 + i), Name: fmt.Sprintf("env-%03d ünï", i),
+			Secrets: []githubfake.Secret{{Name: "GCP_SA_KEY", Created: fixedNow.AddDate(0, 0, -3), Updated: fixedNow.AddDate(0, 0, -3)}}})
+	}
+	s := newSetup(t, seed)
+	s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
+	inv := collect(t, s.collector(t))
+	if len(inv.Gaps) != 0 {
+		t.Errorf("gaps: %+v", inv.Gaps)
+	}
+	n := 0
+	for _, id := range inv.Identities {
+		if id.Attributes["level"] == "environment" {
+			n++
+		}
+	}
+	if n != 101 {
+		t.Errorf("%d environment identities, want 101", n)
+	}
+	if _, ok := inv.Identity("github:actions:environment:5000100"); !ok {
+		t.Error("the 101st environment is missing")
+	}
+	if got := s.srv.CallCount(githubfake.OpListEnvironments); got != 2 {
+		t.Errorf("%d environment list pages, want 2 (REST only for the repository with more than 100)", got)
 	}
 }

@@ -312,8 +312,11 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 	}
 	for _, rid := range sortedIDs(d.envSecs) {
 		r := repoByID[rid]
-		q := d.gql[rid]
-		for _, env := range q.Environments.Nodes {
+		envs, ok := d.envs[rid]
+		if !ok {
+			envs = d.gql[rid].Environments.Nodes
+		}
+		for _, env := range envs {
 			secs := d.envSecs[rid][env.Name]
 			if len(secs) == 0 {
 				continue

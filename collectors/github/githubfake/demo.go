@@ -22,6 +22,7 @@ func ScannerPermissions() map[string]string {
 		"administration":                      "write",
 		"secrets":                             "read",
 		"environments":                        "read",
+		"actions":                             "read",
 		"members":                             "read",
 		"organization_administration":         "read",
 		"organization_secrets":                "read",

@@ -32,6 +32,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	add("GET /orgs/{org}/actions/secrets", route{op: OpListOrgSecrets, appPerm: "organization_secrets:read", classic: "admin:org", handle: s.listOrgSecrets})
 	add("GET /repos/{owner}/{repo}/actions/secrets", route{op: OpListRepoSecrets, appPerm: "secrets:read", classic: "repo", handle: s.listRepoSecrets})
 	add("GET /repos/{owner}/{repo}/environments/{env}/secrets", route{op: OpListEnvSecrets, appPerm: "environments:read", classic: "repo", handle: s.listEnvSecrets})
+	add("GET /repos/{owner}/{repo}/environments", route{op: OpListEnvironments, appPerm: "actions:read", classic: "repo", handle: s.listEnvironments})
 	add("GET /orgs/{org}/members", route{op: OpListMembers, appPerm: "members:read", classic: "read:org", handle: s.listMembers})
 	add("GET /orgs/{org}/outside_collaborators", route{op: OpListOutside, appPerm: "members:read", classic: "read:org", handle: s.listOutside})
 	add("GET /orgs/{org}/properties/values", route{op: OpListPropertyValues, appPerm: "organization_custom_properties:read", classic: "read:org", handle: s.listPropertyValues})
@@ -370,6 +371,14 @@ func (s *Server) listEnvSecrets(c *call) response {
 	return notFound()
 }
 
+func (s *Server) listEnvironments(c *call) response {
+	var items []any
+	for _, e := range c.repo.Environments {
+		items = append(items, map[string]any{"id": e.ID, "node_id": "EN_" + strconv.FormatInt(e.ID, 10), "name": e.Name})
+	}
+	return response{items: nonNil(items), wrapKey: "environments"}
+}
+
 func userItems(logins []string) []any {
 	sorted := append([]string(nil), logins...)
 	sort.Strings(sorted)
@@ -442,13 +451,13 @@ func (s *Server) graphql(c *call) response {
 	nodes := []any{}
 	for _, r := range repos[lo:hi] {
 		envs := []any{}
-		for _, e := range r.Environments {
+		for _, e := range r.Environments[:min(len(r.Environments), 100)] { // environments(first: 100)
 			envs = append(envs, map[string]any{"databaseId": e.ID, "name": e.Name})
 		}
 		nodes = append(nodes, map[string]any{
 			"databaseId": r.ID, "name": r.Name, "nameWithOwner": c.org.Login + "/" + r.Name, "isArchived": r.Archived,
 			"deployKeys":   map[string]any{"totalCount": len(r.DeployKeys)},
-			"environments": map[string]any{"totalCount": len(envs), "nodes": envs},
+			"environments": map[string]any{"totalCount": len(r.Environments), "nodes": envs},
 		})
 	}
 	end := base64.StdEncoding.EncodeToString([]byte("cursor:" + strconv.Itoa(hi)))

@@ -48,6 +48,7 @@ const (
 	OpListOrgSecrets          = "actions/list-org-secrets"
 	OpListRepoSecrets         = "actions/list-repo-secrets"
 	OpListEnvSecrets          = "actions/list-environment-secrets"
+	OpListEnvironments        = "repos/get-all-environments"
 	OpListMembers             = "orgs/list-members"
 	OpListOutside             = "orgs/list-outside-collaborators"
 	OpListPropertyValues      = "orgs/custom-properties-for-repos-get-organization-values"
