@@ -346,19 +346,36 @@ func (c *Collector) actionsIdentity(now time.Time, id, native, name, org, path s
 		Status: nhi.StatusActive, Tags: copyTags(tags), OwnerHints: c.tagHints(d, tags), Usage: notReported(now, reason), Attributes: attrs,
 	}
 	for _, s := range secs {
+		// Created is when the current value was set: an update replaces
+		// it. Without updated_at, created_at is the best fact there is.
+		set := s.UpdatedAt
+		if set.IsZero() {
+			set = s.CreatedAt
+		}
 		cred := nhi.Credential{ID: s.Name, Type: nhi.CredGitHubActionsSecret, Name: s.Name,
-			// Created is when the current value was set: an update replaces it.
-			Created: s.UpdatedAt.UTC(), Status: nhi.StatusActive, Usage: notReported(now, reason),
-			Attributes: map[string]string{"secret_created_at": s.CreatedAt.UTC().Format(time.RFC3339), "updated_at": s.UpdatedAt.UTC().Format(time.RFC3339)}}
+			Created: set.UTC(), Status: nhi.StatusActive, Usage: notReported(now, reason), Attributes: map[string]string{}}
+		if !s.CreatedAt.IsZero() {
+			cred.Attributes["secret_created_at"] = s.CreatedAt.UTC().Format(time.RFC3339)
+		}
+		if !s.UpdatedAt.IsZero() {
+			cred.Attributes["updated_at"] = s.UpdatedAt.UTC().Format(time.RFC3339)
+		}
 		if s.Visibility != "" {
 			cred.Attributes["visibility"] = s.Visibility
 		}
 		if cloud, pat := c.cloudSecret(s.Name); cloud != "" {
-			age := int(now.Sub(s.UpdatedAt).Hours() / 24)
+			when := "value date unknown"
+			if !set.IsZero() {
+				age := int(now.Sub(set).Hours() / 24)
+				when = fmt.Sprintf("value last set %d days ago", age)
+				cred.Attributes["age_days"] = strconv.Itoa(age)
+			}
 			cred.Signals = append(cred.Signals, nhi.Signal{Code: nhi.SignalCloudSecretInCI,
-				Detail: fmt.Sprintf("%s looks like a long-lived %s credential (pattern %s), value last set %d days ago; use OIDC federation", s.Name, cloud, pat, age)})
+				Detail: fmt.Sprintf("%s looks like a long-lived %s credential (pattern %s), %s; use OIDC federation", s.Name, cloud, pat, when)})
 			cred.Attributes["cloud"] = cloud
-			cred.Attributes["age_days"] = strconv.Itoa(age)
+		}
+		if len(cred.Attributes) == 0 {
+			cred.Attributes = nil
 		}
 		ident.Credentials = append(ident.Credentials, cred)
 	}
@@ -370,16 +387,18 @@ func (c *Collector) cloudSecret(name string) (cloud, pattern string) {
 		if !re.MatchString(name) {
 			continue
 		}
-		n := strings.ToUpper(name)
-		switch {
-		case strings.Contains(n, "AWS"):
-			cloud = "aws"
-		case strings.Contains(n, "AZURE") || strings.Contains(n, "ARM_") || strings.Contains(n, "AZ_"):
-			cloud = "azure"
-		case strings.Contains(n, "GCP") || strings.Contains(n, "GOOGLE") || strings.Contains(n, "GCLOUD"):
-			cloud = "gcp"
-		default:
-			cloud = "cloud"
+		// Classify by whole words of the name: "ALARM_GCP_SA_KEY" is Google,
+		// not Azure; the last cloud word wins ("AWS_TO_GCP_SA_KEY" is gcp).
+		cloud = "cloud"
+		for _, w := range strings.FieldsFunc(strings.ToUpper(name), func(r rune) bool { return r == '_' || r == '-' }) {
+			switch w {
+			case "AWS":
+				cloud = "aws"
+			case "AZURE", "ARM", "AZ":
+				cloud = "azure"
+			case "GCP", "GOOGLE", "GCLOUD":
+				cloud = "gcp"
+			}
 		}
 		return cloud, re.String()[len("(?i)"):]
 	}
