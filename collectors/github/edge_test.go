@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -234,5 +235,24 @@ func TestManyEnvironments(t *testing.T) {
 	}
 	if got := s.srv.CallCount(githubfake.OpListEnvironments); got != 2 {
 		t.Errorf("%d environment list pages, want 2 (REST only for the repository with more than 100)", got)
+	}
+}
+
+// TestConcurrencyBound: requests in flight never exceed Concurrency
+// (default 10, far under GitHub's 100), and the collector does use it.
+func TestConcurrencyBound(t *testing.T) {
+	for _, limit := range []int{0, 3} {
+		s := newSetup(t, githubfake.Large(fixedNow, "bigco", 120, 30, testAppKey()))
+		s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
+		s.cfg.Concurrency = limit
+		s.srv.SetLatency(5 * time.Millisecond)
+		collect(t, s.collector(t))
+		want := limit
+		if want == 0 {
+			want = 10
+		}
+		if got := s.srv.MaxInFlight(); got > want || got < want-1 {
+			t.Errorf("Concurrency %d: at most %d requests in flight, want %d", limit, got, want)
+		}
 	}
 }

@@ -136,6 +136,8 @@ type Server struct {
 
 	fakeapi.Counter
 	notModified map[string]int
+	inFlight    int // requests being served now
+	maxInFlight int // the most served at once since ResetCalls
 	denyScope   map[string]bool
 	denyOp      map[string]bool
 	throttles   map[string]*throttle
@@ -275,6 +277,15 @@ func (s *Server) ResetCalls() {
 	defer s.mu.Unlock()
 	s.Counter.ResetCalls()
 	s.notModified = map[string]int{}
+	s.maxInFlight = s.inFlight
+}
+
+// MaxInFlight returns the most requests the fake served at once since it
+// started or since ResetCalls.
+func (s *Server) MaxInFlight() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.maxInFlight
 }
 
 // AddDeployKey adds a deploy key to a repository (a change the next scan
@@ -374,7 +385,14 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	lat := s.latency
 	s.Count(rt.op)
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.inFlight--
+		s.mu.Unlock()
+	}()
 	if lat > 0 {
 		select {
 		case <-time.After(lat):
