@@ -58,7 +58,7 @@ func actErr(what string, err error) error {
 	var rl *gh.RateLimitError
 	var ab *gh.AbuseRateLimitError
 	switch code := statusOf(err); {
-	case errors.As(err, &rl), errors.As(err, &ab):
+	case errors.As(err, &rl), errors.As(err, &ab), isPlainThrottle(err):
 		return fmt.Errorf("github: %s: %w", what, collectors.ErrThrottled)
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
 		return fmt.Errorf("github: %s: status %d: %w", what, code, collectors.ErrDenied)

@@ -168,6 +168,8 @@ func classify(err error) (nhi.GapKind, string) {
 		return nhi.GapError, "cancelled"
 	case errors.As(err, &rl), errors.As(err, &ab), errors.Is(err, collectors.ErrThrottled):
 		return nhi.GapThrottled, "rate limited after retries"
+	case isPlainThrottle(err):
+		return nhi.GapThrottled, "rate limited after retries"
 	case errors.Is(err, collectors.ErrDenied):
 		return nhi.GapDenied, err.Error()
 	case errors.As(err, &er) && er.Response != nil:
@@ -222,7 +224,11 @@ func (c *Collector) do(ctx context.Context, f func() (*gh.Response, error)) (*gh
 			wait = time.Until(rl.Rate.Reset.Time) + time.Second
 			local = notSent(rl.Response)
 		default:
-			return resp, err
+			w, ok := plainThrottle(err)
+			if !ok {
+				return resp, err
+			}
+			wait = w
 		}
 		if local && heldBack < heldBackWaits {
 			heldBack++
@@ -239,6 +245,30 @@ func (c *Collector) do(ctx context.Context, f func() (*gh.Response, error)) (*gh
 		case <-time.After(wait):
 		}
 	}
+}
+
+// plainThrottle recognises a rate-limit answer go-github does not: a 429,
+// or a 403 with Retry-After, whose body lacks GitHub's documentation URL
+// (a proxy in front of GitHub Enterprise Server may send one). It returns
+// how long to wait: Retry-After, or a minute as GitHub advises.
+func plainThrottle(err error) (time.Duration, bool) {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return 0, false
+	}
+	ra := er.Response.Header.Get("Retry-After")
+	if er.Response.StatusCode != http.StatusTooManyRequests && (er.Response.StatusCode != http.StatusForbidden || ra == "") {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(ra); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	return time.Minute, true
+}
+
+func isPlainThrottle(err error) bool {
+	_, ok := plainThrottle(err)
+	return ok
 }
 
 // heldBackWaits bounds the waits of one call that go-github held back

@@ -13,6 +13,7 @@ import (
 	gh "github.com/google/go-github/v89/github"
 
 	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // TestGapSetOrderIndependent: concurrent calls fail in any order; the
@@ -116,5 +117,19 @@ func TestCloudSecretAgeWithoutDates(t *testing.T) {
 	}
 	if gcp.Attributes["age_days"] != "30" || !gcp.Created.Equal(now.AddDate(0, 0, -30)) {
 		t.Errorf("secret with created_at only: age %q, created %v; want 30 days from created_at", gcp.Attributes["age_days"], gcp.Created)
+	}
+}
+
+func TestPlainThrottleIsThrottled(t *testing.T) {
+	plain := &gh.ErrorResponse{Response: &http.Response{StatusCode: http.StatusTooManyRequests, Header: http.Header{}}, Message: "Too Many Requests"}
+	if kind, _ := classify(plain); kind != nhi.GapThrottled {
+		t.Errorf("plain 429 classified %q, want throttled", kind)
+	}
+	if err := actErr("x", plain); !errors.Is(err, collectors.ErrThrottled) {
+		t.Errorf("plain 429 in a control: %v, want ErrThrottled", err)
+	}
+	denied := &gh.ErrorResponse{Response: &http.Response{StatusCode: http.StatusForbidden, Header: http.Header{}}, Message: "Resource not accessible by integration"}
+	if kind, _ := classify(denied); kind != nhi.GapDenied {
+		t.Errorf("403 without Retry-After classified %q, want denied", kind)
 	}
 }

@@ -375,6 +375,7 @@ func TestThrottleRetried(t *testing.T) {
 	}{
 		{"secondary-429-retry-after", githubfake.Secondary, githubfake.OpListOrgSecrets},
 		{"primary-403-reset", githubfake.Primary, githubfake.OpListInstallations},
+		{"plain-429-retry-after", githubfake.Plain, githubfake.OpListMembers},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := demoSetup(t)

@@ -64,6 +64,10 @@ const (
 	Secondary ThrottleKind = iota
 	// Primary answers 403 with X-RateLimit-Remaining: 0 and a reset time.
 	Primary
+	// Plain answers 429 with Retry-After and a bare message, without the
+	// documentation URL go-github looks for (as a proxy in front of GitHub
+	// Enterprise Server may).
+	Plain
 )
 
 type throttle struct {
@@ -521,6 +525,10 @@ func (s *Server) writeThrottle(w http.ResponseWriter, kind ThrottleKind) {
 		return
 	}
 	w.Header().Set("Retry-After", "1")
+	if kind == Plain {
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"message": "Too Many Requests"})
+		return
+	}
 	writeJSON(w, http.StatusTooManyRequests, errBody("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
 		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"))
 }
