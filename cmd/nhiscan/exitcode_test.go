@@ -140,3 +140,48 @@ providers:
 		t.Errorf("--log-format text did not override the file; stderr:\n%s", errs)
 	}
 }
+
+// TestCLIScanReportsWhatItResolved: findings a scan resolved are part of its
+// findings list, HTML report and evidence pack (remediation proof), not
+// only of the global lifecycle.
+func TestCLIScanReportsWhatItResolved(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	for _, inv := range []string{"scan1.json", "scan2.json"} {
+		if code, out, errs := c.run("scan", db, cat, "--inventory", testdata(inv)); code != exitOK {
+			t.Fatalf("scan %s = %d\n%s%s", inv, code, out, errs)
+		}
+	}
+	// scan2.json no longer has AIDADAN: its 7 findings are resolved by scan 2.
+	_, out, errs := c.run("findings", db, "--scan", "2", "--status", "resolved", "--format", "json")
+	var rows []struct {
+		IdentityID string `json:"identity_id"`
+		Status     string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("findings json: %v\n%s%s", err, out, errs)
+	}
+	if len(rows) != 7 {
+		t.Errorf("scan 2 resolved %d findings, want 7:\n%s", len(rows), out)
+	}
+	for _, r := range rows {
+		if r.IdentityID != "aws:AIDADAN" || r.Status != "resolved" {
+			t.Errorf("resolved row %+v", r)
+		}
+	}
+	if _, out, _ := c.run("findings", db, "--scan", "1", "--status", "resolved", "--format", "json"); strings.TrimSpace(out) != "[]" {
+		t.Errorf("scan 1 resolved nothing, got:\n%s", out)
+	}
+	ev := filepath.Join(c.dir, "ev")
+	if code, out, errs := c.run("export", "evidence", db, cat, "--scan", "2", "--out", ev); code != exitOK {
+		t.Fatalf("export = %d\n%s%s", code, out, errs)
+	}
+	man, err := os.ReadFile(filepath.Join(ev, "manifest.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(man), `"resolved_findings": 7`) {
+		t.Errorf("manifest does not count the 7 resolved findings:\n%s", man)
+	}
+}

@@ -157,7 +157,8 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.Store, erro
 	return store.Open(ctx, path)
 }
 
-// scanFindingRows returns one scan's findings with their lifecycle.
+// scanFindingRows returns one scan's findings with their lifecycle: those
+// it produced (open or suppressed) and those it resolved.
 func scanFindingRows(ctx context.Context, st *store.Store, id int64) ([]reports.FindingRow, error) {
 	if _, err := st.Scan(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -187,6 +188,23 @@ func scanFindingRows(ctx context.Context, st *store.Store, id int64) ([]reports.
 			row.FirstSeen, row.LastSeen = r.FirstSeen, r.LastSeen
 		}
 		rows = append(rows, row)
+	}
+	// Findings this scan resolved (an earlier scan reported them, this one
+	// of a fully collected scope no longer does) are part of what it
+	// reported: the remediation an auditor looks for.
+	evs, err := st.FindingEvents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if ev.Event != store.EventResolved {
+			continue
+		}
+		r, ok := life[ev.Fingerprint]
+		if !ok {
+			continue
+		}
+		rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: reports.StatusResolved, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
 	}
 	return rows, nil
 }
