@@ -43,11 +43,16 @@ func TestCLIBadInputExits2(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(full, "old.csv"), "old")
+	empty, noTime := filepath.Join(c.dir, "empty.json"), filepath.Join(c.dir, "notime.json")
+	writeFile(t, empty, "{}")
+	writeFile(t, noTime, `{"version": 1}`)
 
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"scan", db, cat, "--inventory", empty}, `"version" is missing`},
+		{[]string{"scan", db, cat, "--inventory", noTime}, `"collected_at" is missing`},
 		{[]string{"diff", db, "1", "99"}, "scan 99 not found"},
 		{[]string{"diff", db, "1", "3"}, "scan 3 is failed (every collector failed)"},
 		{[]string{"export", "evidence", db, "--scan", "99", "--out", filepath.Join(c.dir, "ev99")}, "scan 99 not found"},
@@ -69,6 +74,14 @@ func TestCLIBadInputExits2(t *testing.T) {
 		if after := snapshotDir(t, c.dir); after != before {
 			t.Errorf("%v wrote files:\nbefore %s\nafter  %s", tc.args, before, after)
 		}
+	}
+	st, err = store.Open(context.Background(), c.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if scans, err := st.Scans(context.Background()); err != nil || len(scans) != 3 {
+		t.Errorf("the database holds %d scans (%v), want the 3 from before", len(scans), err)
 	}
 }
 

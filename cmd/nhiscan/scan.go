@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -101,14 +103,29 @@ above that severity exist, for CI gating.`,
 }
 
 func readInventory(path string) (nhi.Inventory, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nhi.Inventory{}, err
 	}
-	defer f.Close()
-	inv, err := nhi.Decode(f)
+	inv, err := nhi.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nhi.Inventory{}, fmt.Errorf("%s: %w", path, err)
+	}
+	// nhi.Decode takes a missing version as the current one and a missing
+	// collected_at as unknown; an imported snapshot must state both (see
+	// docs/inventory.md), or "{}" would import as a complete, empty scan.
+	var head struct {
+		Version     *int       `json:"version"`
+		CollectedAt *time.Time `json:"collected_at"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nhi.Inventory{}, fmt.Errorf("%s: %w", path, err)
+	}
+	switch {
+	case head.Version == nil:
+		return nhi.Inventory{}, fmt.Errorf("%s: inventory: \"version\" is missing (want %d)", path, nhi.SchemaVersion)
+	case head.CollectedAt == nil || head.CollectedAt.IsZero():
+		return nhi.Inventory{}, fmt.Errorf("%s: inventory: \"collected_at\" is missing: when was it collected?", path)
 	}
 	return inv, nil
 }
