@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -138,11 +139,17 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 
 func (a *app) demo(ctx context.Context, out string) error {
 	now := a.now().UTC().Truncate(time.Second)
+	if err := checkDemoDir(out); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(out, demoMarker), []byte("written by nhiscan demo; a rerun replaces this folder's demo files\n"), 0o644); err != nil {
+		return err
+	}
 	// A rerun starts afresh: remove only what an earlier demo wrote.
-	for _, name := range []string{"nhiscan.db", "nhiscan.db-wal", "nhiscan.db-shm", "nhiscan.db.lock", "report.html", "evidence", "catalog", "credentials"} {
+	for _, name := range demoFiles {
 		if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
 			return err
 		}
@@ -208,6 +215,40 @@ func (a *app) demo(ctx context.Context, out string) error {
 	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s\n  evidence  %s\n  catalog   %s\n", dbPath, report, evDir, catDir)
 	fmt.Fprintf(a.stdout, "\nnext: nhiscan findings --db %s --family orphaned\n      nhiscan diff --db %s\n      nhiscan audit verify --db %s\n", dbPath, dbPath, dbPath)
 	return nil
+}
+
+// demoMarker marks a folder the demo wrote, so a rerun may replace its
+// files.
+const demoMarker = ".nhiscan-demo"
+
+// demoFiles are the files and folders the demo writes in --out, which a
+// rerun removes first.
+var demoFiles = []string{"nhiscan.db", "nhiscan.db-wal", "nhiscan.db-shm", "nhiscan.db.lock", "report.html", "evidence", "catalog", "credentials"}
+
+// checkDemoDir refuses an --out folder that holds files but was not written
+// by the demo: a rerun removes nhiscan.db, catalog/, evidence/… there, which
+// must never hit a real deployment's database or catalog.
+func checkDemoDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return usagef("--out %s: %v", dir, err)
+	}
+	if len(ents) == 0 || fileExists(filepath.Join(dir, demoMarker)) {
+		return nil
+	}
+	// A folder from a demo before the marker: only demo files, with the
+	// demo's fake GitHub App key.
+	own := true
+	for _, e := range ents {
+		own = own && slices.Contains(demoFiles, e.Name())
+	}
+	if own && fileExists(filepath.Join(dir, "credentials", "github-app.pem")) {
+		return nil
+	}
+	return usagef("--out %s is not empty and was not written by 'nhiscan demo': name a new or empty folder", dir)
 }
 
 // demoChanges alters the demo organisation between the two scans, through

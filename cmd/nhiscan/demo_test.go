@@ -136,3 +136,39 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("second demo = %d\n%s\n%s", code, stdout, stderr)
 	}
 }
+
+// TestDemoNeverClobbersAForeignFolder: the demo replaces nhiscan.db,
+// catalog/ and evidence/ in --out on a rerun, so it refuses a folder that
+// holds anything it did not write (a real deployment's database and
+// catalog), and reruns in its own folder.
+func TestDemoNeverClobbersAForeignFolder(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the whole pipeline")
+	}
+	c := newCLI(t)
+	prod := filepath.Join(c.dir, "prod")
+	if err := os.MkdirAll(filepath.Join(prod, "catalog"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(prod, "catalog", "roles.yaml"), "roles: []\n")
+	writeFile(t, filepath.Join(prod, "nhiscan.db"), "production history")
+	code, _, errs := c.run("demo", "--out", prod)
+	if code != exitUsage || !strings.Contains(errs, "not written by 'nhiscan demo'") {
+		t.Errorf("demo into a foreign folder = %d, want %d\n%s", code, exitUsage, errs)
+	}
+	for _, f := range []string{"catalog/roles.yaml", "nhiscan.db"} {
+		if _, err := os.Stat(filepath.Join(prod, f)); err != nil {
+			t.Errorf("demo removed %s: %v", f, err)
+		}
+	}
+	if ents, _ := os.ReadDir(prod); len(ents) != 2 {
+		t.Errorf("demo wrote into the foreign folder: %d entries", len(ents))
+	}
+
+	own := filepath.Join(c.dir, "demo")
+	for i := range 2 {
+		if code, out, errs := c.run("demo", "--out", own); code != exitOK {
+			t.Fatalf("demo run %d = %d\n%s%s", i+1, code, out, errs)
+		}
+	}
+}
