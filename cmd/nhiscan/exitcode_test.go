@@ -43,6 +43,8 @@ func TestCLIBadInputExits2(t *testing.T) {
 		t.Fatal(err)
 	}
 	writeFile(t, filepath.Join(full, "old.csv"), "old")
+	notDB := filepath.Join(c.dir, "notes.txt")
+	writeFile(t, notDB, "not a database\n")
 	empty, noTime := filepath.Join(c.dir, "empty.json"), filepath.Join(c.dir, "notime.json")
 	writeFile(t, empty, "{}")
 	writeFile(t, noTime, `{"version": 1}`)
@@ -54,6 +56,8 @@ func TestCLIBadInputExits2(t *testing.T) {
 		{[]string{"scan", db, cat, "--inventory", empty}, `"version" is missing`},
 		{[]string{"scan", db, cat, "--inventory", noTime}, `"collected_at" is missing`},
 		{[]string{"diff", db, "1", "99"}, "scan 99 not found"},
+		{[]string{"findings", "--db", notDB}, "is not an nhiscan database"},
+		{[]string{"scan", "--db", notDB, cat, "--inventory", testdata("scan1.json")}, "is not an nhiscan database"},
 		{[]string{"diff", db, "1", "3"}, "scan 3 is failed (every collector failed)"},
 		{[]string{"export", "evidence", db, "--scan", "99", "--out", filepath.Join(c.dir, "ev99")}, "scan 99 not found"},
 		{[]string{"export", "evidence", db, "--scan", "3", "--out", filepath.Join(c.dir, "ev3")}, "scan 3 is failed"},

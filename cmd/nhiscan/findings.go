@@ -154,7 +154,17 @@ func (a *app) openExisting(ctx context.Context, path string) (*store.Store, erro
 	if !fileExists(path) {
 		return nil, usagef("database %s does not exist: run 'nhiscan scan' (or 'nhiscan demo') first", path)
 	}
-	return store.Open(ctx, path)
+	return openStore(ctx, path)
+}
+
+// openStore opens (creating if needed) the database; a file that is not
+// one is a usage error.
+func openStore(ctx context.Context, path string) (*store.Store, error) {
+	st, err := store.Open(ctx, path)
+	if errors.Is(err, store.ErrNotDatabase) {
+		return nil, usagef("--db %s is not an nhiscan database (not SQLite)", path)
+	}
+	return st, err
 }
 
 // scanFindingRows returns one scan's findings with their lifecycle: those

@@ -74,7 +74,7 @@ above that severity exist, for CI gating.`,
 				}
 				collect = a.collectAll(cs)
 			}
-			st, err := store.Open(ctx, cfg.Database)
+			st, err := openStore(ctx, cfg.Database)
 			if err != nil {
 				return err
 			}

@@ -57,7 +57,8 @@ import (
 	"sync"
 	"time"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // DefaultPath is the database file used when none is configured.
@@ -81,6 +82,8 @@ var (
 	ErrAuditBroken = errors.New("audit log chain broken")
 	// ErrCorrupt: stored data does not match its recorded hash.
 	ErrCorrupt = errors.New("stored data does not match its hash")
+	// ErrNotDatabase: the file exists but is not an SQLite database.
+	ErrNotDatabase = errors.New("not an SQLite database")
 )
 
 //go:embed migrations/*.sql
@@ -147,6 +150,10 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	s := &Store{db: db, path: cfg.Path, lockPath: cfg.Path + ".lock", now: cfg.Now}
 	if err := s.init(ctx); err != nil {
 		db.Close()
+		var se *sqlite.Error
+		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_NOTADB {
+			return nil, fmt.Errorf("open store %q: %w", cfg.Path, ErrNotDatabase)
+		}
 		return nil, fmt.Errorf("open store %q: %w", cfg.Path, err)
 	}
 	return s, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -623,5 +624,19 @@ func TestFindingsOfUncollectedScopeStayOpen(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, lifecycles(t, st)); diff != "" {
 		t.Errorf("after a scan of account 111 only (-want +got):\n%s", diff)
+	}
+}
+
+func TestOpenRefusesAFileThatIsNotADatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.txt")
+	if err := os.WriteFile(path, []byte("meeting notes, not a database\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := store.Open(context.Background(), path)
+	if !errors.Is(err, store.ErrNotDatabase) {
+		t.Fatalf("Open(text file) = %v, want ErrNotDatabase", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "meeting notes, not a database\n" {
+		t.Errorf("the file was changed: %q", b)
 	}
 }
