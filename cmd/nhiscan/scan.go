@@ -152,6 +152,12 @@ func (a *app) collectAll(cs []collectors.Collector) collectFunc {
 			})
 		}
 		_ = g.Wait()
+		// An interrupted collection (Ctrl-C, SIGTERM) fails the scan with
+		// that reason: collectors turn a cancelled call into a gap, which
+		// must not be stored as a partial scan.
+		if err := ctx.Err(); err != nil {
+			return nhi.Inventory{}, fmt.Errorf("collection interrupted: %w", err)
+		}
 		var ok []nhi.Inventory
 		var failed []string
 		for i, c := range cs {
