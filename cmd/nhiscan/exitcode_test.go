@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/reports"
 )
 
 // TestCLIBadInputExits2 covers bad input found by using the tool: each case
@@ -200,5 +201,66 @@ func TestCLIScanReportsWhatItResolved(t *testing.T) {
 	}
 	if !strings.Contains(string(man), `"resolved_findings": 7`) {
 		t.Errorf("manifest does not count the 7 resolved findings:\n%s", man)
+	}
+}
+
+// TestCLIAuditVerifyEvidence: a pack verifies against the audit entry its
+// export wrote; an edited file, and a pack rewritten together with its
+// manifest and SHA256SUMS, both fail with exit 1.
+func TestCLIAuditVerifyEvidence(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	if code, out, errs := c.run("scan", db, cat, "--inventory", testdata("scan1.json")); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	ev := filepath.Join(c.dir, "ev")
+	if code, out, errs := c.run("export", "evidence", db, cat, "--out", ev); code != exitOK {
+		t.Fatalf("export = %d\n%s%s", code, out, errs)
+	}
+	if code, out, errs := c.run("audit", "verify", db, "--evidence", ev); code != exitOK || !strings.Contains(out, "evidence "+ev+" intact") {
+		t.Fatalf("verify of an untouched pack = %d\n%s%s", code, out, errs)
+	}
+
+	// A pack rewritten whole: consistent files, manifest and SHA256SUMS,
+	// with one owner changed. Only the audit log can tell.
+	forged := filepath.Join(c.dir, "forged")
+	st, err := store.Open(context.Background(), c.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{now: func() time.Time { return c.now }, getenv: func(string) string { return "" }}
+	in, err := a.reportInput(context.Background(), st, 1, nil)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range in.Findings {
+		in.Findings[i].Owner = "mallory@acme.example"
+	}
+	if _, err := reports.WriteEvidence(forged, in, c.now); err != nil {
+		t.Fatal(err)
+	}
+	if err := reports.VerifyEvidence(forged); err != nil {
+		t.Fatalf("the forged pack should be self-consistent: %v", err)
+	}
+	code, _, errs := c.run("audit", "verify", db, "--evidence", forged)
+	if code != exitFindings || !strings.Contains(errs, "no export in this database's audit log recorded") {
+		t.Errorf("verify of a rewritten pack = %d, want %d\n%s", code, exitFindings, errs)
+	}
+
+	// One edited cell.
+	f := filepath.Join(ev, "findings.csv")
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, f, strings.Replace(string(b), "dan@acme.example", "eve@acme.example", 1))
+	code, _, errs = c.run("audit", "verify", db, "--evidence", ev)
+	if code != exitFindings || !strings.Contains(errs, "NOT intact") {
+		t.Errorf("verify of an edited pack = %d, want %d\n%s", code, exitFindings, errs)
+	}
+	if code, _, _ := c.run("audit", "verify", db, "--evidence", c.dir); code != exitUsage {
+		t.Errorf("verify of a folder without a manifest = %d, want %d", code, exitUsage)
 	}
 }

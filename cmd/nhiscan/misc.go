@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
@@ -100,10 +102,16 @@ func (a *app) catalogCmd() *cobra.Command {
 
 func (a *app) auditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Work with the hash-chained audit log"}
-	cmd.AddCommand(&cobra.Command{
+	var evidence []string
+	verify := &cobra.Command{
 		Use:   "verify",
 		Short: "Verify the audit log's hash chain; exit 1 if any entry was edited or deleted",
-		Args:  cobra.NoArgs,
+		Long: `verify recomputes the audit log's hash chain and exits 1 if any entry was
+edited or deleted. With --evidence DIR it also checks an evidence pack: every
+file against manifest.json and SHA256SUMS, and the manifest's own SHA-256
+against the evidence.export entry the export wrote in the audit log, so a
+pack rewritten together with its manifest is detected too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
 				n, err := st.VerifyAudit(cmd.Context())
@@ -111,10 +119,17 @@ func (a *app) auditCmd() *cobra.Command {
 					return failError{fmt.Sprintf("audit log NOT intact: %v", err)}
 				}
 				fmt.Fprintf(a.stdout, "audit log intact: %d entries\n", n)
+				for _, dir := range evidence {
+					if err := a.verifyEvidence(cmd.Context(), st, dir); err != nil {
+						return err
+					}
+				}
 				return nil
 			})
 		},
-	})
+	}
+	verify.Flags().StringSliceVar(&evidence, "evidence", nil, "also verify this evidence pack against the audit log (repeatable)")
+	cmd.AddCommand(verify)
 	cmd.AddCommand(&cobra.Command{
 		Use:   "log",
 		Short: "Print the audit log",
@@ -134,6 +149,33 @@ func (a *app) auditCmd() *cobra.Command {
 		},
 	})
 	return cmd
+}
+
+// verifyEvidence checks a pack's files and that its manifest is the one an
+// export recorded in the (verified) audit log.
+func (a *app) verifyEvidence(ctx context.Context, st *store.Store, dir string) error {
+	if fi, err := os.Stat(filepath.Join(dir, reports.FileManifest)); err != nil || fi.IsDir() {
+		return usagef("--evidence %s: no %s there", dir, reports.FileManifest)
+	}
+	if err := reports.VerifyEvidence(dir); err != nil {
+		return failError{fmt.Sprintf("evidence %s NOT intact: %v", dir, err)}
+	}
+	sum, err := fileSHA256(filepath.Join(dir, reports.FileManifest))
+	if err != nil {
+		return err
+	}
+	recs, err := st.AuditEntries(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		if r.Action == "evidence.export" && r.Detail["manifest_sha256"] == sum {
+			fmt.Fprintf(a.stdout, "evidence %s intact: manifest sha256 %s recorded by audit entry %d (%s, %s)\n",
+				dir, sum, r.Seq, reports.TermText(r.Subject), fmtTime(r.At))
+			return nil
+		}
+	}
+	return failError{fmt.Sprintf("evidence %s NOT verified: its files match its manifest, but no export in this database's audit log recorded manifest sha256 %s (rewritten pack, or exported from another database)", dir, sum)}
 }
 
 func fmtDetail(d map[string]string) string {
