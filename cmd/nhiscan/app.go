@@ -153,6 +153,7 @@ Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
 	pf.StringVar(&a.logFormat, "log-format", "", "log format: text or json (default text)")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log progress and API activity")
 	pf.StringVar(&a.asOf, "as-of", "", "evaluation time, RFC 3339 or YYYY-MM-DD (default now); a future date forecasts what will be overdue")
+	completeValues(root, "log-format", func() []string { return []string{"text", "json"} })
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.demoCmd(), a.versionCmd())
 	return root

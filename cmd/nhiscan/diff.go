@@ -100,6 +100,7 @@ for a scope that either scan covered only partially.`,
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")
+	completeValues(cmd, "format", formatValues)
 	cmd.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for owner resolution (default: config 'catalog')")
 	return cmd
 }

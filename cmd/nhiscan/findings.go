@@ -105,6 +105,12 @@ it, and --scan ID shows exactly what one scan reported.`,
 	f.StringVar(&format, "format", "table", "table, json or csv")
 	f.Int64Var(&scanID, "scan", 0, "show the findings one scan reported (default: current lifecycle)")
 	f.BoolVar(&includeDrift, "drift", false, "include drift findings (see also 'nhiscan diff')")
+	completeValues(cmd, "family", familyValues)
+	completeValues(cmd, "rule", ruleValues)
+	completeValues(cmd, "provider", providerValues)
+	completeValues(cmd, "severity", severityValues)
+	completeValues(cmd, "status", statusValues)
+	completeValues(cmd, "format", formatValues)
 	return cmd
 }
 

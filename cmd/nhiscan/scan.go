@@ -98,6 +98,7 @@ above that severity exist, for CI gating.`,
 	f.StringSliceVar(&catalogs, "catalog", nil, "catalog file or directory (repeatable; default: config 'catalog')")
 	f.StringVar(&inventory, "inventory", "", "import this JSON inventory instead of running collectors")
 	f.StringVar(&failOn, "fail-on", "", "exit 1 when unsuppressed findings at or above this severity exist (info|low|medium|high|critical)")
+	completeValues(cmd, "fail-on", severityValues)
 	f.StringVar(&htmlOut, "html", "", "also write the HTML report of this scan to this file")
 	return cmd
 }
