@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -262,5 +263,29 @@ func TestCLIAuditVerifyEvidence(t *testing.T) {
 	}
 	if code, _, _ := c.run("audit", "verify", db, "--evidence", c.dir); code != exitUsage {
 		t.Errorf("verify of a folder without a manifest = %d, want %d", code, exitUsage)
+	}
+}
+
+// TestCLIAuditVerifyDetectsTampering: an edited audit entry makes
+// 'audit verify' exit 1 and name it.
+func TestCLIAuditVerifyDetectsTampering(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	if code, out, errs := c.run("scan", db, "--catalog", testdata("catalog.yaml"), "--inventory", testdata("scan1.json")); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	raw, err := sql.Open("sqlite", c.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{"DROP TRIGGER audit_log_no_update", "UPDATE audit_log SET actor = 'mallory' WHERE seq = 1"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	code, out, errs := c.run("audit", "verify", db)
+	if code != exitFindings || !strings.Contains(errs, "audit log NOT intact") || !strings.Contains(errs, "seq 1") {
+		t.Errorf("audit verify of an edited log = %d, want %d\n%s%s", code, exitFindings, out, errs)
 	}
 }
