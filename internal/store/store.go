@@ -50,6 +50,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
 	"sort"
 	"strconv"
@@ -134,6 +135,14 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = DefaultBusyTimeout
+	}
+	// The history maps every machine identity, its owners and weaknesses:
+	// a new database is readable by its owner only (SQLite gives the WAL
+	// and shared-memory files the database file's mode).
+	if f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("open store %q: %w", cfg.Path, err)
 	}
 	dsn := cfg.Path + "?" + strings.Join([]string{
 		"_pragma=busy_timeout(" + strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10) + ")",

@@ -640,3 +640,17 @@ func TestOpenRefusesAFileThatIsNotADatabase(t *testing.T) {
 		t.Errorf("the file was changed: %q", b)
 	}
 }
+
+func TestNewDatabaseIsPrivate(t *testing.T) {
+	st, path, _ := newStore(t)
+	mustFinish(t, st, mustBegin(t, st, t0), t0.Add(time.Minute), inventory(), nil)
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + ".lock"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+			t.Errorf("%s has mode %v, want no group or other access", filepath.Base(p), perm)
+		}
+	}
+}
