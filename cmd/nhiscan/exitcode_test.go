@@ -66,6 +66,7 @@ func TestCLIBadInputExits2(t *testing.T) {
 		{[]string{"export", "evidence", db, "--out", full}, "is not empty"},
 		{[]string{"export", "evidence", db, "--out", filepath.Join(c.dir, "afile")}, "is a file"},
 		{[]string{"report", db, "--out", c.dir}, "is a directory"},
+		{[]string{"scan", db, cat, "--inventory", testdata("scan1.json"), "--html", c.dir}, "is a directory"},
 		{[]string{"findings", db, "--family", "orphan"}, `--family "orphan"`},
 		{[]string{"findings", db, "--rule", "dormant"}, `--rule "dormant"`},
 		{[]string{"findings", db, "--scan", "-1"}, "--scan -1"},

@@ -54,6 +54,9 @@ above that severity exist, for CI gating.`,
 			if err != nil {
 				return err
 			}
+			if fi, err := os.Stat(htmlOut); htmlOut != "" && err == nil && fi.IsDir() {
+				return usagef("--html %s is a directory: name the HTML file to write", htmlOut)
+			}
 			cat, err := a.loadCatalog(cfg, catalogs, at)
 			if err != nil {
 				return err
