@@ -50,6 +50,10 @@ func TestCLIBadInputExits2(t *testing.T) {
 	empty, noTime := filepath.Join(c.dir, "empty.json"), filepath.Join(c.dir, "notime.json")
 	writeFile(t, empty, "{}")
 	writeFile(t, noTime, `{"version": 1}`)
+	noScope := filepath.Join(c.dir, "noscope.json")
+	writeFile(t, noScope, `{"version": 1, "collected_at": "2026-11-19T00:00:00Z", "identities": [
+	  {"id": "aws:AROAX", "provider": "aws", "kind": "aws-iam-role", "native_id": "AROAX", "name": "x",
+	   "scope": "111111111111", "status": "active", "usage": {"state": "never-used"}}]}`)
 
 	for _, tc := range []struct {
 		args []string
@@ -57,6 +61,7 @@ func TestCLIBadInputExits2(t *testing.T) {
 	}{
 		{[]string{"scan", db, cat, "--inventory", empty}, `"version" is missing`},
 		{[]string{"scan", db, cat, "--inventory", noTime}, `"collected_at" is missing`},
+		{[]string{"scan", db, cat, "--inventory", noScope}, `scopes that "scopes" does not list: aws "111111111111"`},
 		{[]string{"diff", db, "1", "99"}, "scan 99 not found"},
 		{[]string{"findings", "--db", notDB}, "is not an nhiscan database"},
 		{[]string{"scan", "--db", notDB, cat, "--inventory", testdata("scan1.json")}, "is not an nhiscan database"},

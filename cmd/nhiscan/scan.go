@@ -131,6 +131,23 @@ func readInventory(path string) (nhi.Inventory, error) {
 	case head.CollectedAt == nil || head.CollectedAt.IsZero():
 		return nhi.Inventory{}, fmt.Errorf("%s: inventory: \"collected_at\" is missing: when was it collected?", path)
 	}
+	// "scopes" lists every scope the scan attempted; an identity outside
+	// them could never be compared or resolved (see docs/inventory.md).
+	listed := make(map[nhi.Scope]bool, len(inv.Scopes))
+	for _, sc := range inv.Scopes {
+		listed[nhi.Scope{Provider: sc.Provider, ID: sc.ID}] = true
+	}
+	var missing []string
+	for _, id := range inv.Identities {
+		k := nhi.Scope{Provider: id.Provider, ID: id.Scope}
+		if !listed[k] {
+			listed[k] = true // report each scope once
+			missing = append(missing, fmt.Sprintf("%s %q (identity %s)", id.Provider, id.Scope, id.ID))
+		}
+	}
+	if len(missing) > 0 {
+		return nhi.Inventory{}, fmt.Errorf("%s: inventory: identities in scopes that \"scopes\" does not list: %s", path, strings.Join(missing, "; "))
+	}
 	return inv, nil
 }
 
