@@ -295,3 +295,17 @@ func TestCLIAuditVerifyDetectsTampering(t *testing.T) {
 		t.Errorf("audit verify of an edited log = %d, want %d\n%s%s", code, exitFindings, out, errs)
 	}
 }
+
+// TestCLIGateWarnsOnPartialScan: --fail-on on a partial scan passes only
+// what was collected, and says so.
+func TestCLIGateWarnsOnPartialScan(t *testing.T) {
+	c := newCLI(t)
+	inv := filepath.Join(c.dir, "partial.json")
+	writeFile(t, inv, `{"version": 1, "collected_at": "2026-11-19T00:00:00Z",
+	  "scopes": [{"provider": "github", "id": "acme"}],
+	  "gaps": [{"provider": "github", "scope": "acme", "source": "orgs/get", "kind": "denied"}]}`)
+	code, _, errs := c.run("scan", "--db="+c.db(), "--catalog="+testdata("catalog.yaml"), "--inventory", inv, "--fail-on", "high")
+	if code != exitOK || !strings.Contains(errs, "scan 1 is partial (1 gap(s))") {
+		t.Errorf("gate on a partial scan = %d, want %d and a warning\n%s", code, exitOK, errs)
+	}
+}

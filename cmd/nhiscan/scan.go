@@ -94,6 +94,11 @@ above that severity exist, for CI gating.`,
 				}
 				fmt.Fprintf(a.stdout, "report: %s\n", htmlOut)
 			}
+			if gate != "" && out.scan.Status == store.ScanPartial {
+				// A gate passing on a partial scan proves less than it seems.
+				fmt.Fprintf(a.stderr, "nhiscan: warning: scan %d is partial (%d gap(s)): --fail-on %s cannot see findings in what was not collected\n",
+					out.scan.ID, len(out.inv.Gaps), gate)
+			}
 			return gateFindings(out.result.Findings, gate)
 		},
 	}
