@@ -18,7 +18,7 @@ func TestCLIThresholdOverrides(t *testing.T) {
 			c.env[k] = v
 		}
 		cfg := filepath.Join(c.dir, "nhiscan.yaml")
-		writeFile(t, cfg, "catalog: ["+testdata("catalog.yaml")+"]\n"+cfgText)
+		writeFile(t, cfg, "database: nhiscan.db\ncatalog: ["+testdata("catalog.yaml")+"]\n"+cfgText)
 		if code, out, errs := c.run("scan", "--config", cfg, "--inventory", testdata("scan1.json"), "--as-of", "2026-11-19"); code != exitOK {
 			t.Fatalf("scan = %d\n%s%s", code, out, errs)
 		}
