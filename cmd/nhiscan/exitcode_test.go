@@ -59,9 +59,9 @@ func TestCLIBadInputExits2(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"scan", db, cat, "--inventory", empty}, `"version" is missing`},
-		{[]string{"scan", db, cat, "--inventory", noTime}, `"collected_at" is missing`},
-		{[]string{"scan", db, cat, "--inventory", noScope}, `scopes that "scopes" does not list: aws "111111111111"`},
+		{[]string{"scan", db, cat, "--inventory", empty}, `version 0: this nhiscan reads version 1`},
+		{[]string{"scan", db, cat, "--inventory", noTime}, `collected_at is required`},
+		{[]string{"scan", db, cat, "--inventory", noScope}, `scope "111111111111" is not listed in scopes`},
 		{[]string{"diff", db, "1", "99"}, "scan 99 not found"},
 		{[]string{"findings", "--db", notDB}, "is not an nhiscan database"},
 		{[]string{"scan", "--db", notDB, cat, "--inventory", testdata("scan1.json")}, "is not an nhiscan database"},

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -112,46 +110,17 @@ above that severity exist, for CI gating.`,
 }
 
 func readInventory(path string) (nhi.Inventory, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nhi.Inventory{}, err
 	}
-	inv, err := nhi.Decode(bytes.NewReader(b))
+	defer f.Close()
+	// nhi.Decode is strict: version and collected_at are required (so "{}"
+	// is not a complete, empty scan) and every identity's scope must be
+	// listed in scopes.
+	inv, err := nhi.Decode(f)
 	if err != nil {
 		return nhi.Inventory{}, fmt.Errorf("%s: %w", path, err)
-	}
-	// nhi.Decode takes a missing version as the current one and a missing
-	// collected_at as unknown; an imported snapshot must state both (see
-	// docs/inventory.md), or "{}" would import as a complete, empty scan.
-	var head struct {
-		Version     *int       `json:"version"`
-		CollectedAt *time.Time `json:"collected_at"`
-	}
-	if err := json.Unmarshal(b, &head); err != nil {
-		return nhi.Inventory{}, fmt.Errorf("%s: %w", path, err)
-	}
-	switch {
-	case head.Version == nil:
-		return nhi.Inventory{}, fmt.Errorf("%s: inventory: \"version\" is missing (want %d)", path, nhi.SchemaVersion)
-	case head.CollectedAt == nil || head.CollectedAt.IsZero():
-		return nhi.Inventory{}, fmt.Errorf("%s: inventory: \"collected_at\" is missing: when was it collected?", path)
-	}
-	// "scopes" lists every scope the scan attempted; an identity outside
-	// them could never be compared or resolved (see docs/inventory.md).
-	listed := make(map[nhi.Scope]bool, len(inv.Scopes))
-	for _, sc := range inv.Scopes {
-		listed[nhi.Scope{Provider: sc.Provider, ID: sc.ID}] = true
-	}
-	var missing []string
-	for _, id := range inv.Identities {
-		k := nhi.Scope{Provider: id.Provider, ID: id.Scope}
-		if !listed[k] {
-			listed[k] = true // report each scope once
-			missing = append(missing, fmt.Sprintf("%s %q (identity %s)", id.Provider, id.Scope, id.ID))
-		}
-	}
-	if len(missing) > 0 {
-		return nhi.Inventory{}, fmt.Errorf("%s: inventory: identities in scopes that \"scopes\" does not list: %s", path, strings.Join(missing, "; "))
 	}
 	return inv, nil
 }

@@ -178,6 +178,10 @@ func (inv *Inventory) Validate() error {
 	if inv.Version != SchemaVersion {
 		add("version %d: this nhiscan reads version %d", inv.Version, SchemaVersion)
 	}
+	scopes := make(map[scopeKey]bool, len(inv.Scopes))
+	for _, sc := range inv.Scopes {
+		scopes[scopeKey{sc.Provider, sc.ID}] = true
+	}
 	seen := map[string]bool{}
 	for i, id := range inv.Identities {
 		where := fmt.Sprintf("identities[%d] (%s)", i, id.ID)
@@ -203,6 +207,8 @@ func (inv *Inventory) Validate() error {
 		}
 		if id.Scope == "" {
 			add("%s: scope is empty", where)
+		} else if !scopes[scopeKey{id.Provider, id.Scope}] {
+			add("%s: scope %q is not listed in scopes", where, id.Scope)
 		}
 		if !validStatus(id.Status) {
 			add("%s: unknown status %q", where, id.Status)
@@ -348,6 +354,17 @@ func Decode(r io.Reader) (Inventory, error) {
 	if dec.More() {
 		return Inventory{}, errors.New("inventory: trailing data after the JSON object")
 	}
+	// Checked before Normalize, which fills in a missing version.
+	var errs []error
+	if inv.Version != SchemaVersion {
+		errs = append(errs, fmt.Errorf("version %d: this nhiscan reads version %d (the field is required)", inv.Version, SchemaVersion))
+	}
+	if inv.CollectedAt.IsZero() {
+		errs = append(errs, errors.New("collected_at is required"))
+	}
+	if len(errs) > 0 {
+		return Inventory{}, fmt.Errorf("inventory: %w", errors.Join(errs...))
+	}
 	inv.Normalize()
 	if err := inv.Validate(); err != nil {
 		return Inventory{}, fmt.Errorf("inventory: %w", err)
@@ -360,4 +377,9 @@ func (inv Inventory) Hash() string {
 	var b bytes.Buffer
 	_ = Encode(&b, inv)
 	return sha256Hex(b.Bytes())
+}
+
+type scopeKey struct {
+	p  Provider
+	id string
 }
