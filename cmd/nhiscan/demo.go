@@ -44,8 +44,9 @@ func (a *app) demoCmd() *cobra.Command {
 		Long: `demo starts in-process fakes of the AWS (IAM, STS, Organizations), Microsoft
 Graph and Azure Resource Manager, Google Cloud (Asset Inventory, IAM, Policy
 Analyzer, API Keys) and GitHub APIs, seeded with the Acme demo organisation,
-and runs the real collectors against them. It scans twice — a baseline, then
-again after a few changes (a new write deploy key, a deleted access key) — and
+and runs the real collectors against them. It scans a baseline, records it as
+certified, changes a few things (a new write deploy key, S3 full access on a
+certified role, a dormant access key deactivated and deleted), scans again and
 writes the database, the HTML report and the evidence pack to --out.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -188,6 +189,20 @@ func (a *app) demo(ctx context.Context, out string) error {
 		return fmt.Errorf("demo baseline scan: %w", err)
 	}
 	fmt.Fprintf(a.stdout, "baseline: scan %d, %d identities, %d findings\n", first.scan.ID, len(first.inv.Identities), len(first.result.Findings))
+	// The owners review the baseline and sign it off: later grants are
+	// drift since certification.
+	cert := certificationOf(first.inv)
+	cert.At = now
+	if err := st.SaveCertification(ctx, cert); err != nil {
+		return err
+	}
+	if err := st.Audit(ctx, store.AuditEntry{At: now, Actor: "demo-operator", Action: "certification.record",
+		Subject: fmt.Sprintf("scan:%d", first.scan.ID), Detail: map[string]string{
+			"certified_by": "grace.kim@acme.example", "note": "demo: quarterly NHI review signed off", "snapshot_sha256": first.scan.InventorySHA256,
+		}}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "  certified: grace.kim@acme.example signed off scan %d's entitlements\n", first.scan.ID)
 
 	changes, err := a.demoChanges(ctx, org, first, st)
 	if err != nil {
@@ -263,7 +278,18 @@ func (a *app) demoChanges(ctx context.Context, org *demoOrg, first scanOutcome, 
 	}
 	changes = append(changes, "github: hadams added a write deploy key 'hotfix-laptop' to acme/payments-api")
 
-	// 2. An operator deletes the oldest dormant AWS access key, through the
+	// 2. Someone attaches S3 full access to the payments runtime role,
+	// after the owners certified it.
+	org.aws.Mutate(awsfake.DemoPayments, func(acct *awsfake.Account) {
+		for i := range acct.Roles {
+			if acct.Roles[i].Name == "payments-api-runtime" {
+				acct.Roles[i].Attached = append(acct.Roles[i].Attached, "arn:aws:iam::aws:policy/AmazonS3FullAccess")
+			}
+		}
+	})
+	changes = append(changes, "aws: AmazonS3FullAccess attached to the certified role payments-api-runtime")
+
+	// 3. An operator deletes the oldest dormant AWS access key, through the
 	// collector's credential control (deactivate first, then delete).
 	var target *nhi.Finding
 	for i, f := range first.result.Findings {

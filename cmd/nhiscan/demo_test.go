@@ -87,6 +87,9 @@ func TestDemo(t *testing.T) {
 		{"drift-identity-added", "github", "hotfix-laptop"},
 		{"drift-credential-removed", "aws", "payments-ci-deployer"},
 		{"privileged-grant", "azure", "Contoso Backup Cloud"},
+		{"drift-grant-since-certification", "aws", "payments-api-runtime"},
+		{"drift-grant-added", "aws", "payments-api-runtime"},
+		{"grant-outside-baseline", "aws", "payments-api-runtime"},
 	} {
 		if !has(w[0], w[1], w[2]) {
 			t.Errorf("demo lacks %s on %s %s", w[0], w[1], w[2])
@@ -122,7 +125,7 @@ func TestDemo(t *testing.T) {
 	}
 
 	code, stdout, _ = c.run("audit", "log", db)
-	for _, want := range []string{"credential.disable", "credential.delete", "exception.expired", "evidence.export"} {
+	for _, want := range []string{"credential.disable", "credential.delete", "exception.expired", "evidence.export", "certification.record"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("audit log lacks %s", want)
 		}

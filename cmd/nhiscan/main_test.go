@@ -187,3 +187,37 @@ func TestCLIVersion(t *testing.T) {
 		t.Errorf("version = %d %q", code, out)
 	}
 }
+
+func TestCLICertifyThenDriftSinceCertification(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	if code, out, errs := c.run("scan", db, cat, "--inventory", testdata("scan1.json")); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	if code, _, _ := c.run("certify", db); code != exitUsage {
+		t.Errorf("certify without --by = %d, want %d", code, exitUsage)
+	}
+	if code, _, _ := c.run("certify", db, "--scan", "9", "--by", "x"); code != exitUsage {
+		t.Errorf("certify of an unknown scan = %d, want %d", code, exitUsage)
+	}
+	code, out, errs := c.run("certify", db, "--by", "carol@acme.example", "--note", "Q4 review, ticket SEC-42")
+	if code != exitOK || !strings.Contains(out, "certified scan 1 (2 identities)") {
+		t.Fatalf("certify = %d\n%s%s", code, out, errs)
+	}
+	c.now = c.now.Add(24 * time.Hour)
+	if code, out, errs := c.run("scan", db, cat, "--inventory", testdata("scan2.json")); code != exitOK {
+		t.Fatalf("scan 2 = %d\n%s%s", code, out, errs)
+	}
+	_, out, _ = c.run("findings", db, "--scan", "2", "--family", "drift", "--format", "csv")
+	if !strings.Contains(out, "drift-grant-since-certification") || !strings.Contains(out, "AmazonS3FullAccess") {
+		t.Errorf("the grant added since the certification is not reported:\n%s", out)
+	}
+	if n := strings.Count(out, "drift-grant-since-certification"); n != 1 {
+		t.Errorf("%d drift-grant-since-certification findings, want 1 (the certified grant is not drift):\n%s", n, out)
+	}
+	_, out, _ = c.run("audit", "log", db)
+	if !strings.Contains(out, "certification.record") || !strings.Contains(out, `certified_by="carol@acme.example"`) {
+		t.Errorf("certification not in the audit log with attribution:\n%s", out)
+	}
+}
