@@ -2,6 +2,8 @@ package nhi_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"strings"
 	"testing"
@@ -164,5 +166,12 @@ func TestEncodeLeavesInputAlone(t *testing.T) {
 	}
 	if h1, h2 := <-done, <-done; h1 != h2 {
 		t.Error("concurrent hashes differ")
+	}
+}
+
+func TestFingerprintIsTruncatedSHA256(t *testing.T) {
+	sum := sha256.Sum256([]byte("rule\x00aws:AIDA1\x00AKIA1\x00"))
+	if got, want := nhi.Fingerprint("rule", "aws:AIDA1", "AKIA1", ""), hex.EncodeToString(sum[:])[:24]; got != want {
+		t.Errorf("Fingerprint = %s, want %s", got, want)
 	}
 }
