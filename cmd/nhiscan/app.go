@@ -155,7 +155,7 @@ Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
 	pf.StringVar(&a.asOf, "as-of", "", "evaluation time, RFC 3339 or YYYY-MM-DD (default now); a future date forecasts what will be overdue")
 	completeValues(root, "log-format", func() []string { return []string{"text", "json"} })
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
-		a.auditCmd(), a.certifyCmd(), a.demoCmd(), a.versionCmd())
+		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
 	return root
 }
 

@@ -134,6 +134,20 @@ func TestCLIEndToEnd(t *testing.T) {
 		t.Error("HTML report contains an unescaped collected string")
 	}
 
+	// scans lists the three scans, newest first.
+	code, out, _ = c.run("scans", db)
+	if code != exitOK || !strings.Contains(out, "SCAN") || strings.Index(out, "\n3 ") > strings.Index(out, "\n1 ") {
+		t.Errorf("scans = %d\n%s", code, out)
+	}
+	code, out, _ = c.run("scans", db, "--format", "json")
+	var scans []struct {
+		ID     int64  `json:"id"`
+		Status string `json:"status"`
+	}
+	if err := json.Unmarshal([]byte(out), &scans); code != exitOK || err != nil || len(scans) != 3 || scans[0].ID != 3 || scans[0].Status != "complete" {
+		t.Errorf("scans json = %d %v %+v", code, err, scans)
+	}
+
 	// The audit log is intact and records the scans and the export.
 	code, out, _ = c.run("audit", "verify", db)
 	if code != exitOK || !strings.Contains(out, "audit log intact") {
