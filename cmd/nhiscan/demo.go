@@ -77,10 +77,38 @@ func (d *demoOrg) Close() {
 	}
 }
 
-// startDemoOrg starts the four fakes and builds a collector for each.
-// credDir receives the GitHub App key and token files (the *_file form a
-// production configuration uses).
+// orgSeeds seeds the four fakes: the demo organisation, or a synthetic one
+// for the scale benchmark.
+type orgSeeds struct {
+	aws        awsfake.Seed
+	azure      azurefake.Seed
+	gcp        gcpfake.Seed
+	gcpConfig  func(*gcp.Config)
+	github     githubfake.Seed
+	githubOrgs []string
+	// latency is injected into every call of every fake (benchmarks).
+	latency time.Duration
+}
+
+func demoSeeds(now time.Time) orgSeeds {
+	return orgSeeds{
+		aws: awsfake.Demo(now), azure: azurefake.Demo(now), gcp: gcpfake.Demo(now), github: githubfake.Demo(now),
+		gcpConfig: func(c *gcp.Config) {
+			c.Organization = gcpfake.DemoOrganization
+			c.OwnerLabelDomain, c.DelegatedClientIDs = gcpfake.DemoOwnerLabelDomain, gcpfake.DemoDelegatedClientIDs
+		},
+		githubOrgs: []string{githubfake.DemoOrg, githubfake.DemoLabsOrg},
+	}
+}
+
+// startDemoOrg starts the four fakes with the demo organisation and builds
+// a collector for each. credDir receives the GitHub App key and token files
+// (the *_file form a production configuration uses).
 func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
+	return a.startOrg(now, demoSeeds(now), credDir)
+}
+
+func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg, error) {
 	clock := func() time.Time { return now }
 	d := &demoOrg{}
 	ok := false
@@ -90,7 +118,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 		}
 	}()
 
-	d.aws = awsfake.New(awsfake.Demo(now))
+	d.aws = awsfake.New(seeds.aws)
 	awsc, err := aws.New(aws.Config{
 		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
 		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log, Progress: a.prog.scope,
@@ -100,7 +128,7 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 	}
 	d.awsc = awsc
 
-	d.azure = azurefake.New(azurefake.Demo(now))
+	d.azure = azurefake.New(seeds.azure)
 	azc, err := azure.New(azure.Config{
 		TenantID: d.azure.TenantID(), GraphURL: d.azure.URL, ResourceManagerURL: d.azure.URL,
 		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope,
@@ -109,29 +137,34 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
 
-	d.gcp = gcpfake.New(gcpfake.Demo(now))
-	gc, err := gcp.New(gcp.Config{
-		Organization: gcpfake.DemoOrganization, Endpoint: d.gcp.URL, HTTPClient: d.gcp.Client(),
-		OwnerLabelDomain: gcpfake.DemoOwnerLabelDomain, DelegatedClientIDs: gcpfake.DemoDelegatedClientIDs,
-		Now: clock, Logger: a.log, Progress: a.prog.scope,
-	})
+	d.gcp = gcpfake.New(seeds.gcp)
+	gcfg := gcp.Config{Endpoint: d.gcp.URL, HTTPClient: d.gcp.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope}
+	seeds.gcpConfig(&gcfg)
+	gc, err := gcp.New(gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("gcp: %w", err)
 	}
 
-	d.github = githubfake.New(githubfake.Demo(now))
+	d.github = githubfake.New(seeds.github)
 	d.github.SetNow(clock) // the App's JWT is checked against the demo's clock
 	creds, err := d.github.WriteCredentials(credDir)
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
 	ghc, err := github.New(github.Config{
-		Orgs: []string{githubfake.DemoOrg, githubfake.DemoLabsOrg}, BaseURL: d.github.URL + "/",
+		Orgs: seeds.githubOrgs, BaseURL: d.github.URL + "/",
 		AppID: creds.AppID, AppPrivateKeyFile: creds.AppKeyFile, AppInstallationIDs: creds.InstallationID,
-		TokenFile: creds.TokenFile, HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log, Progress: a.prog.scope,
+		TokenFile: creds.TokenFile, SkipSAMLAuthorizations: creds.TokenFile == "",
+		HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
+	}
+	if seeds.latency > 0 {
+		d.aws.SetLatency(seeds.latency)
+		d.azure.SetLatency(seeds.latency)
+		d.gcp.SetLatency(seeds.latency)
+		d.github.SetLatency(seeds.latency)
 	}
 	d.collectors = []collectors.Collector{awsc, azc, gc, ghc}
 	ok = true
