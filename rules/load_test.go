@@ -160,7 +160,7 @@ func TestHashFollowsContent(t *testing.T) {
 		}
 		return c.Hash
 	}
-	if load(base) != load(base) {
+	if first, second := load(base), load(base); first != second {
 		t.Error("hash is not deterministic")
 	}
 	if load(base) == load(base+"# a comment\n") {

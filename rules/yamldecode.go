@@ -9,7 +9,6 @@ import "github.com/nhiscan/nhiscan/internal/strictyaml"
 type (
 	str    = strictyaml.Str
 	meta   = strictyaml.Meta
-	entry  = strictyaml.Entry
 	strMap = strictyaml.StrMap
 )
 

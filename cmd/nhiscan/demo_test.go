@@ -124,7 +124,7 @@ func TestDemo(t *testing.T) {
 		t.Error("no finding of the deleted access key was resolved")
 	}
 
-	code, stdout, _ = c.run("audit", "log", db)
+	_, stdout, _ = c.run("audit", "log", db)
 	for _, want := range []string{"credential.disable", "credential.delete", "exception.expired", "evidence.export", "certification.record"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("audit log lacks %s", want)

@@ -107,7 +107,7 @@ func TestMergeAndFingerprint(t *testing.T) {
 	if nhi.Fingerprint("r", "i", "c", "") == nhi.Fingerprint("r", "i", "", "c") {
 		t.Error("fingerprint confuses credential and grant")
 	}
-	if nhi.Fingerprint("r", "i", "c", "") != nhi.Fingerprint("r", "i", "c", "") {
+	if a, b := nhi.Fingerprint("r", "i", "c", ""), nhi.Fingerprint("r", "i", "c", ""); a != b {
 		t.Error("fingerprint not stable")
 	}
 	if _, err := nhi.ParseSeverity("HIGH"); err != nil {
