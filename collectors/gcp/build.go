@@ -44,13 +44,20 @@ func (c *Collector) build(s *scan) nhi.Inventory {
 		email := strings.ToLower(strings.TrimPrefix(b.member, "serviceAccount:"))
 		uid, ok := s.byEmail[email]
 		if !ok {
-			if !serviceAgent(email) {
-				continue // a service account outside the collected scopes
+			agent := serviceAgent(email)
+			// A service account outside the collected scopes holds access
+			// here: an identity of its own, so its grants are not lost.
+			uid = "external:" + email
+			scope := ""
+			if agent {
+				uid = "agent:" + email
+				scope = s.agentScope(email, b.resource)
+			} else {
+				scope, _ = s.grantScope(b.resource)
+				scope = strings.TrimPrefix(scope, "projects/")
 			}
-			uid = "agent:" + email
 			if _, ok := s.accounts[uid]; !ok {
-				scope := s.agentScope(email, b.resource)
-				s.accounts[uid] = &account{sa: &iam.ServiceAccount{Email: email}, agent: true, project: scope,
+				s.accounts[uid] = &account{sa: &iam.ServiceAccount{Email: email}, agent: agent, external: !agent, project: scope,
 					keys: map[string]*iam.ServiceAccountKey{}, grants: map[string]nhi.Grant{}}
 				if _, ok := s.scopes[scope]; !ok {
 					s.scopes[scope] = ""
@@ -187,6 +194,22 @@ func (c *Collector) identity(s *scan, a *account) nhi.Identity {
 			NativeID: a.sa.Email, Name: a.sa.Email, Scope: a.project, Status: nhi.StatusActive, ProviderManaged: true,
 			Usage:      nhi.Usage{State: nhi.UsageNotReported, Reason: "Google-managed service agent: Activity Analyzer does not report it"},
 			Attributes: map[string]string{"service_agent": "true"},
+		}
+		for _, g := range a.grants {
+			id.Grants = append(id.Grants, g)
+		}
+		return id
+	}
+	if a.external {
+		id := nhi.Identity{
+			ID: nhi.MakeID(nhi.GCP, "external", a.sa.Email), Provider: nhi.GCP, Kind: nhi.KindGCPServiceAccount,
+			NativeID: a.sa.Email, Name: a.sa.Email, Scope: a.project, Status: nhi.StatusActive,
+			// Scanning an organisation, an account outside it belongs to
+			// someone else (a vendor, a partner): a third party.
+			ThirdParty: c.cfg.Organization != "",
+			Usage: nhi.Usage{State: nhi.UsageUnknown, Source: "activity-analyzer",
+				Reason: "service account outside the collected scopes: its authentication is reported in its own project"},
+			Attributes: map[string]string{"email": a.sa.Email, "outside_collected_scopes": "true"},
 		}
 		for _, g := range a.grants {
 			id.Grants = append(id.Grants, g)

@@ -71,11 +71,14 @@ type project struct {
 }
 
 type account struct {
-	sa      *iam.ServiceAccount
-	keys    map[string]*iam.ServiceAccountKey
-	grants  map[string]nhi.Grant
-	agent   bool // Google-managed service agent seen only in bindings
-	project string
+	sa     *iam.ServiceAccount
+	keys   map[string]*iam.ServiceAccountKey
+	grants map[string]nhi.Grant
+	agent  bool // Google-managed service agent seen only in bindings
+	// external: a service account outside the collected scopes, seen
+	// only in bindings (another project or another organisation).
+	external bool
+	project  string
 }
 
 type binding struct {
