@@ -95,6 +95,7 @@ it, and --scan ID shows exactly what one scan reported.`,
 			return write(a.stdout, rows)
 		},
 	}
+	cmd.AddCommand(a.retireCmd())
 	f := cmd.Flags()
 	f.StringVar(&filter.Family, "family", "", "only this family (orphaned, owner-moved, dormant, over-privileged, long-lived, unmapped, drift, risky-config)")
 	f.StringVar(&filter.RuleID, "rule", "", "only this rule id")

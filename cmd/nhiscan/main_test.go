@@ -235,3 +235,46 @@ func TestCLICertifyThenDriftSinceCertification(t *testing.T) {
 		t.Errorf("certification not in the audit log with attribution:\n%s", out)
 	}
 }
+
+func TestCLIRetireScope(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	if code, out, errs := c.run("scan", db, cat, "--inventory", testdata("scan1.json")); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	// Account 111111111111 is still collected: refused.
+	if code, _, errs := c.run("findings", "retire", db, "--provider", "aws", "--scope", "111111111111", "--by", "carol", "--reason", "closed"); code != exitUsage {
+		t.Errorf("retiring a collected scope = %d, want %d\n%s", code, exitUsage, errs)
+	}
+	// A later scan covers only GitHub: the AWS findings stay open.
+	other := filepath.Join(c.dir, "github-only.json")
+	writeFile(t, other, `{"version": 1, "collected_at": "2026-11-27T00:00:00Z", "scopes": [{"provider": "github", "id": "acme"}], "identities": []}`)
+	if code, out, errs := c.run("scan", db, cat, "--inventory", other); code != exitOK {
+		t.Fatalf("scan 2 = %d\n%s%s", code, out, errs)
+	}
+	_, out, _ := c.run("findings", db, "--provider", "aws", "--format", "csv")
+	if !strings.Contains(out, "111111111111") {
+		t.Fatalf("findings of an uncollected scope were resolved by a scan:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"findings", "retire", db, "--provider", "aws", "--scope", "111111111111"},
+		{"findings", "retire", db, "--provider", "cloud", "--scope", "1", "--by", "x", "--reason", "y"},
+	} {
+		if code, _, _ := c.run(args...); code != exitUsage {
+			t.Errorf("%v = %d, want %d", args, code, exitUsage)
+		}
+	}
+	code, out, errs := c.run("findings", "retire", db, "--provider", "aws", "--scope", "111111111111", "--by", "carol@acme.example", "--reason", "account closed, OPS-7")
+	if code != exitOK || !strings.Contains(out, "retired") {
+		t.Fatalf("retire = %d\n%s%s", code, out, errs)
+	}
+	_, out, _ = c.run("findings", db, "--provider", "aws", "--format", "csv")
+	if strings.Contains(out, "111111111111") {
+		t.Errorf("retired findings still open:\n%s", out)
+	}
+	_, out, _ = c.run("audit", "log", db)
+	if !strings.Contains(out, "findings.retire-scope") || !strings.Contains(out, "carol@acme.example") {
+		t.Errorf("retirement not audited with attribution:\n%s", out)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -400,4 +401,50 @@ func (s *Store) FindingEvents(ctx context.Context, scanID int64) ([]FindingEvent
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// RetireScope resolves every open or suppressed finding of a scope that is
+// no longer collected — a closed account, a deleted project, a provider
+// taken out of the configuration — and records who did it and why in the
+// audit log, in one transaction. Scans never do this themselves: a scope
+// missing from a scan is not evidence of remediation. A scope the latest
+// scan still collected is refused, because its findings follow the scans.
+func (s *Store) RetireScope(ctx context.Context, provider nhi.Provider, scope string, at time.Time, actor, reason string) (int, error) {
+	if scope == "" || !provider.Valid() {
+		return 0, fmt.Errorf("retire scope: provider %q and a scope are required", provider)
+	}
+	if strings.TrimSpace(actor) == "" || strings.TrimSpace(reason) == "" {
+		return 0, errors.New("retire scope: an actor and a reason are required")
+	}
+	if latest, err := s.LatestScan(ctx); err == nil {
+		for _, sc := range latest.Scopes {
+			if sc.Provider == provider && sc.ID == scope {
+				return 0, fmt.Errorf("retire scope %s %s: scan %d collected it; its findings follow the scans: %w", provider, scope, latest.ID, ErrScopeCollected)
+			}
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("retire scope: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = 'resolved', resolved_at = ?
+		WHERE provider = ? AND scope = ? AND status IN ('open', 'suppressed')`, formatTime(at), string(provider), scope)
+	if err != nil {
+		return 0, fmt.Errorf("retire scope: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("retire scope: %w", err)
+	}
+	if err := appendAudit(ctx, tx, AuditEntry{At: at, Actor: actor, Action: "findings.retire-scope",
+		Subject: string(provider) + ":" + scope, Detail: map[string]string{"reason": reason, "findings": strconv.FormatInt(n, 10)}}); err != nil {
+		return 0, err
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("retire scope: %w", err)
+	}
+	return int(n), nil
 }

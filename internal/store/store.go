@@ -85,6 +85,9 @@ var (
 	ErrCorrupt = errors.New("stored data does not match its hash")
 	// ErrNotDatabase: the file exists but is not an SQLite database.
 	ErrNotDatabase = errors.New("not an SQLite database")
+	// ErrScopeCollected: the scope is still collected, so its findings
+	// follow the scans and cannot be retired by hand.
+	ErrScopeCollected = errors.New("scope is still collected")
 )
 
 //go:embed migrations/*.sql

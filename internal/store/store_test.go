@@ -627,6 +627,51 @@ func TestFindingsOfUncollectedScopeStayOpen(t *testing.T) {
 	}
 }
 
+func TestRetireScope(t *testing.T) {
+	st, _, _ := newStore(t)
+	ctx := context.Background()
+	t1, t2 := t0, t0.Add(24*time.Hour)
+	a := finding("dormant", nhi.AWS, "111111111111", "AIDAONE", nhi.SevHigh)
+	b := finding("dormant", nhi.AWS, "222222222222", "AROATWO", nhi.SevHigh)
+	s1 := mustBegin(t, st, t1)
+	mustFinish(t, st, s1, t1.Add(time.Minute), inventory(), []nhi.Finding{a, b})
+	inv2 := inventory()
+	inv2.Scopes = []nhi.Scope{{Provider: nhi.AWS, ID: "111111111111"}}
+	inv2.Identities = inv2.Identities[1:2]
+	s2 := mustBegin(t, st, t2)
+	mustFinish(t, st, s2, t2.Add(time.Minute), inv2, []nhi.Finding{a})
+
+	// Account 111 is still collected: its findings follow the scans.
+	if _, err := st.RetireScope(ctx, nhi.AWS, "111111111111", t2, "carol", "closed"); !errors.Is(err, store.ErrScopeCollected) {
+		t.Errorf("retiring a collected scope = %v, want ErrScopeCollected", err)
+	}
+	if _, err := st.RetireScope(ctx, nhi.AWS, "222222222222", t2, "", "closed"); err == nil {
+		t.Error("retired without an actor")
+	}
+	n, err := st.RetireScope(ctx, nhi.AWS, "222222222222", t2.Add(time.Hour), "carol", "account closed, ticket OPS-7")
+	if err != nil || n != 1 {
+		t.Fatalf("RetireScope = %d, %v; want 1 finding", n, err)
+	}
+	got := lifecycles(t, st)
+	if l := got[b.RuleID+"/"+b.IdentityID]; l.Status != store.FindingResolved || !l.ResolvedAt.Equal(t2.Add(time.Hour)) {
+		t.Errorf("retired finding = %+v", l)
+	}
+	if l := got[a.RuleID+"/"+a.IdentityID]; l.Status != store.FindingOpen {
+		t.Errorf("a finding of another scope changed: %+v", l)
+	}
+	recs, err := st.AuditEntries(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := recs[len(recs)-1]
+	if last.Action != "findings.retire-scope" || last.Actor != "carol" || last.Detail["findings"] != "1" || last.Detail["reason"] == "" {
+		t.Errorf("audit entry = %+v", last)
+	}
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		t.Error(err)
+	}
+}
+
 func TestOpenRefusesAFileThatIsNotADatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "notes.txt")
 	if err := os.WriteFile(path, []byte("meeting notes, not a database\n"), 0o644); err != nil {
