@@ -62,6 +62,8 @@ func TestGlob(t *testing.T) {
 		{"caf??-bot", "café-bot", false},
 		{"?-*", "ü-x", true},
 		{"*é?", "cafés", true},
+		{"*x", "*ax", true}, // a literal "*" in the name does not cancel the wildcard
+		{"?*é", "éé", true},
 	} {
 		if got := rules.Glob(tc.pattern, tc.s); got != tc.want {
 			t.Errorf("Glob(%q, %q) = %v, want %v", tc.pattern, tc.s, got, tc.want)

@@ -17,64 +17,33 @@ func Glob(pattern, s string) bool {
 	if !strings.ContainsAny(pattern, "*?") {
 		return pattern == s
 	}
-	if strings.ContainsRune(pattern, '?') && !(ascii(pattern) && ascii(s)) {
-		// "?" is one character, not one byte, in a non-ASCII name.
-		return globRunes([]rune(pattern), []rune(s))
-	}
 	return globMatch(pattern, s)
 }
 
-func ascii(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
-			return false
-		}
-	}
-	return true
-}
-
 // globMatch is an iterative wildcard matcher: linear in practice, no
-// backtracking blow-up, and "*" crosses separators (unlike path.Match).
+// backtracking blow-up, and "*" crosses separators (unlike path.Match). It
+// works on UTF-8 without converting to runes: "?" consumes one whole
+// character, and a "*" retry advances by whole characters, so a match never
+// starts in the middle of one; literal characters compare byte for byte.
 func globMatch(p, s string) bool {
 	pi, si := 0, 0
 	star, mark := -1, 0
 	for si < len(s) {
 		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
+		case pi < len(p) && p[pi] == '?':
+			_, n := utf8.DecodeRuneInString(s[si:])
+			pi++
+			si += n
+		case pi < len(p) && p[pi] != '*' && p[pi] == s[si]:
 			pi++
 			si++
 		case pi < len(p) && p[pi] == '*':
 			star, mark = pi, si
 			pi++
 		case star >= 0:
+			_, n := utf8.DecodeRuneInString(s[mark:])
 			pi = star + 1
-			mark++
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
-}
-
-// globRunes is globMatch over runes.
-func globRunes(p, s []rune) bool {
-	pi, si := 0, 0
-	star, mark := -1, 0
-	for si < len(s) {
-		switch {
-		case pi < len(p) && (p[pi] == '?' || p[pi] == s[si]):
-			pi++
-			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
-		case star >= 0:
-			pi = star + 1
-			mark++
+			mark += n
 			si = mark
 		default:
 			return false
