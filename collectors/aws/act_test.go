@@ -8,6 +8,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -23,7 +24,7 @@ func act(t *testing.T, c collectors.Controller, a collectors.Action, id nhi.Iden
 func TestAccessKeyLifecycle(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	user := byName(t, inv, awsfake.DemoPayments, "payments-ci-deployer")
 	const oldKey, newKey = "AKIA222PAYCIOLDKEY01", "AKIA222PAYCINEWKEY01"
 
@@ -34,7 +35,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 	if res := act(t, c, collectors.Disable, user, oldKey); res.Changed || res.After != "Inactive" {
 		t.Errorf("second disable = %+v, want unchanged", res)
 	}
-	rescan := byName(t, collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
+	rescan := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
 	k, _ := rescan.Credential(oldKey)
 	other, _ := rescan.Credential(newKey)
 	if k.Status != nhi.StatusDisabled || other.Status != nhi.StatusActive {
@@ -44,7 +45,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 	if res := act(t, c, collectors.Enable, user, oldKey); !res.Changed || res.After != "Active" {
 		t.Errorf("enable = %+v", res)
 	}
-	rescan = byName(t, collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
+	rescan = byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
 	if k, _ := rescan.Credential(oldKey); k.Status != nhi.StatusActive {
 		t.Errorf("after enable: %s", k.Status)
 	}
@@ -55,7 +56,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 	if res := act(t, c, collectors.Delete, user, oldKey); res.Changed {
 		t.Errorf("second delete = %+v, want unchanged", res)
 	}
-	rescan = byName(t, collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
+	rescan = byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
 	if _, ok := rescan.Credential(oldKey); ok || len(rescan.Credentials) != 1 {
 		t.Errorf("deleted key still listed: %+v", rescan.Credentials)
 	}
@@ -70,7 +71,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 func TestServiceCredentialDisable(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	user := byName(t, collect(t, c), awsfake.DemoData, "data-airflow-svc")
+	user := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-airflow-svc")
 	const id = "ACCA333AIRFLOWBEDRK01"
 	if res := act(t, c, collectors.Disable, user, id); !res.Changed {
 		t.Errorf("disable = %+v", res)
@@ -78,7 +79,7 @@ func TestServiceCredentialDisable(t *testing.T) {
 	if res := act(t, c, collectors.Disable, user, id); res.Changed {
 		t.Errorf("second disable = %+v", res)
 	}
-	after := byName(t, collect(t, c), awsfake.DemoData, "data-airflow-svc")
+	after := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-airflow-svc")
 	if cr, _ := after.Credential(id); cr.Status != nhi.StatusDisabled {
 		t.Errorf("after disable: %s", cr.Status)
 	}
@@ -87,7 +88,7 @@ func TestServiceCredentialDisable(t *testing.T) {
 func TestRoleQuarantine(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	role := byName(t, inv, awsfake.DemoPayments, "payments-api-runtime")
 
 	res := act(t, c, collectors.Disable, role, "")
@@ -105,7 +106,7 @@ func TestRoleQuarantine(t *testing.T) {
 	if res := act(t, c, collectors.Disable, role, ""); res.Changed {
 		t.Errorf("second quarantine = %+v", res)
 	}
-	if got := byName(t, collect(t, c), awsfake.DemoPayments, "payments-api-runtime"); got.Status != nhi.StatusDisabled {
+	if got := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-api-runtime"); got.Status != nhi.StatusDisabled {
 		t.Errorf("rescan status = %s, want disabled", got.Status)
 	}
 	if res := act(t, c, collectors.Enable, role, ""); !res.Changed || res.After != "Active" {
@@ -114,7 +115,7 @@ func TestRoleQuarantine(t *testing.T) {
 	if res := act(t, c, collectors.Enable, role, ""); res.Changed {
 		t.Errorf("second release = %+v", res)
 	}
-	if got := byName(t, collect(t, c), awsfake.DemoPayments, "payments-api-runtime"); got.Status != nhi.StatusActive {
+	if got := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-api-runtime"); got.Status != nhi.StatusActive {
 		t.Errorf("rescan status = %s, want active", got.Status)
 	}
 
@@ -127,11 +128,11 @@ func TestRoleQuarantine(t *testing.T) {
 func TestUserQuarantine(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	user := byName(t, collect(t, c), awsfake.DemoData, "data-etl-runner")
+	user := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-etl-runner")
 	if res := act(t, c, collectors.Disable, user, ""); !res.Changed {
 		t.Errorf("quarantine = %+v", res)
 	}
-	if got := byName(t, collect(t, c), awsfake.DemoData, "data-etl-runner"); got.Status != nhi.StatusDisabled {
+	if got := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-etl-runner"); got.Status != nhi.StatusDisabled {
 		t.Errorf("rescan status = %s", got.Status)
 	}
 }
@@ -139,7 +140,7 @@ func TestUserQuarantine(t *testing.T) {
 func TestActDenied(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	user := byName(t, collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
+	user := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
 	srv.Deny(awsfake.DemoPayments, "iam:UpdateAccessKey")
 	_, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: user, CredentialID: "AKIA222PAYCIOLDKEY01"})
 	if !errors.Is(err, collectors.ErrDenied) {
@@ -161,7 +162,7 @@ func TestActDenied(t *testing.T) {
 func TestQuarantineChecksImmutableID(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	role := byName(t, inv, awsfake.DemoPayments, "payments-api-runtime")
 	user := byName(t, inv, awsfake.DemoData, "data-etl-runner")
 	srv.Mutate(awsfake.DemoPayments, func(a *awsfake.Account) {
@@ -204,7 +205,7 @@ func TestQuarantineChecksImmutableID(t *testing.T) {
 func TestDeleteAfterUserRemoved(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	legacy := byName(t, inv, awsfake.DemoPayments, "payments-reporting-legacy")
 	airflow := byName(t, inv, awsfake.DemoData, "data-airflow-svc")
 	for acct, name := range map[string]string{awsfake.DemoPayments: legacy.Name, awsfake.DemoData: airflow.Name} {
@@ -236,7 +237,7 @@ func TestDeleteAfterUserRemoved(t *testing.T) {
 func TestUnmodifiableRoleIsUnsupported(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	slr := byName(t, collect(t, c), awsfake.DemoManagement, "AWSServiceRoleForSupport")
+	slr := byName(t, collectortest.Collect(t, c), awsfake.DemoManagement, "AWSServiceRoleForSupport")
 	slr.ProviderManaged, slr.Path = false, ""
 	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: slr}); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("quarantine of a service-linked role at IAM: %v, want ErrUnsupported", err)

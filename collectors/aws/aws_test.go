@@ -1,11 +1,9 @@
 package aws_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -63,18 +61,6 @@ func newCollector(t testing.TB, srv *awsfake.Server, mutate func(*awscol.Config)
 	return c
 }
 
-func collect(t testing.TB, c *awscol.Collector) nhi.Inventory {
-	t.Helper()
-	inv, err := c.Collect(context.Background())
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	if err := inv.Validate(); err != nil {
-		t.Fatalf("invalid inventory: %v", err)
-	}
-	return inv
-}
-
 func byName(t testing.TB, inv nhi.Inventory, scope, name string) nhi.Identity {
 	t.Helper()
 	for _, id := range inv.Identities {
@@ -102,28 +88,12 @@ func TestConformance(t *testing.T) {
 }
 
 func TestGoldenInventory(t *testing.T) {
-	inv := collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
-	var got bytes.Buffer
-	if err := nhi.Encode(&got, inv); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", "golden-inventory.json")
-	if *update {
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), got.String()); diff != "" {
-		t.Errorf("inventory differs from %s (-want +got):\n%s", path, diff)
-	}
+	inv := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
+	collectortest.Golden(t, filepath.Join("testdata", "golden-inventory.json"), inv, *update)
 }
 
 func TestScopesSkipSuspendedAccounts(t *testing.T) {
-	inv := collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
+	inv := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
 	var ids []string
 	for _, s := range inv.Scopes {
 		ids = append(ids, s.ID)
@@ -141,7 +111,7 @@ func TestScopesSkipSuspendedAccounts(t *testing.T) {
 }
 
 func TestMapping(t *testing.T) {
-	inv := collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
+	inv := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
 	reportAsOf := now
 
 	t.Run("mixed human use", func(t *testing.T) {
@@ -263,7 +233,7 @@ func grant(t testing.TB, id nhi.Identity, gid string) nhi.Grant {
 
 func TestSingleAccountWithBaseCredentials(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
-	inv := collect(t, newCollector(t, srv, func(c *awscol.Config) { c.Organization, c.RoleName = false, "" }))
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.Organization, c.RoleName = false, "" }))
 	if len(inv.Scopes) != 1 || inv.Scopes[0].ID != awsfake.DemoManagement {
 		t.Fatalf("scopes = %+v", inv.Scopes)
 	}
@@ -277,7 +247,7 @@ func TestSingleAccountWithBaseCredentials(t *testing.T) {
 
 func TestAccountList(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
-	inv := collect(t, newCollector(t, srv, func(c *awscol.Config) {
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) {
 		c.Organization = false
 		c.Accounts = []string{awsfake.DemoData, awsfake.DemoPayments}
 	}))
@@ -306,7 +276,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 func TestCallBudget(t *testing.T) {
 	seed := awsfake.Synthetic(3, 430, now)
 	srv := startFake(t, seed)
-	inv := collect(t, newCollector(t, srv, nil))
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	if len(inv.Gaps) != 0 {
 		t.Fatalf("gaps: %+v", inv.Gaps)
 	}
@@ -342,10 +312,10 @@ func TestCallBudget(t *testing.T) {
 }
 
 func TestPaging(t *testing.T) {
-	want := collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
+	want := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
 	srv := startFake(t, awsfake.Demo(now))
 	srv.SetPageSize(2)
-	got := collect(t, newCollector(t, srv, nil))
+	got := collectortest.Collect(t, newCollector(t, srv, nil))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("inventory with page size 2 differs (-100 +2):\n%s", diff)
 	}
@@ -364,7 +334,7 @@ func TestThrottlingRetried(t *testing.T) {
 	srv.Throttle(awsfake.DemoData, "iam:GetAccountAuthorizationDetails", 2)
 	srv.Throttle(awsfake.DemoPayments, "sts:AssumeRole", 1)
 	srv.Throttle(awsfake.DemoManagement, "organizations:ListAccounts", 1)
-	inv := collect(t, newCollector(t, srv, nil))
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	if len(inv.Gaps) != 0 {
 		t.Errorf("throttling that ends must not leave gaps: %+v", inv.Gaps)
 	}
@@ -379,7 +349,7 @@ func TestThrottlingRetried(t *testing.T) {
 func TestThrottlingPersistsBecomesGap(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	srv.Throttle(awsfake.DemoData, "", -1)
-	inv := collect(t, newCollector(t, srv, nil))
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	g := onlyGap(t, inv, awsfake.DemoData)
 	if g.Kind != nhi.GapThrottled || g.Source != "sts:AssumeRole" || g.UsageOnly {
 		t.Errorf("gap = %+v", g)
@@ -409,7 +379,7 @@ func TestPermissionGaps(t *testing.T) {
 	t.Run("assume role denied", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoData, "sts:AssumeRole")
-		inv := collect(t, newCollector(t, srv, nil))
+		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoData)
 		if g.Kind != nhi.GapDenied || g.Source != "sts:AssumeRole" || !strings.Contains(g.Permission, "role/"+awsfake.DemoRoleName) {
 			t.Errorf("gap = %+v", g)
@@ -417,7 +387,7 @@ func TestPermissionGaps(t *testing.T) {
 	})
 	t.Run("missing role", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
-		inv := collect(t, newCollector(t, srv, func(c *awscol.Config) { c.RoleName = "no-such-role" }))
+		inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.RoleName = "no-such-role" }))
 		if len(inv.Gaps) != 3 || len(inv.Identities) != 0 {
 			t.Errorf("gaps = %+v", inv.Gaps)
 		}
@@ -426,7 +396,7 @@ func TestPermissionGaps(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoData, "iam:GenerateCredentialReport")
 		srv.Deny(awsfake.DemoData, "iam:GetCredentialReport")
-		inv := collect(t, newCollector(t, srv, nil))
+		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoData)
 		if g.Kind != nhi.GapDenied || !g.UsageOnly || g.Permission == "" {
 			t.Errorf("gap = %+v", g)
@@ -446,7 +416,7 @@ func TestPermissionGaps(t *testing.T) {
 	t.Run("list access keys denied", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoPayments, "iam:ListAccessKeys")
-		inv := collect(t, newCollector(t, srv, nil))
+		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoPayments)
 		if g.Source != "iam:ListAccessKeys" || g.UsageOnly || !inv.Partial(nhi.AWS, awsfake.DemoPayments) {
 			t.Errorf("gap = %+v", g)
@@ -455,7 +425,7 @@ func TestPermissionGaps(t *testing.T) {
 	t.Run("authorization details denied", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoPayments, "iam:GetAccountAuthorizationDetails")
-		inv := collect(t, newCollector(t, srv, nil))
+		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoPayments)
 		if g.Source != "iam:GetAccountAuthorizationDetails" || g.Permission != "iam:GetAccountAuthorizationDetails" {
 			t.Errorf("gap = %+v", g)
@@ -468,7 +438,7 @@ func TestPermissionGaps(t *testing.T) {
 		if _, err := c.Collect(context.Background()); !errors.Is(err, collectors.ErrDenied) {
 			t.Errorf("Collect error = %v, want ErrDenied", err)
 		}
-		inv := collect(t, newCollector(t, srv, func(c *awscol.Config) { c.Accounts = []string{awsfake.DemoData} }))
+		inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.Accounts = []string{awsfake.DemoData} }))
 		g := onlyGap(t, inv, "")
 		if g.Source != "organizations:ListAccounts" || len(inv.Scopes) != 1 {
 			t.Errorf("gap %+v scopes %+v", g, inv.Scopes)
@@ -479,13 +449,13 @@ func TestPermissionGaps(t *testing.T) {
 func TestReportPolling(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	collect(t, c)
+	collectortest.Collect(t, c)
 	first := srv.AccountCalls(awsfake.DemoData)["iam:GenerateCredentialReport"]
 	if first < 2 {
 		t.Errorf("GenerateCredentialReport = %d, want a poll after STARTED", first)
 	}
 	srv.ResetCalls()
-	collect(t, c)
+	collectortest.Collect(t, c)
 	calls := srv.AccountCalls(awsfake.DemoData)
 	if calls["iam:GenerateCredentialReport"] != 1 || calls["sts:AssumeRole"] != 0 {
 		t.Errorf("rescan within 4h: %v (want the cached report and cached credentials)", calls)
@@ -495,7 +465,7 @@ func TestReportPolling(t *testing.T) {
 func TestSlowAccountTimesOut(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	srv.SetAccountLatency(awsfake.DemoData, 2*time.Second)
-	inv := collect(t, newCollector(t, srv, func(c *awscol.Config) { c.AccountTimeout = 300 * time.Millisecond }))
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.AccountTimeout = 300 * time.Millisecond }))
 	g := onlyGap(t, inv, awsfake.DemoData)
 	if g.Kind != nhi.GapTimeout {
 		t.Errorf("gap = %+v, want timeout", g)
@@ -515,11 +485,11 @@ func TestExternalID(t *testing.T) {
 		}
 	}
 	srv := startFake(t, seed)
-	inv := collect(t, newCollector(t, srv, nil))
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	if len(inv.Gaps) != 3 || len(inv.Identities) != 0 {
 		t.Errorf("without the external id: %d gaps, %d identities", len(inv.Gaps), len(inv.Identities))
 	}
-	inv = collect(t, newCollector(t, srv, func(c *awscol.Config) { c.ExternalID = "nhiscan-7f3a" }))
+	inv = collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.ExternalID = "nhiscan-7f3a" }))
 	if len(inv.Gaps) != 0 || len(inv.Identities) != 15 {
 		t.Errorf("with the external id: gaps %+v, %d identities", inv.Gaps, len(inv.Identities))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors"
 	awscol "github.com/nhiscan/nhiscan/collectors/aws"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -87,7 +88,7 @@ func TestKeysNotListedBeforeDeadlineAreAGap(t *testing.T) {
 func TestStaleReport(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
-	collect(t, c)
+	collectortest.Collect(t, c)
 	const newKey = "AKIA333DATAETLRUN002"
 	srv.Mutate(awsfake.DemoData, func(a *awsfake.Account) {
 		for i := range a.Users {
@@ -98,7 +99,7 @@ func TestStaleReport(t *testing.T) {
 		}
 	})
 	srv.ResetCalls()
-	id := byName(t, collect(t, c), awsfake.DemoData, "data-etl-runner")
+	id := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-etl-runner")
 	if n := srv.AccountCalls(awsfake.DemoData)["iam:GenerateCredentialReport"]; n != 1 {
 		t.Fatalf("GenerateCredentialReport = %d, want 1 (the cached report)", n)
 	}
@@ -126,7 +127,7 @@ func TestReportRowOfRecreatedUser(t *testing.T) {
 	}
 	srv := startFake(t, seed)
 	c := newCollector(t, srv, nil)
-	collect(t, c)
+	collectortest.Collect(t, c)
 	srv.Mutate(awsfake.DemoData, func(a *awsfake.Account) {
 		for i := range a.Users {
 			if a.Users[i].Name == "svc-recreated" {
@@ -135,7 +136,7 @@ func TestReportRowOfRecreatedUser(t *testing.T) {
 			}
 		}
 	})
-	id := byName(t, collect(t, c), awsfake.DemoData, "svc-recreated")
+	id := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "svc-recreated")
 	if id.NativeID != "AIDA333RECREATENEW01" {
 		t.Fatalf("collected %s", id.NativeID)
 	}
@@ -154,7 +155,7 @@ func TestOrganizationListingFailsMidway(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	srv.SetPageSize(2)
 	srv.DenyAfter(awsfake.DemoManagement, "organizations:ListAccounts", 1)
-	inv := collect(t, newCollector(t, srv, nil))
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	if len(inv.Scopes) != 2 || inv.Scopes[0].ID != awsfake.DemoManagement || inv.Scopes[1].ID != awsfake.DemoPayments {
 		t.Errorf("scopes = %+v, want the two accounts of the first page", inv.Scopes)
 	}
@@ -182,7 +183,7 @@ func TestOwnerHintsOncePerValue(t *testing.T) {
 			}
 		}
 	}
-	inv := collect(t, newCollector(t, startFake(t, seed), func(c *awscol.Config) { c.OwnerTagKeys = []string{"owner", "Owner"} }))
+	inv := collectortest.Collect(t, newCollector(t, startFake(t, seed), func(c *awscol.Config) { c.OwnerTagKeys = []string{"owner", "Owner"} }))
 	for _, name := range []string{"payments-ci-deployer", "data-etl-runner"} {
 		for _, id := range inv.Identities {
 			if id.Name == name && len(id.OwnerHints) != 1 {
@@ -209,7 +210,7 @@ func TestKeysCreatedInTheSameSecond(t *testing.T) {
 			}
 		}
 	}
-	id := byName(t, collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoPayments, "payments-ci-deployer")
+	id := byName(t, collectortest.Collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoPayments, "payments-ci-deployer")
 	for _, k := range id.Credentials {
 		if k.Usage.State != nhi.UsageUnknown {
 			t.Errorf("%s usage = %+v, want unknown", k.ID, k.Usage)
@@ -248,7 +249,7 @@ func TestConcurrencyLimit(t *testing.T) {
 		srv := startFake(t, awsfake.Synthetic(20, 4, now))
 		srv.SetLatency(10 * time.Millisecond)
 		tr := &inflightTransport{base: srv.Client().Transport}
-		inv := collect(t, newCollector(t, srv, func(c *awscol.Config) {
+		inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) {
 			c.Concurrency = tc.set
 			c.HTTPClient = &http.Client{Transport: tr}
 		}))
@@ -274,10 +275,10 @@ func TestPagingOneItemPerPage(t *testing.T) {
 			}
 		}
 	}
-	want := collect(t, newCollector(t, startFake(t, seed), nil))
+	want := collectortest.Collect(t, newCollector(t, startFake(t, seed), nil))
 	srv := startFake(t, seed)
 	srv.SetPageSize(1)
-	got := collect(t, newCollector(t, srv, nil))
+	got := collectortest.Collect(t, newCollector(t, srv, nil))
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("inventory at one item a page differs (-100 +1):\n%s", diff)
 	}
@@ -302,7 +303,7 @@ func TestSuspendedMemberIsNotExternal(t *testing.T) {
 				Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + awsfake.DemoSandbox + `:root"},"Action":"sts:AssumeRole"}]}`})
 		}
 	}
-	id := byName(t, collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoData, "sandbox-migration")
+	id := byName(t, collectortest.Collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoData, "sandbox-migration")
 	if hasSignal(id.Signals, nhi.SignalWeakTrust) || id.Attributes["trusted_external_accounts"] != "" {
 		t.Errorf("signals %+v, attributes %v: a suspended member account is not external", id.Signals, id.Attributes)
 	}
@@ -322,7 +323,7 @@ func TestIdentityCenterRolesAreAWSManaged(t *testing.T) {
 		}
 	}
 	c := newCollector(t, startFake(t, seed), nil)
-	id := byName(t, collect(t, c), awsfake.DemoData, "AWSReservedSSO_DataEngineer_0123456789abcdef")
+	id := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "AWSReservedSSO_DataEngineer_0123456789abcdef")
 	if !id.ProviderManaged {
 		t.Error("Identity Center role not provider-managed")
 	}
@@ -340,7 +341,7 @@ func awsAction(id nhi.Identity) collectors.ActionRequest {
 // scan. Owner hints follow the configured tag keys.
 func TestUsageAsOfIsReportTime(t *testing.T) {
 	later := now.Add(3 * time.Hour) // the fake generated its report at now
-	inv := collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), func(c *awscol.Config) {
+	inv := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), func(c *awscol.Config) {
 		c.Now = func() time.Time { return later }
 		c.OwnerTagKeys = []string{"TEAM"}
 	}))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -21,7 +22,7 @@ func TestActRefusesBadObjectIDs(t *testing.T) {
 	f := newFake(t, azurefake.Demo(fixedNow))
 	c := newCollector(t, f)
 	ctx := context.Background()
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	hr := byName(t, inv, "hr-directory-sync")
 	var spSecret string
 	for _, cr := range hr.Credentials {
@@ -67,7 +68,7 @@ func TestDeleteKeepsOnlyPublicKeys(t *testing.T) {
 		Usage: "Verify", StartDateTime: fixedNow.AddDate(0, 0, -10), EndDateTime: fixedNow.AddDate(1, 0, 0), Key: secretKey})
 	f := newFake(t, seed)
 	c := newCollector(t, f)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	app := byName(t, inv, a.DisplayName)
 	res, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: app, CredentialID: azurefake.GUID("b9", 1)})
 	if err != nil || !res.Changed {

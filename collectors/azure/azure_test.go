@@ -6,13 +6,10 @@ import (
 	"errors"
 	"flag"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/azure"
@@ -51,18 +48,6 @@ func newCollector(t testing.TB, f *azurefake.Server, mod ...func(*azure.Config))
 	return c
 }
 
-func collect(t testing.TB, c *azure.Collector) nhi.Inventory {
-	t.Helper()
-	inv, err := c.Collect(context.Background())
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	if err := inv.Validate(); err != nil {
-		t.Fatalf("invalid inventory: %v", err)
-	}
-	return inv
-}
-
 func byName(t testing.TB, inv nhi.Inventory, name string) nhi.Identity {
 	t.Helper()
 	for _, id := range inv.Identities {
@@ -96,7 +81,7 @@ func TestConformance(t *testing.T) {
 	t.Run("denied-tenant", func(t *testing.T) {
 		f := newFake(t, seed)
 		f.DenyScope(azurefake.DemoTenantID)
-		inv := collect(t, newCollector(t, f))
+		inv := collectortest.Collect(t, newCollector(t, f))
 		if !inv.Partial(nhi.Azure, azurefake.DemoTenantID) {
 			t.Errorf("no gap for the denied tenant: %+v", inv.Gaps)
 		}
@@ -113,27 +98,8 @@ func TestConformance(t *testing.T) {
 
 func TestGoldenInventory(t *testing.T) {
 	f := newFake(t, azurefake.Demo(fixedNow))
-	inv := collect(t, newCollector(t, f))
-	var got bytes.Buffer
-	if err := nhi.Encode(&got, inv); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", "golden-inventory.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if d := cmp.Diff(string(want), got.String()); d != "" {
-		t.Errorf("inventory differs from %s (-want +got):\n%s", path, d)
-	}
+	inv := collectortest.Collect(t, newCollector(t, f))
+	collectortest.Golden(t, filepath.Join("testdata", "golden-inventory.json"), inv, *update)
 }
 
 func TestCancelled(t *testing.T) {
@@ -151,7 +117,7 @@ func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	f.DenyOp(azurefake.OpSPSignInActivities)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	inv := collect(t, newCollector(t, f, func(c *azure.Config) { c.Logger = logger }))
+	inv := collectortest.Collect(t, newCollector(t, f, func(c *azure.Config) { c.Logger = logger }))
 	if logs.Len() == 0 {
 		t.Fatal("no log output to check")
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/azure"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -27,10 +28,10 @@ func gap(inv nhi.Inventory, source string) (nhi.Gap, bool) {
 // the inventory equals the one read in large pages.
 func TestPaging(t *testing.T) {
 	seed := azurefake.Demo(fixedNow)
-	big := collect(t, newCollector(t, newFake(t, seed)))
+	big := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
 	f := newFake(t, seed)
 	f.SetPageSize(2)
-	small := collect(t, newCollector(t, f))
+	small := collectortest.Collect(t, newCollector(t, f))
 	if big.Hash() != small.Hash() {
 		t.Error("inventory read in pages of 2 differs from the one read in large pages")
 	}
@@ -46,7 +47,7 @@ func TestThrottling(t *testing.T) {
 	f := newFake(t, seed)
 	f.ThrottleOp(azurefake.OpServicePrincipalsList, 1, time.Second)
 	start := time.Now()
-	inv := collect(t, newCollector(t, f))
+	inv := collectortest.Collect(t, newCollector(t, f))
 	if elapsed := time.Since(start); elapsed < time.Second {
 		t.Errorf("retried after %v, before the 1s Retry-After", elapsed)
 	}
@@ -60,7 +61,7 @@ func TestThrottling(t *testing.T) {
 
 	f2 := newFake(t, seed)
 	f2.ThrottleOp(azurefake.OpRoleAssignmentsList, -1, time.Second)
-	inv2 := collect(t, newCollector(t, f2, func(c *azure.Config) { c.MaxRetries = 1 }))
+	inv2 := collectortest.Collect(t, newCollector(t, f2, func(c *azure.Config) { c.MaxRetries = 1 }))
 	g, ok := gap(inv2, "arm:roleAssignments.listForSubscription")
 	if !ok || g.Kind != nhi.GapThrottled {
 		t.Fatalf("persistent throttling: gap %+v (found %t), want kind throttled", g, ok)
@@ -82,7 +83,7 @@ func TestOwnerLimit(t *testing.T) {
 	}
 	seed.Applications[0].Owners = owners
 	f := newFake(t, seed)
-	inv := collect(t, newCollector(t, f))
+	inv := collectortest.Collect(t, newCollector(t, f))
 	id := byName(t, inv, seed.Applications[0].DisplayName)
 	if len(id.OwnerHints) != 27 {
 		t.Fatalf("owner hints = %d, want 27 (the $expand limit is 20)", len(id.OwnerHints))
@@ -109,7 +110,7 @@ func TestOwnerLimit(t *testing.T) {
 func TestMissingReport(t *testing.T) {
 	seed := azurefake.Demo(fixedNow)
 	seed.ReportsUnavailable = true
-	inv := collect(t, newCollector(t, newFake(t, seed)))
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
 	g, ok := gap(inv, "graph:reports.servicePrincipalSignInActivities")
 	if !ok || !g.UsageOnly || g.Kind != nhi.GapDenied || g.Permission == "" {
 		t.Fatalf("report gap = %+v (found %t), want usage-only denied with a permission", g, ok)
@@ -128,7 +129,7 @@ func TestMissingReport(t *testing.T) {
 		}
 	}
 	// National clouds: the reports are skipped by configuration.
-	inv = collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow)), func(c *azure.Config) { c.SkipSignInReports = true }))
+	inv = collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow)), func(c *azure.Config) { c.SkipSignInReports = true }))
 	if g, ok := gap(inv, "graph:reports.servicePrincipalSignInActivities"); !ok || !g.UsageOnly {
 		t.Errorf("skipped reports: gap %+v found %t", g, ok)
 	}
@@ -151,7 +152,7 @@ func TestPermissionGaps(t *testing.T) {
 		t.Run(tc.op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
 			f.DenyOp(tc.op)
-			inv := collect(t, newCollector(t, f))
+			inv := collectortest.Collect(t, newCollector(t, f))
 			g, ok := gap(inv, tc.source)
 			if !ok || g.Kind != nhi.GapDenied || g.Permission == "" || g.UsageOnly != tc.usageOnly {
 				t.Fatalf("gap = %+v (found %t)", g, ok)
@@ -167,7 +168,7 @@ func TestPermissionGaps(t *testing.T) {
 // calls, independent of how many credentials each app has.
 func TestCallBudget(t *testing.T) {
 	f := newFake(t, azurefake.Demo(fixedNow))
-	collect(t, newCollector(t, f))
+	collectortest.Collect(t, newCollector(t, f))
 	calls := f.Calls()
 	want := map[string]int{
 		azurefake.OpApplicationsList:           2, // owners, federated credentials
@@ -200,7 +201,7 @@ func TestActions(t *testing.T) {
 	f := newFake(t, azurefake.Demo(fixedNow))
 	c := newCollector(t, f)
 	ctx := context.Background()
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 
 	// Disable, idempotently, then enable: a rescan sees each state.
 	app := byName(t, inv, "legacy-reporting-sync")
@@ -213,14 +214,14 @@ func TestActions(t *testing.T) {
 			t.Errorf("disable #%d: %+v", i+1, res)
 		}
 	}
-	if got := byName(t, collect(t, c), "legacy-reporting-sync"); got.Status != nhi.StatusDisabled {
+	if got := byName(t, collectortest.Collect(t, c), "legacy-reporting-sync"); got.Status != nhi.StatusDisabled {
 		t.Errorf("rescan after disable: status %q", got.Status)
 	}
 	res, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Enable, Identity: app})
 	if err != nil || !res.Changed || res.After != "enabled" {
 		t.Fatalf("enable: %+v %v", res, err)
 	}
-	if got := byName(t, collect(t, c), "legacy-reporting-sync"); got.Status != nhi.StatusActive {
+	if got := byName(t, collectortest.Collect(t, c), "legacy-reporting-sync"); got.Status != nhi.StatusActive {
 		t.Errorf("rescan after enable: status %q", got.Status)
 	}
 
@@ -240,7 +241,7 @@ func TestActions(t *testing.T) {
 			t.Fatalf("delete secret #%d: %+v %v", i+1, res, err)
 		}
 	}
-	if got := byName(t, collect(t, c), "legacy-reporting-sync"); len(got.Credentials) != 0 {
+	if got := byName(t, collectortest.Collect(t, c), "legacy-reporting-sync"); len(got.Credentials) != 0 {
 		t.Errorf("rescan after secret removal: %d credentials", len(got.Credentials))
 	}
 
@@ -281,7 +282,7 @@ func TestActions(t *testing.T) {
 			t.Fatalf("restore certificate #%d: %+v %v", i+1, r, err)
 		}
 	}
-	got := byName(t, collect(t, c), "hr-directory-sync")
+	got := byName(t, collectortest.Collect(t, c), "hr-directory-sync")
 	if _, ok := got.Credential(certID); !ok {
 		t.Error("rescan after restore: certificate missing")
 	}
@@ -296,13 +297,13 @@ func TestActions(t *testing.T) {
 	if r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: ci, CredentialID: fic.ID}); err != nil || r.Changed {
 		t.Fatalf("second delete: %+v %v", r, err)
 	}
-	if n := len(byName(t, collect(t, c), "payments-ci-deployer").Credentials); n != 1 {
+	if n := len(byName(t, collectortest.Collect(t, c), "payments-ci-deployer").Credentials); n != 1 {
 		t.Errorf("after delete: %d federated credentials, want 1", n)
 	}
 	if r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Restore, RestoreData: res.RestoreData}); err != nil || !r.Changed {
 		t.Fatalf("restore federated credential: %+v %v", r, err)
 	}
-	after := byName(t, collect(t, c), "payments-ci-deployer")
+	after := byName(t, collectortest.Collect(t, c), "payments-ci-deployer")
 	if len(after.Credentials) != 2 || len(after.Signals) != 1 {
 		t.Errorf("after restore: %d credentials, %d signals", len(after.Credentials), len(after.Signals))
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -47,7 +48,7 @@ func TestPrivilegedGrants(t *testing.T) {
 		}
 	}
 	f := newFake(t, azurefake.Demo(fixedNow))
-	inv := collect(t, newCollector(t, f))
+	inv := collectortest.Collect(t, newCollector(t, f))
 	if g, ok := gap(inv, "graph:roleManagement.directory.roleDefinitions.list"); ok {
 		t.Fatalf("directory role definitions not read: %+v", g)
 	}
@@ -62,7 +63,7 @@ func TestPrivilegedGrants(t *testing.T) {
 		t.Run("denied "+op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
 			f.DenyOp(op)
-			check(t, collect(t, newCollector(t, f)))
+			check(t, collectortest.Collect(t, newCollector(t, f)))
 		})
 	}
 }
@@ -71,7 +72,7 @@ func TestPrivilegedGrants(t *testing.T) {
 // managed identities take owner hints from their ARM tags; the Tier-0 app
 // has no owner objects (field-anchors B6) and gets none invented.
 func TestOwnerHints(t *testing.T) {
-	inv := collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
 	hints := func(name string) map[string]nhi.OwnerHint {
 		out := map[string]nhi.OwnerHint{}
 		for _, h := range byName(t, inv, name).OwnerHints {
@@ -110,7 +111,7 @@ func TestSignInAppIDCase(t *testing.T) {
 	}
 	seed.SignIns[upper] = seed.SignIns[a.AppID]
 	delete(seed.SignIns, a.AppID)
-	inv := collect(t, newCollector(t, newFake(t, seed)))
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
 	if u := byName(t, inv, a.DisplayName).Usage; u.State != nhi.UsageUsed {
 		t.Errorf("usage %+v, want used", u)
 	}

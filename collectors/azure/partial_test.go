@@ -5,6 +5,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/collectors/azure"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -83,7 +84,7 @@ func TestNoSilentLoss(t *testing.T) {
 	seed.ServicePrincipals = append(seed.ServicePrincipals, azurefake.ServicePrincipal{ID: azurefake.GUID("3a", 9), AppID: azurefake.GUID("3c", 9),
 		DisplayName: "vm-grantless", ServicePrincipalType: "ManagedIdentity", AccountEnabled: true,
 		AlternativeNames: []string{"isExplicit=False", "/subscriptions/" + azurefake.DemoSubData + "/resourcegroups/rg-data/providers/Microsoft.Compute/virtualMachines/vm-grantless"}})
-	full := collect(t, newCollector(t, newFake(t, seed)))
+	full := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
 	if id := byName(t, full, "vm-grantless"); id.Scope != azurefake.DemoSubData {
 		t.Fatalf("system-assigned identity in scope %q", id.Scope)
 	}

@@ -11,6 +11,8 @@ package collectortest
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -142,4 +144,44 @@ func hasScope(inv nhi.Inventory, p nhi.Provider, id string) bool {
 		}
 	}
 	return false
+}
+
+// Collect runs c and fails the test when it returns an error or an invalid
+// inventory: the common first step of a provider's tests.
+func Collect(t testing.TB, c collectors.Collector) nhi.Inventory {
+	t.Helper()
+	inv, err := c.Collect(context.Background())
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if err := inv.Validate(); err != nil {
+		t.Fatalf("invalid inventory: %v", err)
+	}
+	return inv
+}
+
+// Golden compares the inventory's canonical JSON with the golden file at
+// path, after rewriting the file when update is set (a provider's -update
+// flag).
+func Golden(t testing.TB, path string, inv nhi.Inventory, update bool) {
+	t.Helper()
+	var got bytes.Buffer
+	if err := nhi.Encode(&got, inv); err != nil {
+		t.Fatal(err)
+	}
+	if update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), got.String()); diff != "" {
+		t.Errorf("inventory differs from %s (-want +got; go test -update rewrites it):\n%s", path, diff)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -18,7 +19,7 @@ func act(t *testing.T, c collectors.Controller, a collectors.Action, id nhi.Iden
 func TestKeyActionsAreIdempotentAndSeenByARescan(t *testing.T) {
 	srv := demo(t)
 	c := collector(t, srv)
-	id := identityByName(t, collect(t, c), "payments-batch-legacy")
+	id := identityByName(t, collectortest.Collect(t, c), "payments-batch-legacy")
 	const old = "c3d5e7f9a1b2c4d6e8f0a1b3c5d7e9f2a4b6c8d0"
 
 	for i, want := range []bool{true, false} {
@@ -30,7 +31,7 @@ func TestKeyActionsAreIdempotentAndSeenByARescan(t *testing.T) {
 	if k, _ := srv.Key(id.NativeID, old); !k.Disabled {
 		t.Error("fake key not disabled")
 	}
-	re := identityByName(t, collect(t, c), "payments-batch-legacy")
+	re := identityByName(t, collectortest.Collect(t, c), "payments-batch-legacy")
 	cr, _ := re.Credential(old)
 	if cr == nil || cr.Status != nhi.StatusDisabled {
 		t.Errorf("rescan after disable: %+v", cr)
@@ -47,7 +48,7 @@ func TestKeyActionsAreIdempotentAndSeenByARescan(t *testing.T) {
 			t.Fatalf("delete #%d: %+v, %v", i+1, res, err)
 		}
 	}
-	after := identityByName(t, collect(t, c), "payments-batch-legacy")
+	after := identityByName(t, collectortest.Collect(t, c), "payments-batch-legacy")
 	if _, ok := after.Credential(old); ok || len(after.Credentials) != 1 {
 		t.Errorf("rescan after delete still lists the key: %+v", after.Credentials)
 	}
@@ -59,14 +60,14 @@ func TestKeyActionsAreIdempotentAndSeenByARescan(t *testing.T) {
 func TestServiceAccountActions(t *testing.T) {
 	srv := demo(t)
 	c := collector(t, srv)
-	id := identityByName(t, collect(t, c), "payments-ledger-sync")
+	id := identityByName(t, collectortest.Collect(t, c), "payments-ledger-sync")
 	for i, want := range []bool{true, false} {
 		res, err := act(t, c, collectors.Disable, id, "")
 		if err != nil || res.Changed != want {
 			t.Fatalf("disable #%d: %+v, %v", i+1, res, err)
 		}
 	}
-	if identityByName(t, collect(t, c), "payments-ledger-sync").Status != nhi.StatusDisabled {
+	if identityByName(t, collectortest.Collect(t, c), "payments-ledger-sync").Status != nhi.StatusDisabled {
 		t.Error("rescan does not see the disabled account")
 	}
 	if res, err := act(t, c, collectors.Enable, id, ""); err != nil || !res.Changed {
@@ -83,7 +84,7 @@ func TestServiceAccountActions(t *testing.T) {
 func TestRefusedActions(t *testing.T) {
 	srv := demo(t)
 	c := collector(t, srv)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	backup := identityByName(t, inv, "platform-backup-agent")
 	if _, err := act(t, c, collectors.Enable, backup, "2c9e5a7b1d3f4e6a8b0c2d4e6f8a0b1c3d5e7f90"); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("re-enabling a key Google disabled as exposed: %v, want refusal", err)

@@ -3,6 +3,7 @@ package gcp_test
 import (
 	"testing"
 
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/collectors/gcp"
 	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -23,7 +24,7 @@ func TestExternalServiceAccountsAreIdentities(t *testing.T) {
 	}
 	srv := gcpfake.New(seed)
 	t.Cleanup(srv.Close)
-	inv := collect(t, collector(t, srv))
+	inv := collectortest.Collect(t, collector(t, srv))
 	id, ok := inv.Identity(nhi.MakeID(nhi.GCP, "external", vendor))
 	if !ok {
 		t.Fatalf("no identity for the external service account %s", vendor)
@@ -36,7 +37,7 @@ func TestExternalServiceAccountsAreIdentities(t *testing.T) {
 	}
 	// Collected in a project list rather than an organisation, the same
 	// account is outside the scan but not known to be a third party.
-	inv = collect(t, collector(t, srv, func(c *gcp.Config) { c.Organization, c.Projects = "", []string{"acme-data-prod"} }))
+	inv = collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.Organization, c.Projects = "", []string{"acme-data-prod"} }))
 	if id, ok := inv.Identity(nhi.MakeID(nhi.GCP, "external", vendor)); !ok || id.ThirdParty {
 		t.Errorf("project-list scan: external account = %+v, %v", id, ok)
 	}

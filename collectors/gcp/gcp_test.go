@@ -2,10 +2,8 @@ package gcp_test
 
 import (
 	"bytes"
-	"context"
 	"flag"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -47,18 +45,6 @@ func collector(t testing.TB, srv *gcpfake.Server, mod ...func(*gcp.Config)) *gcp
 	return c
 }
 
-func collect(t testing.TB, c *gcp.Collector) nhi.Inventory {
-	t.Helper()
-	inv, err := c.Collect(context.Background())
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	if err := inv.Validate(); err != nil {
-		t.Fatalf("invalid inventory: %v", err)
-	}
-	return inv
-}
-
 func encode(t testing.TB, inv nhi.Inventory) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -69,21 +55,8 @@ func encode(t testing.TB, inv nhi.Inventory) []byte {
 }
 
 func TestGoldenInventory(t *testing.T) {
-	inv := collect(t, collector(t, demo(t)))
-	got := encode(t, inv)
-	path := filepath.Join("testdata", "golden-inventory.json")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("inventory differs from %s; rerun with -update and review the diff", path)
-	}
+	inv := collectortest.Collect(t, collector(t, demo(t)))
+	collectortest.Golden(t, filepath.Join("testdata", "golden-inventory.json"), inv, *update)
 }
 
 func TestConformance(t *testing.T) {
@@ -121,7 +94,7 @@ func identityByName(t testing.TB, inv nhi.Inventory, name string) nhi.Identity {
 }
 
 func TestDemoMapping(t *testing.T) {
-	inv := collect(t, collector(t, demo(t)))
+	inv := collectortest.Collect(t, collector(t, demo(t)))
 	if len(inv.Gaps) != 0 {
 		t.Errorf("unexpected gaps: %+v", inv.Gaps)
 	}
@@ -221,7 +194,7 @@ func TestServiceAgentsAreRecognisedByTheirFormOnly(t *testing.T) {
 			gcpfake.Binding{Role: "roles/logging.configWriter", Members: []string{"serviceAccount:service-org-123456789012@gcp-sa-logging.iam.gserviceaccount.com"}},
 		)
 	})
-	inv := collect(t, collector(t, srv))
+	inv := collectortest.Collect(t, collector(t, srv))
 	agents := map[string]bool{}
 	for _, id := range inv.Identities {
 		if id.ProviderManaged {
@@ -261,7 +234,7 @@ func TestCompromisedKeysAreExposed(t *testing.T) {
 			}
 		}
 	})
-	id := identityByName(t, collect(t, collector(t, srv)), "payments-batch-legacy")
+	id := identityByName(t, collectortest.Collect(t, collector(t, srv)), "payments-batch-legacy")
 	for _, kid := range []string{disabled, active} {
 		cr, ok := id.Credential(kid)
 		if !ok || len(cr.Signals) != 1 || cr.Signals[0].Code != nhi.SignalExposed || !strings.Contains(cr.Signals[0].Detail, "COMPROMISE_DETECTED") {
@@ -278,7 +251,7 @@ func TestCompromisedKeysAreExposed(t *testing.T) {
 func TestFolderScope(t *testing.T) {
 	srv := demo(t)
 	c := collector(t, srv, func(c *gcp.Config) { c.Organization = ""; c.Folders = []string{"folders/200000000002"} })
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	if len(inv.Gaps) != 0 {
 		t.Errorf("gaps %+v", inv.Gaps)
 	}
@@ -316,7 +289,7 @@ func TestSecretsSentByTheAPINeverLeak(t *testing.T) {
 			srv.DisableService("cloudasset")
 		}
 		var logs bytes.Buffer
-		inv := collect(t, collector(t, srv, func(c *gcp.Config) {
+		inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) {
 			c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		}))
 		out := append(encode(t, inv), logs.Bytes()...)
@@ -349,7 +322,7 @@ func TestGrantPrivilege(t *testing.T) {
 			"//iam.googleapis.com/projects/acme-identity-prod/serviceAccounts/104000000000000000099@x.com": {{Role: "roles/iam.serviceAccountUser", Members: []string{sam}, ConditionTitle: "expires 2030"}},
 		}
 	})
-	id := identityByName(t, collect(t, collector(t, srv)), "identity-scim-sync")
+	id := identityByName(t, collectortest.Collect(t, collector(t, srv)), "identity-scim-sync")
 	type want struct {
 		priv       nhi.Privilege
 		privileged bool

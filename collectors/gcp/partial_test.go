@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -100,7 +101,7 @@ func hasScopeID(inv nhi.Inventory, id string) bool {
 // organisation and project level and checks that whatever a scan misses is
 // covered by a gap on the scope it belongs to.
 func TestPartialCollectionNeverLooksRemoved(t *testing.T) {
-	full := collect(t, collector(t, demo(t)))
+	full := collectortest.Collect(t, collector(t, demo(t)))
 	org := "organizations/" + gcpfake.DemoOrganization
 	cases := map[string]func(*gcpfake.Server){
 		"policy search denied": func(s *gcpfake.Server) { s.Deny(org, gcpfake.OpSearchIamPolicies) },
@@ -155,7 +156,7 @@ func TestPartialCollectionNeverLooksRemoved(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := demo(t)
 			cases[name](srv)
-			inv := collect(t, collector(t, srv))
+			inv := collectortest.Collect(t, collector(t, srv))
 			if len(inv.Gaps) == 0 {
 				t.Fatal("an injected failure left no gap")
 			}

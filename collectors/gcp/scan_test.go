@@ -9,16 +9,17 @@ import (
 	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/collectors/gcp"
 	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 func TestPagingGivesTheSameInventory(t *testing.T) {
-	want := encode(t, collect(t, collector(t, demo(t))))
+	want := encode(t, collectortest.Collect(t, collector(t, demo(t))))
 	srv := demo(t)
 	srv.SetMaxPageSize(2)
-	got := encode(t, collect(t, collector(t, srv)))
+	got := encode(t, collectortest.Collect(t, collector(t, srv)))
 	if !bytes.Equal(got, want) {
 		t.Error("inventory read in pages of 2 differs from the one read in full pages")
 	}
@@ -32,7 +33,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 	srv := demo(t)
 	srv.Throttle("", gcpfake.OpListAssets, 2)
 	srv.Throttle("acme-data-prod", gcpfake.OpQueryActivity, 1)
-	inv := collect(t, collector(t, srv))
+	inv := collectortest.Collect(t, collector(t, srv))
 	if len(inv.Gaps) != 0 {
 		t.Errorf("transient throttling left gaps: %+v", inv.Gaps)
 	}
@@ -44,7 +45,7 @@ func TestThrottlingIsRetried(t *testing.T) {
 func TestPersistentThrottlingIsAGap(t *testing.T) {
 	srv := demo(t)
 	srv.Throttle("acme-data-prod", gcpfake.OpQueryActivity, -1)
-	inv := collect(t, collector(t, srv, func(c *gcp.Config) { c.MaxRetries = 2 }))
+	inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.MaxRetries = 2 }))
 	if len(inv.Gaps) != 1 {
 		t.Fatalf("gaps %+v, want one", inv.Gaps)
 	}
@@ -76,7 +77,7 @@ func identityIDs(inv nhi.Inventory) string {
 func itoa(n int) string { return string(rune('0' + n)) }
 
 func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
-	full := collect(t, collector(t, demo(t)))
+	full := collectortest.Collect(t, collector(t, demo(t)))
 	for _, tc := range []struct {
 		name  string
 		setup func(*gcpfake.Server)
@@ -91,7 +92,7 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := demo(t)
 			tc.setup(srv)
-			inv := collect(t, collector(t, srv))
+			inv := collectortest.Collect(t, collector(t, srv))
 			sources := map[string]nhi.Gap{}
 			searchGaps := map[string]bool{}
 			for _, g := range inv.Gaps {
@@ -142,7 +143,7 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 func TestAPIKeysDeniedMakesUsageUnknown(t *testing.T) {
 	srv := demo(t)
 	srv.Deny("acme-payments-prod", gcpfake.OpListAPIKeys)
-	inv := collect(t, collector(t, srv))
+	inv := collectortest.Collect(t, collector(t, srv))
 	if !inv.Partial(nhi.GCP, "acme-payments-prod") {
 		t.Error("missing API keys (credentials) must make the scope partial")
 	}
@@ -174,7 +175,7 @@ func TestCallBudget(t *testing.T) {
 		srv := gcpfake.New(gcpfake.Generate(projects, accounts, keys, now))
 		t.Cleanup(srv.Close)
 		c := collector(t, srv, func(c *gcp.Config) { c.Organization = "999000000001"; c.DelegatedClientIDs = nil })
-		inv := collect(t, c)
+		inv := collectortest.Collect(t, c)
 		if len(inv.Identities) != projects*accounts || len(inv.Gaps) != 0 {
 			t.Fatalf("%d identities, gaps %+v", len(inv.Identities), inv.Gaps)
 		}
@@ -222,7 +223,7 @@ func TestAsOfComesFromTheObservationPeriod(t *testing.T) {
 			}
 		}
 	})
-	inv := collect(t, collector(t, srv, func(c *gcp.Config) { c.Now = func() time.Time { return later } }))
+	inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.Now = func() time.Time { return later } }))
 	for _, name := range []string{"devex-docs-bot", "payments-ci-deployer"} {
 		if u := identityByName(t, inv, name).Usage; !u.AsOf.Equal(periodEnd) {
 			t.Errorf("%s: usage as of %v, want the observation period's end %v", name, u.AsOf, periodEnd)
@@ -242,7 +243,7 @@ func TestAsOfComesFromTheObservationPeriod(t *testing.T) {
 			}
 		}
 	})
-	inv = collect(t, collector(t, quiet, func(c *gcp.Config) { c.Organization = "999000000001"; c.Now = func() time.Time { return later } }))
+	inv = collectortest.Collect(t, collector(t, quiet, func(c *gcp.Config) { c.Organization = "999000000001"; c.Now = func() time.Time { return later } }))
 	for _, id := range inv.Identities {
 		if id.Usage.State != nhi.UsageNeverUsed || !id.Usage.AsOf.IsZero() {
 			t.Errorf("%s: usage %+v, want never used with no as-of (no observation period reported)", id.Name, id.Usage)

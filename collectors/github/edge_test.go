@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -24,7 +25,7 @@ func TestScopeSpelling(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.Orgs = []string{"ACME", "Acme-Labs"}
 	s.srv.DenyOp(githubfake.OpListOrgSecrets)
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	scopes := map[string]bool{}
 	for _, sc := range inv.Scopes {
 		scopes[sc.ID] = true
@@ -56,7 +57,7 @@ func TestActStaysInItsOrganisation(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.AppID, s.cfg.AppPrivateKeyFile = 0, "" // one token reaches both orgs
 	c := s.collector(t)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	k := *find(t, inv, "github:deploy-key:820001")
 	k.Scope = githubfake.DemoOrg // path stays acme-labs/ml-experiments
 	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: k}); !errors.Is(err, collectors.ErrUnsupported) {
@@ -80,7 +81,7 @@ func TestActStaysInItsOrganisation(t *testing.T) {
 func TestActRejectsHostileIDs(t *testing.T) {
 	s := demoSetup(t)
 	c := s.collector(t)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	s.srv.ResetCalls()
 	key := *find(t, inv, "github:deploy-key:810001")
 	pat := *find(t, inv, "github:fine-grained-token:7100001:930002")
@@ -112,7 +113,7 @@ func TestSelectedRepositoryInstallation(t *testing.T) {
 	in.Repositories = []string{"payments-api", "data-pipelines"}
 	seed.App.Installations[githubfake.DemoOrg] = in
 	s := newSetup(t, seed)
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	if !inv.Partial(nhi.GitHub, githubfake.DemoOrg) {
 		t.Errorf("selected-repository installation: %s not partial; gaps %+v", githubfake.DemoOrg, inv.Gaps)
 	}
@@ -136,7 +137,7 @@ func TestSelectedRepositoryInstallation(t *testing.T) {
 // leaves the grants unscoped rather than wrong.
 func TestFineGrainedTokenRepositories(t *testing.T) {
 	s := demoSetup(t)
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	erin := find(t, inv, "github:fine-grained-token:7100001:930001")
 	var got []string
 	for _, g := range erin.Grants {
@@ -166,7 +167,7 @@ func TestFineGrainedTokenRepositories(t *testing.T) {
 
 	s2 := demoSetup(t)
 	s2.srv.DenyOp(githubfake.OpListPATRepositories)
-	inv2 := collect(t, s2.collector(t))
+	inv2 := collectortest.Collect(t, s2.collector(t))
 	if !inv2.Partial(nhi.GitHub, githubfake.DemoOrg) {
 		t.Errorf("refused token repository list is no gap: %+v", inv2.Gaps)
 	}
@@ -185,9 +186,9 @@ func TestFineGrainedTokenRepositories(t *testing.T) {
 func TestETagsAreCredentialSpecific(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.Cache = &memCache{}
-	first := encode(t, collect(t, s.collector(t)))
+	first := encode(t, collectortest.Collect(t, s.collector(t)))
 	s.srv.ResetCalls()
-	if got := encode(t, collect(t, s.collector(t))); !bytes.Equal(first, got) {
+	if got := encode(t, collectortest.Collect(t, s.collector(t))); !bytes.Equal(first, got) {
 		t.Error("a new installation token with a warm cache built a different inventory")
 	}
 	if n := s.srv.NotModified()[githubfake.OpListRepoSecrets]; n != 0 {
@@ -197,9 +198,9 @@ func TestETagsAreCredentialSpecific(t *testing.T) {
 	s2 := demoSetup(t)
 	s2.cfg.AppID, s2.cfg.AppPrivateKeyFile = 0, ""
 	s2.cfg.Cache = &memCache{}
-	collect(t, s2.collector(t))
+	collectortest.Collect(t, s2.collector(t))
 	s2.srv.ResetCalls()
-	collect(t, s2.collector(t))
+	collectortest.Collect(t, s2.collector(t))
 	if got, want := s2.srv.NotModified()[githubfake.OpListRepoSecrets], s2.srv.CallCount(githubfake.OpListRepoSecrets); got != want || want == 0 {
 		t.Errorf("static token across collectors: %d of %d secret lists answered 304", got, want)
 	}
@@ -217,7 +218,7 @@ func TestManyEnvironments(t *testing.T) {
 	}
 	s := newSetup(t, seed)
 	s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	if len(inv.Gaps) != 0 {
 		t.Errorf("gaps: %+v", inv.Gaps)
 	}
@@ -246,7 +247,7 @@ func TestConcurrencyBound(t *testing.T) {
 		s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
 		s.cfg.Concurrency = limit
 		s.srv.SetLatency(5 * time.Millisecond)
-		collect(t, s.collector(t))
+		collectortest.Collect(t, s.collector(t))
 		want := limit
 		if want == 0 {
 			want = 10

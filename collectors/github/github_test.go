@@ -102,18 +102,6 @@ func demoSetup(t testing.TB) *setup {
 	return newSetup(t, githubfake.DemoWithKey(fixedNow, testAppKey()))
 }
 
-func collect(t testing.TB, c *github.Collector) nhi.Inventory {
-	t.Helper()
-	inv, err := c.Collect(context.Background())
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
-	if err := inv.Validate(); err != nil {
-		t.Fatalf("invalid inventory: %v", err)
-	}
-	return inv
-}
-
 func encode(t testing.TB, inv nhi.Inventory) []byte {
 	t.Helper()
 	var b bytes.Buffer
@@ -139,27 +127,12 @@ func TestGoldenInventory(t *testing.T) {
 	s := demoSetup(t)
 	var logs bytes.Buffer
 	s.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	if len(inv.Gaps) != 0 {
 		t.Errorf("demo scan has gaps: %+v", inv.Gaps)
 	}
 	got := encode(t, inv)
-	path := filepath.Join("testdata", "golden-inventory.json")
-	if *update {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("inventory differs from %s (-want +got):\n%s", path, diff)
-	}
+	collectortest.Golden(t, filepath.Join("testdata", "golden-inventory.json"), inv, *update)
 	for _, sec := range githubfake.DemoSecrets(s.seed) {
 		if strings.Contains(logs.String(), sec) || bytes.Contains(got, []byte(sec)) {
 			t.Errorf("secret value %.6s… leaked into logs or inventory", sec)
@@ -177,7 +150,7 @@ func find(t testing.TB, inv nhi.Inventory, id string) *nhi.Identity {
 }
 
 func TestMapping(t *testing.T) {
-	inv := collect(t, demoSetup(t).collector(t))
+	inv := collectortest.Collect(t, demoSetup(t).collector(t))
 	f := false
 	tr := true
 
@@ -275,7 +248,7 @@ func TestMapping(t *testing.T) {
 func TestCloudSecretPatternsConfigurable(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.CloudSecretPatterns = []string{`^NPM_TOKEN$`}
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	ci := find(t, inv, "github:actions:repo:610001")
 	for _, c := range ci.Credentials {
 		if got, want := len(c.Signals) == 1, c.ID == "NPM_TOKEN"; got != want {
@@ -294,7 +267,7 @@ func TestCallBudget(t *testing.T) {
 	s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
 	s.cfg.Cache = &memCache{}
 	c := s.collector(t)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	if len(inv.Gaps) != 0 {
 		t.Errorf("gaps: %+v", inv.Gaps)
 	}
@@ -320,7 +293,7 @@ func TestCallBudget(t *testing.T) {
 	first := encode(t, inv)
 
 	s.srv.ResetCalls()
-	inv2 := collect(t, c)
+	inv2 := collectortest.Collect(t, c)
 	delete(want, githubfake.OpGetOrgInstallation)
 	delete(want, githubfake.OpCreateInstallationToken)
 	if diff := cmp.Diff(want, s.srv.Calls()); diff != "" {
@@ -343,7 +316,7 @@ func TestCallBudget(t *testing.T) {
 	if err := s.srv.AddDeployKey("bigco", "repo-00001", githubfake.DeployKey{ID: 777, Title: "new-key", Key: "ssh-ed25519 AAAAnew", Created: fixedNow}); err != nil {
 		t.Fatal(err)
 	}
-	inv3 := collect(t, c)
+	inv3 := collectortest.Collect(t, c)
 	if _, ok := inv3.Identity("github:deploy-key:777"); !ok {
 		t.Error("a deploy key added after the first scan is not seen by the cached rescan")
 	}
@@ -351,10 +324,10 @@ func TestCallBudget(t *testing.T) {
 
 func TestPaging(t *testing.T) {
 	s := demoSetup(t)
-	want := encode(t, collect(t, s.collector(t)))
+	want := encode(t, collectortest.Collect(t, s.collector(t)))
 	s.srv.SetPageSize(1)
 	s.srv.ResetCalls()
-	got := encode(t, collect(t, s.collector(t)))
+	got := encode(t, collectortest.Collect(t, s.collector(t)))
 	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("page size 1 changes the inventory (-100 +1):\n%s", diff)
 	}
@@ -379,11 +352,11 @@ func TestThrottleRetried(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := demoSetup(t)
-			want := encode(t, collect(t, s.collector(t)))
+			want := encode(t, collectortest.Collect(t, s.collector(t)))
 			s.srv.ResetCalls()
 			s.srv.Throttle(tc.op, 1, tc.kind)
 			start := time.Now()
-			got := encode(t, collect(t, s.collector(t)))
+			got := encode(t, collectortest.Collect(t, s.collector(t)))
 			if !bytes.Equal(want, got) {
 				t.Error("a retried throttle changed the inventory")
 			}
@@ -401,7 +374,7 @@ func TestThrottlePersistsIsGap(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.MaxRetries = 1
 	s.srv.Throttle(githubfake.OpListOrgSecrets, -1, githubfake.Secondary)
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	var gaps []nhi.Gap
 	for _, g := range inv.Gaps {
 		if g.Source == githubfake.OpListOrgSecrets {
@@ -430,7 +403,7 @@ func TestPermissionGaps(t *testing.T) {
 	delete(perms, "members")
 	seed.App.Installations[githubfake.DemoOrg] = githubfake.AppInstallation{ID: 5100001, Permissions: perms}
 	s := newSetup(t, seed)
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	got := map[string]nhi.Gap{}
 	for _, g := range inv.Gaps {
 		if g.Scope == githubfake.DemoOrg {
@@ -463,7 +436,7 @@ func TestPermissionGaps(t *testing.T) {
 	// Token only: fine-grained tokens cannot be listed.
 	s2 := demoSetup(t)
 	s2.cfg.AppID, s2.cfg.AppPrivateKeyFile = 0, ""
-	inv2 := collect(t, s2.collector(t))
+	inv2 := collectortest.Collect(t, s2.collector(t))
 	n := 0
 	for _, g := range inv2.Gaps {
 		if g.Source == githubfake.OpListPATGrants && g.Kind == nhi.GapDenied {
@@ -485,7 +458,7 @@ func TestAppAuthRejectsWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.cfg.AppPrivateKeyFile = other
-	inv := collect(t, s.collector(t))
+	inv := collectortest.Collect(t, s.collector(t))
 	if len(inv.Identities) != 0 || len(inv.Gaps) != 2 || inv.Gaps[0].Kind != nhi.GapDenied {
 		t.Errorf("wrong App key: %d identities, gaps %+v", len(inv.Identities), inv.Gaps)
 	}
@@ -509,7 +482,7 @@ func TestActions(t *testing.T) {
 	s := demoSetup(t)
 	c := s.collector(t)
 	ctx := context.Background()
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 
 	// Deploy key: delete, idempotent, restore, idempotent.
 	key := *find(t, inv, "github:deploy-key:810001")
@@ -524,7 +497,7 @@ func TestActions(t *testing.T) {
 	if err != nil || res2.Changed {
 		t.Errorf("second delete: %+v, %v", res2, err)
 	}
-	afterDelete := collect(t, c)
+	afterDelete := collectortest.Collect(t, c)
 	if _, ok := afterDelete.Identity(key.ID); ok {
 		t.Error("deleted deploy key still collected")
 	}
@@ -555,7 +528,7 @@ func TestActions(t *testing.T) {
 			t.Errorf("remove SAML authorisation #%d: %+v, %v", i+1, r, err)
 		}
 	}
-	after := collect(t, c)
+	after := collectortest.Collect(t, c)
 	for _, id := range []string{pat.ID, auth.ID} {
 		if _, ok := after.Identity(id); ok {
 			t.Errorf("%s still collected after its control", id)
@@ -584,9 +557,9 @@ func TestActions(t *testing.T) {
 
 func TestEnterpriseServerPaths(t *testing.T) {
 	s := demoSetup(t)
-	want := encode(t, collect(t, s.collector(t)))
+	want := encode(t, collectortest.Collect(t, s.collector(t)))
 	s.cfg.BaseURL = s.srv.URL + "/api/v3/"
-	got := encode(t, collect(t, s.collector(t)))
+	got := encode(t, collectortest.Collect(t, s.collector(t)))
 	if !bytes.Equal(want, got) {
 		t.Error("GHES base URL (/api/v3/, GraphQL at /api/graphql) collects differently")
 	}
@@ -595,7 +568,7 @@ func TestEnterpriseServerPaths(t *testing.T) {
 func TestRestoreDataIsJSON(t *testing.T) {
 	s := demoSetup(t)
 	c := s.collector(t)
-	inv := collect(t, c)
+	inv := collectortest.Collect(t, c)
 	res, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: *find(t, inv, "github:deploy-key:810004")})
 	if err != nil {
 		t.Fatal(err)
