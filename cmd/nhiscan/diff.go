@@ -33,70 +33,62 @@ for a scope that either scan covered only partially.`,
 			if len(args) == 1 {
 				return usagef("diff takes no scan ids or two")
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openExisting(ctx, cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
 			var oldID, newID int64
 			if len(args) == 2 {
+				var err error
 				if oldID, err = parseScanID(args[0]); err != nil {
 					return err
 				}
 				if newID, err = parseScanID(args[1]); err != nil {
 					return err
 				}
-			} else {
-				latest, err := st.LatestScan(ctx)
-				if err != nil {
-					if errors.Is(err, store.ErrNotFound) {
-						return usagef("no completed scan yet")
+			}
+			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
+				if len(args) == 0 {
+					latest, err := st.LatestScan(ctx)
+					if err != nil {
+						if errors.Is(err, store.ErrNotFound) {
+							return usagef("no completed scan yet")
+						}
+						return err
 					}
-					return err
-				}
-				prev, err := st.PreviousScan(ctx, latest.ID)
-				if err != nil {
-					if errors.Is(err, store.ErrNotFound) {
-						return usagef("only one completed scan (%d): nothing to compare", latest.ID)
+					prev, err := st.PreviousScan(ctx, latest.ID)
+					if err != nil {
+						if errors.Is(err, store.ErrNotFound) {
+							return usagef("only one completed scan (%d): nothing to compare", latest.ID)
+						}
+						return err
 					}
-					return err
+					oldID, newID = prev.ID, latest.ID
 				}
-				oldID, newID = prev.ID, latest.ID
-			}
-			for _, id := range []int64{oldID, newID} {
-				if err := checkFinishedScan(ctx, st, id); err != nil {
-					return err
+				for _, id := range []int64{oldID, newID} {
+					if err := checkFinishedScan(ctx, st, id); err != nil {
+						return err
+					}
 				}
-			}
-			oldInv, _, err := st.Snapshot(ctx, oldID)
-			if err != nil {
-				return fmt.Errorf("scan %d: %w", oldID, err)
-			}
-			newInv, _, err := st.Snapshot(ctx, newID)
-			if err != nil {
-				return fmt.Errorf("scan %d: %w", newID, err)
-			}
-			// Owner drift needs the catalog; without one, drift is computed
-			// from provider owner hints alone.
-			cat := &rules.Catalog{}
-			if len(catalogs) > 0 || len(cfg.Catalog) > 0 {
-				if cat, err = a.loadCatalog(cfg, catalogs, a.now()); err != nil {
-					return err
+				oldInv, _, err := st.Snapshot(ctx, oldID)
+				if err != nil {
+					return fmt.Errorf("scan %d: %w", oldID, err)
 				}
-			}
-			res := analyzer.Analyze(analyzer.Input{Inventory: newInv, Previous: &oldInv, Catalog: cat, Now: newInv.CollectedAt})
-			var rows []reports.FindingRow
-			for _, f := range res.Findings {
-				if f.Family == nhi.FamilyDrift {
-					rows = append(rows, reports.FindingRow{Finding: f, Status: reports.StatusOpen})
+				newInv, _, err := st.Snapshot(ctx, newID)
+				if err != nil {
+					return fmt.Errorf("scan %d: %w", newID, err)
 				}
-			}
-			fmt.Fprintf(a.stderr, "drift from scan %d to scan %d: %d change(s)\n", oldID, newID, len(rows))
-			return write(a.stdout, rows)
+				// Owner drift needs the catalog; without one, drift is computed
+				// from provider owner hints alone.
+				if cat == nil {
+					cat = &rules.Catalog{}
+				}
+				res := analyzer.Analyze(analyzer.Input{Inventory: newInv, Previous: &oldInv, Catalog: cat, Now: newInv.CollectedAt})
+				var rows []reports.FindingRow
+				for _, f := range res.Findings {
+					if f.Family == nhi.FamilyDrift {
+						rows = append(rows, reports.FindingRow{Finding: f, Status: reports.StatusOpen})
+					}
+				}
+				fmt.Fprintf(a.stderr, "drift from scan %d to scan %d: %d change(s)\n", oldID, newID, len(rows))
+				return write(a.stdout, rows)
+			})
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "table", "table, json or csv")

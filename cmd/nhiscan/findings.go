@@ -64,35 +64,29 @@ it, and --scan ID shows exactly what one scan reported.`,
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			st, err := a.openExisting(ctx, cfg.Database)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			var rows []reports.FindingRow
-			if scanID > 0 {
-				rows, err = scanFindingRows(ctx, st, scanID)
-				if err != nil {
-					return err
+			return a.readStore(ctx, func(_ config.Config, st *store.Store) error {
+				var rows []reports.FindingRow
+				if scanID > 0 {
+					var err error
+					rows, err = scanFindingRows(ctx, st, scanID)
+					if err != nil {
+						return err
+					}
+					rows = filterRows(rows, filter)
+				} else {
+					recs, err := st.Findings(ctx, filter)
+					if err != nil {
+						return err
+					}
+					for _, r := range recs {
+						rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: r.Status, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
+					}
 				}
-				rows = filterRows(rows, filter)
-			} else {
-				recs, err := st.Findings(ctx, filter)
-				if err != nil {
-					return err
+				if !includeDrift && filter.Family == "" {
+					rows = dropFamily(rows, nhi.FamilyDrift)
 				}
-				for _, r := range recs {
-					rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: r.Status, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
-				}
-			}
-			if !includeDrift && filter.Family == "" {
-				rows = dropFamily(rows, nhi.FamilyDrift)
-			}
-			return write(a.stdout, rows)
+				return write(a.stdout, rows)
+			})
 		},
 	}
 	cmd.AddCommand(a.retireCmd())
