@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/collectors"
@@ -134,19 +133,16 @@ func (a *app) collectAll(cs []collectors.Collector) collectFunc {
 	return func(ctx context.Context) (nhi.Inventory, error) {
 		invs := make([]nhi.Inventory, len(cs))
 		errs := make([]error, len(cs))
-		var g errgroup.Group
-		prog := a.prog
+		var wg sync.WaitGroup
 		for i, c := range cs {
-			g.Go(func() error {
+			wg.Go(func() {
 				start := a.now()
-				prog.start(c.Provider())
-				inv, err := c.Collect(ctx)
-				invs[i], errs[i] = inv, err
-				prog.done(c.Provider(), inv, err, a.now().Sub(start))
-				return nil
+				a.prog.start(c.Provider())
+				invs[i], errs[i] = c.Collect(ctx)
+				a.prog.done(c.Provider(), invs[i], errs[i], a.now().Sub(start))
 			})
 		}
-		_ = g.Wait()
+		wg.Wait()
 		// An interrupted collection (Ctrl-C, SIGTERM) fails the scan with
 		// that reason: collectors turn a cancelled call into a gap, which
 		// must not be stored as a partial scan.
