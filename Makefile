@@ -33,7 +33,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./analyzer/ ./internal/store/ ./reports/
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./rules/
+	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./rules/catalog/
 
 clean:
 	rm -rf bin nhiscan-demo

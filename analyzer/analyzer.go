@@ -15,14 +15,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // Input is everything one analysis needs.
 type Input struct {
 	Inventory nhi.Inventory
-	Catalog   *rules.Catalog
+	Catalog   *catalog.Catalog
 	// Previous is the previous scan's inventory; nil on the first scan.
 	Previous *nhi.Inventory
 	// Certified is the last certified state; nil when never certified.
@@ -55,7 +57,7 @@ type ExpiredException struct {
 func Analyze(in Input) Result {
 	cat := in.Catalog
 	if cat == nil {
-		cat = &rules.Catalog{}
+		cat = &catalog.Catalog{}
 	}
 	a := newAnalysis(cat, in.Now)
 	ids := in.Inventory.Identities
@@ -95,8 +97,8 @@ func Analyze(in Input) Result {
 
 // subject carries what every rule on one identity needs.
 type subject struct {
-	role    *rules.Role // nil when unmapped
-	roleIdx int         // index of role in the catalog, -1 when unmapped
+	role    *catalog.Role // nil when unmapped
+	roleIdx int           // index of role in the catalog, -1 when unmapped
 	own     nhi.Ownership
 	person  *nhi.Person // the resolved owner, when a known person
 	// managed: provider-managed identities are inventoried but not held to
@@ -105,9 +107,9 @@ type subject struct {
 }
 
 type analysis struct {
-	cat      *rules.Catalog
+	cat      *catalog.Catalog
 	now      time.Time
-	def      rules.Defaults
+	def      catalog.Defaults
 	index    *roleIndex
 	people   *peopleIndex
 	baseline map[baselineKey]allowance
@@ -127,7 +129,7 @@ type baselineKey struct {
 
 type allowance struct{ allowed, privileged bool }
 
-func newAnalysis(cat *rules.Catalog, now time.Time) *analysis {
+func newAnalysis(cat *catalog.Catalog, now time.Time) *analysis {
 	return &analysis{
 		cat:      cat,
 		now:      now.UTC(),
@@ -139,8 +141,8 @@ func newAnalysis(cat *rules.Catalog, now time.Time) *analysis {
 	}
 }
 
-func withDefaults(d rules.Defaults) rules.Defaults {
-	def := rules.DefaultDefaults
+func withDefaults(d catalog.Defaults) catalog.Defaults {
+	def := catalog.DefaultDefaults
 	set := func(v *time.Duration, dv time.Duration) {
 		if *v <= 0 {
 			*v = dv
@@ -295,7 +297,7 @@ func (a *analysis) credActive(c *nhi.Credential) bool {
 
 // days formats a duration in whole days.
 func days(d time.Duration) string {
-	return strconv.Itoa(int(d / rules.Day))
+	return strconv.Itoa(int(d / duration.Day))
 }
 
 func ts(t time.Time) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // A case is a directory under testdata/cases holding case.yaml and,
@@ -113,7 +114,7 @@ func loadCases(t *testing.T) []loadedCase {
 		if _, err := os.Stat(catPath); err != nil {
 			catPath = "testdata/catalog.yaml"
 		}
-		cat, err := rules.Load(tc.Now, catPath)
+		cat, err := catalog.Load(tc.Now, catPath)
 		if err != nil {
 			t.Fatalf("%s: catalog: %v", dir, err)
 		}

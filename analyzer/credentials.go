@@ -5,8 +5,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // keyTypes are the credential types that are "keys of the identity": more
@@ -24,7 +26,7 @@ var keyTypes = map[nhi.CredentialType]bool{
 // identity is required, expiring soon, more than one active key.
 func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 	maxAge := a.def.MaxCredentialAge
-	var pol rules.CredentialPolicy
+	var pol catalog.CredentialPolicy
 	if s.role != nil {
 		pol = s.role.Credentials
 		if pol.MaxAge > 0 {
@@ -83,7 +85,7 @@ func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 		}
 		if !c.Expires.IsZero() && c.Expires.After(a.now) && c.Expires.Sub(a.now) <= a.def.ExpiringSoon {
 			ev := base()
-			ev["days_left"] = days(c.Expires.Sub(a.now) + rules.Day - time.Nanosecond)
+			ev["days_left"] = days(c.Expires.Sub(a.now) + duration.Day - time.Nanosecond)
 			ev["expiring_soon_days"] = days(a.def.ExpiringSoon)
 			a.emit(rules.RuleExpiringSoon, id, s, c.ID, "", ev)
 		}

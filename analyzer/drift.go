@@ -7,6 +7,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // driftState indexes the two inventories drift compares. A scope counts as
@@ -177,7 +178,7 @@ func (a *analysis) applyExceptions(chunks [][]nhi.Finding) []ExpiredException {
 	if len(a.cat.Exceptions) == 0 {
 		return nil
 	}
-	byRule := map[string][]*rules.Exception{}
+	byRule := map[string][]*catalog.Exception{}
 	for i := range a.cat.Exceptions {
 		e := &a.cat.Exceptions[i]
 		byRule[e.Rule] = append(byRule[e.Rule], e)
@@ -194,7 +195,7 @@ func (a *analysis) applyExceptions(chunks [][]nhi.Finding) []ExpiredException {
 	return out
 }
 
-func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exception, expired map[string]*ExpiredException) {
+func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*catalog.Exception, expired map[string]*ExpiredException) {
 	for i := range fs {
 		f := &fs[i]
 		exs := byRule[f.RuleID]
@@ -203,7 +204,7 @@ func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*rules.Exceptio
 		}
 		probe := nhi.Identity{ID: f.IdentityID, Provider: f.Provider, Scope: f.Scope, Kind: f.IdentityKind, Name: f.IdentityName}
 		probe.Tags = a.tagsOf(f.IdentityID)
-		var lapsed []*rules.Exception
+		var lapsed []*catalog.Exception
 		for _, e := range exs {
 			if !e.Selector.Matches(&probe) || (e.Selector.Role != "" && e.Selector.Role != f.RoleID) {
 				continue

@@ -4,14 +4,14 @@ import (
 	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // roleIndex finds the first role (in catalog order) whose selectors match an
 // identity without testing every selector: selectors are bucketed by
 // provider and, when their scope is a literal, by scope.
 type roleIndex struct {
-	roles   []rules.Role
+	roles   []catalog.Role
 	byID    map[string][]sel       // exact identity id
 	byScope map[scopeKey][]sel     // provider + literal scope
 	byProv  map[nhi.Provider][]sel // provider, wildcard scope
@@ -26,10 +26,10 @@ type scopeKey struct {
 type sel struct {
 	order int // position of the selector in catalog order
 	role  int
-	s     *rules.Selector
+	s     *catalog.Selector
 }
 
-func newRoleIndex(roles []rules.Role) *roleIndex {
+func newRoleIndex(roles []catalog.Role) *roleIndex {
 	ix := &roleIndex{roles: roles, byID: map[string][]sel{}, byScope: map[scopeKey][]sel{}, byProv: map[nhi.Provider][]sel{}}
 	order := 0
 	for ri := range roles {

@@ -1,3 +1,7 @@
+// Package rules is the built-in rule set as data: each rule's id, family,
+// default severity, docs, remediation and control references. The logic
+// lives in the analyzer; the catalog the rules compare against is in
+// rules/catalog.
 package rules
 
 import (

@@ -15,7 +15,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/reports"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // Exit codes.
@@ -85,7 +85,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	}
 	var ue usageError
 	var fe failError
-	var ce *rules.Errors
+	var ce *catalog.Errors
 	var cfe *config.Errors
 	switch {
 	case errors.As(err, &ce):
@@ -243,14 +243,14 @@ func (a *app) evalTime() (time.Time, error) {
 
 // loadCatalog loads the catalog from paths (flags) or the configuration,
 // applying the configuration's threshold overrides.
-func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*rules.Catalog, error) {
+func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*catalog.Catalog, error) {
 	if len(paths) == 0 {
 		paths = cfg.Catalog
 	}
 	if len(paths) == 0 {
 		return nil, usagef("no catalog: pass --catalog PATH or set 'catalog' in the configuration")
 	}
-	cat, err := rules.Load(at, paths...)
+	cat, err := catalog.Load(at, paths...)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*rul
 	return cat, nil
 }
 
-func applyThresholds(cat *rules.Catalog, t config.Thresholds) {
+func applyThresholds(cat *catalog.Catalog, t config.Thresholds) {
 	set := func(dst *time.Duration, v config.Duration) {
 		if v > 0 {
 			*dst = time.Duration(v)

@@ -26,6 +26,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // The demo organisation's catalog and HR export, embedded so `go install`
@@ -194,7 +195,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 		"DEMO_1_DAY_AGO", now.AddDate(0, 0, -1).Format(time.DateOnly))); err != nil {
 		return err
 	}
-	cat, err := rules.Load(now, catDir)
+	cat, err := catalog.Load(now, catDir)
 	if err != nil {
 		return fmt.Errorf("demo catalog: %w", err)
 	}

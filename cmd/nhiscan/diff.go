@@ -11,7 +11,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func (a *app) diffCmd() *cobra.Command {
@@ -43,7 +43,7 @@ for a scope that either scan covered only partially.`,
 					return err
 				}
 			}
-			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
+			return a.readStoreWithCatalog(ctx, catalogs, func(cat *catalog.Catalog, st *store.Store) error {
 				if len(args) == 0 {
 					latest, err := st.LatestScan(ctx)
 					if err != nil {
@@ -77,7 +77,7 @@ for a scope that either scan covered only partially.`,
 				// Owner drift needs the catalog; without one, drift is computed
 				// from provider owner hints alone.
 				if cat == nil {
-					cat = &rules.Catalog{}
+					cat = &catalog.Catalog{}
 				}
 				res := analyzer.Analyze(analyzer.Input{Inventory: newInv, Previous: &oldInv, Catalog: cat, Now: newInv.CollectedAt})
 				var rows []reports.FindingRow

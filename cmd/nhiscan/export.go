@@ -14,7 +14,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func (a *app) exportCmd() *cobra.Command {
@@ -43,7 +43,7 @@ rewriting the pack is detectable. Columns are documented in docs/evidence.md.`,
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
 			}
-			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
+			return a.readStoreWithCatalog(ctx, catalogs, func(cat *catalog.Catalog, st *store.Store) error {
 				return a.exportEvidence(ctx, st, scanID, cat, out)
 			})
 		},
@@ -76,7 +76,7 @@ func (a *app) reportCmd() *cobra.Command {
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
 			}
-			return a.readStoreWithCatalog(ctx, catalogs, func(cat *rules.Catalog, st *store.Store) error {
+			return a.readStoreWithCatalog(ctx, catalogs, func(cat *catalog.Catalog, st *store.Store) error {
 				if scanID == 0 {
 					latest, err := st.LatestScan(ctx)
 					if err != nil {
@@ -124,7 +124,7 @@ func checkEvidenceDir(dir string) error {
 
 // optionalCatalog loads the catalog when one is configured; reports fall
 // back to provider owner hints without one.
-func (a *app) optionalCatalog(cfg config.Config, paths []string) (*rules.Catalog, error) {
+func (a *app) optionalCatalog(cfg config.Config, paths []string) (*catalog.Catalog, error) {
 	if len(paths) == 0 && len(cfg.Catalog) == 0 {
 		return nil, nil
 	}
@@ -132,7 +132,7 @@ func (a *app) optionalCatalog(cfg config.Config, paths []string) (*rules.Catalog
 }
 
 // reportInput assembles what the reports need for one scan.
-func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *rules.Catalog) (reports.Input, error) {
+func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *catalog.Catalog) (reports.Input, error) {
 	sc, err := st.Scan(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
@@ -174,7 +174,7 @@ func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *r
 	return in, nil
 }
 
-func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat *rules.Catalog, out string) error {
+func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat *catalog.Catalog, out string) error {
 	if id == 0 {
 		latest, err := st.LatestScan(ctx)
 		if err != nil {
@@ -202,7 +202,7 @@ func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat
 	return nil
 }
 
-func (a *app) writeHTML(ctx context.Context, st *store.Store, id int64, cat *rules.Catalog, out string) error {
+func (a *app) writeHTML(ctx context.Context, st *store.Store, id int64, cat *catalog.Catalog, out string) error {
 	in, err := a.reportInput(ctx, st, id, cat)
 	if err != nil {
 		return err

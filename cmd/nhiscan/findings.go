@@ -15,6 +15,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func (a *app) findingsCmd() *cobra.Command {
@@ -132,7 +133,7 @@ func (a *app) readStore(ctx context.Context, fn func(config.Config, *store.Store
 
 // readStoreWithCatalog is readStore for commands that also show roles and
 // owners: the catalog is optional and validated before the store opens.
-func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(*rules.Catalog, *store.Store) error) error {
+func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(*catalog.Catalog, *store.Store) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err

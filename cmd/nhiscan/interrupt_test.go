@@ -12,7 +12,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // gapOnCancel is a collector that, like the real ones, turns a cancelled
@@ -49,7 +49,7 @@ func TestInterruptedCollectionFailsTheScan(t *testing.T) {
 	a := &app{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return now }, getenv: func(string) string { return "" },
 		log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	a.prog = a.newProgress()
-	cat, err := rules.Load(now, testdata("catalog.yaml"))
+	cat, err := catalog.Load(now, testdata("catalog.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
 	"github.com/nhiscan/nhiscan/internal/store"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // BenchmarkScanOrganisation is field-anchors B10: one scan of 200 AWS
@@ -41,7 +41,7 @@ func BenchmarkScanOrganisation(b *testing.B) {
 	a := &app{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return now }, getenv: func(string) string { return "" }}
 	a.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	a.prog = a.newProgress()
-	cat := &rules.Catalog{Defaults: rules.DefaultDefaults}
+	cat := &catalog.Catalog{Defaults: catalog.DefaultDefaults}
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		dir := b.TempDir()

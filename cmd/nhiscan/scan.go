@@ -18,7 +18,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func (a *app) scanCmd() *cobra.Command {
@@ -196,7 +196,7 @@ type scanOutcome struct {
 // scanOnce runs one scan end to end under the store's single-writer lock.
 // Any failure after BeginScan marks the scan failed; an interrupted process
 // leaves it running, and the next scan marks it failed.
-func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *rules.Catalog, at time.Time, source string, collect collectFunc) (out scanOutcome, err error) {
+func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalog, at time.Time, source string, collect collectFunc) (out scanOutcome, err error) {
 	id, err := st.BeginScan(ctx, store.ScanMeta{Started: a.now().UTC(), ToolVersion: version(), CatalogHash: cat.Hash, Source: source})
 	if err != nil {
 		return out, err

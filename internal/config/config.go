@@ -8,7 +8,7 @@ package config
 import (
 	"time"
 
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/internal/duration"
 )
 
 // Config is the whole of nhiscan.yaml.
@@ -42,7 +42,7 @@ type Duration time.Duration
 func (d Duration) Duration() time.Duration { return time.Duration(d) }
 
 // String formats d the way the file would write it ("90d", "36h").
-func (d Duration) String() string { return rules.FormatDuration(time.Duration(d)) }
+func (d Duration) String() string { return duration.Format(time.Duration(d)) }
 
 // Providers holds one optional section per provider.
 type Providers struct {

@@ -9,7 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/internal/config"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // TestEnvOverrides: NHISCAN_* variables override the file, create provider
@@ -125,9 +125,9 @@ func TestEnvVarsDocumented(t *testing.T) {
 // catalog problems by type.
 func TestErrorsAreNotCatalogErrors(t *testing.T) {
 	_, err := config.Parse("c.yaml", []byte("log_format: yaml\n"), nil)
-	var ce *rules.Errors
+	var ce *catalog.Errors
 	if errors.As(err, &ce) {
-		t.Error("configuration errors match *rules.Errors")
+		t.Error("configuration errors match *catalog.Errors")
 	}
 	var es *config.Errors
 	if !errors.As(err, &es) || len(*es) != 1 || (*es)[0].Line != 1 {

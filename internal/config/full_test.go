@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/internal/config"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/internal/duration"
 )
 
 // TestFullExample loads testdata/full.yaml, the example documented in
@@ -26,9 +26,9 @@ func TestFullExample(t *testing.T) {
 		Catalog:   []string{rel("catalog"), "/etc/nhiscan/exceptions.yaml"},
 		LogFormat: "json",
 		Thresholds: config.Thresholds{
-			DormantAfter:     config.Duration(60 * rules.Day),
-			MaxCredentialAge: config.Duration(12 * rules.Week),
-			NeverUsedGrace:   config.Duration(7 * rules.Day),
+			DormantAfter:     config.Duration(60 * duration.Day),
+			MaxCredentialAge: config.Duration(12 * duration.Week),
+			NeverUsedGrace:   config.Duration(7 * duration.Day),
 			ExpiringSoon:     config.Duration(336 * time.Hour),
 			UsageFreshness:   config.Duration(36 * time.Hour),
 		},

@@ -9,14 +9,14 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/strictyaml"
-	"github.com/nhiscan/nhiscan/rules"
 )
 
 // Errors are every problem found in the configuration file and the
 // NHISCAN_* environment, sorted by position. Load returns them as *Errors.
 // A problem in an environment variable names the variable in place of a
-// file and has no line. Errors is a type of its own, not *rules.Errors, so
+// file and has no line. Errors is a type of its own, not *catalog.Errors, so
 // a caller can tell a configuration problem from a catalog problem.
 type Errors strictyaml.Errors
 
@@ -450,7 +450,7 @@ func (v *validator) duration(s str, key string) Duration {
 	if !s.Set {
 		return 0
 	}
-	d, err := rules.ParseDuration(s.V)
+	d, err := duration.Parse(s.V)
 	if err != nil {
 		v.errs.Add(s.P, "%s: %v", key, err)
 		return 0

@@ -9,8 +9,9 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // Params sizes the organisation.
@@ -51,10 +52,10 @@ var mix = map[nhi.Provider][]kindMix{
 }
 
 // Generate builds the inventory and catalog.
-func Generate(p Params) (nhi.Inventory, *rules.Catalog) {
+func Generate(p Params) (nhi.Inventory, *catalog.Catalog) {
 	r := rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15))
 	now := p.Now.UTC()
-	day := rules.Day
+	day := duration.Day
 
 	people := make(map[string]nhi.Person, p.People)
 	ids := make([]string, p.People)
@@ -90,23 +91,23 @@ func Generate(p Params) (nhi.Inventory, *rules.Catalog) {
 		}
 	}
 
-	roles := make([]rules.Role, p.Roles)
+	roles := make([]catalog.Role, p.Roles)
 	for i := range roles {
 		sc := scopes[i%len(scopes)]
 		owner := ids[r.IntN(len(ids))]
-		role := rules.Role{
+		role := catalog.Role{
 			ID: fmt.Sprintf("role-%04d", i), Purpose: "synthetic", BusinessOwner: owner,
 			TechnicalOwner: people[owner].Team, Team: people[owner].Team,
-			Credentials: rules.CredentialPolicy{StaticKeysAllowed: r.IntN(10) != 0, ExpiryRequired: r.IntN(4) == 0},
-			Members:     []rules.Selector{{Provider: sc.p, Scope: sc.id, Name: fmt.Sprintf("svc-%04d-*", i)}},
+			Credentials: catalog.CredentialPolicy{StaticKeysAllowed: r.IntN(10) != 0, ExpiryRequired: r.IntN(4) == 0},
+			Members:     []catalog.Selector{{Provider: sc.p, Scope: sc.id, Name: fmt.Sprintf("svc-%04d-*", i)}},
 		}
 		if r.IntN(10) == 0 {
 			role.Team = "other-team" // owner moved
 		}
 		for k := 0; k < 8; k++ {
-			role.Allowed = append(role.Allowed, rules.Entitlement{Provider: sc.p, Pattern: pool[sc.p][r.IntN(300)]})
+			role.Allowed = append(role.Allowed, catalog.Entitlement{Provider: sc.p, Pattern: pool[sc.p][r.IntN(300)]})
 		}
-		role.Allowed = append(role.Allowed, rules.Entitlement{Provider: sc.p, Pattern: fmt.Sprintf("%s-entitlement-1*", sc.p)})
+		role.Allowed = append(role.Allowed, catalog.Entitlement{Provider: sc.p, Pattern: fmt.Sprintf("%s-entitlement-1*", sc.p)})
 		roles[i] = role
 	}
 
@@ -200,6 +201,6 @@ func Generate(p Params) (nhi.Inventory, *rules.Catalog) {
 		inv.Identities = append(inv.Identities, id)
 	}
 	inv.Normalize()
-	cat := &rules.Catalog{Defaults: rules.DefaultDefaults, People: people, Roles: roles}
+	cat := &catalog.Catalog{Defaults: catalog.DefaultDefaults, People: people, Roles: roles}
 	return inv, cat
 }

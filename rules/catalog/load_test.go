@@ -1,4 +1,4 @@
-package rules_test
+package catalog_test
 
 import (
 	"errors"
@@ -11,25 +11,27 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func day(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
 
 func TestLoadFullExample(t *testing.T) {
-	c, err := rules.LoadFS(os.DirFS("testdata/catalog/valid"), evalTime, "full")
+	c, err := catalog.LoadFS(os.DirFS("testdata/catalog/valid"), evalTime, "full")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &rules.Catalog{
-		Defaults: rules.Defaults{
-			DormantAfter:         90 * rules.Day,
-			MaxCredentialAge:     90 * rules.Day,
-			NeverUsedGrace:       7 * rules.Day,
-			ExpiringSoon:         30 * rules.Day,
+	want := &catalog.Catalog{
+		Defaults: catalog.Defaults{
+			DormantAfter:         90 * duration.Day,
+			MaxCredentialAge:     90 * duration.Day,
+			NeverUsedGrace:       7 * duration.Day,
+			ExpiringSoon:         30 * duration.Day,
 			UsageFreshness:       36 * time.Hour,
-			MaxExceptionDuration: 180 * rules.Day,
+			MaxExceptionDuration: 180 * duration.Day,
 			OwnerTagKeys:         []string{"owner", "team-owner"},
 			Severity: map[string]nhi.Severity{
 				rules.RuleUnmapped:        nhi.SevLow,
@@ -44,16 +46,16 @@ func TestLoadFullExample(t *testing.T) {
 			"grace@acme.example": {ID: "grace@acme.example", Name: "Grace Gupta", Status: "active", Manager: "carol@acme.example", Team: "security", Aliases: []string{"grace-sec"}},
 			"erin@acme.example":  {ID: "erin@acme.example", Name: "Erin Ek", Status: "departed", Departed: day(2026, 8, 15), Manager: "carol@acme.example", Team: "payments"},
 		},
-		Roles: []rules.Role{
+		Roles: []catalog.Role{
 			{
 				ID: "payments-ci-deployer", Purpose: "Deploys the payments service from CI",
 				BusinessOwner: "liam@acme.example", TechnicalOwner: "platform", Team: "payments",
-				Allowed: []rules.Entitlement{
+				Allowed: []catalog.Entitlement{
 					{Provider: nhi.AWS, Pattern: "arn:aws:iam::aws:policy/AmazonECS_FullAccess", Scope: "2222*"},
 					{Provider: nhi.AWS, Pattern: "arn:aws:iam::aws:policy/AdministratorAccess", Privileged: true},
 				},
-				Credentials: rules.CredentialPolicy{MaxAge: 30 * rules.Day, ExpiryRequired: true, DormantAfter: 14 * rules.Day, RequireWorkloadIdentity: true, MaxActiveKeys: 1},
-				Members: []rules.Selector{
+				Credentials: catalog.CredentialPolicy{MaxAge: 30 * duration.Day, ExpiryRequired: true, DormantAfter: 14 * duration.Day, RequireWorkloadIdentity: true, MaxActiveKeys: 1},
+				Members: []catalog.Selector{
 					{Provider: nhi.AWS, Scope: "222222222222", Kind: nhi.KindAWSRole, Name: "payments-*", Tags: map[string]string{"team": "payments"}},
 					{Provider: nhi.GitHub, Kind: nhi.KindGitHubActions, Name: "acme/payments"},
 				},
@@ -62,10 +64,10 @@ func TestLoadFullExample(t *testing.T) {
 			{
 				ID: "data-pipeline", Purpose: "Nightly ETL from the warehouse",
 				BusinessOwner: "grace@acme.example", TechnicalOwner: "carol@acme.example", Team: "data",
-				Allowed: []rules.Entitlement{{Provider: nhi.GCP, Pattern: "roles/bigquery.dataEditor", Scope: "projects/acme-data-*"}},
+				Allowed: []catalog.Entitlement{{Provider: nhi.GCP, Pattern: "roles/bigquery.dataEditor", Scope: "projects/acme-data-*"}},
 				// static_keys: false alone; the other fields fall back to Defaults.
-				Credentials: rules.CredentialPolicy{},
-				Members: []rules.Selector{
+				Credentials: catalog.CredentialPolicy{},
+				Members: []catalog.Selector{
 					{Provider: nhi.GCP, Scope: "acme-data-prod", Name: "etl-*@acme-data-prod.iam.gserviceaccount.com"},
 					// A merge key (<<) reuses the anchored selector with another scope.
 					{Provider: nhi.GCP, Scope: "acme-data-dev", Name: "etl-*@acme-data-prod.iam.gserviceaccount.com"},
@@ -73,14 +75,14 @@ func TestLoadFullExample(t *testing.T) {
 				Pos: "full/roles-gcp.yml:2:5",
 			},
 		},
-		Exceptions: []rules.Exception{
-			{ID: "EX-2026-014", Rule: rules.RulePrivilegedGrant, Selector: rules.Selector{Provider: nhi.GCP, Name: "legacy-*"},
+		Exceptions: []catalog.Exception{
+			{ID: "EX-2026-014", Rule: rules.RulePrivilegedGrant, Selector: catalog.Selector{Provider: nhi.GCP, Name: "legacy-*"},
 				Reason: "Vendor migration until Q1", ApprovedBy: "grace@acme.example", Expires: day(2026, 12, 31), Pos: "full/roles-gcp.yml:15:5"},
 			// Already expired: not a load error; it simply stops suppressing.
-			{ID: "EX-2026-001", Rule: rules.RuleCredentialTooOld, Selector: rules.Selector{Provider: nhi.AWS, ID: "aws:AIDAEXAMPLE0001"},
+			{ID: "EX-2026-001", Rule: rules.RuleCredentialTooOld, Selector: catalog.Selector{Provider: nhi.AWS, ID: "aws:AIDAEXAMPLE0001"},
 				Reason: "Expired last month; kept for the record", ApprovedBy: "carol@acme.example", Expires: time.Date(2026, 9, 1, 10, 0, 0, 0, time.UTC), Pos: "full/roles-gcp.yml:21:5"},
 			// A role selector names a role defined in another file.
-			{ID: "EX-2026-020", Rule: rules.RuleCredentialTooOld, Selector: rules.Selector{Provider: nhi.AWS, Role: "payments-ci-deployer"},
+			{ID: "EX-2026-020", Rule: rules.RuleCredentialTooOld, Selector: catalog.Selector{Provider: nhi.AWS, Role: "payments-ci-deployer"},
 				Reason: "Rotation automation ships in November", ApprovedBy: "liam@acme.example", Expires: day(2026, 11, 30), Pos: "full/roles-gcp.yml:27:5"},
 		},
 		Files: []string{"full/catalog.yaml", "full/hr/people.csv", "full/roles-gcp.yml"},
@@ -95,17 +97,17 @@ func TestLoadFullExample(t *testing.T) {
 }
 
 func TestLoadMinimalUsesDefaults(t *testing.T) {
-	c, err := rules.LoadFS(os.DirFS("testdata/catalog/valid"), evalTime, "minimal.yaml")
+	c, err := catalog.LoadFS(os.DirFS("testdata/catalog/valid"), evalTime, "minimal.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(rules.DefaultDefaults, c.Defaults); diff != "" {
+	if diff := cmp.Diff(catalog.DefaultDefaults, c.Defaults); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
-	want := []rules.Role{{
+	want := []catalog.Role{{
 		ID: "ci", Purpose: "CI deploys", BusinessOwner: "owner@example.com",
-		Credentials: rules.CredentialPolicy{StaticKeysAllowed: true},
-		Members:     []rules.Selector{{Provider: nhi.GitHub}},
+		Credentials: catalog.CredentialPolicy{StaticKeysAllowed: true},
+		Members:     []catalog.Selector{{Provider: nhi.GitHub}},
 		Pos:         "minimal.yaml:4:5",
 	}}
 	if diff := cmp.Diff(want, c.Roles); diff != "" {
@@ -113,7 +115,7 @@ func TestLoadMinimalUsesDefaults(t *testing.T) {
 	}
 	// The returned defaults must not alias the package variable.
 	c.Defaults.OwnerTagKeys[0] = "changed"
-	if rules.DefaultDefaults.OwnerTagKeys[0] == "changed" {
+	if catalog.DefaultDefaults.OwnerTagKeys[0] == "changed" {
 		t.Error("Catalog.Defaults.OwnerTagKeys aliases DefaultDefaults")
 	}
 }
@@ -122,11 +124,11 @@ func TestLoadMinimalUsesDefaults(t *testing.T) {
 // LoadFS, and that the hash depends on content, not on where the files are.
 func TestLoadFromDisk(t *testing.T) {
 	dir := filepath.Join("testdata", "catalog", "valid", "full")
-	disk, err := rules.Load(evalTime, dir)
+	disk, err := catalog.Load(evalTime, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := rules.LoadFS(os.DirFS("testdata/catalog/valid"), evalTime, "full")
+	mem, err := catalog.LoadFS(os.DirFS("testdata/catalog/valid"), evalTime, "full")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestLoadFromDisk(t *testing.T) {
 		t.Errorf("files (-want +got):\n%s", diff)
 	}
 	// Files given one by one load the same catalog as their directory.
-	byFile, err := rules.Load(evalTime, wantFiles[0], wantFiles[2])
+	byFile, err := catalog.Load(evalTime, wantFiles[0], wantFiles[2])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +156,7 @@ func TestHashFollowsContent(t *testing.T) {
 	const base = "people: [{ id: a@x.example, status: active }]\nroles: [{ id: r, purpose: p, business_owner: a@x.example, members: [{ provider: aws }] }]\n"
 	load := func(body string) string {
 		t.Helper()
-		c, err := rules.LoadFS(fstest.MapFS{"c.yaml": {Data: []byte(body)}}, evalTime, "c.yaml")
+		c, err := catalog.LoadFS(fstest.MapFS{"c.yaml": {Data: []byte(body)}}, evalTime, "c.yaml")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -186,7 +188,7 @@ exceptions:
 		{"2026-11-01", false},
 		{"2020-01-01", true}, // long expired: loads, stops suppressing
 	} {
-		c, err := rules.LoadFS(cat(tc.expires), evalTime, "c.yaml")
+		c, err := catalog.LoadFS(cat(tc.expires), evalTime, "c.yaml")
 		if tc.ok != (err == nil) {
 			t.Errorf("expires %s: err = %v, want ok=%v", tc.expires, err, tc.ok)
 			continue
@@ -211,7 +213,7 @@ func TestStaticKeysDefault(t *testing.T) {
 		{"{ static_keys: false, workload_identity_required: true }", false, true},
 	} {
 		fsys := fstest.MapFS{"c.yaml": {Data: []byte("people: [{ id: a@x.example, status: active }]\nroles: [{ id: r, purpose: p, business_owner: a@x.example, credentials: " + tc.creds + ", members: [{ provider: aws }] }]\n")}}
-		c, err := rules.LoadFS(fsys, evalTime, "c.yaml")
+		c, err := catalog.LoadFS(fsys, evalTime, "c.yaml")
 		if err != nil {
 			t.Fatalf("%s: %v", tc.creds, err)
 		}
@@ -233,10 +235,10 @@ func TestLoadPathErrors(t *testing.T) {
 		{[]string{"empty"}, "empty: directory holds no .yaml or .yml file"},
 		{[]string{"/abs.yaml"}, `/abs.yaml: invalid path "/abs.yaml" for an fs.FS`},
 	} {
-		_, err := rules.LoadFS(fsys, evalTime, tc.paths...)
-		var es *rules.Errors
+		_, err := catalog.LoadFS(fsys, evalTime, tc.paths...)
+		var es *catalog.Errors
 		if !errors.As(err, &es) {
-			t.Fatalf("%v: error %T %v, want *rules.Errors", tc.paths, err, err)
+			t.Fatalf("%v: error %T %v, want *catalog.Errors", tc.paths, err, err)
 		}
 		if err.Error() != tc.want {
 			t.Errorf("%v: got %q, want %q", tc.paths, err.Error(), tc.want)
@@ -246,7 +248,7 @@ func TestLoadPathErrors(t *testing.T) {
 
 func TestPeopleCSVMustStayInsideFS(t *testing.T) {
 	fsys := fstest.MapFS{"cat/c.yaml": {Data: []byte("people_csv: ../../etc/passwd\n")}}
-	_, err := rules.LoadFS(fsys, evalTime, "cat/c.yaml")
+	_, err := catalog.LoadFS(fsys, evalTime, "cat/c.yaml")
 	want := `cat/c.yaml:1:13: people_csv "../../etc/passwd" leaves the catalog's file system`
 	if err == nil || err.Error() != want {
 		t.Errorf("got %v, want %s", err, want)
@@ -254,7 +256,7 @@ func TestPeopleCSVMustStayInsideFS(t *testing.T) {
 }
 
 func TestErrorsFormat(t *testing.T) {
-	es := rules.Errors{{File: "a.yaml", Line: 3, Col: 5, Msg: "bad"}, {File: "b.csv", Msg: "unreadable"}}
+	es := catalog.Errors{{File: "a.yaml", Line: 3, Col: 5, Msg: "bad"}, {File: "b.csv", Msg: "unreadable"}}
 	if got, want := es.Error(), "a.yaml:3:5: bad\nb.csv: unreadable"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

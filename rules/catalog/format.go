@@ -1,4 +1,4 @@
-package rules
+package catalog
 
 // The catalog file format: what a YAML file may say, key by key. These
 // structs hold raw values with positions; load.go validates them into the

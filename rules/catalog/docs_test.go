@@ -1,4 +1,4 @@
-package rules_test
+package catalog_test
 
 import (
 	"os"
@@ -6,13 +6,13 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // TestDocumentedExample keeps docs/catalog.md true: the files of its
 // "Complete example" load without error as a catalog.
 func TestDocumentedExample(t *testing.T) {
-	doc, err := os.ReadFile("../docs/catalog.md")
+	doc, err := os.ReadFile("../../docs/catalog.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,7 +26,7 @@ func TestDocumentedExample(t *testing.T) {
 			t.Fatalf("docs/catalog.md has no %s block (found %d blocks)", want, len(blocks))
 		}
 	}
-	c, err := rules.LoadFS(fsys, evalTime, "catalog")
+	c, err := catalog.LoadFS(fsys, evalTime, "catalog")
 	if err != nil {
 		t.Fatalf("the documented example does not load:\n%v", err)
 	}

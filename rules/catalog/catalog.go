@@ -1,12 +1,14 @@
-// Package rules is the owned-role catalog and the policy nhiscan checks
-// reality against: the YAML schema and its strict loader (errors with
-// file:line:col, all at once), and the built-in rule set with ids, docs,
-// default severities and control mappings.
-package rules
+// Package catalog is the owned-role catalog nhiscan checks reality against:
+// people, roles with owners and baselines, credential policies and
+// exceptions; the YAML schema and its strict loader (errors with
+// file:line:col, all at once), the HR CSV import and the selector and glob
+// matching. It never judges an identity: the rules and the analyzer do.
+package catalog
 
 import (
 	"time"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -50,17 +52,14 @@ type Defaults struct {
 
 // DefaultDefaults are used for every threshold the catalog leaves unset.
 var DefaultDefaults = Defaults{
-	DormantAfter:         90 * Day,
-	MaxCredentialAge:     90 * Day,
-	NeverUsedGrace:       7 * Day,
-	ExpiringSoon:         30 * Day,
-	UsageFreshness:       7 * Day,
-	MaxExceptionDuration: 365 * Day,
+	DormantAfter:         90 * duration.Day,
+	MaxCredentialAge:     90 * duration.Day,
+	NeverUsedGrace:       7 * duration.Day,
+	ExpiringSoon:         30 * duration.Day,
+	UsageFreshness:       7 * duration.Day,
+	MaxExceptionDuration: 365 * duration.Day,
 	OwnerTagKeys:         []string{"owner", "Owner", "owner-email", "nhiscan-owner"},
 }
-
-// Day is 24 hours; catalog durations accept a "d" (and "w") suffix.
-const Day = 24 * time.Hour
 
 // Role is a business-owned role: what a set of identities is for, who is
 // accountable, and what they may hold.

@@ -1,4 +1,4 @@
-package rules_test
+package catalog_test
 
 import (
 	"errors"
@@ -6,7 +6,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func ExampleLoadFS() {
@@ -27,8 +27,8 @@ exceptions:
     approved_by: mallory@acme.example
 `)}}
 	now := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
-	_, err := rules.LoadFS(fsys, now, "catalog.yaml")
-	var errs *rules.Errors
+	_, err := catalog.LoadFS(fsys, now, "catalog.yaml")
+	var errs *catalog.Errors
 	if errors.As(err, &errs) {
 		fmt.Println(errs)
 	}

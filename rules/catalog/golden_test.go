@@ -1,4 +1,4 @@
-package rules_test
+package catalog_test
 
 import (
 	"errors"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -37,13 +37,13 @@ func TestInvalidGolden(t *testing.T) {
 		}
 		n++
 		t.Run(name, func(t *testing.T) {
-			c, err := rules.LoadFS(fsys, evalTime, name)
+			c, err := catalog.LoadFS(fsys, evalTime, name)
 			if err == nil {
 				t.Fatalf("loaded %d roles; want errors", len(c.Roles))
 			}
-			var es *rules.Errors
+			var es *catalog.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("error is %T, want *rules.Errors: %v", err, err)
+				t.Fatalf("error is %T, want *catalog.Errors: %v", err, err)
 			}
 			got := err.Error() + "\n"
 			golden := filepath.Join(dir, strings.TrimSuffix(name, ".yaml")+".golden")

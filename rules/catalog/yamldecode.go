@@ -1,4 +1,4 @@
-package rules
+package catalog
 
 import "github.com/nhiscan/nhiscan/internal/strictyaml"
 

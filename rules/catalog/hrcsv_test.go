@@ -1,4 +1,4 @@
-package rules_test
+package catalog_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func TestReadPeopleCSV(t *testing.T) {
@@ -17,7 +17,7 @@ func TestReadPeopleCSV(t *testing.T) {
 	in := "\xef\xbb\xbfteam,Email,status,manager_email,departed_on,github_login,name\r\n" +
 		"platform,Carol@Acme.example,Active,,,Carol-C,Carol Chen\r\n" +
 		"payments,erin@acme.example,departed,CAROL@acme.example,2026-08-15,,Erin Ek\r\n"
-	got, err := rules.ReadPeopleCSV("hr.csv", strings.NewReader(in))
+	got, err := catalog.ReadPeopleCSV("hr.csv", strings.NewReader(in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,10 +63,10 @@ func TestReadPeopleCSVErrors(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := rules.ReadPeopleCSV("hr.csv", strings.NewReader(tc.in))
-			var es *rules.Errors
+			_, err := catalog.ReadPeopleCSV("hr.csv", strings.NewReader(tc.in))
+			var es *catalog.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("error %T %v, want *rules.Errors", err, err)
+				t.Fatalf("error %T %v, want *catalog.Errors", err, err)
 			}
 			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
 				t.Errorf("errors (-want +got):\n%s", diff)

@@ -1,4 +1,4 @@
-package rules_test
+package catalog_test
 
 import (
 	"errors"
@@ -7,12 +7,12 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 // FuzzLoad feeds arbitrary bytes to the loader as a catalog file (and as the
 // HR CSV it may name). It must never panic, and must return either a
-// catalog or *rules.Errors whose every entry names a file. Plain `go test`
+// catalog or *catalog.Errors whose every entry names a file. Plain `go test`
 // runs only the seeds; run `go test -fuzz FuzzLoad ./rules` to search.
 func FuzzLoad(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/catalog/*/*.yaml")
@@ -34,22 +34,22 @@ func FuzzLoad(f *testing.F) {
 			"c.yaml": {Data: yamlData},
 			"hr.csv": {Data: csvData},
 		}
-		c, err := rules.LoadFS(fsys, evalTime, "c.yaml")
+		c, err := catalog.LoadFS(fsys, evalTime, "c.yaml")
 		if err == nil {
 			if c == nil || len(c.Files) == 0 || c.Hash == "" {
 				t.Fatalf("nil error but catalog %+v", c)
 			}
 			return
 		}
-		var es *rules.Errors
+		var es *catalog.Errors
 		if !errors.As(err, &es) {
-			t.Fatalf("error %T is not *rules.Errors: %v", err, err)
+			t.Fatalf("error %T is not *catalog.Errors: %v", err, err)
 		}
 		if c != nil {
 			t.Fatal("both a catalog and errors")
 		}
 		if len(*es) == 0 {
-			t.Fatal("empty *rules.Errors")
+			t.Fatal("empty *catalog.Errors")
 		}
 		for _, e := range *es {
 			if e.File != "c.yaml" && e.File != "hr.csv" {

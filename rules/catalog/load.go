@@ -1,4 +1,4 @@
-package rules
+package catalog
 
 import (
 	"crypto/sha256"
@@ -10,7 +10,9 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
 )
 
 // Load reads a catalog from files and directories on disk. A directory
@@ -195,7 +197,7 @@ func (l *loader) buildDefaults() Defaults {
 		}
 	}
 	for _, e := range fd.Severity {
-		if _, ok := Lookup(e.Key.V); !ok {
+		if _, ok := rules.Lookup(e.Key.V); !ok {
 			l.errs.add(e.Key.P, "severity override for unknown rule %q", e.Key.V)
 			continue
 		}
@@ -226,7 +228,7 @@ func (l *loader) duration(s str) (time.Duration, bool) {
 	if !s.Set {
 		return 0, true
 	}
-	d, err := ParseDuration(s.V)
+	d, err := duration.Parse(s.V)
 	if err != nil {
 		l.errs.add(s.P, "%v", err)
 		return 0, false
@@ -597,7 +599,7 @@ func (l *loader) buildExceptions(people map[string]nhi.Person, roles []Role, max
 		e := Exception{ID: fe.ID.V, Rule: fe.Rule.V, Reason: fe.Reason.V, Pos: fe.P.String()}
 		if fe.Absent("rule") {
 			l.errs.add(fe.At("rule"), "exception %q has no rule", fe.ID.V)
-		} else if _, ok := Lookup(fe.Rule.V); !ok && fe.Rule.Set {
+		} else if _, ok := rules.Lookup(fe.Rule.V); !ok && fe.Rule.Set {
 			l.errs.add(fe.Rule.P, "unknown rule %q", fe.Rule.V)
 		}
 		if fe.Absent("selector") {
@@ -624,7 +626,7 @@ func (l *loader) buildExceptions(people map[string]nhi.Person, roles []Role, max
 			e.Expires = t
 			if latest := l.now.Add(maxDur); t.After(latest) {
 				l.errs.add(fe.Expires.P, "exception expires %s, beyond the maximum exception duration of %s (latest allowed %s)",
-					fe.Expires.V, FormatDuration(maxDur), latest.Format(time.RFC3339))
+					fe.Expires.V, duration.Format(maxDur), latest.Format(time.RFC3339))
 			}
 		}
 		if idOK {

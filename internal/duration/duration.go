@@ -1,4 +1,6 @@
-package rules
+// Package duration parses and formats the durations nhiscan's catalog and
+// configuration use: Go's syntax plus days ("d") and weeks ("w").
+package duration
 
 import (
 	"errors"
@@ -8,6 +10,9 @@ import (
 	"strings"
 	"time"
 )
+
+// Day is 24 hours; catalog and config durations accept a "d" suffix.
+const Day = 24 * time.Hour
 
 // Week is seven days; catalog durations accept a "w" suffix.
 const Week = 7 * Day
@@ -24,11 +29,11 @@ var durationUnits = map[string]time.Duration{
 	"w":  Week,
 }
 
-// ParseDuration parses a catalog duration: Go's syntax ("36h", "1h30m")
+// Parse parses a catalog duration: Go's syntax ("36h", "1h30m")
 // plus the "d" (24h) and "w" (7d) units, combinable ("1w2d", "1d12h").
 // Durations are non-negative integers per unit; fractions, signs and a
 // missing unit are errors.
-func ParseDuration(s string) (time.Duration, error) {
+func Parse(s string) (time.Duration, error) {
 	if s == "" {
 		return 0, errors.New("empty duration")
 	}
@@ -75,9 +80,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	return total, nil
 }
 
-// FormatDuration prints d the way a catalog would write it: whole days as
+// Format prints d the way a catalog would write it: whole days as
 // "90d", anything else in Go's syntax.
-func FormatDuration(d time.Duration) string {
+func Format(d time.Duration) string {
 	if d > 0 && d%Day == 0 {
 		return strconv.FormatInt(int64(d/Day), 10) + "d"
 	}
