@@ -39,8 +39,9 @@ func newDriftState(cur, prev *nhi.Inventory) *driftState {
 
 func coveredScopes(inv *nhi.Inventory) map[scopeKey]bool {
 	m := make(map[scopeKey]bool, len(inv.Scopes))
+	cov := inv.Coverage()
 	for _, s := range inv.Scopes {
-		if !inv.Partial(s.Provider, s.ID) {
+		if cov.ObservedAll(s.Provider, s.ID, []nhi.Facet{nhi.FacetIdentities, nhi.FacetCredentials, nhi.FacetGrants}) {
 			m[scopeKey{s.Provider, s.ID}] = true
 		}
 	}

@@ -68,11 +68,17 @@ type Controller interface {
 	Act(ctx context.Context, req ActionRequest) (ActionResult, error)
 }
 
-// Errors providers translate their SDK errors into.
+// Errors providers translate their SDK errors into. GapKind classifies
+// them for gaps.
 var (
-	ErrNotFound    = errors.New("not found")
-	ErrDenied      = errors.New("access denied")
-	ErrThrottled   = errors.New("throttled")
+	ErrNotFound  = errors.New("not found")
+	ErrDenied    = errors.New("access denied")
+	ErrThrottled = errors.New("throttled")
+	// ErrUnavailable: the service, API or feature is not available there
+	// (5xx from a gateway, an API not enabled, a missing licence).
+	ErrUnavailable = errors.New("unavailable")
+	// ErrTimeout: the provider answered that the call timed out.
+	ErrTimeout     = errors.New("timed out")
 	ErrUnsupported = errors.New("action not supported for this target")
 )
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
 
 // EvidenceFormat identifies the layout of an evidence pack. It changes when
@@ -356,8 +357,8 @@ func (ev *evidence) writePopulation(w io.Writer) (int, error) {
 			hints = append(hints, h.Source+":"+h.Value)
 		}
 		privileged := 0
-		for _, g := range id.Grants {
-			if g.Privileged {
+		for i := range id.Grants {
+			if p, _ := privilege.Effective(id.Provider, &id.Grants[i]); p {
 				privileged++
 			}
 		}
@@ -405,10 +406,11 @@ func (ev *evidence) writeEntitlements(w io.Writer) (int, error) {
 		fs := ev.byIdentity[id.ID]
 		for _, g := range id.Grants {
 			s := summarise(fs, func(f FindingRow) bool { return f.GrantID == g.ID })
+			priv, reason := privilege.Effective(id.Provider, &g)
 			err := cw.Write(ev.snapAt, ev.snapSHA,
 				string(id.Provider), id.Scope, boolCell(ev.inv.Partial(id.Provider, id.Scope)),
 				id.ID, string(id.Kind), id.Name, string(id.Status),
-				g.ID, g.Kind, g.Entitlement, g.Scope, string(g.Privilege), boolCell(g.Privileged), g.Reason, g.Via, rfc3339(g.Created),
+				g.ID, g.Kind, g.Entitlement, g.Scope, string(g.Privilege), boolCell(priv), reason, g.Via, rfc3339(g.Created),
 				o.RoleID, o.Owner, o.OwnerStatus, o.TechnicalOwner,
 				s.families, strconv.Itoa(s.open), string(s.severity), s.exceptions, s.expires, s.controls)
 			if err != nil {

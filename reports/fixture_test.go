@@ -104,7 +104,7 @@ func fixture(t testing.TB) reports.Input {
 				Entitlement: "arn:aws:iam::aws:policy/ReadOnlyAccess", Scope: "111111111111", Privilege: nhi.PrivRead},
 			{ID: "managed-policy:arn:aws:iam::aws:policy/AdministratorAccess@111111111111", Kind: "managed-policy",
 				Entitlement: "arn:aws:iam::aws:policy/AdministratorAccess", Scope: "111111111111", Privilege: nhi.PrivAdmin,
-				Privileged: true, Reason: "administrator", Created: ts("2025-11-02T12:00:00Z")},
+				Privileged: nhi.JudgedPrivileged, Reason: "administrator", Created: ts("2025-11-02T12:00:00Z")},
 		},
 	}
 	role := nhi.Identity{
@@ -125,7 +125,7 @@ func fixture(t testing.TB) reports.Input {
 			Created: ts("2024-03-01T00:00:00Z"), Expires: ts("2026-03-20T00:00:00Z"), Status: nhi.StatusActive,
 			Usage: nhi.Usage{State: nhi.UsageUnknown, Reason: "signin report needs Entra ID P1"}}},
 		Grants: []nhi.Grant{{ID: "app-permission:Directory.ReadWrite.All", Kind: "app-permission",
-			Entitlement: "Directory.ReadWrite.All", Scope: "tenant-contoso", Privilege: nhi.PrivAdmin, Privileged: true, Reason: "tier-0"}},
+			Entitlement: "Directory.ReadWrite.All", Scope: "tenant-contoso", Privilege: nhi.PrivAdmin, Privileged: nhi.JudgedPrivileged, Reason: "tier-0"}},
 	}
 	sa := nhi.Identity{
 		ID: "gcp:104000000000000000001", Provider: nhi.GCP, Kind: nhi.KindGCPServiceAccount, NativeID: "104000000000000000001",
@@ -134,7 +134,7 @@ func fixture(t testing.TB) reports.Input {
 		Credentials: []nhi.Credential{{ID: "0123abcd", Type: nhi.CredGCPUserManagedKey, Created: ts("2022-01-01T00:00:00Z"),
 			Expires: time.Time{}, Status: nhi.StatusActive, Usage: nhi.Usage{State: nhi.UsageNeverUsed, Source: "activity-analyzer"}}},
 		Grants: []nhi.Grant{{ID: "role-binding:roles/editor@projects/proj-a", Kind: "role-binding", Entitlement: "roles/editor",
-			Scope: "projects/proj-a", Privilege: nhi.PrivWrite, Privileged: true, Reason: "basic role"}},
+			Scope: "projects/proj-a", Privilege: nhi.PrivWrite, Privileged: nhi.JudgedPrivileged, Reason: "basic role"}},
 	}
 	dk := nhi.Identity{
 		ID: "github:deploy-key:99", Provider: nhi.GitHub, Kind: nhi.KindGitHubDeployKey, NativeID: "99",

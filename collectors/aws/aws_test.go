@@ -148,12 +148,12 @@ func TestMapping(t *testing.T) {
 		}
 		for _, c := range cases {
 			g := grant(t, byName(t, inv, c.scope, c.name), c.grant)
-			if !g.Privileged || g.Reason == "" || g.Privilege != nhi.PrivAdmin {
+			if !g.Privileged.Privileged() || g.Reason == "" || g.Privilege != nhi.PrivAdmin {
 				t.Errorf("%s %s = %+v, want privileged admin with a reason", c.name, c.grant, g)
 			}
 		}
 		g := grant(t, byName(t, inv, awsfake.DemoPayments, "payments-ci-deployer"), "managed-policy:arn:aws:iam::222222222222:policy/payments-deploy")
-		if g.Privileged || g.Privilege != nhi.PrivWrite {
+		if g.Privileged.Privileged() || g.Privilege != nhi.PrivWrite {
 			t.Errorf("payments-deploy = %+v, want write, not privileged", g)
 		}
 		g = grant(t, byName(t, inv, awsfake.DemoPayments, "payments-reporting-legacy"), "group-policy:reporting-readers:arn:aws:iam::aws:policy/ReadOnlyAccess")

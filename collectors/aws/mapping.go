@@ -211,13 +211,13 @@ func (c *Collector) grants(d accountData, attached []types.AttachedPolicy, inlin
 		arn := aws.ToString(a.PolicyArn)
 		priv, privileged, reason := managedPrivilege(arn, d.policies[arn])
 		out = append(out, nhi.Grant{ID: "managed-policy:" + arn, Kind: "managed-policy", Entitlement: arn, Scope: d.account,
-			Privilege: priv, Privileged: privileged, Reason: reason})
+			Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason})
 	}
 	for _, p := range inline {
 		name := aws.ToString(p.PolicyName)
 		priv, privileged, reason := documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))
 		out = append(out, nhi.Grant{ID: "inline-policy:" + name, Kind: "inline-policy", Entitlement: "inline:" + name, Scope: d.account,
-			Privilege: priv, Privileged: privileged, Reason: reason})
+			Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason})
 	}
 	sorted := append([]string(nil), groups...)
 	sort.Strings(sorted)
@@ -230,13 +230,13 @@ func (c *Collector) grants(d accountData, attached []types.AttachedPolicy, inlin
 			arn := aws.ToString(a.PolicyArn)
 			priv, privileged, reason := managedPrivilege(arn, d.policies[arn])
 			out = append(out, nhi.Grant{ID: "group-policy:" + gname + ":" + arn, Kind: "group-policy", Entitlement: arn, Scope: d.account,
-				Privilege: priv, Privileged: privileged, Reason: reason, Via: "group:" + gname})
+				Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason, Via: "group:" + gname})
 		}
 		for _, p := range g.GroupPolicyList {
 			name := aws.ToString(p.PolicyName)
 			priv, privileged, reason := documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))
 			out = append(out, nhi.Grant{ID: "group-policy:" + gname + ":inline:" + name, Kind: "group-policy", Entitlement: "inline:" + gname + "/" + name, Scope: d.account,
-				Privilege: priv, Privileged: privileged, Reason: reason, Via: "group:" + gname})
+				Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason, Via: "group:" + gname})
 		}
 	}
 	return out

@@ -505,7 +505,7 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		g := nhi.Grant{ID: "directory-role:" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: "directory-role",
 			Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
 		if (role.IsPrivileged != nil && *role.IsPrivileged) || privilegedDirectoryRoles[name] {
-			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, true, "privileged Entra directory role"
+			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "privileged Entra directory role"
 		}
 		p := strings.ToLower(a.PrincipalID)
 		out[p] = append(out[p], g)
@@ -522,7 +522,7 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		g := nhi.Grant{ID: "app-permission:" + res + "/" + value, Kind: "app-permission", Entitlement: value,
 			Scope: res, Privilege: permissionPrivilege(value), Created: a.CreatedDateTime.t}
 		if why, ok := privilegedAppPermissions[value]; ok {
-			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, true, "high-impact application permission: "+why
+			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "high-impact application permission: "+why
 		}
 		p := strings.ToLower(a.PrincipalID)
 		out[p] = appendGrant(out[p], g)
@@ -536,7 +536,7 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 				g.Via = "inherited from " + level
 			}
 			if privilegedAzureRoles[a.roleName] && (level == "subscription" || level == "management-group" || level == "root") {
-				g.Privileged, g.Reason = true, a.roleName+" at "+level+" scope"
+				g.Privileged, g.Reason = nhi.JudgedPrivileged, a.roleName+" at "+level+" scope"
 			}
 			out[p] = appendGrant(out[p], g)
 		}

@@ -42,8 +42,8 @@ func TestPrivilegedGrants(t *testing.T) {
 	check := func(t *testing.T, inv nhi.Inventory) {
 		for _, tc := range cases {
 			g := grant(t, byName(t, inv, tc.name), tc.entitlement)
-			if g.Privileged != tc.privileged {
-				t.Errorf("%s %s: privileged %t, want %t", tc.name, tc.entitlement, g.Privileged, tc.privileged)
+			if g.Privileged.Privileged() != tc.privileged {
+				t.Errorf("%s %s: privileged %v, want %t", tc.name, tc.entitlement, g.Privileged, tc.privileged)
 			}
 		}
 	}

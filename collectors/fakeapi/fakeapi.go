@@ -1,7 +1,9 @@
-// Package fakeapi holds what the providers' in-process fakes share. Today
-// that is call counting: every fake counts requests per API operation so
-// tests can assert call budgets, and a fake embeds Counter to offer Calls,
-// CallCount, TotalCalls and ResetCalls.
+// Package fakeapi holds what the providers' in-process fakes share: call
+// counting (every fake counts requests per API operation so tests can assert
+// call budgets; a fake embeds Counter to offer Calls, CallCount, TotalCalls
+// and ResetCalls) and fault injection (a fake embeds Faults to offer Deny,
+// DenyAfter, Throttle, Fail, Timeout and Random, and renders each fault in
+// its provider's wire format). Every fake also offers SetPageSize(n).
 package fakeapi
 
 import "sync"

@@ -149,7 +149,7 @@ func (s *scan) grant(b binding) nhi.Grant {
 	scope, level := s.grantScope(b.resource)
 	priv, privileged, reason := classifyRole(b.role, level)
 	g := nhi.Grant{ID: b.role + "@" + scope, Kind: "role-binding", Entitlement: b.role, Scope: scope,
-		Privilege: priv, Privileged: privileged, Reason: reason}
+		Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason}
 	if b.condition != "" {
 		g.ID += "?condition=" + b.condition
 		g.Via = "condition: " + b.condition

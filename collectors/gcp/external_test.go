@@ -32,7 +32,7 @@ func TestExternalServiceAccountsAreIdentities(t *testing.T) {
 	if !id.ThirdParty || id.ProviderManaged || id.Scope != "acme-data-prod" || id.Usage.State != nhi.UsageUnknown {
 		t.Errorf("external account mapped as %+v", id)
 	}
-	if len(id.Grants) != 1 || id.Grants[0].Entitlement != "roles/editor" || !id.Grants[0].Privileged {
+	if len(id.Grants) != 1 || id.Grants[0].Entitlement != "roles/editor" || !id.Grants[0].Privileged.Privileged() {
 		t.Errorf("grants = %+v", id.Grants)
 	}
 	// Collected in a project list rather than an organisation, the same

@@ -173,7 +173,7 @@ func TestDemoMapping(t *testing.T) {
 		t.Errorf("platform-terraform grants %+v", tf.Grants)
 	}
 	for _, g := range tf.Grants {
-		if p, ok := want[g.ID]; !ok || p != g.Privileged || (g.Privileged && g.Reason == "") {
+		if p, ok := want[g.ID]; !ok || p != g.Privileged.Privileged() || (g.Privileged.Privileged() && g.Reason == "") {
 			t.Errorf("grant %s privileged=%v reason=%q", g.ID, g.Privileged, g.Reason)
 		}
 	}
@@ -270,7 +270,7 @@ func TestFolderScope(t *testing.T) {
 		t.Errorf("identities %s, want %s", got, want)
 	}
 	bot := identityByName(t, inv, "devex-docs-bot")
-	if len(bot.Grants) != 1 || bot.Grants[0].ID != "roles/iam.serviceAccountUser@projects/acme-devex-tools" || !bot.Grants[0].Privileged {
+	if len(bot.Grants) != 1 || bot.Grants[0].ID != "roles/iam.serviceAccountUser@projects/acme-devex-tools" || !bot.Grants[0].Privileged.Privileged() {
 		t.Errorf("devex-docs-bot grants %+v, want the privileged project-wide serviceAccountUser", bot.Grants)
 	}
 	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies); n != 2 {
@@ -344,7 +344,7 @@ func TestGrantPrivilege(t *testing.T) {
 			t.Errorf("unexpected grant %s", g.ID)
 			continue
 		}
-		if g.Privilege != w.priv || g.Privileged != w.privileged || g.Privileged != (g.Reason != "") {
+		if g.Privilege != w.priv || g.Privileged.Privileged() != w.privileged || g.Privileged.Privileged() != (g.Reason != "") {
 			t.Errorf("%s: privilege %s privileged %v reason %q, want %s %v", g.ID, g.Privilege, g.Privileged, g.Reason, w.priv, w.privileged)
 		}
 	}

@@ -174,17 +174,17 @@ func TestMapping(t *testing.T) {
 		t.Errorf("disabled deploy key (enabled=false) has status %q", d.Status)
 	}
 	w := find(t, inv, "github:deploy-key:810001")
-	if g := w.Grants[0]; g.Entitlement != "contents:write" || !g.Privileged || g.Privilege != nhi.PrivWrite {
+	if g := w.Grants[0]; g.Entitlement != "contents:write" || !g.Privileged.Privileged() || g.Privilege != nhi.PrivWrite {
 		t.Errorf("write deploy key grant = %+v", g)
 	}
 
 	bot := find(t, inv, "github:app-installation:3300002")
 	privileged := 0
 	for _, g := range bot.Grants {
-		if g.Privileged {
+		if g.Privileged.Privileged() {
 			privileged++
 		}
-		if g.Entitlement == "metadata:read" && g.Privileged {
+		if g.Entitlement == "metadata:read" && g.Privileged.Privileged() {
 			t.Errorf("metadata:read marked privileged")
 		}
 	}
@@ -212,7 +212,7 @@ func TestMapping(t *testing.T) {
 		t.Fatalf("classic token = %+v", classic)
 	}
 	for _, g := range classic.Grants {
-		if !g.Privileged {
+		if !g.Privileged.Privileged() {
 			t.Errorf("scope %s not privileged", g.Entitlement)
 		}
 	}

@@ -82,11 +82,11 @@ func permissionGrants(kind, scope string, perms map[string]string, orgWide bool,
 		g := nhi.Grant{ID: kind + ":" + prefix + name, Kind: kind, Entitlement: name + ":" + level, Scope: scope, Privilege: privilegeOf(level)}
 		switch {
 		case level == "admin":
-			g.Privileged, g.Reason = true, "admin permission "+name
+			g.Privileged, g.Reason = nhi.JudgedPrivileged, "admin permission "+name
 		case level == "write" && sensitive[name]:
-			g.Privileged, g.Reason = true, "write on "+name
+			g.Privileged, g.Reason = nhi.JudgedPrivileged, "write on "+name
 		case level == "write" && orgWide:
-			g.Privileged, g.Reason = true, "write on every repository of the organisation"
+			g.Privileged, g.Reason = nhi.JudgedPrivileged, "write on every repository of the organisation"
 		}
 		out = append(out, g)
 	}
@@ -157,7 +157,7 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 				Credentials: []nhi.Credential{{ID: id64(k.ID), Type: nhi.CredGitHubDeployKey, Name: k.Title, Created: k.CreatedAt,
 					Status: status, Usage: u, Attributes: map[string]string{"fingerprint": sshFingerprint(k.Key), "read_only": strconv.FormatBool(k.ReadOnly)}}},
 				Grants: []nhi.Grant{{ID: "repo-permission:contents", Kind: "repo-permission", Entitlement: "contents:" + level,
-					Scope: r.FullName, Privilege: priv, Privileged: !k.ReadOnly, Reason: reason}},
+					Scope: r.FullName, Privilege: priv, Privileged: nhi.VerdictOf(!k.ReadOnly), Reason: reason}},
 				Attributes: map[string]string{"repository": r.FullName, "repository_id": id64(rid), "read_only": strconv.FormatBool(k.ReadOnly),
 					"verified": strconv.FormatBool(k.Verified), "repository_archived": strconv.FormatBool(r.Archived)},
 			}
@@ -280,7 +280,7 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 		for _, s := range uniqSorted(a.Scopes) {
 			p, reason := classicScope(s)
 			grants = append(grants, nhi.Grant{ID: "token-scope:" + s, Kind: "token-scope", Entitlement: s, Scope: "*",
-				Privilege: p, Privileged: reason != "", Reason: reason})
+				Privilege: p, Privileged: nhi.VerdictOf(reason != ""), Reason: reason})
 		}
 		attrs := map[string]string{"login": a.Login, "credential_type": a.CredentialType, "credential_id": id64(a.CredentialID)}
 		if a.Fingerprint != "" {

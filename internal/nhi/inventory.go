@@ -59,7 +59,13 @@ func Merge(invs ...Inventory) Inventory {
 // (tags, attributes) are shared: nothing in this package writes to them.
 func (inv Inventory) Clone() Inventory {
 	inv.Scopes = slices.Clone(inv.Scopes)
+	for i := range inv.Scopes {
+		inv.Scopes[i].Facets = slices.Clone(inv.Scopes[i].Facets)
+	}
 	inv.Gaps = slices.Clone(inv.Gaps)
+	for i := range inv.Gaps {
+		inv.Gaps[i].Facets = slices.Clone(inv.Gaps[i].Facets)
+	}
 	inv.Identities = slices.Clone(inv.Identities)
 	for i := range inv.Identities {
 		inv.Identities[i].cloneLists()
@@ -93,6 +99,12 @@ func (inv *Inventory) Normalize() {
 		return a.ID < b.ID
 	})
 	inv.Scopes = dedupeScopes(inv.Scopes)
+	for i := range inv.Scopes {
+		inv.Scopes[i].Facets = sortFacets(inv.Scopes[i].Facets)
+	}
+	for i := range inv.Gaps {
+		inv.Gaps[i].Facets = sortFacets(inv.Gaps[i].Facets)
+	}
 	for i := range inv.Identities {
 		inv.Identities[i].normalize()
 	}
@@ -108,16 +120,37 @@ func (inv *Inventory) Normalize() {
 		if a.Source != b.Source {
 			return a.Source < b.Source
 		}
-		return a.Detail < b.Detail
+		if a.Detail != b.Detail {
+			return a.Detail < b.Detail
+		}
+		return slices.Compare(a.Facets, b.Facets) < 0
 	})
 }
 
+func sortFacets(fs []Facet) []Facet {
+	if len(fs) == 0 {
+		return nil
+	}
+	fs = slices.Clone(fs)
+	slices.Sort(fs)
+	return slices.Compact(fs)
+}
+
+// dedupeScopes joins repeated scopes (two collectors, or two phases of
+// one, reporting the same scope): the first name wins and the facets are
+// the union.
 func dedupeScopes(s []Scope) []Scope {
 	out := s[:0]
 	for i, sc := range s {
 		if i > 0 && sc.Provider == out[len(out)-1].Provider && sc.ID == out[len(out)-1].ID {
-			if out[len(out)-1].Name == "" {
-				out[len(out)-1].Name = sc.Name
+			last := &out[len(out)-1]
+			if last.Name == "" {
+				last.Name = sc.Name
+			}
+			if len(last.Facets) > 0 && len(sc.Facets) > 0 {
+				last.Facets = append(slices.Clip(last.Facets), sc.Facets...)
+			} else {
+				last.Facets = nil // one side read everything
 			}
 			continue
 		}
@@ -248,12 +281,24 @@ func (inv *Inventory) Validate() error {
 			}
 		}
 	}
+	for i, sc := range inv.Scopes {
+		for _, f := range sc.Facets {
+			if !f.Valid() {
+				add("scopes[%d] (%s %s): unknown facet %q", i, sc.Provider, sc.ID, f)
+			}
+		}
+	}
 	for i, g := range inv.Gaps {
 		if !g.Provider.Valid() {
 			add("gaps[%d]: unknown provider %q", i, g.Provider)
 		}
 		if g.Source == "" {
 			add("gaps[%d]: source is empty", i)
+		}
+		for _, f := range g.Facets {
+			if !f.Valid() {
+				add("gaps[%d]: unknown facet %q", i, f)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -284,11 +329,11 @@ func (u Usage) validate() error {
 }
 
 // Partial reports whether the inventory has a gap that covers the given
-// provider and scope (a provider-wide gap covers every scope). Gaps marked
-// UsageOnly do not make the inventory partial.
+// provider and scope (a provider-wide gap covers every scope). Gaps that
+// hide usage only do not make the inventory partial.
 func (inv *Inventory) Partial(p Provider, scope string) bool {
 	for _, g := range inv.Gaps {
-		if g.UsageOnly || g.Provider != p {
+		if g.Provider != p || usageOnly(g.Hides()) {
 			continue
 		}
 		if g.Scope == "" || g.Scope == scope {
@@ -382,4 +427,13 @@ func (inv Inventory) Hash() string {
 type scopeKey struct {
 	p  Provider
 	id string
+}
+
+func usageOnly(fs []Facet) bool {
+	for _, f := range fs {
+		if f.Class() != FacetUsage {
+			return false
+		}
+	}
+	return len(fs) > 0
 }

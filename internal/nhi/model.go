@@ -224,10 +224,13 @@ type Grant struct {
 	// resource, repository or "*" for org-wide.
 	Scope     string    `json:"scope"`
 	Privilege Privilege `json:"privilege"`
-	// Privileged marks grants that are dangerous wherever they appear
-	// (administrator, wildcard, IAM write, impersonation, Tier-0 roles).
-	Privileged bool `json:"privileged,omitempty"`
-	// Reason says why Privileged is set, in a few words.
+	// Privileged is the collector's verdict on whether the grant is
+	// dangerous wherever it appears (administrator, wildcard, IAM write,
+	// impersonation, Tier-0 roles): judged privileged, judged not
+	// privileged, or not judged (only imported inventories leave it
+	// unjudged; the analyzer then classifies it with internal/privilege).
+	Privileged Verdict `json:"privileged,omitzero"`
+	// Reason says why the grant is privileged, in a few words.
 	Reason string `json:"reason,omitempty"`
 	// Via names an indirection (group, inherited scope), if any.
 	Via     string    `json:"via,omitempty"`
@@ -306,6 +309,10 @@ type Scope struct {
 	Provider Provider `json:"provider"`
 	ID       string   `json:"id"`
 	Name     string   `json:"name,omitempty"`
+	// Facets lists what the collector read in this scope (see Facet). A
+	// facet it did not read is not observed, whatever the gaps say; an
+	// empty list (inventories written before facets) means every facet.
+	Facets []Facet `json:"facets,omitempty"`
 }
 
 // GapKind classifies why something could not be collected.
@@ -320,9 +327,11 @@ const (
 	GapError       = GapKind("error")
 )
 
-// Gap is something a collector could not collect. A gap makes the snapshot
-// partial for its scope: nothing there may be reported as removed, and
-// nothing may be revoked on its evidence.
+// Gap is something a collector could not collect. It hides the facets it
+// names in its scope (or in every scope of the provider when Scope is
+// empty): nothing read from a hidden facet may create, resolve or remove a
+// finding, show as drift, or justify a revocation. Every other facet of the
+// scope still counts as observed.
 type Gap struct {
 	Provider Provider `json:"provider"`
 	// Scope is the account, project, tenant or org; empty means the whole
@@ -334,9 +343,20 @@ type Gap struct {
 	// Permission names what the scanner needs to close the gap, if known.
 	Permission string `json:"permission,omitempty"`
 	Detail     string `json:"detail,omitempty"`
-	// UsageOnly is true when only usage data is missing: inventory is
-	// complete, so removals may still be reported.
+	// Facets names what the failure hides; empty means every facet of the
+	// scope (the scope itself could not be read).
+	Facets []Facet `json:"facets,omitempty"`
+	// UsageOnly is how inventories written before facets said "hides usage
+	// only"; it is read as Facets [usage] and never written by a collector.
 	UsageOnly bool `json:"usage_only,omitempty"`
+}
+
+// Hides returns the facets the gap hides; nil means every facet.
+func (g *Gap) Hides() []Facet {
+	if len(g.Facets) == 0 && g.UsageOnly {
+		return []Facet{FacetUsage}
+	}
+	return g.Facets
 }
 
 // Person is a human who can own things. People come from the catalog or an

@@ -194,7 +194,7 @@ func Generate(p Params) (nhi.Inventory, *catalog.Catalog) {
 			seen[ent] = true
 			gr := nhi.Grant{ID: "grant:" + ent, Kind: "synthetic", Entitlement: ent, Scope: sc.Scope, Privilege: nhi.PrivRead}
 			if r.IntN(30) == 0 {
-				gr.Privilege, gr.Privileged, gr.Reason = nhi.PrivAdmin, true, "synthetic admin"
+				gr.Privilege, gr.Privileged, gr.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "synthetic admin"
 			}
 			id.Grants = append(id.Grants, gr)
 		}
