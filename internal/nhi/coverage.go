@@ -173,3 +173,47 @@ func (id *Identity) Facets() []Facet {
 	slices.Sort(fs)
 	return slices.Compact(fs)
 }
+
+// NotEvaluated lists the scope × facet cells that a comparison of two scans
+// could not judge: every facet of either scan's matrix that is not observed
+// in both. prev may be nil (a first scan), in which case it lists what the
+// current scan did not observe. Drift, resolution and "no change" claims
+// are only true outside these cells, and reports must say so.
+func NotEvaluated(prev, cur *Inventory) []FacetStatus {
+	cc := cur.Coverage()
+	var pc *Coverage
+	cells := cc.Matrix(cur)
+	if prev != nil {
+		pc = prev.Coverage()
+		cells = append(cells, pc.Matrix(prev)...)
+	}
+	seen := map[string]bool{}
+	var out []FacetStatus
+	for _, c := range cells {
+		k := string(c.Provider) + "\x00" + c.Scope + "\x00" + string(c.Facet)
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if g, why := cc.Why(c.Provider, c.Scope, c.Facet); why != "" {
+			out = append(out, FacetStatus{Provider: c.Provider, Scope: c.Scope, Facet: c.Facet, Gap: g, Why: "this scan: " + why})
+			continue
+		}
+		if pc != nil {
+			if g, why := pc.Why(c.Provider, c.Scope, c.Facet); why != "" {
+				out = append(out, FacetStatus{Provider: c.Provider, Scope: c.Scope, Facet: c.Facet, Gap: g, Why: "previous scan: " + why})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		if a.Scope != b.Scope {
+			return a.Scope < b.Scope
+		}
+		return a.Facet < b.Facet
+	})
+	return out
+}

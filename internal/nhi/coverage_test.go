@@ -146,3 +146,21 @@ func TestFacetsRoundTrip(t *testing.T) {
 		t.Errorf("unknown facet: %v", err)
 	}
 }
+
+func TestNotEvaluated(t *testing.T) {
+	prev := nhi.Inventory{Scopes: []nhi.Scope{{Provider: nhi.AWS, ID: "1", Facets: []nhi.Facet{nhi.FacetIdentities, nhi.FacetGrants}}},
+		Gaps: []nhi.Gap{{Provider: nhi.AWS, Scope: "1", Source: "gaad", Kind: nhi.GapThrottled, Facets: []nhi.Facet{nhi.FacetGrants}}}}
+	cur := nhi.Inventory{Scopes: []nhi.Scope{{Provider: nhi.AWS, ID: "1", Facets: []nhi.Facet{nhi.FacetIdentities, nhi.FacetGrants}}, {Provider: nhi.AWS, ID: "2"}},
+		Gaps: []nhi.Gap{{Provider: nhi.AWS, Scope: "2", Source: "sts:AssumeRole", Kind: nhi.GapDenied}}}
+	var got []string
+	for _, c := range nhi.NotEvaluated(&prev, &cur) {
+		got = append(got, c.Scope+" "+string(c.Facet)+": "+c.Why)
+	}
+	want := []string{"1 grants: previous scan: gaad throttled", "2 identities: this scan: sts:AssumeRole denied"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("NotEvaluated:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if n := len(nhi.NotEvaluated(nil, &prev)); n != 1 {
+		t.Errorf("first scan: %d cells, want 1", n)
+	}
+}
