@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
 
 // roleTrackingWindow is how far back IAM tracks RoleLastUsed.
@@ -204,20 +205,19 @@ func awsManagedPath(p string) bool {
 	return strings.HasPrefix(p, "/aws-service-role/") || strings.HasPrefix(p, "/aws-reserved/")
 }
 
-// grants maps attached managed, inline and group policies to grants.
+// grants maps attached managed, inline and group policies to grants,
+// each judged by the privilege tables.
 func (c *Collector) grants(d accountData, attached []types.AttachedPolicy, inline []types.PolicyDetail, groups []string) []nhi.Grant {
 	var out []nhi.Grant
 	for _, a := range attached {
 		arn := aws.ToString(a.PolicyArn)
-		priv, privileged, reason := managedPrivilege(arn, d.policies[arn])
-		out = append(out, nhi.Grant{ID: "managed-policy:" + arn, Kind: "managed-policy", Entitlement: arn, Scope: d.account,
-			Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason})
+		out = append(out, judged(nhi.Grant{ID: "managed-policy:" + arn, Kind: "managed-policy", Entitlement: arn, Scope: d.account},
+			managedPrivilege(arn, d.policies[arn])))
 	}
 	for _, p := range inline {
 		name := aws.ToString(p.PolicyName)
-		priv, privileged, reason := documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))
-		out = append(out, nhi.Grant{ID: "inline-policy:" + name, Kind: "inline-policy", Entitlement: "inline:" + name, Scope: d.account,
-			Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason})
+		out = append(out, judged(nhi.Grant{ID: "inline-policy:" + name, Kind: "inline-policy", Entitlement: "inline:" + name, Scope: d.account},
+			documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))))
 	}
 	sorted := append([]string(nil), groups...)
 	sort.Strings(sorted)
@@ -228,18 +228,22 @@ func (c *Collector) grants(d accountData, attached []types.AttachedPolicy, inlin
 		}
 		for _, a := range g.AttachedManagedPolicies {
 			arn := aws.ToString(a.PolicyArn)
-			priv, privileged, reason := managedPrivilege(arn, d.policies[arn])
-			out = append(out, nhi.Grant{ID: "group-policy:" + gname + ":" + arn, Kind: "group-policy", Entitlement: arn, Scope: d.account,
-				Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason, Via: "group:" + gname})
+			out = append(out, judged(nhi.Grant{ID: "group-policy:" + gname + ":" + arn, Kind: "group-policy", Entitlement: arn, Scope: d.account, Via: "group:" + gname},
+				managedPrivilege(arn, d.policies[arn])))
 		}
 		for _, p := range g.GroupPolicyList {
 			name := aws.ToString(p.PolicyName)
-			priv, privileged, reason := documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))
-			out = append(out, nhi.Grant{ID: "group-policy:" + gname + ":inline:" + name, Kind: "group-policy", Entitlement: "inline:" + gname + "/" + name, Scope: d.account,
-				Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason, Via: "group:" + gname})
+			out = append(out, judged(nhi.Grant{ID: "group-policy:" + gname + ":inline:" + name, Kind: "group-policy", Entitlement: "inline:" + gname + "/" + name, Scope: d.account, Via: "group:" + gname},
+				documentPrivilege(decodeDoc(aws.ToString(p.PolicyDocument)))))
 		}
 	}
 	return out
+}
+
+// judged sets a grant's level and verdict from a judgement.
+func judged(g nhi.Grant, j privilege.AWSJudgement) nhi.Grant {
+	g.Privilege, g.Privileged, g.Reason = j.Level, nhi.VerdictOf(j.Privileged), j.Reason
+	return g
 }
 
 func setAttr(m map[string]string, k, v string) map[string]string {
