@@ -2,6 +2,10 @@ package aws
 
 import (
 	"encoding/json"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
 	"net/url"
 	"sort"
 	"strings"
@@ -17,6 +21,16 @@ func decodeDoc(s string) string {
 		return d
 	}
 	return s
+}
+
+// defaultDocument returns the decoded default version of a managed policy.
+func defaultDocument(p types.ManagedPolicyDetail) string {
+	for _, v := range p.PolicyVersionList {
+		if v.IsDefaultVersion || aws.ToString(v.VersionId) == aws.ToString(p.DefaultVersionId) {
+			return decodeDoc(aws.ToString(v.Document))
+		}
+	}
+	return ""
 }
 
 type policyDoc struct {
