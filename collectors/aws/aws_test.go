@@ -366,7 +366,7 @@ func TestThrottlingRetried(t *testing.T) {
 
 func TestThrottlingPersistsBecomesGap(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
-	srv.Throttle(awsfake.DemoData, "", -1)
+	srv.Throttle(awsfake.DemoData, "", 1000)
 	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	g := onlyGap(t, inv, awsfake.DemoData)
 	if g.Kind != nhi.GapThrottled || g.Source != "sts:AssumeRole" || len(g.Facets) != 0 {
@@ -513,12 +513,14 @@ func TestReportPolling(t *testing.T) {
 	}
 }
 
-func TestSlowAccountTimesOut(t *testing.T) {
+// TestHungAccountTimesOut: an account whose calls hang past AccountTimeout
+// becomes a timeout gap; the other accounts are collected.
+func TestHungAccountTimesOut(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
-	srv.SetAccountLatency(awsfake.DemoData, 2*time.Second)
+	srv.Timeout(awsfake.DemoData, "iam:GetAccountAuthorizationDetails")
 	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.AccountTimeout = 300 * time.Millisecond }))
 	g := onlyGap(t, inv, awsfake.DemoData)
-	if g.Kind != nhi.GapTimeout {
+	if g.Kind != nhi.GapTimeout || g.Source != "iam:GetAccountAuthorizationDetails" {
 		t.Errorf("gap = %+v, want timeout", g)
 	}
 	if len(inv.Identities) != 9 {

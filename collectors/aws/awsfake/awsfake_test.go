@@ -146,3 +146,108 @@ func TestUpdateStatusValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestFaults: each injected fault is answered as AWS answers it, per
+// account (an AssumeRole belongs to the account of the role) and operation.
+func TestFaults(t *testing.T) {
+	srv := awsfake.New(awsfake.Demo(now))
+	defer srv.Close()
+	assume := url.Values{"Action": {"AssumeRole"}, "RoleArn": {"arn:aws:iam::" + awsfake.DemoData + ":role/" + awsfake.DemoRoleName}, "RoleSessionName": {"t"}}
+	_, body := call(t, srv, "sts", awsfake.BaseAccessKeyID, assume)
+	key := regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`).FindStringSubmatch(body)[1]
+	keys := url.Values{"Action": {"ListAccessKeys"}, "UserName": {"data-etl-runner"}}
+
+	srv.Deny(awsfake.DemoData, "iam:ListAccessKeys")
+	if code, body := call(t, srv, "iam", key, keys); code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") || !strings.Contains(body, "<Type>Sender</Type>") {
+		t.Errorf("denied: %d %s", code, body)
+	}
+	if code, _ := call(t, srv, "sts", awsfake.BaseAccessKeyID, assume); code != 200 {
+		t.Errorf("a fault on one operation failed another: %d", code)
+	}
+	srv.ClearFaults()
+	srv.Throttle(awsfake.DemoData, "", 1)
+	if code, body := call(t, srv, "iam", key, keys); code != 400 || !strings.Contains(body, "<Code>Throttling</Code>") {
+		t.Errorf("throttled: %d %s", code, body)
+	}
+	if code, _ := call(t, srv, "iam", key, keys); code != 200 {
+		t.Errorf("throttling past n calls: %d", code)
+	}
+	srv.Fail(awsfake.DemoData, "iam:ListAccessKeys", 500)
+	if code, body := call(t, srv, "iam", key, keys); code != 500 || !strings.Contains(body, "<Code>ServiceFailure</Code>") || !strings.Contains(body, "<Type>Receiver</Type>") {
+		t.Errorf("failed: %d %s", code, body)
+	}
+	srv.ClearFaults()
+	srv.Fail(awsfake.DemoData, "sts:AssumeRole", 503)
+	if code, body := call(t, srv, "sts", awsfake.BaseAccessKeyID, assume); code != 503 || !strings.Contains(body, "<Code>ServiceUnavailable</Code>") {
+		t.Errorf("unavailable: %d %s", code, body)
+	}
+	srv.ClearFaults()
+	srv.Deny(awsfake.DemoManagement, "organizations:ListAccounts")
+	if code, body := listAccounts(t, srv); code != 403 || !strings.Contains(body, `"__type":"AccessDeniedException"`) {
+		t.Errorf("organizations denied: %d %s", code, body)
+	}
+	srv.ClearFaults()
+	srv.Throttle(awsfake.DemoManagement, "organizations:ListAccounts", 1)
+	if code, body := listAccounts(t, srv); code != 400 || !strings.Contains(body, `"__type":"TooManyRequestsException"`) {
+		t.Errorf("organizations throttled: %d %s", code, body)
+	}
+	if got := srv.Injected(); len(got) != 1 || got[0].Scope != awsfake.DemoManagement || got[0].Op != "organizations:ListAccounts" {
+		t.Errorf("injected since the last ClearFaults: %+v", got)
+	}
+}
+
+func listAccounts(t *testing.T, srv *awsfake.Server) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(`{}`))
+	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.ListAccounts")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/organizations/aws4_request, Signature=0")
+	resp, err := srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestTimeoutFault: a call with an injected timeout gets no answer until
+// the client gives up, and Close does not wait for the hang limit.
+func TestTimeoutFault(t *testing.T) {
+	srv := awsfake.New(awsfake.Demo(now))
+	srv.SetHang(time.Minute)
+	srv.Timeout(awsfake.DemoManagement, "sts:GetCallerIdentity")
+	client := srv.Client()
+	client.Timeout = 100 * time.Millisecond
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader("Action=GetCallerIdentity"))
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/sts/aws4_request, Signature=0")
+	start := time.Now()
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d, want no answer", resp.StatusCode)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the client waited %v", d)
+	}
+
+	// A call still hanging (its client waits a minute) must not hold up
+	// Close.
+	started := make(chan struct{})
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader("Action=GetCallerIdentity"))
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/sts/aws4_request, Signature=0")
+		close(started)
+		if resp, err := srv.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	for srv.CallCount("sts:GetCallerIdentity") < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start = time.Now()
+	srv.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with a call hanging", d)
+	}
+}
