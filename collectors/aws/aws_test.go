@@ -50,26 +50,26 @@ func testConfig(srv *awsfake.Server) awscol.Config {
 
 func newCollector(t testing.TB, srv *awsfake.Server, mutate func(*awscol.Config)) *awscol.Collector {
 	t.Helper()
-	cfg := testConfig(srv)
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	c, err := awscol.New(cfg)
+	c, err := awscol.New(mutated(srv, mutate))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-// newControls builds the credential controls from the same configuration
-// as newCollector.
-func newControls(t testing.TB, srv *awsfake.Server, mutate func(*awscol.Config)) *awscol.Controls {
-	t.Helper()
+func mutated(srv *awsfake.Server, mutate func(*awscol.Config)) awscol.Config {
 	cfg := testConfig(srv)
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	c, err := awscol.NewControls(cfg)
+	return cfg
+}
+
+// newControls builds the credential controls from the same configuration
+// as newCollector.
+func newControls(t testing.TB, srv *awsfake.Server, mutate func(*awscol.Config)) *awscol.Controls {
+	t.Helper()
+	c, err := awscol.NewControls(mutated(srv, mutate))
 	if err != nil {
 		t.Fatal(err)
 	}

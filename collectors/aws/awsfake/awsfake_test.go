@@ -107,17 +107,7 @@ func TestWireFormat(t *testing.T) {
 func TestOrganizationsJSON(t *testing.T) {
 	srv := awsfake.New(awsfake.Demo(now))
 	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(`{"MaxResults":2}`))
-	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.ListAccounts")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/organizations/aws4_request, Signature=0")
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `"NextToken":"fake-token-2"`) || !strings.Contains(string(b), `"State":"ACTIVE"`) {
+	if _, b := listAccounts(t, srv, `{"MaxResults":2}`); !strings.Contains(b, `"NextToken":"fake-token-2"`) || !strings.Contains(b, `"State":"ACTIVE"`) {
 		t.Errorf("ListAccounts: %s", b)
 	}
 }
@@ -183,12 +173,12 @@ func TestFaults(t *testing.T) {
 	}
 	srv.ClearFaults()
 	srv.Deny(awsfake.DemoManagement, "organizations:ListAccounts")
-	if code, body := listAccounts(t, srv); code != 403 || !strings.Contains(body, `"__type":"AccessDeniedException"`) {
+	if code, body := listAccounts(t, srv, `{}`); code != 403 || !strings.Contains(body, `"__type":"AccessDeniedException"`) {
 		t.Errorf("organizations denied: %d %s", code, body)
 	}
 	srv.ClearFaults()
 	srv.Throttle(awsfake.DemoManagement, "organizations:ListAccounts", 1)
-	if code, body := listAccounts(t, srv); code != 400 || !strings.Contains(body, `"__type":"TooManyRequestsException"`) {
+	if code, body := listAccounts(t, srv, `{}`); code != 400 || !strings.Contains(body, `"__type":"TooManyRequestsException"`) {
 		t.Errorf("organizations throttled: %d %s", code, body)
 	}
 	if got := srv.Injected(); len(got) != 1 || got[0].Scope != awsfake.DemoManagement || got[0].Op != "organizations:ListAccounts" {
@@ -196,9 +186,10 @@ func TestFaults(t *testing.T) {
 	}
 }
 
-func listAccounts(t *testing.T, srv *awsfake.Server) (int, string) {
+// listAccounts calls organizations:ListAccounts with a JSON body.
+func listAccounts(t *testing.T, srv *awsfake.Server, body string) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(`{}`))
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
 	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.ListAccounts")
 	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/organizations/aws4_request, Signature=0")
