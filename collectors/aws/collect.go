@@ -3,6 +3,7 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"sync/atomic"
 
@@ -60,6 +61,9 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	_ = g.Wait()
 	for _, r := range results {
 		inv.Identities = append(inv.Identities, r...)
+	}
+	for i := range plan.scopes {
+		plan.scopes[i].Facets = slices.Clone(accountFacets)
 	}
 	inv.Scopes = plan.scopes
 	inv.Gaps = gaps.List()

@@ -365,3 +365,70 @@ func TestUsageAsOfIsReportTime(t *testing.T) {
 		t.Errorf("owner hints from tag key TEAM = %+v, want [data]", etl.OwnerHints)
 	}
 }
+
+// TestServiceCredentialListFails: a 500 on ListServiceSpecificCredentials
+// (as an emulator answered) hides the service-specific credentials of that
+// account and nothing else: its identities, keys, grants, usage and login
+// are observed and unchanged, and no other account is touched. A user the
+// report shows never used is not claimed never used, since it may hold a
+// service-specific credential.
+func TestServiceCredentialListFails(t *testing.T) {
+	clean := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
+	srv := startFake(t, awsfake.Demo(now))
+	srv.Fail(awsfake.DemoData, "iam:ListServiceSpecificCredentials", 500)
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
+	g := onlyGap(t, inv, awsfake.DemoData)
+	if g.Source != "iam:ListServiceSpecificCredentials" || g.Kind != nhi.GapError || g.Permission != "" ||
+		!cmp.Equal(facetsOf(g), []string{"credentials:aws-service-specific-credential"}) {
+		t.Errorf("gap = %+v", g)
+	}
+	observed(t, inv, awsfake.DemoData, map[nhi.Facet]bool{
+		"credentials:aws-service-specific-credential": false, "credentials:aws-access-key": true,
+		"identities": true, "grants": true, "usage": true, "login": true, "trust": true, "ownership": true,
+	})
+	for _, want := range clean.Identities {
+		got, ok := inv.Identity(want.ID)
+		if !ok {
+			t.Errorf("%s missing", want.Name)
+			continue
+		}
+		if want.Scope != awsfake.DemoData || want.Kind == nhi.KindAWSRole {
+			if diff := cmp.Diff(want, *got); diff != "" {
+				t.Errorf("%s changed (-clean +faulty):\n%s", want.Name, diff)
+			}
+			continue
+		}
+		var keys []nhi.Credential
+		for _, c := range want.Credentials {
+			if c.Type == nhi.CredAWSAccessKey {
+				keys = append(keys, c)
+			}
+		}
+		if diff := cmp.Diff(keys, got.Credentials); diff != "" {
+			t.Errorf("%s credentials (-clean keys +faulty):\n%s", want.Name, diff)
+		}
+		if diff := cmp.Diff(want.Grants, got.Grants); diff != "" {
+			t.Errorf("%s grants changed:\n%s", want.Name, diff)
+		}
+		if want.Attributes["password_enabled"] != got.Attributes["password_enabled"] || got.Attributes["service_specific_credentials"] == "" {
+			t.Errorf("%s attributes %v", want.Name, got.Attributes)
+		}
+		if got.Usage.State == nhi.UsageNeverUsed {
+			t.Errorf("%s claimed never used without its service-specific credentials: %+v", want.Name, got.Usage)
+		}
+	}
+}
+
+// TestMixedUseWithoutKeyList: the mixed-use signal reads the login state;
+// when ListAccessKeys is refused it still comes from the credential
+// report's active-key columns, instead of disappearing (which would
+// resolve a finding that still holds).
+func TestMixedUseWithoutKeyList(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	srv.Deny(awsfake.DemoData, "iam:ListAccessKeys")
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
+	id := byName(t, inv, awsfake.DemoData, "data-analyst-shared")
+	if len(id.Credentials) != 0 || !hasSignal(id.Signals, nhi.SignalMixedUse) {
+		t.Errorf("credentials %+v, signals %+v: want no keys and the mixed-use signal", id.Credentials, id.Signals)
+	}
+}

@@ -170,9 +170,16 @@ func (c *Collector) userUsage(id *nhi.Identity, d *accountData, r userRow) {
 		}
 	}
 	id.Usage = r.usage(last)
-	if id.Usage.State == nhi.UsageNeverUsed && len(d.sscs[id.Name]) > 0 {
+	switch {
+	case id.Usage.State != nhi.UsageNeverUsed:
+	case len(d.sscs[id.Name]) > 0:
 		id.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: sourceReport, AsOf: r.rep.generated,
 			Reason: "no password or key use; use of its service-specific credentials is not reported"}
+	case !d.sscKnown:
+		// Never used only if it has no service-specific credential,
+		// which is not known.
+		id.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: sourceReport, AsOf: r.rep.generated,
+			Reason: "no password or key use; its service-specific credentials were not listed (see gaps)"}
 	}
 	if !d.keysKnown[id.Name] {
 		id.Attributes = setAttr(id.Attributes, "access_keys", "not listed (see gaps)")
@@ -185,13 +192,7 @@ func (c *Collector) userUsage(id *nhi.Identity, d *accountData, r userRow) {
 	}
 	id.Attributes = setAttr(id.Attributes, "password_enabled", boolStr(r.row.passwordEnabled))
 	id.Attributes = setAttr(id.Attributes, "mfa_active", boolStr(r.row.mfa))
-	active := 0
-	for _, k := range d.keys[id.Name] {
-		if k.Status == types.StatusTypeActive {
-			active++
-		}
-	}
-	if r.row.passwordEnabled && active > 0 {
+	if r.row.passwordEnabled && activeKeys(d, id.Name, r) > 0 {
 		id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalMixedUse, Detail: "console password and active access keys on one user"})
 	}
 }
@@ -278,6 +279,28 @@ func (c *Collector) grants(d *accountData, attached []types.AttachedPolicy, inli
 func judged(g nhi.Grant, j privilege.AWSJudgement) nhi.Grant {
 	g.Privilege, g.Privileged, g.Reason = j.Level, nhi.VerdictOf(j.Privileged), j.Reason
 	return g
+}
+
+// activeKeys counts a user's active access keys: from ListAccessKeys, or,
+// when its keys were not listed, from the credential report, so that the
+// mixed-use signal (which reads the login state) does not depend on the
+// access key list.
+func activeKeys(d *accountData, user string, r userRow) int {
+	n := 0
+	if d.keysKnown[user] {
+		for _, k := range d.keys[user] {
+			if k.Status == types.StatusTypeActive {
+				n++
+			}
+		}
+		return n
+	}
+	for _, rk := range r.row.keys {
+		if rk.active {
+			n++
+		}
+	}
+	return n
 }
 
 func tagMap(ts []types.Tag) map[string]string {
