@@ -31,6 +31,7 @@ const (
 	DefaultReportPollInterval = 2 * time.Second
 	DefaultReportTimeout      = 5 * time.Minute
 	DefaultAccountTimeout     = 15 * time.Minute
+	DefaultCallTimeout        = 60 * time.Second
 	DefaultSessionName        = "nhiscan"
 	// QuarantinePolicy is the inline deny-all policy Controls.Act puts on a
 	// role or user to disable it.
@@ -89,6 +90,10 @@ type Config struct {
 	// AccountTimeout bounds the collection of one account; an account
 	// that takes longer becomes a timeout gap. Default 15m.
 	AccountTimeout time.Duration
+	// CallTimeout bounds each HTTP attempt (the SDK retries a timed-out
+	// attempt like a throttled one), so that a hung API becomes a timeout
+	// gap instead of hanging the scan. Default 60s.
+	CallTimeout time.Duration
 
 	// OwnerTagKeys are the tag keys whose values are owner hints; default
 	// ["owner"]. Matched case-insensitively.
@@ -145,6 +150,9 @@ func (cfg Config) complete() (Config, error) {
 	}
 	if cfg.AccountTimeout <= 0 {
 		cfg.AccountTimeout = DefaultAccountTimeout
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
 	}
 	if len(cfg.OwnerTagKeys) == 0 {
 		cfg.OwnerTagKeys = []string{"owner"}

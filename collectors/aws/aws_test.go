@@ -528,6 +528,29 @@ func TestHungAccountTimesOut(t *testing.T) {
 	}
 }
 
+// TestCallTimeout: a call that hangs becomes a timeout gap on its facet
+// after CallTimeout per attempt, not a scan that waits for the API.
+func TestCallTimeout(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	srv.SetHang(time.Minute)
+	srv.Timeout(awsfake.DemoData, "iam:ListServiceSpecificCredentials")
+	start := time.Now()
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.CallTimeout = 50 * time.Millisecond }))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("collection took %v", d)
+	}
+	g := onlyGap(t, inv, awsfake.DemoData)
+	if g.Kind != nhi.GapTimeout || g.Source != "iam:ListServiceSpecificCredentials" || !cmp.Equal(facetsOf(g), []string{"credentials:aws-service-specific-credential"}) {
+		t.Errorf("gap = %+v, want a timeout hiding the service-specific credentials", g)
+	}
+	if n := srv.AccountCalls(awsfake.DemoData)["iam:ListServiceSpecificCredentials"]; n != 4 {
+		t.Errorf("attempts = %d, want MaxAttempts 4 (a timed-out attempt is retried)", n)
+	}
+	if len(inv.Identities) != 15 {
+		t.Errorf("identities = %d, want 15", len(inv.Identities))
+	}
+}
+
 func TestExternalID(t *testing.T) {
 	seed := awsfake.Demo(now)
 	for i := range seed.Accounts {

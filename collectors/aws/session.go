@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -58,6 +59,9 @@ func (s *sessions) baseConfig(ctx context.Context) (aws.Config, error) {
 		if s.cfg.EndpointURL != "" {
 			opts = append(opts, config.WithBaseEndpoint(s.cfg.EndpointURL))
 		}
+		if s.cfg.HTTPClient == nil {
+			opts = append(opts, config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(s.cfg.CallTimeout)))
+		}
 		s.base, s.baseErr = config.LoadDefaultConfig(context.WithoutCancel(ctx), opts...)
 		if s.baseErr != nil {
 			s.baseErr = fmt.Errorf("aws: load configuration: %w", s.baseErr)
@@ -66,7 +70,11 @@ func (s *sessions) baseConfig(ctx context.Context) (aws.Config, error) {
 		// Set after loading: a caller's client carries its own TLS roots, and
 		// the loader refuses to add AWS_CA_BUNDLE to a plain *http.Client.
 		if s.cfg.HTTPClient != nil {
-			s.base.HTTPClient = s.cfg.HTTPClient
+			hc := *s.cfg.HTTPClient
+			if hc.Timeout == 0 || hc.Timeout > s.cfg.CallTimeout {
+				hc.Timeout = s.cfg.CallTimeout
+			}
+			s.base.HTTPClient = &hc
 		}
 	})
 	return s.base, s.baseErr
