@@ -1,6 +1,7 @@
 package privilege
 
 import (
+	"path"
 	"sort"
 	"strings"
 
@@ -157,30 +158,11 @@ func awsReadAction(action string) bool {
 
 // AWSActionMatch reports whether an IAM action pattern, where "*" stands
 // for any run of characters and "?" for one, matches action. Both are
-// compared as given: lower-case them first.
+// compared as given: lower-case them first. (IAM actions hold no "/", so
+// path.Match's wildcards are IAM's.)
 func AWSActionMatch(pattern, action string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(action) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == action[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
+	ok, err := path.Match(pattern, action)
+	return ok && err == nil
 }
 
 // classifyAWS judges a grant from its normalised form. An AWS managed

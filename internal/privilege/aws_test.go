@@ -81,6 +81,7 @@ func TestAWSActionMatch(t *testing.T) {
 		{"iam:pass", "iam:passrole", false},
 		{"s3:*", "iam:passrole", false},
 		{"", "x", false},
+		{"iam:[", "iam:[", false}, // not a pattern IAM accepts
 	} {
 		if got := privilege.AWSActionMatch(c.pattern, c.s); got != c.want {
 			t.Errorf("AWSActionMatch(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)

@@ -19,8 +19,22 @@ var now = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
 // call posts a query-protocol request signed (in shape only) with key.
 func call(t *testing.T, srv *awsfake.Server, service, key string, form url.Values) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return post(t, srv, service, key, form.Encode(), "application/x-www-form-urlencoded", "")
+}
+
+// listAccounts calls organizations:ListAccounts (JSON 1.1) with body.
+func listAccounts(t *testing.T, srv *awsfake.Server, body string) (int, string) {
+	t.Helper()
+	return post(t, srv, "organizations", awsfake.BaseAccessKeyID, body, "application/x-amz-json-1.1", "AWSOrganizationsV20161128.ListAccounts")
+}
+
+func post(t *testing.T, srv *awsfake.Server, service, key, body, contentType, target string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+key+"/20261120/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -184,22 +198,6 @@ func TestFaults(t *testing.T) {
 	if got := srv.Injected(); len(got) != 1 || got[0].Scope != awsfake.DemoManagement || got[0].Op != "organizations:ListAccounts" {
 		t.Errorf("injected since the last ClearFaults: %+v", got)
 	}
-}
-
-// listAccounts calls organizations:ListAccounts with a JSON body.
-func listAccounts(t *testing.T, srv *awsfake.Server, body string) (int, string) {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
-	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.ListAccounts")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/organizations/aws4_request, Signature=0")
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }
 
 // TestTimeoutFault: a call with an injected timeout gets no answer until
