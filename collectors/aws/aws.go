@@ -75,7 +75,9 @@ type Config struct {
 	// EndpointURL overrides the endpoint of every client (a local fake,
 	// a VPC endpoint, GovCloud).
 	EndpointURL string
-	HTTPClient  *http.Client
+	// HTTPClient replaces the SDK's client (tests, the demo, a proxy). It
+	// is used through a copy whose Timeout is at most CallTimeout.
+	HTTPClient *http.Client
 
 	// Concurrency is how many accounts are collected at once; default 16.
 	Concurrency int
