@@ -67,7 +67,9 @@ type demoOrg struct {
 	github *githubfake.Server
 
 	collectors []collectors.Collector
-	awsc       *aws.Collector
+	// awsControls performs the demo's credential control, built from the
+	// AWS collector's configuration.
+	awsControls *aws.Controls
 }
 
 func (d *demoOrg) Close() {
@@ -120,14 +122,17 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	}()
 
 	d.aws = awsfake.New(seeds.aws)
-	awsc, err := aws.New(aws.Config{
+	acfg := aws.Config{
 		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
 		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log, Progress: a.prog.scope,
-	})
+	}
+	awsc, err := aws.New(acfg)
 	if err != nil {
 		return nil, fmt.Errorf("aws: %w", err)
 	}
-	d.awsc = awsc
+	if d.awsControls, err = aws.NewControls(acfg); err != nil {
+		return nil, fmt.Errorf("aws: %w", err)
+	}
 
 	d.azure = azurefake.New(seeds.azure)
 	azc, err := azure.New(azure.Config{
@@ -338,7 +343,7 @@ func (a *app) demoChanges(ctx context.Context, org *demoOrg, first scanOutcome, 
 			return nil, errors.New("demo change: dormant identity vanished")
 		}
 		for _, act := range []collectors.Action{collectors.Disable, collectors.Delete} {
-			res, err := org.awsc.Act(ctx, collectors.ActionRequest{Action: act, Identity: *id, CredentialID: target.CredentialID})
+			res, err := org.awsControls.Act(ctx, collectors.ActionRequest{Action: act, Identity: *id, CredentialID: target.CredentialID})
 			if err != nil {
 				return nil, fmt.Errorf("demo change: %s %s: %w", act, target.CredentialID, err)
 			}

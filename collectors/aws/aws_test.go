@@ -50,11 +50,26 @@ func testConfig(srv *awsfake.Server) awscol.Config {
 
 func newCollector(t testing.TB, srv *awsfake.Server, mutate func(*awscol.Config)) *awscol.Collector {
 	t.Helper()
+	c, err := awscol.New(mutated(srv, mutate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func mutated(srv *awsfake.Server, mutate func(*awscol.Config)) awscol.Config {
 	cfg := testConfig(srv)
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	c, err := awscol.New(cfg)
+	return cfg
+}
+
+// newControls builds the credential controls from the same configuration
+// as newCollector.
+func newControls(t testing.TB, srv *awsfake.Server, mutate func(*awscol.Config)) *awscol.Controls {
+	t.Helper()
+	c, err := awscol.NewControls(mutated(srv, mutate))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,6 +282,9 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		if _, err := awscol.New(cfg); err == nil {
 			t.Errorf("%s: New accepted %+v", name, cfg)
 		}
+		if _, err := awscol.NewControls(cfg); err == nil {
+			t.Errorf("%s: NewControls accepted %+v", name, cfg)
+		}
 	}
 }
 
@@ -348,10 +366,10 @@ func TestThrottlingRetried(t *testing.T) {
 
 func TestThrottlingPersistsBecomesGap(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
-	srv.Throttle(awsfake.DemoData, "", -1)
+	srv.Throttle(awsfake.DemoData, "", 1000)
 	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	g := onlyGap(t, inv, awsfake.DemoData)
-	if g.Kind != nhi.GapThrottled || g.Source != "sts:AssumeRole" || g.UsageOnly {
+	if g.Kind != nhi.GapThrottled || g.Source != "sts:AssumeRole" || len(g.Facets) != 0 {
 		t.Errorf("gap = %+v", g)
 	}
 	if !inv.Partial(nhi.AWS, awsfake.DemoData) || inv.Partial(nhi.AWS, awsfake.DemoPayments) {
@@ -375,14 +393,36 @@ func onlyGap(t testing.TB, inv nhi.Inventory, scope string) nhi.Gap {
 	return inv.Gaps[0]
 }
 
+// facetsOf returns the facets of a gap as strings, for comparison.
+func facetsOf(g nhi.Gap) []string {
+	var out []string
+	for _, f := range g.Facets {
+		out = append(out, string(f))
+	}
+	return out
+}
+
+// observed asserts which facets of a scope are observed.
+func observed(t testing.TB, inv nhi.Inventory, scope string, want map[nhi.Facet]bool) {
+	t.Helper()
+	cov := inv.Coverage()
+	for f, w := range want {
+		if got := cov.Observed(nhi.AWS, scope, f); got != w {
+			_, why := cov.Why(nhi.AWS, scope, f)
+			t.Errorf("%s %s observed = %v, want %v (%s)", scope, f, got, w, why)
+		}
+	}
+}
+
 func TestPermissionGaps(t *testing.T) {
 	t.Run("assume role denied", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoData, "sts:AssumeRole")
 		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoData)
-		if g.Kind != nhi.GapDenied || g.Source != "sts:AssumeRole" || !strings.Contains(g.Permission, "role/"+awsfake.DemoRoleName) {
-			t.Errorf("gap = %+v", g)
+		if g.Kind != nhi.GapDenied || g.Source != "sts:AssumeRole" || g.Permission != "sts:AssumeRole" ||
+			!strings.Contains(g.Detail, "role/"+awsfake.DemoRoleName) || len(g.Facets) != 0 {
+			t.Errorf("gap = %+v, want a denied whole-account gap naming the role", g)
 		}
 	})
 	t.Run("missing role", func(t *testing.T) {
@@ -392,18 +432,25 @@ func TestPermissionGaps(t *testing.T) {
 			t.Errorf("gaps = %+v", inv.Gaps)
 		}
 	})
-	t.Run("credential report denied is usage-only", func(t *testing.T) {
+	t.Run("credential report denied hides usage and login", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoData, "iam:GenerateCredentialReport")
 		srv.Deny(awsfake.DemoData, "iam:GetCredentialReport")
 		inv := collectortest.Collect(t, newCollector(t, srv, nil))
-		g := onlyGap(t, inv, awsfake.DemoData)
-		if g.Kind != nhi.GapDenied || !g.UsageOnly || g.Permission == "" {
-			t.Errorf("gap = %+v", g)
+		if len(inv.Gaps) != 2 {
+			t.Fatalf("gaps = %+v, want one per denied call", inv.Gaps)
 		}
-		if inv.Partial(nhi.AWS, awsfake.DemoData) {
-			t.Error("a usage-only gap made the scope partial")
+		for i, src := range []string{"iam:GenerateCredentialReport", "iam:GetCredentialReport"} {
+			g := inv.Gaps[i]
+			if g.Scope != awsfake.DemoData || g.Source != src || g.Kind != nhi.GapDenied || g.Permission != src ||
+				!cmp.Equal(facetsOf(g), []string{"login", "usage:credential-report"}) {
+				t.Errorf("gap %d = %+v", i, g)
+			}
 		}
+		observed(t, inv, awsfake.DemoData, map[nhi.Facet]bool{
+			"login": false, "usage:credential-report": false, "usage:role-last-used": true,
+			"identities:aws-iam-user": true, "credentials:aws-access-key": true, "grants": true,
+		})
 		etl := byName(t, inv, awsfake.DemoData, "data-etl-runner")
 		if etl.Usage.State != nhi.UsageUnknown || len(etl.Credentials) != 1 || etl.Credentials[0].Usage.State != nhi.UsageUnknown {
 			t.Errorf("without the report usage must be unknown: %+v", etl)
@@ -418,17 +465,21 @@ func TestPermissionGaps(t *testing.T) {
 		srv.Deny(awsfake.DemoPayments, "iam:ListAccessKeys")
 		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoPayments)
-		if g.Source != "iam:ListAccessKeys" || g.UsageOnly || !inv.Partial(nhi.AWS, awsfake.DemoPayments) {
+		if g.Source != "iam:ListAccessKeys" || !cmp.Equal(facetsOf(g), []string{"credentials:aws-access-key"}) || !strings.Contains(g.Detail, "2 users") {
 			t.Errorf("gap = %+v", g)
 		}
+		observed(t, inv, awsfake.DemoPayments, map[nhi.Facet]bool{
+			"credentials:aws-access-key": false, "credentials:aws-service-specific-credential": true,
+			"identities": true, "grants": true, "usage": true, "login": true,
+		})
 	})
 	t.Run("authorization details denied", func(t *testing.T) {
 		srv := startFake(t, awsfake.Demo(now))
 		srv.Deny(awsfake.DemoPayments, "iam:GetAccountAuthorizationDetails")
 		inv := collectortest.Collect(t, newCollector(t, srv, nil))
 		g := onlyGap(t, inv, awsfake.DemoPayments)
-		if g.Source != "iam:GetAccountAuthorizationDetails" || g.Permission != "iam:GetAccountAuthorizationDetails" {
-			t.Errorf("gap = %+v", g)
+		if g.Source != "iam:GetAccountAuthorizationDetails" || g.Permission != "iam:GetAccountAuthorizationDetails" || len(g.Facets) != 0 {
+			t.Errorf("gap = %+v, want a whole-account gap", g)
 		}
 	})
 	t.Run("organization listing denied", func(t *testing.T) {
@@ -439,8 +490,8 @@ func TestPermissionGaps(t *testing.T) {
 			t.Errorf("Collect error = %v, want ErrDenied", err)
 		}
 		inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.Accounts = []string{awsfake.DemoData} }))
-		g := onlyGap(t, inv, "")
-		if g.Source != "organizations:ListAccounts" || len(inv.Scopes) != 1 {
+		g := onlyGap(t, inv, awsfake.DemoData)
+		if g.Source != "organizations:ListAccounts" || len(inv.Scopes) != 1 || !cmp.Equal(facetsOf(g), []string{"trust"}) {
 			t.Errorf("gap %+v scopes %+v", g, inv.Scopes)
 		}
 	})
@@ -462,16 +513,41 @@ func TestReportPolling(t *testing.T) {
 	}
 }
 
-func TestSlowAccountTimesOut(t *testing.T) {
+// TestHungAccountTimesOut: an account whose calls hang past AccountTimeout
+// becomes a timeout gap; the other accounts are collected.
+func TestHungAccountTimesOut(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
-	srv.SetAccountLatency(awsfake.DemoData, 2*time.Second)
+	srv.Timeout(awsfake.DemoData, "iam:GetAccountAuthorizationDetails")
 	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.AccountTimeout = 300 * time.Millisecond }))
 	g := onlyGap(t, inv, awsfake.DemoData)
-	if g.Kind != nhi.GapTimeout {
+	if g.Kind != nhi.GapTimeout || g.Source != "iam:GetAccountAuthorizationDetails" {
 		t.Errorf("gap = %+v, want timeout", g)
 	}
 	if len(inv.Identities) != 9 {
 		t.Errorf("identities = %d, want the 9 of the other accounts", len(inv.Identities))
+	}
+}
+
+// TestCallTimeout: a call that hangs becomes a timeout gap on its facet
+// after CallTimeout per attempt, not a scan that waits for the API.
+func TestCallTimeout(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	srv.SetHang(time.Minute)
+	srv.Timeout(awsfake.DemoData, "iam:ListServiceSpecificCredentials")
+	start := time.Now()
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { c.CallTimeout = 50 * time.Millisecond }))
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("collection took %v", d)
+	}
+	g := onlyGap(t, inv, awsfake.DemoData)
+	if g.Kind != nhi.GapTimeout || g.Source != "iam:ListServiceSpecificCredentials" || !cmp.Equal(facetsOf(g), []string{"credentials:aws-service-specific-credential"}) {
+		t.Errorf("gap = %+v, want a timeout hiding the service-specific credentials", g)
+	}
+	if n := srv.AccountCalls(awsfake.DemoData)["iam:ListServiceSpecificCredentials"]; n != 4 {
+		t.Errorf("attempts = %d, want MaxAttempts 4 (a timed-out attempt is retried)", n)
+	}
+	if len(inv.Identities) != 15 {
+		t.Errorf("identities = %d, want 15", len(inv.Identities))
 	}
 }
 

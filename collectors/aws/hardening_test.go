@@ -72,12 +72,12 @@ func TestKeysNotListedBeforeDeadlineAreAGap(t *testing.T) {
 	if n := srv.AccountCalls(awsfake.DemoPayments)["iam:ListAccessKeys"]; n != 1 {
 		t.Fatalf("ListAccessKeys calls = %d, want 1 (the context ended after it)", n)
 	}
-	if !inv.Partial(nhi.AWS, awsfake.DemoPayments) {
-		t.Errorf("keys of a user were never listed, yet the account is complete: gaps %+v", inv.Gaps)
+	if inv.Coverage().Observed(nhi.AWS, awsfake.DemoPayments, "credentials:aws-access-key") {
+		t.Errorf("keys of a user were never listed, yet they count as observed: gaps %+v", inv.Gaps)
 	}
 	for _, g := range inv.Gaps {
-		if g.Source == "iam:ListAccessKeys" && !strings.Contains(g.Detail, "1 users") {
-			t.Errorf("gap detail = %q, want the count of unlisted users", g.Detail)
+		if g.Source == "iam:ListAccessKeys" && (!strings.Contains(g.Detail, "1 users") || g.Kind != nhi.GapUnavailable) {
+			t.Errorf("gap = %+v, want the count of unlisted users and kind unavailable (cancelled)", g)
 		}
 	}
 }
@@ -149,8 +149,10 @@ func TestReportRowOfRecreatedUser(t *testing.T) {
 }
 
 // TestOrganizationListingFailsMidway: when ListAccounts fails after some
-// pages, the accounts listed are scanned and a provider-wide gap keeps
-// every AWS scope partial, instead of failing the whole collection.
+// pages, the accounts listed are scanned, instead of failing the whole
+// collection. The accounts not listed are not in Scopes (not collected),
+// and the trust facet of every scanned account is hidden: a trust policy
+// naming a member account that was not listed would look external.
 func TestOrganizationListingFailsMidway(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	srv.SetPageSize(2)
@@ -159,12 +161,17 @@ func TestOrganizationListingFailsMidway(t *testing.T) {
 	if len(inv.Scopes) != 2 || inv.Scopes[0].ID != awsfake.DemoManagement || inv.Scopes[1].ID != awsfake.DemoPayments {
 		t.Errorf("scopes = %+v, want the two accounts of the first page", inv.Scopes)
 	}
-	g := onlyGap(t, inv, "")
-	if g.Source != "organizations:ListAccounts" || g.Kind != nhi.GapDenied || g.UsageOnly {
-		t.Errorf("gap = %+v", g)
+	if len(inv.Gaps) != 2 {
+		t.Fatalf("gaps = %+v, want one per scanned account", inv.Gaps)
 	}
-	if !inv.Partial(nhi.AWS, awsfake.DemoData) || !inv.Partial(nhi.AWS, awsfake.DemoPayments) {
-		t.Error("accounts past the failed page are unknown: every AWS scope must be partial")
+	for i, g := range inv.Gaps {
+		if g.Scope != inv.Scopes[i].ID || g.Source != "organizations:ListAccounts" || g.Kind != nhi.GapDenied || !cmp.Equal(facetsOf(g), []string{"trust"}) {
+			t.Errorf("gap = %+v", g)
+		}
+	}
+	observed(t, inv, awsfake.DemoPayments, map[nhi.Facet]bool{"trust": false, "identities": true, "credentials": true, "grants": true})
+	if inv.Coverage().Collected(nhi.AWS, awsfake.DemoData) {
+		t.Error("an account that was not listed counts as collected")
 	}
 	if len(inv.Identities) == 0 {
 		t.Error("the listed accounts were not scanned")
@@ -322,12 +329,14 @@ func TestIdentityCenterRolesAreAWSManaged(t *testing.T) {
 				Trust: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::333333333333:saml-provider/AWSSSO_0123_DO_NOT_DELETE"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession"]}]}`})
 		}
 	}
-	c := newCollector(t, startFake(t, seed), nil)
+	srv := startFake(t, seed)
+	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	id := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "AWSReservedSSO_DataEngineer_0123456789abcdef")
 	if !id.ProviderManaged {
 		t.Error("Identity Center role not provider-managed")
 	}
-	if _, err := c.Act(context.Background(), awsAction(id)); !errors.Is(err, collectors.ErrUnsupported) {
+	if _, err := ctl.Act(context.Background(), awsAction(id)); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("quarantine: %v, want ErrUnsupported", err)
 	}
 }
@@ -354,5 +363,72 @@ func TestUsageAsOfIsReportTime(t *testing.T) {
 	}
 	if len(etl.OwnerHints) != 1 || etl.OwnerHints[0].Value != "data" {
 		t.Errorf("owner hints from tag key TEAM = %+v, want [data]", etl.OwnerHints)
+	}
+}
+
+// TestServiceCredentialListFails: a 500 on ListServiceSpecificCredentials
+// (as an emulator answered) hides the service-specific credentials of that
+// account and nothing else: its identities, keys, grants, usage and login
+// are observed and unchanged, and no other account is touched. A user the
+// report shows never used is not claimed never used, since it may hold a
+// service-specific credential.
+func TestServiceCredentialListFails(t *testing.T) {
+	clean := collectortest.Collect(t, newCollector(t, startFake(t, awsfake.Demo(now)), nil))
+	srv := startFake(t, awsfake.Demo(now))
+	srv.Fail(awsfake.DemoData, "iam:ListServiceSpecificCredentials", 500)
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
+	g := onlyGap(t, inv, awsfake.DemoData)
+	if g.Source != "iam:ListServiceSpecificCredentials" || g.Kind != nhi.GapError || g.Permission != "" ||
+		!cmp.Equal(facetsOf(g), []string{"credentials:aws-service-specific-credential"}) {
+		t.Errorf("gap = %+v", g)
+	}
+	observed(t, inv, awsfake.DemoData, map[nhi.Facet]bool{
+		"credentials:aws-service-specific-credential": false, "credentials:aws-access-key": true,
+		"identities": true, "grants": true, "usage": true, "login": true, "trust": true, "ownership": true,
+	})
+	for _, want := range clean.Identities {
+		got, ok := inv.Identity(want.ID)
+		if !ok {
+			t.Errorf("%s missing", want.Name)
+			continue
+		}
+		if want.Scope != awsfake.DemoData || want.Kind == nhi.KindAWSRole {
+			if diff := cmp.Diff(want, *got); diff != "" {
+				t.Errorf("%s changed (-clean +faulty):\n%s", want.Name, diff)
+			}
+			continue
+		}
+		var keys []nhi.Credential
+		for _, c := range want.Credentials {
+			if c.Type == nhi.CredAWSAccessKey {
+				keys = append(keys, c)
+			}
+		}
+		if diff := cmp.Diff(keys, got.Credentials); diff != "" {
+			t.Errorf("%s credentials (-clean keys +faulty):\n%s", want.Name, diff)
+		}
+		if diff := cmp.Diff(want.Grants, got.Grants); diff != "" {
+			t.Errorf("%s grants changed:\n%s", want.Name, diff)
+		}
+		if want.Attributes["password_enabled"] != got.Attributes["password_enabled"] || got.Attributes["service_specific_credentials"] == "" {
+			t.Errorf("%s attributes %v", want.Name, got.Attributes)
+		}
+		if got.Usage.State == nhi.UsageNeverUsed {
+			t.Errorf("%s claimed never used without its service-specific credentials: %+v", want.Name, got.Usage)
+		}
+	}
+}
+
+// TestMixedUseWithoutKeyList: the mixed-use signal reads the login state;
+// when ListAccessKeys is refused it still comes from the credential
+// report's active-key columns, instead of disappearing (which would
+// resolve a finding that still holds).
+func TestMixedUseWithoutKeyList(t *testing.T) {
+	srv := startFake(t, awsfake.Demo(now))
+	srv.Deny(awsfake.DemoData, "iam:ListAccessKeys")
+	inv := collectortest.Collect(t, newCollector(t, srv, nil))
+	id := byName(t, inv, awsfake.DemoData, "data-analyst-shared")
+	if len(id.Credentials) != 0 || !hasSignal(id.Signals, nhi.SignalMixedUse) {
+		t.Errorf("credentials %+v, signals %+v: want no keys and the mixed-use signal", id.Credentials, id.Signals)
 	}
 }

@@ -2,11 +2,16 @@ package aws
 
 import (
 	"encoding/json"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
+
 	"net/url"
 	"sort"
 	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
 
 // decodeDoc undoes IAM's RFC 3986 URL-encoding of policy documents, which
@@ -16,6 +21,16 @@ func decodeDoc(s string) string {
 		return d
 	}
 	return s
+}
+
+// defaultDocument returns the decoded default version of a managed policy.
+func defaultDocument(p types.ManagedPolicyDetail) string {
+	for _, v := range p.PolicyVersionList {
+		if v.IsDefaultVersion || aws.ToString(v.VersionId) == aws.ToString(p.DefaultVersionId) {
+			return decodeDoc(aws.ToString(v.Document))
+		}
+	}
+	return ""
 }
 
 type policyDoc struct {
@@ -97,109 +112,38 @@ func parsePolicy(doc string) (policyDoc, bool) {
 	return p, true
 }
 
-// awsManaged rates well-known AWS managed policies by name.
-var awsManaged = map[string]struct {
-	priv   nhi.Privilege
-	reason string
-}{
-	"AdministratorAccess": {nhi.PrivAdmin, "AdministratorAccess: all actions on all resources"},
-	"IAMFullAccess":       {nhi.PrivAdmin, "IAMFullAccess: iam:* on all resources"},
-	"PowerUserAccess":     {nhi.PrivAdmin, "PowerUserAccess: all actions except IAM management"},
-}
-
-// managedPrivilege rates a managed policy from its ARN and, for customer
-// managed policies, its document.
-func managedPrivilege(arn, doc string) (nhi.Privilege, bool, string) {
-	name := arn[strings.LastIndex(arn, "/")+1:]
-	if strings.Contains(arn, ":iam::aws:policy/") {
-		if m, ok := awsManaged[name]; ok {
-			return m.priv, true, m.reason
-		}
-		switch {
-		case strings.Contains(name, "ReadOnly"), strings.Contains(name, "ViewOnly"), name == "SecurityAudit",
-			strings.HasPrefix(name, "AWSCompromisedKeyQuarantine"):
-			return nhi.PrivRead, false, ""
-		}
-		return nhi.PrivWrite, false, ""
+// managedPrivilege judges a managed policy: an AWS managed one by name, a
+// customer managed one by its default document (write, not privileged,
+// when the document was not read).
+func managedPrivilege(arn, doc string) privilege.AWSJudgement {
+	if j, ok := privilege.AWSManagedPolicy(arn); ok {
+		return j
 	}
 	if doc == "" {
-		return nhi.PrivWrite, false, ""
+		return privilege.AWSJudgement{Level: nhi.PrivWrite}
 	}
 	return documentPrivilege(doc)
 }
 
-var readVerbs = []string{"get", "list", "describe", "batchget", "head", "view", "query", "scan", "search", "lookup", "select", "filter"}
-
-// documentPrivilege rates a policy document: admin for Action "*" or iam:*
-// on Resource "*" or an Allow with NotAction; privileged also for
-// iam:PassRole on "*"; read when every allowed action is a read.
-func documentPrivilege(doc string) (nhi.Privilege, bool, string) {
+// documentPrivilege judges a policy document by its Allow statements. A
+// document that does not parse is write, not privileged.
+func documentPrivilege(doc string) privilege.AWSJudgement {
 	p, ok := parsePolicy(doc)
 	if !ok {
-		return nhi.PrivWrite, false, ""
+		return privilege.AWSJudgement{Level: nhi.PrivWrite}
 	}
-	level := nhi.PrivRead
-	reasons := map[string]bool{}
-	raise := func(l nhi.Privilege) {
-		if l.Rank() > level.Rank() {
-			level = l
-		}
-	}
+	var allow []privilege.AWSStatement
 	for _, st := range p.Statement {
 		if !strings.EqualFold(st.Effect, "Allow") {
 			continue
 		}
-		allRes := len(st.NotResource) > 0
-		for _, r := range st.Resource {
-			if r == "*" {
-				allRes = true
-			}
-		}
-		if len(st.NotAction) > 0 {
-			raise(nhi.PrivAdmin)
-			reasons["Allow with NotAction"] = true
-			continue
-		}
-		for _, a := range st.Action {
-			al := strings.ToLower(a)
-			switch {
-			case (al == "*" || al == "*:*") && allRes:
-				raise(nhi.PrivAdmin)
-				reasons[`Action "*" on Resource "*"`] = true
-			case al == "iam:*" && allRes:
-				raise(nhi.PrivAdmin)
-				reasons[`iam:* on Resource "*"`] = true
-			case wildcardMatch(al, "iam:passrole") && allRes:
-				raise(nhi.PrivWrite)
-				reasons[`iam:PassRole on Resource "*"`] = true
-			case isRead(al):
-			default:
-				raise(nhi.PrivWrite)
-			}
-		}
+		allow = append(allow, privilege.AWSStatement{
+			Actions:      st.Action,
+			NotAction:    len(st.NotAction) > 0,
+			AllResources: len(st.NotResource) > 0 || contains(st.Resource, "*"),
+		})
 	}
-	if len(reasons) == 0 {
-		return level, false, ""
-	}
-	rs := make([]string, 0, len(reasons))
-	for r := range reasons {
-		rs = append(rs, r)
-	}
-	sort.Strings(rs)
-	return level, true, strings.Join(rs, "; ")
-}
-
-func isRead(action string) bool {
-	_, verb, ok := strings.Cut(action, ":")
-	if !ok {
-		return false
-	}
-	for _, v := range readVerbs {
-		if strings.HasPrefix(verb, v) {
-			return true
-		}
-	}
-	return false
+	return privilege.AWSPolicy(allow)
 }
 
 const githubOIDC = "token.actions.githubusercontent.com"
@@ -284,39 +228,12 @@ func assumes(actions []string) bool {
 	for _, a := range actions {
 		al := strings.ToLower(a)
 		for _, op := range []string{"sts:assumerole", "sts:assumerolewithwebidentity", "sts:assumerolewithsaml"} {
-			if wildcardMatch(al, op) {
+			if privilege.AWSActionMatch(al, op) {
 				return true
 			}
 		}
 	}
 	return false
-}
-
-// wildcardMatch matches s against an IAM action pattern, where "*" stands
-// for any run of characters and "?" for one character.
-func wildcardMatch(pattern, s string) bool {
-	p, i := 0, 0
-	star, mark := -1, 0
-	for i < len(s) {
-		switch {
-		case p < len(pattern) && (pattern[p] == '?' || pattern[p] == s[i]):
-			p++
-			i++
-		case p < len(pattern) && pattern[p] == '*':
-			star, mark = p, i
-			p++
-		case star >= 0:
-			p = star + 1
-			mark++
-			i = mark
-		default:
-			return false
-		}
-	}
-	for p < len(pattern) && pattern[p] == '*' {
-		p++
-	}
-	return p == len(pattern)
 }
 
 // principals reads a Principal element: "*", or {"AWS": …, "Federated": …}.

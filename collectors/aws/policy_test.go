@@ -25,22 +25,25 @@ func TestDocumentPrivilege(t *testing.T) {
 		{"unparseable", `not json`, nhi.PrivWrite, false},
 	}
 	for _, c := range cases {
-		priv, privileged, reason := documentPrivilege(c.doc)
-		if priv != c.priv || privileged != c.privileged || privileged != (reason != "") {
-			t.Errorf("%s: got %s %v %q, want %s %v", c.name, priv, privileged, reason, c.priv, c.privileged)
+		j := documentPrivilege(c.doc)
+		if j.Level != c.priv || j.Privileged != c.privileged || j.Privileged != (j.Reason != "") {
+			t.Errorf("%s: got %+v, want %s %v", c.name, j, c.priv, c.privileged)
 		}
 	}
 }
 
 func TestManagedPrivilege(t *testing.T) {
-	for arn, want := range map[string]nhi.Privilege{
-		"arn:aws:iam::aws:policy/AdministratorAccess": nhi.PrivAdmin,
-		"arn:aws:iam::aws:policy/ReadOnlyAccess":      nhi.PrivRead,
-		"arn:aws:iam::aws:policy/AmazonS3FullAccess":  nhi.PrivWrite,
-		"arn:aws:iam::123456789012:policy/unknown":    nhi.PrivWrite,
+	for _, c := range []struct {
+		arn, doc string
+		want     nhi.Privilege
+	}{
+		{"arn:aws:iam::aws:policy/AdministratorAccess", "", nhi.PrivAdmin},
+		{"arn:aws:iam::123456789012:policy/unknown", "", nhi.PrivWrite},
+		{"arn:aws:iam::123456789012:policy/AdministratorAccess", `{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}`, nhi.PrivRead},
+		{"arn:aws:iam::123456789012:policy/admin", `{"Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`, nhi.PrivAdmin},
 	} {
-		if got, _, _ := managedPrivilege(arn, ""); got != want {
-			t.Errorf("%s: %s, want %s", arn, got, want)
+		if got := managedPrivilege(c.arn, c.doc); got.Level != c.want {
+			t.Errorf("%s: %+v, want %s", c.arn, got, c.want)
 		}
 	}
 }
@@ -94,28 +97,5 @@ func TestParseReportDefensive(t *testing.T) {
 	}
 	if _, err := parseReport([]byte("a,b\n1,2\n")); err == nil {
 		t.Error("report without the needed columns accepted")
-	}
-}
-
-func TestWildcardMatch(t *testing.T) {
-	for _, c := range []struct {
-		pattern, s string
-		want       bool
-	}{
-		{"*", "sts:assumerole", true},
-		{"sts:*", "sts:assumerole", true},
-		{"sts:assume*", "sts:assumerolewithsaml", true},
-		{"sts:assumerole", "sts:assumerolewithsaml", false},
-		{"sts:*role", "sts:assumerole", true},
-		{"sts:assumerol?", "sts:assumerole", true},
-		{"sts:a*e*w*", "sts:assumerolewithsaml", true},
-		{"iam:passrole", "iam:passrole", true},
-		{"iam:pass", "iam:passrole", false},
-		{"s3:*", "iam:passrole", false},
-		{"", "x", false},
-	} {
-		if got := wildcardMatch(c.pattern, c.s); got != c.want {
-			t.Errorf("wildcardMatch(%q, %q) = %v, want %v", c.pattern, c.s, got, c.want)
-		}
 	}
 }

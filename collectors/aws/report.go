@@ -2,10 +2,86 @@ package aws
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/iam/types"
 )
+
+// startReport asks IAM to generate the credential report. It reports
+// whether a complete report is already available.
+func startReport(ctx context.Context, client *iam.Client) (bool, error) {
+	out, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+	if err != nil {
+		return false, err
+	}
+	return out.State == types.ReportStateTypeComplete, nil
+}
+
+// readReport waits for the credential report, polling
+// GenerateCredentialReport unless generating it failed (genErr), then reads
+// it. On failure it returns the operation that failed.
+func (c *Collector) readReport(ctx context.Context, client *iam.Client, ready bool, genErr error) (*credentialReport, string, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.ReportTimeout)
+	defer cancel()
+	for wait := time.Duration(0); ; wait = c.cfg.ReportPollInterval {
+		if !ready && genErr == nil {
+			if err := sleep(ctx, wait); err != nil {
+				return nil, opGenerateReport, fmt.Errorf("wait for the credential report: %w", err)
+			}
+			out, err := client.GenerateCredentialReport(ctx, &iam.GenerateCredentialReportInput{})
+			if err != nil {
+				return nil, opGenerateReport, err
+			}
+			if ready = out.State == types.ReportStateTypeComplete; !ready {
+				continue
+			}
+		}
+		out, err := client.GetCredentialReport(ctx, &iam.GetCredentialReportInput{})
+		if err != nil && reportMissing(err) && genErr == nil {
+			ready = false
+			continue
+		}
+		if err != nil {
+			return nil, opGetReport, err
+		}
+		rep, err := parseReport(out.Content)
+		if err != nil {
+			return nil, opGetReport, fmt.Errorf("parse credential report: %w", err)
+		}
+		rep.generated = aws.ToTime(out.GeneratedTime).UTC()
+		return rep, "", nil
+	}
+}
+
+// reportMissing reports whether GetCredentialReport failed because no
+// complete, current report exists yet.
+func reportMissing(err error) bool {
+	switch apiCode(err) {
+	case "ReportInProgress", "ReportNotPresent", "ReportExpired":
+		return true
+	}
+	return false
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
 
 // credentialReport is the parsed IAM credential report.
 type credentialReport struct {

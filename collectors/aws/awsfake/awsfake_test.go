@@ -19,8 +19,22 @@ var now = time.Date(2026, 11, 20, 9, 30, 0, 0, time.UTC)
 // call posts a query-protocol request signed (in shape only) with key.
 func call(t *testing.T, srv *awsfake.Server, service, key string, form url.Values) (int, string) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return post(t, srv, service, key, form.Encode(), "application/x-www-form-urlencoded", "")
+}
+
+// listAccounts calls organizations:ListAccounts (JSON 1.1) with body.
+func listAccounts(t *testing.T, srv *awsfake.Server, body string) (int, string) {
+	t.Helper()
+	return post(t, srv, "organizations", awsfake.BaseAccessKeyID, body, "application/x-amz-json-1.1", "AWSOrganizationsV20161128.ListAccounts")
+}
+
+func post(t *testing.T, srv *awsfake.Server, service, key, body, contentType, target string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	if target != "" {
+		req.Header.Set("X-Amz-Target", target)
+	}
 	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+key+"/20261120/us-east-1/"+service+"/aws4_request, SignedHeaders=host, Signature=0")
 	resp, err := srv.Client().Do(req)
 	if err != nil {
@@ -107,17 +121,7 @@ func TestWireFormat(t *testing.T) {
 func TestOrganizationsJSON(t *testing.T) {
 	srv := awsfake.New(awsfake.Demo(now))
 	defer srv.Close()
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(`{"MaxResults":2}`))
-	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.ListAccounts")
-	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
-	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/organizations/aws4_request, Signature=0")
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(b), `"NextToken":"fake-token-2"`) || !strings.Contains(string(b), `"State":"ACTIVE"`) {
+	if _, b := listAccounts(t, srv, `{"MaxResults":2}`); !strings.Contains(b, `"NextToken":"fake-token-2"`) || !strings.Contains(b, `"State":"ACTIVE"`) {
 		t.Errorf("ListAccounts: %s", b)
 	}
 }
@@ -144,5 +148,95 @@ func TestUpdateStatusValidated(t *testing.T) {
 				t.Errorf("%s changed by an invalid call", c.ID)
 			}
 		}
+	}
+}
+
+// TestFaults: each injected fault is answered as AWS answers it, per
+// account (an AssumeRole belongs to the account of the role) and operation.
+func TestFaults(t *testing.T) {
+	srv := awsfake.New(awsfake.Demo(now))
+	defer srv.Close()
+	assume := url.Values{"Action": {"AssumeRole"}, "RoleArn": {"arn:aws:iam::" + awsfake.DemoData + ":role/" + awsfake.DemoRoleName}, "RoleSessionName": {"t"}}
+	_, body := call(t, srv, "sts", awsfake.BaseAccessKeyID, assume)
+	key := regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`).FindStringSubmatch(body)[1]
+	keys := url.Values{"Action": {"ListAccessKeys"}, "UserName": {"data-etl-runner"}}
+
+	srv.Deny(awsfake.DemoData, "iam:ListAccessKeys")
+	if code, body := call(t, srv, "iam", key, keys); code != 403 || !strings.Contains(body, "<Code>AccessDenied</Code>") || !strings.Contains(body, "<Type>Sender</Type>") {
+		t.Errorf("denied: %d %s", code, body)
+	}
+	if code, _ := call(t, srv, "sts", awsfake.BaseAccessKeyID, assume); code != 200 {
+		t.Errorf("a fault on one operation failed another: %d", code)
+	}
+	srv.ClearFaults()
+	srv.Throttle(awsfake.DemoData, "", 1)
+	if code, body := call(t, srv, "iam", key, keys); code != 400 || !strings.Contains(body, "<Code>Throttling</Code>") {
+		t.Errorf("throttled: %d %s", code, body)
+	}
+	if code, _ := call(t, srv, "iam", key, keys); code != 200 {
+		t.Errorf("throttling past n calls: %d", code)
+	}
+	srv.Fail(awsfake.DemoData, "iam:ListAccessKeys", 500)
+	if code, body := call(t, srv, "iam", key, keys); code != 500 || !strings.Contains(body, "<Code>ServiceFailure</Code>") || !strings.Contains(body, "<Type>Receiver</Type>") {
+		t.Errorf("failed: %d %s", code, body)
+	}
+	srv.ClearFaults()
+	srv.Fail(awsfake.DemoData, "sts:AssumeRole", 503)
+	if code, body := call(t, srv, "sts", awsfake.BaseAccessKeyID, assume); code != 503 || !strings.Contains(body, "<Code>ServiceUnavailable</Code>") {
+		t.Errorf("unavailable: %d %s", code, body)
+	}
+	srv.ClearFaults()
+	srv.Deny(awsfake.DemoManagement, "organizations:ListAccounts")
+	if code, body := listAccounts(t, srv, `{}`); code != 403 || !strings.Contains(body, `"__type":"AccessDeniedException"`) {
+		t.Errorf("organizations denied: %d %s", code, body)
+	}
+	srv.ClearFaults()
+	srv.Throttle(awsfake.DemoManagement, "organizations:ListAccounts", 1)
+	if code, body := listAccounts(t, srv, `{}`); code != 400 || !strings.Contains(body, `"__type":"TooManyRequestsException"`) {
+		t.Errorf("organizations throttled: %d %s", code, body)
+	}
+	if got := srv.Injected(); len(got) != 1 || got[0].Scope != awsfake.DemoManagement || got[0].Op != "organizations:ListAccounts" {
+		t.Errorf("injected since the last ClearFaults: %+v", got)
+	}
+}
+
+// TestTimeoutFault: a call with an injected timeout gets no answer until
+// the client gives up, and Close does not wait for the hang limit.
+func TestTimeoutFault(t *testing.T) {
+	srv := awsfake.New(awsfake.Demo(now))
+	srv.SetHang(time.Minute)
+	srv.Timeout(awsfake.DemoManagement, "sts:GetCallerIdentity")
+	client := srv.Client()
+	client.Timeout = 100 * time.Millisecond
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader("Action=GetCallerIdentity"))
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/sts/aws4_request, Signature=0")
+	start := time.Now()
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d, want no answer", resp.StatusCode)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the client waited %v", d)
+	}
+
+	// A call still hanging (its client waits a minute) must not hold up
+	// Close.
+	started := make(chan struct{})
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader("Action=GetCallerIdentity"))
+		req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+awsfake.BaseAccessKeyID+"/20261120/us-east-1/sts/aws4_request, Signature=0")
+		close(started)
+		if resp, err := srv.Client().Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	for srv.CallCount("sts:GetCallerIdentity") < 2 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	start = time.Now()
+	srv.Close()
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("Close took %v with a call hanging", d)
 	}
 }

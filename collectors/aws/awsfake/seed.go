@@ -2,8 +2,10 @@
 // and STS (query protocol, XML) and Organizations (JSON 1.1). It serves a
 // stateful organisation from a Seed, pages like AWS (IsTruncated/Marker,
 // NextToken), returns the base64 credential report and URL-encoded policy
-// documents, counts calls per operation and account, and injects
-// AccessDenied, Throttling and latency on request. It never returns a
+// documents, and counts calls per operation and account. It injects the
+// faults of fakeapi.Faults per account and operation (Deny, DenyAfter,
+// Throttle, Fail, Timeout, Random), rendered as AWS answers them, and
+// latency on request. It never returns a
 // secret access key it was seeded with: seeds hold them only so tests can
 // prove they never leak.
 package awsfake

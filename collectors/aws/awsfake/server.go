@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -47,15 +48,22 @@ type Server struct {
 	sessions   map[string]string
 	nextSess   int
 	fakeapi.Counter
+	// Faults injects failures per account (the scope) and operation
+	// ("iam:GetCredentialReport", "sts:AssumeRole"…). An sts:AssumeRole
+	// call belongs to the account of the role it assumes.
+	fakeapi.Faults
 	acctCalls map[string]map[string]int
-	denied    map[string]bool
-	denyAfter map[string]int // calls still allowed before denial starts
-	throttled map[string]int
 	pageSize  int
 	latency   time.Duration
-	acctLat   map[string]time.Duration
+	hang      time.Duration
+	closing   chan struct{}
+	closeOnce sync.Once
 	reports   map[string]*report
 }
+
+// DefaultHang is how long a call answering with an injected timeout hangs
+// when the client does not give up first.
+const DefaultHang = 5 * time.Second
 
 type report struct {
 	generated time.Time
@@ -72,12 +80,10 @@ func New(seed Seed) *Server {
 		accounts:   map[string]*Account{},
 		sessions:   map[string]string{},
 		acctCalls:  map[string]map[string]int{},
-		denied:     map[string]bool{},
-		denyAfter:  map[string]int{},
-		throttled:  map[string]int{},
 		pageSize:   DefaultPageSize,
+		hang:       DefaultHang,
+		closing:    make(chan struct{}),
 		reports:    map[string]*report{},
-		acctLat:    map[string]time.Duration{},
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -92,8 +98,12 @@ func New(seed Seed) *Server {
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server. Calls hanging on an injected timeout end at
+// once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.srv.Close()
+}
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -118,38 +128,13 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
-// SetAccountLatency delays every call charged to account (its IAM calls
-// and AssumeRole into it) by d, on top of SetLatency.
-func (s *Server) SetAccountLatency(account string, d time.Duration) {
+// SetHang sets how long a call answering with an injected timeout hangs
+// when the client does not give up first (default DefaultHang); then the
+// connection is dropped.
+func (s *Server) SetHang(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.acctLat[account] = d
-}
-
-// Deny makes every call to op ("iam:GetCredentialReport",
-// "sts:AssumeRole"…; "" for all) in account fail with AccessDenied. An
-// sts:AssumeRole call belongs to the account of the role it assumes.
-func (s *Server) Deny(account, op string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.denied[account+"|"+op] = true
-}
-
-// DenyAfter lets the next n calls to op ("" for all) in account succeed and
-// denies every later one with AccessDenied, as when a permission is removed
-// mid-scan.
-func (s *Server) DenyAfter(account, op string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.denyAfter[account+"|"+op] = n
-}
-
-// Throttle makes the next n calls to op ("" for all) in account fail with
-// a throttling error; n < 0 throttles forever.
-func (s *Server) Throttle(account, op string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttled[account+"|"+op] = n
+	s.hang = d
 }
 
 // AccountCalls returns the number of calls per operation made in account.
@@ -258,11 +243,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.action = form.Get("Action")
 	}
 	req.op = service + ":" + req.action
-	if lat := s.delay(keyID, req); lat > 0 {
+	if lat := s.delay(); lat > 0 {
 		time.Sleep(lat)
 	}
-
-	result, aerr := s.handle(req, keyID, service)
+	result, aerr := s.call(r.Context(), req, keyID, service)
 	if aerr != nil {
 		s.writeErr(w, jsonProto, aerr)
 		return
@@ -276,26 +260,43 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	writeXML(w, service, req.action, result)
 }
 
-// delay returns the injected latency of a call.
-func (s *Server) delay(keyID string, req request) time.Duration {
+func (s *Server) delay() time.Duration {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	acct, _ := s.callerAccount(keyID)
-	if req.op == "sts:AssumeRole" {
-		if a, _, ok := parseRoleARN(req.form.Get("RoleArn")); ok {
-			acct = a
-		}
-	}
-	return s.latency + s.acctLat[acct]
+	return s.latency
 }
 
-// handle counts the call, applies injected errors and runs the operation.
-func (s *Server) handle(req request, keyID, service string) (any, *apiError) {
+// call authenticates and counts the call, applies an injected fault, and
+// runs the operation.
+func (s *Server) call(ctx context.Context, req request, keyID, service string) (any, *apiError) {
+	req, aerr := s.route(req, keyID)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if f, ok := s.Inject(req.account, req.op); ok {
+		return nil, s.fault(ctx, f, req)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch service {
+	case "iam":
+		return s.iam(req)
+	case "sts":
+		return s.sts(req)
+	case "organizations":
+		return s.orgs(req)
+	}
+	return nil, errInvalid("unknown service %q", service)
+}
+
+// route finds the caller's account and the account charged for the call,
+// and counts it.
+func (s *Server) route(req request, keyID string) (request, *apiError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	caller, ok := s.callerAccount(keyID)
 	if !ok {
-		return nil, &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
+		return req, &apiError{http.StatusForbidden, "InvalidClientTokenId", "The security token included in the request is invalid."}
 	}
 	req.caller, req.account = caller, caller
 	if req.op == "sts:AssumeRole" {
@@ -308,42 +309,51 @@ func (s *Server) handle(req request, keyID, service string) (any, *apiError) {
 		s.acctCalls[req.account] = map[string]int{}
 	}
 	s.acctCalls[req.account][req.op]++
-	if e := s.inject(req); e != nil {
-		return nil, e
-	}
-	switch service {
-	case "iam":
-		return s.iam(req)
-	case "sts":
-		return s.sts(req)
-	case "organizations":
-		return s.orgs(req)
-	}
-	return nil, errInvalid("unknown service %q", service)
+	return req, nil
 }
 
-func (s *Server) inject(req request) *apiError {
-	for _, k := range []string{req.account + "|" + req.op, req.account + "|"} {
-		if s.denied[k] {
-			return errDenied(req.caller, req.op, "*")
+// fault renders an injected fault as AWS answers it: AccessDenied (403;
+// AccessDeniedException in JSON), Throttling (TooManyRequestsException for
+// Organizations), a 5xx with the service's failure code, or, for a
+// timeout, no answer at all until the client gives up, the hang limit
+// passes (then the connection is dropped) or the server closes.
+func (s *Server) fault(ctx context.Context, f fakeapi.Fault, req request) *apiError {
+	orgs := strings.HasPrefix(req.op, "organizations:")
+	switch f.Kind {
+	case fakeapi.FaultDenied:
+		return errDenied(req.caller, req.op, "*")
+	case fakeapi.FaultThrottled:
+		if orgs {
+			return &apiError{http.StatusBadRequest, "TooManyRequestsException", "AWS Organizations can't complete your request because another request is already in progress."}
 		}
-		if n, ok := s.denyAfter[k]; ok {
-			if n <= 0 {
-				return errDenied(req.caller, req.op, "*")
-			}
-			s.denyAfter[k] = n - 1
+		return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
+	case fakeapi.FaultTimeout:
+		s.mu.Lock()
+		hang := s.hang
+		s.mu.Unlock()
+		t := time.NewTimer(hang)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+		case <-s.closing:
+		case <-t.C:
 		}
-		if n, ok := s.throttled[k]; ok && n != 0 {
-			if n > 0 {
-				s.throttled[k] = n - 1
-			}
-			if strings.HasPrefix(req.op, "organizations:") {
-				return &apiError{http.StatusBadRequest, "TooManyRequestsException", "AWS Organizations can't complete your request because another request is already in progress."}
-			}
-			return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
-		}
+		panic(http.ErrAbortHandler) // drop the connection without an answer
 	}
-	return nil
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	code := "ServiceFailure" // IAM's code for an internal error
+	switch {
+	case status == http.StatusServiceUnavailable:
+		code = "ServiceUnavailable"
+	case orgs:
+		code = "ServiceException"
+	case strings.HasPrefix(req.op, "sts:"):
+		code = "InternalFailure"
+	}
+	return &apiError{status, code, "The request processing has failed because of an unknown error, exception or failure."}
 }
 
 func (s *Server) callerAccount(keyID string) (string, bool) {

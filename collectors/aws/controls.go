@@ -19,6 +19,27 @@ func revokeSessionsDoc(before string) string {
 	return `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"` + before + `"}}}]}`
 }
 
+// Controls performs the AWS credential controls. It is built apart from the
+// read-only Collector, from the same Config, so that code that only scans
+// holds nothing that can write.
+type Controls struct {
+	cfg      Config
+	sessions *sessions
+}
+
+var _ collectors.Controller = (*Controls)(nil)
+
+// NewControls checks cfg and returns a Controls. It makes no network call.
+// The role it assumes in each account (RoleName) needs the revocation
+// permissions listed in the package README.
+func NewControls(cfg Config) (*Controls, error) {
+	cfg, err := cfg.complete()
+	if err != nil {
+		return nil, err
+	}
+	return &Controls{cfg: cfg, sessions: newSessions(cfg)}, nil
+}
+
 // Act performs a credential control:
 //   - access key or service-specific credential: disable (Inactive), enable
 //     (Active), delete (irreversible; a later, separate step);
@@ -31,12 +52,12 @@ func revokeSessionsDoc(before string) string {
 // collected NativeID. Acting on a target already in the requested state
 // succeeds with Changed false. Errors wrap collectors.ErrDenied, ErrNotFound, ErrThrottled or
 // ErrUnsupported.
-func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	idn := req.Identity
 	if idn.Provider != nhi.AWS || !validAccountID(idn.Scope) || idn.Name == "" {
 		return collectors.ActionResult{}, fmt.Errorf("aws: act on %q: identity needs provider aws, an account scope and a name: %w", idn.ID, collectors.ErrUnsupported)
 	}
-	client, _, err := c.iamClient(ctx, idn.Scope)
+	client, _, err := c.sessions.iam(ctx, idn.Scope)
 	if err != nil {
 		return collectors.ActionResult{}, err
 	}
@@ -78,7 +99,7 @@ func credType(idn nhi.Identity, credID string) nhi.CredentialType {
 	return nhi.CredAWSServiceSpecific
 }
 
-func (c *Collector) actAccessKey(ctx context.Context, client *iam.Client, user, keyID string, action collectors.Action) (collectors.ActionResult, error) {
+func (c *Controls) actAccessKey(ctx context.Context, client *iam.Client, user, keyID string, action collectors.Action) (collectors.ActionResult, error) {
 	current := ""
 	p := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: aws.String(user)})
 	for p.HasMorePages() && current == "" {
@@ -106,7 +127,7 @@ func (c *Collector) actAccessKey(ctx context.Context, client *iam.Client, user, 
 		})
 }
 
-func (c *Collector) actServiceCred(ctx context.Context, client *iam.Client, user, credID string, action collectors.Action) (collectors.ActionResult, error) {
+func (c *Controls) actServiceCred(ctx context.Context, client *iam.Client, user, credID string, action collectors.Action) (collectors.ActionResult, error) {
 	out, err := client.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{UserName: aws.String(user)})
 	if apiCode(err) == "NoSuchEntity" {
 		out, err = &iam.ListServiceSpecificCredentialsOutput{}, nil // the user is gone, and its credentials with it
@@ -263,7 +284,7 @@ func exists(err error) (bool, error) {
 	return false, err
 }
 
-func (c *Collector) quarantine(ctx context.Context, t inlineTarget, action collectors.Action) (collectors.ActionResult, error) {
+func (c *Controls) quarantine(ctx context.Context, t inlineTarget, action collectors.Action) (collectors.ActionResult, error) {
 	on, err := t.get(ctx, QuarantinePolicy)
 	if err != nil {
 		return collectors.ActionResult{}, err

@@ -24,15 +24,16 @@ func act(t *testing.T, c collectors.Controller, a collectors.Action, id nhi.Iden
 func TestAccessKeyLifecycle(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	inv := collectortest.Collect(t, c)
 	user := byName(t, inv, awsfake.DemoPayments, "payments-ci-deployer")
 	const oldKey, newKey = "AKIA222PAYCIOLDKEY01", "AKIA222PAYCINEWKEY01"
 
-	res := act(t, c, collectors.Disable, user, oldKey)
+	res := act(t, ctl, collectors.Disable, user, oldKey)
 	if !res.Changed || res.Before != "Active" || res.After != "Inactive" {
 		t.Errorf("disable = %+v", res)
 	}
-	if res := act(t, c, collectors.Disable, user, oldKey); res.Changed || res.After != "Inactive" {
+	if res := act(t, ctl, collectors.Disable, user, oldKey); res.Changed || res.After != "Inactive" {
 		t.Errorf("second disable = %+v, want unchanged", res)
 	}
 	rescan := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
@@ -42,7 +43,7 @@ func TestAccessKeyLifecycle(t *testing.T) {
 		t.Errorf("after disable: %s %s, %s %s (only the named key may change)", oldKey, k.Status, newKey, other.Status)
 	}
 
-	if res := act(t, c, collectors.Enable, user, oldKey); !res.Changed || res.After != "Active" {
+	if res := act(t, ctl, collectors.Enable, user, oldKey); !res.Changed || res.After != "Active" {
 		t.Errorf("enable = %+v", res)
 	}
 	rescan = byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
@@ -50,20 +51,20 @@ func TestAccessKeyLifecycle(t *testing.T) {
 		t.Errorf("after enable: %s", k.Status)
 	}
 
-	if res := act(t, c, collectors.Delete, user, oldKey); !res.Changed || res.After != "Deleted" {
+	if res := act(t, ctl, collectors.Delete, user, oldKey); !res.Changed || res.After != "Deleted" {
 		t.Errorf("delete = %+v", res)
 	}
-	if res := act(t, c, collectors.Delete, user, oldKey); res.Changed {
+	if res := act(t, ctl, collectors.Delete, user, oldKey); res.Changed {
 		t.Errorf("second delete = %+v, want unchanged", res)
 	}
 	rescan = byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
 	if _, ok := rescan.Credential(oldKey); ok || len(rescan.Credentials) != 1 {
 		t.Errorf("deleted key still listed: %+v", rescan.Credentials)
 	}
-	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: user, CredentialID: oldKey}); !errors.Is(err, collectors.ErrNotFound) {
+	if _, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: user, CredentialID: oldKey}); !errors.Is(err, collectors.ErrNotFound) {
 		t.Errorf("disable of a deleted key: %v, want ErrNotFound", err)
 	}
-	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Restore, Identity: user, CredentialID: newKey}); !errors.Is(err, collectors.ErrUnsupported) {
+	if _, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Restore, Identity: user, CredentialID: newKey}); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("restore: %v, want ErrUnsupported", err)
 	}
 }
@@ -71,12 +72,13 @@ func TestAccessKeyLifecycle(t *testing.T) {
 func TestServiceCredentialDisable(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	user := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-airflow-svc")
 	const id = "ACCA333AIRFLOWBEDRK01"
-	if res := act(t, c, collectors.Disable, user, id); !res.Changed {
+	if res := act(t, ctl, collectors.Disable, user, id); !res.Changed {
 		t.Errorf("disable = %+v", res)
 	}
-	if res := act(t, c, collectors.Disable, user, id); res.Changed {
+	if res := act(t, ctl, collectors.Disable, user, id); res.Changed {
 		t.Errorf("second disable = %+v", res)
 	}
 	after := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-airflow-svc")
@@ -88,10 +90,11 @@ func TestServiceCredentialDisable(t *testing.T) {
 func TestRoleQuarantine(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	inv := collectortest.Collect(t, c)
 	role := byName(t, inv, awsfake.DemoPayments, "payments-api-runtime")
 
-	res := act(t, c, collectors.Disable, role, "")
+	res := act(t, ctl, collectors.Disable, role, "")
 	if !res.Changed || res.After != "Quarantined" || !strings.Contains(res.Detail, "AWSRevokeOlderSessions") {
 		t.Errorf("quarantine = %+v", res)
 	}
@@ -103,16 +106,16 @@ func TestRoleQuarantine(t *testing.T) {
 			}
 		}
 	}
-	if res := act(t, c, collectors.Disable, role, ""); res.Changed {
+	if res := act(t, ctl, collectors.Disable, role, ""); res.Changed {
 		t.Errorf("second quarantine = %+v", res)
 	}
 	if got := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-api-runtime"); got.Status != nhi.StatusDisabled {
 		t.Errorf("rescan status = %s, want disabled", got.Status)
 	}
-	if res := act(t, c, collectors.Enable, role, ""); !res.Changed || res.After != "Active" {
+	if res := act(t, ctl, collectors.Enable, role, ""); !res.Changed || res.After != "Active" {
 		t.Errorf("release = %+v", res)
 	}
-	if res := act(t, c, collectors.Enable, role, ""); res.Changed {
+	if res := act(t, ctl, collectors.Enable, role, ""); res.Changed {
 		t.Errorf("second release = %+v", res)
 	}
 	if got := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-api-runtime"); got.Status != nhi.StatusActive {
@@ -120,7 +123,7 @@ func TestRoleQuarantine(t *testing.T) {
 	}
 
 	slr := byName(t, inv, awsfake.DemoManagement, "AWSServiceRoleForSupport")
-	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: slr}); !errors.Is(err, collectors.ErrUnsupported) {
+	if _, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: slr}); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("quarantine of a service-linked role: %v, want ErrUnsupported", err)
 	}
 }
@@ -128,8 +131,9 @@ func TestRoleQuarantine(t *testing.T) {
 func TestUserQuarantine(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	user := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-etl-runner")
-	if res := act(t, c, collectors.Disable, user, ""); !res.Changed {
+	if res := act(t, ctl, collectors.Disable, user, ""); !res.Changed {
 		t.Errorf("quarantine = %+v", res)
 	}
 	if got := byName(t, collectortest.Collect(t, c), awsfake.DemoData, "data-etl-runner"); got.Status != nhi.StatusDisabled {
@@ -140,9 +144,10 @@ func TestUserQuarantine(t *testing.T) {
 func TestActDenied(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	user := byName(t, collectortest.Collect(t, c), awsfake.DemoPayments, "payments-ci-deployer")
 	srv.Deny(awsfake.DemoPayments, "iam:UpdateAccessKey")
-	_, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: user, CredentialID: "AKIA222PAYCIOLDKEY01"})
+	_, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: user, CredentialID: "AKIA222PAYCIOLDKEY01"})
 	if !errors.Is(err, collectors.ErrDenied) {
 		t.Errorf("err = %v, want ErrDenied", err)
 	}
@@ -162,6 +167,7 @@ func TestActDenied(t *testing.T) {
 func TestQuarantineChecksImmutableID(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	inv := collectortest.Collect(t, c)
 	role := byName(t, inv, awsfake.DemoPayments, "payments-api-runtime")
 	user := byName(t, inv, awsfake.DemoData, "data-etl-runner")
@@ -180,7 +186,7 @@ func TestQuarantineChecksImmutableID(t *testing.T) {
 		}
 	})
 	for _, id := range []nhi.Identity{role, user} {
-		_, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: id})
+		_, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: id})
 		if !errors.Is(err, collectors.ErrNotFound) {
 			t.Errorf("quarantine of %s after it was recreated: %v, want ErrNotFound", id.Name, err)
 		}
@@ -205,6 +211,7 @@ func TestQuarantineChecksImmutableID(t *testing.T) {
 func TestDeleteAfterUserRemoved(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	inv := collectortest.Collect(t, c)
 	legacy := byName(t, inv, awsfake.DemoPayments, "payments-reporting-legacy")
 	airflow := byName(t, inv, awsfake.DemoData, "data-airflow-svc")
@@ -222,10 +229,10 @@ func TestDeleteAfterUserRemoved(t *testing.T) {
 		id   nhi.Identity
 		cred string
 	}{{legacy, "AKIA222PAYREPLEG0001"}, {airflow, "ACCA333AIRFLOWBEDRK01"}} {
-		if res := act(t, c, collectors.Delete, tc.id, tc.cred); res.Changed || res.After != "Deleted" {
+		if res := act(t, ctl, collectors.Delete, tc.id, tc.cred); res.Changed || res.After != "Deleted" {
 			t.Errorf("delete %s = %+v, want unchanged, Deleted", tc.cred, res)
 		}
-		if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: tc.id, CredentialID: tc.cred}); !errors.Is(err, collectors.ErrNotFound) {
+		if _, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: tc.id, CredentialID: tc.cred}); !errors.Is(err, collectors.ErrNotFound) {
 			t.Errorf("disable %s: %v, want ErrNotFound", tc.cred, err)
 		}
 	}
@@ -237,9 +244,10 @@ func TestDeleteAfterUserRemoved(t *testing.T) {
 func TestUnmodifiableRoleIsUnsupported(t *testing.T) {
 	srv := startFake(t, awsfake.Demo(now))
 	c := newCollector(t, srv, nil)
+	ctl := newControls(t, srv, nil)
 	slr := byName(t, collectortest.Collect(t, c), awsfake.DemoManagement, "AWSServiceRoleForSupport")
 	slr.ProviderManaged, slr.Path = false, ""
-	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: slr}); !errors.Is(err, collectors.ErrUnsupported) {
+	if _, err := ctl.Act(context.Background(), collectors.ActionRequest{Action: collectors.Disable, Identity: slr}); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("quarantine of a service-linked role at IAM: %v, want ErrUnsupported", err)
 	}
 }

@@ -1,0 +1,5 @@
+package aws
+
+// Ops is the operation table (permission and hidden facets per
+// operation), for the fault-injection test.
+var Ops = ops
