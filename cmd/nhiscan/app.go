@@ -280,6 +280,25 @@ func (a *app) evalTime() (time.Time, error) {
 	return time.Time{}, usagef("--as-of %q: want RFC 3339 (2026-11-26T00:00:00Z) or a date (2026-11-26)", a.asOf)
 }
 
+// configAndCatalog loads what a command that evaluates needs, in order:
+// the configuration, the evaluation time (--as-of) and the catalog (paths,
+// else the configuration's).
+func (a *app) configAndCatalog(paths []string) (config.Config, *catalog.Catalog, time.Time, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return config.Config{}, nil, time.Time{}, err
+	}
+	at, err := a.evalTime()
+	if err != nil {
+		return config.Config{}, nil, time.Time{}, err
+	}
+	cat, err := a.loadCatalog(cfg, paths, at)
+	if err != nil {
+		return config.Config{}, nil, time.Time{}, err
+	}
+	return cfg, cat, at, nil
+}
+
 // loadCatalog loads the catalog from paths (flags) or the configuration,
 // applying the configuration's threshold overrides.
 func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*catalog.Catalog, error) {

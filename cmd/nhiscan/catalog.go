@@ -15,15 +15,7 @@ func (a *app) catalogCmd() *cobra.Command {
 		Use:   "validate [PATH...]",
 		Short: "Check catalog files: every problem with file:line:col, exit 2 on any",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			at, err := a.evalTime()
-			if err != nil {
-				return err
-			}
-			cat, err := a.loadCatalog(cfg, args, at)
+			_, cat, at, err := a.configAndCatalog(args)
 			if err != nil {
 				return err
 			}

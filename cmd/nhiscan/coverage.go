@@ -1,9 +1,10 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -24,36 +25,39 @@ func notEvaluated(prev, cur *nhi.Inventory) []nhi.FacetStatus {
 	for _, c := range cells {
 		listed[c.Provider] = true
 	}
-	add := func(inv *nhi.Inventory, which string) {
-		if inv == nil {
-			return
-		}
-		scoped := map[nhi.Provider]bool{}
-		for _, sc := range inv.Scopes {
-			scoped[sc.Provider] = true
-		}
-		for i := range inv.Gaps {
-			g := &inv.Gaps[i]
-			if listed[g.Provider] || scoped[g.Provider] {
-				continue
-			}
-			cells = append(cells, nhi.FacetStatus{Provider: g.Provider, Scope: g.Scope, Facet: facetOrAll(g.Hides()), Gap: g,
-				Why: which + g.Source + " " + string(g.Kind)})
-		}
+	cells = append(cells, providerGapCells(cur, "this scan: ", listed)...)
+	if prev != nil {
+		cells = append(cells, providerGapCells(prev, "previous scan: ", listed)...)
 	}
-	add(cur, "this scan: ")
-	add(prev, "previous scan: ")
-	sort.SliceStable(cells, func(i, j int) bool {
-		a, b := cells[i], cells[j]
-		if a.Provider != b.Provider {
-			return a.Provider < b.Provider
-		}
-		if a.Scope != b.Scope {
-			return a.Scope < b.Scope
-		}
-		return a.Facet < b.Facet
-	})
+	sortCells(cells)
 	return cells
+}
+
+// providerGapCells are the cells of inv's gaps of providers that have no
+// scope in inv (nor in skip): one cell per gap, whose Why is the gap's
+// source and kind after prefix.
+func providerGapCells(inv *nhi.Inventory, prefix string, skip map[nhi.Provider]bool) []nhi.FacetStatus {
+	scoped := map[nhi.Provider]bool{}
+	for _, sc := range inv.Scopes {
+		scoped[sc.Provider] = true
+	}
+	var cells []nhi.FacetStatus
+	for i := range inv.Gaps {
+		g := &inv.Gaps[i]
+		if skip[g.Provider] || scoped[g.Provider] {
+			continue
+		}
+		cells = append(cells, nhi.FacetStatus{Provider: g.Provider, Scope: g.Scope, Facet: facetOrAll(g.Hides()), Gap: g,
+			Why: prefix + g.Source + " " + string(g.Kind)})
+	}
+	return cells
+}
+
+// sortCells sorts cells by provider, scope and facet.
+func sortCells(cells []nhi.FacetStatus) {
+	slices.SortStableFunc(cells, func(a, b nhi.FacetStatus) int {
+		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.Facet, b.Facet))
+	})
 }
 
 // facetOrAll is the facet a cell names for a gap: its one facet, or ""

@@ -16,6 +16,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
+	"github.com/nhiscan/nhiscan/rules"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -37,14 +38,6 @@ above that severity exist, for CI gating.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			at, err := a.evalTime()
-			if err != nil {
-				return err
-			}
 			gate, err := parseSeverity(failOn)
 			if err != nil {
 				return err
@@ -52,7 +45,7 @@ above that severity exist, for CI gating.`,
 			if fi, err := os.Stat(htmlOut); htmlOut != "" && err == nil && fi.IsDir() {
 				return usagef("--html %s is a directory: name the HTML file to write", htmlOut)
 			}
-			cat, err := a.loadCatalog(cfg, catalogs, at)
+			cfg, cat, at, err := a.configAndCatalog(catalogs)
 			if err != nil {
 				return err
 			}
@@ -241,9 +234,11 @@ const summaryCells = 20
 // printDrift says how much drift the scan found where both scans observed,
 // and lists the scope × facet cells where it could not tell.
 func printDrift(w io.Writer, out scanOutcome) {
+	// Drift since the certification is judged against the certified
+	// state, not the previous scan: the findings count it.
 	drift := 0
 	for _, f := range out.result.Findings {
-		if f.Family == nhi.FamilyDrift {
+		if f.Family == nhi.FamilyDrift && f.RuleID != rules.RuleDriftSinceCert {
 			drift++
 		}
 	}

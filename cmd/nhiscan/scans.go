@@ -79,21 +79,8 @@ func oneScan(scans []store.Scan, id int64) []store.Scan {
 // provider-wide gap of a provider with no scope at all.
 func scanMatrix(s store.Scan) []nhi.FacetStatus {
 	inv := nhi.Inventory{Scopes: s.Scopes, Gaps: s.Gaps}
-	cells := inv.Coverage().Matrix(&inv)
-	type key struct {
-		p     nhi.Provider
-		scope string
-		facet nhi.Facet
-	}
-	in := map[key]bool{}
-	for _, c := range cells {
-		in[key{c.Provider, c.Scope, c.Facet}] = true
-	}
-	for _, c := range unobserved(&inv) {
-		if !in[key{c.Provider, c.Scope, c.Facet}] {
-			cells = append(cells, c)
-		}
-	}
+	cells := append(inv.Coverage().Matrix(&inv), providerGapCells(&inv, "", nil)...)
+	sortCells(cells)
 	return cells
 }
 

@@ -24,12 +24,7 @@ func (a *app) readStore(ctx context.Context, fn func(config.Config, *store.Store
 	if err != nil {
 		return err
 	}
-	st, err := a.openExisting(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(cfg, st)
+	return a.withExisting(ctx, cfg.Database, func(st *store.Store) error { return fn(cfg, st) })
 }
 
 // readStoreWithCatalog is readStore for commands that also show roles and
@@ -43,12 +38,17 @@ func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(
 	if err != nil {
 		return err
 	}
-	st, err := a.openExisting(ctx, cfg.Database)
+	return a.withExisting(ctx, cfg.Database, func(st *store.Store) error { return fn(cat, st) })
+}
+
+// withExisting opens the existing database at path, runs fn and closes it.
+func (a *app) withExisting(ctx context.Context, path string, fn func(*store.Store) error) error {
+	st, err := a.openExisting(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return fn(cat, st)
+	return fn(st)
 }
 
 // openExisting opens a database that must already exist: reading commands
