@@ -77,9 +77,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func (a *app) run(ctx context.Context, args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
-	root.SetOut(a.stdout)
-	root.SetErr(a.stderr)
-	err := root.ExecuteContext(ctx)
+	return a.exit(root.ExecuteContext(ctx))
+}
+
+// exit prints err and returns its exit code. The code comes from the
+// error's type, never from its text: a runtime error that happens to say
+// "invalid argument" is still a runtime error.
+func (a *app) exit(err error) int {
 	if err == nil {
 		return exitOK
 	}
@@ -94,7 +98,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	case errors.As(err, &cfe):
 		fmt.Fprintf(a.stderr, "configuration has %d problem(s):\n%s\n", len(*cfe), termLines(cfe.Error()))
 		return exitUsage
-	case errors.As(err, &ue), isCobraUsage(err):
+	case errors.As(err, &ue):
 		fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 		return exitUsage
 	case errors.As(err, &fe):
@@ -116,16 +120,43 @@ func termLines(s string) string {
 	return strings.Join(lines, "\n")
 }
 
-// isCobraUsage recognises cobra's own argument and flag errors.
-func isCobraUsage(err error) bool {
-	s := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
-		"invalid argument", "accepts ", "requires at least", "required flag"} {
-		if strings.Contains(s, p) {
-			return true
+// typeUsageErrors makes every argument error of the command tree a
+// usageError: each command's positional-argument check is wrapped, and a
+// command that only groups others rejects an unknown subcommand itself
+// (cobra would print help and exit 0, or return an untyped error). Flag
+// errors are typed by the root's flag error function.
+func typeUsageErrors(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = unknownSubcommand
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	if check := cmd.Args; check != nil {
+		cmd.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
 		}
 	}
-	return false
+	for _, sub := range cmd.Commands() {
+		typeUsageErrors(sub)
+	}
+}
+
+// unknownSubcommand rejects any argument of a command that only groups
+// subcommands, suggesting the closest one.
+func unknownSubcommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default
+	}
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, ", "))
+	}
+	return errors.New(msg)
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -156,6 +187,14 @@ Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
 	completeValues(root, "log-format", func() []string { return []string{"text", "json"} })
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
+	// Cobra adds its help and completion commands as it executes; add them
+	// now (after SetOut, which the completion command captures) so their
+	// argument errors are typed too.
+	root.InitDefaultHelpCmd()
+	root.InitDefaultCompletionCmd()
+	typeUsageErrors(root)
 	return root
 }
 
@@ -241,6 +280,25 @@ func (a *app) evalTime() (time.Time, error) {
 	return time.Time{}, usagef("--as-of %q: want RFC 3339 (2026-11-26T00:00:00Z) or a date (2026-11-26)", a.asOf)
 }
 
+// configAndCatalog loads what a command that evaluates needs, in order:
+// the configuration, the evaluation time (--as-of) and the catalog (paths,
+// else the configuration's).
+func (a *app) configAndCatalog(paths []string) (config.Config, *catalog.Catalog, time.Time, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return config.Config{}, nil, time.Time{}, err
+	}
+	at, err := a.evalTime()
+	if err != nil {
+		return config.Config{}, nil, time.Time{}, err
+	}
+	cat, err := a.loadCatalog(cfg, paths, at)
+	if err != nil {
+		return config.Config{}, nil, time.Time{}, err
+	}
+	return cfg, cat, at, nil
+}
+
 // loadCatalog loads the catalog from paths (flags) or the configuration,
 // applying the configuration's threshold overrides.
 func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*catalog.Catalog, error) {
@@ -259,9 +317,9 @@ func (a *app) loadCatalog(cfg config.Config, paths []string, at time.Time) (*cat
 }
 
 func applyThresholds(cat *catalog.Catalog, t config.Thresholds) {
-	set := func(dst *time.Duration, v config.Duration) {
+	set := func(dst *time.Duration, v time.Duration) {
 		if v > 0 {
-			*dst = time.Duration(v)
+			*dst = v
 		}
 	}
 	set(&cat.Defaults.DormantAfter, t.DormantAfter)

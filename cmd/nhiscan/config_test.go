@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
 )
 
 // TestCLIScanFromConfig drives a scan from nhiscan.yaml alone, the way a
@@ -103,5 +106,65 @@ func writeFile(t *testing.T, path, s string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestCLIOwnerTagKeysFromCatalog: which tag keys name an owner is set once,
+// in the catalog, and reaches the collectors: with owner_tag_keys [team]
+// the AWS collector reads the team tag as the owner hint, not the owner
+// tag. The old provider setting is a positioned configuration error.
+func TestCLIOwnerTagKeysFromCatalog(t *testing.T) {
+	c := newCLI(t)
+	awsSrv := awsfake.New(awsfake.Demo(c.now))
+	defer awsSrv.Close()
+	awsCreds := filepath.Join(c.dir, "aws-credentials")
+	writeFile(t, awsCreds, fmt.Sprintf("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n", awsfake.BaseAccessKeyID, awsfake.BaseSecretAccessKey))
+	cat := filepath.Join(c.dir, "catalog.yaml")
+	writeFile(t, cat, "defaults:\n  owner_tag_keys: [team]\n")
+	cfg := filepath.Join(c.dir, "nhiscan.yaml")
+	providers := fmt.Sprintf(`providers:
+  aws:
+    organization: true
+    role_name: %s
+    endpoint: %s
+    shared_credentials_file: aws-credentials
+`, awsfake.DemoRoleName, awsSrv.URL)
+	writeFile(t, cfg, "catalog: [catalog.yaml]\n"+providers)
+	if code, out, errs := c.run("scan", "--config", cfg, "--db", c.db()); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	st, err := store.Open(context.Background(), c.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, _, err := st.Snapshot(context.Background(), 1)
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var role *nhi.Identity
+	for i := range inv.Identities {
+		if inv.Identities[i].Name == "payments-api-runtime" {
+			role = &inv.Identities[i]
+		}
+	}
+	if role == nil {
+		t.Fatal("payments-api-runtime not collected")
+	}
+	var tagHints []string
+	for _, h := range role.OwnerHints {
+		if h.Source == "tag" {
+			tagHints = append(tagHints, h.Value)
+		}
+	}
+	if len(tagHints) != 1 || tagHints[0] != "payments" {
+		t.Errorf("tag owner hints %q, want the team tag's [payments] (the catalog's owner_tag_keys)", tagHints)
+	}
+
+	writeFile(t, cfg, "catalog: [catalog.yaml]\n"+providers+"    owner_tags: [owner]\n")
+	code, _, errs := c.run("scan", "--config", cfg, "--db", c.db())
+	if code != exitUsage || !strings.Contains(errs, `nhiscan.yaml:8:5: "owner_tags" in aws provider has moved:`) ||
+		!strings.Contains(errs, "defaults.owner_tag_keys") {
+		t.Errorf("old owner_tags setting = %d, want %d and where it moved\n%s", code, exitUsage, errs)
 	}
 }

@@ -215,7 +215,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 	defer org.Close()
 
 	dbPath := filepath.Join(out, "nhiscan.db")
-	st, err := store.Open(ctx, dbPath)
+	st, err := a.openStore(ctx, dbPath)
 	if err != nil {
 		return err
 	}

@@ -21,8 +21,12 @@ func (a *app) diffCmd() *cobra.Command {
 		Use:   "diff [OLD-SCAN NEW-SCAN]",
 		Short: "Show drift between two scans (default: the last two)",
 		Long: `diff compares two stored snapshots by immutable id: identities, credentials
-and grants added or removed, and owners changed. Nothing is reported removed
-for a scope that either scan covered only partially.`,
+and grants added or removed, and owners changed. A change is judged only
+where both scans observed the scope and facet (the identity list, a
+credential type, a grant kind, usage, login, trust, ownership); every cell
+either scan did not observe is listed as not evaluated, on stderr, with the
+gap that hid it. Without ids it compares the last two scans that observed
+something.`,
 		Args: cobra.RangeArgs(0, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -45,21 +49,10 @@ for a scope that either scan covered only partially.`,
 			}
 			return a.readStoreWithCatalog(ctx, catalogs, func(cat *catalog.Catalog, st *store.Store) error {
 				if len(args) == 0 {
-					latest, err := st.LatestScan(ctx)
-					if err != nil {
-						if errors.Is(err, store.ErrNotFound) {
-							return usagef("no completed scan yet")
-						}
+					var err error
+					if oldID, newID, err = lastTwo(ctx, st); err != nil {
 						return err
 					}
-					prev, err := st.PreviousScan(ctx, latest.ID)
-					if err != nil {
-						if errors.Is(err, store.ErrNotFound) {
-							return usagef("only one completed scan (%d): nothing to compare", latest.ID)
-						}
-						return err
-					}
-					oldID, newID = prev.ID, latest.ID
 				}
 				for _, id := range []int64{oldID, newID} {
 					if err := checkFinishedScan(ctx, st, id); err != nil {
@@ -86,7 +79,7 @@ for a scope that either scan covered only partially.`,
 						rows = append(rows, reports.FindingRow{Finding: f, Status: reports.StatusOpen})
 					}
 				}
-				fmt.Fprintf(a.stderr, "drift from scan %d to scan %d: %d change(s)\n", oldID, newID, len(rows))
+				a.printDiffHeader(oldID, newID, len(rows), notEvaluated(&oldInv, &newInv))
 				return write(a.stdout, rows)
 			})
 		},
@@ -97,22 +90,35 @@ for a scope that either scan covered only partially.`,
 	return cmd
 }
 
-// checkFinishedScan is a usage error unless scan id exists and finished
-// (complete or partial): only a finished scan has a snapshot.
-func checkFinishedScan(ctx context.Context, st *store.Store, id int64) error {
-	sc, err := st.Scan(ctx, id)
+// lastTwo returns the ids of the last two finished scans that observed
+// something.
+func lastTwo(ctx context.Context, st *store.Store) (oldID, newID int64, err error) {
+	latest, _, err := baseline(ctx, st, 0)
 	if errors.Is(err, store.ErrNotFound) {
-		return usagef("scan %d not found", id)
+		return 0, 0, usagef("no completed scan yet")
 	}
 	if err != nil {
-		return err
+		return 0, 0, err
 	}
-	if sc.Status != store.ScanComplete && sc.Status != store.ScanPartial {
-		reason := ""
-		if sc.Reason != "" {
-			reason = " (" + sc.Reason + ")"
-		}
-		return usagef("scan %d is %s%s: it has no snapshot to compare", id, sc.Status, reason)
+	prev, _, err := baseline(ctx, st, latest.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, 0, usagef("only one completed scan (%d): nothing to compare", latest.ID)
 	}
-	return nil
+	if err != nil {
+		return 0, 0, err
+	}
+	return prev.ID, latest.ID, nil
+}
+
+// printDiffHeader says, on stderr, how many changes the diff found and
+// lists the scope × facet cells it could not judge: "0 change(s)" is never
+// said of what was not observed.
+func (a *app) printDiffHeader(oldID, newID int64, changes int, cells []nhi.FacetStatus) {
+	if len(cells) == 0 {
+		fmt.Fprintf(a.stderr, "drift from scan %d to scan %d: %d change(s); both scans observed every scope and facet they cover\n", oldID, newID, changes)
+		return
+	}
+	fmt.Fprintf(a.stderr, "drift from scan %d to scan %d: %d change(s) in what both scans observed\n", oldID, newID, changes)
+	fmt.Fprintf(a.stderr, "not evaluated: %d scope × facet cell(s); additions, removals and changes there are unknown:\n", len(cells))
+	writeCells(a.stderr, "  ", cells, 0, "")
 }

@@ -134,8 +134,8 @@ func TestCLILogFormatFromConfig(t *testing.T) {
 	token := filepath.Join(c.dir, "token")
 	writeFile(t, token, "not-a-real-token")
 	cfg := filepath.Join(c.dir, "nhiscan.yaml")
-	// GitHub at a closed port: the organisation is unreadable, the scan is
-	// partial, and the collector logs why.
+	// GitHub at a closed port: the organisation is unreadable, the scan
+	// collected nothing and fails, and the collector logs why.
 	writeFile(t, cfg, `log_format: json
 catalog: [`+testdata("catalog.yaml")+`]
 providers:
@@ -145,11 +145,14 @@ providers:
     token_file: token
 `)
 	code, out, errs := c.run("scan", "--config", cfg, "--db", filepath.Join(c.dir, "a.db"))
-	if code != exitOK || !strings.Contains(out, "partial") {
-		t.Fatalf("scan with an unreachable provider = %d, want %d and a partial scan\n%s%s", code, exitOK, out, errs)
+	if code != exitError || !strings.Contains(errs, "collected nothing") {
+		t.Fatalf("scan with an unreachable provider = %d, want %d and a failed scan\n%s%s", code, exitError, out, errs)
 	}
 	var logged bool
 	for _, line := range strings.Split(strings.TrimSpace(errs), "\n") {
+		if strings.HasPrefix(line, "nhiscan: ") {
+			continue // the command's own error, not a log record
+		}
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Errorf("log_format: json not honoured: %q is not JSON", line)
@@ -296,16 +299,19 @@ func TestCLIAuditVerifyDetectsTampering(t *testing.T) {
 	}
 }
 
-// TestCLIGateWarnsOnPartialScan: --fail-on on a partial scan passes only
-// what was collected, and says so.
+// TestCLIGateWarnsOnPartialScan: --fail-on on a partial scan judges only
+// what was observed, and says which scope × facet cells it could not judge.
 func TestCLIGateWarnsOnPartialScan(t *testing.T) {
 	c := newCLI(t)
 	inv := filepath.Join(c.dir, "partial.json")
 	writeFile(t, inv, `{"version": 1, "collected_at": "2026-11-19T00:00:00Z",
-	  "scopes": [{"provider": "github", "id": "acme"}],
-	  "gaps": [{"provider": "github", "scope": "acme", "source": "orgs/get", "kind": "denied"}]}`)
+	  "scopes": [{"provider": "github", "id": "acme", "facets": ["identities", "credentials:github-deploy-key"]}],
+	  "gaps": [{"provider": "github", "scope": "acme", "source": "repos/keys", "kind": "denied",
+	            "permission": "administration:read", "facets": ["credentials:github-deploy-key"]}]}`)
 	code, _, errs := c.run("scan", "--db="+c.db(), "--catalog="+testdata("catalog.yaml"), "--inventory", inv, "--fail-on", "high")
-	if code != exitOK || !strings.Contains(errs, "scan 1 is partial (1 gap(s))") {
-		t.Errorf("gate on a partial scan = %d, want %d and a warning\n%s", code, exitOK, errs)
+	want := "--fail-on high judged only what scan 1 observed; it could not judge 1 scope × facet cell(s):\n" +
+		"  github acme credentials:github-deploy-key: this scan: repos/keys denied\n"
+	if code != exitOK || !strings.Contains(errs, want) {
+		t.Errorf("gate on a partial scan = %d, want %d and the warning\n%s\ngot:\n%s", code, exitOK, want, errs)
 	}
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -15,7 +12,6 @@ import (
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules"
-	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
 func (a *app) findingsCmd() *cobra.Command {
@@ -116,111 +112,6 @@ var findingWriters = map[string]func(io.Writer, []reports.FindingRow) error{
 	"csv":   reports.WriteFindingsCSV,
 }
 
-// readStore loads the configuration and opens its existing database for a
-// reading command, and closes it when fn returns.
-func (a *app) readStore(ctx context.Context, fn func(config.Config, *store.Store) error) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	st, err := a.openExisting(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(cfg, st)
-}
-
-// readStoreWithCatalog is readStore for commands that also show roles and
-// owners: the catalog is optional and validated before the store opens.
-func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(*catalog.Catalog, *store.Store) error) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	cat, err := a.optionalCatalog(cfg, paths)
-	if err != nil {
-		return err
-	}
-	st, err := a.openExisting(ctx, cfg.Database)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	return fn(cat, st)
-}
-
-// openExisting opens a database that must already exist: reading commands
-// never create an empty one.
-func (a *app) openExisting(ctx context.Context, path string) (*store.Store, error) {
-	if !fileExists(path) {
-		return nil, usagef("database %s does not exist: run 'nhiscan scan' (or 'nhiscan demo') first", path)
-	}
-	return openStore(ctx, path)
-}
-
-// openStore opens (creating if needed) the database; a file that is not
-// one is a usage error.
-func openStore(ctx context.Context, path string) (*store.Store, error) {
-	st, err := store.Open(ctx, path)
-	if errors.Is(err, store.ErrNotDatabase) {
-		return nil, usagef("--db %s is not an nhiscan database (not SQLite)", path)
-	}
-	return st, err
-}
-
-// scanFindingRows returns one scan's findings with their lifecycle: those
-// it produced (open or suppressed) and those it resolved.
-func scanFindingRows(ctx context.Context, st *store.Store, id int64) ([]reports.FindingRow, error) {
-	if _, err := st.Scan(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, usagef("scan %d not found", id)
-		}
-		return nil, err
-	}
-	fs, err := st.ScanFindings(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	recs, err := st.Findings(ctx, store.FindingFilter{})
-	if err != nil {
-		return nil, err
-	}
-	life := make(map[string]store.FindingRecord, len(recs))
-	for _, r := range recs {
-		life[r.Fingerprint] = r
-	}
-	rows := make([]reports.FindingRow, 0, len(fs))
-	for _, f := range fs {
-		row := reports.FindingRow{Finding: f, Status: reports.StatusOpen}
-		if f.Suppressed {
-			row.Status = reports.StatusSuppressed
-		}
-		if r, ok := life[f.Fingerprint]; ok {
-			row.FirstSeen, row.LastSeen = r.FirstSeen, r.LastSeen
-		}
-		rows = append(rows, row)
-	}
-	// Findings this scan resolved (an earlier scan reported them, this one
-	// of a fully collected scope no longer does) are part of what it
-	// reported: the remediation an auditor looks for.
-	evs, err := st.FindingEvents(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, ev := range evs {
-		if ev.Event != store.EventResolved {
-			continue
-		}
-		r, ok := life[ev.Fingerprint]
-		if !ok {
-			continue
-		}
-		rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: reports.StatusResolved, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
-	}
-	return rows, nil
-}
-
 func filterRows(rows []reports.FindingRow, f store.FindingFilter) []reports.FindingRow {
 	out := rows[:0]
 	for _, r := range rows {
@@ -246,12 +137,4 @@ func dropFamily(rows []reports.FindingRow, family string) []reports.FindingRow {
 		}
 	}
 	return out
-}
-
-func parseScanID(s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, usagef("scan id %q: want a positive number", s)
-	}
-	return id, nil
 }

@@ -12,40 +12,43 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/gcp"
 	"github.com/nhiscan/nhiscan/collectors/github"
 	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
 
 // buildCollectors turns the configuration's provider sections into
 // collectors. Credentials come from each SDK's standard chain or from the
 // *_file settings; nothing secret is read from the configuration itself.
-func (a *app) buildCollectors(cfg config.Config) ([]collectors.Collector, error) {
+// Which tag keys name an owner is the catalog's to say (owner_tag_keys):
+// every collector reads the same keys as the analyzer.
+func (a *app) buildCollectors(cfg config.Config, ownerTagKeys []string) ([]collectors.Collector, error) {
 	var cs []collectors.Collector
 	p := cfg.Providers
 	if p.AWS != nil {
-		c, err := a.awsCollector(p.AWS)
+		c, err := a.awsCollector(p.AWS, ownerTagKeys)
 		if err != nil {
-			return nil, usagef("providers.aws: %v", err)
+			return nil, sectionError(nhi.AWS, err)
 		}
 		cs = append(cs, c)
 	}
 	if p.Azure != nil {
-		c, err := a.azureCollector(p.Azure)
+		c, err := a.azureCollector(p.Azure, ownerTagKeys)
 		if err != nil {
-			return nil, usagef("providers.azure: %v", err)
+			return nil, sectionError(nhi.Azure, err)
 		}
 		cs = append(cs, c)
 	}
 	if p.GCP != nil {
-		c, err := a.gcpCollector(p.GCP)
+		c, err := a.gcpCollector(p.GCP, ownerTagKeys)
 		if err != nil {
-			return nil, usagef("providers.gcp: %v", err)
+			return nil, sectionError(nhi.GCP, err)
 		}
 		cs = append(cs, c)
 	}
 	if p.GitHub != nil {
-		c, err := a.githubCollector(p.GitHub)
+		c, err := a.githubCollector(p.GitHub, ownerTagKeys)
 		if err != nil {
-			return nil, usagef("providers.github: %v", err)
+			return nil, sectionError(nhi.GitHub, err)
 		}
 		cs = append(cs, c)
 	}
@@ -55,12 +58,12 @@ func (a *app) buildCollectors(cfg config.Config) ([]collectors.Collector, error)
 	return cs, nil
 }
 
-func (a *app) awsCollector(c *config.AWS) (*aws.Collector, error) {
+func (a *app) awsCollector(c *config.AWS, ownerTagKeys []string) (*aws.Collector, error) {
 	cfg := aws.Config{
 		Accounts: c.Accounts, Organization: c.Organization, RoleName: c.RoleName,
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
 		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
-		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	}
 	if c.ExternalIDFile != "" {
 		v, err := readSecretFile(c.ExternalIDFile)
@@ -72,11 +75,11 @@ func (a *app) awsCollector(c *config.AWS) (*aws.Collector, error) {
 	return aws.New(cfg)
 }
 
-func (a *app) azureCollector(c *config.Azure) (*azure.Collector, error) {
+func (a *app) azureCollector(c *config.Azure, ownerTagKeys []string) (*azure.Collector, error) {
 	cfg := azure.Config{
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
-		Concurrency: c.Concurrency, OwnerTagKeys: c.OwnerTags, Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	}
 	switch {
 	case c.ClientSecretFile != "":
@@ -89,13 +92,20 @@ func (a *app) azureCollector(c *config.Azure) (*azure.Collector, error) {
 	return azure.New(cfg)
 }
 
-func (a *app) gcpCollector(c *config.GCP) (*gcp.Collector, error) {
+func (a *app) gcpCollector(c *config.GCP, ownerTagKeys []string) (*gcp.Collector, error) {
 	return gcp.New(gcp.Config{
 		Organization: c.Organization, Folders: c.Folders, Projects: c.Projects,
 		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
-		OwnerTagKeys: c.OwnerLabels, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
+		OwnerTagKeys: ownerTagKeys, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
 		Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	})
+}
+
+// sectionError is a usage error naming the provider section whose settings
+// the collector refused, with the collector's own "<provider>: " prefix
+// dropped so the provider is named once.
+func sectionError(p nhi.Provider, err error) error {
+	return usagef("providers.%s: %s", p, strings.TrimPrefix(err.Error(), string(p)+": "))
 }
 
 // readSecretFile reads a small secret-bearing file (an external id, a
@@ -108,10 +118,10 @@ func readSecretFile(path string) (string, error) {
 	return strings.TrimSpace(string(b)), nil
 }
 
-func (a *app) githubCollector(c *config.GitHub) (*github.Collector, error) {
+func (a *app) githubCollector(c *config.GitHub, ownerTagKeys []string) (*github.Collector, error) {
 	cfg := github.Config{
 		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
-		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CloudSecretPatterns: c.CloudSecretNames,
+		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CloudSecretPatterns: c.CloudSecretPatterns,
 		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope,
 	}
 	if c.InstallationID != 0 {
@@ -123,6 +133,7 @@ func (a *app) githubCollector(c *config.GitHub) (*github.Collector, error) {
 	if c.TokenFile == "" && c.AppID == 0 {
 		cfg.TokenEnv = "GITHUB_TOKEN"
 	}
+	cfg.OwnerTagKeys = ownerTagKeys
 	return github.New(cfg)
 }
 

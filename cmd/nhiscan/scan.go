@@ -8,16 +8,15 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nhiscan/nhiscan/analyzer"
-	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
+	"github.com/nhiscan/nhiscan/rules"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -39,14 +38,6 @@ above that severity exist, for CI gating.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			at, err := a.evalTime()
-			if err != nil {
-				return err
-			}
 			gate, err := parseSeverity(failOn)
 			if err != nil {
 				return err
@@ -54,7 +45,7 @@ above that severity exist, for CI gating.`,
 			if fi, err := os.Stat(htmlOut); htmlOut != "" && err == nil && fi.IsDir() {
 				return usagef("--html %s is a directory: name the HTML file to write", htmlOut)
 			}
-			cat, err := a.loadCatalog(cfg, catalogs, at)
+			cfg, cat, at, err := a.configAndCatalog(catalogs)
 			if err != nil {
 				return err
 			}
@@ -68,13 +59,13 @@ above that severity exist, for CI gating.`,
 				collect = func(context.Context) (nhi.Inventory, error) { return inv, nil }
 				source = "inventory:" + inventory
 			} else {
-				cs, err := a.buildCollectors(cfg)
+				cs, err := a.buildCollectors(cfg, cat.Defaults.OwnerTagKeys)
 				if err != nil {
 					return err
 				}
 				collect = a.collectAll(cs)
 			}
-			st, err := openStore(ctx, cfg.Database)
+			st, err := a.openStore(ctx, cfg.Database)
 			if err != nil {
 				return err
 			}
@@ -91,10 +82,8 @@ above that severity exist, for CI gating.`,
 				}
 				fmt.Fprintf(a.stdout, "report: %s\n", htmlOut)
 			}
-			if gate != "" && out.scan.Status == store.ScanPartial {
-				// A gate passing on a partial scan proves less than it seems.
-				fmt.Fprintf(a.stderr, "nhiscan: warning: scan %d is partial (%d gap(s)): --fail-on %s cannot see findings in what was not collected\n",
-					out.scan.ID, len(out.inv.Gaps), gate)
+			if gate != "" {
+				a.warnUnjudged(out, gate)
 			}
 			return gateFindings(out.result.Findings, gate)
 		},
@@ -124,78 +113,22 @@ func readInventory(path string) (nhi.Inventory, error) {
 	return inv, nil
 }
 
-type collectFunc func(ctx context.Context) (nhi.Inventory, error)
-
-// collectAll runs every collector concurrently. A collector that fails
-// outright becomes a provider-wide gap, so its provider counts as partial
-// (nothing reported removed); the scan fails only when every one fails.
-func (a *app) collectAll(cs []collectors.Collector) collectFunc {
-	return func(ctx context.Context) (nhi.Inventory, error) {
-		invs := make([]nhi.Inventory, len(cs))
-		errs := make([]error, len(cs))
-		var wg sync.WaitGroup
-		for i, c := range cs {
-			wg.Go(func() {
-				start := a.now()
-				a.prog.start(c.Provider())
-				invs[i], errs[i] = c.Collect(ctx)
-				a.prog.done(c.Provider(), invs[i], errs[i], a.now().Sub(start))
-			})
-		}
-		wg.Wait()
-		// An interrupted collection (Ctrl-C, SIGTERM) fails the scan with
-		// that reason: collectors turn a cancelled call into a gap, which
-		// must not be stored as a partial scan.
-		if err := ctx.Err(); err != nil {
-			return nhi.Inventory{}, fmt.Errorf("collection interrupted: %w", err)
-		}
-		var ok []nhi.Inventory
-		var failed []string
-		for i, c := range cs {
-			if errs[i] != nil {
-				a.log.Error("collector failed", "provider", c.Provider(), "err", errs[i])
-				failed = append(failed, fmt.Sprintf("%s: %v", c.Provider(), errs[i]))
-				ok = append(ok, nhi.Inventory{Version: nhi.SchemaVersion, Gaps: []nhi.Gap{{
-					Provider: c.Provider(), Source: "collect", Kind: gapKind(errs[i]), Detail: errs[i].Error(),
-				}}})
-				continue
-			}
-			ok = append(ok, invs[i])
-		}
-		if len(failed) == len(cs) {
-			return nhi.Inventory{}, fmt.Errorf("every collector failed: %s", strings.Join(failed, "; "))
-		}
-		inv := nhi.Merge(ok...)
-		if inv.CollectedAt.IsZero() {
-			inv.CollectedAt = a.now().UTC()
-		}
-		return inv, nil
-	}
-}
-
-func gapKind(err error) nhi.GapKind {
-	switch {
-	case errors.Is(err, collectors.ErrDenied):
-		return nhi.GapDenied
-	case errors.Is(err, collectors.ErrThrottled):
-		return nhi.GapThrottled
-	case errors.Is(err, context.DeadlineExceeded):
-		return nhi.GapTimeout
-	}
-	return nhi.GapError
-}
-
 // scanOutcome is what one scan produced.
 type scanOutcome struct {
-	scan     store.Scan
-	inv      nhi.Inventory
-	result   analyzer.Result
-	previous *store.Scan
+	scan   store.Scan
+	inv    nhi.Inventory
+	result analyzer.Result
+	// previous is the scan drift was judged against and its snapshot; nil
+	// for a first scan.
+	previous    *store.Scan
+	previousInv *nhi.Inventory
 }
 
 // scanOnce runs one scan end to end under the store's single-writer lock.
 // Any failure after BeginScan marks the scan failed; an interrupted process
-// leaves it running, and the next scan marks it failed.
+// leaves it running, and the next scan marks it failed. A scan that
+// collected nothing at all fails too: it would otherwise resolve findings
+// and report drift from no data, and become the next scan's baseline.
 func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalog, at time.Time, source string, collect collectFunc) (out scanOutcome, err error) {
 	id, err := st.BeginScan(ctx, store.ScanMeta{Started: a.now().UTC(), ToolVersion: version(), CatalogHash: cat.Hash, Source: source})
 	if err != nil {
@@ -215,15 +148,15 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 	if err := inv.Validate(); err != nil {
 		return out, fmt.Errorf("collected inventory is invalid: %w", err)
 	}
+	if why := collectedNothing(&inv); why != "" {
+		return out, fmt.Errorf("scan %d: %s", id, why)
+	}
 	in := analyzer.Input{Inventory: inv, Catalog: cat, Now: at}
-	if prev, err := st.LatestScan(ctx); err == nil {
-		snap, _, err := st.Snapshot(ctx, prev.ID)
-		if err != nil {
-			return out, fmt.Errorf("previous scan %d: %w", prev.ID, err)
-		}
-		in.Previous = &snap
-		out.previous = &prev
-	} else if !errors.Is(err, store.ErrNotFound) {
+	prev, prevInv, err := baseline(ctx, st, 0)
+	switch {
+	case err == nil:
+		in.Previous, out.previous, out.previousInv = prevInv, prev, prevInv
+	case !errors.Is(err, store.ErrNotFound):
 		return out, err
 	}
 	cert, err := st.LatestCertification(ctx)
@@ -251,6 +184,18 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 	return out, nil
 }
 
+// warnUnjudged says which scope × facet cells --fail-on could not judge: a
+// gate that passes proves nothing about what was not observed.
+func (a *app) warnUnjudged(out scanOutcome, gate nhi.Severity) {
+	cells := notEvaluated(out.previousInv, &out.inv)
+	if len(cells) == 0 {
+		return
+	}
+	fmt.Fprintf(a.stderr, "nhiscan: warning: --fail-on %s judged only what scan %d observed; it could not judge %d scope × facet cell(s):\n",
+		gate, out.scan.ID, len(cells))
+	writeCells(a.stderr, "  ", cells, summaryCells, "nhiscan diff lists them all")
+}
+
 // gateFindings implements --fail-on.
 func gateFindings(fs []nhi.Finding, gate nhi.Severity) error {
 	if gate == "" {
@@ -268,24 +213,59 @@ func gateFindings(fs []nhi.Finding, gate nhi.Severity) error {
 	return nil
 }
 
+// printSummary prints what a scan found: its gaps with their reasons, the
+// drift against the previous scan with the cells it could not judge, and
+// the findings by family, severity and owner.
 func (a *app) printSummary(w io.Writer, out scanOutcome) {
 	sc := out.scan
 	fmt.Fprintf(w, "scan %d %s: %d identities in %d scopes, %d gap(s); evaluated as of %s\n",
 		sc.ID, sc.Status, len(out.inv.Identities), len(out.inv.Scopes), len(out.inv.Gaps), fmtTime(sc.EvaluatedAt))
 	for _, g := range out.inv.Gaps {
-		scope := g.Scope
-		if scope == "" {
-			scope = "(all scopes)"
-		}
-		what := ""
-		if g.UsageOnly {
-			what = " (usage data only)"
-		}
-		fmt.Fprintf(w, "  gap: %s %s %s %s%s %s\n", g.Provider, reports.TermText(scope), reports.TermText(g.Source), g.Kind, what, reports.TermText(g.Permission))
+		fmt.Fprintf(w, "  gap: %s\n", gapText(g))
 	}
+	printDrift(w, out)
+	printFindingCounts(w, out.result)
+}
+
+// summaryCells bounds the cells the summary and --fail-on list; diff and
+// scans --coverage list them all.
+const summaryCells = 20
+
+// printDrift says how much drift the scan found where both scans observed,
+// and lists the scope × facet cells where it could not tell.
+func printDrift(w io.Writer, out scanOutcome) {
+	// Drift since the certification is judged against the certified
+	// state, not the previous scan: the findings count it.
+	drift := 0
+	for _, f := range out.result.Findings {
+		if f.Family == nhi.FamilyDrift && f.RuleID != rules.RuleDriftSinceCert {
+			drift++
+		}
+	}
+	if out.previous == nil {
+		fmt.Fprintf(w, "drift: none judged (no earlier scan to compare with)\n")
+		if cells := unobserved(&out.inv); len(cells) > 0 {
+			fmt.Fprintf(w, "  not observed: %d scope × facet cell(s); findings there are unknown:\n", len(cells))
+			writeCells(w, "    ", cells, summaryCells, "nhiscan scans --coverage lists them all")
+		}
+		return
+	}
+	cells := notEvaluated(out.previousInv, &out.inv)
+	if len(cells) == 0 {
+		fmt.Fprintf(w, "drift since scan %d: %d change(s); both scans observed every scope and facet they cover\n", out.previous.ID, drift)
+		return
+	}
+	fmt.Fprintf(w, "drift since scan %d: %d change(s) in what both scans observed\n", out.previous.ID, drift)
+	fmt.Fprintf(w, "  not evaluated: %d scope × facet cell(s); additions, removals, changes and resolutions there are unknown:\n", len(cells))
+	writeCells(w, "    ", cells, summaryCells, "nhiscan diff lists them all")
+}
+
+// printFindingCounts prints the open findings by family, severity and
+// owner, and the exceptions that expired.
+func printFindingCounts(w io.Writer, res analyzer.Result) {
 	open, suppressed := 0, 0
 	fam, sev, own := map[string]int{}, map[string]int{}, map[string]int{}
-	for _, f := range out.result.Findings {
+	for _, f := range res.Findings {
 		if f.Suppressed {
 			suppressed++
 			continue
@@ -338,7 +318,7 @@ func (a *app) printSummary(w io.Writer, out scanOutcome) {
 		parts = append(parts, fmt.Sprintf("%s %d", reports.TermText(o.k), o.v))
 	}
 	fmt.Fprintf(w, "  by owner:    %s\n", strings.Join(parts, ", "))
-	for _, x := range out.result.ExpiredExceptions {
+	for _, x := range res.ExpiredExceptions {
 		fmt.Fprintf(w, "  exception %s (%s) expired %s: %d finding(s) no longer suppressed\n", reports.TermText(x.ID), x.Rule, fmtTime(x.Expires), x.Findings)
 	}
 }
@@ -348,67 +328,4 @@ func fmtTime(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
-}
-
-// progress shows per-provider collection progress on a terminal; quiet
-// otherwise (the log carries the same facts at info level).
-type progress struct {
-	a  *app
-	mu sync.Mutex
-}
-
-func (a *app) newProgress() *progress { return &progress{a: a} }
-
-// scope is the collectors' Progress hook: one line per finished account,
-// subscription, project or organisation.
-func (p *progress) scope(d collectors.ScopeDone) {
-	p.a.log.Info("scope collected", "provider", d.Provider, "scope", d.Scope, "phase", d.Phase,
-		"identities", d.Identities, "gaps", d.Gaps, "done", d.Done, "total", d.Total)
-	if !p.a.isTerminal {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	what := d.Phase
-	if d.Identities >= 0 {
-		what = fmt.Sprintf("%d identities", d.Identities)
-		if d.Phase != "" {
-			what += " (" + d.Phase + ")"
-		}
-	}
-	if d.Gaps > 0 {
-		what += fmt.Sprintf(", %d gap(s)", d.Gaps)
-	}
-	count := ""
-	if d.Total > 0 {
-		count = fmt.Sprintf("[%d/%d]", d.Done, d.Total)
-	}
-	fmt.Fprintf(p.a.stderr, "  %-7s %-9s %-40s %s\n", d.Provider, count, reports.TermText(d.Scope), reports.TermText(what))
-}
-
-func (p *progress) start(pv nhi.Provider) {
-	p.a.log.Info("collecting", "provider", pv)
-	if p.a.isTerminal {
-		p.mu.Lock()
-		fmt.Fprintf(p.a.stderr, "  %-7s collecting…\n", pv)
-		p.mu.Unlock()
-	}
-}
-
-func (p *progress) done(pv nhi.Provider, inv nhi.Inventory, err error, took time.Duration) {
-	if err != nil {
-		p.a.log.Warn("collection failed", "provider", pv, "err", err)
-	} else {
-		p.a.log.Info("collected", "provider", pv, "identities", len(inv.Identities), "scopes", len(inv.Scopes), "gaps", len(inv.Gaps), "took", took.Round(time.Millisecond))
-	}
-	if !p.a.isTerminal {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if err != nil {
-		fmt.Fprintf(p.a.stderr, "  %-7s failed after %s: %s\n", pv, took.Round(time.Millisecond), reports.TermText(err.Error()))
-		return
-	}
-	fmt.Fprintf(p.a.stderr, "  %-7s %d identities in %d scopes, %d gap(s) (%s)\n", pv, len(inv.Identities), len(inv.Scopes), len(inv.Gaps), took.Round(time.Millisecond))
 }

@@ -1,6 +1,6 @@
 // Package archtest keeps the dependency direction of ARCHITECTURE.md from
-// decaying: it lists each package's dependencies with `go list -deps` and
-// fails on an import that crosses a boundary.
+// decaying: it lists each package's dependencies with `go list` and fails
+// on an import that crosses a boundary.
 package archtest
 
 import (
@@ -11,40 +11,105 @@ import (
 
 const mod = "github.com/nhiscan/nhiscan/"
 
-// forbidden maps a package pattern to import prefixes it must never reach.
-var rules = []struct {
+// sdks are the provider SDKs and the database driver: only a provider (its
+// own), its fake and the store may reach one.
+var sdks = []string{"github.com/aws/", "github.com/Azure/", "google.golang.org/api", "cloud.google.com/", "github.com/google/go-github", "modernc.org/"}
+
+// forbidden maps a package pattern to the import prefixes none of its
+// dependencies (direct or not) may have.
+var forbidden = []struct {
 	pkg       string
 	forbidden []string
 	why       string
 }{
 	{"internal/nhi", []string{mod, "github.com/", "golang.org/x/", "google.golang.org/", "cloud.google.com/", "modernc.org/"}, "the domain model imports the standard library only"},
-	{"rules/...", []string{mod + "analyzer", mod + "collectors", mod + "internal/store", mod + "reports", mod + "cmd", "github.com/aws/", "github.com/Azure/", "google.golang.org/api", "github.com/google/go-github", "modernc.org/"}, "the catalog knows no SDK, store or analyzer"},
-	{"analyzer", []string{mod + "collectors", mod + "internal/store", mod + "reports", mod + "cmd", "github.com/aws/", "github.com/Azure/", "google.golang.org/api", "github.com/google/go-github", "modernc.org/", "net/http", "os/exec", "database/sql"}, "the analyzer is pure: no I/O"},
-	{"reports", []string{mod + "analyzer", mod + "rules", mod + "collectors", mod + "internal/store", "github.com/aws/", "github.com/Azure/", "google.golang.org/api", "github.com/google/go-github", "modernc.org/", "net/http"}, "reports write over io.Writer from nhi types"},
-	{"collectors/aws", []string{mod + "collectors/azure", mod + "collectors/gcp", mod + "collectors/github", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
-	{"collectors/azure", []string{mod + "collectors/aws", mod + "collectors/gcp", mod + "collectors/github", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
-	{"collectors/gcp", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/github", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
-	{"collectors/github", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
-	{"internal/store", []string{mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd"}, "the store persists nhi types"},
+	{"rules/...", append([]string{mod + "analyzer", mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd"}, sdks...), "the rule metadata and the catalog know no SDK, store, configuration or analyzer"},
+	{"analyzer", append([]string{mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd", "net/http", "os/exec", "database/sql"}, sdks...), "the analyzer is pure: no I/O"},
+	{"reports", append([]string{mod + "analyzer", mod + "rules", mod + "collectors", mod + "internal/store", mod + "internal/config", "net/http"}, sdks...), "reports write over io.Writer from nhi types"},
+	{"collectors/aws", []string{mod + "collectors/azure", mod + "collectors/gcp", mod + "collectors/github", mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
+	{"collectors/azure", []string{mod + "collectors/aws", mod + "collectors/gcp", mod + "collectors/github", mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
+	{"collectors/gcp", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/github", mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
+	{"collectors/github", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
+	{"internal/store", []string{mod + "analyzer", mod + "collectors", mod + "internal/config", mod + "reports", mod + "cmd"}, "the store persists nhi types"},
+	{"internal/config", []string{mod + "collectors", mod + "analyzer", mod + "internal/store", mod + "reports", mod + "rules", mod + "cmd"}, "the configuration says where things are; it knows no collector, catalog, analysis, store or report"},
+}
+
+// only maps a package pattern to the only modules outside the standard
+// library its dependencies (direct or not) may come from.
+var only = []struct {
+	pkg  string
+	only []string
+	why  string
+}{
+	{"internal/privilege", []string{mod + "internal/privilege", mod + "internal/nhi"}, "the privilege tables are standard library and nhi only, so collectors and the analyzer can share them"},
+	{"internal/duration", []string{mod + "internal/duration"}, "the duration syntax is standard library only"},
+	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/duration", mod + "internal/strictyaml", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations and strict YAML"},
+	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", "github.com/goccy/go-yaml"}, "the configuration is durations and strict YAML"},
+}
+
+// fakes maps each provider fake to what it may import directly besides the
+// standard library, fakeapi and nhi: its own provider's SDK (for wire
+// types, credentials and clients its tests hand out), never its collector,
+// another provider, or the rest of nhiscan.
+var fakes = []struct {
+	pkg string
+	sdk []string
+}{
+	{"collectors/aws/awsfake", []string{"github.com/aws/aws-sdk-go-v2/"}},
+	{"collectors/azure/azurefake", []string{"github.com/Azure/azure-sdk-for-go/sdk/"}},
+	{"collectors/gcp/gcpfake", []string{"google.golang.org/api/"}},
+	{"collectors/github/githubfake", []string{"github.com/google/go-github/", "github.com/golang-jwt/jwt/"}},
+}
+
+// goList runs `go list` with args and returns its output's fields.
+func goList(t *testing.T, args ...string) []string {
+	t.Helper()
+	out, err := exec.Command("go", append([]string{"list"}, args...)...).Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", strings.Join(args, " "), err)
+	}
+	return strings.Fields(string(out))
+}
+
+func hasPrefix(s string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if strings.HasPrefix(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// standard reports whether an import path is the standard library's: its
+// first element has no dot.
+func standard(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
 }
 
 func TestDependencyDirection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	for _, r := range rules {
-		out, err := exec.Command("go", "list", "-deps", mod+r.pkg).Output()
-		if err != nil {
-			t.Fatalf("go list %s: %v", r.pkg, err)
-		}
-		for _, dep := range strings.Fields(string(out)) {
-			if dep == mod+r.pkg {
-				continue
+	for _, r := range forbidden {
+		for _, dep := range goList(t, "-deps", mod+r.pkg) {
+			if dep != mod+r.pkg && hasPrefix(dep, r.forbidden) {
+				t.Errorf("%s depends on %s: %s", r.pkg, dep, r.why)
 			}
-			for _, f := range r.forbidden {
-				if strings.HasPrefix(dep, f) {
-					t.Errorf("%s depends on %s: %s", r.pkg, dep, r.why)
-				}
+		}
+	}
+	for _, r := range only {
+		for _, dep := range goList(t, "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}{{end}}", mod+r.pkg) {
+			if !hasPrefix(dep, r.only) {
+				t.Errorf("%s depends on %s: %s", r.pkg, dep, r.why)
+			}
+		}
+	}
+	for _, f := range fakes {
+		allowed := append([]string{mod + "collectors/fakeapi", mod + "internal/nhi"}, f.sdk...)
+		for _, imp := range goList(t, "-f", `{{join .Imports " "}}`, mod+f.pkg) {
+			if !standard(imp) && !hasPrefix(imp, allowed) {
+				t.Errorf("%s imports %s: a fake imports only the standard library, fakeapi, nhi and its own provider's SDK", f.pkg, imp)
 			}
 		}
 	}
@@ -59,6 +124,31 @@ func TestDependencyDirection(t *testing.T) {
 			if strings.HasPrefix(imp, mod+"cmd") {
 				t.Errorf("%s imports %s: nothing imports cmd", f[0], imp)
 			}
+		}
+	}
+}
+
+// TestRulesCatchViolations: the checks above would fail on an import that
+// crosses a boundary (the prefixes are not vacuous).
+func TestRulesCatchViolations(t *testing.T) {
+	for _, tc := range []struct {
+		dep     string
+		allowed []string
+		want    bool
+	}{
+		{mod + "internal/nhi", only[0].only, true},
+		{mod + "rules", only[0].only, false},
+		{"github.com/aws/aws-sdk-go-v2/service/iam", fakes[0].sdk, true},
+		{"google.golang.org/api/iam/v1", fakes[0].sdk, false},
+		{mod + "collectors/aws", []string{mod + "collectors/fakeapi", mod + "internal/nhi"}, false},
+	} {
+		if got := hasPrefix(tc.dep, tc.allowed); got != tc.want {
+			t.Errorf("hasPrefix(%s, %v) = %v, want %v", tc.dep, tc.allowed, got, tc.want)
+		}
+	}
+	for path, want := range map[string]bool{"net/http": true, "encoding/json": true, "github.com/x/y": false, "golang.org/x/sync": false} {
+		if standard(path) != want {
+			t.Errorf("standard(%s) = %v", path, !want)
 		}
 	}
 }

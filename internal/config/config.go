@@ -2,151 +2,137 @@
 // which providers to collect and how to reach them, and threshold overrides.
 // Decoding is strict; NHISCAN_* environment variables override the file.
 // Secrets never appear inline: credentials come from each SDK's standard
-// chain or from *_file settings that name a file holding them.
+// chain or from *_file settings that name a file holding them. Facts about
+// the organisation (who owns what, which tag keys name an owner) belong to
+// the catalog, not here.
 package config
 
-import (
-	"time"
+import "time"
 
-	"github.com/nhiscan/nhiscan/internal/duration"
-)
-
-// Config is the whole of nhiscan.yaml.
+// Config is the whole of nhiscan.yaml. Field names follow the file's keys.
 type Config struct {
 	// Database is the SQLite file (default nhiscan.db).
-	Database string `yaml:"database"`
+	Database string
 	// Catalog lists catalog files or directories.
-	Catalog []string `yaml:"catalog"`
+	Catalog []string
 	// LogFormat is text or json.
-	LogFormat string `yaml:"log_format"`
-	// Thresholds override the catalog's defaults.
-	Thresholds Thresholds `yaml:"thresholds"`
-	Providers  Providers  `yaml:"providers"`
-	// File is the path the configuration was read from ("" when none).
-	File string `yaml:"-"`
+	LogFormat  string
+	Thresholds Thresholds
+	Providers  Providers
 }
 
-// Thresholds override the catalog defaults; zero means "keep".
+// Thresholds override the catalog defaults of the same names; zero means
+// "keep the catalog's".
 type Thresholds struct {
-	DormantAfter     Duration `yaml:"dormant_after"`
-	MaxCredentialAge Duration `yaml:"max_credential_age"`
-	NeverUsedGrace   Duration `yaml:"never_used_grace"`
-	ExpiringSoon     Duration `yaml:"expiring_soon"`
-	UsageFreshness   Duration `yaml:"usage_freshness"`
+	DormantAfter     time.Duration
+	MaxCredentialAge time.Duration
+	NeverUsedGrace   time.Duration
+	ExpiringSoon     time.Duration
+	UsageFreshness   time.Duration
 }
-
-// Duration is a time.Duration written as Go syntax or with d/w suffixes.
-type Duration time.Duration
-
-// Duration returns d as a time.Duration.
-func (d Duration) Duration() time.Duration { return time.Duration(d) }
-
-// String formats d the way the file would write it ("90d", "36h").
-func (d Duration) String() string { return duration.Format(time.Duration(d)) }
 
 // Providers holds one optional section per provider.
 type Providers struct {
-	AWS    *AWS    `yaml:"aws"`
-	Azure  *Azure  `yaml:"azure"`
-	GCP    *GCP    `yaml:"gcp"`
-	GitHub *GitHub `yaml:"github"`
+	AWS    *AWS
+	Azure  *Azure
+	GCP    *GCP
+	GitHub *GitHub
 }
 
 // AWS configures the AWS collector.
 type AWS struct {
 	// Accounts lists account ids to scan; empty with Organization false
 	// means the account of the credentials.
-	Accounts []string `yaml:"accounts"`
+	Accounts []string
 	// Organization scans every ACTIVE account of the AWS Organization
 	// (run from the management or a delegated-admin account).
-	Organization bool `yaml:"organization"`
-	// RoleName is assumed in each account (default OrganizationAccountAccessRole
-	// is NOT assumed: set it, e.g. nhiscan-readonly).
-	RoleName string `yaml:"role_name"`
+	Organization bool
+	// RoleName is assumed in each account; required with Organization or
+	// more than one account (for example nhiscan-readonly).
+	RoleName string
 	// ExternalIDFile names a file holding the AssumeRole external id.
-	ExternalIDFile string `yaml:"external_id_file"`
+	ExternalIDFile string
 	// TrustedAccounts are accounts outside the scan that trust policies may
 	// name without being flagged as external.
-	TrustedAccounts []string `yaml:"trusted_accounts"`
-	Region          string   `yaml:"region"`
+	TrustedAccounts []string
+	Region          string
 	// Partition is aws (default), aws-us-gov or aws-cn.
-	Partition string `yaml:"partition"`
+	Partition string
 	// Profile selects a shared-config profile; empty uses the default chain.
-	Profile string `yaml:"profile"`
+	Profile string
 	// SharedCredentialsFile overrides the SDK's shared credentials file.
-	SharedCredentialsFile string `yaml:"shared_credentials_file"`
+	SharedCredentialsFile string
 	// Endpoint overrides the IAM/STS/Organizations endpoint (GovCloud,
 	// China, VPC endpoints, a local fake).
-	Endpoint    string   `yaml:"endpoint"`
-	Concurrency int      `yaml:"concurrency"`
-	OwnerTags   []string `yaml:"owner_tags"`
+	Endpoint    string
+	Concurrency int
 }
 
 // Azure configures the Entra and Azure Resource Manager collector.
 type Azure struct {
-	TenantID      string   `yaml:"tenant_id"`
-	Subscriptions []string `yaml:"subscriptions"`
+	TenantID      string
+	Subscriptions []string
 	// Cloud is public, usgovernment or china.
-	Cloud string `yaml:"cloud"`
+	Cloud string
 	// ClientID with ClientSecretFile or ClientCertificateFile; otherwise
 	// azidentity's default chain (environment, workload identity, managed
 	// identity, Azure CLI).
-	ClientID              string `yaml:"client_id"`
-	ClientSecretFile      string `yaml:"client_secret_file"`
-	ClientCertificateFile string `yaml:"client_certificate_file"`
-	GraphEndpoint         string `yaml:"graph_endpoint"`
-	ARMEndpoint           string `yaml:"arm_endpoint"`
+	ClientID              string
+	ClientSecretFile      string
+	ClientCertificateFile string
+	GraphEndpoint         string
+	ARMEndpoint           string
 	// AuthorityHost overrides the cloud's Entra authority host.
-	AuthorityHost string   `yaml:"authority_host"`
-	Concurrency   int      `yaml:"concurrency"`
-	OwnerTags     []string `yaml:"owner_tags"`
+	AuthorityHost string
+	Concurrency   int
 }
 
 // GCP configures the Google Cloud collector.
 type GCP struct {
-	Organization string   `yaml:"organization"`
-	Folders      []string `yaml:"folders"`
-	Projects     []string `yaml:"projects"`
+	Organization string
+	Folders      []string
+	Projects     []string
 	// CredentialsFile is a service-account key or external-account (WIF)
 	// file; empty uses Application Default Credentials.
-	CredentialsFile string `yaml:"credentials_file"`
+	CredentialsFile string
 	// QuotaProject is billed for API quota (x-goog-user-project).
-	QuotaProject string   `yaml:"quota_project"`
-	Endpoint     string   `yaml:"endpoint"`
-	Concurrency  int      `yaml:"concurrency"`
-	OwnerLabels  []string `yaml:"owner_labels"`
-	// OwnerLabelDomain turns label values into addresses: a project label
-	// owner=alice_nguyen becomes alice.nguyen@<domain>.
-	OwnerLabelDomain string `yaml:"owner_label_domain"`
+	QuotaProject string
+	Endpoint     string
+	Concurrency  int
+	// OwnerLabelDomain turns owner label values into addresses: a project
+	// label owner=alice_nguyen becomes alice.nguyen@<domain>.
+	OwnerLabelDomain string
 	// DelegatedClientIDs are the OAuth client ids with Workspace
 	// domain-wide delegation: their service accounts' usage is a blind spot
 	// ("usage unknown"), never "unused".
-	DelegatedClientIDs []string `yaml:"delegated_client_ids"`
+	DelegatedClientIDs []string
 }
 
 // GitHub configures the GitHub collector.
 type GitHub struct {
-	Organizations []string `yaml:"organizations"`
+	Organizations []string
 	// App authentication (preferred): AppID and PrivateKeyFile, with an
 	// optional InstallationID (looked up when 0; only with one
 	// organization). Otherwise TokenFile (or GITHUB_TOKEN). A TokenFile
 	// beside an App is used only for SAML credential authorizations.
-	AppID          int64  `yaml:"app_id"`
-	InstallationID int64  `yaml:"installation_id"`
-	PrivateKeyFile string `yaml:"private_key_file"`
-	TokenFile      string `yaml:"token_file"`
+	AppID          int64
+	InstallationID int64
+	PrivateKeyFile string
+	TokenFile      string
 	// SkipSAMLAuthorizations says the organizations do not use SAML SSO.
-	SkipSAMLAuthorizations bool `yaml:"skip_saml_authorizations"`
+	SkipSAMLAuthorizations bool
 	// BaseURL points at GitHub Enterprise Server (https://ghe.example/api/v3/)
 	// or a local fake.
-	BaseURL string `yaml:"base_url"`
+	BaseURL string
 	// GraphQLURL overrides the GraphQL endpoint derived from BaseURL.
-	GraphQLURL       string   `yaml:"graphql_url"`
-	Concurrency      int      `yaml:"concurrency"`
-	CloudSecretNames []string `yaml:"cloud_secret_patterns"`
+	GraphQLURL  string
+	Concurrency int
+	// CloudSecretPatterns are regular expressions over Actions secret
+	// names that hold long-lived cloud credentials.
+	CloudSecretPatterns []string
 }
 
-// Default returns the configuration used when no file is given.
-func Default() Config {
+// defaults is the configuration used when no file is given.
+func defaults() Config {
 	return Config{Database: "nhiscan.db", LogFormat: "text"}
 }

@@ -7,13 +7,12 @@ import "github.com/nhiscan/nhiscan/internal/strictyaml"
 // builds a Config. docs/configuration.md documents every key.
 
 type (
-	str  = strictyaml.Str
-	meta = strictyaml.Meta
-	pos  = strictyaml.Pos
+	str = strictyaml.Str
+	pos = strictyaml.Pos
 )
 
 type fileConfig struct {
-	meta
+	strictyaml.Meta
 	Database   str             `yaml:"database"`
 	Catalog    []str           `yaml:"catalog" what:"catalog path"`
 	LogFormat  str             `yaml:"log_format"`
@@ -22,7 +21,7 @@ type fileConfig struct {
 }
 
 type fileThresholds struct {
-	meta
+	strictyaml.Meta
 	DormantAfter     str `yaml:"dormant_after"`
 	MaxCredentialAge str `yaml:"max_credential_age"`
 	NeverUsedGrace   str `yaml:"never_used_grace"`
@@ -31,7 +30,7 @@ type fileThresholds struct {
 }
 
 type fileProviders struct {
-	meta
+	strictyaml.Meta
 	AWS    *fileAWS    `yaml:"aws" what:"aws provider"`
 	Azure  *fileAzure  `yaml:"azure" what:"azure provider"`
 	GCP    *fileGCP    `yaml:"gcp" what:"gcp provider"`
@@ -39,7 +38,7 @@ type fileProviders struct {
 }
 
 type fileAWS struct {
-	meta
+	strictyaml.Meta
 	Accounts              []str `yaml:"accounts" what:"account id"`
 	Organization          *bool `yaml:"organization"`
 	RoleName              str   `yaml:"role_name"`
@@ -51,11 +50,10 @@ type fileAWS struct {
 	SharedCredentialsFile str   `yaml:"shared_credentials_file"`
 	Endpoint              str   `yaml:"endpoint"`
 	Concurrency           *int  `yaml:"concurrency"`
-	OwnerTags             []str `yaml:"owner_tags" what:"owner tag"`
 }
 
 type fileAzure struct {
-	meta
+	strictyaml.Meta
 	TenantID              str   `yaml:"tenant_id"`
 	Subscriptions         []str `yaml:"subscriptions" what:"subscription id"`
 	Cloud                 str   `yaml:"cloud"`
@@ -66,11 +64,10 @@ type fileAzure struct {
 	ARMEndpoint           str   `yaml:"arm_endpoint"`
 	AuthorityHost         str   `yaml:"authority_host"`
 	Concurrency           *int  `yaml:"concurrency"`
-	OwnerTags             []str `yaml:"owner_tags" what:"owner tag"`
 }
 
 type fileGCP struct {
-	meta
+	strictyaml.Meta
 	Organization       str   `yaml:"organization"`
 	Folders            []str `yaml:"folders" what:"folder id"`
 	Projects           []str `yaml:"projects" what:"project id"`
@@ -78,13 +75,12 @@ type fileGCP struct {
 	QuotaProject       str   `yaml:"quota_project"`
 	Endpoint           str   `yaml:"endpoint"`
 	Concurrency        *int  `yaml:"concurrency"`
-	OwnerLabels        []str `yaml:"owner_labels" what:"owner label"`
 	OwnerLabelDomain   str   `yaml:"owner_label_domain"`
 	DelegatedClientIDs []str `yaml:"delegated_client_ids" what:"client id"`
 }
 
 type fileGitHub struct {
-	meta
+	strictyaml.Meta
 	Organizations          []str `yaml:"organizations" what:"organization"`
 	AppID                  str   `yaml:"app_id"`
 	InstallationID         str   `yaml:"installation_id"`
@@ -96,3 +92,12 @@ type fileGitHub struct {
 	Concurrency            *int  `yaml:"concurrency"`
 	CloudSecretPatterns    []str `yaml:"cloud_secret_patterns" what:"cloud secret pattern"`
 }
+
+// movedKeys are keys an earlier nhiscan read here, with where the setting
+// lives now. The decoder reports them at their position.
+var movedKeys = map[string]string{
+	"owner_tags":   ownerKeysMoved,
+	"owner_labels": ownerKeysMoved,
+}
+
+const ownerKeysMoved = "owner tag and label keys are set once, for every provider, in the catalog's defaults.owner_tag_keys (docs/catalog.md); remove it here"

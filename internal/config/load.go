@@ -5,9 +5,11 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/strictyaml"
@@ -26,8 +28,8 @@ func (es *Errors) Error() string {
 	return e.Error()
 }
 
-// MaxConcurrency is the largest concurrency a provider section accepts.
-const MaxConcurrency = 256
+// maxConcurrency is the largest concurrency a provider section accepts.
+const maxConcurrency = 256
 
 // Load reads the configuration file at path ("" means none: defaults and
 // environment only) and applies NHISCAN_* overrides from getenv (nil reads
@@ -67,11 +69,10 @@ func Parse(path string, data []byte, getenv func(string) string) (Config, error)
 		es := Errors(strictyaml.Sort(errs.Errs))
 		return Config{}, &es
 	}
-	cfg.File = path
 	return cfg, nil
 }
 
-var decoder = strictyaml.Decoder{Root: "configuration file", UnknownKey: inlineSecret}
+var decoder = strictyaml.Decoder{Root: "configuration file", UnknownKey: unknownKey}
 
 // secretKeys are keys that would hold a secret inline, with the setting to
 // use instead.
@@ -104,10 +105,14 @@ var secretKeys = map[string]string{
 	"google_application_json": `"credentials_file" (or Application Default Credentials)`,
 }
 
-// inlineSecret is the decoder's unknown-key hook: a key that would hold a
-// secret (a known name, or one ending in secret, token, password...) gets a
-// message pointing to the *_file form. The value is never quoted.
-func inlineSecret(key, in string) string {
+// unknownKey is the decoder's unknown-key hook. A key an earlier nhiscan
+// read here says where its setting moved. A key that would hold a secret (a
+// known name, or one ending in secret, token, password...) gets a message
+// pointing to the *_file form. The value is never quoted.
+func unknownKey(key, in string) string {
+	if to, ok := movedKeys[key]; ok {
+		return fmt.Sprintf("%q in %s has moved: %s", key, in, to)
+	}
 	k := strings.ToLower(key)
 	use, ok := secretKeys[k]
 	if !ok {
@@ -126,91 +131,66 @@ func inlineSecret(key, in string) string {
 
 // ---- environment ----
 
-// envVar is one NHISCAN_* override: apply sets it on the file structs.
+// envVar is one NHISCAN_* override: the key at path (YAML keys from the
+// file's root). Its name is derived from the path, so a variable is always
+// named after the setting it overrides.
 type envVar struct {
-	name  string
-	apply func(fc *fileConfig, v str, errs *strictyaml.List)
+	name string
+	path []string
 }
 
-// EnvVars lists the environment variables Load reads, in the order it
-// applies them.
-func EnvVars() []string {
-	names := make([]string, len(envVars))
-	for i, e := range envVars {
-		names[i] = e.name
+// env names the variable of a key: NHISCAN_ and the path in capitals,
+// without "providers" (providers.aws.role_name is NHISCAN_AWS_ROLE_NAME).
+func env(path ...string) envVar {
+	parts := path
+	if parts[0] == "providers" {
+		parts = parts[1:]
 	}
-	return names
+	return envVar{name: "NHISCAN_" + strings.ToUpper(strings.Join(parts, "_")), path: path}
 }
 
 var envVars = []envVar{
-	{"NHISCAN_DATABASE", func(fc *fileConfig, v str, _ *strictyaml.List) { setStr(&fc.meta, "database", &fc.Database, v) }},
-	{"NHISCAN_CATALOG", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		setList(&fc.meta, "catalog", &fc.Catalog, v, errs)
-	}},
-	{"NHISCAN_LOG_FORMAT", func(fc *fileConfig, v str, _ *strictyaml.List) { setStr(&fc.meta, "log_format", &fc.LogFormat, v) }},
-	{"NHISCAN_THRESHOLDS_DORMANT_AFTER", threshold(func(t *fileThresholds) (*str, string) { return &t.DormantAfter, "dormant_after" })},
-	{"NHISCAN_THRESHOLDS_MAX_CREDENTIAL_AGE", threshold(func(t *fileThresholds) (*str, string) { return &t.MaxCredentialAge, "max_credential_age" })},
-	{"NHISCAN_THRESHOLDS_NEVER_USED_GRACE", threshold(func(t *fileThresholds) (*str, string) { return &t.NeverUsedGrace, "never_used_grace" })},
-	{"NHISCAN_THRESHOLDS_EXPIRING_SOON", threshold(func(t *fileThresholds) (*str, string) { return &t.ExpiringSoon, "expiring_soon" })},
-	{"NHISCAN_THRESHOLDS_USAGE_FRESHNESS", threshold(func(t *fileThresholds) (*str, string) { return &t.UsageFreshness, "usage_freshness" })},
+	env("database"),
+	env("catalog"),
+	env("log_format"),
+	env("thresholds", "dormant_after"),
+	env("thresholds", "max_credential_age"),
+	env("thresholds", "never_used_grace"),
+	env("thresholds", "expiring_soon"),
+	env("thresholds", "usage_freshness"),
 
-	{"NHISCAN_AWS_ACCOUNTS", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		a := awsSection(fc, v)
-		setList(&a.meta, "accounts", &a.Accounts, v, errs)
-	}},
-	{"NHISCAN_AWS_ORGANIZATION", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		a := awsSection(fc, v)
-		b, err := strconv.ParseBool(v.V)
-		if err != nil {
-			errs.Add(v.P, "must be true or false, got %q", v.V)
-			a.Bad["organization"] = true
-			return
-		}
-		a.Organization = &b
-		a.Keys["organization"] = v.P
-	}},
-	{"NHISCAN_AWS_ROLE_NAME", awsStr(func(a *fileAWS) (*str, string) { return &a.RoleName, "role_name" })},
-	{"NHISCAN_AWS_EXTERNAL_ID_FILE", awsStr(func(a *fileAWS) (*str, string) { return &a.ExternalIDFile, "external_id_file" })},
-	{"NHISCAN_AWS_REGION", awsStr(func(a *fileAWS) (*str, string) { return &a.Region, "region" })},
-	{"NHISCAN_AWS_PROFILE", awsStr(func(a *fileAWS) (*str, string) { return &a.Profile, "profile" })},
-	{"NHISCAN_AWS_ENDPOINT", awsStr(func(a *fileAWS) (*str, string) { return &a.Endpoint, "endpoint" })},
+	env("providers", "aws", "accounts"),
+	env("providers", "aws", "organization"),
+	env("providers", "aws", "role_name"),
+	env("providers", "aws", "external_id_file"),
+	env("providers", "aws", "region"),
+	env("providers", "aws", "profile"),
+	env("providers", "aws", "endpoint"),
 
-	{"NHISCAN_AZURE_TENANT_ID", azureStr(func(a *fileAzure) (*str, string) { return &a.TenantID, "tenant_id" })},
-	{"NHISCAN_AZURE_SUBSCRIPTIONS", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		a := azureSection(fc, v)
-		setList(&a.meta, "subscriptions", &a.Subscriptions, v, errs)
-	}},
-	{"NHISCAN_AZURE_CLOUD", azureStr(func(a *fileAzure) (*str, string) { return &a.Cloud, "cloud" })},
-	{"NHISCAN_AZURE_CLIENT_ID", azureStr(func(a *fileAzure) (*str, string) { return &a.ClientID, "client_id" })},
-	{"NHISCAN_AZURE_CLIENT_SECRET_FILE", azureStr(func(a *fileAzure) (*str, string) { return &a.ClientSecretFile, "client_secret_file" })},
-	{"NHISCAN_AZURE_CLIENT_CERTIFICATE_FILE", azureStr(func(a *fileAzure) (*str, string) { return &a.ClientCertificateFile, "client_certificate_file" })},
-	{"NHISCAN_AZURE_GRAPH_ENDPOINT", azureStr(func(a *fileAzure) (*str, string) { return &a.GraphEndpoint, "graph_endpoint" })},
-	{"NHISCAN_AZURE_ARM_ENDPOINT", azureStr(func(a *fileAzure) (*str, string) { return &a.ARMEndpoint, "arm_endpoint" })},
-	{"NHISCAN_AZURE_AUTHORITY_HOST", azureStr(func(a *fileAzure) (*str, string) { return &a.AuthorityHost, "authority_host" })},
+	env("providers", "azure", "tenant_id"),
+	env("providers", "azure", "subscriptions"),
+	env("providers", "azure", "cloud"),
+	env("providers", "azure", "client_id"),
+	env("providers", "azure", "client_secret_file"),
+	env("providers", "azure", "client_certificate_file"),
+	env("providers", "azure", "graph_endpoint"),
+	env("providers", "azure", "arm_endpoint"),
+	env("providers", "azure", "authority_host"),
 
-	{"NHISCAN_GCP_ORGANIZATION", gcpStr(func(g *fileGCP) (*str, string) { return &g.Organization, "organization" })},
-	{"NHISCAN_GCP_FOLDERS", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		g := gcpSection(fc, v)
-		setList(&g.meta, "folders", &g.Folders, v, errs)
-	}},
-	{"NHISCAN_GCP_PROJECTS", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		g := gcpSection(fc, v)
-		setList(&g.meta, "projects", &g.Projects, v, errs)
-	}},
-	{"NHISCAN_GCP_CREDENTIALS_FILE", gcpStr(func(g *fileGCP) (*str, string) { return &g.CredentialsFile, "credentials_file" })},
-	{"NHISCAN_GCP_QUOTA_PROJECT", gcpStr(func(g *fileGCP) (*str, string) { return &g.QuotaProject, "quota_project" })},
-	{"NHISCAN_GCP_ENDPOINT", gcpStr(func(g *fileGCP) (*str, string) { return &g.Endpoint, "endpoint" })},
+	env("providers", "gcp", "organization"),
+	env("providers", "gcp", "folders"),
+	env("providers", "gcp", "projects"),
+	env("providers", "gcp", "credentials_file"),
+	env("providers", "gcp", "quota_project"),
+	env("providers", "gcp", "endpoint"),
 
-	{"NHISCAN_GITHUB_ORGANIZATIONS", func(fc *fileConfig, v str, errs *strictyaml.List) {
-		g := githubSection(fc, v)
-		setList(&g.meta, "organizations", &g.Organizations, v, errs)
-	}},
-	{"NHISCAN_GITHUB_APP_ID", githubStr(func(g *fileGitHub) (*str, string) { return &g.AppID, "app_id" })},
-	{"NHISCAN_GITHUB_INSTALLATION_ID", githubStr(func(g *fileGitHub) (*str, string) { return &g.InstallationID, "installation_id" })},
-	{"NHISCAN_GITHUB_PRIVATE_KEY_FILE", githubStr(func(g *fileGitHub) (*str, string) { return &g.PrivateKeyFile, "private_key_file" })},
-	{"NHISCAN_GITHUB_TOKEN_FILE", githubStr(func(g *fileGitHub) (*str, string) { return &g.TokenFile, "token_file" })},
-	{"NHISCAN_GITHUB_BASE_URL", githubStr(func(g *fileGitHub) (*str, string) { return &g.BaseURL, "base_url" })},
-	{"NHISCAN_GITHUB_GRAPHQL_URL", githubStr(func(g *fileGitHub) (*str, string) { return &g.GraphQLURL, "graphql_url" })},
+	env("providers", "github", "organizations"),
+	env("providers", "github", "app_id"),
+	env("providers", "github", "installation_id"),
+	env("providers", "github", "private_key_file"),
+	env("providers", "github", "token_file"),
+	env("providers", "github", "base_url"),
+	env("providers", "github", "graphql_url"),
 }
 
 // applyEnv sets every non-empty NHISCAN_* variable over the file's values.
@@ -223,26 +203,66 @@ func applyEnv(fc *fileConfig, getenv func(string) string, errs *strictyaml.List)
 	}
 }
 
-// initMeta makes m's maps usable for a section the environment created.
-func initMeta(m *meta, at pos) {
+// apply sets the variable's key, creating the mappings on its path that
+// the file lacks. This one setter serves every section: a string, a list
+// (comma-separated) or a boolean key.
+func (e envVar) apply(fc *fileConfig, v str, errs *strictyaml.List) {
+	mapping := reflect.ValueOf(fc).Elem()
+	m := &fc.Meta
+	initMeta(m, v.P)
+	for _, key := range e.path[:len(e.path)-1] {
+		f := fieldByKey(mapping, key)
+		if f.IsNil() {
+			f.Set(reflect.New(f.Type().Elem()))
+		}
+		mapping = f.Elem()
+		m = mapping.FieldByName("Meta").Addr().Interface().(*strictyaml.Meta)
+		initMeta(m, v.P)
+	}
+	key := e.path[len(e.path)-1]
+	switch dst := fieldByKey(mapping, key).Addr().Interface().(type) {
+	case *str:
+		*dst = v
+	case *[]str:
+		*dst = splitList(v, errs)
+	case **bool:
+		b, err := strconv.ParseBool(v.V)
+		if err != nil {
+			errs.Add(v.P, "must be true or false, got %q", v.V)
+			m.Bad[key] = true
+			return
+		}
+		*dst = &b
+	default:
+		panic(fmt.Sprintf("config: %s: no environment form for %T", e.name, dst))
+	}
+	m.Keys[key] = v.P
+	delete(m.Bad, key)
+}
+
+// fieldByKey is the field of a file-format struct whose yaml tag is key.
+func fieldByKey(mapping reflect.Value, key string) reflect.Value {
+	t := mapping.Type()
+	for i := range t.NumField() {
+		if t.Field(i).Tag.Get("yaml") == key {
+			return mapping.Field(i)
+		}
+	}
+	panic(fmt.Sprintf("config: %s has no key %q", t, key))
+}
+
+// initMeta makes m's maps usable for a mapping the environment created.
+func initMeta(m *strictyaml.Meta, at pos) {
 	if m.Keys == nil {
-		*m = meta{P: at, Keys: map[string]pos{}, Bad: map[string]bool{}}
+		*m = strictyaml.Meta{P: at, Keys: map[string]pos{}, Bad: map[string]bool{}}
 	}
 	if m.Bad == nil {
 		m.Bad = map[string]bool{}
 	}
 }
 
-func setStr(m *meta, key string, dst *str, v str) {
-	initMeta(m, v.P)
-	*dst = v
-	m.Keys[key] = v.P
-	delete(m.Bad, key)
-}
-
-// setList sets a list from a comma-separated value.
-func setList(m *meta, key string, dst *[]str, v str, errs *strictyaml.List) {
-	initMeta(m, v.P)
+// splitList reads a comma-separated list.
+func splitList(v str, errs *strictyaml.List) []str {
 	var out []str
 	for _, part := range strings.Split(v.V, ",") {
 		part = strings.TrimSpace(part)
@@ -252,95 +272,7 @@ func setList(m *meta, key string, dst *[]str, v str, errs *strictyaml.List) {
 		}
 		out = append(out, str{V: part, P: v.P, Set: true})
 	}
-	*dst = out
-	m.Keys[key] = v.P
-	delete(m.Bad, key)
-}
-
-func threshold(field func(*fileThresholds) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
-	return func(fc *fileConfig, v str, _ *strictyaml.List) {
-		if fc.Thresholds == nil {
-			fc.Thresholds = &fileThresholds{}
-		}
-		dst, key := field(fc.Thresholds)
-		setStr(&fc.Thresholds.meta, key, dst, v)
-	}
-}
-
-func providers(fc *fileConfig, at pos) *fileProviders {
-	if fc.Providers == nil {
-		fc.Providers = &fileProviders{}
-	}
-	initMeta(&fc.Providers.meta, at)
-	return fc.Providers
-}
-
-func awsSection(fc *fileConfig, v str) *fileAWS {
-	p := providers(fc, v.P)
-	if p.AWS == nil {
-		p.AWS = &fileAWS{}
-	}
-	initMeta(&p.AWS.meta, v.P)
-	return p.AWS
-}
-
-func azureSection(fc *fileConfig, v str) *fileAzure {
-	p := providers(fc, v.P)
-	if p.Azure == nil {
-		p.Azure = &fileAzure{}
-	}
-	initMeta(&p.Azure.meta, v.P)
-	return p.Azure
-}
-
-func gcpSection(fc *fileConfig, v str) *fileGCP {
-	p := providers(fc, v.P)
-	if p.GCP == nil {
-		p.GCP = &fileGCP{}
-	}
-	initMeta(&p.GCP.meta, v.P)
-	return p.GCP
-}
-
-func githubSection(fc *fileConfig, v str) *fileGitHub {
-	p := providers(fc, v.P)
-	if p.GitHub == nil {
-		p.GitHub = &fileGitHub{}
-	}
-	initMeta(&p.GitHub.meta, v.P)
-	return p.GitHub
-}
-
-func awsStr(field func(*fileAWS) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
-	return func(fc *fileConfig, v str, _ *strictyaml.List) {
-		a := awsSection(fc, v)
-		dst, key := field(a)
-		setStr(&a.meta, key, dst, v)
-	}
-}
-
-func azureStr(field func(*fileAzure) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
-	return func(fc *fileConfig, v str, _ *strictyaml.List) {
-		a := azureSection(fc, v)
-		dst, key := field(a)
-		setStr(&a.meta, key, dst, v)
-	}
-}
-
-func gcpStr(field func(*fileGCP) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
-	return func(fc *fileConfig, v str, _ *strictyaml.List) {
-		g := gcpSection(fc, v)
-		dst, key := field(g)
-		setStr(&g.meta, key, dst, v)
-	}
-}
-
-func githubStr(field func(*fileGitHub) (*str, string)) func(*fileConfig, str, *strictyaml.List) {
-	return func(fc *fileConfig, v str, _ *strictyaml.List) {
-		g := githubSection(fc, v)
-		dst, key := field(g)
-		setStr(&g.meta, key, dst, v)
-	}
+	return out
 }
 
 // ---- validation ----
@@ -351,7 +283,7 @@ type validator struct {
 }
 
 func (v *validator) config(fc *fileConfig) Config {
-	cfg := Default()
+	cfg := defaults()
 	if fc.Database.Set {
 		if strings.TrimSpace(fc.Database.V) == "" {
 			v.errs.Add(fc.Database.P, "database must not be empty")
@@ -446,7 +378,7 @@ func looksSecret(s string) bool {
 	return false
 }
 
-func (v *validator) duration(s str, key string) Duration {
+func (v *validator) duration(s str, key string) time.Duration {
 	if !s.Set {
 		return 0
 	}
@@ -459,15 +391,15 @@ func (v *validator) duration(s str, key string) Duration {
 		v.errs.Add(s.P, "%s %q must be positive", key, s.V)
 		return 0
 	}
-	return Duration(d)
+	return d
 }
 
-func (v *validator) concurrency(n *int, m meta) int {
+func (v *validator) concurrency(n *int, m strictyaml.Meta) int {
 	if n == nil {
 		return 0
 	}
-	if *n < 0 || *n > MaxConcurrency {
-		v.errs.Add(m.At("concurrency"), "concurrency %d is out of range (use 0 to %d; 0 means the collector's default)", *n, MaxConcurrency)
+	if *n < 0 || *n > maxConcurrency {
+		v.errs.Add(m.At("concurrency"), "concurrency %d is out of range (use 0 to %d; 0 means the collector's default)", *n, maxConcurrency)
 		return 0
 	}
 	return *n
@@ -545,12 +477,7 @@ var (
 	reGCPFolder  = regexp.MustCompile(`^(folders/)?[0-9]+$`)
 	reGCPProject = regexp.MustCompile(`^[^\s/]+$`)
 	reGitHubOrg  = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,38})$`)
-	reTagKey     = regexp.MustCompile(`^\S(.*\S)?$`)
 )
-
-func (v *validator) tags(items []str, what string) []string {
-	return v.list(items, what, false, v.match(reTagKey, what, "must not start or end with a space"))
-}
 
 func (v *validator) aws(a *fileAWS) *AWS {
 	out := &AWS{
@@ -561,8 +488,7 @@ func (v *validator) aws(a *fileAWS) *AWS {
 		Profile:               strings.TrimSpace(a.Profile.V),
 		SharedCredentialsFile: v.file(a.SharedCredentialsFile, "shared_credentials_file"),
 		Endpoint:              v.endpoint(a.Endpoint, "endpoint"),
-		Concurrency:           v.concurrency(a.Concurrency, a.meta),
-		OwnerTags:             v.tags(a.OwnerTags, "owner tag"),
+		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
 	}
 	if a.RoleName.Set {
 		if reAWSRole.MatchString(a.RoleName.V) {
@@ -603,8 +529,7 @@ func (v *validator) azure(a *fileAzure) *Azure {
 		GraphEndpoint:         v.endpoint(a.GraphEndpoint, "graph_endpoint"),
 		ARMEndpoint:           v.endpoint(a.ARMEndpoint, "arm_endpoint"),
 		AuthorityHost:         v.endpoint(a.AuthorityHost, "authority_host"),
-		Concurrency:           v.concurrency(a.Concurrency, a.meta),
-		OwnerTags:             v.tags(a.OwnerTags, "owner tag"),
+		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
 	}
 	switch t := strings.TrimSpace(a.TenantID.V); {
 	case !a.TenantID.Set || t == "":
@@ -646,8 +571,7 @@ func (v *validator) gcp(g *fileGCP) *GCP {
 		Projects:           v.list(g.Projects, "project id", false, v.match(reGCPProject, "project id", "must not contain spaces or slashes")),
 		CredentialsFile:    v.file(g.CredentialsFile, "credentials_file"),
 		Endpoint:           v.endpoint(g.Endpoint, "endpoint"),
-		Concurrency:        v.concurrency(g.Concurrency, g.meta),
-		OwnerLabels:        v.tags(g.OwnerLabels, "owner label"),
+		Concurrency:        v.concurrency(g.Concurrency, g.Meta),
 		DelegatedClientIDs: v.list(g.DelegatedClientIDs, "client id", false, v.match(reNumericID, "client id", "must be numeric (the OAuth client id of the delegation)")),
 	}
 	if g.OwnerLabelDomain.Set {
@@ -686,7 +610,7 @@ func (v *validator) github(g *fileGitHub) *GitHub {
 		SkipSAMLAuthorizations: g.SkipSAMLAuthorizations != nil && *g.SkipSAMLAuthorizations,
 		BaseURL:                v.endpoint(g.BaseURL, "base_url"),
 		GraphQLURL:             v.endpoint(g.GraphQLURL, "graphql_url"),
-		Concurrency:            v.concurrency(g.Concurrency, g.meta),
+		Concurrency:            v.concurrency(g.Concurrency, g.Meta),
 	}
 	if len(g.Organizations) == 0 && !g.Bad["organizations"] {
 		v.errs.Add(g.At("organizations"), "github provider has no organizations; list at least one")
@@ -710,7 +634,7 @@ func (v *validator) github(g *fileGitHub) *GitHub {
 			v.errs.Add(p.P, "bad cloud secret pattern %q: %v", p.V, err)
 			continue
 		}
-		out.CloudSecretNames = append(out.CloudSecretNames, p.V)
+		out.CloudSecretPatterns = append(out.CloudSecretPatterns, p.V)
 	}
 	return out
 }

@@ -85,3 +85,31 @@ func TestInlineSecretsRejected(t *testing.T) {
 		t.Errorf("typo: got %v", err)
 	}
 }
+
+// TestMovedOwnerKeys: the owner tag keys moved to the catalog; the old
+// spellings are errors at their position that say where the setting went.
+func TestMovedOwnerKeys(t *testing.T) {
+	const src = `providers:
+  aws:
+    owner_tags: [owner]
+  azure:
+    tenant_id: acme.example
+    owner_tags: [owner]
+  gcp:
+    projects: [p1]
+    owner_labels: [owner]
+`
+	_, err := config.Parse("c.yaml", []byte(src), nil)
+	const moved = "has moved: owner tag and label keys are set once, for every provider, in the catalog's defaults.owner_tag_keys (docs/catalog.md); remove it here"
+	want := strings.Join([]string{
+		`c.yaml:3:5: "owner_tags" in aws provider ` + moved,
+		`c.yaml:6:5: "owner_tags" in azure provider ` + moved,
+		`c.yaml:9:5: "owner_labels" in gcp provider ` + moved,
+	}, "\n")
+	if err == nil {
+		t.Fatal("old owner keys accepted")
+	}
+	if diff := cmp.Diff(want, err.Error()); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+}

@@ -8,97 +8,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nhiscan/nhiscan/internal/config"
-	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
-	"github.com/nhiscan/nhiscan/rules"
 )
-
-// Version is set at build time with -ldflags "-X main.Version=v1.2.3".
-var Version = ""
-
-func version() string {
-	if Version != "" {
-		return Version
-	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "dev"
-}
-
-func (a *app) versionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			commit := ""
-			if bi, ok := debug.ReadBuildInfo(); ok {
-				for _, s := range bi.Settings {
-					if s.Key == "vcs.revision" {
-						commit = s.Value
-					}
-				}
-			}
-			fmt.Fprintf(a.stdout, "nhiscan %s", version())
-			if commit != "" {
-				fmt.Fprintf(a.stdout, " (%s)", commit[:min(12, len(commit))])
-			}
-			fmt.Fprintf(a.stdout, " %s, inventory schema v%d, database schema v%d\n", runtime.Version(), nhi.SchemaVersion, store.SchemaVersion())
-			return nil
-		},
-	}
-}
-
-func (a *app) catalogCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "catalog", Short: "Work with the owned-role catalog"}
-	cmd.AddCommand(&cobra.Command{
-		Use:   "validate [PATH...]",
-		Short: "Check catalog files: every problem with file:line:col, exit 2 on any",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := a.loadConfig()
-			if err != nil {
-				return err
-			}
-			at, err := a.evalTime()
-			if err != nil {
-				return err
-			}
-			cat, err := a.loadCatalog(cfg, args, at)
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(a.stdout, "catalog ok: %d people, %d roles, %d exceptions from %d file(s); sha256 %s\n",
-				len(cat.People), len(cat.Roles), len(cat.Exceptions), len(cat.Files), cat.Hash)
-			for _, e := range cat.Exceptions {
-				if !e.Expires.After(at) {
-					fmt.Fprintf(a.stdout, "  note: exception %s (%s) expired %s and no longer suppresses\n", e.ID, e.Rule, fmtTime(e.Expires))
-				}
-			}
-			return nil
-		},
-	})
-	cmd.AddCommand(&cobra.Command{
-		Use:   "rules",
-		Short: "List the built-in rules with their family, severity and controls",
-		Args:  cobra.NoArgs,
-		RunE: func(*cobra.Command, []string) error {
-			for _, r := range rules.Builtin() {
-				fmt.Fprintf(a.stdout, "%-32s %-16s %-8s %s\n    controls: %s\n", r.ID, r.Family, r.Severity, r.Title, strings.Join(r.Controls, ", "))
-			}
-			return nil
-		},
-	})
-	return cmd
-}
 
 func (a *app) auditCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "audit", Short: "Work with the hash-chained audit log"}
@@ -183,7 +101,7 @@ func fmtDetail(d map[string]string) string {
 	for k := range d {
 		keys = append(keys, k)
 	}
-	sortStrings(keys)
+	slices.Sort(keys)
 	var b strings.Builder
 	for i, k := range keys {
 		if i > 0 {
@@ -194,11 +112,7 @@ func fmtDetail(d map[string]string) string {
 	return b.String()
 }
 
-func fileExists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
+// fileSHA256 is the hex SHA-256 of a file's contents.
 func fileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {

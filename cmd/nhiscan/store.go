@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/reports"
+	"github.com/nhiscan/nhiscan/rules/catalog"
+)
+
+// The helpers every command that reads or writes the database shares:
+// opening it, picking scans, and reading one scan's findings.
+
+// readStore loads the configuration and opens its existing database for a
+// reading command, and closes it when fn returns.
+func (a *app) readStore(ctx context.Context, fn func(config.Config, *store.Store) error) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	return a.withExisting(ctx, cfg.Database, func(st *store.Store) error { return fn(cfg, st) })
+}
+
+// readStoreWithCatalog is readStore for commands that also show roles and
+// owners: the catalog is optional and validated before the store opens.
+func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(*catalog.Catalog, *store.Store) error) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	cat, err := a.optionalCatalog(cfg, paths)
+	if err != nil {
+		return err
+	}
+	return a.withExisting(ctx, cfg.Database, func(st *store.Store) error { return fn(cat, st) })
+}
+
+// withExisting opens the existing database at path, runs fn and closes it.
+func (a *app) withExisting(ctx context.Context, path string, fn func(*store.Store) error) error {
+	st, err := a.openExisting(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(st)
+}
+
+// openExisting opens a database that must already exist: reading commands
+// never create an empty one.
+func (a *app) openExisting(ctx context.Context, path string) (*store.Store, error) {
+	if !fileExists(path) {
+		return nil, usagef("database %s does not exist: run 'nhiscan scan' (or 'nhiscan demo') first", path)
+	}
+	return a.openStore(ctx, path)
+}
+
+// openStore opens (creating if needed) the database with the app's clock,
+// which stamps migrations and the end of scans found interrupted; a file
+// that is not a database is a usage error.
+func (a *app) openStore(ctx context.Context, path string) (*store.Store, error) {
+	st, err := store.OpenConfig(ctx, store.Config{Path: path, Now: a.now})
+	if errors.Is(err, store.ErrNotDatabase) {
+		return nil, usagef("--db %s is not an nhiscan database (not SQLite)", path)
+	}
+	return st, err
+}
+
+// optionalCatalog loads the catalog when one is configured; reports fall
+// back to provider owner hints without one.
+func (a *app) optionalCatalog(cfg config.Config, paths []string) (*catalog.Catalog, error) {
+	if len(paths) == 0 && len(cfg.Catalog) == 0 {
+		return nil, nil
+	}
+	return a.loadCatalog(cfg, paths, a.now())
+}
+
+// scanFindingRows returns one scan's findings with their lifecycle: those
+// it produced (open or suppressed) and those it resolved.
+func scanFindingRows(ctx context.Context, st *store.Store, id int64) ([]reports.FindingRow, error) {
+	if _, err := st.Scan(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, usagef("scan %d not found", id)
+		}
+		return nil, err
+	}
+	fs, err := st.ScanFindings(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := st.Findings(ctx, store.FindingFilter{})
+	if err != nil {
+		return nil, err
+	}
+	life := make(map[string]store.FindingRecord, len(recs))
+	for _, r := range recs {
+		life[r.Fingerprint] = r
+	}
+	rows := make([]reports.FindingRow, 0, len(fs))
+	for _, f := range fs {
+		row := reports.FindingRow{Finding: f, Status: reports.StatusOpen}
+		if f.Suppressed {
+			row.Status = reports.StatusSuppressed
+		}
+		if r, ok := life[f.Fingerprint]; ok {
+			row.FirstSeen, row.LastSeen = r.FirstSeen, r.LastSeen
+		}
+		rows = append(rows, row)
+	}
+	// Findings this scan resolved (an earlier scan reported them, this one
+	// of a fully collected scope no longer does) are part of what it
+	// reported: the remediation an auditor looks for.
+	evs, err := st.FindingEvents(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		if ev.Event != store.EventResolved {
+			continue
+		}
+		r, ok := life[ev.Fingerprint]
+		if !ok {
+			continue
+		}
+		rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: reports.StatusResolved, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
+	}
+	return rows, nil
+}
+
+// checkFinishedScan is a usage error unless scan id exists and finished
+// (complete or partial): only a finished scan has a snapshot.
+func checkFinishedScan(ctx context.Context, st *store.Store, id int64) error {
+	sc, err := st.Scan(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return usagef("scan %d not found", id)
+	}
+	if err != nil {
+		return err
+	}
+	if sc.Status != store.ScanComplete && sc.Status != store.ScanPartial {
+		reason := ""
+		if sc.Reason != "" {
+			reason = " (" + sc.Reason + ")"
+		}
+		return usagef("scan %d is %s%s: it has no snapshot to compare", id, sc.Status, reason)
+	}
+	return nil
+}
+func parseScanID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, usagef("scan id %q: want a positive number", s)
+	}
+	return id, nil
+}
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// baseline is the scan drift is judged against, with its snapshot: the
+// newest complete or partial scan (before scan id before, when not 0) that
+// observed something. A scan stored before nhiscan failed the scans that
+// collected nothing is skipped: it is no evidence of anything. The error
+// wraps store.ErrNotFound when there is none.
+func baseline(ctx context.Context, st *store.Store, before int64) (*store.Scan, *nhi.Inventory, error) {
+	sc, err := st.LatestScan(ctx)
+	if before > 0 {
+		sc, err = st.PreviousScan(ctx, before)
+	}
+	for ; err == nil; sc, err = st.PreviousScan(ctx, sc.ID) {
+		inv, _, err := st.Snapshot(ctx, sc.ID)
+		if err != nil {
+			return nil, nil, fmt.Errorf("scan %d: %w", sc.ID, err)
+		}
+		if collectedNothing(&inv) == "" {
+			return &sc, &inv, nil
+		}
+	}
+	return nil, nil, err
+}
