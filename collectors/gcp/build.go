@@ -8,6 +8,7 @@ import (
 	iam "google.golang.org/api/iam/v1"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
 
 // Key states and reasons of the IAM API that mean Google found the key
@@ -146,8 +147,10 @@ func (s *scan) grantScope(resource string) (string, string) {
 }
 
 func (s *scan) grant(b binding) nhi.Grant {
-	scope, level := s.grantScope(b.resource)
-	priv, privileged, reason := classifyRole(b.role, level)
+	scope, _ := s.grantScope(b.resource)
+	// The verdict comes from the normalised scope, as privilege.Classify
+	// would judge the same grant from an imported inventory.
+	priv, privileged, reason := privilege.GCPRole(b.role, privilege.GCPScopeLevel(scope))
 	g := nhi.Grant{ID: b.role + "@" + scope, Kind: "role-binding", Entitlement: b.role, Scope: scope,
 		Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason}
 	if b.condition != "" {
@@ -155,35 +158,6 @@ func (s *scan) grant(b binding) nhi.Grant {
 		g.Via = "condition: " + b.condition
 	}
 	return g
-}
-
-var impersonation = map[string]bool{
-	"roles/iam.serviceAccountTokenCreator":       true,
-	"roles/iam.serviceAccountUser":               true,
-	"roles/iam.workloadIdentityUser":             true,
-	"roles/iam.serviceAccountOpenIdTokenCreator": true,
-}
-
-// classifyRole gives a role's privilege level and whether it is privileged
-// at the given level (organization, folder, project, resource).
-func classifyRole(role, level string) (nhi.Privilege, bool, string) {
-	name := role[strings.LastIndex(role, "/")+1:]
-	switch {
-	case role == "roles/owner":
-		return nhi.PrivAdmin, true, "basic role owner"
-	case role == "roles/editor":
-		return nhi.PrivWrite, true, "basic role editor"
-	case impersonation[role] && level != "resource":
-		return nhi.PrivWrite, true, "can impersonate every service account in the " + level
-	case impersonation[role]:
-		return nhi.PrivWrite, false, ""
-	case strings.HasSuffix(name, ".admin") || strings.HasSuffix(name, "Admin") || name == "admin":
-		return nhi.PrivAdmin, true, "administrator role"
-	case role == "roles/viewer" || role == "roles/browser" || strings.HasSuffix(name, "iewer") ||
-		strings.HasSuffix(name, "eader") || strings.HasSuffix(name, ".readonly") || strings.HasSuffix(name, "Reader"):
-		return nhi.PrivRead, false, ""
-	}
-	return nhi.PrivWrite, false, ""
 }
 
 // identity maps one account.
