@@ -50,7 +50,8 @@ func TestPersistentThrottlingIsAGap(t *testing.T) {
 		t.Fatalf("gaps %+v, want one", inv.Gaps)
 	}
 	g := inv.Gaps[0]
-	if g.Scope != "acme-data-prod" || g.Kind != nhi.GapThrottled || g.Source != gcpfake.OpQueryActivity || !g.UsageOnly || g.Permission == "" {
+	if g.Scope != "acme-data-prod" || g.Kind != nhi.GapThrottled || g.Source != gcpfake.OpQueryActivity ||
+		len(g.Facets) != 1 || g.Facets[0] != "usage:activity-analyzer" || g.UsageOnly {
 		t.Errorf("gap %+v", g)
 	}
 	if n := srv.CallCount(gcpfake.OpQueryActivity); n != 3+2*4 {
@@ -104,7 +105,7 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 			}
 			for _, op := range []string{gcpfake.OpListAssets, gcpfake.OpSearchIamPolicies} {
 				g, ok := sources[op]
-				if !ok || g.Kind != tc.kind || g.Scope != "organizations/"+gcpfake.DemoOrganization || g.Permission == "" {
+				if !ok || g.Kind != tc.kind || g.Scope != "organizations/"+gcpfake.DemoOrganization || (g.Permission != "") != (g.Kind == nhi.GapDenied) {
 					t.Errorf("gap for %s: %+v (ok=%v), want kind %s at the organisation", op, g, ok, tc.kind)
 				}
 			}
