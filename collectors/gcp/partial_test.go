@@ -109,7 +109,7 @@ func TestPartialCollectionNeverLooksRemoved(t *testing.T) {
 	cases := map[string]func(*gcpfake.Server){
 		"policy search denied": func(s *gcpfake.Server) { s.Deny(org, gcpfake.OpSearchIamPolicies) },
 		"policy search denied after one page": func(s *gcpfake.Server) {
-			s.SetMaxPageSize(2)
+			s.SetPageSize(2)
 			s.DenyAfter(org, gcpfake.OpSearchIamPolicies, 1)
 		},
 		"policy search and one project policy denied": func(s *gcpfake.Server) {
@@ -134,17 +134,17 @@ func TestPartialCollectionNeverLooksRemoved(t *testing.T) {
 	// Resource Manager to fall back on.
 	for pages := 0; pages < 16; pages++ {
 		cases[fmt.Sprintf("asset list denied after %02d pages", pages)] = func(s *gcpfake.Server) {
-			s.SetMaxPageSize(2)
+			s.SetPageSize(2)
 			s.DenyAfter(org, gcpfake.OpListAssets, pages)
 		}
 		cases[fmt.Sprintf("asset list denied after %02d pages, no resource manager", pages)] = func(s *gcpfake.Server) {
-			s.SetMaxPageSize(2)
+			s.SetPageSize(2)
 			s.DenyAfter(org, gcpfake.OpListAssets, pages)
 			s.Deny("", gcpfake.OpListProjects)
 			s.Deny("", gcpfake.OpListFolders)
 		}
 		cases[fmt.Sprintf("asset list denied after %02d pages, no resource manager, one project's accounts denied", pages)] = func(s *gcpfake.Server) {
-			s.SetMaxPageSize(2)
+			s.SetPageSize(2)
 			s.DenyAfter(org, gcpfake.OpListAssets, pages)
 			s.Deny("", gcpfake.OpListProjects)
 			s.Deny("acme-payments-prod", gcpfake.OpListSAs)

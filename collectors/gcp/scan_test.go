@@ -18,7 +18,7 @@ import (
 func TestPagingGivesTheSameInventory(t *testing.T) {
 	want := encode(t, collectortest.Collect(t, collector(t, demo(t))))
 	srv := demo(t)
-	srv.SetMaxPageSize(2)
+	srv.SetPageSize(2)
 	got := encode(t, collectortest.Collect(t, collector(t, srv)))
 	if !bytes.Equal(got, want) {
 		t.Error("inventory read in pages of 2 differs from the one read in full pages")
