@@ -158,7 +158,9 @@ func (s *scan) addBindings(resource string, bs []binding) {
 
 // Collect inventories every configured scope. It returns a partial
 // inventory with gaps when some calls fail, and an error only when the
-// context ended or nothing at all could be collected.
+// context ended or nothing at all could be collected (no identity, and a
+// gap hides the identity list of every configured parent). Its errors do
+// not name the provider: the caller does.
 func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	s := &scan{
 		now: c.cfg.Now().UTC(), projects: map[string]*project{}, byNumber: map[string]string{},
@@ -185,10 +187,10 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	}
 	inv := c.build(s)
 	if err := ctx.Err(); err != nil {
-		return inv, fmt.Errorf("gcp collect: %w", err)
+		return inv, fmt.Errorf("collection stopped: %w", err)
 	}
 	if len(inv.Identities) == 0 && c.nothingRead(s) {
-		return inv, fmt.Errorf("gcp collect: every scope failed, first: %w", s.firstErr)
+		return inv, fmt.Errorf("every scope failed; first: %w", s.firstErr)
 	}
 	return inv, nil
 }

@@ -145,8 +145,12 @@ func TestAPIKeysDeniedMakesUsageUnknown(t *testing.T) {
 	srv := demo(t)
 	srv.Deny("acme-payments-prod", gcpfake.OpListAPIKeys)
 	inv := collectortest.Collect(t, collector(t, srv))
-	if !inv.Partial(nhi.GCP, "acme-payments-prod") {
-		t.Error("missing API keys (credentials) must make the scope partial")
+	cov := inv.Coverage()
+	if cov.Observed(nhi.GCP, "acme-payments-prod", "credentials:gcp-api-key") || cov.Observed(nhi.GCP, "acme-payments-prod", "usage:activity-analyzer") {
+		t.Errorf("missing API keys: their credentials and the project's usage must not be observed; gaps %+v", inv.Gaps)
+	}
+	if !cov.Observed(nhi.GCP, "acme-payments-prod", "identities:gcp-service-account") || !cov.Observed(nhi.GCP, "acme-payments-prod", "credentials:gcp-user-managed-key") {
+		t.Errorf("missing API keys hid the accounts or their keys; gaps %+v", inv.Gaps)
 	}
 	id := identityByName(t, inv, "payments-ci-deployer")
 	if id.Usage.State != nhi.UsageUnknown || !strings.Contains(id.Usage.Reason, "API keys") {
