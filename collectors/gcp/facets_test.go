@@ -148,7 +148,7 @@ func TestGapKinds(t *testing.T) {
 		kind  nhi.GapKind
 		calls int
 	}{
-		{"hung", func(s *gcpfake.Server) { s.Timeout("acme-data-prod", gcpfake.OpQueryActivity) }, nhi.GapTimeout, 1},
+		{"hung", func(s *gcpfake.Server) { s.Timeout("acme-data-prod", gcpfake.OpQueryActivity); s.SetHang(time.Minute) }, nhi.GapTimeout, 1},
 		{"503", func(s *gcpfake.Server) { s.Fail("acme-data-prod", gcpfake.OpQueryActivity, 503) }, nhi.GapUnavailable, 3},
 		{"502", func(s *gcpfake.Server) { s.Fail("acme-data-prod", gcpfake.OpQueryActivity, 502) }, nhi.GapUnavailable, 1},
 		{"500", func(s *gcpfake.Server) { s.Fail("acme-data-prod", gcpfake.OpQueryActivity, 500) }, nhi.GapError, 1},
@@ -157,10 +157,14 @@ func TestGapKinds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := demo(t)
-			srv.SetHang(time.Minute)
 			tc.setup(srv)
 			start := time.Now()
-			inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.CallTimeout = 100 * time.Millisecond; c.MaxRetries = 2 }))
+			inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) {
+				c.MaxRetries = 2
+				if tc.name == "hung" {
+					c.CallTimeout = 500 * time.Millisecond
+				}
+			}))
 			if d := time.Since(start); d > 20*time.Second {
 				t.Errorf("scan took %v: a hung call held it", d)
 			}
@@ -213,7 +217,7 @@ func TestCallTimeoutEndsAHungScan(t *testing.T) {
 	srv.SetHang(time.Minute)
 	srv.Timeout("", "")
 	c := collector(t, srv, func(c *gcp.Config) {
-		c.Organization, c.Projects, c.CallTimeout = "", []string{"acme-data-prod"}, 50*time.Millisecond
+		c.Organization, c.Projects, c.CallTimeout = "", []string{"acme-data-prod"}, 100*time.Millisecond
 	})
 	inv, err := c.Collect(context.Background())
 	if err == nil || len(inv.Identities) != 0 {

@@ -48,9 +48,10 @@ func gapKindOf(f fakeapi.Fault) nhi.GapKind {
 }
 
 // faultConfig keeps a faulty scan fast: short backoff, a short per-call
-// timeout.
+// timeout (yet long enough that a loaded machine running the race
+// detector answers every call that is not held in time).
 func faultConfig(c *gcp.Config) {
-	c.RetryBaseDelay, c.MaxRetryDelay, c.CallTimeout = time.Millisecond, 2*time.Millisecond, 150*time.Millisecond
+	c.RetryBaseDelay, c.MaxRetryDelay, c.CallTimeout = time.Millisecond, 2*time.Millisecond, 500*time.Millisecond
 }
 
 // TestRandomFaultsNeverLookRemoved runs the demo organisation through the
@@ -66,7 +67,7 @@ func faultConfig(c *gcp.Config) {
 func TestRandomFaultsNeverLookRemoved(t *testing.T) {
 	clean := collectNoErr(t, collector(t, demo(t), faultConfig))
 	var faults, gaps, runs, failedRuns int
-	for seed := uint64(1); seed <= 24; seed++ {
+	for seed := uint64(1); seed <= 16; seed++ {
 		srv := demo(t)
 		srv.SetHang(2 * time.Second)
 		srv.Random(seed, 0.10)
