@@ -1,45 +1,39 @@
 // Package gcp inventories Google Cloud service accounts, their keys and
 // bound API keys, the IAM bindings that name them, and their last
-// authentication, and disables or enables keys and service accounts on
-// request.
+// authentication (Collector), and disables, enables or deletes keys and
+// disables or enables service accounts on request (Controls).
 //
 // Collection uses Cloud Asset Inventory at the configured organisation,
 // folders or projects (a few paged calls for the whole scope), falls back to
 // per-project IAM and Resource Manager calls where the Asset API is not
-// enabled or not permitted, and reads usage from Policy Analyzer. It never
-// requests key material or API key strings, and it changes nothing unless
-// Act is called.
+// enabled or not permitted, and reads usage from Policy Analyzer. Every
+// failed call becomes a gap naming the facets it hides. It never requests
+// key material or API key strings. The Collector cannot change anything;
+// Controls, built separately, is the only writer.
 package gcp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/googleapis/gax-go/v2"
-	"github.com/googleapis/gax-go/v2/apierror"
 	apikeys "google.golang.org/api/apikeys/v2"
 	cloudasset "google.golang.org/api/cloudasset/v1"
 	crm "google.golang.org/api/cloudresourcemanager/v3"
-	"google.golang.org/api/googleapi"
 	iam "google.golang.org/api/iam/v1"
-	"google.golang.org/api/option"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
-// Config configures a Collector. Exactly one of Organization, Folders or
+// Config configures a Collector and Controls. Exactly one of Organization, Folders or
 // Projects is usually set; any combination is allowed and each becomes a
 // Cloud Asset Inventory parent.
 type Config struct {
@@ -84,6 +78,10 @@ type Config struct {
 	MaxRetries     int
 	MaxRetryDelay  time.Duration
 	RetryBaseDelay time.Duration
+	// CallTimeout bounds each HTTP attempt (default 60s). A call that does
+	// not answer in time is not retried: it becomes a "timeout" gap, so a
+	// hung API cannot hold the scan.
+	CallTimeout time.Duration
 
 	// OwnerTagKeys are the project label keys that name an owner (default
 	// "owner"). GCP label values cannot hold "@" or ".": when
@@ -101,22 +99,24 @@ type Config struct {
 	// usage is a documented Activity Analyzer blind spot and is reported as
 	// unknown.
 	DelegatedClientIDs []string
-	// SkipUsage skips Policy Analyzer; usage is then reported as unknown.
+	// SkipUsage skips Policy Analyzer; usage is then reported as unknown
+	// and the usage facet is not listed as read.
 	SkipUsage bool
 
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Progress is told as each parent's inventory and each project's usage
-	// finish (optional).
+	// finish (optional). Only the Collector uses it.
 	Progress collectors.Progress
 }
 
-// Collector collects GCP identities and acts on their credentials.
+// Collector collects GCP identities. It only reads.
 type Collector struct {
 	cfg      Config
 	parents  []string
 	ownerRe  *regexp.Regexp
 	delegate map[string]bool
+	caller
 
 	asset *cloudasset.Service
 	iam   *iam.Service
@@ -126,79 +126,21 @@ type Collector struct {
 	log   *slog.Logger
 }
 
-var (
-	_ collectors.Collector  = (*Collector)(nil)
-	_ collectors.Controller = (*Collector)(nil)
-)
+var _ collectors.Collector = (*Collector)(nil)
 
 var numeric = regexp.MustCompile(`^[0-9]+$`)
 
-// New validates cfg and builds the API clients. It makes no call.
+// defaultOwnerPattern finds "owner: alice@example.com" in a description.
+const defaultOwnerPattern = `(?i)owner\s*[:=]\s*([^\s,;()]+)`
+
+// New validates cfg, reporting every problem at once, and builds the API
+// clients. It makes no call.
 func New(cfg Config) (*Collector, error) {
-	var errs []error
-	c := &Collector{cfg: cfg, delegate: map[string]bool{}}
-	if o := strings.TrimPrefix(cfg.Organization, "organizations/"); o != "" {
-		if !numeric.MatchString(o) {
-			errs = append(errs, fmt.Errorf("organization %q: want a numeric organisation id", cfg.Organization))
-		}
-		c.parents = append(c.parents, "organizations/"+o)
-	}
-	for _, f := range cfg.Folders {
-		f = strings.TrimPrefix(f, "folders/")
-		if !numeric.MatchString(f) {
-			errs = append(errs, fmt.Errorf("folder %q: want a numeric folder id", f))
-		}
-		c.parents = append(c.parents, "folders/"+f)
-	}
-	for _, p := range cfg.Projects {
-		p = strings.TrimPrefix(p, "projects/")
-		if p == "" || strings.ContainsAny(p, "/ ") {
-			errs = append(errs, fmt.Errorf("project %q: want a project id", p))
-		}
-		c.parents = append(c.parents, "projects/"+p)
-	}
-	if len(c.parents) == 0 {
-		errs = append(errs, errors.New("no scope: set organization, folders or projects"))
-	}
-	pat := cfg.OwnerPattern
-	if pat == "" {
-		pat = `(?i)owner\s*[:=]\s*([^\s,;()]+)`
-	}
-	re, err := regexp.Compile(pat)
-	switch {
-	case err != nil:
-		errs = append(errs, fmt.Errorf("owner pattern: %w", err))
-	case re.NumSubexp() < 1:
-		errs = append(errs, errors.New("owner pattern: needs a capture group"))
-	}
-	c.ownerRe = re
-	for _, id := range cfg.DelegatedClientIDs {
-		c.delegate[strings.ToLower(strings.TrimSpace(id))] = true
-	}
-	if c.cfg.Concurrency <= 0 {
-		c.cfg.Concurrency = 8
-	}
-	if c.cfg.AssetPageSize <= 0 || c.cfg.AssetPageSize > 1000 {
-		c.cfg.AssetPageSize = 1000
-	}
-	if c.cfg.MaxRetries == 0 {
-		c.cfg.MaxRetries = 5
-	}
-	if c.cfg.MaxRetryDelay <= 0 {
-		c.cfg.MaxRetryDelay = 30 * time.Second
-	}
-	if c.cfg.RetryBaseDelay <= 0 {
-		c.cfg.RetryBaseDelay = 500 * time.Millisecond
-	}
-	if len(c.cfg.OwnerTagKeys) == 0 {
-		c.cfg.OwnerTagKeys = []string{"owner"}
-	}
-	if c.cfg.Now == nil {
-		c.cfg.Now = time.Now
-	}
-	c.log = cfg.Logger
-	if c.log == nil {
-		c.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	cfg = cfg.withDefaults()
+	parents, errs := parents(cfg)
+	re, err := ownerPattern(cfg.OwnerPattern)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	auth, err := authOptions(cfg)
 	if err != nil {
@@ -207,23 +149,16 @@ func New(cfg Config) (*Collector, error) {
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("gcp config: %w", errors.Join(errs...))
 	}
-	ctx := context.Background()
-	opts := func(api string) []option.ClientOption {
-		o := append([]option.ClientOption{option.WithUserAgent("nhiscan")}, auth...)
-		ep := cfg.Endpoints[api]
-		if ep == "" {
-			ep = cfg.Endpoint
-		}
-		if ep != "" {
-			o = append(o, option.WithEndpoint(strings.TrimSuffix(ep, "/")+"/"))
-		}
-		return o
+	c := &Collector{cfg: cfg, parents: parents, ownerRe: re, delegate: map[string]bool{}, caller: newCaller(cfg), log: cfg.Logger}
+	for _, id := range cfg.DelegatedClientIDs {
+		c.delegate[strings.ToLower(strings.TrimSpace(id))] = true
 	}
-	if c.asset, err = cloudasset.NewService(ctx, opts("cloudasset")...); err == nil {
-		if c.iam, err = iam.NewService(ctx, opts("iam")...); err == nil {
-			if c.pa, err = policyanalyzer.NewService(ctx, opts("policyanalyzer")...); err == nil {
-				if c.keys, err = apikeys.NewService(ctx, opts("apikeys")...); err == nil {
-					c.crm, err = crm.NewService(ctx, opts("cloudresourcemanager")...)
+	ctx := context.Background()
+	if c.asset, err = cloudasset.NewService(ctx, clientOptions(cfg, auth, "cloudasset")...); err == nil {
+		if c.iam, err = iam.NewService(ctx, clientOptions(cfg, auth, "iam")...); err == nil {
+			if c.pa, err = policyanalyzer.NewService(ctx, clientOptions(cfg, auth, "policyanalyzer")...); err == nil {
+				if c.keys, err = apikeys.NewService(ctx, clientOptions(cfg, auth, "apikeys")...); err == nil {
+					c.crm, err = crm.NewService(ctx, clientOptions(cfg, auth, "cloudresourcemanager")...)
 				}
 			}
 		}
@@ -234,157 +169,84 @@ func New(cfg Config) (*Collector, error) {
 	return c, nil
 }
 
-// authOptions turns the credential settings into client options.
-func authOptions(cfg Config) ([]option.ClientOption, error) {
-	var o []option.ClientOption
-	if cfg.QuotaProject != "" {
-		o = append(o, option.WithQuotaProject(cfg.QuotaProject))
+// withDefaults fills in the settings left zero.
+func (cfg Config) withDefaults() Config {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
 	}
+	if cfg.AssetPageSize <= 0 || cfg.AssetPageSize > 1000 {
+		cfg.AssetPageSize = 1000
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 5
+	}
+	if cfg.MaxRetryDelay <= 0 {
+		cfg.MaxRetryDelay = 30 * time.Second
+	}
+	if cfg.RetryBaseDelay <= 0 {
+		cfg.RetryBaseDelay = 500 * time.Millisecond
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = 60 * time.Second
+	}
+	if len(cfg.OwnerTagKeys) == 0 {
+		cfg.OwnerTagKeys = []string{"owner"}
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return cfg
+}
+
+// parents returns the Cloud Asset parents the configuration names, and
+// every malformed id.
+func parents(cfg Config) ([]string, []error) {
+	var out []string
+	var errs []error
+	if o := strings.TrimPrefix(cfg.Organization, "organizations/"); o != "" {
+		if !numeric.MatchString(o) {
+			errs = append(errs, fmt.Errorf("organization %q: want a numeric organisation id", cfg.Organization))
+		}
+		out = append(out, "organizations/"+o)
+	}
+	for _, f := range cfg.Folders {
+		f = strings.TrimPrefix(f, "folders/")
+		if !numeric.MatchString(f) {
+			errs = append(errs, fmt.Errorf("folder %q: want a numeric folder id", f))
+		}
+		out = append(out, "folders/"+f)
+	}
+	for _, p := range cfg.Projects {
+		p = strings.TrimPrefix(p, "projects/")
+		if p == "" || strings.ContainsAny(p, "/ ") {
+			errs = append(errs, fmt.Errorf("project %q: want a project id", p))
+		}
+		out = append(out, "projects/"+p)
+	}
+	if len(out) == 0 {
+		errs = append(errs, errors.New("no scope: set organization, folders or projects"))
+	}
+	return out, errs
+}
+
+// ownerPattern compiles the owner pattern (the default when empty); it
+// needs a capture group for the owner.
+func ownerPattern(pat string) (*regexp.Regexp, error) {
+	if pat == "" {
+		pat = defaultOwnerPattern
+	}
+	re, err := regexp.Compile(pat)
 	switch {
-	case cfg.HTTPClient != nil:
-		o = append(o, option.WithHTTPClient(cfg.HTTPClient))
-	case cfg.NoAuth:
-		o = append(o, option.WithoutAuthentication())
-	case cfg.CredentialsFile != "":
-		b, err := os.ReadFile(cfg.CredentialsFile)
-		if err != nil {
-			return nil, fmt.Errorf("credentials file: %w", err)
-		}
-		var f struct {
-			Type string `json:"type"`
-		}
-		if err := json.Unmarshal(b, &f); err != nil {
-			return nil, fmt.Errorf("credentials file %s: %w", cfg.CredentialsFile, err)
-		}
-		var t option.CredentialsType
-		switch f.Type {
-		case "service_account":
-			t = option.ServiceAccount
-		case "external_account":
-			t = option.ExternalAccount
-		case "impersonated_service_account":
-			t = option.ImpersonatedServiceAccount
-		case "authorized_user":
-			t = option.AuthorizedUser
-		default:
-			return nil, fmt.Errorf("credentials file %s: unsupported type %q", cfg.CredentialsFile, f.Type)
-		}
-		o = append(o, option.WithAuthCredentialsJSON(t, b))
+	case err != nil:
+		return nil, fmt.Errorf("owner pattern: %w", err)
+	case re.NumSubexp() < 1:
+		return nil, errors.New("owner pattern: needs a capture group")
 	}
-	return o, nil
+	return re, nil
 }
 
 // Provider returns nhi.GCP.
 func (c *Collector) Provider() nhi.Provider { return nhi.GCP }
-
-// retryer retries 429 and 503 with exponential backoff, honouring a
-// server's Retry-After, up to MaxRetries times.
-type retryer struct {
-	bo       gax.Backoff
-	max      int
-	n        int
-	maxDelay time.Duration
-}
-
-func (r *retryer) Retry(err error) (time.Duration, bool) {
-	var ge *googleapi.Error
-	if !errors.As(err, &ge) || (ge.Code != http.StatusTooManyRequests && ge.Code != http.StatusServiceUnavailable) {
-		return 0, false
-	}
-	if r.n >= r.max {
-		return 0, false
-	}
-	r.n++
-	pause := r.bo.Pause()
-	if s := ge.Header.Get("Retry-After"); s != "" {
-		if secs, err := strconv.Atoi(s); err == nil && time.Duration(secs)*time.Second > pause {
-			pause = time.Duration(secs) * time.Second
-		}
-	}
-	return min(pause, r.maxDelay), true
-}
-
-// call runs f with retries on throttling.
-func (c *Collector) call(ctx context.Context, f func(ctx context.Context) error) error {
-	if c.cfg.MaxRetries < 0 {
-		return f(ctx)
-	}
-	return gax.Invoke(ctx, func(ctx context.Context, _ gax.CallSettings) error { return f(ctx) },
-		gax.WithRetry(func() gax.Retryer {
-			return &retryer{max: c.cfg.MaxRetries, maxDelay: c.cfg.MaxRetryDelay,
-				bo: gax.Backoff{Initial: c.cfg.RetryBaseDelay, Max: c.cfg.MaxRetryDelay, Multiplier: 2}}
-		}))
-}
-
-// pages fetches every page of a listing: fetch returns the next page token.
-func (c *Collector) pages(ctx context.Context, fetch func(ctx context.Context, token string) (string, error)) error {
-	token := ""
-	for {
-		var next string
-		err := c.call(ctx, func(ctx context.Context) error {
-			var err error
-			next, err = fetch(ctx, token)
-			return err
-		})
-		if err != nil {
-			return err
-		}
-		if next == "" {
-			return nil
-		}
-		token = next
-	}
-}
-
-// classify translates an API error into a gap kind and a collectors
-// sentinel.
-func classify(err error) (nhi.GapKind, error) {
-	if errors.Is(err, context.DeadlineExceeded) {
-		return nhi.GapTimeout, err
-	}
-	if errors.Is(err, context.Canceled) {
-		return nhi.GapError, err
-	}
-	var ge *googleapi.Error
-	if !errors.As(err, &ge) {
-		return nhi.GapError, err
-	}
-	reason := ""
-	if ae, ok := apierror.FromError(err); ok {
-		reason = ae.Reason()
-	}
-	switch {
-	case reason == "SERVICE_DISABLED" || strings.Contains(ge.Message, "has not been used") || hasReason(ge, "accessNotConfigured"):
-		return nhi.GapUnavailable, fmt.Errorf("%w: API not enabled: %s", collectors.ErrDenied, ge.Message)
-	case ge.Code == http.StatusForbidden || ge.Code == http.StatusUnauthorized:
-		return nhi.GapDenied, fmt.Errorf("%w: %s", collectors.ErrDenied, ge.Message)
-	case ge.Code == http.StatusTooManyRequests:
-		return nhi.GapThrottled, fmt.Errorf("%w: %s", collectors.ErrThrottled, ge.Message)
-	case ge.Code == http.StatusNotFound:
-		return nhi.GapError, fmt.Errorf("%w: %s", collectors.ErrNotFound, ge.Message)
-	case ge.Code == http.StatusServiceUnavailable || ge.Code == http.StatusGatewayTimeout:
-		return nhi.GapUnavailable, err
-	}
-	return nhi.GapError, err
-}
-
-func hasReason(ge *googleapi.Error, r string) bool {
-	for _, e := range ge.Errors {
-		if e.Reason == r {
-			return true
-		}
-	}
-	return false
-}
-
-// parseTime parses an RFC 3339 time; empty or invalid gives zero.
-func parseTime(s string) time.Time {
-	if s == "" {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}

@@ -18,7 +18,7 @@ import (
 func TestPagingGivesTheSameInventory(t *testing.T) {
 	want := encode(t, collectortest.Collect(t, collector(t, demo(t))))
 	srv := demo(t)
-	srv.SetMaxPageSize(2)
+	srv.SetPageSize(2)
 	got := encode(t, collectortest.Collect(t, collector(t, srv)))
 	if !bytes.Equal(got, want) {
 		t.Error("inventory read in pages of 2 differs from the one read in full pages")
@@ -50,7 +50,8 @@ func TestPersistentThrottlingIsAGap(t *testing.T) {
 		t.Fatalf("gaps %+v, want one", inv.Gaps)
 	}
 	g := inv.Gaps[0]
-	if g.Scope != "acme-data-prod" || g.Kind != nhi.GapThrottled || g.Source != gcpfake.OpQueryActivity || !g.UsageOnly || g.Permission == "" {
+	if g.Scope != "acme-data-prod" || g.Kind != nhi.GapThrottled || g.Source != gcpfake.OpQueryActivity ||
+		len(g.Facets) != 1 || g.Facets[0] != "usage:activity-analyzer" || g.UsageOnly {
 		t.Errorf("gap %+v", g)
 	}
 	if n := srv.CallCount(gcpfake.OpQueryActivity); n != 3+2*4 {
@@ -104,7 +105,7 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 			}
 			for _, op := range []string{gcpfake.OpListAssets, gcpfake.OpSearchIamPolicies} {
 				g, ok := sources[op]
-				if !ok || g.Kind != tc.kind || g.Scope != "organizations/"+gcpfake.DemoOrganization || g.Permission == "" {
+				if !ok || g.Kind != tc.kind || g.Scope != "organizations/"+gcpfake.DemoOrganization || (g.Permission != "") != (g.Kind == nhi.GapDenied) {
 					t.Errorf("gap for %s: %+v (ok=%v), want kind %s at the organisation", op, g, ok, tc.kind)
 				}
 			}
@@ -144,8 +145,12 @@ func TestAPIKeysDeniedMakesUsageUnknown(t *testing.T) {
 	srv := demo(t)
 	srv.Deny("acme-payments-prod", gcpfake.OpListAPIKeys)
 	inv := collectortest.Collect(t, collector(t, srv))
-	if !inv.Partial(nhi.GCP, "acme-payments-prod") {
-		t.Error("missing API keys (credentials) must make the scope partial")
+	cov := inv.Coverage()
+	if cov.Observed(nhi.GCP, "acme-payments-prod", "credentials:gcp-api-key") || cov.Observed(nhi.GCP, "acme-payments-prod", "usage:activity-analyzer") {
+		t.Errorf("missing API keys: their credentials and the project's usage must not be observed; gaps %+v", inv.Gaps)
+	}
+	if !cov.Observed(nhi.GCP, "acme-payments-prod", "identities:gcp-service-account") || !cov.Observed(nhi.GCP, "acme-payments-prod", "credentials:gcp-user-managed-key") {
+		t.Errorf("missing API keys hid the accounts or their keys; gaps %+v", inv.Gaps)
 	}
 	id := identityByName(t, inv, "payments-ci-deployer")
 	if id.Usage.State != nhi.UsageUnknown || !strings.Contains(id.Usage.Reason, "API keys") {

@@ -20,7 +20,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/fakeapi"
 )
 
-// API operations, as counted by Calls and named in Deny and Throttle.
+// API operations, as counted by Calls and named in faults.
 const (
 	OpListAssets         = "cloudasset.assets.list"
 	OpSearchIamPolicies  = "cloudasset.searchAllIamPolicies"
@@ -61,7 +61,11 @@ var permissionFor = map[string]string{
 	OpGetProjectIamPolic: "resourcemanager.projects.getIamPolicy",
 }
 
-// Server is a running fake.
+// Server is a running fake. It embeds fakeapi.Counter (Calls, CallCount,
+// TotalCalls, ResetCalls) and fakeapi.Faults (Deny, DenyAfter, Throttle,
+// Fail, Timeout, Random, Injected): a fault's scope is a project id,
+// "organizations/N" or "folders/N" ("" matches every scope), its operation
+// one of the Op constants ("" matches every operation).
 type Server struct {
 	// URL is the base URL; point every Google API client at URL + "/".
 	URL string
@@ -70,25 +74,27 @@ type Server struct {
 	mu   sync.Mutex
 	seed Seed
 	fakeapi.Counter
-	denied      map[[2]string]bool
-	deniedAfter map[[2]string]int
-	throttled   map[[2]string]int
+	fakeapi.Faults
 	disabledAPI map[string]bool
 	latency     time.Duration
 	maxPage     int
-	retryAfter  string
+	hang        time.Duration
 	sendSecrets bool
+	closed      chan struct{}
+	closeOnce   sync.Once
 }
+
+// defaultHang is how long a call with a Timeout fault waits for the
+// client to give up before it answers 504 DEADLINE_EXCEEDED.
+const defaultHang = 5 * time.Second
 
 // New starts a fake serving a copy of seed.
 func New(seed Seed) *Server {
 	s := &Server{
 		seed:        cloneSeed(seed),
-		denied:      map[[2]string]bool{},
-		deniedAfter: map[[2]string]int{},
-		throttled:   map[[2]string]int{},
 		disabledAPI: map[string]bool{},
-		retryAfter:  "1",
+		hang:        defaultHang,
+		closed:      make(chan struct{}),
 	}
 	for i := range s.seed.Projects {
 		p := &s.seed.Projects[i]
@@ -104,44 +110,21 @@ func New(seed Seed) *Server {
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server. Calls held by a Timeout fault end at once.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closed) })
+	s.srv.Close()
+}
 
 // Client returns an HTTP client for the server.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
 
-// Deny makes calls of op (every operation when empty) on scope (a project
-// id, "organizations/N" or "folders/N"; every scope when empty) fail with
-// 403 PERMISSION_DENIED.
-func (s *Server) Deny(scope, op string) {
+// SetHang sets how long a call with a Timeout fault waits for the client
+// to give up before it answers 504 DEADLINE_EXCEEDED (default 5s).
+func (s *Server) SetHang(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.denied[[2]string{scope, op}] = true
-}
-
-// DenyAfter lets the next n calls of op on scope (empty matches all)
-// succeed and refuses every later one with 403 PERMISSION_DENIED, as when a
-// grant is removed or a token loses access in the middle of a scan.
-func (s *Server) DenyAfter(scope, op string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.deniedAfter[[2]string{scope, op}] = n
-}
-
-// Throttle makes the next n calls of op on scope (empty matches all) fail
-// with 429 RESOURCE_EXHAUSTED; n < 0 throttles for ever.
-func (s *Server) Throttle(scope, op string, n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttled[[2]string{scope, op}] = n
-}
-
-// SetRetryAfter sets the Retry-After header sent with 429 responses (in
-// seconds, "" for none).
-func (s *Server) SetRetryAfter(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.retryAfter = v
+	s.hang = d
 }
 
 // DisableService makes every call to an API ("cloudasset", "iam",
@@ -169,8 +152,8 @@ func (s *Server) SetLatency(d time.Duration) {
 	s.latency = d
 }
 
-// SetMaxPageSize caps every page at n items (0 restores the API maxima).
-func (s *Server) SetMaxPageSize(n int) {
+// SetPageSize caps every page at n items (0 restores the API maxima).
+func (s *Server) SetPageSize(n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maxPage = n
@@ -237,83 +220,103 @@ func (s *Server) Mutate(f func(*Seed)) {
 }
 
 type apiError struct {
-	code   int
-	status string
-	reason string
-	msg    string
-	perm   string
+	code       int
+	status     string
+	reason     string
+	msg        string
+	perm       string
+	retryAfter string
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
-	op, scope, api, h := s.route(r.Method, path)
+	op, scope, api, h := s.route(r, path)
 	if h == nil {
-		writeErr(w, "", apiError{code: 404, status: "NOT_FOUND", msg: "unknown path " + r.Method + " " + path})
+		writeErr(w, apiError{code: 404, status: "NOT_FOUND", msg: "unknown path " + r.Method + " " + path})
 		return
 	}
-	s.mu.Lock()
 	s.Count(op)
-	lat := s.latency
-	e := s.inject(op, scope, api)
-	retryAfter := s.retryAfter
+	s.mu.Lock()
+	lat, hang, disabled := s.latency, s.hang, s.disabledAPI[api]
 	s.mu.Unlock()
-	if lat > 0 {
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
+	if lat > 0 && !s.wait(r, lat) {
+		return
+	}
+	if disabled {
+		writeErr(w, apiError{code: 403, status: "PERMISSION_DENIED", reason: "SERVICE_DISABLED",
+			msg: api + ".googleapis.com has not been used in the quota project before or it is disabled"})
+		return
+	}
+	if f, ok := s.Inject(scope, op); ok {
+		if f.Kind == fakeapi.FaultTimeout && !s.wait(r, hang) {
 			return
 		}
-	}
-	if e != nil {
-		if e.code == 429 {
-			writeErr(w, retryAfter, *e)
-		} else {
-			writeErr(w, "", *e)
-		}
+		writeErr(w, faultError(f, op, scope))
 		return
 	}
 	s.mu.Lock()
 	body, ae := h(r)
 	s.mu.Unlock()
 	if ae != nil {
-		writeErr(w, "", *ae)
+		writeErr(w, *ae)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	_ = json.NewEncoder(w).Encode(body)
 }
 
-// inject returns the injected error for a call, if any. Callers hold mu.
-func (s *Server) inject(op, scope, api string) *apiError {
-	if s.disabledAPI[api] {
-		return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "SERVICE_DISABLED",
-			msg: api + ".googleapis.com has not been used in the quota project before or it is disabled"}
+// wait holds a call for d; it reports false when the client gave up or
+// the server closed first.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+	case <-s.closed:
 	}
-	for _, k := range [][2]string{{scope, op}, {scope, ""}, {"", op}, {"", ""}} {
-		n, after := s.deniedAfter[k]
-		if after && n > 0 {
-			s.deniedAfter[k] = n - 1
-		}
-		if s.denied[k] || (after && n <= 0) {
-			perm := permissionFor[op]
-			return &apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED", perm: perm,
-				msg: fmt.Sprintf("Permission '%s' denied on resource '%s' (or it may not exist).", perm, scope)}
-		}
-		if n, ok := s.throttled[k]; ok && n != 0 {
-			if n > 0 {
-				s.throttled[k] = n - 1
-			}
-			return &apiError{code: 429, status: "RESOURCE_EXHAUSTED", reason: "RATE_LIMIT_EXCEEDED",
-				msg: "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'."}
-		}
-	}
-	return nil
+	return false
 }
 
-func writeErr(w http.ResponseWriter, retryAfter string, e apiError) {
+// googleStatus is the status Google's error JSON names for an HTTP code.
+var googleStatus = map[int]string{
+	400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND", 409: "ABORTED",
+	429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "NOT_IMPLEMENTED", 503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED",
+}
+
+// faultError renders an injected fault as Google answers it.
+func faultError(f fakeapi.Fault, op, scope string) apiError {
+	switch f.Kind {
+	case fakeapi.FaultDenied:
+		perm := permissionFor[op]
+		return apiError{code: 403, status: "PERMISSION_DENIED", reason: "IAM_PERMISSION_DENIED", perm: perm,
+			msg: fmt.Sprintf("Permission '%s' denied on resource '%s' (or it may not exist).", perm, scope)}
+	case fakeapi.FaultThrottled:
+		return apiError{code: 429, status: "RESOURCE_EXHAUSTED", reason: "RATE_LIMIT_EXCEEDED", retryAfter: "1",
+			msg: "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute'."}
+	case fakeapi.FaultTimeout:
+		return apiError{code: 504, status: "DEADLINE_EXCEEDED", msg: "The request was aborted because it exceeded its deadline."}
+	}
+	code := f.Status
+	if code == 0 {
+		code = http.StatusInternalServerError
+	}
+	status, ok := googleStatus[code]
+	if !ok {
+		status = "UNKNOWN"
+	}
+	msg := "Internal error encountered."
+	if code != http.StatusInternalServerError {
+		msg = http.StatusText(code)
+	}
+	return apiError{code: code, status: status, msg: msg}
+}
+
+func writeErr(w http.ResponseWriter, e apiError) {
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	if retryAfter != "" {
-		w.Header().Set("Retry-After", retryAfter)
+	if e.retryAfter != "" {
+		w.Header().Set("Retry-After", e.retryAfter)
 	}
 	w.WriteHeader(e.code)
 	details := []any{}
@@ -335,7 +338,8 @@ func writeErr(w http.ResponseWriter, retryAfter string, e apiError) {
 type handler func(r *http.Request) (any, *apiError)
 
 // route maps a request to its operation, scope, API and handler.
-func (s *Server) route(method, path string) (op, scope, api string, h handler) {
+func (s *Server) route(r *http.Request, path string) (op, scope, api string, h handler) {
+	method := r.Method
 	seg := strings.Split(path, "/")
 	if len(seg) < 2 {
 		return "", "", "", nil
@@ -365,9 +369,9 @@ func (s *Server) route(method, path string) (op, scope, api string, h handler) {
 		p := rest[1]
 		return OpListAPIKeys, s.scopeOf("projects/" + p), "apikeys", func(r *http.Request) (any, *apiError) { return s.listAPIKeys(r, p) }
 	case ver == "v3" && len(rest) == 1 && rest[0] == "projects":
-		return OpListProjects, "", "cloudresourcemanager", s.listProjects
+		return OpListProjects, s.scopeOf(r.URL.Query().Get("parent")), "cloudresourcemanager", s.listProjects
 	case ver == "v3" && len(rest) == 1 && rest[0] == "folders":
-		return OpListFolders, "", "cloudresourcemanager", s.listFolders
+		return OpListFolders, s.scopeOf(r.URL.Query().Get("parent")), "cloudresourcemanager", s.listFolders
 	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "getIamPolicy":
 		p := rest[1]
 		return OpGetProjectIamPolic, s.scopeOf("projects/" + p), "cloudresourcemanager", func(*http.Request) (any, *apiError) { return s.projectPolicy(p) }

@@ -3,11 +3,18 @@
 // (iam/v1), Policy Analyzer (policyanalyzer/v1), API Keys (apikeys/v2) and
 // Resource Manager (cloudresourcemanager/v3).
 //
-// It serves the documented JSON wire format with pageToken paging, keeps
-// state (disabling or deleting a key changes what the next scan sees),
-// counts calls per API operation, and injects PERMISSION_DENIED,
-// SERVICE_DISABLED and RESOURCE_EXHAUSTED errors and latency on demand. It
-// holds fake key material only to prove that the collector never returns it.
+// It serves the documented JSON wire format with pageToken paging
+// (SetPageSize caps the pages), keeps state (disabling or deleting a key
+// changes what the next scan sees), counts calls per API operation
+// (fakeapi.Counter), and injects faults through the shared fakeapi.Faults
+// vocabulary, rendered as Google answers them: Deny as 403
+// PERMISSION_DENIED (IAM_PERMISSION_DENIED with the permission), Throttle as
+// 429 RESOURCE_EXHAUSTED with Retry-After, Fail as the status's error JSON
+// (500 INTERNAL, 503 UNAVAILABLE …), Timeout as a call that hangs until the
+// client gives up (or SetHang passes, then 504 DEADLINE_EXCEEDED).
+// DisableService answers 403 SERVICE_DISABLED for a whole API, and
+// SetLatency delays every call. It holds fake key material only to prove
+// that the collector never returns it.
 package gcpfake
 
 import (

@@ -12,12 +12,38 @@ import (
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
+// Controls disables, enables or deletes service account keys and disables
+// or enables service accounts. It is built apart from the read-only
+// Collector (NewControls), so that code that only scans cannot write.
+type Controls struct {
+	caller
+	iam *iam.Service
+}
+
+var _ collectors.Controller = (*Controls)(nil)
+
+// NewControls validates the connection settings of cfg (credentials,
+// endpoints, retries, call timeout; the scopes to scan are not needed) and
+// builds the IAM client. It makes no call.
+func NewControls(cfg Config) (*Controls, error) {
+	cfg = cfg.withDefaults()
+	auth, err := authOptions(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("gcp config: %w", err)
+	}
+	svc, err := iam.NewService(context.Background(), clientOptions(cfg, auth, "iam")...)
+	if err != nil {
+		return nil, fmt.Errorf("gcp clients: %w", err)
+	}
+	return &Controls{caller: newCaller(cfg), iam: svc}, nil
+}
+
 // Act disables, enables or deletes a service account key, or disables or
 // enables a service account. Every action reads the current state first and
 // changes nothing when the target is already in the requested state, so it
 // is idempotent. Keys are addressed through the account's project and
 // immutable unique id (projects/PROJECT/serviceAccounts/UNIQUE_ID/keys/KEY_ID).
-func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	idn := req.Identity
 	if idn.Provider != nhi.GCP || idn.Kind != nhi.KindGCPServiceAccount {
 		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: %w", idn.ID, collectors.ErrUnsupported)
@@ -62,12 +88,11 @@ func state(disabled bool) string {
 	return "enabled"
 }
 
-func (c *Collector) actErr(what string, err error) error {
-	_, serr := classify(err)
-	return fmt.Errorf("gcp %s: %w", what, serr)
+func actErr(what string, err error) error {
+	return fmt.Errorf("gcp %s: %w", what, err)
 }
 
-func (c *Collector) actAccount(ctx context.Context, action collectors.Action, name string) (collectors.ActionResult, error) {
+func (c *Controls) actAccount(ctx context.Context, action collectors.Action, name string) (collectors.ActionResult, error) {
 	if action != collectors.Disable && action != collectors.Enable {
 		return collectors.ActionResult{}, fmt.Errorf("gcp %s service account %s: %w", action, name, collectors.ErrUnsupported)
 	}
@@ -77,7 +102,7 @@ func (c *Collector) actAccount(ctx context.Context, action collectors.Action, na
 		sa, err = c.iam.Projects.ServiceAccounts.Get(name).Context(ctx).Do()
 		return err
 	}); err != nil {
-		return collectors.ActionResult{}, c.actErr("get "+name, err)
+		return collectors.ActionResult{}, actErr("get "+name, err)
 	}
 	want := action == collectors.Disable
 	res := collectors.ActionResult{Before: state(sa.Disabled), After: state(want)}
@@ -95,13 +120,13 @@ func (c *Collector) actAccount(ctx context.Context, action collectors.Action, na
 		return err
 	})
 	if err != nil {
-		return collectors.ActionResult{}, c.actErr(string(action)+" "+name, err)
+		return collectors.ActionResult{}, actErr(string(action)+" "+name, err)
 	}
 	res.Changed = true
 	return res, nil
 }
 
-func (c *Collector) actKey(ctx context.Context, action collectors.Action, name string) (collectors.ActionResult, error) {
+func (c *Controls) actKey(ctx context.Context, action collectors.Action, name string) (collectors.ActionResult, error) {
 	var k *iam.ServiceAccountKey
 	err := c.call(ctx, func(ctx context.Context) error {
 		var err error
@@ -109,11 +134,10 @@ func (c *Collector) actKey(ctx context.Context, action collectors.Action, name s
 		return err
 	})
 	if err != nil {
-		_, serr := classify(err)
-		if action == collectors.Delete && errors.Is(serr, collectors.ErrNotFound) {
+		if action == collectors.Delete && errors.Is(err, collectors.ErrNotFound) {
 			return collectors.ActionResult{Before: "deleted", After: "deleted", Detail: "key already deleted"}, nil
 		}
-		return collectors.ActionResult{}, c.actErr("get key "+name, err)
+		return collectors.ActionResult{}, actErr("get key "+name, err)
 	}
 	if k.KeyType == "SYSTEM_MANAGED" {
 		return collectors.ActionResult{}, fmt.Errorf("gcp %s key %s: Google-managed key: %w", action, name, collectors.ErrUnsupported)
@@ -141,7 +165,7 @@ func (c *Collector) actKey(ctx context.Context, action collectors.Action, name s
 			return err
 		})
 		if err != nil {
-			return collectors.ActionResult{}, c.actErr(string(action)+" key "+name, err)
+			return collectors.ActionResult{}, actErr(string(action)+" key "+name, err)
 		}
 		res.Changed = true
 		return res, nil
@@ -151,7 +175,7 @@ func (c *Collector) actKey(ctx context.Context, action collectors.Action, name s
 			return err
 		})
 		if err != nil {
-			return collectors.ActionResult{}, c.actErr("delete key "+name, err)
+			return collectors.ActionResult{}, actErr("delete key "+name, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: before, After: "deleted",
 			Detail: "a deleted service account key cannot be restored"}, nil

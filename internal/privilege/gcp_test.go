@@ -1,0 +1,122 @@
+package privilege_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
+)
+
+// TestGCPClassifyAgreesWithTheCollector judges every grant of the GCP
+// collector's golden inventory again from its normalised form, as the
+// analyzer does for an imported inventory that carries no verdict, and
+// checks that it reaches the collector's verdict and reason: the two share
+// one table, so an import is judged exactly as a scan.
+func TestGCPClassifyAgreesWithTheCollector(t *testing.T) {
+	f, err := os.Open(filepath.Join("..", "..", "collectors", "gcp", "testdata", "golden-inventory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inv, err := nhi.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, id := range inv.Identities {
+		for _, g := range id.Grants {
+			if !g.Privileged.Judged() {
+				t.Errorf("%s: grant %s not judged by the collector", id.ID, g.ID)
+				continue
+			}
+			n++
+			bare := g
+			bare.Privileged, bare.Reason = nhi.NotJudged, ""
+			priv, why := privilege.Classify(nhi.GCP, &bare)
+			if priv != g.Privileged.Privileged() || why != g.Reason {
+				t.Errorf("%s: grant %s: Classify says %v %q, the collector %s %q", id.ID, g.ID, priv, why, g.Privileged, g.Reason)
+			}
+			if p, w := privilege.Effective(nhi.GCP, &g); p != g.Privileged.Privileged() || w != g.Reason {
+				t.Errorf("%s: grant %s: Effective overrode the collector's verdict (%v %q)", id.ID, g.ID, p, w)
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d grants in the golden inventory: the agreement proves little", n)
+	}
+}
+
+func TestGCPRole(t *testing.T) {
+	type want struct {
+		priv       nhi.Privilege
+		privileged bool
+	}
+	for _, tc := range []struct {
+		role, scope string
+		want        want
+	}{
+		{"roles/owner", "projects/p", want{nhi.PrivAdmin, true}},
+		{"roles/editor", "folders/1", want{nhi.PrivWrite, true}},
+		{"roles/viewer", "organizations/1", want{nhi.PrivRead, false}},
+		{"roles/browser", "organizations/1", want{nhi.PrivRead, false}},
+		{"roles/bigquery.dataViewer", "projects/p", want{nhi.PrivRead, false}},
+		{"roles/storage.admin", "storage.googleapis.com/bucket", want{nhi.PrivAdmin, true}},
+		{"roles/compute.storageAdmin", "projects/p", want{nhi.PrivAdmin, true}},
+		{"roles/resourcemanager.folderAdmin", "folders/1", want{nhi.PrivAdmin, true}},
+		{"roles/run.developer", "projects/p", want{nhi.PrivWrite, false}},
+		// The four impersonation roles: privileged on a project or wider,
+		// not on one service account.
+		{"roles/iam.serviceAccountTokenCreator", "projects/p", want{nhi.PrivWrite, true}},
+		{"roles/iam.serviceAccountUser", "folders/1", want{nhi.PrivWrite, true}},
+		{"roles/iam.workloadIdentityUser", "organizations/1", want{nhi.PrivWrite, true}},
+		{"roles/iam.serviceAccountOpenIdTokenCreator", "projects/p", want{nhi.PrivWrite, true}},
+		{"roles/iam.serviceAccountUser", "iam.googleapis.com/projects/p/serviceAccounts/104", want{nhi.PrivWrite, false}},
+		{"roles/iam.workloadIdentityUser", "iam.googleapis.com/projects/p/serviceAccounts/104", want{nhi.PrivWrite, false}},
+		// An import that does not say where the role is bound: assume the
+		// wide case rather than call an impersonation path harmless.
+		{"roles/iam.serviceAccountTokenCreator", "", want{nhi.PrivWrite, true}},
+		{"organizations/1/roles/customAdmin", "projects/p", want{nhi.PrivAdmin, true}},
+	} {
+		priv, privileged, why := privilege.GCPRole(tc.role, privilege.GCPScopeLevel(tc.scope))
+		if priv != tc.want.priv || privileged != tc.want.privileged || privileged != (why != "") {
+			t.Errorf("GCPRole(%s at %q) = %s %v %q, want %s %v", tc.role, tc.scope, priv, privileged, why, tc.want.priv, tc.want.privileged)
+		}
+		g := nhi.Grant{Kind: "role-binding", Entitlement: tc.role, Scope: tc.scope, Privilege: priv}
+		if p, _ := privilege.Classify(nhi.GCP, &g); p != tc.want.privileged {
+			t.Errorf("Classify(%s at %q) = %v, want %v", tc.role, tc.scope, p, tc.want.privileged)
+		}
+	}
+}
+
+func TestGCPScopeLevel(t *testing.T) {
+	for scope, want := range map[string]string{
+		"organizations/123":                               privilege.GCPOrganization,
+		"folders/456":                                     privilege.GCPFolder,
+		"projects/acme-data-prod":                         privilege.GCPProject,
+		"storage.googleapis.com/acme-hr-exports":          privilege.GCPResource,
+		"iam.googleapis.com/projects/p/serviceAccounts/1": privilege.GCPResource,
+		"projects/p/topics/t":                             privilege.GCPResource,
+		"":                                                "",
+	} {
+		if got := privilege.GCPScopeLevel(scope); got != want {
+			t.Errorf("GCPScopeLevel(%q) = %q, want %q", scope, got, want)
+		}
+	}
+}
+
+// TestGCPJudgedGrantIsNeverOverridden: the collector judged a one-account
+// serviceAccountUser binding not privileged; the analyzer's Effective keeps
+// that verdict, even for a grant whose normalised form it would judge
+// otherwise.
+func TestGCPJudgedGrantIsNeverOverridden(t *testing.T) {
+	g := nhi.Grant{Kind: "role-binding", Entitlement: "roles/iam.serviceAccountUser", Scope: "", Privileged: nhi.JudgedNotPrivileged}
+	if p, _ := privilege.Effective(nhi.GCP, &g); p {
+		t.Error("Effective overrode a collector's not-privileged verdict")
+	}
+	g.Privileged = nhi.NotJudged
+	if p, _ := privilege.Effective(nhi.GCP, &g); !p {
+		t.Error("an unjudged impersonation role with no scope should be judged privileged")
+	}
+}
