@@ -56,8 +56,8 @@ func TestScopeSpelling(t *testing.T) {
 func TestActStaysInItsOrganisation(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.AppID, s.cfg.AppPrivateKeyFile = 0, "" // one token reaches both orgs
-	c := s.collector(t)
-	inv := collectortest.Collect(t, c)
+	c := s.controls(t)
+	inv := collectortest.Collect(t, s.collector(t))
 	k := *find(t, inv, "github:deploy-key:820001")
 	k.Scope = githubfake.DemoOrg // path stays acme-labs/ml-experiments
 	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: k}); !errors.Is(err, collectors.ErrUnsupported) {
@@ -80,8 +80,8 @@ func TestActStaysInItsOrganisation(t *testing.T) {
 // another endpoint (DELETE repos/o/r/keys/.. is DELETE repos/o/r/).
 func TestActRejectsHostileIDs(t *testing.T) {
 	s := demoSetup(t)
-	c := s.collector(t)
-	inv := collectortest.Collect(t, c)
+	c := s.controls(t)
+	inv := collectortest.Collect(t, s.collector(t))
 	s.srv.ResetCalls()
 	key := *find(t, inv, "github:deploy-key:810001")
 	pat := *find(t, inv, "github:fine-grained-token:7100001:930002")
