@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ import (
 func TestScopeSpelling(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.Orgs = []string{"ACME", "Acme-Labs"}
-	s.srv.DenyOp(githubfake.OpListOrgSecrets)
+	s.srv.Deny("", githubfake.OpListOrgSecrets)
 	inv := collectortest.Collect(t, s.collector(t))
 	scopes := map[string]bool{}
 	for _, sc := range inv.Scopes {
@@ -166,7 +169,7 @@ func TestFineGrainedTokenRepositories(t *testing.T) {
 	}
 
 	s2 := demoSetup(t)
-	s2.srv.DenyOp(githubfake.OpListPATRepositories)
+	s2.srv.Deny("", githubfake.OpListPATRepositories)
 	inv2 := collectortest.Collect(t, s2.collector(t))
 	if !inv2.Partial(nhi.GitHub, githubfake.DemoOrg) {
 		t.Errorf("refused token repository list is no gap: %+v", inv2.Gaps)
@@ -241,19 +244,71 @@ func TestManyEnvironments(t *testing.T) {
 
 // TestConcurrencyBound: requests in flight never exceed Concurrency
 // (default 10, far under GitHub's 100), and the collector does use it.
+// Both sides count: the client from sending a request until closing its
+// answer, the fake from a request's arrival until its answer starts.
 func TestConcurrencyBound(t *testing.T) {
 	for _, limit := range []int{0, 3} {
 		s := newSetup(t, githubfake.Large(fixedNow, "bigco", 120, 30, testAppKey()))
 		s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
 		s.cfg.Concurrency = limit
+		hc := *s.srv.Client()
+		client := &inFlight{base: hc.Transport}
+		hc.Transport = client
+		s.cfg.HTTPClient = &hc
 		s.srv.SetLatency(5 * time.Millisecond)
 		collectortest.Collect(t, s.collector(t))
 		want := limit
 		if want == 0 {
 			want = 10
 		}
-		if got := s.srv.MaxInFlight(); got > want || got < want-1 {
-			t.Errorf("Concurrency %d: at most %d requests in flight, want %d", limit, got, want)
+		if got := client.most(); got > want || got < want-1 {
+			t.Errorf("Concurrency %d: the collector had at most %d requests in flight, want %d", limit, got, want)
+		}
+		if got := s.srv.MaxInFlight(); got > want {
+			t.Errorf("Concurrency %d: the fake served %d requests at once, want at most %d", limit, got, want)
 		}
 	}
+}
+
+// inFlight counts a client's requests from RoundTrip until their answer's
+// body is closed (or the request fails).
+type inFlight struct {
+	base     http.RoundTripper
+	mu       sync.Mutex
+	cur, max int
+}
+
+func (c *inFlight) add(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cur += n
+	c.max = max(c.max, c.cur)
+}
+
+func (c *inFlight) most() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.max
+}
+
+func (c *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.add(1)
+	resp, err := c.base.RoundTrip(r)
+	if err != nil {
+		c.add(-1)
+		return nil, err
+	}
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { c.add(-1) }}
+	return resp, nil
+}
+
+type doneBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	b.once.Do(b.done)
+	return b.ReadCloser.Close()
 }

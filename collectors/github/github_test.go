@@ -127,7 +127,7 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T) collectors.Collector { return demoSetup(t).collector(t) },
 		Deny: func(t *testing.T) (collectors.Collector, string) {
 			s := demoSetup(t)
-			s.srv.Deny(githubfake.DemoLabsOrg)
+			s.srv.Deny(githubfake.DemoLabsOrg, "")
 			return s.collector(t), githubfake.DemoLabsOrg
 		},
 		Secrets: githubfake.DemoSecrets(githubfake.DemoWithKey(fixedNow, testAppKey())),
@@ -365,7 +365,8 @@ func TestThrottleRetried(t *testing.T) {
 			s := demoSetup(t)
 			want := encode(t, collectortest.Collect(t, s.collector(t)))
 			s.srv.ResetCalls()
-			s.srv.Throttle(tc.op, 1, tc.kind)
+			s.srv.SetThrottleKind(tc.kind)
+			s.srv.Throttle("", tc.op, 1)
 			start := time.Now()
 			got := encode(t, collectortest.Collect(t, s.collector(t)))
 			if !bytes.Equal(want, got) {
@@ -384,7 +385,7 @@ func TestThrottleRetried(t *testing.T) {
 func TestThrottlePersistsIsGap(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.MaxRetries = 1
-	s.srv.Throttle(githubfake.OpListOrgSecrets, -1, githubfake.Secondary)
+	s.srv.Throttle("", githubfake.OpListOrgSecrets, 1000)
 	inv := collectortest.Collect(t, s.collector(t))
 	var gaps []nhi.Gap
 	for _, g := range inv.Gaps {
@@ -563,7 +564,7 @@ func TestActions(t *testing.T) {
 	}
 
 	// Denied: the fake refuses, the error says so.
-	s.srv.DenyOp(githubfake.OpDeleteDeployKey)
+	s.srv.Deny("", githubfake.OpDeleteDeployKey)
 	k2 := *find(t, inv, "github:deploy-key:810003")
 	if _, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: k2}); !errors.Is(err, collectors.ErrDenied) {
 		t.Errorf("denied delete: %v, want ErrDenied", err)
