@@ -28,7 +28,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		name, ids, ok := c.collectOrg(ctx, oc, org, gaps, now)
 		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.GitHub, Scope: org, Identities: len(ids),
 			Gaps: gaps.Count(org), Done: i + 1, Total: len(c.cfg.Orgs)})
-		inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: nhi.GitHub, ID: org, Name: name})
+		inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: nhi.GitHub, ID: org, Name: name, Facets: c.scopeFacets(oc)})
 		inv.Identities = append(inv.Identities, ids...)
 		if ok {
 			collected++

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -168,15 +169,39 @@ func TestFineGrainedTokenRepositories(t *testing.T) {
 		}
 	}
 
+	// A refused repository list: the token keeps its id and its other
+	// grants, its repository grants are left out rather than recorded
+	// under another shape, and the gap hides token grants only.
 	s2 := demoSetup(t)
 	s2.srv.Deny("", githubfake.OpListPATRepositories)
 	inv2 := collectortest.Collect(t, s2.collector(t))
-	if !inv2.Partial(nhi.GitHub, githubfake.DemoOrg) {
-		t.Errorf("refused token repository list is no gap: %+v", inv2.Gaps)
+	var gaps []nhi.Gap
+	for _, g := range inv2.Gaps {
+		if g.Source == githubfake.OpListPATRepositories {
+			gaps = append(gaps, g)
+		}
 	}
-	for _, g := range find(t, inv2, "github:fine-grained-token:7100001:930001").Grants {
-		if g.Scope != "selected" {
-			t.Errorf("grant %s scoped %q without the repository list, want \"selected\"", g.ID, g.Scope)
+	if len(gaps) != 1 || len(inv2.Gaps) != 1 || gaps[0].Kind != nhi.GapDenied || !slices.Equal(gaps[0].Facets, []nhi.Facet{"grants:token-permission"}) {
+		t.Fatalf("refused token repository list: gaps %+v", inv2.Gaps)
+	}
+	cov := inv2.Coverage()
+	if cov.Observed(nhi.GitHub, githubfake.DemoOrg, "grants:token-permission") || !cov.Observed(nhi.GitHub, githubfake.DemoOrg, "identities:github-fine-grained-token") {
+		t.Error("the gap must hide token grants, and only them")
+	}
+	erin2 := find(t, inv2, erin.ID)
+	if len(erin2.Grants) != 0 {
+		t.Errorf("subset token without its repository list has grants %+v, want none (it has no organisation permissions)", erin2.Grants)
+	}
+	for _, id := range inv.Identities {
+		id2, ok := inv2.Identity(id.ID)
+		if !ok {
+			t.Errorf("%s lost with the token repository list", id.ID)
+			continue
+		}
+		for _, g := range id2.Grants {
+			if !hasGrant(&id, g.ID) {
+				t.Errorf("%s: grant %s (scope %q) is not in the complete scan: a substitute key", id.ID, g.ID, g.Scope)
+			}
 		}
 	}
 }
@@ -311,4 +336,13 @@ type doneBody struct {
 func (b *doneBody) Close() error {
 	b.once.Do(b.done)
 	return b.ReadCloser.Close()
+}
+
+func hasGrant(id *nhi.Identity, grantID string) bool {
+	for _, g := range id.Grants {
+		if g.ID == grantID {
+			return true
+		}
+	}
+	return false
 }

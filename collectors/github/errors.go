@@ -108,7 +108,8 @@ func (c *Collector) scopeFacets(oc *orgClients) []nhi.Facet {
 // collectors.GapKind: rate limits that outlasted the retries are
 // ErrThrottled, 401 and 403 ErrDenied, a 404 under an organisation that
 // was read ErrDenied too (GitHub answers 404 rather than confirm that a
-// resource the credential may not see exists), 5xx ErrUnavailable.
+// resource the credential may not see exists), 504 ErrTimeout, other 5xx
+// ErrUnavailable.
 // Network errors, timeouts and context errors are returned as they are:
 // GapKind reads them. The result never carries a response body.
 func translate(err error) error {
@@ -132,6 +133,8 @@ func translate(err error) error {
 		return fmt.Errorf("status %d: %s: %w", code, er.Message, collectors.ErrDenied)
 	case code == http.StatusNotFound:
 		return fmt.Errorf("status 404 (GitHub answers 404 when the credential may not see the resource): %w", collectors.ErrDenied)
+	case code == http.StatusGatewayTimeout:
+		return fmt.Errorf("status 504: %w", collectors.ErrTimeout)
 	case code >= 500:
 		return fmt.Errorf("status %d: %w", code, collectors.ErrUnavailable)
 	default:

@@ -38,6 +38,7 @@ func TestTranslateGapKinds(t *testing.T) {
 		"404 hides":             {ghErr(http.StatusNotFound, nil, "Not Found"), nhi.GapDenied},
 		"500":                   {ghErr(http.StatusInternalServerError, nil, ""), nhi.GapUnavailable},
 		"502":                   {ghErr(http.StatusBadGateway, nil, ""), nhi.GapUnavailable},
+		"504":                   {ghErr(http.StatusGatewayTimeout, nil, ""), nhi.GapTimeout},
 		"422":                   {ghErr(http.StatusUnprocessableEntity, nil, "Validation Failed"), nhi.GapError},
 		"plain 429":             {ghErr(http.StatusTooManyRequests, nil, "Too Many Requests"), nhi.GapThrottled},
 		"403 with Retry-After":  {ghErr(http.StatusForbidden, http.Header{"Retry-After": {"60"}}, "slow down"), nhi.GapThrottled},

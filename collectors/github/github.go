@@ -100,12 +100,19 @@ type Config struct {
 	// a longer wait becomes a throttled gap instead.
 	MaxRetries   int
 	MaxRetryWait time.Duration
+	// CallTimeout bounds one HTTP attempt, answer included (default
+	// DefaultCallTimeout); it replaces HTTPClient's Timeout. A call that
+	// runs out of it becomes a timeout gap instead of holding up the scan.
+	CallTimeout time.Duration
 
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Progress is told as each organisation finishes (optional).
 	Progress collectors.Progress
 }
+
+// DefaultCallTimeout is the default CallTimeout.
+const DefaultCallTimeout = 60 * time.Second
 
 // DefaultCloudSecretPatterns match Actions secret names that hold AWS, Azure
 // or Google Cloud credentials.
@@ -188,11 +195,14 @@ func (cfg Config) withDefaults() Config {
 	if cfg.MaxRetryWait <= 0 {
 		cfg.MaxRetryWait = 2 * time.Minute
 	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+		cfg.HTTPClient = &http.Client{}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -301,6 +311,7 @@ func (a *api) newOrgClients(org string) (*orgClients, error) {
 	mk := func(rt http.RoundTripper) (*gh.Client, error) {
 		hc := *a.cfg.HTTPClient
 		hc.Transport = rt
+		hc.Timeout = a.cfg.CallTimeout // per attempt: each retry has its own
 		b := a.base.String()
 		cl, err := gh.NewClient(gh.WithHTTPClient(&hc), gh.WithURLs(&b, &b), gh.WithUserAgent("nhiscan"))
 		if err != nil {

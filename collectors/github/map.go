@@ -377,7 +377,6 @@ func tokenGrants(p apiPAT, repos []string, reposKnown bool) []nhi.Grant {
 	case "none":
 	case "subset":
 		if !reposKnown {
-			grants = append(grants, permissionGrants(kind, "selected", p.Permissions.Repository, false, "repo:")...)
 			break
 		}
 		for _, full := range repos {
