@@ -118,7 +118,10 @@ func (g *Gaps) Record(scope, op string, kind nhi.GapKind, detail string, facets 
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n[k]++
-	if g.gaps[k] != nil {
+	// Concurrent calls fail in any order: keep the most telling failure
+	// (by kind, then detail), so the gap does not depend on which came
+	// first.
+	if old := g.gaps[k]; old != nil && !tells(kind, detail, old) {
 		return
 	}
 	gap := &nhi.Gap{Provider: g.provider, Scope: scope, Source: op, Kind: kind, Detail: detail, Facets: facets}
@@ -126,6 +129,20 @@ func (g *Gaps) Record(scope, op string, kind nhi.GapKind, detail string, facets 
 		gap.Permission = info.Permission
 	}
 	g.gaps[k] = gap
+}
+
+// kindRank orders gap kinds by how much they tell the operator: a refusal
+// names the permission to grant.
+var kindRank = map[nhi.GapKind]int{nhi.GapError: 1, nhi.GapUnavailable: 2, nhi.GapTimeout: 3, nhi.GapThrottled: 4, nhi.GapDenied: 5}
+
+// tells reports whether a failure of kind with detail tells more than the
+// recorded gap old: a higher-ranked kind, or the same kind and a detail
+// that sorts first.
+func tells(kind nhi.GapKind, detail string, old *nhi.Gap) bool {
+	if r, s := kindRank[kind], kindRank[old.Kind]; r != s {
+		return r > s
+	}
+	return detail < old.Detail
 }
 
 // Count returns how many gaps (not failed calls) are recorded for scope.
@@ -162,7 +179,8 @@ func (g *Gaps) Hidden(scope string, f nhi.Facet) bool {
 }
 
 // List returns the gaps sorted by scope, source and facets. A gap whose
-// operation failed more than once says how often.
+// operation failed more than once says how often, with the most telling of
+// its failures.
 func (g *Gaps) List() []nhi.Gap {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -185,7 +203,7 @@ func (g *Gaps) List() []nhi.Gap {
 		gap := *g.gaps[k]
 		gap.Facets = slices.Clone(gap.Facets)
 		if n := g.n[k]; n > 1 {
-			gap.Detail = fmt.Sprintf("%d calls failed; first: %s", n, gap.Detail)
+			gap.Detail = fmt.Sprintf("%d calls failed; %s", n, gap.Detail)
 		}
 		out = append(out, gap)
 	}

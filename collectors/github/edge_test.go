@@ -5,7 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,7 +28,7 @@ import (
 func TestScopeSpelling(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.Orgs = []string{"ACME", "Acme-Labs"}
-	s.srv.DenyOp(githubfake.OpListOrgSecrets)
+	s.srv.Deny("", githubfake.OpListOrgSecrets)
 	inv := collectortest.Collect(t, s.collector(t))
 	scopes := map[string]bool{}
 	for _, sc := range inv.Scopes {
@@ -56,8 +60,8 @@ func TestScopeSpelling(t *testing.T) {
 func TestActStaysInItsOrganisation(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.AppID, s.cfg.AppPrivateKeyFile = 0, "" // one token reaches both orgs
-	c := s.collector(t)
-	inv := collectortest.Collect(t, c)
+	c := s.controls(t)
+	inv := collectortest.Collect(t, s.collector(t))
 	k := *find(t, inv, "github:deploy-key:820001")
 	k.Scope = githubfake.DemoOrg // path stays acme-labs/ml-experiments
 	if _, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: k}); !errors.Is(err, collectors.ErrUnsupported) {
@@ -80,8 +84,8 @@ func TestActStaysInItsOrganisation(t *testing.T) {
 // another endpoint (DELETE repos/o/r/keys/.. is DELETE repos/o/r/).
 func TestActRejectsHostileIDs(t *testing.T) {
 	s := demoSetup(t)
-	c := s.collector(t)
-	inv := collectortest.Collect(t, c)
+	c := s.controls(t)
+	inv := collectortest.Collect(t, s.collector(t))
 	s.srv.ResetCalls()
 	key := *find(t, inv, "github:deploy-key:810001")
 	pat := *find(t, inv, "github:fine-grained-token:7100001:930002")
@@ -165,15 +169,39 @@ func TestFineGrainedTokenRepositories(t *testing.T) {
 		}
 	}
 
+	// A refused repository list: the token keeps its id and its other
+	// grants, its repository grants are left out rather than recorded
+	// under another shape, and the gap hides token grants only.
 	s2 := demoSetup(t)
-	s2.srv.DenyOp(githubfake.OpListPATRepositories)
+	s2.srv.Deny("", githubfake.OpListPATRepositories)
 	inv2 := collectortest.Collect(t, s2.collector(t))
-	if !inv2.Partial(nhi.GitHub, githubfake.DemoOrg) {
-		t.Errorf("refused token repository list is no gap: %+v", inv2.Gaps)
+	var gaps []nhi.Gap
+	for _, g := range inv2.Gaps {
+		if g.Source == githubfake.OpListPATRepositories {
+			gaps = append(gaps, g)
+		}
 	}
-	for _, g := range find(t, inv2, "github:fine-grained-token:7100001:930001").Grants {
-		if g.Scope != "selected" {
-			t.Errorf("grant %s scoped %q without the repository list, want \"selected\"", g.ID, g.Scope)
+	if len(gaps) != 1 || len(inv2.Gaps) != 1 || gaps[0].Kind != nhi.GapDenied || !slices.Equal(gaps[0].Facets, []nhi.Facet{"grants:token-permission"}) {
+		t.Fatalf("refused token repository list: gaps %+v", inv2.Gaps)
+	}
+	cov := inv2.Coverage()
+	if cov.Observed(nhi.GitHub, githubfake.DemoOrg, "grants:token-permission") || !cov.Observed(nhi.GitHub, githubfake.DemoOrg, "identities:github-fine-grained-token") {
+		t.Error("the gap must hide token grants, and only them")
+	}
+	erin2 := find(t, inv2, erin.ID)
+	if len(erin2.Grants) != 0 {
+		t.Errorf("subset token without its repository list has grants %+v, want none (it has no organisation permissions)", erin2.Grants)
+	}
+	for _, id := range inv.Identities {
+		id2, ok := inv2.Identity(id.ID)
+		if !ok {
+			t.Errorf("%s lost with the token repository list", id.ID)
+			continue
+		}
+		for _, g := range id2.Grants {
+			if !hasGrant(&id, g.ID) {
+				t.Errorf("%s: grant %s (scope %q) is not in the complete scan: a substitute key", id.ID, g.ID, g.Scope)
+			}
 		}
 	}
 }
@@ -241,19 +269,80 @@ func TestManyEnvironments(t *testing.T) {
 
 // TestConcurrencyBound: requests in flight never exceed Concurrency
 // (default 10, far under GitHub's 100), and the collector does use it.
+// Both sides count: the client from sending a request until closing its
+// answer, the fake from a request's arrival until its answer starts.
 func TestConcurrencyBound(t *testing.T) {
 	for _, limit := range []int{0, 3} {
 		s := newSetup(t, githubfake.Large(fixedNow, "bigco", 120, 30, testAppKey()))
 		s.cfg.TokenFile, s.cfg.SkipSAMLAuthorizations = "", true
 		s.cfg.Concurrency = limit
+		hc := *s.srv.Client()
+		client := &inFlight{base: hc.Transport}
+		hc.Transport = client
+		s.cfg.HTTPClient = &hc
 		s.srv.SetLatency(5 * time.Millisecond)
 		collectortest.Collect(t, s.collector(t))
 		want := limit
 		if want == 0 {
 			want = 10
 		}
-		if got := s.srv.MaxInFlight(); got > want || got < want-1 {
-			t.Errorf("Concurrency %d: at most %d requests in flight, want %d", limit, got, want)
+		if got := client.most(); got > want || got < want-1 {
+			t.Errorf("Concurrency %d: the collector had at most %d requests in flight, want %d", limit, got, want)
+		}
+		if got := s.srv.MaxInFlight(); got > want {
+			t.Errorf("Concurrency %d: the fake served %d requests at once, want at most %d", limit, got, want)
 		}
 	}
+}
+
+// inFlight counts a client's requests from RoundTrip until their answer's
+// body is closed (or the request fails).
+type inFlight struct {
+	base     http.RoundTripper
+	mu       sync.Mutex
+	cur, max int
+}
+
+func (c *inFlight) add(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.cur += n
+	c.max = max(c.max, c.cur)
+}
+
+func (c *inFlight) most() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.max
+}
+
+func (c *inFlight) RoundTrip(r *http.Request) (*http.Response, error) {
+	c.add(1)
+	resp, err := c.base.RoundTrip(r)
+	if err != nil {
+		c.add(-1)
+		return nil, err
+	}
+	resp.Body = &doneBody{ReadCloser: resp.Body, done: func() { c.add(-1) }}
+	return resp, nil
+}
+
+type doneBody struct {
+	io.ReadCloser
+	once sync.Once
+	done func()
+}
+
+func (b *doneBody) Close() error {
+	b.once.Do(b.done)
+	return b.ReadCloser.Close()
+}
+
+func hasGrant(id *nhi.Identity, grantID string) bool {
+	for _, g := range id.Grants {
+		if g.ID == grantID {
+			return true
+		}
+	}
+	return false
 }

@@ -1,10 +1,18 @@
 // Package github collects the non-human identities of GitHub organisations:
 // deploy keys, GitHub App installations, fine-grained personal access
 // tokens, SAML-authorised classic tokens and SSH keys, and the Actions
-// secrets of organisations, repositories and environments. It maps them to
-// the nhi model and performs the GitHub credential controls (delete and
-// restore a deploy key, revoke a fine-grained token's org access, remove a
-// SAML credential authorisation) when, and only when, a caller asks.
+// secrets of organisations, repositories and environments, and maps them to
+// the nhi model (Collector, read-only). Controls, built apart, performs the
+// GitHub credential controls (delete and restore a deploy key, revoke a
+// fine-grained token's org access, remove a SAML credential authorisation)
+// when, and only when, a caller asks.
+//
+// Files follow the steps: github.go (Config, New), collect.go (Collect and
+// the per-organisation calls), graphql.go (the deploy key and environment
+// query), map.go (wire to nhi), controls.go (credential controls),
+// errors.go (error translation and the operation table: permission and
+// facets per call), transport.go (authentication, ETags, rate-limit
+// retries, paging). Privilege is judged by internal/privilege.
 //
 // It uses go-github v89 (v62, named in the original design, lacks the
 // organisation fine-grained token list). It never requests, stores or logs a
@@ -92,12 +100,19 @@ type Config struct {
 	// a longer wait becomes a throttled gap instead.
 	MaxRetries   int
 	MaxRetryWait time.Duration
+	// CallTimeout bounds one HTTP attempt, answer included (default
+	// DefaultCallTimeout); it replaces HTTPClient's Timeout. A call that
+	// runs out of it becomes a timeout gap instead of holding up the scan.
+	CallTimeout time.Duration
 
 	Now    func() time.Time
 	Logger *slog.Logger
 	// Progress is told as each organisation finishes (optional).
 	Progress collectors.Progress
 }
+
+// DefaultCallTimeout is the default CallTimeout.
+const DefaultCallTimeout = 60 * time.Second
 
 // DefaultCloudSecretPatterns match Actions secret names that hold AWS, Azure
 // or Google Cloud credentials.
@@ -112,16 +127,25 @@ var DefaultCloudSecretPatterns = []string{
 	`^(.*_)?SERVICE_ACCOUNT_KEY(_JSON)?$`,
 }
 
-// Collector inventories GitHub organisations.
+// Collector inventories GitHub organisations. It only reads: the
+// credential controls are on Controls.
 type Collector struct {
-	cfg      Config
-	base     *url.URL
-	graphql  string
-	appKey   *rsa.PrivateKey
-	token    string
+	*api
 	patterns []*regexp.Regexp
-	log      *slog.Logger
-	clients  map[string]*orgClients
+}
+
+var _ collectors.Collector = (*Collector)(nil)
+
+// api is what Collector and Controls share: the configuration and one set
+// of authenticated clients per organisation.
+type api struct {
+	cfg     Config
+	base    *url.URL
+	graphql string
+	appKey  *rsa.PrivateKey
+	token   string
+	log     *slog.Logger
+	clients map[string]*orgClients
 }
 
 type orgClients struct {
@@ -136,9 +160,26 @@ type orgClients struct {
 // New checks cfg and builds a Collector. It reads the key and token files
 // once; it makes no request.
 func New(cfg Config) (*Collector, error) {
-	if len(cfg.Orgs) == 0 {
-		return nil, errors.New("github: no organisations configured")
+	a, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
 	}
+	c := &Collector{api: a}
+	for _, p := range a.cfg.CloudSecretPatterns {
+		re, err := regexp.Compile("(?i)" + p)
+		if err != nil {
+			return nil, fmt.Errorf("github: cloud secret pattern %q: %w", p, err)
+		}
+		c.patterns = append(c.patterns, re)
+	}
+	return c, nil
+}
+
+// Provider returns nhi.GitHub.
+func (c *Collector) Provider() nhi.Provider { return nhi.GitHub }
+
+// withDefaults fills in the defaults of unset settings.
+func (cfg Config) withDefaults() Config {
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 10
 	}
@@ -154,17 +195,54 @@ func New(cfg Config) (*Collector, error) {
 	if cfg.MaxRetryWait <= 0 {
 		cfg.MaxRetryWait = 2 * time.Minute
 	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = DefaultCallTimeout
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{Timeout: 60 * time.Second}
+		cfg.HTTPClient = &http.Client{}
 	}
-	c := &Collector{cfg: cfg, log: cfg.Logger, clients: map[string]*orgClients{}}
-	if c.log == nil {
-		c.log = slog.New(slog.DiscardHandler)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	base := cfg.BaseURL
+	return cfg
+}
+
+// newAPI checks cfg, reads the credentials and builds the clients of
+// every organisation.
+func newAPI(cfg Config) (*api, error) {
+	if len(cfg.Orgs) == 0 {
+		return nil, errors.New("github: no organisations configured")
+	}
+	cfg = cfg.withDefaults()
+	a := &api{cfg: cfg, log: cfg.Logger, clients: map[string]*orgClients{}}
+	if err := a.urls(); err != nil {
+		return nil, err
+	}
+	if err := a.credentials(); err != nil {
+		return nil, err
+	}
+	for _, org := range cfg.Orgs {
+		if org == "" || strings.ContainsAny(org, "/?#") {
+			return nil, fmt.Errorf("github: invalid organisation %q", org)
+		}
+		if a.clients[strings.ToLower(org)] != nil {
+			return nil, fmt.Errorf("github: organisation %q listed twice", org)
+		}
+		oc, err := a.newOrgClients(org)
+		if err != nil {
+			return nil, err
+		}
+		a.clients[strings.ToLower(org)] = oc
+	}
+	return a, nil
+}
+
+// urls sets the REST root and the GraphQL endpoint.
+func (a *api) urls() error {
+	base := a.cfg.BaseURL
 	if base == "" {
 		base = "https://api.github.com/"
 	}
@@ -173,86 +251,68 @@ func New(cfg Config) (*Collector, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		return nil, fmt.Errorf("github: base url: %w", err)
+		return fmt.Errorf("github: base url: %w", err)
 	}
-	c.base = u
-	c.graphql = cfg.GraphQLURL
-	if c.graphql == "" {
+	a.base = u
+	a.graphql = a.cfg.GraphQLURL
+	if a.graphql == "" {
 		g := *u
 		if strings.HasSuffix(g.Path, "/api/v3/") {
 			g.Path = strings.TrimSuffix(g.Path, "v3/") + "graphql"
 		} else {
 			g.Path += "graphql"
 		}
-		c.graphql = g.String()
+		a.graphql = g.String()
 	}
-	for _, p := range cfg.CloudSecretPatterns {
-		re, err := regexp.Compile("(?i)" + p)
-		if err != nil {
-			return nil, fmt.Errorf("github: cloud secret pattern %q: %w", p, err)
-		}
-		c.patterns = append(c.patterns, re)
-	}
+	return nil
+}
+
+// credentials reads the App key and the token.
+func (a *api) credentials() error {
+	cfg := a.cfg
 	if cfg.AppID != 0 || cfg.AppPrivateKeyFile != "" {
 		if cfg.AppID == 0 || cfg.AppPrivateKeyFile == "" {
-			return nil, errors.New("github: app authentication needs both app_id and app_private_key_file")
+			return errors.New("github: app authentication needs both app_id and app_private_key_file")
 		}
 		pemBytes, err := os.ReadFile(cfg.AppPrivateKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("github: app private key: %w", err)
+			return fmt.Errorf("github: app private key: %w", err)
 		}
-		c.appKey, err = jwt.ParseRSAPrivateKeyFromPEM(pemBytes)
+		a.appKey, err = jwt.ParseRSAPrivateKeyFromPEM(pemBytes)
 		if err != nil {
-			return nil, fmt.Errorf("github: app private key %s: %w", cfg.AppPrivateKeyFile, err)
+			return fmt.Errorf("github: app private key %s: %w", cfg.AppPrivateKeyFile, err)
 		}
 	}
 	switch {
 	case cfg.TokenFile != "":
 		b, err := os.ReadFile(cfg.TokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("github: token file: %w", err)
+			return fmt.Errorf("github: token file: %w", err)
 		}
-		c.token = strings.TrimSpace(string(b))
+		a.token = strings.TrimSpace(string(b))
 	case cfg.TokenEnv != "":
-		c.token = strings.TrimSpace(os.Getenv(cfg.TokenEnv))
+		a.token = strings.TrimSpace(os.Getenv(cfg.TokenEnv))
 	}
-	if (cfg.TokenFile != "" || cfg.TokenEnv != "") && c.token == "" {
-		return nil, errors.New("github: the configured token is empty")
+	if (cfg.TokenFile != "" || cfg.TokenEnv != "") && a.token == "" {
+		return errors.New("github: the configured token is empty")
 	}
-	if c.appKey == nil && c.token == "" {
-		return nil, errors.New("github: no credentials: set app_id and app_private_key_file, or token_file / token_env")
+	if a.appKey == nil && a.token == "" {
+		return errors.New("github: no credentials: set app_id and app_private_key_file, or token_file / token_env")
 	}
-	orgs := map[string]bool{}
-	for _, org := range cfg.Orgs {
-		if org == "" || strings.ContainsAny(org, "/?#") {
-			return nil, fmt.Errorf("github: invalid organisation %q", org)
-		}
-		if orgs[strings.ToLower(org)] {
-			return nil, fmt.Errorf("github: organisation %q listed twice", org)
-		}
-		orgs[strings.ToLower(org)] = true
-		oc, err := c.newOrgClients(org)
-		if err != nil {
-			return nil, err
-		}
-		c.clients[strings.ToLower(org)] = oc
-	}
-	return c, nil
+	return nil
 }
 
-// Provider returns nhi.GitHub.
-func (c *Collector) Provider() nhi.Provider { return nhi.GitHub }
-
-func (c *Collector) newOrgClients(org string) (*orgClients, error) {
+func (a *api) newOrgClients(org string) (*orgClients, error) {
 	oc := &orgClients{org: org}
-	baseRT := c.cfg.HTTPClient.Transport
+	baseRT := a.cfg.HTTPClient.Transport
 	if baseRT == nil {
 		baseRT = http.DefaultTransport
 	}
 	mk := func(rt http.RoundTripper) (*gh.Client, error) {
-		hc := *c.cfg.HTTPClient
+		hc := *a.cfg.HTTPClient
 		hc.Transport = rt
-		b := c.base.String()
+		hc.Timeout = a.cfg.CallTimeout // per attempt: each retry has its own
+		b := a.base.String()
 		cl, err := gh.NewClient(gh.WithHTTPClient(&hc), gh.WithURLs(&b, &b), gh.WithUserAgent("nhiscan"))
 		if err != nil {
 			return nil, fmt.Errorf("github: client: %w", err)
@@ -260,28 +320,28 @@ func (c *Collector) newOrgClients(org string) (*orgClients, error) {
 		return cl, nil
 	}
 	var auth http.RoundTripper
-	if c.appKey != nil {
+	if a.appKey != nil {
 		oc.app = true
 		oc.appAuth = &appTransport{
-			base: baseRT, api: c.base, appID: c.cfg.AppID, key: c.appKey, org: org,
-			installationID: lookupFold(c.cfg.AppInstallationIDs, org), now: c.cfg.Now,
+			base: baseRT, api: a.base, appID: a.cfg.AppID, key: a.appKey, org: org,
+			installationID: lookupFold(a.cfg.AppInstallationIDs, org), now: a.cfg.Now,
 		}
 		auth = oc.appAuth
 	} else {
-		auth = &tokenTransport{base: baseRT, token: c.token}
+		auth = &tokenTransport{base: baseRT, token: a.token}
 	}
 	var rt http.RoundTripper = auth
-	if c.cfg.Cache != nil {
-		rt = &etagTransport{base: auth, cache: c.cfg.Cache, prefix: "github:" + strings.ToLower(org) + ":", log: c.log}
+	if a.cfg.Cache != nil {
+		rt = &etagTransport{base: auth, cache: a.cfg.Cache, prefix: "github:" + strings.ToLower(org) + ":", log: a.log}
 	}
 	var err error
 	if oc.rest, err = mk(rt); err != nil {
 		return nil, err
 	}
-	if c.token != "" {
+	if a.token != "" {
 		if !oc.app {
 			oc.saml = oc.rest
-		} else if oc.saml, err = mk(&tokenTransport{base: baseRT, token: c.token}); err != nil {
+		} else if oc.saml, err = mk(&tokenTransport{base: baseRT, token: a.token}); err != nil {
 			return nil, err
 		}
 	}

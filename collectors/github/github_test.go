@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -98,6 +99,16 @@ func (s *setup) collector(t testing.TB) *github.Collector {
 	return c
 }
 
+// controls builds the credential controls for the same configuration.
+func (s *setup) controls(t testing.TB) *github.Controls {
+	t.Helper()
+	c, err := github.NewControls(s.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func demoSetup(t testing.TB) *setup {
 	return newSetup(t, githubfake.DemoWithKey(fixedNow, testAppKey()))
 }
@@ -116,7 +127,7 @@ func TestConformance(t *testing.T) {
 		New: func(t *testing.T) collectors.Collector { return demoSetup(t).collector(t) },
 		Deny: func(t *testing.T) (collectors.Collector, string) {
 			s := demoSetup(t)
-			s.srv.Deny(githubfake.DemoLabsOrg)
+			s.srv.Deny(githubfake.DemoLabsOrg, "")
 			return s.collector(t), githubfake.DemoLabsOrg
 		},
 		Secrets: githubfake.DemoSecrets(githubfake.DemoWithKey(fixedNow, testAppKey())),
@@ -354,7 +365,8 @@ func TestThrottleRetried(t *testing.T) {
 			s := demoSetup(t)
 			want := encode(t, collectortest.Collect(t, s.collector(t)))
 			s.srv.ResetCalls()
-			s.srv.Throttle(tc.op, 1, tc.kind)
+			s.srv.SetThrottleKind(tc.kind)
+			s.srv.Throttle("", tc.op, 1)
 			start := time.Now()
 			got := encode(t, collectortest.Collect(t, s.collector(t)))
 			if !bytes.Equal(want, got) {
@@ -373,7 +385,7 @@ func TestThrottleRetried(t *testing.T) {
 func TestThrottlePersistsIsGap(t *testing.T) {
 	s := demoSetup(t)
 	s.cfg.MaxRetries = 1
-	s.srv.Throttle(githubfake.OpListOrgSecrets, -1, githubfake.Secondary)
+	s.srv.Throttle("", githubfake.OpListOrgSecrets, 1000)
 	inv := collectortest.Collect(t, s.collector(t))
 	var gaps []nhi.Gap
 	for _, g := range inv.Gaps {
@@ -422,8 +434,11 @@ func TestPermissionGaps(t *testing.T) {
 			t.Errorf("gap for %s = %+v, want denied naming %q", src, g, perm)
 		}
 	}
-	if !got[githubfake.OpListMembers].UsageOnly || got[githubfake.OpListRepoSecrets].UsageOnly {
-		t.Error("members gap must be usage-only (owner activity), secrets gap must not")
+	if fs := got[githubfake.OpListMembers].Facets; !slices.Equal(fs, []nhi.Facet{nhi.FacetOwnership}) {
+		t.Errorf("members gap hides %v, want only ownership (owner activity)", fs)
+	}
+	if fs := got[githubfake.OpListRepoSecrets].Facets; !slices.Equal(fs, []nhi.Facet{"credentials:github-actions-secret", "identities:github-actions"}) {
+		t.Errorf("repository secrets gap hides %v, want the Actions identities and their secrets", fs)
 	}
 	if len(got) != 3 {
 		t.Errorf("gaps = %+v", got)
@@ -481,19 +496,20 @@ func TestConfigErrors(t *testing.T) {
 func TestActions(t *testing.T) {
 	s := demoSetup(t)
 	c := s.collector(t)
+	ctl := s.controls(t)
 	ctx := context.Background()
 	inv := collectortest.Collect(t, c)
 
 	// Deploy key: delete, idempotent, restore, idempotent.
 	key := *find(t, inv, "github:deploy-key:810001")
-	res, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: key, CredentialID: key.NativeID})
+	res, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: key, CredentialID: key.NativeID})
 	if err != nil || !res.Changed || len(res.RestoreData) == 0 {
 		t.Fatalf("delete deploy key: %+v, %v", res, err)
 	}
 	if bytes.Contains(res.RestoreData, []byte("PRIVATE")) {
 		t.Error("restore data holds private material")
 	}
-	res2, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: key})
+	res2, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: key})
 	if err != nil || res2.Changed {
 		t.Errorf("second delete: %+v, %v", res2, err)
 	}
@@ -502,7 +518,7 @@ func TestActions(t *testing.T) {
 		t.Error("deleted deploy key still collected")
 	}
 	for i := 0; i < 2; i++ {
-		r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Restore, Identity: key, RestoreData: res.RestoreData})
+		r, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Restore, Identity: key, RestoreData: res.RestoreData})
 		if err != nil || r.Changed != (i == 0) {
 			t.Errorf("restore #%d: %+v, %v", i+1, r, err)
 		}
@@ -515,7 +531,7 @@ func TestActions(t *testing.T) {
 	// Fine-grained token: revoke (202), idempotent.
 	pat := *find(t, inv, "github:fine-grained-token:7100001:930002")
 	for i := 0; i < 2; i++ {
-		r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: pat})
+		r, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: pat})
 		if err != nil || r.Changed != (i == 0) {
 			t.Errorf("revoke token #%d: %+v, %v", i+1, r, err)
 		}
@@ -523,7 +539,7 @@ func TestActions(t *testing.T) {
 	// SAML authorisation: remove, idempotent.
 	auth := *find(t, inv, "github:credential-authorization:7100001:940001")
 	for i := 0; i < 2; i++ {
-		r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: auth})
+		r, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: auth})
 		if err != nil || r.Changed != (i == 0) {
 			t.Errorf("remove SAML authorisation #%d: %+v, %v", i+1, r, err)
 		}
@@ -539,18 +555,18 @@ func TestActions(t *testing.T) {
 	}
 
 	// Unsupported.
-	if _, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Disable, Identity: key}); !errors.Is(err, collectors.ErrUnsupported) {
+	if _, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Disable, Identity: key}); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("disable deploy key: %v, want ErrUnsupported", err)
 	}
 	app := *find(t, inv, "github:app-installation:3300001")
-	if _, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: app}); !errors.Is(err, collectors.ErrUnsupported) {
+	if _, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: app}); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("delete app installation: %v, want ErrUnsupported", err)
 	}
 
 	// Denied: the fake refuses, the error says so.
-	s.srv.DenyOp(githubfake.OpDeleteDeployKey)
+	s.srv.Deny("", githubfake.OpDeleteDeployKey)
 	k2 := *find(t, inv, "github:deploy-key:810003")
-	if _, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: k2}); !errors.Is(err, collectors.ErrDenied) {
+	if _, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: k2}); !errors.Is(err, collectors.ErrDenied) {
 		t.Errorf("denied delete: %v, want ErrDenied", err)
 	}
 }
@@ -567,9 +583,8 @@ func TestEnterpriseServerPaths(t *testing.T) {
 
 func TestRestoreDataIsJSON(t *testing.T) {
 	s := demoSetup(t)
-	c := s.collector(t)
-	inv := collectortest.Collect(t, c)
-	res, err := c.Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: *find(t, inv, "github:deploy-key:810004")})
+	inv := collectortest.Collect(t, s.collector(t))
+	res, err := s.controls(t).Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: *find(t, inv, "github:deploy-key:810004")})
 	if err != nil {
 		t.Fatal(err)
 	}

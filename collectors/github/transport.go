@@ -2,18 +2,22 @@ package github
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	gh "github.com/google/go-github/v89/github"
 
 	"github.com/nhiscan/nhiscan/collectors"
 )
@@ -140,12 +144,15 @@ func (t *appTransport) appCall(orig *http.Request, method, path string, v any) e
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
+	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusForbidden &&
+		(resp.Header.Get("Retry-After") != "" || resp.Header.Get("X-RateLimit-Remaining") == "0"):
+		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrThrottled)
+	case resp.StatusCode >= 500:
+		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrUnavailable)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrDenied)
 	case resp.StatusCode == http.StatusNotFound:
 		return fmt.Errorf("%s %s: the app is not installed there (status 404): %w", method, u.Path, collectors.ErrDenied)
-	case resp.StatusCode == http.StatusTooManyRequests:
-		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrThrottled)
 	case resp.StatusCode/100 != 2:
 		return fmt.Errorf("%s %s: status %d", method, u.Path, resp.StatusCode)
 	}
@@ -226,4 +233,141 @@ func (t *etagTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	return resp, nil
+}
+
+// do runs one request, waiting out primary and secondary rate limits
+// (Retry-After, X-RateLimit-Reset) up to MaxRetries times.
+//
+// go-github holds the whole client back while a limit it has seen lasts,
+// answering with a made-up error and no request. Such a held-back call
+// does not use up a retry of its own (another call may keep re-arming the
+// hold), but it is bounded too: at most heldBackWaits waits.
+func (a *api) do(ctx context.Context, f func() (*gh.Response, error)) (*gh.Response, error) {
+	heldBack := 0
+	for attempt := 0; ; attempt++ {
+		resp, err := f()
+		if err == nil {
+			return resp, nil
+		}
+		wait, local, ok := retryAfter(err)
+		if !ok {
+			return resp, err
+		}
+		if local && heldBack < heldBackWaits {
+			heldBack++
+			attempt--
+		}
+		if attempt >= a.cfg.MaxRetries || wait > a.cfg.MaxRetryWait {
+			return resp, err
+		}
+		wait = max(wait, 100*time.Millisecond)
+		a.log.Info("github rate limited; waiting", "wait", wait.String(), "attempt", attempt+1)
+		select {
+		case <-ctx.Done():
+			return resp, ctx.Err()
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryAfter says whether err is a rate limit worth waiting out, how long
+// to wait, and whether go-github made it up without sending the request.
+func retryAfter(err error) (wait time.Duration, local, ok bool) {
+	var rl *gh.RateLimitError
+	var ab *gh.AbuseRateLimitError
+	switch {
+	case errors.As(err, &ab):
+		wait = time.Minute
+		if ab.RetryAfter != nil {
+			wait = *ab.RetryAfter
+		}
+		return wait, notSent(ab.Response), true
+	case errors.As(err, &rl):
+		return time.Until(rl.Rate.Reset.Time) + time.Second, notSent(rl.Response), true
+	}
+	wait, ok = plainThrottle(err)
+	return wait, false, ok
+}
+
+// plainThrottle recognises a rate-limit answer go-github does not: a 429,
+// or a 403 with Retry-After, whose body lacks GitHub's documentation URL
+// (a proxy in front of GitHub Enterprise Server may send one). It returns
+// how long to wait: Retry-After, or a minute as GitHub advises.
+func plainThrottle(err error) (time.Duration, bool) {
+	var er *gh.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil {
+		return 0, false
+	}
+	ra := er.Response.Header.Get("Retry-After")
+	if er.Response.StatusCode != http.StatusTooManyRequests && (er.Response.StatusCode != http.StatusForbidden || ra == "") {
+		return 0, false
+	}
+	if n, err := strconv.Atoi(ra); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second, true
+	}
+	return time.Minute, true
+}
+
+func isPlainThrottle(err error) bool {
+	_, ok := plainThrottle(err)
+	return ok
+}
+
+// heldBackWaits bounds the waits of one call that go-github held back
+// without sending it.
+const heldBackWaits = 20
+
+// notSent reports whether a rate-limit error was made up by go-github
+// without a request: its fake response carries no header at all, where
+// every real answer has some.
+func notSent(r *http.Response) bool {
+	return r != nil && len(r.Header) == 0
+}
+
+// call sends one request with its rate-limit retries.
+func (a *api) call(ctx context.Context, cl *gh.Client, method, path string, body, out any) (*gh.Response, error) {
+	return a.do(ctx, func() (*gh.Response, error) {
+		req, err := cl.NewRequest(ctx, method, path, body)
+		if err != nil {
+			return nil, err
+		}
+		return cl.Do(req, out)
+	})
+}
+
+// list fetches every page of a REST list. wrapKey names the array inside a
+// wrapped answer ({"total_count":…, "secrets":[…]}); "" for a bare array.
+func list[T any](ctx context.Context, a *api, cl *gh.Client, path, wrapKey string) ([]T, error) {
+	var out []T
+	sep := "?"
+	if strings.Contains(path, "?") {
+		sep = "&"
+	}
+	for page := 1; page > 0; {
+		u := path + sep + "per_page=100"
+		if page > 1 {
+			u += "&page=" + strconv.Itoa(page)
+		}
+		var raw json.RawMessage
+		resp, err := a.call(ctx, cl, http.MethodGet, u, nil, &raw)
+		if err != nil {
+			return out, err
+		}
+		if wrapKey != "" {
+			var w map[string]json.RawMessage
+			if err := json.Unmarshal(raw, &w); err != nil {
+				return out, fmt.Errorf("decode %s: %w", path, err)
+			}
+			raw = w[wrapKey]
+		}
+		var items []T
+		if len(raw) > 0 && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &items); err != nil {
+				return out, fmt.Errorf("decode %s: %w", path, err)
+			}
+		}
+		out = append(out, items...)
+		page = resp.NextPage
+	}
+	return out, nil
 }

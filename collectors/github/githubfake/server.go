@@ -54,27 +54,6 @@ const (
 	OpListPropertyValues      = "orgs/custom-properties-for-repos-get-organization-values"
 )
 
-// ThrottleKind says which rate limit an injected throttle imitates.
-type ThrottleKind int
-
-// Throttle kinds.
-const (
-	// Secondary answers 429 with Retry-After, as GitHub does for its
-	// secondary (abuse) limits.
-	Secondary ThrottleKind = iota
-	// Primary answers 403 with X-RateLimit-Remaining: 0 and a reset time.
-	Primary
-	// Plain answers 429 with Retry-After and a bare message, without the
-	// documentation URL go-github looks for (as a proxy in front of GitHub
-	// Enterprise Server may).
-	Plain
-)
-
-type throttle struct {
-	n    int // remaining injected failures; <0 forever
-	kind ThrottleKind
-}
-
 type route struct {
 	op      string
 	appPerm string // permission:level an installation token needs; "" none
@@ -139,12 +118,19 @@ type Server struct {
 	now      func() time.Time
 
 	fakeapi.Counter
-	notModified map[string]int
-	inFlight    int // requests being served now
-	maxInFlight int // the most served at once since ResetCalls
-	denyScope   map[string]bool
-	denyOp      map[string]bool
-	throttles   map[string]*throttle
+	fakeapi.Faults
+	notModified  map[string]int
+	throttleKind ThrottleKind
+	retryAfter   int // seconds, in secondary-limit answers
+	hang         time.Duration
+	closing      chan struct{}
+	closeOnce    sync.Once
+
+	// flight counts the requests being processed: from their arrival
+	// until their answer starts (see serve).
+	flight      sync.Mutex
+	inFlight    int
+	maxInFlight int // the most at once since ResetCalls
 
 	rateLimit     int
 	rateRemaining int
@@ -170,9 +156,9 @@ func New(seed Seed) *Server {
 		pageSize:    100,
 		now:         time.Now,
 		notModified: map[string]int{},
-		denyScope:   map[string]bool{},
-		denyOp:      map[string]bool{},
-		throttles:   map[string]*throttle{},
+		retryAfter:  1,
+		hang:        DefaultHang,
+		closing:     make(chan struct{}),
 		rateLimit:   15000,
 	}
 	s.rateRemaining = s.rateLimit
@@ -205,8 +191,12 @@ func New(seed Seed) *Server {
 	return s
 }
 
-// Close shuts the server down.
-func (s *Server) Close() { s.srv.Close() }
+// Close shuts the server down. Calls hanging on a Timeout fault are let
+// go first, so Close does not wait for them.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.srv.Close()
+}
 
 // Client returns an HTTP client for the fake (plain HTTP on loopback).
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -242,28 +232,6 @@ func (s *Server) SetRateLimit(n int) {
 	s.rateLimit, s.rateRemaining = n, n
 }
 
-// Deny refuses every call concerning the organisation scope with 403.
-func (s *Server) Deny(scope string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.denyScope[strings.ToLower(scope)] = true
-}
-
-// DenyOp refuses every call of the operation op with 403.
-func (s *Server) DenyOp(op string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.denyOp[op] = true
-}
-
-// Throttle makes the next n calls of op (every operation when op is "")
-// fail with a rate-limit error of the given kind; n < 0 throttles forever.
-func (s *Server) Throttle(op string, n int, kind ThrottleKind) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttles[op] = &throttle{n: n, kind: kind}
-}
-
 // NotModified returns the number of 304 answers per operation.
 func (s *Server) NotModified() map[string]int {
 	s.mu.Lock()
@@ -281,14 +249,16 @@ func (s *Server) ResetCalls() {
 	defer s.mu.Unlock()
 	s.Counter.ResetCalls()
 	s.notModified = map[string]int{}
+	s.flight.Lock()
 	s.maxInFlight = s.inFlight
+	s.flight.Unlock()
 }
 
 // MaxInFlight returns the most requests the fake served at once since it
 // started or since ResetCalls.
 func (s *Server) MaxInFlight() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.flight.Lock()
+	defer s.flight.Unlock()
 	return s.maxInFlight
 }
 
@@ -384,19 +354,21 @@ func errBody(msg, doc string) map[string]string {
 	return map[string]string{"message": msg, "documentation_url": doc, "status": ""}
 }
 
+// serve answers one request: fault injection first (rendered in GitHub's
+// wire format), then the primary rate limit, authentication, permissions
+// and the route's handler.
+//
+// A request counts as in flight from its arrival until its answer starts:
+// a client that has read an answer may send its next request before this
+// handler has returned, and must not be counted twice for it.
 func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	body, _ := readAll(r)
 	s.mu.Lock()
 	lat := s.latency
 	s.Count(rt.op)
-	s.inFlight++
-	s.maxInFlight = max(s.maxInFlight, s.inFlight)
 	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inFlight--
-		s.mu.Unlock()
-	}()
+	answered := s.arrive()
+	defer answered()
 	if lat > 0 {
 		select {
 		case <-time.After(lat):
@@ -404,22 +376,64 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	orgName := s.orgOf(rt, r, body)
+	if f, ok := s.Inject(s.scopeOf(orgName), rt.op); ok {
+		s.fault(rt, w, r, f, answered)
+		return
+	}
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	resource := "core"
+	if rt.op == OpGraphQL {
+		resource = "graphql"
+	}
+	s.rateHeaders(w, resource)
+	if s.rateRemaining <= 0 {
+		answered()
+		writeThrottle(w, Primary, s.retryAfter)
+		return
+	}
+	res, served := s.handle(rt, r, body, orgName)
+	if served && resource == "core" {
+		s.rateRemaining--
+	}
+	answered()
+	s.write(w, r, rt.op, res)
+}
 
+// arrive counts a request in flight and returns the func that ends it
+// (idempotent).
+func (s *Server) arrive() func() {
+	s.flight.Lock()
+	s.inFlight++
+	s.maxInFlight = max(s.maxInFlight, s.inFlight)
+	s.flight.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.flight.Lock()
+			s.inFlight--
+			s.flight.Unlock()
+		})
+	}
+}
+
+// orgOf returns the organisation a request concerns: from its path, the
+// GraphQL query's variables, or the App installation it mints a token for.
+func (s *Server) orgOf(rt route, r *http.Request, body []byte) string {
 	orgName := r.PathValue("org")
 	if orgName == "" {
 		orgName = r.PathValue("owner")
 	}
-	if rt.op == OpGraphQL {
+	switch rt.op {
+	case OpGraphQL:
 		var q struct {
 			Variables map[string]any `json:"variables"`
 		}
 		_ = json.Unmarshal(body, &q)
 		orgName, _ = q.Variables["org"].(string)
-	}
-	if rt.op == OpCreateInstallationToken {
+	case OpCreateInstallationToken:
 		id, _ := strconv.ParseInt(r.PathValue("installation_id"), 10, 64)
 		if s.seed.App != nil {
 			for org, in := range s.seed.App.Installations {
@@ -429,52 +443,45 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	resource := "core"
-	if rt.op == OpGraphQL {
-		resource = "graphql"
-	}
-	s.rateHeaders(w, resource)
+	return orgName
+}
 
-	if t := s.throttleFor(rt.op); t != nil {
-		s.writeThrottle(w, t.kind)
-		return
+// scopeOf is the fault scope of an organisation: its login as seeded
+// (logins are case-insensitive), or the name as given, lower case.
+func (s *Server) scopeOf(org string) string {
+	if o, ok := s.orgs[strings.ToLower(org)]; ok {
+		return o.Login
 	}
-	if s.denyOp[rt.op] || s.denyScope[strings.ToLower(orgName)] {
-		writeJSON(w, http.StatusForbidden, errBody("Resource not accessible by integration", "https://docs.github.com/rest"))
-		return
-	}
+	return strings.ToLower(org)
+}
 
+// handle authenticates and authorises the call and runs the route's
+// handler; served says the handler ran (the call counts against the
+// primary rate limit).
+func (s *Server) handle(rt route, r *http.Request, body []byte, orgName string) (response, bool) {
 	p, err := s.authenticate(r, rt.jwt)
 	if err != nil {
-		writeJSON(w, http.StatusUnauthorized, errBody(err.Error(), "https://docs.github.com/rest"))
-		return
+		return response{status: http.StatusUnauthorized, body: errBody(err.Error(), "https://docs.github.com/rest")}, false
 	}
 	c := &call{r: r, body: body, p: p}
 	if orgName != "" {
 		o, ok := s.orgs[strings.ToLower(orgName)]
 		if !ok {
-			writeJSON(w, http.StatusNotFound, errBody("Not Found", "https://docs.github.com/rest"))
-			return
+			return notFound(), false
 		}
 		c.org = o
 		if repo := r.PathValue("repo"); repo != "" {
 			rs, ok := o.repos[strings.ToLower(repo)]
 			if !ok || !p.sees(repo) {
-				writeJSON(w, http.StatusNotFound, errBody("Not Found", "https://docs.github.com/rest"))
-				return
+				return notFound(), false
 			}
 			c.repo = rs
 		}
 	}
 	if msg, ok := s.authorize(rt, c); !ok {
-		writeJSON(w, http.StatusForbidden, errBody(msg, "https://docs.github.com/rest"))
-		return
+		return response{status: http.StatusForbidden, body: errBody(msg, "https://docs.github.com/rest")}, false
 	}
-	if resource == "core" {
-		s.rateRemaining--
-	}
-	res := rt.handle(c)
-	s.write(w, r, rt.op, res)
+	return rt.handle(c), true
 }
 
 func readAll(r *http.Request) ([]byte, error) {
@@ -496,41 +503,6 @@ func (s *Server) rateHeaders(w http.ResponseWriter, resource string) {
 	h.Set("X-RateLimit-Used", strconv.Itoa(s.rateLimit-max(s.rateRemaining, 0)))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(s.rateReset.Unix(), 10))
 	h.Set("X-RateLimit-Resource", resource)
-}
-
-func (s *Server) throttleFor(op string) *throttle {
-	if s.rateRemaining <= 0 {
-		return &throttle{kind: Primary}
-	}
-	for _, key := range []string{op, ""} {
-		t, ok := s.throttles[key]
-		if !ok || t.n == 0 {
-			continue
-		}
-		if t.n > 0 {
-			t.n--
-		}
-		return t
-	}
-	return nil
-}
-
-func (s *Server) writeThrottle(w http.ResponseWriter, kind ThrottleKind) {
-	if kind == Primary {
-		reset := time.Now().Add(1500 * time.Millisecond)
-		w.Header().Set("X-RateLimit-Remaining", "0")
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix()+1, 10))
-		writeJSON(w, http.StatusForbidden, errBody("API rate limit exceeded for installation.",
-			"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-the-primary-rate-limit"))
-		return
-	}
-	w.Header().Set("Retry-After", "1")
-	if kind == Plain {
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{"message": "Too Many Requests"})
-		return
-	}
-	writeJSON(w, http.StatusTooManyRequests, errBody("You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-		"https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"))
 }
 
 func (s *Server) authenticate(r *http.Request, wantJWT bool) (principal, error) {

@@ -25,6 +25,25 @@ type deployKeyRestore struct {
 	ReadOnly   bool   `json:"read_only"`
 }
 
+// Controls performs the GitHub credential controls. It is built apart
+// from the read-only Collector, so that code that only scans cannot write.
+type Controls struct {
+	*api
+}
+
+var _ collectors.Controller = (*Controls)(nil)
+
+// NewControls checks cfg and builds Controls; it reads the key and token
+// files once and makes no request. The controls act only in the
+// organisations cfg names.
+func NewControls(cfg Config) (*Controls, error) {
+	a, err := newAPI(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Controls{api: a}, nil
+}
+
 // Act performs one credential control. It is idempotent: acting on a
 // target already in the requested state returns Changed false.
 //
@@ -35,7 +54,7 @@ type deployKeyRestore struct {
 //     authorisation (the owner may authorise it again).
 //
 // Anything else is collectors.ErrUnsupported.
-func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	id := req.Identity
 	oc, ok := c.clients[strings.ToLower(id.Scope)]
 	if !ok {
@@ -52,20 +71,6 @@ func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (coll
 		return c.removeSAMLAuth(ctx, oc, id)
 	}
 	return collectors.ActionResult{}, fmt.Errorf("github: %s on %s: %w", req.Action, id.Kind, collectors.ErrUnsupported)
-}
-
-func actErr(what string, err error) error {
-	var rl *gh.RateLimitError
-	var ab *gh.AbuseRateLimitError
-	switch code := statusOf(err); {
-	case errors.As(err, &rl), errors.As(err, &ab), isPlainThrottle(err):
-		return fmt.Errorf("github: %s: %w", what, collectors.ErrThrottled)
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("github: %s: status %d: %w", what, code, collectors.ErrDenied)
-	case code == http.StatusNotFound:
-		return fmt.Errorf("github: %s: %w", what, collectors.ErrNotFound)
-	}
-	return fmt.Errorf("github: %s: %w", what, err)
 }
 
 // numericID checks that an id taken from an identity is a positive
@@ -91,17 +96,7 @@ func splitRepo(org, full string) (string, string, error) {
 	return owner, repo, nil
 }
 
-func (c *Collector) call(ctx context.Context, cl *gh.Client, method, path string, body, out any) (*gh.Response, error) {
-	return c.do(ctx, func() (*gh.Response, error) {
-		req, err := cl.NewRequest(ctx, method, path, body)
-		if err != nil {
-			return nil, err
-		}
-		return cl.Do(req, out)
-	})
-}
-
-func (c *Collector) deleteDeployKey(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
+func (c *Controls) deleteDeployKey(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
 	repoFull := id.Path
 	if repoFull == "" {
 		repoFull = id.Attributes["repository"]
@@ -135,7 +130,7 @@ func (c *Collector) deleteDeployKey(ctx context.Context, oc *orgClients, id nhi.
 		Detail: "deploy key deleted from " + repoFull + "; restore re-adds its public key under a new id"}, nil
 }
 
-func (c *Collector) restoreDeployKey(ctx context.Context, oc *orgClients, data json.RawMessage) (collectors.ActionResult, error) {
+func (c *Controls) restoreDeployKey(ctx context.Context, oc *orgClients, data json.RawMessage) (collectors.ActionResult, error) {
 	var r deployKeyRestore
 	if err := json.Unmarshal(data, &r); err != nil || r.Key == "" {
 		return collectors.ActionResult{}, fmt.Errorf("github: restore data is not a deleted deploy key: %w", collectors.ErrUnsupported)
@@ -145,7 +140,7 @@ func (c *Collector) restoreDeployKey(ctx context.Context, oc *orgClients, data j
 		return collectors.ActionResult{}, err
 	}
 	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/keys"
-	keys, err := list[apiKey](ctx, c, oc.rest, path, "")
+	keys, err := list[apiKey](ctx, c.api, oc.rest, path, "")
 	if err != nil {
 		return collectors.ActionResult{}, actErr("list deploy keys of "+r.Repository, err)
 	}
@@ -168,7 +163,7 @@ func samePublicKey(a, b string) bool {
 	return len(fa) >= 2 && len(fb) >= 2 && fa[0] == fb[0] && fa[1] == fb[1]
 }
 
-func (c *Collector) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
+func (c *Controls) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
 	if !oc.app {
 		return collectors.ActionResult{}, fmt.Errorf("github: revoking a fine-grained token needs GitHub App authentication: %w", collectors.ErrDenied)
 	}
@@ -192,7 +187,7 @@ func (c *Collector) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identi
 	return collectors.ActionResult{}, actErr("revoke fine-grained token "+id.NativeID, err)
 }
 
-func (c *Collector) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
+func (c *Controls) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
 	if oc.saml == nil {
 		return collectors.ActionResult{}, fmt.Errorf("github: removing a SAML authorisation needs a token of an org owner (admin:org): %w", collectors.ErrDenied)
 	}

@@ -7,10 +7,172 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
+
+// Raw API shapes, decoded from the JSON so that fields go-github lacks
+// (deploy key "enabled") are kept.
+type (
+	apiOrg struct {
+		ID    int64  `json:"id"`
+		Login string `json:"login"`
+		Name  string `json:"name"`
+	}
+	apiRepo struct {
+		ID         int64  `json:"id"`
+		Name       string `json:"name"`
+		FullName   string `json:"full_name"`
+		Archived   bool   `json:"archived"`
+		Visibility string `json:"visibility"`
+	}
+	apiKey struct {
+		ID        int64      `json:"id"`
+		Key       string     `json:"key"`
+		Title     string     `json:"title"`
+		ReadOnly  bool       `json:"read_only"`
+		Verified  bool       `json:"verified"`
+		CreatedAt time.Time  `json:"created_at"`
+		AddedBy   *string    `json:"added_by"`
+		LastUsed  *time.Time `json:"last_used"`
+		Enabled   *bool      `json:"enabled"`
+	}
+	apiInstallation struct {
+		ID                  int64             `json:"id"`
+		AppID               int64             `json:"app_id"`
+		AppSlug             string            `json:"app_slug"`
+		RepositorySelection string            `json:"repository_selection"`
+		Permissions         map[string]string `json:"permissions"`
+		Events              []string          `json:"events"`
+		CreatedAt           time.Time         `json:"created_at"`
+		SuspendedAt         *time.Time        `json:"suspended_at"`
+		SuspendedBy         *struct {
+			Login string `json:"login"`
+		} `json:"suspended_by"`
+	}
+	apiPAT struct {
+		ID    int64 `json:"id"`
+		Owner struct {
+			Login string `json:"login"`
+			ID    int64  `json:"id"`
+		} `json:"owner"`
+		RepositorySelection string `json:"repository_selection"`
+		Permissions         struct {
+			Organization map[string]string `json:"organization"`
+			Repository   map[string]string `json:"repository"`
+		} `json:"permissions"`
+		AccessGrantedAt time.Time  `json:"access_granted_at"`
+		TokenID         int64      `json:"token_id"`
+		TokenName       string     `json:"token_name"`
+		TokenExpired    bool       `json:"token_expired"`
+		TokenExpiresAt  *time.Time `json:"token_expires_at"`
+		TokenLastUsedAt *time.Time `json:"token_last_used_at"`
+	}
+	apiCredAuth struct {
+		Login                   string     `json:"login"`
+		CredentialID            int64      `json:"credential_id"`
+		CredentialType          string     `json:"credential_type"`
+		CredentialAuthorizedAt  time.Time  `json:"credential_authorized_at"`
+		CredentialAccessedAt    *time.Time `json:"credential_accessed_at"`
+		Scopes                  []string   `json:"scopes"`
+		Fingerprint             string     `json:"fingerprint"`
+		AuthorizedCredentialID  int64      `json:"authorized_credential_id"`
+		AuthorizedTitle         string     `json:"authorized_credential_title"`
+		AuthorizedNote          string     `json:"authorized_credential_note"`
+		AuthorizedExpiresAt     *time.Time `json:"authorized_credential_expires_at"`
+		TokenLastEightNeverRead struct{}   `json:"-"`
+	}
+	apiSecret struct {
+		Name       string    `json:"name"`
+		CreatedAt  time.Time `json:"created_at"`
+		UpdatedAt  time.Time `json:"updated_at"`
+		Visibility string    `json:"visibility"`
+	}
+	apiUser struct {
+		Login string `json:"login"`
+	}
+	apiPropertyValues struct {
+		RepositoryID int64 `json:"repository_id"`
+		Properties   []struct {
+			Name  string `json:"property_name"`
+			Value any    `json:"value"`
+		} `json:"properties"`
+	}
+	gqlRepo struct {
+		DatabaseID    int64  `json:"databaseId"`
+		Name          string `json:"name"`
+		NameWithOwner string `json:"nameWithOwner"`
+		IsArchived    bool   `json:"isArchived"`
+		DeployKeys    struct {
+			TotalCount int `json:"totalCount"`
+		} `json:"deployKeys"`
+		Environments struct {
+			TotalCount int      `json:"totalCount"`
+			Nodes      []gqlEnv `json:"nodes"`
+		} `json:"environments"`
+	}
+	gqlEnv struct {
+		DatabaseID int64  `json:"databaseId"`
+		Name       string `json:"name"`
+	}
+	apiEnv struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+)
+
+// orgData is everything read about one organisation. A list whose call
+// failed stays empty: its gap says so, and nothing is made up in its place.
+type orgData struct {
+	org       apiOrg
+	login     string // GitHub's spelling, for paths
+	scope     string // the configured spelling: Scope of identities and gaps
+	repos     []apiRepo
+	gql       map[int64]gqlRepo
+	gqlOK     bool
+	gqlDenied bool
+	people    map[string]bool // members and outside collaborators, lower case
+	peopleOK  bool
+	tags      map[int64]map[string]string
+	keys      map[int64][]apiKey
+	installs  []apiInstallation
+	pats      []apiPAT
+	patRepos  map[int64][]string // pat_id -> full names, for subset tokens whose list was read
+	credAuths []apiCredAuth
+	orgSecs   []apiSecret
+	repoSecs  map[int64][]apiSecret
+	envSecs   map[int64]map[string][]apiSecret // repo id -> env name -> secrets
+	envs      map[int64][]gqlEnv               // repo id -> environments, where GraphQL gave only the first 100
+	mu        sync.Mutex
+}
+
+func newOrgData(org string) *orgData {
+	return &orgData{login: org, scope: org, gql: map[int64]gqlRepo{}, people: map[string]bool{}, tags: map[int64]map[string]string{},
+		keys: map[int64][]apiKey{}, patRepos: map[int64][]string{}, envs: map[int64][]gqlEnv{},
+		repoSecs: map[int64][]apiSecret{}, envSecs: map[int64]map[string][]apiSecret{}}
+}
+
+// tags turns a repository's custom property values into tags; a
+// multi-select value is joined with commas.
+func (v apiPropertyValues) tags() map[string]string {
+	tags := map[string]string{}
+	for _, p := range v.Properties {
+		switch x := p.Value.(type) {
+		case string:
+			tags[p.Name] = x
+		case []any:
+			var parts []string
+			for _, e := range x {
+				parts = append(parts, fmt.Sprint(e))
+			}
+			tags[p.Name] = strings.Join(parts, ",")
+		}
+	}
+	return tags
+}
 
 func id64(n int64) string { return strconv.FormatInt(n, 10) }
 
@@ -53,64 +215,18 @@ func (c *Collector) tagHints(d *orgData, tags map[string]string) []nhi.OwnerHint
 	return out
 }
 
-// sensitive are the permissions whose write level controls access,
-// secrets, workflows or the organisation itself.
-var sensitive = map[string]bool{
-	"administration": true, "organization_administration": true, "members": true,
-	"secrets": true, "organization_secrets": true, "workflows": true, "actions": true,
-	"environments": true, "organization_personal_access_tokens": true,
-	"organization_self_hosted_runners": true, "organization_user_blocking": true,
-	"organization_custom_roles": true, "repository_hooks": true, "organization_hooks": true,
-}
-
-func privilegeOf(level string) nhi.Privilege {
-	switch level {
-	case "read":
-		return nhi.PrivRead
-	case "admin":
-		return nhi.PrivAdmin
-	}
-	return nhi.PrivWrite
-}
-
-// permissionGrants turns App or token permissions into grants. orgWide is
-// true when the repository permissions apply to every repository.
-func permissionGrants(kind, scope string, perms map[string]string, orgWide bool, prefix string) []nhi.Grant {
+// permissionGrants turns App or token permissions into grants, judged by
+// internal/privilege. allRepos is true when the permissions apply to every
+// repository of the organisation.
+func permissionGrants(kind, scope string, perms map[string]string, allRepos bool, prefix string) []nhi.Grant {
 	var out []nhi.Grant
 	for _, name := range sortedKeys(perms) {
 		level := perms[name]
-		g := nhi.Grant{ID: kind + ":" + prefix + name, Kind: kind, Entitlement: name + ":" + level, Scope: scope, Privilege: privilegeOf(level)}
-		switch {
-		case level == "admin":
-			g.Privileged, g.Reason = nhi.JudgedPrivileged, "admin permission "+name
-		case level == "write" && sensitive[name]:
-			g.Privileged, g.Reason = nhi.JudgedPrivileged, "write on "+name
-		case level == "write" && orgWide:
-			g.Privileged, g.Reason = nhi.JudgedPrivileged, "write on every repository of the organisation"
-		}
-		out = append(out, g)
+		priv, reason := privilege.GitHubPermission(name, level, allRepos)
+		out = append(out, nhi.Grant{ID: kind + ":" + prefix + name, Kind: kind, Entitlement: name + ":" + level, Scope: scope,
+			Privilege: privilege.GitHubLevel(level), Privileged: nhi.VerdictOf(priv), Reason: reason})
 	}
 	return out
-}
-
-// classicScope gives the privilege of a classic OAuth scope and why it is
-// privileged, if it is.
-func classicScope(s string) (nhi.Privilege, string) {
-	switch {
-	case s == "delete_repo":
-		return nhi.PrivAdmin, "can delete repositories"
-	case strings.HasPrefix(s, "admin:") || s == "site_admin":
-		return nhi.PrivAdmin, "administrative scope " + s
-	case s == "repo":
-		return nhi.PrivWrite, "full control of private repositories"
-	case s == "workflow":
-		return nhi.PrivWrite, "can change Actions workflows"
-	case s == "write:org":
-		return nhi.PrivWrite, "can change organisation membership"
-	case strings.HasPrefix(s, "write:"), strings.HasPrefix(s, "delete:"), s == "public_repo", s == "user", s == "gist", s == "codespace", s == "project":
-		return nhi.PrivWrite, ""
-	}
-	return nhi.PrivRead, ""
 }
 
 func sshFingerprint(pub string) string {
@@ -126,18 +242,25 @@ func sshFingerprint(pub string) string {
 	return "SHA256:" + strings.TrimRight(base64.StdEncoding.EncodeToString(sum[:]), "=")
 }
 
+// mapOrg maps what was read about one organisation. Identities carry the
+// configured spelling of the organisation, the same string as its Scope
+// entry and its gaps; paths keep GitHub's.
 func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
-	var out []nhi.Identity
-	// Identities carry the configured spelling of the organisation, the
-	// same string as its Scope entry and its gaps; paths keep GitHub's.
-	org := d.scope
-	orgID := id64(d.org.ID)
 	repoByID := map[int64]apiRepo{}
 	for _, r := range d.repos {
 		repoByID[r.ID] = r
 	}
+	var out []nhi.Identity
+	out = append(out, c.mapDeployKeys(d, repoByID, now)...)
+	out = append(out, mapInstallations(d, now)...)
+	out = append(out, mapTokens(d, now)...)
+	out = append(out, mapCredAuths(d, now)...)
+	out = append(out, c.mapActions(d, repoByID, now)...)
+	return out
+}
 
-	// Deploy keys.
+func (c *Collector) mapDeployKeys(d *orgData, repoByID map[int64]apiRepo, now time.Time) []nhi.Identity {
+	var out []nhi.Identity
 	for _, rid := range sortedIDs(d.keys) {
 		r := repoByID[rid]
 		for _, k := range d.keys[rid] {
@@ -146,18 +269,19 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 				status = nhi.StatusDisabled
 			}
 			u := used(k.LastUsed, now, "GitHub records no use of this key")
-			level, priv, reason := "read", nhi.PrivRead, ""
+			level := "read"
 			if !k.ReadOnly {
-				level, priv, reason = "write", nhi.PrivWrite, "deploy key with write access can push to "+r.FullName
+				level = "write"
 			}
+			p, priv, reason := privilege.GitHubDeployKey(k.ReadOnly, r.FullName)
 			id := nhi.Identity{
 				ID: nhi.MakeID(nhi.GitHub, "deploy-key", id64(k.ID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubDeployKey,
-				NativeID: id64(k.ID), Name: k.Title, Scope: org, Path: r.FullName, Created: k.CreatedAt, Status: status,
+				NativeID: id64(k.ID), Name: k.Title, Scope: d.scope, Path: r.FullName, Created: k.CreatedAt, Status: status,
 				Tags: copyTags(d.tags[rid]), Usage: u,
 				Credentials: []nhi.Credential{{ID: id64(k.ID), Type: nhi.CredGitHubDeployKey, Name: k.Title, Created: k.CreatedAt,
 					Status: status, Usage: u, Attributes: map[string]string{"fingerprint": sshFingerprint(k.Key), "read_only": strconv.FormatBool(k.ReadOnly)}}},
-				Grants: []nhi.Grant{{ID: "repo-permission:contents", Kind: "repo-permission", Entitlement: "contents:" + level,
-					Scope: r.FullName, Privilege: priv, Privileged: nhi.VerdictOf(!k.ReadOnly), Reason: reason}},
+				Grants: []nhi.Grant{{ID: privilege.GitHubRepoPermission + ":contents", Kind: privilege.GitHubRepoPermission, Entitlement: "contents:" + level,
+					Scope: r.FullName, Privilege: p, Privileged: nhi.VerdictOf(priv), Reason: reason}},
 				Attributes: map[string]string{"repository": r.FullName, "repository_id": id64(rid), "read_only": strconv.FormatBool(k.ReadOnly),
 					"verified": strconv.FormatBool(k.Verified), "repository_archived": strconv.FormatBool(r.Archived)},
 			}
@@ -168,8 +292,11 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 			out = append(out, id)
 		}
 	}
+	return out
+}
 
-	// GitHub App installations.
+func mapInstallations(d *orgData, now time.Time) []nhi.Identity {
+	var out []nhi.Identity
 	for _, in := range d.installs {
 		status := nhi.StatusActive
 		attrs := map[string]string{"app_id": id64(in.AppID), "app_slug": in.AppSlug, "repository_selection": in.RepositorySelection}
@@ -185,21 +312,27 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 			sort.Strings(ev)
 			attrs["events"] = strings.Join(ev, ",")
 		}
-		orgWide := in.RepositorySelection == "all"
+		allRepos := in.RepositorySelection == "all"
 		scope := "selected"
-		if orgWide {
+		if allRepos {
 			scope = "*"
 		}
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "app-installation", id64(in.ID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubAppInstallation,
-			NativeID: id64(in.ID), Name: in.AppSlug, Scope: org, Created: in.CreatedAt, Status: status, ThirdParty: true,
+			NativeID: id64(in.ID), Name: in.AppSlug, Scope: d.scope, Created: in.CreatedAt, Status: status, ThirdParty: true,
 			Usage:      notReported(now, "GitHub reports no last-used time for App installations"),
-			Grants:     permissionGrants("app-permission", scope, in.Permissions, orgWide, ""),
+			Grants:     permissionGrants(privilege.GitHubAppPermission, scope, in.Permissions, allRepos, ""),
 			Attributes: attrs,
 		})
 	}
+	return out
+}
 
-	// Fine-grained personal access tokens with access to the org.
+// mapTokens maps the fine-grained personal access tokens with access to
+// the organisation.
+func mapTokens(d *orgData, now time.Time) []nhi.Identity {
+	var out []nhi.Identity
+	orgID := id64(d.org.ID)
 	for _, p := range d.pats {
 		tokenID := p.TokenID
 		if tokenID == 0 {
@@ -214,40 +347,59 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 			status = nhi.StatusExpired
 		}
 		u := used(p.TokenLastUsedAt, now, "GitHub records no use of this token")
-		repoScope := "selected"
-		if p.RepositorySelection == "all" {
-			repoScope = "*"
-		}
-		grants := permissionGrants("token-permission", "*", p.Permissions.Organization, false, "org:")
 		repos, reposKnown := d.patRepos[p.ID]
-		switch {
-		case p.RepositorySelection == "none":
-		case p.RepositorySelection == "subset" && reposKnown:
-			// One grant per permission and repository, so a repository
-			// added to the token is drift.
-			for _, full := range repos {
-				for _, g := range permissionGrants("token-permission", full, p.Permissions.Repository, false, "repo:") {
-					g.ID += "@" + full
-					grants = append(grants, g)
-				}
-			}
-		default:
-			grants = append(grants, permissionGrants("token-permission", repoScope, p.Permissions.Repository, p.RepositorySelection == "all", "repo:")...)
-		}
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "fine-grained-token", orgID, id64(tokenID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubFineGrainedPAT,
-			NativeID: id64(tokenID), Name: p.TokenName, Scope: org, Created: p.AccessGrantedAt, Status: status,
+			NativeID: id64(tokenID), Name: p.TokenName, Scope: d.scope, Created: p.AccessGrantedAt, Status: status,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", p.Owner.Login)},
 			Usage:      u,
 			Credentials: []nhi.Credential{{ID: id64(tokenID), Type: nhi.CredGitHubFineGrainedPAT, Name: p.TokenName,
 				Created: p.AccessGrantedAt, Expires: expires, Status: status, Usage: u,
 				Attributes: map[string]string{"created_source": "access_granted_at"}}},
-			Grants:     grants,
+			Grants:     tokenGrants(p, repos, reposKnown),
 			Attributes: patAttrs(p, repos, reposKnown),
 		})
 	}
+	return out
+}
 
-	// Classic tokens and SSH keys authorised for SAML single sign-on.
+// tokenGrants are a fine-grained token's organisation permissions (scope
+// "*") and its repository permissions: on every repository (scope "*"),
+// or per repository for a token limited to a subset, so that a repository
+// added to the token is drift. When a subset token's repository list could
+// not be read its repository grants are left out (the gap hides
+// grants:token-permission): a grant's id never changes shape because a
+// call failed.
+func tokenGrants(p apiPAT, repos []string, reposKnown bool) []nhi.Grant {
+	kind := privilege.GitHubTokenPermission
+	grants := permissionGrants(kind, "*", p.Permissions.Organization, false, "org:")
+	switch p.RepositorySelection {
+	case "none":
+	case "subset":
+		if !reposKnown {
+			break
+		}
+		for _, full := range repos {
+			for _, g := range permissionGrants(kind, full, p.Permissions.Repository, false, "repo:") {
+				g.ID += "@" + full
+				grants = append(grants, g)
+			}
+		}
+	case "all":
+		grants = append(grants, permissionGrants(kind, "*", p.Permissions.Repository, true, "repo:")...)
+	default:
+		// A selection GitHub did not document: the repositories are
+		// unknown, the permissions are kept unscoped.
+		grants = append(grants, permissionGrants(kind, "selected", p.Permissions.Repository, false, "repo:")...)
+	}
+	return grants
+}
+
+// mapCredAuths maps the classic tokens and SSH keys authorised for SAML
+// single sign-on.
+func mapCredAuths(d *orgData, now time.Time) []nhi.Identity {
+	var out []nhi.Identity
+	orgID := id64(d.org.ID)
 	for _, a := range d.credAuths {
 		var kind nhi.IdentityKind
 		var ctype nhi.CredentialType
@@ -276,38 +428,48 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 		if credID == 0 {
 			credID = a.CredentialID
 		}
-		var grants []nhi.Grant
-		for _, s := range uniqSorted(a.Scopes) {
-			p, reason := classicScope(s)
-			grants = append(grants, nhi.Grant{ID: "token-scope:" + s, Kind: "token-scope", Entitlement: s, Scope: "*",
-				Privilege: p, Privileged: nhi.VerdictOf(reason != ""), Reason: reason})
-		}
 		attrs := map[string]string{"login": a.Login, "credential_type": a.CredentialType, "credential_id": id64(a.CredentialID)}
 		if a.Fingerprint != "" {
 			attrs["fingerprint"] = a.Fingerprint
 		}
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "credential-authorization", orgID, id64(a.CredentialID)), Provider: nhi.GitHub, Kind: kind,
-			NativeID: id64(a.CredentialID), Name: name, Scope: org, Created: a.CredentialAuthorizedAt, Status: status,
+			NativeID: id64(a.CredentialID), Name: name, Scope: d.scope, Created: a.CredentialAuthorizedAt, Status: status,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", a.Login)},
 			Usage:      u,
 			Credentials: []nhi.Credential{{ID: id64(credID), Type: ctype, Name: name, Created: a.CredentialAuthorizedAt,
 				Expires: expires, Status: status, Usage: u, Attributes: map[string]string{"created_source": "credential_authorized_at"}}},
-			Grants: grants, Attributes: attrs,
+			Grants: scopeGrants(a.Scopes), Attributes: attrs,
 		})
 	}
+	return out
+}
 
-	// Actions secrets: one identity per organisation, repository and
-	// environment that holds secrets.
+// scopeGrants are a classic token's OAuth scopes.
+func scopeGrants(scopes []string) []nhi.Grant {
+	var grants []nhi.Grant
+	for _, s := range uniqSorted(scopes) {
+		p, priv, reason := privilege.GitHubClassicScope(s)
+		grants = append(grants, nhi.Grant{ID: privilege.GitHubTokenScope + ":" + s, Kind: privilege.GitHubTokenScope, Entitlement: s, Scope: "*",
+			Privilege: p, Privileged: nhi.VerdictOf(priv), Reason: reason})
+	}
+	return grants
+}
+
+// mapActions maps the Actions secrets: one identity per organisation,
+// repository and environment that holds secrets.
+func (c *Collector) mapActions(d *orgData, repoByID map[int64]apiRepo, now time.Time) []nhi.Identity {
+	var out []nhi.Identity
+	orgID := id64(d.org.ID)
 	if len(d.orgSecs) > 0 {
 		out = append(out, c.actionsIdentity(now, nhi.MakeID(nhi.GitHub, "actions", "org", orgID), orgID,
-			d.login+" (organization secrets)", org, "", nil, d, d.orgSecs, map[string]string{"level": "organization"}))
+			d.login+" (organization secrets)", d.scope, "", nil, d, d.orgSecs, map[string]string{"level": "organization"}))
 	}
 	for _, rid := range sortedIDs(d.repoSecs) {
 		r := repoByID[rid]
 		if secs := d.repoSecs[rid]; len(secs) > 0 {
 			out = append(out, c.actionsIdentity(now, nhi.MakeID(nhi.GitHub, "actions", "repo", id64(rid)), id64(rid),
-				r.FullName, org, r.FullName, d.tags[rid], d, secs, map[string]string{"level": "repository", "repository": r.FullName}))
+				r.FullName, d.scope, r.FullName, d.tags[rid], d, secs, map[string]string{"level": "repository", "repository": r.FullName}))
 		}
 	}
 	for _, rid := range sortedIDs(d.envSecs) {
@@ -322,7 +484,7 @@ func (c *Collector) mapOrg(d *orgData, now time.Time) []nhi.Identity {
 				continue
 			}
 			out = append(out, c.actionsIdentity(now, nhi.MakeID(nhi.GitHub, "actions", "environment", id64(env.DatabaseID)), id64(env.DatabaseID),
-				r.FullName+":"+env.Name, org, r.FullName, d.tags[rid], d, secs,
+				r.FullName+":"+env.Name, d.scope, r.FullName, d.tags[rid], d, secs,
 				map[string]string{"level": "environment", "repository": r.FullName, "environment": env.Name}))
 		}
 	}
