@@ -217,11 +217,7 @@ const chunkSize = 4096
 func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	if !s.managed {
 		a.ownerRules(id, &s)
-		if s.role == nil {
-			a.emit(rules.RuleUnmapped, id, &s, "", "", map[string]string{
-				"kind": string(id.Kind), "scope": id.Scope, "name": id.Name,
-			})
-		}
+		a.unmappedRules(id, &s)
 	}
 	a.usageRules(id, &s)
 	a.grantRules(id, &s)
@@ -294,6 +290,8 @@ func assemble(chunks [][]nhi.Finding, removed []nhi.Finding, sorted bool) []nhi.
 func (a *analysis) credActive(c *nhi.Credential) bool {
 	return c.Status == nhi.StatusActive && (c.Expires.IsZero() || c.Expires.After(a.now))
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // days formats a duration in whole days.
 func days(d time.Duration) string {

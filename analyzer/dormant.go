@@ -3,15 +3,12 @@ package analyzer
 import (
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (a *analysis) dormantWindow(s *subject) time.Duration {
 	if s.role != nil && s.role.Credentials.DormantAfter > 0 {
