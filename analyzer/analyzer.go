@@ -60,6 +60,7 @@ func Analyze(in Input) Result {
 		cat = &catalog.Catalog{}
 	}
 	a := newAnalysis(cat, in.Now)
+	a.cur, a.prev = newObserver(&in.Inventory), newObserver(in.Previous)
 	ids := in.Inventory.Identities
 	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
 	var d *driftState
@@ -118,6 +119,10 @@ type analysis struct {
 	findings [][]nhi.Finding
 	scratch  []nhi.Finding                // the current identity's findings
 	tags     map[string]map[string]string // identity id -> tags, for exceptions
+	// cur and prev say what this scan and the previous one (nil on a
+	// first scan) observed; facets interns the findings' facet lists.
+	cur, prev *observer
+	facets    map[facetKey][]nhi.Facet
 }
 
 type baselineKey struct {
@@ -138,6 +143,7 @@ func newAnalysis(cat *catalog.Catalog, now time.Time) *analysis {
 		people:   newPeopleIndex(cat.People),
 		baseline: map[baselineKey]allowance{},
 		tags:     map[string]map[string]string{},
+		facets:   map[facetKey][]nhi.Facet{},
 	}
 }
 
@@ -160,15 +166,28 @@ func withDefaults(d catalog.Defaults) catalog.Defaults {
 	return d
 }
 
-// emit records a finding of rule for the identity.
-func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, credID, grantID string, ev map[string]string) {
+// emit records a finding of rule for the identity, about the credential or
+// grant o names, unless a facet the finding rests on was not observed (see
+// judged): a finding is created only from observed data.
+func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev map[string]string) {
 	r, ok := rules.Lookup(ruleID)
 	if !ok {
 		panic("analyzer: unknown rule " + ruleID) // a programming error, caught by tests
 	}
+	facets := a.facetsOf(&r, id, o)
+	if !a.judged(&r, id.Provider, id.Scope, facets) {
+		return
+	}
 	sev := r.Severity
 	if o, ok := a.def.Severity[ruleID]; ok {
 		sev = o
+	}
+	var credID, grantID string
+	if o.cred != nil {
+		credID = o.cred.ID
+	}
+	if o.grant != nil {
+		grantID = o.grant.ID
 	}
 	f := nhi.Finding{
 		Fingerprint:  nhi.Fingerprint(ruleID, id.ID, credID, grantID),
@@ -186,6 +205,7 @@ func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, credID, gra
 		Evidence:     ev,
 		Remediation:  r.Remediation,
 		Controls:     r.Controls,
+		Facets:       facets,
 	}
 	if s != nil {
 		f.RoleID = s.own.RoleID

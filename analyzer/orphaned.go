@@ -16,7 +16,7 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 		if s.role != nil {
 			ev["role"] = s.role.ID
 		}
-		a.emit(rules.RuleNoOwner, id, s, "", "", ev)
+		a.emit(rules.RuleNoOwner, id, s, on{}, ev)
 	case nhi.OwnerDeparted:
 		ev := map[string]string{"owner": s.own.Owner, "owner_source": s.own.OwnerSource}
 		if p := s.person; p != nil {
@@ -33,16 +33,16 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 		if n := a.activeStatic(id); n > 0 {
 			ev["credentials_to_rotate"] = itoa(n)
 		}
-		a.emit(rules.RuleOwnerDeparted, id, s, "", "", ev)
+		a.emit(rules.RuleOwnerDeparted, id, s, on{}, ev)
 	case nhi.OwnerUnknown:
-		a.emit(rules.RuleOwnerUnknown, id, s, "", "", map[string]string{"owner": s.own.Owner, "owner_source": s.own.OwnerSource})
+		a.emit(rules.RuleOwnerUnknown, id, s, on{}, map[string]string{"owner": s.own.Owner, "owner_source": s.own.OwnerSource})
 	}
 	if s.own.OwnerSource == "role" {
 		a.custodianRules(id, s)
 	}
 	if s.role != nil && s.role.Team != "" && s.person != nil && !a.departed(s.person) &&
 		s.own.OwnerSource == "role" && s.person.Team != "" && !strings.EqualFold(s.person.Team, s.role.Team) {
-		a.emit(rules.RuleOwnerMoved, id, s, "", "", map[string]string{
+		a.emit(rules.RuleOwnerMoved, id, s, on{}, map[string]string{
 			"owner": s.person.ID, "owner_team": s.person.Team, "role_team": s.role.Team,
 		})
 	}
@@ -85,7 +85,7 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 		if n := a.activeStatic(id); n > 0 {
 			ev["credentials_to_rotate"] = itoa(n)
 		}
-		a.emit(rules.RuleOwnerDeparted, id, s, "", "", ev)
+		a.emit(rules.RuleOwnerDeparted, id, s, on{}, ev)
 	}
 	for _, k := range a.def.OwnerTagKeys {
 		if v, ok := id.Tags[k]; ok {

@@ -17,7 +17,7 @@ func (a *analysis) signalRules(id *nhi.Identity, s *subject) {
 	for _, sig := range id.Signals {
 		if r, ok := ruleFor[sig.Code]; ok && !seen[r] {
 			seen[r] = true
-			a.emit(r, id, s, "", "", map[string]string{"signal": sig.Code, "detail": sig.Detail})
+			a.emit(r, id, s, on{}, map[string]string{"signal": sig.Code, "detail": sig.Detail})
 		}
 	}
 	for i := range id.Credentials {
@@ -34,7 +34,7 @@ func (a *analysis) signalRules(id *nhi.Identity, s *subject) {
 					ev["created"] = ts(c.Created)
 					ev["age_days"] = days(a.now.Sub(c.Created))
 				}
-				a.emit(r, id, s, c.ID, "", ev)
+				a.emit(r, id, s, on{cred: c}, ev)
 			}
 		}
 	}
