@@ -158,9 +158,10 @@ const (
 // to blame: the scope was not collected, or the collector does not read
 // the facet there).
 type Hidden struct {
-	// Facet is the first of the finding's facets that was not observed;
-	// empty for a finding stored before facets, which needs its whole
-	// scope observed.
+	// Facet is the first of the finding's facets that was not observed
+	// (for a finding stored before facets, which needs its whole scope
+	// observed, the first facet class a gap hides); empty when the scope
+	// was not collected at all.
 	Facet Facet `json:"facet,omitempty"`
 	// GapSource and GapKind name the gap (the API that failed and how).
 	GapSource string  `json:"gap_source,omitempty"`
