@@ -329,14 +329,12 @@ func (u Usage) validate() error {
 }
 
 // Partial reports whether the inventory has a gap that covers the given
-// provider and scope (a provider-wide gap covers every scope). Gaps that
-// hide usage only do not make the inventory partial.
+// provider and scope (a provider-wide gap covers every scope): some facet
+// of the scope was not observed. Every gap counts, one that hides usage
+// only included; what each gap hides is for Coverage to say.
 func (inv *Inventory) Partial(p Provider, scope string) bool {
 	for _, g := range inv.Gaps {
-		if g.Provider != p || usageOnly(g.Hides()) {
-			continue
-		}
-		if g.Scope == "" || g.Scope == scope {
+		if g.Provider == p && (g.Scope == "" || g.Scope == scope) {
 			return true
 		}
 	}
@@ -427,13 +425,4 @@ func (inv Inventory) Hash() string {
 type scopeKey struct {
 	p  Provider
 	id string
-}
-
-func usageOnly(fs []Facet) bool {
-	for _, f := range fs {
-		if f.Class() != FacetUsage {
-			return false
-		}
-	}
-	return len(fs) > 0
 }

@@ -86,8 +86,13 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestPartial(t *testing.T) {
 	inv := sample()
-	if inv.Partial(nhi.GCP, "p2") {
-		t.Error("a usage-only gap made the scope partial")
+	// A gap that hides usage only still makes the scope partial: usage
+	// was not observed there (before facets, usage-only gaps did not).
+	if !inv.Partial(nhi.GCP, "p2") {
+		t.Error("a usage-only gap did not make the scope partial")
+	}
+	if inv.Partial(nhi.GCP, "p3") {
+		t.Error("a gap in p2 made p3 partial")
 	}
 	inv.Gaps = append(inv.Gaps, nhi.Gap{Provider: nhi.AWS, Source: "collect", Kind: nhi.GapError})
 	if !inv.Partial(nhi.AWS, "anything") {
