@@ -372,9 +372,19 @@ func (id *Identity) Active() bool { return id.Status == StatusActive }
 // indented, so the bytes are a stable function of the content. It
 // normalises a copy: the caller's inventory is neither sorted nor changed,
 // so concurrent Encode or Hash calls on one inventory are safe.
+//
+// An empty list of scopes or identities is written as null whether it is
+// nil or empty, as every stored snapshot has always had it: the bytes, and
+// so the recorded hash, depend on the content only.
 func Encode(w io.Writer, inv Inventory) error {
 	inv = inv.Clone()
 	inv.Normalize()
+	if len(inv.Scopes) == 0 {
+		inv.Scopes = nil
+	}
+	if len(inv.Identities) == 0 {
+		inv.Identities = nil
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)

@@ -180,3 +180,30 @@ func TestFingerprintIsTruncatedSHA256(t *testing.T) {
 		t.Errorf("Fingerprint = %s, want %s", got, want)
 	}
 }
+
+// TestEncodeEmptyLists: an empty inventory encodes to the same bytes (and
+// hash) whether its lists are nil or empty, so a snapshot stored with
+// "identities": null is re-encoded exactly (the evidence pack of a scan
+// with no identities verified against its recorded hash).
+func TestEncodeEmptyLists(t *testing.T) {
+	at := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	nilLists := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: at}
+	empty := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: at, Scopes: []nhi.Scope{}, Identities: []nhi.Identity{}, Gaps: []nhi.Gap{}}
+	if nilLists.Hash() != empty.Hash() {
+		t.Error("nil and empty lists encode differently")
+	}
+	var b bytes.Buffer
+	if err := nhi.Encode(&b, empty); err != nil {
+		t.Fatal(err)
+	}
+	back, err := nhi.Decode(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Hash() != nilLists.Hash() {
+		t.Error("an empty inventory does not round-trip to the same hash")
+	}
+	if !strings.Contains(b.String(), `"identities": null`) {
+		t.Errorf("empty identities not encoded as null:\n%s", b.String())
+	}
+}
