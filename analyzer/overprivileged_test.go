@@ -12,6 +12,21 @@ import (
 	"github.com/nhiscan/nhiscan/rules"
 )
 
+// goldenInventory reads a collector's golden inventory.
+func goldenInventory(t *testing.T, p nhi.Provider) nhi.Inventory {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "collectors", string(p), "testdata", "golden-inventory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inv, err := nhi.Decode(f)
+	if err != nil {
+		t.Fatalf("%s golden inventory: %v", p, err)
+	}
+	return inv
+}
+
 // TestCollectorVerdictsStand runs the analyzer over each collector's
 // golden inventory with an empty catalog (no role allows anything, so
 // every privileged grant is reported) and checks that the analyzer never
@@ -23,15 +38,7 @@ import (
 func TestCollectorVerdictsStand(t *testing.T) {
 	for _, p := range nhi.Providers {
 		t.Run(string(p), func(t *testing.T) {
-			f, err := os.Open(filepath.Join("..", "collectors", string(p), "testdata", "golden-inventory.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			inv, err := nhi.Decode(f)
-			if err != nil {
-				t.Fatal(err)
-			}
+			inv := goldenInventory(t, p)
 			res := analyzer.Analyze(analyzer.Input{Inventory: inv, Now: inv.CollectedAt})
 			reported := map[[2]string]bool{}
 			for _, fd := range res.Findings {
@@ -69,15 +76,7 @@ func TestCollectorVerdictsStand(t *testing.T) {
 // roles/iam.serviceAccountUser on one service account not privileged (it
 // is on the project); the analyzer does not report it.
 func TestServiceAccountUserOnOneAccount(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "collectors", "gcp", "testdata", "golden-inventory.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	inv, err := nhi.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	inv := goldenInventory(t, nhi.GCP)
 	found := false
 	for _, id := range inv.Identities {
 		for _, g := range id.Grants {

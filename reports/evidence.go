@@ -542,13 +542,40 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 	if in.Previous != nil {
 		m.PreviousScanID = in.Previous.ID
 	}
-	type key struct {
-		p  nhi.Provider
-		id string
+	scopes := ev.manifestScopes(&m.Totals)
+	ctrls := map[string]*ManifestControl{}
+	for _, f := range ev.findings {
+		if s, ok := scopes[scopeKey{f.Provider, f.Scope}]; ok && f.Status == StatusOpen {
+			s.OpenFindings++
+		}
+		countFinding(&m.Totals, ctrls, &f)
 	}
-	scopes := map[key]*ManifestScope{}
+	for _, s := range scopes {
+		m.Scopes = append(m.Scopes, *s)
+	}
+	slices.SortFunc(m.Scopes, func(a, b ManifestScope) int {
+		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.ID, b.ID))
+	})
+	m.Totals.Scopes = len(m.Scopes)
+	for _, c := range ctrls {
+		m.Controls = append(m.Controls, *c)
+	}
+	slices.SortFunc(m.Controls, func(a, b ManifestControl) int { return cmp.Compare(a.Ref, b.Ref) })
+	return m
+}
+
+type scopeKey struct {
+	p  nhi.Provider
+	id string
+}
+
+// manifestScopes counts identities, credentials, grants and gaps per scope
+// (every scope attempted, and every scope a gap names) and in totals, and
+// lists each scope's facets not observed.
+func (ev *evidence) manifestScopes(totals *ManifestTotals) map[scopeKey]*ManifestScope {
+	scopes := map[scopeKey]*ManifestScope{}
 	scope := func(p nhi.Provider, id string) *ManifestScope {
-		k := key{p, id}
+		k := scopeKey{p, id}
 		if s, ok := scopes[k]; ok {
 			return s
 		}
@@ -564,12 +591,12 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 		s.Identities++
 		s.Credentials += len(id.Credentials)
 		s.Grants += len(id.Grants)
-		m.Totals.Identities++
-		m.Totals.Credentials += len(id.Credentials)
-		m.Totals.Grants += len(id.Grants)
+		totals.Identities++
+		totals.Credentials += len(id.Credentials)
+		totals.Grants += len(id.Grants)
 	}
 	for _, g := range ev.inv.Gaps {
-		m.Totals.Gaps++
+		totals.Gaps++
 		if g.Scope != "" {
 			scope(g.Provider, g.Scope)
 		}
@@ -582,54 +609,40 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 		}
 	}
 	for _, c := range ev.coverage {
-		if s, ok := scopes[key{c.Provider, c.Scope}]; ok && !c.Observed && c.Facet != "" {
+		if s, ok := scopes[scopeKey{c.Provider, c.Scope}]; ok && !c.Observed && c.Facet != "" {
 			s.NotObserved = append(s.NotObserved, c.Facet)
 		}
 	}
-	ctrls := map[string]*ManifestControl{}
-	for _, f := range ev.findings {
-		open := f.Status == StatusOpen
-		switch f.Status {
-		case StatusOpen:
-			m.Totals.OpenFindings++
-			if s, ok := scopes[key{f.Provider, f.Scope}]; ok {
-				s.OpenFindings++
-			}
-		case StatusSuppressed:
-			m.Totals.SuppressedFindings++
-		case StatusResolved:
-			m.Totals.ResolvedFindings++
+	return scopes
+}
+
+// countFinding adds one finding to the totals and to its controls' counts.
+func countFinding(t *ManifestTotals, ctrls map[string]*ManifestControl, f *FindingRow) {
+	switch f.Status {
+	case StatusOpen:
+		t.OpenFindings++
+	case StatusSuppressed:
+		t.SuppressedFindings++
+	case StatusResolved:
+		t.ResolvedFindings++
+	}
+	if f.Family == nhi.FamilyDrift {
+		t.DriftFindings++
+	}
+	if f.NotReevaluated != nil {
+		t.NotReevaluatedFindings++
+	}
+	for _, c := range uniqueSorted(f.Controls) {
+		mc, ok := ctrls[c]
+		if !ok {
+			mc = &ManifestControl{Ref: c}
+			ctrls[c] = mc
 		}
-		if f.Family == nhi.FamilyDrift {
-			m.Totals.DriftFindings++
-		}
-		if f.NotReevaluated != nil {
-			m.Totals.NotReevaluatedFindings++
-		}
-		for _, c := range uniqueSorted(f.Controls) {
-			mc, ok := ctrls[c]
-			if !ok {
-				mc = &ManifestControl{Ref: c}
-				ctrls[c] = mc
-			}
-			mc.Findings++
-			if open {
-				mc.OpenFindings++
-			}
+		mc.Findings++
+		if f.Status == StatusOpen {
+			mc.OpenFindings++
 		}
 	}
-	for _, s := range scopes {
-		m.Scopes = append(m.Scopes, *s)
-	}
-	slices.SortFunc(m.Scopes, func(a, b ManifestScope) int {
-		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.ID, b.ID))
-	})
-	m.Totals.Scopes = len(m.Scopes)
-	for _, c := range ctrls {
-		m.Controls = append(m.Controls, *c)
-	}
-	slices.SortFunc(m.Controls, func(a, b ManifestControl) int { return cmp.Compare(a.Ref, b.Ref) })
-	return m
 }
 
 // VerifyEvidence checks an evidence pack against its manifest: every listed
