@@ -3,10 +3,18 @@
 // time is an input, so an audit can evaluate "as of" any date, including a
 // future one to forecast what will be overdue.
 //
-// Rules run in families (see rules.Builtin for ids, docs and controls):
-// orphaned, owner-moved, dormant, over-privileged, long-lived, unmapped,
-// drift and risky-config. Exceptions mark findings suppressed; they never
-// drop them.
+// Rules run in families, one file each (see rules.Builtin for ids, docs,
+// controls and the facets each reads): orphaned and owner-moved
+// (orphaned.go), dormant (dormant.go), over-privileged (overprivileged.go),
+// long-lived (longlived.go), unmapped (unmapped.go), drift (drift.go) and
+// risky-config (riskyconfig.go). Exceptions (exceptions.go) mark findings
+// suppressed; they never drop them.
+//
+// Only what was observed changes a verdict. Every finding records the
+// facets of its scope it rests on, and is created only where the scan
+// observed all of them (facets.go). Lifecycle (lifecycle.go) moves stored
+// findings: one is resolved only where a scan observed every facet it
+// recorded, and otherwise kept, marked not re-evaluated, with the gap.
 package analyzer
 
 import (
