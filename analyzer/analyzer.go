@@ -3,10 +3,18 @@
 // time is an input, so an audit can evaluate "as of" any date, including a
 // future one to forecast what will be overdue.
 //
-// Rules run in families (see rules.Builtin for ids, docs and controls):
-// orphaned, owner-moved, dormant, over-privileged, long-lived, unmapped,
-// drift and risky-config. Exceptions mark findings suppressed; they never
-// drop them.
+// Rules run in families, one file each (see rules.Builtin for ids, docs,
+// controls and the facets each reads): orphaned and owner-moved
+// (orphaned.go), dormant (dormant.go), over-privileged (overprivileged.go),
+// long-lived (longlived.go), unmapped (unmapped.go), drift (drift.go) and
+// risky-config (riskyconfig.go). Exceptions (exceptions.go) mark findings
+// suppressed; they never drop them.
+//
+// Only what was observed changes a verdict. Every finding records the
+// facets of its scope it rests on, and is created only where the scan
+// observed all of them (facets.go). Lifecycle (lifecycle.go) moves stored
+// findings: one is resolved only where a scan observed every facet it
+// recorded, and otherwise kept, marked not re-evaluated, with the gap.
 package analyzer
 
 import (
@@ -60,6 +68,7 @@ func Analyze(in Input) Result {
 		cat = &catalog.Catalog{}
 	}
 	a := newAnalysis(cat, in.Now)
+	a.cur, a.prev = newObserver(&in.Inventory), newObserver(in.Previous)
 	ids := in.Inventory.Identities
 	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
 	var d *driftState
@@ -118,6 +127,10 @@ type analysis struct {
 	findings [][]nhi.Finding
 	scratch  []nhi.Finding                // the current identity's findings
 	tags     map[string]map[string]string // identity id -> tags, for exceptions
+	// cur and prev say what this scan and the previous one (nil on a
+	// first scan) observed; facets interns the findings' facet lists.
+	cur, prev *observer
+	facets    map[facetKey][]nhi.Facet
 }
 
 type baselineKey struct {
@@ -138,6 +151,7 @@ func newAnalysis(cat *catalog.Catalog, now time.Time) *analysis {
 		people:   newPeopleIndex(cat.People),
 		baseline: map[baselineKey]allowance{},
 		tags:     map[string]map[string]string{},
+		facets:   map[facetKey][]nhi.Facet{},
 	}
 }
 
@@ -160,15 +174,28 @@ func withDefaults(d catalog.Defaults) catalog.Defaults {
 	return d
 }
 
-// emit records a finding of rule for the identity.
-func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, credID, grantID string, ev map[string]string) {
+// emit records a finding of rule for the identity, about the credential or
+// grant o names, unless a facet the finding rests on was not observed (see
+// judged): a finding is created only from observed data.
+func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev map[string]string) {
 	r, ok := rules.Lookup(ruleID)
 	if !ok {
 		panic("analyzer: unknown rule " + ruleID) // a programming error, caught by tests
 	}
+	facets := a.facetsOf(&r, id, o)
+	if !a.judged(&r, id.Provider, id.Scope, facets) {
+		return
+	}
 	sev := r.Severity
 	if o, ok := a.def.Severity[ruleID]; ok {
 		sev = o
+	}
+	var credID, grantID string
+	if o.cred != nil {
+		credID = o.cred.ID
+	}
+	if o.grant != nil {
+		grantID = o.grant.ID
 	}
 	f := nhi.Finding{
 		Fingerprint:  nhi.Fingerprint(ruleID, id.ID, credID, grantID),
@@ -186,6 +213,7 @@ func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, credID, gra
 		Evidence:     ev,
 		Remediation:  r.Remediation,
 		Controls:     r.Controls,
+		Facets:       facets,
 	}
 	if s != nil {
 		f.RoleID = s.own.RoleID
@@ -217,11 +245,7 @@ const chunkSize = 4096
 func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	if !s.managed {
 		a.ownerRules(id, &s)
-		if s.role == nil {
-			a.emit(rules.RuleUnmapped, id, &s, "", "", map[string]string{
-				"kind": string(id.Kind), "scope": id.Scope, "name": id.Name,
-			})
-		}
+		a.unmappedRules(id, &s)
 	}
 	a.usageRules(id, &s)
 	a.grantRules(id, &s)
@@ -294,6 +318,8 @@ func assemble(chunks [][]nhi.Finding, removed []nhi.Finding, sorted bool) []nhi.
 func (a *analysis) credActive(c *nhi.Credential) bool {
 	return c.Status == nhi.StatusActive && (c.Expires.IsZero() || c.Expires.After(a.now))
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }
 
 // days formats a duration in whole days.
 func days(d time.Duration) string {

@@ -30,14 +30,38 @@ type testCase struct {
 	Inventory any                `yaml:"inventory"`
 	Previous  any                `yaml:"previous"`
 	Certified *nhi.Certification `yaml:"certified"`
-	Expect    []expectation      `yaml:"expect"`
-	Absent    []expectation      `yaml:"absent"`
+	Expect    []Expectation      `yaml:"expect"`
+	Absent    []Expectation      `yaml:"absent"`
 	// ExpiredExceptions, when given, are the ids the result must list as
 	// expired exceptions (for the audit log), in order.
 	ExpiredExceptions []string `yaml:"expired_exceptions"`
+	// Prior holds findings as the store last recorded them; the case then
+	// runs the lifecycle over them, the findings and the inventory's
+	// coverage, and checks Transitions.
+	Prior       []priorFinding `yaml:"prior"`
+	Transitions []transition   `yaml:"transitions"`
 }
 
-type expectation struct {
+type priorFinding struct {
+	Expectation `yaml:",inline"`
+	Scope       string      `yaml:"scope"`
+	Status      string      `yaml:"status"`
+	Facets      []nhi.Facet `yaml:"facets"`
+}
+
+type transition struct {
+	Expectation `yaml:",inline"`
+	Status      string   `yaml:"status"`
+	Events      []string `yaml:"events"`
+	// Hidden is the not-re-evaluated reason, nhi.Hidden.String().
+	Hidden string `yaml:"hidden"`
+}
+
+func (e Expectation) fingerprint() string {
+	return nhi.Fingerprint(e.Rule, e.Identity, e.Credential, e.Grant)
+}
+
+type Expectation struct {
 	Rule       string            `yaml:"rule"`
 	Identity   string            `yaml:"identity"`
 	Credential string            `yaml:"credential"`
@@ -46,7 +70,7 @@ type expectation struct {
 	Evidence   map[string]string `yaml:"evidence"`
 }
 
-func (e expectation) String() string {
+func (e Expectation) String() string {
 	s := e.Rule + " on " + e.Identity
 	if e.Credential != "" {
 		s += " credential " + e.Credential
@@ -57,7 +81,7 @@ func (e expectation) String() string {
 	return s
 }
 
-func (e expectation) matches(f nhi.Finding) bool {
+func (e Expectation) matches(f nhi.Finding) bool {
 	if f.RuleID != e.Rule || f.IdentityID != e.Identity {
 		return false
 	}
@@ -173,18 +197,59 @@ func TestCases(t *testing.T) {
 					t.Errorf("expired exceptions = %v, want %v", got, c.tc.ExpiredExceptions)
 				}
 			}
-			// Every finding is well formed, and one that rests on usage
-			// names the usage source and its as-of time.
+			checkTransitions(t, c, res.Findings)
+			// Every finding is well formed, rests on facets the scan
+			// observed, and one that rests on usage names the usage source
+			// and its as-of time.
+			cur := c.in.Inventory.Coverage()
 			for _, f := range res.Findings {
 				r, ok := rules.Lookup(f.RuleID)
 				if !ok || f.Family != r.Family || f.Fingerprint == "" || len(f.Controls) == 0 || f.Severity.Rank() < 0 {
 					t.Errorf("malformed finding %+v", f)
+				}
+				if len(f.Facets) == 0 {
+					t.Errorf("%s on %s records no facets", f.RuleID, f.IdentityID)
+				}
+				if r.Basis != rules.Previous && !cur.ObservedAll(f.Provider, f.Scope, f.Facets) {
+					t.Errorf("%s on %s rests on facets %v this scan did not all observe", f.RuleID, f.IdentityID, f.Facets)
 				}
 				if usageRules[f.RuleID] && (f.Evidence["usage_source"] == "" || f.Evidence["usage_as_of"] == "" || f.Evidence["usage_state"] == "") {
 					t.Errorf("%s on %s: evidence lacks the usage state, source or as-of: %v", f.RuleID, f.IdentityID, f.Evidence)
 				}
 			}
 		})
+	}
+}
+
+// checkTransitions runs the lifecycle over the case's prior findings and
+// checks the expected transitions.
+func checkTransitions(t *testing.T, c loadedCase, findings []nhi.Finding) {
+	t.Helper()
+	if len(c.tc.Prior) == 0 && len(c.tc.Transitions) == 0 {
+		return
+	}
+	prior := make([]nhi.PriorFinding, len(c.tc.Prior))
+	for i, p := range c.tc.Prior {
+		provider, _, _ := strings.Cut(p.Identity, ":")
+		prior[i] = nhi.PriorFinding{Fingerprint: p.fingerprint(), Status: p.Status, Provider: nhi.Provider(provider), Scope: p.Scope, Facets: p.Facets}
+	}
+	got := map[string]nhi.Transition{}
+	for _, tr := range analyzer.Lifecycle(prior, findings, c.in.Inventory.Coverage()) {
+		got[tr.Fingerprint] = tr
+	}
+	for _, want := range c.tc.Transitions {
+		tr, ok := got[want.fingerprint()]
+		if !ok {
+			t.Errorf("no transition for %s", want.Expectation)
+			continue
+		}
+		hidden := ""
+		if tr.Hidden != nil {
+			hidden = tr.Hidden.String()
+		}
+		if tr.Status != want.Status || strings.Join(tr.Events, ",") != strings.Join(want.Events, ",") || hidden != want.Hidden {
+			t.Errorf("%s: status %s, events %v, hidden %q; want %s, %v, %q", want.Expectation, tr.Status, tr.Events, hidden, want.Status, want.Events, want.Hidden)
+		}
 	}
 }
 

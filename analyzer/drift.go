@@ -2,32 +2,30 @@ package analyzer
 
 import (
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
-	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
-// driftState indexes the two inventories drift compares. A scope counts as
-// covered when it was attempted and has no gap (usage-only gaps aside).
-// Something is reported added only when the previous scan covered its scope
-// (else it may have been there unseen), and removed only when the current
-// scan covers it (else it may still be there unseen): a gap on either side
-// never looks like a change.
+// driftState indexes the two inventories drift compares. Whether a change
+// may be reported is decided per facet by emit (see judged and each drift
+// rule's Basis): an addition only where the previous scan observed the
+// facet (identities:<kind>, credentials:<type>, grants:<kind>), else it may
+// have been there unseen; a removal only where this scan observed it, else
+// it may still be there unseen; an owner change only where both observed
+// the identity and its ownership data. A gap on one facet never hides
+// drift on another, and never looks like a change.
 type driftState struct {
-	cur, prev            *nhi.Inventory
-	prevByID             map[string]*nhi.Identity
-	curIDs               map[string]bool
-	curCovered, prevCovd map[scopeKey]bool
+	prev     *nhi.Inventory
+	prevByID map[string]*nhi.Identity
+	curIDs   map[string]bool
 }
 
 func newDriftState(cur, prev *nhi.Inventory) *driftState {
-	d := &driftState{cur: cur, prev: prev,
-		prevByID:   make(map[string]*nhi.Identity, len(prev.Identities)),
-		curIDs:     make(map[string]bool, len(cur.Identities)),
-		curCovered: coveredScopes(cur), prevCovd: coveredScopes(prev)}
+	d := &driftState{prev: prev,
+		prevByID: make(map[string]*nhi.Identity, len(prev.Identities)),
+		curIDs:   make(map[string]bool, len(cur.Identities))}
 	for i := range prev.Identities {
 		d.prevByID[prev.Identities[i].ID] = &prev.Identities[i]
 	}
@@ -37,62 +35,35 @@ func newDriftState(cur, prev *nhi.Inventory) *driftState {
 	return d
 }
 
-func coveredScopes(inv *nhi.Inventory) map[scopeKey]bool {
-	m := make(map[scopeKey]bool, len(inv.Scopes))
-	cov := inv.Coverage()
-	for _, s := range inv.Scopes {
-		if cov.ObservedAll(s.Provider, s.ID, []nhi.Facet{nhi.FacetIdentities, nhi.FacetCredentials, nhi.FacetGrants}) {
-			m[scopeKey{s.Provider, s.ID}] = true
-		}
-	}
-	return m
-}
-
-// coverage says which side of the comparison fully covered a scope.
-type coverage struct{ prev, cur bool }
-
-func (d *driftState) coverage(p nhi.Provider, scope string) coverage {
-	k := scopeKey{p, scope}
-	return coverage{prev: d.prevCovd[k], cur: d.curCovered[k]}
-}
-
 // drift compares one current identity with its previous state.
 func (a *analysis) drift(d *driftState, id *nhi.Identity, s *subject) {
-	cov := d.coverage(id.Provider, id.Scope)
 	p, ok := d.prevByID[id.ID]
 	if !ok {
-		if cov.prev {
-			a.emit(rules.RuleDriftIdentityAdd, id, s, "", "", map[string]string{"kind": string(id.Kind), "created": ts(id.Created)})
-		}
+		a.emit(rules.RuleDriftIdentityAdd, id, s, on{}, map[string]string{"kind": string(id.Kind), "created": ts(id.Created)})
 		return
 	}
-	a.identityDrift(id, s, p, cov)
+	a.identityDrift(id, s, p)
 }
 
-// removed reports identities of the previous scan that are gone from a
-// fully covered scope.
+// removed reports identities of the previous scan that are gone now.
 func (a *analysis) removed(d *driftState) {
 	for i := range d.prev.Identities {
 		p := &d.prev.Identities[i]
-		if !d.curIDs[p.ID] && d.coverage(p.Provider, p.Scope).cur {
-			if len(p.Tags) > 0 {
-				a.tags[p.ID] = p.Tags // for exceptions that select on tags
-			}
-			s := a.resolve(p)
-			a.emit(rules.RuleDriftIdentityDel, p, &s, "", "", map[string]string{"kind": string(p.Kind), "last_seen": ts(d.prev.CollectedAt)})
+		if d.curIDs[p.ID] {
+			continue
 		}
+		if len(p.Tags) > 0 {
+			a.tags[p.ID] = p.Tags // for exceptions that select on tags
+		}
+		s := a.resolve(p)
+		a.emit(rules.RuleDriftIdentityDel, p, &s, on{}, map[string]string{"kind": string(p.Kind), "last_seen": ts(d.prev.CollectedAt)})
 	}
 }
 
-func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Identity, cov coverage) {
+func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Identity) {
 	s := *sp
-	ps := a.resolve(prev)
-	// An owner read from the same source on both sides changed for real.
-	// One that vanished or now comes from another source may be an owner
-	// hint a partial collection missed: reported only with full coverage.
-	sameSource := s.own.Owner != "" && ps.own.Owner != "" && s.own.OwnerSource == ps.own.OwnerSource
-	if s.own.Owner != ps.own.Owner && (sameSource || (cov.prev && cov.cur)) {
-		a.emit(rules.RuleDriftOwner, cur, &s, "", "", map[string]string{
+	if ps := a.resolve(prev); s.own.Owner != ps.own.Owner {
+		a.emit(rules.RuleDriftOwner, cur, &s, on{}, map[string]string{
 			"previous_owner": ps.own.Owner, "previous_source": ps.own.OwnerSource,
 			"owner": s.own.Owner, "owner_source": s.own.OwnerSource,
 		})
@@ -101,22 +72,21 @@ func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Ident
 	grantID := func(g nhi.Grant) string { return g.ID }
 	addedC, removedC := diffByID(prev.Credentials, cur.Credentials, credID)
 	addedG, removedG := diffByID(prev.Grants, cur.Grants, grantID)
-	if cov.prev { // else the previous scan may have missed them
-		for _, c := range addedC {
-			a.emit(rules.RuleDriftCredAdd, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
-		}
-		for _, g := range addedG {
-			a.emit(rules.RuleDriftGrantAdd, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
-		}
+	for i := range addedC {
+		c := &addedC[i]
+		a.emit(rules.RuleDriftCredAdd, cur, &s, on{cred: c}, map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
 	}
-	if !cov.cur {
-		return // a gap must never look like a removal
+	for i := range addedG {
+		g := &addedG[i]
+		a.emit(rules.RuleDriftGrantAdd, cur, &s, on{grant: g}, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
 	}
-	for _, c := range removedC {
-		a.emit(rules.RuleDriftCredDel, cur, &s, c.ID, "", map[string]string{"credential_type": string(c.Type)})
+	for i := range removedC {
+		c := &removedC[i]
+		a.emit(rules.RuleDriftCredDel, cur, &s, on{cred: c}, map[string]string{"credential_type": string(c.Type)})
 	}
-	for _, g := range removedG {
-		a.emit(rules.RuleDriftGrantDel, cur, &s, "", g.ID, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
+	for i := range removedG {
+		g := &removedG[i]
+		a.emit(rules.RuleDriftGrantDel, cur, &s, on{grant: g}, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
 	}
 }
 
@@ -167,76 +137,8 @@ func (a *analysis) sinceCertification(id *nhi.Identity, s *subject, cert *nhi.Ce
 		if set[g.ID] {
 			continue
 		}
-		a.emit(rules.RuleDriftSinceCert, id, s, "", g.ID, map[string]string{
+		a.emit(rules.RuleDriftSinceCert, id, s, on{grant: g}, map[string]string{
 			"entitlement": g.Entitlement, "scope": g.Scope, "certified_at": ts(cert.At),
 		})
 	}
 }
-
-// applyExceptions marks findings covered by an unexpired exception as
-// suppressed and returns the exceptions that matched but had expired.
-func (a *analysis) applyExceptions(chunks [][]nhi.Finding) []ExpiredException {
-	if len(a.cat.Exceptions) == 0 {
-		return nil
-	}
-	byRule := map[string][]*catalog.Exception{}
-	for i := range a.cat.Exceptions {
-		e := &a.cat.Exceptions[i]
-		byRule[e.Rule] = append(byRule[e.Rule], e)
-	}
-	expired := map[string]*ExpiredException{}
-	for _, fs := range chunks {
-		a.applyTo(fs, byRule, expired)
-	}
-	out := make([]ExpiredException, 0, len(expired))
-	for _, x := range expired {
-		out = append(out, *x)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-func (a *analysis) applyTo(fs []nhi.Finding, byRule map[string][]*catalog.Exception, expired map[string]*ExpiredException) {
-	for i := range fs {
-		f := &fs[i]
-		exs := byRule[f.RuleID]
-		if len(exs) == 0 {
-			continue
-		}
-		probe := nhi.Identity{ID: f.IdentityID, Provider: f.Provider, Scope: f.Scope, Kind: f.IdentityKind, Name: f.IdentityName}
-		probe.Tags = a.tagsOf(f.IdentityID)
-		var lapsed []*catalog.Exception
-		for _, e := range exs {
-			if !e.Selector.Matches(&probe) || (e.Selector.Role != "" && e.Selector.Role != f.RoleID) {
-				continue
-			}
-			if e.Expires.After(a.now) {
-				f.Suppressed, f.Exception, f.ExceptionExpires = true, e.ID, e.Expires.UTC()
-				break
-			}
-			lapsed = append(lapsed, e)
-		}
-		if f.Suppressed {
-			continue // an expired exception renewed by a valid one is not news
-		}
-		for _, e := range lapsed {
-			x := expired[e.ID]
-			if x == nil {
-				x = &ExpiredException{ID: e.ID, Rule: e.Rule, Expires: e.Expires.UTC()}
-				expired[e.ID] = x
-			}
-			x.Findings++
-			if f.Evidence == nil {
-				f.Evidence = map[string]string{}
-			}
-			note := e.ID + " expired " + ts(e.Expires)
-			if prev := f.Evidence["exception_expired"]; prev != "" {
-				note = prev + "; " + note
-			}
-			f.Evidence["exception_expired"] = note
-		}
-	}
-}
-
-// tagsOf is filled by Analyze so exceptions can select on tags.
-func (a *analysis) tagsOf(id string) map[string]string { return a.tags[id] }

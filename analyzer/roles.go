@@ -95,3 +95,137 @@ func (a *analysis) allowed(ri int, p nhi.Provider, g *nhi.Grant) allowance {
 	a.baseline[k] = v
 	return v
 }
+
+type peopleIndex struct {
+	byID    map[string]*nhi.Person
+	byAlias map[string]*nhi.Person
+}
+
+func newPeopleIndex(people map[string]nhi.Person) *peopleIndex {
+	ix := &peopleIndex{byID: make(map[string]*nhi.Person, len(people)), byAlias: map[string]*nhi.Person{}}
+	for k := range people {
+		p := people[k]
+		ix.byID[strings.ToLower(k)] = &p
+		for _, al := range p.Aliases {
+			ix.byAlias[strings.ToLower(al)] = &p
+		}
+	}
+	return ix
+}
+
+func (ix *peopleIndex) lookup(v string) *nhi.Person {
+	k := strings.ToLower(strings.TrimSpace(v))
+	if p, ok := ix.byID[k]; ok {
+		return p
+	}
+	return ix.byAlias[k]
+}
+
+// hintClasses orders owner-hint sources: tags and labels first, then the
+// provider's own owner objects, then GitHub's added_by and token owners, then
+// free text.
+var hintClasses = map[string]int{
+	"tag": 1, "label": 1,
+	"entra-owner": 2, "project-label": 2,
+	"github-added-by": 3, "token-owner": 3,
+	"description": 4,
+}
+
+type candidate struct {
+	value, source string
+	person        *nhi.Person
+	providerOff   bool // the provider says the account is disabled / not a member
+}
+
+// resolve maps an identity to its role and owner. Resolution order: the
+// catalog role's business owner, then tags named by owner_tag_keys, then the
+// provider's owner hints by class. Within a class an active person wins over
+// a departed one, and a known person over an unknown value.
+func (a *analysis) resolve(id *nhi.Identity) subject {
+	s := subject{managed: id.ProviderManaged, roleIdx: -1}
+	s.own = nhi.Ownership{IdentityID: id.ID, OwnerStatus: nhi.OwnerNone}
+	if ri := a.index.match(id); ri >= 0 {
+		s.role, s.roleIdx = &a.index.roles[ri], ri
+		s.own.RoleID = s.role.ID
+		s.own.TechnicalOwner = s.role.TechnicalOwner
+		s.own.Team = s.role.Team
+		if s.role.BusinessOwner != "" {
+			a.setOwner(&s, candidate{value: s.role.BusinessOwner, source: "role", person: a.people.lookup(s.role.BusinessOwner)})
+			return s
+		}
+	}
+	var best *candidate
+	bestClass := 1 << 30
+	consider := func(c candidate, class int) {
+		if class > bestClass {
+			return
+		}
+		if class < bestClass || a.rank(c) > a.rank(*best) {
+			cc := c
+			best, bestClass = &cc, class
+		}
+	}
+	for _, k := range a.def.OwnerTagKeys {
+		if v, ok := id.Tags[k]; ok && strings.TrimSpace(v) != "" {
+			consider(candidate{value: v, source: "tag", person: a.people.lookup(v)}, 0)
+			break
+		}
+	}
+	for _, h := range id.OwnerHints {
+		if strings.TrimSpace(h.Value) == "" {
+			continue
+		}
+		class, ok := hintClasses[h.Source]
+		if !ok {
+			class = 5
+		}
+		c := candidate{value: h.Value, source: h.Source, person: a.people.lookup(h.Value)}
+		c.providerOff = h.Active != nil && !*h.Active
+		consider(c, class)
+	}
+	if best != nil {
+		a.setOwner(&s, *best)
+	}
+	return s
+}
+
+// departed reports whether a person has left by the evaluation time. HR
+// exports list leavers ahead of their last day: a person whose departure
+// date is still to come is active until then (and an audit "as of" an
+// earlier date sees them as they were).
+func (a *analysis) departed(p *nhi.Person) bool {
+	return p.Status == nhi.PersonDeparted && (p.Departed.IsZero() || !p.Departed.After(a.now))
+}
+
+func (a *analysis) rank(c candidate) int {
+	switch {
+	case c.person != nil && !a.departed(c.person):
+		return 3
+	case c.person != nil:
+		return 2
+	case !c.providerOff:
+		return 1
+	}
+	return 0
+}
+
+func (a *analysis) setOwner(s *subject, c candidate) {
+	s.own.OwnerSource = c.source
+	switch {
+	case c.person != nil:
+		s.person = c.person
+		s.own.Owner = c.person.ID
+		s.own.OwnerStatus = nhi.OwnerActive
+		if a.departed(c.person) {
+			s.own.OwnerStatus = nhi.OwnerDeparted
+		}
+	case c.providerOff:
+		// Not a person we know, and the provider says the account is gone
+		// (not an org member, disabled): a leaver.
+		s.own.Owner = c.value
+		s.own.OwnerStatus = nhi.OwnerDeparted
+	default:
+		s.own.Owner = c.value
+		s.own.OwnerStatus = nhi.OwnerUnknown
+	}
+}

@@ -24,7 +24,14 @@ import (
 
 // EvidenceFormat identifies the layout of an evidence pack. It changes when
 // a file or column is removed or changes meaning; adding a column does not.
-const EvidenceFormat = "nhiscan-evidence/1"
+// Version 2: gaps.csv is the coverage matrix (one row per scope and facet,
+// observed or the gap that hid it) instead of one row per gap, and a scope
+// with any gap is partial.
+const EvidenceFormat = "nhiscan-evidence/2"
+
+// evidenceFormats are the formats VerifyEvidence reads: a pack's integrity
+// checks are the same in both.
+var evidenceFormats = []string{"nhiscan-evidence/1", EvidenceFormat}
 
 // Names of the files of an evidence pack.
 const (
@@ -52,8 +59,8 @@ type Manifest struct {
 	ToolVersion string `json:"tool_version"`
 	ScanID      int64  `json:"scan_id"`
 	ScanStatus  string `json:"scan_status"`
-	// Partial is true when the scan has a coverage gap that is not
-	// usage-only (see gaps.csv): some scope was not fully inventoried.
+	// Partial is true when the scan has a coverage gap (see gaps.csv):
+	// some facet of some scope was not observed.
 	Partial        bool   `json:"partial"`
 	ScanStartedAt  string `json:"scan_started_at,omitempty"`
 	ScanEndedAt    string `json:"scan_ended_at,omitempty"`
@@ -93,6 +100,9 @@ type ManifestScope struct {
 	OpenFindings int          `json:"open_findings"`
 	Gaps         int          `json:"gaps"`
 	Partial      bool         `json:"partial"`
+	// NotObserved lists the facets of the scope the scan did not observe
+	// (gaps.csv says why), sorted.
+	NotObserved []nhi.Facet `json:"not_observed,omitempty"`
 }
 
 // ManifestControl is one control reference the findings map to, with how
@@ -114,6 +124,9 @@ type ManifestTotals struct {
 	SuppressedFindings int `json:"suppressed_findings"`
 	ResolvedFindings   int `json:"resolved_findings"`
 	DriftFindings      int `json:"drift_findings"`
+	// NotReevaluatedFindings counts the findings the scan kept without
+	// re-evaluating them (a facet they rest on was not observed).
+	NotReevaluatedFindings int `json:"not_reevaluated_findings"`
 }
 
 // Column sets of the evidence CSV files; docs/evidence.md describes each.
@@ -143,9 +156,11 @@ var (
 		"credential_id", "grant_id", "catalog_role_id", "business_owner", "owner_source", "owner_status", "technical_owner",
 		"first_seen_at", "last_seen_at", "evidence", "exception", "exception_expires_at",
 		"remediation", "control_refs",
+		"facets", "resolved_at", "resolved_scan_id", "not_reevaluated", "not_reevaluated_reason",
 	}
+	// gaps.csv is the coverage matrix.
 	gapColumns = []string{
-		"provider", "scope", "source", "kind", "permission", "usage_only", "makes_scope_partial", "detail",
+		"provider", "scope", "scope_name", "facet", "observed", "why", "gap_source", "gap_kind", "permission", "detail",
 	}
 )
 
@@ -159,6 +174,8 @@ type evidence struct {
 	idents     []nhi.Identity // sorted by provider, scope, id
 	findings   []FindingRow   // sorted
 	byIdentity map[string][]FindingRow
+	// coverage is the coverage matrix (see coverageCells).
+	coverage []nhi.FacetStatus
 }
 
 // WriteEvidence writes the auditor's evidence pack for one scan into dir,
@@ -286,7 +303,44 @@ func newEvidence(in Input) *evidence {
 	for _, f := range ev.findings {
 		ev.byIdentity[f.IdentityID] = append(ev.byIdentity[f.IdentityID], f)
 	}
+	ev.coverage = coverageCells(&ev.inv)
 	return ev
+}
+
+// coverageCells is the inventory's coverage matrix (nhi.Coverage.Matrix:
+// each facet of each collected scope, observed or not), plus a cell for
+// every gap that hides no cell of it — a provider-wide gap where nothing
+// of the provider was collected, or a gap on a scope not listed — so that
+// every gap appears. Sorted by provider, scope and facet.
+func coverageCells(inv *nhi.Inventory) []nhi.FacetStatus {
+	cov := inv.Coverage()
+	cells := cov.Matrix(inv)
+	type key struct {
+		p     nhi.Provider
+		scope string
+	}
+	listed := map[key]bool{}
+	for _, c := range cells {
+		listed[key{c.Provider, c.Scope}] = true
+		listed[key{c.Provider, ""}] = true
+	}
+	for i := range inv.Gaps {
+		g := &inv.Gaps[i]
+		if listed[key{g.Provider, g.Scope}] {
+			continue
+		}
+		fs := g.Hides()
+		if len(fs) == 0 {
+			fs = []nhi.Facet{""}
+		}
+		for _, f := range fs {
+			cells = append(cells, nhi.FacetStatus{Provider: g.Provider, Scope: g.Scope, Facet: f, Gap: g, Why: g.Source + " " + string(g.Kind)})
+		}
+	}
+	slices.SortStableFunc(cells, func(a, b nhi.FacetStatus) int {
+		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.Scope, b.Scope), cmp.Compare(a.Facet, b.Facet))
+	})
+	return cells
 }
 
 func (ev *evidence) ownership(id string) nhi.Ownership {
@@ -438,28 +492,35 @@ func (ev *evidence) writeFindings(w io.Writer, drift bool) (int, error) {
 		if role == "" {
 			role = o.RoleID
 		}
-		err := cw.Write(ev.snapAt, ev.snapSHA,
+		cells := []string{ev.snapAt, ev.snapSHA,
 			f.Fingerprint, f.RuleID, f.Family, string(f.Severity), f.Status, f.Title,
 			string(f.Provider), f.Scope, f.IdentityID, string(f.IdentityKind), f.IdentityName,
 			f.CredentialID, f.GrantID, role, owner, src, o.OwnerStatus, o.TechnicalOwner,
 			rfc3339(f.FirstSeen), rfc3339(f.LastSeen), evidenceString(f.Evidence), f.Exception, rfc3339(f.ExceptionExpires),
-			f.Remediation, joinSorted(f.Controls))
-		if err != nil {
+			f.Remediation, joinSorted(f.Controls)}
+		if err := cw.Write(append(cells, lifecycleCells(f)...)...); err != nil {
 			return 0, err
 		}
 	}
 	return cw.rows, cw.Flush()
 }
 
+// writeGaps writes gaps.csv: the coverage matrix, one row per scope and
+// facet, observed or the gap that hid it.
 func (ev *evidence) writeGaps(w io.Writer) (int, error) {
 	cw, err := newCSVWriter(w, append(slices.Clone(snapshotColumns), gapColumns...))
 	if err != nil {
 		return 0, err
 	}
-	for _, g := range ev.inv.Gaps {
+	names := ev.scopeNames()
+	for _, c := range ev.coverage {
+		var src, kind, perm, detail string
+		if g := c.Gap; g != nil {
+			src, kind, perm, detail = g.Source, string(g.Kind), g.Permission, g.Detail
+		}
 		err := cw.Write(ev.snapAt, ev.snapSHA,
-			string(g.Provider), g.Scope, g.Source, string(g.Kind), g.Permission,
-			boolCell(g.UsageOnly), boolCell(!g.UsageOnly), g.Detail)
+			string(c.Provider), c.Scope, names[string(c.Provider)+"\x00"+c.Scope], string(c.Facet), boolCell(c.Observed),
+			c.Why, src, kind, perm, detail)
 		if err != nil {
 			return 0, err
 		}
@@ -481,13 +542,40 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 	if in.Previous != nil {
 		m.PreviousScanID = in.Previous.ID
 	}
-	type key struct {
-		p  nhi.Provider
-		id string
+	scopes := ev.manifestScopes(&m.Totals)
+	ctrls := map[string]*ManifestControl{}
+	for _, f := range ev.findings {
+		if s, ok := scopes[scopeKey{f.Provider, f.Scope}]; ok && f.Status == StatusOpen {
+			s.OpenFindings++
+		}
+		countFinding(&m.Totals, ctrls, &f)
 	}
-	scopes := map[key]*ManifestScope{}
+	for _, s := range scopes {
+		m.Scopes = append(m.Scopes, *s)
+	}
+	slices.SortFunc(m.Scopes, func(a, b ManifestScope) int {
+		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.ID, b.ID))
+	})
+	m.Totals.Scopes = len(m.Scopes)
+	for _, c := range ctrls {
+		m.Controls = append(m.Controls, *c)
+	}
+	slices.SortFunc(m.Controls, func(a, b ManifestControl) int { return cmp.Compare(a.Ref, b.Ref) })
+	return m
+}
+
+type scopeKey struct {
+	p  nhi.Provider
+	id string
+}
+
+// manifestScopes counts identities, credentials, grants and gaps per scope
+// (every scope attempted, and every scope a gap names) and in totals, and
+// lists each scope's facets not observed.
+func (ev *evidence) manifestScopes(totals *ManifestTotals) map[scopeKey]*ManifestScope {
+	scopes := map[scopeKey]*ManifestScope{}
 	scope := func(p nhi.Provider, id string) *ManifestScope {
-		k := key{p, id}
+		k := scopeKey{p, id}
 		if s, ok := scopes[k]; ok {
 			return s
 		}
@@ -503,12 +591,12 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 		s.Identities++
 		s.Credentials += len(id.Credentials)
 		s.Grants += len(id.Grants)
-		m.Totals.Identities++
-		m.Totals.Credentials += len(id.Credentials)
-		m.Totals.Grants += len(id.Grants)
+		totals.Identities++
+		totals.Credentials += len(id.Credentials)
+		totals.Grants += len(id.Grants)
 	}
 	for _, g := range ev.inv.Gaps {
-		m.Totals.Gaps++
+		totals.Gaps++
 		if g.Scope != "" {
 			scope(g.Provider, g.Scope)
 		}
@@ -520,47 +608,41 @@ func (ev *evidence) manifest(generatedAt time.Time) Manifest {
 			}
 		}
 	}
-	ctrls := map[string]*ManifestControl{}
-	for _, f := range ev.findings {
-		open := f.Status == StatusOpen
-		switch f.Status {
-		case StatusOpen:
-			m.Totals.OpenFindings++
-			if s, ok := scopes[key{f.Provider, f.Scope}]; ok {
-				s.OpenFindings++
-			}
-		case StatusSuppressed:
-			m.Totals.SuppressedFindings++
-		case StatusResolved:
-			m.Totals.ResolvedFindings++
-		}
-		if f.Family == nhi.FamilyDrift {
-			m.Totals.DriftFindings++
-		}
-		for _, c := range uniqueSorted(f.Controls) {
-			mc, ok := ctrls[c]
-			if !ok {
-				mc = &ManifestControl{Ref: c}
-				ctrls[c] = mc
-			}
-			mc.Findings++
-			if open {
-				mc.OpenFindings++
-			}
+	for _, c := range ev.coverage {
+		if s, ok := scopes[scopeKey{c.Provider, c.Scope}]; ok && !c.Observed && c.Facet != "" {
+			s.NotObserved = append(s.NotObserved, c.Facet)
 		}
 	}
-	for _, s := range scopes {
-		m.Scopes = append(m.Scopes, *s)
+	return scopes
+}
+
+// countFinding adds one finding to the totals and to its controls' counts.
+func countFinding(t *ManifestTotals, ctrls map[string]*ManifestControl, f *FindingRow) {
+	switch f.Status {
+	case StatusOpen:
+		t.OpenFindings++
+	case StatusSuppressed:
+		t.SuppressedFindings++
+	case StatusResolved:
+		t.ResolvedFindings++
 	}
-	slices.SortFunc(m.Scopes, func(a, b ManifestScope) int {
-		return cmp.Or(cmp.Compare(a.Provider, b.Provider), cmp.Compare(a.ID, b.ID))
-	})
-	m.Totals.Scopes = len(m.Scopes)
-	for _, c := range ctrls {
-		m.Controls = append(m.Controls, *c)
+	if f.Family == nhi.FamilyDrift {
+		t.DriftFindings++
 	}
-	slices.SortFunc(m.Controls, func(a, b ManifestControl) int { return cmp.Compare(a.Ref, b.Ref) })
-	return m
+	if f.NotReevaluated != nil {
+		t.NotReevaluatedFindings++
+	}
+	for _, c := range uniqueSorted(f.Controls) {
+		mc, ok := ctrls[c]
+		if !ok {
+			mc = &ManifestControl{Ref: c}
+			ctrls[c] = mc
+		}
+		mc.Findings++
+		if f.Status == StatusOpen {
+			mc.OpenFindings++
+		}
+	}
 }
 
 // VerifyEvidence checks an evidence pack against its manifest: every listed
@@ -584,8 +666,8 @@ func VerifyEvidence(dir string) error {
 	if err := dec.Decode(&m); err != nil {
 		return fmt.Errorf("verify evidence: %s: %w", FileManifest, err)
 	}
-	if m.Format != EvidenceFormat {
-		return fmt.Errorf("verify evidence: %s: format %q, want %q", FileManifest, m.Format, EvidenceFormat)
+	if !slices.Contains(evidenceFormats, m.Format) {
+		return fmt.Errorf("verify evidence: %s: format %q, want one of %q", FileManifest, m.Format, evidenceFormats)
 	}
 	var errs []error
 	mismatch := func(format string, a ...any) {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/reports"
 )
 
@@ -178,7 +179,7 @@ func TestEvidenceRoundTrip(t *testing.T) {
 		{key{"aws:AROAEXAMPLE1", ""}, "exception_expires_at", "2026-06-30T00:00:00Z"},
 		{key{"aws:AROAEXAMPLE1", ""}, "credential_id", ""},
 		{key{"aws:AROAEXAMPLE1", ""}, "owner_status", "none"},
-		{key{"aws:AROAEXAMPLE1", ""}, "scope_partial", "false"}, // usage-only gap
+		{key{"aws:AROAEXAMPLE1", ""}, "scope_partial", "true"}, // a usage-only gap: usage was not observed
 		{key{"gcp:104000000000000000001", "0123abcd"}, "owner_status", "unknown"},
 		{key{"gcp:104000000000000000001", "0123abcd"}, "credential_expires_at", ""},
 		{key{"gcp:104000000000000000001", "0123abcd"}, "identity_name", "'" + formulaP},
@@ -244,8 +245,81 @@ func TestEvidenceRoundTrip(t *testing.T) {
 			t.Errorf("drift.csv holds a %s finding", r["family"])
 		}
 	}
-	if n := len(parsed[reports.FileGaps]); n != len(in.Inventory.Gaps) {
-		t.Errorf("gaps.csv: %d rows, want %d", n, len(in.Inventory.Gaps))
+	checkCoverageRows(t, in, parsed[reports.FileGaps])
+	checkLifecycleColumns(t, parsed[reports.FileFindings])
+}
+
+// checkCoverageRows: gaps.csv is the coverage matrix. Every gap hides
+// a row; an observed cell has no gap; proj-b, whose identity list was
+// denied, is a row not observed.
+func checkCoverageRows(t *testing.T, in reports.Input, rows []map[string]string) {
+	t.Helper()
+	sources := map[string]bool{}
+	observed := 0
+	for _, r := range rows {
+		switch r["observed"] {
+		case "true":
+			observed++
+			if r["gap_source"] != "" || r["why"] != "" {
+				t.Errorf("observed cell with a gap: %v", r)
+			}
+		case "false":
+			sources[r["gap_source"]] = true
+			if r["why"] == "" {
+				t.Errorf("unobserved cell without a reason: %v", r)
+			}
+		default:
+			t.Errorf("observed = %q", r["observed"])
+		}
+	}
+	for _, g := range in.Inventory.Gaps {
+		if !sources[g.Source] {
+			t.Errorf("gap %s hides no row of gaps.csv", g.Source)
+		}
+	}
+	if observed == 0 {
+		t.Error("gaps.csv has no observed cell")
+	}
+	want := map[string]string{"provider": "gcp", "scope": "proj-b", "facet": "identities", "observed": "false", "gap_kind": "denied",
+		"why": "iam.serviceAccounts.list denied", "permission": "iam.serviceAccounts.list", "scope_name": "empty project"}
+	for _, r := range rows {
+		if r["scope"] == "proj-b" && r["facet"] == "identities" {
+			for k, v := range want {
+				if r[k] != v {
+					t.Errorf("proj-b identities: %s = %q, want %q", k, r[k], v)
+				}
+			}
+			return
+		}
+	}
+	t.Error("gaps.csv has no row for proj-b's identities")
+}
+
+// checkLifecycleColumns: findings.csv carries resolved at, the scan that
+// resolved it, the facets and the not-re-evaluated mark.
+func checkLifecycleColumns(t *testing.T, rows []map[string]string) {
+	t.Helper()
+	var resolved, kept int
+	for _, r := range rows {
+		switch {
+		case r["status"] == "resolved":
+			resolved++
+			if r["resolved_at"] != "2026-03-01T10:00:00Z" || r["resolved_scan_id"] != "42" || r["not_reevaluated"] != "false" {
+				t.Errorf("resolved row: %v", r)
+			}
+		case r["not_reevaluated"] == "true":
+			kept++
+			if r["not_reevaluated_reason"] != "usage: iam:GetRoleLastUsed denied" || r["resolved_at"] != "" || r["facets"] != "" {
+				t.Errorf("not re-evaluated row: %v", r)
+			}
+		default:
+			if r["facets"] == "" || r["resolved_scan_id"] != "" {
+				t.Errorf("open row: facets %q, resolved by %q", r["facets"], r["resolved_scan_id"])
+			}
+		}
+	}
+	if resolved != 1 || kept != 1 {
+		t.Errorf("%d resolved and %d not re-evaluated rows, want 1 and 1", resolved, kept)
 	}
 }
 
@@ -292,12 +366,15 @@ func TestEvidenceManifest(t *testing.T) {
 	var scopes []string
 	for _, s := range m.Scopes {
 		scopes = append(scopes, string(s.Provider)+"/"+s.ID)
-		if s.Provider == "gcp" && s.ID == "proj-b" && (!s.Partial || s.Gaps != 1 || s.Identities != 0) {
+		if s.Provider == "gcp" && s.ID == "proj-b" && (!s.Partial || s.Gaps != 1 || s.Identities != 0 || !slices.Equal(s.NotObserved, []nhi.Facet{"identities"})) {
 			t.Errorf("proj-b: %+v, want partial with one gap and no identities", s)
 		}
 		if s.Provider == "aws" && s.ID == "111111111111" && (s.Identities != 1 || s.Credentials != 2 || s.Grants != 2 || s.OpenFindings != 4) {
 			t.Errorf("aws 111111111111: %+v", s)
 		}
+	}
+	if m.Totals.NotReevaluatedFindings != 1 {
+		t.Errorf("totals: %d findings not re-evaluated, want 1", m.Totals.NotReevaluatedFindings)
 	}
 	wantScopes := []string{"aws/111111111111", "aws/222222222222", "azure/tenant-contoso", "gcp/proj-a", "gcp/proj-b", "github/acme"}
 	if diff := cmp.Diff(wantScopes, scopes); diff != "" {
@@ -414,5 +491,76 @@ func writeFile(t *testing.T, p string, b []byte) {
 	t.Helper()
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestVerifyEvidenceReadsFormat1: a pack written before the coverage
+// matrix (format nhiscan-evidence/1) still verifies; an unknown format
+// does not.
+func TestVerifyEvidenceReadsFormat1(t *testing.T) {
+	for format, ok := range map[string]bool{"nhiscan-evidence/1": true, "nhiscan-evidence/9": false} {
+		dir, _ := writePack(t, fixture(t))
+		mp := filepath.Join(dir, reports.FileManifest)
+		raw, err := os.ReadFile(mp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw = bytes.Replace(raw, []byte(`"format": "`+reports.EvidenceFormat+`"`), []byte(`"format": "`+format+`"`), 1)
+		writeFile(t, mp, raw)
+		sums, err := os.ReadFile(filepath.Join(dir, reports.FileChecksums))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+			if strings.HasSuffix(line, "  "+reports.FileManifest) {
+				s := sha256.Sum256(raw)
+				line = hex.EncodeToString(s[:]) + "  " + reports.FileManifest
+			}
+			out = append(out, line)
+		}
+		writeFile(t, filepath.Join(dir, reports.FileChecksums), []byte(strings.Join(out, "\n")+"\n"))
+		if err := reports.VerifyEvidence(dir); (err == nil) != ok {
+			t.Errorf("format %s: VerifyEvidence = %v", format, err)
+		}
+	}
+}
+
+// TestEvidenceRoundTripsAnyInventory: export then verify, for an empty
+// inventory (given with nil or empty lists), one identity and the
+// demo-like fixture, with the snapshot and its hash as the store has
+// always recorded them (lists copied, so an empty one is nil: "null").
+func TestEvidenceRoundTripsAnyInventory(t *testing.T) {
+	one := fixture(t)
+	one.Inventory.Identities = one.Inventory.Identities[:1]
+	one.Findings = nil
+	empty := fixture(t)
+	empty.Inventory.Scopes, empty.Inventory.Identities, empty.Inventory.Gaps = nil, nil, nil
+	empty.Findings, empty.Ownership = nil, nil
+	emptyLists := empty
+	emptyLists.Inventory.Scopes, emptyLists.Inventory.Identities = []nhi.Scope{}, []nhi.Identity{}
+	for name, in := range map[string]reports.Input{"demo-like": fixture(t), "one identity": one, "empty": empty, "empty lists": emptyLists} {
+		t.Run(name, func(t *testing.T) {
+			asStored := in.Inventory
+			asStored.Scopes = append([]nhi.Scope(nil), asStored.Scopes...)
+			asStored.Identities = append([]nhi.Identity(nil), asStored.Identities...)
+			var stored bytes.Buffer
+			if err := nhi.Encode(&stored, asStored); err != nil {
+				t.Fatal(err)
+			}
+			sum := sha256.Sum256(stored.Bytes())
+			in.Scan.SnapshotHash = hex.EncodeToString(sum[:])
+			dir, m := writePack(t, in)
+			if err := reports.VerifyEvidence(dir); err != nil {
+				t.Fatalf("VerifyEvidence: %v", err)
+			}
+			snap, err := os.ReadFile(filepath.Join(dir, reports.FileSnapshot))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(snap, stored.Bytes()) || m.SnapshotSHA256 != in.Scan.SnapshotHash {
+				t.Errorf("snapshot.json differs from the stored snapshot")
+			}
+		})
 	}
 }

@@ -103,6 +103,10 @@ type findingJSON struct {
 	ExceptionExpires string            `json:"exception_expires,omitempty"`
 	FirstSeen        string            `json:"first_seen,omitempty"`
 	LastSeen         string            `json:"last_seen,omitempty"`
+	ResolvedAt       string            `json:"resolved_at,omitempty"`
+	ResolvedScanID   int64             `json:"resolved_scan_id,omitempty"`
+	Facets           []nhi.Facet       `json:"facets,omitempty"`
+	NotReevaluated   *nhi.Hidden       `json:"not_reevaluated,omitempty"`
 }
 
 // WriteFindingsJSON writes findings as an indented JSON array, sorted by
@@ -123,6 +127,8 @@ func WriteFindingsJSON(w io.Writer, rows []FindingRow) error {
 			Suppressed: r.Suppressed, Exception: r.Exception,
 			ExceptionExpires: rfc3339(r.ExceptionExpires),
 			FirstSeen:        rfc3339(r.FirstSeen), LastSeen: rfc3339(r.LastSeen),
+			ResolvedAt: rfc3339(r.ResolvedAt), ResolvedScanID: r.ResolvedScanID,
+			Facets: r.Facets, NotReevaluated: r.NotReevaluated,
 		}
 	}
 	enc := json.NewEncoder(w)
@@ -140,16 +146,25 @@ var findingColumns = []string{
 	"credential_id", "grant_id", "catalog_role_id", "business_owner", "owner_source",
 	"first_seen_at", "last_seen_at", "evidence", "exception", "exception_expires_at",
 	"remediation", "control_refs",
+	// Added with coverage by facet; appended so column positions hold.
+	"facets", "resolved_at", "resolved_scan_id", "not_reevaluated", "not_reevaluated_reason",
 }
 
 func findingCells(r FindingRow) []string {
-	return []string{
+	return append([]string{
 		r.Fingerprint, r.RuleID, r.Family, string(r.Severity), r.Status, r.Title,
 		string(r.Provider), r.Scope, r.IdentityID, string(r.IdentityKind), r.IdentityName,
 		r.CredentialID, r.GrantID, r.RoleID, r.Owner, r.OwnerSource,
 		rfc3339(r.FirstSeen), rfc3339(r.LastSeen), evidenceString(r.Evidence), r.Exception, rfc3339(r.ExceptionExpires),
 		r.Remediation, joinSorted(r.Controls),
-	}
+	}, lifecycleCells(r)...)
+}
+
+// lifecycleCells are the cells of the columns added with coverage by
+// facet, shared by findings CSV and the evidence pack's findings files.
+func lifecycleCells(r FindingRow) []string {
+	nre, why := notReevaluatedCells(r.NotReevaluated)
+	return []string{facetsCell(r.Facets), rfc3339(r.ResolvedAt), scanIDCell(r.ResolvedScanID), nre, why}
 }
 
 // WriteFindingsCSV writes findings as CSV with a header row, sorted by

@@ -144,6 +144,7 @@ func TestFindingsJSONShape(t *testing.T) {
 	if len(got) != len(in.Findings) {
 		t.Fatalf("%d findings, want %d", len(got), len(in.Findings))
 	}
+	lifecycle := map[string]int{}
 	for _, f := range got {
 		if v, ok := f["exception_expires"]; ok && v == "0001-01-01T00:00:00Z" {
 			t.Errorf("zero time printed: %v", f)
@@ -151,6 +152,26 @@ func TestFindingsJSONShape(t *testing.T) {
 		if f["first_seen"] != "2026-02-01T08:00:00Z" {
 			t.Errorf("first_seen = %v", f["first_seen"])
 		}
+		switch {
+		case f["status"] == "resolved":
+			if f["resolved_at"] != "2026-03-01T10:00:00Z" || f["resolved_scan_id"] != 42.0 {
+				t.Errorf("resolved finding: resolved_at %v by %v", f["resolved_at"], f["resolved_scan_id"])
+			}
+			lifecycle["resolved"]++
+		case f["not_reevaluated"] != nil:
+			want := map[string]any{"facet": "usage", "gap_source": "iam:GetRoleLastUsed", "gap_kind": "denied", "why": "iam:GetRoleLastUsed denied"}
+			if diff := cmp.Diff(want, f["not_reevaluated"]); diff != "" {
+				t.Errorf("not_reevaluated (-want +got):\n%s", diff)
+			}
+			lifecycle["kept"]++
+		default:
+			if _, ok := f["resolved_at"]; ok || f["facets"] == nil {
+				t.Errorf("open finding: resolved_at %v, facets %v", f["resolved_at"], f["facets"])
+			}
+		}
+	}
+	if lifecycle["resolved"] != 1 || lifecycle["kept"] != 1 {
+		t.Errorf("lifecycle marks %v, want one resolved and one kept", lifecycle)
 	}
 	if bytes.Contains(buf.Bytes(), []byte("<script>")) {
 		t.Error("JSON output holds a raw <script> tag")

@@ -74,6 +74,7 @@ func finding(t testing.TB, ruleID string, id nhi.Identity, cred, grant string, e
 			RuleID:      ruleID, Family: r.Family, Severity: r.Severity, Title: r.Title,
 			Provider: id.Provider, Scope: id.Scope, IdentityID: id.ID, IdentityName: id.Name, IdentityKind: id.Kind,
 			CredentialID: cred, GrantID: grant, Evidence: ev, Remediation: "See the rule documentation.", Controls: r.Controls,
+			Facets: []nhi.Facet{nhi.IdentitiesFacet(id.Kind)},
 		},
 		Status:    reports.StatusOpen,
 		FirstSeen: ts("2026-02-01T08:00:00Z"),
@@ -194,6 +195,11 @@ func fixture(t testing.TB) reports.Input {
 	fs[4].ExceptionExpires = ts("2026-06-30T00:00:00Z")
 	fs[9].Status = reports.StatusResolved
 	fs[9].LastSeen = ts("2026-02-15T10:00:00Z")
+	fs[9].ResolvedAt, fs[9].ResolvedScanID = ts("2026-03-01T10:00:00Z"), 42
+	// A finding stored before facets, in account 222 whose role usage
+	// could not be read: this scan kept it without re-evaluating it.
+	fs[3].Facets = nil
+	fs[3].NotReevaluated = &nhi.Hidden{Facet: nhi.FacetUsage, GapSource: "iam:GetRoleLastUsed", GapKind: nhi.GapDenied, Why: "iam:GetRoleLastUsed denied"}
 	fs[2].Owner, fs[2].OwnerSource = "alice@example.com", "role"
 	return reports.Input{
 		Scan: reports.Scan{ID: 42, Started: ts("2026-03-01T10:00:00Z"), Ended: ts("2026-03-01T10:05:00Z"), Status: "partial",
@@ -203,6 +209,9 @@ func fixture(t testing.TB) reports.Input {
 		Ownership: own,
 		Findings:  fs,
 		Previous:  &reports.Scan{ID: 41, Started: ts("2026-02-28T10:00:00Z"), Ended: ts("2026-02-28T10:04:00Z"), Status: "complete"},
+		// The previous scan observed everything: only this scan's gaps
+		// leave cells not evaluated.
+		PreviousInventory: &nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: ts("2026-02-28T10:00:00Z"), Scopes: inv.Scopes, Identities: inv.Identities},
 	}
 }
 

@@ -39,9 +39,11 @@ var scriptHash = func() string {
 
 // WriteHTML writes one self-contained HTML report for a scan: header with
 // the scan's times and status (a partial scan is labelled PARTIAL with its
-// gaps), summary counts, inline SVG bar charts of open findings by family,
-// provider and owner, a sortable and filterable findings table, drift since
-// the previous scan and the coverage gaps. It has inline CSS and a small
+// gaps and what each hides), summary counts, inline SVG bar charts of open
+// findings by family, provider and owner, a sortable and filterable
+// findings table, drift since the previous scan with the scope × facet
+// cells the comparison could not judge, and the coverage matrix (scope ×
+// facet, observed or the gap) with the gaps. It has inline CSS and a small
 // inline script, and fetches nothing.
 func WriteHTML(w io.Writer, in Input) error {
 	v := newHTMLView(in)
@@ -74,7 +76,41 @@ type htmlView struct {
 	Rows        []rowView
 	Drift       []rowView
 	Scopes      []ManifestScope
-	Gaps        []nhi.Gap
+	Gaps        []gapView
+
+	// NotEvaluated lists the scope × facet cells the drift comparison
+	// could not judge; PrevCoverageUnknown says the previous scan's
+	// coverage was not given, so only this scan's is listed.
+	NotEvaluated        []cellView
+	PrevCoverageUnknown bool
+	// FacetClasses head the coverage matrix; Matrix has one row per scope.
+	FacetClasses []string
+	Matrix       []matrixRow
+}
+
+type gapView struct {
+	Provider, Scope, Source, Kind, Permission, Detail string
+	// Hides lists the facets the gap hides; empty for the whole scope.
+	Hides string
+}
+
+type cellView struct {
+	Provider, Scope, Facet, Why string
+}
+
+type matrixRow struct {
+	Provider, Scope, Name string
+	Cells                 []matrixCell // one per facet class
+}
+
+// matrixCell is one facet class of one scope: State is "observed" (every
+// facet of the class read there was observed), "hidden" (some was not) or
+// "none" (the scan read no facet of the class there); Observed and Hidden
+// list the subjects ("aws-access-key") and, for hidden ones, why.
+type matrixCell struct {
+	State    string
+	Observed []string
+	Hidden   []string
 }
 
 type prevView struct {
@@ -132,6 +168,10 @@ type rowView struct {
 	Evidence     string
 	Exception    string
 	Search       string
+	// NotReevaluated is the reason the scan did not re-evaluate the
+	// finding; ResolvedAt when a scan resolved it.
+	NotReevaluated string
+	ResolvedAt     string
 }
 
 func newHTMLView(in Input) htmlView {
@@ -142,13 +182,26 @@ func newHTMLView(in Input) htmlView {
 		ScanID:     in.Scan.ID, Status: in.Scan.Status, Partial: m.Partial, ToolVersion: in.Scan.ToolVersion,
 		Started: rfc3339(in.Scan.Started), Ended: rfc3339(in.Scan.Ended), Evaluated: rfc3339(in.Scan.EvaluatedAt),
 		SnapshotAt: ev.snapAt, SnapshotSHA: ev.snapSHA, CatalogSHA: in.Scan.CatalogHash,
-		Totals: m.Totals, Scopes: m.Scopes, Gaps: ev.inv.Gaps,
+		Totals: m.Totals, Scopes: m.Scopes, Gaps: gapViews(ev.inv.Gaps),
+		Matrix: matrixRows(ev.coverage, ev.scopeNames()),
+	}
+	for _, c := range nhi.FacetClasses {
+		v.FacetClasses = append(v.FacetClasses, string(c))
 	}
 	if v.Status == "" {
 		v.Status = "unknown"
 	}
 	if in.Previous != nil {
 		v.Previous = &prevView{ID: in.Previous.ID, Ended: rfc3339(in.Previous.Ended)}
+		v.PrevCoverageUnknown = in.PreviousInventory == nil
+		var prev *nhi.Inventory
+		if in.PreviousInventory != nil {
+			p := normalizedInventory(*in.PreviousInventory)
+			prev = &p
+		}
+		for _, c := range nhi.NotEvaluated(prev, &ev.inv) {
+			v.NotEvaluated = append(v.NotEvaluated, cellView{Provider: string(c.Provider), Scope: c.Scope, Facet: string(c.Facet), Why: c.Why})
+		}
 	}
 	var open []FindingRow
 	sevTotals := map[nhi.Severity]int{}
@@ -214,15 +267,76 @@ func (ev *evidence) rowView(f FindingRow) rowView {
 	case f.GrantID != "":
 		r.Target, r.TargetKind = f.GrantID, "grant"
 	}
+	if f.NotReevaluated != nil {
+		r.NotReevaluated = f.NotReevaluated.String()
+	}
+	r.ResolvedAt = rfc3339(f.ResolvedAt)
 	if f.Exception != "" {
 		r.Exception = f.Exception
 		if !f.ExceptionExpires.IsZero() {
 			r.Exception += " until " + rfc3339(f.ExceptionExpires)
 		}
 	}
-	r.Search = strings.ToLower(strings.Join([]string{r.Severity, r.Family, r.RuleID, r.Title, r.Provider, r.Scope,
-		r.IdentityName, r.IdentityID, r.Target, r.Owner, r.Status, r.Evidence, r.Exception}, " "))
+	search := []string{r.Severity, r.Family, r.RuleID, r.Title, r.Provider, r.Scope,
+		r.IdentityName, r.IdentityID, r.Target, r.Owner, r.Status, r.Evidence, r.Exception}
+	if r.NotReevaluated != "" {
+		search = append(search, "not re-evaluated", r.NotReevaluated)
+	}
+	r.Search = strings.ToLower(strings.Join(search, " "))
 	return r
+}
+
+func gapViews(gaps []nhi.Gap) []gapView {
+	out := make([]gapView, len(gaps))
+	for i, g := range gaps {
+		var hides []string
+		for _, f := range g.Hides() {
+			hides = append(hides, string(f))
+		}
+		out[i] = gapView{Provider: string(g.Provider), Scope: g.Scope, Source: g.Source, Kind: string(g.Kind),
+			Permission: g.Permission, Detail: g.Detail, Hides: strings.Join(hides, ", ")}
+	}
+	return out
+}
+
+// matrixRows folds the coverage cells (sorted by provider, scope, facet)
+// into one row per scope and one cell per facet class.
+func matrixRows(cells []nhi.FacetStatus, names map[string]string) []matrixRow {
+	var out []matrixRow
+	for _, c := range cells {
+		if n := len(out); n == 0 || out[n-1].Provider != string(c.Provider) || out[n-1].Scope != c.Scope {
+			out = append(out, matrixRow{Provider: string(c.Provider), Scope: c.Scope,
+				Name: names[string(c.Provider)+"\x00"+c.Scope], Cells: make([]matrixCell, len(nhi.FacetClasses))})
+		}
+		row := &out[len(out)-1]
+		for i, class := range nhi.FacetClasses {
+			if c.Facet != "" && c.Facet.Class() != class {
+				continue
+			}
+			cell := &row.Cells[i]
+			subject := c.Facet.Subject()
+			switch {
+			case c.Observed:
+				cell.Observed = append(cell.Observed, cmp.Or(subject, "all"))
+			default:
+				cell.Hidden = append(cell.Hidden, cmp.Or(subject, "all")+": "+c.Why)
+			}
+		}
+	}
+	for i := range out {
+		for j := range out[i].Cells {
+			cell := &out[i].Cells[j]
+			switch {
+			case len(cell.Hidden) > 0:
+				cell.State = "hidden"
+			case len(cell.Observed) > 0:
+				cell.State = "observed"
+			default:
+				cell.State = "none"
+			}
+		}
+	}
+	return out
 }
 
 func familyRank(f string) int {

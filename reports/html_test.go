@@ -144,7 +144,7 @@ func TestHTMLPartialAndDrift(t *testing.T) {
 
 	in := fixture(t)
 	in.Scan.Status = "complete"
-	in.Inventory.Gaps = []nhi.Gap{{Provider: nhi.AWS, Scope: "222222222222", Source: "iam:GetRoleLastUsed", Kind: nhi.GapDenied, UsageOnly: true}}
+	in.Inventory.Gaps = nil
 	in.Previous = nil
 	var kept []reports.FindingRow
 	for _, f := range in.Findings {
@@ -155,12 +155,73 @@ func TestHTMLPartialAndDrift(t *testing.T) {
 	in.Findings = kept
 	complete := renderHTML(t, in)
 	if strings.Contains(complete, "PARTIAL") {
-		t.Error("complete scan with a usage-only gap is labelled PARTIAL")
+		t.Error("complete scan is labelled PARTIAL")
 	}
-	for _, want := range []string{`<span class="badge complete">complete</span>`, "This is the first scan", "usage data missing"} {
+	for _, want := range []string{`<span class="badge complete">complete</span>`, "This is the first scan", "No coverage gaps"} {
 		if !strings.Contains(complete, want) {
 			t.Errorf("complete report lacks %q", want)
 		}
+	}
+
+	// A gap that hides usage only still makes the scan partial: usage was
+	// not observed there.
+	in.Inventory.Gaps = []nhi.Gap{{Provider: nhi.AWS, Scope: "222222222222", Source: "iam:GetRoleLastUsed", Kind: nhi.GapDenied, UsageOnly: true}}
+	usage := renderHTML(t, in)
+	for _, want := range []string{`<span class="badge partial">PARTIAL</span>`, "iam:GetRoleLastUsed denied &mdash; hides usage"} {
+		if !strings.Contains(usage, want) {
+			t.Errorf("report with a usage-only gap lacks %q", want)
+		}
+	}
+}
+
+// TestHTMLDriftNotEvaluated: "no drift" is claimed only when both scans
+// observed every cell; otherwise the cells not evaluated are listed.
+func TestHTMLDriftNotEvaluated(t *testing.T) {
+	const noDrift = "No drift: identities, credentials, grants and owners are as they were."
+	base := fixture(t)
+	var kept []reports.FindingRow
+	for _, f := range base.Findings {
+		if f.Family != nhi.FamilyDrift {
+			kept = append(kept, f)
+		}
+	}
+	base.Findings = kept
+
+	complete := base
+	complete.Inventory.Gaps = nil
+	if out := renderHTML(t, complete); !strings.Contains(out, noDrift) || strings.Contains(out, "Not evaluated") {
+		t.Error("two complete scans without drift do not say so")
+	}
+
+	// This scan could not read the identities of proj-b nor role usage in
+	// account 222: both cells are listed, and "no drift" is not claimed.
+	out := renderHTML(t, base)
+	if strings.Contains(out, noDrift) {
+		t.Error("a partial comparison claims no drift")
+	}
+	for _, want := range []string{"No drift where both scans observed the data", "Not evaluated",
+		`<td class="mono">proj-b</td><td class="mono">identities</td><td>this scan: iam.serviceAccounts.list denied</td>`,
+		`<td class="mono">222222222222</td><td class="mono">usage</td><td>this scan: iam:GetRoleLastUsed denied</td>`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("partial comparison lacks %q", want)
+		}
+	}
+
+	// A gap in the previous scan counts too.
+	prevGap := complete
+	prev := *complete.PreviousInventory
+	prev.Gaps = []nhi.Gap{{Provider: nhi.GitHub, Scope: "acme", Source: "repos", Kind: nhi.GapThrottled, Facets: []nhi.Facet{"identities:github-deploy-key"}}}
+	prevGap.PreviousInventory = &prev
+	if out := renderHTML(t, prevGap); strings.Contains(out, noDrift) || !strings.Contains(out, "previous scan: repos throttled") {
+		t.Error("a gap in the previous scan is not listed as not evaluated")
+	}
+
+	// Without the previous scan's inventory, only this scan's coverage is
+	// known, and the report says so.
+	unknown := complete
+	unknown.PreviousInventory = nil
+	if out := renderHTML(t, unknown); strings.Contains(out, noDrift) || !strings.Contains(out, "previous scan's coverage is not known") {
+		t.Error("a comparison with an unknown previous coverage claims no drift")
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,15 @@ type FindingRow struct {
 	Status    string    // open, resolved or suppressed
 	FirstSeen time.Time // first scan that raised it
 	LastSeen  time.Time // last scan that raised it
+	// ResolvedAt and ResolvedScanID say when and by which scan the
+	// finding was resolved; zero unless a scan resolved it.
+	ResolvedAt     time.Time
+	ResolvedScanID int64
+	// NotReevaluated is set when the scan kept the finding without
+	// re-evaluating it (it did not observe a facet the finding rests on):
+	// the facet and the gap that hid it. Such a finding is neither
+	// confirmed nor resolved by the scan.
+	NotReevaluated *nhi.Hidden
 }
 
 // Input is everything the reports of one scan are made from.
@@ -52,6 +62,10 @@ type Input struct {
 	Findings []FindingRow
 	// Previous is the scan drift was computed against; nil for a first scan.
 	Previous *Scan
+	// PreviousInventory is that scan's inventory, for what the comparison
+	// could not judge (nhi.NotEvaluated); when nil with Previous set, only
+	// this scan's coverage is known and the report says so.
+	PreviousInventory *nhi.Inventory
 }
 
 // rfc3339 formats t as RFC 3339 in UTC, or "" for the zero time.
@@ -91,23 +105,10 @@ func sortFindingsBySeverity(rows []FindingRow) {
 // clone copies rows so that sorting never changes the caller's slice.
 func clone(rows []FindingRow) []FindingRow { return slices.Clone(rows) }
 
-// normalizedInventory returns a normalised deep-enough copy of the inventory
-// (lists re-sliced so that sorting does not reorder the caller's data).
+// normalizedInventory returns a normalised copy of the inventory that
+// shares no list with the caller's.
 func normalizedInventory(inv nhi.Inventory) nhi.Inventory {
-	out := inv
-	out.Scopes = slices.Clone(inv.Scopes)
-	out.Gaps = slices.Clone(inv.Gaps)
-	out.Identities = make([]nhi.Identity, len(inv.Identities))
-	for i, id := range inv.Identities {
-		id.Credentials = slices.Clone(id.Credentials)
-		id.Grants = slices.Clone(id.Grants)
-		id.OwnerHints = slices.Clone(id.OwnerHints)
-		id.Signals = slices.Clone(id.Signals)
-		for j := range id.Credentials {
-			id.Credentials[j].Signals = slices.Clone(id.Credentials[j].Signals)
-		}
-		out.Identities[i] = id
-	}
+	out := inv.Clone()
 	out.Normalize()
 	return out
 }
@@ -163,15 +164,33 @@ func evidenceString(ev map[string]string) string {
 }
 
 // partial reports whether the scan is partial: its status says so or the
-// inventory has a gap that is not usage-only.
+// inventory has a gap (any gap: some facet of some scope was not
+// observed).
 func partial(in Input) bool {
-	if strings.EqualFold(in.Scan.Status, "partial") {
-		return true
+	return strings.EqualFold(in.Scan.Status, "partial") || len(in.Inventory.Gaps) > 0
+}
+
+// notReevaluatedCells renders a finding's not-re-evaluated mark as the
+// CSV cells not_reevaluated and not_reevaluated_reason.
+func notReevaluatedCells(h *nhi.Hidden) (string, string) {
+	if h == nil {
+		return "false", ""
 	}
-	for _, g := range in.Inventory.Gaps {
-		if !g.UsageOnly {
-			return true
-		}
+	return "true", h.String()
+}
+
+func scanIDCell(id int64) string {
+	if id == 0 {
+		return ""
 	}
-	return false
+	return strconv.FormatInt(id, 10)
+}
+
+// facetsCell joins a finding's facets with ";".
+func facetsCell(fs []nhi.Facet) string {
+	parts := make([]string, len(fs))
+	for i, f := range fs {
+		parts[i] = string(f)
+	}
+	return joinSorted(parts)
 }

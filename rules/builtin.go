@@ -11,7 +11,8 @@ import (
 )
 
 // Rule describes one built-in rule. The logic lives in the analyzer; the
-// description, default severity and control mapping live here, as data.
+// description, default severity, control mapping and the data the rule
+// reads live here, as data.
 type Rule struct {
 	ID          string
 	Family      string
@@ -20,7 +21,48 @@ type Rule struct {
 	Doc         string
 	Remediation string
 	Controls    []string
+	// Facets are the facet classes the rule reads (identities,
+	// credentials, grants, usage, login, trust, ownership). The analyzer
+	// instantiates them for each finding (identities:<kind>,
+	// credentials:<type>, grants:<kind>, usage:<source>) and creates the
+	// finding only where every one was observed; a finding is resolved
+	// only where every one is observed again.
+	Facets []nhi.Facet
+	// Basis says which scan must have observed the facets for a finding
+	// to be created.
+	Basis Basis
 }
+
+// Basis names the scan whose coverage a rule's finding rests on.
+type Basis uint8
+
+// Bases.
+const (
+	// Current: the scan being analysed. Every rule but drift additions and
+	// changes: a thing is judged, or reported removed, only where this scan
+	// observed its facets.
+	Current Basis = iota
+	// Previous: the scan compared with. Something present now is reported
+	// added only where the previous scan observed its facet; elsewhere it
+	// may have been there unseen. (Its presence now is seen either way.)
+	Previous
+	// Both: a value that changed (an owner) is reported changed only where
+	// both scans observed it.
+	Both
+)
+
+// String returns "current", "previous" or "both".
+func (b Basis) String() string {
+	switch b {
+	case Previous:
+		return "previous"
+	case Both:
+		return "both"
+	}
+	return "current"
+}
+
+func reads(fs ...nhi.Facet) []nhi.Facet { return fs }
 
 // Control references used by the rule set.
 const (
@@ -84,106 +126,106 @@ var builtin = []Rule{
 	{RuleNoOwner, nhi.FamilyOrphaned, nhi.SevHigh, "No owner can be resolved",
 		"Neither a catalog role's business owner nor a provider owner hint (tag, label, Entra owner, GitHub added_by or token owner) names a person.",
 		"Map the identity to a catalog role with a business owner, or tag it with an owner; decommission it if nobody claims it.",
-		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518, CSFPRAA01}},
+		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518, CSFPRAA01}, reads(nhi.FacetIdentities, nhi.FacetOwnership), Current},
 	{RuleOwnerDeparted, nhi.FamilyOrphaned, nhi.SevHigh, "Owner has left",
 		"The resolved owner is a departed person (leaver) or a disabled account at the provider. Reassign to the manager or team and rotate the credentials (IA-5(i)).",
 		"Reassign ownership to the departed owner's manager or team, rotate every credential of the identity, and disable it if nobody claims it by the deadline.",
-		[]string{OWASPNHI1, NISTAC23, NISTIA5i, SOC2CC62, ISOA518, CSFPRAA01}},
+		[]string{OWASPNHI1, NISTAC23, NISTIA5i, SOC2CC62, ISOA518, CSFPRAA01}, reads(nhi.FacetIdentities, nhi.FacetOwnership), Current},
 	{RuleOwnerUnknown, nhi.FamilyOrphaned, nhi.SevMedium, "Owner is not a known person",
 		"The resolved owner is not in the people list (HR export or catalog).",
 		"Correct the owner tag or catalog entry to name a person in the people list.",
-		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}},
+		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetOwnership), Current},
 	{RuleOwnerMoved, nhi.FamilyOwnerMoved, nhi.SevMedium, "Owner moved to another team",
 		"The business owner's team no longer matches the role's team (mover): the ownership needs recertification.",
 		"Ask the owner and the role's team to recertify or transfer ownership.",
-		[]string{NISTAC2j, SOC2CC62, ISOA518, CSFPRAA05}},
+		[]string{NISTAC2j, SOC2CC62, ISOA518, CSFPRAA05}, reads(nhi.FacetIdentities), Current},
 	{RuleDormantIdentity, nhi.FamilyDormant, nhi.SevMedium, "Identity unused beyond its dormancy window",
 		"The identity has not been used within the dormancy window (role's, else the default).",
 		"Confirm with the owner, then disable the identity; delete it after a grace period.",
-		[]string{NISTAC23, SOC2CC62, ISOA518, CSFPRAA01}},
+		[]string{NISTAC23, SOC2CC62, ISOA518, CSFPRAA01}, reads(nhi.FacetIdentities, nhi.FacetUsage), Current},
 	{RuleDormantCredential, nhi.FamilyDormant, nhi.SevMedium, "Credential unused beyond its dormancy window",
 		"An active credential has not been used within the dormancy window.",
 		"Disable the credential (reversible), then delete it after a grace period.",
-		[]string{OWASPNHI7, NISTAC23, NISTIA5f, SOC2CC62}},
+		[]string{OWASPNHI7, NISTAC23, NISTIA5f, SOC2CC62}, reads(nhi.FacetCredentials, nhi.FacetUsage), Current},
 	{RuleNeverUsedIdentity, nhi.FamilyDormant, nhi.SevMedium, "Identity never used since creation",
 		"The provider reports no use at all and the identity is older than the never-used grace period.",
 		"Confirm the identity is needed; disable it otherwise.",
-		[]string{NISTAC23, SOC2CC62, ISOA518}},
+		[]string{NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetUsage), Current},
 	{RuleNeverUsedCred, nhi.FamilyDormant, nhi.SevMedium, "Credential never used since creation",
 		"An active credential was never used and is older than the never-used grace period (the case Prowler skips).",
 		"Disable the credential; delete it after a grace period.",
-		[]string{OWASPNHI7, NISTAC23, NISTIA5f, SOC2CC62}},
+		[]string{OWASPNHI7, NISTAC23, NISTIA5f, SOC2CC62}, reads(nhi.FacetCredentials, nhi.FacetUsage), Current},
 	{RuleDisabledLingering, nhi.FamilyDormant, nhi.SevLow, "Disabled identity kept beyond its dormancy window",
 		"A disabled or suspended identity is contained, so it is never dormant; but once its last use (or its creation, when it was never used) is older than the dormancy window, it is a candidate for deletion. Unknown usage never triggers it.",
 		"Confirm with the owner, then delete the identity and its credentials: a disabled identity keeps its grants and can be re-enabled.",
-		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}},
+		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetUsage), Current},
 	{RuleUsageUnknown, nhi.FamilyDormant, nhi.SevInfo, "Usage unknown",
 		"The provider does not report usage for this identity or credential, or the usage source could not be read or has a documented blind spot. Never treated as unused.",
 		"Grant the scanner the permission the gap names, or review usage manually.",
-		[]string{NISTAC2j}},
+		[]string{NISTAC2j}, reads(nhi.FacetIdentities), Current},
 	{RuleUsageStale, nhi.FamilyDormant, nhi.SevInfo, "Usage data is stale",
 		"The usage source's as-of time is older than the freshness threshold, or not given at all: usage-based findings are marked stale and no revocation may act on them.",
 		"Rescan once the provider's usage source is fresh (for AWS, regenerate the credential report).",
-		[]string{NISTAC2j}},
+		[]string{NISTAC2j}, reads(nhi.FacetIdentities, nhi.FacetUsage), Current},
 	{RuleOutsideBaseline, nhi.FamilyOverPrivileged, nhi.SevMedium, "Grant outside the role's baseline",
 		"The identity holds an entitlement its catalog role does not allow.",
 		"Remove the grant, or add it to the role's baseline with the business owner's approval.",
-		[]string{OWASPNHI5, NISTAC6, SOC2CC63, CSFPRAA05, ISOA518}},
+		[]string{OWASPNHI5, NISTAC6, SOC2CC63, CSFPRAA05, ISOA518}, reads(nhi.FacetGrants), Current},
 	{RulePrivilegedGrant, nhi.FamilyOverPrivileged, nhi.SevHigh, "Privileged grant not explicitly allowed",
 		"A privileged entitlement (administrator, wildcard, IAM write, impersonation, owner/editor, Tier-0 directory role, high-impact Graph permission, GitHub admin, org-wide write install) that no role explicitly allows as privileged.",
 		"Replace the grant with a least-privilege one, or allow it explicitly (privileged: true) in the role.",
-		[]string{OWASPNHI5, NISTAC6, SOC2CC63, CSFPRAA05}},
+		[]string{OWASPNHI5, NISTAC6, SOC2CC63, CSFPRAA05}, reads(nhi.FacetGrants), Current},
 	{RuleCredentialTooOld, nhi.FamilyLongLived, nhi.SevMedium, "Credential older than its maximum age",
 		"An active static credential is older than the role's maximum age (else the default).",
 		"Rotate the credential, or better, move the workload to federated identity.",
-		[]string{OWASPNHI7, NISTIA5f, SOC2CC62, CSFPRAA01}},
+		[]string{OWASPNHI7, NISTIA5f, SOC2CC62, CSFPRAA01}, reads(nhi.FacetCredentials), Current},
 	{RuleNoExpiry, nhi.FamilyLongLived, nhi.SevMedium, "Credential without expiry where one is required",
 		"The role requires every credential to expire, and this one never does.",
 		"Replace the credential with one that expires.",
-		[]string{OWASPNHI7, NISTIA5f, CSFPRAA01}},
+		[]string{OWASPNHI7, NISTIA5f, CSFPRAA01}, reads(nhi.FacetCredentials), Current},
 	{RuleStaticNotAllowed, nhi.FamilyLongLived, nhi.SevHigh, "Static credential where workload identity is required",
 		"The role forbids static keys (workload identity required), yet the identity holds an active static credential.",
 		"Move the workload to federated/workload identity and delete the static credential.",
-		[]string{OWASPNHI4, OWASPNHI7, NISTIA5f, CSFPRAA01}},
+		[]string{OWASPNHI4, OWASPNHI7, NISTIA5f, CSFPRAA01}, reads(nhi.FacetCredentials), Current},
 	{RuleExpiringSoon, nhi.FamilyLongLived, nhi.SevLow, "Credential expiring soon",
 		"An active credential expires within the expiring-soon window.",
 		"Rotate the credential before it expires, or let it expire if unneeded.",
-		[]string{NISTIA5f}},
+		[]string{NISTIA5f}, reads(nhi.FacetCredentials), Current},
 	{RuleMultipleActiveKeys, nhi.FamilyLongLived, nhi.SevLow, "More than one active key",
 		"The identity holds more active static credentials than its policy allows (default one): a rotation left an old key behind.",
 		"Deactivate the older key once the new one is in use.",
-		[]string{OWASPNHI7, NISTIA5f}},
+		[]string{OWASPNHI7, NISTIA5f}, reads(nhi.FacetCredentials), Current},
 	{RuleUnmapped, nhi.FamilyUnmapped, nhi.SevMedium, "Identity matches no catalog role",
 		"No role's membership selectors match the identity: nobody has defined what it is for.",
 		"Add the identity to a catalog role (or create one with a business owner), or decommission it.",
-		[]string{OWASPNHI1, NISTAC2j, SOC2CC63, CSFPRAA05, ISOA518}},
-	{RuleDriftIdentityAdd, nhi.FamilyDrift, nhi.SevLow, "Identity added since the previous scan", "", "Confirm the new identity is mapped and owned.", []string{NISTAC2j, CSFPRAA01}},
-	{RuleDriftIdentityDel, nhi.FamilyDrift, nhi.SevInfo, "Identity removed since the previous scan", "Never reported for a scope with a coverage gap.", "None; kept for the audit trail.", []string{NISTAC2j}},
-	{RuleDriftCredAdd, nhi.FamilyDrift, nhi.SevLow, "Credential added since the previous scan", "", "Confirm the owner expected the new credential.", []string{NISTIA5f, CSFPRAA01}},
-	{RuleDriftCredDel, nhi.FamilyDrift, nhi.SevInfo, "Credential removed since the previous scan", "Never reported for a scope with a coverage gap.", "None; kept for the audit trail.", []string{NISTIA5f}},
-	{RuleDriftGrantAdd, nhi.FamilyDrift, nhi.SevMedium, "Grant added since the previous scan", "", "Confirm the owner approved the new entitlement.", []string{NISTAC6, CSFPRAA05, SOC2CC63}},
-	{RuleDriftGrantDel, nhi.FamilyDrift, nhi.SevInfo, "Grant removed since the previous scan", "Never reported for a scope with a coverage gap.", "None; kept for the audit trail.", []string{NISTAC6}},
-	{RuleDriftOwner, nhi.FamilyDrift, nhi.SevMedium, "Owner changed since the previous scan", "", "Have the new owner recertify the identity.", []string{NISTAC2j, SOC2CC62}},
+		[]string{OWASPNHI1, NISTAC2j, SOC2CC63, CSFPRAA05, ISOA518}, reads(nhi.FacetIdentities), Current},
+	{RuleDriftIdentityAdd, nhi.FamilyDrift, nhi.SevLow, "Identity added since the previous scan", "", "Confirm the new identity is mapped and owned.", []string{NISTAC2j, CSFPRAA01}, reads(nhi.FacetIdentities), Previous},
+	{RuleDriftIdentityDel, nhi.FamilyDrift, nhi.SevInfo, "Identity removed since the previous scan", "Reported only where this scan observed the identity list of its kind: a gap never looks like a removal.", "None; kept for the audit trail.", []string{NISTAC2j}, reads(nhi.FacetIdentities), Current},
+	{RuleDriftCredAdd, nhi.FamilyDrift, nhi.SevLow, "Credential added since the previous scan", "", "Confirm the owner expected the new credential.", []string{NISTIA5f, CSFPRAA01}, reads(nhi.FacetCredentials), Previous},
+	{RuleDriftCredDel, nhi.FamilyDrift, nhi.SevInfo, "Credential removed since the previous scan", "Reported only where this scan observed the credentials of its type: a gap never looks like a removal.", "None; kept for the audit trail.", []string{NISTIA5f}, reads(nhi.FacetCredentials), Current},
+	{RuleDriftGrantAdd, nhi.FamilyDrift, nhi.SevMedium, "Grant added since the previous scan", "", "Confirm the owner approved the new entitlement.", []string{NISTAC6, CSFPRAA05, SOC2CC63}, reads(nhi.FacetGrants), Previous},
+	{RuleDriftGrantDel, nhi.FamilyDrift, nhi.SevInfo, "Grant removed since the previous scan", "Reported only where this scan observed the grants of its kind: a gap never looks like a removal.", "None; kept for the audit trail.", []string{NISTAC6}, reads(nhi.FacetGrants), Current},
+	{RuleDriftOwner, nhi.FamilyDrift, nhi.SevMedium, "Owner changed since the previous scan", "", "Have the new owner recertify the identity.", []string{NISTAC2j, SOC2CC62}, reads(nhi.FacetIdentities, nhi.FacetOwnership), Both},
 	{RuleDriftSinceCert, nhi.FamilyDrift, nhi.SevMedium, "Grant added since the last certification",
 		"The identity holds a grant that was not in its last certified state.",
 		"Include the grant in the next recertification, or remove it.",
-		[]string{NISTAC2j, NISTAC6, SOC2CC62, SOC2CC63, ISOA518}},
+		[]string{NISTAC2j, NISTAC6, SOC2CC62, SOC2CC63, ISOA518}, reads(nhi.FacetGrants), Current},
 	{RuleMixedUse, nhi.FamilyRiskyConfig, nhi.SevHigh, "Identity used by humans and machines",
 		"An IAM user with both a console password and access keys: people and workloads share one identity.",
 		"Split the identity: a human SSO user for people, a role or key-only user for the workload.",
-		[]string{OWASPNHI10, NISTAC6, CSFPRAA01}},
+		[]string{OWASPNHI10, NISTAC6, CSFPRAA01}, reads(nhi.FacetLogin, nhi.FacetCredentials), Current},
 	{RuleWeakTrust, nhi.FamilyRiskyConfig, nhi.SevHigh, "Trust policy without a subject condition",
 		"A role trust policy lets an external account or an OIDC provider (such as GitHub Actions) assume the role without restricting the subject.",
 		"Add a condition on the subject (token.actions.githubusercontent.com:sub) or an external id.",
-		[]string{OWASPNHI6, NISTAC6, CSFPRAA05}},
+		[]string{OWASPNHI6, NISTAC6, CSFPRAA05}, reads(nhi.FacetTrust), Current},
 	{RuleExposed, nhi.FamilyRiskyConfig, nhi.SevCritical, "Credential reported exposed",
 		"The provider reports the credential as exposed or compromised.",
 		"Disable the credential now, rotate, and investigate its use.",
-		[]string{OWASPNHI2, NISTIA5f, SOC2CC62}},
+		[]string{OWASPNHI2, NISTIA5f, SOC2CC62}, reads(nhi.FacetCredentials), Current},
 	{RuleCloudSecretInCI, nhi.FamilyRiskyConfig, nhi.SevHigh, "Long-lived cloud credential stored in CI",
 		"An Actions secret whose name says it holds a cloud credential: a static key where OIDC federation would do.",
 		"Configure OIDC federation from the CI to the cloud and delete the secret and its key.",
-		[]string{OWASPNHI6, OWASPNHI7, NISTIA5f, CSFPRAA01}},
+		[]string{OWASPNHI6, OWASPNHI7, NISTIA5f, CSFPRAA01}, reads(nhi.FacetCredentials), Current},
 }
 
 var byID = func() map[string]Rule {
@@ -194,7 +236,8 @@ var byID = func() map[string]Rule {
 	return m
 }()
 
-// Builtin returns the built-in rules sorted by id.
+// Builtin returns the built-in rules sorted by id. The returned rules share
+// their Controls and Facets slices with the rule set: do not modify them.
 func Builtin() []Rule {
 	out := append([]Rule(nil), builtin...)
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })

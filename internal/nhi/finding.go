@@ -91,6 +91,13 @@ type Finding struct {
 	Suppressed       bool      `json:"suppressed,omitempty"`
 	Exception        string    `json:"exception,omitempty"`
 	ExceptionExpires time.Time `json:"exception_expires,omitzero"`
+
+	// Facets are the facets of the scope the finding was judged from (its
+	// rule's facet classes instantiated: identities:<kind>,
+	// credentials:<type>, grants:<kind>, usage:<source>, login, trust,
+	// ownership), sorted. A later scan resolves the finding only where it
+	// observed every one of them. Findings stored before facets have none.
+	Facets []Facet `json:"facets,omitempty"`
 }
 
 // Fingerprint is the stable key of a finding: rule + identity + credential
@@ -123,4 +130,79 @@ type Certification struct {
 	Grants map[string][]string `json:"grants"`
 	// Credentials maps identity id to the credential ids certified for it.
 	Credentials map[string][]string `json:"credentials,omitempty"`
+}
+
+// Finding lifecycle statuses.
+const (
+	FindingOpen       = "open"
+	FindingSuppressed = "suppressed"
+	FindingResolved   = "resolved"
+)
+
+// Finding lifecycle events, recorded per scan. A finding seen again
+// unchanged has no event.
+const (
+	EventNew          = "new"
+	EventReopened     = "reopened"
+	EventResolved     = "resolved"
+	EventSuppressed   = "suppressed"
+	EventUnsuppressed = "unsuppressed"
+	// EventNotReevaluated: the finding was open (or suppressed), this scan
+	// did not produce it, and this scan did not observe one of its facets:
+	// it stays as it was, marked not re-evaluated, with the gap.
+	EventNotReevaluated = "not-reevaluated"
+)
+
+// Hidden says why a scan could not re-evaluate a finding: the facet of its
+// scope the scan did not observe, and the gap that hid it (or why none is
+// to blame: the scope was not collected, or the collector does not read
+// the facet there).
+type Hidden struct {
+	// Facet is the first of the finding's facets that was not observed
+	// (for a finding stored before facets, which needs its whole scope
+	// observed, the first facet class a gap hides); empty when the scope
+	// was not collected at all.
+	Facet Facet `json:"facet,omitempty"`
+	// GapSource and GapKind name the gap (the API that failed and how).
+	GapSource string  `json:"gap_source,omitempty"`
+	GapKind   GapKind `json:"gap_kind,omitempty"`
+	// Why is Coverage.Why's reason: the gap's source and kind, or
+	// WhyNotCollected / WhyNotRead.
+	Why string `json:"why"`
+}
+
+// String renders the reason as "facet: why" (or just why).
+func (h Hidden) String() string {
+	if h.Facet == "" {
+		return h.Why
+	}
+	return string(h.Facet) + ": " + h.Why
+}
+
+// PriorFinding is a finding as the store last recorded it: what the
+// lifecycle needs to move it.
+type PriorFinding struct {
+	Fingerprint string
+	// Status is FindingOpen, FindingSuppressed or FindingResolved.
+	Status   string
+	Provider Provider
+	Scope    string
+	// Facets as the finding last recorded them; nil for a finding stored
+	// before facets existed.
+	Facets []Facet
+}
+
+// Transition is what one scan does to one finding.
+type Transition struct {
+	Fingerprint string
+	// Status after the scan.
+	Status string
+	// Events recorded for the scan, in order; none when the finding was
+	// seen again unchanged.
+	Events []string
+	// Finding is the finding as this scan produced it; nil when the scan
+	// did not produce it (resolved, or not re-evaluated).
+	Finding *Finding
+	// Hidden is set when the finding was kept without being re-evaluated.
+	Hidden *Hidden
 }

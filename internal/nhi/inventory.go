@@ -329,14 +329,12 @@ func (u Usage) validate() error {
 }
 
 // Partial reports whether the inventory has a gap that covers the given
-// provider and scope (a provider-wide gap covers every scope). Gaps that
-// hide usage only do not make the inventory partial.
+// provider and scope (a provider-wide gap covers every scope): some facet
+// of the scope was not observed. Every gap counts, one that hides usage
+// only included; what each gap hides is for Coverage to say.
 func (inv *Inventory) Partial(p Provider, scope string) bool {
 	for _, g := range inv.Gaps {
-		if g.Provider != p || usageOnly(g.Hides()) {
-			continue
-		}
-		if g.Scope == "" || g.Scope == scope {
+		if g.Provider == p && (g.Scope == "" || g.Scope == scope) {
 			return true
 		}
 	}
@@ -374,9 +372,19 @@ func (id *Identity) Active() bool { return id.Status == StatusActive }
 // indented, so the bytes are a stable function of the content. It
 // normalises a copy: the caller's inventory is neither sorted nor changed,
 // so concurrent Encode or Hash calls on one inventory are safe.
+//
+// An empty list of scopes or identities is written as null whether it is
+// nil or empty, as every stored snapshot has always had it: the bytes, and
+// so the recorded hash, depend on the content only.
 func Encode(w io.Writer, inv Inventory) error {
 	inv = inv.Clone()
 	inv.Normalize()
+	if len(inv.Scopes) == 0 {
+		inv.Scopes = nil
+	}
+	if len(inv.Identities) == 0 {
+		inv.Identities = nil
+	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
@@ -427,13 +435,4 @@ func (inv Inventory) Hash() string {
 type scopeKey struct {
 	p  Provider
 	id string
-}
-
-func usageOnly(fs []Facet) bool {
-	for _, f := range fs {
-		if f.Class() != FacetUsage {
-			return false
-		}
-	}
-	return len(fs) > 0
 }

@@ -86,8 +86,13 @@ func TestDecodeRejects(t *testing.T) {
 
 func TestPartial(t *testing.T) {
 	inv := sample()
-	if inv.Partial(nhi.GCP, "p2") {
-		t.Error("a usage-only gap made the scope partial")
+	// A gap that hides usage only still makes the scope partial: usage
+	// was not observed there (before facets, usage-only gaps did not).
+	if !inv.Partial(nhi.GCP, "p2") {
+		t.Error("a usage-only gap did not make the scope partial")
+	}
+	if inv.Partial(nhi.GCP, "p3") {
+		t.Error("a gap in p2 made p3 partial")
 	}
 	inv.Gaps = append(inv.Gaps, nhi.Gap{Provider: nhi.AWS, Source: "collect", Kind: nhi.GapError})
 	if !inv.Partial(nhi.AWS, "anything") {
@@ -173,5 +178,32 @@ func TestFingerprintIsTruncatedSHA256(t *testing.T) {
 	sum := sha256.Sum256([]byte("rule\x00aws:AIDA1\x00AKIA1\x00"))
 	if got, want := nhi.Fingerprint("rule", "aws:AIDA1", "AKIA1", ""), hex.EncodeToString(sum[:])[:24]; got != want {
 		t.Errorf("Fingerprint = %s, want %s", got, want)
+	}
+}
+
+// TestEncodeEmptyLists: an empty inventory encodes to the same bytes (and
+// hash) whether its lists are nil or empty, so a snapshot stored with
+// "identities": null is re-encoded exactly (the evidence pack of a scan
+// with no identities verified against its recorded hash).
+func TestEncodeEmptyLists(t *testing.T) {
+	at := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	nilLists := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: at}
+	empty := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: at, Scopes: []nhi.Scope{}, Identities: []nhi.Identity{}, Gaps: []nhi.Gap{}}
+	if nilLists.Hash() != empty.Hash() {
+		t.Error("nil and empty lists encode differently")
+	}
+	var b bytes.Buffer
+	if err := nhi.Encode(&b, empty); err != nil {
+		t.Fatal(err)
+	}
+	back, err := nhi.Decode(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Hash() != nilLists.Hash() {
+		t.Error("an empty inventory does not round-trip to the same hash")
+	}
+	if !strings.Contains(b.String(), `"identities": null`) {
+		t.Errorf("empty identities not encoded as null:\n%s", b.String())
 	}
 }

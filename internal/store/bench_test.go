@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
@@ -41,7 +42,7 @@ func BenchmarkFinishScan(b *testing.B) {
 			st := openAt(b, filepath.Join(b.TempDir(), "bench.db"), c)
 			id := mustBegin(b, st, t0)
 			b.StartTimer()
-			if err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0, Inventory: inv, Findings: fs}); err != nil {
+			if err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0, Inventory: inv, Findings: fs, Lifecycle: analyzer.Lifecycle}); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
@@ -61,7 +62,7 @@ func BenchmarkFinishScan(b *testing.B) {
 			at := t0.Add(time.Duration(i+1) * time.Hour)
 			id := mustBegin(b, st, at)
 			b.StartTimer()
-			if err := st.FinishScan(ctx, id, store.FinishInput{Ended: at, Inventory: inv, Findings: fs}); err != nil {
+			if err := st.FinishScan(ctx, id, store.FinishInput{Ended: at, Inventory: inv, Findings: fs, Lifecycle: analyzer.Lifecycle}); err != nil {
 				b.Fatal(err)
 			}
 		}

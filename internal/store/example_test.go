@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
@@ -31,7 +32,7 @@ func Example() {
 	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now, Scopes: []nhi.Scope{{Provider: nhi.AWS, ID: "111111111111"}}}
 	f := nhi.Finding{Fingerprint: nhi.Fingerprint("dormant", "aws:AIDAX", "", ""), RuleID: "dormant", Family: nhi.FamilyDormant,
 		Severity: nhi.SevHigh, Provider: nhi.AWS, Scope: "111111111111", IdentityID: "aws:AIDAX"}
-	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: now.Add(time.Minute), Inventory: inv, Findings: []nhi.Finding{f}}); err != nil {
+	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: now.Add(time.Minute), Inventory: inv, Findings: []nhi.Finding{f}, Lifecycle: analyzer.Lifecycle}); err != nil {
 		fmt.Println(err)
 		return
 	}

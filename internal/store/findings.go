@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,19 +17,30 @@ import (
 
 // Finding statuses in the lifecycle.
 const (
-	FindingOpen       = "open"
-	FindingResolved   = "resolved"
-	FindingSuppressed = "suppressed"
+	FindingOpen       = nhi.FindingOpen
+	FindingResolved   = nhi.FindingResolved
+	FindingSuppressed = nhi.FindingSuppressed
 )
 
 // Finding lifecycle events recorded per scan.
 const (
-	EventNew          = "new"
-	EventReopened     = "reopened"
-	EventResolved     = "resolved"
-	EventSuppressed   = "suppressed"
-	EventUnsuppressed = "unsuppressed"
+	EventNew          = nhi.EventNew
+	EventReopened     = nhi.EventReopened
+	EventResolved     = nhi.EventResolved
+	EventSuppressed   = nhi.EventSuppressed
+	EventUnsuppressed = nhi.EventUnsuppressed
+	// EventNotReevaluated: the scan kept an open or suppressed finding it
+	// did not produce, because it did not observe a facet the finding
+	// rests on. It is recorded by every scan that keeps it.
+	EventNotReevaluated = nhi.EventNotReevaluated
 )
+
+// LifecycleFunc moves the finding lifecycle of one scan: given the
+// findings as last recorded, the findings the scan produced and its
+// coverage, it returns one transition per finding to change. FinishScan
+// calls it (analyzer.Lifecycle) inside its transaction and persists
+// exactly what it returns; the store judges nothing itself.
+type LifecycleFunc func(prior []nhi.PriorFinding, current []nhi.Finding, cov *nhi.Coverage) []nhi.Transition
 
 // FindingRecord is a finding with its lifecycle. The embedded Finding is the
 // latest one produced.
@@ -38,6 +50,10 @@ type FindingRecord struct {
 	FirstSeen  time.Time
 	LastSeen   time.Time
 	ResolvedAt time.Time // zero unless resolved
+	// ResolvedScanID is the scan that resolved the finding; 0 unless a
+	// scan resolved it (a finding retired by hand, or resolved before the
+	// store recorded this, has none).
+	ResolvedScanID int64
 	// FirstScanID and LastScanID are the scans that first and last produced
 	// the finding.
 	FirstScanID int64
@@ -46,6 +62,10 @@ type FindingRecord struct {
 	// ReopenedAt is the last time it did.
 	Reopened   int
 	ReopenedAt time.Time
+	// NotReevaluated is set when the latest scan kept the finding without
+	// re-evaluating it: the facet it rests on that the scan did not
+	// observe, and the gap that hid it.
+	NotReevaluated *nhi.Hidden
 }
 
 // FindingFilter selects findings; empty fields match everything.
@@ -65,17 +85,22 @@ type FindingEvent struct {
 	Fingerprint string
 	Event       string
 	At          time.Time
+	// Hidden is why a not-reevaluated event's scan could not re-evaluate
+	// the finding.
+	Hidden *nhi.Hidden
 }
 
 type preparedFinding struct {
-	f    nhi.Finding
-	body []byte
+	f      nhi.Finding
+	body   []byte
+	facets string // JSON array
 }
 
 // prepareFindings checks and encodes the findings of a scan, sorted by
 // fingerprint.
 func prepareFindings(fs []nhi.Finding) ([]preparedFinding, error) {
 	out := make([]preparedFinding, 0, len(fs))
+	facets := facetEncoder{}
 	for i, f := range fs {
 		if f.Fingerprint == "" {
 			return nil, fmt.Errorf("findings[%d] (%s %s): fingerprint is empty", i, f.RuleID, f.IdentityID)
@@ -90,7 +115,7 @@ func prepareFindings(fs []nhi.Finding) ([]preparedFinding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("findings[%d] (%s): %w", i, f.Fingerprint, err)
 		}
-		out = append(out, preparedFinding{f: f, body: b})
+		out = append(out, preparedFinding{f: f, body: b, facets: facets.encode(f.Facets)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].f.Fingerprint < out[j].f.Fingerprint })
 	for i := 1; i < len(out); i++ {
@@ -101,155 +126,203 @@ func prepareFindings(fs []nhi.Finding) ([]preparedFinding, error) {
 	return out, nil
 }
 
-type priorFinding struct {
-	status   string
-	provider nhi.Provider
-	scope    string
+// facetEncoder encodes facet lists as JSON, once per distinct list: the
+// analyzer shares one list between every finding of the same rule on the
+// same kind of identity.
+type facetEncoder map[facetList]string
+
+type facetList struct {
+	first *nhi.Facet
+	n     int
 }
 
-// updateFindings stores the scan's findings and moves the lifecycle. It
-// returns how many findings had each event.
-func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding) (map[string]int, error) {
-	prior := map[string]priorFinding{}
-	rows, err := tx.QueryContext(ctx, "SELECT fingerprint, status, provider, scope FROM findings")
+func (e facetEncoder) encode(fs []nhi.Facet) string {
+	if len(fs) == 0 {
+		return "[]"
+	}
+	k := facetList{&fs[0], len(fs)}
+	if s, ok := e[k]; ok {
+		return s
+	}
+	b, _ := json.Marshal(fs) // strings always encode
+	e[k] = string(b)
+	return string(b)
+}
+
+// readPrior reads every finding as last recorded, for the lifecycle. The
+// facets of resolved findings are not read: the lifecycle never needs them.
+func readPrior(ctx context.Context, tx *sql.Tx) ([]nhi.PriorFinding, error) {
+	rows, err := tx.QueryContext(ctx, "SELECT fingerprint, status, provider, scope, facets FROM findings ORDER BY fingerprint")
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
+	var out []nhi.PriorFinding
 	for rows.Next() {
-		var fp string
-		var p priorFinding
-		if err := rows.Scan(&fp, &p.status, &p.provider, &p.scope); err != nil {
-			rows.Close()
+		var p nhi.PriorFinding
+		var facets string
+		if err := rows.Scan(&p.Fingerprint, &p.Status, &p.Provider, &p.Scope, &facets); err != nil {
 			return nil, err
 		}
-		prior[fp] = p
+		if facets != "" && p.Status != FindingResolved {
+			if err := json.Unmarshal([]byte(facets), &p.Facets); err != nil {
+				return nil, fmt.Errorf("finding %s: facets: %w", p.Fingerprint, err)
+			}
+		}
+		out = append(out, p)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
+	return out, rows.Err()
+}
 
-	insScan, err := tx.PrepareContext(ctx, "INSERT INTO scan_findings (scan_id, fingerprint, body) VALUES (?, ?, ?)")
+// updateFindings stores the scan's findings and persists the lifecycle
+// transitions the lifecycle function returns. It returns how many findings
+// had each event.
+func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, error) {
+	prior, err := readPrior(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	defer insScan.Close()
-	insNew, err := tx.PrepareContext(ctx, `INSERT INTO findings (fingerprint, status, rule_id, family, severity, severity_rank,
-		provider, scope, identity_id, owner, first_seen, last_seen, first_scan_id, last_scan_id, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	current := make([]nhi.Finding, len(fs))
+	byFP := make(map[string]*preparedFinding, len(fs))
+	for i := range fs {
+		current[i] = fs[i].f
+		byFP[fs[i].f.Fingerprint] = &fs[i]
+	}
+	transitions := lifecycle(prior, current, inv.Coverage())
+	w, err := newFindingWriter(ctx, tx, scanID, at)
 	if err != nil {
 		return nil, err
 	}
-	defer insNew.Close()
-	// reopen is 1 when a resolved finding comes back.
-	upd, err := tx.PrepareContext(ctx, `UPDATE findings SET status = ?1, rule_id = ?2, family = ?3, severity = ?4,
-		severity_rank = ?5, provider = ?6, scope = ?7, identity_id = ?8, owner = ?9, last_seen = ?10, last_scan_id = ?11,
-		body = ?12, resolved_at = NULL, reopened = reopened + ?13,
-		reopened_at = CASE WHEN ?13 = 1 THEN ?10 ELSE reopened_at END
-		WHERE fingerprint = ?14`)
-	if err != nil {
-		return nil, err
+	defer w.close()
+	for i := range fs {
+		if _, err := w.insScan.ExecContext(ctx, scanID, fs[i].f.Fingerprint, fs[i].body); err != nil {
+			return nil, fmt.Errorf("finding %s: %w", fs[i].f.Fingerprint, err)
+		}
 	}
-	defer upd.Close()
-	resolve, err := tx.PrepareContext(ctx, "UPDATE findings SET status = 'resolved', resolved_at = ? WHERE fingerprint = ?")
-	if err != nil {
-		return nil, err
+	produced := 0
+	for i := range transitions {
+		tr := &transitions[i]
+		if tr.Finding == nil {
+			err = w.absent(tr)
+		} else if pf := byFP[tr.Fingerprint]; pf == nil {
+			err = fmt.Errorf("lifecycle: transition for finding %s, which the scan did not produce", tr.Fingerprint)
+		} else {
+			produced++
+			err = w.produced(tr, pf)
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	defer resolve.Close()
-	event, err := tx.PrepareContext(ctx, "INSERT INTO finding_events (scan_id, fingerprint, event, at) VALUES (?, ?, ?, ?)")
-	if err != nil {
-		return nil, err
+	if produced != len(fs) {
+		return nil, fmt.Errorf("lifecycle: %d transitions for the %d findings the scan produced", produced, len(fs))
 	}
-	defer event.Close()
+	return w.counts, nil
+}
 
-	atText := formatTime(at)
-	counts := map[string]int{}
-	record := func(fp, ev string) error {
-		counts[ev]++
-		_, err := event.ExecContext(ctx, scanID, fp, ev, atText)
-		return err
+// findingWriter persists lifecycle transitions with prepared statements.
+type findingWriter struct {
+	ctx                  context.Context
+	scanID               int64
+	at                   string
+	insScan, insNew, upd *sql.Stmt
+	resolve, keep, event *sql.Stmt
+	counts               map[string]int
+}
+
+func newFindingWriter(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time) (*findingWriter, error) {
+	w := &findingWriter{ctx: ctx, scanID: scanID, at: formatTime(at), counts: map[string]int{}}
+	stmts := []struct {
+		s **sql.Stmt
+		q string
+	}{
+		{&w.insScan, "INSERT INTO scan_findings (scan_id, fingerprint, body) VALUES (?, ?, ?)"},
+		{&w.insNew, `INSERT INTO findings (fingerprint, status, rule_id, family, severity, severity_rank,
+			provider, scope, identity_id, owner, first_seen, last_seen, first_scan_id, last_scan_id, body, facets)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		// ?13 is 1 when a resolved finding comes back.
+		{&w.upd, `UPDATE findings SET status = ?1, rule_id = ?2, family = ?3, severity = ?4,
+			severity_rank = ?5, provider = ?6, scope = ?7, identity_id = ?8, owner = ?9, last_seen = ?10, last_scan_id = ?11,
+			body = ?12, resolved_at = NULL, resolved_scan_id = NULL, hidden = '', facets = ?15, reopened = reopened + ?13,
+			reopened_at = CASE WHEN ?13 = 1 THEN ?10 ELSE reopened_at END
+			WHERE fingerprint = ?14`},
+		{&w.resolve, "UPDATE findings SET status = 'resolved', resolved_at = ?, resolved_scan_id = ?, hidden = '' WHERE fingerprint = ?"},
+		{&w.keep, "UPDATE findings SET hidden = ? WHERE fingerprint = ?"},
+		{&w.event, "INSERT INTO finding_events (scan_id, fingerprint, event, at, detail) VALUES (?, ?, ?, ?, ?)"},
 	}
-	seen := make(map[string]bool, len(fs))
-	for _, pf := range fs {
-		f := pf.f
-		seen[f.Fingerprint] = true
-		if _, err := insScan.ExecContext(ctx, scanID, f.Fingerprint, pf.body); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
+	for _, st := range stmts {
+		var err error
+		if *st.s, err = tx.PrepareContext(ctx, st.q); err != nil {
+			w.close()
+			return nil, err
 		}
-		status := FindingOpen
-		if f.Suppressed {
-			status = FindingSuppressed
+	}
+	return w, nil
+}
+
+func (w *findingWriter) close() {
+	for _, s := range []*sql.Stmt{w.insScan, w.insNew, w.upd, w.resolve, w.keep, w.event} {
+		if s != nil {
+			s.Close()
 		}
-		p, existed := prior[f.Fingerprint]
-		if !existed {
-			if _, err := insNew.ExecContext(ctx, f.Fingerprint, status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
-				string(f.Provider), f.Scope, f.IdentityID, f.Owner, atText, atText, scanID, scanID, pf.body); err != nil {
-				return nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
-			}
-			if err := record(f.Fingerprint, EventNew); err != nil {
-				return nil, err
-			}
-			if status == FindingSuppressed {
-				if err := record(f.Fingerprint, EventSuppressed); err != nil {
-					return nil, err
-				}
-			}
-			continue
-		}
+	}
+}
+
+func (w *findingWriter) record(fp, ev, detail string) error {
+	w.counts[ev]++
+	if _, err := w.event.ExecContext(w.ctx, w.scanID, fp, ev, w.at, detail); err != nil {
+		return fmt.Errorf("finding %s: event %s: %w", fp, ev, err)
+	}
+	return nil
+}
+
+// produced persists a finding the scan produced: new, seen again,
+// reopened, suppressed or unsuppressed.
+func (w *findingWriter) produced(tr *nhi.Transition, pf *preparedFinding) error {
+	f := &pf.f
+	var err error
+	if slices.Contains(tr.Events, EventNew) {
+		_, err = w.insNew.ExecContext(w.ctx, f.Fingerprint, tr.Status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
+			string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.at, w.scanID, w.scanID, pf.body, pf.facets)
+	} else {
 		reopen := 0
-		var ev string
-		switch {
-		case p.status == FindingResolved:
-			reopen, ev = 1, EventReopened
-		case p.status == FindingOpen && status == FindingSuppressed:
-			ev = EventSuppressed
-		case p.status == FindingSuppressed && status == FindingOpen:
-			ev = EventUnsuppressed
+		if slices.Contains(tr.Events, EventReopened) {
+			reopen = 1
 		}
-		if _, err := upd.ExecContext(ctx, status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
-			string(f.Provider), f.Scope, f.IdentityID, f.Owner, atText, scanID, pf.body, reopen, f.Fingerprint); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", f.Fingerprint, err)
-		}
-		if ev != "" {
-			if err := record(f.Fingerprint, ev); err != nil {
-				return nil, err
-			}
-		}
-		if reopen == 1 && status == FindingSuppressed {
-			if err := record(f.Fingerprint, EventSuppressed); err != nil {
-				return nil, err
-			}
+		_, err = w.upd.ExecContext(w.ctx, tr.Status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
+			string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.scanID, pf.body, reopen, f.Fingerprint, pf.facets)
+	}
+	if err != nil {
+		return fmt.Errorf("finding %s: %w", f.Fingerprint, err)
+	}
+	for _, ev := range tr.Events {
+		if err := w.record(f.Fingerprint, ev, ""); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	// Only a scope this scan attempted can show that a finding went away.
-	attempted := make(map[priorFinding]bool, len(inv.Scopes))
-	for _, sc := range inv.Scopes {
-		attempted[priorFinding{provider: sc.Provider, scope: sc.ID}] = true
+// absent persists a finding the scan did not produce: resolved, or kept
+// and marked not re-evaluated.
+func (w *findingWriter) absent(tr *nhi.Transition) error {
+	switch {
+	case tr.Status == FindingResolved:
+		if _, err := w.resolve.ExecContext(w.ctx, w.at, w.scanID, tr.Fingerprint); err != nil {
+			return fmt.Errorf("resolve finding %s: %w", tr.Fingerprint, err)
+		}
+		return w.record(tr.Fingerprint, EventResolved, "")
+	case tr.Hidden != nil:
+		b, err := json.Marshal(tr.Hidden)
+		if err != nil {
+			return err
+		}
+		if _, err := w.keep.ExecContext(w.ctx, string(b), tr.Fingerprint); err != nil {
+			return fmt.Errorf("finding %s: %w", tr.Fingerprint, err)
+		}
+		return w.record(tr.Fingerprint, EventNotReevaluated, string(b))
 	}
-	gone := make([]string, 0)
-	for fp, p := range prior {
-		if seen[fp] || p.status == FindingResolved {
-			continue
-		}
-		// A gap must never look like remediation: keep findings of a
-		// partial scope, and of a scope (or a whole provider) this scan did
-		// not collect at all, as they are.
-		if inv.Partial(p.provider, p.scope) || !attempted[priorFinding{provider: p.provider, scope: p.scope}] {
-			continue
-		}
-		gone = append(gone, fp)
-	}
-	sort.Strings(gone)
-	for _, fp := range gone {
-		if _, err := resolve.ExecContext(ctx, atText, fp); err != nil {
-			return nil, fmt.Errorf("resolve finding %s: %w", fp, err)
-		}
-		if err := record(fp, EventResolved); err != nil {
-			return nil, err
-		}
-	}
-	return counts, nil
+	return fmt.Errorf("lifecycle: finding %s is %s, not produced, neither resolved nor hidden", tr.Fingerprint, tr.Status)
 }
 
 // Findings returns the findings with their lifecycle that match the filter,
@@ -281,8 +354,7 @@ func (s *Store) Findings(ctx context.Context, f FindingFilter) ([]FindingRecord,
 	default:
 		return nil, fmt.Errorf("findings: unknown status %q (want open, resolved or suppressed)", f.Status)
 	}
-	q := `SELECT fingerprint, status, first_seen, last_seen, resolved_at, first_scan_id, last_scan_id, reopened, reopened_at, body
-		FROM findings`
+	q := `SELECT ` + recordColumns + ` FROM findings`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
@@ -294,36 +366,62 @@ func (s *Store) Findings(ctx context.Context, f FindingFilter) ([]FindingRecord,
 	defer rows.Close()
 	var out []FindingRecord
 	for rows.Next() {
-		var r FindingRecord
-		var fp, first, last string
-		var resolved, reopenedAt sql.NullString
-		var body []byte
-		if err := rows.Scan(&fp, &r.Status, &first, &last, &resolved, &r.FirstScanID, &r.LastScanID, &r.Reopened, &reopenedAt, &body); err != nil {
+		r, err := scanRecord(rows)
+		if err != nil {
 			return nil, fmt.Errorf("findings: %w", err)
 		}
-		if err := json.Unmarshal(body, &r.Finding); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", fp, err)
-		}
-		var errs []error
-		var e error
-		r.FirstSeen, e = parseTime(first)
-		errs = append(errs, e)
-		r.LastSeen, e = parseTime(last)
-		errs = append(errs, e)
-		r.ResolvedAt, e = parseNullTime(resolved)
-		errs = append(errs, e)
-		r.ReopenedAt, e = parseNullTime(reopenedAt)
-		errs = append(errs, e)
-		if err := errors.Join(errs...); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", fp, err)
-		}
-		normalizeFinding(&r.Finding)
 		out = append(out, r)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("findings: %w", err)
 	}
 	return out, nil
+}
+
+const recordColumns = `fingerprint, status, first_seen, last_seen, resolved_at, COALESCE(resolved_scan_id, 0),
+	first_scan_id, last_scan_id, reopened, reopened_at, hidden, body`
+
+// scanRecord reads one row of recordColumns.
+func scanRecord(r rowScanner) (FindingRecord, error) {
+	var rec FindingRecord
+	var fp, first, last, hidden string
+	var resolved, reopenedAt sql.NullString
+	var body []byte
+	if err := r.Scan(&fp, &rec.Status, &first, &last, &resolved, &rec.ResolvedScanID, &rec.FirstScanID, &rec.LastScanID,
+		&rec.Reopened, &reopenedAt, &hidden, &body); err != nil {
+		return FindingRecord{}, err
+	}
+	if err := json.Unmarshal(body, &rec.Finding); err != nil {
+		return FindingRecord{}, fmt.Errorf("finding %s: %w", fp, err)
+	}
+	var errs []error
+	var e error
+	rec.FirstSeen, e = parseTime(first)
+	errs = append(errs, e)
+	rec.LastSeen, e = parseTime(last)
+	errs = append(errs, e)
+	rec.ResolvedAt, e = parseNullTime(resolved)
+	errs = append(errs, e)
+	rec.ReopenedAt, e = parseNullTime(reopenedAt)
+	errs = append(errs, e)
+	rec.NotReevaluated, e = parseHidden(hidden)
+	errs = append(errs, e)
+	if err := errors.Join(errs...); err != nil {
+		return FindingRecord{}, fmt.Errorf("finding %s: %w", fp, err)
+	}
+	normalizeFinding(&rec.Finding)
+	return rec, nil
+}
+
+func parseHidden(s string) (*nhi.Hidden, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var h nhi.Hidden
+	if err := json.Unmarshal([]byte(s), &h); err != nil {
+		return nil, fmt.Errorf("hidden: %w", err)
+	}
+	return &h, nil
 }
 
 func normalizeFinding(f *nhi.Finding) {
@@ -364,25 +462,26 @@ func (s *Store) ScanFindings(ctx context.Context, scanID int64) ([]nhi.Finding, 
 // SortFindings sorts findings most severe first, then by rule id, identity id
 // and fingerprint: the order every store read uses.
 func SortFindings(fs []nhi.Finding) {
-	sort.SliceStable(fs, func(i, j int) bool {
-		a, b := fs[i], fs[j]
-		if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
-			return ra > rb
-		}
-		if a.RuleID != b.RuleID {
-			return a.RuleID < b.RuleID
-		}
-		if a.IdentityID != b.IdentityID {
-			return a.IdentityID < b.IdentityID
-		}
-		return a.Fingerprint < b.Fingerprint
-	})
+	sort.SliceStable(fs, func(i, j int) bool { return lessBySeverity(&fs[i], &fs[j]) })
+}
+
+func lessBySeverity(a, b *nhi.Finding) bool {
+	if ra, rb := a.Severity.Rank(), b.Severity.Rank(); ra != rb {
+		return ra > rb
+	}
+	if a.RuleID != b.RuleID {
+		return a.RuleID < b.RuleID
+	}
+	if a.IdentityID != b.IdentityID {
+		return a.IdentityID < b.IdentityID
+	}
+	return a.Fingerprint < b.Fingerprint
 }
 
 // FindingEvents returns the lifecycle changes recorded by a scan, by
 // fingerprint then event.
 func (s *Store) FindingEvents(ctx context.Context, scanID int64) ([]FindingEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, event, at FROM finding_events WHERE scan_id = ?
+	rows, err := s.db.QueryContext(ctx, `SELECT fingerprint, event, at, detail FROM finding_events WHERE scan_id = ?
 		ORDER BY fingerprint, event`, scanID)
 	if err != nil {
 		return nil, fmt.Errorf("finding events of scan %d: %w", scanID, err)
@@ -391,16 +490,82 @@ func (s *Store) FindingEvents(ctx context.Context, scanID int64) ([]FindingEvent
 	var out []FindingEvent
 	for rows.Next() {
 		e := FindingEvent{ScanID: scanID}
-		var at string
-		if err := rows.Scan(&e.Fingerprint, &e.Event, &at); err != nil {
+		var at, detail string
+		if err := rows.Scan(&e.Fingerprint, &e.Event, &at, &detail); err != nil {
 			return nil, fmt.Errorf("finding events of scan %d: %w", scanID, err)
 		}
 		if e.At, err = parseTime(at); err != nil {
 			return nil, fmt.Errorf("finding events of scan %d: %w", scanID, err)
 		}
+		if e.Event == EventNotReevaluated {
+			if e.Hidden, err = parseHidden(detail); err != nil {
+				return nil, fmt.Errorf("finding events of scan %d: %s: %w", scanID, e.Fingerprint, err)
+			}
+		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// ScanFindingRecords returns what one scan reported, each finding with its
+// lifecycle: the findings the scan produced (open or suppressed, as it
+// produced them), those it resolved (status resolved, ResolvedAt and
+// ResolvedScanID the scan's), and those it kept without re-evaluating them
+// (their status then, NotReevaluated the reason recorded by that scan).
+// FirstSeen, LastSeen and the reopen count are the finding's whole
+// history; a kept finding shows its latest body. The error wraps
+// ErrNotFound when there is no such scan. Sorted most severe first, then
+// by rule, identity and fingerprint.
+func (s *Store) ScanFindingRecords(ctx context.Context, scanID int64) ([]FindingRecord, error) {
+	if _, err := s.Scan(ctx, scanID); err != nil {
+		return nil, err
+	}
+	fs, err := s.ScanFindings(ctx, scanID)
+	if err != nil {
+		return nil, err
+	}
+	recs, err := s.Findings(ctx, FindingFilter{})
+	if err != nil {
+		return nil, err
+	}
+	life := make(map[string]FindingRecord, len(recs))
+	for _, r := range recs {
+		life[r.Fingerprint] = r
+	}
+	out := make([]FindingRecord, 0, len(fs))
+	for _, f := range fs {
+		r := life[f.Fingerprint]
+		r.Finding, r.Status = f, FindingOpen
+		if f.Suppressed {
+			r.Status = FindingSuppressed
+		}
+		r.ResolvedAt, r.ResolvedScanID, r.NotReevaluated = time.Time{}, 0, nil
+		out = append(out, r)
+	}
+	evs, err := s.FindingEvents(ctx, scanID)
+	if err != nil {
+		return nil, err
+	}
+	for _, ev := range evs {
+		r, ok := life[ev.Fingerprint]
+		if !ok {
+			continue
+		}
+		switch ev.Event {
+		case EventResolved:
+			r.Status, r.ResolvedAt, r.ResolvedScanID, r.NotReevaluated = FindingResolved, ev.At, scanID, nil
+		case EventNotReevaluated:
+			r.Status, r.ResolvedAt, r.ResolvedScanID, r.NotReevaluated = FindingOpen, time.Time{}, 0, ev.Hidden
+			if r.Suppressed {
+				r.Status = FindingSuppressed
+			}
+		default:
+			continue
+		}
+		out = append(out, r)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return lessBySeverity(&out[i].Finding, &out[j].Finding) })
+	return out, nil
 }
 
 // RetireScope resolves every open or suppressed finding of a scope that is
@@ -430,7 +595,7 @@ func (s *Store) RetireScope(ctx context.Context, provider nhi.Provider, scope st
 		return 0, fmt.Errorf("retire scope: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = 'resolved', resolved_at = ?
+	res, err := tx.ExecContext(ctx, `UPDATE findings SET status = 'resolved', resolved_at = ?, hidden = ''
 		WHERE provider = ? AND scope = ? AND status IN ('open', 'suppressed')`, formatTime(at), string(provider), scope)
 	if err != nil {
 		return 0, fmt.Errorf("retire scope: %w", err)

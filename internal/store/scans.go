@@ -63,6 +63,39 @@ type Scan struct {
 	// EvaluatedAt is the analysis time (--as-of); zero for scans stored
 	// before it was recorded.
 	EvaluatedAt time.Time
+	// Coverage is the scan's coverage matrix: each facet of each scope,
+	// observed or the gap that hid it, sorted by provider, scope and
+	// facet. For scans stored before it was recorded it is derived from
+	// the scopes and gaps alone (without the identities, so a scope shows
+	// only its identity list and the facets its gaps hide).
+	Coverage []CoverageCell
+}
+
+// CoverageCell is one cell of a scan's coverage matrix (nhi.FacetStatus in
+// its stored form).
+type CoverageCell struct {
+	Provider nhi.Provider `json:"provider"`
+	Scope    string       `json:"scope"`
+	Facet    nhi.Facet    `json:"facet"`
+	Observed bool         `json:"observed"`
+	// Why is empty when observed; otherwise the gap's source and kind,
+	// or why no gap is to blame (nhi.WhyNotCollected, nhi.WhyNotRead).
+	Why       string      `json:"why,omitempty"`
+	GapSource string      `json:"gap_source,omitempty"`
+	GapKind   nhi.GapKind `json:"gap_kind,omitempty"`
+}
+
+// coverageCells renders the inventory's coverage matrix.
+func coverageCells(inv *nhi.Inventory) []CoverageCell {
+	m := inv.Coverage().Matrix(inv)
+	out := make([]CoverageCell, len(m))
+	for i, c := range m {
+		out[i] = CoverageCell{Provider: c.Provider, Scope: c.Scope, Facet: c.Facet, Observed: c.Observed, Why: c.Why}
+		if c.Gap != nil {
+			out[i].GapSource, out[i].GapKind = c.Gap.Source, c.Gap.Kind
+		}
+	}
+	return out
 }
 
 // FinishInput is what a finished scan produced.
@@ -74,6 +107,9 @@ type FinishInput struct {
 	// owner; EvaluatedAt the time the analysis was evaluated at.
 	Ownership   map[string]nhi.Ownership
 	EvaluatedAt time.Time
+	// Lifecycle moves the findings' lifecycle (analyzer.Lifecycle);
+	// required.
+	Lifecycle LifecycleFunc
 }
 
 // BeginScan takes the single-writer lock and records a running scan. If
@@ -274,8 +310,9 @@ func (s *Store) FailScan(ctx context.Context, scanID int64, reason string, at ti
 }
 
 // FinishScan stores what the scan produced in one transaction — snapshot,
-// scopes, gaps, the scan's findings and the finding lifecycle — marks it
-// complete (partial when the inventory has a gap that is not usage-only),
+// scopes, gaps, coverage matrix, the scan's findings and the finding
+// lifecycle (the transitions in.Lifecycle returns) — marks it complete
+// (partial when the inventory has any gap: some facet was not observed),
 // audits it and releases the lock. The lifecycle uses the scan's start time as
 // the time findings were seen or resolved. On error nothing is stored and the
 // scan stays running under this Store's lock: call FailScan.
@@ -287,6 +324,9 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, in FinishInput) er
 	}
 	if in.Ended.IsZero() {
 		return fmt.Errorf("finish scan %d: end time is zero", scanID)
+	}
+	if in.Lifecycle == nil {
+		return fmt.Errorf("finish scan %d: no lifecycle function (analyzer.Lifecycle)", scanID)
 	}
 	if err := s.finish(ctx, scanID, in); err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
@@ -317,11 +357,12 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		return err
 	}
 	status := ScanComplete
-	for _, g := range inv.Gaps {
-		if !g.UsageOnly {
-			status = ScanPartial
-			break
-		}
+	if len(inv.Gaps) > 0 {
+		status = ScanPartial
+	}
+	coverage, err := json.Marshal(nonNil(coverageCells(&inv)))
+	if err != nil {
+		return err
 	}
 	prepared, err := prepareFindings(in.Findings)
 	if err != nil {
@@ -354,7 +395,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
-	counts, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared)
+	counts, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
 	if err != nil {
 		return err
 	}
@@ -362,8 +403,9 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 	if !in.EvaluatedAt.IsZero() {
 		evaluated = formatTime(in.EvaluatedAt)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ?, ended = ?, scopes = ?, gaps = ?, identities = ?, findings = ?, evaluated_at = ?
-		WHERE id = ?`, string(status), formatTime(in.Ended), string(scopes), string(gaps), len(inv.Identities), len(prepared), evaluated, scanID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ?, ended = ?, scopes = ?, gaps = ?, identities = ?, findings = ?, evaluated_at = ?,
+		coverage = ? WHERE id = ?`, string(status), formatTime(in.Ended), string(scopes), string(gaps), len(inv.Identities), len(prepared), evaluated,
+		string(coverage), scanID); err != nil {
 		return err
 	}
 	if err := appendAudit(ctx, tx, AuditEntry{
@@ -377,6 +419,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			"new":              strconv.Itoa(counts[EventNew]),
 			"resolved":         strconv.Itoa(counts[EventResolved]),
 			"reopened":         strconv.Itoa(counts[EventReopened]),
+			"not_reevaluated":  strconv.Itoa(counts[EventNotReevaluated]),
 		},
 	}); err != nil {
 		return err
@@ -392,7 +435,7 @@ func nonNil[T any](s []T) []T {
 }
 
 const scanColumns = `s.id, s.status, s.started, s.ended, s.tool_version, s.catalog_hash, s.source, s.reason,
-	s.scopes, s.gaps, s.identities, s.findings, COALESCE(n.sha256, ''), s.evaluated_at`
+	s.scopes, s.gaps, s.identities, s.findings, COALESCE(n.sha256, ''), s.evaluated_at, s.coverage`
 
 const scanFrom = ` FROM scans s LEFT JOIN snapshots n ON n.scan_id = s.id `
 
@@ -400,10 +443,10 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanScan(r rowScanner) (Scan, error) {
 	var sc Scan
-	var status, started, scopes, gaps, evaluated string
+	var status, started, scopes, gaps, evaluated, coverage string
 	var ended sql.NullString
 	if err := r.Scan(&sc.ID, &status, &started, &ended, &sc.ToolVersion, &sc.CatalogHash, &sc.Source, &sc.Reason,
-		&scopes, &gaps, &sc.Identities, &sc.Findings, &sc.InventorySHA256, &evaluated); err != nil {
+		&scopes, &gaps, &sc.Identities, &sc.Findings, &sc.InventorySHA256, &evaluated, &coverage); err != nil {
 		return Scan{}, err
 	}
 	if evaluated != "" {
@@ -432,6 +475,16 @@ func scanScan(r rowScanner) (Scan, error) {
 	}
 	if len(sc.Gaps) == 0 {
 		sc.Gaps = nil
+	}
+	if coverage != "" {
+		if err := json.Unmarshal([]byte(coverage), &sc.Coverage); err != nil {
+			return Scan{}, fmt.Errorf("scan %d: coverage: %w", sc.ID, err)
+		}
+	} else if len(sc.Scopes) > 0 {
+		sc.Coverage = coverageCells(&nhi.Inventory{Scopes: sc.Scopes, Gaps: sc.Gaps})
+	}
+	if len(sc.Coverage) == 0 {
+		sc.Coverage = nil
 	}
 	return sc, nil
 }
@@ -473,14 +526,17 @@ func (s *Store) Scan(ctx context.Context, id int64) (Scan, error) {
 	return s.oneScan(ctx, fmt.Sprintf("scan %d", id), "WHERE s.id = ?", id)
 }
 
-// LatestScan returns the newest complete or partial scan; the error wraps
+// LatestScan returns the newest complete or partial scan — never a failed
+// or running one, which has no snapshot to compare with: it is the
+// baseline the next scan's drift is computed against. The error wraps
 // ErrNotFound when there is none.
 func (s *Store) LatestScan(ctx context.Context) (Scan, error) {
 	return s.oneScan(ctx, "latest scan", "WHERE s.status IN ('complete', 'partial') ORDER BY s.id DESC LIMIT 1")
 }
 
-// PreviousScan returns the newest complete or partial scan before id; the
-// error wraps ErrNotFound when there is none.
+// PreviousScan returns the newest complete or partial scan before id (a
+// failed scan is never the previous scan); the error wraps ErrNotFound
+// when there is none.
 func (s *Store) PreviousScan(ctx context.Context, id int64) (Scan, error) {
 	return s.oneScan(ctx, fmt.Sprintf("scan before %d", id),
 		"WHERE s.id < ? AND s.status IN ('complete', 'partial') ORDER BY s.id DESC LIMIT 1", id)

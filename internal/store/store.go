@@ -18,12 +18,15 @@
 // touched by an interrupted one.
 //
 // FinishScan stores the snapshot (canonical JSON from nhi.Encode and its
-// SHA-256), the scopes and gaps, every finding of the scan, and moves the
-// lifecycle of findings keyed by fingerprint: new findings open (or
-// suppressed), findings seen again stay or re-open, findings no longer
-// produced are resolved, except in a provider scope the inventory marks
-// partial or does not list among its scopes at all (not collected this
-// time), where a gap must never look like remediation.
+// SHA-256), the scopes, gaps and coverage matrix, every finding of the
+// scan, and the lifecycle of findings keyed by fingerprint. The lifecycle
+// is not the store's to judge: FinishScan hands the findings as last
+// recorded, the scan's findings and its coverage to the lifecycle function
+// it is given (analyzer.Lifecycle) and persists exactly the transitions it
+// returns — new, seen again, reopened, suppressed, unsuppressed, resolved
+// (with the scan that resolved it), or kept and marked not re-evaluated
+// with the facet and gap that hid it, for a finding whose facets the scan
+// did not observe: a gap never looks like remediation.
 //
 // The audit log is append-only by construction: there is no update or delete
 // API and triggers refuse UPDATE and DELETE. Each entry's hash covers the

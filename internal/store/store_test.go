@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
@@ -84,7 +86,7 @@ func finding(rule string, p nhi.Provider, scope, native string, sev nhi.Severity
 		Fingerprint: nhi.Fingerprint(rule, id, "", ""), RuleID: rule, Family: nhi.FamilyDormant, Severity: sev,
 		Title: rule + " on " + native, Provider: p, Scope: scope, IdentityID: id, IdentityName: "name-" + native,
 		Owner: "alice@example.com", Evidence: map[string]string{"days": "120", "threshold": "90"},
-		Controls: []string{"SOC2 CC6.2"},
+		Controls: []string{"SOC2 CC6.2"}, Facets: []nhi.Facet{nhi.FacetIdentities},
 	}
 }
 
@@ -105,7 +107,7 @@ func mustBegin(tb testing.TB, st *store.Store, at time.Time) int64 {
 
 func mustFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.Inventory, fs []nhi.Finding) {
 	tb.Helper()
-	if err := st.FinishScan(context.Background(), id, store.FinishInput{Ended: at, Inventory: inv, Findings: fs}); err != nil {
+	if err := st.FinishScan(context.Background(), id, store.FinishInput{Ended: at, Inventory: inv, Findings: fs, Lifecycle: analyzer.Lifecycle}); err != nil {
 		tb.Fatalf("finish scan %d: %v", id, err)
 	}
 }
@@ -113,7 +115,7 @@ func mustFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
 	st, path, c := newStore(t)
-	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0}}
+	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0}, {Version: 3, Name: "facets", AppliedAt: t0}}
 	got, err := st.Migrations(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +123,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("migrations (-want +got):\n%s", diff)
 	}
-	if store.SchemaVersion() != 2 {
+	if store.SchemaVersion() != 3 {
 		t.Fatalf("SchemaVersion = %d", store.SchemaVersion())
 	}
 	if err := st.PutETag(ctx, "k", "W/\"1\"", []byte("body")); err != nil {
@@ -247,8 +249,9 @@ func TestFindingLifecycleAcrossScans(t *testing.T) {
 		t.Errorf("scan 1 events (-want +got):\n%s", diff)
 	}
 
-	// Scan 2: AWS account 222 is partial (C must stay), GitHub has only a
-	// usage gap (D is really gone), B is now excepted, E is new.
+	// Scan 2: AWS account 222 is partial (C must stay, not re-evaluated),
+	// GitHub has only a usage gap (D, which rests on the identity list, is
+	// really gone), B is now excepted, E is new.
 	inv2 := inventory(
 		nhi.Gap{Provider: nhi.AWS, Scope: "222222222222", Source: "iam:ListRoles", Kind: nhi.GapDenied},
 		nhi.Gap{Provider: nhi.GitHub, Scope: "acme", Source: "audit-log", Kind: nhi.GapDenied, UsageOnly: true},
@@ -265,8 +268,24 @@ func TestFindingLifecycleAcrossScans(t *testing.T) {
 	if diff := cmp.Diff(want, lifecycles(t, st)); diff != "" {
 		t.Fatalf("after scan 2 (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"B suppressed", "D resolved", "E new"}, sortedStrings(events(t, st, s2, names))); diff != "" {
+	if diff := cmp.Diff([]string{"B suppressed", "C not-reevaluated", "D resolved", "E new"}, sortedStrings(events(t, st, s2, names))); diff != "" {
 		t.Errorf("scan 2 events (-want +got):\n%s", diff)
+	}
+	hidden := map[string]string{}
+	recs2, err := st.Findings(ctx, store.FindingFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs2 {
+		if r.NotReevaluated != nil {
+			hidden[names[r.Fingerprint]] = r.NotReevaluated.String()
+		}
+		if names[r.Fingerprint] == "D" && r.ResolvedScanID != s2 {
+			t.Errorf("D resolved by scan %d, want %d", r.ResolvedScanID, s2)
+		}
+	}
+	if diff := cmp.Diff(map[string]string{"C": "identities: iam:ListRoles denied"}, hidden); diff != "" {
+		t.Errorf("not re-evaluated after scan 2 (-want +got):\n%s", diff)
 	}
 
 	// Scan 3: complete again. D comes back (reopened), B's exception is
@@ -341,7 +360,7 @@ func TestFindingLifecycleAcrossScans(t *testing.T) {
 		CatalogHash: "cat123", Source: "test", Scopes: norm.Scopes, Gaps: norm.Gaps, InventorySHA256: inv2.Hash(),
 		Identities: 3, Findings: 3,
 	}
-	if diff := cmp.Diff(wantScan, sc2); diff != "" {
+	if diff := cmp.Diff(wantScan, sc2, cmpopts.IgnoreFields(store.Scan{}, "Coverage")); diff != "" {
 		t.Errorf("scan 2 (-want +got):\n%s", diff)
 	}
 	if l, err := st.LatestScan(ctx); err != nil || l.ID != s3 {
@@ -422,7 +441,7 @@ func TestFinishScanRejectsDuplicateFingerprintAndKeepsScanRunning(t *testing.T) 
 	st, _, c := newStore(t)
 	a := finding("dormant", nhi.AWS, "111111111111", "AIDAONE", nhi.SevHigh)
 	id := mustBegin(t, st, t0)
-	err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0, Inventory: inventory(), Findings: []nhi.Finding{a, a}})
+	err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0, Inventory: inventory(), Findings: []nhi.Finding{a, a}, Lifecycle: analyzer.Lifecycle})
 	if err == nil || !strings.Contains(err.Error(), "twice") {
 		t.Fatalf("finish with a duplicate: %v", err)
 	}
@@ -575,7 +594,7 @@ func TestScanOwnershipAndEvaluatedAt(t *testing.T) {
 	}
 	own := map[string]nhi.Ownership{"aws:AIDA1": {IdentityID: "aws:AIDA1", RoleID: "r", Owner: "a@x", OwnerSource: "role", OwnerStatus: nhi.OwnerActive}}
 	asOf := t0.AddDate(0, 1, 0)
-	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0.Add(time.Minute), Inventory: nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: t0}, Ownership: own, EvaluatedAt: asOf}); err != nil {
+	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: t0.Add(time.Minute), Inventory: nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: t0}, Ownership: own, EvaluatedAt: asOf, Lifecycle: analyzer.Lifecycle}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := st.ScanOwnership(ctx, id)

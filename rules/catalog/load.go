@@ -512,60 +512,20 @@ func (l *loader) credentials(fc *fileCredentials) CredentialPolicy {
 // selector may name a role (an exception's), nil when it may not (a role's
 // members).
 func (l *loader) selector(fs fileSelector, what string, roles map[string]bool) (Selector, bool) {
-	ok := true
 	s := Selector{Scope: fs.Scope.V, Name: fs.Name.V, ID: fs.ID.V}
-	if fs.Role.Set {
-		switch {
-		case roles == nil:
-			l.errs.add(fs.Role.P, "role is not allowed in a %s (a role cannot select by role; use it in an exception's selector)", what)
-			ok = false
-		case !roles[fs.Role.V]:
-			l.errs.add(fs.Role.P, "unknown role %q", fs.Role.V)
-			ok = false
-		default:
-			s.Role = fs.Role.V
-		}
-	}
+	ok := l.selectorRole(fs, what, roles, &s)
 	if fs.Provider.Set {
 		p, good := l.provider(fs.Provider)
-		s.Provider, ok = p, good
+		s.Provider, ok = p, good && ok
 	}
-	if fs.Kind.Set {
-		k := nhi.IdentityKind(fs.Kind.V)
-		kp, known := nhi.IdentityKinds[k]
-		switch {
-		case !known:
-			l.errs.add(fs.Kind.P, "unknown identity kind %q", fs.Kind.V)
-			ok = false
-		case s.Provider != "" && kp != s.Provider:
-			l.errs.add(fs.Kind.P, "identity kind %q belongs to provider %s, not %s", fs.Kind.V, kp, s.Provider)
-			ok = false
-		default:
-			s.Kind = k
-			if !fs.Provider.Set {
-				s.Provider = kp
-			}
-		}
-	}
+	ok = l.selectorKind(fs, &s) && ok
 	if fs.Scope.Set {
 		ok = l.glob(fs.Scope, "scope") && ok
 	}
 	if fs.Name.Set {
 		ok = l.glob(fs.Name, "name") && ok
 	}
-	if fs.ID.Set {
-		prefix, _, found := strings.Cut(fs.ID.V, ":")
-		switch {
-		case !found || !nhi.Provider(prefix).Valid():
-			l.errs.add(fs.ID.P, "identity id %q must start with a provider (aws:, azure:, gcp: or github:)", fs.ID.V)
-			ok = false
-		case s.Provider != "" && nhi.Provider(prefix) != s.Provider:
-			l.errs.add(fs.ID.P, "identity id %q does not belong to provider %s", fs.ID.V, s.Provider)
-			ok = false
-		default:
-			s.Provider = nhi.Provider(prefix)
-		}
-	}
+	ok = l.selectorID(fs, &s) && ok
 	for _, e := range fs.Tags {
 		if e.Key.V == "" {
 			l.errs.add(e.Key.P, "tag key must not be empty")
@@ -583,6 +543,63 @@ func (l *loader) selector(fs fileSelector, what string, roles map[string]bool) (
 		ok = false
 	}
 	return s, ok
+}
+
+// selectorRole checks the selector's role: allowed only where roles is
+// given (an exception's selector), and one of them.
+func (l *loader) selectorRole(fs fileSelector, what string, roles map[string]bool, s *Selector) bool {
+	switch {
+	case !fs.Role.Set:
+	case roles == nil:
+		l.errs.add(fs.Role.P, "role is not allowed in a %s (a role cannot select by role; use it in an exception's selector)", what)
+		return false
+	case !roles[fs.Role.V]:
+		l.errs.add(fs.Role.P, "unknown role %q", fs.Role.V)
+		return false
+	default:
+		s.Role = fs.Role.V
+	}
+	return true
+}
+
+// selectorKind checks the identity kind, which implies its provider.
+func (l *loader) selectorKind(fs fileSelector, s *Selector) bool {
+	if !fs.Kind.Set {
+		return true
+	}
+	k := nhi.IdentityKind(fs.Kind.V)
+	kp, known := nhi.IdentityKinds[k]
+	switch {
+	case !known:
+		l.errs.add(fs.Kind.P, "unknown identity kind %q", fs.Kind.V)
+		return false
+	case s.Provider != "" && kp != s.Provider:
+		l.errs.add(fs.Kind.P, "identity kind %q belongs to provider %s, not %s", fs.Kind.V, kp, s.Provider)
+		return false
+	}
+	s.Kind = k
+	if !fs.Provider.Set {
+		s.Provider = kp
+	}
+	return true
+}
+
+// selectorID checks an exact identity id, whose prefix is its provider.
+func (l *loader) selectorID(fs fileSelector, s *Selector) bool {
+	if !fs.ID.Set {
+		return true
+	}
+	prefix, _, found := strings.Cut(fs.ID.V, ":")
+	switch {
+	case !found || !nhi.Provider(prefix).Valid():
+		l.errs.add(fs.ID.P, "identity id %q must start with a provider (aws:, azure:, gcp: or github:)", fs.ID.V)
+		return false
+	case s.Provider != "" && nhi.Provider(prefix) != s.Provider:
+		l.errs.add(fs.ID.P, "identity id %q does not belong to provider %s", fs.ID.V, s.Provider)
+		return false
+	}
+	s.Provider = nhi.Provider(prefix)
+	return true
 }
 
 // ---- exceptions ----

@@ -40,10 +40,10 @@ func (a *analysis) grantRules(id *nhi.Identity, s *subject) {
 			} else {
 				ev["baseline"] = "no role"
 			}
-			a.emit(rules.RulePrivilegedGrant, id, s, "", g.ID, ev)
+			a.emit(rules.RulePrivilegedGrant, id, s, on{grant: g}, ev)
 		case s.role != nil && !allow.allowed:
 			ev["role"] = s.role.ID
-			a.emit(rules.RuleOutsideBaseline, id, s, "", g.ID, ev)
+			a.emit(rules.RuleOutsideBaseline, id, s, on{grant: g}, ev)
 		}
 	}
 }

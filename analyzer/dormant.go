@@ -3,15 +3,12 @@ package analyzer
 import (
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
 )
-
-func itoa(n int) string { return strconv.Itoa(n) }
 
 func (a *analysis) dormantWindow(s *subject) time.Duration {
 	if s.role != nil && s.role.Credentials.DormantAfter > 0 {
@@ -65,59 +62,7 @@ func staler(u, v nhi.Usage) bool {
 // informational finding and never "dormant".
 func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 	window := a.dormantWindow(s)
-	var unknown, unknownSrc []string
-	var unknownAsOf time.Time
-	var stale nhi.Usage // the stalest usage fact a finding could rest on
-	isStale := false
-	noteStale := func(u *nhi.Usage, st bool) {
-		if st && (!isStale || staler(*u, stale)) {
-			stale, isStale = *u, true
-		}
-	}
-	check := func(u nhi.Usage, created time.Time, credID string, dormantRule, neverRule string) {
-		switch u.State {
-		case nhi.UsageUsed:
-			ev, st := a.usageEvidence(u)
-			noteStale(&u, st)
-			if idle := a.now.Sub(u.LastUsed); idle > window {
-				ev["days_unused"] = days(idle)
-				ev["dormant_after_days"] = days(window)
-				a.emit(dormantRule, id, s, credID, "", ev)
-			}
-		case nhi.UsageNeverUsed:
-			ev, st := a.usageEvidence(u)
-			noteStale(&u, st)
-			if created.IsZero() {
-				return // no creation time: the grace period cannot be applied
-			}
-			if age := a.now.Sub(created); age > a.def.NeverUsedGrace {
-				ev["created"] = ts(created)
-				ev["age_days"] = days(age)
-				ev["never_used_grace_days"] = days(a.def.NeverUsedGrace)
-				a.emit(neverRule, id, s, credID, "", ev)
-			}
-		default:
-			what := "identity"
-			if credID != "" {
-				what = "credential " + credID
-			}
-			reason := string(u.State)
-			if u.Reason != "" {
-				reason += ": " + u.Reason
-			}
-			if u.Source != "" {
-				reason += "; source " + u.Source
-				unknownSrc = append(unknownSrc, u.Source)
-			}
-			if !u.AsOf.IsZero() {
-				reason += " as of " + ts(u.AsOf)
-				if unknownAsOf.IsZero() || u.AsOf.Before(unknownAsOf) {
-					unknownAsOf = u.AsOf
-				}
-			}
-			unknown = append(unknown, what+" ("+reason+")")
-		}
-	}
+	var us usageFacts
 	if id.Status == nhi.StatusActive {
 		// Identity-level usage, unless the provider does not report it and
 		// the credentials' usage speaks for the identity. Unknown usage (a
@@ -125,35 +70,113 @@ func (a *analysis) usageRules(id *nhi.Identity, s *subject) {
 		// domain-wide delegation) is always reported, even when some
 		// credentials' usage is known: the identity may be used another way.
 		if !(id.Usage.State == nhi.UsageNotReported && a.credentialUsageKnown(id)) {
-			check(id.Usage, id.Created, "", rules.RuleDormantIdentity, rules.RuleNeverUsedIdentity)
+			a.checkUsage(&us, id, s, nil, window)
 		}
 		for i := range id.Credentials {
 			c := &id.Credentials[i]
 			if !a.credActive(c) || c.ProviderRotated {
 				continue
 			}
-			check(c.Usage, c.Created, c.ID, rules.RuleDormantCredential, rules.RuleNeverUsedCred)
+			a.checkUsage(&us, id, s, c, window)
 		}
 	}
 	if (id.Status == nhi.StatusDisabled || id.Status == nhi.StatusSuspended) && !s.managed {
 		a.lingering(id, s, window)
 	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		ev := map[string]string{"unknown": strings.Join(unknown, "; ")}
-		if len(unknownSrc) > 0 {
-			sort.Strings(unknownSrc)
-			ev["usage_source"] = strings.Join(slices.Compact(unknownSrc), ",")
-		}
-		if !unknownAsOf.IsZero() {
-			ev["usage_as_of"] = ts(unknownAsOf)
-		}
-		a.emit(rules.RuleUsageUnknown, id, s, "", "", ev)
+	a.usageUnknown(id, s, &us)
+	if us.isStale {
+		ev, _ := a.usageEvidence(nhi.Usage{State: us.stale.State, Source: us.stale.Source, AsOf: us.stale.AsOf})
+		a.emit(rules.RuleUsageStale, id, s, on{usage: us.stale.Source}, ev)
 	}
-	if isStale {
-		ev, _ := a.usageEvidence(nhi.Usage{State: stale.State, Source: stale.Source, AsOf: stale.AsOf})
-		a.emit(rules.RuleUsageStale, id, s, "", "", ev)
+}
+
+// usageFacts gathers, over one identity, what usage-unknown and
+// usage-data-stale report.
+type usageFacts struct {
+	unknown, unknownSrc []string
+	unknownAsOf         time.Time
+	stale               nhi.Usage // the stalest usage fact a finding could rest on
+	isStale             bool
+}
+
+func (us *usageFacts) noteStale(u *nhi.Usage, st bool) {
+	if st && (!us.isStale || staler(*u, us.stale)) {
+		us.stale, us.isStale = *u, true
 	}
+}
+
+func (us *usageFacts) noteUnknown(u *nhi.Usage, what string) {
+	reason := string(u.State)
+	if u.Reason != "" {
+		reason += ": " + u.Reason
+	}
+	if u.Source != "" {
+		reason += "; source " + u.Source
+		us.unknownSrc = append(us.unknownSrc, u.Source)
+	}
+	if !u.AsOf.IsZero() {
+		reason += " as of " + ts(u.AsOf)
+		if us.unknownAsOf.IsZero() || u.AsOf.Before(us.unknownAsOf) {
+			us.unknownAsOf = u.AsOf
+		}
+	}
+	us.unknown = append(us.unknown, what+" ("+reason+")")
+}
+
+// checkUsage judges one usage fact: the identity's (c nil) or one active
+// credential's.
+func (a *analysis) checkUsage(us *usageFacts, id *nhi.Identity, s *subject, c *nhi.Credential, window time.Duration) {
+	u, created, dormantRule, neverRule := id.Usage, id.Created, rules.RuleDormantIdentity, rules.RuleNeverUsedIdentity
+	if c != nil {
+		u, created, dormantRule, neverRule = c.Usage, c.Created, rules.RuleDormantCredential, rules.RuleNeverUsedCred
+	}
+	switch u.State {
+	case nhi.UsageUsed:
+		ev, st := a.usageEvidence(u)
+		us.noteStale(&u, st)
+		if idle := a.now.Sub(u.LastUsed); idle > window {
+			ev["days_unused"] = days(idle)
+			ev["dormant_after_days"] = days(window)
+			a.emit(dormantRule, id, s, on{cred: c, usage: u.Source}, ev)
+		}
+	case nhi.UsageNeverUsed:
+		ev, st := a.usageEvidence(u)
+		us.noteStale(&u, st)
+		if created.IsZero() {
+			return // no creation time: the grace period cannot be applied
+		}
+		if age := a.now.Sub(created); age > a.def.NeverUsedGrace {
+			ev["created"] = ts(created)
+			ev["age_days"] = days(age)
+			ev["never_used_grace_days"] = days(a.def.NeverUsedGrace)
+			a.emit(neverRule, id, s, on{cred: c, usage: u.Source}, ev)
+		}
+	default:
+		what := "identity"
+		if c != nil {
+			what = "credential " + c.ID
+		}
+		us.noteUnknown(&u, what)
+	}
+}
+
+// usageUnknown reports the usage facts of the identity that are not known
+// (not reported, or unknown). It reads the identity, not the usage data:
+// a usage source that failed is exactly what it reports.
+func (a *analysis) usageUnknown(id *nhi.Identity, s *subject, us *usageFacts) {
+	if len(us.unknown) == 0 {
+		return
+	}
+	sort.Strings(us.unknown)
+	ev := map[string]string{"unknown": strings.Join(us.unknown, "; ")}
+	if len(us.unknownSrc) > 0 {
+		sort.Strings(us.unknownSrc)
+		ev["usage_source"] = strings.Join(slices.Compact(us.unknownSrc), ",")
+	}
+	if !us.unknownAsOf.IsZero() {
+		ev["usage_as_of"] = ts(us.unknownAsOf)
+	}
+	a.emit(rules.RuleUsageUnknown, id, s, on{}, ev)
 }
 
 func (a *analysis) credentialUsageKnown(id *nhi.Identity) bool {
@@ -187,5 +210,5 @@ func (a *analysis) lingering(id *nhi.Identity, s *subject, window time.Duration)
 	if id.Usage.State == nhi.UsageNeverUsed {
 		ev["created"] = ts(id.Created)
 	}
-	a.emit(rules.RuleDisabledLingering, id, s, "", "", ev)
+	a.emit(rules.RuleDisabledLingering, id, s, on{usage: id.Usage.Source}, ev)
 }
