@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
@@ -141,7 +142,7 @@ func TestNothingCollectedFails(t *testing.T) {
 	}
 	id, err := st.BeginScan(context.Background(), store.ScanMeta{Started: c.now, ToolVersion: "old"})
 	if err == nil {
-		err = st.FinishScan(context.Background(), id, store.FinishInput{Ended: c.now, Inventory: legacy})
+		err = st.FinishScan(context.Background(), id, store.FinishInput{Ended: c.now, Inventory: legacy, Lifecycle: analyzer.Lifecycle})
 	}
 	st.Close()
 	if err != nil {

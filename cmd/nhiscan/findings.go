@@ -76,7 +76,7 @@ it, and --scan ID shows exactly what one scan reported.`,
 						return err
 					}
 					for _, r := range recs {
-						rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: r.Status, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
+						rows = append(rows, findingRow(r))
 					}
 				}
 				if !includeDrift && filter.Family == "" {

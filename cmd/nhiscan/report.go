@@ -92,9 +92,12 @@ func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *c
 		// Older scans without stored ownership: resolve with the catalog.
 		in.Ownership = analyzer.Analyze(analyzer.Input{Inventory: inv, Catalog: cat, Now: sc.EvaluatedAt}).Ownership
 	}
-	if prev, err := st.PreviousScan(ctx, id); err == nil {
+	// The previous scan is the one drift was judged against, with its
+	// inventory, so the report can say what the comparison could not judge.
+	if prev, prevInv, err := baseline(ctx, st, id); err == nil {
 		in.Previous = &reports.Scan{ID: prev.ID, Started: prev.Started, Ended: prev.Ended, Status: string(prev.Status),
 			ToolVersion: prev.ToolVersion, CatalogHash: prev.CatalogHash, SnapshotHash: prev.InventorySHA256}
+		in.PreviousInventory = prevInv
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return reports.Input{}, err
 	}

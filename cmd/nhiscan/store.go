@@ -81,55 +81,27 @@ func (a *app) optionalCatalog(cfg config.Config, paths []string) (*catalog.Catal
 }
 
 // scanFindingRows returns one scan's findings with their lifecycle: those
-// it produced (open or suppressed) and those it resolved.
+// it produced (open or suppressed), those it resolved, and those it kept
+// without re-evaluating them (a facet they rest on was not observed).
 func scanFindingRows(ctx context.Context, st *store.Store, id int64) ([]reports.FindingRow, error) {
-	if _, err := st.Scan(ctx, id); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, usagef("scan %d not found", id)
-		}
-		return nil, err
+	recs, err := st.ScanFindingRecords(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, usagef("scan %d not found", id)
 	}
-	fs, err := st.ScanFindings(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	recs, err := st.Findings(ctx, store.FindingFilter{})
-	if err != nil {
-		return nil, err
-	}
-	life := make(map[string]store.FindingRecord, len(recs))
+	rows := make([]reports.FindingRow, 0, len(recs))
 	for _, r := range recs {
-		life[r.Fingerprint] = r
-	}
-	rows := make([]reports.FindingRow, 0, len(fs))
-	for _, f := range fs {
-		row := reports.FindingRow{Finding: f, Status: reports.StatusOpen}
-		if f.Suppressed {
-			row.Status = reports.StatusSuppressed
-		}
-		if r, ok := life[f.Fingerprint]; ok {
-			row.FirstSeen, row.LastSeen = r.FirstSeen, r.LastSeen
-		}
-		rows = append(rows, row)
-	}
-	// Findings this scan resolved (an earlier scan reported them, this one
-	// of a fully collected scope no longer does) are part of what it
-	// reported: the remediation an auditor looks for.
-	evs, err := st.FindingEvents(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	for _, ev := range evs {
-		if ev.Event != store.EventResolved {
-			continue
-		}
-		r, ok := life[ev.Fingerprint]
-		if !ok {
-			continue
-		}
-		rows = append(rows, reports.FindingRow{Finding: r.Finding, Status: reports.StatusResolved, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen})
+		rows = append(rows, findingRow(r))
 	}
 	return rows, nil
+}
+
+// findingRow turns a stored finding with its lifecycle into a report row.
+func findingRow(r store.FindingRecord) reports.FindingRow {
+	return reports.FindingRow{Finding: r.Finding, Status: r.Status, FirstSeen: r.FirstSeen, LastSeen: r.LastSeen,
+		ResolvedAt: r.ResolvedAt, ResolvedScanID: r.ResolvedScanID, NotReevaluated: r.NotReevaluated}
 }
 
 // checkFinishedScan is a usage error unless scan id exists and finished

@@ -62,8 +62,15 @@ func TestPersistentThrottlingIsAGap(t *testing.T) {
 			t.Errorf("%s: usage %s while its project's usage source was throttled", id.Name, id.Usage.State)
 		}
 	}
-	if inv.Partial(nhi.GCP, "acme-data-prod") {
-		t.Error("a usage-only gap made the scope partial")
+	// The gap hides usage only: the identity list and grants still count.
+	cov := inv.Coverage()
+	if cov.Observed(nhi.GCP, "acme-data-prod", nhi.FacetUsage) {
+		t.Error("usage observed although its source was throttled")
+	}
+	for _, f := range []nhi.Facet{nhi.IdentitiesFacet(nhi.KindGCPServiceAccount), nhi.FacetGrants} {
+		if !cov.Observed(nhi.GCP, "acme-data-prod", f) {
+			t.Errorf("a usage-only gap hid %s", f)
+		}
 	}
 }
 
