@@ -164,3 +164,20 @@ func TestNotEvaluated(t *testing.T) {
 		t.Errorf("first scan: %d cells, want 1", n)
 	}
 }
+
+// TestValidateScopeFacetsCoverKinds: a scope that lists its facets must
+// list the identity list each of its identities comes from, or every
+// finding on them would be dropped as unobserved.
+func TestValidateScopeFacetsCoverKinds(t *testing.T) {
+	inv := nhi.Inventory{Version: nhi.SchemaVersion,
+		Scopes: []nhi.Scope{{Provider: nhi.AWS, ID: "1", Facets: []nhi.Facet{nhi.IdentitiesFacet(nhi.KindAWSRole)}}},
+		Identities: []nhi.Identity{{ID: "aws:AIDA1", Provider: nhi.AWS, Kind: nhi.KindAWSUser, NativeID: "AIDA1", Scope: "1",
+			Status: nhi.StatusActive, Usage: nhi.Usage{State: nhi.UsageUnknown}}}}
+	if err := inv.Validate(); err == nil || !strings.Contains(err.Error(), "identities:aws-iam-user") {
+		t.Errorf("Validate: %v", err)
+	}
+	inv.Scopes[0].Facets = append(inv.Scopes[0].Facets, nhi.FacetIdentities)
+	if err := inv.Validate(); err != nil {
+		t.Errorf("Validate with the class listed: %v", err)
+	}
+}

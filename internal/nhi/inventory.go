@@ -212,8 +212,10 @@ func (inv *Inventory) Validate() error {
 		add("version %d: this nhiscan reads version %d", inv.Version, SchemaVersion)
 	}
 	scopes := make(map[scopeKey]bool, len(inv.Scopes))
+	facets := make(map[scopeKey][]Facet, len(inv.Scopes))
 	for _, sc := range inv.Scopes {
 		scopes[scopeKey{sc.Provider, sc.ID}] = true
+		facets[scopeKey{sc.Provider, sc.ID}] = sc.Facets
 	}
 	seen := map[string]bool{}
 	for i, id := range inv.Identities {
@@ -242,6 +244,9 @@ func (inv *Inventory) Validate() error {
 			add("%s: scope is empty", where)
 		} else if !scopes[scopeKey{id.Provider, id.Scope}] {
 			add("%s: scope %q is not listed in scopes", where, id.Scope)
+		} else if fs := facets[scopeKey{id.Provider, id.Scope}]; len(fs) > 0 && !overlapsAny(fs, IdentitiesFacet(id.Kind)) {
+			// Every finding on it would be dropped as unobserved.
+			add("%s: scope %q does not list the facet %s its identities come from", where, id.Scope, IdentitiesFacet(id.Kind))
 		}
 		if !validStatus(id.Status) {
 			add("%s: unknown status %q", where, id.Status)
