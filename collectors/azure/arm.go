@@ -13,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
 
 const (
@@ -23,17 +24,6 @@ const (
 
 	permARMRead = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read)"
 )
-
-// Built-in Azure roles by definition GUID (the same in every tenant), so
-// the privileged ones stay named and classed when a role definition cannot
-// be read.
-var builtInAzureRoles = map[string]string{
-	"8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-	"b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-	"18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-	"f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-	"acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
-}
 
 type rbacAssignment struct {
 	id, scope, roleGUID, roleName string
@@ -208,7 +198,7 @@ func (c *Collector) roleAssignments(ctx context.Context, sub string, names *role
 			})
 			name := rn.name
 			if name == "" {
-				name = builtInAzureRoles[strings.ToLower(guid)]
+				name = privilege.AzureRoleName(guid)
 			}
 			if name == "" {
 				name = guid

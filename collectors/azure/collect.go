@@ -10,6 +10,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
 
 // Microsoft's own tenants: their applications are first-party.
@@ -18,67 +19,6 @@ var microsoftTenants = map[string]bool{
 	"72f988bf-86f1-41af-91ab-2d7cd011db47": true, // Microsoft
 	"33e01921-4d64-4f8c-a055-5bdaffd5e33d": true, // Microsoft (AME)
 	"cdc5aeea-15c5-4db6-b079-fcadd2505dc2": true, // Microsoft (US Government first party)
-}
-
-// High-impact application permissions: control-plane (Tier-0) and
-// tenant-wide write to data or identities.
-var privilegedAppPermissions = map[string]string{
-	"Directory.ReadWrite.All":                     "can change any directory object",
-	"RoleManagement.ReadWrite.Directory":          "can grant itself any directory role (Tier-0)",
-	"Application.ReadWrite.All":                   "can add credentials to any application (Tier-0)",
-	"AppRoleAssignment.ReadWrite.All":             "can grant itself any application permission (Tier-0)",
-	"User.ReadWrite.All":                          "can change any user",
-	"Group.ReadWrite.All":                         "can change any group, including role-assignable ones",
-	"GroupMember.ReadWrite.All":                   "can change group membership",
-	"UserAuthenticationMethod.ReadWrite.All":      "can change users' authentication methods",
-	"Policy.ReadWrite.ConditionalAccess":          "can change Conditional Access",
-	"PrivilegedAccess.ReadWrite.AzureAD":          "can change PIM assignments",
-	"Domain.ReadWrite.All":                        "can add federated domains",
-	"Mail.ReadWrite":                              "can read and change every mailbox",
-	"Mail.Send":                                   "can send mail as any user",
-	"Files.ReadWrite.All":                         "can read and change every file",
-	"Sites.ReadWrite.All":                         "can read and change every site",
-	"Sites.FullControl.All":                       "has full control of every site",
-	"full_access_as_app":                          "has full access to every mailbox",
-	"DeviceManagementConfiguration.ReadWrite.All": "can push configuration to managed devices",
-}
-
-// Privileged Entra directory roles, when the definition does not say.
-var privilegedDirectoryRoles = map[string]bool{
-	"Global Administrator": true, "Privileged Role Administrator": true,
-	"Privileged Authentication Administrator": true, "Application Administrator": true,
-	"Cloud Application Administrator": true, "Authentication Administrator": true,
-	"User Administrator": true, "Security Administrator": true, "Hybrid Identity Administrator": true,
-	"Conditional Access Administrator": true, "Exchange Administrator": true, "Intune Administrator": true,
-	"Partner Tier2 Support": true, "Directory Writers": true, "Groups Administrator": true,
-}
-
-// Built-in Entra directory roles by template id (the same in every
-// tenant), so a role stays named and classed when its definition cannot be
-// read. The privileged ones are those Microsoft marks isPrivileged.
-var builtInDirectoryRoles = map[string]string{
-	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
-	"e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
-	"7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
-	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
-	"158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
-	"c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
-	"fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
-	"194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
-	"8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2": "Hybrid Identity Administrator",
-	"b1be1c3e-b65d-4f19-8427-f6fa0d97feb9": "Conditional Access Administrator",
-	"29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
-	"3a2c62db-5318-420d-8d74-23affee5d9d5": "Intune Administrator",
-	"e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8": "Partner Tier2 Support",
-	"9360feb5-f418-4baa-8175-e2a00bac4301": "Directory Writers",
-	"fdd7a751-b60b-444a-984c-02652fe8fa1c": "Groups Administrator",
-	"88d8e3e3-8f55-4a1e-953a-9b9898b8876b": "Directory Readers",
-}
-
-// Privileged Azure roles at subscription, management-group or root scope.
-var privilegedAzureRoles = map[string]bool{
-	"Owner": true, "Contributor": true, "User Access Administrator": true,
-	"Role Based Access Control Administrator": true,
 }
 
 // SignalSPCredential marks a secret or certificate held by a service
@@ -493,7 +433,7 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		role, ok := ed.dirRole[a.RoleDefinitionID]
 		name := role.DisplayName
 		if !ok || name == "" {
-			name = builtInDirectoryRoles[strings.ToLower(a.RoleDefinitionID)]
+			name = privilege.AzureDirectoryRoleName(a.RoleDefinitionID)
 		}
 		if name == "" {
 			name = a.RoleDefinitionID
@@ -504,9 +444,14 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		}
 		g := nhi.Grant{ID: "directory-role:" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: "directory-role",
 			Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
-		if (role.IsPrivileged != nil && *role.IsPrivileged) || privilegedDirectoryRoles[name] {
-			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "privileged Entra directory role"
+		priv, why := privilege.AzureDirectoryRole(name)
+		if !priv && role.IsPrivileged != nil && *role.IsPrivileged {
+			priv, why = true, "privileged Entra directory role"
 		}
+		if priv {
+			g.Privilege, g.Reason = nhi.PrivAdmin, why
+		}
+		g.Privileged = nhi.VerdictOf(priv)
 		p := strings.ToLower(a.PrincipalID)
 		out[p] = append(out[p], g)
 	}
@@ -521,9 +466,11 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		res := ed.resApp[a.ResourceID]
 		g := nhi.Grant{ID: "app-permission:" + res + "/" + value, Kind: "app-permission", Entitlement: value,
 			Scope: res, Privilege: permissionPrivilege(value), Created: a.CreatedDateTime.t}
-		if why, ok := privilegedAppPermissions[value]; ok {
-			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "high-impact application permission: "+why
+		priv, why := privilege.AzureAppPermission(value)
+		if priv {
+			g.Privilege, g.Reason = nhi.PrivAdmin, why
 		}
+		g.Privileged = nhi.VerdictOf(priv)
 		p := strings.ToLower(a.PrincipalID)
 		out[p] = appendGrant(out[p], g)
 	}
@@ -531,13 +478,12 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		for _, a := range list {
 			g := nhi.Grant{ID: "rbac:" + a.roleGUID + "@" + strings.ToLower(a.scope), Kind: "rbac-role", Entitlement: a.roleName,
 				Scope: a.scope, Privilege: azurePrivilege(a.roleName), Created: a.created}
-			level := scopeLevel(a.scope)
-			if level != "subscription" && level != "resource-group" && level != "resource" {
+			switch level := privilege.AzureScopeLevel(a.scope); level {
+			case privilege.AzureLevelRoot, privilege.AzureLevelManagementGroup:
 				g.Via = "inherited from " + level
 			}
-			if privilegedAzureRoles[a.roleName] && (level == "subscription" || level == "management-group" || level == "root") {
-				g.Privileged, g.Reason = nhi.JudgedPrivileged, a.roleName+" at "+level+" scope"
-			}
+			priv, why := privilege.AzureRBACRole(a.roleName, a.scope)
+			g.Privileged, g.Reason = nhi.VerdictOf(priv), why
 			out[p] = appendGrant(out[p], g)
 		}
 	}
@@ -551,25 +497,6 @@ func appendGrant(gs []nhi.Grant, g nhi.Grant) []nhi.Grant {
 		}
 	}
 	return append(gs, g)
-}
-
-func scopeLevel(scope string) string {
-	s := strings.ToLower(strings.TrimSuffix(scope, "/"))
-	switch {
-	case s == "":
-		return "root"
-	case strings.HasPrefix(s, "/providers/microsoft.management/managementgroups/"):
-		return "management-group"
-	case strings.HasPrefix(s, "/subscriptions/"):
-		switch n := strings.Count(s, "/"); {
-		case n == 2:
-			return "subscription"
-		case n == 4 && strings.Contains(s, "/resourcegroups/"):
-			return "resource-group"
-		}
-		return "resource"
-	}
-	return "root"
 }
 
 func directoryPrivilege(name string) nhi.Privilege {
