@@ -6,13 +6,14 @@
 // permissions and Azure RBAC role assignments, and their last use from the
 // Entra sign-in activity reports. It also performs the credential controls
 // (disable or enable a service principal, remove a secret, certificate or
-// federated credential, restore a certificate or federated credential).
+// federated credential, restore a certificate or federated credential)
+// through a separate type, Controls.
 //
 // Microsoft Graph is called as plain REST through an azcore pipeline (its
 // retry policy honours Retry-After); Azure Resource Manager through the
 // armsubscriptions, armauthorization and armmsi clients. The package never
-// requests, stores or logs a secret value, and never acts unless Act is
-// called.
+// requests, stores or logs a secret value, and never acts unless
+// Controls.Act is called.
 package azure
 
 import (
@@ -113,18 +114,33 @@ type Auth struct {
 	CertificatePasswordFile string
 }
 
-// Collector inventories one Entra tenant and its subscriptions.
+// Collector inventories one Entra tenant and its subscriptions. It only
+// reads: the credential controls are a separate type (Controls).
 type Collector struct {
-	cfg        Config
-	cred       azcore.TokenCredential
-	graph      *graphClient
-	armOpts    *arm.ClientOptions
-	clientOpts policy.ClientOptions
-	log        *slog.Logger
+	clients
 }
 
 // New checks the configuration and builds a Collector. It contacts nothing.
 func New(cfg Config) (*Collector, error) {
+	cl, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Collector{clients: *cl}, nil
+}
+
+// clients are what New and NewControls build from a Config: the
+// configuration with its defaults, the credential, the Graph pipeline and
+// the ARM client options.
+type clients struct {
+	cfg     Config
+	cred    azcore.TokenCredential
+	graph   *graphClient
+	armOpts *arm.ClientOptions
+	log     *slog.Logger
+}
+
+func newClients(cfg Config) (*clients, error) {
 	if cfg.TenantID == "" {
 		return nil, errors.New("azure: tenant_id is required")
 	}
@@ -165,13 +181,12 @@ func New(cfg Config) (*Collector, error) {
 	pl := runtime.NewPipeline("nhiscan-azure", "v1", runtime.PipelineOptions{
 		PerRetry: []policy.Policy{runtime.NewBearerTokenPolicy(cred, []string{graphAudience + "/.default"}, nil)},
 	}, &co)
-	return &Collector{
-		cfg:        cfg,
-		cred:       cred,
-		graph:      &graphClient{pl: pl, base: strings.TrimSuffix(graphURL, "/")},
-		armOpts:    &arm.ClientOptions{ClientOptions: co},
-		clientOpts: co,
-		log:        log,
+	return &clients{
+		cfg:     cfg,
+		cred:    cred,
+		graph:   &graphClient{pl: pl, base: strings.TrimSuffix(graphURL, "/")},
+		armOpts: &arm.ClientOptions{ClientOptions: co},
+		log:     log,
 	}, nil
 }
 

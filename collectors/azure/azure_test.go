@@ -48,6 +48,20 @@ func newCollector(t testing.TB, f *azurefake.Server, mod ...func(*azure.Config))
 	return c
 }
 
+// newControls builds the credential controls against the fake, with the
+// same configuration as newCollector.
+func newControls(t testing.TB, f *azurefake.Server) *azure.Controls {
+	t.Helper()
+	c, err := azure.NewControls(azure.Config{
+		TenantID: f.TenantID(), GraphURL: f.URL, ResourceManagerURL: f.URL,
+		Credential: f.Credential(), HTTPClient: f.Client(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func byName(t testing.TB, inv nhi.Inventory, name string) nhi.Identity {
 	t.Helper()
 	for _, id := range inv.Identities {

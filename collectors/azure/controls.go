@@ -23,13 +23,33 @@ type restoreData struct {
 	Federated   *ficWire       `json:"federated_credential,omitempty"`
 }
 
+// Controls performs the credential controls on one Entra tenant through
+// Microsoft Graph. It is built separately from the read-only Collector
+// (NewControls), so code that only scans holds nothing that can write.
+type Controls struct {
+	graph *graphClient
+}
+
+var _ collectors.Controller = (*Controls)(nil)
+
+// NewControls checks the configuration and builds the credential controls
+// of the tenant. It reads the same Config as New (the identity that acts
+// should be a different one from the scanner's) and contacts nothing.
+func NewControls(cfg Config) (*Controls, error) {
+	cl, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Controls{graph: cl.graph}, nil
+}
+
 // Act performs a credential control. Disable and Enable switch a service
 // principal's accountEnabled (Entra has no disabled state for a single
 // secret or certificate); Delete removes a client secret (irreversible), a
 // certificate or a federated credential (both restorable); Restore re-adds
 // a removed certificate or federated credential. Every action reads the
 // live state first and is idempotent.
-func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	id := req.Identity
 	if id.Provider != "" && id.Provider != nhi.Azure {
 		return collectors.ActionResult{}, fmt.Errorf("azure: identity %s belongs to %s: %w", id.ID, id.Provider, collectors.ErrUnsupported)
@@ -80,11 +100,11 @@ func isGUID(s string) bool {
 	return true
 }
 
-func (c *Collector) spPath(id string) string {
+func (c *Controls) spPath(id string) string {
 	return c.graph.base + "/v1.0/servicePrincipals/" + url.PathEscape(id)
 }
 
-func (c *Collector) appPath(id string) string {
+func (c *Controls) appPath(id string) string {
 	return c.graph.base + "/v1.0/applications/" + url.PathEscape(id)
 }
 
@@ -95,7 +115,7 @@ func state(enabled bool) string {
 	return "disabled"
 }
 
-func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool) (collectors.ActionResult, error) {
+func (c *Controls) setEnabled(ctx context.Context, id nhi.Identity, enable bool) (collectors.ActionResult, error) {
 	spID := id.NativeID
 	if id.Kind == nhi.KindEntraApplication {
 		spID = id.Attributes["service_principal_id"]
@@ -110,7 +130,7 @@ func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool
 	if err := c.graph.do(ctx, srcSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
 		return collectors.ActionResult{}, fmt.Errorf("azure: read service principal %s: %w", spID, err)
 	}
-	if sp.ServicePrincipalType == "ManagedIdentity" {
+	if sp.ServicePrincipalType == spTypeManagedIdentity {
 		return collectors.ActionResult{}, fmt.Errorf("azure: managed identity %s cannot be disabled in Entra; remove its role assignments instead: %w", spID, collectors.ErrUnsupported)
 	}
 	before := sp.AccountEnabled == nil || *sp.AccountEnabled
@@ -161,14 +181,14 @@ func target(id nhi.Identity, credID string) (objectID, origin string, typ nhi.Cr
 	return objectID, origin, cr.Type, nil
 }
 
-func (c *Collector) objectPath(origin, id string) (path, getOp, updateOp string) {
+func (c *Controls) objectPath(origin, id string) (path, getOp, updateOp string) {
 	if origin == originSP {
 		return c.spPath(id), srcSPGet, srcSPUpdate
 	}
 	return c.appPath(id), srcAppGet, srcAppUpdate
 }
 
-func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credID string) (collectors.ActionResult, error) {
+func (c *Controls) deleteCredential(ctx context.Context, id nhi.Identity, credID string) (collectors.ActionResult, error) {
 	objID, origin, typ, err := target(id, credID)
 	if err != nil {
 		return collectors.ActionResult{}, err
@@ -275,7 +295,7 @@ func hasSecret(pcs []passwordCredential, keyID string) bool {
 
 // keyCredentials reads an object's certificates with their public keys (a
 // single-object read selecting keyCredentials returns them).
-func (c *Collector) keyCredentials(ctx context.Context, path, op string) ([]keyCredential, error) {
+func (c *Controls) keyCredentials(ctx context.Context, path, op string) ([]keyCredential, error) {
 	var obj struct {
 		KeyCredentials []keyCredential `json:"keyCredentials"`
 	}
@@ -283,7 +303,7 @@ func (c *Collector) keyCredentials(ctx context.Context, path, op string) ([]keyC
 	return obj.KeyCredentials, err
 }
 
-func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collectors.ActionResult, error) {
+func (c *Controls) restore(ctx context.Context, raw json.RawMessage) (collectors.ActionResult, error) {
 	var rd restoreData
 	if len(raw) == 0 {
 		return collectors.ActionResult{}, fmt.Errorf("azure: restore needs the RestoreData of a Delete: %w", collectors.ErrUnsupported)
