@@ -41,7 +41,7 @@ func TestPaging(t *testing.T) {
 func TestThrottling(t *testing.T) {
 	seed := azurefake.Demo(fixedNow)
 	f := newFake(t, seed)
-	f.ThrottleOp(azurefake.OpServicePrincipalsList, 1, time.Second)
+	f.Throttle("", azurefake.OpServicePrincipalsList, 1) // Retry-After: 1s
 	start := time.Now()
 	inv := collectortest.Collect(t, newCollector(t, f))
 	if elapsed := time.Since(start); elapsed < time.Second {
@@ -56,7 +56,7 @@ func TestThrottling(t *testing.T) {
 	byName(t, inv, "Contoso Backup Cloud")
 
 	f2 := newFake(t, seed)
-	f2.ThrottleOp(azurefake.OpRoleAssignmentsList, -1, time.Second)
+	f2.Throttle("", azurefake.OpRoleAssignmentsList, 1000)
 	inv2 := collectortest.Collect(t, newCollector(t, f2, func(c *azure.Config) { c.MaxRetries = 1 }))
 	g, ok := gap(inv2, "arm:roleAssignments.listForSubscription")
 	if !ok || g.Kind != nhi.GapThrottled {
@@ -147,7 +147,7 @@ func TestPermissionGaps(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
-			f.DenyOp(tc.op)
+			f.Deny("", tc.op)
 			inv := collectortest.Collect(t, newCollector(t, f))
 			g, ok := gap(inv, tc.source)
 			if !ok || g.Kind != nhi.GapDenied || g.Permission == "" || g.UsageOnly != tc.usageOnly {

@@ -69,7 +69,7 @@ func TestPrivilegedGrants(t *testing.T) {
 	for _, op := range []string{azurefake.OpDirectoryRoleDefinitions, azurefake.OpRoleDefinitionGet} {
 		t.Run("denied "+op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
-			f.DenyOp(op)
+			f.Deny("", op)
 			check(t, collectortest.Collect(t, newCollector(t, f)))
 		})
 	}

@@ -102,13 +102,13 @@ func TestNoSilentLoss(t *testing.T) {
 	}
 	var cases []scenario
 	for _, op := range ops {
-		cases = append(cases, scenario{name: op, deny: func(f *azurefake.Server) { f.DenyOp(op) }})
+		cases = append(cases, scenario{name: op, deny: func(f *azurefake.Server) { f.Deny("", op) }})
 	}
-	for _, sc := range []string{azurefake.DemoTenantID, azurefake.DemoSubProd, azurefake.DemoSubData, azurefake.ScopeARM} {
-		cases = append(cases, scenario{name: "scope " + sc, deny: func(f *azurefake.Server) { f.DenyScope(sc) }})
+	for _, sc := range []string{azurefake.DemoTenantID, azurefake.DemoSubProd, azurefake.DemoSubData} {
+		cases = append(cases, scenario{name: "scope " + sc, deny: func(f *azurefake.Server) { f.Deny(sc, "") }})
 	}
 	cases = append(cases, scenario{name: "configured subscriptions, list denied",
-		deny: func(f *azurefake.Server) { f.DenyOp(azurefake.OpSubscriptionsList) },
+		deny: func(f *azurefake.Server) { f.Deny("", azurefake.OpSubscriptionsList) },
 		cfg:  func(c *azure.Config) { c.Subscriptions = []string{azurefake.DemoSubProd, azurefake.DemoSubData} }})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
