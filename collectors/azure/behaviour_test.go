@@ -2,14 +2,26 @@ package azure_test
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nhiscan/nhiscan/collectors/azure"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
+
+// gapIn returns the gap of source in scope.
+func gapIn(inv nhi.Inventory, scope, source string) (nhi.Gap, bool) {
+	for _, g := range inv.Gaps {
+		if g.Source == source && g.Scope == scope {
+			return g, true
+		}
+	}
+	return nhi.Gap{}, false
+}
 
 func gap(inv nhi.Inventory, source string) (nhi.Gap, bool) {
 	for _, g := range inv.Gaps {
@@ -102,17 +114,29 @@ func TestOwnerLimit(t *testing.T) {
 }
 
 // TestMissingReport: without the sign-in reports (no licence) usage is
-// unknown, never "never used", and the gap is usage-only.
+// unknown, never "never used", and each report's gap hides only its usage
+// facet, in every scope.
 func TestMissingReport(t *testing.T) {
 	seed := azurefake.Demo(fixedNow)
 	seed.ReportsUnavailable = true
 	inv := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
-	g, ok := gap(inv, "graph:reports.servicePrincipalSignInActivities")
-	if !ok || !g.UsageOnly || g.Kind != nhi.GapDenied || g.Permission == "" {
-		t.Fatalf("report gap = %+v (found %t), want usage-only denied with a permission", g, ok)
+	for _, sc := range []string{azurefake.DemoTenantID, azurefake.DemoSubProd, azurefake.DemoSubData} {
+		for source, facet := range map[string]nhi.Facet{
+			"graph:reports.servicePrincipalSignInActivities": "usage:signin-report",
+			"graph:reports.appCredentialSignInActivities":    "usage:credential-signin-report",
+		} {
+			g, ok := gapIn(inv, sc, source)
+			if !ok || !slices.Equal(g.Facets, []nhi.Facet{facet}) || g.Kind != nhi.GapDenied || g.Permission == "" {
+				t.Errorf("%s gap in %s = %+v (found %t), want denied, hiding only %s, with a permission", source, sc, g, ok, facet)
+			}
+		}
+		if inv.Partial(nhi.Azure, sc) {
+			t.Errorf("a usage gap made %s partial", sc)
+		}
 	}
-	if inv.Partial(nhi.Azure, azurefake.DemoTenantID) {
-		t.Error("a usage-only gap made the tenant partial")
+	cov := inv.Coverage()
+	if !cov.Observed(nhi.Azure, azurefake.DemoTenantID, "identities:entra-application") || cov.Observed(nhi.Azure, azurefake.DemoTenantID, "usage:signin-report") {
+		t.Error("coverage: want identities observed, usage not")
 	}
 	for _, id := range inv.Identities {
 		if id.Usage.State != nhi.UsageUnknown {
@@ -124,36 +148,82 @@ func TestMissingReport(t *testing.T) {
 			}
 		}
 	}
-	// National clouds: the reports are skipped by configuration.
+	// National clouds: the reports are skipped by configuration. The
+	// scopes do not list the usage facets, and a gap says why.
 	inv = collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow)), func(c *azure.Config) { c.SkipSignInReports = true }))
-	if g, ok := gap(inv, "graph:reports.servicePrincipalSignInActivities"); !ok || !g.UsageOnly {
+	if g, ok := gapIn(inv, azurefake.DemoTenantID, "graph:reports.servicePrincipalSignInActivities"); !ok || g.Kind != nhi.GapUnavailable {
 		t.Errorf("skipped reports: gap %+v found %t", g, ok)
+	}
+	for _, sc := range inv.Scopes {
+		if slices.Contains(sc.Facets, "usage:signin-report") {
+			t.Errorf("scope %s lists the skipped report: %v", sc.ID, sc.Facets)
+		}
 	}
 }
 
 // TestPermissionGaps: a denied operation becomes a gap naming the
-// permission; the rest of the inventory stays.
+// permission, on every scope whose identities lost data, hiding there only
+// the facets the operation feeds; the rest of the inventory stays.
 func TestPermissionGaps(t *testing.T) {
+	const (
+		tenant = azurefake.DemoTenantID
+		prod   = azurefake.DemoSubProd
+		data   = azurefake.DemoSubData
+	)
+	type want map[string][]nhi.Facet // scope -> facets hidden
+	subs := func(fs ...nhi.Facet) want { return want{prod: fs, data: fs} }
+	with := func(w want, scope string, fs ...nhi.Facet) want { w[scope] = fs; return w }
 	cases := []struct {
 		op, source string
-		usageOnly  bool
+		want       want
 	}{
-		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list", false},
-		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list", false},
-		{azurefake.OpUsersList, "graph:users.list", false},
-		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities", true},
-		{azurefake.OpUserAssignedIdentitiesList, "arm:userAssignedIdentities.listBySubscription", false},
+		{azurefake.OpApplicationsList, "graph:applications.list",
+			want{tenant: {"credentials:entra-certificate", "credentials:entra-client-secret", "identities:entra-application", "identities:entra-service-principal", "ownership"}}},
+		{azurefake.OpServicePrincipalsList, "graph:servicePrincipals.list",
+			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "identities:entra-managed-identity", "ownership"),
+				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:directory-role", "grants:rbac-role",
+				"identities:entra-application", "identities:entra-managed-identity", "identities:entra-service-principal", "ownership")},
+		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list",
+			with(subs("grants:directory-role"), tenant, "grants:directory-role", "identities:entra-service-principal")},
+		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list",
+			with(subs("grants:app-permission"), tenant, "grants:app-permission", "identities:entra-service-principal")},
+		// The owners whose account state is unknown own applications only.
+		{azurefake.OpUsersList, "graph:users.list", want{tenant: {"ownership"}}},
+		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities",
+			with(subs("usage:credential-signin-report"), tenant, "usage:credential-signin-report")},
+		{azurefake.OpUserAssignedIdentitiesList, "arm:userAssignedIdentities.listBySubscription",
+			subs("identities:entra-managed-identity", "ownership")},
+		{azurefake.OpRoleAssignmentsList, "arm:roleAssignments.listForSubscription",
+			with(subs("grants:rbac-role"), tenant, "grants:rbac-role", "identities:entra-service-principal")},
+		// Roles are held in every scope of the demo.
+		{azurefake.OpRoleDefinitionGet, "arm:roleDefinitions.get", with(subs("grants:rbac-role"), tenant, "grants:rbac-role")},
+		// Without the subscription list, the gap is the provider's.
+		{azurefake.OpSubscriptionsList, "arm:subscriptions.list",
+			want{"": {"grants:rbac-role", "identities:entra-managed-identity", "identities:entra-service-principal"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
 			f.Deny("", tc.op)
 			inv := collectortest.Collect(t, newCollector(t, f))
-			g, ok := gap(inv, tc.source)
-			if !ok || g.Kind != nhi.GapDenied || g.Permission == "" || g.UsageOnly != tc.usageOnly {
-				t.Fatalf("gap = %+v (found %t)", g, ok)
+			got := want{}
+			for _, g := range inv.Gaps {
+				if g.Source == "graph:applications.list($expand=federatedIdentityCredentials)" && tc.op == azurefake.OpApplicationsList {
+					continue // the same Graph operation, read for federated credentials
+				}
+				if g.Source != tc.source {
+					t.Errorf("unexpected gap %+v", g)
+					continue
+				}
+				if g.Kind != nhi.GapDenied || g.Permission == "" {
+					t.Errorf("gap %+v: want denied, with a permission", g)
+				}
+				got[g.Scope] = g.Facets
 			}
-			if len(inv.Identities) < 10 {
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("facets hidden per scope (-want +got):\n%s", diff)
+			}
+			if len(inv.Identities) < 4 {
 				t.Errorf("only %d identities after one denied operation", len(inv.Identities))
 			}
 		})

@@ -14,40 +14,33 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// Collect inventories the tenant and its subscriptions. Failures in one
-// source or subscription become gaps; Collect fails only when the context
-// ends or nothing could be collected.
+// Collect inventories the tenant and its subscriptions. A failed call
+// becomes a gap on every scope whose identities lost data, naming the
+// facets it hides there; Collect fails only when the context ends or
+// nothing could be read at all.
 func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	now := c.cfg.Now().UTC()
-	gaps := &gapSet{}
+	fails := &failures{}
 	var ed *entraData
 	var ad *armData
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		ed = c.collectEntra(ctx, gaps)
-		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: c.cfg.TenantID, Phase: "entra", Identities: -1, Done: 1, Total: 1})
-	}()
-	go func() {
-		defer wg.Done()
-		ad = c.collectARM(ctx, gaps)
-		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: fmt.Sprintf("%d subscription(s)", len(ad.subs)), Phase: "arm", Identities: -1, Done: 1, Total: 1})
-	}()
-	wg.Wait()
+	parallel(
+		func() {
+			ed = c.collectEntra(ctx, fails)
+			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: c.cfg.TenantID, Phase: "entra", Identities: -1, Done: 1, Total: 1})
+		},
+		func() {
+			ad = c.collectARM(ctx, fails)
+			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: fmt.Sprintf("%d subscription(s)", len(ad.subs)), Phase: "arm", Identities: -1, Done: 1, Total: 1})
+		},
+	)
 	if err := ctx.Err(); err != nil {
 		return nhi.Inventory{}, fmt.Errorf("azure: collect tenant %s: %w", c.cfg.TenantID, err)
 	}
-	inv := c.build(now, ed, ad)
-	scopes := make([]string, 0, len(inv.Scopes))
-	for _, s := range inv.Scopes {
-		scopes = append(scopes, s.ID)
-	}
-	gaps.spread(scopes, srcServicePrincipals, srcSPOwners, srcAppRoleAssignedTo, srcDirRoleAssigns, srcRoleAssignments)
-	inv.Gaps = gaps.list()
+	inv, where := c.build(now, ed, ad)
+	inv.Gaps = fails.gaps(c.cfg.TenantID, inv.Scopes, where)
 	inv.Normalize()
-	if !ed.appsOK && !ed.spsOK && len(ad.subs) == 0 && len(inv.Gaps) > 0 {
-		return inv, fmt.Errorf("azure: nothing could be collected from tenant %s: %s", c.cfg.TenantID, inv.Gaps[0].Detail)
+	if !ed.appsOK && !ed.spsOK && !ad.subsKnown && !ad.readOK && len(inv.Gaps) > 0 {
+		return inv, fmt.Errorf("azure: nothing could be read from tenant %s: %s", c.cfg.TenantID, inv.Gaps[0].Detail)
 	}
 	c.log.Debug("azure collection done", "tenant", c.cfg.TenantID, "identities", len(inv.Identities),
 		"subscriptions", len(ad.subs), "gaps", len(inv.Gaps))
@@ -74,11 +67,12 @@ type entraData struct {
 	roles   map[string]map[string]string // resource SP id -> app role id -> value
 	resApp  map[string]string            // resource SP id -> resource appId
 
-	signInsOK  bool
-	signInsWhy string
-	spSignIns  map[string]spSignIn  // appId, lower case
-	credSignIn map[string]time.Time // keyId -> last use (zero: never)
-	credSeen   map[string]bool      // keyId present in the report
+	signInsOK      bool
+	signInsWhy     string
+	spSignIns      map[string]spSignIn // appId, lower case
+	credSignInsOK  bool
+	credSignInsWhy string
+	credSignIn     map[string]time.Time // keyId -> last use (zero: never)
 }
 
 const (
@@ -90,17 +84,17 @@ const (
 func q(v url.Values) string { return "?" + strings.ReplaceAll(v.Encode(), "%24", "$") }
 
 // collectEntra reads the tenant through Graph. Failures become gaps.
-func (c *Collector) collectEntra(ctx context.Context, gaps *gapSet) *entraData {
+func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraData {
 	d := &entraData{fics: map[string][]ficWire{}, users: map[string]directoryObject{}, dirRole: map[string]directoryRole{},
 		roles: map[string]map[string]string{}, resApp: map[string]string{}, spSignIns: map[string]spSignIn{},
-		credSignIn: map[string]time.Time{}, credSeen: map[string]bool{}}
+		credSignIn: map[string]time.Time{}}
 	// First round, in parallel: the directory-wide lists.
 	parallel(
-		func() { c.readApplications(ctx, d, gaps) },
-		func() { c.readFederated(ctx, d, gaps) },
-		func() { c.readServicePrincipals(ctx, d, gaps) },
-		func() { c.readDirectoryRoles(ctx, d, gaps) },
-		func() { c.collectSignIns(ctx, d, gaps) },
+		func() { c.readApplications(ctx, d, fails) },
+		func() { c.readFederated(ctx, d, fails) },
+		func() { c.readServicePrincipals(ctx, d, fails) },
+		func() { c.readDirectoryRoles(ctx, d, fails) },
+		func() { c.collectSignIns(ctx, d, fails) },
 	)
 	if ctx.Err() != nil {
 		return d
@@ -108,10 +102,10 @@ func (c *Collector) collectEntra(ctx context.Context, gaps *gapSet) *entraData {
 	// Second round: owners past the expansion limit and application
 	// permissions per resource, then the owners' account state.
 	parallel(
-		func() { c.readOwnersPastLimit(ctx, d, gaps) },
-		func() { c.readAppPermissions(ctx, d, gaps) },
+		func() { c.readOwnersPastLimit(ctx, d, fails) },
+		func() { c.readAppPermissions(ctx, d, fails) },
 	)
-	c.ownerAccounts(ctx, d, gaps)
+	c.ownerAccounts(ctx, d, fails)
 	return d
 }
 
@@ -124,12 +118,12 @@ func parallel(fns ...func()) {
 	_ = g.Wait()
 }
 
-func (c *Collector) readApplications(ctx context.Context, d *entraData, gaps *gapSet) {
+func (c *Collector) readApplications(ctx context.Context, d *entraData, fails *failures) {
 	v := url.Values{"$select": {appSelect}, "$expand": {"owners"}, "$top": {"999"}}
 	var apps []application
-	err := list(ctx, c.graph, srcApplications, "/v1.0/applications"+q(v), func(a application) { apps = append(apps, a) })
+	err := list(ctx, c.graph, opApplications, "/v1.0/applications"+q(v), func(a application) { apps = append(apps, a) })
 	if err != nil {
-		gaps.add(c.cfg.TenantID, srcApplications, permApplication, false, err)
+		fails.add(opApplications, c.cfg.TenantID, err)
 		return
 	}
 	d.apps, d.appsOK = apps, true
@@ -138,7 +132,7 @@ func (c *Collector) readApplications(ctx context.Context, d *entraData, gaps *ga
 // readFederated reads every application's federated credentials through
 // $expand, then re-reads those of an application whose expansion may be
 // cut at 20 items.
-func (c *Collector) readFederated(ctx context.Context, d *entraData, gaps *gapSet) {
+func (c *Collector) readFederated(ctx context.Context, d *entraData, fails *failures) {
 	t := c.cfg.TenantID
 	v := url.Values{"$select": {"id"}, "$expand": {"federatedIdentityCredentials"}, "$top": {"999"}}
 	type appFICs struct {
@@ -147,23 +141,23 @@ func (c *Collector) readFederated(ctx context.Context, d *entraData, gaps *gapSe
 	}
 	fics := map[string][]ficWire{}
 	var full []string
-	err := list(ctx, c.graph, srcFederated, "/v1.0/applications"+q(v), func(a appFICs) {
+	err := list(ctx, c.graph, opFederated, "/v1.0/applications"+q(v), func(a appFICs) {
 		fics[a.ID] = a.FICs
 		if len(a.FICs) >= expandLimit {
 			full = append(full, a.ID)
 		}
 	})
 	if err != nil {
-		gaps.add(t, srcFederated, permApplication, false, err)
+		fails.add(opFederated, t, err)
 		return
 	}
 	var mu sync.Mutex
 	each(ctx, c.cfg.Concurrency, full, func(id string) {
 		var all []ficWire
-		err := list(ctx, c.graph, srcFederatedPerApp, "/v1.0/applications/"+url.PathEscape(id)+"/federatedIdentityCredentials",
+		err := list(ctx, c.graph, opFederatedPerApp, "/v1.0/applications/"+url.PathEscape(id)+"/federatedIdentityCredentials",
 			func(f ficWire) { all = append(all, f) })
 		if err != nil {
-			gaps.add(t, srcFederatedPerApp, permApplication, false, err)
+			fails.add(opFederatedPerApp, t, err)
 			return
 		}
 		mu.Lock()
@@ -173,12 +167,12 @@ func (c *Collector) readFederated(ctx context.Context, d *entraData, gaps *gapSe
 	d.fics = fics
 }
 
-func (c *Collector) readServicePrincipals(ctx context.Context, d *entraData, gaps *gapSet) {
+func (c *Collector) readServicePrincipals(ctx context.Context, d *entraData, fails *failures) {
 	v := url.Values{"$select": {spSelect}, "$expand": {"owners"}, "$top": {"999"}}
 	var sps []servicePrincipal
-	err := list(ctx, c.graph, srcServicePrincipals, "/v1.0/servicePrincipals"+q(v), func(s servicePrincipal) { sps = append(sps, s) })
+	err := list(ctx, c.graph, opServicePrincipals, "/v1.0/servicePrincipals"+q(v), func(s servicePrincipal) { sps = append(sps, s) })
 	if err != nil {
-		gaps.add(c.cfg.TenantID, srcServicePrincipals, permApplication, false, err)
+		fails.add(opServicePrincipals, c.cfg.TenantID, err)
 		return
 	}
 	d.sps, d.spsOK = sps, true
@@ -186,26 +180,26 @@ func (c *Collector) readServicePrincipals(ctx context.Context, d *entraData, gap
 
 // readDirectoryRoles reads the directory role definitions and
 // assignments.
-func (c *Collector) readDirectoryRoles(ctx context.Context, d *entraData, gaps *gapSet) {
+func (c *Collector) readDirectoryRoles(ctx context.Context, d *entraData, fails *failures) {
 	t := c.cfg.TenantID
 	// isPrivileged exists only in beta; v1.0 rejects selecting it, so
 	// privilege comes from the built-in role tables.
 	v := url.Values{"$select": {"id,displayName,templateId"}}
-	err := list(ctx, c.graph, srcDirRoleDefs, "/v1.0/roleManagement/directory/roleDefinitions"+q(v), func(r directoryRole) {
+	err := list(ctx, c.graph, opDirRoleDefs, "/v1.0/roleManagement/directory/roleDefinitions"+q(v), func(r directoryRole) {
 		d.dirRole[r.ID] = r
 		if r.TemplateID != "" {
 			d.dirRole[r.TemplateID] = r
 		}
 	})
 	if err != nil {
-		gaps.add(t, srcDirRoleDefs, permRoles, false, err)
+		fails.add(opDirRoleDefs, t, err)
 	}
 	v = url.Values{"$select": {"id,principalId,roleDefinitionId,directoryScopeId"}}
 	var asg []directoryRoleAssignment
-	err = list(ctx, c.graph, srcDirRoleAssigns, "/v1.0/roleManagement/directory/roleAssignments"+q(v),
+	err = list(ctx, c.graph, opDirRoleAssigns, "/v1.0/roleManagement/directory/roleAssignments"+q(v),
 		func(a directoryRoleAssignment) { asg = append(asg, a) })
 	if err != nil {
-		gaps.add(t, srcDirRoleAssigns, permRoles, false, err)
+		fails.add(opDirRoleAssigns, t, err)
 		return
 	}
 	d.dirAsg = asg
@@ -213,7 +207,7 @@ func (c *Collector) readDirectoryRoles(ctx context.Context, d *entraData, gaps *
 
 // readOwnersPastLimit re-reads the owners of every application and
 // service principal whose expanded owner list may be cut at 20.
-func (c *Collector) readOwnersPastLimit(ctx context.Context, d *entraData, gaps *gapSet) {
+func (c *Collector) readOwnersPastLimit(ctx context.Context, d *entraData, fails *failures) {
 	t := c.cfg.TenantID
 	var apps, sps []int
 	for i, a := range d.apps {
@@ -227,17 +221,17 @@ func (c *Collector) readOwnersPastLimit(ctx context.Context, d *entraData, gaps 
 		}
 	}
 	each(ctx, c.cfg.Concurrency, apps, func(i int) {
-		o, err := c.owners(ctx, srcAppOwners, "/v1.0/applications/"+url.PathEscape(d.apps[i].ID)+"/owners")
+		o, err := c.owners(ctx, opAppOwners, "/v1.0/applications/"+url.PathEscape(d.apps[i].ID)+"/owners")
 		if err != nil {
-			gaps.add(t, srcAppOwners, permApplication, false, err)
+			fails.add(opAppOwners, t, err, d.apps[i].ID)
 			return
 		}
 		d.apps[i].Owners = o
 	})
 	each(ctx, c.cfg.Concurrency, sps, func(i int) {
-		o, err := c.owners(ctx, srcSPOwners, "/v1.0/servicePrincipals/"+url.PathEscape(d.sps[i].ID)+"/owners")
+		o, err := c.owners(ctx, opSPOwners, "/v1.0/servicePrincipals/"+url.PathEscape(d.sps[i].ID)+"/owners")
 		if err != nil {
-			gaps.add(t, srcSPOwners, permApplication, false, err)
+			fails.add(opSPOwners, t, err, d.sps[i].ID)
 			return
 		}
 		d.sps[i].Owners = o
@@ -247,7 +241,7 @@ func (c *Collector) readOwnersPastLimit(ctx context.Context, d *entraData, gaps 
 // readAppPermissions reads, for every service principal that defines
 // application permissions (a resource such as Microsoft Graph), the
 // permissions granted on it to service principals.
-func (c *Collector) readAppPermissions(ctx context.Context, d *entraData, gaps *gapSet) {
+func (c *Collector) readAppPermissions(ctx context.Context, d *entraData, fails *failures) {
 	var resources []string
 	for _, s := range d.sps {
 		if r := appRoles(s); len(r) > 0 {
@@ -259,14 +253,14 @@ func (c *Collector) readAppPermissions(ctx context.Context, d *entraData, gaps *
 	each(ctx, c.cfg.Concurrency, resources, func(resID string) {
 		var got []appRoleAssignment
 		v := url.Values{"$top": {"999"}}
-		err := list(ctx, c.graph, srcAppRoleAssignedTo, "/v1.0/servicePrincipals/"+url.PathEscape(resID)+"/appRoleAssignedTo"+q(v),
+		err := list(ctx, c.graph, opAppRoleAssignedTo, "/v1.0/servicePrincipals/"+url.PathEscape(resID)+"/appRoleAssignedTo"+q(v),
 			func(a appRoleAssignment) {
 				if a.PrincipalType == "ServicePrincipal" {
 					got = append(got, a)
 				}
 			})
 		if err != nil {
-			gaps.add(c.cfg.TenantID, srcAppRoleAssignedTo, permApplication, false, err)
+			fails.add(opAppRoleAssignedTo, c.cfg.TenantID, err)
 			return
 		}
 		mu.Lock()
@@ -299,10 +293,11 @@ func (c *Collector) owners(ctx context.Context, op, path string) ([]directoryObj
 }
 
 // ownerAccounts reads accountEnabled of every owner user whose state the
-// owner listing did not carry, 15 ids per call.
-func (c *Collector) ownerAccounts(ctx context.Context, d *entraData, gaps *gapSet) {
-	need := map[string]bool{}
-	note := func(os []directoryObject) {
+// owner listing did not carry, 15 ids per call. A failed call names the
+// objects those users own.
+func (c *Collector) ownerAccounts(ctx context.Context, d *entraData, fails *failures) {
+	owned := map[string][]string{} // user id -> objects it owns
+	note := func(object string, os []directoryObject) {
 		for _, o := range os {
 			if !isUser(o) {
 				continue
@@ -310,43 +305,39 @@ func (c *Collector) ownerAccounts(ctx context.Context, d *entraData, gaps *gapSe
 			if o.AccountEnabled != nil {
 				d.users[o.ID] = o
 			} else {
-				need[o.ID] = true
+				owned[o.ID] = append(owned[o.ID], object)
 			}
 		}
 	}
 	for _, a := range d.apps {
-		note(a.Owners)
+		note(a.ID, a.Owners)
 	}
 	for _, s := range d.sps {
-		note(s.Owners)
+		note(s.ID, s.Owners)
 	}
 	var ids []string
-	for id := range need {
+	for id := range owned {
 		if _, ok := d.users[id]; !ok {
 			ids = append(ids, id)
 		}
 	}
 	slices.Sort(ids)
-	var chunks [][]string
-	for len(ids) > 0 {
-		n := min(filterInMax, len(ids))
-		chunks = append(chunks, ids[:n])
-		ids = ids[n:]
-	}
 	var mu sync.Mutex
-	each(ctx, c.cfg.Concurrency, chunks, func(chunk []string) {
+	each(ctx, c.cfg.Concurrency, slices.Collect(slices.Chunk(ids, filterInMax)), func(chunk []string) {
 		quoted := make([]string, len(chunk))
+		var objects []string
 		for i, id := range chunk {
 			quoted[i] = "'" + id + "'"
+			objects = append(objects, owned[id]...)
 		}
 		v := url.Values{"$filter": {"id in (" + strings.Join(quoted, ",") + ")"}, "$select": {ownerSel}}
-		err := list(ctx, c.graph, srcUsers, "/v1.0/users"+q(v), func(u directoryObject) {
+		err := list(ctx, c.graph, opUsers, "/v1.0/users"+q(v), func(u directoryObject) {
 			mu.Lock()
 			d.users[u.ID] = u
 			mu.Unlock()
 		})
 		if err != nil {
-			gaps.add(c.cfg.TenantID, srcUsers, permUsers, false, err)
+			fails.add(opUsers, c.cfg.TenantID, err, objects...)
 		}
 	})
 }

@@ -127,7 +127,7 @@ func (c *Controls) setEnabled(ctx context.Context, id nhi.Identity, enable bool)
 		return collectors.ActionResult{}, err
 	}
 	var sp servicePrincipal
-	if err := c.graph.do(ctx, srcSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
+	if err := c.graph.do(ctx, opSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
 		return collectors.ActionResult{}, fmt.Errorf("azure: read service principal %s: %w", spID, err)
 	}
 	if sp.ServicePrincipalType == spTypeManagedIdentity {
@@ -137,7 +137,7 @@ func (c *Controls) setEnabled(ctx context.Context, id nhi.Identity, enable bool)
 	if before == enable {
 		return collectors.ActionResult{Before: state(before), After: state(before), Detail: "service principal already " + state(before)}, nil
 	}
-	if err := c.graph.do(ctx, srcSPUpdate, http.MethodPatch, c.spPath(spID), map[string]bool{"accountEnabled": enable}, nil); err != nil {
+	if err := c.graph.do(ctx, opSPUpdate, http.MethodPatch, c.spPath(spID), map[string]bool{"accountEnabled": enable}, nil); err != nil {
 		return collectors.ActionResult{}, fmt.Errorf("azure: set accountEnabled=%t on %s: %w", enable, spID, err)
 	}
 	return collectors.ActionResult{Changed: true, Before: state(before), After: state(enable),
@@ -146,14 +146,15 @@ func (c *Controls) setEnabled(ctx context.Context, id nhi.Identity, enable bool)
 
 // Action sources, for errors.
 const (
-	srcSPGet         = "graph:servicePrincipals.get"
-	srcSPUpdate      = "graph:servicePrincipals.update"
-	srcAppGet        = "graph:applications.get"
-	srcAppUpdate     = "graph:applications.update"
-	srcRemovePwd     = "graph:removePassword"
-	srcFICGet        = "graph:applications.federatedIdentityCredentials.get"
-	srcFICDelete     = "graph:applications.federatedIdentityCredentials.delete"
-	srcFICCreate     = "graph:applications.federatedIdentityCredentials.create"
+	opSPGet          = "graph:servicePrincipals.get"
+	opSPUpdate       = "graph:servicePrincipals.update"
+	opAppGet         = "graph:applications.get"
+	opAppUpdate      = "graph:applications.update"
+	opAppRemovePwd   = "graph:applications.removePassword"
+	opSPRemovePwd    = "graph:servicePrincipals.removePassword"
+	opFICGet         = "graph:applications.federatedIdentityCredentials.get"
+	opFICDelete      = "graph:applications.federatedIdentityCredentials.delete"
+	opFICCreate      = "graph:applications.federatedIdentityCredentials.create"
 	originApp        = "application"
 	originSP         = "servicePrincipal"
 	kindCertificate  = "certificate"
@@ -183,9 +184,9 @@ func target(id nhi.Identity, credID string) (objectID, origin string, typ nhi.Cr
 
 func (c *Controls) objectPath(origin, id string) (path, getOp, updateOp string) {
 	if origin == originSP {
-		return c.spPath(id), srcSPGet, srcSPUpdate
+		return c.spPath(id), opSPGet, opSPUpdate
 	}
-	return c.appPath(id), srcAppGet, srcAppUpdate
+	return c.appPath(id), opAppGet, opAppUpdate
 }
 
 func (c *Controls) deleteCredential(ctx context.Context, id nhi.Identity, credID string) (collectors.ActionResult, error) {
@@ -213,7 +214,11 @@ func (c *Controls) deleteCredential(ctx context.Context, id nhi.Identity, credID
 		if !hasSecret(obj.PasswordCredentials, credID) {
 			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "client secret already removed"}, nil
 		}
-		if err := c.graph.do(ctx, srcRemovePwd, http.MethodPost, path+"/removePassword", map[string]string{"keyId": credID}, nil); err != nil {
+		removeOp := opAppRemovePwd
+		if origin == originSP {
+			removeOp = opSPRemovePwd
+		}
+		if err := c.graph.do(ctx, removeOp, http.MethodPost, path+"/removePassword", map[string]string{"keyId": credID}, nil); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: remove client secret %s: %w", credID, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "present", After: "absent",
@@ -257,7 +262,7 @@ func (c *Controls) deleteCredential(ctx context.Context, id nhi.Identity, credID
 			Detail: detail}, nil
 	case nhi.CredEntraFederated:
 		var f ficWire
-		err := c.graph.do(ctx, srcFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
+		err := c.graph.do(ctx, opFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
 		if errors.Is(err, collectors.ErrNotFound) {
 			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "federated credential already removed"}, nil
 		}
@@ -269,7 +274,7 @@ func (c *Controls) deleteCredential(ctx context.Context, id nhi.Identity, credID
 		if err != nil {
 			return collectors.ActionResult{}, err
 		}
-		if err := c.graph.do(ctx, srcFICDelete, http.MethodDelete, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, nil); err != nil {
+		if err := c.graph.do(ctx, opFICDelete, http.MethodDelete, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, nil); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: remove federated credential %s: %w", credID, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "present", After: "absent", RestoreData: rd,
@@ -340,7 +345,7 @@ func (c *Controls) restore(ctx context.Context, raw json.RawMessage) (collectors
 		}
 		base := c.appPath(rd.ObjectID) + "/federatedIdentityCredentials"
 		var exists bool
-		err := list(ctx, c.graph, srcFederatedPerApp, strings.TrimPrefix(base, c.graph.base), func(f ficWire) {
+		err := list(ctx, c.graph, opFederatedPerApp, strings.TrimPrefix(base, c.graph.base), func(f ficWire) {
 			exists = exists || f.Name == rd.Federated.Name
 		})
 		if err != nil {
@@ -350,7 +355,7 @@ func (c *Controls) restore(ctx context.Context, raw json.RawMessage) (collectors
 			return collectors.ActionResult{Before: "present", After: "present", Detail: "federated credential already present"}, nil
 		}
 		var created ficWire
-		if err := c.graph.do(ctx, srcFICCreate, http.MethodPost, base, rd.Federated, &created); err != nil {
+		if err := c.graph.do(ctx, opFICCreate, http.MethodPost, base, rd.Federated, &created); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: restore federated credential %s: %w", rd.Federated.Name, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "absent", After: "present",

@@ -2,6 +2,8 @@ package azure
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,20 +34,37 @@ type mapper struct {
 	subs   map[string]bool        // scanned subscriptions
 	grants map[string][]nhi.Grant // by principal (service principal object id), lower case
 	known  map[string]bool        // principal ids already mapped
+	// where maps every mapped object id (application, service principal,
+	// managed identity principal), lower case, to its identity's scope.
+	where map[string]string
 }
 
-// build assembles the inventory from what Graph and ARM returned.
-func (c *Collector) build(now time.Time, ed *entraData, ad *armData) nhi.Inventory {
+// build assembles the inventory from what Graph and ARM returned, and says
+// in which scope each object's identity landed.
+//
+// An identity's id is its own immutable object id, whatever else was read:
+// an application is keyed by the application's object id and carries its
+// home service principal; any other service principal or managed identity
+// by its own object id. A service principal of an application of this
+// tenant is never mapped on its own when the application list failed (its
+// application would be keyed otherwise): it is left out, and the gap says
+// so.
+func (c *Collector) build(now time.Time, ed *entraData, ad *armData) (nhi.Inventory, map[string]string) {
 	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now}
-	inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: nhi.Azure, ID: c.cfg.TenantID, Name: c.cfg.TenantName})
-	inv.Scopes = append(inv.Scopes, ad.subs...)
-	m := &mapper{c: c, now: now, ed: ed, ad: ad, subs: map[string]bool{}, grants: c.grantsByPrincipal(ed, ad), known: map[string]bool{}}
+	tenant := nhi.Scope{Provider: nhi.Azure, ID: c.cfg.TenantID, Name: c.cfg.TenantName, Facets: c.facets(tenantFacets)}
+	inv.Scopes = append(inv.Scopes, tenant)
+	m := &mapper{c: c, now: now, ed: ed, ad: ad, subs: map[string]bool{}, grants: c.grantsByPrincipal(ed, ad),
+		known: map[string]bool{}, where: map[string]string{}}
 	for _, s := range ad.subs {
+		s.Facets = c.facets(subscriptionFacets)
+		inv.Scopes = append(inv.Scopes, s)
 		m.subs[s.ID] = true
 	}
-	homeSP := map[string]*servicePrincipal{} // appId -> SP in this tenant
+	homeSP := map[string]*servicePrincipal{} // appId -> service principal of this tenant's app
 	for i := range ed.sps {
-		homeSP[strings.ToLower(ed.sps[i].AppID)] = &ed.sps[i]
+		if c.homeSP(&ed.sps[i]) {
+			homeSP[strings.ToLower(ed.sps[i].AppID)] = &ed.sps[i]
+		}
 	}
 	for _, a := range ed.apps {
 		inv.Identities = append(inv.Identities, m.application(a, homeSP[strings.ToLower(a.AppID)]))
@@ -56,8 +75,22 @@ func (c *Collector) build(now time.Time, ed *entraData, ad *armData) nhi.Invento
 		}
 	}
 	inv.Identities = append(inv.Identities, m.armOnlyManagedIdentities()...)
-	inv.Identities = append(inv.Identities, m.roleOnlyPrincipals()...)
-	return inv
+	return inv, m.where
+}
+
+// facets returns the facets of a scope the configuration lets the
+// collector read: the usage reports may be turned off.
+func (c *Collector) facets(all []nhi.Facet) []nhi.Facet {
+	if !c.cfg.SkipSignInReports {
+		return slices.Clone(all)
+	}
+	return slices.DeleteFunc(slices.Clone(all), func(f nhi.Facet) bool { return f.Class() == nhi.FacetUsage })
+}
+
+// homeSP reports whether a service principal is that of an application
+// registered in this tenant, to be merged into the application's identity.
+func (c *Collector) homeSP(sp *servicePrincipal) bool {
+	return sp.ServicePrincipalType != spTypeManagedIdentity && strings.EqualFold(sp.AppOwnerOrganizationID, c.cfg.TenantID)
 }
 
 // application maps an app registration, merged with its service principal
@@ -85,8 +118,10 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 	}
 	id.Usage = c.identityUsage(now, ed, a.AppID, false)
 	id.Attributes["service_principal_id"] = ""
+	m.where[strings.ToLower(a.ID)] = id.Scope
 	if sp != nil {
 		m.known[strings.ToLower(sp.ID)] = true
+		m.where[strings.ToLower(sp.ID)] = id.Scope
 		id.Attributes["service_principal_id"] = sp.ID
 		if sp.AccountEnabled != nil && !*sp.AccountEnabled {
 			id.Status = nhi.StatusDisabled
@@ -105,18 +140,20 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 }
 
 // servicePrincipal maps a service principal not merged into an
-// application: a managed identity, a third-party or Microsoft app, or one
-// whose application is not in the list. Microsoft's own service
-// principals without credentials or grants are noise and not mapped.
+// application: a managed identity, a third-party or Microsoft app, or the
+// service principal of an application of this tenant that the application
+// list did not return. Microsoft's own service principals without
+// credentials or grants are noise and not mapped.
 func (m *mapper) servicePrincipal(sp *servicePrincipal) (nhi.Identity, bool) {
 	c, ed, now, t := m.c, m.ed, m.now, m.c.cfg.TenantID
 	pid := strings.ToLower(sp.ID)
-	if m.known[pid] {
+	if m.known[pid] || (c.homeSP(sp) && !ed.appsOK) {
 		return nhi.Identity{}, false
 	}
+	mi := sp.ServicePrincipalType == spTypeManagedIdentity
 	g := m.grants[pid]
 	firstParty := microsoftTenants[strings.ToLower(sp.AppOwnerOrganizationID)]
-	if firstParty && len(g) == 0 && len(sp.PasswordCredentials) == 0 && len(sp.KeyCredentials) == 0 {
+	if !mi && firstParty && len(g) == 0 && len(sp.PasswordCredentials) == 0 && len(sp.KeyCredentials) == 0 {
 		return nhi.Identity{}, false
 	}
 	id := nhi.Identity{
@@ -129,17 +166,18 @@ func (m *mapper) servicePrincipal(sp *servicePrincipal) (nhi.Identity, bool) {
 	if sp.AccountEnabled != nil && !*sp.AccountEnabled {
 		id.Status = nhi.StatusDisabled
 	}
-	mi := sp.ServicePrincipalType == spTypeManagedIdentity
 	switch {
 	case mi:
 		id.Kind = nhi.KindEntraManagedIdentity
-		c.placeManagedIdentity(&id, sp, m.ad.mis[pid], m.subs)
+		if !m.placeManagedIdentity(&id, sp, m.ad.mis[pid]) {
+			return nhi.Identity{}, false
+		}
 	case firstParty:
 		id.ProviderManaged = true
 	case !strings.EqualFold(sp.AppOwnerOrganizationID, t) && sp.AppOwnerOrganizationID != "":
 		id.ThirdParty = true
 	}
-	m.known[pid] = true
+	m.known[pid], m.where[pid] = true, id.Scope
 	c.ownerHints(&id, ed, sp.Owners)
 	c.spCredentials(now, ed, &id, sp)
 	id.Usage = c.identityUsage(now, ed, sp.AppID, mi)
@@ -148,10 +186,13 @@ func (m *mapper) servicePrincipal(sp *servicePrincipal) (nhi.Identity, bool) {
 }
 
 // armOnlyManagedIdentities maps the user-assigned managed identities ARM
-// listed but Graph did not return.
+// listed but Graph did not return (the service-principal list failed, or
+// the identity is newer than the list). Their key is the same principal
+// id Graph would give.
 func (m *mapper) armOnlyManagedIdentities() []nhi.Identity {
 	var out []nhi.Identity
-	for pid, mi := range m.ad.mis {
+	for _, pid := range slices.Sorted(maps.Keys(m.ad.mis)) {
+		mi := m.ad.mis[pid]
 		if m.known[pid] {
 			continue
 		}
@@ -161,40 +202,24 @@ func (m *mapper) armOnlyManagedIdentities() []nhi.Identity {
 			Grants: m.grants[pid], Usage: m.c.identityUsage(m.now, m.ed, mi.clientID, true),
 			Attributes: map[string]string{"app_id": mi.clientID, "service_principal_type": spTypeManagedIdentity},
 		}
-		m.c.placeManagedIdentity(&id, nil, mi, m.subs)
+		if !m.placeManagedIdentity(&id, nil, mi) {
+			continue
+		}
 		m.c.tagOwnerHints(&id)
-		m.known[pid] = true
+		m.known[pid], m.where[pid] = true, id.Scope
 		out = append(out, id)
 	}
 	return out
 }
 
-// roleOnlyPrincipals keeps, when the Graph listing failed, the principals
-// holding Azure roles that Graph could not describe, so their grants are
-// not lost.
-func (m *mapper) roleOnlyPrincipals() []nhi.Identity {
-	if m.ed.spsOK {
-		return nil
-	}
-	var out []nhi.Identity
-	for pid, g := range m.grants {
-		if m.known[pid] {
-			continue
-		}
-		out = append(out, nhi.Identity{
-			ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraServicePrincipal,
-			NativeID: pid, Name: pid, Scope: m.c.cfg.TenantID, Status: nhi.StatusActive, Grants: g,
-			Usage:      nhi.Usage{State: nhi.UsageUnknown, Reason: "service principal could not be read from Microsoft Graph"},
-			Attributes: map[string]string{"source": "role-assignment"},
-		})
-	}
-	return out
-}
-
 // placeManagedIdentity sets the scope, path, tags and attributes of a
-// managed identity from its ARM resource id and tags.
-func (c *Collector) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, m managedIdentity, subs map[string]bool) {
-	resID, kind := m.resourceID, "user-assigned"
+// managed identity from its ARM resource id and tags: it lives in its
+// subscription when that subscription is scanned, in the tenant scope
+// otherwise. It reports false when the identity cannot be placed because
+// the subscription list failed (its subscription may be one that is
+// scanned): the identity is then left out, and the gap says so.
+func (m *mapper) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, mi managedIdentity) bool {
+	resID, kind := mi.resourceID, "user-assigned"
 	if sp != nil {
 		for _, n := range sp.AlternativeNames {
 			switch {
@@ -208,8 +233,12 @@ func (c *Collector) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal,
 		}
 	}
 	if resID != "" {
+		sub := subscriptionOf(resID)
+		if sub != "" && !m.ad.subsKnown {
+			return false
+		}
 		id.Attributes["resource_id"] = resID
-		if sub := subscriptionOf(resID); subs[sub] {
+		if m.subs[sub] {
 			id.Scope = sub
 		} else if sub != "" {
 			id.Attributes["subscription_id"] = sub
@@ -217,9 +246,10 @@ func (c *Collector) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal,
 		id.Path = resourceGroup(resID)
 	}
 	id.Attributes["managed_identity_type"] = kind
-	for k, v := range m.tags {
+	for k, v := range mi.tags {
 		id.Tags = setTag(id.Tags, k, v)
 	}
+	return true
 }
 
 func setTag(m map[string]string, k, v string) map[string]string {

@@ -2,11 +2,11 @@ package azure
 
 import (
 	"context"
-	"fmt"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -16,17 +16,29 @@ const (
 	sourceCredSignIns = "credential-signin-report"
 )
 
-// collectSignIns reads the two beta usage reports.
-func (c *Collector) collectSignIns(ctx context.Context, d *entraData, gaps *gapSet) {
+// collectSignIns reads the two beta usage reports, each on its own: one
+// missing leaves the other's usage known.
+func (c *Collector) collectSignIns(ctx context.Context, d *entraData, fails *failures) {
 	t := c.cfg.TenantID
 	if c.cfg.SkipSignInReports {
-		d.signInsWhy = "sign-in activity reports are turned off in the configuration"
-		gaps.add(t, srcSPSignIns, permReports, true, fmt.Errorf("%s: %w", srcSPSignIns, errSkipped))
+		why := "sign-in activity reports are turned off in the configuration"
+		d.signInsWhy, d.credSignInsWhy = why, why
+		fails.add(opSPSignIns, t, errSkipped)
+		fails.add(opCredSignIns, t, errSkipped)
 		return
 	}
+	parallel(
+		func() { c.readSPSignIns(ctx, d, fails) },
+		func() { c.readCredSignIns(ctx, d, fails) },
+	)
+}
+
+// readSPSignIns reads the last sign-ins of every app as client and as
+// resource.
+func (c *Collector) readSPSignIns(ctx context.Context, d *entraData, fails *failures) {
 	v := url.Values{"$top": {"999"}}
 	sps := map[string]spSignIn{}
-	err := list(ctx, c.graph, srcSPSignIns, "/beta/reports/servicePrincipalSignInActivities"+q(v), func(s spSignIn) {
+	err := list(ctx, c.graph, opSPSignIns, "/beta/reports/servicePrincipalSignInActivities"+q(v), func(s spSignIn) {
 		k := strings.ToLower(s.AppID)
 		if old, ok := sps[k]; ok {
 			s = mergeSignIn(old, s)
@@ -34,32 +46,31 @@ func (c *Collector) collectSignIns(ctx context.Context, d *entraData, gaps *gapS
 		sps[k] = s
 	})
 	if err != nil {
-		d.signInsWhy = "servicePrincipalSignInActivities could not be read: " + err.Error()
-		gaps.add(t, srcSPSignIns, permReports, true, err)
+		d.signInsWhy = "servicePrincipalSignInActivities could not be read: " + collectors.Detail(err)
+		fails.add(opSPSignIns, c.cfg.TenantID, err)
 		return
 	}
+	d.signInsOK, d.spSignIns = true, sps
+}
+
+// readCredSignIns reads the last sign-in with every secret and
+// certificate.
+func (c *Collector) readCredSignIns(ctx context.Context, d *entraData, fails *failures) {
+	v := url.Values{"$top": {"999"}}
 	creds := map[string]time.Time{}
-	seen := map[string]bool{}
-	err = list(ctx, c.graph, srcCredSignIns, "/beta/reports/appCredentialSignInActivities"+q(v), func(s credSignIn) {
+	err := list(ctx, c.graph, opCredSignIns, "/beta/reports/appCredentialSignInActivities"+q(v), func(s credSignIn) {
 		k := strings.ToLower(s.KeyID)
-		seen[k] = true
 		if s.SignInActivity != nil && s.SignInActivity.LastSignInDateTime.t.After(creds[k]) {
 			creds[k] = s.SignInActivity.LastSignInDateTime.t
 		}
 	})
 	if err != nil {
-		d.signInsWhy = "appCredentialSignInActivities could not be read: " + err.Error()
-		gaps.add(t, srcCredSignIns, permReports, true, err)
+		d.credSignInsWhy = "appCredentialSignInActivities could not be read: " + collectors.Detail(err)
+		fails.add(opCredSignIns, c.cfg.TenantID, err)
 		return
 	}
-	d.signInsOK, d.spSignIns, d.credSignIn, d.credSeen = true, sps, creds, seen
+	d.credSignInsOK, d.credSignIn = true, creds
 }
-
-var errSkipped = errorString("skipped by configuration")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
 
 func mergeSignIn(a, b spSignIn) spSignIn {
 	pick := func(x, y *signInActivity) *signInActivity {
@@ -77,8 +88,8 @@ func mergeSignIn(a, b spSignIn) spSignIn {
 }
 
 func credUsage(now time.Time, ed *entraData, keyID string) nhi.Usage {
-	if !ed.signInsOK {
-		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceCredSignIns, Reason: ed.signInsWhy}
+	if !ed.credSignInsOK {
+		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceCredSignIns, Reason: ed.credSignInsWhy}
 	}
 	k := strings.ToLower(keyID)
 	if t := ed.credSignIn[k]; !t.IsZero() {
