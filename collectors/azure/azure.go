@@ -73,8 +73,17 @@ type Config struct {
 	// (national clouds lack them); usage is then recorded as unknown.
 	SkipSignInReports bool
 	// MaxRetries is the number of retries of a throttled or failed call
-	// (default 3; negative disables retries).
+	// (default 3; negative disables retries). A Retry-After longer than
+	// two minutes is not waited for: the call is then a throttled gap.
 	MaxRetries int
+	// RetryDelay is the first wait of the exponential backoff between
+	// retries of an answer without Retry-After (default 800ms; negative:
+	// no wait).
+	RetryDelay time.Duration
+	// CallTimeout bounds each HTTP attempt (default 60s): a call that
+	// hangs past it is retried, then recorded as a timeout gap instead of
+	// hanging the scan.
+	CallTimeout time.Duration
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// Logger receives debug and warning logs (optional).
@@ -129,6 +138,13 @@ func New(cfg Config) (*Collector, error) {
 	return &Collector{clients: *cl}, nil
 }
 
+// Defaults of the Config.
+const (
+	defaultCallTimeout = 60 * time.Second
+	// maxRetryDelay: a longer Retry-After is not waited for.
+	maxRetryDelay = 2 * time.Minute
+)
+
 // clients are what New and NewControls build from a Config: the
 // configuration with its defaults, the credential, the Graph pipeline and
 // the ARM client options.
@@ -161,13 +177,16 @@ func newClients(cfg Config) (*clients, error) {
 	if err != nil {
 		return nil, err
 	}
-	retries := cfg.MaxRetries
-	if retries == 0 {
-		retries = 3
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = defaultCallTimeout
 	}
 	co := policy.ClientOptions{
 		Cloud: cl,
-		Retry: policy.RetryOptions{MaxRetries: int32(retries), MaxRetryDelay: 2 * time.Minute},
+		Retry: policy.RetryOptions{MaxRetries: int32(cfg.MaxRetries), RetryDelay: cfg.RetryDelay,
+			MaxRetryDelay: maxRetryDelay, TryTimeout: cfg.CallTimeout},
 	}
 	if cfg.HTTPClient != nil {
 		co.Transport = cfg.HTTPClient

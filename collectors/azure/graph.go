@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/nhiscan/nhiscan/collectors"
 )
 
 // graphClient calls Microsoft Graph through an azcore pipeline.
@@ -39,6 +41,11 @@ func (g *graphClient) do(ctx context.Context, op, method, url string, body, out 
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
+	}
+	// An empty answer is not an empty collection: only what was read
+	// counts as observed.
+	if b, err := runtime.Payload(resp); err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return fmt.Errorf("%s: empty response body (%d): %w", op, resp.StatusCode, collectors.ErrUnavailable)
 	}
 	if err := runtime.UnmarshalAsJSON(resp, out); err != nil {
 		return fmt.Errorf("%s: decoding response: %w", op, err)

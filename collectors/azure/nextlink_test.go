@@ -12,6 +12,7 @@ import (
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
 	"github.com/nhiscan/nhiscan/collectors/azure"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // TestNextLinkStaysOnGraph: a nextLink naming another host is followed on
@@ -67,5 +68,32 @@ func TestNextLinkStaysOnGraph(t *testing.T) {
 	}
 	if !names["one"] || !names["two"] || !strings.Contains(strings.Join(pages, " "), "skiptoken=p2") {
 		t.Errorf("second page not read from the Graph endpoint: identities %v, queries %q", names, pages)
+	}
+}
+
+// TestEmptyAnswerIsAGap: a 200 with no body (a broken proxy) is not an
+// empty directory: the call is a gap, never an observed empty list.
+func TestEmptyAnswerIsAGap(t *testing.T) {
+	graph := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1.0/servicePrincipals" {
+			w.WriteHeader(http.StatusOK) // no body
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"value":[]}`)
+	}))
+	defer graph.Close()
+	c, err := azure.New(azure.Config{TenantID: "t1", GraphURL: graph.URL, ResourceManagerURL: graph.URL,
+		Subscriptions: []string{"s1"}, Credential: &azfake.TokenCredential{}, HTTPClient: graph.Client(), MaxRetries: -1,
+		Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.Collect(t.Context())
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	if g, ok := gapIn(inv, "t1", "graph:servicePrincipals.list"); !ok || g.Kind != nhi.GapUnavailable {
+		t.Errorf("empty answer: gap %+v (found %t), want unavailable", g, ok)
 	}
 }

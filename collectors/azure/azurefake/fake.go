@@ -221,7 +221,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	lat := s.latency
 	s.mu.Unlock()
 	if lat > 0 && !s.wait(r, lat) {
-		return
+		panic(http.ErrAbortHandler)
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://login.microsoftonline.com/common"`)
@@ -279,9 +279,12 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, rt route, ar
 		s.mu.Lock()
 		hang := s.hang
 		s.mu.Unlock()
-		if s.wait(r, hang) {
-			writeStatus(w, http.StatusGatewayTimeout, arm)
+		if !s.wait(r, hang) {
+			// The client gave up (or the fake is closing): never answer
+			// it, not even with an empty 200.
+			panic(http.ErrAbortHandler)
 		}
+		writeStatus(w, http.StatusGatewayTimeout, arm)
 	default:
 		writeStatus(w, f.Status, arm)
 	}
