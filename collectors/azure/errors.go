@@ -285,4 +285,4 @@ func statusError(op string, status int, code string) error {
 }
 
 // errSkipped is the failure of a source turned off in the configuration.
-var errSkipped = fmt.Errorf("turned off in the configuration: %w", collectors.ErrUnavailable)
+var errSkipped = fmt.Errorf("turned off in the configuration (SkipSignInReports): %w", collectors.ErrUnavailable)

@@ -250,3 +250,14 @@ func TestIdentityKeys(t *testing.T) {
 		t.Error("managed identities not observed although their lists succeeded")
 	}
 }
+
+// TestNothingRead: when every call fails, Collect fails (with the gaps),
+// so an empty scan is never taken for a complete one.
+func TestNothingRead(t *testing.T) {
+	f := newFake(t, azurefake.Demo(fixedNow))
+	f.Deny("", "")
+	inv, err := newCollector(t, f).Collect(t.Context())
+	if err == nil || len(inv.Gaps) == 0 || len(inv.Identities) != 0 {
+		t.Errorf("every call denied: err %v, %d gaps, %d identities; want an error with gaps", err, len(inv.Gaps), len(inv.Identities))
+	}
+}

@@ -1,6 +1,7 @@
 package azure
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -400,69 +401,95 @@ func weakTrust(f ficWire) string {
 }
 
 // grantsByPrincipal maps service principal object ids (lower case) to
-// their directory roles, application permissions and Azure roles.
+// their directory roles, application permissions and Azure roles, each
+// judged privileged or not.
 func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]nhi.Grant {
-	t := c.cfg.TenantID
 	out := map[string][]nhi.Grant{}
+	add := func(principal string, g nhi.Grant) {
+		p := strings.ToLower(principal)
+		out[p] = appendGrant(out[p], g)
+	}
 	for _, a := range ed.dirAsg {
-		role, ok := ed.dirRole[a.RoleDefinitionID]
-		name := role.DisplayName
-		if !ok || name == "" {
-			name = privilege.AzureDirectoryRoleName(a.RoleDefinitionID)
-		}
-		if name == "" {
-			name = a.RoleDefinitionID
-		}
-		scope := a.DirectoryScopeID
-		if scope == "/" || scope == "" {
-			scope = t
-		}
-		g := nhi.Grant{ID: "directory-role:" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: "directory-role",
-			Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
-		priv, why := privilege.AzureDirectoryRole(name)
-		if !priv && role.IsPrivileged != nil && *role.IsPrivileged {
-			priv, why = true, "privileged Entra directory role"
-		}
-		if priv {
-			g.Privilege, g.Reason = nhi.PrivAdmin, why
-		}
-		g.Privileged = nhi.VerdictOf(priv)
-		p := strings.ToLower(a.PrincipalID)
-		out[p] = append(out[p], g)
+		add(a.PrincipalID, c.directoryRoleGrant(ed, a))
 	}
 	for _, a := range ed.appPerm {
-		value := ed.roles[a.ResourceID][a.AppRoleID]
-		if value == "" {
-			if a.AppRoleID == "00000000-0000-0000-0000-000000000000" {
-				continue // default access carries no permission
-			}
-			value = a.AppRoleID
+		if g, ok := appPermissionGrant(ed, a); ok {
+			add(a.PrincipalID, g)
 		}
-		res := ed.resApp[a.ResourceID]
-		g := nhi.Grant{ID: "app-permission:" + res + "/" + value, Kind: "app-permission", Entitlement: value,
-			Scope: res, Privilege: permissionPrivilege(value), Created: a.CreatedDateTime.t}
-		priv, why := privilege.AzureAppPermission(value)
-		if priv {
-			g.Privilege, g.Reason = nhi.PrivAdmin, why
-		}
-		g.Privileged = nhi.VerdictOf(priv)
-		p := strings.ToLower(a.PrincipalID)
-		out[p] = appendGrant(out[p], g)
 	}
 	for p, list := range ad.assignments {
 		for _, a := range list {
-			g := nhi.Grant{ID: "rbac:" + a.roleGUID + "@" + strings.ToLower(a.scope), Kind: "rbac-role", Entitlement: a.roleName,
-				Scope: a.scope, Privilege: azurePrivilege(a.roleName), Created: a.created}
-			switch level := privilege.AzureScopeLevel(a.scope); level {
-			case privilege.AzureLevelRoot, privilege.AzureLevelManagementGroup:
-				g.Via = "inherited from " + level
-			}
-			priv, why := privilege.AzureRBACRole(a.roleName, a.scope)
-			g.Privileged, g.Reason = nhi.VerdictOf(priv), why
-			out[p] = appendGrant(out[p], g)
+			add(p, rbacGrant(a))
 		}
 	}
 	return out
+}
+
+// judge sets a grant's verdict; a privileged directory role or
+// application permission is also admin-level.
+func judge(g *nhi.Grant, priv bool, why string, admin bool) {
+	g.Privileged = nhi.VerdictOf(priv)
+	if priv {
+		g.Reason = why
+		if admin {
+			g.Privilege = nhi.PrivAdmin
+		}
+	}
+}
+
+// directoryRoleGrant maps a directory role assignment. A role whose
+// definition says isPrivileged (beta only) is privileged even when the
+// built-in table does not know it.
+func (c *Collector) directoryRoleGrant(ed *entraData, a directoryRoleAssignment) nhi.Grant {
+	role, ok := ed.dirRole[a.RoleDefinitionID]
+	name := role.DisplayName
+	if !ok || name == "" {
+		name = cmp.Or(privilege.AzureDirectoryRoleName(a.RoleDefinitionID), a.RoleDefinitionID)
+	}
+	scope := a.DirectoryScopeID
+	if scope == "/" || scope == "" {
+		scope = c.cfg.TenantID
+	}
+	g := nhi.Grant{ID: kindDirectoryRole + ":" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: kindDirectoryRole,
+		Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
+	priv, why := privilege.AzureDirectoryRole(name)
+	if !priv && role.IsPrivileged != nil && *role.IsPrivileged {
+		priv, why = true, "privileged Entra directory role"
+	}
+	judge(&g, priv, why, true)
+	return g
+}
+
+// appPermissionGrant maps an application permission; the default access
+// role carries none.
+func appPermissionGrant(ed *entraData, a appRoleAssignment) (nhi.Grant, bool) {
+	value := ed.roles[a.ResourceID][a.AppRoleID]
+	if value == "" {
+		if a.AppRoleID == "00000000-0000-0000-0000-000000000000" {
+			return nhi.Grant{}, false
+		}
+		value = a.AppRoleID
+	}
+	res := ed.resApp[a.ResourceID]
+	g := nhi.Grant{ID: kindAppPermission + ":" + res + "/" + value, Kind: kindAppPermission, Entitlement: value,
+		Scope: res, Privilege: permissionPrivilege(value), Created: a.CreatedDateTime.t}
+	priv, why := privilege.AzureAppPermission(value)
+	judge(&g, priv, why, true)
+	return g, true
+}
+
+// rbacGrant maps an Azure role assignment; one made above the
+// subscription says where it is inherited from.
+func rbacGrant(a rbacAssignment) nhi.Grant {
+	g := nhi.Grant{ID: "rbac:" + a.roleGUID + "@" + strings.ToLower(a.scope), Kind: kindRBACRole, Entitlement: a.roleName,
+		Scope: a.scope, Privilege: azurePrivilege(a.roleName), Created: a.created}
+	switch level := privilege.AzureScopeLevel(a.scope); level {
+	case privilege.AzureLevelRoot, privilege.AzureLevelManagementGroup:
+		g.Via = "inherited from " + level
+	}
+	priv, why := privilege.AzureRBACRole(a.roleName, a.scope)
+	judge(&g, priv, why, false)
+	return g
 }
 
 func appendGrant(gs []nhi.Grant, g nhi.Grant) []nhi.Grant {

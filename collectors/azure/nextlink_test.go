@@ -47,16 +47,7 @@ func TestNextLinkStaysOnGraph(t *testing.T) {
 		fmt.Fprint(w, `{"value":[{"id":"a2","appId":"c2","displayName":"two"}]}`)
 	}))
 	defer graph.Close()
-	c, err := azure.New(azure.Config{TenantID: "t1", GraphURL: graph.URL, ResourceManagerURL: graph.URL,
-		Subscriptions: []string{"s1"}, Credential: &azfake.TokenCredential{}, HTTPClient: graph.Client(), MaxRetries: -1,
-		Now: func() time.Time { return fixedNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := c.Collect(t.Context())
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
+	inv := collectFrom(t, graph)
 	mu.Lock()
 	defer mu.Unlock()
 	if foreign != 0 {
@@ -83,8 +74,18 @@ func TestEmptyAnswerIsAGap(t *testing.T) {
 		fmt.Fprint(w, `{"value":[]}`)
 	}))
 	defer graph.Close()
-	c, err := azure.New(azure.Config{TenantID: "t1", GraphURL: graph.URL, ResourceManagerURL: graph.URL,
-		Subscriptions: []string{"s1"}, Credential: &azfake.TokenCredential{}, HTTPClient: graph.Client(), MaxRetries: -1,
+	inv := collectFrom(t, graph)
+	if g, ok := gapIn(inv, "t1", "graph:servicePrincipals.list"); !ok || g.Kind != nhi.GapUnavailable {
+		t.Errorf("empty answer: gap %+v (found %t), want unavailable", g, ok)
+	}
+}
+
+// collectFrom scans tenant t1, with subscription s1, against a test
+// server standing for both Graph and ARM, without retries.
+func collectFrom(t *testing.T, srv *httptest.Server) nhi.Inventory {
+	t.Helper()
+	c, err := azure.New(azure.Config{TenantID: "t1", GraphURL: srv.URL, ResourceManagerURL: srv.URL,
+		Subscriptions: []string{"s1"}, Credential: &azfake.TokenCredential{}, HTTPClient: srv.Client(), MaxRetries: -1,
 		Now: func() time.Time { return fixedNow }})
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +94,5 @@ func TestEmptyAnswerIsAGap(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Collect: %v", err)
 	}
-	if g, ok := gapIn(inv, "t1", "graph:servicePrincipals.list"); !ok || g.Kind != nhi.GapUnavailable {
-		t.Errorf("empty answer: gap %+v (found %t), want unavailable", g, ok)
-	}
+	return inv
 }
