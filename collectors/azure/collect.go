@@ -83,7 +83,8 @@ const (
 
 func q(v url.Values) string { return "?" + strings.ReplaceAll(v.Encode(), "%24", "$") }
 
-// collectEntra reads the tenant through Graph. Failures become gaps.
+// collectEntra reads the tenant through Graph. Failed calls are kept in
+// fails, for gaps.
 func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraData {
 	d := &entraData{fics: map[string][]ficWire{}, users: map[string]directoryObject{}, dirRole: map[string]directoryRole{},
 		roles: map[string]map[string]string{}, resApp: map[string]string{}, spSignIns: map[string]spSignIn{},
