@@ -1,7 +1,9 @@
 package azure
 
 import (
+	"cmp"
 	"context"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -13,31 +15,15 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armsubscriptions"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/privilege"
 )
-
-const (
-	srcSubscriptions   = "arm:subscriptions.list"
-	srcRoleAssignments = "arm:roleAssignments.listForSubscription"
-	srcRoleDefinition  = "arm:roleDefinitions.get"
-	srcUserAssigned    = "arm:userAssignedIdentities.listBySubscription"
-
-	permARMRead = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read)"
-)
-
-// Built-in Azure roles by definition GUID (the same in every tenant), so
-// the privileged ones stay named and classed when a role definition cannot
-// be read.
-var builtInAzureRoles = map[string]string{
-	"8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
-	"b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
-	"18d7d88d-d35e-4fb5-a5c3-7773c20a72d9": "User Access Administrator",
-	"f58310d9-a9f6-439a-9e8d-f62e7b41a168": "Role Based Access Control Administrator",
-	"acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
-}
 
 type rbacAssignment struct {
 	id, scope, roleGUID, roleName string
-	created                       time.Time
+	// roleDefID is the role definition's resource id, as the assignment
+	// names it.
+	roleDefID string
+	created   time.Time
 }
 
 type managedIdentity struct {
@@ -46,83 +32,110 @@ type managedIdentity struct {
 }
 
 type armData struct {
-	subs        []nhi.Scope
+	subs []nhi.Scope
+	// subsKnown: the subscription list was read, or the subscriptions are
+	// configured; otherwise no managed identity can be placed.
+	subsKnown bool
+	// readOK: at least one call in a subscription succeeded.
+	readOK      bool
 	assignments map[string]map[string]rbacAssignment // principal id -> assignment id -> assignment
 	mis         map[string]managedIdentity           // principal id
 }
 
-// roleNames resolves role definition GUIDs once per scan.
-type roleNames struct {
-	mu    sync.Mutex
-	names map[string]*roleName
-}
-
-type roleName struct {
-	once sync.Once
-	name string
-	err  error
-}
-
-func (r *roleNames) get(guid string) *roleName {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.names == nil {
-		r.names = map[string]*roleName{}
-	}
-	k := strings.ToLower(guid)
-	if r.names[k] == nil {
-		r.names[k] = &roleName{}
-	}
-	return r.names[k]
-}
-
 // collectARM reads subscriptions, their role assignments and user-assigned
-// managed identities. Failures become gaps.
-func (c *Collector) collectARM(ctx context.Context, gaps *gapSet) *armData {
+// managed identities, then the names of the roles assigned. Failures are
+// kept for gaps.
+func (c *Collector) collectARM(ctx context.Context, fails *failures) *armData {
 	d := &armData{assignments: map[string]map[string]rbacAssignment{}, mis: map[string]managedIdentity{}}
 	subs, err := c.subscriptions(ctx)
+	d.subs, d.subsKnown = subs, err == nil || len(c.cfg.Subscriptions) > 0
 	if err != nil {
-		// Without the list the subscriptions are unknown, and so are the
-		// scopes that lost data: the gap covers the whole provider. With
-		// configured subscriptions, each is still attempted.
+		// Without the list the subscriptions are unknown: the gap covers
+		// every scope. With configured subscriptions, each is still
+		// attempted and the gap is the tenant's.
 		scope := ""
 		if len(c.cfg.Subscriptions) > 0 {
 			scope = c.cfg.TenantID
 		}
-		gaps.add(scope, srcSubscriptions, permARMRead, false, err)
+		fails.add(opSubscriptions, scope, err)
 	}
-	d.subs = subs
 	var mu sync.Mutex
-	names := &roleNames{}
 	each(ctx, c.cfg.Concurrency, subs, func(sub nhi.Scope) {
-		asg, err := c.roleAssignments(ctx, sub.ID, names)
+		asg, err := c.roleAssignments(ctx, sub.ID)
 		if err != nil {
-			gaps.add(sub.ID, srcRoleAssignments, permARMRead, false, err)
+			fails.add(opRoleAssignments, sub.ID, err)
 		}
 		mis, err2 := c.userAssigned(ctx, sub.ID)
 		if err2 != nil {
-			gaps.add(sub.ID, srcUserAssigned, permARMRead, false, err2)
+			fails.add(opUserAssigned, sub.ID, err2)
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		for p, list := range asg {
+		d.readOK = d.readOK || err == nil || err2 == nil
+		for _, a := range asg {
+			p := a.principal
 			if d.assignments[p] == nil {
 				d.assignments[p] = map[string]rbacAssignment{}
 			}
-			for _, a := range list {
-				d.assignments[p][strings.ToLower(a.id)] = a
-			}
+			d.assignments[p][strings.ToLower(a.id)] = a.rbacAssignment
 		}
 		for _, m := range mis {
 			d.mis[m.principalID] = m
 		}
 	})
-	for _, n := range names.names {
-		if n.err != nil {
-			gaps.add(c.cfg.TenantID, srcRoleDefinition, permARMRead, false, n.err)
+	c.roleNames(ctx, d, fails)
+	return d
+}
+
+// roleNames names the roles assigned, reading each role definition once
+// (by the first of its resource ids, so that the same calls are made
+// whatever order the subscriptions were read in). A built-in role keeps its
+// name when its definition cannot be read; another keeps its GUID.
+func (c *Collector) roleNames(ctx context.Context, d *armData, fails *failures) {
+	defIDs := map[string]string{}    // role GUID -> definition id to read
+	holders := map[string][]string{} // role GUID -> principals
+	for p, asg := range d.assignments {
+		for _, a := range asg {
+			if id, ok := defIDs[a.roleGUID]; !ok || a.roleDefID < id {
+				defIDs[a.roleGUID] = a.roleDefID
+			}
+			holders[a.roleGUID] = append(holders[a.roleGUID], p)
 		}
 	}
-	return d
+	guids := slices.Sorted(maps.Keys(defIDs))
+	names := make(map[string]string, len(guids))
+	var mu sync.Mutex
+	each(ctx, c.cfg.Concurrency, guids, func(guid string) {
+		name, err := c.roleName(ctx, defIDs[guid])
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			fails.add(opRoleDefinition, subscriptionOf(defIDs[guid]), err, holders[guid]...)
+		}
+		names[guid] = name
+	})
+	for _, asg := range d.assignments {
+		for k, a := range asg {
+			a.roleName = cmp.Or(names[a.roleGUID], privilege.AzureRoleName(a.roleGUID), a.roleGUID)
+			asg[k] = a
+		}
+	}
+}
+
+// roleName reads a role definition's name.
+func (c *Collector) roleName(ctx context.Context, defID string) (string, error) {
+	defs, err := armauthorization.NewRoleDefinitionsClient(c.cred, c.armOpts)
+	if err != nil {
+		return "", err
+	}
+	r, err := defs.GetByID(ctx, defID, nil)
+	if err != nil {
+		return "", translate(opRoleDefinition, err)
+	}
+	if r.Properties == nil {
+		return "", nil
+	}
+	return deref(r.Properties.RoleName), nil
 }
 
 // subscriptions lists the subscriptions to scan. Configured ids are kept
@@ -140,7 +153,7 @@ func (c *Collector) subscriptions(ctx context.Context) ([]nhi.Scope, error) {
 		for pager.More() {
 			pg, perr := pager.NextPage(ctx)
 			if perr != nil {
-				err = translate(srcSubscriptions, perr)
+				err = translate(opSubscriptions, perr)
 				break
 			}
 			for _, s := range pg.Value {
@@ -169,21 +182,25 @@ func (c *Collector) subscriptions(ctx context.Context) ([]nhi.Scope, error) {
 	return out, err
 }
 
-func (c *Collector) roleAssignments(ctx context.Context, sub string, names *roleNames) (map[string][]rbacAssignment, error) {
+// principalAssignment is a role assignment of a service principal.
+type principalAssignment struct {
+	principal string // object id, lower case
+	rbacAssignment
+}
+
+// roleAssignments lists the role assignments of service principals that
+// apply in a subscription (at or under it, or inherited from above).
+func (c *Collector) roleAssignments(ctx context.Context, sub string) ([]principalAssignment, error) {
 	client, err := armauthorization.NewRoleAssignmentsClient(sub, c.cred, c.armOpts)
 	if err != nil {
 		return nil, err
 	}
-	defs, err := armauthorization.NewRoleDefinitionsClient(c.cred, c.armOpts)
-	if err != nil {
-		return nil, err
-	}
-	out := map[string][]rbacAssignment{}
+	var out []principalAssignment
 	pager := client.NewListForSubscriptionPager(nil)
 	for pager.More() {
 		pg, err := pager.NextPage(ctx)
 		if err != nil {
-			return out, translate(srcRoleAssignments, err)
+			return out, translate(opRoleAssignments, err)
 		}
 		for _, a := range pg.Value {
 			if a == nil || a.Properties == nil || a.Properties.PrincipalID == nil {
@@ -194,31 +211,11 @@ func (c *Collector) roleAssignments(ctx context.Context, sub string, names *role
 				continue // users and groups are not NHIs
 			}
 			defID := deref(p.RoleDefinitionID)
-			guid := path.Base(defID)
-			rn := names.get(guid)
-			rn.once.Do(func() {
-				r, err := defs.GetByID(ctx, defID, nil)
-				if err != nil {
-					rn.err = translate(srcRoleDefinition, err)
-					return
-				}
-				if r.Properties != nil {
-					rn.name = deref(r.Properties.RoleName)
-				}
-			})
-			name := rn.name
-			if name == "" {
-				name = builtInAzureRoles[strings.ToLower(guid)]
-			}
-			if name == "" {
-				name = guid
-			}
-			ra := rbacAssignment{id: deref(a.ID), scope: deref(p.Scope), roleGUID: strings.ToLower(guid), roleName: name}
+			ra := rbacAssignment{id: deref(a.ID), scope: deref(p.Scope), roleGUID: strings.ToLower(path.Base(defID)), roleDefID: defID}
 			if p.CreatedOn != nil {
 				ra.created = p.CreatedOn.UTC()
 			}
-			pid := strings.ToLower(*p.PrincipalID)
-			out[pid] = append(out[pid], ra)
+			out = append(out, principalAssignment{principal: strings.ToLower(*p.PrincipalID), rbacAssignment: ra})
 		}
 	}
 	return out, nil
@@ -234,7 +231,7 @@ func (c *Collector) userAssigned(ctx context.Context, sub string) ([]managedIden
 	for pager.More() {
 		pg, err := pager.NextPage(ctx)
 		if err != nil {
-			return out, translate(srcUserAssigned, err)
+			return out, translate(opUserAssigned, err)
 		}
 		for _, m := range pg.Value {
 			if m == nil || m.Properties == nil || m.Properties.PrincipalID == nil {

@@ -6,13 +6,14 @@
 // permissions and Azure RBAC role assignments, and their last use from the
 // Entra sign-in activity reports. It also performs the credential controls
 // (disable or enable a service principal, remove a secret, certificate or
-// federated credential, restore a certificate or federated credential).
+// federated credential, restore a certificate or federated credential)
+// through a separate type, Controls.
 //
 // Microsoft Graph is called as plain REST through an azcore pipeline (its
 // retry policy honours Retry-After); Azure Resource Manager through the
 // armsubscriptions, armauthorization and armmsi clients. The package never
-// requests, stores or logs a secret value, and never acts unless Act is
-// called.
+// requests, stores or logs a secret value, and never acts unless
+// Controls.Act is called.
 package azure
 
 import (
@@ -72,8 +73,17 @@ type Config struct {
 	// (national clouds lack them); usage is then recorded as unknown.
 	SkipSignInReports bool
 	// MaxRetries is the number of retries of a throttled or failed call
-	// (default 3; negative disables retries).
+	// (default 3; negative disables retries). A Retry-After longer than
+	// two minutes is not waited for: the call is then a throttled gap.
 	MaxRetries int
+	// RetryDelay is the first wait of the exponential backoff between
+	// retries of an answer without Retry-After (default 800ms; negative:
+	// no wait).
+	RetryDelay time.Duration
+	// CallTimeout bounds each HTTP attempt (default 60s): a call that
+	// hangs past it is retried, then recorded as a timeout gap instead of
+	// hanging the scan.
+	CallTimeout time.Duration
 	// Now returns the current time (default time.Now).
 	Now func() time.Time
 	// Logger receives debug and warning logs (optional).
@@ -113,18 +123,40 @@ type Auth struct {
 	CertificatePasswordFile string
 }
 
-// Collector inventories one Entra tenant and its subscriptions.
+// Collector inventories one Entra tenant and its subscriptions. It only
+// reads: the credential controls are a separate type (Controls).
 type Collector struct {
-	cfg        Config
-	cred       azcore.TokenCredential
-	graph      *graphClient
-	armOpts    *arm.ClientOptions
-	clientOpts policy.ClientOptions
-	log        *slog.Logger
+	clients
 }
 
 // New checks the configuration and builds a Collector. It contacts nothing.
 func New(cfg Config) (*Collector, error) {
+	cl, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Collector{clients: *cl}, nil
+}
+
+// Defaults of the Config.
+const (
+	defaultCallTimeout = 60 * time.Second
+	// maxRetryDelay: a longer Retry-After is not waited for.
+	maxRetryDelay = 2 * time.Minute
+)
+
+// clients are what New and NewControls build from a Config: the
+// configuration with its defaults, the credential, the Graph pipeline and
+// the ARM client options.
+type clients struct {
+	cfg     Config
+	cred    azcore.TokenCredential
+	graph   *graphClient
+	armOpts *arm.ClientOptions
+	log     *slog.Logger
+}
+
+func newClients(cfg Config) (*clients, error) {
 	if cfg.TenantID == "" {
 		return nil, errors.New("azure: tenant_id is required")
 	}
@@ -145,13 +177,16 @@ func New(cfg Config) (*Collector, error) {
 	if err != nil {
 		return nil, err
 	}
-	retries := cfg.MaxRetries
-	if retries == 0 {
-		retries = 3
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 3
+	}
+	if cfg.CallTimeout <= 0 {
+		cfg.CallTimeout = defaultCallTimeout
 	}
 	co := policy.ClientOptions{
 		Cloud: cl,
-		Retry: policy.RetryOptions{MaxRetries: int32(retries), MaxRetryDelay: 2 * time.Minute},
+		Retry: policy.RetryOptions{MaxRetries: int32(cfg.MaxRetries), RetryDelay: cfg.RetryDelay,
+			MaxRetryDelay: maxRetryDelay, TryTimeout: cfg.CallTimeout},
 	}
 	if cfg.HTTPClient != nil {
 		co.Transport = cfg.HTTPClient
@@ -165,13 +200,12 @@ func New(cfg Config) (*Collector, error) {
 	pl := runtime.NewPipeline("nhiscan-azure", "v1", runtime.PipelineOptions{
 		PerRetry: []policy.Policy{runtime.NewBearerTokenPolicy(cred, []string{graphAudience + "/.default"}, nil)},
 	}, &co)
-	return &Collector{
-		cfg:        cfg,
-		cred:       cred,
-		graph:      &graphClient{pl: pl, base: strings.TrimSuffix(graphURL, "/")},
-		armOpts:    &arm.ClientOptions{ClientOptions: co},
-		clientOpts: co,
-		log:        log,
+	return &clients{
+		cfg:     cfg,
+		cred:    cred,
+		graph:   &graphClient{pl: pl, base: strings.TrimSuffix(graphURL, "/")},
+		armOpts: &arm.ClientOptions{ClientOptions: co},
+		log:     log,
 	}, nil
 }
 

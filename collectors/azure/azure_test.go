@@ -23,6 +23,14 @@ var update = flag.Bool("update", false, "rewrite testdata/golden-inventory.json"
 // fixedNow is the clock of every test scan.
 var fixedNow = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
 
+// graphReadOps are the Microsoft Graph operations a scan calls.
+var graphReadOps = []string{
+	azurefake.OpApplicationsList, azurefake.OpFICList, azurefake.OpApplicationOwners,
+	azurefake.OpServicePrincipalsList, azurefake.OpServicePrincipalOwners, azurefake.OpAppRoleAssignedTo,
+	azurefake.OpUsersList, azurefake.OpDirectoryRoleDefinitions, azurefake.OpDirectoryRoleAssignments,
+	azurefake.OpSPSignInActivities, azurefake.OpCredentialSignInActivities,
+}
+
 func newFake(t testing.TB, seed azurefake.Seed) *azurefake.Server {
 	t.Helper()
 	f := azurefake.New(seed)
@@ -42,6 +50,20 @@ func newCollector(t testing.TB, f *azurefake.Server, mod ...func(*azure.Config))
 		m(&cfg)
 	}
 	c, err := azure.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newControls builds the credential controls against the fake, with the
+// same configuration as newCollector.
+func newControls(t testing.TB, f *azurefake.Server) *azure.Controls {
+	t.Helper()
+	c, err := azure.NewControls(azure.Config{
+		TenantID: f.TenantID(), GraphURL: f.URL, ResourceManagerURL: f.URL,
+		Credential: f.Credential(), HTTPClient: f.Client(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,14 +95,16 @@ func TestConformance(t *testing.T) {
 		},
 		Deny: func(t *testing.T) (collectors.Collector, string) {
 			f := newFake(t, seed)
-			f.DenyScope(azurefake.DemoSubData)
+			f.Deny(azurefake.DemoSubData, "")
 			return newCollector(t, f), azurefake.DemoSubData
 		},
 		Secrets: secrets,
 	})
-	t.Run("denied-tenant", func(t *testing.T) {
+	t.Run("denied-graph", func(t *testing.T) {
 		f := newFake(t, seed)
-		f.DenyScope(azurefake.DemoTenantID)
+		for _, op := range graphReadOps {
+			f.Deny(azurefake.DemoTenantID, op)
+		}
 		inv := collectortest.Collect(t, newCollector(t, f))
 		if !inv.Partial(nhi.Azure, azurefake.DemoTenantID) {
 			t.Errorf("no gap for the denied tenant: %+v", inv.Gaps)
@@ -114,7 +138,7 @@ func TestCancelled(t *testing.T) {
 
 func TestNoSecretInErrorsOrLogs(t *testing.T) {
 	f := newFake(t, azurefake.Demo(fixedNow))
-	f.DenyOp(azurefake.OpSPSignInActivities)
+	f.Deny("", azurefake.OpSPSignInActivities)
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	inv := collectortest.Collect(t, newCollector(t, f, func(c *azure.Config) { c.Logger = logger }))

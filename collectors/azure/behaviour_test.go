@@ -1,19 +1,27 @@
 package azure_test
 
 import (
-	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
-	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/google/go-cmp/cmp"
 	"github.com/nhiscan/nhiscan/collectors/azure"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
+
+// gapIn returns the gap of source in scope.
+func gapIn(inv nhi.Inventory, scope, source string) (nhi.Gap, bool) {
+	for _, g := range inv.Gaps {
+		if g.Source == source && g.Scope == scope {
+			return g, true
+		}
+	}
+	return nhi.Gap{}, false
+}
 
 func gap(inv nhi.Inventory, source string) (nhi.Gap, bool) {
 	for _, g := range inv.Gaps {
@@ -45,7 +53,7 @@ func TestPaging(t *testing.T) {
 func TestThrottling(t *testing.T) {
 	seed := azurefake.Demo(fixedNow)
 	f := newFake(t, seed)
-	f.ThrottleOp(azurefake.OpServicePrincipalsList, 1, time.Second)
+	f.Throttle("", azurefake.OpServicePrincipalsList, 1) // Retry-After: 1s
 	start := time.Now()
 	inv := collectortest.Collect(t, newCollector(t, f))
 	if elapsed := time.Since(start); elapsed < time.Second {
@@ -60,7 +68,7 @@ func TestThrottling(t *testing.T) {
 	byName(t, inv, "Contoso Backup Cloud")
 
 	f2 := newFake(t, seed)
-	f2.ThrottleOp(azurefake.OpRoleAssignmentsList, -1, time.Second)
+	f2.Throttle("", azurefake.OpRoleAssignmentsList, 1000)
 	inv2 := collectortest.Collect(t, newCollector(t, f2, func(c *azure.Config) { c.MaxRetries = 1 }))
 	g, ok := gap(inv2, "arm:roleAssignments.listForSubscription")
 	if !ok || g.Kind != nhi.GapThrottled {
@@ -106,17 +114,29 @@ func TestOwnerLimit(t *testing.T) {
 }
 
 // TestMissingReport: without the sign-in reports (no licence) usage is
-// unknown, never "never used", and the gap is usage-only.
+// unknown, never "never used", and each report's gap hides only its usage
+// facet, in every scope.
 func TestMissingReport(t *testing.T) {
 	seed := azurefake.Demo(fixedNow)
 	seed.ReportsUnavailable = true
 	inv := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
-	g, ok := gap(inv, "graph:reports.servicePrincipalSignInActivities")
-	if !ok || !g.UsageOnly || g.Kind != nhi.GapDenied || g.Permission == "" {
-		t.Fatalf("report gap = %+v (found %t), want usage-only denied with a permission", g, ok)
+	for _, sc := range []string{azurefake.DemoTenantID, azurefake.DemoSubProd, azurefake.DemoSubData} {
+		for source, facet := range map[string]nhi.Facet{
+			"graph:reports.servicePrincipalSignInActivities": "usage:signin-report",
+			"graph:reports.appCredentialSignInActivities":    "usage:credential-signin-report",
+		} {
+			g, ok := gapIn(inv, sc, source)
+			if !ok || !slices.Equal(g.Facets, []nhi.Facet{facet}) || g.Kind != nhi.GapDenied || g.Permission == "" {
+				t.Errorf("%s gap in %s = %+v (found %t), want denied, hiding only %s, with a permission", source, sc, g, ok, facet)
+			}
+		}
+		if inv.Partial(nhi.Azure, sc) {
+			t.Errorf("a usage gap made %s partial", sc)
+		}
 	}
-	if inv.Partial(nhi.Azure, azurefake.DemoTenantID) {
-		t.Error("a usage-only gap made the tenant partial")
+	cov := inv.Coverage()
+	if !cov.Observed(nhi.Azure, azurefake.DemoTenantID, "identities:entra-application") || cov.Observed(nhi.Azure, azurefake.DemoTenantID, "usage:signin-report") {
+		t.Error("coverage: want identities observed, usage not")
 	}
 	for _, id := range inv.Identities {
 		if id.Usage.State != nhi.UsageUnknown {
@@ -128,36 +148,82 @@ func TestMissingReport(t *testing.T) {
 			}
 		}
 	}
-	// National clouds: the reports are skipped by configuration.
+	// National clouds: the reports are skipped by configuration. The
+	// scopes do not list the usage facets, and a gap says why.
 	inv = collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow)), func(c *azure.Config) { c.SkipSignInReports = true }))
-	if g, ok := gap(inv, "graph:reports.servicePrincipalSignInActivities"); !ok || !g.UsageOnly {
+	if g, ok := gapIn(inv, azurefake.DemoTenantID, "graph:reports.servicePrincipalSignInActivities"); !ok || g.Kind != nhi.GapUnavailable {
 		t.Errorf("skipped reports: gap %+v found %t", g, ok)
+	}
+	for _, sc := range inv.Scopes {
+		if slices.Contains(sc.Facets, "usage:signin-report") {
+			t.Errorf("scope %s lists the skipped report: %v", sc.ID, sc.Facets)
+		}
 	}
 }
 
 // TestPermissionGaps: a denied operation becomes a gap naming the
-// permission; the rest of the inventory stays.
+// permission, on every scope whose identities lost data, hiding there only
+// the facets the operation feeds; the rest of the inventory stays.
 func TestPermissionGaps(t *testing.T) {
+	const (
+		tenant = azurefake.DemoTenantID
+		prod   = azurefake.DemoSubProd
+		data   = azurefake.DemoSubData
+	)
+	type want map[string][]nhi.Facet // scope -> facets hidden
+	subs := func(fs ...nhi.Facet) want { return want{prod: fs, data: fs} }
+	with := func(w want, scope string, fs ...nhi.Facet) want { w[scope] = fs; return w }
 	cases := []struct {
 		op, source string
-		usageOnly  bool
+		want       want
 	}{
-		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list", false},
-		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list", false},
-		{azurefake.OpUsersList, "graph:users.list", false},
-		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities", true},
-		{azurefake.OpUserAssignedIdentitiesList, "arm:userAssignedIdentities.listBySubscription", false},
+		{azurefake.OpApplicationsList, "graph:applications.list",
+			want{tenant: {"credentials:entra-certificate", "credentials:entra-client-secret", "identities:entra-application", "identities:entra-service-principal", "ownership"}}},
+		{azurefake.OpServicePrincipalsList, "graph:servicePrincipals.list",
+			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "identities:entra-managed-identity", "ownership"),
+				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:directory-role", "grants:rbac-role",
+				"identities:entra-application", "identities:entra-managed-identity", "identities:entra-service-principal", "ownership")},
+		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list",
+			with(subs("grants:directory-role"), tenant, "grants:directory-role", "identities:entra-service-principal")},
+		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list",
+			with(subs("grants:app-permission"), tenant, "grants:app-permission", "identities:entra-service-principal")},
+		// The owners whose account state is unknown own applications only.
+		{azurefake.OpUsersList, "graph:users.list", want{tenant: {"ownership"}}},
+		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities",
+			with(subs("usage:credential-signin-report"), tenant, "usage:credential-signin-report")},
+		{azurefake.OpUserAssignedIdentitiesList, "arm:userAssignedIdentities.listBySubscription",
+			subs("identities:entra-managed-identity", "ownership")},
+		{azurefake.OpRoleAssignmentsList, "arm:roleAssignments.listForSubscription",
+			with(subs("grants:rbac-role"), tenant, "grants:rbac-role", "identities:entra-service-principal")},
+		// Roles are held in every scope of the demo.
+		{azurefake.OpRoleDefinitionGet, "arm:roleDefinitions.get", with(subs("grants:rbac-role"), tenant, "grants:rbac-role")},
+		// Without the subscription list, the gap is the provider's.
+		{azurefake.OpSubscriptionsList, "arm:subscriptions.list",
+			want{"": {"grants:rbac-role", "identities:entra-managed-identity", "identities:entra-service-principal"}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
-			f.DenyOp(tc.op)
+			f.Deny("", tc.op)
 			inv := collectortest.Collect(t, newCollector(t, f))
-			g, ok := gap(inv, tc.source)
-			if !ok || g.Kind != nhi.GapDenied || g.Permission == "" || g.UsageOnly != tc.usageOnly {
-				t.Fatalf("gap = %+v (found %t)", g, ok)
+			got := want{}
+			for _, g := range inv.Gaps {
+				if g.Source == "graph:applications.list($expand=federatedIdentityCredentials)" && tc.op == azurefake.OpApplicationsList {
+					continue // the same Graph operation, read for federated credentials
+				}
+				if g.Source != tc.source {
+					t.Errorf("unexpected gap %+v", g)
+					continue
+				}
+				if g.Kind != nhi.GapDenied || g.Permission == "" {
+					t.Errorf("gap %+v: want denied, with a permission", g)
+				}
+				got[g.Scope] = g.Facets
 			}
-			if len(inv.Identities) < 10 {
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("facets hidden per scope (-want +got):\n%s", diff)
+			}
+			if len(inv.Identities) < 4 {
 				t.Errorf("only %d identities after one denied operation", len(inv.Identities))
 			}
 		})
@@ -194,117 +260,5 @@ func TestCallBudget(t *testing.T) {
 	}
 	if total := f.TotalCalls(); total > 22 {
 		t.Errorf("total calls = %d, budget 22: %v", total, calls)
-	}
-}
-
-func TestActions(t *testing.T) {
-	f := newFake(t, azurefake.Demo(fixedNow))
-	c := newCollector(t, f)
-	ctx := context.Background()
-	inv := collectortest.Collect(t, c)
-
-	// Disable, idempotently, then enable: a rescan sees each state.
-	app := byName(t, inv, "legacy-reporting-sync")
-	for i, want := range []bool{true, false} {
-		res, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Disable, Identity: app})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Changed != want || res.After != "disabled" {
-			t.Errorf("disable #%d: %+v", i+1, res)
-		}
-	}
-	if got := byName(t, collectortest.Collect(t, c), "legacy-reporting-sync"); got.Status != nhi.StatusDisabled {
-		t.Errorf("rescan after disable: status %q", got.Status)
-	}
-	res, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Enable, Identity: app})
-	if err != nil || !res.Changed || res.After != "enabled" {
-		t.Fatalf("enable: %+v %v", res, err)
-	}
-	if got := byName(t, collectortest.Collect(t, c), "legacy-reporting-sync"); got.Status != nhi.StatusActive {
-		t.Errorf("rescan after enable: status %q", got.Status)
-	}
-
-	// A secret has no disabled state; a managed identity cannot be disabled.
-	secretID := app.Credentials[0].ID
-	if _, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Disable, Identity: app, CredentialID: secretID}); !errors.Is(err, collectors.ErrUnsupported) {
-		t.Errorf("disable a secret: %v, want ErrUnsupported", err)
-	}
-	if _, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Disable, Identity: byName(t, inv, "mi-payments-worker")}); !errors.Is(err, collectors.ErrUnsupported) {
-		t.Errorf("disable a managed identity: %v, want ErrUnsupported", err)
-	}
-
-	// Delete a client secret: irreversible, idempotent.
-	for i, want := range []bool{true, false} {
-		res, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: app, CredentialID: secretID})
-		if err != nil || res.Changed != want || res.RestoreData != nil {
-			t.Fatalf("delete secret #%d: %+v %v", i+1, res, err)
-		}
-	}
-	if got := byName(t, collectortest.Collect(t, c), "legacy-reporting-sync"); len(got.Credentials) != 0 {
-		t.Errorf("rescan after secret removal: %d credentials", len(got.Credentials))
-	}
-
-	// A forgotten secret on a service principal.
-	hr := byName(t, inv, "hr-directory-sync")
-	var spSecret, certID string
-	for _, cr := range hr.Credentials {
-		switch cr.Type {
-		case nhi.CredEntraClientSecret:
-			spSecret = cr.ID
-		case nhi.CredEntraCertificate:
-			certID = cr.ID
-		}
-	}
-	if res, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: hr, CredentialID: spSecret}); err != nil || !res.Changed {
-		t.Fatalf("delete service principal secret: %+v %v", res, err)
-	}
-	sp, _ := f.ServicePrincipal(hr.Attributes["service_principal_id"])
-	if len(sp.PasswordCredentials) != 0 {
-		t.Error("service principal secret still present")
-	}
-
-	// Delete a certificate, then restore it from its public definition.
-	res, err = c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: hr, CredentialID: certID})
-	if err != nil || !res.Changed || len(res.RestoreData) == 0 {
-		t.Fatalf("delete certificate: %+v %v", res, err)
-	}
-	if a, _ := f.Application(hr.NativeID); len(a.KeyCredentials) != 0 {
-		t.Error("certificate still present after delete")
-	}
-	var rd map[string]any
-	if err := json.Unmarshal(res.RestoreData, &rd); err != nil {
-		t.Fatal(err)
-	}
-	for i, want := range []bool{true, false} {
-		r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Restore, RestoreData: res.RestoreData})
-		if err != nil || r.Changed != want {
-			t.Fatalf("restore certificate #%d: %+v %v", i+1, r, err)
-		}
-	}
-	got := byName(t, collectortest.Collect(t, c), "hr-directory-sync")
-	if _, ok := got.Credential(certID); !ok {
-		t.Error("rescan after restore: certificate missing")
-	}
-
-	// Delete and restore a federated credential.
-	ci := byName(t, inv, "payments-ci-deployer")
-	fic := ci.Credentials[1]
-	res, err = c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: ci, CredentialID: fic.ID})
-	if err != nil || !res.Changed {
-		t.Fatalf("delete federated credential: %+v %v", res, err)
-	}
-	if r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: ci, CredentialID: fic.ID}); err != nil || r.Changed {
-		t.Fatalf("second delete: %+v %v", r, err)
-	}
-	if n := len(byName(t, collectortest.Collect(t, c), "payments-ci-deployer").Credentials); n != 1 {
-		t.Errorf("after delete: %d federated credentials, want 1", n)
-	}
-	if r, err := c.Act(ctx, collectors.ActionRequest{Action: collectors.Restore, RestoreData: res.RestoreData}); err != nil || !r.Changed {
-		t.Fatalf("restore federated credential: %+v %v", r, err)
-	}
-	after := byName(t, collectortest.Collect(t, c), "payments-ci-deployer")
-	if len(after.Credentials) != 2 || len(after.Signals) != 1 {
-		t.Errorf("after restore: %d credentials, %d signals", len(after.Credentials), len(after.Signals))
 	}
 }

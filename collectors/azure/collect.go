@@ -3,598 +3,359 @@ package azure
 import (
 	"context"
 	"fmt"
-	"sort"
+	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"golang.org/x/sync/errgroup"
 )
 
-// Microsoft's own tenants: their applications are first-party.
-var microsoftTenants = map[string]bool{
-	"f8cdef31-a31e-4b4a-93e4-5f571e91255a": true, // Microsoft Services
-	"72f988bf-86f1-41af-91ab-2d7cd011db47": true, // Microsoft
-	"33e01921-4d64-4f8c-a055-5bdaffd5e33d": true, // Microsoft (AME)
-	"cdc5aeea-15c5-4db6-b079-fcadd2505dc2": true, // Microsoft (US Government first party)
-}
-
-// High-impact application permissions: control-plane (Tier-0) and
-// tenant-wide write to data or identities.
-var privilegedAppPermissions = map[string]string{
-	"Directory.ReadWrite.All":                     "can change any directory object",
-	"RoleManagement.ReadWrite.Directory":          "can grant itself any directory role (Tier-0)",
-	"Application.ReadWrite.All":                   "can add credentials to any application (Tier-0)",
-	"AppRoleAssignment.ReadWrite.All":             "can grant itself any application permission (Tier-0)",
-	"User.ReadWrite.All":                          "can change any user",
-	"Group.ReadWrite.All":                         "can change any group, including role-assignable ones",
-	"GroupMember.ReadWrite.All":                   "can change group membership",
-	"UserAuthenticationMethod.ReadWrite.All":      "can change users' authentication methods",
-	"Policy.ReadWrite.ConditionalAccess":          "can change Conditional Access",
-	"PrivilegedAccess.ReadWrite.AzureAD":          "can change PIM assignments",
-	"Domain.ReadWrite.All":                        "can add federated domains",
-	"Mail.ReadWrite":                              "can read and change every mailbox",
-	"Mail.Send":                                   "can send mail as any user",
-	"Files.ReadWrite.All":                         "can read and change every file",
-	"Sites.ReadWrite.All":                         "can read and change every site",
-	"Sites.FullControl.All":                       "has full control of every site",
-	"full_access_as_app":                          "has full access to every mailbox",
-	"DeviceManagementConfiguration.ReadWrite.All": "can push configuration to managed devices",
-}
-
-// Privileged Entra directory roles, when the definition does not say.
-var privilegedDirectoryRoles = map[string]bool{
-	"Global Administrator": true, "Privileged Role Administrator": true,
-	"Privileged Authentication Administrator": true, "Application Administrator": true,
-	"Cloud Application Administrator": true, "Authentication Administrator": true,
-	"User Administrator": true, "Security Administrator": true, "Hybrid Identity Administrator": true,
-	"Conditional Access Administrator": true, "Exchange Administrator": true, "Intune Administrator": true,
-	"Partner Tier2 Support": true, "Directory Writers": true, "Groups Administrator": true,
-}
-
-// Built-in Entra directory roles by template id (the same in every
-// tenant), so a role stays named and classed when its definition cannot be
-// read. The privileged ones are those Microsoft marks isPrivileged.
-var builtInDirectoryRoles = map[string]string{
-	"62e90394-69f5-4237-9190-012177145e10": "Global Administrator",
-	"e8611ab8-c189-46e8-94e1-60213ab1f814": "Privileged Role Administrator",
-	"7be44c8a-adaf-4e2a-84d6-ab2649e08a13": "Privileged Authentication Administrator",
-	"9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3": "Application Administrator",
-	"158c047a-c907-4556-b7ef-446551a6b5f7": "Cloud Application Administrator",
-	"c4e39bd9-1100-46d3-8c65-fb160da0071f": "Authentication Administrator",
-	"fe930be7-5e62-47db-91af-98c3a49a38b1": "User Administrator",
-	"194ae4cb-b126-40b2-bd5b-6091b380977d": "Security Administrator",
-	"8ac3fc64-6eca-42ea-9e69-59f4c7b60eb2": "Hybrid Identity Administrator",
-	"b1be1c3e-b65d-4f19-8427-f6fa0d97feb9": "Conditional Access Administrator",
-	"29232cdf-9323-42fd-ade2-1d097af3e4de": "Exchange Administrator",
-	"3a2c62db-5318-420d-8d74-23affee5d9d5": "Intune Administrator",
-	"e00e864a-17c5-4a4b-9c06-f5b95a8d5bd8": "Partner Tier2 Support",
-	"9360feb5-f418-4baa-8175-e2a00bac4301": "Directory Writers",
-	"fdd7a751-b60b-444a-984c-02652fe8fa1c": "Groups Administrator",
-	"88d8e3e3-8f55-4a1e-953a-9b9898b8876b": "Directory Readers",
-}
-
-// Privileged Azure roles at subscription, management-group or root scope.
-var privilegedAzureRoles = map[string]bool{
-	"Owner": true, "Contributor": true, "User Access Administrator": true,
-	"Role Based Access Control Administrator": true,
-}
-
-// SignalSPCredential marks a secret or certificate held by a service
-// principal rather than its app registration: the Entra admin centre does
-// not show it, so it is easily forgotten. Not yet a shared nhi signal code.
-const SignalSPCredential = "entra-sp-credential"
-
-// Usage sources.
-const (
-	sourceSignIns     = "signin-report"
-	sourceCredSignIns = "credential-signin-report"
-)
-
-// Collect inventories the tenant and its subscriptions. Failures in one
-// source or subscription become gaps; Collect fails only when the context
-// ends or nothing could be collected.
+// Collect inventories the tenant and its subscriptions. A failed call
+// becomes a gap on every scope whose identities lost data, naming the
+// facets it hides there; Collect fails only when the context ends or
+// nothing could be read at all.
 func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	now := c.cfg.Now().UTC()
-	gaps := &gapSet{}
+	fails := &failures{}
 	var ed *entraData
 	var ad *armData
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		ed = c.collectEntra(ctx, gaps)
-		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: c.cfg.TenantID, Phase: "entra", Identities: -1, Done: 1, Total: 1})
-	}()
-	go func() {
-		defer wg.Done()
-		ad = c.collectARM(ctx, gaps)
-		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: fmt.Sprintf("%d subscription(s)", len(ad.subs)), Phase: "arm", Identities: -1, Done: 1, Total: 1})
-	}()
-	wg.Wait()
+	parallel(
+		func() {
+			ed = c.collectEntra(ctx, fails)
+			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: c.cfg.TenantID, Phase: "entra", Identities: -1, Done: 1, Total: 1})
+		},
+		func() {
+			ad = c.collectARM(ctx, fails)
+			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.Azure, Scope: fmt.Sprintf("%d subscription(s)", len(ad.subs)), Phase: "arm", Identities: -1, Done: 1, Total: 1})
+		},
+	)
 	if err := ctx.Err(); err != nil {
 		return nhi.Inventory{}, fmt.Errorf("azure: collect tenant %s: %w", c.cfg.TenantID, err)
 	}
-	inv := c.build(now, ed, ad)
-	scopes := make([]string, 0, len(inv.Scopes))
-	for _, s := range inv.Scopes {
-		scopes = append(scopes, s.ID)
-	}
-	gaps.spread(scopes, srcServicePrincipals, srcSPOwners, srcAppRoleAssignedTo, srcDirRoleAssigns, srcRoleAssignments)
-	inv.Gaps = gaps.list()
+	inv, where := c.build(now, ed, ad)
+	inv.Gaps = fails.gaps(c.cfg.TenantID, inv.Scopes, where)
 	inv.Normalize()
-	if !ed.appsOK && !ed.spsOK && len(ad.subs) == 0 && len(inv.Gaps) > 0 {
-		return inv, fmt.Errorf("azure: nothing could be collected from tenant %s: %s", c.cfg.TenantID, inv.Gaps[0].Detail)
+	if !ed.appsOK && !ed.spsOK && !ad.subsKnown && !ad.readOK && len(inv.Gaps) > 0 {
+		return inv, fmt.Errorf("azure: nothing could be read from tenant %s: %s", c.cfg.TenantID, inv.Gaps[0].Detail)
 	}
 	c.log.Debug("azure collection done", "tenant", c.cfg.TenantID, "identities", len(inv.Identities),
 		"subscriptions", len(ad.subs), "gaps", len(inv.Gaps))
 	return inv, nil
 }
 
-// build assembles the inventory from what Graph and ARM returned.
-func (c *Collector) build(now time.Time, ed *entraData, ad *armData) nhi.Inventory {
+// Graph limits the collector works around.
+const (
+	expandLimit = 20 // items in an expanded relationship, with no nextLink
+	filterInMax = 15 // values in one "id in (...)" filter
+)
+
+// entraData is what the Graph half of a scan collected.
+type entraData struct {
+	apps    []application
+	appsOK  bool
+	fics    map[string][]ficWire // app object id -> trusts
+	sps     []servicePrincipal
+	spsOK   bool
+	users   map[string]directoryObject // owner users with accountEnabled
+	dirRole map[string]directoryRole   // by id and template id
+	dirAsg  []directoryRoleAssignment
+	appPerm []appRoleAssignment
+	roles   map[string]map[string]string // resource SP id -> app role id -> value
+	resApp  map[string]string            // resource SP id -> resource appId
+
+	signInsOK      bool
+	signInsWhy     string
+	spSignIns      map[string]spSignIn // appId, lower case
+	credSignInsOK  bool
+	credSignInsWhy string
+	credSignIn     map[string]time.Time // keyId -> last use (zero: never)
+}
+
+const (
+	appSelect = "id,appId,displayName,createdDateTime,signInAudience,tags,passwordCredentials,keyCredentials"
+	spSelect  = "id,appId,displayName,servicePrincipalType,accountEnabled,appOwnerOrganizationId,alternativeNames,tags,passwordCredentials,keyCredentials,appRoles"
+	ownerSel  = "id,userPrincipalName,mail,accountEnabled"
+)
+
+func q(v url.Values) string { return "?" + strings.ReplaceAll(v.Encode(), "%24", "$") }
+
+// collectEntra reads the tenant through Graph. Failed calls are kept in
+// fails, for gaps.
+func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraData {
+	d := &entraData{fics: map[string][]ficWire{}, users: map[string]directoryObject{}, dirRole: map[string]directoryRole{},
+		roles: map[string]map[string]string{}, resApp: map[string]string{}, spSignIns: map[string]spSignIn{},
+		credSignIn: map[string]time.Time{}}
+	// First round, in parallel: the directory-wide lists.
+	parallel(
+		func() { c.readApplications(ctx, d, fails) },
+		func() { c.readFederated(ctx, d, fails) },
+		func() { c.readServicePrincipals(ctx, d, fails) },
+		func() { c.readDirectoryRoles(ctx, d, fails) },
+		func() { c.collectSignIns(ctx, d, fails) },
+	)
+	if ctx.Err() != nil {
+		return d
+	}
+	// Second round: owners past the expansion limit and application
+	// permissions per resource, then the owners' account state.
+	parallel(
+		func() { c.readOwnersPastLimit(ctx, d, fails) },
+		func() { c.readAppPermissions(ctx, d, fails) },
+	)
+	c.ownerAccounts(ctx, d, fails)
+	return d
+}
+
+// parallel runs fns concurrently and waits for them all.
+func parallel(fns ...func()) {
+	var g errgroup.Group
+	for _, fn := range fns {
+		g.Go(func() error { fn(); return nil })
+	}
+	_ = g.Wait()
+}
+
+func (c *Collector) readApplications(ctx context.Context, d *entraData, fails *failures) {
+	v := url.Values{"$select": {appSelect}, "$expand": {"owners"}, "$top": {"999"}}
+	var apps []application
+	err := list(ctx, c.graph, opApplications, "/v1.0/applications"+q(v), func(a application) { apps = append(apps, a) })
+	if err != nil {
+		fails.add(opApplications, c.cfg.TenantID, err)
+		return
+	}
+	d.apps, d.appsOK = apps, true
+}
+
+// readFederated reads every application's federated credentials through
+// $expand, then re-reads those of an application whose expansion may be
+// cut at 20 items.
+func (c *Collector) readFederated(ctx context.Context, d *entraData, fails *failures) {
 	t := c.cfg.TenantID
-	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now}
-	inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: nhi.Azure, ID: t, Name: c.cfg.TenantName})
-	inv.Scopes = append(inv.Scopes, ad.subs...)
-	subs := map[string]bool{}
-	for _, s := range ad.subs {
-		subs[s.ID] = true
+	v := url.Values{"$select": {"id"}, "$expand": {"federatedIdentityCredentials"}, "$top": {"999"}}
+	type appFICs struct {
+		ID   string    `json:"id"`
+		FICs []ficWire `json:"federatedIdentityCredentials"`
 	}
-
-	homeSP := map[string]*servicePrincipal{} // appId -> SP in this tenant
-	for i := range ed.sps {
-		homeSP[strings.ToLower(ed.sps[i].AppID)] = &ed.sps[i]
+	fics := map[string][]ficWire{}
+	var full []string
+	err := list(ctx, c.graph, opFederated, "/v1.0/applications"+q(v), func(a appFICs) {
+		fics[a.ID] = a.FICs
+		if len(a.FICs) >= expandLimit {
+			full = append(full, a.ID)
+		}
+	})
+	if err != nil {
+		fails.add(opFederated, t, err)
+		return
 	}
-	grants := c.grantsByPrincipal(ed, ad)
-	known := map[string]bool{}
+	var mu sync.Mutex
+	each(ctx, c.cfg.Concurrency, full, func(id string) {
+		var all []ficWire
+		err := list(ctx, c.graph, opFederatedPerApp, "/v1.0/applications/"+url.PathEscape(id)+"/federatedIdentityCredentials",
+			func(f ficWire) { all = append(all, f) })
+		if err != nil {
+			fails.add(opFederatedPerApp, t, err)
+			return
+		}
+		mu.Lock()
+		fics[id] = all
+		mu.Unlock()
+	})
+	d.fics = fics
+}
 
-	for _, a := range ed.apps {
-		id := nhi.Identity{
-			ID: nhi.MakeID(nhi.Azure, strings.ToLower(a.ID)), Provider: nhi.Azure, Kind: nhi.KindEntraApplication,
-			NativeID: a.ID, Name: a.DisplayName, ARN: a.AppID, Scope: t, Created: a.CreatedDateTime.t,
-			Status: nhi.StatusActive, Tags: parseTags(a.Tags),
-			Attributes: map[string]string{"app_id": a.AppID, "sign_in_audience": a.SignInAudience},
+func (c *Collector) readServicePrincipals(ctx context.Context, d *entraData, fails *failures) {
+	v := url.Values{"$select": {spSelect}, "$expand": {"owners"}, "$top": {"999"}}
+	var sps []servicePrincipal
+	err := list(ctx, c.graph, opServicePrincipals, "/v1.0/servicePrincipals"+q(v), func(s servicePrincipal) { sps = append(sps, s) })
+	if err != nil {
+		fails.add(opServicePrincipals, c.cfg.TenantID, err)
+		return
+	}
+	d.sps, d.spsOK = sps, true
+}
+
+// readDirectoryRoles reads the directory role definitions and
+// assignments.
+func (c *Collector) readDirectoryRoles(ctx context.Context, d *entraData, fails *failures) {
+	t := c.cfg.TenantID
+	// isPrivileged exists only in beta; v1.0 rejects selecting it, so
+	// privilege comes from the built-in role tables.
+	v := url.Values{"$select": {"id,displayName,templateId"}}
+	err := list(ctx, c.graph, opDirRoleDefs, "/v1.0/roleManagement/directory/roleDefinitions"+q(v), func(r directoryRole) {
+		d.dirRole[r.ID] = r
+		if r.TemplateID != "" {
+			d.dirRole[r.TemplateID] = r
 		}
-		c.ownerHints(&id, ed, a.Owners)
-		for _, pc := range a.PasswordCredentials {
-			id.Credentials = append(id.Credentials, c.secret(now, ed, pc, "application"))
+	})
+	if err != nil {
+		fails.add(opDirRoleDefs, t, err)
+	}
+	v = url.Values{"$select": {"id,principalId,roleDefinitionId,directoryScopeId"}}
+	var asg []directoryRoleAssignment
+	err = list(ctx, c.graph, opDirRoleAssigns, "/v1.0/roleManagement/directory/roleAssignments"+q(v),
+		func(a directoryRoleAssignment) { asg = append(asg, a) })
+	if err != nil {
+		fails.add(opDirRoleAssigns, t, err)
+		return
+	}
+	d.dirAsg = asg
+}
+
+// readOwnersPastLimit re-reads the owners of every application and
+// service principal whose expanded owner list may be cut at 20.
+func (c *Collector) readOwnersPastLimit(ctx context.Context, d *entraData, fails *failures) {
+	t := c.cfg.TenantID
+	var apps, sps []int
+	for i, a := range d.apps {
+		if len(a.Owners) >= expandLimit {
+			apps = append(apps, i)
 		}
-		for _, kc := range a.KeyCredentials {
-			id.Credentials = append(id.Credentials, c.certificate(now, ed, kc, "application"))
+	}
+	for i, s := range d.sps {
+		if len(s.Owners) >= expandLimit {
+			sps = append(sps, i)
 		}
-		for _, f := range ed.fics[a.ID] {
-			id.Credentials = append(id.Credentials, federated(now, f))
-			if weak := weakTrust(f); weak != "" {
-				id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: weak})
-			}
+	}
+	each(ctx, c.cfg.Concurrency, apps, func(i int) {
+		o, err := c.owners(ctx, opAppOwners, "/v1.0/applications/"+url.PathEscape(d.apps[i].ID)+"/owners")
+		if err != nil {
+			fails.add(opAppOwners, t, err, d.apps[i].ID)
+			return
 		}
-		sp := homeSP[strings.ToLower(a.AppID)]
-		id.Usage = c.identityUsage(now, ed, a.AppID, false)
-		if sp != nil {
-			known[strings.ToLower(sp.ID)] = true
-			id.Attributes["service_principal_id"] = sp.ID
-			if sp.AccountEnabled != nil && !*sp.AccountEnabled {
-				id.Status = nhi.StatusDisabled
-			}
-			for k, v := range parseTags(sp.Tags) {
-				if _, ok := id.Tags[k]; !ok {
-					id.Tags = setTag(id.Tags, k, v)
+		d.apps[i].Owners = o
+	})
+	each(ctx, c.cfg.Concurrency, sps, func(i int) {
+		o, err := c.owners(ctx, opSPOwners, "/v1.0/servicePrincipals/"+url.PathEscape(d.sps[i].ID)+"/owners")
+		if err != nil {
+			fails.add(opSPOwners, t, err, d.sps[i].ID)
+			return
+		}
+		d.sps[i].Owners = o
+	})
+}
+
+// readAppPermissions reads, for every service principal that defines
+// application permissions (a resource such as Microsoft Graph), the
+// permissions granted on it to service principals.
+func (c *Collector) readAppPermissions(ctx context.Context, d *entraData, fails *failures) {
+	var resources []string
+	for _, s := range d.sps {
+		if r := appRoles(s); len(r) > 0 {
+			resources = append(resources, s.ID)
+			d.roles[s.ID], d.resApp[s.ID] = r, s.AppID
+		}
+	}
+	var mu sync.Mutex
+	each(ctx, c.cfg.Concurrency, resources, func(resID string) {
+		var got []appRoleAssignment
+		v := url.Values{"$top": {"999"}}
+		err := list(ctx, c.graph, opAppRoleAssignedTo, "/v1.0/servicePrincipals/"+url.PathEscape(resID)+"/appRoleAssignedTo"+q(v),
+			func(a appRoleAssignment) {
+				if a.PrincipalType == "ServicePrincipal" {
+					got = append(got, a)
 				}
+			})
+		if err != nil {
+			fails.add(opAppRoleAssignedTo, c.cfg.TenantID, err)
+			return
+		}
+		mu.Lock()
+		d.appPerm = append(d.appPerm, got...)
+		mu.Unlock()
+	})
+}
+
+// appRoles returns the application permissions a resource defines.
+func appRoles(s servicePrincipal) map[string]string {
+	var out map[string]string
+	for _, r := range s.AppRoles {
+		for _, m := range r.AllowedMemberTypes {
+			if m == "Application" {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[r.ID] = r.Value
 			}
-			c.ownerHints(&id, ed, sp.Owners)
-			c.spCredentials(now, ed, &id, sp)
-			id.Grants = grants[strings.ToLower(sp.ID)]
-		} else {
-			id.Attributes["service_principal_id"] = ""
 		}
-		c.tagOwnerHints(&id)
-		inv.Identities = append(inv.Identities, id)
 	}
+	return out
+}
 
-	for i := range ed.sps {
-		sp := &ed.sps[i]
-		pid := strings.ToLower(sp.ID)
-		if known[pid] {
-			continue
-		}
-		g := grants[pid]
-		firstParty := microsoftTenants[strings.ToLower(sp.AppOwnerOrganizationID)]
-		if firstParty && len(g) == 0 && len(sp.PasswordCredentials) == 0 && len(sp.KeyCredentials) == 0 {
-			continue // Microsoft's own service principals without risk are noise
-		}
-		id := nhi.Identity{
-			ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraServicePrincipal,
-			NativeID: sp.ID, Name: sp.DisplayName, ARN: sp.AppID, Scope: t, Status: nhi.StatusActive,
-			Tags: parseTags(sp.Tags), Grants: g,
-			Attributes: map[string]string{"app_id": sp.AppID, "service_principal_type": sp.ServicePrincipalType,
-				"app_owner_organization_id": sp.AppOwnerOrganizationID},
-		}
-		if sp.AccountEnabled != nil && !*sp.AccountEnabled {
-			id.Status = nhi.StatusDisabled
-		}
-		mi := sp.ServicePrincipalType == "ManagedIdentity"
-		switch {
-		case mi:
-			id.Kind = nhi.KindEntraManagedIdentity
-			c.placeManagedIdentity(&id, sp, ad.mis[pid], subs)
-		case firstParty:
-			id.ProviderManaged = true
-		case !strings.EqualFold(sp.AppOwnerOrganizationID, t) && sp.AppOwnerOrganizationID != "":
-			id.ThirdParty = true
-		}
-		known[pid] = true
-		c.ownerHints(&id, ed, sp.Owners)
-		c.spCredentials(now, ed, &id, sp)
-		id.Usage = c.identityUsage(now, ed, sp.AppID, mi)
-		c.tagOwnerHints(&id)
-		inv.Identities = append(inv.Identities, id)
-	}
+func (c *Collector) owners(ctx context.Context, op, path string) ([]directoryObject, error) {
+	var out []directoryObject
+	v := url.Values{"$select": {ownerSel}, "$top": {"999"}}
+	err := list(ctx, c.graph, op, path+q(v), func(o directoryObject) { out = append(out, o) })
+	return out, err
+}
 
-	// Managed identities ARM knows but Graph did not return (Graph denied).
-	for pid, m := range ad.mis {
-		if known[pid] {
-			continue
-		}
-		id := nhi.Identity{
-			ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraManagedIdentity,
-			NativeID: m.principalID, Name: m.name, ARN: m.clientID, Scope: t, Status: nhi.StatusActive,
-			Grants: grants[pid], Usage: c.identityUsage(now, ed, m.clientID, true),
-			Attributes: map[string]string{"app_id": m.clientID, "service_principal_type": "ManagedIdentity"},
-		}
-		c.placeManagedIdentity(&id, nil, m, subs)
-		c.tagOwnerHints(&id)
-		known[pid] = true
-		inv.Identities = append(inv.Identities, id)
-	}
-
-	// Principals holding Azure roles that Graph could not describe: kept
-	// when the Graph listing failed, so their grants are not lost.
-	if !ed.spsOK {
-		for pid, g := range grants {
-			if known[pid] {
+// ownerAccounts reads accountEnabled of every owner user whose state the
+// owner listing did not carry, 15 ids per call. A failed call names the
+// objects those users own.
+func (c *Collector) ownerAccounts(ctx context.Context, d *entraData, fails *failures) {
+	owned := map[string][]string{} // user id -> objects it owns
+	note := func(object string, os []directoryObject) {
+		for _, o := range os {
+			if !isUser(o) {
 				continue
 			}
-			inv.Identities = append(inv.Identities, nhi.Identity{
-				ID: nhi.MakeID(nhi.Azure, pid), Provider: nhi.Azure, Kind: nhi.KindEntraServicePrincipal,
-				NativeID: pid, Name: pid, Scope: t, Status: nhi.StatusActive, Grants: g,
-				Usage:      nhi.Usage{State: nhi.UsageUnknown, Reason: "service principal could not be read from Microsoft Graph"},
-				Attributes: map[string]string{"source": "role-assignment"},
-			})
-		}
-	}
-	return inv
-}
-
-// placeManagedIdentity sets the scope, path, tags and attributes of a
-// managed identity from its ARM resource id and tags.
-func (c *Collector) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, m managedIdentity, subs map[string]bool) {
-	resID, kind := m.resourceID, "user-assigned"
-	if sp != nil {
-		for _, n := range sp.AlternativeNames {
-			switch {
-			case strings.EqualFold(n, "isExplicit=False"):
-				kind = "system-assigned"
-			case strings.HasPrefix(n, "/"):
-				if resID == "" {
-					resID = n
-				}
+			if o.AccountEnabled != nil {
+				d.users[o.ID] = o
+			} else {
+				owned[o.ID] = append(owned[o.ID], object)
 			}
 		}
 	}
-	if resID != "" {
-		id.Attributes["resource_id"] = resID
-		if sub := subscriptionOf(resID); subs[sub] {
-			id.Scope = sub
-		} else if sub != "" {
-			id.Attributes["subscription_id"] = sub
+	for _, a := range d.apps {
+		note(a.ID, a.Owners)
+	}
+	for _, s := range d.sps {
+		note(s.ID, s.Owners)
+	}
+	var ids []string
+	for id := range owned {
+		if _, ok := d.users[id]; !ok {
+			ids = append(ids, id)
 		}
-		id.Path = resourceGroup(resID)
 	}
-	id.Attributes["managed_identity_type"] = kind
-	for k, v := range m.tags {
-		id.Tags = setTag(id.Tags, k, v)
-	}
+	slices.Sort(ids)
+	var mu sync.Mutex
+	each(ctx, c.cfg.Concurrency, slices.Collect(slices.Chunk(ids, filterInMax)), func(chunk []string) {
+		quoted := make([]string, len(chunk))
+		var objects []string
+		for i, id := range chunk {
+			quoted[i] = "'" + id + "'"
+			objects = append(objects, owned[id]...)
+		}
+		v := url.Values{"$filter": {"id in (" + strings.Join(quoted, ",") + ")"}, "$select": {ownerSel}}
+		err := list(ctx, c.graph, opUsers, "/v1.0/users"+q(v), func(u directoryObject) {
+			mu.Lock()
+			d.users[u.ID] = u
+			mu.Unlock()
+		})
+		if err != nil {
+			fails.add(opUsers, c.cfg.TenantID, err, objects...)
+		}
+	})
 }
 
-func setTag(m map[string]string, k, v string) map[string]string {
-	if m == nil {
-		m = map[string]string{}
-	}
-	m[k] = v
-	return m
+func isUser(o directoryObject) bool {
+	return o.Type == "" || strings.EqualFold(o.Type, "#microsoft.graph.user")
 }
 
-// parseTags reads "key:value" and "key=value" Entra tags; other tags (such
-// as WindowsAzureActiveDirectoryIntegratedApp) are markers, not owners.
-func parseTags(tags []string) map[string]string {
-	var out map[string]string
-	for _, t := range tags {
-		i := strings.IndexAny(t, ":=")
-		if i <= 0 {
-			continue
+// each runs fn over items with the configured concurrency.
+func each[T any](ctx context.Context, limit int, items []T, fn func(T)) {
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for _, it := range items {
+		if ctx.Err() != nil {
+			break
 		}
-		out = setTag(out, strings.TrimSpace(t[:i]), strings.TrimSpace(t[i+1:]))
+		g.Go(func() error { fn(it); return nil })
 	}
-	return out
-}
-
-// ownerHints adds the Entra owner users of an object.
-func (c *Collector) ownerHints(id *nhi.Identity, ed *entraData, owners []directoryObject) {
-	for _, o := range owners {
-		if !isUser(o) {
-			if id.Attributes != nil {
-				id.Attributes["owner_service_principals"] = strings.TrimPrefix(id.Attributes["owner_service_principals"]+","+o.ID, ",")
-			}
-			continue
-		}
-		if u, ok := ed.users[o.ID]; ok {
-			o = u
-		}
-		v := strings.ToLower(o.Mail)
-		if v == "" {
-			v = strings.ToLower(o.UserPrincipalName)
-		}
-		if v == "" {
-			v = o.ID
-		}
-		h := nhi.OwnerHint{Source: "entra-owner", Value: v}
-		if o.AccountEnabled != nil {
-			active := *o.AccountEnabled
-			h.Active = &active
-		}
-		if !hasHint(id.OwnerHints, h) {
-			id.OwnerHints = append(id.OwnerHints, h)
-		}
-	}
-}
-
-// tagOwnerHints adds owner hints from the configured tag keys.
-func (c *Collector) tagOwnerHints(id *nhi.Identity) {
-	keys := make([]string, 0, len(id.Tags))
-	for k := range id.Tags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		for _, want := range c.cfg.OwnerTagKeys {
-			if strings.EqualFold(k, want) && id.Tags[k] != "" {
-				h := nhi.OwnerHint{Source: "tag", Value: strings.ToLower(id.Tags[k])}
-				if !hasHint(id.OwnerHints, h) {
-					id.OwnerHints = append(id.OwnerHints, h)
-				}
-			}
-		}
-	}
-}
-
-func hasHint(hs []nhi.OwnerHint, h nhi.OwnerHint) bool {
-	for _, x := range hs {
-		if x.Source == h.Source && x.Value == h.Value {
-			return true
-		}
-	}
-	return false
-}
-
-// spCredentials adds the secrets and certificates held by a service
-// principal itself.
-func (c *Collector) spCredentials(now time.Time, ed *entraData, id *nhi.Identity, sp *servicePrincipal) {
-	add := func(cr nhi.Credential) {
-		cr.Signals = append(cr.Signals, nhi.Signal{Code: SignalSPCredential,
-			Detail: "held by the service principal, not the app registration"})
-		id.Credentials = append(id.Credentials, cr)
-	}
-	for _, pc := range sp.PasswordCredentials {
-		add(c.secret(now, ed, pc, "servicePrincipal"))
-	}
-	for _, kc := range sp.KeyCredentials {
-		if id.Kind == nhi.KindEntraServicePrincipal && !strings.EqualFold(kc.Usage, "Verify") {
-			// SAML token-signing keys of enterprise apps are not
-			// credentials the app signs in with.
-			continue
-		}
-		add(c.certificate(now, ed, kc, "servicePrincipal"))
-	}
-}
-
-func credStatus(now, expires time.Time) nhi.Status {
-	if !expires.IsZero() && expires.Before(now) {
-		return nhi.StatusExpired
-	}
-	return nhi.StatusActive
-}
-
-func (c *Collector) secret(now time.Time, ed *entraData, pc passwordCredential, origin string) nhi.Credential {
-	return nhi.Credential{
-		ID: strings.ToLower(pc.KeyID), Type: nhi.CredEntraClientSecret, Name: pc.DisplayName,
-		Created: pc.StartDateTime.t, Expires: pc.EndDateTime.t, Status: credStatus(now, pc.EndDateTime.t),
-		Usage:      credUsage(now, ed, pc.KeyID),
-		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime"},
-	}
-}
-
-func (c *Collector) certificate(now time.Time, ed *entraData, kc keyCredential, origin string) nhi.Credential {
-	return nhi.Credential{
-		ID: strings.ToLower(kc.KeyID), Type: nhi.CredEntraCertificate, Name: kc.DisplayName,
-		Created: kc.StartDateTime.t, Expires: kc.EndDateTime.t, Status: credStatus(now, kc.EndDateTime.t),
-		Usage: credUsage(now, ed, kc.KeyID),
-		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime", "usage": kc.Usage,
-			"thumbprint": kc.CustomKeyIdentifier},
-	}
-}
-
-func federated(now time.Time, f ficWire) nhi.Credential {
-	return nhi.Credential{
-		ID: strings.ToLower(f.ID), Type: nhi.CredEntraFederated, Name: f.Name, Status: nhi.StatusActive,
-		Usage: nhi.Usage{State: nhi.UsageNotReported, Source: sourceCredSignIns, AsOf: now,
-			Reason: "Entra does not report use per federated credential; see the identity's sign-ins"},
-		Attributes: map[string]string{"origin": "application", "issuer": f.Issuer, "subject": f.Subject,
-			"audiences": strings.Join(f.Audiences, ",")},
-	}
-}
-
-// weakTrust explains a federated credential that lets too many workloads
-// in, or returns "".
-func weakTrust(f ficWire) string {
-	if strings.Contains(f.Issuer, "token.actions.githubusercontent.com") && strings.HasSuffix(f.Subject, ":pull_request") {
-		return fmt.Sprintf("federated credential %q trusts every pull request of %s", f.Name,
-			strings.TrimSuffix(strings.TrimPrefix(f.Subject, "repo:"), ":pull_request"))
-	}
-	return ""
-}
-
-func credUsage(now time.Time, ed *entraData, keyID string) nhi.Usage {
-	if !ed.signInsOK {
-		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceCredSignIns, Reason: ed.signInsWhy}
-	}
-	k := strings.ToLower(keyID)
-	if t := ed.credSignIn[k]; !t.IsZero() {
-		return nhi.Usage{State: nhi.UsageUsed, LastUsed: t, Source: sourceCredSignIns, AsOf: now}
-	}
-	return nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceCredSignIns, AsOf: now,
-		Reason: "no sign-in with this credential in appCredentialSignInActivities"}
-}
-
-// identityUsage is the last sign-in of an app as a client (with its own
-// credentials or on behalf of users). Sign-ins to it as a resource are not
-// its own use.
-func (c *Collector) identityUsage(now time.Time, ed *entraData, appID string, managed bool) nhi.Usage {
-	if !ed.signInsOK {
-		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceSignIns, Reason: ed.signInsWhy}
-	}
-	s, ok := ed.spSignIns[strings.ToLower(appID)]
-	var last time.Time
-	if ok {
-		for _, a := range []*signInActivity{s.AppAuthClient, s.DelegatedClient} {
-			if a != nil && a.LastSignInDateTime.t.After(last) {
-				last = a.LastSignInDateTime.t
-			}
-		}
-	}
-	switch {
-	case !last.IsZero():
-		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: sourceSignIns, AsOf: now}
-	case managed:
-		return nhi.Usage{State: nhi.UsageUnknown, Source: sourceSignIns,
-			Reason: "managed identity sign-ins may be missing from servicePrincipalSignInActivities"}
-	}
-	return nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceSignIns, AsOf: now,
-		Reason: "no client sign-in in servicePrincipalSignInActivities"}
-}
-
-// grantsByPrincipal maps service principal object ids (lower case) to
-// their directory roles, application permissions and Azure roles.
-func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]nhi.Grant {
-	t := c.cfg.TenantID
-	out := map[string][]nhi.Grant{}
-	for _, a := range ed.dirAsg {
-		role, ok := ed.dirRole[a.RoleDefinitionID]
-		name := role.DisplayName
-		if !ok || name == "" {
-			name = builtInDirectoryRoles[strings.ToLower(a.RoleDefinitionID)]
-		}
-		if name == "" {
-			name = a.RoleDefinitionID
-		}
-		scope := a.DirectoryScopeID
-		if scope == "/" || scope == "" {
-			scope = t
-		}
-		g := nhi.Grant{ID: "directory-role:" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: "directory-role",
-			Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
-		if (role.IsPrivileged != nil && *role.IsPrivileged) || privilegedDirectoryRoles[name] {
-			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "privileged Entra directory role"
-		}
-		p := strings.ToLower(a.PrincipalID)
-		out[p] = append(out[p], g)
-	}
-	for _, a := range ed.appPerm {
-		value := ed.roles[a.ResourceID][a.AppRoleID]
-		if value == "" {
-			if a.AppRoleID == "00000000-0000-0000-0000-000000000000" {
-				continue // default access carries no permission
-			}
-			value = a.AppRoleID
-		}
-		res := ed.resApp[a.ResourceID]
-		g := nhi.Grant{ID: "app-permission:" + res + "/" + value, Kind: "app-permission", Entitlement: value,
-			Scope: res, Privilege: permissionPrivilege(value), Created: a.CreatedDateTime.t}
-		if why, ok := privilegedAppPermissions[value]; ok {
-			g.Privilege, g.Privileged, g.Reason = nhi.PrivAdmin, nhi.JudgedPrivileged, "high-impact application permission: "+why
-		}
-		p := strings.ToLower(a.PrincipalID)
-		out[p] = appendGrant(out[p], g)
-	}
-	for p, list := range ad.assignments {
-		for _, a := range list {
-			g := nhi.Grant{ID: "rbac:" + a.roleGUID + "@" + strings.ToLower(a.scope), Kind: "rbac-role", Entitlement: a.roleName,
-				Scope: a.scope, Privilege: azurePrivilege(a.roleName), Created: a.created}
-			level := scopeLevel(a.scope)
-			if level != "subscription" && level != "resource-group" && level != "resource" {
-				g.Via = "inherited from " + level
-			}
-			if privilegedAzureRoles[a.roleName] && (level == "subscription" || level == "management-group" || level == "root") {
-				g.Privileged, g.Reason = nhi.JudgedPrivileged, a.roleName+" at "+level+" scope"
-			}
-			out[p] = appendGrant(out[p], g)
-		}
-	}
-	return out
-}
-
-func appendGrant(gs []nhi.Grant, g nhi.Grant) []nhi.Grant {
-	for _, x := range gs {
-		if x.ID == g.ID {
-			return gs
-		}
-	}
-	return append(gs, g)
-}
-
-func scopeLevel(scope string) string {
-	s := strings.ToLower(strings.TrimSuffix(scope, "/"))
-	switch {
-	case s == "":
-		return "root"
-	case strings.HasPrefix(s, "/providers/microsoft.management/managementgroups/"):
-		return "management-group"
-	case strings.HasPrefix(s, "/subscriptions/"):
-		switch n := strings.Count(s, "/"); {
-		case n == 2:
-			return "subscription"
-		case n == 4 && strings.Contains(s, "/resourcegroups/"):
-			return "resource-group"
-		}
-		return "resource"
-	}
-	return "root"
-}
-
-func directoryPrivilege(name string) nhi.Privilege {
-	switch {
-	case strings.HasSuffix(name, "Reader") || strings.HasSuffix(name, "Readers"):
-		return nhi.PrivRead
-	case strings.HasSuffix(name, "Administrator"):
-		return nhi.PrivAdmin
-	}
-	return nhi.PrivWrite
-}
-
-func permissionPrivilege(v string) nhi.Privilege {
-	if strings.Contains(v, ".Read.") || strings.HasSuffix(v, ".Read") || strings.Contains(v, "ReadBasic") {
-		return nhi.PrivRead
-	}
-	return nhi.PrivWrite
-}
-
-func azurePrivilege(role string) nhi.Privilege {
-	switch {
-	case role == "Owner" || role == "User Access Administrator" || role == "Role Based Access Control Administrator":
-		return nhi.PrivAdmin
-	case role == "Reader" || strings.HasSuffix(role, " Reader"):
-		return nhi.PrivRead
-	}
-	return nhi.PrivWrite
+	_ = g.Wait()
 }

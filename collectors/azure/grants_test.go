@@ -23,7 +23,7 @@ func grant(t testing.TB, id nhi.Identity, entitlement string) nhi.Grant {
 // TestPrivilegedGrants: high-impact application permissions, privileged
 // directory roles and Owner-class Azure roles at subscription scope are
 // privileged grants; read permissions and roles at resource-group scope
-// are not.
+// are not. Every grant is judged.
 func TestPrivilegedGrants(t *testing.T) {
 	cases := []struct {
 		name, entitlement string
@@ -49,6 +49,13 @@ func TestPrivilegedGrants(t *testing.T) {
 	}
 	f := newFake(t, azurefake.Demo(fixedNow))
 	inv := collectortest.Collect(t, newCollector(t, f))
+	for _, id := range inv.Identities {
+		for _, g := range id.Grants {
+			if !g.Privileged.Judged() {
+				t.Errorf("%s %s: grant not judged", id.Name, g.ID)
+			}
+		}
+	}
 	if g, ok := gap(inv, "graph:roleManagement.directory.roleDefinitions.list"); ok {
 		t.Fatalf("directory role definitions not read: %+v", g)
 	}
@@ -62,7 +69,7 @@ func TestPrivilegedGrants(t *testing.T) {
 	for _, op := range []string{azurefake.OpDirectoryRoleDefinitions, azurefake.OpRoleDefinitionGet} {
 		t.Run("denied "+op, func(t *testing.T) {
 			f := newFake(t, azurefake.Demo(fixedNow))
-			f.DenyOp(op)
+			f.Deny("", op)
 			check(t, collectortest.Collect(t, newCollector(t, f)))
 		})
 	}

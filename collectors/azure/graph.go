@@ -1,88 +1,23 @@
 package azure
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	neturl "net/url"
 	"strings"
+	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
-
 	"github.com/nhiscan/nhiscan/collectors"
-	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // graphClient calls Microsoft Graph through an azcore pipeline.
 type graphClient struct {
 	pl   runtime.Pipeline
 	base string
-}
-
-// apiError is a failed API call, translated into a collectors sentinel.
-type apiError struct {
-	op     string
-	status int
-	code   string
-	kind   error
-}
-
-func (e *apiError) Error() string {
-	if e.code != "" {
-		return fmt.Sprintf("%s: %v (%d %s)", e.op, e.kind, e.status, e.code)
-	}
-	return fmt.Sprintf("%s: %v (%d)", e.op, e.kind, e.status)
-}
-
-func (e *apiError) Unwrap() error { return e.kind }
-
-// translate turns an SDK or HTTP error into an apiError with a sentinel.
-func translate(op string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var re *azcore.ResponseError
-	if errors.As(err, &re) {
-		return statusError(op, re.StatusCode, re.ErrorCode)
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return fmt.Errorf("%s: %w", op, err)
-}
-
-func statusError(op string, status int, code string) error {
-	var kind error
-	switch status {
-	case http.StatusUnauthorized, http.StatusForbidden:
-		kind = collectors.ErrDenied
-	case http.StatusTooManyRequests:
-		kind = collectors.ErrThrottled
-	case http.StatusNotFound:
-		kind = collectors.ErrNotFound
-	default:
-		kind = errors.New(strings.ToLower(http.StatusText(status)))
-	}
-	return &apiError{op: op, status: status, code: code, kind: kind}
-}
-
-// gapKind classifies an error for an nhi.Gap.
-func gapKind(err error) nhi.GapKind {
-	var ae *apiError
-	switch {
-	case errors.Is(err, collectors.ErrDenied):
-		return nhi.GapDenied
-	case errors.Is(err, collectors.ErrThrottled):
-		return nhi.GapThrottled
-	case errors.Is(err, context.DeadlineExceeded):
-		return nhi.GapTimeout
-	case errors.Is(err, collectors.ErrNotFound), errors.As(err, &ae) && ae.status == http.StatusBadRequest:
-		return nhi.GapUnavailable
-	}
-	return nhi.GapError
 }
 
 // do sends one request and decodes a JSON answer into out (when non-nil).
@@ -106,6 +41,11 @@ func (g *graphClient) do(ctx context.Context, op, method, url string, body, out 
 	}
 	if out == nil || resp.StatusCode == http.StatusNoContent {
 		return nil
+	}
+	// An empty answer is not an empty collection: only what was read
+	// counts as observed.
+	if b, err := runtime.Payload(resp); err != nil || len(bytes.TrimSpace(b)) == 0 {
+		return fmt.Errorf("%s: empty response body (%d): %w", op, resp.StatusCode, collectors.ErrUnavailable)
 	}
 	if err := runtime.UnmarshalAsJSON(resp, out); err != nil {
 		return fmt.Errorf("%s: decoding response: %w", op, err)
@@ -171,6 +111,29 @@ func (g *graphClient) onBase(link string) (string, error) {
 
 // Graph wire types: only the properties the collector selects.
 
+type timeValue = time.Time
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	// The beta reports are documented with one-digit hour offsets
+	// ("-8:00"); pad them to RFC 3339.
+	if n := len(s); n > 5 && s[n-3] == ':' && (s[n-5] == '+' || s[n-5] == '-') && isDigit(s[n-4]) {
+		s = s[:n-4] + "0" + s[n-4:]
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.9999999", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unrecognised time %q", s)
+}
+
+func isDigit(b byte) bool { return b >= '0' && b <= '9' }
+
+// Graph wire types follow.
+
 type passwordCredential struct {
 	KeyID         string   `json:"keyId"`
 	DisplayName   string   `json:"displayName"`
@@ -225,6 +188,9 @@ type appRole struct {
 	Value              string   `json:"value"`
 	AllowedMemberTypes []string `json:"allowedMemberTypes"`
 }
+
+// spTypeManagedIdentity is the servicePrincipalType of a managed identity.
+const spTypeManagedIdentity = "ManagedIdentity"
 
 type servicePrincipal struct {
 	ID                     string               `json:"id"`

@@ -12,6 +12,7 @@ import (
 	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
 
 	"github.com/nhiscan/nhiscan/collectors/azure"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // TestNextLinkStaysOnGraph: a nextLink naming another host is followed on
@@ -46,16 +47,7 @@ func TestNextLinkStaysOnGraph(t *testing.T) {
 		fmt.Fprint(w, `{"value":[{"id":"a2","appId":"c2","displayName":"two"}]}`)
 	}))
 	defer graph.Close()
-	c, err := azure.New(azure.Config{TenantID: "t1", GraphURL: graph.URL, ResourceManagerURL: graph.URL,
-		Subscriptions: []string{"s1"}, Credential: &azfake.TokenCredential{}, HTTPClient: graph.Client(), MaxRetries: -1,
-		Now: func() time.Time { return fixedNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inv, err := c.Collect(t.Context())
-	if err != nil {
-		t.Fatalf("Collect: %v", err)
-	}
+	inv := collectFrom(t, graph)
 	mu.Lock()
 	defer mu.Unlock()
 	if foreign != 0 {
@@ -68,4 +60,39 @@ func TestNextLinkStaysOnGraph(t *testing.T) {
 	if !names["one"] || !names["two"] || !strings.Contains(strings.Join(pages, " "), "skiptoken=p2") {
 		t.Errorf("second page not read from the Graph endpoint: identities %v, queries %q", names, pages)
 	}
+}
+
+// TestEmptyAnswerIsAGap: a 200 with no body (a broken proxy) is not an
+// empty directory: the call is a gap, never an observed empty list.
+func TestEmptyAnswerIsAGap(t *testing.T) {
+	graph := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1.0/servicePrincipals" {
+			w.WriteHeader(http.StatusOK) // no body
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"value":[]}`)
+	}))
+	defer graph.Close()
+	inv := collectFrom(t, graph)
+	if g, ok := gapIn(inv, "t1", "graph:servicePrincipals.list"); !ok || g.Kind != nhi.GapUnavailable {
+		t.Errorf("empty answer: gap %+v (found %t), want unavailable", g, ok)
+	}
+}
+
+// collectFrom scans tenant t1, with subscription s1, against a test
+// server standing for both Graph and ARM, without retries.
+func collectFrom(t *testing.T, srv *httptest.Server) nhi.Inventory {
+	t.Helper()
+	c, err := azure.New(azure.Config{TenantID: "t1", GraphURL: srv.URL, ResourceManagerURL: srv.URL,
+		Subscriptions: []string{"s1"}, Credential: &azfake.TokenCredential{}, HTTPClient: srv.Client(), MaxRetries: -1,
+		Now: func() time.Time { return fixedNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inv, err := c.Collect(t.Context())
+	if err != nil {
+		t.Fatalf("Collect: %v", err)
+	}
+	return inv
 }

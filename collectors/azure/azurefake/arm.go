@@ -23,9 +23,9 @@ func (s *Server) armRoute(method string, seg []string) route {
 	n := len(seg)
 	switch {
 	case n == 1 && eq(seg[0], "subscriptions"):
-		return route{op: OpSubscriptionsList, scope: ScopeARM, handle: s.listSubscriptions}
+		return route{op: OpSubscriptionsList, scope: s.st.TenantID, handle: s.listSubscriptions}
 	case n == 4 && eq(seg[0], "providers") && eq(seg[1], "Microsoft.Authorization") && eq(seg[2], "roleDefinitions"):
-		return route{op: OpRoleDefinitionGet, scope: ScopeARM, handle: func(w http.ResponseWriter, r *http.Request) { s.getRoleDefinition(w, r, "", seg[3]) }}
+		return route{op: OpRoleDefinitionGet, scope: s.st.TenantID, handle: func(w http.ResponseWriter, r *http.Request) { s.getRoleDefinition(w, r, "", seg[3]) }}
 	case n >= 2 && eq(seg[0], "subscriptions"):
 		sub := seg[1]
 		rest := seg[2:]

@@ -5,9 +5,13 @@
 // $top up to 999, $expand capped at 20 related objects and 100 parents per
 // page, ARM nextLink paging, Graph and ARM error bodies), keeps state so that
 // disable, enable and credential removal change what the next scan sees, and
-// counts calls per API operation. Errors can be injected per scope (the
-// tenant for Graph, a subscription for ARM) and per operation: 403 denials
-// and 429 throttling with Retry-After. Latency can be injected per call.
+// counts calls per API operation. Faults are injected through the shared
+// fakeapi vocabulary (Deny, DenyAfter, Throttle, Fail, Timeout, Random) per
+// scope (the tenant id for Graph and tenant-level ARM calls such as the
+// subscription list, a subscription id for ARM calls in a subscription) and
+// per operation, and answered as Graph and ARM do: their error JSON, 429
+// with Retry-After, 5xx, and a hang until the client gives up. Latency can
+// be injected per call.
 //
 // It never serves a secret value: client secret texts are held only so tests
 // can prove they do not leak.
@@ -32,7 +36,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/fakeapi"
 )
 
-// Operation names, as counted by Calls and used by DenyOp and ThrottleOp.
+// Operation names, as counted by Calls and named in faults.
 // The azure collector records the same names as gap sources.
 const (
 	OpApplicationsList               = "graph:applications.list"
@@ -61,47 +65,47 @@ const (
 	OpUserAssignedIdentitiesList     = "arm:userAssignedIdentities.listBySubscription"
 )
 
-// ScopeARM is the scope of tenant-level ARM calls (the subscription list).
-const ScopeARM = "arm"
-
 // Server is a running fake.
 type Server struct {
 	// URL is the base URL of both the Graph and the ARM endpoints.
 	URL string
 	srv *httptest.Server
 
-	mu sync.Mutex
-	st Seed
 	fakeapi.Counter
-	denyScopes map[string]bool
-	denyOps    map[string]bool
-	throttles  map[string]*throttle
+	fakeapi.Faults
+
+	mu         sync.Mutex
+	st         Seed
 	latency    time.Duration
+	retryAfter time.Duration
+	hang       time.Duration
 	pageSize   int
 	nextID     int
+	// done is closed by Close, so that hanging requests end.
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
-type throttle struct {
-	remaining  int // <0: always
-	retryAfter time.Duration
-}
+// Defaults of SetRetryAfter and SetHang.
+const (
+	defaultRetryAfter = time.Second
+	defaultHang       = 5 * time.Second
+)
 
 // New starts a TLS fake serving a copy of seed. Close it when done.
 func New(seed Seed) *Server {
-	s := &Server{
-		st:         cloneSeed(seed),
-		denyScopes: map[string]bool{},
-		denyOps:    map[string]bool{},
-		throttles:  map[string]*throttle{},
-	}
+	s := &Server{st: cloneSeed(seed), retryAfter: defaultRetryAfter, hang: defaultHang, done: make(chan struct{})}
 	s.ensureManagedIdentitySPs()
 	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
 	return s
 }
 
-// Close stops the server.
-func (s *Server) Close() { s.srv.Close() }
+// Close stops the server. Requests hanging on a Timeout fault end first.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.done) })
+	s.srv.Close()
+}
 
 // Client returns an HTTP client that trusts the fake's certificate.
 func (s *Server) Client() *http.Client { return s.srv.Client() }
@@ -124,28 +128,21 @@ func (staticToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore
 // TenantID is the seeded tenant id.
 func (s *Server) TenantID() string { return s.st.TenantID }
 
-// DenyScope makes every call in scope (the tenant id for Graph, a
-// subscription id for ARM, ScopeARM for the subscription list) answer 403.
-func (s *Server) DenyScope(scope string) {
+// SetRetryAfter sets the Retry-After of a throttled answer (default 1s),
+// sent in whole seconds as Graph and ARM send it: 0 asks the client to
+// apply its own backoff.
+func (s *Server) SetRetryAfter(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.denyScopes[scope] = true
+	s.retryAfter = d
 }
 
-// DenyOp makes every call of one operation answer 403.
-func (s *Server) DenyOp(op string) {
+// SetHang sets how long a Timeout fault holds a request before answering
+// 504 (default 5s), when the client does not give up first.
+func (s *Server) SetHang(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.denyOps[op] = true
-}
-
-// ThrottleOp makes the next times calls of op (every call when times < 0)
-// answer 429 with a Retry-After header of retryAfter, in whole seconds as
-// Graph and ARM send it.
-func (s *Server) ThrottleOp(op string, times int, retryAfter time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.throttles[op] = &throttle{remaining: times, retryAfter: retryAfter}
+	s.hang = d
 }
 
 // SetLatency delays every response by d.
@@ -218,24 +215,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path)
 		return
 	}
-	s.mu.Lock()
 	s.Count(rt.op)
+	fault, faulty := s.Inject(rt.scope, rt.op)
+	s.mu.Lock()
 	lat := s.latency
-	denied := s.denyScopes[rt.scope] || s.denyOps[rt.op]
-	var thr *throttle
-	if t := s.throttles[rt.op]; t != nil && t.remaining != 0 {
-		thr = &throttle{retryAfter: t.retryAfter}
-		if t.remaining > 0 {
-			t.remaining--
-		}
-	}
 	s.mu.Unlock()
-	if lat > 0 {
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
-			return
-		}
+	if lat > 0 && !s.wait(r, lat) {
+		panic(http.ErrAbortHandler)
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://login.microsoftonline.com/common"`)
@@ -243,22 +229,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	arm := strings.HasPrefix(rt.op, "arm:")
-	if thr != nil {
-		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(thr.retryAfter.Seconds()))))
-		code := "TooManyRequests"
-		if arm {
-			code = "SubscriptionRequestsThrottled"
-		}
-		writeError(w, http.StatusTooManyRequests, code, "Too many requests. Please retry after the time given in Retry-After.")
-		return
-	}
-	if denied {
-		if arm {
-			writeError(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf(
-				"The client does not have authorization to perform action over scope '%s' or the scope is invalid.", rt.scope))
-		} else {
-			writeError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
-		}
+	if faulty {
+		s.writeFault(w, r, rt, arm, fault)
 		return
 	}
 	if arm && r.URL.Query().Get("api-version") == "" {
@@ -266,6 +238,79 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.handle(w, r)
+}
+
+// wait holds a request for d; it reports false when the client gave up or
+// the server is closing.
+func (s *Server) wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+	case <-s.done:
+	}
+	return false
+}
+
+// writeFault answers with an injected fault in the Graph or ARM wire
+// format.
+func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, rt route, arm bool, f fakeapi.Fault) {
+	switch f.Kind {
+	case fakeapi.FaultDenied:
+		if arm {
+			writeError(w, http.StatusForbidden, "AuthorizationFailed", fmt.Sprintf(
+				"The client does not have authorization to perform action over scope '%s' or the scope is invalid.", rt.scope))
+			return
+		}
+		writeError(w, http.StatusForbidden, "Authorization_RequestDenied", "Insufficient privileges to complete the operation.")
+	case fakeapi.FaultThrottled:
+		s.mu.Lock()
+		after := s.retryAfter
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(after.Seconds()))))
+		code := "TooManyRequests"
+		if arm {
+			code = "SubscriptionRequestsThrottled"
+		}
+		writeError(w, http.StatusTooManyRequests, code, "Too many requests. Please retry after the time given in Retry-After.")
+	case fakeapi.FaultTimeout:
+		s.mu.Lock()
+		hang := s.hang
+		s.mu.Unlock()
+		if !s.wait(r, hang) {
+			// The client gave up (or the fake is closing): never answer
+			// it, not even with an empty 200.
+			panic(http.ErrAbortHandler)
+		}
+		writeStatus(w, http.StatusGatewayTimeout, arm)
+	default:
+		writeStatus(w, f.Status, arm)
+	}
+}
+
+// writeStatus answers an HTTP error status with the error code Graph or
+// ARM uses for it.
+func writeStatus(w http.ResponseWriter, status int, arm bool) {
+	graphCodes := map[int]string{500: "generalException", 502: "badGateway", 503: "serviceNotAvailable", 504: "timeout"}
+	armCodes := map[int]string{500: "InternalServerError", 502: "BadGateway", 503: "ServiceUnavailable", 504: "GatewayTimeout"}
+	code := graphCodes[status]
+	if arm {
+		code = armCodes[status]
+	}
+	if code == "" {
+		code = strings.ReplaceAll(http.StatusText(status), " ", "")
+	}
+	writeError(w, status, code, http.StatusText(status)+".")
+}
+
+// Operation returns the scope and operation a request is counted and
+// faulted under, or "" when the fake does not serve it. Tests use it to
+// name the call behind a failed request.
+func (s *Server) Operation(r *http.Request) (scope, op string) {
+	rt := s.route(r)
+	return rt.scope, rt.op
 }
 
 func (s *Server) route(r *http.Request) route {

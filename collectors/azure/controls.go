@@ -23,13 +23,33 @@ type restoreData struct {
 	Federated   *ficWire       `json:"federated_credential,omitempty"`
 }
 
+// Controls performs the credential controls on one Entra tenant through
+// Microsoft Graph. It is built separately from the read-only Collector
+// (NewControls), so code that only scans holds nothing that can write.
+type Controls struct {
+	graph *graphClient
+}
+
+var _ collectors.Controller = (*Controls)(nil)
+
+// NewControls checks the configuration and builds the credential controls
+// of the tenant. It reads the same Config as New (the identity that acts
+// should be a different one from the scanner's) and contacts nothing.
+func NewControls(cfg Config) (*Controls, error) {
+	cl, err := newClients(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Controls{graph: cl.graph}, nil
+}
+
 // Act performs a credential control. Disable and Enable switch a service
 // principal's accountEnabled (Entra has no disabled state for a single
 // secret or certificate); Delete removes a client secret (irreversible), a
 // certificate or a federated credential (both restorable); Restore re-adds
 // a removed certificate or federated credential. Every action reads the
 // live state first and is idempotent.
-func (c *Collector) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
 	id := req.Identity
 	if id.Provider != "" && id.Provider != nhi.Azure {
 		return collectors.ActionResult{}, fmt.Errorf("azure: identity %s belongs to %s: %w", id.ID, id.Provider, collectors.ErrUnsupported)
@@ -80,11 +100,11 @@ func isGUID(s string) bool {
 	return true
 }
 
-func (c *Collector) spPath(id string) string {
+func (c *Controls) spPath(id string) string {
 	return c.graph.base + "/v1.0/servicePrincipals/" + url.PathEscape(id)
 }
 
-func (c *Collector) appPath(id string) string {
+func (c *Controls) appPath(id string) string {
 	return c.graph.base + "/v1.0/applications/" + url.PathEscape(id)
 }
 
@@ -95,7 +115,7 @@ func state(enabled bool) string {
 	return "disabled"
 }
 
-func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool) (collectors.ActionResult, error) {
+func (c *Controls) setEnabled(ctx context.Context, id nhi.Identity, enable bool) (collectors.ActionResult, error) {
 	spID := id.NativeID
 	if id.Kind == nhi.KindEntraApplication {
 		spID = id.Attributes["service_principal_id"]
@@ -107,17 +127,17 @@ func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool
 		return collectors.ActionResult{}, err
 	}
 	var sp servicePrincipal
-	if err := c.graph.do(ctx, srcSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
+	if err := c.graph.do(ctx, opSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp); err != nil {
 		return collectors.ActionResult{}, fmt.Errorf("azure: read service principal %s: %w", spID, err)
 	}
-	if sp.ServicePrincipalType == "ManagedIdentity" {
+	if sp.ServicePrincipalType == spTypeManagedIdentity {
 		return collectors.ActionResult{}, fmt.Errorf("azure: managed identity %s cannot be disabled in Entra; remove its role assignments instead: %w", spID, collectors.ErrUnsupported)
 	}
 	before := sp.AccountEnabled == nil || *sp.AccountEnabled
 	if before == enable {
 		return collectors.ActionResult{Before: state(before), After: state(before), Detail: "service principal already " + state(before)}, nil
 	}
-	if err := c.graph.do(ctx, srcSPUpdate, http.MethodPatch, c.spPath(spID), map[string]bool{"accountEnabled": enable}, nil); err != nil {
+	if err := c.graph.do(ctx, opSPUpdate, http.MethodPatch, c.spPath(spID), map[string]bool{"accountEnabled": enable}, nil); err != nil {
 		return collectors.ActionResult{}, fmt.Errorf("azure: set accountEnabled=%t on %s: %w", enable, spID, err)
 	}
 	return collectors.ActionResult{Changed: true, Before: state(before), After: state(enable),
@@ -126,14 +146,15 @@ func (c *Collector) setEnabled(ctx context.Context, id nhi.Identity, enable bool
 
 // Action sources, for errors.
 const (
-	srcSPGet         = "graph:servicePrincipals.get"
-	srcSPUpdate      = "graph:servicePrincipals.update"
-	srcAppGet        = "graph:applications.get"
-	srcAppUpdate     = "graph:applications.update"
-	srcRemovePwd     = "graph:removePassword"
-	srcFICGet        = "graph:applications.federatedIdentityCredentials.get"
-	srcFICDelete     = "graph:applications.federatedIdentityCredentials.delete"
-	srcFICCreate     = "graph:applications.federatedIdentityCredentials.create"
+	opSPGet          = "graph:servicePrincipals.get"
+	opSPUpdate       = "graph:servicePrincipals.update"
+	opAppGet         = "graph:applications.get"
+	opAppUpdate      = "graph:applications.update"
+	opAppRemovePwd   = "graph:applications.removePassword"
+	opSPRemovePwd    = "graph:servicePrincipals.removePassword"
+	opFICGet         = "graph:applications.federatedIdentityCredentials.get"
+	opFICDelete      = "graph:applications.federatedIdentityCredentials.delete"
+	opFICCreate      = "graph:applications.federatedIdentityCredentials.create"
 	originApp        = "application"
 	originSP         = "servicePrincipal"
 	kindCertificate  = "certificate"
@@ -161,14 +182,14 @@ func target(id nhi.Identity, credID string) (objectID, origin string, typ nhi.Cr
 	return objectID, origin, cr.Type, nil
 }
 
-func (c *Collector) objectPath(origin, id string) (path, getOp, updateOp string) {
+func (c *Controls) objectPath(origin, id string) (path, getOp, updateOp string) {
 	if origin == originSP {
-		return c.spPath(id), srcSPGet, srcSPUpdate
+		return c.spPath(id), opSPGet, opSPUpdate
 	}
-	return c.appPath(id), srcAppGet, srcAppUpdate
+	return c.appPath(id), opAppGet, opAppUpdate
 }
 
-func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credID string) (collectors.ActionResult, error) {
+func (c *Controls) deleteCredential(ctx context.Context, id nhi.Identity, credID string) (collectors.ActionResult, error) {
 	objID, origin, typ, err := target(id, credID)
 	if err != nil {
 		return collectors.ActionResult{}, err
@@ -193,7 +214,11 @@ func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credI
 		if !hasSecret(obj.PasswordCredentials, credID) {
 			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "client secret already removed"}, nil
 		}
-		if err := c.graph.do(ctx, srcRemovePwd, http.MethodPost, path+"/removePassword", map[string]string{"keyId": credID}, nil); err != nil {
+		removeOp := opAppRemovePwd
+		if origin == originSP {
+			removeOp = opSPRemovePwd
+		}
+		if err := c.graph.do(ctx, removeOp, http.MethodPost, path+"/removePassword", map[string]string{"keyId": credID}, nil); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: remove client secret %s: %w", credID, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "present", After: "absent",
@@ -237,7 +262,7 @@ func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credI
 			Detail: detail}, nil
 	case nhi.CredEntraFederated:
 		var f ficWire
-		err := c.graph.do(ctx, srcFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
+		err := c.graph.do(ctx, opFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
 		if errors.Is(err, collectors.ErrNotFound) {
 			return collectors.ActionResult{Before: "absent", After: "absent", Detail: "federated credential already removed"}, nil
 		}
@@ -249,7 +274,7 @@ func (c *Collector) deleteCredential(ctx context.Context, id nhi.Identity, credI
 		if err != nil {
 			return collectors.ActionResult{}, err
 		}
-		if err := c.graph.do(ctx, srcFICDelete, http.MethodDelete, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, nil); err != nil {
+		if err := c.graph.do(ctx, opFICDelete, http.MethodDelete, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, nil); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: remove federated credential %s: %w", credID, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "present", After: "absent", RestoreData: rd,
@@ -275,7 +300,7 @@ func hasSecret(pcs []passwordCredential, keyID string) bool {
 
 // keyCredentials reads an object's certificates with their public keys (a
 // single-object read selecting keyCredentials returns them).
-func (c *Collector) keyCredentials(ctx context.Context, path, op string) ([]keyCredential, error) {
+func (c *Controls) keyCredentials(ctx context.Context, path, op string) ([]keyCredential, error) {
 	var obj struct {
 		KeyCredentials []keyCredential `json:"keyCredentials"`
 	}
@@ -283,7 +308,7 @@ func (c *Collector) keyCredentials(ctx context.Context, path, op string) ([]keyC
 	return obj.KeyCredentials, err
 }
 
-func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collectors.ActionResult, error) {
+func (c *Controls) restore(ctx context.Context, raw json.RawMessage) (collectors.ActionResult, error) {
 	var rd restoreData
 	if len(raw) == 0 {
 		return collectors.ActionResult{}, fmt.Errorf("azure: restore needs the RestoreData of a Delete: %w", collectors.ErrUnsupported)
@@ -320,7 +345,7 @@ func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collector
 		}
 		base := c.appPath(rd.ObjectID) + "/federatedIdentityCredentials"
 		var exists bool
-		err := list(ctx, c.graph, srcFederatedPerApp, strings.TrimPrefix(base, c.graph.base), func(f ficWire) {
+		err := list(ctx, c.graph, opFederatedPerApp, strings.TrimPrefix(base, c.graph.base), func(f ficWire) {
 			exists = exists || f.Name == rd.Federated.Name
 		})
 		if err != nil {
@@ -330,7 +355,7 @@ func (c *Collector) restore(ctx context.Context, raw json.RawMessage) (collector
 			return collectors.ActionResult{Before: "present", After: "present", Detail: "federated credential already present"}, nil
 		}
 		var created ficWire
-		if err := c.graph.do(ctx, srcFICCreate, http.MethodPost, base, rd.Federated, &created); err != nil {
+		if err := c.graph.do(ctx, opFICCreate, http.MethodPost, base, rd.Federated, &created); err != nil {
 			return collectors.ActionResult{}, fmt.Errorf("azure: restore federated credential %s: %w", rd.Federated.Name, err)
 		}
 		return collectors.ActionResult{Changed: true, Before: "absent", After: "present",
