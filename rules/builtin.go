@@ -5,6 +5,7 @@
 package rules
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -62,7 +63,16 @@ func (b Basis) String() string {
 	return "current"
 }
 
-func reads(fs ...nhi.Facet) []nhi.Facet { return fs }
+// reads lists the facet classes a rule reads. Every rule also reads the
+// identity list: a finding is about an identity, and an identity missing
+// from a list that was not fully read may still be there, so none of its
+// findings may be resolved (or created) on that list's evidence.
+func reads(fs ...nhi.Facet) []nhi.Facet {
+	if slices.Contains(fs, nhi.FacetIdentities) {
+		return fs
+	}
+	return append([]nhi.Facet{nhi.FacetIdentities}, fs...)
+}
 
 // Control references used by the rule set.
 const (
