@@ -3,6 +3,8 @@ package campaign
 import (
 	"context"
 	"time"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // NoticeKind says which message a notice is.
@@ -89,3 +91,16 @@ const (
 	DeliverySent   = "sent"
 	DeliveryFailed = "failed"
 )
+
+// Closing is what closing a campaign records, in one transaction.
+type Closing struct {
+	At    time.Time
+	Actor string
+	// Defaults are the Unanswered decisions for items nobody resolved.
+	Defaults []Decision
+	// Certification is the certified state the campaign leaves; it becomes
+	// the latest certification (the baseline of "drift since
+	// certification").
+	Certification nhi.Certification
+	Summary       KPIs
+}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/campaign"
-	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // Campaign errors callers may test with errors.Is.
@@ -478,23 +477,10 @@ func (s *Store) CampaignDeliveries(ctx context.Context, id int64) ([]campaign.De
 	return out, rows.Err()
 }
 
-// CloseInput is what closing a campaign records.
-type CloseInput struct {
-	At    time.Time
-	Actor string
-	// Defaults are the Unanswered decisions for items nobody resolved.
-	Defaults []campaign.Decision
-	// Certification is the certified state the campaign leaves; it becomes
-	// the latest certification (the baseline of "drift since
-	// certification").
-	Certification nhi.Certification
-	Summary       campaign.KPIs
-}
-
 // CloseCampaign closes an open campaign in one transaction: it appends the
 // defaults (each audited), saves the certification, records the KPIs and
 // audits the close with the summary's SHA-256. A closed campaign is final.
-func (s *Store) CloseCampaign(ctx context.Context, id int64, in CloseInput) error {
+func (s *Store) CloseCampaign(ctx context.Context, id int64, in campaign.Closing) error {
 	summary, err := json.Marshal(in.Summary)
 	if err != nil {
 		return fmt.Errorf("close campaign: %w", err)

@@ -219,7 +219,7 @@ func TestCampaignClose(t *testing.T) {
 	st, path, _ := newStore(t)
 	id := newCampaign(t, st)
 	at := t0.AddDate(0, 0, 15)
-	in := store.CloseInput{At: at, Actor: "operator",
+	in := campaign.Closing{At: at, Actor: "operator",
 		Defaults:      []campaign.Decision{{ItemID: 3, Reviewer: campaign.Actor, Kind: campaign.Unanswered, Default: campaign.DefaultRevoke, Source: "close", At: at}},
 		Certification: nhi.Certification{At: at, Grants: map[string][]string{"aws:AIDAONE": {"b", "a"}}},
 		Summary:       campaign.KPIs{Items: 3, Certified: 2, Unanswered: 1, Overdue: 1},
