@@ -59,7 +59,7 @@ func notice(t testing.TB, kind campaign.NoticeKind) *campaign.Notice {
 		x := campaign.Context{Role: "platform", Purpose: "Runs the platform", Owner: "carol@acme.example", OwnerSource: "role",
 			OwnerStatus: nhi.OwnerActive, TechnicalOwner: "alice@acme.example", Status: "active",
 			LastUse: campaign.LastUse{State: nhi.UsageUsed, At: t0.AddDate(0, 0, -2), Source: "role-last-used", AsOf: t0.Add(-4 * time.Hour)},
-			Drift: "never certified", Baseline: "within the baseline of role platform"}
+			Drift:   "never certified", Baseline: "within the baseline of role platform"}
 		mod(&x)
 		return x
 	}
@@ -94,7 +94,9 @@ func notice(t testing.TB, kind campaign.NoticeKind) *campaign.Notice {
 		{ID: 5, Kind: campaign.KindIdentity, Provider: nhi.Azure, Scope: "tenant", IdentityID: "azure:sp1", IdentityName: bidiName,
 			IdentityKind: nhi.KindEntraServicePrincipal, Deadline: deadline, Reviewer: "carol@acme.example",
 			Conflict: "self-review: bob@acme.example owns this token (token-owner bobm)",
-			Context: ctx(func(x *campaign.Context) { x.LastUse = campaign.LastUse{State: nhi.UsageNotReported, Reason: "no sign-in report"} })},
+			Context: ctx(func(x *campaign.Context) {
+				x.LastUse = campaign.LastUse{State: nhi.UsageNotReported, Reason: "no sign-in report"}
+			})},
 	}
 	n := &campaign.Notice{Kind: kind, Campaign: c, To: campaign.Recipient{Address: "carol@acme.example", Name: "Carol Diaz"},
 		Items: items, New: map[int]bool{1: true, 4: true}, Escalated: map[int]string{}, Deadline: t0.AddDate(0, 0, 7),
