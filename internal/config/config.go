@@ -22,6 +22,10 @@ type Config struct {
 	// Thresholds override the catalog's defaults.
 	Thresholds Thresholds `yaml:"thresholds"`
 	Providers  Providers  `yaml:"providers"`
+	// Campaigns and SMTP configure recertification campaigns and their
+	// mail (campaigns.go); SMTP is nil when not configured.
+	Campaigns Campaigns `yaml:"campaigns"`
+	SMTP      *SMTP     `yaml:"smtp"`
 	// File is the path the configuration was read from ("" when none).
 	File string `yaml:"-"`
 }

@@ -213,6 +213,8 @@ var envVars = []envVar{
 	{"NHISCAN_GITHUB_GRAPHQL_URL", githubStr(func(g *fileGitHub) (*str, string) { return &g.GraphQLURL, "graphql_url" })},
 }
 
+func init() { envVars = append(envVars, campaignEnvVars...) }
+
 // applyEnv sets every non-empty NHISCAN_* variable over the file's values.
 // A value from the environment is positioned at the variable's name.
 func applyEnv(fc *fileConfig, getenv func(string) string, errs *strictyaml.List) {
@@ -383,6 +385,7 @@ func (v *validator) config(fc *fileConfig) Config {
 			UsageFreshness:   v.duration(t.UsageFreshness, "usage_freshness"),
 		}
 	}
+	v.campaignSections(fc, &cfg)
 	if p := fc.Providers; p != nil {
 		if p.AWS != nil {
 			cfg.Providers.AWS = v.aws(p.AWS)
