@@ -52,6 +52,9 @@ type Input struct {
 	Findings []FindingRow
 	// Previous is the scan drift was computed against; nil for a first scan.
 	Previous *Scan
+	// Campaigns are the recertification campaigns built from the scan;
+	// when set, the evidence pack gains decisions.csv and campaigns.csv.
+	Campaigns *CampaignEvidence
 }
 
 // rfc3339 formats t as RFC 3339 in UTC, or "" for the zero time.
