@@ -39,8 +39,8 @@ type BuildInput struct {
 // scope and id), its identity or leaver item, then a credential item per
 // credential and a grant item per grant. Provider-managed identities
 // (service-linked roles, Google service agents, Microsoft first-party
-// principals) are never items: nobody in the organisation can decide on
-// them.
+// principals) are items only when the filter asks for them: nobody in the
+// organisation can decide on them.
 func Build(in BuildInput) []Item {
 	// A normalised copy: credentials and grants sorted by id, times UTC.
 	in.Inventory = in.Inventory.Clone()
@@ -53,7 +53,7 @@ func Build(in BuildInput) []Item {
 	var items []Item
 	for i := range ids {
 		id := &ids[i]
-		if id.ProviderManaged || !b.keep(id) {
+		if (id.ProviderManaged && !in.Filter.ProviderManaged) || !b.keep(id) {
 			continue
 		}
 		items = b.identityItems(items, id)

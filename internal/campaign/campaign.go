@@ -77,6 +77,10 @@ type Filter struct {
 	WithFindingsOnly bool `json:"with_findings_only,omitempty"`
 	// LeaversOnly keeps identities whose owner has left.
 	LeaversOnly bool `json:"leavers_only,omitempty"`
+	// ProviderManaged includes provider-managed identities (service-linked
+	// roles, service agents), which are otherwise never items; the certify
+	// shortcut certifies them with the rest.
+	ProviderManaged bool `json:"provider_managed,omitempty"`
 }
 
 // Default is what an item nobody answered comes to when the campaign

@@ -72,8 +72,8 @@ type Notifier interface {
 type Delivery struct {
 	ID         int64
 	CampaignID int64
-	// Key names what was notified: "told|<reviewer>|<item>" or
-	// "remind|<reviewer>|<item>|<offset>".
+	// Key names what was notified: "told|<reviewer>|<item>|<assignment>"
+	// or "remind|<reviewer>|<item>|<assignment>|<offset>".
 	Key       string
 	Recipient string
 	Kind      NoticeKind

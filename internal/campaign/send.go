@@ -126,14 +126,16 @@ func (s *Service) escalations(st *state) (asg []Assignment, stuck []int) {
 	return asg, stuck
 }
 
-// Delivery-log keys: a reviewer told about an identity item, and reminded
-// of it at one offset.
-func toldKey(reviewer string, item int) string {
-	return "told|" + reviewer + "|" + strconv.Itoa(item)
+// Delivery-log keys: a reviewer told about an identity item they hold
+// since its gen-th assignment, and reminded of it at one offset. The
+// generation makes an item that comes back to an earlier reviewer (by
+// reassignment or escalation) news to them again.
+func toldKey(reviewer string, item, gen int) string {
+	return "told|" + reviewer + "|" + strconv.Itoa(item) + "|" + strconv.Itoa(gen)
 }
 
-func remindKey(reviewer string, item int, offset time.Duration) string {
-	return "remind|" + reviewer + "|" + strconv.Itoa(item) + "|" + strconv.FormatInt(int64(offset/time.Second), 10) + "s"
+func remindKey(reviewer string, item, gen int, offset time.Duration) string {
+	return "remind|" + reviewer + "|" + strconv.Itoa(item) + "|" + strconv.Itoa(gen) + "|" + strconv.FormatInt(int64(offset/time.Second), 10) + "s"
 }
 
 // notices works out, per reviewer, the digest due now (if any).
@@ -149,7 +151,9 @@ func (s *Service) notices(st *state, reminders bool) []*Notice {
 	// escalation or "don't know".
 	from := map[int]string{}
 	prev := map[int]string{}
+	gen := map[int]int{}
 	for _, a := range st.asg {
+		gen[a.ItemID]++
 		if a.Reason == AssignEscalated || a.Reason == AssignDontKnow {
 			from[a.ItemID] = prev[a.ItemID]
 		} else {
@@ -170,14 +174,15 @@ func (s *Service) notices(st *state, reminders bool) []*Notice {
 	slices.Sort(reviewers)
 	var out []*Notice
 	for _, r := range reviewers {
-		if n := s.notice(st, r, byReviewer[r], sent, from, reminders, now); n != nil {
+		if n := s.notice(st, r, byReviewer[r], sent, from, gen, reminders, now); n != nil {
 			out = append(out, n)
 		}
 	}
 	return out
 }
 
-func (s *Service) notice(st *state, reviewer string, items []Item, sent map[string]bool, from map[int]string, reminders bool, now time.Time) *Notice {
+func (s *Service) notice(st *state, reviewer string, items []Item, sent map[string]bool, from map[int]string, gen map[int]int,
+	reminders bool, now time.Time) *Notice {
 	n := &Notice{Campaign: st.c, Items: items, New: map[int]bool{}, Escalated: map[int]string{}, At: now}
 	kind := NoticeReminder
 	for _, it := range items {
@@ -188,12 +193,13 @@ func (s *Service) notice(st *state, reviewer string, items []Item, sent map[stri
 			n.Deadline = it.Deadline
 		}
 		due, isDue := ReminderDue(&st.c.Policy, it.Deadline, now)
-		if k := toldKey(reviewer, it.ID); !sent[k] {
+		g := gen[it.ID]
+		if k := toldKey(reviewer, it.ID, g); !sent[k] {
 			n.New[it.ID] = true
 			n.Keys = append(n.Keys, k)
 			if isDue {
 				// Telling now settles the reminder already due.
-				n.Keys = append(n.Keys, remindKey(reviewer, it.ID, due))
+				n.Keys = append(n.Keys, remindKey(reviewer, it.ID, g, due))
 			}
 			if kind != NoticeEscalation {
 				kind = NoticeInvite
@@ -205,7 +211,7 @@ func (s *Service) notice(st *state, reviewer string, items []Item, sent map[stri
 			continue
 		}
 		if reminders && isDue {
-			if k := remindKey(reviewer, it.ID, due); !sent[k] {
+			if k := remindKey(reviewer, it.ID, g, due); !sent[k] {
 				n.Keys = append(n.Keys, k)
 			}
 		}

@@ -412,3 +412,18 @@ func TestStatusAndReviewerItems(t *testing.T) {
 		t.Errorf("liam's items = %v", ids)
 	}
 }
+
+// An item that comes back to a reviewer who was told about it before is
+// news to them again.
+func TestItemComingBackIsNotifiedAgain(t *testing.T) {
+	e := newEnv(t)
+	c := e.create(t, campaign.Filter{})
+	e.send(t, c.ID)
+	e.box.take()
+	e.decide(t, c.ID, campaign.Decision{ItemID: 7, Reviewer: "bob@acme.example", Kind: campaign.Reassign, ReassignTo: "carol@acme.example", Source: "test"})
+	e.decide(t, c.ID, campaign.Decision{ItemID: 7, Reviewer: "carol@acme.example", Kind: campaign.Reassign, ReassignTo: "bob@acme.example", Source: "test"})
+	e.send(t, c.ID)
+	if diff := cmp.Diff([]string{"invite bob@acme.example: 2 items, new [7]"}, e.box.take()); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
 	"math/big"
@@ -60,6 +61,7 @@ type Server struct {
 	Port int
 	// RootCAs trusts the server's certificate.
 	RootCAs *x509.CertPool
+	certDER []byte
 
 	opt  Options
 	srv  *smtp.Server
@@ -86,7 +88,7 @@ func Start(tb testing.TB, opt Options) *Server {
 		l, err = net.Listen("tcp", "127.0.0.1:0")
 	case StartTLS, Implicit:
 		cfg, pool := selfSigned(tb)
-		s.RootCAs = pool
+		s.RootCAs, s.certDER = pool, cfg.Certificates[0].Certificate[0]
 		srv.TLSConfig = cfg
 		if opt.TLS == Implicit {
 			l, err = tls.Listen("tcp", "127.0.0.1:0", cfg)
@@ -104,6 +106,15 @@ func Start(tb testing.TB, opt Options) *Server {
 	go srv.Serve(l) //nolint:errcheck // returns when closed
 	tb.Cleanup(func() { srv.Close() })
 	return s
+}
+
+// CertPEM is the server's certificate in PEM form (a ca_file for
+// clients); nil without TLS.
+func (s *Server) CertPEM() []byte {
+	if s.certDER == nil {
+		return nil
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.certDER})
 }
 
 // Addr is host:port.
