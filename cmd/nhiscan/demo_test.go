@@ -46,6 +46,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo evidence does not verify: %v", err)
 	}
 	db := "--db=" + filepath.Join(out, "nhiscan.db")
+	checkDemoCampaign(t, c, stdout, out, db)
 
 	code, stdout, stderr = c.run("findings", db, "--format", "json", "--status", "all", "--drift")
 	if code != exitOK {
@@ -173,5 +174,34 @@ func TestDemoNeverClobbersAForeignFolder(t *testing.T) {
 		if code, out, errs := c.run("demo", "--out", own); code != exitOK {
 			t.Fatalf("demo run %d = %d\n%s%s", i+1, code, out, errs)
 		}
+	}
+}
+
+// checkDemoCampaign checks the recertification story after scan 2: mail in
+// the outbox for every notice kind, the scripted decisions, an escalation,
+// the close with its KPIs, and the decisions in the evidence pack.
+func checkDemoCampaign(t *testing.T, c *cli, stdout, out, db string) {
+	t.Helper()
+	for _, want := range []string{"recertification campaign", "across aws, azure, gcp and github", "invite email(s)",
+		": certify item ", ": revoke item ", ": reassign to ", "in bulk (recorded as bulk)", "reminder email(s)",
+		"is past its deadline: escalated to", "escalation email(s)", "closed: items ", "revoked 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, kind := range []string{"invite", "reminder", "escalation"} {
+		if m, _ := filepath.Glob(filepath.Join(out, "outbox", "*-"+kind+"-*.eml")); len(m) == 0 {
+			t.Errorf("no %s message in the outbox", kind)
+		}
+	}
+	dec, err := os.ReadFile(filepath.Join(out, "evidence", reports.FileDecisions))
+	if err != nil || !strings.Contains(string(dec), ",reassign,") || !strings.Contains(string(dec), ",unanswered,") {
+		t.Errorf("evidence decisions.csv lacks the campaign's decisions (%v)", err)
+	}
+	if code, o, e := c.run("audit", "verify", db, "--evidence", filepath.Join(out, "evidence")); code != exitOK {
+		t.Errorf("audit verify --evidence = %d\n%s%s", code, o, e)
+	}
+	if code, o, _ := c.run("campaign", "status", db, "--campaign", "1"); code != exitOK || !strings.Contains(o, "state closed") {
+		t.Errorf("campaign status = %d\n%s", code, o)
 	}
 }

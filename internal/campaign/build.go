@@ -36,7 +36,8 @@ type BuildInput struct {
 
 // Build returns the campaign's items, unrouted (Reviewer is empty), in item
 // order with IDs from 1: for each identity the filter keeps (by provider,
-// scope and id), its identity or leaver item, then a credential item per
+// scope and id), its identity or leaver item (the owner, or a person who
+// holds its credentials, has left), then a credential item per
 // credential and a grant item per grant. Provider-managed identities
 // (service-linked roles, Google service agents, Microsoft first-party
 // principals) are items only when the filter asks for them: nobody in the
@@ -117,7 +118,7 @@ func (b *builder) keep(id *nhi.Identity) bool {
 		return false
 	case len(f.Owners) > 0 && !slices.ContainsFunc(f.Owners, func(w string) bool { return strings.EqualFold(w, o.Owner) }):
 		return false
-	case f.LeaversOnly && o.OwnerStatus != nhi.OwnerDeparted:
+	case f.LeaversOnly && b.leaver(id, o) == nil:
 		return false
 	case f.PrivilegedOnly && privilegedGrants(id) == 0:
 		return false
@@ -155,7 +156,8 @@ func (b *builder) identityItems(items []Item, id *nhi.Identity) []Item {
 	fs := b.findings[id.ID]
 	deadline := b.in.Deadline
 	kind := KindIdentity
-	if o.OwnerStatus == nhi.OwnerDeparted {
+	leaver := b.leaver(id, o)
+	if leaver != nil {
 		kind = KindLeaver
 		if !b.in.LeaverDeadline.IsZero() {
 			deadline = b.in.LeaverDeadline
@@ -171,14 +173,23 @@ func (b *builder) identityItems(items []Item, id *nhi.Identity) []Item {
 		ctx.PrivilegedReason = fmt.Sprintf("holds %d privileged grant(s)", ctx.PrivilegedGrants)
 	}
 	ctx.Baseline = b.identityBaseline(id, o, fs)
-	ctx.Findings = refs(fs, func(f *nhi.Finding) bool { return f.CredentialID == "" && f.GrantID == "" })
+	// The identity item shows its own findings and those on credentials or
+	// grants that are no longer there (a removed key's drift finding).
+	present := map[string]bool{}
+	for i := range id.Credentials {
+		present["c\x00"+id.Credentials[i].ID] = true
+	}
+	for i := range id.Grants {
+		present["g\x00"+id.Grants[i].ID] = true
+	}
+	ctx.Findings = refs(fs, func(f *nhi.Finding) bool {
+		return (f.CredentialID == "" || !present["c\x00"+f.CredentialID]) && (f.GrantID == "" || !present["g\x00"+f.GrantID])
+	})
 	ctx.LastUse = b.lastUse(id.Provider, id.Scope, id.Usage)
 	ctx.Drift = b.identityDrift(id)
 	ctx.Gaps = b.gaps(id.Provider, id.Scope, func(f nhi.Facet) bool { return identityFacet(id, f) })
 	ctx.RequiresJustification = ctx.Privileged || slices.ContainsFunc(fs, func(f nhi.Finding) bool { return !f.Suppressed })
-	if kind == KindLeaver {
-		ctx.Leaver = b.leaver(id, o)
-	}
+	ctx.Leaver = leaver
 	head.Context = ctx
 	items = append(items, head)
 
@@ -252,9 +263,28 @@ func (b *builder) grantItem(n int, head *Item, id *nhi.Identity, g *nhi.Grant, f
 	return it
 }
 
+// leaver describes who left, when the identity's owner has (the analyzer
+// resolved it as departed), or when a person who holds its credentials
+// through the provider (an owner tag, Entra owner, GitHub added_by or token
+// owner: the analyzer's custodian) has; nil otherwise.
 func (b *builder) leaver(id *nhi.Identity, o nhi.Ownership) *Leaver {
-	l := &Leaver{Person: o.Owner}
-	if p, ok := b.people.Lookup(o.Owner); ok {
+	var who string
+	switch {
+	case o.OwnerStatus == nhi.OwnerDeparted:
+		who = o.Owner
+	default:
+		for _, f := range b.findings[id.ID] {
+			if f.RuleID == rules.RuleOwnerDeparted && !f.Suppressed && f.Evidence["custodian"] != "" {
+				who = f.Evidence["custodian"]
+				break
+			}
+		}
+		if who == "" {
+			return nil
+		}
+	}
+	l := &Leaver{Person: who}
+	if p, ok := b.people.Lookup(who); ok {
 		l.Person, l.Departed, l.Manager = p.ID, p.Departed, p.Manager
 	}
 	for i := range id.Credentials {

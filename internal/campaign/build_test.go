@@ -246,3 +246,15 @@ func TestBuildSuppressedFinding(t *testing.T) {
 		}
 	}
 }
+
+// A finding on a credential that is gone (a deleted key's drift finding)
+// shows on its identity's item.
+func TestBuildFindingOnAbsentCredential(t *testing.T) {
+	in := testBuildInput()
+	in.Findings = append(in.Findings, nhi.Finding{Fingerprint: "gone", RuleID: "drift-credential-removed", Family: nhi.FamilyDrift,
+		Severity: nhi.SevInfo, IdentityID: "aws:AROAPAY", CredentialID: "AKIAGONE"})
+	items := campaign.Build(in)
+	if f := items[6].Context.Findings; len(f) != 1 || f[0].RuleID != "drift-credential-removed" || !items[6].Context.RequiresJustification {
+		t.Errorf("payments-runtime findings = %+v", f)
+	}
+}

@@ -11,7 +11,8 @@ import (
 
 // Router chooses the reviewer of each identity's items: the business owner,
 // then the technical owner, then the owner's manager when the owner has
-// left, then the fallback. A leaver item goes to the leaver's manager first.
+// left, then the fallback. A leaver item goes to the leaver's manager first
+// (the owner who left, or the person who held the identity's credentials).
 // Only active people in the catalog review.
 //
 // A reviewer with a conflict of interest is skipped and the item goes to the
@@ -93,8 +94,9 @@ func (r *Router) chain(it *Item) []string {
 		ownerLeft = true
 	}
 	var cands []string
-	if it.Kind == KindLeaver {
-		cands = append(cands, owner.Manager)
+	if l := ctx.Leaver; l != nil {
+		// The leaver's manager reassigns what the leaver owned or held.
+		cands = append(cands, l.Manager)
 	}
 	if !ownerLeft {
 		cands = append(cands, ctx.Owner)

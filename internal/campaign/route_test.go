@@ -1,12 +1,14 @@
 package campaign_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/internal/campaign"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
 )
 
 type routed struct {
@@ -131,5 +133,33 @@ func TestEscalationTarget(t *testing.T) {
 		if got := campaign.EscalationTarget(people, tc.fallback, tc.reviewer, t0); got != tc.want {
 			t.Errorf("EscalationTarget(%s, fallback %s) = %q, want %q", tc.reviewer, tc.fallback, got, tc.want)
 		}
+	}
+}
+
+// A person who held an identity's credentials (the analyzer's custodian:
+// a token owner, GitHub added_by, an owner tag) left while the role's owner
+// stays: the identity becomes a leaver item for the leaver's manager.
+func TestRouteCustodianLeaver(t *testing.T) {
+	in := testBuildInput()
+	in.Findings = append(in.Findings, nhi.Finding{Fingerprint: "cust", RuleID: rules.RuleOwnerDeparted, Family: nhi.FamilyOrphaned,
+		Severity: nhi.SevHigh, IdentityID: "aws:AROAPAY", Evidence: map[string]string{"custodian": "dan@acme.example", "custodian_source": "tag"}})
+	people := campaign.NewPeople(in.Catalog.People)
+	items, _ := route(t, campaign.Router{People: people, Fallback: "grace@acme.example", Now: t0}, in)
+	it := items[6]
+	if it.Kind != campaign.KindLeaver || it.Reviewer != "carol@acme.example" || it.Context.Leaver == nil || it.Context.Leaver.Person != "dan@acme.example" {
+		t.Errorf("payments-runtime: %s to %s, leaver %+v; want a leaver item for dan's manager carol", it.Kind, it.Reviewer, it.Context.Leaver)
+	}
+	if !it.Deadline.Equal(in.LeaverDeadline) {
+		t.Errorf("deadline %v, want the leaver deadline", it.Deadline)
+	}
+	in.Filter.LeaversOnly = true
+	var names []string
+	for _, x := range campaign.Build(in) {
+		if x.ParentID == 0 {
+			names = append(names, x.IdentityName)
+		}
+	}
+	if strings.Join(names, ",") != "dan-scripts,payments-runtime" {
+		t.Errorf("leavers only = %v", names)
 	}
 }
