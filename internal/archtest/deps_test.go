@@ -26,6 +26,11 @@ var rules = []struct {
 	{"collectors/gcp", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/github", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
 	{"collectors/github", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
 	{"internal/store", []string{mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd"}, "the store persists nhi types"},
+	{"internal/campaign", []string{mod + "internal/store", mod + "internal/notify", mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd",
+		"modernc.org/", "database/sql", "net/http", "net/smtp", "github.com/wneessen/", "github.com/emersion/"},
+		"campaigns declare the store and notifier they use; no database, mail or network of their own"},
+	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "database/sql"},
+		"notify renders and delivers notices; it decides nothing and stores nothing"},
 }
 
 func TestDependencyDirection(t *testing.T) {
