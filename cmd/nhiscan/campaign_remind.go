@@ -5,12 +5,7 @@ import (
 )
 
 func (a *app) campaignRemindCmd() *cobra.Command {
-	var (
-		id       int64
-		dryRun   bool
-		out      string
-		catalogs []string
-	)
+	var args sendArgs
 	cmd := &cobra.Command{
 		Use:   "remind",
 		Short: "Escalate overdue items and send the reminders that are due",
@@ -23,12 +18,9 @@ deadline) gets one reminder digest per window. Run it daily (cron, or
 writes the reminders as .eml files and escalates nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runSend(cmd.Context(), id, catalogs, dryRun, out, true)
+			return a.runSend(cmd.Context(), args, true)
 		},
 	}
-	cmd.Flags().Int64Var(&id, "campaign", 0, "campaign id (required)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "write .eml files to --out instead of sending; escalate nothing")
-	cmd.Flags().StringVar(&out, "out", "", "folder for the .eml files of --dry-run")
-	cmd.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for people (default: config 'catalog')")
+	args.flags(cmd, "write .eml files to --out instead of sending; escalate nothing")
 	return cmd
 }

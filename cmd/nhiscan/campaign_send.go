@@ -10,13 +10,23 @@ import (
 	"github.com/nhiscan/nhiscan/reports"
 )
 
+// sendArgs are the flags send and remind share.
+type sendArgs struct {
+	id       int64
+	dryRun   bool
+	out      string
+	catalogs []string
+}
+
+func (s *sendArgs) flags(cmd *cobra.Command, dryRunHelp string) {
+	cmd.Flags().Int64Var(&s.id, "campaign", 0, "campaign id (required)")
+	cmd.Flags().BoolVar(&s.dryRun, "dry-run", false, dryRunHelp)
+	cmd.Flags().StringVar(&s.out, "out", "", "folder for the .eml files of --dry-run")
+	cmd.Flags().StringSliceVar(&s.catalogs, "catalog", nil, "catalog for people (default: config 'catalog')")
+}
+
 func (a *app) campaignSendCmd() *cobra.Command {
-	var (
-		id       int64
-		dryRun   bool
-		out      string
-		catalogs []string
-	)
+	var args sendArgs
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Open a draft campaign and email each reviewer one digest of their items",
@@ -29,22 +39,20 @@ retries what failed. With --dry-run --out DIR it writes each message as an
 delivery.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runSend(cmd.Context(), id, catalogs, dryRun, out, false)
+			return a.runSend(cmd.Context(), args, false)
 		},
 	}
-	cmd.Flags().Int64Var(&id, "campaign", 0, "campaign id (required)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "write .eml files to --out instead of sending")
-	cmd.Flags().StringVar(&out, "out", "", "folder for the .eml files of --dry-run")
-	cmd.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for people (default: config 'catalog')")
+	args.flags(cmd, "write .eml files to --out instead of sending")
 	return cmd
 }
 
 // runSend is send (remind=false) or remind.
-func (a *app) runSend(ctx context.Context, id int64, catalogs []string, dryRun bool, out string, remind bool) error {
+func (a *app) runSend(ctx context.Context, args sendArgs, remind bool) error {
+	id, dryRun, out := args.id, args.dryRun, args.out
 	if dryRun != (out != "") {
 		return usagef("--dry-run and --out DIR go together")
 	}
-	return a.withCampaigns(ctx, catalogs, true, func(e *campaignEnv) error {
+	return a.withCampaigns(ctx, args.catalogs, true, func(e *campaignEnv) error {
 		c, err := loadCampaign(ctx, e.st, id)
 		if err != nil {
 			return err

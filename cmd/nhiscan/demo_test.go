@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nhiscan/nhiscan/internal/notify/smtptest"
 	"github.com/nhiscan/nhiscan/reports"
 )
 
@@ -135,9 +137,22 @@ func TestDemo(t *testing.T) {
 		t.Error("demo audit log does not verify")
 	}
 
-	// A second run starts afresh in the same folder.
-	if code, stdout, stderr := c.run("demo", "--out", out); code != exitOK {
+	// A second run starts afresh in the same folder; with an smtp section in
+	// the configuration, every campaign email also reaches the server.
+	srv := smtptest.Start(t, smtptest.Options{})
+	cfg := filepath.Join(c.dir, "nhiscan.yaml")
+	writeFile(t, cfg, fmt.Sprintf("smtp:\n  host: 127.0.0.1\n  port: %d\n  tls: none\n  from: \"nhiscan demo <nhiscan@acme.example>\"\n", srv.Port))
+	c.env["NHISCAN_CONFIG"] = cfg
+	code, stdout, stderr = c.run("demo", "--out", out)
+	if code != exitOK {
 		t.Fatalf("second demo = %d\n%s\n%s", code, stdout, stderr)
+	}
+	emls, _ := filepath.Glob(filepath.Join(out, "outbox", "*.eml"))
+	if msgs := srv.Messages(); len(emls) == 0 || len(msgs) != len(emls) {
+		t.Errorf("SMTP got %d messages, the outbox has %d", len(msgs), len(emls))
+	}
+	if !strings.Contains(stdout, "mail also goes to the configured SMTP server 127.0.0.1") {
+		t.Errorf("the demo does not say it sends over SMTP:\n%s", stdout)
 	}
 }
 
