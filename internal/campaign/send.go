@@ -257,12 +257,13 @@ func (s *Service) deliver(ctx context.Context, st *state, notices []*Notice, opt
 		if opt.DryRun {
 			continue
 		}
+		ds := make([]Delivery, 0, len(n.Keys))
 		for _, k := range n.Keys {
-			err := s.Store.RecordDelivery(ctx, Delivery{CampaignID: st.c.ID, Key: k, Recipient: n.To.Address, Kind: n.Kind,
+			ds = append(ds, Delivery{CampaignID: st.c.ID, Key: k, Recipient: n.To.Address, Kind: n.Kind,
 				Transport: rec.Transport, Status: status, MessageID: rec.MessageID, Error: msg, At: s.now()})
-			if err != nil {
-				return res, err
-			}
+		}
+		if err := s.Store.RecordDeliveries(ctx, ds); err != nil {
+			return res, err
 		}
 	}
 	return res, nil

@@ -30,7 +30,7 @@ type Store interface {
 	OpenCampaign(ctx context.Context, id int64, at time.Time, actor string) error
 	RecordDecisions(ctx context.Context, id int64, ds []Decision, asg []Assignment) error
 	AssignItems(ctx context.Context, id int64, asg []Assignment) error
-	RecordDelivery(ctx context.Context, d Delivery) error
+	RecordDeliveries(ctx context.Context, ds []Delivery) error
 	CloseCampaign(ctx context.Context, id int64, in Closing) error
 
 	Snapshot(ctx context.Context, scanID int64) (nhi.Inventory, string, error)

@@ -435,22 +435,32 @@ func (s *Store) CampaignDecisions(ctx context.Context, id int64) ([]campaign.Dec
 	return out, rows.Err()
 }
 
-// RecordDelivery appends one delivery attempt to the log. A second
-// successful delivery of the same key returns an error wrapping
-// ErrDelivered and writes nothing.
-func (s *Store) RecordDelivery(ctx context.Context, d campaign.Delivery) error {
-	if d.At.IsZero() || d.Key == "" {
-		return errors.New("record delivery: time and key are required")
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO campaign_deliveries (campaign_id, key, recipient, kind, transport, status, message_id, error, at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.CampaignID, d.Key, d.Recipient, string(d.Kind), d.Transport, d.Status, d.MessageID, d.Error, formatTime(d.At))
-	if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
-		return fmt.Errorf("record delivery %q: %w", d.Key, ErrDelivered)
-	}
-	if err != nil {
-		return fmt.Errorf("record delivery %q: %w", d.Key, err)
-	}
-	return nil
+// RecordDeliveries appends delivery attempts to the log in one
+// transaction (one notice settles several keys). A second successful
+// delivery of a key returns an error wrapping ErrDelivered, and then
+// nothing of the batch is written.
+func (s *Store) RecordDeliveries(ctx context.Context, ds []campaign.Delivery) error {
+	return s.inTx(ctx, "record deliveries", func(tx *sql.Tx) error {
+		ins, err := tx.PrepareContext(ctx, `INSERT INTO campaign_deliveries (campaign_id, key, recipient, kind, transport, status, message_id, error, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		for _, d := range ds {
+			if d.At.IsZero() || d.Key == "" {
+				return errors.New("time and key are required")
+			}
+			_, err := ins.ExecContext(ctx, d.CampaignID, d.Key, d.Recipient, string(d.Kind), d.Transport, d.Status, d.MessageID, d.Error, formatTime(d.At))
+			if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+				return fmt.Errorf("%q: %w", d.Key, ErrDelivered)
+			}
+			if err != nil {
+				return fmt.Errorf("%q: %w", d.Key, err)
+			}
+		}
+		return nil
+	})
 }
 
 // CampaignDeliveries returns the delivery log of a campaign in order.

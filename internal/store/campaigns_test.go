@@ -191,16 +191,22 @@ func TestCampaignDeliveryLogIsIdempotent(t *testing.T) {
 	id := newCampaign(t, st)
 	d := campaign.Delivery{CampaignID: id, Key: "told|carol@acme.example|1", Recipient: "carol@acme.example", Kind: campaign.NoticeInvite,
 		Transport: "smtp", Status: campaign.DeliveryFailed, Error: "421 try later", At: t0}
-	if err := st.RecordDelivery(ctx, d); err != nil {
+	if err := st.RecordDeliveries(ctx, []campaign.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}
 	d.Status, d.Error, d.MessageID, d.At = campaign.DeliverySent, "", "<m1@nhiscan>", t0.Add(time.Minute)
-	if err := st.RecordDelivery(ctx, d); err != nil {
+	if err := st.RecordDeliveries(ctx, []campaign.Delivery{d}); err != nil {
 		t.Fatal(err)
 	}
 	d.At = t0.Add(2 * time.Minute)
-	if err := st.RecordDelivery(ctx, d); !errors.Is(err, store.ErrDelivered) {
+	if err := st.RecordDeliveries(ctx, []campaign.Delivery{d}); !errors.Is(err, store.ErrDelivered) {
 		t.Errorf("second successful delivery: %v, want ErrDelivered", err)
+	}
+	// A batch with a key already delivered writes nothing.
+	fresh := d
+	fresh.Key = "told|carol@acme.example|3"
+	if err := st.RecordDeliveries(ctx, []campaign.Delivery{fresh, d}); !errors.Is(err, store.ErrDelivered) {
+		t.Errorf("batch with a delivered key: %v, want ErrDelivered", err)
 	}
 	got, err := st.CampaignDeliveries(ctx, id)
 	if err != nil {
