@@ -290,3 +290,17 @@ func (a *app) campaignEvidence(ctx context.Context, st *store.Store, scanID int6
 	}
 	return ev, nil
 }
+
+// addCampaignHashes names the SHA-256 of an evidence pack's decisions.csv
+// and campaigns.csv in its export's audit entry (they are in the manifest
+// too, whose own hash the entry records).
+func addCampaignHashes(detail map[string]string, m reports.Manifest) {
+	for _, f := range m.Files {
+		switch f.Name {
+		case reports.FileDecisions:
+			detail["decisions_sha256"] = f.SHA256
+		case reports.FileCampaigns:
+			detail["campaigns_sha256"] = f.SHA256
+		}
+	}
+}

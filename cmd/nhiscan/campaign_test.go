@@ -188,7 +188,8 @@ func TestCLICampaignLifecycle(t *testing.T) {
 		t.Errorf("audit verify:\n%s", out)
 	}
 	log := c.ok(args("audit", "log")...)
-	for _, want := range []string{"campaign.create", "campaign.open", "campaign.decision campaign:1/item:1", "campaign.assign", "campaign.close"} {
+	for _, want := range []string{"campaign.create", "campaign.open", "campaign.decision campaign:1/item:1", "campaign.assign", "campaign.close",
+		"decisions_sha256=", "campaigns_sha256="} {
 		if !strings.Contains(log, want) {
 			t.Errorf("audit log lacks %s", want)
 		}

@@ -163,3 +163,22 @@ func TestRouteCustodianLeaver(t *testing.T) {
 		t.Errorf("leavers only = %v", names)
 	}
 }
+
+// Where a provider says who created or last changed a credential, that
+// person does not review it.
+func TestRouteConflictFromCredentialAttributes(t *testing.T) {
+	in := testBuildInput()
+	for i := range in.Inventory.Identities {
+		id := &in.Inventory.Identities[i]
+		if id.ID == "aws:AIDADEPLOY" {
+			id.Credentials[1].Attributes = map[string]string{"last_changed_by": "Carol@acme.example"}
+		}
+	}
+	people := campaign.NewPeople(in.Catalog.People)
+	items, _ := route(t, campaign.Router{People: people, Fallback: "grace@acme.example", Now: t0}, in)
+	it := items[0]
+	if it.Reviewer != "alice@acme.example" || it.Conflicted != "carol@acme.example" ||
+		it.Conflict != "carol@acme.example last changed credential AKIANEW (last_changed_by)" {
+		t.Errorf("platform-deployer to %s, conflict %q (%s); want the technical owner alice, carol conflicted", it.Reviewer, it.Conflict, it.Conflicted)
+	}
+}
