@@ -389,3 +389,41 @@ func TestOutbox(t *testing.T) {
 	}
 	checkMessage(t, smtptest.Message{To: []string{"carol@acme.example"}, Data: data}, notice(t, campaign.NoticeInvite))
 }
+
+// TestSecretsNeverReachAMessage: a secret a collector or a careless
+// inventory put in an attribute, a tag or a signal detail never reaches a
+// campaign email, while the identity it belongs to does.
+func TestSecretsNeverReachAMessage(t *testing.T) {
+	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: t0, Scopes: []nhi.Scope{{Provider: nhi.GitHub, ID: "acme"}},
+		Identities: []nhi.Identity{{ID: "github:fgpat:1", Provider: nhi.GitHub, Kind: nhi.KindGitHubFineGrainedPAT, NativeID: "1",
+			Name: "release-token", Scope: "acme", Status: nhi.StatusActive, Usage: nhi.Usage{State: nhi.UsageNeverUsed, Source: "github-api"},
+			Tags:       map[string]string{"token": secret},
+			Attributes: map[string]string{"value": secret},
+			Signals:    []nhi.Signal{{Code: nhi.SignalExposed, Detail: secret}},
+			Credentials: []nhi.Credential{{ID: "1", Type: nhi.CredGitHubFineGrainedPAT, Status: nhi.StatusActive,
+				Usage: nhi.Usage{State: nhi.UsageNeverUsed, Source: "github-api"}, Attributes: map[string]string{"token_value": secret}}}}},
+	}
+	items := campaign.Build(campaign.BuildInput{Inventory: inv, Now: t0, Deadline: deadline})
+	for i := range items {
+		items[i].Reviewer = "carol@acme.example"
+	}
+	n := notice(t, campaign.NoticeInvite)
+	n.Items, n.New = items, map[int]bool{1: true}
+	msg, err := (&notify.Mailer{From: "nhiscan@acme.example"}).Message(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if _, err := msg.WriteTo(&b); err != nil {
+		t.Fatal(err)
+	}
+	_, parts := parse(t, b.Bytes())
+	for _, p := range parts {
+		if strings.Contains(p.body, secret) {
+			t.Errorf("%s part carries the secret", p.contentType)
+		}
+		if !strings.Contains(p.body, "release-token") {
+			t.Errorf("%s part lacks the identity", p.contentType)
+		}
+	}
+}
