@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhiscan/nhiscan/internal/campaign"
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/reports"
 )
 
@@ -91,11 +92,33 @@ func (a *app) statusJSON(st campaign.Status) error {
 		Overdue  int    `json:"overdue"`
 		Notified string `json:"last_notice,omitempty"`
 	}
+	// Durations as the configuration writes them (14d), not nanoseconds.
+	p := st.Campaign.Policy
+	var reminders []string
+	for _, r := range p.Reminders {
+		reminders = append(reminders, duration.Format(r))
+	}
+	policy := map[string]any{"reminders": reminders, "escalate_after": duration.Format(p.EscalateAfter),
+		"unanswered": p.Unanswered, "leaver_deadline": duration.Format(p.LeaverDeadline), "leaver_unanswered": p.LeaverUnanswered,
+		"fallback": p.Fallback, "single_reviewer": p.SingleReviewer, "link_ttl": duration.Format(p.LinkTTL)}
+	c := st.Campaign
 	out := struct {
-		Campaign  campaign.Campaign `json:"campaign"`
-		KPIs      campaign.KPIs     `json:"kpis"`
-		Reviewers []reviewer        `json:"reviewers"`
-	}{Campaign: st.Campaign, KPIs: st.KPIs, Reviewers: []reviewer{}}
+		ID        int64           `json:"id"`
+		Name      string          `json:"name"`
+		ScanID    int64           `json:"scan_id"`
+		State     campaign.State  `json:"state"`
+		Filter    campaign.Filter `json:"filter"`
+		Policy    map[string]any  `json:"policy"`
+		CreatedBy string          `json:"created_by"`
+		CreatedAt string          `json:"created_at"`
+		OpenedAt  string          `json:"opened_at,omitempty"`
+		Deadline  string          `json:"deadline"`
+		ClosedAt  string          `json:"closed_at,omitempty"`
+		KPIs      campaign.KPIs   `json:"kpis"`
+		Reviewers []reviewer      `json:"reviewers"`
+	}{ID: c.ID, Name: c.Name, ScanID: c.ScanID, State: c.State, Filter: c.Filter, Policy: policy, CreatedBy: c.CreatedBy,
+		CreatedAt: fmtTime(c.CreatedAt), OpenedAt: fmtTime(c.OpenedAt), Deadline: fmtTime(c.Deadline), ClosedAt: fmtTime(c.ClosedAt),
+		KPIs: st.KPIs, Reviewers: []reviewer{}}
 	for _, r := range st.Reviewers {
 		out.Reviewers = append(out.Reviewers, reviewer{r.Reviewer, r.Items, r.Open, r.Overdue, fmtTime(r.Notified)})
 	}
