@@ -206,6 +206,7 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 		{FileDrift, func(w io.Writer) (int, error) { return ev.writeFindings(w, true) }},
 		{FileGaps, ev.writeGaps},
 	}
+	builders = append(builders, ev.campaignBuilders()...)
 	files := map[string][]byte{FileSnapshot: ev.snapshot}
 	m.Files = append(m.Files, manifestFile(FileSnapshot, len(ev.inv.Identities), ev.snapshot))
 	for _, b := range builders {

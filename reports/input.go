@@ -66,6 +66,9 @@ type Input struct {
 	// could not judge (nhi.NotEvaluated); when nil with Previous set, only
 	// this scan's coverage is known and the report says so.
 	PreviousInventory *nhi.Inventory
+	// Campaigns are the recertification campaigns built from the scan;
+	// when set, the evidence pack gains decisions.csv and campaigns.csv.
+	Campaigns *CampaignEvidence
 }
 
 // rfc3339 formats t as RFC 3339 in UTC, or "" for the zero time.

@@ -15,9 +15,9 @@ import (
 // certifyCmd records a certification: the entitlements and credentials of a
 // scan, as signed off by the owners in a review. Later scans report every
 // grant that was not in the last certified state
-// (drift-grant-since-certification). Until recertification campaigns run
-// inside nhiscan, this records the outcome of a review held elsewhere, with
-// who signed it off, in the audit log.
+// (drift-grant-since-certification). It records the outcome of a review held
+// elsewhere as a one-reviewer campaign, created, certified and closed at once
+// (certifyShortcut), with who signed it off in the audit log.
 func (a *app) certifyCmd() *cobra.Command {
 	var (
 		scanID int64
@@ -30,14 +30,18 @@ func (a *app) certifyCmd() *cobra.Command {
 		Long: `certify records the grants and credentials of a scan as certified: the state
 the owners signed off in a review. Later scans report every grant added since
 (drift-grant-since-certification). The certification, who recorded it and why
-are appended to the audit log.`,
+are appended to the audit log.
+
+It is a shortcut for a one-reviewer campaign over the whole scan, created,
+certified by --by and closed at once (see 'nhiscan campaign' for campaigns
+where each owner decides).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if strings.TrimSpace(by) == "" {
 				return usagef("--by is required: who signed the review off (attribution is logged)")
 			}
-			return a.readStore(ctx, func(_ config.Config, st *store.Store) error {
+			return a.readStore(ctx, func(cfg config.Config, st *store.Store) error {
 				if scanID == 0 {
 					latest, err := st.LatestScan(ctx)
 					if err != nil {
@@ -55,23 +59,22 @@ are appended to the audit log.`,
 				if sc.Status != store.ScanComplete && sc.Status != store.ScanPartial {
 					return usagef("scan %d is %s: only a completed scan can be certified", scanID, sc.Status)
 				}
-				inv, sum, err := st.Snapshot(ctx, scanID)
+				_, sum, err := st.Snapshot(ctx, scanID)
 				if err != nil {
 					return err
 				}
-				cert := certificationOf(inv)
-				cert.At = a.now().UTC()
-				if err := st.SaveCertification(ctx, cert); err != nil {
+				c, k, err := a.certifyShortcut(ctx, cfg, st, scanID, by, note)
+				if err != nil {
 					return err
 				}
-				if err := st.Audit(ctx, store.AuditEntry{At: cert.At, Actor: actor(a.getenv), Action: "certification.record",
+				if err := st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: actor(a.getenv), Action: "certification.record",
 					Subject: fmt.Sprintf("scan:%d", scanID), Detail: map[string]string{
-						"certified_by": by, "note": note, "snapshot_sha256": sum,
-						"identities": fmt.Sprint(len(cert.Grants)), "status": string(sc.Status),
+						"certified_by": by, "note": note, "snapshot_sha256": sum, "campaign": fmt.Sprint(c.ID),
+						"identities": fmt.Sprint(k.Identities), "status": string(sc.Status),
 					}}); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "certified scan %d (%d identities) as signed off by %s\n", scanID, len(cert.Grants), by)
+				fmt.Fprintf(a.stdout, "certified scan %d (%d identities) as signed off by %s (campaign %d)\n", scanID, k.Identities, by, c.ID)
 				if sc.Status == store.ScanPartial {
 					fmt.Fprintf(a.stderr, "warning: scan %d is partial: identities in scopes it could not read are not part of this certification\n", scanID)
 				}

@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nhiscan/nhiscan/internal/notify/smtptest"
 	"github.com/nhiscan/nhiscan/reports"
 )
 
@@ -46,6 +48,7 @@ func TestDemo(t *testing.T) {
 		t.Errorf("demo evidence does not verify: %v", err)
 	}
 	db := "--db=" + filepath.Join(out, "nhiscan.db")
+	checkDemoCampaign(t, c, stdout, out, db)
 
 	code, stdout, stderr = c.run("findings", db, "--format", "json", "--status", "all", "--drift")
 	if code != exitOK {
@@ -134,9 +137,22 @@ func TestDemo(t *testing.T) {
 		t.Error("demo audit log does not verify")
 	}
 
-	// A second run starts afresh in the same folder.
-	if code, stdout, stderr := c.run("demo", "--out", out); code != exitOK {
+	// A second run starts afresh in the same folder; with an smtp section in
+	// the configuration, every campaign email also reaches the server.
+	srv := smtptest.Start(t, smtptest.Options{})
+	cfg := filepath.Join(c.dir, "nhiscan.yaml")
+	writeFile(t, cfg, fmt.Sprintf("smtp:\n  host: 127.0.0.1\n  port: %d\n  tls: none\n  from: \"nhiscan demo <nhiscan@acme.example>\"\n", srv.Port))
+	c.env["NHISCAN_CONFIG"] = cfg
+	code, stdout, stderr = c.run("demo", "--out", out)
+	if code != exitOK {
 		t.Fatalf("second demo = %d\n%s\n%s", code, stdout, stderr)
+	}
+	emls, _ := filepath.Glob(filepath.Join(out, "outbox", "*.eml"))
+	if msgs := srv.Messages(); len(emls) == 0 || len(msgs) != len(emls) {
+		t.Errorf("SMTP got %d messages, the outbox has %d", len(msgs), len(emls))
+	}
+	if !strings.Contains(stdout, "mail also goes to the configured SMTP server 127.0.0.1") {
+		t.Errorf("the demo does not say it sends over SMTP:\n%s", stdout)
 	}
 }
 
@@ -173,5 +189,34 @@ func TestDemoNeverClobbersAForeignFolder(t *testing.T) {
 		if code, out, errs := c.run("demo", "--out", own); code != exitOK {
 			t.Fatalf("demo run %d = %d\n%s%s", i+1, code, out, errs)
 		}
+	}
+}
+
+// checkDemoCampaign checks the recertification story after scan 2: mail in
+// the outbox for every notice kind, the scripted decisions, an escalation,
+// the close with its KPIs, and the decisions in the evidence pack.
+func checkDemoCampaign(t *testing.T, c *cli, stdout, out, db string) {
+	t.Helper()
+	for _, want := range []string{"recertification campaign", "across aws, azure, gcp and github", "invite email(s)",
+		": certify item ", ": revoke item ", ": reassign to ", "in bulk (recorded as bulk)", "reminder email(s)",
+		"is past its deadline: escalated to", "escalation email(s)", "closed: items ", "revoked 1"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	for _, kind := range []string{"invite", "reminder", "escalation"} {
+		if m, _ := filepath.Glob(filepath.Join(out, "outbox", "*-"+kind+"-*.eml")); len(m) == 0 {
+			t.Errorf("no %s message in the outbox", kind)
+		}
+	}
+	dec, err := os.ReadFile(filepath.Join(out, "evidence", reports.FileDecisions))
+	if err != nil || !strings.Contains(string(dec), ",reassign,") || !strings.Contains(string(dec), ",unanswered,") {
+		t.Errorf("evidence decisions.csv lacks the campaign's decisions (%v)", err)
+	}
+	if code, o, e := c.run("audit", "verify", db, "--evidence", filepath.Join(out, "evidence")); code != exitOK {
+		t.Errorf("audit verify --evidence = %d\n%s%s", code, o, e)
+	}
+	if code, o, _ := c.run("campaign", "status", db, "--campaign", "1"); code != exitOK || !strings.Contains(o, "state closed") {
+		t.Errorf("campaign status = %d\n%s", code, o)
 	}
 }

@@ -97,8 +97,10 @@ func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat
 	if err != nil {
 		return err
 	}
+	detail := map[string]string{"dir": out, "manifest_sha256": sum, "snapshot_sha256": m.SnapshotSHA256}
+	addCampaignHashes(detail, m)
 	if err := st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: actor(a.getenv), Action: "evidence.export",
-		Subject: fmt.Sprintf("scan:%d", id), Detail: map[string]string{"dir": out, "manifest_sha256": sum, "snapshot_sha256": m.SnapshotSHA256}}); err != nil {
+		Subject: fmt.Sprintf("scan:%d", id), Detail: detail}); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "evidence for scan %d: %s (%d files, manifest sha256 %s)\n", id, out, len(m.Files), sum)

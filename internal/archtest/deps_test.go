@@ -32,6 +32,11 @@ var forbidden = []struct {
 	{"collectors/github", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
 	{"internal/store", []string{mod + "analyzer", mod + "collectors", mod + "internal/config", mod + "reports", mod + "cmd"}, "the store persists nhi types"},
 	{"internal/config", []string{mod + "collectors", mod + "analyzer", mod + "internal/store", mod + "reports", mod + "rules", mod + "cmd"}, "the configuration says where things are; it knows no collector, catalog, analysis, store or report"},
+	{"internal/campaign", []string{mod + "internal/store", mod + "internal/notify", mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd",
+		"modernc.org/", "database/sql", "net/http", "net/smtp", "github.com/wneessen/", "github.com/emersion/"},
+		"campaigns declare the store and notifier they use; no database, mail or network of their own"},
+	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "database/sql"},
+		"notify renders and delivers notices; it decides nothing and stores nothing"},
 }
 
 // only maps a package pattern to the only modules outside the standard

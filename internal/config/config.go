@@ -19,6 +19,10 @@ type Config struct {
 	LogFormat  string
 	Thresholds Thresholds
 	Providers  Providers
+	// Campaigns and SMTP configure recertification campaigns and their
+	// mail (campaigns.go); SMTP is nil when not configured.
+	Campaigns Campaigns
+	SMTP      *SMTP
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

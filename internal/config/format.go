@@ -18,6 +18,8 @@ type fileConfig struct {
 	LogFormat  str             `yaml:"log_format"`
 	Thresholds *fileThresholds `yaml:"thresholds" what:"thresholds"`
 	Providers  *fileProviders  `yaml:"providers" what:"providers"`
+	Campaigns  *fileCampaigns  `yaml:"campaigns" what:"campaigns"`
+	SMTP       *fileSMTP       `yaml:"smtp" what:"smtp"`
 }
 
 type fileThresholds struct {

@@ -193,6 +193,8 @@ var envVars = []envVar{
 	env("providers", "github", "graphql_url"),
 }
 
+func init() { envVars = append(envVars, campaignEnvVars...) }
+
 // applyEnv sets every non-empty NHISCAN_* variable over the file's values.
 // A value from the environment is positioned at the variable's name.
 func applyEnv(fc *fileConfig, getenv func(string) string, errs *strictyaml.List) {
@@ -225,6 +227,14 @@ func (e envVar) apply(fc *fileConfig, v str, errs *strictyaml.List) {
 		*dst = v
 	case *[]str:
 		*dst = splitList(v, errs)
+	case **int:
+		n, err := strconv.Atoi(v.V)
+		if err != nil {
+			errs.Add(v.P, "must be a whole number, got %q", v.V)
+			m.Bad[key] = true
+			return
+		}
+		*dst = &n
 	case **bool:
 		b, err := strconv.ParseBool(v.V)
 		if err != nil {
@@ -315,6 +325,7 @@ func (v *validator) config(fc *fileConfig) Config {
 			UsageFreshness:   v.duration(t.UsageFreshness, "usage_freshness"),
 		}
 	}
+	v.campaignSections(fc, &cfg)
 	if p := fc.Providers; p != nil {
 		if p.AWS != nil {
 			cfg.Providers.AWS = v.aws(p.AWS)

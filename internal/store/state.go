@@ -14,6 +14,15 @@ import (
 // SaveCertification records an approved state. The newest by time (then by
 // insertion) is the one LatestCertification returns.
 func (s *Store) SaveCertification(ctx context.Context, c nhi.Certification) error {
+	return saveCertification(ctx, s.db, c)
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// saveCertification inserts a certification through db or a transaction.
+func saveCertification(ctx context.Context, db execer, c nhi.Certification) error {
 	if c.At.IsZero() {
 		return errors.New("save certification: time is zero")
 	}
@@ -23,7 +32,7 @@ func (s *Store) SaveCertification(ctx context.Context, c nhi.Certification) erro
 	if err != nil {
 		return fmt.Errorf("save certification: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, "INSERT INTO certifications (at, body) VALUES (?, ?)", formatTime(c.At), string(body)); err != nil {
+	if _, err := db.ExecContext(ctx, "INSERT INTO certifications (at, body) VALUES (?, ?)", formatTime(c.At), string(body)); err != nil {
 		return fmt.Errorf("save certification: %w", err)
 	}
 	return nil

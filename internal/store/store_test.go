@@ -115,7 +115,9 @@ func mustFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
 	st, path, c := newStore(t)
-	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0}, {Version: 3, Name: "facets", AppliedAt: t0}}
+	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0},
+		{Version: 3, Name: "facets", AppliedAt: t0}, {Version: 4, Name: "reserved_for_merge", AppliedAt: t0},
+		{Version: 5, Name: "campaigns", AppliedAt: t0}}
 	got, err := st.Migrations(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -123,7 +125,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("migrations (-want +got):\n%s", diff)
 	}
-	if store.SchemaVersion() != 3 {
+	if store.SchemaVersion() != 5 {
 		t.Fatalf("SchemaVersion = %d", store.SchemaVersion())
 	}
 	if err := st.PutETag(ctx, "k", "W/\"1\"", []byte("body")); err != nil {

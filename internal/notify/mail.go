@@ -1,0 +1,106 @@
+package notify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strconv"
+	"strings"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/nhiscan/nhiscan/internal/campaign"
+)
+
+// Transport carries a finished message somewhere.
+type Transport interface {
+	// Name names the transport in the delivery log (smtp, outbox).
+	Name() string
+	Send(ctx context.Context, m *gomail.Msg, n *campaign.Notice) error
+}
+
+// Mailer turns notices into email and hands them to its transports. It
+// implements campaign.Notifier.
+type Mailer struct {
+	// From is the sender, "name <address>" or an address.
+	From string
+	// Transports receive every message, in order (the demo writes the
+	// outbox and, when configured, SMTP). A notice is delivered when every
+	// transport took it.
+	Transports []Transport
+}
+
+// Notify renders the notice and sends it through every transport.
+func (m *Mailer) Notify(ctx context.Context, n *campaign.Notice) (campaign.Receipt, error) {
+	msg, err := m.Message(n)
+	if err != nil {
+		return campaign.Receipt{}, err
+	}
+	names := make([]string, 0, len(m.Transports))
+	var errs []error
+	for _, t := range m.Transports {
+		names = append(names, t.Name())
+		if err := t.Send(ctx, msg, n); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.Name(), err))
+		}
+	}
+	if len(m.Transports) == 0 {
+		errs = append(errs, errors.New("no transport configured"))
+	}
+	return campaign.Receipt{Transport: strings.Join(names, "+"), MessageID: n.MessageID}, errors.Join(errs...)
+}
+
+// Message builds the email of a notice: multipart/alternative with the
+// plain text first and HTML second, a stable Message-ID and MIME boundary
+// (derived from the notice), the notice's time as Date, and headers that
+// mark it as automatic.
+func (m *Mailer) Message(n *campaign.Notice) (*gomail.Msg, error) {
+	r, err := Render(n)
+	if err != nil {
+		return nil, err
+	}
+	to, err := plainAddress(n.To.Address)
+	if err != nil {
+		return nil, fmt.Errorf("recipient: %w", err)
+	}
+	from, err := mail.ParseAddress(m.From)
+	if err != nil {
+		return nil, fmt.Errorf("sender %q: %w", headerText(m.From, 100), err)
+	}
+	sum := sha256.Sum256([]byte(n.MessageID + "\x00" + to))
+	msg := gomail.NewMsg(gomail.WithBoundary("nhiscan-"+hex.EncodeToString(sum[:12])), gomail.WithNoDefaultUserAgent())
+	if err := msg.FromFormat(headerText(from.Name, 100), from.Address); err != nil {
+		return nil, fmt.Errorf("sender: %w", err)
+	}
+	if err := msg.AddToFormat(headerText(n.To.Name, 100), to); err != nil {
+		return nil, fmt.Errorf("recipient: %w", err)
+	}
+	msg.Subject(r.Subject)
+	msg.SetDateWithValue(n.At)
+	if n.MessageID != "" {
+		msg.SetMessageIDWithValue(strings.Trim(n.MessageID, "<>"))
+	}
+	msg.SetGenHeader(gomail.HeaderUserAgent, "nhiscan")
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader("X-Nhiscan-Campaign", strconv.FormatInt(n.Campaign.ID, 10))
+	msg.SetGenHeader("X-Nhiscan-Notice", string(n.Kind))
+	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+	return msg, nil
+}
+
+// plainAddress accepts a bare address only: no display name, no line
+// break, nothing a header could be smuggled through.
+func plainAddress(s string) (string, error) {
+	if strings.ContainsAny(s, "\r\n<>\",;") {
+		return "", fmt.Errorf("%q is not a plain email address", headerText(s, 100))
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", fmt.Errorf("%q is not a plain email address", headerText(s, 100))
+	}
+	return a.Address, nil
+}
