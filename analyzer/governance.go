@@ -28,6 +28,17 @@ func NewResolver(cat *catalog.Catalog, now time.Time) *Resolver {
 // Resolve returns the identity's role and owner.
 func (r *Resolver) Resolve(id *nhi.Identity) nhi.Ownership { return r.a.resolve(id).own }
 
+// ActivePerson returns the catalog person an owner-hint value names (a
+// person id or alias, case-insensitively) when that person has not left
+// by the resolver's time.
+func (r *Resolver) ActivePerson(v string) (nhi.Person, bool) {
+	p := r.a.people.lookup(v)
+	if p == nil || r.a.departed(p) {
+		return nhi.Person{}, false
+	}
+	return *p, true
+}
+
 // GovernanceCounts measures how much of a set of identities the catalog
 // governs. Only observed facets count: what lies in a facet a scan did not
 // fully observe is counted as unknown, never as ungoverned.

@@ -258,4 +258,13 @@ func TestResolverMatchesAnalyze(t *testing.T) {
 	if o := analyzer.NewResolver(nil, govNow).Resolve(&inv.Identities[0]); o.RoleID != "" {
 		t.Errorf("no catalog resolved a role: %+v", o)
 	}
+	if p, ok := r.ActivePerson(" ANN@x.example"); !ok || p.Team != "web" {
+		t.Errorf("ActivePerson(ann) = %+v, %v", p, ok)
+	}
+	if _, ok := r.ActivePerson("dan@x.example"); ok {
+		t.Error("a leaver is active")
+	}
+	if _, ok := r.ActivePerson("nobody@x.example"); ok {
+		t.Error("an unknown person is active")
+	}
 }
