@@ -247,12 +247,12 @@ func (g *plantedGen) member(ro *plantedRole, i int) nhi.Identity {
 	}
 	for _, b := range ro.baseline {
 		if !g.pct(g.p.MissingGrant) {
-			id.Grants = append(id.Grants, g.grant(b, id.Scope))
+			g.addGrant(&id, b)
 		}
 	}
 	if g.pct(g.p.ExtraGrant) {
 		e := fmt.Sprintf("%s-perm-%03d", ro.provider, g.r.IntN(500))
-		id.Grants = append(id.Grants, g.grant(nhi.Grant{Kind: "synthetic", Entitlement: e, Privilege: nhi.PrivRead, Privileged: nhi.JudgedNotPrivileged}, id.Scope))
+		g.addGrant(&id, nhi.Grant{Kind: "synthetic", Entitlement: e, Privilege: nhi.PrivRead, Privileged: nhi.JudgedNotPrivileged})
 	}
 	g.credentials(&id, kind)
 	return id
@@ -262,6 +262,17 @@ func (g *plantedGen) grant(b nhi.Grant, scope string) nhi.Grant {
 	b.Scope = scope
 	b.ID = b.Kind + ":" + b.Entitlement + "@" + scope
 	return b
+}
+
+// addGrant adds a grant unless the identity holds it already.
+func (g *plantedGen) addGrant(id *nhi.Identity, b nhi.Grant) {
+	gr := g.grant(b, id.Scope)
+	for _, x := range id.Grants {
+		if x.ID == gr.ID {
+			return
+		}
+	}
+	id.Grants = append(id.Grants, gr)
 }
 
 func (g *plantedGen) credentials(id *nhi.Identity, kind nhi.IdentityKind) {
@@ -280,7 +291,7 @@ func (g *plantedGen) stray(scopes map[nhi.Provider][]string, i int) nhi.Identity
 	id := g.identity(p, kind, base, scopes[p][g.r.IntN(len(scopes[p]))], i)
 	for range 1 + g.r.IntN(3) {
 		e := fmt.Sprintf("%s-perm-%03d", p, g.r.IntN(500))
-		id.Grants = append(id.Grants, g.grant(nhi.Grant{Kind: "synthetic", Entitlement: e, Privilege: nhi.PrivRead, Privileged: nhi.JudgedNotPrivileged}, id.Scope))
+		g.addGrant(&id, nhi.Grant{Kind: "synthetic", Entitlement: e, Privilege: nhi.PrivRead, Privileged: nhi.JudgedNotPrivileged})
 	}
 	g.credentials(&id, kind)
 	return id
