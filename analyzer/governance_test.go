@@ -95,8 +95,8 @@ func govInventory() nhi.Inventory {
 func TestMeasureGovernance(t *testing.T) {
 	inv := govInventory()
 	g := analyzer.MeasureGovernance(&inv, govCatalogLoad(t), govNow)
-	c := func(ids, mapped, owner, ownerUnknown, within, outside, noRole, entUnknown, creds, policy, credUnknown int) analyzer.GovernanceCounts {
-		return analyzer.GovernanceCounts{Identities: ids, Mapped: mapped, OwnerActive: owner, OwnerUnknown: ownerUnknown,
+	c := func(ids, mapped, owner, ownerUnknown, within, outside, noRole, entUnknown, creds, policy, credUnknown int) nhi.GovernanceCounts {
+		return nhi.GovernanceCounts{Identities: ids, Mapped: mapped, OwnerActive: owner, OwnerUnknown: ownerUnknown,
 			Entitlements: within + outside + noRole, WithinBaseline: within, OutsideBaseline: outside, NoRole: noRole, EntitlementsUnknown: entUnknown,
 			Credentials: creds, UnderPolicy: policy, CredentialsUnknown: credUnknown}
 	}
@@ -105,15 +105,15 @@ func TestMeasureGovernance(t *testing.T) {
 	// or unpoliced; stray's owner is unknown (ownership hidden), web-2's
 	// comes from its role.
 	scope222 := c(2, 1, 1, 1, 0, 1, 1, 1, 0, 0, 1)
-	want := analyzer.Governance{
+	want := nhi.Governance{
 		Total:      c(5, 3, 3, 1, 2, 4, 2, 1, 4, 2, 1),
-		ByProvider: []analyzer.GovernanceRow{{Provider: nhi.AWS, GovernanceCounts: c(5, 3, 3, 1, 2, 4, 2, 1, 4, 2, 1)}},
-		ByScope: []analyzer.GovernanceRow{
+		ByProvider: []nhi.GovernanceRow{{Provider: nhi.AWS, GovernanceCounts: c(5, 3, 3, 1, 2, 4, 2, 1, 4, 2, 1)}},
+		ByScope: []nhi.GovernanceRow{
 			{Provider: nhi.AWS, Scope: "111", GovernanceCounts: scope111},
 			{Provider: nhi.AWS, Scope: "222", GovernanceCounts: scope222},
 		},
-		ByTeam: []analyzer.GovernanceRow{
-			{Team: analyzer.NoTeam, GovernanceCounts: c(1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0)},
+		ByTeam: []nhi.GovernanceRow{
+			{Team: nhi.NoTeam, GovernanceCounts: c(1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0)},
 			// etl's owner has departed: mapped, no active owner, no policy.
 			{Team: "data", GovernanceCounts: c(1, 1, 0, 0, 0, 1, 0, 0, 1, 0, 0)},
 			{Team: "web", GovernanceCounts: c(3, 2, 3, 0, 2, 3, 1, 1, 3, 2, 1)},
@@ -141,7 +141,7 @@ func TestMeasureGovernance(t *testing.T) {
 	if got := g.Total.OwnerPct(); got != 75 {
 		t.Errorf("owner %% = %v, want 75 (3 of the 4 identities whose owner could be judged)", got)
 	}
-	if got := (analyzer.GovernanceCounts{}).MappedPct(); got != 0 {
+	if got := (nhi.GovernanceCounts{}).MappedPct(); got != 0 {
 		t.Errorf("empty MappedPct = %v", got)
 	}
 }
@@ -187,60 +187,6 @@ func TestGovernanceAgreesWithAnalyze(t *testing.T) {
 	})
 	if diff := cmp.Diff(g, analyzer.MeasureGovernance(&shuffled, cat, govNow)); diff != "" {
 		t.Errorf("shuffled input changes the result (-want +got):\n%s", diff)
-	}
-}
-
-func TestGovernanceMetrics(t *testing.T) {
-	inv := govInventory()
-	g := analyzer.MeasureGovernance(&inv, govCatalogLoad(t), govNow)
-	ms := g.Metrics()
-	get := func(name string, labels ...string) float64 {
-		t.Helper()
-		for _, m := range ms {
-			if m.Name != name || len(m.Labels) != len(labels)/2 {
-				continue
-			}
-			ok := true
-			for i, l := range m.Labels {
-				ok = ok && l.Name == labels[2*i] && l.Value == labels[2*i+1]
-			}
-			if ok {
-				return m.Value
-			}
-		}
-		t.Fatalf("no metric %s%v", name, labels)
-		return 0
-	}
-	for _, tc := range []struct {
-		name   string
-		labels []string
-		want   float64
-	}{
-		{analyzer.MetricIdentities, []string{"provider", "aws", "scope", "111", "state", "mapped"}, 2},
-		{analyzer.MetricIdentities, []string{"provider", "aws", "scope", "111", "state", "unmapped"}, 1},
-		{analyzer.MetricOwners, []string{"provider", "aws", "scope", "222", "state", "unknown"}, 1},
-		{analyzer.MetricEntitlements, []string{"provider", "aws", "scope", "222", "state", "unknown"}, 1},
-		{analyzer.MetricEntitlements, []string{"provider", "aws", "scope", "111", "state", "outside"}, 3},
-		{analyzer.MetricCredentials, []string{"provider", "aws", "scope", "111", "state", "under_policy"}, 2},
-		{analyzer.MetricTeamOwners, []string{"state", "none", "team", "data"}, 1},
-		{analyzer.MetricTeamCredentials, []string{"state", "unknown", "team", "web"}, 1},
-		{analyzer.MetricTeamIdentities, []string{"state", "mapped", "team", "web"}, 2},
-		{analyzer.MetricTeamEntitlements, []string{"state", "no_role", "team", "(no team)"}, 1},
-		{analyzer.MetricProviderManaged, nil, 1},
-	} {
-		if got := get(tc.name, tc.labels...); got != tc.want {
-			t.Errorf("%s%v = %v, want %v", tc.name, tc.labels, got, tc.want)
-		}
-	}
-	for i := 1; i < len(ms); i++ {
-		if ms[i-1].Name > ms[i].Name {
-			t.Fatalf("metrics not sorted: %s before %s", ms[i-1].Name, ms[i].Name)
-		}
-	}
-	for _, m := range ms {
-		if m.Help == "" {
-			t.Errorf("%s has no help", m.Name)
-		}
 	}
 }
 
