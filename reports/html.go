@@ -75,6 +75,7 @@ type htmlView struct {
 	Drift       []rowView
 	Scopes      []ManifestScope
 	Gaps        []nhi.Gap
+	Governance  *governanceView
 }
 
 type prevView struct {
@@ -142,7 +143,7 @@ func newHTMLView(in Input) htmlView {
 		ScanID:     in.Scan.ID, Status: in.Scan.Status, Partial: m.Partial, ToolVersion: in.Scan.ToolVersion,
 		Started: rfc3339(in.Scan.Started), Ended: rfc3339(in.Scan.Ended), Evaluated: rfc3339(in.Scan.EvaluatedAt),
 		SnapshotAt: ev.snapAt, SnapshotSHA: ev.snapSHA, CatalogSHA: in.Scan.CatalogHash,
-		Totals: m.Totals, Scopes: m.Scopes, Gaps: ev.inv.Gaps,
+		Totals: m.Totals, Scopes: m.Scopes, Gaps: ev.inv.Gaps, Governance: newGovernanceView(in.Governance),
 	}
 	if v.Status == "" {
 		v.Status = "unknown"

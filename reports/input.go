@@ -52,6 +52,9 @@ type Input struct {
 	Findings []FindingRow
 	// Previous is the scan drift was computed against; nil for a first scan.
 	Previous *Scan
+	// Governance is catalog coverage (reports/governance.go); nil when the
+	// report has no catalog.
+	Governance *GovernanceReport
 }
 
 // rfc3339 formats t as RFC 3339 in UTC, or "" for the zero time.
