@@ -165,6 +165,11 @@ func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *c
 		// Older scans without stored ownership: resolve with the catalog.
 		in.Ownership = analyzer.Analyze(analyzer.Input{Inventory: inv, Catalog: cat, Now: sc.EvaluatedAt}).Ownership
 	}
+	if cat != nil {
+		if in.Governance, err = a.reportCoverage(ctx, st, sc, &inv, cat); err != nil {
+			return reports.Input{}, err
+		}
+	}
 	if prev, err := st.PreviousScan(ctx, id); err == nil {
 		in.Previous = &reports.Scan{ID: prev.ID, Started: prev.Started, Ended: prev.Ended, Status: string(prev.Status),
 			ToolVersion: prev.ToolVersion, CatalogHash: prev.CatalogHash, SnapshotHash: prev.InventorySHA256}

@@ -55,7 +55,9 @@ func (c GovernanceCounts) MappedPct() float64 { return govPct(c.Mapped, c.Identi
 
 // OwnerPct is the share of identities with an active owner among those
 // whose owner could be judged.
-func (c GovernanceCounts) OwnerPct() float64 { return govPct(c.OwnerActive, c.Identities-c.OwnerUnknown) }
+func (c GovernanceCounts) OwnerPct() float64 {
+	return govPct(c.OwnerActive, c.Identities-c.OwnerUnknown)
+}
 
 // BaselinePct is the share of observed entitlements within a baseline.
 func (c GovernanceCounts) BaselinePct() float64 { return govPct(c.WithinBaseline, c.Entitlements) }

@@ -396,6 +396,21 @@ func (g *grouper) closestSibling(si int, candidates []int) (int, bool) {
 // join a group.
 const minSimilarity = 0.5
 
+// minShared is how many grants an identity must share with a group's core
+// to join it by grants alone: one common grant (ReadOnlyAccess) says little.
+const minShared = 2
+
+// shared counts the entries two sorted lists have in common.
+func shared(a, b []string) int {
+	n := 0
+	for _, x := range a {
+		if _, ok := slices.BinarySearch(b, x); ok {
+			n++
+		}
+	}
+	return n
+}
+
 // minCohesion is the grant cohesion below which a name stem is weak
 // evidence: its members hold unlike grants ("legacy-…" names of several
 // functions), so each may move to a group whose grants it shares.
@@ -434,7 +449,7 @@ func (g *grouper) attach() {
 			continue
 		}
 		best, bestSim := g.closestCore(x, byEnt)
-		if best < 0 || bestSim < minSimilarity || best == x.group {
+		if best < 0 || bestSim < minSimilarity || best == x.group || shared(x.ents, coreOf(g.groups[best].core, x.id.Provider)) < minShared {
 			continue
 		}
 		if x.group >= 0 {
