@@ -252,6 +252,9 @@ func (a *app) demo(ctx context.Context, out string) error {
 		return fmt.Errorf("demo scan: %w", err)
 	}
 	a.printSummary(a.stdout, second)
+	if err := a.printDemoCoverage(ctx, st, second, cat, out); err != nil {
+		return err
+	}
 
 	report := filepath.Join(out, "report.html")
 	if err := a.writeHTML(ctx, st, second.scan.ID, cat, report); err != nil {
