@@ -26,6 +26,7 @@ var rules = []struct {
 	{"collectors/gcp", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/github", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
 	{"collectors/github", []string{mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "internal/store", mod + "analyzer", mod + "rules", mod + "reports"}, "a provider imports its SDK and nhi only"},
 	{"internal/store", []string{mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd"}, "the store persists nhi types"},
+	{"internal/suggest", []string{mod + "collectors", mod + "internal/store", mod + "reports", mod + "cmd", "github.com/aws/", "github.com/Azure/", "google.golang.org/api", "github.com/google/go-github", "modernc.org/", "net/http", "os/exec", "database/sql"}, "suggestions are pure: an inventory and a catalog in, a draft out"},
 }
 
 func TestDependencyDirection(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -53,9 +54,10 @@ func (ix *index) countPrefix(s catalog.Selector, prefix string, exact bool) int 
 }
 
 // selectors proposes member selectors for a group, per provider and
-// scope: the role tag, then a name prefix per name stem (with the kind
-// when the members share it), each kept only when it picks no identity
-// outside the group; the members left are selected by id. Every selector
+// scope: the role tag, then a name prefix common to the remaining members'
+// names, else one per name stem (with the kind when the members share it),
+// each kept only when it picks no identity outside the group and some
+// member no earlier selector picked; the members left are selected by id. Every selector
 // names its scope: an identity in an account or project the draft never
 // saw stays unmapped until a human extends the role, rather than being
 // governed by a baseline nobody reviewed for it.
@@ -96,7 +98,13 @@ func (ix *index) selectors(gr *group, members []*ident) []catalog.Selector {
 					keep(s, func() int { return ix.tags[tagIndexKey(sc, kv[0], kv[1])] })
 				}
 			}
-			for _, cl := range stemClusters(ms, covered) {
+			// One name prefix for every member left with a stem, when it
+			// is exact; else one per stem.
+			clusters := stemClusters(ms, covered)
+			if len(clusters) > 1 {
+				clusters = append([][]*ident{slices.Concat(clusters...)}, clusters...)
+			}
+			for _, cl := range clusters {
 				if s, prefix, exact, ok := prefixSelector(sc, cl); ok {
 					keep(s, func() int { return ix.countPrefix(s, prefix, exact) })
 				}
@@ -158,8 +166,8 @@ func stemClusters(ms []*ident, covered map[*ident]bool) [][]*ident {
 const minPrefix = 3
 
 // prefixSelector builds a name selector in one scope from a cluster's
-// longest common name prefix: the name itself when all are equal, else
-// "prefix*"; with the kind when every member shares it.
+// longest common name prefix ending on a separator: the name itself when
+// all are equal, else "prefix*"; with the kind when every member shares it.
 func prefixSelector(sc scopeOf, cl []*ident) (catalog.Selector, string, bool, bool) {
 	prefix := cl[0].id.Name
 	same := true
@@ -170,6 +178,11 @@ func prefixSelector(sc scopeOf, cl []*ident) (catalog.Selector, string, bool, bo
 		if x.id.Kind != kind {
 			kind = ""
 		}
+	}
+	if !same {
+		// End the prefix on a separator, never inside a token:
+		// "orders-api-" for "orders-api-web" and "orders-api-worker".
+		prefix = prefix[:strings.LastIndexFunc(prefix, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })+1]
 	}
 	if len(prefix) < minPrefix || !literal(prefix) {
 		return catalog.Selector{}, "", false, false

@@ -35,6 +35,10 @@ type PlantedParams struct {
 	OwnerHint int
 	// Stray identities belong to no planted role ("tmp-…", "test-…").
 	Stray int
+	// ScopesPerProvider is how many accounts, projects, tenants and
+	// organisations each provider has (at least 1); fewer scopes put more
+	// roles side by side in each.
+	ScopesPerProvider int
 }
 
 // DefaultPlanted is the mix the suggestion quality test and benchmark use:
@@ -44,7 +48,7 @@ type PlantedParams struct {
 // roles, grants shared by all roles of a provider and by a team's roles.
 func DefaultPlanted(identities, roles int, now time.Time) PlantedParams {
 	return PlantedParams{Identities: identities, Roles: roles, Seed: 7, Now: now,
-		Untagged: 40, OffPattern: 10, MissingGrant: 15, ExtraGrant: 10, OwnerHint: 60, Stray: 5}
+		Untagged: 40, OffPattern: 10, MissingGrant: 15, ExtraGrant: 10, OwnerHint: 60, Stray: 5, ScopesPerProvider: 5}
 }
 
 // Planted is a generated organisation and the truth about it.
@@ -92,8 +96,8 @@ func GeneratePlanted(p PlantedParams) Planted {
 	scopes := map[nhi.Provider][]string{}
 	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: p.Now.UTC()}
 	for _, pv := range nhi.Providers {
-		for i := range 5 {
-			sc := fmt.Sprintf("%s-%s-%02d", pv, []string{"prod", "stage", "dev", "shared", "sandbox"}[i], i)
+		for i := range max(p.ScopesPerProvider, 1) {
+			sc := fmt.Sprintf("%s-%s-%02d", pv, []string{"prod", "stage", "dev", "shared", "sandbox"}[i%5], i)
 			scopes[pv] = append(scopes[pv], sc)
 			inv.Scopes = append(inv.Scopes, nhi.Scope{Provider: pv, ID: sc})
 		}
