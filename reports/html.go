@@ -77,6 +77,7 @@ type htmlView struct {
 	Drift       []rowView
 	Scopes      []ManifestScope
 	Gaps        []gapView
+	Governance  *governanceView
 
 	// NotEvaluated lists the scope × facet cells the drift comparison
 	// could not judge; PrevCoverageUnknown says the previous scan's
@@ -182,7 +183,7 @@ func newHTMLView(in Input) htmlView {
 		ScanID:     in.Scan.ID, Status: in.Scan.Status, Partial: m.Partial, ToolVersion: in.Scan.ToolVersion,
 		Started: rfc3339(in.Scan.Started), Ended: rfc3339(in.Scan.Ended), Evaluated: rfc3339(in.Scan.EvaluatedAt),
 		SnapshotAt: ev.snapAt, SnapshotSHA: ev.snapSHA, CatalogSHA: in.Scan.CatalogHash,
-		Totals: m.Totals, Scopes: m.Scopes, Gaps: gapViews(ev.inv.Gaps),
+		Totals: m.Totals, Scopes: m.Scopes, Gaps: gapViews(ev.inv.Gaps), Governance: newGovernanceView(in.Governance),
 		Matrix: matrixRows(ev.coverage, ev.scopeNames()),
 	}
 	for _, c := range nhi.FacetClasses {

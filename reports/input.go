@@ -69,6 +69,9 @@ type Input struct {
 	// Campaigns are the recertification campaigns built from the scan;
 	// when set, the evidence pack gains decisions.csv and campaigns.csv.
 	Campaigns *CampaignEvidence
+	// Governance is catalog coverage (reports/governance.go); nil when the
+	// report has no catalog.
+	Governance *GovernanceReport
 }
 
 // rfc3339 formats t as RFC 3339 in UTC, or "" for the zero time.

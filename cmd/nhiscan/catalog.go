@@ -11,6 +11,7 @@ import (
 
 func (a *app) catalogCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "catalog", Short: "Work with the owned-role catalog"}
+	cmd.AddCommand(a.catalogSuggestCmd(), a.catalogCoverageCmd())
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate [PATH...]",
 		Short: "Check catalog files: every problem with file:line:col, exit 2 on any",

@@ -257,6 +257,9 @@ func (a *app) demo(ctx context.Context, out string) error {
 		return fmt.Errorf("demo scan: %w", err)
 	}
 	a.printSummary(a.stdout, second)
+	if err := a.printDemoCoverage(ctx, st, second, cat, out); err != nil {
+		return err
+	}
 	if err := a.demoCampaign(ctx, st, cat, second.scan.ID, out); err != nil {
 		return err
 	}

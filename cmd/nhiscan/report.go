@@ -92,6 +92,11 @@ func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *c
 		// Older scans without stored ownership: resolve with the catalog.
 		in.Ownership = analyzer.Analyze(analyzer.Input{Inventory: inv, Catalog: cat, Now: sc.EvaluatedAt}).Ownership
 	}
+	if cat != nil {
+		if in.Governance, err = a.reportCoverage(ctx, st, sc, &inv, cat); err != nil {
+			return reports.Input{}, err
+		}
+	}
 	if in.Campaigns, err = a.campaignEvidence(ctx, st, id); err != nil {
 		return reports.Input{}, err
 	}

@@ -68,8 +68,14 @@ var (
 	strMapType = reflect.TypeOf(StrMap(nil))
 )
 
-// maxNodes bounds the work one file may cause through alias expansion.
-const maxNodes = 200_000
+// maxNodes bounds the work one file may cause through alias expansion: a
+// file may decode maxNodes values beyond nodesPerSource times the values
+// it writes out, so a large file without aliases always decodes while an
+// alias bomb stops early.
+const (
+	maxNodes       = 200_000
+	nodesPerSource = 4
+)
 
 // Decoder holds the options of a decode; the zero value is ready to use.
 type Decoder struct {
@@ -134,8 +140,10 @@ func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
 	if root == "" {
 		root = "document"
 	}
-	d := &decoder{Decoder: o, file: file, errs: errs, anchors: map[string][]ast.Node{}, budget: maxNodes}
-	ast.Walk(anchorCollector(d.anchors), bodies[0])
+	d := &decoder{Decoder: o, file: file, errs: errs, anchors: map[string][]ast.Node{}}
+	ac := &anchorCollector{anchors: d.anchors}
+	ast.Walk(ac, bodies[0])
+	d.budget = maxNodes + nodesPerSource*ac.nodes
 	d.decode(bodies[0], reflect.ValueOf(doc).Elem(), root, Pos{})
 }
 
@@ -150,12 +158,17 @@ func parseBytes(data []byte) (f *ast.File, err error) {
 	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
 }
 
-type anchorCollector map[string][]ast.Node
+// anchorCollector indexes a document's anchors and counts its nodes.
+type anchorCollector struct {
+	anchors map[string][]ast.Node
+	nodes   int
+}
 
-func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
+func (a *anchorCollector) Visit(n ast.Node) ast.Visitor {
+	a.nodes++
 	if x, ok := n.(*ast.AnchorNode); ok && x.Name != nil && x.Value != nil {
 		name := x.Name.GetToken().Value
-		a[name] = append(a[name], x)
+		a.anchors[name] = append(a.anchors[name], x)
 	}
 	return a
 }

@@ -115,3 +115,34 @@ func TestSortAndList(t *testing.T) {
 		t.Errorf("got %v, want %q", err, want)
 	}
 }
+
+// TestSizeBudget: a large file without aliases decodes whatever its size,
+// while aliases that multiply the work (a "billion laughs" file) stop at
+// the budget with a positioned error.
+func TestSizeBudget(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("servers:\n")
+	for i := range 40_000 { // about 240,000 values
+		b.WriteString("  - { host: h" + strings.Repeat("x", i%3) + ", names: [a, b, c] }\n")
+	}
+	var d doc
+	if errs := strictyaml.Decode("big.yaml", []byte(b.String()), &d); len(errs) > 0 {
+		t.Fatalf("large file: %v", errs[0])
+	}
+	if len(d.Servers) != 40_000 {
+		t.Fatalf("decoded %d servers", len(d.Servers))
+	}
+	// 2,000 servers each naming one 2,000-name list: 4,000,000 values
+	// from about 10,000 written.
+	bomb := "owner: &a [" + strings.TrimSuffix(strings.Repeat("x, ", 2000), ", ") + "]\nservers:\n" +
+		strings.Repeat("  - { names: *a }\n", 2000)
+	var d2 doc
+	errs := strictyaml.Decode("bomb.yaml", []byte(bomb), &d2)
+	found := false
+	for _, e := range errs {
+		found = found || strings.Contains(e.Msg, "document too large (alias expansion)")
+	}
+	if !found {
+		t.Errorf("alias bomb decoded without hitting the budget: %v", errs)
+	}
+}

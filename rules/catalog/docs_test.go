@@ -1,6 +1,7 @@
 package catalog_test
 
 import (
+	"bytes"
 	"os"
 	"regexp"
 	"testing"
@@ -32,5 +33,25 @@ func TestDocumentedExample(t *testing.T) {
 	}
 	if len(c.Roles) != 2 || len(c.Exceptions) != 1 || len(c.People) != 6 {
 		t.Errorf("documented example loaded %d roles, %d exceptions, %d people", len(c.Roles), len(c.Exceptions), len(c.People))
+	}
+}
+
+// TestDocumentedSCIMExample keeps the SCIM example of docs/catalog.md
+// readable.
+func TestDocumentedSCIMExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/catalog.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile("(?s)### SCIM JSON export.*?```json\n(.*?)```").FindSubmatch(doc)
+	if m == nil {
+		t.Fatal("docs/catalog.md has no SCIM JSON example")
+	}
+	people, err := catalog.ReadPeopleJSON("people.json", bytes.NewReader(m[1]))
+	if err != nil {
+		t.Fatalf("the documented SCIM example does not read:\n%v", err)
+	}
+	if len(people) != 2 || people[1].Manager != "carol@acme.example" || people[1].Status != "departed" {
+		t.Errorf("documented SCIM example read as %+v", people)
 	}
 }

@@ -6,11 +6,13 @@ package catalog
 
 type fileDoc struct {
 	meta
-	Defaults   *fileDefaults   `yaml:"defaults" what:"defaults"`
-	People     []filePerson    `yaml:"people" what:"person"`
-	PeopleCSV  str             `yaml:"people_csv"`
-	Roles      []fileRole      `yaml:"roles" what:"role"`
-	Exceptions []fileException `yaml:"exceptions" what:"exception"`
+	Defaults  *fileDefaults `yaml:"defaults" what:"defaults"`
+	People    []filePerson  `yaml:"people" what:"person"`
+	PeopleCSV str           `yaml:"people_csv"`
+	// PeopleFiles are HR CSV and SCIM JSON exports (peoplejson.go).
+	PeopleFiles []str           `yaml:"people_files" what:"people file"`
+	Roles       []fileRole      `yaml:"roles" what:"role"`
+	Exceptions  []fileException `yaml:"exceptions" what:"exception"`
 }
 
 type fileDefaults struct {

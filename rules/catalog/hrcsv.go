@@ -5,7 +5,6 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -33,25 +32,7 @@ var requiredCSVColumns = []string{ColEmail, ColStatus}
 // that every manager is a person in the file, and returns the people sorted
 // by id, or *Errors naming name:line:col for every problem.
 func ReadPeopleCSV(name string, r io.Reader) ([]nhi.Person, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return nil, &Errors{{File: name, Msg: "read: " + err.Error()}}
-	}
-	l := &loader{}
-	var es Errors
-	l.people, es = parsePeopleCSV(name, data)
-	l.errs.es = append(l.errs.es, es...)
-	m := l.buildPeople()
-	if len(l.errs.es) > 0 {
-		out := sortErrors(l.errs.es)
-		return nil, &out
-	}
-	people := make([]nhi.Person, 0, len(m))
-	for _, p := range m {
-		people = append(people, p)
-	}
-	sort.Slice(people, func(i, j int) bool { return people[i].ID < people[j].ID })
-	return people, nil
+	return readPeople(name, r, parsePeopleCSV)
 }
 
 // parsePeopleCSV parses an HR export into people with positions.

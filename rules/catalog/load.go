@@ -136,25 +136,11 @@ func (l *loader) loadFile(name string) {
 		}
 	}
 	if doc.PeopleCSV.Set {
-		l.loadCSV(name, doc.PeopleCSV)
+		l.loadPeople(name, doc.PeopleCSV, "people_csv", parsePeopleCSV)
 	}
+	l.loadPeopleFiles(name, doc.PeopleFiles)
 	l.roles = append(l.roles, doc.Roles...)
 	l.exceptions = append(l.exceptions, doc.Exceptions...)
-}
-
-func (l *loader) loadCSV(yamlFile string, ref str) {
-	name, err := l.src.rel(yamlFile, ref.V)
-	if err != nil {
-		l.errs.add(ref.P, "people_csv %q %v", ref.V, err)
-		return
-	}
-	data, ok := l.read(name, ref.P)
-	if !ok {
-		return
-	}
-	people, es := parsePeopleCSV(name, data)
-	l.errs.es = append(l.errs.es, es...)
-	l.people = append(l.people, people...)
 }
 
 // ---- defaults ----
