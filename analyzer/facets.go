@@ -44,9 +44,7 @@ func (a *analysis) facetsOf(r *rules.Rule, id *nhi.Identity, o on) []nhi.Facet {
 		case nhi.FacetCredentials:
 			if o.cred != nil {
 				k.cred = o.cred.Type
-			} else {
-				k.creds = credentialTypes(id)
-			}
+			} // else the bare class: an identity-level verdict reads every credential type
 		case nhi.FacetGrants:
 			if o.grant != nil {
 				k.grant = o.grant.Kind
@@ -167,6 +165,9 @@ func (o *observer) all(p nhi.Provider, scope string, fs []nhi.Facet) bool {
 // for changed owners). This is the one place coverage decides whether a
 // finding exists.
 func (a *analysis) judged(r *rules.Rule, p nhi.Provider, scope string, fs []nhi.Facet) bool {
+	if len(r.Unobservable) > 0 {
+		fs = slices.DeleteFunc(slices.Clone(fs), func(f nhi.Facet) bool { return slices.Contains(r.Unobservable, f.Class()) })
+	}
 	switch r.Basis {
 	case rules.Previous:
 		return a.prev.all(p, scope, fs)

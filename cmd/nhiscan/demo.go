@@ -91,7 +91,14 @@ type orgSeeds struct {
 	githubOrgs []string
 	// latency is injected into every call of every fake (benchmarks).
 	latency time.Duration
+	// fast shortens call timeouts, retry waits and the fakes' hang limit
+	// (fault-injection tests, where calls are made to fail and hang).
+	fast bool
 }
+
+// Fast settings for fault-injection tests: a hung call is given up after
+// fastCallTimeout, retries wait about a millisecond.
+const fastCallTimeout = 300 * time.Millisecond
 
 func demoSeeds(now time.Time) orgSeeds {
 	return orgSeeds{
@@ -126,6 +133,9 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
 		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	}
+	if seeds.fast {
+		acfg.CallTimeout, acfg.MaxBackoff = fastCallTimeout, time.Millisecond
+	}
 	awsc, err := aws.New(acfg)
 	if err != nil {
 		return nil, fmt.Errorf("aws: %w", err)
@@ -135,10 +145,14 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	}
 
 	d.azure = azurefake.New(seeds.azure)
-	azc, err := azure.New(azure.Config{
+	zcfg := azure.Config{
 		TenantID: d.azure.TenantID(), GraphURL: d.azure.URL, ResourceManagerURL: d.azure.URL,
 		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope,
-	})
+	}
+	if seeds.fast {
+		zcfg.CallTimeout, zcfg.RetryDelay = fastCallTimeout, time.Millisecond
+	}
+	azc, err := azure.New(zcfg)
 	if err != nil {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
@@ -146,6 +160,9 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	d.gcp = gcpfake.New(seeds.gcp)
 	gcfg := gcp.Config{Endpoint: d.gcp.URL, HTTPClient: d.gcp.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope}
 	seeds.gcpConfig(&gcfg)
+	if seeds.fast {
+		gcfg.CallTimeout, gcfg.RetryBaseDelay, gcfg.MaxRetryDelay = fastCallTimeout, time.Millisecond, 5*time.Millisecond
+	}
 	gc, err := gcp.New(gcfg)
 	if err != nil {
 		return nil, fmt.Errorf("gcp: %w", err)
@@ -157,12 +174,16 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
-	ghc, err := github.New(github.Config{
+	hcfg := github.Config{
 		Orgs: seeds.githubOrgs, BaseURL: d.github.URL + "/",
 		AppID: creds.AppID, AppPrivateKeyFile: creds.AppKeyFile, AppInstallationIDs: creds.InstallationID,
 		TokenFile: creds.TokenFile, SkipSAMLAuthorizations: creds.TokenFile == "",
 		HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log, Progress: a.prog.scope,
-	})
+	}
+	if seeds.fast {
+		hcfg.CallTimeout, hcfg.MaxRetryWait = fastCallTimeout, time.Millisecond
+	}
+	ghc, err := github.New(hcfg)
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
@@ -171,6 +192,11 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 		d.azure.SetLatency(seeds.latency)
 		d.gcp.SetLatency(seeds.latency)
 		d.github.SetLatency(seeds.latency)
+	}
+	if seeds.fast {
+		for _, f := range []interface{ SetHang(time.Duration) }{d.aws, d.azure, d.gcp, d.github} {
+			f.SetHang(2 * time.Second)
+		}
 	}
 	d.collectors = []collectors.Collector{awsc, azc, gc, ghc}
 	ok = true
