@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
@@ -104,6 +105,11 @@ func (a *app) exit(err error) int {
 	case errors.As(err, &fe):
 		fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 		return exitFindings
+	case store.Corrupt(err):
+		fmt.Fprintf(a.stderr, "nhiscan: the database is corrupt: %s\n"+
+			"nhiscan never repairs or re-creates it: restore it from a backup ('nhiscan audit verify' runs a full integrity check)\n",
+			termLines(err.Error()))
+		return exitError
 	}
 	fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 	return exitError

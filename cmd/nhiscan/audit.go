@@ -32,6 +32,9 @@ pack rewritten together with its manifest is detected too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
+				if err := st.IntegrityCheck(cmd.Context()); err != nil {
+					return err
+				}
 				n, err := st.VerifyAudit(cmd.Context())
 				if err != nil {
 					return failError{fmt.Sprintf("audit log NOT intact: %v", err)}

@@ -37,7 +37,7 @@ are appended to the audit log.`,
 			if strings.TrimSpace(by) == "" {
 				return usagef("--by is required: who signed the review off (attribution is logged)")
 			}
-			return a.readStore(ctx, func(_ config.Config, st *store.Store) error {
+			return a.writeStore(ctx, func(_ config.Config, st *store.Store) error {
 				if scanID == 0 {
 					latest, err := st.LatestScan(ctx)
 					if err != nil {

@@ -41,7 +41,7 @@ rewriting the pack is detectable. Columns are documented in docs/evidence.md.`,
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
 			}
-			return a.readStoreWithCatalog(ctx, catalogs, func(cat *catalog.Catalog, st *store.Store) error {
+			return a.storeWithCatalog(ctx, catalogs, writeIfWritable, func(cat *catalog.Catalog, st *store.Store) error {
 				return a.exportEvidence(ctx, st, scanID, cat, out)
 			})
 		},
@@ -96,6 +96,12 @@ func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat
 	sum, err := fileSHA256(filepath.Join(out, "manifest.json"))
 	if err != nil {
 		return err
+	}
+	if st.ReadOnly() {
+		fmt.Fprintf(a.stdout, "evidence for scan %d: %s (%d files, manifest sha256 %s)\n", id, out, len(m.Files), sum)
+		fmt.Fprintf(a.stderr, "nhiscan: warning: the database %s cannot be written (%v), so this export is not recorded in its audit log; "+
+			"keep manifest sha256 %s where the pack's holder cannot change it (a ticket)\n", st.Path(), store.CanWrite(st.Path()), sum)
+		return nil
 	}
 	if err := st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: actor(a.getenv), Action: "evidence.export",
 		Subject: fmt.Sprintf("scan:%d", id), Detail: map[string]string{"dir": out, "manifest_sha256": sum, "snapshot_sha256": m.SnapshotSHA256}}); err != nil {

@@ -42,6 +42,9 @@ const actorStore = "nhiscan"
 
 // Audit appends an entry to the audit log.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	if err := s.writable("audit"); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)

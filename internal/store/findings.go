@@ -581,6 +581,9 @@ func (s *Store) RetireScope(ctx context.Context, provider nhi.Provider, scope st
 	if strings.TrimSpace(actor) == "" || strings.TrimSpace(reason) == "" {
 		return 0, errors.New("retire scope: an actor and a reason are required")
 	}
+	if err := s.writable("retire scope"); err != nil {
+		return 0, err
+	}
 	if latest, err := s.LatestScan(ctx); err == nil {
 		for _, sc := range latest.Scopes {
 			if sc.Provider == provider && sc.ID == scope {
