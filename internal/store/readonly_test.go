@@ -35,11 +35,13 @@ func readHelper(ctx context.Context, path string) {
 	}
 	_, _, err = st.Snapshot(ctx, scans[0].ID)
 	n, verr := st.VerifyAudit(ctx)
-	fmt.Printf("read scans=%d snapshot=%v audit=%d/%v integrity=%v\n", len(scans), err, n, verr, st.IntegrityCheck(ctx))
+	fmt.Printf("read scans=%d snapshot=%v audit=%d/%v integrity=%v stored=%v\n", len(scans), err, n, verr, st.IntegrityCheck(ctx), storedErr(st.VerifyStored(ctx)))
 	st.Close()
 	_, err = store.Open(ctx, path)
 	fmt.Printf("write %v\n", err)
 }
+
+func storedErr(_ store.StoredReport, err error) error { return err }
 
 // otherUser makes cmd run as nobody when the test runs as root, for whom
 // file modes do not apply: it copies the test binary where nobody can run
@@ -135,7 +137,7 @@ func TestReadOnlyDatabaseInReadOnlyDirectory(t *testing.T) {
 	if len(lines) > 2 && lines[len(lines)-1] == "PASS" {
 		lines = lines[:len(lines)-1]
 	}
-	if len(lines) < 2 || lines[0] != "read scans=1 snapshot=<nil> audit=2/<nil> integrity=<nil>" {
+	if len(lines) < 2 || lines[0] != "read scans=1 snapshot=<nil> audit=2/<nil> integrity=<nil> stored=<nil>" {
 		t.Errorf("reader of a read-only database said:\n%s", out)
 	}
 	if w := lines[len(lines)-1]; !strings.HasPrefix(w, "write ") || !strings.Contains(w, "permission denied") {

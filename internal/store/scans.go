@@ -372,18 +372,25 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		string(coverage), scanID); err != nil {
 		return err
 	}
+	// The log records what the scan stored, so that a later edit of the
+	// snapshot or the findings shows (VerifyStored).
+	findingsHash, err := findingsDigest(ctx, tx, scanID)
+	if err != nil {
+		return fmt.Errorf("findings digest: %w", err)
+	}
 	if err := appendAudit(ctx, tx, AuditEntry{
 		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID),
 		Detail: map[string]string{
-			"status":           string(status),
-			"inventory_sha256": invHash,
-			"identities":       strconv.Itoa(len(inv.Identities)),
-			"gaps":             strconv.Itoa(len(inv.Gaps)),
-			"findings":         strconv.Itoa(len(prepared)),
-			"new":              strconv.Itoa(counts[EventNew]),
-			"resolved":         strconv.Itoa(counts[EventResolved]),
-			"reopened":         strconv.Itoa(counts[EventReopened]),
-			"not_reevaluated":  strconv.Itoa(counts[EventNotReevaluated]),
+			"status":              string(status),
+			detailInventorySHA256: invHash,
+			detailFindingsSHA256:  findingsHash,
+			"identities":          strconv.Itoa(len(inv.Identities)),
+			"gaps":                strconv.Itoa(len(inv.Gaps)),
+			"findings":            strconv.Itoa(len(prepared)),
+			"new":                 strconv.Itoa(counts[EventNew]),
+			"resolved":            strconv.Itoa(counts[EventResolved]),
+			"reopened":            strconv.Itoa(counts[EventReopened]),
+			"not_reevaluated":     strconv.Itoa(counts[EventNotReevaluated]),
 		},
 	}); err != nil {
 		return err
