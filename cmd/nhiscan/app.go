@@ -176,7 +176,8 @@ the owned-role catalog, and reports orphaned, dormant, over-privileged,
 long-lived and unmapped identities and drift.
 
 Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
-2 usage or configuration error (nothing written); 3 runtime error.`,
+2 usage or configuration error (nothing written); 3 runtime error (a corrupt
+database, another scan running…).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

@@ -310,8 +310,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 	if err := nhi.Encode(&snap, inv); err != nil {
 		return fmt.Errorf("encode inventory: %w", err)
 	}
-	sum := sha256.Sum256(snap.Bytes())
-	invHash := hex.EncodeToString(sum[:])
+	invHash := sha256Hex(snap.Bytes())
 	scopes, err := json.Marshal(nonNil(inv.Scopes))
 	if err != nil {
 		return err
@@ -378,20 +377,23 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 	if err != nil {
 		return fmt.Errorf("findings digest: %w", err)
 	}
+	detail := map[string]string{
+		"status":              string(status),
+		detailInventorySHA256: invHash,
+		detailFindingsSHA256:  findingsHash,
+		"identities":          strconv.Itoa(len(inv.Identities)),
+		"gaps":                strconv.Itoa(len(inv.Gaps)),
+		"findings":            strconv.Itoa(len(prepared)),
+		"new":                 strconv.Itoa(counts[EventNew]),
+		"resolved":            strconv.Itoa(counts[EventResolved]),
+		"reopened":            strconv.Itoa(counts[EventReopened]),
+		"not_reevaluated":     strconv.Itoa(counts[EventNotReevaluated]),
+	}
+	if in.Ownership != nil {
+		detail[detailOwnershipSHA256] = sha256Hex(ownership)
+	}
 	if err := appendAudit(ctx, tx, AuditEntry{
-		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID),
-		Detail: map[string]string{
-			"status":              string(status),
-			detailInventorySHA256: invHash,
-			detailFindingsSHA256:  findingsHash,
-			"identities":          strconv.Itoa(len(inv.Identities)),
-			"gaps":                strconv.Itoa(len(inv.Gaps)),
-			"findings":            strconv.Itoa(len(prepared)),
-			"new":                 strconv.Itoa(counts[EventNew]),
-			"resolved":            strconv.Itoa(counts[EventResolved]),
-			"reopened":            strconv.Itoa(counts[EventReopened]),
-			"not_reevaluated":     strconv.Itoa(counts[EventNotReevaluated]),
-		},
+		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID), Detail: detail,
 	}); err != nil {
 		return err
 	}

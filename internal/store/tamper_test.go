@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
@@ -27,7 +28,11 @@ func tamperStore(t *testing.T) string {
 	}
 	for i := 0; i < 3; i++ {
 		at := t0.Add(time.Duration(i) * 24 * time.Hour)
-		mustFinish(t, st, mustBegin(t, st, at), at.Add(time.Minute), inventory(), fs[:1+i%2])
+		own := map[string]nhi.Ownership{fs[0].IdentityID: {RoleID: "ci", Owner: "alice@example.com", OwnerStatus: "active"}}
+		if err := st.FinishScan(ctx, mustBegin(t, st, at), store.FinishInput{Ended: at.Add(time.Minute), Inventory: inventory(),
+			Findings: fs[:1+i%2], Ownership: own, Lifecycle: analyzer.Lifecycle}); err != nil {
+			t.Fatal(err)
+		}
 		if i == 1 {
 			sc, err := st.Scan(ctx, 2)
 			if err != nil {
@@ -195,6 +200,13 @@ func TestTamperingIsDetected(t *testing.T) {
 				mustExec(t, db, "UPDATE scan_findings SET body = replace(body, '\"high\"', '\"low\"') WHERE scan_id = 2")
 			},
 			stored: "scan 2: its findings and lifecycle events hash to",
+		},
+		{
+			name: "edit a scan's owner resolution",
+			tamper: func(t *testing.T, db *sql.DB) {
+				mustExec(t, db, "UPDATE scan_ownership SET body = replace(body, 'alice@', 'mallory@') WHERE scan_id = 2")
+			},
+			stored: "scan 2: its owner resolution hashes to",
 		},
 		{
 			name: "delete a scan's lifecycle events",

@@ -16,7 +16,8 @@ import (
 // not edited in place; what the rest of the database holds is proved by
 // the hashes the log recorded when it was written. Each scan.finish entry
 // records the SHA-256 of the scan's snapshot (inventory_sha256) and, since
-// this was added, of its findings and lifecycle events (findings_sha256);
+// this was added, of its findings and lifecycle events (findings_sha256)
+// and of its owner resolution (ownership_sha256, when it stored one);
 // VerifyStored and VerifyScan recompute them from the stored rows and
 // compare. A snapshot replaced together with its sha256 column no longer
 // matches the entry that recorded the original.
@@ -29,7 +30,14 @@ var ErrNotAsRecorded = errors.New("stored data does not match the audit log")
 const (
 	detailInventorySHA256 = "inventory_sha256"
 	detailFindingsSHA256  = "findings_sha256"
+	detailOwnershipSHA256 = "ownership_sha256"
 )
+
+// sha256Hex is the hex SHA-256 of b.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
 
 // StoredReport is what VerifyStored checked.
 type StoredReport struct {
@@ -284,6 +292,18 @@ func (s *Store) checkScan(ctx context.Context, r *recorded, sc storedScan) (prob
 		return nil, false, err
 	}
 	problems = append(problems, ps...)
+	if want, ok := d[detailOwnershipSHA256]; ok {
+		var body string
+		err := s.db.QueryRowContext(ctx, "SELECT body FROM scan_ownership WHERE scan_id = ?", sc.id).Scan(&body)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			add("its owner resolution is gone (scan.finish entry %d recorded sha256 %s)", e.Seq, want)
+		case err != nil:
+			return nil, false, err
+		case sha256Hex([]byte(body)) != want:
+			add("its owner resolution hashes to %s, but scan.finish entry %d recorded %s (owners edited)", sha256Hex([]byte(body)), e.Seq, want)
+		}
+	}
 	want, ok := d[detailFindingsSHA256]
 	if !ok {
 		return problems, false, nil
@@ -309,8 +329,7 @@ func (s *Store) checkSnapshot(ctx context.Context, sc storedScan, e AuditRecord)
 	if err := s.db.QueryRowContext(ctx, "SELECT inventory FROM snapshots WHERE scan_id = ?", sc.id).Scan(&body); err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(body)
-	got := hex.EncodeToString(sum[:])
+	got := sha256Hex(body)
 	var problems []string
 	if got != sc.sha.String {
 		problems = append(problems, fmt.Sprintf("scan %d: the snapshot's bytes hash to %s, but its sha256 column says %s (snapshot edited)", sc.id, got, sc.sha.String))
