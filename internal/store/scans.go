@@ -358,7 +358,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
-	counts, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
+	counts, findingsHash, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
 	if err != nil {
 		return err
 	}
@@ -371,12 +371,8 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		string(coverage), scanID); err != nil {
 		return err
 	}
-	// The log records what the scan stored, so that a later edit of the
-	// snapshot or the findings shows (VerifyStored).
-	findingsHash, err := findingsDigest(ctx, tx, scanID)
-	if err != nil {
-		return fmt.Errorf("findings digest: %w", err)
-	}
+	// The log records the hashes of what the scan stored, so that a later
+	// edit of the snapshot, the findings or the owners shows (VerifyStored).
 	detail := map[string]string{
 		"status":              string(status),
 		detailInventorySHA256: invHash,

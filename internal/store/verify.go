@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -8,6 +9,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -54,48 +57,73 @@ type StoredReport struct {
 	FindingsNotRecorded []int64
 }
 
-// findingsDigest is the findings_sha256 of a scan: SHA-256 over one JSON
-// array per line, first ["finding", fingerprint, body] for each stored
-// finding of the scan by fingerprint, then ["event", fingerprint, event,
-// at, detail] for each lifecycle event it recorded by fingerprint and event.
-func findingsDigest(ctx context.Context, q interface {
-	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
-}, scanID int64) (string, error) {
-	h := sha256.New()
-	queries := []struct {
-		tag string
-		sql string
-	}{
-		{"finding", "SELECT fingerprint, body FROM scan_findings WHERE scan_id = ? ORDER BY fingerprint"},
-		{"event", "SELECT fingerprint, event, at, detail FROM finding_events WHERE scan_id = ? ORDER BY fingerprint, event"},
+// findingsDigest is the findings_sha256 of a stored scan: SHA-256 over
+// one JSON array per line, first ["finding", fingerprint, body] for each
+// stored finding of the scan by fingerprint, then ["event", fingerprint,
+// event, at, detail] for each lifecycle event it recorded by fingerprint
+// and event. findingsDigestOf computes the same as FinishScan writes.
+func findingsDigest(ctx context.Context, db *sql.DB, scanID int64) (string, error) {
+	d := newDigest()
+	rows, err := db.QueryContext(ctx, "SELECT fingerprint, body FROM scan_findings WHERE scan_id = ? ORDER BY fingerprint", scanID)
+	if err != nil {
+		return "", err
 	}
-	for _, qq := range queries {
-		rows, err := q.QueryContext(ctx, qq.sql, scanID)
-		if err != nil {
+	for rows.Next() {
+		var fp, body string
+		if err := rows.Scan(&fp, &body); err != nil {
+			rows.Close()
 			return "", err
 		}
-		cols, _ := rows.Columns()
-		vals := make([]string, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				rows.Close()
-				return "", err
-			}
-			line := append([]any{qq.tag}, ptrs...)
-			b, _ := json.Marshal(line)
-			h.Write(append(b, '\n'))
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		d.line("finding", fp, body)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", err
+	}
+	rows, err = db.QueryContext(ctx, "SELECT fingerprint, event, at, detail FROM finding_events WHERE scan_id = ? ORDER BY fingerprint, event", scanID)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e [4]string
+		if err := rows.Scan(&e[0], &e[1], &e[2], &e[3]); err != nil {
 			return "", err
 		}
+		d.line("event", e[:]...)
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return d.sum(), rows.Err()
 }
+
+// findingsDigestOf is findingsDigest of the findings a scan is storing
+// (sorted by fingerprint) and the events it records.
+func findingsDigestOf(fs []preparedFinding, events [][4]string) string {
+	d := newDigest()
+	for i := range fs {
+		d.line("finding", fs[i].f.Fingerprint, string(fs[i].body))
+	}
+	events = slices.Clone(events)
+	slices.SortFunc(events, func(a, b [4]string) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	for _, e := range events {
+		d.line("event", e[:]...)
+	}
+	return d.sum()
+}
+
+// digest hashes JSON-array lines.
+type digest struct{ h hash.Hash }
+
+func newDigest() *digest { return &digest{h: sha256.New()} }
+
+func (d *digest) line(tag string, fields ...string) {
+	arr := make([]string, 0, len(fields)+1)
+	arr = append(arr, tag)
+	arr = append(arr, fields...)
+	b, _ := json.Marshal(arr)
+	d.h.Write(append(b, '\n'))
+}
+
+func (d *digest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
 
 // recorded indexes the audit entries that recorded stored data.
 type recorded struct {
