@@ -320,6 +320,15 @@ func TestCLIReadOnlyArchive(t *testing.T) {
 	if err := os.Chmod(out, 0o777); err != nil { // past the umask
 		t.Fatal(err)
 	}
+	key := filepath.Join(c.dir, "signing.key")
+	if code, out, errs := c.run("audit", "keygen", "--out", key); code != exitOK {
+		t.Fatalf("keygen = %d\n%s%s", code, out, errs)
+	}
+	if os.Geteuid() == 0 {
+		if err := os.Chown(key, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+	}
 	readOnlyTree(t, archive)
 	if err := os.Chmod(c.dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -336,6 +345,7 @@ func TestCLIReadOnlyArchive(t *testing.T) {
 		{"audit", "log", db},
 		{"audit", "verify", db, "--evidence", pack},
 		{"export", "evidence", db, "--scan", "1", "--out", filepath.Join(out, "pack1")},
+		{"export", "evidence", db, "--scan", "2", "--out", filepath.Join(out, "signed"), "--key", key},
 	} {
 		cmd := helperCmd(t, "cli", args...)
 		asNobody(t, cmd)
@@ -351,6 +361,17 @@ func TestCLIReadOnlyArchive(t *testing.T) {
 	}
 	if after := snapshotTree(t, archive); after != before {
 		t.Errorf("reading the archive changed it:\nbefore\n%s\nafter\n%s", before, after)
+	}
+	// The packs exported from the archive were not recorded in its audit
+	// log: the unsigned one does not verify, the signed one does, by its
+	// signature.
+	code, stdout, errs := c.run("audit", "verify", db, "--evidence", filepath.Join(out, "pack1"))
+	if code != exitFindings || !strings.Contains(errs, "no export in this database's audit log recorded") {
+		t.Errorf("verify of an unrecorded, unsigned pack = %d\n%s%s", code, stdout, errs)
+	}
+	code, stdout, errs = c.run("audit", "verify", db, "--evidence", filepath.Join(out, "signed"), "--public-key", key+".pub")
+	if code != exitOK || !strings.Contains(stdout, "no export in this audit log recorded it (exported from a read-only copy)") {
+		t.Errorf("verify of an unrecorded, signed pack = %d\n%s%s", code, stdout, errs)
 	}
 }
 
