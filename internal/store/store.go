@@ -45,7 +45,12 @@
 // API and triggers refuse UPDATE and DELETE. Each entry's hash covers the
 // previous hash and a canonical encoding of the entry; VerifyAudit recomputes
 // the chain and the separately kept head, so an edited, deleted or truncated
-// entry is reported.
+// entry is reported. The scan.finish entry records the SHA-256 of what the
+// scan stored (snapshot, findings and lifecycle events, owner resolution);
+// VerifyStored and VerifyScan compare the stored data with it, so a
+// snapshot replaced together with its sha256 column is reported too. A
+// chain rebuilt after an edit verifies; Head and CheckAnchor let an anchor
+// kept outside the database (signed by the CLI) show it.
 //
 // The store never holds a secret value: inventories and findings are metadata
 // only, and the store logs nothing. All times are stored as RFC 3339 UTC text
