@@ -19,7 +19,7 @@
 // The signature covers every byte before the "signature: " line (the key
 // line included), so a statement can be checked without nhiscan:
 //
-//	head -n -1 anchor > msg; tail -n 1 anchor | cut -c 12- | base64 -d > sig
+//	sed '$d' anchor > msg; tail -n 1 anchor | cut -c 12- | base64 -d > sig
 //	openssl pkeyutl -verify -pubin -inkey key.pub -rawin -in msg -sigfile sig
 package signing
 

@@ -188,7 +188,7 @@ func TestOpenSSLInterop(t *testing.T) {
 	if err := os.WriteFile(stmt, s.Marshal(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	script := `head -n -1 statement > msg && tail -n 1 statement | cut -c 12- | base64 -d > sig &&
+	script := `sed '$d' statement > msg && tail -n 1 statement | cut -c 12- | base64 -d > sig &&
 		openssl pkeyutl -verify -pubin -inkey k.pub -rawin -in msg -sigfile sig`
 	cmd := exec.Command("sh", "-c", script)
 	cmd.Dir = dir
