@@ -64,15 +64,28 @@ func (h *signedHistory) verify(extra ...string) (int, string, string) {
 }
 
 // sqlAttacker opens the database as someone with write access to the file:
-// the append-only triggers are dropped first.
+// the append-only and immutability triggers are dropped first.
 func sqlAttacker(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"} {
-		mustSQL(t, db, q)
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, n)
+	}
+	rows.Close()
+	for _, n := range names {
+		mustSQL(t, db, "DROP TRIGGER "+n)
 	}
 	return db
 }

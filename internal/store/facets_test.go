@@ -241,7 +241,7 @@ func TestUpgradeFromSchema2(t *testing.T) {
 	db.Close()
 
 	st := openAt(t, path, &clock{t: t0})
-	if v := store.SchemaVersion(); v != 3 {
+	if v := store.SchemaVersion(); v != 4 {
 		t.Fatalf("schema version %d", v)
 	}
 	// Account 111 has a usage-only gap: its old finding is not

@@ -179,14 +179,14 @@ func TestReaderWritesNothing(t *testing.T) {
 
 	// A database of an older schema: a reader refuses it untouched.
 	raw := rawDB(t, path)
-	if _, err := raw.Exec("DELETE FROM schema_migrations WHERE version = 3"); err != nil {
+	if _, err := raw.Exec("DELETE FROM schema_migrations WHERE version = 4"); err != nil {
 		t.Fatal(err)
 	}
 	raw.Close()
 	old, _ := os.ReadFile(path)
 	_, err = store.OpenConfig(ctx, store.Config{Path: path, ReadOnly: true})
-	if !errors.Is(err, store.ErrSchemaOld) || !strings.Contains(err.Error(), "version 2") {
-		t.Fatalf("read-only open of an older schema: %v, want ErrSchemaOld naming version 2", err)
+	if !errors.Is(err, store.ErrSchemaOld) || !strings.Contains(err.Error(), "version 3") {
+		t.Fatalf("read-only open of an older schema: %v, want ErrSchemaOld naming version 3", err)
 	}
 	if after, _ := os.ReadFile(path); string(after) != string(old) {
 		t.Error("a refused read-only open changed the database file")

@@ -42,7 +42,8 @@
 // did not observe: a gap never looks like remediation.
 //
 // The audit log is append-only by construction: there is no update or delete
-// API and triggers refuse UPDATE and DELETE. Each entry's hash covers the
+// API and triggers refuse UPDATE and DELETE, as they do for what a finished
+// scan stored (snapshot, findings, lifecycle events, owner resolution). Each entry's hash covers the
 // previous hash and a canonical encoding of the entry; VerifyAudit recomputes
 // the chain and the separately kept head, so an edited, deleted or truncated
 // entry is reported. The scan.finish entry records the SHA-256 of what the

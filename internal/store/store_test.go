@@ -126,7 +126,7 @@ func mustFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
 	st, path, c := newStore(t)
-	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0}, {Version: 3, Name: "facets", AppliedAt: t0}}
+	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0}, {Version: 3, Name: "facets", AppliedAt: t0}, {Version: 4, Name: "immutable", AppliedAt: t0}}
 	got, err := st.Migrations(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +134,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("migrations (-want +got):\n%s", diff)
 	}
-	if store.SchemaVersion() != 3 {
+	if store.SchemaVersion() != 4 {
 		t.Fatalf("SchemaVersion = %d", store.SchemaVersion())
 	}
 	if err := st.PutETag(ctx, "k", "W/\"1\"", []byte("body")); err != nil {
@@ -590,6 +590,7 @@ func TestSnapshotDetectsCorruption(t *testing.T) {
 	id := mustBegin(t, st, t0)
 	mustFinish(t, st, id, t0, inventory(), nil)
 	db := rawDB(t, path)
+	dropTriggers(t, db)
 	if _, err := db.Exec("UPDATE snapshots SET inventory = replace(inventory, 'AIDAONE', 'AIDAEVE') WHERE scan_id = ?", id); err != nil {
 		t.Fatal(err)
 	}

@@ -51,16 +51,52 @@ func tamperStore(t *testing.T) string {
 }
 
 // attacker opens the database as someone with write access to the file
-// would: the append-only triggers are dropped first.
+// would: the append-only and immutability triggers are dropped first.
 func attacker(t *testing.T, path string) *sql.DB {
 	t.Helper()
 	db := rawDB(t, path)
-	for _, q := range []string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"} {
-		if _, err := db.Exec(q); err != nil {
+	dropTriggers(t, db)
+	return db
+}
+
+// dropTriggers drops every trigger of the database.
+func dropTriggers(t *testing.T, db *sql.DB) {
+	t.Helper()
+	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
 			t.Fatal(err)
 		}
+		names = append(names, n)
 	}
-	return db
+	rows.Close()
+	for _, n := range names {
+		mustExec(t, db, "DROP TRIGGER "+n)
+	}
+}
+
+// TestFinishedScanDataIsImmutable: the schema refuses to update or delete
+// what a finished scan stored (an accident, not an attacker, who can drop
+// the triggers: TestTamperingIsDetected).
+func TestFinishedScanDataIsImmutable(t *testing.T) {
+	path := tamperStore(t)
+	db := rawDB(t, path)
+	for _, q := range []string{
+		"UPDATE snapshots SET sha256 = 'x'", "DELETE FROM snapshots",
+		"UPDATE scan_findings SET body = '{}'", "DELETE FROM scan_findings",
+		"UPDATE finding_events SET at = 'x'", "DELETE FROM finding_events",
+		"UPDATE scan_ownership SET body = '{}'", "DELETE FROM scan_ownership",
+		"UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log",
+	} {
+		if _, err := db.Exec(q); err == nil || !strings.Contains(err.Error(), "immutable") && !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused", q, err)
+		}
+	}
 }
 
 func mustExec(t *testing.T, db *sql.DB, q string, args ...any) {
@@ -312,7 +348,7 @@ func TestTamperingIsDetected(t *testing.T) {
 func TestScansStoredBeforeFindingsHashes(t *testing.T) {
 	path := tamperStore(t)
 	db := rawDB(t, path)
-	mustExec(t, db, "DROP TRIGGER audit_log_no_update")
+	dropTriggers(t, db)
 	mustExec(t, db, "UPDATE audit_log SET detail = json_remove(detail, '$.findings_sha256') WHERE seq = 2")
 	rebuildChain(t, db)
 	db.Close()
