@@ -168,7 +168,7 @@ func (v *verifier) anchor(ctx context.Context, path string) error {
 	if err != nil {
 		return err
 	}
-	v.ok("anchor %s matched: entry %d has the anchored hash (anchored %s, %s); %d later entries are not covered by it",
+	v.ok("anchor %s matched: entry %d has the anchored hash (anchored %s, %s); entries appended since, not covered by it: %d",
 		path, seq, stmt.Get("anchored_at"), signed, head.Seq-seq)
 	return nil
 }
