@@ -42,11 +42,19 @@ const (
 	FileGaps         = "gaps.csv"
 	FileSnapshot     = "snapshot.json"
 	FileManifest     = "manifest.json"
-	// FileChecksums lists the SHA-256 of every file, manifest.json included,
-	// in the format of `sha256sum -c`, so a pack can be checked without
-	// nhiscan.
+	// FileChecksums lists the SHA-256 of every other file of the pack,
+	// manifest.json included, in the format of `sha256sum -c`, so a pack
+	// can be checked without nhiscan. It lists exactly the pack's files.
 	FileChecksums = "SHA256SUMS"
+	// FileSignature, present when the pack was signed, is a signed
+	// statement of manifest.json's SHA-256 (see WriteEvidenceSigned). It
+	// is listed in SHA256SUMS but not in the manifest, which it signs.
+	FileSignature = "manifest.json.sig"
 )
+
+// ManifestSigner signs a pack's manifest: given the bytes of manifest.json
+// and the manifest, it returns the content of FileSignature.
+type ManifestSigner func(manifest []byte, m Manifest) ([]byte, error)
 
 // ErrEvidenceMismatch is wrapped by every VerifyEvidence error that shows
 // the pack differs from its manifest.
@@ -186,6 +194,13 @@ type evidence struct {
 // the snapshot time and SHA-256. The same input and generatedAt always give
 // the same bytes. It returns the manifest it wrote.
 func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error) {
+	return WriteEvidenceSigned(dir, in, generatedAt, nil)
+}
+
+// WriteEvidenceSigned is WriteEvidence that, when sign is not nil, also
+// writes FileSignature: sign's statement over manifest.json, written
+// before SHA256SUMS, which lists it.
+func WriteEvidenceSigned(dir string, in Input, generatedAt time.Time, sign ManifestSigner) (Manifest, error) {
 	if err := emptyDir(dir); err != nil {
 		return Manifest{}, err
 	}
@@ -225,6 +240,13 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 		return Manifest{}, fmt.Errorf("evidence: encode manifest: %w", err)
 	}
 	files[FileManifest] = append(mj, '\n')
+	if sign != nil {
+		sig, err := sign(files[FileManifest], m)
+		if err != nil {
+			return Manifest{}, fmt.Errorf("evidence: sign manifest: %w", err)
+		}
+		files[FileSignature] = sig
+	}
 	files[FileChecksums] = checksums(files)
 
 	names := make([]string, 0, len(files))
@@ -648,14 +670,17 @@ func countFinding(t *ManifestTotals, ctrls map[string]*ManifestControl, f *Findi
 
 // VerifyEvidence checks an evidence pack against its manifest: every listed
 // file exists with the recorded SHA-256, byte size and row count;
-// snapshot.json hashes to the manifest's snapshot_sha256; SHA256SUMS matches
-// every file including manifest.json; and no unlisted file is present. It
+// snapshot.json hashes to the manifest's snapshot_sha256; SHA256SUMS lists
+// exactly the pack's files — each once, none missing, none extra, manifest
+// and signature included — with their SHA-256; and no file is present that
+// the manifest does not list (FileSignature aside, which signs it). It
 // reports every problem at once; problems that show the pack was changed
 // wrap ErrEvidenceMismatch.
 //
 // A pack whose manifest was rewritten together with its files verifies; to
 // detect that, keep the SHA-256 of manifest.json somewhere the pack's holder
-// cannot write (the audit log, a ticket, a signature).
+// cannot write (the audit log, a ticket), or check FileSignature with the
+// signer's public key. VerifyEvidence does not check the signature.
 func VerifyEvidence(dir string) error {
 	raw, err := os.ReadFile(filepath.Join(dir, FileManifest))
 	if err != nil {
@@ -674,7 +699,7 @@ func VerifyEvidence(dir string) error {
 	mismatch := func(format string, a ...any) {
 		errs = append(errs, fmt.Errorf(format+": %w", append(a, ErrEvidenceMismatch)...))
 	}
-	listed := map[string]bool{FileManifest: true, FileChecksums: true}
+	listed := map[string]bool{FileManifest: true, FileChecksums: true, FileSignature: true}
 	for _, f := range m.Files {
 		if f.Name != filepath.Base(f.Name) || f.Name == "." || f.Name == ".." || listed[f.Name] {
 			mismatch("%s: file name %q is not allowed", FileManifest, f.Name)
@@ -747,6 +772,9 @@ func countRows(name string, b []byte) (int, error) {
 	return 0, nil
 }
 
+// verifyChecksums checks SHA256SUMS: well-formed lines, each naming a
+// file once with its SHA-256, and together exactly the files of the pack
+// other than SHA256SUMS itself.
 func verifyChecksums(dir string) []error {
 	f, err := os.Open(filepath.Join(dir, FileChecksums))
 	if err != nil {
@@ -754,29 +782,42 @@ func verifyChecksums(dir string) []error {
 	}
 	defer f.Close()
 	var errs []error
-	seenManifest := false
+	mismatch := func(format string, a ...any) {
+		errs = append(errs, fmt.Errorf(FileChecksums+format+": %w", append(a, ErrEvidenceMismatch)...))
+	}
+	lines := map[string]int{}
 	sc := bufio.NewScanner(f)
 	for n := 1; sc.Scan(); n++ {
 		sum, name, ok := strings.Cut(sc.Text(), "  ")
-		if !ok || name != filepath.Base(name) {
-			errs = append(errs, fmt.Errorf("%s:%d: malformed line: %w", FileChecksums, n, ErrEvidenceMismatch))
+		if !ok || name != filepath.Base(name) || name == "." || name == ".." || len(sum) != sha256.Size*2 {
+			mismatch(":%d: malformed line", n)
 			continue
 		}
-		seenManifest = seenManifest || name == FileManifest
+		if first, dup := lines[name]; dup {
+			mismatch(":%d: %s is listed again (first on line %d)", n, name, first)
+			continue
+		}
+		lines[name] = n
 		b, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s:%d: %w", FileChecksums, n, errors.Join(err, ErrEvidenceMismatch)))
 			continue
 		}
 		if got := sha256Hex(b); got != sum {
-			errs = append(errs, fmt.Errorf("%s:%d: %s has sha256 %s, recorded %s: %w", FileChecksums, n, name, got, sum, ErrEvidenceMismatch))
+			mismatch(":%d: %s has sha256 %s, recorded %s", n, name, got, sum)
 		}
 	}
 	if err := sc.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("%s: %w", FileChecksums, err))
 	}
-	if !seenManifest {
-		errs = append(errs, fmt.Errorf("%s: %s is not listed: %w", FileChecksums, FileManifest, ErrEvidenceMismatch))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return append(errs, fmt.Errorf("%s: %w", FileChecksums, err))
+	}
+	for _, e := range ents {
+		if _, ok := lines[e.Name()]; !ok && e.Name() != FileChecksums {
+			mismatch(": %s is not listed (a line was removed, or the file added)", e.Name())
+		}
 	}
 	return errs
 }

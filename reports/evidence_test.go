@@ -437,6 +437,33 @@ func TestVerifyEvidence(t *testing.T) {
 		{"file added", func(t *testing.T, dir string) {
 			writeFile(t, filepath.Join(dir, "extra.csv"), []byte("a\n"))
 		}, "extra.csv: not listed"},
+		{"SHA256SUMS line removed", func(t *testing.T, dir string) {
+			editSums(t, dir, func(lines []string) []string {
+				return slices.DeleteFunc(lines, func(l string) bool { return strings.HasSuffix(l, "  "+reports.FileGaps) })
+			})
+		}, "SHA256SUMS: gaps.csv is not listed"},
+		{"SHA256SUMS line repeated", func(t *testing.T, dir string) {
+			editSums(t, dir, func(lines []string) []string { return append(lines, lines[0]) })
+		}, "is listed again (first on line 1)"},
+		{"file added and listed in SHA256SUMS", func(t *testing.T, dir string) {
+			writeFile(t, filepath.Join(dir, "extra.csv"), []byte("a\n"))
+			editSums(t, dir, func(lines []string) []string {
+				s := sha256.Sum256([]byte("a\n"))
+				return append(lines, hex.EncodeToString(s[:])+"  extra.csv")
+			})
+		}, "extra.csv: not listed in the manifest"},
+		{"directory added", func(t *testing.T, dir string) {
+			if err := os.Mkdir(filepath.Join(dir, "more"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}, "SHA256SUMS: more is not listed"},
+		{"signature removed from a signed pack", func(t *testing.T, dir string) {
+			addSignature(t, dir)
+			if err := os.Remove(filepath.Join(dir, reports.FileSignature)); err != nil {
+				t.Fatal(err)
+			}
+		}, "manifest.json.sig: no such file"},
+		{"signature listed", func(t *testing.T, dir string) { addSignature(t, dir) }, ""},
 		{"snapshot changed", func(t *testing.T, dir string) {
 			p := filepath.Join(dir, reports.FileSnapshot)
 			b, _ := os.ReadFile(p)
@@ -485,6 +512,30 @@ func TestVerifyEvidence(t *testing.T) {
 			}
 		})
 	}
+}
+
+// editSums rewrites SHA256SUMS through edit, a line at a time.
+func editSums(t *testing.T, dir string, edit func([]string) []string) {
+	t.Helper()
+	p := filepath.Join(dir, reports.FileChecksums)
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := edit(strings.Split(strings.TrimSuffix(string(b), "\n"), "\n"))
+	writeFile(t, p, []byte(strings.Join(lines, "\n")+"\n"))
+}
+
+// addSignature adds a signature file to a pack and lists it in
+// SHA256SUMS, as WriteEvidenceSigned does.
+func addSignature(t *testing.T, dir string) {
+	t.Helper()
+	sig := []byte("a signed statement\n")
+	writeFile(t, filepath.Join(dir, reports.FileSignature), sig)
+	editSums(t, dir, func(lines []string) []string {
+		s := sha256.Sum256(sig)
+		return append(lines, hex.EncodeToString(s[:])+"  "+reports.FileSignature)
+	})
 }
 
 func writeFile(t *testing.T, p string, b []byte) {
@@ -562,5 +613,44 @@ func TestEvidenceRoundTripsAnyInventory(t *testing.T) {
 				t.Errorf("snapshot.json differs from the stored snapshot")
 			}
 		})
+	}
+}
+
+// TestWriteEvidenceSigned: a signer's statement over manifest.json is
+// written as manifest.json.sig, listed in SHA256SUMS, not in the
+// manifest, and the pack verifies; a signer's failure writes nothing.
+func TestWriteEvidenceSigned(t *testing.T) {
+	in := fixture(t)
+	dir := filepath.Join(t.TempDir(), "pack")
+	var signed []byte
+	m, err := reports.WriteEvidenceSigned(dir, in, generatedAt, func(manifest []byte, m reports.Manifest) ([]byte, error) {
+		signed = manifest
+		return []byte("signed " + m.SnapshotSHA256 + "\n"), nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := reports.VerifyEvidence(dir); err != nil {
+		t.Fatalf("VerifyEvidence: %v", err)
+	}
+	manifest, _ := os.ReadFile(filepath.Join(dir, reports.FileManifest))
+	sig, _ := os.ReadFile(filepath.Join(dir, reports.FileSignature))
+	sums, _ := os.ReadFile(filepath.Join(dir, reports.FileChecksums))
+	if !bytes.Equal(signed, manifest) || string(sig) != "signed "+m.SnapshotSHA256+"\n" || !strings.Contains(string(sums), "  "+reports.FileSignature+"\n") {
+		t.Errorf("signature %q over %d bytes; SHA256SUMS:\n%s", sig, len(signed), sums)
+	}
+	for _, f := range m.Files {
+		if f.Name == reports.FileSignature {
+			t.Error("the manifest lists its own signature")
+		}
+	}
+	failed := filepath.Join(t.TempDir(), "failed")
+	if _, err := reports.WriteEvidenceSigned(failed, in, generatedAt, func([]byte, reports.Manifest) ([]byte, error) {
+		return nil, errors.New("no key")
+	}); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Errorf("signer failure: %v", err)
+	}
+	if ents, _ := os.ReadDir(failed); len(ents) != 0 {
+		t.Errorf("a failed signing left %d files", len(ents))
 	}
 }

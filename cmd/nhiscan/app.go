@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
@@ -104,6 +105,11 @@ func (a *app) exit(err error) int {
 	case errors.As(err, &fe):
 		fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 		return exitFindings
+	case store.Corrupt(err):
+		fmt.Fprintf(a.stderr, "nhiscan: the database is corrupt: %s\n"+
+			"nhiscan never repairs or re-creates it: restore it from a backup ('nhiscan audit verify' runs a full integrity check)\n",
+			termLines(err.Error()))
+		return exitError
 	}
 	fmt.Fprintf(a.stderr, "nhiscan: %s\n", termLines(err.Error()))
 	return exitError
@@ -170,7 +176,8 @@ the owned-role catalog, and reports orphaned, dormant, over-privileged,
 long-lived and unmapped identities and drift.
 
 Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
-2 usage or configuration error (nothing written); 3 runtime error.`,
+2 usage or configuration error (nothing written); 3 runtime error (a corrupt
+database, another scan running…).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {

@@ -1,99 +1,54 @@
 package main
 
 import (
-	"context"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nhiscan/nhiscan/internal/config"
-	"github.com/nhiscan/nhiscan/internal/store"
-	"github.com/nhiscan/nhiscan/reports"
+	"github.com/nhiscan/nhiscan/internal/signing"
 )
 
+// auditCmd groups the audit-log commands, one file each: audit_verify.go,
+// audit_log.go, audit_anchor.go, audit_keygen.go.
 func (a *app) auditCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "audit", Short: "Work with the hash-chained audit log"}
-	var evidence []string
-	verify := &cobra.Command{
-		Use:   "verify",
-		Short: "Verify the audit log's hash chain; exit 1 if any entry was edited or deleted",
-		Long: `verify recomputes the audit log's hash chain and exits 1 if any entry was
-edited or deleted. With --evidence DIR it also checks an evidence pack: every
-file against manifest.json and SHA256SUMS, and the manifest's own SHA-256
-against the evidence.export entry the export wrote in the audit log, so a
-pack rewritten together with its manifest is detected too.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
-				n, err := st.VerifyAudit(cmd.Context())
-				if err != nil {
-					return failError{fmt.Sprintf("audit log NOT intact: %v", err)}
-				}
-				fmt.Fprintf(a.stdout, "audit log intact: %d entries\n", n)
-				for _, dir := range evidence {
-					if err := a.verifyEvidence(cmd.Context(), st, dir); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-		},
-	}
-	verify.Flags().StringSliceVar(&evidence, "evidence", nil, "also verify this evidence pack against the audit log (repeatable)")
-	cmd.AddCommand(verify)
-	cmd.AddCommand(&cobra.Command{
-		Use:   "log",
-		Short: "Print the audit log",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
-				recs, err := st.AuditEntries(cmd.Context())
-				if err != nil {
-					return err
-				}
-				for _, r := range recs {
-					fmt.Fprintf(a.stdout, "%d %s %s %s %s %s\n", r.Seq, fmtTime(r.At), reports.TermText(r.Actor), reports.TermText(r.Action),
-						reports.TermText(r.Subject), fmtDetail(r.Detail))
-				}
-				return nil
-			})
-		},
-	})
+	cmd := &cobra.Command{Use: "audit", Short: "Work with the hash-chained audit log: verify, print, anchor it; make a signing key"}
+	cmd.AddCommand(a.auditVerifyCmd(), a.auditLogCmd(), a.auditAnchorCmd(), a.auditKeygenCmd())
 	return cmd
 }
 
-// verifyEvidence checks a pack's files and that its manifest is the one an
-// export recorded in the (verified) audit log.
-func (a *app) verifyEvidence(ctx context.Context, st *store.Store, dir string) error {
-	if fi, err := os.Stat(filepath.Join(dir, reports.FileManifest)); err != nil || fi.IsDir() {
-		return usagef("--evidence %s: no %s there", dir, reports.FileManifest)
+// envSigningKey names the private key that signs anchors and evidence
+// manifests when --key is not given. The CLI reads it, not config.Load.
+const envSigningKey = "NHISCAN_SIGNING_KEY_FILE"
+
+// signingKey loads the private key named by --key (flag), else by
+// $NHISCAN_SIGNING_KEY_FILE; nil when neither names one. A problem is a
+// usage error naming where the name came from; a name that is no file is
+// not repeated, since a key pasted in its place would be printed.
+func (a *app) signingKey(flag string) (ed25519.PrivateKey, error) {
+	path, from := flag, "--key"
+	if path == "" {
+		path, from = a.getenv(envSigningKey), envSigningKey
 	}
-	if err := reports.VerifyEvidence(dir); err != nil {
-		return failError{fmt.Sprintf("evidence %s NOT intact: %v", dir, err)}
+	if path == "" {
+		return nil, nil
 	}
-	sum, err := fileSHA256(filepath.Join(dir, reports.FileManifest))
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, usagef("%s: no such file (the value is not repeated, in case a key was pasted in place of its file name)", from)
+	}
+	k, err := signing.LoadPrivateKey(path)
 	if err != nil {
-		return err
+		return nil, usagef("%s: %v", from, err)
 	}
-	recs, err := st.AuditEntries(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range recs {
-		if r.Action == "evidence.export" && r.Detail["manifest_sha256"] == sum {
-			fmt.Fprintf(a.stdout, "evidence %s intact: manifest sha256 %s recorded by audit entry %d (%s, %s)\n",
-				dir, sum, r.Seq, reports.TermText(r.Subject), fmtTime(r.At))
-			return nil
-		}
-	}
-	return failError{fmt.Sprintf("evidence %s NOT verified: its files match its manifest, but no export in this database's audit log recorded manifest sha256 %s (rewritten pack, or exported from another database)", dir, sum)}
+	return k, nil
 }
 
 func fmtDetail(d map[string]string) string {
@@ -110,6 +65,12 @@ func fmtDetail(d map[string]string) string {
 		fmt.Fprintf(&b, "%s=%q", k, d[k])
 	}
 	return b.String()
+}
+
+// sha256Hex is the hex SHA-256 of b.
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // fileSHA256 is the hex SHA-256 of a file's contents.

@@ -55,8 +55,9 @@ type campaignEnv struct {
 
 // withCampaigns loads the configuration and catalog, opens the store and
 // builds the campaign service with its mailer and link signer. Commands
-// that route items to people (needPeople) require the catalog.
-func (a *app) withCampaigns(ctx context.Context, catalogs []string, needPeople bool, fn func(*campaignEnv) error) error {
+// that route items to people (needPeople) require the catalog; commands
+// that only read open the store with readOnly.
+func (a *app) withCampaigns(ctx context.Context, acc access, catalogs []string, needPeople bool, fn func(*campaignEnv) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -72,7 +73,7 @@ func (a *app) withCampaigns(ctx context.Context, catalogs []string, needPeople b
 	if err != nil {
 		return err
 	}
-	st, err := a.openExisting(ctx, cfg.Database)
+	st, err := a.openExisting(ctx, cfg.Database, acc)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ The KPIs are recorded and audited; a closed campaign is final.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withCampaigns(ctx, nil, false, func(e *campaignEnv) error {
+			return a.withCampaigns(ctx, readWrite, nil, false, func(e *campaignEnv) error {
 				c, err := loadCampaign(ctx, e.st, id)
 				if err != nil {
 					return err

@@ -54,7 +54,7 @@ their manager, with the shorter leaver deadline. Nothing is sent until
 			if deadline != "" && due != "" {
 				return usagef("--deadline and --due: give one")
 			}
-			return a.withCampaigns(ctx, catalogs, true, func(e *campaignEnv) error {
+			return a.withCampaigns(ctx, readWrite, catalogs, true, func(e *campaignEnv) error {
 				if scanID == 0 {
 					latest, err := e.st.LatestScan(ctx)
 					if err != nil {

@@ -40,7 +40,7 @@ to 'nhiscan campaign decisions import'.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withCampaigns(ctx, nil, false, func(e *campaignEnv) error {
+			return a.withCampaigns(ctx, readOnly, nil, false, func(e *campaignEnv) error {
 				if _, err := loadCampaign(ctx, e.st, id); err != nil {
 					return err
 				}
@@ -143,7 +143,7 @@ reported with its line, the command exits 2 and nothing is recorded.`,
 				return usagef("%v", err)
 			}
 			defer f.Close()
-			return a.withCampaigns(ctx, catalogs, true, func(e *campaignEnv) error {
+			return a.withCampaigns(ctx, readWrite, catalogs, true, func(e *campaignEnv) error {
 				c, err := loadCampaign(ctx, e.st, id)
 				if err != nil {
 					return err

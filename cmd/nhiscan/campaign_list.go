@@ -16,7 +16,7 @@ func (a *app) campaignListCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			return a.withCampaigns(ctx, nil, false, func(e *campaignEnv) error {
+			return a.withCampaigns(ctx, readOnly, nil, false, func(e *campaignEnv) error {
 				cs, err := e.st.Campaigns(ctx)
 				if err != nil {
 					return err

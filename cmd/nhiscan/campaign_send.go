@@ -52,7 +52,7 @@ func (a *app) runSend(ctx context.Context, args sendArgs, remind bool) error {
 	if dryRun != (out != "") {
 		return usagef("--dry-run and --out DIR go together")
 	}
-	return a.withCampaigns(ctx, args.catalogs, true, func(e *campaignEnv) error {
+	return a.withCampaigns(ctx, readWrite, args.catalogs, true, func(e *campaignEnv) error {
 		c, err := loadCampaign(ctx, e.st, id)
 		if err != nil {
 			return err

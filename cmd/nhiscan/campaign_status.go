@@ -26,7 +26,7 @@ func (a *app) campaignStatusCmd() *cobra.Command {
 			if format != "table" && format != "json" {
 				return usagef("--format %q: want table or json", format)
 			}
-			return a.withCampaigns(ctx, nil, false, func(e *campaignEnv) error {
+			return a.withCampaigns(ctx, readOnly, nil, false, func(e *campaignEnv) error {
 				if _, err := loadCampaign(ctx, e.st, id); err != nil {
 					return err
 				}

@@ -65,7 +65,7 @@ not observed has an unknown owner, not none. The output lists those cells.`,
 			if err != nil {
 				return err
 			}
-			st, err := a.openExisting(cmd.Context(), cfg.Database)
+			st, err := a.openExisting(cmd.Context(), cfg.Database, readOnly)
 			if err != nil {
 				return err
 			}

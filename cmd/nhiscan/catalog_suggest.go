@@ -107,7 +107,7 @@ func (a *app) suggest(cmd *cobra.Command, scanID int64, out string, peopleFiles 
 		}
 		opt.PeopleFiles = append(opt.PeopleFiles, rel)
 	}
-	st, err := a.openExisting(ctx, cfg.Database)
+	st, err := a.openExisting(ctx, cfg.Database, readOnly)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ where each owner decides).`,
 			if strings.TrimSpace(by) == "" {
 				return usagef("--by is required: who signed the review off (attribution is logged)")
 			}
-			return a.readStore(ctx, func(cfg config.Config, st *store.Store) error {
+			return a.writeStore(ctx, func(cfg config.Config, st *store.Store) error {
 				if scanID == 0 {
 					latest, err := st.LatestScan(ctx)
 					if err != nil {

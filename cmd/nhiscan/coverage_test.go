@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -186,7 +187,17 @@ func TestStoreUsesInjectedClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A reader leaves the row as it is: only a writer, holding the lock,
+	// knows the scan's process is gone.
 	_, out, _ := c.run("scans", db, "--format", "json")
+	if !strings.Contains(out, `"status": "running"`) {
+		t.Errorf("a reading command changed the running scan:\n%s", out)
+	}
+	c.now = c.now.Add(time.Hour)
+	if code, out, errs := c.run("certify", db, "--by", "grace", "--scan", "1"); code != exitUsage || !strings.Contains(errs, "scan 1 is failed") {
+		t.Fatalf("certify = %d\n%s%s", code, out, errs)
+	}
+	_, out, _ = c.run("scans", db, "--format", "json")
 	var rows []struct {
 		Status string `json:"status"`
 		Ended  string `json:"ended"`

@@ -295,7 +295,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 		return err
 	}
 	evDir := filepath.Join(out, "evidence")
-	if err := a.exportEvidence(ctx, st, second.scan.ID, cat, evDir); err != nil {
+	if err := a.exportEvidence(ctx, st, second.scan.ID, cat, evDir, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s\n  evidence  %s\n  catalog   %s\n", dbPath, report, evDir, catDir)

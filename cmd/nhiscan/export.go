@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nhiscan/nhiscan/internal/signing"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules/catalog"
@@ -21,14 +23,22 @@ func (a *app) exportCmd() *cobra.Command {
 		scanID   int64
 		out      string
 		catalogs []string
+		keyFile  string
 	)
 	ev := &cobra.Command{
 		Use:   "evidence",
 		Short: "Write the tamper-evident evidence pack of a scan (CSV files and a SHA-256 manifest)",
 		Long: `evidence writes population.csv, entitlements.csv, findings.csv, drift.csv,
 gaps.csv, snapshot.json, manifest.json and SHA256SUMS for one scan into an
-empty directory. The manifest's own SHA-256 is recorded in the audit log, so
-rewriting the pack is detectable. Columns are documented in docs/evidence.md.`,
+empty directory. Columns are documented in docs/evidence.md.
+
+Before writing, it verifies the audit log's chain and the scan's stored
+snapshot and findings against the hashes the log recorded when the scan
+finished: a scan altered since is not exported (exit 1). The manifest's own
+SHA-256 is recorded in the audit log, so rewriting the pack is detectable;
+with --key FILE (or NHISCAN_SIGNING_KEY_FILE) the manifest is also signed
+(manifest.json.sig). A database that cannot be written (an archived copy) is
+read only: the export is then not recorded, and says so.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -41,14 +51,19 @@ rewriting the pack is detectable. Columns are documented in docs/evidence.md.`,
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
 			}
-			return a.readStoreWithCatalog(ctx, catalogs, func(cat *catalog.Catalog, st *store.Store) error {
-				return a.exportEvidence(ctx, st, scanID, cat, out)
+			key, err := a.signingKey(keyFile)
+			if err != nil {
+				return err
+			}
+			return a.storeWithCatalog(ctx, catalogs, writeIfWritable, func(cat *catalog.Catalog, st *store.Store) error {
+				return a.exportEvidence(ctx, st, scanID, cat, out, key)
 			})
 		},
 	}
 	ev.Flags().Int64Var(&scanID, "scan", 0, "scan id (default: the latest completed scan)")
 	ev.Flags().StringVar(&out, "out", "", "directory to write (created; must be empty)")
 	ev.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for role and owner columns (default: config 'catalog')")
+	ev.Flags().StringVar(&keyFile, "key", "", "Ed25519 private key that signs the manifest (default $"+envSigningKey+"; unsigned without)")
 	cmd.AddCommand(ev)
 	return cmd
 }
@@ -77,7 +92,7 @@ func checkEvidenceDir(dir string) error {
 	return nil
 }
 
-func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat *catalog.Catalog, out string) error {
+func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat *catalog.Catalog, out string, key ed25519.PrivateKey) error {
 	if id == 0 {
 		latest, err := st.LatestScan(ctx)
 		if err != nil {
@@ -89,20 +104,55 @@ func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat
 	if err != nil {
 		return err
 	}
-	m, err := reports.WriteEvidence(out, in, a.now().UTC())
+	findingsVerified, err := verifyForExport(ctx, st, id)
 	if err != nil {
 		return err
 	}
-	sum, err := fileSHA256(filepath.Join(out, "manifest.json"))
+	var sign reports.ManifestSigner
+	if key != nil {
+		sign = manifestSigner(key, a.now())
+	}
+	m, err := reports.WriteEvidenceSigned(out, in, a.now().UTC(), sign)
 	if err != nil {
 		return err
+	}
+	sum, err := fileSHA256(filepath.Join(out, reports.FileManifest))
+	if err != nil {
+		return err
+	}
+	signed := ""
+	if key != nil {
+		signed = ", signed by " + signing.KeyID(key.Public().(ed25519.PublicKey))
+	}
+	fmt.Fprintf(a.stdout, "evidence for scan %d: %s (%d files, manifest sha256 %s%s)\n", id, out, len(m.Files), sum, signed)
+	if !findingsVerified {
+		fmt.Fprintf(a.stderr, "nhiscan: warning: scan %d was stored before nhiscan recorded the hash of its findings: its snapshot is verified, its findings are not\n", id)
+	}
+	if st.ReadOnly() {
+		fmt.Fprintf(a.stderr, "nhiscan: warning: the database %s cannot be written (%v), so this export is not recorded in its audit log; "+
+			"sign it (--key) or keep manifest sha256 %s where the pack's holder cannot change it (a ticket)\n", st.Path(), store.CanWrite(st.Path()), sum)
+		return nil
 	}
 	detail := map[string]string{"dir": out, "manifest_sha256": sum, "snapshot_sha256": m.SnapshotSHA256}
 	addCampaignHashes(detail, m)
-	if err := st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: actor(a.getenv), Action: "evidence.export",
-		Subject: fmt.Sprintf("scan:%d", id), Detail: detail}); err != nil {
-		return err
+	if key != nil {
+		detail["signed_by"] = signing.KeyID(key.Public().(ed25519.PublicKey))
 	}
-	fmt.Fprintf(a.stdout, "evidence for scan %d: %s (%d files, manifest sha256 %s)\n", id, out, len(m.Files), sum)
-	return nil
+	return st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: actor(a.getenv), Action: "evidence.export",
+		Subject: fmt.Sprintf("scan:%d", id), Detail: detail})
+}
+
+// verifyForExport refuses to export a scan whose stored data no longer
+// matches what the audit log recorded when it finished: the pack would
+// certify an altered history. It reports whether the scan's findings were
+// verified (scans stored before their hash was recorded are not).
+func verifyForExport(ctx context.Context, st *store.Store, id int64) (bool, error) {
+	if _, err := st.VerifyAudit(ctx); err != nil {
+		return false, failError{fmt.Sprintf("not exported: audit log NOT intact: %v", err)}
+	}
+	ok, err := st.VerifyScan(ctx, id)
+	if errors.Is(err, store.ErrNotAsRecorded) {
+		return false, failError{fmt.Sprintf("not exported: %v", err)}
+	}
+	return ok, err
 }

@@ -34,7 +34,7 @@ findings follow the scans.`,
 			if scope == "" || strings.TrimSpace(by) == "" || strings.TrimSpace(reason) == "" {
 				return usagef("--scope, --by and --reason are required (the retirement is logged with attribution)")
 			}
-			return a.readStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
+			return a.writeStore(cmd.Context(), func(_ config.Config, st *store.Store) error {
 				n, err := st.RetireScope(cmd.Context(), nhi.Provider(provider), scope, a.now().UTC(), by, reason)
 				if errors.Is(err, store.ErrScopeCollected) {
 					return usageError{err}

@@ -17,19 +17,48 @@ import (
 // The helpers every command that reads or writes the database shares:
 // opening it, picking scans, and reading one scan's findings.
 
+// access is how a command uses the database.
+type access int
+
+const (
+	// readOnly commands never write: the database is opened read-only
+	// (it may be an archived copy on read-only storage) and never locked.
+	readOnly access = iota
+	// readWrite commands write an existing database under the
+	// single-writer lock.
+	readWrite
+	// writeIfWritable commands (export evidence) record what they did in
+	// the audit log when the database can be written, and otherwise work
+	// read-only and say so.
+	writeIfWritable
+)
+
 // readStore loads the configuration and opens its existing database for a
 // reading command, and closes it when fn returns.
 func (a *app) readStore(ctx context.Context, fn func(config.Config, *store.Store) error) error {
+	return a.useStore(ctx, readOnly, fn)
+}
+
+// writeStore is readStore for a command that writes an existing database.
+func (a *app) writeStore(ctx context.Context, fn func(config.Config, *store.Store) error) error {
+	return a.useStore(ctx, readWrite, fn)
+}
+
+func (a *app) useStore(ctx context.Context, acc access, fn func(config.Config, *store.Store) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
 	}
-	return a.withExisting(ctx, cfg.Database, func(st *store.Store) error { return fn(cfg, st) })
+	return a.withExisting(ctx, cfg.Database, acc, func(st *store.Store) error { return fn(cfg, st) })
 }
 
 // readStoreWithCatalog is readStore for commands that also show roles and
 // owners: the catalog is optional and validated before the store opens.
 func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(*catalog.Catalog, *store.Store) error) error {
+	return a.storeWithCatalog(ctx, paths, readOnly, fn)
+}
+
+func (a *app) storeWithCatalog(ctx context.Context, paths []string, acc access, fn func(*catalog.Catalog, *store.Store) error) error {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return err
@@ -38,12 +67,12 @@ func (a *app) readStoreWithCatalog(ctx context.Context, paths []string, fn func(
 	if err != nil {
 		return err
 	}
-	return a.withExisting(ctx, cfg.Database, func(st *store.Store) error { return fn(cat, st) })
+	return a.withExisting(ctx, cfg.Database, acc, func(st *store.Store) error { return fn(cat, st) })
 }
 
 // withExisting opens the existing database at path, runs fn and closes it.
-func (a *app) withExisting(ctx context.Context, path string, fn func(*store.Store) error) error {
-	st, err := a.openExisting(ctx, path)
+func (a *app) withExisting(ctx context.Context, path string, acc access, fn func(*store.Store) error) error {
+	st, err := a.openExisting(ctx, path, acc)
 	if err != nil {
 		return err
 	}
@@ -51,24 +80,59 @@ func (a *app) withExisting(ctx context.Context, path string, fn func(*store.Stor
 	return fn(st)
 }
 
-// openExisting opens a database that must already exist: reading commands
-// never create an empty one.
-func (a *app) openExisting(ctx context.Context, path string) (*store.Store, error) {
+// openExisting opens a database that must already exist: no command but
+// scan and demo creates one.
+func (a *app) openExisting(ctx context.Context, path string, acc access) (*store.Store, error) {
 	if !fileExists(path) {
 		return nil, usagef("database %s does not exist: run 'nhiscan scan' (or 'nhiscan demo') first", path)
 	}
-	return a.openStore(ctx, path)
+	switch {
+	case acc == readWrite:
+		return a.openStore(ctx, path)
+	case acc == writeIfWritable && store.CanWrite(path) == nil:
+		return a.openStore(ctx, path)
+	}
+	return a.openReadOnly(ctx, path)
 }
 
-// openStore opens (creating if needed) the database with the app's clock,
-// which stamps migrations and the end of scans found interrupted; a file
-// that is not a database is a usage error.
+// openReadOnly opens the database without writing it. A database of an
+// older schema that can be written is migrated first, once, under the
+// writer lock; a read-only one is refused as it is.
+func (a *app) openReadOnly(ctx context.Context, path string) (*store.Store, error) {
+	cfg := store.Config{Path: path, Now: a.now, ReadOnly: true}
+	st, err := store.OpenConfig(ctx, cfg)
+	if errors.Is(err, store.ErrSchemaOld) && store.CanWrite(path) == nil {
+		w, werr := a.openStore(ctx, path)
+		if werr != nil {
+			return nil, werr
+		}
+		if werr := w.Close(); werr != nil {
+			return nil, werr
+		}
+		st, err = store.OpenConfig(ctx, cfg)
+	}
+	if errors.Is(err, store.ErrSchemaOld) {
+		return nil, fmt.Errorf("%w (the database cannot be written here: migrate a writable copy with this nhiscan, or read it with the release that wrote it)", err)
+	}
+	return st, storeOpenErr(path, err)
+}
+
+// openStore opens (creating if needed) the database for writing with the
+// app's clock, which stamps migrations and the end of scans found
+// interrupted. It holds the single-writer lock until Close.
 func (a *app) openStore(ctx context.Context, path string) (*store.Store, error) {
 	st, err := store.OpenConfig(ctx, store.Config{Path: path, Now: a.now})
-	if errors.Is(err, store.ErrNotDatabase) {
-		return nil, usagef("--db %s is not an nhiscan database (not SQLite)", path)
+	return st, storeOpenErr(path, err)
+}
+
+// storeOpenErr makes a file that is not an nhiscan database a usage error
+// (--db names the wrong file); corruption and the rest stay runtime errors.
+func storeOpenErr(path string, err error) error {
+	var nd *store.NotDatabaseError
+	if errors.As(err, &nd) {
+		return usagef("--db %s is not an nhiscan database: %s", path, nd.Reason)
 	}
-	return st, err
+	return err
 }
 
 // optionalCatalog loads the catalog when one is configured; reports fall

@@ -42,6 +42,9 @@ const actorStore = "nhiscan"
 
 // Audit appends an entry to the audit log.
 func (s *Store) Audit(ctx context.Context, e AuditEntry) error {
+	if err := s.writable("audit"); err != nil {
+		return err
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("audit: %w", err)
@@ -196,4 +199,61 @@ func (s *Store) VerifyAudit(ctx context.Context) (int, error) {
 		return len(rows), fmt.Errorf("%w at seq %d: the head hash does not match the last entry", ErrAuditBroken, prevSeq)
 	}
 	return len(rows), nil
+}
+
+// AuditHead is the last entry of the audit log: its sequence number, hash
+// and time. Seq 0 is an empty log.
+type AuditHead struct {
+	Seq  int64
+	Hash string
+	At   time.Time
+}
+
+// Head returns the head of the audit log, as an anchor records it. It does
+// not verify the chain: call VerifyAudit first.
+func (s *Store) Head(ctx context.Context) (AuditHead, error) {
+	var h AuditHead
+	if err := s.db.QueryRowContext(ctx, "SELECT seq, hash FROM audit_head WHERE id = 1").Scan(&h.Seq, &h.Hash); err != nil {
+		return AuditHead{}, fmt.Errorf("audit head: %w", err)
+	}
+	if h.Seq == 0 {
+		return h, nil
+	}
+	var at string
+	if err := s.db.QueryRowContext(ctx, "SELECT at FROM audit_log WHERE seq = ?", h.Seq).Scan(&at); err != nil {
+		return AuditHead{}, fmt.Errorf("audit head %d: %w", h.Seq, err)
+	}
+	t, err := parseTime(at)
+	if err != nil {
+		return AuditHead{}, fmt.Errorf("audit head %d: %w", h.Seq, err)
+	}
+	h.At = t
+	return h, nil
+}
+
+// CheckAnchor checks that the audit log still holds entry seq with the
+// hash an anchor recorded. Since every hash covers the one before it, the
+// entries up to seq are then exactly those that were anchored. An error
+// wraps ErrAuditBroken: the log ends before seq (its tail was deleted), or
+// entry seq has another hash (the chain was rebuilt after an edit).
+func (s *Store) CheckAnchor(ctx context.Context, seq int64, hash string) error {
+	if seq == 0 {
+		return nil
+	}
+	var got string
+	err := s.db.QueryRowContext(ctx, "SELECT hash FROM audit_log WHERE seq = ?", seq).Scan(&got)
+	if errors.Is(err, sql.ErrNoRows) {
+		var last int64
+		if err := s.db.QueryRowContext(ctx, "SELECT COALESCE(MAX(seq), 0) FROM audit_log").Scan(&last); err != nil {
+			return fmt.Errorf("check anchor: %w", err)
+		}
+		return fmt.Errorf("%w: the anchor recorded entry %d, but the log ends at %d (tail deleted)", ErrAuditBroken, seq, last)
+	}
+	if err != nil {
+		return fmt.Errorf("check anchor: %w", err)
+	}
+	if got != hash {
+		return fmt.Errorf("%w: entry %d has hash %s, but the anchor recorded %s (the chain was rebuilt after an edit)", ErrAuditBroken, seq, got, hash)
+	}
+	return nil
 }

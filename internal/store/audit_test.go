@@ -143,25 +143,29 @@ func TestAuditRejectsIncompleteEntry(t *testing.T) {
 func TestAuditConcurrentAppendsKeepTheChain(t *testing.T) {
 	ctx := context.Background()
 	st, path, c := newStore(t)
-	other := openAt(t, path, c) // a second store on the same file, like a second process
-	errs := make(chan error, 40)
-	for g := 0; g < 4; g++ {
-		s := st
-		if g%2 == 1 {
-			s = other
-		}
+	reader := openReadOnly(t, path, c) // a reader alongside, like another process
+	errs := make(chan error, 50)
+	for g := 0; g < 5; g++ {
 		go func() {
 			for i := 0; i < 10; i++ {
-				errs <- s.Audit(ctx, store.AuditEntry{At: t0, Actor: fmt.Sprintf("g%d", g), Action: "test.append", Subject: fmt.Sprint(i)})
+				if g == 4 {
+					_, err := reader.VerifyAudit(ctx)
+					errs <- err
+					continue
+				}
+				errs <- st.Audit(ctx, store.AuditEntry{At: t0, Actor: fmt.Sprintf("g%d", g), Action: "test.append", Subject: fmt.Sprint(i)})
 			}
 		}()
 	}
-	for i := 0; i < 40; i++ {
+	for i := 0; i < 50; i++ {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
 	}
 	if n, err := st.VerifyAudit(ctx); err != nil || n != 40 {
 		t.Fatalf("VerifyAudit = %d, %v; want 40, nil", n, err)
+	}
+	if err := reader.Audit(ctx, store.AuditEntry{At: t0, Action: "x"}); !errors.Is(err, store.ErrReadOnly) {
+		t.Errorf("Audit on a read-only store = %v, want ErrReadOnly", err)
 	}
 }

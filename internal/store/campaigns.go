@@ -44,6 +44,9 @@ func itemSubject(id int64, item int) string {
 // in one transaction. It returns the campaign id; c.ID and c.State are set
 // by the store.
 func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign, items []campaign.Item) (int64, error) {
+	if err := s.writable("create campaign"); err != nil {
+		return 0, err
+	}
 	filter, err := json.Marshal(c.Filter)
 	if err != nil {
 		return 0, fmt.Errorf("create campaign: %w", err)
@@ -260,6 +263,9 @@ func (s *Store) CampaignAssignments(ctx context.Context, id int64) ([]campaign.A
 
 // OpenCampaign moves a draft campaign to open and audits it.
 func (s *Store) OpenCampaign(ctx context.Context, id int64, at time.Time, actor string) error {
+	if err := s.writable("open campaign"); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "open campaign", func(tx *sql.Tx) error {
 		if err := requireState(ctx, tx, id, campaign.StateDraft); err != nil {
 			return err
@@ -308,6 +314,9 @@ func requireState(ctx context.Context, tx *sql.Tx, id int64, want campaign.State
 // transaction: on any error nothing is written. Decisions are assigned
 // their ids in order.
 func (s *Store) RecordDecisions(ctx context.Context, id int64, ds []campaign.Decision, asg []campaign.Assignment) error {
+	if err := s.writable("record decisions"); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "record decisions", func(tx *sql.Tx) error {
 		if err := requireState(ctx, tx, id, campaign.StateOpen); err != nil {
 			return err
@@ -322,6 +331,9 @@ func (s *Store) RecordDecisions(ctx context.Context, id int64, ds []campaign.Dec
 // AssignItems appends assignments (escalations) to an open campaign with
 // their audit entries, in one transaction.
 func (s *Store) AssignItems(ctx context.Context, id int64, asg []campaign.Assignment) error {
+	if err := s.writable("assign items"); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "assign items", func(tx *sql.Tx) error {
 		if err := requireState(ctx, tx, id, campaign.StateOpen); err != nil {
 			return err
@@ -440,6 +452,9 @@ func (s *Store) CampaignDecisions(ctx context.Context, id int64) ([]campaign.Dec
 // delivery of a key returns an error wrapping ErrDelivered, and then
 // nothing of the batch is written.
 func (s *Store) RecordDeliveries(ctx context.Context, ds []campaign.Delivery) error {
+	if err := s.writable("record deliveries"); err != nil {
+		return err
+	}
 	return s.inTx(ctx, "record deliveries", func(tx *sql.Tx) error {
 		ins, err := tx.PrepareContext(ctx, `INSERT INTO campaign_deliveries (campaign_id, key, recipient, kind, transport, status, message_id, error, at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -491,6 +506,9 @@ func (s *Store) CampaignDeliveries(ctx context.Context, id int64) ([]campaign.De
 // defaults (each audited), saves the certification, records the KPIs and
 // audits the close with the summary's SHA-256. A closed campaign is final.
 func (s *Store) CloseCampaign(ctx context.Context, id int64, in campaign.Closing) error {
+	if err := s.writable("close campaign"); err != nil {
+		return err
+	}
 	summary, err := json.Marshal(in.Summary)
 	if err != nil {
 		return fmt.Errorf("close campaign: %w", err)

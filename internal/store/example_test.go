@@ -19,14 +19,14 @@ func Example() {
 	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	st, err := store.OpenConfig(ctx, store.Config{Path: filepath.Join(dir, store.DefaultPath), Now: func() time.Time { return now }})
 	if err != nil {
-		fmt.Println(err)
+		fmt.Println(err) // errors.Is(err, store.ErrScanRunning) when another process writes
 		return
 	}
 	defer st.Close()
 
 	id, err := st.BeginScan(ctx, store.ScanMeta{Started: now, ToolVersion: "v0.1.0", CatalogHash: "c0ffee", Source: "cli"})
 	if err != nil {
-		fmt.Println(err) // errors.Is(err, store.ErrScanRunning) when another scan runs
+		fmt.Println(err)
 		return
 	}
 	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now, Scopes: []nhi.Scope{{Provider: nhi.AWS, ID: "111111111111"}}}
@@ -43,7 +43,10 @@ func Example() {
 	}
 	n, err := st.VerifyAudit(ctx)
 	fmt.Println("audit entries verified:", n, err)
+	rep, err := st.VerifyStored(ctx)
+	fmt.Println("snapshots as recorded:", rep.Snapshots, err)
 	// Output:
 	// dormant aws:AIDAX open 2026-03-01T10:00:00Z
 	// audit entries verified: 2 <nil>
+	// snapshots as recorded: 1 <nil>
 }

@@ -177,10 +177,10 @@ func readPrior(ctx context.Context, tx *sql.Tx) ([]nhi.PriorFinding, error) {
 // updateFindings stores the scan's findings and persists the lifecycle
 // transitions the lifecycle function returns. It returns how many findings
 // had each event.
-func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, error) {
+func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
 	prior, err := readPrior(ctx, tx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	current := make([]nhi.Finding, len(fs))
 	byFP := make(map[string]*preparedFinding, len(fs))
@@ -191,12 +191,12 @@ func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time,
 	transitions := lifecycle(prior, current, inv.Coverage())
 	w, err := newFindingWriter(ctx, tx, scanID, at)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer w.close()
 	for i := range fs {
 		if _, err := w.insScan.ExecContext(ctx, scanID, fs[i].f.Fingerprint, fs[i].body); err != nil {
-			return nil, fmt.Errorf("finding %s: %w", fs[i].f.Fingerprint, err)
+			return nil, "", fmt.Errorf("finding %s: %w", fs[i].f.Fingerprint, err)
 		}
 	}
 	produced := 0
@@ -211,13 +211,13 @@ func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time,
 			err = w.produced(tr, pf)
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
 	if produced != len(fs) {
-		return nil, fmt.Errorf("lifecycle: %d transitions for the %d findings the scan produced", produced, len(fs))
+		return nil, "", fmt.Errorf("lifecycle: %d transitions for the %d findings the scan produced", produced, len(fs))
 	}
-	return w.counts, nil
+	return w.counts, findingsDigestOf(fs, w.events), nil
 }
 
 // findingWriter persists lifecycle transitions with prepared statements.
@@ -228,6 +228,9 @@ type findingWriter struct {
 	insScan, insNew, upd *sql.Stmt
 	resolve, keep, event *sql.Stmt
 	counts               map[string]int
+	// events are the lifecycle events recorded, for the findings digest:
+	// fingerprint, event, at, detail.
+	events [][4]string
 }
 
 func newFindingWriter(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time) (*findingWriter, error) {
@@ -270,6 +273,7 @@ func (w *findingWriter) close() {
 
 func (w *findingWriter) record(fp, ev, detail string) error {
 	w.counts[ev]++
+	w.events = append(w.events, [4]string{fp, ev, w.at, detail})
 	if _, err := w.event.ExecContext(w.ctx, w.scanID, fp, ev, w.at, detail); err != nil {
 		return fmt.Errorf("finding %s: event %s: %w", fp, ev, err)
 	}
@@ -580,6 +584,9 @@ func (s *Store) RetireScope(ctx context.Context, provider nhi.Provider, scope st
 	}
 	if strings.TrimSpace(actor) == "" || strings.TrimSpace(reason) == "" {
 		return 0, errors.New("retire scope: an actor and a reason are required")
+	}
+	if err := s.writable("retire scope"); err != nil {
+		return 0, err
 	}
 	if latest, err := s.LatestScan(ctx); err == nil {
 		for _, sc := range latest.Scopes {

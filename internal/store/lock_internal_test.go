@@ -5,44 +5,53 @@ package store
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
 )
 
-// A lock held briefly with no running scan (another process's Open
-// recovering interrupted scans) delays BeginScan instead of failing it; one
-// held for good fails it with ErrScanRunning.
-func TestBeginScanWaitsOutABriefLockHolder(t *testing.T) {
+// A writer takes the single-writer lock before anything else: while another
+// holder has it, Open fails at once with ErrScanRunning and creates
+// nothing — no database file, no migration.
+func TestWriterTakesTheLockBeforeCreatingOrMigrating(t *testing.T) {
 	ctx := context.Background()
-	st, err := Open(ctx, filepath.Join(t.TempDir(), "x.db"))
+	path := filepath.Join(t.TempDir(), "x.db")
+	held, err := tryLock(path + ".lock")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
-
-	held, err := tryLock(st.lockPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tryLock(st.lockPath); !errors.Is(err, errLocked) {
+	if _, err := tryLock(path + ".lock"); !errors.Is(err, errLocked) {
 		t.Fatalf("second flock in the same process: %v, want errLocked", err)
 	}
-	_, err = st.BeginScan(ctx, ScanMeta{Started: now})
+	start := time.Now()
+	_, err = Open(ctx, path)
 	if !errors.Is(err, ErrScanRunning) {
-		t.Fatalf("BeginScan under a held lock: %v, want ErrScanRunning", err)
+		t.Fatalf("Open under a held lock: %v, want ErrScanRunning", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Open under a held lock took %v, want at once", d)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Open under a held lock created the database: %v", err)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range ents {
+		if e.Name() != "x.db.lock" {
+			t.Errorf("Open under a held lock left %s behind", e.Name())
+		}
 	}
 
-	go func() {
-		time.Sleep(200 * time.Millisecond)
-		held.unlock()
-	}()
-	id, err := st.BeginScan(ctx, ScanMeta{Started: now})
+	held.unlock()
+	st, err := Open(ctx, path)
 	if err != nil {
-		t.Fatalf("BeginScan after a brief holder: %v", err)
+		t.Fatalf("Open after the holder let go: %v", err)
 	}
-	if err := st.FailScan(ctx, id, "test", now); err != nil {
-		t.Fatal(err)
+	defer st.Close()
+	if st.lock == nil {
+		t.Fatal("a writer Store does not hold the lock")
+	}
+	if _, err := tryLock(path + ".lock"); !errors.Is(err, errLocked) {
+		t.Fatalf("the lock is free while a writer Store is open: %v", err)
 	}
 }

@@ -48,3 +48,11 @@ func (l *fileLock) unlock() error {
 	l.f = nil
 	return err
 }
+
+// access reports whether this process may write path (access(2), W_OK).
+func access(path string) error {
+	if err := syscall.Access(path, 2); err != nil {
+		return &os.PathError{Op: "access", Path: path, Err: err}
+	}
+	return nil
+}

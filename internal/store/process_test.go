@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -35,7 +36,8 @@ var childStart = t0.Add(72 * time.Hour)
 // again as a child that opens the store, begins a scan, says "ready <id>" on
 // stdout and sleeps mid-scan until it is killed. In mode "mid-write" it also
 // has a large write transaction open (snapshot and findings of its scan,
-// status complete) that was never committed.
+// status complete) that was never committed. In mode "read" it reads the
+// database read-only and reports what it read (see readHelper).
 func TestHelperProcess(t *testing.T) {
 	mode := os.Getenv(helperModeEnv)
 	if mode == "" {
@@ -47,6 +49,10 @@ func TestHelperProcess(t *testing.T) {
 	}
 	ctx := context.Background()
 	path := os.Getenv(helperDBEnv)
+	if mode == "read" {
+		readHelper(ctx, path)
+		return
+	}
 	st, err := store.OpenConfig(ctx, store.Config{Path: path, Now: func() time.Time { return childStart }})
 	if err != nil {
 		fail(err)
@@ -83,6 +89,9 @@ func TestHelperProcess(t *testing.T) {
 	}
 	fmt.Printf("ready %d\n", id)
 	time.Sleep(time.Minute)
+	// The Store holds the single-writer lock: keep it reachable, or the
+	// collector may close its lock file mid-sleep.
+	runtime.KeepAlive(st)
 	os.Exit(3) // never reached: the parent kills us first
 }
 
@@ -138,34 +147,51 @@ func kill9(t *testing.T, cmd *exec.Cmd) {
 	}
 }
 
+// TestSecondWriterInAnotherProcess: while another process scans — also
+// while it is in the middle of a large write transaction — a second writer
+// gets ErrScanRunning at once, naming the running scan, and creates or
+// migrates nothing; a reader opens alongside without touching that scan.
+// Once the scan's process dies, the next writer marks it interrupted.
 func TestSecondWriterInAnotherProcess(t *testing.T) {
-	ctx := context.Background()
-	st, path, c := newStore(t)
-	cmd, childID := startHelper(t, "hold", path)
+	for _, mode := range []string{"hold", "mid-write"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx := context.Background()
+			st, path, c := newStore(t)
+			if err := st.Close(); err != nil {
+				t.Fatal(err)
+			}
+			cmd, childID := startHelper(t, mode, path)
 
-	_, err := st.BeginScan(ctx, store.ScanMeta{Started: t0})
-	wantMsg := fmt.Sprintf("scan %d started at %s", childID, childStart.Format("2006-01-02T15:04:05.000000000Z07:00"))
-	if !errors.Is(err, store.ErrScanRunning) || !strings.Contains(err.Error(), wantMsg) {
-		t.Fatalf("BeginScan while another process scans: %v; want ErrScanRunning naming %q", err, wantMsg)
-	}
-	// Opening the store while the child runs must not touch its scan.
-	other := openAt(t, path, c)
-	if sc, _ := other.Scan(ctx, childID); sc.Status != store.ScanRunning {
-		t.Fatalf("child's scan became %s when a store opened", sc.Status)
-	}
+			start := time.Now()
+			_, err := store.OpenConfig(ctx, store.Config{Path: path, Now: c.now})
+			wantMsg := fmt.Sprintf("another scan is running: scan %d started at %s", childID, childStart.Format("2006-01-02T15:04:05.000000000Z07:00"))
+			if !errors.Is(err, store.ErrScanRunning) || !strings.Contains(err.Error(), wantMsg) {
+				t.Fatalf("a second writer while another process scans: %v; want ErrScanRunning naming %q", err, wantMsg)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("the second writer was refused after %v, want at once", d)
+			}
+			reader := openReadOnly(t, path, c)
+			if sc, _ := reader.Scan(ctx, childID); sc.Status != store.ScanRunning {
+				t.Fatalf("child's scan became %s when a reader opened", sc.Status)
+			}
+			reader.Close()
 
-	kill9(t, cmd)
-	c.t = t0.Add(100 * time.Hour)
-	id := mustBegin(t, st, c.t)
-	if id != childID+1 {
-		t.Errorf("new scan id = %d, want %d", id, childID+1)
-	}
-	sc, err := st.Scan(ctx, childID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sc.Status != store.ScanFailed || sc.Reason != store.ReasonInterrupted || sc.Ended != c.t {
-		t.Errorf("killed child's scan = %s %q ended %v; want failed, interrupted, %v", sc.Status, sc.Reason, sc.Ended, c.t)
+			kill9(t, cmd)
+			c.t = t0.Add(100 * time.Hour)
+			st = openAt(t, path, c)
+			id := mustBegin(t, st, c.t)
+			if id != childID+1 {
+				t.Errorf("new scan id = %d, want %d", id, childID+1)
+			}
+			sc, err := st.Scan(ctx, childID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sc.Status != store.ScanFailed || sc.Reason != store.ReasonInterrupted || sc.Ended != c.t {
+				t.Errorf("killed child's scan = %s %q ended %v; want failed, interrupted, %v", sc.Status, sc.Reason, sc.Ended, c.t)
+			}
+		})
 	}
 }
 

@@ -112,29 +112,27 @@ type FinishInput struct {
 	Lifecycle LifecycleFunc
 }
 
-// BeginScan takes the single-writer lock and records a running scan. If
-// another scan holds the lock, in this process or another, the error wraps
-// ErrScanRunning and names that scan. Scans left running by a dead process are
-// marked failed first. The lock is held until FinishScan or FailScan.
+// BeginScan records a running scan. The Store holds the single-writer lock
+// from Open, so no other process can be scanning; a second BeginScan on this
+// Store while its scan runs gets an error wrapping ErrScanRunning that names
+// that scan. Scans left running by a dead process are marked failed first.
 func (s *Store) BeginScan(ctx context.Context, meta ScanMeta) (int64, error) {
 	if meta.Started.IsZero() {
 		return 0, errors.New("begin scan: start time is zero")
+	}
+	if s.readOnly {
+		return 0, fmt.Errorf("begin scan: %w", ErrReadOnly)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.scanID != 0 {
 		return 0, fmt.Errorf("begin scan: %w", s.runningErr(ctx, s.scanID))
 	}
-	l, err := s.lockForScan(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("begin scan: %w", err)
-	}
 	id, err := s.beginLocked(ctx, meta)
 	if err != nil {
-		l.unlock()
 		return 0, fmt.Errorf("begin scan: %w", err)
 	}
-	s.lock, s.scanID = l, id
+	s.scanID = id
 	return id, nil
 }
 
@@ -165,43 +163,12 @@ func (s *Store) beginLocked(ctx context.Context, meta ScanMeta) (int64, error) {
 	return id, tx.Commit()
 }
 
-// lockForScan takes the scan lock. When the lock is held but no scan is
-// recorded as running, the holder is probably another process's Open,
-// which holds the lock only while it recovers interrupted scans: retry for
-// a second before reporting ErrScanRunning.
-func (s *Store) lockForScan(ctx context.Context) (*fileLock, error) {
-	for attempt := 0; ; attempt++ {
-		l, err := tryLock(s.lockPath)
-		if !errors.Is(err, errLocked) {
-			return l, err
-		}
-		var running int
-		if err := s.db.QueryRowContext(ctx, "SELECT COUNT(*) FROM scans WHERE status = 'running'").Scan(&running); err != nil {
-			return nil, err
-		}
-		if running > 0 || attempt >= 20 {
-			return nil, s.runningErr(ctx, 0)
-		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-}
-
-// runningErr builds the ErrScanRunning error, naming the running scan when
-// the database shows one.
+// runningErr builds the ErrScanRunning error of this Store's own running
+// scan.
 func (s *Store) runningErr(ctx context.Context, id int64) error {
-	q := "SELECT id, started FROM scans WHERE status = 'running' ORDER BY id DESC LIMIT 1"
-	args := []any{}
-	if id != 0 {
-		q = "SELECT id, started FROM scans WHERE id = ?"
-		args = append(args, id)
-	}
 	var started string
-	if err := s.db.QueryRowContext(ctx, q, args...).Scan(&id, &started); err != nil {
-		return fmt.Errorf("%w (the lock %s is held; its scan is not recorded yet)", ErrScanRunning, s.lockPath)
+	if err := s.db.QueryRowContext(ctx, "SELECT started FROM scans WHERE id = ?", id).Scan(&started); err != nil {
+		return fmt.Errorf("%w: scan %d", ErrScanRunning, id)
 	}
 	return fmt.Errorf("%w: scan %d started at %s", ErrScanRunning, id, started)
 }
@@ -267,12 +234,9 @@ func (s *Store) heldScan(scanID int64) error {
 	return nil
 }
 
-func (s *Store) release() {
-	s.lock.unlock()
-	s.lock, s.scanID = nil, 0
-}
+func (s *Store) release() { s.scanID = 0 }
 
-// FailScan marks the running scan failed with a reason and releases the lock.
+// FailScan marks the running scan failed with a reason.
 func (s *Store) FailScan(ctx context.Context, scanID int64, reason string, at time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -300,8 +264,8 @@ func (s *Store) FailScan(ctx context.Context, scanID int64, reason string, at ti
 		}
 		return tx.Commit()
 	}()
-	// Release even on error: the row stays running and the next holder of
-	// the lock marks it interrupted.
+	// Release even on error: the row stays running and the next writer
+	// marks it interrupted.
 	s.release()
 	if err != nil {
 		return fmt.Errorf("fail scan %d: %w", scanID, err)
@@ -313,9 +277,9 @@ func (s *Store) FailScan(ctx context.Context, scanID int64, reason string, at ti
 // scopes, gaps, coverage matrix, the scan's findings and the finding
 // lifecycle (the transitions in.Lifecycle returns) — marks it complete
 // (partial when the inventory has any gap: some facet was not observed),
-// audits it and releases the lock. The lifecycle uses the scan's start time as
+// and audits it. The lifecycle uses the scan's start time as
 // the time findings were seen or resolved. On error nothing is stored and the
-// scan stays running under this Store's lock: call FailScan.
+// scan stays running: call FailScan.
 func (s *Store) FinishScan(ctx context.Context, scanID int64, in FinishInput) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -346,8 +310,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 	if err := nhi.Encode(&snap, inv); err != nil {
 		return fmt.Errorf("encode inventory: %w", err)
 	}
-	sum := sha256.Sum256(snap.Bytes())
-	invHash := hex.EncodeToString(sum[:])
+	invHash := sha256Hex(snap.Bytes())
 	scopes, err := json.Marshal(nonNil(inv.Scopes))
 	if err != nil {
 		return err
@@ -395,7 +358,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
-	counts, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
+	counts, findingsHash, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
 	if err != nil {
 		return err
 	}
@@ -408,19 +371,25 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		string(coverage), scanID); err != nil {
 		return err
 	}
+	// The log records the hashes of what the scan stored, so that a later
+	// edit of the snapshot, the findings or the owners shows (VerifyStored).
+	detail := map[string]string{
+		"status":              string(status),
+		detailInventorySHA256: invHash,
+		detailFindingsSHA256:  findingsHash,
+		"identities":          strconv.Itoa(len(inv.Identities)),
+		"gaps":                strconv.Itoa(len(inv.Gaps)),
+		"findings":            strconv.Itoa(len(prepared)),
+		"new":                 strconv.Itoa(counts[EventNew]),
+		"resolved":            strconv.Itoa(counts[EventResolved]),
+		"reopened":            strconv.Itoa(counts[EventReopened]),
+		"not_reevaluated":     strconv.Itoa(counts[EventNotReevaluated]),
+	}
+	if in.Ownership != nil {
+		detail[detailOwnershipSHA256] = sha256Hex(ownership)
+	}
 	if err := appendAudit(ctx, tx, AuditEntry{
-		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID),
-		Detail: map[string]string{
-			"status":           string(status),
-			"inventory_sha256": invHash,
-			"identities":       strconv.Itoa(len(inv.Identities)),
-			"gaps":             strconv.Itoa(len(inv.Gaps)),
-			"findings":         strconv.Itoa(len(prepared)),
-			"new":              strconv.Itoa(counts[EventNew]),
-			"resolved":         strconv.Itoa(counts[EventResolved]),
-			"reopened":         strconv.Itoa(counts[EventReopened]),
-			"not_reevaluated":  strconv.Itoa(counts[EventNotReevaluated]),
-		},
+		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID), Detail: detail,
 	}); err != nil {
 		return err
 	}

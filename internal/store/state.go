@@ -14,6 +14,9 @@ import (
 // SaveCertification records an approved state. The newest by time (then by
 // insertion) is the one LatestCertification returns.
 func (s *Store) SaveCertification(ctx context.Context, c nhi.Certification) error {
+	if err := s.writable("save certification"); err != nil {
+		return err
+	}
 	return saveCertification(ctx, s.db, c)
 }
 
@@ -76,6 +79,9 @@ func (s *Store) GetETag(ctx context.Context, key string) (etag string, body []by
 // PutETag caches an ETag and its response body for key, replacing any
 // earlier one.
 func (s *Store) PutETag(ctx context.Context, key, etag string, body []byte) error {
+	if err := s.writable("put etag"); err != nil {
+		return err
+	}
 	if body == nil {
 		body = []byte{}
 	}

@@ -8,14 +8,27 @@
 // applied one transaction each and recorded in schema_migrations; a database
 // written by a newer nhiscan is refused with ErrSchemaTooNew.
 //
-// Only one scan writes at a time. BeginScan takes an OS file lock on
-// "<db>.lock" (non-blocking flock) and holds it until FinishScan or FailScan;
-// a second BeginScan, in this process or another, gets an error wrapping
-// ErrScanRunning that names the running scan. The lock dies with its process,
-// so a scan killed half-way (kill -9) leaves a "running" row behind: the next
-// Open or BeginScan that obtains the lock marks it failed ("interrupted") and
-// audits that. Every write is one transaction, so earlier scans are never
+// Only one process writes at a time. A writer (Open, OpenConfig) takes an
+// OS file lock on "<db>.lock" (non-blocking flock) before it creates,
+// migrates or writes anything, and holds it until Close; a second writer,
+// in this process or another, gets an error wrapping ErrScanRunning at once
+// that names the running scan. The lock dies with its process, so a scan
+// killed half-way (kill -9) leaves a "running" row behind: the next writer
+// marks it failed ("interrupted"), audits that, and first runs
+// PRAGMA quick_check, as it does whenever it finds a write-ahead log left
+// behind. Every write is one transaction, so earlier scans are never
 // touched by an interrupted one.
+//
+// A reader (Config.ReadOnly) opens an existing database with SQLite's
+// mode=ro — immutable when its directory cannot be written, as for an
+// archived copy — and never creates, migrates, locks or writes it, so
+// reading works on read-only storage and alongside a running scan.
+//
+// The store never creates a database over an existing file: an empty
+// (0-byte) file, a file that is not SQLite and another program's SQLite
+// database wrap ErrNotDatabase, a damaged one ErrDatabaseCorrupt (Corrupt
+// tells either from any error). A new database is made under a temporary
+// name and linked into place complete.
 //
 // FinishScan stores the snapshot (canonical JSON from nhi.Encode and its
 // SHA-256), the scopes, gaps and coverage matrix, every finding of the
@@ -29,10 +42,16 @@
 // did not observe: a gap never looks like remediation.
 //
 // The audit log is append-only by construction: there is no update or delete
-// API and triggers refuse UPDATE and DELETE. Each entry's hash covers the
+// API and triggers refuse UPDATE and DELETE, as they do for what a finished
+// scan stored (snapshot, findings, lifecycle events, owner resolution). Each entry's hash covers the
 // previous hash and a canonical encoding of the entry; VerifyAudit recomputes
 // the chain and the separately kept head, so an edited, deleted or truncated
-// entry is reported.
+// entry is reported. The scan.finish entry records the SHA-256 of what the
+// scan stored (snapshot, findings and lifecycle events, owner resolution);
+// VerifyStored and VerifyScan compare the stored data with it, so a
+// snapshot replaced together with its sha256 column is reported too. A
+// chain rebuilt after an edit verifies; Head and CheckAnchor let an anchor
+// kept outside the database (signed by the CLI) show it.
 //
 // The store never holds a secret value: inventories and findings are metadata
 // only, and the store logs nothing. All times are stored as RFC 3339 UTC text
@@ -53,16 +72,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
-
-	"modernc.org/sqlite" // registers the "sqlite" driver
-	sqlite3 "modernc.org/sqlite/lib"
+	// registers the "sqlite" driver
 )
 
 // DefaultPath is the database file used when none is configured.
@@ -86,8 +102,17 @@ var (
 	ErrAuditBroken = errors.New("audit log chain broken")
 	// ErrCorrupt: stored data does not match its recorded hash.
 	ErrCorrupt = errors.New("stored data does not match its hash")
-	// ErrNotDatabase: the file exists but is not an SQLite database.
-	ErrNotDatabase = errors.New("not an SQLite database")
+	// ErrNotDatabase: the file exists but is not an nhiscan database: it is
+	// empty (0 bytes), not SQLite, or another program's SQLite database.
+	ErrNotDatabase = errors.New("not an nhiscan database")
+	// ErrDatabaseCorrupt: the database file is damaged (SQLite found a
+	// malformed page, or an integrity check failed).
+	ErrDatabaseCorrupt = errors.New("database is corrupt")
+	// ErrSchemaOld: a read-only open found a database of an older schema,
+	// which only a writer migrates.
+	ErrSchemaOld = errors.New("database schema is older than this nhiscan")
+	// ErrReadOnly: a write was asked of a Store opened ReadOnly.
+	ErrReadOnly = errors.New("database opened read-only")
 	// ErrScopeCollected: the scope is still collected, so its findings
 	// follow the scans and cannot be retired by hand.
 	ErrScopeCollected = errors.New("scope is still collected")
@@ -106,6 +131,11 @@ type Config struct {
 	Now func() time.Time
 	// BusyTimeout is SQLite's busy timeout; DefaultBusyTimeout when zero.
 	BusyTimeout time.Duration
+	// ReadOnly opens an existing database for reading only (SQLite
+	// mode=ro, or immutable when its directory cannot be written): it is
+	// never created, migrated or written and no lock is taken, so it works
+	// on an archived, read-only copy and alongside a running scan.
+	ReadOnly bool
 }
 
 // Store is an open nhiscan database. It is safe for concurrent use.
@@ -115,20 +145,31 @@ type Store struct {
 	lockPath string
 	now      func() time.Time
 
+	readOnly bool
+	lock     *fileLock // the single-writer lock, held by a writer until Close
+
 	mu     sync.Mutex
-	lock   *fileLock // held while a scan of this Store runs
-	scanID int64     // the running scan of this Store, 0 when none
+	scanID int64 // the running scan of this Store, 0 when none
 }
 
-// Open opens (creating if needed) the database at path with the default
-// configuration. See OpenConfig.
+// Open opens (creating if needed) the database at path for writing with
+// the default configuration. See OpenConfig.
 func Open(ctx context.Context, path string) (*Store, error) {
 	return OpenConfig(ctx, Config{Path: path})
 }
 
-// OpenConfig opens (creating if needed) the database, applies pending
-// migrations and, when no scan holds the lock, marks scans left running by a
-// dead process as failed.
+// OpenConfig opens the database. A writer (the default) takes the
+// single-writer lock before anything else and holds it until Close, so a
+// second writer gets ErrScanRunning at once; it then creates the database
+// when there is no file (never over an existing one), checks its integrity
+// after an unclean shutdown, applies pending migrations and marks scans left
+// running by a dead process as failed. A reader (ReadOnly) opens an existing
+// database without writing, migrating or locking.
+//
+// An empty (0-byte) file, a file that is not SQLite or an SQLite database
+// that is not nhiscan's wraps ErrNotDatabase; a damaged file wraps
+// ErrDatabaseCorrupt (see Corrupt); a reader of an older schema gets
+// ErrSchemaOld, anyone of a newer one ErrSchemaTooNew.
 func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Path == "" {
 		cfg.Path = DefaultPath
@@ -142,58 +183,15 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.BusyTimeout <= 0 {
 		cfg.BusyTimeout = DefaultBusyTimeout
 	}
-	// The history maps every machine identity, its owners and weaknesses:
-	// a new database is readable by its owner only (SQLite gives the WAL
-	// and shared-memory files the database file's mode).
-	if f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
-		f.Close()
-	} else if !errors.Is(err, fs.ErrExist) {
-		return nil, fmt.Errorf("open store %q: %w", cfg.Path, err)
+	open := openWriter
+	if cfg.ReadOnly {
+		open = openReader
 	}
-	dsn := cfg.Path + "?" + strings.Join([]string{
-		"_pragma=busy_timeout(" + strconv.FormatInt(cfg.BusyTimeout.Milliseconds(), 10) + ")",
-		"_pragma=journal_mode(WAL)",
-		"_pragma=foreign_keys(1)",
-		"_pragma=synchronous(FULL)",
-		"_pragma=cache_size(-32768)", // 32 MiB: a 100k-finding scan stays in cache
-		"_txlock=immediate",
-	}, "&")
-	db, err := sql.Open("sqlite", dsn)
+	s, err := open(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", cfg.Path, err)
-	}
-	s := &Store{db: db, path: cfg.Path, lockPath: cfg.Path + ".lock", now: cfg.Now}
-	if err := s.init(ctx); err != nil {
-		db.Close()
-		var se *sqlite.Error
-		if errors.As(err, &se) && se.Code() == sqlite3.SQLITE_NOTADB {
-			return nil, fmt.Errorf("open store %q: %w", cfg.Path, ErrNotDatabase)
-		}
 		return nil, fmt.Errorf("open store %q: %w", cfg.Path, err)
 	}
 	return s, nil
-}
-
-func (s *Store) init(ctx context.Context) error {
-	var mode string
-	if err := s.db.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-		return err
-	}
-	if !strings.EqualFold(mode, "wal") {
-		return fmt.Errorf("journal mode is %q, want wal", mode)
-	}
-	if err := s.migrate(ctx); err != nil {
-		return err
-	}
-	l, err := tryLock(s.lockPath)
-	if errors.Is(err, errLocked) {
-		return nil // a live scan holds it; its running row is not ours to touch
-	}
-	if err != nil {
-		return err
-	}
-	defer l.unlock()
-	return s.recoverInterrupted(ctx)
 }
 
 // Close fails the scan this Store is running, if any, releases the lock and
@@ -207,34 +205,32 @@ func (s *Store) Close() error {
 		errs = append(errs, s.FailScan(context.Background(), id, "store closed during scan", s.now()))
 	}
 	errs = append(errs, s.db.Close())
+	if s.lock != nil {
+		errs = append(errs, s.lock.unlock())
+		s.lock = nil
+	}
 	return errors.Join(errs...)
 }
 
 // Path returns the database file path.
 func (s *Store) Path() string { return s.path }
 
-// IntegrityCheck runs PRAGMA integrity_check and reports its findings.
+// IntegrityCheck runs PRAGMA integrity_check over the whole file; damage
+// wraps ErrDatabaseCorrupt. It reads every page, so it takes a while on a
+// large database.
 func (s *Store) IntegrityCheck(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, "PRAGMA integrity_check")
-	if err != nil {
-		return fmt.Errorf("integrity check: %w", err)
+	return checkIntegrity(ctx, s.db, "integrity_check")
+}
+
+// ReadOnly reports whether the Store was opened read-only.
+func (s *Store) ReadOnly() bool { return s.readOnly }
+
+// writable is nil unless the Store was opened read-only.
+func (s *Store) writable(op string) error {
+	if s.readOnly {
+		return fmt.Errorf("%s: %w", op, ErrReadOnly)
 	}
-	defer rows.Close()
-	var msgs []string
-	for rows.Next() {
-		var m string
-		if err := rows.Scan(&m); err != nil {
-			return fmt.Errorf("integrity check: %w", err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("integrity check: %w", err)
-	}
-	if len(msgs) == 1 && msgs[0] == "ok" {
-		return nil
-	}
-	return fmt.Errorf("integrity check: %s", strings.Join(msgs, "; "))
+	return nil
 }
 
 // migration is one embedded schema step.

@@ -36,6 +36,17 @@ func openAt(tb testing.TB, path string, c *clock) *store.Store {
 	return st
 }
 
+// openReadOnly opens the database at path read-only.
+func openReadOnly(tb testing.TB, path string, c *clock) *store.Store {
+	tb.Helper()
+	st, err := store.OpenConfig(context.Background(), store.Config{Path: path, Now: c.now, ReadOnly: true})
+	if err != nil {
+		tb.Fatalf("open read-only: %v", err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
 func newStore(tb testing.TB) (*store.Store, string, *clock) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "nhiscan.db")
@@ -116,7 +127,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
 	st, path, c := newStore(t)
 	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0},
-		{Version: 3, Name: "facets", AppliedAt: t0}, {Version: 4, Name: "reserved_for_merge", AppliedAt: t0},
+		{Version: 3, Name: "facets", AppliedAt: t0}, {Version: 4, Name: "immutable", AppliedAt: t0},
 		{Version: 5, Name: "campaigns", AppliedAt: t0}}
 	got, err := st.Migrations(ctx)
 	if err != nil {
@@ -482,16 +493,23 @@ func TestSecondWriterInSameProcess(t *testing.T) {
 	if !errors.Is(err, store.ErrScanRunning) || !strings.Contains(err.Error(), "scan 1 started at 2026-03-01T10:00:00.123456789Z") {
 		t.Fatalf("second BeginScan on the same store: %v", err)
 	}
-	other := openAt(t, path, c)
-	_, err = other.BeginScan(ctx, store.ScanMeta{Started: t0})
+	_, err = store.OpenConfig(ctx, store.Config{Path: path, Now: c.now})
 	if !errors.Is(err, store.ErrScanRunning) || !strings.Contains(err.Error(), "scan 1 started at") {
-		t.Fatalf("BeginScan on a second store: %v", err)
+		t.Fatalf("a second writer store: %v", err)
 	}
-	// Opening a second store while a scan runs must not fail that scan.
-	if sc, _ := other.Scan(ctx, id); sc.Status != store.ScanRunning {
-		t.Fatalf("running scan became %s when another store opened", sc.Status)
+	// A reader opens alongside and must not fail that scan.
+	reader := openReadOnly(t, path, c)
+	if sc, _ := reader.Scan(ctx, id); sc.Status != store.ScanRunning {
+		t.Fatalf("running scan became %s when a reader opened", sc.Status)
+	}
+	if _, err := reader.BeginScan(ctx, store.ScanMeta{Started: t0}); !errors.Is(err, store.ErrReadOnly) {
+		t.Fatalf("BeginScan on a reader: %v, want ErrReadOnly", err)
 	}
 	mustFinish(t, st, id, t0, inventory(), nil)
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	other := openAt(t, path, c)
 	id2 := mustBegin(t, other, t0.Add(time.Hour))
 	if id2 != id+1 {
 		t.Fatalf("second scan id = %d", id2)
@@ -574,6 +592,7 @@ func TestSnapshotDetectsCorruption(t *testing.T) {
 	id := mustBegin(t, st, t0)
 	mustFinish(t, st, id, t0, inventory(), nil)
 	db := rawDB(t, path)
+	dropTriggers(t, db)
 	if _, err := db.Exec("UPDATE snapshots SET inventory = replace(inventory, 'AIDAONE', 'AIDAEVE') WHERE scan_id = ?", id); err != nil {
 		t.Fatal(err)
 	}
