@@ -25,6 +25,7 @@ const (
 	opGenerateReport = "iam:GenerateCredentialReport"
 	opGetReport      = "iam:GetCredentialReport"
 	opAccessKeys     = "iam:ListAccessKeys"
+	opKeyLastUsed    = "iam:GetAccessKeyLastUsed"
 )
 
 // The facets the collector reads in an account.
@@ -35,23 +36,28 @@ var (
 	facetServiceCreds = nhi.CredentialsFacet(nhi.CredAWSServiceSpecific)
 	facetReportUsage  = nhi.UsageFacet(sourceReport)
 	facetRoleUsage    = nhi.UsageFacet(sourceRoleLastUsed)
+	facetKeyUsage     = nhi.UsageFacet(sourceKeyLastUsed)
 )
 
 // Usage sources.
 const (
 	sourceReport       = "credential-report"
 	sourceRoleLastUsed = "role-last-used"
+	// sourceKeyLastUsed is GetAccessKeyLastUsed, read only for keys the
+	// credential report cannot tell apart.
+	sourceKeyLastUsed = "access-key-last-used"
 )
 
 // accountFacets lists every facet the collector reads in each account:
 // users, roles, their grants, trust policies and owner tags from
 // GetAccountAuthorizationDetails; access keys and service-specific
 // credentials from their list calls; user usage and console login from the
-// credential report; role usage from RoleLastUsed.
+// credential report; role usage from RoleLastUsed; the usage of keys the
+// report cannot tell apart from GetAccessKeyLastUsed.
 var accountFacets = []nhi.Facet{
 	facetUsers, facetRoles, facetAccessKeys, facetServiceCreds,
 	nhi.GrantsFacet("managed-policy"), nhi.GrantsFacet("inline-policy"), nhi.GrantsFacet("group-policy"),
-	facetReportUsage, facetRoleUsage, nhi.FacetLogin, nhi.FacetTrust, nhi.FacetOwnership,
+	facetReportUsage, facetRoleUsage, facetKeyUsage, nhi.FacetLogin, nhi.FacetTrust, nhi.FacetOwnership,
 }
 
 // ops is the permission each operation needs and the facets its failure
@@ -70,6 +76,7 @@ var ops = collectors.Ops{
 	opGenerateReport: {Permission: "iam:GenerateCredentialReport", Facets: []nhi.Facet{facetReportUsage, nhi.FacetLogin}},
 	opGetReport:      {Permission: "iam:GetCredentialReport", Facets: []nhi.Facet{facetReportUsage, nhi.FacetLogin}},
 	opAccessKeys:     {Permission: "iam:ListAccessKeys", Facets: []nhi.Facet{facetAccessKeys}},
+	opKeyLastUsed:    {Permission: "iam:GetAccessKeyLastUsed", Facets: []nhi.Facet{facetKeyUsage}},
 }
 
 var deniedCodes = map[string]bool{

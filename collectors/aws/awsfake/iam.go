@@ -219,6 +219,8 @@ func (s *Server) iam(req request) (any, *apiError) {
 			out.AccessKeyMetadata = append(out.AccessKeyMetadata, accessKeyXML{u.Name, k.ID, status(k.Active), isoTime(k.Created)})
 		}
 		return out, nil
+	case "GetAccessKeyLastUsed":
+		return keyLastUsed(a, f.Get("AccessKeyId"))
 	case "ListServiceSpecificCredentials":
 		var all []sscXML
 		for _, u := range a.Users {
@@ -325,6 +327,35 @@ func (s *Server) iam(req request) (any, *apiError) {
 		return inlineOp(req.action, "User", u.Name, u.Inline, f.Get("PolicyName"), f.Get("PolicyDocument"))
 	}
 	return nil, &apiError{http.StatusBadRequest, "InvalidAction", "The action " + req.action + " is not valid for this web service."}
+}
+
+type keyLastUsedXML struct {
+	UserName          string
+	AccessKeyLastUsed struct {
+		LastUsedDate string `xml:",omitempty"`
+		ServiceName  string
+		Region       string
+	}
+}
+
+// keyLastUsed answers GetAccessKeyLastUsed as IAM does: LastUsedDate is
+// absent for a key never used, and ServiceName and Region are then "N/A".
+func keyLastUsed(a *Account, id string) (any, *apiError) {
+	for _, u := range a.Users {
+		for _, k := range u.AccessKeys {
+			if k.ID != id {
+				continue
+			}
+			out := keyLastUsedXML{UserName: u.Name}
+			out.AccessKeyLastUsed.ServiceName, out.AccessKeyLastUsed.Region = "N/A", "N/A"
+			if !k.LastUsed.IsZero() {
+				out.AccessKeyLastUsed.LastUsedDate = isoTime(k.LastUsed)
+				out.AccessKeyLastUsed.ServiceName, out.AccessKeyLastUsed.Region = orNA(k.LastUsedService), orNA(k.LastUsedRegion)
+			}
+			return out, nil
+		}
+	}
+	return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", id)
 }
 
 func inlineOp(action, kind, owner string, m map[string]string, name, doc string) (any, *apiError) {
