@@ -181,6 +181,9 @@ type accountData struct {
 	keyUse    map[string]types.AccessKeyLastUsed
 	keyUseWhy map[string]string
 	keyUseAt  time.Time
+	// roleDetails is what ListRoles adds to GetAccountAuthorizationDetails,
+	// by role id; nil when ListRoles failed.
+	roleDetails map[string]types.Role
 }
 
 // accountScan reads one account.
@@ -208,6 +211,9 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 	reportReady, genErr := startReport(ctx, s.client)
 	if !s.readAuthDetails(ctx) {
 		return nil
+	}
+	if len(s.d.roles) > 0 {
+		s.readRoleDetails(ctx)
 	}
 	if len(s.d.users) > 0 {
 		s.readServiceCreds(ctx)
@@ -257,6 +263,25 @@ func (s *accountScan) readAuthDetails(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// readRoleDetails reads the role descriptions and maximum session
+// durations, which GetAccountAuthorizationDetails does not return, with
+// the pages of ListRoles. On failure the roles have none.
+func (s *accountScan) readRoleDetails(ctx context.Context) {
+	details := make(map[string]types.Role, len(s.d.roles))
+	p := iam.NewListRolesPaginator(s.client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			s.gap(opListRoles, err)
+			return
+		}
+		for _, r := range page.Roles {
+			details[aws.ToString(r.RoleId)] = r
+		}
+	}
+	s.d.roleDetails = details
 }
 
 // readServiceCreds lists the service-specific credentials of every user.

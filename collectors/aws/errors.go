@@ -26,6 +26,7 @@ const (
 	opGetReport      = "iam:GetCredentialReport"
 	opAccessKeys     = "iam:ListAccessKeys"
 	opKeyLastUsed    = "iam:GetAccessKeyLastUsed"
+	opListRoles      = "iam:ListRoles"
 )
 
 // The facets the collector reads in an account.
@@ -37,6 +38,11 @@ var (
 	facetReportUsage  = nhi.UsageFacet(sourceReport)
 	facetRoleUsage    = nhi.UsageFacet(sourceRoleLastUsed)
 	facetKeyUsage     = nhi.UsageFacet(sourceKeyLastUsed)
+	// facetRoleDetails is the roles' descriptions and maximum session
+	// durations, which only ListRoles returns. It refines the role
+	// identity list (a subject of its own under "identities"): no rule
+	// reads it, so its gap holds back no finding and hides no role.
+	facetRoleDetails = facetRoles + ":details"
 )
 
 // Usage sources.
@@ -53,9 +59,10 @@ const (
 // GetAccountAuthorizationDetails; access keys and service-specific
 // credentials from their list calls; user usage and console login from the
 // credential report; role usage from RoleLastUsed; the usage of keys the
-// report cannot tell apart from GetAccessKeyLastUsed.
+// report cannot tell apart from GetAccessKeyLastUsed; role descriptions and
+// maximum session durations from ListRoles.
 var accountFacets = []nhi.Facet{
-	facetUsers, facetRoles, facetAccessKeys, facetServiceCreds,
+	facetUsers, facetRoles, facetRoleDetails, facetAccessKeys, facetServiceCreds,
 	nhi.GrantsFacet("managed-policy"), nhi.GrantsFacet("inline-policy"), nhi.GrantsFacet("group-policy"),
 	facetReportUsage, facetRoleUsage, facetKeyUsage, nhi.FacetLogin, nhi.FacetTrust, nhi.FacetOwnership,
 }
@@ -77,6 +84,7 @@ var ops = collectors.Ops{
 	opGetReport:      {Permission: "iam:GetCredentialReport", Facets: []nhi.Facet{facetReportUsage, nhi.FacetLogin}},
 	opAccessKeys:     {Permission: "iam:ListAccessKeys", Facets: []nhi.Facet{facetAccessKeys}},
 	opKeyLastUsed:    {Permission: "iam:GetAccessKeyLastUsed", Facets: []nhi.Facet{facetKeyUsage}},
+	opListRoles:      {Permission: "iam:ListRoles", Facets: []nhi.Facet{facetRoleDetails}},
 }
 
 var deniedCodes = map[string]bool{

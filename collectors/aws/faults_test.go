@@ -114,6 +114,9 @@ var attributeFacets = map[string][]nhi.Facet{
 	"access_keys":                  {"credentials:aws-access-key"},
 	"service_specific_credentials": {"credentials:aws-service-specific-credential"},
 	"trusted_external_accounts":    {nhi.FacetTrust},
+	"description":                  {"identities:aws-iam-role:details"},
+	"max_session_duration_seconds": {"identities:aws-iam-role:details"},
+	"role_details":                 {"identities:aws-iam-role:details"},
 }
 
 // signalFacets names the facets each signal reads.

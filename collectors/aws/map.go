@@ -3,6 +3,7 @@ package aws
 import (
 	"cmp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -259,6 +260,7 @@ func (c *Collector) mapRole(d *accountData, r types.RoleDetail, known map[string
 	if r.PermissionsBoundary != nil {
 		id.Attributes = setAttr(id.Attributes, "permissions_boundary", aws.ToString(r.PermissionsBoundary.PermissionsBoundaryArn))
 	}
+	roleDetails(&id, d)
 	sigs, ext := trustSignals(decodeDoc(aws.ToString(r.AssumeRolePolicyDocument)), d.account, known)
 	id.Signals = append(id.Signals, sigs...)
 	if len(ext) > 0 {
@@ -272,6 +274,67 @@ func (c *Collector) mapRole(d *accountData, r types.RoleDetail, known map[string
 		id.Usage.Reason = "no use within the 400-day tracking window"
 	}
 	return id
+}
+
+// roleDetails sets what ListRoles adds to a role: its description (free
+// text, made safe to show: see reviewText) and its maximum session
+// duration in seconds.
+func roleDetails(id *nhi.Identity, d *accountData) {
+	if d.roleDetails == nil {
+		id.Attributes = setAttr(id.Attributes, "role_details", "not listed (see gaps)")
+		return
+	}
+	r, ok := d.roleDetails[id.NativeID]
+	if !ok {
+		return // created after ListRoles read its page, or deleted since
+	}
+	id.Attributes = setAttr(id.Attributes, "description", reviewText(aws.ToString(r.Description), maxDescription))
+	if r.MaxSessionDuration != nil {
+		id.Attributes = setAttr(id.Attributes, "max_session_duration_seconds", strconv.Itoa(int(*r.MaxSessionDuration)))
+	}
+}
+
+// maxDescription is IAM's limit on a role description, in characters.
+const maxDescription = 1000
+
+// reviewText makes provider free text safe to store and show anywhere:
+// valid UTF-8, at most max runes, and every control, bidirectional or
+// invisible formatting character (which could rewrite a terminal line,
+// reorder what a reviewer reads or hide text) replaced by its visible
+// escape, such as \n, \x1b or \u202e. Markup stays as it is: each output
+// escapes it (HTML, CSV, JSON).
+func reviewText(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		n++
+		if hiddenRune(r) {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// hiddenRune reports whether r is a control character (C0, DEL, C1), a
+// bidirectional control or mark, or an invisible formatting character.
+func hiddenRune(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200b, r == 0x200c, r == 0x200d, r == 0x200e, r == 0x200f, r == 0x2060, r == 0xfeff:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // awsManagedPath reports whether a role path is one only AWS creates roles
