@@ -64,6 +64,7 @@ func (a *app) awsCollector(c *config.AWS, ownerTagKeys []string) (*aws.Collector
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
 		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
 		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		CallTimeout: c.CallTimeout,
 	}
 	if c.ExternalIDFile != "" {
 		v, err := readSecretFile(c.ExternalIDFile)

@@ -289,10 +289,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 }
 
 // TestCallBudget asserts the per-account call budget: at most
-// 5 + ceil((U+R+G+P)/100) + users with keys, AssumeRole and report polling
-// included, when the fake pages at 100.
+// 5 + ceil((U+R+G+P)/100) + ceil(R/100) + users with keys + keys the
+// report cannot tell apart, AssumeRole and report polling included, when
+// the fake pages at 100. One user per account has two keys created in the same second and
+// used differently: exactly those two keys cost a GetAccessKeyLastUsed.
 func TestCallBudget(t *testing.T) {
 	seed := awsfake.Synthetic(3, 430, now)
+	for i := range seed.Accounts {
+		u := &seed.Accounts[i].Users[1]
+		created := now.AddDate(0, 0, -50)
+		u.AccessKeys = []awsfake.AccessKey{{ID: "AKIATWINA" + seed.Accounts[i].ID[1:], Active: true, Created: created, LastUsed: now.AddDate(0, 0, -3)},
+			{ID: "AKIATWINB" + seed.Accounts[i].ID[1:], Active: true, Created: created}}
+	}
 	srv := startFake(t, seed)
 	inv := collectortest.Collect(t, newCollector(t, srv, nil))
 	if len(inv.Gaps) != 0 {
@@ -307,7 +315,7 @@ func TestCallBudget(t *testing.T) {
 				withKeys++
 			}
 		}
-		budget := 5 + (entities+99)/100 + withKeys
+		budget := 5 + (entities+99)/100 + (len(a.Roles)+99)/100 + withKeys + 2
 		calls := srv.AccountCalls(a.ID)
 		n := 0
 		for op, c := range calls {
@@ -318,6 +326,9 @@ func TestCallBudget(t *testing.T) {
 		if n > budget {
 			t.Errorf("account %s: %d calls, budget %d (U=%d R=%d G=%d P=%d keys=%d): %v", a.ID, n, budget,
 				len(a.Users), len(a.Roles), len(a.Groups), len(a.Policies), withKeys, calls)
+		}
+		if calls["iam:GetAccessKeyLastUsed"] != 2 {
+			t.Errorf("account %s: GetAccessKeyLastUsed %d times, want 2 (the twin keys only)", a.ID, calls["iam:GetAccessKeyLastUsed"])
 		}
 		if calls["iam:ListAccessKeys"] != withKeys {
 			t.Errorf("account %s: ListAccessKeys %d times, want %d (only users with keys)", a.ID, calls["iam:ListAccessKeys"], withKeys)

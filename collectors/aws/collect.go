@@ -1,11 +1,13 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
@@ -173,6 +175,15 @@ type accountData struct {
 	keysKnown map[string]bool                      // users whose keys were listed
 	sscs      map[string][]types.ServiceSpecificCredentialMetadata
 	sscKnown  bool
+	// keyUse is GetAccessKeyLastUsed's answer for the keys the report
+	// cannot tell apart, by key id; keyUseWhy says why a key asked about
+	// has none.
+	keyUse    map[string]types.AccessKeyLastUsed
+	keyUseWhy map[string]string
+	keyUseAt  time.Time
+	// roleDetails is what ListRoles adds to GetAccountAuthorizationDetails,
+	// by role id; nil when ListRoles failed.
+	roleDetails map[string]types.Role
 }
 
 // accountScan reads one account.
@@ -192,7 +203,8 @@ func (s *accountScan) gap(op string, err error) { s.c.gap(s.gaps, s.d.account, o
 // with keys.
 func (c *Collector) collectAccount(ctx context.Context, account string, known map[string]bool, gaps *collectors.Gaps) []nhi.Identity {
 	s := &accountScan{c: c, gaps: gaps, d: accountData{account: account, groups: map[string]types.GroupDetail{}, policies: map[string]string{},
-		keys: map[string][]types.AccessKeyMetadata{}, keysKnown: map[string]bool{}, sscs: map[string][]types.ServiceSpecificCredentialMetadata{}}}
+		keys: map[string][]types.AccessKeyMetadata{}, keysKnown: map[string]bool{}, sscs: map[string][]types.ServiceSpecificCredentialMetadata{},
+		keyUse: map[string]types.AccessKeyLastUsed{}, keyUseWhy: map[string]string{}}}
 	if !s.assume(ctx) {
 		return nil
 	}
@@ -200,10 +212,14 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 	if !s.readAuthDetails(ctx) {
 		return nil
 	}
+	if len(s.d.roles) > 0 {
+		s.readRoleDetails(ctx)
+	}
 	if len(s.d.users) > 0 {
 		s.readServiceCreds(ctx)
 		s.readReport(ctx, reportReady, genErr)
 		s.readAccessKeys(ctx)
+		s.readKeyLastUsed(ctx)
 	}
 	return c.mapAccount(&s.d, known)
 }
@@ -247,6 +263,25 @@ func (s *accountScan) readAuthDetails(ctx context.Context) bool {
 		}
 	}
 	return true
+}
+
+// readRoleDetails reads the role descriptions and maximum session
+// durations, which GetAccountAuthorizationDetails does not return, with
+// the pages of ListRoles. On failure the roles have none.
+func (s *accountScan) readRoleDetails(ctx context.Context) {
+	details := make(map[string]types.Role, len(s.d.roles))
+	p := iam.NewListRolesPaginator(s.client, &iam.ListRolesInput{MaxItems: aws.Int32(1000)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			s.gap(opListRoles, err)
+			return
+		}
+		for _, r := range page.Roles {
+			details[aws.ToString(r.RoleId)] = r
+		}
+	}
+	s.d.roleDetails = details
 }
 
 // readServiceCreds lists the service-specific credentials of every user.
@@ -314,6 +349,42 @@ func (s *accountScan) readAccessKeys(ctx context.Context) {
 	}
 	if first != nil {
 		s.gap(opAccessKeys, fmt.Errorf("access keys of %d users not listed, first %s: %w", len(failed), failed[0], first))
+	}
+}
+
+// readKeyLastUsed asks GetAccessKeyLastUsed about exactly the keys the
+// credential report cannot tell apart: two keys of one user created in the
+// same second (the report's join key) and used differently. A key whose
+// call failed keeps usage unknown, and one gap counts them.
+func (s *accountScan) readKeyLastUsed(ctx context.Context) {
+	var failed []string
+	var first error
+	s.d.keyUseAt = s.c.cfg.Now().UTC()
+	for _, u := range s.d.users {
+		name := aws.ToString(u.UserName)
+		r := s.d.reportRow(name, aws.ToTime(u.CreateDate))
+		for _, k := range s.d.keys[name] {
+			if !ambiguous(k, r) {
+				continue
+			}
+			id := aws.ToString(k.AccessKeyId)
+			out, err := s.client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKeyId})
+			if err != nil {
+				failed = append(failed, id)
+				first = cmp.Or(first, err)
+				s.d.keyUseWhy[id] = "the credential report cannot tell this key's use from its twin's, and GetAccessKeyLastUsed failed (" +
+					string(collectors.GapKind(translate(err))) + ", see gaps)"
+				continue
+			}
+			if out.AccessKeyLastUsed != nil {
+				s.d.keyUse[id] = *out.AccessKeyLastUsed
+			} else {
+				s.d.keyUse[id] = types.AccessKeyLastUsed{}
+			}
+		}
+	}
+	if first != nil {
+		s.gap(opKeyLastUsed, fmt.Errorf("last use of %d access keys not read, first %s: %w", len(failed), failed[0], translate(first)))
 	}
 }
 

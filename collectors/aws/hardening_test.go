@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -200,11 +201,9 @@ func TestOwnerHintsOncePerValue(t *testing.T) {
 	}
 }
 
-// TestKeysCreatedInTheSameSecond: the report joins to keys on creation
-// time at one-second precision; two keys created in the same second and
-// used differently must not both take one slot's use (a dormant key would
-// look used).
-func TestKeysCreatedInTheSameSecond(t *testing.T) {
+// twinKeys gives payments-ci-deployer two keys created in the same second
+// (the credential report's join key) and used differently.
+func twinKeys() awsfake.Seed {
 	seed := awsfake.Demo(now)
 	created := now.AddDate(0, 0, -100)
 	for i := range seed.Accounts {
@@ -217,15 +216,58 @@ func TestKeysCreatedInTheSameSecond(t *testing.T) {
 			}
 		}
 	}
-	id := byName(t, collectortest.Collect(t, newCollector(t, startFake(t, seed), nil)), awsfake.DemoPayments, "payments-ci-deployer")
+	return seed
+}
+
+// TestKeysCreatedInTheSameSecond: the report joins to keys on creation
+// time at one-second precision; two keys created in the same second and
+// used differently must not both take one slot's use (a dormant key would
+// look used). GetAccessKeyLastUsed is read for exactly those two keys.
+func TestKeysCreatedInTheSameSecond(t *testing.T) {
+	srv := startFake(t, twinKeys())
+	id := byName(t, collectortest.Collect(t, newCollector(t, srv, nil)), awsfake.DemoPayments, "payments-ci-deployer")
+	want := map[string]nhi.Usage{
+		"AKIA222PAYCITWINA001": {State: nhi.UsageUsed, LastUsed: now.AddDate(0, 0, -1), Source: "access-key-last-used", AsOf: now},
+		"AKIA222PAYCITWINB001": {State: nhi.UsageNeverUsed, Source: "access-key-last-used", AsOf: now},
+	}
 	for _, k := range id.Credentials {
-		if k.Usage.State != nhi.UsageUnknown {
-			t.Errorf("%s usage = %+v, want unknown", k.ID, k.Usage)
+		if diff := cmp.Diff(want[k.ID], k.Usage); diff != "" {
+			t.Errorf("%s usage (-want +got):\n%s", k.ID, diff)
 		}
+	}
+	if a, _ := id.Credential("AKIA222PAYCITWINA001"); a.Attributes["last_used_service"] != "ecs" || a.Attributes["last_used_region"] != "eu-west-1" {
+		t.Errorf("attributes = %v", a.Attributes)
 	}
 	if id.Usage.State != nhi.UsageUsed {
 		t.Errorf("identity usage = %+v: the user was used", id.Usage)
 	}
+	if n := srv.CallCount("iam:GetAccessKeyLastUsed"); n != 2 {
+		t.Errorf("GetAccessKeyLastUsed called %d times, want 2 (only the twin keys)", n)
+	}
+}
+
+// TestKeyLastUsedDenied: without GetAccessKeyLastUsed the twin keys' usage
+// is unknown, and the gap hides that usage source only.
+func TestKeyLastUsedDenied(t *testing.T) {
+	srv := startFake(t, twinKeys())
+	srv.Deny(awsfake.DemoPayments, "iam:GetAccessKeyLastUsed")
+	inv, err := newCollector(t, srv, nil).Collect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := byName(t, inv, awsfake.DemoPayments, "payments-ci-deployer")
+	for _, k := range id.Credentials {
+		if k.Usage.State != nhi.UsageUnknown || !strings.Contains(k.Usage.Reason, "GetAccessKeyLastUsed failed (denied") {
+			t.Errorf("%s usage = %+v, want unknown", k.ID, k.Usage)
+		}
+	}
+	g := onlyGap(t, inv, awsfake.DemoPayments)
+	if g.Source != "iam:GetAccessKeyLastUsed" || g.Permission != "iam:GetAccessKeyLastUsed" || !slices.Equal(facetsOf(g), []string{"usage:access-key-last-used"}) {
+		t.Errorf("gap = %+v", g)
+	}
+	observed(t, inv, awsfake.DemoPayments, map[nhi.Facet]bool{
+		"usage:access-key-last-used": false, "usage:credential-report": true, "credentials:aws-access-key": true, "identities:aws-iam-user": true,
+	})
 }
 
 // inflightTransport records the most requests in flight at once.

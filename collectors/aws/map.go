@@ -1,7 +1,9 @@
 package aws
 
 import (
+	"cmp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -56,7 +58,7 @@ func (c *Collector) mapUser(d *accountData, u types.UserDetail) nhi.Identity {
 	}
 	r := d.reportRow(name, aws.ToTime(u.CreateDate))
 	for _, k := range d.keys[name] {
-		id.Credentials = append(id.Credentials, accessKey(k, r))
+		id.Credentials = append(id.Credentials, accessKey(k, r, d))
 	}
 	for _, s := range d.sscs[name] {
 		id.Credentials = append(id.Credentials, c.serviceCred(s))
@@ -97,9 +99,35 @@ func (r userRow) usage(last time.Time) nhi.Usage {
 	return nhi.Usage{State: nhi.UsageUsed, LastUsed: last.UTC(), Source: sourceReport, AsOf: r.rep.generated}
 }
 
+// slots returns the report slot whose last_rotated matches the key's
+// creation time (the last one, -1 for none) and how many do.
+func slots(k types.AccessKeyMetadata, r userRow) (slot, matches int) {
+	slot = -1
+	if !r.ok {
+		return slot, 0
+	}
+	created := aws.ToTime(k.CreateDate).UTC().Truncate(time.Second)
+	for n, rk := range r.row.keys {
+		if rk.present && rk.rotated.Equal(created) {
+			slot = n
+			matches++
+		}
+	}
+	return slot, matches
+}
+
+// ambiguous reports whether the report cannot tell the key's use apart:
+// both slots match its creation time (two keys created in the same second)
+// and were used differently.
+func ambiguous(k types.AccessKeyMetadata, r userRow) bool {
+	_, matches := slots(k, r)
+	return matches == 2 && !r.row.keys[0].lastUsed.Equal(r.row.keys[1].lastUsed)
+}
+
 // accessKey maps an access key, joined to its report slot on creation
-// time.
-func accessKey(k types.AccessKeyMetadata, r userRow) nhi.Credential {
+// time; the use of a key the report cannot tell apart comes from
+// GetAccessKeyLastUsed.
+func accessKey(k types.AccessKeyMetadata, r userRow, d *accountData) nhi.Credential {
 	cred := nhi.Credential{
 		ID: aws.ToString(k.AccessKeyId), Type: nhi.CredAWSAccessKey,
 		Created: aws.ToTime(k.CreateDate).UTC(), Status: nhi.StatusActive,
@@ -107,21 +135,10 @@ func accessKey(k types.AccessKeyMetadata, r userRow) nhi.Credential {
 	if k.Status != types.StatusTypeActive {
 		cred.Status = nhi.StatusDisabled
 	}
-	slot, matches := -1, 0
-	if r.ok {
-		for n, rk := range r.row.keys {
-			if rk.present && rk.rotated.Equal(cred.Created.Truncate(time.Second)) {
-				slot = n
-				matches++
-			}
-		}
-	}
+	slot, _ := slots(k, r)
 	switch {
-	case matches == 2 && !r.row.keys[0].lastUsed.Equal(r.row.keys[1].lastUsed):
-		// Both keys were created in the same second and were used
-		// differently: the report cannot say which use is whose.
-		cred.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: sourceReport, AsOf: r.rep.generated,
-			Reason: "both keys were created in the same second; the credential report cannot tell their use apart"}
+	case ambiguous(k, r):
+		keyLastUsed(&cred, d)
 	case r.ok && slot >= 0:
 		rk := r.row.keys[slot]
 		cred.Usage = r.usage(rk.lastUsed)
@@ -136,6 +153,32 @@ func accessKey(k types.AccessKeyMetadata, r userRow) nhi.Credential {
 		cred.Usage = r.usage(time.Time{})
 	}
 	return cred
+}
+
+// keyLastUsed sets the usage of a key the report cannot tell apart from
+// its GetAccessKeyLastUsed answer. A null LastUsedDate means never used
+// since IAM began tracking (April 2015), long before any key it answers
+// about here; ServiceName and Region are "N/A" then.
+func keyLastUsed(cred *nhi.Credential, d *accountData) {
+	lu, ok := d.keyUse[cred.ID]
+	if !ok {
+		cred.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: sourceKeyLastUsed, Reason: cmp.Or(d.keyUseWhy[cred.ID],
+			"the credential report cannot tell this key's use from its twin's")}
+		return
+	}
+	cred.Usage = nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceKeyLastUsed, AsOf: d.keyUseAt}
+	if lu.LastUsedDate != nil {
+		cred.Usage.State, cred.Usage.LastUsed = nhi.UsageUsed, aws.ToTime(lu.LastUsedDate).UTC()
+		cred.Attributes = setAttr(cred.Attributes, "last_used_service", naToEmpty(aws.ToString(lu.ServiceName)))
+		cred.Attributes = setAttr(cred.Attributes, "last_used_region", naToEmpty(aws.ToString(lu.Region)))
+	}
+}
+
+func naToEmpty(s string) string {
+	if s == "N/A" {
+		return ""
+	}
+	return s
 }
 
 // serviceCred maps a service-specific credential, whose use IAM does not
@@ -217,6 +260,7 @@ func (c *Collector) mapRole(d *accountData, r types.RoleDetail, known map[string
 	if r.PermissionsBoundary != nil {
 		id.Attributes = setAttr(id.Attributes, "permissions_boundary", aws.ToString(r.PermissionsBoundary.PermissionsBoundaryArn))
 	}
+	roleDetails(&id, d)
 	sigs, ext := trustSignals(decodeDoc(aws.ToString(r.AssumeRolePolicyDocument)), d.account, known)
 	id.Signals = append(id.Signals, sigs...)
 	if len(ext) > 0 {
@@ -230,6 +274,67 @@ func (c *Collector) mapRole(d *accountData, r types.RoleDetail, known map[string
 		id.Usage.Reason = "no use within the 400-day tracking window"
 	}
 	return id
+}
+
+// roleDetails sets what ListRoles adds to a role: its description (free
+// text, made safe to show: see reviewText) and its maximum session
+// duration in seconds.
+func roleDetails(id *nhi.Identity, d *accountData) {
+	if d.roleDetails == nil {
+		id.Attributes = setAttr(id.Attributes, "role_details", "not listed (see gaps)")
+		return
+	}
+	r, ok := d.roleDetails[id.NativeID]
+	if !ok {
+		return // created after ListRoles read its page, or deleted since
+	}
+	id.Attributes = setAttr(id.Attributes, "description", reviewText(aws.ToString(r.Description), maxDescription))
+	if r.MaxSessionDuration != nil {
+		id.Attributes = setAttr(id.Attributes, "max_session_duration_seconds", strconv.Itoa(int(*r.MaxSessionDuration)))
+	}
+}
+
+// maxDescription is IAM's limit on a role description, in characters.
+const maxDescription = 1000
+
+// reviewText makes provider free text safe to store and show anywhere:
+// valid UTF-8, at most max runes, and every control, bidirectional or
+// invisible formatting character (which could rewrite a terminal line,
+// reorder what a reviewer reads or hide text) replaced by its visible
+// escape, such as \n, \x1b or \u202e. Markup stays as it is: each output
+// escapes it (HTML, CSV, JSON).
+func reviewText(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n == max {
+			b.WriteString("…")
+			break
+		}
+		n++
+		if hiddenRune(r) {
+			q := strconv.QuoteRuneToASCII(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// hiddenRune reports whether r is a control character (C0, DEL, C1), a
+// bidirectional control or mark, or an invisible formatting character.
+func hiddenRune(r rune) bool {
+	switch {
+	case r < 0x20, r >= 0x7f && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200b, r == 0x200c, r == 0x200d, r == 0x200e, r == 0x200f, r == 0x2060, r == 0xfeff:
+		return true
+	case r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069:
+		return true
+	}
+	return false
 }
 
 // awsManagedPath reports whether a role path is one only AWS creates roles

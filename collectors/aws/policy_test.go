@@ -68,6 +68,39 @@ func TestTrustSignals(t *testing.T) {
 		{"external id only present", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"Null":{"sts:ExternalId":"false"}}}]}`, true},
 		{"service", `{"Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`, false},
 		{"deny external", `{"Statement":[{"Effect":"Deny","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole"}]}`, false},
+
+		// Every OIDC provider is judged by its subject claim (issue 13).
+		{"eks no sub", oidc("oidc.eks.eu-west-1.amazonaws.com/id/5C5B0D3F1F2E4A7B9C0D1E2F3A4B5C6D", `{"StringEquals":{"oidc.eks.eu-west-1.amazonaws.com/id/5C5B0D3F1F2E4A7B9C0D1E2F3A4B5C6D:aud":"sts.amazonaws.com"}}`), true},
+		{"eks any namespace", oidc("oidc.eks.eu-west-1.amazonaws.com/id/5C5B0D3F1F2E4A7B9C0D1E2F3A4B5C6D", `{"StringLike":{"oidc.eks.eu-west-1.amazonaws.com/id/5c5b0d3f1f2e4a7b9c0d1e2f3a4b5c6d:sub":"system:serviceaccount:*:deployer"}}`), true},
+		{"eks pinned (key case differs)", oidc("oidc.eks.eu-west-1.amazonaws.com/id/5C5B0D3F1F2E4A7B9C0D1E2F3A4B5C6D", `{"StringEquals":{"oidc.eks.eu-west-1.amazonaws.com/id/5c5b0d3f1f2e4a7b9c0d1e2f3a4b5c6d:sub":"system:serviceaccount:payments:api"}}`), false},
+		{"gitlab no sub", oidc("gitlab.com", `{"StringEquals":{"gitlab.com:aud":"https://gitlab.com"}}`), true},
+		{"gitlab any group", oidc("gitlab.com", `{"StringLike":{"gitlab.com:sub":"project_path:*/infra:ref_type:branch:ref:main"}}`), true},
+		{"gitlab pinned group", oidc("gitlab.com", `{"StringLike":{"gitlab.com:sub":"project_path:acme/*"}}`), false},
+		{"terraform cloud no sub", oidc("app.terraform.io", `{"StringEquals":{"app.terraform.io:aud":"aws.workload.identity"}}`), true},
+		{"terraform cloud any org", oidc("app.terraform.io", `{"StringLike":{"app.terraform.io:sub":"organization:*:project:*:workspace:*:run_phase:*"}}`), true},
+		{"terraform cloud pinned", oidc("app.terraform.io", `{"StringLike":{"app.terraform.io:sub":"organization:acme:project:*:workspace:prod:run_phase:*"}}`), false},
+		{"bitbucket no sub", oidc("api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc", `{}`), true},
+		{"bitbucket pinned repo", oidc("api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc", `{"StringLike":{"api.bitbucket.org/2.0/workspaces/acme/pipelines-config/identity/oidc:sub":"{7c0d51c4-1a2b-4c3d-9e8f-0a1b2c3d4e5f}:*"}}`), false},
+		{"any oidc provider no sub", oidc("idp.example.net/oauth2", `{"StringEquals":{"idp.example.net/oauth2:aud":"aws"}}`), true},
+		{"any oidc provider wildcard sub", oidc("idp.example.net/oauth2", `{"StringLike":{"idp.example.net/oauth2:sub":"*"}}`), true},
+		{"any oidc provider pinned", oidc("idp.example.net/oauth2", `{"StringEquals":{"idp.example.net/oauth2:sub":"svc-deploy"}}`), false},
+		{"github sub literal star", oidc("token.actions.githubusercontent.com", `{"StringEquals":{"token.actions.githubusercontent.com:sub":"repo:*"}}`), false},
+		{"github any owner", oidc("token.actions.githubusercontent.com", `{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:*/deploy:*"}}`), true},
+		{"github sub if exists", oidc("token.actions.githubusercontent.com", `{"StringLikeIfExists":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}`), true},
+		{"cognito no pool", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"ForAnyValue:StringLike":{"cognito-identity.amazonaws.com:amr":"authenticated"}}}]}`, true},
+		{"cognito pool", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"cognito-identity.amazonaws.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-1234-1234-1234-123456789012"}}}]}`, false},
+		{"google no sub", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"accounts.google.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"accounts.google.com:aud":"1234.apps.googleusercontent.com"}}}]}`, true},
+		{"saml", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/Okta"},"Action":"sts:AssumeRoleWithSAML","Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}]}`, false},
+		{"oidc may only assume with credentials", `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/gitlab.com"},"Action":"sts:AssumeRole"}]}`, false},
+
+		// Cross-account trust needs an external id or an organisation condition.
+		{"external pinned to one principal only", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::999999999999:role/partner"}}}]}`, true},
+		{"external with organisation", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}`, false},
+		{"external id if exists", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"StringEqualsIfExists":{"sts:ExternalId":"abc"}}}]}`, true},
+		{"external id for all values", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"999999999999"},"Action":"sts:AssumeRole","Condition":{"ForAllValues:StringEquals":{"sts:ExternalId":"abc"}}}]}`, true},
+		{"anyone of an own account", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"222222222222"}}}]}`, false},
+		{"anyone of an external account", `{"Statement":[{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalAccount":"999999999999"}}}]}`, true},
+		{"anyone of the organisation", `{"Statement":[{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}]}`, false},
 	}
 	for _, c := range cases {
 		sigs, _ := trustSignals(c.doc, "111111111111", known)
@@ -75,6 +108,13 @@ func TestTrustSignals(t *testing.T) {
 			t.Errorf("%s: signals %+v, want weak=%v", c.name, sigs, c.weak)
 		}
 	}
+}
+
+// oidc is a trust policy letting an IAM OIDC provider assume the role with
+// web identity under the given Condition element.
+func oidc(provider, condition string) string {
+	return `{"Statement":[{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/` + provider +
+		`"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":` + condition + `}]}`
 }
 
 func TestDecodeDoc(t *testing.T) {

@@ -70,6 +70,8 @@ type AWS struct {
 	// China, VPC endpoints, a local fake).
 	Endpoint    string
 	Concurrency int
+	// CallTimeout bounds each HTTP attempt; 0 is the collector's default.
+	CallTimeout time.Duration
 }
 
 // Azure configures the Entra and Azure Resource Manager collector.

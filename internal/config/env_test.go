@@ -35,6 +35,7 @@ providers:
 		"NHISCAN_AWS_ACCOUNTS":               "222222222222,333333333333",
 		"NHISCAN_AWS_ROLE_NAME":              "nhiscan-readonly",
 		"NHISCAN_AWS_ENDPOINT":               "http://127.0.0.1:4566",
+		"NHISCAN_AWS_CALL_TIMEOUT":           "2m",
 		"NHISCAN_AZURE_TENANT_ID":            "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		"NHISCAN_AZURE_GRAPH_ENDPOINT":       "http://127.0.0.1:9001",
 		"NHISCAN_AZURE_ARM_ENDPOINT":         "http://127.0.0.1:9002",
@@ -54,7 +55,7 @@ providers:
 		LogFormat:  "json",
 		Thresholds: config.Thresholds{DormantAfter: 45 * 24 * time.Hour, UsageFreshness: 12 * time.Hour},
 		Providers: config.Providers{
-			AWS:    &config.AWS{Accounts: []string{"222222222222", "333333333333"}, RoleName: "nhiscan-readonly", Endpoint: "http://127.0.0.1:4566"},
+			AWS:    &config.AWS{Accounts: []string{"222222222222", "333333333333"}, RoleName: "nhiscan-readonly", Endpoint: "http://127.0.0.1:4566", CallTimeout: 2 * time.Minute},
 			Azure:  &config.Azure{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", GraphEndpoint: "http://127.0.0.1:9001", ARMEndpoint: "http://127.0.0.1:9002"},
 			GCP:    &config.GCP{Organization: "organizations/42", Projects: []string{"p1", "p2"}, Endpoint: "http://127.0.0.1:9003/"},
 			GitHub: &config.GitHub{Organizations: []string{"acme", "acme-labs"}, BaseURL: "http://127.0.0.1:9004/api/v3/", TokenFile: "/run/secrets/gh"},

@@ -52,6 +52,7 @@ type fileAWS struct {
 	SharedCredentialsFile str   `yaml:"shared_credentials_file"`
 	Endpoint              str   `yaml:"endpoint"`
 	Concurrency           *int  `yaml:"concurrency"`
+	CallTimeout           str   `yaml:"call_timeout"`
 }
 
 type fileAzure struct {

@@ -38,7 +38,7 @@ func TestFullExample(t *testing.T) {
 				ExternalIDFile: rel("secrets/aws-external-id"), TrustedAccounts: []string{"999999999999"},
 				Region: "us-east-1", Partition: "aws", Profile: "security-audit",
 				SharedCredentialsFile: rel("secrets/aws-credentials"),
-				Endpoint:              "https://iam.us-east-1.amazonaws.com", Concurrency: 16,
+				Endpoint:              "https://iam.us-east-1.amazonaws.com", Concurrency: 16, CallTimeout: 90 * time.Second,
 			},
 			Azure: &config.Azure{
 				TenantID:      "72f988bf-86f1-41af-91ab-2d7cd011db47",

@@ -166,6 +166,7 @@ var envVars = []envVar{
 	env("providers", "aws", "region"),
 	env("providers", "aws", "profile"),
 	env("providers", "aws", "endpoint"),
+	env("providers", "aws", "call_timeout"),
 
 	env("providers", "azure", "tenant_id"),
 	env("providers", "azure", "subscriptions"),
@@ -500,6 +501,7 @@ func (v *validator) aws(a *fileAWS) *AWS {
 		SharedCredentialsFile: v.file(a.SharedCredentialsFile, "shared_credentials_file"),
 		Endpoint:              v.endpoint(a.Endpoint, "endpoint"),
 		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
+		CallTimeout:           v.duration(a.CallTimeout, "call_timeout"),
 	}
 	if a.RoleName.Set {
 		if reAWSRole.MatchString(a.RoleName.V) {

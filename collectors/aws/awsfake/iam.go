@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -25,6 +26,19 @@ type inlineXML struct {
 	PolicyDocument string
 }
 
+type boundaryXML struct {
+	PermissionsBoundaryType string
+	PermissionsBoundaryArn  string
+}
+
+// boundary renders a permissions boundary; nil (absent) without one.
+func boundary(arn string) *boundaryXML {
+	if arn == "" {
+		return nil
+	}
+	return &boundaryXML{"PermissionsBoundaryPolicy", arn}
+}
+
 type userDetailXML struct {
 	Path                    string
 	UserName                string
@@ -34,6 +48,7 @@ type userDetailXML struct {
 	UserPolicyList          []inlineXML   `xml:"UserPolicyList>member"`
 	GroupList               []string      `xml:"GroupList>member"`
 	AttachedManagedPolicies []attachedXML `xml:"AttachedManagedPolicies>member"`
+	PermissionsBoundary     *boundaryXML  `xml:",omitempty"`
 	Tags                    []tagXML      `xml:"Tags>member"`
 }
 
@@ -51,6 +66,7 @@ type roleDetailXML struct {
 	AssumeRolePolicyDocument string
 	RolePolicyList           []inlineXML   `xml:"RolePolicyList>member"`
 	AttachedManagedPolicies  []attachedXML `xml:"AttachedManagedPolicies>member"`
+	PermissionsBoundary      *boundaryXML  `xml:",omitempty"`
 	Tags                     []tagXML      `xml:"Tags>member"`
 	RoleLastUsed             roleLastUsedXML
 }
@@ -85,6 +101,8 @@ type policyDetailXML struct {
 	PolicyVersionList []policyVersionXML `xml:"PolicyVersionList>member"`
 }
 
+// roleXML is a Role as GetRole returns it; ListRoles leaves out the
+// permissions boundary, the tags and RoleLastUsed.
 type roleXML struct {
 	Path                     string
 	RoleName                 string
@@ -92,8 +110,46 @@ type roleXML struct {
 	Arn                      string
 	CreateDate               string
 	AssumeRolePolicyDocument string
-	Tags                     []tagXML `xml:"Tags>member,omitempty"`
-	RoleLastUsed             roleLastUsedXML
+	Description              string       `xml:",omitempty"`
+	MaxSessionDuration       int          `xml:",omitempty"`
+	PermissionsBoundary      *boundaryXML `xml:",omitempty"`
+	Tags                     []tagXML     `xml:"Tags>member,omitempty"`
+	RoleLastUsed             *roleLastUsedXML
+}
+
+type listRolesXML struct {
+	Roles       []roleXML `xml:"Roles>member"`
+	IsTruncated bool
+	Marker      string `xml:",omitempty"`
+}
+
+func maxSession(r *Role) int {
+	if r.MaxSessionDuration == 0 {
+		return 3600
+	}
+	return r.MaxSessionDuration
+}
+
+// listRoles answers ListRoles: roles under PathPrefix, paged, without
+// permissions boundary, tags or RoleLastUsed (as IAM documents).
+func (s *Server) listRoles(a *Account, f url.Values) (any, *apiError) {
+	prefix := f.Get("PathPrefix")
+	var roles []*Role
+	for i := range a.Roles {
+		if strings.HasPrefix(path(a.Roles[i].Path), prefix) {
+			roles = append(roles, &a.Roles[i])
+		}
+	}
+	start, end, next, err := s.paginate(f.Get("Marker"), f.Get("MaxItems"), len(roles))
+	if err != nil {
+		return nil, err
+	}
+	out := listRolesXML{IsTruncated: next != "", Marker: next}
+	for _, r := range roles[start:end] {
+		out.Roles = append(out.Roles, roleXML{Path: path(r.Path), RoleName: r.Name, RoleId: r.ID, Arn: arn(a.ID, "role", r.Path, r.Name),
+			CreateDate: isoTime(r.Created), AssumeRolePolicyDocument: encodeDoc(r.Trust), Description: r.Description, MaxSessionDuration: maxSession(r)})
+	}
+	return out, nil
 }
 
 type getRoleXML struct {
@@ -219,6 +275,8 @@ func (s *Server) iam(req request) (any, *apiError) {
 			out.AccessKeyMetadata = append(out.AccessKeyMetadata, accessKeyXML{u.Name, k.ID, status(k.Active), isoTime(k.Created)})
 		}
 		return out, nil
+	case "GetAccessKeyLastUsed":
+		return keyLastUsed(a, f.Get("AccessKeyId"))
 	case "ListServiceSpecificCredentials":
 		var all []sscXML
 		for _, u := range a.Users {
@@ -294,7 +352,10 @@ func (s *Server) iam(req request) (any, *apiError) {
 		}
 		return getRoleXML{Role: roleXML{Path: path(r.Path), RoleName: r.Name, RoleId: r.ID, Arn: arn(a.ID, "role", r.Path, r.Name),
 			CreateDate: isoTime(r.Created), AssumeRolePolicyDocument: encodeDoc(r.Trust), Tags: tags(r.Tags),
-			RoleLastUsed: roleLastUsedXML{isoTime(r.LastUsed), r.LastUsedRegion}}}, nil
+			Description: r.Description, MaxSessionDuration: maxSession(r), PermissionsBoundary: boundary(r.PermissionsBoundary),
+			RoleLastUsed: &roleLastUsedXML{isoTime(r.LastUsed), r.LastUsedRegion}}}, nil
+	case "ListRoles":
+		return s.listRoles(a, f)
 	case "GetUser":
 		u := findUser(a, f.Get("UserName"))
 		if u == nil {
@@ -325,6 +386,35 @@ func (s *Server) iam(req request) (any, *apiError) {
 		return inlineOp(req.action, "User", u.Name, u.Inline, f.Get("PolicyName"), f.Get("PolicyDocument"))
 	}
 	return nil, &apiError{http.StatusBadRequest, "InvalidAction", "The action " + req.action + " is not valid for this web service."}
+}
+
+type keyLastUsedXML struct {
+	UserName          string
+	AccessKeyLastUsed struct {
+		LastUsedDate string `xml:",omitempty"`
+		ServiceName  string
+		Region       string
+	}
+}
+
+// keyLastUsed answers GetAccessKeyLastUsed as IAM does: LastUsedDate is
+// absent for a key never used, and ServiceName and Region are then "N/A".
+func keyLastUsed(a *Account, id string) (any, *apiError) {
+	for _, u := range a.Users {
+		for _, k := range u.AccessKeys {
+			if k.ID != id {
+				continue
+			}
+			out := keyLastUsedXML{UserName: u.Name}
+			out.AccessKeyLastUsed.ServiceName, out.AccessKeyLastUsed.Region = "N/A", "N/A"
+			if !k.LastUsed.IsZero() {
+				out.AccessKeyLastUsed.LastUsedDate = isoTime(k.LastUsed)
+				out.AccessKeyLastUsed.ServiceName, out.AccessKeyLastUsed.Region = orNA(k.LastUsedService), orNA(k.LastUsedRegion)
+			}
+			return out, nil
+		}
+	}
+	return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", id)
 }
 
 func inlineOp(action, kind, owner string, m map[string]string, name, doc string) (any, *apiError) {
@@ -425,7 +515,8 @@ func (s *Server) gaad(a *Account, req request) (any, *apiError) {
 			u := a.Users[it.i]
 			out.UserDetailList = append(out.UserDetailList, userDetailXML{
 				Path: path(u.Path), UserName: u.Name, UserId: u.ID, Arn: arn(a.ID, "user", u.Path, u.Name), CreateDate: isoTime(u.Created),
-				UserPolicyList: inline(u.Inline), GroupList: u.Groups, AttachedManagedPolicies: attached(u.Attached), Tags: tags(u.Tags)})
+				UserPolicyList: inline(u.Inline), GroupList: u.Groups, AttachedManagedPolicies: attached(u.Attached), Tags: tags(u.Tags),
+				PermissionsBoundary: boundary(u.PermissionsBoundary)})
 		case 1:
 			g := a.Groups[it.i]
 			out.GroupDetailList = append(out.GroupDetailList, groupDetailXML{
@@ -436,7 +527,8 @@ func (s *Server) gaad(a *Account, req request) (any, *apiError) {
 			out.RoleDetailList = append(out.RoleDetailList, roleDetailXML{
 				Path: path(r.Path), RoleName: r.Name, RoleId: r.ID, Arn: arn(a.ID, "role", r.Path, r.Name), CreateDate: isoTime(r.Created),
 				AssumeRolePolicyDocument: encodeDoc(r.Trust), RolePolicyList: inline(r.Inline), AttachedManagedPolicies: attached(r.Attached),
-				Tags: tags(r.Tags), RoleLastUsed: roleLastUsedXML{isoTime(r.LastUsed), r.LastUsedRegion}})
+				Tags: tags(r.Tags), RoleLastUsed: roleLastUsedXML{isoTime(r.LastUsed), r.LastUsedRegion},
+				PermissionsBoundary: boundary(r.PermissionsBoundary)})
 		case 3:
 			p := a.Policies[it.i]
 			pa := "arn:aws:iam::" + a.ID + ":policy" + path(p.Path) + p.Name

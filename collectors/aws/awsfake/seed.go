@@ -49,12 +49,14 @@ type User struct {
 	// Attached are managed policy ARNs.
 	Attached []string
 	// Inline maps policy name to JSON document.
-	Inline           map[string]string
-	PasswordEnabled  bool
-	PasswordLastUsed time.Time
-	MFA              bool
-	AccessKeys       []AccessKey
-	ServiceCreds     []ServiceCred
+	Inline map[string]string
+	// PermissionsBoundary is the ARN of the user's permissions boundary.
+	PermissionsBoundary string
+	PasswordEnabled     bool
+	PasswordLastUsed    time.Time
+	MFA                 bool
+	AccessKeys          []AccessKey
+	ServiceCreds        []ServiceCred
 }
 
 // AccessKey is an access key of a user.
@@ -96,6 +98,14 @@ type Role struct {
 	LastUsedRegion string
 	// ExternalID, when set, must be passed by sts:AssumeRole callers.
 	ExternalID string
+	// Description is free text (hostile input: tests put markup and
+	// control characters in it). ListRoles and GetRole return it;
+	// GetAccountAuthorizationDetails does not.
+	Description string
+	// MaxSessionDuration is in seconds; 0 means IAM's default, 3600.
+	MaxSessionDuration int
+	// PermissionsBoundary is the ARN of the role's permissions boundary.
+	PermissionsBoundary string
 }
 
 // Group is an IAM group.

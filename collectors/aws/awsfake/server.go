@@ -59,6 +59,8 @@ type Server struct {
 	closing   chan struct{}
 	closeOnce sync.Once
 	reports   map[string]*report
+	// planted is added to every error answer (SetErrorEcho).
+	planted string
 }
 
 // DefaultHang is how long a call answering with an injected timeout hangs
@@ -135,6 +137,23 @@ func (s *Server) SetHang(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hang = d
+}
+
+// SetErrorEcho makes every error answer carry v, as a careless or hostile
+// endpoint might echo a credential or a signed request back: in its
+// message, its request id and an extra element of the body. Tests plant a
+// secret-looking value and check that it reaches no gap, log line or error
+// string.
+func (s *Server) SetErrorEcho(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.planted = v
+}
+
+func (s *Server) errorEcho() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.planted
 }
 
 // AccountCalls returns the number of calls per operation made in account.
@@ -400,8 +419,13 @@ func (s *Server) writeErr(w http.ResponseWriter, jsonProto bool, e *apiError) {
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Header().Set("X-Amzn-ErrorType", code)
+		body := map[string]string{"__type": code, "Message": e.message}
+		if echo := s.errorEcho(); echo != "" {
+			body["Message"] += " (request " + echo + ")"
+			body["Detail"] = echo
+		}
 		w.WriteHeader(max(e.status, 400))
-		_ = json.NewEncoder(w).Encode(map[string]string{"__type": code, "Message": e.message})
+		_ = json.NewEncoder(w).Encode(body)
 		return
 	}
 	typ := "Sender"
@@ -416,9 +440,15 @@ func (s *Server) writeErr(w http.ResponseWriter, jsonProto bool, e *apiError) {
 		Type    string   `xml:"Error>Type"`
 		Code    string   `xml:"Error>Code"`
 		Message string   `xml:"Error>Message"`
+		Detail  string   `xml:"Error>Detail,omitempty"`
 		ReqID   string   `xml:"RequestId"`
 	}
-	_ = xml.NewEncoder(w).Encode(errXML{Xmlns: "https://iam.amazonaws.com/doc/2010-05-08/", Type: typ, Code: e.code, Message: e.message, ReqID: "fake-request"})
+	body := errXML{Xmlns: "https://iam.amazonaws.com/doc/2010-05-08/", Type: typ, Code: e.code, Message: e.message, ReqID: "fake-request"}
+	if echo := s.errorEcho(); echo != "" {
+		body.Message += " (request " + echo + ")"
+		body.Detail, body.ReqID = echo, echo
+	}
+	_ = xml.NewEncoder(w).Encode(body)
 }
 
 func writeXML(w http.ResponseWriter, service, action string, result any) {
