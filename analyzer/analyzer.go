@@ -50,6 +50,12 @@ type Result struct {
 	// ExpiredExceptions lists exceptions that matched a finding but had
 	// expired at the evaluation time (so they no longer suppress), by id.
 	ExpiredExceptions []ExpiredException
+	// Unevaluated holds, by fingerprint, the findings this analysis could
+	// not evaluate although their facets were observed: the rules that
+	// rest on usage, for an identity or credential whose usage is now
+	// unknown. A prior finding among them is kept, not resolved
+	// (Result.Lifecycle).
+	Unevaluated map[string]nhi.Hidden
 }
 
 // ExpiredException records an exception that stopped suppressing.
@@ -99,6 +105,7 @@ func Analyze(in Input) Result {
 		a.scratch = nil
 	}
 	res.ExpiredExceptions = a.applyExceptions(append(a.findings, removed))
+	res.Unevaluated = a.unevaluated
 	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
 	res.Findings = assemble(a.findings, removed, identityOrder)
 	return res
@@ -131,6 +138,8 @@ type analysis struct {
 	// first scan) observed; facets interns the findings' facet lists.
 	cur, prev *observer
 	facets    map[facetKey][]nhi.Facet
+	// unevaluated: see Result.Unevaluated.
+	unevaluated map[string]nhi.Hidden
 }
 
 type baselineKey struct {

@@ -157,6 +157,37 @@ func (a *analysis) checkUsage(us *usageFacts, id *nhi.Identity, s *subject, c *n
 			what = "credential " + c.ID
 		}
 		us.noteUnknown(&u, what)
+		if u.State == nhi.UsageUnknown {
+			a.cannotEvaluate(id, c, u, dormantRule, neverRule)
+		}
+	}
+}
+
+// cannotEvaluate records that the usage rules could not be evaluated for
+// the identity (c nil) or one credential: its usage is unknown now, so a
+// finding those rules made before is neither confirmed nor resolved. Stale
+// usage data cannot be judged either.
+func (a *analysis) cannotEvaluate(id *nhi.Identity, c *nhi.Credential, u nhi.Usage, ruleIDs ...string) {
+	if a.unevaluated == nil {
+		a.unevaluated = map[string]nhi.Hidden{}
+	}
+	h := nhi.Hidden{Why: "usage unknown"}
+	if u.Source != "" {
+		h.Facet = nhi.UsageFacet(u.Source)
+	}
+	if u.Reason != "" {
+		h.Why += ": " + u.Reason
+	}
+	credID := ""
+	if c != nil {
+		credID = c.ID
+	}
+	for _, r := range append(ruleIDs, rules.RuleUsageStale) {
+		cid := credID
+		if r == rules.RuleUsageStale || r == rules.RuleDisabledLingering {
+			cid = "" // identity-level rules
+		}
+		a.unevaluated[nhi.Fingerprint(r, id.ID, cid, "")] = h
 	}
 }
 
@@ -199,6 +230,8 @@ func (a *analysis) lingering(id *nhi.Identity, s *subject, window time.Duration)
 		since = id.Usage.LastUsed
 	case nhi.UsageNeverUsed:
 		since = id.Created
+	case nhi.UsageUnknown:
+		a.cannotEvaluate(id, nil, id.Usage, rules.RuleDisabledLingering)
 	}
 	if since.IsZero() || a.now.Sub(since) <= window {
 		return

@@ -44,7 +44,9 @@ func (a *analysis) facetsOf(r *rules.Rule, id *nhi.Identity, o on) []nhi.Facet {
 		case nhi.FacetCredentials:
 			if o.cred != nil {
 				k.cred = o.cred.Type
-			} // else the bare class: an identity-level verdict reads every credential type
+			} else {
+				k.creds = credentialTypes(id)
+			}
 		case nhi.FacetGrants:
 			if o.grant != nil {
 				k.grant = o.grant.Kind

@@ -24,6 +24,18 @@ import (
 //     facet and the gap that hid it. A gap never looks like remediation.
 //   - A prior resolved finding this scan did not produce is left alone.
 func Lifecycle(prior []nhi.PriorFinding, current []nhi.Finding, cov *nhi.Coverage) []nhi.Transition {
+	return lifecycle(prior, current, cov, nil)
+}
+
+// Lifecycle is the lifecycle of this analysis's findings: as the package
+// function, and a prior finding the analysis could not evaluate (its rule
+// rests on usage that is now unknown) is kept, marked not re-evaluated with
+// that reason, even where every facet it recorded was observed.
+func (r Result) Lifecycle(prior []nhi.PriorFinding, current []nhi.Finding, cov *nhi.Coverage) []nhi.Transition {
+	return lifecycle(prior, current, cov, r.Unevaluated)
+}
+
+func lifecycle(prior []nhi.PriorFinding, current []nhi.Finding, cov *nhi.Coverage, unevaluated map[string]nhi.Hidden) []nhi.Transition {
 	byFP := make(map[string]*nhi.PriorFinding, len(prior))
 	for i := range prior {
 		byFP[prior[i].Fingerprint] = &prior[i]
@@ -42,6 +54,10 @@ func Lifecycle(prior []nhi.PriorFinding, current []nhi.Finding, cov *nhi.Coverag
 		}
 		if h := Unobserved(cov, p); h != nil {
 			out = append(out, nhi.Transition{Fingerprint: p.Fingerprint, Status: p.Status, Events: evNotReevaluated, Hidden: h})
+			continue
+		}
+		if h, ok := unevaluated[p.Fingerprint]; ok {
+			out = append(out, nhi.Transition{Fingerprint: p.Fingerprint, Status: p.Status, Events: evNotReevaluated, Hidden: &h})
 			continue
 		}
 		out = append(out, nhi.Transition{Fingerprint: p.Fingerprint, Status: nhi.FindingResolved, Events: evResolved})

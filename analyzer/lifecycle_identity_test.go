@@ -1,6 +1,7 @@
 package analyzer_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -44,6 +45,53 @@ func TestFindingsRestOnTheIdentityList(t *testing.T) {
 	for _, f := range after.Findings {
 		if f.RuleID == rules.RuleDriftIdentityDel || f.RuleID == rules.RuleDriftCredDel {
 			t.Errorf("%s reported although the list was not read", f.RuleID)
+		}
+	}
+}
+
+// TestUnknownUsageKeepsUsageFindings: a collector that could not tell an
+// identity's usage this time (a credential list it derives usage from
+// failed) reports it unknown. The dormancy findings made from the earlier,
+// known usage are kept, not re-evaluated, even though every facet they
+// recorded was observed: usage becoming unknown is not remediation.
+func TestUnknownUsageKeepsUsageFindings(t *testing.T) {
+	t0 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	user := func(u nhi.Usage) nhi.Identity {
+		return nhi.Identity{ID: "aws:AIDA1", Provider: nhi.AWS, Kind: nhi.KindAWSUser, NativeID: "AIDA1", Name: "etl",
+			Scope: "111", Status: nhi.StatusActive, Created: t0.AddDate(-1, 0, 0), Usage: u}
+	}
+	scope := nhi.Scope{Provider: nhi.AWS, ID: "111"}
+	prev := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: t0, Scopes: []nhi.Scope{scope},
+		Identities: []nhi.Identity{user(nhi.Usage{State: nhi.UsageNeverUsed, Source: "credential-report", AsOf: t0})}}
+	before := analyzer.Analyze(analyzer.Input{Inventory: prev, Now: t0})
+	var never *nhi.Finding
+	for i := range before.Findings {
+		if before.Findings[i].RuleID == rules.RuleNeverUsedIdentity {
+			never = &before.Findings[i]
+		}
+	}
+	if never == nil {
+		t.Fatalf("no %s to start from", rules.RuleNeverUsedIdentity)
+	}
+	cur := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: t0.Add(time.Hour), Scopes: []nhi.Scope{scope},
+		Identities: []nhi.Identity{user(nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", AsOf: t0,
+			Reason: "service-specific credentials could not be listed"})}}
+	after := analyzer.Analyze(analyzer.Input{Inventory: cur, Previous: &prev, Now: t0.Add(time.Hour)})
+	prior := []nhi.PriorFinding{{Fingerprint: never.Fingerprint, Status: nhi.FindingOpen, Provider: never.Provider, Scope: never.Scope, Facets: never.Facets}}
+	trs := after.Lifecycle(prior, after.Findings, cur.Coverage())
+	var got *nhi.Transition
+	for i := range trs {
+		if trs[i].Fingerprint == never.Fingerprint {
+			got = &trs[i]
+		}
+	}
+	if got == nil || got.Status != nhi.FindingOpen || got.Hidden == nil || !strings.Contains(got.Hidden.Why, "service-specific") {
+		t.Errorf("transition %+v: want kept open, not re-evaluated, naming why usage is unknown", got)
+	}
+	// The package function, which knows nothing of the analysis, resolves it.
+	for _, tr := range analyzer.Lifecycle(prior, after.Findings, cur.Coverage()) {
+		if tr.Fingerprint == never.Fingerprint && tr.Status != nhi.FindingResolved {
+			t.Errorf("analyzer.Lifecycle: %+v (this test's premise is that facets alone would resolve it)", tr)
 		}
 	}
 }

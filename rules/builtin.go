@@ -74,9 +74,7 @@ func (b Basis) String() string {
 // findings may be resolved (or created) on that list's evidence. A rule
 // that depends on the identity's catalog role (its baseline, credential
 // policy, dormancy window, owner) reads ownership too: the tags, labels
-// and properties role selectors match come with the owner data. An
-// identity-level rule that reads credentials reads every credential type
-// of the scope: its usage is derived from all of them.
+// and properties role selectors match come with the owner data.
 func reads(fs ...nhi.Facet) []nhi.Facet {
 	if slices.Contains(fs, nhi.FacetIdentities) {
 		return fs
@@ -162,7 +160,7 @@ var builtin = []Rule{
 	{RuleDormantIdentity, nhi.FamilyDormant, nhi.SevMedium, "Identity unused beyond its dormancy window",
 		"The identity has not been used within the dormancy window (role's, else the default).",
 		"Confirm with the owner, then disable the identity; delete it after a grace period.",
-		[]string{NISTAC23, SOC2CC62, ISOA518, CSFPRAA01}, reads(nhi.FacetIdentities, nhi.FacetUsage, nhi.FacetCredentials, nhi.FacetOwnership), Current, nil},
+		[]string{NISTAC23, SOC2CC62, ISOA518, CSFPRAA01}, reads(nhi.FacetIdentities, nhi.FacetUsage, nhi.FacetOwnership), Current, nil},
 	{RuleDormantCredential, nhi.FamilyDormant, nhi.SevMedium, "Credential unused beyond its dormancy window",
 		"An active credential has not been used within the dormancy window.",
 		"Disable the credential (reversible), then delete it after a grace period.",
@@ -170,7 +168,7 @@ var builtin = []Rule{
 	{RuleNeverUsedIdentity, nhi.FamilyDormant, nhi.SevMedium, "Identity never used since creation",
 		"The provider reports no use at all and the identity is older than the never-used grace period.",
 		"Confirm the identity is needed; disable it otherwise.",
-		[]string{NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetUsage, nhi.FacetCredentials, nhi.FacetOwnership), Current, nil},
+		[]string{NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetUsage, nhi.FacetOwnership), Current, nil},
 	{RuleNeverUsedCred, nhi.FamilyDormant, nhi.SevMedium, "Credential never used since creation",
 		"An active credential was never used and is older than the never-used grace period (the case Prowler skips).",
 		"Disable the credential; delete it after a grace period.",
@@ -178,7 +176,7 @@ var builtin = []Rule{
 	{RuleDisabledLingering, nhi.FamilyDormant, nhi.SevLow, "Disabled identity kept beyond its dormancy window",
 		"A disabled or suspended identity is contained, so it is never dormant; but once its last use (or its creation, when it was never used) is older than the dormancy window, it is a candidate for deletion. Unknown usage never triggers it.",
 		"Confirm with the owner, then delete the identity and its credentials: a disabled identity keeps its grants and can be re-enabled.",
-		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetUsage, nhi.FacetCredentials, nhi.FacetOwnership), Current, nil},
+		[]string{OWASPNHI1, NISTAC23, SOC2CC62, ISOA518}, reads(nhi.FacetIdentities, nhi.FacetUsage, nhi.FacetOwnership), Current, nil},
 	{RuleUsageUnknown, nhi.FamilyDormant, nhi.SevInfo, "Usage unknown",
 		"The provider does not report usage for this identity or credential, or the usage source could not be read or has a documented blind spot. Never treated as unused.",
 		"Grant the scanner the permission the gap names, or review usage manually.",

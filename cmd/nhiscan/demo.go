@@ -98,7 +98,7 @@ type orgSeeds struct {
 
 // Fast settings for fault-injection tests: a hung call is given up after
 // fastCallTimeout, retries wait about a millisecond.
-const fastCallTimeout = 300 * time.Millisecond
+const fastCallTimeout = 2 * time.Second
 
 func demoSeeds(now time.Time) orgSeeds {
 	return orgSeeds{
@@ -195,7 +195,7 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	}
 	if seeds.fast {
 		for _, f := range []interface{ SetHang(time.Duration) }{d.aws, d.azure, d.gcp, d.github} {
-			f.SetHang(2 * time.Second)
+			f.SetHang(5 * time.Second)
 		}
 	}
 	d.collectors = []collectors.Collector{awsc, azc, gc, ghc}

@@ -166,7 +166,7 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 	in.Certified = cert
 	res := analyzer.Analyze(in)
 	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: a.now().UTC(), Inventory: inv, Findings: res.Findings, Ownership: res.Ownership, EvaluatedAt: at,
-		Lifecycle: analyzer.Lifecycle}); err != nil {
+		Lifecycle: res.Lifecycle}); err != nil {
 		return out, err
 	}
 	for _, x := range res.ExpiredExceptions {
