@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -254,12 +256,55 @@ func translate(op string, err error) error {
 	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		return statusError(op, re.StatusCode, re.ErrorCode)
+		// The error body (message, inner error, target) is dropped here:
+		// it can echo what was sent or carry anything an intermediary put
+		// there. Only the status and a well-formed error code are kept.
+		return statusError(op, re.StatusCode, errorCode(re.ErrorCode))
+	}
+	var af *azidentity.AuthenticationFailedError
+	if errors.As(err, &af) {
+		// The token endpoint's answer is printed whole by the error
+		// (and may echo the client assertion): keep its status only.
+		status := 0
+		if af.RawResponse != nil {
+			status = af.RawResponse.StatusCode
+		}
+		return fmt.Errorf("%s: token request failed (%d): %w", op, status, collectors.ErrDenied)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The URL (a nextLink the server chose) is not kept.
+		return fmt.Errorf("%s: %s: %w", op, strings.ToLower(ue.Op), ue.Err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// errorCode keeps a Graph or ARM error code ("Authorization_RequestDenied",
+// "AuthorizationFailed", "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+// and drops anything else a body put in its place: a code longer than 64
+// characters, with characters other than letters, digits, '_' and '.', or
+// with more than three digits (a token, key or id rather than a name).
+func errorCode(code string) string {
+	if len(code) == 0 || len(code) > 64 {
+		return ""
+	}
+	digits := 0
+	for _, r := range code {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_', r == '.':
+		default:
+			return ""
+		}
+	}
+	if digits > 3 {
+		return ""
+	}
+	return code
 }
 
 // statusError translates an HTTP error status of Graph or ARM.

@@ -127,7 +127,7 @@ func parseTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("unrecognised time %q", s)
+	return time.Time{}, fmt.Errorf("unrecognised time (%d characters)", len(s))
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }

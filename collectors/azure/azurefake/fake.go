@@ -81,6 +81,9 @@ type Server struct {
 	hang       time.Duration
 	pageSize   int
 	nextID     int
+	// canary is planted in every error body (see SetErrorCanary).
+	canary       string
+	canaryInCode bool
 	// done is closed by Close, so that hanging requests end.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -143,6 +146,65 @@ func (s *Server) SetHang(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hang = d
+}
+
+// SetErrorCanary plants v in every error body the fake sends: in the
+// message, the inner error and the target, and, with inCode, as the error
+// code itself. Tests use it to prove that what an error body says is never
+// stored, logged or returned (only the status and a well-formed error code
+// are). "" turns it off.
+func (s *Server) SetErrorCanary(v string, inCode bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.canary, s.canaryInCode = v, inCode
+}
+
+// canaryWriter rewrites an error body to carry a canary value.
+type canaryWriter struct {
+	http.ResponseWriter
+	canary string
+	inCode bool
+	status int
+	body   []byte
+}
+
+func (c *canaryWriter) WriteHeader(status int) {
+	c.status = status
+	if status < 400 {
+		c.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (c *canaryWriter) Write(b []byte) (int, error) {
+	if c.status >= 400 {
+		c.body = append(c.body, b...)
+		return len(b), nil
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// flush sends a held error body with the canary planted in it.
+func (c *canaryWriter) flush() {
+	if c.status < 400 {
+		return
+	}
+	var body struct {
+		Error map[string]any `json:"error"`
+	}
+	if json.Unmarshal(c.body, &body) != nil || body.Error == nil {
+		body.Error = map[string]any{}
+	}
+	body.Error["message"] = fmt.Sprint(body.Error["message"]) + " (request " + c.canary + ")"
+	body.Error["target"] = c.canary
+	body.Error["innerError"] = map[string]any{"request-id": c.canary, "client-request-id": c.canary,
+		"date": "2026-11-20T12:00:00"}
+	if c.inCode {
+		body.Error["code"] = c.canary
+	}
+	b, _ := json.Marshal(body)
+	c.ResponseWriter.Header().Del("Content-Length")
+	c.ResponseWriter.WriteHeader(c.status)
+	_, _ = c.ResponseWriter.Write(b)
 }
 
 // SetLatency delays every response by d.
@@ -210,6 +272,14 @@ type route struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	canary, inCode := s.canary, s.canaryInCode
+	s.mu.Unlock()
+	if canary != "" {
+		cw := &canaryWriter{ResponseWriter: w, canary: canary, inCode: inCode}
+		defer cw.flush()
+		w = cw
+	}
 	rt := s.route(r)
 	if rt.op == "" {
 		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path)
