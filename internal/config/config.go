@@ -85,6 +85,8 @@ type Azure struct {
 	// AuthorityHost overrides the cloud's Entra authority host.
 	AuthorityHost string
 	Concurrency   int
+	// CallTimeout bounds each HTTP attempt (0: the collector's default).
+	CallTimeout time.Duration
 }
 
 // GCP configures the Google Cloud collector.

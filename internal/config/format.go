@@ -64,6 +64,7 @@ type fileAzure struct {
 	ARMEndpoint           str   `yaml:"arm_endpoint"`
 	AuthorityHost         str   `yaml:"authority_host"`
 	Concurrency           *int  `yaml:"concurrency"`
+	CallTimeout           str   `yaml:"call_timeout"`
 }
 
 type fileGCP struct {

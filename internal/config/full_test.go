@@ -46,7 +46,7 @@ func TestFullExample(t *testing.T) {
 				Cloud:         "public", ClientID: "3c5b7f10-8d2e-4a6b-9f1c-2e4d6a8b0c1d",
 				ClientCertificateFile: rel("secrets/azure-client.pem"),
 				GraphEndpoint:         "https://graph.microsoft.com", ARMEndpoint: "https://management.azure.com",
-				AuthorityHost: "https://login.microsoftonline.com/", Concurrency: 8,
+				AuthorityHost: "https://login.microsoftonline.com/", Concurrency: 8, CallTimeout: 45 * time.Second,
 			},
 			GCP: &config.GCP{
 				Organization: "123456789012", Folders: []string{"folders/456"}, Projects: []string{"acme-data-prod"},
