@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -67,12 +66,8 @@ type entraData struct {
 	roles   map[string]map[string]string // resource SP id -> app role id -> value
 	resApp  map[string]string            // resource SP id -> resource appId
 
-	signInsOK      bool
-	signInsWhy     string
-	spSignIns      map[string]spSignIn // appId, lower case
-	credSignInsOK  bool
-	credSignInsWhy string
-	credSignIn     map[string]time.Time // keyId -> last use (zero: never)
+	spReport   signInReport // servicePrincipalSignInActivities, by appId
+	credReport signInReport // appCredentialSignInActivities, by keyId
 }
 
 const (
@@ -87,8 +82,7 @@ func q(v url.Values) string { return "?" + strings.ReplaceAll(v.Encode(), "%24",
 // fails, for gaps.
 func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraData {
 	d := &entraData{fics: map[string][]ficWire{}, users: map[string]directoryObject{}, dirRole: map[string]directoryRole{},
-		roles: map[string]map[string]string{}, resApp: map[string]string{}, spSignIns: map[string]spSignIn{},
-		credSignIn: map[string]time.Time{}}
+		roles: map[string]map[string]string{}, resApp: map[string]string{}}
 	// First round, in parallel: the directory-wide lists.
 	parallel(
 		func() { c.readApplications(ctx, d, fails) },

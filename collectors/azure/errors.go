@@ -329,5 +329,7 @@ func statusError(op string, status int, code string) error {
 	return &apiError{op: op, status: status, code: code, kind: kind}
 }
 
-// errSkipped is the failure of a source turned off in the configuration.
-var errSkipped = fmt.Errorf("turned off in the configuration (SkipSignInReports): %w", collectors.ErrUnavailable)
+// skipped is the failure of a source not called, and why.
+func skipped(why string) error {
+	return fmt.Errorf("not called: %s: %w", why, collectors.ErrUnavailable)
+}

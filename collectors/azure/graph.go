@@ -230,8 +230,13 @@ type appRoleAssignment struct {
 	ResourceID      string   `json:"resourceId"`
 }
 
+// signInActivity is one last-sign-in record of the beta reports.
+// lastSignInDateTime is the last attempt, failed or partial ones included;
+// lastSuccessfulSignInDateTime, where the report fills it, is the last
+// success.
 type signInActivity struct {
-	LastSignInDateTime jsonTime `json:"lastSignInDateTime"`
+	LastSignInDateTime           jsonTime `json:"lastSignInDateTime"`
+	LastSuccessfulSignInDateTime jsonTime `json:"lastSuccessfulSignInDateTime"`
 }
 
 type spSignIn struct {

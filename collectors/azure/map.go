@@ -82,7 +82,7 @@ func (c *Collector) build(now time.Time, ed *entraData, ad *armData) (nhi.Invent
 // facets returns the facets of a scope the configuration lets the
 // collector read: the usage reports may be turned off.
 func (c *Collector) facets(all []nhi.Facet) []nhi.Facet {
-	if !c.cfg.SkipSignInReports {
+	if off, _ := c.reportsOff(); !off {
 		return slices.Clone(all)
 	}
 	return slices.DeleteFunc(slices.Clone(all), func(f nhi.Facet) bool { return f.Class() == nhi.FacetUsage })

@@ -255,10 +255,13 @@ func Demo(now time.Time) Seed {
 	a.PasswordCredentials = []PasswordCredential{secret("etl-secret", day(-200), day(165), hoursAgo(72))}
 	rbac(sp.ID, RoleStorageBlobContributor, data, day(-500))
 
-	// 4. legacy-reporting-sync: dormant for 200 days; owner dan departed
-	// and disabled in Entra.
+	// 4. legacy-reporting-sync: dormant for 200 days (a sign-in attempt
+	// with its secret failed yesterday: not use); owner dan departed and
+	// disabled in Entra.
 	a, sp = app("legacy-reporting-sync", day(-900), []string{"team:data"}, []string{u("dan.okafor")}, day(-200))
 	a.PasswordCredentials = []PasswordCredential{secret("reporting", day(-400), day(330), day(-200))}
+	s.SignIns[a.AppID] = SignIn{AppOnlyClient: day(-200), FailedClient: hoursAgo(30)}
+	s.CredentialFailedSignIns = map[string]time.Time{a.PasswordCredentials[0].KeyID: hoursAgo(30)}
 	graphPerm(sp.ID, a.DisplayName, "User.Read.All", day(-900))
 
 	// 5. hr-directory-sync: privileged Graph permissions; certificate in use;

@@ -22,9 +22,11 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -454,10 +456,9 @@ func cloneSeed(in Seed) Seed {
 	for k, v := range in.SignIns {
 		out.SignIns[k] = v
 	}
-	out.CredentialSignIns = make(map[string]time.Time, len(in.CredentialSignIns))
-	for k, v := range in.CredentialSignIns {
-		out.CredentialSignIns[k] = v
-	}
+	out.CredentialSignIns = maps.Clone(in.CredentialSignIns)
+	out.CredentialFailedSignIns = maps.Clone(in.CredentialFailedSignIns)
+	out.CredentialReportOmits = slices.Clone(in.CredentialReportOmits)
 	out.Subscriptions = append([]Subscription(nil), in.Subscriptions...)
 	out.RoleDefinitions = append([]RoleDefinition(nil), in.RoleDefinitions...)
 	out.RoleAssignments = make([]RoleAssignment, len(in.RoleAssignments))

@@ -673,17 +673,31 @@ func reportsDenied(w http.ResponseWriter) {
 }
 
 type signInActivity struct {
-	LastSignInDateTime  *time.Time `json:"lastSignInDateTime"`
-	LastSignInRequestID *string    `json:"lastSignInRequestId"`
+	LastSignInDateTime            *time.Time `json:"lastSignInDateTime"`
+	LastSignInRequestID           *string    `json:"lastSignInRequestId"`
+	LastSuccessfulSignInDateTime  *time.Time `json:"lastSuccessfulSignInDateTime,omitempty"`
+	LastSuccessfulSignInRequestID *string    `json:"lastSuccessfulSignInRequestId,omitempty"`
 }
 
-func activity(t time.Time) *signInActivity {
-	if t.IsZero() {
+func requestID(t time.Time) *string {
+	id := "00000000-0000-0000-0000-" + strconv.FormatInt(t.Unix()%1e12, 10)
+	return &id
+}
+
+// activity renders a signInActivity: the last attempt (success or failed
+// attempt, whichever is later) and, unless the report omits them, the last
+// success. nil when there was no attempt at all.
+func (s *Server) activity(success, failed time.Time) *signInActivity {
+	attempt := latest(success, failed).UTC()
+	if attempt.IsZero() {
 		return nil
 	}
-	t = t.UTC()
-	id := "00000000-0000-0000-0000-" + strconv.FormatInt(t.Unix()%1e12, 10)
-	return &signInActivity{LastSignInDateTime: &t, LastSignInRequestID: &id}
+	a := &signInActivity{LastSignInDateTime: &attempt, LastSignInRequestID: requestID(attempt)}
+	if !s.st.ReportsOmitSuccess && !success.IsZero() {
+		t := success.UTC()
+		a.LastSuccessfulSignInDateTime, a.LastSuccessfulSignInRequestID = &t, requestID(t)
+	}
+	return a
 }
 
 func latest(ts ...time.Time) time.Time {
@@ -717,11 +731,11 @@ func (s *Server) spSignIns(w http.ResponseWriter, r *http.Request) {
 		items = append(items, map[string]any{
 			"id":                              base64.RawURLEncoding.EncodeToString([]byte(sp.AppID)),
 			"appId":                           sp.AppID,
-			"lastSignInActivity":              activity(latest(si.AppOnlyClient, si.DelegatedClient, si.Resource)),
-			"delegatedClientSignInActivity":   activity(si.DelegatedClient),
-			"delegatedResourceSignInActivity": activity(time.Time{}),
-			"applicationAuthenticationClientSignInActivity":   activity(si.AppOnlyClient),
-			"applicationAuthenticationResourceSignInActivity": activity(si.Resource),
+			"lastSignInActivity":              s.activity(latest(si.AppOnlyClient, si.DelegatedClient, si.Resource), si.FailedClient),
+			"delegatedClientSignInActivity":   s.activity(si.DelegatedClient, time.Time{}),
+			"delegatedResourceSignInActivity": s.activity(time.Time{}, time.Time{}),
+			"applicationAuthenticationClientSignInActivity":   s.activity(si.AppOnlyClient, si.FailedClient),
+			"applicationAuthenticationResourceSignInActivity": s.activity(si.Resource, time.Time{}),
 		})
 	}
 	s.mu.Unlock()
@@ -744,8 +758,15 @@ func (s *Server) credSignIns(w http.ResponseWriter, r *http.Request) {
 	for i := range s.st.ServicePrincipals {
 		spByApp[s.st.ServicePrincipals[i].AppID] = &s.st.ServicePrincipals[i]
 	}
+	omit := map[string]bool{}
+	for _, k := range s.st.CredentialReportOmits {
+		omit[k] = true
+	}
 	var items []map[string]any
 	add := func(appID, appObjectID, spID, origin, keyID, keyType, usage string, created, expires time.Time) {
+		if omit[keyID] {
+			return
+		}
 		items = append(items, map[string]any{
 			"id":                       base64.RawURLEncoding.EncodeToString([]byte(keyID)),
 			"keyId":                    keyID,
@@ -758,7 +779,7 @@ func (s *Server) credSignIns(w http.ResponseWriter, r *http.Request) {
 			"credentialOrigin":         origin,
 			"createdDateTime":          created.UTC(),
 			"expirationDateTime":       expires.UTC(),
-			"signInActivity":           activity(s.st.CredentialSignIns[keyID]),
+			"signInActivity":           s.activity(s.st.CredentialSignIns[keyID], s.st.CredentialFailedSignIns[keyID]),
 		})
 	}
 	for _, a := range s.st.Applications {

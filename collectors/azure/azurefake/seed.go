@@ -23,9 +23,19 @@ type Seed struct {
 	// servicePrincipalSignInActivities report; an appId without an entry has
 	// no recorded activity.
 	SignIns map[string]SignIn
-	// CredentialSignIns holds the last sign-in per credential keyId for the
-	// beta appCredentialSignInActivities report.
+	// CredentialSignIns holds the last successful sign-in per credential
+	// keyId for the beta appCredentialSignInActivities report.
 	CredentialSignIns map[string]time.Time
+	// CredentialFailedSignIns holds a later failed sign-in attempt per
+	// credential keyId.
+	CredentialFailedSignIns map[string]time.Time
+	// CredentialReportOmits lists credential keyIds the
+	// appCredentialSignInActivities report has no record of.
+	CredentialReportOmits []string
+	// ReportsOmitSuccess makes both reports leave out
+	// lastSuccessfulSignInDateTime, giving only the last attempt
+	// (lastSignInDateTime), as Microsoft's examples of the reports show.
+	ReportsOmitSuccess bool
 	// ReportsUnavailable makes both beta reports answer 403 with the error
 	// Graph returns for tenants without an Entra ID P1/P2 licence.
 	ReportsUnavailable bool
@@ -159,6 +169,9 @@ type SignIn struct {
 	AppOnlyClient   time.Time
 	DelegatedClient time.Time
 	Resource        time.Time
+	// FailedClient is a failed app-only sign-in attempt; when it is later
+	// than AppOnlyClient, it is the report's lastSignInDateTime.
+	FailedClient time.Time
 }
 
 // Subscription is an Azure subscription.
