@@ -79,7 +79,7 @@ func (a *app) azureCollector(c *config.Azure, ownerTagKeys []string) (*azure.Col
 	cfg := azure.Config{
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
-		Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log,
+		Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, SignInReports: c.SignInReports, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log,
 		Progress: a.prog.scope,
 	}
 	switch {

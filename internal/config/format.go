@@ -65,6 +65,7 @@ type fileAzure struct {
 	AuthorityHost         str   `yaml:"authority_host"`
 	Concurrency           *int  `yaml:"concurrency"`
 	CallTimeout           str   `yaml:"call_timeout"`
+	SignInReports         *bool `yaml:"sign_in_reports"`
 }
 
 type fileGCP struct {

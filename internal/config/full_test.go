@@ -21,6 +21,7 @@ func TestFullExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel := func(p string) string { return filepath.Join("testdata", p) }
+	yes := true
 	want := config.Config{
 		Database:  rel("state/nhiscan.db"),
 		Catalog:   []string{rel("catalog"), "/etc/nhiscan/exceptions.yaml"},
@@ -47,6 +48,7 @@ func TestFullExample(t *testing.T) {
 				ClientCertificateFile: rel("secrets/azure-client.pem"),
 				GraphEndpoint:         "https://graph.microsoft.com", ARMEndpoint: "https://management.azure.com",
 				AuthorityHost: "https://login.microsoftonline.com/", Concurrency: 8, CallTimeout: 45 * time.Second,
+				SignInReports: &yes,
 			},
 			GCP: &config.GCP{
 				Organization: "123456789012", Folders: []string{"folders/456"}, Projects: []string{"acme-data-prod"},
