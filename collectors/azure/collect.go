@@ -71,8 +71,8 @@ type entraData struct {
 }
 
 const (
-	appSelect = "id,appId,displayName,createdDateTime,signInAudience,tags,passwordCredentials,keyCredentials"
-	spSelect  = "id,appId,displayName,servicePrincipalType,accountEnabled,appOwnerOrganizationId,alternativeNames,tags,passwordCredentials,keyCredentials,appRoles"
+	appSelect = "id,appId,displayName,createdDateTime,signInAudience,disabledByMicrosoftStatus,tags,passwordCredentials,keyCredentials"
+	spSelect  = "id,appId,displayName,servicePrincipalType,accountEnabled,disabledByMicrosoftStatus,appOwnerOrganizationId,alternativeNames,tags,passwordCredentials,keyCredentials,appRoles"
 	ownerSel  = "id,userPrincipalName,mail,accountEnabled"
 )
 

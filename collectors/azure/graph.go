@@ -177,6 +177,7 @@ type application struct {
 	DisplayName         string               `json:"displayName"`
 	CreatedDateTime     jsonTime             `json:"createdDateTime"`
 	SignInAudience      string               `json:"signInAudience"`
+	DisabledByMicrosoft string               `json:"disabledByMicrosoftStatus"`
 	Tags                []string             `json:"tags"`
 	PasswordCredentials []passwordCredential `json:"passwordCredentials"`
 	KeyCredentials      []keyCredential      `json:"keyCredentials"`
@@ -198,6 +199,7 @@ type servicePrincipal struct {
 	DisplayName            string               `json:"displayName"`
 	ServicePrincipalType   string               `json:"servicePrincipalType"`
 	AccountEnabled         *bool                `json:"accountEnabled"`
+	DisabledByMicrosoft    string               `json:"disabledByMicrosoftStatus"`
 	AppOwnerOrganizationID string               `json:"appOwnerOrganizationId"`
 	AlternativeNames       []string             `json:"alternativeNames"`
 	Tags                   []string             `json:"tags"`

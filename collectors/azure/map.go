@@ -2,6 +2,9 @@ package azure
 
 import (
 	"cmp"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -104,6 +107,7 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 		Status: nhi.StatusActive, Tags: parseTags(a.Tags),
 		Attributes: map[string]string{"app_id": a.AppID, "sign_in_audience": a.SignInAudience},
 	}
+	disabledByMicrosoft(&id, a.DisabledByMicrosoft)
 	c.ownerHints(&id, ed, a.Owners)
 	for _, pc := range a.PasswordCredentials {
 		id.Credentials = append(id.Credentials, c.secret(now, ed, pc, originApp))
@@ -124,9 +128,7 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 		m.known[strings.ToLower(sp.ID)] = true
 		m.where[strings.ToLower(sp.ID)] = id.Scope
 		id.Attributes["service_principal_id"] = sp.ID
-		if sp.AccountEnabled != nil && !*sp.AccountEnabled {
-			id.Status = nhi.StatusDisabled
-		}
+		spStatus(&id, sp)
 		for k, v := range parseTags(sp.Tags) {
 			if _, ok := id.Tags[k]; !ok {
 				id.Tags = setTag(id.Tags, k, v)
@@ -164,9 +166,7 @@ func (m *mapper) servicePrincipal(sp *servicePrincipal) (nhi.Identity, bool) {
 		Attributes: map[string]string{"app_id": sp.AppID, "service_principal_type": sp.ServicePrincipalType,
 			"app_owner_organization_id": sp.AppOwnerOrganizationID},
 	}
-	if sp.AccountEnabled != nil && !*sp.AccountEnabled {
-		id.Status = nhi.StatusDisabled
-	}
+	spStatus(&id, sp)
 	switch {
 	case mi:
 		id.Kind = nhi.KindEntraManagedIdentity
@@ -251,6 +251,27 @@ func (m *mapper) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, mi
 		id.Tags = setTag(id.Tags, k, v)
 	}
 	return true
+}
+
+// spStatus marks an identity disabled when its service principal cannot
+// sign in: accountEnabled false, or disabled by Microsoft.
+func spStatus(id *nhi.Identity, sp *servicePrincipal) {
+	if sp.AccountEnabled != nil && !*sp.AccountEnabled {
+		id.Status = nhi.StatusDisabled
+		id.Attributes["account_enabled"] = "false"
+	}
+	disabledByMicrosoft(id, sp.DisabledByMicrosoft)
+}
+
+// disabledByMicrosoft marks an identity whose application or service
+// principal Microsoft disabled (disabledByMicrosoftStatus, for example
+// DisabledDueToViolationOfServicesAgreement): nothing signs in as it.
+func disabledByMicrosoft(id *nhi.Identity, status string) {
+	if status == "" || strings.EqualFold(status, "NotDisabled") {
+		return
+	}
+	id.Status = nhi.StatusDisabled
+	id.Attributes["disabled_by_microsoft"] = status
 }
 
 func setTag(m map[string]string, k, v string) map[string]string {
@@ -371,13 +392,30 @@ func (c *Collector) secret(now time.Time, ed *entraData, pc passwordCredential, 
 }
 
 func (c *Collector) certificate(now time.Time, ed *entraData, kc keyCredential, origin string) nhi.Credential {
-	return nhi.Credential{
+	cr := nhi.Credential{
 		ID: strings.ToLower(kc.KeyID), Type: nhi.CredEntraCertificate, Name: kc.DisplayName,
 		Created: kc.StartDateTime.t, Expires: kc.EndDateTime.t, Status: credStatus(now, kc.EndDateTime.t),
-		Usage: credUsage(now, ed, kc.KeyID),
-		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime", "usage": kc.Usage,
-			"thumbprint": kc.CustomKeyIdentifier},
+		Usage:      credUsage(now, ed, kc.KeyID),
+		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime", "usage": kc.Usage},
 	}
+	if tp, ok := thumbprint(kc.CustomKeyIdentifier); ok {
+		cr.Attributes["thumbprint"] = tp
+	} else if kc.CustomKeyIdentifier != "" {
+		cr.Attributes["custom_key_identifier"] = kc.CustomKeyIdentifier
+	}
+	return cr
+}
+
+// thumbprint decodes a certificate's customKeyIdentifier (Edm.Binary,
+// base64 on the wire) into the SHA-1 thumbprint the Entra admin centre
+// shows: 40 upper-case hex digits. A value that is not 20 bytes of base64
+// was set by hand and is kept as it is, under another name.
+func thumbprint(cki string) (string, bool) {
+	b, err := base64.StdEncoding.DecodeString(cki)
+	if err != nil || len(b) != sha1.Size {
+		return "", false
+	}
+	return strings.ToUpper(hex.EncodeToString(b)), true
 }
 
 func federated(now time.Time, f ficWire) nhi.Credential {

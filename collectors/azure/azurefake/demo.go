@@ -1,6 +1,7 @@
 package azurefake
 
 import (
+	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -122,6 +123,14 @@ func FakeCertificate(name string) string {
 	return base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\n" + name + " (azurefake public certificate)\n-----END CERTIFICATE-----"))
 }
 
+// Thumbprint returns the customKeyIdentifier Graph gives a certificate
+// (base64 public certificate cert): its SHA-1 thumbprint, base64-encoded.
+func Thumbprint(cert string) string {
+	der, _ := base64.StdEncoding.DecodeString(cert)
+	sum := sha1.Sum(der)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 // DemoUsers are the people of the demo organisation as Entra users. Leavers
 // dan and kate have disabled accounts; frank's account is still enabled
 // (the HR export is ahead of Entra); zoe is not in the people list.
@@ -200,7 +209,7 @@ func Demo(now time.Time) Seed {
 		}
 		return KeyCredential{KeyID: id, DisplayName: "CN=" + name, Type: "AsymmetricX509Cert", Usage: "Verify",
 			StartDateTime: created, EndDateTime: expires,
-			CustomKeyIdentifier: fmt.Sprintf("%040X", key), Key: FakeCertificate(name)}
+			CustomKeyIdentifier: Thumbprint(FakeCertificate(name)), Key: FakeCertificate(name)}
 	}
 	n := 0
 	// app registers an application and its service principal in the tenant.

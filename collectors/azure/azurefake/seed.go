@@ -70,6 +70,8 @@ type PasswordCredential struct {
 
 // KeyCredential is a certificate. Key is the public certificate (base64);
 // Graph returns it only on a single-object read that selects keyCredentials.
+// CustomKeyIdentifier is Edm.Binary, base64 on the wire: for a certificate
+// the portal uploaded, its SHA-1 thumbprint (see Thumbprint).
 type KeyCredential struct {
 	KeyID               string    `json:"keyId"`
 	DisplayName         string    `json:"displayName,omitempty"`
@@ -98,6 +100,7 @@ type Application struct {
 	DisplayName                  string                        `json:"displayName"`
 	CreatedDateTime              time.Time                     `json:"createdDateTime"`
 	SignInAudience               string                        `json:"signInAudience,omitempty"`
+	DisabledByMicrosoftStatus    *string                       `json:"disabledByMicrosoftStatus"`
 	Tags                         []string                      `json:"tags"`
 	Notes                        string                        `json:"notes,omitempty"`
 	PasswordCredentials          []PasswordCredential          `json:"passwordCredentials"`
@@ -119,18 +122,19 @@ type AppRole struct {
 // ServicePrincipal is an enterprise application, managed identity or
 // first- or third-party service principal.
 type ServicePrincipal struct {
-	ID                     string               `json:"id"`
-	AppID                  string               `json:"appId"`
-	DisplayName            string               `json:"displayName"`
-	ServicePrincipalType   string               `json:"servicePrincipalType"`
-	AccountEnabled         bool                 `json:"accountEnabled"`
-	AppOwnerOrganizationID string               `json:"appOwnerOrganizationId,omitempty"`
-	AlternativeNames       []string             `json:"alternativeNames"`
-	Tags                   []string             `json:"tags"`
-	PasswordCredentials    []PasswordCredential `json:"passwordCredentials"`
-	KeyCredentials         []KeyCredential      `json:"keyCredentials"`
-	AppRoles               []AppRole            `json:"appRoles"`
-	Owners                 []string             `json:"-"`
+	ID                        string               `json:"id"`
+	AppID                     string               `json:"appId"`
+	DisplayName               string               `json:"displayName"`
+	ServicePrincipalType      string               `json:"servicePrincipalType"`
+	AccountEnabled            bool                 `json:"accountEnabled"`
+	DisabledByMicrosoftStatus *string              `json:"disabledByMicrosoftStatus"`
+	AppOwnerOrganizationID    string               `json:"appOwnerOrganizationId,omitempty"`
+	AlternativeNames          []string             `json:"alternativeNames"`
+	Tags                      []string             `json:"tags"`
+	PasswordCredentials       []PasswordCredential `json:"passwordCredentials"`
+	KeyCredentials            []KeyCredential      `json:"keyCredentials"`
+	AppRoles                  []AppRole            `json:"appRoles"`
+	Owners                    []string             `json:"-"`
 }
 
 // DirectoryRole is an Entra directory role definition.
