@@ -29,6 +29,18 @@ type rbacAssignment struct {
 type managedIdentity struct {
 	principalID, clientID, name, sub, rg, resourceID string
 	tags                                             map[string]string
+	// fics are its federated identity credentials (ARM), read when
+	// ficsOK.
+	fics   []miFederated
+	ficsOK bool
+}
+
+// miFederated is a federated identity credential of a user-assigned
+// managed identity, as ARM lists it.
+type miFederated struct {
+	name, issuer, subject, resourceID string
+	audiences                         []string
+	created                           time.Time
 }
 
 type armData struct {
@@ -69,6 +81,7 @@ func (c *Collector) collectARM(ctx context.Context, fails *failures) *armData {
 		if err2 != nil {
 			fails.add(opUserAssigned, sub.ID, err2)
 		}
+		c.miFederatedCredentials(ctx, sub.ID, mis, fails)
 		mu.Lock()
 		defer mu.Unlock()
 		d.readOK = d.readOK || err == nil || err2 == nil
@@ -247,6 +260,51 @@ func (c *Collector) userAssigned(ctx context.Context, sub string) ([]managedIden
 		}
 	}
 	return out, nil
+}
+
+// miFederatedCredentials reads the federated identity credentials of each
+// user-assigned managed identity (one call each: the GitHub Actions and
+// AKS workload identity trusts). A failure hides the federated credentials
+// and trusts of that identity's scope.
+func (c *Collector) miFederatedCredentials(ctx context.Context, sub string, mis []managedIdentity, fails *failures) {
+	client, err := armmsi.NewFederatedIdentityCredentialsClient(sub, c.cred, c.armOpts)
+	if err != nil {
+		for _, m := range mis {
+			fails.add(opMIFederated, sub, err, m.principalID)
+		}
+		return
+	}
+	idx := make([]int, len(mis))
+	for i := range idx {
+		idx[i] = i
+	}
+	each(ctx, c.cfg.Concurrency, idx, func(i int) {
+		m := &mis[i]
+		var out []miFederated
+		pager := client.NewListPager(m.rg, m.name, nil)
+		for pager.More() {
+			pg, err := pager.NextPage(ctx)
+			if err != nil {
+				fails.add(opMIFederated, sub, translate(opMIFederated, err), m.principalID)
+				return
+			}
+			for _, f := range pg.Value {
+				if f == nil || f.Properties == nil {
+					continue
+				}
+				fc := miFederated{name: deref(f.Name), resourceID: deref(f.ID), issuer: deref(f.Properties.Issuer),
+					subject: deref(f.Properties.Subject)}
+				for _, a := range f.Properties.Audiences {
+					fc.audiences = append(fc.audiences, deref(a))
+				}
+				if f.SystemData != nil && f.SystemData.CreatedAt != nil {
+					fc.created = f.SystemData.CreatedAt.UTC()
+				}
+				out = append(out, fc)
+			}
+		}
+		m.fics, m.ficsOK = out, true
+	})
 }
 
 // resourceGroup returns the resource group named in an ARM resource id.

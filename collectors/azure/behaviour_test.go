@@ -192,7 +192,11 @@ func TestPermissionGaps(t *testing.T) {
 		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities",
 			with(subs("usage:credential-signin-report"), tenant, "usage:credential-signin-report")},
 		{azurefake.OpUserAssignedIdentitiesList, "arm:userAssignedIdentities.listBySubscription",
-			subs("identities:entra-managed-identity", "ownership")},
+			subs("credentials:entra-federated-credential", "identities:entra-managed-identity", "ownership", "trust")},
+		// Each managed identity's federated credentials hide only where it
+		// lives.
+		{azurefake.OpMIFederatedCredentialsList, "arm:userAssignedIdentities.federatedIdentityCredentials.list",
+			subs("credentials:entra-federated-credential", "trust")},
 		{azurefake.OpRoleAssignmentsList, "arm:roleAssignments.listForSubscription",
 			with(subs("grants:rbac-role"), tenant, "grants:rbac-role", "identities:entra-service-principal")},
 		// Roles are held in every scope of the demo.
@@ -248,6 +252,7 @@ func TestCallBudget(t *testing.T) {
 		azurefake.OpSubscriptionsList:          1,
 		azurefake.OpRoleAssignmentsList:        2,
 		azurefake.OpUserAssignedIdentitiesList: 2,
+		azurefake.OpMIFederatedCredentialsList: 2, // one per user-assigned managed identity
 	}
 	for op, n := range want {
 		if calls[op] != n {
@@ -258,7 +263,7 @@ func TestCallBudget(t *testing.T) {
 	if n := calls[azurefake.OpRoleDefinitionGet]; n == 0 || n > 6 {
 		t.Errorf("role definition reads = %d, want 1..6 (one per distinct role)", n)
 	}
-	if total := f.TotalCalls(); total > 22 {
-		t.Errorf("total calls = %d, budget 22: %v", total, calls)
+	if total := f.TotalCalls(); total > 24 {
+		t.Errorf("total calls = %d, budget 24: %v", total, calls)
 	}
 }

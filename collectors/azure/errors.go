@@ -36,6 +36,7 @@ const (
 	opRoleAssignments   = "arm:roleAssignments.listForSubscription"
 	opRoleDefinition    = "arm:roleDefinitions.get"
 	opUserAssigned      = "arm:userAssignedIdentities.listBySubscription"
+	opMIFederated       = "arm:userAssignedIdentities.federatedIdentityCredentials.list"
 )
 
 // Permissions that let the operations succeed.
@@ -44,7 +45,7 @@ const (
 	permUsers       = "User.Read.All"
 	permRoles       = "RoleManagement.Read.Directory"
 	permReports     = "AuditLog.Read.All (and an Entra ID P1 or P2 licence)"
-	permARMRead     = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read)"
+	permARMRead     = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read and .../federatedIdentityCredentials/read)"
 )
 
 // Grant kinds the collector emits.
@@ -81,7 +82,8 @@ var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, 
 // subscriptionFacets are what the collector reads in a subscription scope:
 // the managed identities placed there, with what a managed identity can
 // hold.
-var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fDirRoles, fAppPerms, fRBAC, fSignIns, fCredSignIns, fOwnership}
+var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fRBAC, fSignIns, fCredSignIns,
+	fTrust, fOwnership}
 
 // reach says which scopes a failed operation loses data in.
 type reach int
@@ -139,7 +141,8 @@ var opTable = map[string]opInfo{
 	opSubscriptions:     {permARMRead, reachCalled, []nhi.Facet{fMIs, fSPs, fRBAC}, nil},
 	opRoleAssignments:   {permARMRead, reachAll, []nhi.Facet{fRBAC, fSPs}, []nhi.Facet{fRBAC}},
 	opRoleDefinition:    {permARMRead, reachObjects, []nhi.Facet{fRBAC}, []nhi.Facet{fRBAC}},
-	opUserAssigned:      {permARMRead, reachCalled, nil, []nhi.Facet{fMIs, fOwnership}},
+	opUserAssigned:      {permARMRead, reachCalled, nil, []nhi.Facet{fMIs, fFederated, fTrust, fOwnership}},
+	opMIFederated:       {permARMRead, reachObjects, []nhi.Facet{fFederated, fTrust}, []nhi.Facet{fFederated, fTrust}},
 }
 
 // ops is the operation table in the shared form: the permission, and every

@@ -117,7 +117,7 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 	}
 	for _, f := range ed.fics[a.ID] {
 		id.Credentials = append(id.Credentials, federated(now, f))
-		if weak := weakTrust(f); weak != "" {
+		if weak := weakTrust(f.Name, f.Issuer, f.Subject); weak != "" {
 			id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: weak})
 		}
 	}
@@ -250,7 +250,23 @@ func (m *mapper) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, mi
 	for k, v := range mi.tags {
 		id.Tags = setTag(id.Tags, k, v)
 	}
+	miFederatedCredentials(m.now, id, mi)
 	return true
+}
+
+// miFederatedCredentials adds the federated identity credentials ARM
+// listed for a user-assigned managed identity, flagging broad trusts.
+func miFederatedCredentials(now time.Time, id *nhi.Identity, mi managedIdentity) {
+	for _, f := range mi.fics {
+		cr := federated(now, ficWire{ID: strings.ToLower(f.name), Name: f.name, Issuer: f.issuer, Subject: f.subject, Audiences: f.audiences})
+		cr.Created = f.created
+		cr.Attributes["origin"] = originMI
+		cr.Attributes["resource_id"] = f.resourceID
+		id.Credentials = append(id.Credentials, cr)
+		if weak := weakTrust(f.name, f.issuer, f.subject); weak != "" {
+			id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: weak})
+		}
+	}
 }
 
 // spStatus marks an identity disabled when its service principal cannot
@@ -428,12 +444,48 @@ func federated(now time.Time, f ficWire) nhi.Credential {
 	}
 }
 
-// weakTrust explains a federated credential that lets too many workloads
-// in, or returns "".
-func weakTrust(f ficWire) string {
-	if strings.Contains(f.Issuer, "token.actions.githubusercontent.com") && strings.HasSuffix(f.Subject, ":pull_request") {
-		return fmt.Sprintf("federated credential %q trusts every pull request of %s", f.Name,
-			strings.TrimSuffix(strings.TrimPrefix(f.Subject, "repo:"), ":pull_request"))
+// weakTrust explains a federated credential whose subject lets too many
+// workloads in, or returns "". Entra matches the subject exactly, so a
+// subject is broad when the value itself is shared by many workloads:
+//   - GitHub Actions: every pull request of a repository (":pull_request"),
+//     a customised subject that names no repository (only the owner, so
+//     every repository of the owner), or one that names a repository and
+//     nothing else (every workflow, branch and tag of it);
+//   - Kubernetes (AKS workload identity): a namespace's "default" service
+//     account, which every pod of the namespace runs as unless told
+//     otherwise.
+func weakTrust(name, issuer, subject string) string {
+	switch {
+	case strings.Contains(issuer, "token.actions.githubusercontent.com"):
+		return weakGitHubSubject(name, subject)
+	case strings.HasPrefix(subject, "system:serviceaccount:"):
+		parts := strings.Split(subject, ":")
+		if len(parts) == 4 && parts[3] == "default" {
+			return fmt.Sprintf("federated credential %q trusts the default service account of namespace %s: every pod there without its own service account", name, parts[2])
+		}
+	}
+	return ""
+}
+
+// weakGitHubSubject judges a GitHub Actions subject: "repo:<owner>/<repo>:<context>"
+// by default, or the claims of a customised template ("repository_owner:acme:...").
+func weakGitHubSubject(name, subject string) string {
+	if strings.HasSuffix(subject, ":pull_request") {
+		return fmt.Sprintf("federated credential %q trusts every pull request of %s", name,
+			strings.TrimSuffix(strings.TrimPrefix(subject, "repo:"), ":pull_request"))
+	}
+	parts := strings.Split(subject, ":")
+	names := map[string]string{}
+	for i := 0; i+1 < len(parts); i += 2 {
+		names[parts[i]] = parts[i+1]
+	}
+	repo, hasRepo := names["repo"]
+	_, hasRepoID := names["repository_id"]
+	switch {
+	case !hasRepo && !hasRepoID:
+		return fmt.Sprintf("federated credential %q names no repository (subject %q): every repository of the owner can use it", name, subject)
+	case hasRepo && len(parts) == 2:
+		return fmt.Sprintf("federated credential %q trusts every workflow, branch and tag of %s", name, repo)
 	}
 	return ""
 }

@@ -320,14 +320,22 @@ func Demo(now time.Time) Seed {
 	s.SignIns[GUID("c2", 1)] = SignIn{AppOnlyClient: hoursAgo(120)}
 	graphPerm(GUID("5b", 1), "Contoso Backup Cloud", "Files.ReadWrite.All", day(-210))
 
-	// 12-13. User-assigned managed identities with owner and team tags.
+	// 12-13. User-assigned managed identities with owner and team tags,
+	// each trusted by an AKS cluster (workload identity): the payments
+	// worker's service account, and the default service account of the
+	// data namespace (weak trust: every pod there).
+	aks := "https://westeurope.oic.prod-aks.azure.com/" + DemoTenantID + "/5e1f0c2a-aks0-4000-a000-000000000001/"
 	s.ManagedIdentities = []ManagedIdentity{
 		{SubscriptionID: DemoSubProd, ResourceGroup: "rg-payments", Name: "mi-payments-worker",
-			PrincipalID: GUID("3a", 1), ClientID: GUID("3c", 1),
-			Tags: map[string]string{"owner": "bob.martins@acme.example", "team": "payments"}},
+			PrincipalID: GUID("3a", 1), ClientID: GUID("3c", 1), Created: day(-200),
+			Tags: map[string]string{"owner": "bob.martins@acme.example", "team": "payments"},
+			FederatedCredentials: []FederatedIdentityCredential{{ID: GUID("f2", 1), Name: "aks-payments-worker", Issuer: aks,
+				Subject: "system:serviceaccount:payments:payments-worker", Audiences: []string{"api://AzureADTokenExchange"}}}},
 		{SubscriptionID: DemoSubData, ResourceGroup: "rg-data", Name: "mi-data-lake-loader",
-			PrincipalID: GUID("3a", 2), ClientID: GUID("3c", 2),
-			Tags: map[string]string{"owner": "kate.jones@acme.example", "team": "data"}},
+			PrincipalID: GUID("3a", 2), ClientID: GUID("3c", 2), Created: day(-180),
+			Tags: map[string]string{"owner": "kate.jones@acme.example", "team": "data"},
+			FederatedCredentials: []FederatedIdentityCredential{{ID: GUID("f2", 2), Name: "aks-data-default", Issuer: aks,
+				Subject: "system:serviceaccount:data:default", Audiences: []string{"api://AzureADTokenExchange"}}}},
 	}
 	s.SignIns[GUID("3c", 1)] = SignIn{AppOnlyClient: hoursAgo(1)}
 	rbac(GUID("3a", 1), RoleStorageQueueContributor, prod+"/resourceGroups/rg-payments", day(-200))

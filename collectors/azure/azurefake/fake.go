@@ -65,6 +65,7 @@ const (
 	OpRoleAssignmentsList            = "arm:roleAssignments.listForSubscription"
 	OpRoleDefinitionGet              = "arm:roleDefinitions.get"
 	OpUserAssignedIdentitiesList     = "arm:userAssignedIdentities.listBySubscription"
+	OpMIFederatedCredentialsList     = "arm:userAssignedIdentities.federatedIdentityCredentials.list"
 )
 
 // Server is a running fake.
@@ -473,6 +474,10 @@ func cloneSeed(in Seed) Seed {
 			tags[k] = v
 		}
 		m.Tags = tags
+		m.FederatedCredentials = slices.Clone(m.FederatedCredentials)
+		for j := range m.FederatedCredentials {
+			m.FederatedCredentials[j].Audiences = slices.Clone(m.FederatedCredentials[j].Audiences)
+		}
 		out.ManagedIdentities[i] = m
 	}
 	return out

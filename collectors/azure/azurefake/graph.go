@@ -325,17 +325,15 @@ func (s *Server) listServicePrincipals(w http.ResponseWriter, r *http.Request) {
 		badQuery(w, err)
 		return
 	}
-	if strings.Contains(o.expand, "federatedIdentityCredentials") {
-		badQuery(w, queryError("federatedIdentityCredentials is not expandable on servicePrincipal in v1.0"))
-		return
-	}
 	s.mu.Lock()
 	n := len(s.st.ServicePrincipals)
 	s.mu.Unlock()
 	s.page(w, r, o, n, func(i int) (map[string]any, error) {
 		sp := &s.st.ServicePrincipals[i]
 		m := render(sp, o.selectSet, false)
-		return m, s.expandInto(m, o.expand, sp.Owners, nil)
+		// The federated credentials of a service principal are those of
+		// a managed identity (its ARM federatedIdentityCredentials).
+		return m, s.expandInto(m, o.expand, sp.Owners, s.miFederated(sp.ID))
 	})
 }
 
@@ -819,6 +817,17 @@ func (s *Server) sp(id string) *ServicePrincipal {
 	for i := range s.st.ServicePrincipals {
 		if s.st.ServicePrincipals[i].ID == id {
 			return &s.st.ServicePrincipals[i]
+		}
+	}
+	return nil
+}
+
+// miFederated returns the federated credentials of the user-assigned
+// managed identity whose service principal is id.
+func (s *Server) miFederated(id string) []FederatedIdentityCredential {
+	for _, m := range s.st.ManagedIdentities {
+		if m.PrincipalID == id {
+			return m.FederatedCredentials
 		}
 	}
 	return nil

@@ -218,6 +218,13 @@ type ManagedIdentity struct {
 	PrincipalID    string
 	ClientID       string
 	Tags           map[string]string
+	// FederatedCredentials are its federated identity credentials (ARM
+	// Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials;
+	// ID is unused: ARM names them by Name). Graph shows them too, as the
+	// federatedIdentityCredentials of its service principal.
+	FederatedCredentials []FederatedIdentityCredential
+	// Created is when the identity and its credentials were created.
+	Created time.Time
 }
 
 // ResourceID is the identity's ARM resource id.

@@ -96,6 +96,7 @@ var armAnswers = map[string]func() any{
 	azurefake.OpRoleAssignmentsList:        func() any { return &armauthorization.RoleAssignmentListResult{} },
 	azurefake.OpRoleDefinitionGet:          func() any { return &armauthorization.RoleDefinition{} },
 	azurefake.OpUserAssignedIdentitiesList: func() any { return &armmsi.UserAssignedIdentitiesListResult{} },
+	azurefake.OpMIFederatedCredentialsList: func() any { return &armmsi.FederatedIdentityCredentialsListResult{} },
 }
 
 // exchange is one request and its answer.
