@@ -180,13 +180,17 @@ func TestPermissionGaps(t *testing.T) {
 		{azurefake.OpApplicationsList, "graph:applications.list",
 			want{tenant: {"credentials:entra-certificate", "credentials:entra-client-secret", "identities:entra-application", "identities:entra-service-principal", "ownership"}}},
 		{azurefake.OpServicePrincipalsList, "graph:servicePrincipals.list",
-			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "identities:entra-managed-identity", "ownership"),
-				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:directory-role", "grants:rbac-role",
-				"identities:entra-application", "identities:entra-managed-identity", "identities:entra-service-principal", "ownership")},
+			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:delegated-permission",
+				"identities:entra-managed-identity", "ownership"),
+				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:delegated-permission",
+				"grants:directory-role", "grants:rbac-role", "identities:entra-application", "identities:entra-managed-identity",
+				"identities:entra-service-principal", "ownership")},
 		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list",
 			with(subs("grants:directory-role"), tenant, "grants:directory-role", "identities:entra-service-principal")},
 		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list",
 			with(subs("grants:app-permission"), tenant, "grants:app-permission", "identities:entra-service-principal")},
+		{azurefake.OpOAuth2PermissionGrantsList, "graph:oauth2PermissionGrants.list",
+			with(subs("grants:delegated-permission"), tenant, "grants:delegated-permission", "identities:entra-service-principal")},
 		// The owners whose account state is unknown own applications only.
 		{azurefake.OpUsersList, "graph:users.list", want{tenant: {"ownership"}}},
 		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities",
@@ -253,6 +257,7 @@ func TestCallBudget(t *testing.T) {
 		azurefake.OpRoleAssignmentsList:        2,
 		azurefake.OpUserAssignedIdentitiesList: 2,
 		azurefake.OpMIFederatedCredentialsList: 2, // one per user-assigned managed identity
+		azurefake.OpOAuth2PermissionGrantsList: 1,
 	}
 	for op, n := range want {
 		if calls[op] != n {
@@ -263,7 +268,7 @@ func TestCallBudget(t *testing.T) {
 	if n := calls[azurefake.OpRoleDefinitionGet]; n == 0 || n > 6 {
 		t.Errorf("role definition reads = %d, want 1..6 (one per distinct role)", n)
 	}
-	if total := f.TotalCalls(); total > 24 {
-		t.Errorf("total calls = %d, budget 24: %v", total, calls)
+	if total := f.TotalCalls(); total > 25 {
+		t.Errorf("total calls = %d, budget 25: %v", total, calls)
 	}
 }

@@ -63,6 +63,8 @@ type entraData struct {
 	dirRole map[string]directoryRole   // by id and template id
 	dirAsg  []directoryRoleAssignment
 	appPerm []appRoleAssignment
+	// delegated are the delegated permission grants.
+	delegated []oauth2Grant
 	roles   map[string]map[string]string // resource SP id -> app role id -> value
 	resApp  map[string]string            // resource SP id -> resource appId
 
@@ -89,6 +91,7 @@ func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraDat
 		func() { c.readFederated(ctx, d, fails) },
 		func() { c.readServicePrincipals(ctx, d, fails) },
 		func() { c.readDirectoryRoles(ctx, d, fails) },
+		func() { c.readDelegatedGrants(ctx, d, fails) },
 		func() { c.collectSignIns(ctx, d, fails) },
 	)
 	if ctx.Err() != nil {

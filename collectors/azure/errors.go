@@ -30,6 +30,7 @@ const (
 	opUsers             = "graph:users.list"
 	opDirRoleDefs       = "graph:roleManagement.directory.roleDefinitions.list"
 	opDirRoleAssigns    = "graph:roleManagement.directory.roleAssignments.list"
+	opDelegated         = "graph:oauth2PermissionGrants.list"
 	opSPSignIns         = "graph:reports.servicePrincipalSignInActivities"
 	opCredSignIns       = "graph:reports.appCredentialSignInActivities"
 	opSubscriptions     = "arm:subscriptions.list"
@@ -44,6 +45,7 @@ const (
 	permApplication = "Application.Read.All"
 	permUsers       = "User.Read.All"
 	permRoles       = "RoleManagement.Read.Directory"
+	permDelegated   = "DelegatedPermissionGrant.Read.All (or Directory.Read.All)"
 	permReports     = "AuditLog.Read.All (and an Entra ID P1 or P2 licence)"
 	permARMRead     = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read and .../federatedIdentityCredentials/read)"
 )
@@ -53,6 +55,7 @@ const (
 	kindDirectoryRole = "directory-role"
 	kindAppPermission = "app-permission"
 	kindRBACRole      = "rbac-role"
+	kindDelegated     = "delegated-permission"
 )
 
 // The facets the collector reads.
@@ -66,6 +69,7 @@ var (
 	fDirRoles    = nhi.GrantsFacet(kindDirectoryRole)
 	fAppPerms    = nhi.GrantsFacet(kindAppPermission)
 	fRBAC        = nhi.GrantsFacet(kindRBACRole)
+	fDelegated   = nhi.GrantsFacet(kindDelegated)
 	fSignIns     = nhi.UsageFacet(sourceSignIns)
 	fCredSignIns = nhi.UsageFacet(sourceCredSignIns)
 	fOwnership   = nhi.FacetOwnership
@@ -76,14 +80,14 @@ var (
 // applications (merged with their service principal), other service
 // principals, managed identities not placed in a scanned subscription,
 // their credentials, grants, usage, federated trusts and owners.
-var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fRBAC,
+var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fDelegated, fRBAC,
 	fSignIns, fCredSignIns, fTrust, fOwnership}
 
 // subscriptionFacets are what the collector reads in a subscription scope:
 // the managed identities placed there, with what a managed identity can
 // hold.
-var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fRBAC, fSignIns, fCredSignIns,
-	fTrust, fOwnership}
+var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fDelegated, fRBAC, fSignIns,
+	fCredSignIns, fTrust, fOwnership}
 
 // reach says which scopes a failed operation loses data in.
 type reach int
@@ -130,12 +134,13 @@ var opTable = map[string]opInfo{
 	opFederated:         {permApplication, reachCalled, []nhi.Facet{fFederated, fTrust}, nil},
 	opFederatedPerApp:   {permApplication, reachCalled, []nhi.Facet{fFederated, fTrust}, nil},
 	opAppOwners:         {permApplication, reachCalled, []nhi.Facet{fOwnership}, nil},
-	opServicePrincipals: {permApplication, reachAll, []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fDirRoles, fAppPerms, fRBAC, fOwnership}, []nhi.Facet{fMIs, fSecrets, fCerts, fAppPerms, fOwnership}},
+	opServicePrincipals: {permApplication, reachAll, []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fDirRoles, fAppPerms, fDelegated, fRBAC, fOwnership}, []nhi.Facet{fMIs, fSecrets, fCerts, fAppPerms, fDelegated, fOwnership}},
 	opSPOwners:          {permApplication, reachObjects, []nhi.Facet{fOwnership}, []nhi.Facet{fOwnership}},
 	opAppRoleAssignedTo: {permApplication, reachAll, []nhi.Facet{fAppPerms, fSPs}, []nhi.Facet{fAppPerms}},
 	opUsers:             {permUsers, reachObjects, []nhi.Facet{fOwnership}, []nhi.Facet{fOwnership}},
 	opDirRoleDefs:       {permRoles, reachAll, []nhi.Facet{fDirRoles}, []nhi.Facet{fDirRoles}},
 	opDirRoleAssigns:    {permRoles, reachAll, []nhi.Facet{fDirRoles, fSPs}, []nhi.Facet{fDirRoles}},
+	opDelegated:         {permDelegated, reachAll, []nhi.Facet{fDelegated, fSPs}, []nhi.Facet{fDelegated}},
 	opSPSignIns:         {permReports, reachAll, []nhi.Facet{fSignIns}, []nhi.Facet{fSignIns}},
 	opCredSignIns:       {permReports, reachAll, []nhi.Facet{fCredSignIns}, []nhi.Facet{fCredSignIns}},
 	opSubscriptions:     {permARMRead, reachCalled, []nhi.Facet{fMIs, fSPs, fRBAC}, nil},

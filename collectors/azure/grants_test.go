@@ -1,9 +1,11 @@
 package azure_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -121,5 +123,28 @@ func TestSignInAppIDCase(t *testing.T) {
 	inv := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
 	if u := byName(t, inv, a.DisplayName).Usage; u.State != nhi.UsageUsed {
 		t.Errorf("usage %+v, want used", u)
+	}
+}
+
+// TestDelegatedPermissionGrants: delegated permission grants
+// (oauth2PermissionGrants) are grants of their client, one per resource and
+// scope: for all users (admin consent) or for the users who consented,
+// each judged.
+func TestDelegatedPermissionGrants(t *testing.T) {
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
+	got := map[string]string{}
+	for _, g := range byName(t, inv, "Contoso Backup Cloud").Grants {
+		if g.Kind == "delegated-permission" {
+			got[g.ID] = fmt.Sprintf("%s %s %s %s", g.Entitlement, g.Scope, g.Via, g.Privileged)
+		}
+	}
+	res := strings.ToLower(azurefake.DemoGraphSPID)
+	want := map[string]string{
+		"delegated-permission:" + res + "/Mail.ReadWrite@all-users":   "Mail.ReadWrite " + azurefake.GraphAppID + " admin consent for all users privileged",
+		"delegated-permission:" + res + "/offline_access@all-users":   "offline_access " + azurefake.GraphAppID + " admin consent for all users not privileged",
+		"delegated-permission:" + res + "/User.Read@consenting-users": "User.Read " + azurefake.GraphAppID + " consented by 2 user(s) not privileged",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delegated grants (-want +got):\n%s", diff)
 	}
 }

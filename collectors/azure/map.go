@@ -512,6 +512,11 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 			add(p, rbacGrant(a))
 		}
 	}
+	for p, list := range delegatedGrants(ed) {
+		for _, g := range list {
+			add(p, g)
+		}
+	}
 	return out
 }
 
@@ -602,6 +607,10 @@ func directoryPrivilege(name string) nhi.Privilege {
 }
 
 func permissionPrivilege(v string) nhi.Privilege {
+	switch v {
+	case "openid", "profile", "email", "offline_access":
+		return nhi.PrivRead // OpenID Connect scopes: sign-in and refresh only
+	}
 	if strings.Contains(v, ".Read.") || strings.HasSuffix(v, ".Read") || strings.Contains(v, "ReadBasic") {
 		return nhi.PrivRead
 	}

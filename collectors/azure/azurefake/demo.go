@@ -319,6 +319,15 @@ func Demo(now time.Time) Seed {
 		AppOwnerOrganizationID: "0c0c0c0c-0000-4000-a000-00000000c0c0", Tags: []string{"WindowsAzureActiveDirectoryIntegratedApp"}})
 	s.SignIns[GUID("c2", 1)] = SignIn{AppOnlyClient: hoursAgo(120)}
 	graphPerm(GUID("5b", 1), "Contoso Backup Cloud", "Files.ReadWrite.All", day(-210))
+	// It also holds admin consent to read and write every user's mail
+	// (delegated), and two users consented to it reading their profile.
+	s.OAuth2PermissionGrants = append(s.OAuth2PermissionGrants,
+		OAuth2PermissionGrant{ID: "grant-contoso-admin", ClientID: GUID("5b", 1), ConsentType: "AllPrincipals",
+			ResourceID: DemoGraphSPID, Scope: "Mail.ReadWrite offline_access"},
+		OAuth2PermissionGrant{ID: "grant-contoso-alice", ClientID: GUID("5b", 1), ConsentType: "Principal",
+			PrincipalID: ptr(u("alice.nguyen")), ResourceID: DemoGraphSPID, Scope: "User.Read"},
+		OAuth2PermissionGrant{ID: "grant-contoso-bob", ClientID: GUID("5b", 1), ConsentType: "Principal",
+			PrincipalID: ptr(u("bob.martins")), ResourceID: DemoGraphSPID, Scope: "User.Read"})
 
 	// 12-13. User-assigned managed identities with owner and team tags,
 	// each trusted by an AKS cluster (workload identity): the payments

@@ -57,6 +57,7 @@ const (
 	OpServicePrincipalRemovePassword = "graph:servicePrincipals.removePassword"
 	OpAppRoleAssignedTo              = "graph:servicePrincipals.appRoleAssignedTo.list"
 	OpUsersList                      = "graph:users.list"
+	OpOAuth2PermissionGrantsList     = "graph:oauth2PermissionGrants.list"
 	OpDirectoryRoleDefinitions       = "graph:roleManagement.directory.roleDefinitions.list"
 	OpDirectoryRoleAssignments       = "graph:roleManagement.directory.roleAssignments.list"
 	OpSPSignInActivities             = "graph:reports.servicePrincipalSignInActivities"
@@ -453,6 +454,7 @@ func cloneSeed(in Seed) Seed {
 	out.DirectoryRoles = append([]DirectoryRole(nil), in.DirectoryRoles...)
 	out.DirectoryRoleAssignments = append([]DirectoryRoleAssignment(nil), in.DirectoryRoleAssignments...)
 	out.AppRoleAssignments = append([]AppRoleAssignment(nil), in.AppRoleAssignments...)
+	out.OAuth2PermissionGrants = slices.Clone(in.OAuth2PermissionGrants)
 	out.SignIns = make(map[string]SignIn, len(in.SignIns))
 	for k, v := range in.SignIns {
 		out.SignIns[k] = v

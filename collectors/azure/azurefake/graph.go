@@ -50,6 +50,8 @@ func (s *Server) graphRoute(method string, seg []string, beta bool) route {
 		}
 	case n == 1 && seg[0] == "users" && method == http.MethodGet:
 		return g(OpUsersList, s.listUsers)
+	case n == 1 && seg[0] == "oauth2PermissionGrants" && method == http.MethodGet:
+		return g(OpOAuth2PermissionGrantsList, s.listOAuth2Grants)
 	case seg[0] == "applications":
 		switch {
 		case n == 1 && method == http.MethodGet:
@@ -577,6 +579,27 @@ func (s *Server) listAppRoleAssignedTo(w http.ResponseWriter, r *http.Request, r
 		if a.ResourceID == resourceID {
 			items = append(items, render(a, o.selectSet, false))
 		}
+	}
+	s.mu.Unlock()
+	s.collection(w, r, o, items)
+}
+
+// listOAuth2Grants lists the delegated permission grants (default page
+// size; the API documents no $top).
+func (s *Server) listOAuth2Grants(w http.ResponseWriter, r *http.Request) {
+	o, err := parseQuery(r)
+	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	if o.top != 0 || o.expand != "" {
+		badQuery(w, queryError("Query option '$top' or '$expand' is not supported on oauth2PermissionGrants in this fake."))
+		return
+	}
+	s.mu.Lock()
+	items := make([]map[string]any, 0, len(s.st.OAuth2PermissionGrants))
+	for _, g := range s.st.OAuth2PermissionGrants {
+		items = append(items, render(g, o.selectSet, false))
 	}
 	s.mu.Unlock()
 	s.collection(w, r, o, items)

@@ -18,6 +18,10 @@ type Seed struct {
 	// AppRoleAssignments are application permissions granted to service
 	// principals (principalId) on a resource service principal (resourceId).
 	AppRoleAssignments []AppRoleAssignment
+	// OAuth2PermissionGrants are delegated permission grants: scopes a
+	// client service principal may use on a resource for all users or for
+	// one user.
+	OAuth2PermissionGrants []OAuth2PermissionGrant
 
 	// SignIns holds the last client sign-ins per appId for the beta
 	// servicePrincipalSignInActivities report; an appId without an entry has
@@ -164,6 +168,18 @@ type AppRoleAssignment struct {
 	PrincipalDisplayName string    `json:"principalDisplayName,omitempty"`
 	ResourceID           string    `json:"resourceId"`
 	ResourceDisplayName  string    `json:"resourceDisplayName,omitempty"`
+}
+
+// OAuth2PermissionGrant is a delegated permission grant. ConsentType is
+// AllPrincipals (admin consent; PrincipalID nil) or Principal (one user).
+type OAuth2PermissionGrant struct {
+	ID          string  `json:"id"`
+	ClientID    string  `json:"clientId"`
+	ConsentType string  `json:"consentType"`
+	PrincipalID *string `json:"principalId"`
+	ResourceID  string  `json:"resourceId"`
+	// Scope is the space-separated list of delegated permissions.
+	Scope string `json:"scope"`
 }
 
 // SignIn is what the servicePrincipalSignInActivities report knows of one

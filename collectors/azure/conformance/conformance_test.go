@@ -74,6 +74,7 @@ var graphAnswers = map[string]graphDesc{
 	azurefake.OpServicePrincipalOwners:     {"DirectoryObject", true},
 	azurefake.OpAppRoleAssignedTo:          {"AppRoleAssignment", true},
 	azurefake.OpUsersList:                  {"User", true},
+	azurefake.OpOAuth2PermissionGrantsList: {"OAuth2PermissionGrant", true},
 	azurefake.OpDirectoryRoleDefinitions:   {"UnifiedRoleDefinition", true},
 	azurefake.OpDirectoryRoleAssignments:   {"UnifiedRoleAssignment", true},
 	azurefake.OpSPSignInActivities:         {"ServicePrincipalSignInActivity", true},
