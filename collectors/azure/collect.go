@@ -65,8 +65,8 @@ type entraData struct {
 	appPerm []appRoleAssignment
 	// delegated are the delegated permission grants.
 	delegated []oauth2Grant
-	roles   map[string]map[string]string // resource SP id -> app role id -> value
-	resApp  map[string]string            // resource SP id -> resource appId
+	roles     map[string]map[string]string // resource SP id -> app role id -> value
+	resApp    map[string]string            // resource SP id -> resource appId
 
 	spReport   signInReport // servicePrincipalSignInActivities, by appId
 	credReport signInReport // appCredentialSignInActivities, by keyId
