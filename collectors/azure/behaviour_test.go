@@ -183,12 +183,22 @@ func TestPermissionGaps(t *testing.T) {
 			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:delegated-permission",
 				"identities:entra-managed-identity", "ownership"),
 				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:delegated-permission",
-				"grants:directory-role", "grants:rbac-role", "identities:entra-application", "identities:entra-managed-identity",
+				"grants:directory-role", "grants:eligible-directory-role", "grants:rbac-role", "identities:entra-application", "identities:entra-managed-identity",
 				"identities:entra-service-principal", "ownership")},
 		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list",
 			with(subs("grants:directory-role"), tenant, "grants:directory-role", "identities:entra-service-principal")},
 		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list",
 			with(subs("grants:app-permission"), tenant, "grants:app-permission", "identities:entra-service-principal")},
+		{azurefake.OpDirectoryRoleEligibilities, "graph:roleManagement.directory.roleEligibilityScheduleInstances.list",
+			with(subs("grants:eligible-directory-role"), tenant, "grants:eligible-directory-role", "identities:entra-service-principal")},
+		// Without the role-assignable groups or their members, who holds a
+		// role through a group is unknown.
+		{azurefake.OpGroupsList, "graph:groups.list(isAssignableToRole)",
+			with(subs("grants:directory-role", "grants:eligible-directory-role"),
+				tenant, "grants:directory-role", "grants:eligible-directory-role", "identities:entra-service-principal")},
+		{azurefake.OpGroupMembers, "graph:groups.members.list",
+			with(subs("grants:directory-role", "grants:eligible-directory-role"),
+				tenant, "grants:directory-role", "grants:eligible-directory-role", "identities:entra-service-principal")},
 		{azurefake.OpOAuth2PermissionGrantsList, "graph:oauth2PermissionGrants.list",
 			with(subs("grants:delegated-permission"), tenant, "grants:delegated-permission", "identities:entra-service-principal")},
 		// The owners whose account state is unknown own applications only.
@@ -258,6 +268,9 @@ func TestCallBudget(t *testing.T) {
 		azurefake.OpUserAssignedIdentitiesList: 2,
 		azurefake.OpMIFederatedCredentialsList: 2, // one per user-assigned managed identity
 		azurefake.OpOAuth2PermissionGrantsList: 1,
+		azurefake.OpDirectoryRoleEligibilities: 1,
+		azurefake.OpGroupsList:                 1,
+		azurefake.OpGroupMembers:               1, // one role-assignable group holds roles
 	}
 	for op, n := range want {
 		if calls[op] != n {
@@ -268,7 +281,7 @@ func TestCallBudget(t *testing.T) {
 	if n := calls[azurefake.OpRoleDefinitionGet]; n == 0 || n > 6 {
 		t.Errorf("role definition reads = %d, want 1..6 (one per distinct role)", n)
 	}
-	if total := f.TotalCalls(); total > 25 {
-		t.Errorf("total calls = %d, budget 25: %v", total, calls)
+	if total := f.TotalCalls(); total > 28 {
+		t.Errorf("total calls = %d, budget 28: %v", total, calls)
 	}
 }

@@ -65,8 +65,14 @@ type entraData struct {
 	appPerm []appRoleAssignment
 	// delegated are the delegated permission grants.
 	delegated []oauth2Grant
-	roles     map[string]map[string]string // resource SP id -> app role id -> value
-	resApp    map[string]string            // resource SP id -> resource appId
+	// eligible are the PIM eligibilities for directory roles.
+	eligible []roleEligibility
+	// roleGroups are the role-assignable groups (lower-case id -> name);
+	// groupMembers the service principals of those that hold a role.
+	roleGroups   map[string]string
+	groupMembers map[string][]string
+	roles        map[string]map[string]string // resource SP id -> app role id -> value
+	resApp       map[string]string            // resource SP id -> resource appId
 
 	spReport   signInReport // servicePrincipalSignInActivities, by appId
 	credReport signInReport // appCredentialSignInActivities, by keyId
@@ -92,6 +98,8 @@ func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraDat
 		func() { c.readServicePrincipals(ctx, d, fails) },
 		func() { c.readDirectoryRoles(ctx, d, fails) },
 		func() { c.readDelegatedGrants(ctx, d, fails) },
+		func() { c.readEligibleRoles(ctx, d, fails) },
+		func() { c.readRoleGroups(ctx, d, fails) },
 		func() { c.collectSignIns(ctx, d, fails) },
 	)
 	if ctx.Err() != nil {
@@ -102,6 +110,7 @@ func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraDat
 	parallel(
 		func() { c.readOwnersPastLimit(ctx, d, fails) },
 		func() { c.readAppPermissions(ctx, d, fails) },
+		func() { c.readRoleGroupMembers(ctx, d, fails) },
 	)
 	c.ownerAccounts(ctx, d, fails)
 	return d

@@ -31,6 +31,9 @@ const (
 	opDirRoleDefs       = "graph:roleManagement.directory.roleDefinitions.list"
 	opDirRoleAssigns    = "graph:roleManagement.directory.roleAssignments.list"
 	opDelegated         = "graph:oauth2PermissionGrants.list"
+	opEligibleRoles     = "graph:roleManagement.directory.roleEligibilityScheduleInstances.list"
+	opRoleGroups        = "graph:groups.list(isAssignableToRole)"
+	opRoleGroupMembers  = "graph:groups.members.list"
 	opSPSignIns         = "graph:reports.servicePrincipalSignInActivities"
 	opCredSignIns       = "graph:reports.appCredentialSignInActivities"
 	opSubscriptions     = "arm:subscriptions.list"
@@ -46,6 +49,8 @@ const (
 	permUsers       = "User.Read.All"
 	permRoles       = "RoleManagement.Read.Directory"
 	permDelegated   = "DelegatedPermissionGrant.Read.All (or Directory.Read.All)"
+	permEligible    = "RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory (and an Entra ID P2 licence)"
+	permGroups      = "GroupMember.Read.All (or Group.Read.All, Directory.Read.All)"
 	permReports     = "AuditLog.Read.All (and an Entra ID P1 or P2 licence)"
 	permARMRead     = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read and .../federatedIdentityCredentials/read)"
 )
@@ -56,6 +61,7 @@ const (
 	kindAppPermission = "app-permission"
 	kindRBACRole      = "rbac-role"
 	kindDelegated     = "delegated-permission"
+	kindEligibleRole  = "eligible-directory-role"
 )
 
 // The facets the collector reads.
@@ -70,6 +76,7 @@ var (
 	fAppPerms    = nhi.GrantsFacet(kindAppPermission)
 	fRBAC        = nhi.GrantsFacet(kindRBACRole)
 	fDelegated   = nhi.GrantsFacet(kindDelegated)
+	fEligible    = nhi.GrantsFacet(kindEligibleRole)
 	fSignIns     = nhi.UsageFacet(sourceSignIns)
 	fCredSignIns = nhi.UsageFacet(sourceCredSignIns)
 	fOwnership   = nhi.FacetOwnership
@@ -80,14 +87,14 @@ var (
 // applications (merged with their service principal), other service
 // principals, managed identities not placed in a scanned subscription,
 // their credentials, grants, usage, federated trusts and owners.
-var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fDelegated, fRBAC,
-	fSignIns, fCredSignIns, fTrust, fOwnership}
+var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, fDirRoles, fEligible, fAppPerms, fDelegated,
+	fRBAC, fSignIns, fCredSignIns, fTrust, fOwnership}
 
 // subscriptionFacets are what the collector reads in a subscription scope:
 // the managed identities placed there, with what a managed identity can
 // hold.
-var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fDelegated, fRBAC, fSignIns,
-	fCredSignIns, fTrust, fOwnership}
+var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fFederated, fDirRoles, fEligible, fAppPerms, fDelegated, fRBAC,
+	fSignIns, fCredSignIns, fTrust, fOwnership}
 
 // reach says which scopes a failed operation loses data in.
 type reach int
@@ -134,13 +141,16 @@ var opTable = map[string]opInfo{
 	opFederated:         {permApplication, reachCalled, []nhi.Facet{fFederated, fTrust}, nil},
 	opFederatedPerApp:   {permApplication, reachCalled, []nhi.Facet{fFederated, fTrust}, nil},
 	opAppOwners:         {permApplication, reachCalled, []nhi.Facet{fOwnership}, nil},
-	opServicePrincipals: {permApplication, reachAll, []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fDirRoles, fAppPerms, fDelegated, fRBAC, fOwnership}, []nhi.Facet{fMIs, fSecrets, fCerts, fAppPerms, fDelegated, fOwnership}},
+	opServicePrincipals: {permApplication, reachAll, []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fDirRoles, fEligible, fAppPerms, fDelegated, fRBAC, fOwnership}, []nhi.Facet{fMIs, fSecrets, fCerts, fAppPerms, fDelegated, fOwnership}},
 	opSPOwners:          {permApplication, reachObjects, []nhi.Facet{fOwnership}, []nhi.Facet{fOwnership}},
 	opAppRoleAssignedTo: {permApplication, reachAll, []nhi.Facet{fAppPerms, fSPs}, []nhi.Facet{fAppPerms}},
 	opUsers:             {permUsers, reachObjects, []nhi.Facet{fOwnership}, []nhi.Facet{fOwnership}},
-	opDirRoleDefs:       {permRoles, reachAll, []nhi.Facet{fDirRoles}, []nhi.Facet{fDirRoles}},
+	opDirRoleDefs:       {permRoles, reachAll, []nhi.Facet{fDirRoles, fEligible}, []nhi.Facet{fDirRoles, fEligible}},
 	opDirRoleAssigns:    {permRoles, reachAll, []nhi.Facet{fDirRoles, fSPs}, []nhi.Facet{fDirRoles}},
 	opDelegated:         {permDelegated, reachAll, []nhi.Facet{fDelegated, fSPs}, []nhi.Facet{fDelegated}},
+	opEligibleRoles:     {permEligible, reachAll, []nhi.Facet{fEligible, fSPs}, []nhi.Facet{fEligible}},
+	opRoleGroups:        {permGroups, reachAll, []nhi.Facet{fDirRoles, fEligible, fSPs}, []nhi.Facet{fDirRoles, fEligible}},
+	opRoleGroupMembers:  {permGroups, reachAll, []nhi.Facet{fDirRoles, fEligible, fSPs}, []nhi.Facet{fDirRoles, fEligible}},
 	opSPSignIns:         {permReports, reachAll, []nhi.Facet{fSignIns}, []nhi.Facet{fSignIns}},
 	opCredSignIns:       {permReports, reachAll, []nhi.Facet{fCredSignIns}, []nhi.Facet{fCredSignIns}},
 	opSubscriptions:     {permARMRead, reachCalled, []nhi.Facet{fMIs, fSPs, fRBAC}, nil},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
@@ -146,5 +147,39 @@ func TestDelegatedPermissionGrants(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("delegated grants (-want +got):\n%s", diff)
+	}
+}
+
+// TestEligibleAndGroupRoles: PIM-eligible directory roles are grants of
+// their own kind, judged as the active role; roles held by a
+// role-assignable group are grants of its service principal members,
+// naming the group.
+func TestEligibleAndGroupRoles(t *testing.T) {
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
+	group := "#group:" + strings.ToLower(azurefake.GUID("9a", 1))
+	tenant := azurefake.DemoTenantID
+	type g struct{ Kind, Via, Privileged string }
+	cases := map[string]map[string]g{
+		"data-etl-runner": {
+			"directory-role:" + azurefake.DirRoleApplicationAdmin + "@" + tenant + group: {"directory-role",
+				"member of role-assignable group sg-entra-app-admins", "privileged"},
+			"eligible-directory-role:" + azurefake.DirRolePrivilegedRoleAdmin + "@" + tenant + group: {"eligible-directory-role",
+				"eligible through PIM, no end; member of role-assignable group sg-entra-app-admins", "privileged"},
+		},
+		"identity-governance-automation": {
+			"eligible-directory-role:" + azurefake.DirRoleGlobalAdmin + "@" + tenant: {"eligible-directory-role",
+				"eligible through PIM until " + fixedNow.AddDate(0, 0, 90).Format(time.DateOnly), "privileged"},
+		},
+	}
+	for name, want := range cases {
+		got := map[string]g{}
+		for _, x := range byName(t, inv, name).Grants {
+			if _, ok := want[x.ID]; ok {
+				got[x.ID] = g{x.Kind, x.Via, x.Privileged.String()}
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
 	}
 }

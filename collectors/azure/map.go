@@ -1,7 +1,6 @@
 package azure
 
 import (
-	"cmp"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
@@ -499,8 +498,10 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		p := strings.ToLower(principal)
 		out[p] = appendGrant(out[p], g)
 	}
-	for _, a := range ed.dirAsg {
-		add(a.PrincipalID, c.directoryRoleGrant(ed, a))
+	for p, list := range c.directoryRoleGrants(ed) {
+		for _, g := range list {
+			add(p, g)
+		}
 	}
 	for _, a := range ed.appPerm {
 		if g, ok := appPermissionGrant(ed, a); ok {
@@ -530,29 +531,6 @@ func judge(g *nhi.Grant, priv bool, why string, admin bool) {
 			g.Privilege = nhi.PrivAdmin
 		}
 	}
-}
-
-// directoryRoleGrant maps a directory role assignment. A role whose
-// definition says isPrivileged (beta only) is privileged even when the
-// built-in table does not know it.
-func (c *Collector) directoryRoleGrant(ed *entraData, a directoryRoleAssignment) nhi.Grant {
-	role, ok := ed.dirRole[a.RoleDefinitionID]
-	name := role.DisplayName
-	if !ok || name == "" {
-		name = cmp.Or(privilege.AzureDirectoryRoleName(a.RoleDefinitionID), a.RoleDefinitionID)
-	}
-	scope := a.DirectoryScopeID
-	if scope == "/" || scope == "" {
-		scope = c.cfg.TenantID
-	}
-	g := nhi.Grant{ID: kindDirectoryRole + ":" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: kindDirectoryRole,
-		Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
-	priv, why := privilege.AzureDirectoryRole(name)
-	if !priv && role.IsPrivileged != nil && *role.IsPrivileged {
-		priv, why = true, "privileged Entra directory role"
-	}
-	judge(&g, priv, why, true)
-	return g
 }
 
 // appPermissionGrant maps an application permission; the default access

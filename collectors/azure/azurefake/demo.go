@@ -290,6 +290,22 @@ func Demo(now time.Time) Seed {
 		PrincipalID: sp.ID, RoleDefinitionID: DirRolePrivilegedRoleAdmin, DirectoryScopeID: "/"})
 	graphPerm(sp.ID, a.DisplayName, "RoleManagement.ReadWrite.Directory", day(-250))
 
+	// 6b. The role-assignable group sg-entra-app-admins holds Application
+	// Administrator and is eligible (PIM) for Privileged Role
+	// Administrator; data-etl-runner's service principal is a member, with
+	// a person. identity-governance-automation is also eligible for Global
+	// Administrator itself, for 90 more days.
+	s.Groups = append(s.Groups, Group{ID: GUID("9a", 1), DisplayName: "sg-entra-app-admins", IsAssignableToRole: true,
+		SecurityEnabled: true, GroupTypes: []string{}, Members: []string{GUID("5a", 3), u("carol.diaz")}})
+	s.DirectoryRoleAssignments = append(s.DirectoryRoleAssignments, DirectoryRoleAssignment{ID: "dra-2",
+		PrincipalID: GUID("9a", 1), RoleDefinitionID: DirRoleApplicationAdmin, DirectoryScopeID: "/"})
+	end := day(90)
+	s.DirectoryRoleEligibilities = append(s.DirectoryRoleEligibilities,
+		DirectoryRoleEligibility{ID: "dre-1", PrincipalID: GUID("9a", 1), RoleDefinitionID: DirRolePrivilegedRoleAdmin,
+			DirectoryScopeID: "/", StartDateTime: day(-30), MemberType: "Direct", RoleEligibilityScheduleID: "res-1"},
+		DirectoryRoleEligibility{ID: "dre-2", PrincipalID: sp.ID, RoleDefinitionID: DirRoleGlobalAdmin,
+			DirectoryScopeID: "/", StartDateTime: day(-10), EndDateTime: &end, MemberType: "Direct", RoleEligibilityScheduleID: "res-2"})
+
 	// 7. marketing-analytics-export: never used, secret created 120 days
 	// ago; owner tag names zoe (not a known person).
 	a, _ = app("marketing-analytics-export", day(-120), []string{"team:data", "owner:zoe.former@acme.example"}, nil, time.Time{})

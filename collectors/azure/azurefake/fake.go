@@ -60,6 +60,9 @@ const (
 	OpOAuth2PermissionGrantsList     = "graph:oauth2PermissionGrants.list"
 	OpDirectoryRoleDefinitions       = "graph:roleManagement.directory.roleDefinitions.list"
 	OpDirectoryRoleAssignments       = "graph:roleManagement.directory.roleAssignments.list"
+	OpDirectoryRoleEligibilities     = "graph:roleManagement.directory.roleEligibilityScheduleInstances.list"
+	OpGroupsList                     = "graph:groups.list(isAssignableToRole)"
+	OpGroupMembers                   = "graph:groups.members.list"
 	OpSPSignInActivities             = "graph:reports.servicePrincipalSignInActivities"
 	OpCredentialSignInActivities     = "graph:reports.appCredentialSignInActivities"
 	OpSubscriptionsList              = "arm:subscriptions.list"
@@ -453,6 +456,12 @@ func cloneSeed(in Seed) Seed {
 	}
 	out.DirectoryRoles = append([]DirectoryRole(nil), in.DirectoryRoles...)
 	out.DirectoryRoleAssignments = append([]DirectoryRoleAssignment(nil), in.DirectoryRoleAssignments...)
+	out.DirectoryRoleEligibilities = slices.Clone(in.DirectoryRoleEligibilities)
+	out.Groups = slices.Clone(in.Groups)
+	for i := range out.Groups {
+		out.Groups[i].Members = slices.Clone(out.Groups[i].Members)
+		out.Groups[i].GroupTypes = slices.Clone(out.Groups[i].GroupTypes)
+	}
 	out.AppRoleAssignments = append([]AppRoleAssignment(nil), in.AppRoleAssignments...)
 	out.OAuth2PermissionGrants = slices.Clone(in.OAuth2PermissionGrants)
 	out.SignIns = make(map[string]SignIn, len(in.SignIns))

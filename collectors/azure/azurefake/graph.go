@@ -47,9 +47,15 @@ func (s *Server) graphRoute(method string, seg []string, beta bool) route {
 			return g(OpDirectoryRoleDefinitions, func(w http.ResponseWriter, r *http.Request) { s.listDirectoryRoles(w, r, beta) })
 		case "roleAssignments":
 			return g(OpDirectoryRoleAssignments, s.listDirectoryRoleAssignments)
+		case "roleEligibilityScheduleInstances":
+			return g(OpDirectoryRoleEligibilities, s.listRoleEligibilities)
 		}
 	case n == 1 && seg[0] == "users" && method == http.MethodGet:
 		return g(OpUsersList, s.listUsers)
+	case n == 1 && seg[0] == "groups" && method == http.MethodGet:
+		return g(OpGroupsList, s.listGroups)
+	case n == 3 && seg[0] == "groups" && seg[2] == "members" && method == http.MethodGet:
+		return g(OpGroupMembers, func(w http.ResponseWriter, r *http.Request) { s.listGroupMembers(w, r, seg[1]) })
 	case n == 1 && seg[0] == "oauth2PermissionGrants" && method == http.MethodGet:
 		return g(OpOAuth2PermissionGrantsList, s.listOAuth2Grants)
 	case seg[0] == "applications":
@@ -260,7 +266,13 @@ func (s *Server) ownerObject(id string, sel map[string]bool) map[string]any {
 		return m
 	}
 	if sp := s.sp(id); sp != nil {
-		return map[string]any{"@odata.type": "#microsoft.graph.servicePrincipal", "id": sp.ID, "appId": sp.AppID, "displayName": sp.DisplayName}
+		m := map[string]any{"@odata.type": "#microsoft.graph.servicePrincipal", "id": sp.ID, "appId": sp.AppID, "displayName": sp.DisplayName}
+		for k := range m {
+			if sel != nil && k != "id" && k != "@odata.type" && !sel[k] {
+				delete(m, k)
+			}
+		}
+		return m
 	}
 	return map[string]any{"@odata.type": "#microsoft.graph.directoryObject", "id": id}
 }
@@ -579,6 +591,81 @@ func (s *Server) listAppRoleAssignedTo(w http.ResponseWriter, r *http.Request, r
 		if a.ResourceID == resourceID {
 			items = append(items, render(a, o.selectSet, false))
 		}
+	}
+	s.mu.Unlock()
+	s.collection(w, r, o, items)
+}
+
+// listRoleEligibilities lists the PIM eligibilities for directory roles.
+func (s *Server) listRoleEligibilities(w http.ResponseWriter, r *http.Request) {
+	o, err := parseQuery(r)
+	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleEligibilityScheduleInstance", roleEligibilityProps); err != nil {
+		badQuery(w, err)
+		return
+	}
+	s.mu.Lock()
+	items := make([]map[string]any, 0, len(s.st.DirectoryRoleEligibilities))
+	for _, e := range s.st.DirectoryRoleEligibilities {
+		items = append(items, render(e, o.selectSet, false))
+	}
+	s.mu.Unlock()
+	s.collection(w, r, o, items)
+}
+
+// listGroups lists groups; the fake supports only the filter the
+// collector sends (isAssignableToRole eq true).
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
+	o, err := parseQuery(r)
+	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.group", groupProps); err != nil {
+		badQuery(w, err)
+		return
+	}
+	if o.filter != "" && o.filter != "isAssignableToRole eq true" {
+		badQuery(w, queryError("Unsupported filter: "+o.filter))
+		return
+	}
+	s.mu.Lock()
+	var items []map[string]any
+	for _, g := range s.st.Groups {
+		if o.filter == "" || g.IsAssignableToRole {
+			items = append(items, render(g, o.selectSet, false))
+		}
+	}
+	s.mu.Unlock()
+	s.collection(w, r, o, items)
+}
+
+// listGroupMembers lists a group's direct members as directory objects.
+func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request, id string) {
+	o, err := parseQuery(r)
+	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	s.mu.Lock()
+	var members []string
+	found := false
+	for _, g := range s.st.Groups {
+		if g.ID == id {
+			members, found = g.Members, true
+		}
+	}
+	if !found {
+		s.mu.Unlock()
+		notFound(w, id)
+		return
+	}
+	items := make([]map[string]any, 0, len(members))
+	for _, m := range members {
+		items = append(items, s.ownerObject(m, o.selectSet))
 	}
 	s.mu.Unlock()
 	s.collection(w, r, o, items)

@@ -15,6 +15,12 @@ type Seed struct {
 	// DirectoryRoles are unifiedRoleDefinitions; assignments refer to them.
 	DirectoryRoles           []DirectoryRole
 	DirectoryRoleAssignments []DirectoryRoleAssignment
+	// DirectoryRoleEligibilities are PIM eligibilities for directory
+	// roles (roleEligibilityScheduleInstances).
+	DirectoryRoleEligibilities []DirectoryRoleEligibility
+	// Groups are security groups; role-assignable ones can hold
+	// directory roles, and their members then hold the roles.
+	Groups []Group
 	// AppRoleAssignments are application permissions granted to service
 	// principals (principalId) on a resource service principal (resourceId).
 	AppRoleAssignments []AppRoleAssignment
@@ -156,6 +162,32 @@ type DirectoryRoleAssignment struct {
 	PrincipalID      string `json:"principalId"`
 	RoleDefinitionID string `json:"roleDefinitionId"`
 	DirectoryScopeID string `json:"directoryScopeId"`
+}
+
+// DirectoryRoleEligibility makes a principal eligible to activate a
+// directory role (unifiedRoleEligibilityScheduleInstance).
+type DirectoryRoleEligibility struct {
+	ID                        string     `json:"id"`
+	PrincipalID               string     `json:"principalId"`
+	RoleDefinitionID          string     `json:"roleDefinitionId"`
+	DirectoryScopeID          string     `json:"directoryScopeId"`
+	AppScopeID                *string    `json:"appScopeId"`
+	StartDateTime             time.Time  `json:"startDateTime"`
+	EndDateTime               *time.Time `json:"endDateTime"`
+	MemberType                string     `json:"memberType"`
+	RoleEligibilityScheduleID string     `json:"roleEligibilityScheduleId"`
+}
+
+// Group is a security group. Members are directory object ids (users or
+// service principals).
+type Group struct {
+	ID                 string   `json:"id"`
+	DisplayName        string   `json:"displayName"`
+	IsAssignableToRole bool     `json:"isAssignableToRole"`
+	SecurityEnabled    bool     `json:"securityEnabled"`
+	MailEnabled        bool     `json:"mailEnabled"`
+	GroupTypes         []string `json:"groupTypes"`
+	Members            []string `json:"-"`
 }
 
 // AppRoleAssignment grants an app role of a resource to a principal.

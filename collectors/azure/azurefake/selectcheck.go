@@ -46,6 +46,8 @@ var (
 	servicePrincipalProps = properties(ServicePrincipal{}, "servicePrincipalNames", "appDisplayName", "description", "notes", "preferredSingleSignOnMode")
 	userProps             = properties(User{}, "givenName", "surname", "jobTitle", "department", "createdDateTime")
 	roleAssignmentProps   = properties(DirectoryRoleAssignment{}, "appScopeId", "condition")
+	roleEligibilityProps  = properties(DirectoryRoleEligibility{})
+	groupProps            = properties(Group{}, "description", "mail", "mailNickname", "createdDateTime", "membershipRule")
 	// isPrivileged is a beta property of unifiedRoleDefinition; v1.0
 	// does not know it.
 	roleDefinitionV1Props   = withoutProp(properties(DirectoryRole{}, "description", "isEnabled", "resourceScopes", "rolePermissions", "version"), "isPrivileged")
@@ -80,6 +82,8 @@ func SelectableProperties() []EntityProperties {
 		{"v1.0", "servicePrincipal", servicePrincipalProps},
 		{"v1.0", "user", userProps},
 		{"v1.0", "unifiedRoleAssignment", roleAssignmentProps},
+		{"v1.0", "unifiedRoleEligibilityScheduleInstance", roleEligibilityProps},
+		{"v1.0", "group", groupProps},
 		{"v1.0", "unifiedRoleDefinition", roleDefinitionV1Props},
 		{"beta", "unifiedRoleDefinition", roleDefinitionBetaProps},
 	}
