@@ -598,22 +598,9 @@ func (s *Server) listAppRoleAssignedTo(w http.ResponseWriter, r *http.Request, r
 
 // listRoleEligibilities lists the PIM eligibilities for directory roles.
 func (s *Server) listRoleEligibilities(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
-		return
-	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleEligibilityScheduleInstance", roleEligibilityProps); err != nil {
-		badQuery(w, err)
-		return
-	}
-	s.mu.Lock()
-	items := make([]map[string]any, 0, len(s.st.DirectoryRoleEligibilities))
-	for _, e := range s.st.DirectoryRoleEligibilities {
-		items = append(items, render(e, o.selectSet, false))
-	}
-	s.mu.Unlock()
-	s.collection(w, r, o, items)
+	listSeed(s, w, r, "microsoft.graph.unifiedRoleEligibilityScheduleInstance", roleEligibilityProps, func() []DirectoryRoleEligibility {
+		return s.st.DirectoryRoleEligibilities
+	})
 }
 
 // listGroups lists groups; the fake supports only the filter the
@@ -672,24 +659,15 @@ func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request, id str
 }
 
 // listOAuth2Grants lists the delegated permission grants (default page
-// size; the API documents no $top).
+// size; the API documents no $top or $expand).
 func (s *Server) listOAuth2Grants(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
-		return
-	}
-	if o.top != 0 || o.expand != "" {
+	if q := r.URL.Query(); q.Has("$top") || q.Has("$expand") {
 		badQuery(w, queryError("Query option '$top' or '$expand' is not supported on oauth2PermissionGrants in this fake."))
 		return
 	}
-	s.mu.Lock()
-	items := make([]map[string]any, 0, len(s.st.OAuth2PermissionGrants))
-	for _, g := range s.st.OAuth2PermissionGrants {
-		items = append(items, render(g, o.selectSet, false))
-	}
-	s.mu.Unlock()
-	s.collection(w, r, o, items)
+	listSeed(s, w, r, "microsoft.graph.oAuth2PermissionGrant", nil, func() []OAuth2PermissionGrant {
+		return s.st.OAuth2PermissionGrants
+	})
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
@@ -757,19 +735,31 @@ func (s *Server) listDirectoryRoles(w http.ResponseWriter, r *http.Request, beta
 }
 
 func (s *Server) listDirectoryRoleAssignments(w http.ResponseWriter, r *http.Request) {
+	listSeed(s, w, r, "microsoft.graph.unifiedRoleAssignment", roleAssignmentProps, func() []DirectoryRoleAssignment {
+		return s.st.DirectoryRoleAssignments
+	})
+}
+
+// listSeed answers a plain collection of seed values (pick runs under the
+// lock), after checking the query and its $select against the entity's
+// properties (known nil: $select is not checked).
+func listSeed[T any](s *Server, w http.ResponseWriter, r *http.Request, typeName string, known map[string]bool, pick func() []T) {
 	o, err := parseQuery(r)
 	if err != nil {
 		badQuery(w, err)
 		return
 	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleAssignment", roleAssignmentProps); err != nil {
-		badQuery(w, err)
-		return
+	if known != nil {
+		if err := checkSelect(o.selectSet, typeName, known); err != nil {
+			badQuery(w, err)
+			return
+		}
 	}
 	s.mu.Lock()
-	var items []map[string]any
-	for _, d := range s.st.DirectoryRoleAssignments {
-		items = append(items, render(d, o.selectSet, false))
+	values := pick()
+	items := make([]map[string]any, 0, len(values))
+	for _, v := range values {
+		items = append(items, render(v, o.selectSet, false))
 	}
 	s.mu.Unlock()
 	s.collection(w, r, o, items)
