@@ -5,7 +5,7 @@ PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build demo test test-short lint bench fuzz clean
+.PHONY: all build demo test test-short lint bench fuzz clean conformance-azure
 
 all: lint test build
 
@@ -20,6 +20,13 @@ demo: build
 # Every test with the race detector, after formatting and vet checks.
 test: lint
 	$(GO) test -race -count=1 $(PKGS)
+
+# The azurefake conformance test against Microsoft Graph's metadata (npm
+# packages pinned in collectors/azure/conformance; make test runs the same
+# test, and skips it when the packages are not installed).
+conformance-azure:
+	npm ci --prefix collectors/azure/conformance --no-audit --no-fund
+	NHISCAN_AZURE_CONFORMANCE=required $(GO) test -count=1 ./collectors/azure/conformance/
 
 test-short:
 	$(GO) test -short $(PKGS)

@@ -80,7 +80,8 @@ func (a *app) azureCollector(c *config.Azure, ownerTagKeys []string) (*azure.Col
 	cfg := azure.Config{
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
-		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, SignInReports: c.SignInReports, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log,
+		Progress: a.prog.scope,
 	}
 	switch {
 	case c.ClientSecretFile != "":

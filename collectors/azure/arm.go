@@ -29,6 +29,18 @@ type rbacAssignment struct {
 type managedIdentity struct {
 	principalID, clientID, name, sub, rg, resourceID string
 	tags                                             map[string]string
+	// fics are its federated identity credentials (ARM), read when
+	// ficsOK.
+	fics   []miFederated
+	ficsOK bool
+}
+
+// miFederated is a federated identity credential of a user-assigned
+// managed identity, as ARM lists it.
+type miFederated struct {
+	name, issuer, subject, resourceID string
+	audiences                         []string
+	created                           time.Time
 }
 
 type armData struct {
@@ -83,7 +95,10 @@ func (c *Collector) collectARM(ctx context.Context, fails *failures) *armData {
 			d.mis[m.principalID] = m
 		}
 	})
-	c.roleNames(ctx, d, fails)
+	parallel(
+		func() { c.roleNames(ctx, d, fails) },
+		func() { c.miFederatedCredentials(ctx, d, fails) },
+	)
 	return d
 }
 
@@ -244,6 +259,66 @@ func (c *Collector) userAssigned(ctx context.Context, sub string) ([]managedIden
 				mi.tags[k] = deref(v)
 			}
 			out = append(out, mi)
+		}
+	}
+	return out, nil
+}
+
+// miFederatedCredentials reads the federated identity credentials of each
+// user-assigned managed identity listed (one call each, within the
+// collector's concurrency: the GitHub Actions and AKS workload identity
+// trusts). A failure hides the federated credentials and trusts of that
+// identity's scope.
+func (c *Collector) miFederatedCredentials(ctx context.Context, d *armData, fails *failures) {
+	mis := make([]managedIdentity, 0, len(d.mis))
+	for _, pid := range slices.Sorted(maps.Keys(d.mis)) {
+		mis = append(mis, d.mis[pid])
+	}
+	read := map[string][]miFederated{}
+	var mu sync.Mutex
+	each(ctx, c.cfg.Concurrency, mis, func(m managedIdentity) {
+		fics, err := c.miFederated(ctx, m)
+		if err != nil {
+			fails.add(opMIFederated, m.sub, err, m.principalID)
+			return
+		}
+		mu.Lock()
+		read[m.principalID] = fics
+		mu.Unlock()
+	})
+	for pid, fics := range read {
+		m := d.mis[pid]
+		m.fics, m.ficsOK = fics, true
+		d.mis[pid] = m
+	}
+}
+
+// miFederated lists one managed identity's federated credentials.
+func (c *Collector) miFederated(ctx context.Context, m managedIdentity) ([]miFederated, error) {
+	client, err := armmsi.NewFederatedIdentityCredentialsClient(m.sub, c.cred, c.armOpts)
+	if err != nil {
+		return nil, err
+	}
+	var out []miFederated
+	pager := client.NewListPager(m.rg, m.name, nil)
+	for pager.More() {
+		pg, err := pager.NextPage(ctx)
+		if err != nil {
+			return nil, translate(opMIFederated, err)
+		}
+		for _, f := range pg.Value {
+			if f == nil || f.Properties == nil {
+				continue
+			}
+			fc := miFederated{name: deref(f.Name), resourceID: deref(f.ID), issuer: deref(f.Properties.Issuer),
+				subject: deref(f.Properties.Subject)}
+			for _, a := range f.Properties.Audiences {
+				fc.audiences = append(fc.audiences, deref(a))
+			}
+			if f.SystemData != nil && f.SystemData.CreatedAt != nil {
+				fc.created = f.SystemData.CreatedAt.UTC()
+			}
+			out = append(out, fc)
 		}
 	}
 	return out, nil

@@ -69,8 +69,13 @@ type Config struct {
 	Concurrency int
 	// OwnerTagKeys are tag keys read as owner hints (default "owner").
 	OwnerTagKeys []string
-	// SkipSignInReports does not call the beta sign-in activity reports
-	// (national clouds lack them); usage is then recorded as unknown.
+	// SignInReports turns the beta sign-in activity reports on or off.
+	// nil means by cloud: on in the public cloud, off in the US
+	// Government and China clouds, where the beta reports do not exist.
+	// When off, usage is unknown, with a gap saying why.
+	SignInReports *bool
+	// SkipSignInReports turns the reports off whatever SignInReports
+	// says (kept for earlier callers).
 	SkipSignInReports bool
 	// MaxRetries is the number of retries of a throttled or failed call
 	// (default 3; negative disables retries). A Retry-After longer than
@@ -249,6 +254,26 @@ func cloudConfig(cfg Config) (cloud.Configuration, string, string, error) {
 		cl.ActiveDirectoryAuthorityHost = cfg.AuthorityHost
 	}
 	return cl, graphURL, graphAudience, nil
+}
+
+// nationalCloud names the national cloud a configuration scans ("US
+// Government", "China"), by its cloud or its Graph host, or "".
+func nationalCloud(cfg Config) string {
+	switch strings.ToLower(cfg.Cloud) {
+	case "usgovernment", "azuregovernment":
+		return "US Government"
+	case "china", "azurechina":
+		return "China"
+	}
+	if u, err := url.Parse(cfg.GraphURL); err == nil && cfg.GraphURL != "" {
+		switch h := strings.ToLower(u.Hostname()); {
+		case h == "graph.microsoft.us" || h == "dod-graph.microsoft.us":
+			return "US Government"
+		case h == "microsoftgraph.chinacloudapi.cn":
+			return "China"
+		}
+	}
+	return ""
 }
 
 // Microsoft Graph hosts of the public and national clouds.

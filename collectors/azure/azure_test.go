@@ -28,7 +28,8 @@ var graphReadOps = []string{
 	azurefake.OpApplicationsList, azurefake.OpFICList, azurefake.OpApplicationOwners,
 	azurefake.OpServicePrincipalsList, azurefake.OpServicePrincipalOwners, azurefake.OpAppRoleAssignedTo,
 	azurefake.OpUsersList, azurefake.OpDirectoryRoleDefinitions, azurefake.OpDirectoryRoleAssignments,
-	azurefake.OpSPSignInActivities, azurefake.OpCredentialSignInActivities,
+	azurefake.OpSPSignInActivities, azurefake.OpCredentialSignInActivities, azurefake.OpOAuth2PermissionGrantsList,
+	azurefake.OpDirectoryRoleEligibilities, azurefake.OpGroupsList, azurefake.OpGroupMembers,
 }
 
 func newFake(t testing.TB, seed azurefake.Seed) *azurefake.Server {

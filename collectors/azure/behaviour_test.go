@@ -180,19 +180,37 @@ func TestPermissionGaps(t *testing.T) {
 		{azurefake.OpApplicationsList, "graph:applications.list",
 			want{tenant: {"credentials:entra-certificate", "credentials:entra-client-secret", "identities:entra-application", "identities:entra-service-principal", "ownership"}}},
 		{azurefake.OpServicePrincipalsList, "graph:servicePrincipals.list",
-			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "identities:entra-managed-identity", "ownership"),
-				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:directory-role", "grants:rbac-role",
-				"identities:entra-application", "identities:entra-managed-identity", "identities:entra-service-principal", "ownership")},
+			with(subs("credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:delegated-permission",
+				"identities:entra-managed-identity", "ownership"),
+				tenant, "credentials:entra-certificate", "credentials:entra-client-secret", "grants:app-permission", "grants:delegated-permission",
+				"grants:directory-role", "grants:eligible-directory-role", "grants:rbac-role", "identities:entra-application", "identities:entra-managed-identity",
+				"identities:entra-service-principal", "ownership")},
 		{azurefake.OpDirectoryRoleAssignments, "graph:roleManagement.directory.roleAssignments.list",
 			with(subs("grants:directory-role"), tenant, "grants:directory-role", "identities:entra-service-principal")},
 		{azurefake.OpAppRoleAssignedTo, "graph:servicePrincipals.appRoleAssignedTo.list",
 			with(subs("grants:app-permission"), tenant, "grants:app-permission", "identities:entra-service-principal")},
+		{azurefake.OpDirectoryRoleEligibilities, "graph:roleManagement.directory.roleEligibilityScheduleInstances.list",
+			with(subs("grants:eligible-directory-role"), tenant, "grants:eligible-directory-role", "identities:entra-service-principal")},
+		// Without the role-assignable groups or their members, who holds a
+		// role through a group is unknown.
+		{azurefake.OpGroupsList, "graph:groups.list(isAssignableToRole)",
+			with(subs("grants:directory-role", "grants:eligible-directory-role"),
+				tenant, "grants:directory-role", "grants:eligible-directory-role", "identities:entra-service-principal")},
+		{azurefake.OpGroupMembers, "graph:groups.members.list",
+			with(subs("grants:directory-role", "grants:eligible-directory-role"),
+				tenant, "grants:directory-role", "grants:eligible-directory-role", "identities:entra-service-principal")},
+		{azurefake.OpOAuth2PermissionGrantsList, "graph:oauth2PermissionGrants.list",
+			with(subs("grants:delegated-permission"), tenant, "grants:delegated-permission", "identities:entra-service-principal")},
 		// The owners whose account state is unknown own applications only.
 		{azurefake.OpUsersList, "graph:users.list", want{tenant: {"ownership"}}},
 		{azurefake.OpCredentialSignInActivities, "graph:reports.appCredentialSignInActivities",
 			with(subs("usage:credential-signin-report"), tenant, "usage:credential-signin-report")},
 		{azurefake.OpUserAssignedIdentitiesList, "arm:userAssignedIdentities.listBySubscription",
-			subs("identities:entra-managed-identity", "ownership")},
+			subs("credentials:entra-federated-credential", "identities:entra-managed-identity", "ownership", "trust")},
+		// Each managed identity's federated credentials hide only where it
+		// lives.
+		{azurefake.OpMIFederatedCredentialsList, "arm:userAssignedIdentities.federatedIdentityCredentials.list",
+			subs("credentials:entra-federated-credential", "trust")},
 		{azurefake.OpRoleAssignmentsList, "arm:roleAssignments.listForSubscription",
 			with(subs("grants:rbac-role"), tenant, "grants:rbac-role", "identities:entra-service-principal")},
 		// Roles are held in every scope of the demo.
@@ -248,6 +266,11 @@ func TestCallBudget(t *testing.T) {
 		azurefake.OpSubscriptionsList:          1,
 		azurefake.OpRoleAssignmentsList:        2,
 		azurefake.OpUserAssignedIdentitiesList: 2,
+		azurefake.OpMIFederatedCredentialsList: 2, // one per user-assigned managed identity
+		azurefake.OpOAuth2PermissionGrantsList: 1,
+		azurefake.OpDirectoryRoleEligibilities: 1,
+		azurefake.OpGroupsList:                 1,
+		azurefake.OpGroupMembers:               1, // one role-assignable group holds roles
 	}
 	for op, n := range want {
 		if calls[op] != n {
@@ -258,7 +281,7 @@ func TestCallBudget(t *testing.T) {
 	if n := calls[azurefake.OpRoleDefinitionGet]; n == 0 || n > 6 {
 		t.Errorf("role definition reads = %d, want 1..6 (one per distinct role)", n)
 	}
-	if total := f.TotalCalls(); total > 22 {
-		t.Errorf("total calls = %d, budget 22: %v", total, calls)
+	if total := f.TotalCalls(); total > 28 {
+		t.Errorf("total calls = %d, budget 28: %v", total, calls)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -64,20 +63,24 @@ type entraData struct {
 	dirRole map[string]directoryRole   // by id and template id
 	dirAsg  []directoryRoleAssignment
 	appPerm []appRoleAssignment
-	roles   map[string]map[string]string // resource SP id -> app role id -> value
-	resApp  map[string]string            // resource SP id -> resource appId
+	// delegated are the delegated permission grants.
+	delegated []oauth2Grant
+	// eligible are the PIM eligibilities for directory roles.
+	eligible []roleEligibility
+	// roleGroups are the role-assignable groups (lower-case id -> name);
+	// groupMembers the service principals of those that hold a role.
+	roleGroups   map[string]string
+	groupMembers map[string][]string
+	roles        map[string]map[string]string // resource SP id -> app role id -> value
+	resApp       map[string]string            // resource SP id -> resource appId
 
-	signInsOK      bool
-	signInsWhy     string
-	spSignIns      map[string]spSignIn // appId, lower case
-	credSignInsOK  bool
-	credSignInsWhy string
-	credSignIn     map[string]time.Time // keyId -> last use (zero: never)
+	spReport   signInReport // servicePrincipalSignInActivities, by appId
+	credReport signInReport // appCredentialSignInActivities, by keyId
 }
 
 const (
-	appSelect = "id,appId,displayName,createdDateTime,signInAudience,tags,passwordCredentials,keyCredentials"
-	spSelect  = "id,appId,displayName,servicePrincipalType,accountEnabled,appOwnerOrganizationId,alternativeNames,tags,passwordCredentials,keyCredentials,appRoles"
+	appSelect = "id,appId,displayName,createdDateTime,signInAudience,disabledByMicrosoftStatus,tags,passwordCredentials,keyCredentials"
+	spSelect  = "id,appId,displayName,servicePrincipalType,accountEnabled,disabledByMicrosoftStatus,appOwnerOrganizationId,alternativeNames,tags,passwordCredentials,keyCredentials,appRoles"
 	ownerSel  = "id,userPrincipalName,mail,accountEnabled"
 )
 
@@ -87,14 +90,16 @@ func q(v url.Values) string { return "?" + strings.ReplaceAll(v.Encode(), "%24",
 // fails, for gaps.
 func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraData {
 	d := &entraData{fics: map[string][]ficWire{}, users: map[string]directoryObject{}, dirRole: map[string]directoryRole{},
-		roles: map[string]map[string]string{}, resApp: map[string]string{}, spSignIns: map[string]spSignIn{},
-		credSignIn: map[string]time.Time{}}
+		roles: map[string]map[string]string{}, resApp: map[string]string{}}
 	// First round, in parallel: the directory-wide lists.
 	parallel(
 		func() { c.readApplications(ctx, d, fails) },
 		func() { c.readFederated(ctx, d, fails) },
 		func() { c.readServicePrincipals(ctx, d, fails) },
 		func() { c.readDirectoryRoles(ctx, d, fails) },
+		func() { c.readDelegatedGrants(ctx, d, fails) },
+		func() { c.readEligibleRoles(ctx, d, fails) },
+		func() { c.readRoleGroups(ctx, d, fails) },
 		func() { c.collectSignIns(ctx, d, fails) },
 	)
 	if ctx.Err() != nil {
@@ -105,6 +110,7 @@ func (c *Collector) collectEntra(ctx context.Context, fails *failures) *entraDat
 	parallel(
 		func() { c.readOwnersPastLimit(ctx, d, fails) },
 		func() { c.readAppPermissions(ctx, d, fails) },
+		func() { c.readRoleGroupMembers(ctx, d, fails) },
 	)
 	c.ownerAccounts(ctx, d, fails)
 	return d

@@ -157,6 +157,7 @@ const (
 	opFICCreate      = "graph:applications.federatedIdentityCredentials.create"
 	originApp        = "application"
 	originSP         = "servicePrincipal"
+	originMI         = "managedIdentity"
 	kindCertificate  = "certificate"
 	kindFederatedCrd = "federated-credential"
 )

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -28,12 +30,17 @@ const (
 	opUsers             = "graph:users.list"
 	opDirRoleDefs       = "graph:roleManagement.directory.roleDefinitions.list"
 	opDirRoleAssigns    = "graph:roleManagement.directory.roleAssignments.list"
+	opDelegated         = "graph:oauth2PermissionGrants.list"
+	opEligibleRoles     = "graph:roleManagement.directory.roleEligibilityScheduleInstances.list"
+	opRoleGroups        = "graph:groups.list(isAssignableToRole)"
+	opRoleGroupMembers  = "graph:groups.members.list"
 	opSPSignIns         = "graph:reports.servicePrincipalSignInActivities"
 	opCredSignIns       = "graph:reports.appCredentialSignInActivities"
 	opSubscriptions     = "arm:subscriptions.list"
 	opRoleAssignments   = "arm:roleAssignments.listForSubscription"
 	opRoleDefinition    = "arm:roleDefinitions.get"
 	opUserAssigned      = "arm:userAssignedIdentities.listBySubscription"
+	opMIFederated       = "arm:userAssignedIdentities.federatedIdentityCredentials.list"
 )
 
 // Permissions that let the operations succeed.
@@ -41,8 +48,11 @@ const (
 	permApplication = "Application.Read.All"
 	permUsers       = "User.Read.All"
 	permRoles       = "RoleManagement.Read.Directory"
+	permDelegated   = "DelegatedPermissionGrant.Read.All (or Directory.Read.All)"
+	permEligible    = "RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory (and an Entra ID P2 licence)"
+	permGroups      = "GroupMember.Read.All (or Group.Read.All, Directory.Read.All)"
 	permReports     = "AuditLog.Read.All (and an Entra ID P1 or P2 licence)"
-	permARMRead     = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read)"
+	permARMRead     = "Reader (Microsoft.Authorization/*/read, Microsoft.ManagedIdentity/userAssignedIdentities/read and .../federatedIdentityCredentials/read)"
 )
 
 // Grant kinds the collector emits.
@@ -50,6 +60,8 @@ const (
 	kindDirectoryRole = "directory-role"
 	kindAppPermission = "app-permission"
 	kindRBACRole      = "rbac-role"
+	kindDelegated     = "delegated-permission"
+	kindEligibleRole  = "eligible-directory-role"
 )
 
 // The facets the collector reads.
@@ -63,6 +75,8 @@ var (
 	fDirRoles    = nhi.GrantsFacet(kindDirectoryRole)
 	fAppPerms    = nhi.GrantsFacet(kindAppPermission)
 	fRBAC        = nhi.GrantsFacet(kindRBACRole)
+	fDelegated   = nhi.GrantsFacet(kindDelegated)
+	fEligible    = nhi.GrantsFacet(kindEligibleRole)
 	fSignIns     = nhi.UsageFacet(sourceSignIns)
 	fCredSignIns = nhi.UsageFacet(sourceCredSignIns)
 	fOwnership   = nhi.FacetOwnership
@@ -73,13 +87,14 @@ var (
 // applications (merged with their service principal), other service
 // principals, managed identities not placed in a scanned subscription,
 // their credentials, grants, usage, federated trusts and owners.
-var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, fDirRoles, fAppPerms, fRBAC,
-	fSignIns, fCredSignIns, fTrust, fOwnership}
+var tenantFacets = []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fFederated, fDirRoles, fEligible, fAppPerms, fDelegated,
+	fRBAC, fSignIns, fCredSignIns, fTrust, fOwnership}
 
 // subscriptionFacets are what the collector reads in a subscription scope:
 // the managed identities placed there, with what a managed identity can
 // hold.
-var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fDirRoles, fAppPerms, fRBAC, fSignIns, fCredSignIns, fOwnership}
+var subscriptionFacets = []nhi.Facet{fMIs, fSecrets, fCerts, fFederated, fDirRoles, fEligible, fAppPerms, fDelegated, fRBAC,
+	fSignIns, fCredSignIns, fTrust, fOwnership}
 
 // reach says which scopes a failed operation loses data in.
 type reach int
@@ -126,18 +141,23 @@ var opTable = map[string]opInfo{
 	opFederated:         {permApplication, reachCalled, []nhi.Facet{fFederated, fTrust}, nil},
 	opFederatedPerApp:   {permApplication, reachCalled, []nhi.Facet{fFederated, fTrust}, nil},
 	opAppOwners:         {permApplication, reachCalled, []nhi.Facet{fOwnership}, nil},
-	opServicePrincipals: {permApplication, reachAll, []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fDirRoles, fAppPerms, fRBAC, fOwnership}, []nhi.Facet{fMIs, fSecrets, fCerts, fAppPerms, fOwnership}},
+	opServicePrincipals: {permApplication, reachAll, []nhi.Facet{fApps, fSPs, fMIs, fSecrets, fCerts, fDirRoles, fEligible, fAppPerms, fDelegated, fRBAC, fOwnership}, []nhi.Facet{fMIs, fSecrets, fCerts, fAppPerms, fDelegated, fOwnership}},
 	opSPOwners:          {permApplication, reachObjects, []nhi.Facet{fOwnership}, []nhi.Facet{fOwnership}},
 	opAppRoleAssignedTo: {permApplication, reachAll, []nhi.Facet{fAppPerms, fSPs}, []nhi.Facet{fAppPerms}},
 	opUsers:             {permUsers, reachObjects, []nhi.Facet{fOwnership}, []nhi.Facet{fOwnership}},
-	opDirRoleDefs:       {permRoles, reachAll, []nhi.Facet{fDirRoles}, []nhi.Facet{fDirRoles}},
+	opDirRoleDefs:       {permRoles, reachAll, []nhi.Facet{fDirRoles, fEligible}, []nhi.Facet{fDirRoles, fEligible}},
 	opDirRoleAssigns:    {permRoles, reachAll, []nhi.Facet{fDirRoles, fSPs}, []nhi.Facet{fDirRoles}},
+	opDelegated:         {permDelegated, reachAll, []nhi.Facet{fDelegated, fSPs}, []nhi.Facet{fDelegated}},
+	opEligibleRoles:     {permEligible, reachAll, []nhi.Facet{fEligible, fSPs}, []nhi.Facet{fEligible}},
+	opRoleGroups:        {permGroups, reachAll, []nhi.Facet{fDirRoles, fEligible, fSPs}, []nhi.Facet{fDirRoles, fEligible}},
+	opRoleGroupMembers:  {permGroups, reachAll, []nhi.Facet{fDirRoles, fEligible, fSPs}, []nhi.Facet{fDirRoles, fEligible}},
 	opSPSignIns:         {permReports, reachAll, []nhi.Facet{fSignIns}, []nhi.Facet{fSignIns}},
 	opCredSignIns:       {permReports, reachAll, []nhi.Facet{fCredSignIns}, []nhi.Facet{fCredSignIns}},
 	opSubscriptions:     {permARMRead, reachCalled, []nhi.Facet{fMIs, fSPs, fRBAC}, nil},
 	opRoleAssignments:   {permARMRead, reachAll, []nhi.Facet{fRBAC, fSPs}, []nhi.Facet{fRBAC}},
 	opRoleDefinition:    {permARMRead, reachObjects, []nhi.Facet{fRBAC}, []nhi.Facet{fRBAC}},
-	opUserAssigned:      {permARMRead, reachCalled, nil, []nhi.Facet{fMIs, fOwnership}},
+	opUserAssigned:      {permARMRead, reachCalled, nil, []nhi.Facet{fMIs, fFederated, fTrust, fOwnership}},
+	opMIFederated:       {permARMRead, reachObjects, []nhi.Facet{fFederated, fTrust}, []nhi.Facet{fFederated, fTrust}},
 }
 
 // ops is the operation table in the shared form: the permission, and every
@@ -254,12 +274,55 @@ func translate(op string, err error) error {
 	}
 	var re *azcore.ResponseError
 	if errors.As(err, &re) {
-		return statusError(op, re.StatusCode, re.ErrorCode)
+		// The error body (message, inner error, target) is dropped here:
+		// it can echo what was sent or carry anything an intermediary put
+		// there. Only the status and a well-formed error code are kept.
+		return statusError(op, re.StatusCode, errorCode(re.ErrorCode))
+	}
+	var af *azidentity.AuthenticationFailedError
+	if errors.As(err, &af) {
+		// The token endpoint's answer is printed whole by the error
+		// (and may echo the client assertion): keep its status only.
+		status := 0
+		if af.RawResponse != nil {
+			status = af.RawResponse.StatusCode
+		}
+		return fmt.Errorf("%s: token request failed (%d): %w", op, status, collectors.ErrDenied)
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		// The URL (a nextLink the server chose) is not kept.
+		return fmt.Errorf("%s: %s: %w", op, strings.ToLower(ue.Op), ue.Err)
+	}
 	return fmt.Errorf("%s: %w", op, err)
+}
+
+// errorCode keeps a Graph or ARM error code ("Authorization_RequestDenied",
+// "AuthorizationFailed", "Authentication_RequestFromNonPremiumTenantOrB2CTenant")
+// and drops anything else a body put in its place: a code longer than 64
+// characters, with characters other than letters, digits, '_' and '.', or
+// with more than three digits (a token, key or id rather than a name).
+func errorCode(code string) string {
+	if len(code) == 0 || len(code) > 64 {
+		return ""
+	}
+	digits := 0
+	for _, r := range code {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r == '_', r == '.':
+		default:
+			return ""
+		}
+	}
+	if digits > 3 {
+		return ""
+	}
+	return code
 }
 
 // statusError translates an HTTP error status of Graph or ARM.
@@ -284,5 +347,7 @@ func statusError(op string, status int, code string) error {
 	return &apiError{op: op, status: status, code: code, kind: kind}
 }
 
-// errSkipped is the failure of a source turned off in the configuration.
-var errSkipped = fmt.Errorf("turned off in the configuration (SkipSignInReports): %w", collectors.ErrUnavailable)
+// skipped is the failure of a source not called, and why.
+func skipped(why string) error {
+	return fmt.Errorf("not called: %s: %w", why, collectors.ErrUnavailable)
+}

@@ -14,3 +14,6 @@ func HiddenFacets(op string, tenant bool) []nhi.Facet {
 // ReachesObjects reports whether a failure of op lands on the scopes of
 // the identities it names rather than on the scope it was called in.
 func ReachesObjects(op string) bool { return opTable[op].reach == reachObjects }
+
+// WeakTrust explains a broad federated credential subject, or "".
+var WeakTrust = weakTrust

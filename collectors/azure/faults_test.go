@@ -18,7 +18,7 @@ import (
 
 // fast makes failing calls cheap: short attempts, tiny backoff.
 func fast(c *azure.Config) {
-	c.CallTimeout = 300 * time.Millisecond
+	c.CallTimeout = 700 * time.Millisecond
 	c.RetryDelay = time.Millisecond
 	c.MaxRetries = 2
 }

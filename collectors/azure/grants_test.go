@@ -1,9 +1,12 @@
 package azure_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/nhiscan/nhiscan/collectors/azure/azurefake"
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -121,5 +124,62 @@ func TestSignInAppIDCase(t *testing.T) {
 	inv := collectortest.Collect(t, newCollector(t, newFake(t, seed)))
 	if u := byName(t, inv, a.DisplayName).Usage; u.State != nhi.UsageUsed {
 		t.Errorf("usage %+v, want used", u)
+	}
+}
+
+// TestDelegatedPermissionGrants: delegated permission grants
+// (oauth2PermissionGrants) are grants of their client, one per resource and
+// scope: for all users (admin consent) or for the users who consented,
+// each judged.
+func TestDelegatedPermissionGrants(t *testing.T) {
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
+	got := map[string]string{}
+	for _, g := range byName(t, inv, "Contoso Backup Cloud").Grants {
+		if g.Kind == "delegated-permission" {
+			got[g.ID] = fmt.Sprintf("%s %s %s %s", g.Entitlement, g.Scope, g.Via, g.Privileged)
+		}
+	}
+	res := strings.ToLower(azurefake.DemoGraphSPID)
+	want := map[string]string{
+		"delegated-permission:" + res + "/Mail.ReadWrite@all-users":   "Mail.ReadWrite " + azurefake.GraphAppID + " admin consent for all users privileged",
+		"delegated-permission:" + res + "/offline_access@all-users":   "offline_access " + azurefake.GraphAppID + " admin consent for all users not privileged",
+		"delegated-permission:" + res + "/User.Read@consenting-users": "User.Read " + azurefake.GraphAppID + " consented by 2 user(s) not privileged",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("delegated grants (-want +got):\n%s", diff)
+	}
+}
+
+// TestEligibleAndGroupRoles: PIM-eligible directory roles are grants of
+// their own kind, judged as the active role; roles held by a
+// role-assignable group are grants of its service principal members,
+// naming the group.
+func TestEligibleAndGroupRoles(t *testing.T) {
+	inv := collectortest.Collect(t, newCollector(t, newFake(t, azurefake.Demo(fixedNow))))
+	group := "#group:" + strings.ToLower(azurefake.GUID("9a", 1))
+	tenant := azurefake.DemoTenantID
+	type g struct{ Kind, Via, Privileged string }
+	cases := map[string]map[string]g{
+		"data-etl-runner": {
+			"directory-role:" + azurefake.DirRoleApplicationAdmin + "@" + tenant + group: {"directory-role",
+				"member of role-assignable group sg-entra-app-admins", "privileged"},
+			"eligible-directory-role:" + azurefake.DirRolePrivilegedRoleAdmin + "@" + tenant + group: {"eligible-directory-role",
+				"eligible through PIM, no end; member of role-assignable group sg-entra-app-admins", "privileged"},
+		},
+		"identity-governance-automation": {
+			"eligible-directory-role:" + azurefake.DirRoleGlobalAdmin + "@" + tenant: {"eligible-directory-role",
+				"eligible through PIM until " + fixedNow.AddDate(0, 0, 90).Format(time.DateOnly), "privileged"},
+		},
+	}
+	for name, want := range cases {
+		got := map[string]g{}
+		for _, x := range byName(t, inv, name).Grants {
+			if _, ok := want[x.ID]; ok {
+				got[x.ID] = g{x.Kind, x.Via, x.Privileged.String()}
+			}
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", name, diff)
+		}
 	}
 }

@@ -127,7 +127,7 @@ func parseTime(s string) (time.Time, error) {
 			return t.UTC(), nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("unrecognised time %q", s)
+	return time.Time{}, fmt.Errorf("unrecognised time (%d characters)", len(s))
 }
 
 func isDigit(b byte) bool { return b >= '0' && b <= '9' }
@@ -177,6 +177,7 @@ type application struct {
 	DisplayName         string               `json:"displayName"`
 	CreatedDateTime     jsonTime             `json:"createdDateTime"`
 	SignInAudience      string               `json:"signInAudience"`
+	DisabledByMicrosoft string               `json:"disabledByMicrosoftStatus"`
 	Tags                []string             `json:"tags"`
 	PasswordCredentials []passwordCredential `json:"passwordCredentials"`
 	KeyCredentials      []keyCredential      `json:"keyCredentials"`
@@ -198,6 +199,7 @@ type servicePrincipal struct {
 	DisplayName            string               `json:"displayName"`
 	ServicePrincipalType   string               `json:"servicePrincipalType"`
 	AccountEnabled         *bool                `json:"accountEnabled"`
+	DisabledByMicrosoft    string               `json:"disabledByMicrosoftStatus"`
 	AppOwnerOrganizationID string               `json:"appOwnerOrganizationId"`
 	AlternativeNames       []string             `json:"alternativeNames"`
 	Tags                   []string             `json:"tags"`
@@ -230,8 +232,13 @@ type appRoleAssignment struct {
 	ResourceID      string   `json:"resourceId"`
 }
 
+// signInActivity is one last-sign-in record of the beta reports.
+// lastSignInDateTime is the last attempt, failed or partial ones included;
+// lastSuccessfulSignInDateTime, where the report fills it, is the last
+// success.
 type signInActivity struct {
-	LastSignInDateTime jsonTime `json:"lastSignInDateTime"`
+	LastSignInDateTime           jsonTime `json:"lastSignInDateTime"`
+	LastSuccessfulSignInDateTime jsonTime `json:"lastSuccessfulSignInDateTime"`
 }
 
 type spSignIn struct {

@@ -1,7 +1,9 @@
 package azure
 
 import (
-	"cmp"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
 	"fmt"
 	"maps"
 	"slices"
@@ -82,7 +84,7 @@ func (c *Collector) build(now time.Time, ed *entraData, ad *armData) (nhi.Invent
 // facets returns the facets of a scope the configuration lets the
 // collector read: the usage reports may be turned off.
 func (c *Collector) facets(all []nhi.Facet) []nhi.Facet {
-	if !c.cfg.SkipSignInReports {
+	if off, _ := c.reportsOff(); !off {
 		return slices.Clone(all)
 	}
 	return slices.DeleteFunc(slices.Clone(all), func(f nhi.Facet) bool { return f.Class() == nhi.FacetUsage })
@@ -104,6 +106,7 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 		Status: nhi.StatusActive, Tags: parseTags(a.Tags),
 		Attributes: map[string]string{"app_id": a.AppID, "sign_in_audience": a.SignInAudience},
 	}
+	disabledByMicrosoft(&id, a.DisabledByMicrosoft)
 	c.ownerHints(&id, ed, a.Owners)
 	for _, pc := range a.PasswordCredentials {
 		id.Credentials = append(id.Credentials, c.secret(now, ed, pc, originApp))
@@ -113,7 +116,7 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 	}
 	for _, f := range ed.fics[a.ID] {
 		id.Credentials = append(id.Credentials, federated(now, f))
-		if weak := weakTrust(f); weak != "" {
+		if weak := weakTrust(f.Name, f.Issuer, f.Subject); weak != "" {
 			id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: weak})
 		}
 	}
@@ -124,9 +127,7 @@ func (m *mapper) application(a application, sp *servicePrincipal) nhi.Identity {
 		m.known[strings.ToLower(sp.ID)] = true
 		m.where[strings.ToLower(sp.ID)] = id.Scope
 		id.Attributes["service_principal_id"] = sp.ID
-		if sp.AccountEnabled != nil && !*sp.AccountEnabled {
-			id.Status = nhi.StatusDisabled
-		}
+		spStatus(&id, sp)
 		for k, v := range parseTags(sp.Tags) {
 			if _, ok := id.Tags[k]; !ok {
 				id.Tags = setTag(id.Tags, k, v)
@@ -164,9 +165,7 @@ func (m *mapper) servicePrincipal(sp *servicePrincipal) (nhi.Identity, bool) {
 		Attributes: map[string]string{"app_id": sp.AppID, "service_principal_type": sp.ServicePrincipalType,
 			"app_owner_organization_id": sp.AppOwnerOrganizationID},
 	}
-	if sp.AccountEnabled != nil && !*sp.AccountEnabled {
-		id.Status = nhi.StatusDisabled
-	}
+	spStatus(&id, sp)
 	switch {
 	case mi:
 		id.Kind = nhi.KindEntraManagedIdentity
@@ -250,7 +249,44 @@ func (m *mapper) placeManagedIdentity(id *nhi.Identity, sp *servicePrincipal, mi
 	for k, v := range mi.tags {
 		id.Tags = setTag(id.Tags, k, v)
 	}
+	miFederatedCredentials(m.now, id, mi)
 	return true
+}
+
+// miFederatedCredentials adds the federated identity credentials ARM
+// listed for a user-assigned managed identity, flagging broad trusts.
+func miFederatedCredentials(now time.Time, id *nhi.Identity, mi managedIdentity) {
+	for _, f := range mi.fics {
+		cr := federated(now, ficWire{ID: strings.ToLower(f.name), Name: f.name, Issuer: f.issuer, Subject: f.subject, Audiences: f.audiences})
+		cr.Created = f.created
+		cr.Attributes["origin"] = originMI
+		cr.Attributes["resource_id"] = f.resourceID
+		id.Credentials = append(id.Credentials, cr)
+		if weak := weakTrust(f.name, f.issuer, f.subject); weak != "" {
+			id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: weak})
+		}
+	}
+}
+
+// spStatus marks an identity disabled when its service principal cannot
+// sign in: accountEnabled false, or disabled by Microsoft.
+func spStatus(id *nhi.Identity, sp *servicePrincipal) {
+	if sp.AccountEnabled != nil && !*sp.AccountEnabled {
+		id.Status = nhi.StatusDisabled
+		id.Attributes["account_enabled"] = "false"
+	}
+	disabledByMicrosoft(id, sp.DisabledByMicrosoft)
+}
+
+// disabledByMicrosoft marks an identity whose application or service
+// principal Microsoft disabled (disabledByMicrosoftStatus, for example
+// DisabledDueToViolationOfServicesAgreement): nothing signs in as it.
+func disabledByMicrosoft(id *nhi.Identity, status string) {
+	if status == "" || strings.EqualFold(status, "NotDisabled") {
+		return
+	}
+	id.Status = nhi.StatusDisabled
+	id.Attributes["disabled_by_microsoft"] = status
 }
 
 func setTag(m map[string]string, k, v string) map[string]string {
@@ -371,13 +407,30 @@ func (c *Collector) secret(now time.Time, ed *entraData, pc passwordCredential, 
 }
 
 func (c *Collector) certificate(now time.Time, ed *entraData, kc keyCredential, origin string) nhi.Credential {
-	return nhi.Credential{
+	cr := nhi.Credential{
 		ID: strings.ToLower(kc.KeyID), Type: nhi.CredEntraCertificate, Name: kc.DisplayName,
 		Created: kc.StartDateTime.t, Expires: kc.EndDateTime.t, Status: credStatus(now, kc.EndDateTime.t),
-		Usage: credUsage(now, ed, kc.KeyID),
-		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime", "usage": kc.Usage,
-			"thumbprint": kc.CustomKeyIdentifier},
+		Usage:      credUsage(now, ed, kc.KeyID),
+		Attributes: map[string]string{"origin": origin, "created_from": "startDateTime", "usage": kc.Usage},
 	}
+	if tp, ok := thumbprint(kc.CustomKeyIdentifier); ok {
+		cr.Attributes["thumbprint"] = tp
+	} else if kc.CustomKeyIdentifier != "" {
+		cr.Attributes["custom_key_identifier"] = kc.CustomKeyIdentifier
+	}
+	return cr
+}
+
+// thumbprint decodes a certificate's customKeyIdentifier (Edm.Binary,
+// base64 on the wire) into the SHA-1 thumbprint the Entra admin centre
+// shows: 40 upper-case hex digits. A value that is not 20 bytes of base64
+// was set by hand and is kept as it is, under another name.
+func thumbprint(cki string) (string, bool) {
+	b, err := base64.StdEncoding.DecodeString(cki)
+	if err != nil || len(b) != sha1.Size {
+		return "", false
+	}
+	return strings.ToUpper(hex.EncodeToString(b)), true
 }
 
 func federated(now time.Time, f ficWire) nhi.Credential {
@@ -390,12 +443,48 @@ func federated(now time.Time, f ficWire) nhi.Credential {
 	}
 }
 
-// weakTrust explains a federated credential that lets too many workloads
-// in, or returns "".
-func weakTrust(f ficWire) string {
-	if strings.Contains(f.Issuer, "token.actions.githubusercontent.com") && strings.HasSuffix(f.Subject, ":pull_request") {
-		return fmt.Sprintf("federated credential %q trusts every pull request of %s", f.Name,
-			strings.TrimSuffix(strings.TrimPrefix(f.Subject, "repo:"), ":pull_request"))
+// weakTrust explains a federated credential whose subject lets too many
+// workloads in, or returns "". Entra matches the subject exactly, so a
+// subject is broad when the value itself is shared by many workloads:
+//   - GitHub Actions: every pull request of a repository (":pull_request"),
+//     a customised subject that names no repository (only the owner, so
+//     every repository of the owner), or one that names a repository and
+//     nothing else (every workflow, branch and tag of it);
+//   - Kubernetes (AKS workload identity): a namespace's "default" service
+//     account, which every pod of the namespace runs as unless told
+//     otherwise.
+func weakTrust(name, issuer, subject string) string {
+	switch {
+	case strings.Contains(issuer, "token.actions.githubusercontent.com"):
+		return weakGitHubSubject(name, subject)
+	case strings.HasPrefix(subject, "system:serviceaccount:"):
+		parts := strings.Split(subject, ":")
+		if len(parts) == 4 && parts[3] == "default" {
+			return fmt.Sprintf("federated credential %q trusts the default service account of namespace %s: every pod there without its own service account", name, parts[2])
+		}
+	}
+	return ""
+}
+
+// weakGitHubSubject judges a GitHub Actions subject: "repo:<owner>/<repo>:<context>"
+// by default, or the claims of a customised template ("repository_owner:acme:...").
+func weakGitHubSubject(name, subject string) string {
+	if strings.HasSuffix(subject, ":pull_request") {
+		return fmt.Sprintf("federated credential %q trusts every pull request of %s", name,
+			strings.TrimSuffix(strings.TrimPrefix(subject, "repo:"), ":pull_request"))
+	}
+	parts := strings.Split(subject, ":")
+	names := map[string]string{}
+	for i := 0; i+1 < len(parts); i += 2 {
+		names[parts[i]] = parts[i+1]
+	}
+	repo, hasRepo := names["repo"]
+	_, hasRepoID := names["repository_id"]
+	switch {
+	case !hasRepo && !hasRepoID:
+		return fmt.Sprintf("federated credential %q names no repository (subject %q): every repository of the owner can use it", name, subject)
+	case hasRepo && len(parts) == 2:
+		return fmt.Sprintf("federated credential %q trusts every workflow, branch and tag of %s", name, repo)
 	}
 	return ""
 }
@@ -409,8 +498,10 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 		p := strings.ToLower(principal)
 		out[p] = appendGrant(out[p], g)
 	}
-	for _, a := range ed.dirAsg {
-		add(a.PrincipalID, c.directoryRoleGrant(ed, a))
+	for p, list := range c.directoryRoleGrants(ed) {
+		for _, g := range list {
+			add(p, g)
+		}
 	}
 	for _, a := range ed.appPerm {
 		if g, ok := appPermissionGrant(ed, a); ok {
@@ -420,6 +511,11 @@ func (c *Collector) grantsByPrincipal(ed *entraData, ad *armData) map[string][]n
 	for p, list := range ad.assignments {
 		for _, a := range list {
 			add(p, rbacGrant(a))
+		}
+	}
+	for p, list := range delegatedGrants(ed) {
+		for _, g := range list {
+			add(p, g)
 		}
 	}
 	return out
@@ -435,29 +531,6 @@ func judge(g *nhi.Grant, priv bool, why string, admin bool) {
 			g.Privilege = nhi.PrivAdmin
 		}
 	}
-}
-
-// directoryRoleGrant maps a directory role assignment. A role whose
-// definition says isPrivileged (beta only) is privileged even when the
-// built-in table does not know it.
-func (c *Collector) directoryRoleGrant(ed *entraData, a directoryRoleAssignment) nhi.Grant {
-	role, ok := ed.dirRole[a.RoleDefinitionID]
-	name := role.DisplayName
-	if !ok || name == "" {
-		name = cmp.Or(privilege.AzureDirectoryRoleName(a.RoleDefinitionID), a.RoleDefinitionID)
-	}
-	scope := a.DirectoryScopeID
-	if scope == "/" || scope == "" {
-		scope = c.cfg.TenantID
-	}
-	g := nhi.Grant{ID: kindDirectoryRole + ":" + strings.ToLower(a.RoleDefinitionID) + "@" + scope, Kind: kindDirectoryRole,
-		Entitlement: name, Scope: scope, Privilege: directoryPrivilege(name)}
-	priv, why := privilege.AzureDirectoryRole(name)
-	if !priv && role.IsPrivileged != nil && *role.IsPrivileged {
-		priv, why = true, "privileged Entra directory role"
-	}
-	judge(&g, priv, why, true)
-	return g
 }
 
 // appPermissionGrant maps an application permission; the default access
@@ -512,6 +585,10 @@ func directoryPrivilege(name string) nhi.Privilege {
 }
 
 func permissionPrivilege(v string) nhi.Privilege {
+	switch v {
+	case "openid", "profile", "email", "offline_access":
+		return nhi.PrivRead // OpenID Connect scopes: sign-in and refresh only
+	}
 	if strings.Contains(v, ".Read.") || strings.HasSuffix(v, ".Read") || strings.Contains(v, "ReadBasic") {
 		return nhi.PrivRead
 	}

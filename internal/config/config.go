@@ -91,6 +91,12 @@ type Azure struct {
 	// AuthorityHost overrides the cloud's Entra authority host.
 	AuthorityHost string
 	Concurrency   int
+	// CallTimeout bounds each HTTP attempt (0: the collector's default).
+	CallTimeout time.Duration
+	// SignInReports turns the beta sign-in activity reports on or off;
+	// nil means by cloud (on in public, off in usgovernment and china,
+	// where they do not exist).
+	SignInReports *bool
 }
 
 // GCP configures the Google Cloud collector.

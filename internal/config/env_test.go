@@ -15,6 +15,7 @@ import (
 // TestEnvOverrides: NHISCAN_* variables override the file, create provider
 // sections, and are validated like file values.
 func TestEnvOverrides(t *testing.T) {
+	no := false
 	const src = `database: from-file.db
 log_format: text
 thresholds:
@@ -39,6 +40,8 @@ providers:
 		"NHISCAN_AZURE_TENANT_ID":            "72f988bf-86f1-41af-91ab-2d7cd011db47",
 		"NHISCAN_AZURE_GRAPH_ENDPOINT":       "http://127.0.0.1:9001",
 		"NHISCAN_AZURE_ARM_ENDPOINT":         "http://127.0.0.1:9002",
+		"NHISCAN_AZURE_CALL_TIMEOUT":         "90s",
+		"NHISCAN_AZURE_SIGN_IN_REPORTS":      "false",
 		"NHISCAN_GCP_ORGANIZATION":           "organizations/42",
 		"NHISCAN_GCP_PROJECTS":               "p1,p2",
 		"NHISCAN_GCP_ENDPOINT":               "http://127.0.0.1:9003/",
@@ -56,7 +59,7 @@ providers:
 		Thresholds: config.Thresholds{DormantAfter: 45 * 24 * time.Hour, UsageFreshness: 12 * time.Hour},
 		Providers: config.Providers{
 			AWS:    &config.AWS{Accounts: []string{"222222222222", "333333333333"}, RoleName: "nhiscan-readonly", Endpoint: "http://127.0.0.1:4566", CallTimeout: 2 * time.Minute},
-			Azure:  &config.Azure{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", GraphEndpoint: "http://127.0.0.1:9001", ARMEndpoint: "http://127.0.0.1:9002"},
+			Azure:  &config.Azure{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", GraphEndpoint: "http://127.0.0.1:9001", ARMEndpoint: "http://127.0.0.1:9002", CallTimeout: 90 * time.Second, SignInReports: &no},
 			GCP:    &config.GCP{Organization: "organizations/42", Projects: []string{"p1", "p2"}, Endpoint: "http://127.0.0.1:9003/"},
 			GitHub: &config.GitHub{Organizations: []string{"acme", "acme-labs"}, BaseURL: "http://127.0.0.1:9004/api/v3/", TokenFile: "/run/secrets/gh"},
 		},

@@ -67,6 +67,8 @@ type fileAzure struct {
 	ARMEndpoint           str   `yaml:"arm_endpoint"`
 	AuthorityHost         str   `yaml:"authority_host"`
 	Concurrency           *int  `yaml:"concurrency"`
+	CallTimeout           str   `yaml:"call_timeout"`
+	SignInReports         *bool `yaml:"sign_in_reports"`
 }
 
 type fileGCP struct {

@@ -21,6 +21,7 @@ func TestFullExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel := func(p string) string { return filepath.Join("testdata", p) }
+	yes := true
 	want := config.Config{
 		Database:  rel("state/nhiscan.db"),
 		Catalog:   []string{rel("catalog"), "/etc/nhiscan/exceptions.yaml"},
@@ -46,7 +47,8 @@ func TestFullExample(t *testing.T) {
 				Cloud:         "public", ClientID: "3c5b7f10-8d2e-4a6b-9f1c-2e4d6a8b0c1d",
 				ClientCertificateFile: rel("secrets/azure-client.pem"),
 				GraphEndpoint:         "https://graph.microsoft.com", ARMEndpoint: "https://management.azure.com",
-				AuthorityHost: "https://login.microsoftonline.com/", Concurrency: 8,
+				AuthorityHost: "https://login.microsoftonline.com/", Concurrency: 8, CallTimeout: 45 * time.Second,
+				SignInReports: &yes,
 			},
 			GCP: &config.GCP{
 				Organization: "123456789012", Folders: []string{"folders/456"}, Projects: []string{"acme-data-prod"},

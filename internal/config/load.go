@@ -177,6 +177,8 @@ var envVars = []envVar{
 	env("providers", "azure", "graph_endpoint"),
 	env("providers", "azure", "arm_endpoint"),
 	env("providers", "azure", "authority_host"),
+	env("providers", "azure", "call_timeout"),
+	env("providers", "azure", "sign_in_reports"),
 
 	env("providers", "gcp", "organization"),
 	env("providers", "gcp", "folders"),
@@ -543,6 +545,8 @@ func (v *validator) azure(a *fileAzure) *Azure {
 		ARMEndpoint:           v.endpoint(a.ARMEndpoint, "arm_endpoint"),
 		AuthorityHost:         v.endpoint(a.AuthorityHost, "authority_host"),
 		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
+		CallTimeout:           v.duration(a.CallTimeout, "call_timeout"),
+		SignInReports:         a.SignInReports,
 	}
 	switch t := strings.TrimSpace(a.TenantID.V); {
 	case !a.TenantID.Set || t == "":

@@ -213,8 +213,10 @@ type Grant struct {
 	// "managed-policy:arn:aws:iam::aws:policy/ReadOnlyAccess@123456789012".
 	ID string `json:"id"`
 	// Kind: managed-policy, inline-policy, group-policy, role-binding,
-	// rbac-role, directory-role, app-role, app-permission, repo-permission,
-	// token-permission, token-scope, trust.
+	// rbac-role, directory-role, eligible-directory-role (a role that can be
+	// activated through Entra PIM), app-role, app-permission,
+	// delegated-permission (an OAuth2 permission granted to act for
+	// users), repo-permission, token-permission, token-scope, trust.
 	Kind string `json:"kind"`
 	// Entitlement is the normalised thing granted: a policy ARN or name,
 	// "roles/editor", "Directory.ReadWrite.All", "contents:write", "repo".

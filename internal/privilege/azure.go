@@ -11,6 +11,8 @@ const (
 	azureKindDirectoryRole = "directory-role"
 	azureKindAppPermission = "app-permission"
 	azureKindRBACRole      = "rbac-role"
+	azureKindDelegated     = "delegated-permission"
+	azureKindEligibleRole  = "eligible-directory-role"
 )
 
 // classifyAzure judges an Azure grant from its normalised form. A grant of
@@ -22,6 +24,10 @@ func classifyAzure(g *nhi.Grant) (bool, string) {
 		return AzureDirectoryRole(g.Entitlement)
 	case azureKindAppPermission:
 		return AzureAppPermission(g.Entitlement)
+	case azureKindDelegated:
+		return AzureDelegatedPermission(g.Entitlement, g.Scope)
+	case azureKindEligibleRole:
+		return AzureEligibleDirectoryRole(g.Entitlement)
 	case azureKindRBACRole:
 		return AzureRBACRole(g.Entitlement, g.Scope)
 	}
@@ -66,6 +72,47 @@ var azureAppPermissions = map[string]string{
 func AzureAppPermission(value string) (bool, string) {
 	if why, ok := azureAppPermissions[value]; ok {
 		return true, "high-impact application permission: " + why
+	}
+	return false, ""
+}
+
+// azureDelegatedPermissions are the delegated permissions (OAuth2 scopes)
+// that let an app act with all of a signed-in user's rights, beyond the
+// high-impact permissions that exist both as application and delegated
+// permissions (azureAppPermissions).
+var azureDelegatedPermissions = map[string]string{
+	"Directory.AccessAsUser.All": "acts in the directory with every right of the signed-in user",
+	"full_access_as_user":        "has full access to the signed-in user's mailboxes",
+	"EWS.AccessAsUser.All":       "has full access to the signed-in user's mailboxes",
+}
+
+// azureServiceManagementAppID is the Windows Azure Service Management
+// API: its user_impersonation scope manages Azure resources as the user.
+const azureServiceManagementAppID = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+
+// AzureDelegatedPermission judges a delegated permission (an OAuth2 scope
+// such as "Mail.ReadWrite") granted on a resource (its appId): the
+// high-impact permissions of AzureAppPermission, acting with every right
+// of the signed-in user, and managing Azure as the user.
+func AzureDelegatedPermission(value, resourceAppID string) (bool, string) {
+	if why, ok := azureAppPermissions[value]; ok {
+		return true, "high-impact delegated permission: " + why + " the signed-in user can reach"
+	}
+	if why, ok := azureDelegatedPermissions[value]; ok {
+		return true, "high-impact delegated permission: " + why
+	}
+	if value == "user_impersonation" && strings.EqualFold(resourceAppID, azureServiceManagementAppID) {
+		return true, "high-impact delegated permission: manages Azure resources as the signed-in user"
+	}
+	return false, ""
+}
+
+// AzureEligibleDirectoryRole judges a directory role that can be activated
+// through Privileged Identity Management as the active role would be: an
+// activation is one request away.
+func AzureEligibleDirectoryRole(name string) (bool, string) {
+	if priv, _ := AzureDirectoryRole(name); priv {
+		return true, "eligible (PIM) for a privileged Entra directory role"
 	}
 	return false, ""
 }

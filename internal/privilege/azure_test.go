@@ -66,6 +66,14 @@ func TestAzureTables(t *testing.T) {
 		{"rbac-role", "User Access Administrator", "/", true},
 		{"rbac-role", "Contributor", "/subscriptions/s1/resourceGroups/rg", false},
 		{"rbac-role", "Reader", "/subscriptions/s1", false},
+		{"delegated-permission", "Mail.ReadWrite", "00000003-0000-0000-c000-000000000000", true},
+		{"delegated-permission", "Directory.AccessAsUser.All", "00000003-0000-0000-c000-000000000000", true},
+		{"delegated-permission", "user_impersonation", "797f4846-ba00-4fd7-ba43-dac1f8f63013", true},
+		{"delegated-permission", "user_impersonation", "c1000000-0000-4000-a000-000000000001", false},
+		{"delegated-permission", "User.Read", "00000003-0000-0000-c000-000000000000", false},
+		{"delegated-permission", "offline_access", "00000003-0000-0000-c000-000000000000", false},
+		{"eligible-directory-role", "Privileged Role Administrator", "t1", true},
+		{"eligible-directory-role", "Directory Readers", "t1", false},
 		// A kind the collector does not emit (an imported inventory) is
 		// checked against every table.
 		{"app-role", "RoleManagement.ReadWrite.Directory", "x", true},

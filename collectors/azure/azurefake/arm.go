@@ -36,6 +36,10 @@ func (s *Server) armRoute(method string, seg []string) route {
 			return route{op: OpRoleDefinitionGet, scope: sub, handle: func(w http.ResponseWriter, r *http.Request) { s.getRoleDefinition(w, r, sub, rest[3]) }}
 		case len(rest) == 3 && eq(rest[0], "providers") && eq(rest[1], "Microsoft.ManagedIdentity") && eq(rest[2], "userAssignedIdentities"):
 			return route{op: OpUserAssignedIdentitiesList, scope: sub, handle: func(w http.ResponseWriter, r *http.Request) { s.listUserAssigned(w, r, sub) }}
+		case len(rest) == 7 && eq(rest[0], "resourceGroups") && eq(rest[2], "providers") && eq(rest[3], "Microsoft.ManagedIdentity") &&
+			eq(rest[4], "userAssignedIdentities") && eq(rest[6], "federatedIdentityCredentials"):
+			rg, name := rest[1], rest[5]
+			return route{op: OpMIFederatedCredentialsList, scope: sub, handle: func(w http.ResponseWriter, r *http.Request) { s.listMIFederated(w, r, sub, rg, name) }}
 		}
 	}
 	return route{}
@@ -190,6 +194,46 @@ func (s *Server) listUserAssigned(w http.ResponseWriter, r *http.Request, sub st
 				PrincipalID: ptr(m.PrincipalID), ClientID: ptr(m.ClientID), TenantID: ptr(tenant),
 			},
 		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// listMIFederated lists the federated identity credentials of one
+// user-assigned managed identity.
+func (s *Server) listMIFederated(w http.ResponseWriter, r *http.Request, sub, rg, name string) {
+	s.mu.Lock()
+	var mi *ManagedIdentity
+	for i := range s.st.ManagedIdentities {
+		m := &s.st.ManagedIdentities[i]
+		if strings.EqualFold(m.SubscriptionID, sub) && strings.EqualFold(m.ResourceGroup, rg) && strings.EqualFold(m.Name, name) {
+			mi = m
+		}
+	}
+	if mi == nil {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "ResourceNotFound",
+			"The Resource 'Microsoft.ManagedIdentity/userAssignedIdentities/"+name+"' under resource group '"+rg+"' was not found.")
+		return
+	}
+	fics := append([]FederatedIdentityCredential(nil), mi.FederatedCredentials...)
+	base, created := mi.ResourceID(), mi.Created.UTC()
+	s.mu.Unlock()
+	lo, hi, next := s.armPage(r, len(fics))
+	out := armmsi.FederatedIdentityCredentialsListResult{NextLink: next, Value: []*armmsi.FederatedIdentityCredential{}}
+	for _, f := range fics[lo:hi] {
+		var aud []*string
+		for _, a := range f.Audiences {
+			aud = append(aud, ptr(a))
+		}
+		fc := &armmsi.FederatedIdentityCredential{
+			ID: ptr(base + "/federatedIdentityCredentials/" + f.Name), Name: ptr(f.Name),
+			Type:       ptr("Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials"),
+			Properties: &armmsi.FederatedIdentityCredentialProperties{Issuer: ptr(f.Issuer), Subject: ptr(f.Subject), Audiences: aud},
+		}
+		if !created.IsZero() {
+			fc.SystemData = &armmsi.SystemData{CreatedAt: &created, LastModifiedAt: &created}
+		}
+		out.Value = append(out.Value, fc)
 	}
 	writeJSON(w, http.StatusOK, out)
 }

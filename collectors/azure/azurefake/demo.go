@@ -1,6 +1,7 @@
 package azurefake
 
 import (
+	"crypto/sha1"
 	"encoding/base64"
 	"fmt"
 	"strings"
@@ -122,6 +123,14 @@ func FakeCertificate(name string) string {
 	return base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\n" + name + " (azurefake public certificate)\n-----END CERTIFICATE-----"))
 }
 
+// Thumbprint returns the customKeyIdentifier Graph gives a certificate
+// (base64 public certificate cert): its SHA-1 thumbprint, base64-encoded.
+func Thumbprint(cert string) string {
+	der, _ := base64.StdEncoding.DecodeString(cert)
+	sum := sha1.Sum(der)
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
 // DemoUsers are the people of the demo organisation as Entra users. Leavers
 // dan and kate have disabled accounts; frank's account is still enabled
 // (the HR export is ahead of Entra); zoe is not in the people list.
@@ -200,7 +209,7 @@ func Demo(now time.Time) Seed {
 		}
 		return KeyCredential{KeyID: id, DisplayName: "CN=" + name, Type: "AsymmetricX509Cert", Usage: "Verify",
 			StartDateTime: created, EndDateTime: expires,
-			CustomKeyIdentifier: fmt.Sprintf("%040X", key), Key: FakeCertificate(name)}
+			CustomKeyIdentifier: Thumbprint(FakeCertificate(name)), Key: FakeCertificate(name)}
 	}
 	n := 0
 	// app registers an application and its service principal in the tenant.
@@ -255,10 +264,13 @@ func Demo(now time.Time) Seed {
 	a.PasswordCredentials = []PasswordCredential{secret("etl-secret", day(-200), day(165), hoursAgo(72))}
 	rbac(sp.ID, RoleStorageBlobContributor, data, day(-500))
 
-	// 4. legacy-reporting-sync: dormant for 200 days; owner dan departed
-	// and disabled in Entra.
+	// 4. legacy-reporting-sync: dormant for 200 days (a sign-in attempt
+	// with its secret failed yesterday: not use); owner dan departed and
+	// disabled in Entra.
 	a, sp = app("legacy-reporting-sync", day(-900), []string{"team:data"}, []string{u("dan.okafor")}, day(-200))
 	a.PasswordCredentials = []PasswordCredential{secret("reporting", day(-400), day(330), day(-200))}
+	s.SignIns[a.AppID] = SignIn{AppOnlyClient: day(-200), FailedClient: hoursAgo(30)}
+	s.CredentialFailedSignIns = map[string]time.Time{a.PasswordCredentials[0].KeyID: hoursAgo(30)}
 	graphPerm(sp.ID, a.DisplayName, "User.Read.All", day(-900))
 
 	// 5. hr-directory-sync: privileged Graph permissions; certificate in use;
@@ -277,6 +289,22 @@ func Demo(now time.Time) Seed {
 	s.DirectoryRoleAssignments = append(s.DirectoryRoleAssignments, DirectoryRoleAssignment{ID: "dra-1",
 		PrincipalID: sp.ID, RoleDefinitionID: DirRolePrivilegedRoleAdmin, DirectoryScopeID: "/"})
 	graphPerm(sp.ID, a.DisplayName, "RoleManagement.ReadWrite.Directory", day(-250))
+
+	// 6b. The role-assignable group sg-entra-app-admins holds Application
+	// Administrator and is eligible (PIM) for Privileged Role
+	// Administrator; data-etl-runner's service principal is a member, with
+	// a person. identity-governance-automation is also eligible for Global
+	// Administrator itself, for 90 more days.
+	s.Groups = append(s.Groups, Group{ID: GUID("9a", 1), DisplayName: "sg-entra-app-admins", IsAssignableToRole: true,
+		SecurityEnabled: true, GroupTypes: []string{}, Members: []string{GUID("5a", 3), u("carol.diaz")}})
+	s.DirectoryRoleAssignments = append(s.DirectoryRoleAssignments, DirectoryRoleAssignment{ID: "dra-2",
+		PrincipalID: GUID("9a", 1), RoleDefinitionID: DirRoleApplicationAdmin, DirectoryScopeID: "/"})
+	end := day(90)
+	s.DirectoryRoleEligibilities = append(s.DirectoryRoleEligibilities,
+		DirectoryRoleEligibility{ID: "dre-1", PrincipalID: GUID("9a", 1), RoleDefinitionID: DirRolePrivilegedRoleAdmin,
+			DirectoryScopeID: "/", StartDateTime: day(-30), MemberType: "Direct", RoleEligibilityScheduleID: "res-1"},
+		DirectoryRoleEligibility{ID: "dre-2", PrincipalID: sp.ID, RoleDefinitionID: DirRoleGlobalAdmin,
+			DirectoryScopeID: "/", StartDateTime: day(-10), EndDateTime: &end, MemberType: "Direct", RoleEligibilityScheduleID: "res-2"})
 
 	// 7. marketing-analytics-export: never used, secret created 120 days
 	// ago; owner tag names zoe (not a known person).
@@ -307,15 +335,32 @@ func Demo(now time.Time) Seed {
 		AppOwnerOrganizationID: "0c0c0c0c-0000-4000-a000-00000000c0c0", Tags: []string{"WindowsAzureActiveDirectoryIntegratedApp"}})
 	s.SignIns[GUID("c2", 1)] = SignIn{AppOnlyClient: hoursAgo(120)}
 	graphPerm(GUID("5b", 1), "Contoso Backup Cloud", "Files.ReadWrite.All", day(-210))
+	// It also holds admin consent to read and write every user's mail
+	// (delegated), and two users consented to it reading their profile.
+	s.OAuth2PermissionGrants = append(s.OAuth2PermissionGrants,
+		OAuth2PermissionGrant{ID: "grant-contoso-admin", ClientID: GUID("5b", 1), ConsentType: "AllPrincipals",
+			ResourceID: DemoGraphSPID, Scope: "Mail.ReadWrite offline_access"},
+		OAuth2PermissionGrant{ID: "grant-contoso-alice", ClientID: GUID("5b", 1), ConsentType: "Principal",
+			PrincipalID: ptr(u("alice.nguyen")), ResourceID: DemoGraphSPID, Scope: "User.Read"},
+		OAuth2PermissionGrant{ID: "grant-contoso-bob", ClientID: GUID("5b", 1), ConsentType: "Principal",
+			PrincipalID: ptr(u("bob.martins")), ResourceID: DemoGraphSPID, Scope: "User.Read"})
 
-	// 12-13. User-assigned managed identities with owner and team tags.
+	// 12-13. User-assigned managed identities with owner and team tags,
+	// each trusted by an AKS cluster (workload identity): the payments
+	// worker's service account, and the default service account of the
+	// data namespace (weak trust: every pod there).
+	aks := "https://westeurope.oic.prod-aks.azure.com/" + DemoTenantID + "/5e1f0c2a-aks0-4000-a000-000000000001/"
 	s.ManagedIdentities = []ManagedIdentity{
 		{SubscriptionID: DemoSubProd, ResourceGroup: "rg-payments", Name: "mi-payments-worker",
-			PrincipalID: GUID("3a", 1), ClientID: GUID("3c", 1),
-			Tags: map[string]string{"owner": "bob.martins@acme.example", "team": "payments"}},
+			PrincipalID: GUID("3a", 1), ClientID: GUID("3c", 1), Created: day(-200),
+			Tags: map[string]string{"owner": "bob.martins@acme.example", "team": "payments"},
+			FederatedCredentials: []FederatedIdentityCredential{{ID: GUID("f2", 1), Name: "aks-payments-worker", Issuer: aks,
+				Subject: "system:serviceaccount:payments:payments-worker", Audiences: []string{"api://AzureADTokenExchange"}}}},
 		{SubscriptionID: DemoSubData, ResourceGroup: "rg-data", Name: "mi-data-lake-loader",
-			PrincipalID: GUID("3a", 2), ClientID: GUID("3c", 2),
-			Tags: map[string]string{"owner": "kate.jones@acme.example", "team": "data"}},
+			PrincipalID: GUID("3a", 2), ClientID: GUID("3c", 2), Created: day(-180),
+			Tags: map[string]string{"owner": "kate.jones@acme.example", "team": "data"},
+			FederatedCredentials: []FederatedIdentityCredential{{ID: GUID("f2", 2), Name: "aks-data-default", Issuer: aks,
+				Subject: "system:serviceaccount:data:default", Audiences: []string{"api://AzureADTokenExchange"}}}},
 	}
 	s.SignIns[GUID("3c", 1)] = SignIn{AppOnlyClient: hoursAgo(1)}
 	rbac(GUID("3a", 1), RoleStorageQueueContributor, prod+"/resourceGroups/rg-payments", day(-200))

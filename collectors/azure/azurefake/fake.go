@@ -22,9 +22,11 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -55,14 +57,19 @@ const (
 	OpServicePrincipalRemovePassword = "graph:servicePrincipals.removePassword"
 	OpAppRoleAssignedTo              = "graph:servicePrincipals.appRoleAssignedTo.list"
 	OpUsersList                      = "graph:users.list"
+	OpOAuth2PermissionGrantsList     = "graph:oauth2PermissionGrants.list"
 	OpDirectoryRoleDefinitions       = "graph:roleManagement.directory.roleDefinitions.list"
 	OpDirectoryRoleAssignments       = "graph:roleManagement.directory.roleAssignments.list"
+	OpDirectoryRoleEligibilities     = "graph:roleManagement.directory.roleEligibilityScheduleInstances.list"
+	OpGroupsList                     = "graph:groups.list(isAssignableToRole)"
+	OpGroupMembers                   = "graph:groups.members.list"
 	OpSPSignInActivities             = "graph:reports.servicePrincipalSignInActivities"
 	OpCredentialSignInActivities     = "graph:reports.appCredentialSignInActivities"
 	OpSubscriptionsList              = "arm:subscriptions.list"
 	OpRoleAssignmentsList            = "arm:roleAssignments.listForSubscription"
 	OpRoleDefinitionGet              = "arm:roleDefinitions.get"
 	OpUserAssignedIdentitiesList     = "arm:userAssignedIdentities.listBySubscription"
+	OpMIFederatedCredentialsList     = "arm:userAssignedIdentities.federatedIdentityCredentials.list"
 )
 
 // Server is a running fake.
@@ -81,6 +88,9 @@ type Server struct {
 	hang       time.Duration
 	pageSize   int
 	nextID     int
+	// canary is planted in every error body (see SetErrorCanary).
+	canary       string
+	canaryInCode bool
 	// done is closed by Close, so that hanging requests end.
 	done      chan struct{}
 	closeOnce sync.Once
@@ -143,6 +153,65 @@ func (s *Server) SetHang(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.hang = d
+}
+
+// SetErrorCanary plants v in every error body the fake sends: in the
+// message, the inner error and the target, and, with inCode, as the error
+// code itself. Tests use it to prove that what an error body says is never
+// stored, logged or returned (only the status and a well-formed error code
+// are). "" turns it off.
+func (s *Server) SetErrorCanary(v string, inCode bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.canary, s.canaryInCode = v, inCode
+}
+
+// canaryWriter rewrites an error body to carry a canary value.
+type canaryWriter struct {
+	http.ResponseWriter
+	canary string
+	inCode bool
+	status int
+	body   []byte
+}
+
+func (c *canaryWriter) WriteHeader(status int) {
+	c.status = status
+	if status < 400 {
+		c.ResponseWriter.WriteHeader(status)
+	}
+}
+
+func (c *canaryWriter) Write(b []byte) (int, error) {
+	if c.status >= 400 {
+		c.body = append(c.body, b...)
+		return len(b), nil
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+// flush sends a held error body with the canary planted in it.
+func (c *canaryWriter) flush() {
+	if c.status < 400 {
+		return
+	}
+	var body struct {
+		Error map[string]any `json:"error"`
+	}
+	if json.Unmarshal(c.body, &body) != nil || body.Error == nil {
+		body.Error = map[string]any{}
+	}
+	body.Error["message"] = fmt.Sprint(body.Error["message"]) + " (request " + c.canary + ")"
+	body.Error["target"] = c.canary
+	body.Error["innerError"] = map[string]any{"request-id": c.canary, "client-request-id": c.canary,
+		"date": "2026-11-20T12:00:00"}
+	if c.inCode {
+		body.Error["code"] = c.canary
+	}
+	b, _ := json.Marshal(body)
+	c.ResponseWriter.Header().Del("Content-Length")
+	c.ResponseWriter.WriteHeader(c.status)
+	_, _ = c.ResponseWriter.Write(b)
 }
 
 // SetLatency delays every response by d.
@@ -210,6 +279,14 @@ type route struct {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	canary, inCode := s.canary, s.canaryInCode
+	s.mu.Unlock()
+	if canary != "" {
+		cw := &canaryWriter{ResponseWriter: w, canary: canary, inCode: inCode}
+		defer cw.flush()
+		w = cw
+	}
 	rt := s.route(r)
 	if rt.op == "" {
 		writeError(w, http.StatusNotFound, "Request_ResourceNotFound", "no such resource: "+r.Method+" "+r.URL.Path)
@@ -379,15 +456,21 @@ func cloneSeed(in Seed) Seed {
 	}
 	out.DirectoryRoles = append([]DirectoryRole(nil), in.DirectoryRoles...)
 	out.DirectoryRoleAssignments = append([]DirectoryRoleAssignment(nil), in.DirectoryRoleAssignments...)
+	out.DirectoryRoleEligibilities = slices.Clone(in.DirectoryRoleEligibilities)
+	out.Groups = slices.Clone(in.Groups)
+	for i := range out.Groups {
+		out.Groups[i].Members = slices.Clone(out.Groups[i].Members)
+		out.Groups[i].GroupTypes = slices.Clone(out.Groups[i].GroupTypes)
+	}
 	out.AppRoleAssignments = append([]AppRoleAssignment(nil), in.AppRoleAssignments...)
+	out.OAuth2PermissionGrants = slices.Clone(in.OAuth2PermissionGrants)
 	out.SignIns = make(map[string]SignIn, len(in.SignIns))
 	for k, v := range in.SignIns {
 		out.SignIns[k] = v
 	}
-	out.CredentialSignIns = make(map[string]time.Time, len(in.CredentialSignIns))
-	for k, v := range in.CredentialSignIns {
-		out.CredentialSignIns[k] = v
-	}
+	out.CredentialSignIns = maps.Clone(in.CredentialSignIns)
+	out.CredentialFailedSignIns = maps.Clone(in.CredentialFailedSignIns)
+	out.CredentialReportOmits = slices.Clone(in.CredentialReportOmits)
 	out.Subscriptions = append([]Subscription(nil), in.Subscriptions...)
 	out.RoleDefinitions = append([]RoleDefinition(nil), in.RoleDefinitions...)
 	out.RoleAssignments = make([]RoleAssignment, len(in.RoleAssignments))
@@ -402,6 +485,10 @@ func cloneSeed(in Seed) Seed {
 			tags[k] = v
 		}
 		m.Tags = tags
+		m.FederatedCredentials = slices.Clone(m.FederatedCredentials)
+		for j := range m.FederatedCredentials {
+			m.FederatedCredentials[j].Audiences = slices.Clone(m.FederatedCredentials[j].Audiences)
+		}
 		out.ManagedIdentities[i] = m
 	}
 	return out

@@ -47,9 +47,17 @@ func (s *Server) graphRoute(method string, seg []string, beta bool) route {
 			return g(OpDirectoryRoleDefinitions, func(w http.ResponseWriter, r *http.Request) { s.listDirectoryRoles(w, r, beta) })
 		case "roleAssignments":
 			return g(OpDirectoryRoleAssignments, s.listDirectoryRoleAssignments)
+		case "roleEligibilityScheduleInstances":
+			return g(OpDirectoryRoleEligibilities, s.listRoleEligibilities)
 		}
 	case n == 1 && seg[0] == "users" && method == http.MethodGet:
 		return g(OpUsersList, s.listUsers)
+	case n == 1 && seg[0] == "groups" && method == http.MethodGet:
+		return g(OpGroupsList, s.listGroups)
+	case n == 3 && seg[0] == "groups" && seg[2] == "members" && method == http.MethodGet:
+		return g(OpGroupMembers, func(w http.ResponseWriter, r *http.Request) { s.listGroupMembers(w, r, seg[1]) })
+	case n == 1 && seg[0] == "oauth2PermissionGrants" && method == http.MethodGet:
+		return g(OpOAuth2PermissionGrantsList, s.listOAuth2Grants)
 	case seg[0] == "applications":
 		switch {
 		case n == 1 && method == http.MethodGet:
@@ -258,7 +266,13 @@ func (s *Server) ownerObject(id string, sel map[string]bool) map[string]any {
 		return m
 	}
 	if sp := s.sp(id); sp != nil {
-		return map[string]any{"@odata.type": "#microsoft.graph.servicePrincipal", "id": sp.ID, "appId": sp.AppID, "displayName": sp.DisplayName}
+		m := map[string]any{"@odata.type": "#microsoft.graph.servicePrincipal", "id": sp.ID, "appId": sp.AppID, "displayName": sp.DisplayName}
+		for k := range m {
+			if sel != nil && k != "id" && k != "@odata.type" && !sel[k] {
+				delete(m, k)
+			}
+		}
+		return m
 	}
 	return map[string]any{"@odata.type": "#microsoft.graph.directoryObject", "id": id}
 }
@@ -325,17 +339,15 @@ func (s *Server) listServicePrincipals(w http.ResponseWriter, r *http.Request) {
 		badQuery(w, err)
 		return
 	}
-	if strings.Contains(o.expand, "federatedIdentityCredentials") {
-		badQuery(w, queryError("federatedIdentityCredentials is not expandable on servicePrincipal in v1.0"))
-		return
-	}
 	s.mu.Lock()
 	n := len(s.st.ServicePrincipals)
 	s.mu.Unlock()
 	s.page(w, r, o, n, func(i int) (map[string]any, error) {
 		sp := &s.st.ServicePrincipals[i]
 		m := render(sp, o.selectSet, false)
-		return m, s.expandInto(m, o.expand, sp.Owners, nil)
+		// The federated credentials of a service principal are those of
+		// a managed identity (its ARM federatedIdentityCredentials).
+		return m, s.expandInto(m, o.expand, sp.Owners, s.miFederated(sp.ID))
 	})
 }
 
@@ -584,6 +596,80 @@ func (s *Server) listAppRoleAssignedTo(w http.ResponseWriter, r *http.Request, r
 	s.collection(w, r, o, items)
 }
 
+// listRoleEligibilities lists the PIM eligibilities for directory roles.
+func (s *Server) listRoleEligibilities(w http.ResponseWriter, r *http.Request) {
+	listSeed(s, w, r, "microsoft.graph.unifiedRoleEligibilityScheduleInstance", roleEligibilityProps, func() []DirectoryRoleEligibility {
+		return s.st.DirectoryRoleEligibilities
+	})
+}
+
+// listGroups lists groups; the fake supports only the filter the
+// collector sends (isAssignableToRole eq true).
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
+	o, err := parseQuery(r)
+	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	if err := checkSelect(o.selectSet, "microsoft.graph.group", groupProps); err != nil {
+		badQuery(w, err)
+		return
+	}
+	if o.filter != "" && o.filter != "isAssignableToRole eq true" {
+		badQuery(w, queryError("Unsupported filter: "+o.filter))
+		return
+	}
+	s.mu.Lock()
+	var items []map[string]any
+	for _, g := range s.st.Groups {
+		if o.filter == "" || g.IsAssignableToRole {
+			items = append(items, render(g, o.selectSet, false))
+		}
+	}
+	s.mu.Unlock()
+	s.collection(w, r, o, items)
+}
+
+// listGroupMembers lists a group's direct members as directory objects.
+func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request, id string) {
+	o, err := parseQuery(r)
+	if err != nil {
+		badQuery(w, err)
+		return
+	}
+	s.mu.Lock()
+	var members []string
+	found := false
+	for _, g := range s.st.Groups {
+		if g.ID == id {
+			members, found = g.Members, true
+		}
+	}
+	if !found {
+		s.mu.Unlock()
+		notFound(w, id)
+		return
+	}
+	items := make([]map[string]any, 0, len(members))
+	for _, m := range members {
+		items = append(items, s.ownerObject(m, o.selectSet))
+	}
+	s.mu.Unlock()
+	s.collection(w, r, o, items)
+}
+
+// listOAuth2Grants lists the delegated permission grants (default page
+// size; the API documents no $top or $expand).
+func (s *Server) listOAuth2Grants(w http.ResponseWriter, r *http.Request) {
+	if q := r.URL.Query(); q.Has("$top") || q.Has("$expand") {
+		badQuery(w, queryError("Query option '$top' or '$expand' is not supported on oauth2PermissionGrants in this fake."))
+		return
+	}
+	listSeed(s, w, r, "microsoft.graph.oAuth2PermissionGrant", nil, func() []OAuth2PermissionGrant {
+		return s.st.OAuth2PermissionGrants
+	})
+}
+
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 	o, err := parseQuery(r)
 	if err != nil {
@@ -649,19 +735,31 @@ func (s *Server) listDirectoryRoles(w http.ResponseWriter, r *http.Request, beta
 }
 
 func (s *Server) listDirectoryRoleAssignments(w http.ResponseWriter, r *http.Request) {
+	listSeed(s, w, r, "microsoft.graph.unifiedRoleAssignment", roleAssignmentProps, func() []DirectoryRoleAssignment {
+		return s.st.DirectoryRoleAssignments
+	})
+}
+
+// listSeed answers a plain collection of seed values (pick runs under the
+// lock), after checking the query and its $select against the entity's
+// properties (known nil: $select is not checked).
+func listSeed[T any](s *Server, w http.ResponseWriter, r *http.Request, typeName string, known map[string]bool, pick func() []T) {
 	o, err := parseQuery(r)
 	if err != nil {
 		badQuery(w, err)
 		return
 	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleAssignment", roleAssignmentProps); err != nil {
-		badQuery(w, err)
-		return
+	if known != nil {
+		if err := checkSelect(o.selectSet, typeName, known); err != nil {
+			badQuery(w, err)
+			return
+		}
 	}
 	s.mu.Lock()
-	var items []map[string]any
-	for _, d := range s.st.DirectoryRoleAssignments {
-		items = append(items, render(d, o.selectSet, false))
+	values := pick()
+	items := make([]map[string]any, 0, len(values))
+	for _, v := range values {
+		items = append(items, render(v, o.selectSet, false))
 	}
 	s.mu.Unlock()
 	s.collection(w, r, o, items)
@@ -673,17 +771,31 @@ func reportsDenied(w http.ResponseWriter) {
 }
 
 type signInActivity struct {
-	LastSignInDateTime  *time.Time `json:"lastSignInDateTime"`
-	LastSignInRequestID *string    `json:"lastSignInRequestId"`
+	LastSignInDateTime            *time.Time `json:"lastSignInDateTime"`
+	LastSignInRequestID           *string    `json:"lastSignInRequestId"`
+	LastSuccessfulSignInDateTime  *time.Time `json:"lastSuccessfulSignInDateTime,omitempty"`
+	LastSuccessfulSignInRequestID *string    `json:"lastSuccessfulSignInRequestId,omitempty"`
 }
 
-func activity(t time.Time) *signInActivity {
-	if t.IsZero() {
+func requestID(t time.Time) *string {
+	id := "00000000-0000-0000-0000-" + strconv.FormatInt(t.Unix()%1e12, 10)
+	return &id
+}
+
+// activity renders a signInActivity: the last attempt (success or failed
+// attempt, whichever is later) and, unless the report omits them, the last
+// success. nil when there was no attempt at all.
+func (s *Server) activity(success, failed time.Time) *signInActivity {
+	attempt := latest(success, failed).UTC()
+	if attempt.IsZero() {
 		return nil
 	}
-	t = t.UTC()
-	id := "00000000-0000-0000-0000-" + strconv.FormatInt(t.Unix()%1e12, 10)
-	return &signInActivity{LastSignInDateTime: &t, LastSignInRequestID: &id}
+	a := &signInActivity{LastSignInDateTime: &attempt, LastSignInRequestID: requestID(attempt)}
+	if !s.st.ReportsOmitSuccess && !success.IsZero() {
+		t := success.UTC()
+		a.LastSuccessfulSignInDateTime, a.LastSuccessfulSignInRequestID = &t, requestID(t)
+	}
+	return a
 }
 
 func latest(ts ...time.Time) time.Time {
@@ -717,11 +829,11 @@ func (s *Server) spSignIns(w http.ResponseWriter, r *http.Request) {
 		items = append(items, map[string]any{
 			"id":                              base64.RawURLEncoding.EncodeToString([]byte(sp.AppID)),
 			"appId":                           sp.AppID,
-			"lastSignInActivity":              activity(latest(si.AppOnlyClient, si.DelegatedClient, si.Resource)),
-			"delegatedClientSignInActivity":   activity(si.DelegatedClient),
-			"delegatedResourceSignInActivity": activity(time.Time{}),
-			"applicationAuthenticationClientSignInActivity":   activity(si.AppOnlyClient),
-			"applicationAuthenticationResourceSignInActivity": activity(si.Resource),
+			"lastSignInActivity":              s.activity(latest(si.AppOnlyClient, si.DelegatedClient, si.Resource), si.FailedClient),
+			"delegatedClientSignInActivity":   s.activity(si.DelegatedClient, time.Time{}),
+			"delegatedResourceSignInActivity": s.activity(time.Time{}, time.Time{}),
+			"applicationAuthenticationClientSignInActivity":   s.activity(si.AppOnlyClient, si.FailedClient),
+			"applicationAuthenticationResourceSignInActivity": s.activity(si.Resource, time.Time{}),
 		})
 	}
 	s.mu.Unlock()
@@ -744,8 +856,15 @@ func (s *Server) credSignIns(w http.ResponseWriter, r *http.Request) {
 	for i := range s.st.ServicePrincipals {
 		spByApp[s.st.ServicePrincipals[i].AppID] = &s.st.ServicePrincipals[i]
 	}
+	omit := map[string]bool{}
+	for _, k := range s.st.CredentialReportOmits {
+		omit[k] = true
+	}
 	var items []map[string]any
 	add := func(appID, appObjectID, spID, origin, keyID, keyType, usage string, created, expires time.Time) {
+		if omit[keyID] {
+			return
+		}
 		items = append(items, map[string]any{
 			"id":                       base64.RawURLEncoding.EncodeToString([]byte(keyID)),
 			"keyId":                    keyID,
@@ -758,7 +877,7 @@ func (s *Server) credSignIns(w http.ResponseWriter, r *http.Request) {
 			"credentialOrigin":         origin,
 			"createdDateTime":          created.UTC(),
 			"expirationDateTime":       expires.UTC(),
-			"signInActivity":           activity(s.st.CredentialSignIns[keyID]),
+			"signInActivity":           s.activity(s.st.CredentialSignIns[keyID], s.st.CredentialFailedSignIns[keyID]),
 		})
 	}
 	for _, a := range s.st.Applications {
@@ -798,6 +917,17 @@ func (s *Server) sp(id string) *ServicePrincipal {
 	for i := range s.st.ServicePrincipals {
 		if s.st.ServicePrincipals[i].ID == id {
 			return &s.st.ServicePrincipals[i]
+		}
+	}
+	return nil
+}
+
+// miFederated returns the federated credentials of the user-assigned
+// managed identity whose service principal is id.
+func (s *Server) miFederated(id string) []FederatedIdentityCredential {
+	for _, m := range s.st.ManagedIdentities {
+		if m.PrincipalID == id {
+			return m.FederatedCredentials
 		}
 	}
 	return nil
