@@ -37,15 +37,15 @@ var discoveryAPIs = map[string]string{
 
 type discoDoc struct {
 	Name        string
-	ServicePath string                  `json:"servicePath"`
-	Parameters  map[string]*discoParam  `json:"parameters"`
-	Schemas     map[string]*schema      `json:"schemas"`
+	ServicePath string                    `json:"servicePath"`
+	Parameters  map[string]*discoParam    `json:"parameters"`
+	Schemas     map[string]*schema        `json:"schemas"`
 	Resources   map[string]*discoResource `json:"resources"`
 	methods     []*discoMethod
 }
 
 type discoResource struct {
-	Methods   map[string]*discoMethod `json:"methods"`
+	Methods   map[string]*discoMethod   `json:"methods"`
 	Resources map[string]*discoResource `json:"resources"`
 }
 
