@@ -2,12 +2,16 @@ package gcp
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
+	"unicode/utf8"
 
+	"cloud.google.com/go/auth"
 	"github.com/googleapis/gax-go/v2/apierror"
 	"google.golang.org/api/googleapi"
 
@@ -82,33 +86,57 @@ var ops = collectors.Ops{
 // (SERVICE_DISABLED) unavailable, 504 and a call that ran out of time
 // timeout. Any other HTTP error keeps its status and is an error. A
 // cancelled context is left as it is.
+//
+// The error it returns is reduced: the HTTP status, Google's status and
+// reason, the permission Google names, and a short message with anything
+// secret-looking removed. A response body is never kept whole (Google's
+// messages can echo what was sent, and the OAuth token endpoint's errors
+// echo the signed assertion), so nothing of it reaches a gap, a log line
+// or an error string.
 func translate(err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}
 	var ge *googleapi.Error
-	if !errors.As(err, &ge) {
-		var ne net.Error
-		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-			return fmt.Errorf("%w: %w", collectors.ErrTimeout, err)
-		}
-		return err
+	var te *auth.Error
+	switch {
+	case errors.As(err, &ge):
+		return apiError(err, ge)
+	case errors.As(err, &te):
+		return tokenError(te)
 	}
-	reason := ""
+	msg := shortMessage(err.Error())
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return fmt.Errorf("%w: %s", collectors.ErrTimeout, msg)
+	}
+	return errors.New(msg)
+}
+
+// apiError reduces a Google API error.
+func apiError(err error, ge *googleapi.Error) error {
+	reason, status, perm := "", "", ""
 	if ae, ok := apierror.FromError(err); ok {
-		reason = ae.Reason()
+		reason, status = ae.Reason(), ae.GRPCStatus().Code().String()
+		perm = ae.Metadata()["permission"]
 	}
 	if reason == "" && len(ge.Errors) > 0 {
 		reason = ge.Errors[0].Reason
 	}
 	what := fmt.Sprintf("HTTP %d", ge.Code)
-	if reason != "" {
-		what += " " + reason
+	for _, w := range []string{status, reason} {
+		if w != "" && w != "OK" && w != "Unknown" && errorCode.MatchString(w) {
+			what += " " + w
+		}
 	}
+	if perm != "" && permissionName.MatchString(perm) {
+		what += " (permission " + perm + ")"
+	}
+	msg := shortMessage(ge.Message)
 	var sentinel error
 	switch {
 	case reason == "SERVICE_DISABLED" || reason == "accessNotConfigured" || strings.Contains(ge.Message, "has not been used"):
-		return fmt.Errorf("%w: API not enabled (%s): %s", collectors.ErrUnavailable, what, ge.Message)
+		return fmt.Errorf("%w: API not enabled (%s): %s", collectors.ErrUnavailable, what, msg)
 	case ge.Code == http.StatusForbidden || ge.Code == http.StatusUnauthorized:
 		sentinel = collectors.ErrDenied
 	case ge.Code == http.StatusTooManyRequests:
@@ -120,7 +148,111 @@ func translate(err error) error {
 	case ge.Code == http.StatusGatewayTimeout:
 		sentinel = collectors.ErrTimeout
 	default:
-		return fmt.Errorf("%s: %s", what, ge.Message)
+		return fmt.Errorf("%s: %s", what, msg)
 	}
-	return fmt.Errorf("%w (%s): %s", sentinel, what, ge.Message)
+	return fmt.Errorf("%w (%s): %s", sentinel, what, msg)
+}
+
+// tokenError reduces an error of the OAuth token endpoint (or of the
+// security token service, for workload identity federation): its status
+// and OAuth error code, and a short description. Its body, which echoes
+// the assertion the scanner signed, is dropped. The endpoint refusing the
+// scanner's credentials is a denial.
+func tokenError(te *auth.Error) error {
+	code := 0
+	if te.Response != nil {
+		code = te.Response.StatusCode
+	}
+	var body struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}
+	_ = json.Unmarshal(te.Body, &body)
+	what := fmt.Sprintf("token endpoint HTTP %d", code)
+	if errorCode.MatchString(body.Error) {
+		what += " " + body.Error
+	}
+	msg := "the scanner's credentials could not be exchanged for an access token"
+	if d := shortMessage(body.Description); d != "" {
+		msg += ": " + d
+	}
+	switch {
+	case code == http.StatusTooManyRequests:
+		return fmt.Errorf("%w (%s): %s", collectors.ErrThrottled, what, msg)
+	case code >= 500:
+		return fmt.Errorf("%w (%s): %s", collectors.ErrUnavailable, what, msg)
+	}
+	return fmt.Errorf("%w (%s): %s", collectors.ErrDenied, what, msg)
+}
+
+var (
+	// errorCode is what a status, reason or OAuth error code looks like.
+	errorCode = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.]{0,63}$`)
+	// permissionName is an IAM permission (service.resource.verb).
+	permissionName = regexp.MustCompile(`^[a-z][a-zA-Z0-9]*(\.[a-zA-Z0-9]+){2,3}$`)
+)
+
+// maxMessage bounds the message kept of a provider's error.
+const maxMessage = 200
+
+// shortMessage keeps the first line of a provider's message, at most
+// maxMessage bytes, with every secret-looking value replaced.
+func shortMessage(s string) string {
+	s = scrub(s)
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSpace(s)
+	if len(s) <= maxMessage {
+		return s
+	}
+	cut := maxMessage
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+// secretLooking are values that must never be kept: signed JWTs (an OAuth
+// assertion, an ID token), access and refresh tokens, API keys, PEM
+// blocks.
+var secretLooking = []*regexp.Regexp{
+	regexp.MustCompile(`eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*`),
+	regexp.MustCompile(`ya29\.[A-Za-z0-9_.-]+`),
+	regexp.MustCompile(`1//[A-Za-z0-9_-]{16,}`),
+	regexp.MustCompile(`AIza[A-Za-z0-9_-]{16,}`),
+	regexp.MustCompile(`(?s)-----BEGIN[A-Z ]*-----.*?(-----END[A-Z ]*-----|$)`),
+}
+
+var (
+	// opaque is a long run of base64 characters: a key, a secret, a token.
+	opaque = regexp.MustCompile(`[A-Za-z0-9+/=_-]{32,}`)
+	// resourceWord is a segment of a resource name or an id: a camelCase
+	// collection ("serviceAccounts"), a lower-case id or a number.
+	resourceWord = regexp.MustCompile(`^([a-z][a-zA-Z]*|[a-z0-9][a-z0-9._-]*|[0-9]+)?$`)
+)
+
+const redacted = "[redacted]"
+
+// scrub replaces secret-looking values, and any long opaque run that mixes
+// upper case, lower case and digits unless it reads as a resource name.
+func scrub(s string) string {
+	for _, re := range secretLooking {
+		s = re.ReplaceAllString(s, redacted)
+	}
+	return opaque.ReplaceAllStringFunc(s, func(run string) string {
+		if strings.ContainsAny(run, "+=") {
+			return redacted
+		}
+		if !strings.ContainsAny(run, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") || !strings.ContainsAny(run, "abcdefghijklmnopqrstuvwxyz") ||
+			!strings.ContainsAny(run, "0123456789") {
+			return run
+		}
+		for _, seg := range strings.Split(run, "/") {
+			if !resourceWord.MatchString(seg) {
+				return redacted
+			}
+		}
+		return run
+	})
 }

@@ -80,8 +80,12 @@ type Server struct {
 	maxPage     int
 	hang        time.Duration
 	sendSecrets bool
-	closed      chan struct{}
-	closeOnce   sync.Once
+	// errorEcho is planted in every error answer (SetErrorEcho).
+	errorEcho string
+	// token endpoint state (token.go)
+	tokens    tokenEndpoint
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // defaultHang is how long a call with a Timeout fault waits for the
@@ -220,6 +224,9 @@ func (s *Server) Mutate(f func(*Seed)) {
 }
 
 type apiError struct {
+	// echo, when set, is repeated in the message and in a DebugInfo
+	// detail, as Google repeats parts of a request in its errors.
+	echo       string
 	code       int
 	status     string
 	reason     string
@@ -230,6 +237,14 @@ type apiError struct {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
+	if path == tokenPath {
+		s.serveToken(w, r)
+		return
+	}
+	s.mu.Lock()
+	echo := s.errorEcho
+	s.mu.Unlock()
+	writeErr := func(w http.ResponseWriter, e apiError) { e.echo = echo; writeErr(w, e) }
 	op, scope, api, h := s.route(r, path)
 	if h == nil {
 		writeErr(w, apiError{code: 404, status: "NOT_FOUND", msg: "unknown path " + r.Method + " " + path})
@@ -320,6 +335,10 @@ func writeErr(w http.ResponseWriter, e apiError) {
 	}
 	w.WriteHeader(e.code)
 	details := []any{}
+	if e.echo != "" {
+		e.msg += " (request: " + e.echo + ")"
+		details = append(details, map[string]any{"@type": "type.googleapis.com/google.rpc.DebugInfo", "detail": "request " + e.echo})
+	}
 	if e.reason != "" {
 		md := map[string]string{}
 		if e.perm != "" {
