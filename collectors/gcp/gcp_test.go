@@ -142,8 +142,9 @@ func TestDemoMapping(t *testing.T) {
 		t.Errorf("unused key: usage %+v, want never-used with source and as-of", u)
 	}
 	ledger := identityByName(t, inv, "payments-ledger-sync")
-	if u := ledger.Usage; u.State != nhi.UsageUsed || !u.LastUsed.Equal(now.AddDate(0, 0, -200).Truncate(24*time.Hour)) {
-		t.Errorf("dormant account usage %+v, want last used 200 days ago (day granularity)", u)
+	if u := ledger.Usage; u.State != nhi.UsageUsed || !u.LastUsed.Equal(now.AddDate(0, 0, -200).Truncate(24*time.Hour)) ||
+		!strings.Contains(u.Reason, "day precision") || !strings.Contains(u.Reason, "failed attempts") {
+		t.Errorf("dormant account usage %+v, want last used 200 days ago, at day precision, with the failed-attempts caveat", u)
 	}
 	nodes := identityByName(t, inv, "platform-gke-nodes")
 	if nodes.Status != nhi.StatusDisabled || !nodes.Credentials[0].ProviderRotated || nodes.Credentials[0].Type != nhi.CredGCPSystemManagedKey {

@@ -444,12 +444,12 @@ func accountUsage(p *project, sa *iam.ServiceAccount, delegated bool, attrs map[
 		return nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, Reason: p.usageErr}
 	case len(blind) > 0:
 		if seen {
-			attrs["activity_analyzer_last_authenticated"] = last.Format(time.RFC3339)
+			attrs["activity_analyzer_last_authenticated"] = last.Format(time.DateOnly)
 		}
 		return nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, AsOf: p.obsEnd,
 			Reason: "Activity Analyzer blind spot: " + strings.Join(blind, "; ")}
 	case seen:
-		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: p.obsEnd}
+		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: p.obsEnd, Reason: usedCaveat}
 	}
 	return nhi.Usage{State: nhi.UsageNeverUsed, Source: usageSource, AsOf: p.obsEnd,
 		Reason: "no authentication recorded since " + since}
@@ -528,7 +528,7 @@ func keyCredential(s *scan, p *project, kid string, k *iam.ServiceAccountKey, de
 		cred.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, AsOf: asOf,
 			Reason: "Activity Analyzer blind spot: the account has domain-wide delegation and Workspace API use is not recorded"}
 	case seen:
-		cred.Usage = nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: asOf}
+		cred.Usage = nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: asOf, Reason: usedCaveat}
 	case system:
 		cred.Usage = nhi.Usage{State: nhi.UsageNotReported, Reason: "Google-managed key: Google uses and rotates it"}
 	default:

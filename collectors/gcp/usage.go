@@ -179,7 +179,7 @@ func readActivity(a *policyanalyzer.GoogleCloudPolicyanalyzerV1Activity, saLast,
 	if json.Unmarshal(a.Activity, &d) != nil {
 		return
 	}
-	t := parseTime(d.LastAuthenticatedTime)
+	t := day(parseTime(d.LastAuthenticatedTime))
 	if t.IsZero() {
 		return
 	}
@@ -210,6 +210,22 @@ func readActivity(a *policyanalyzer.GoogleCloudPolicyanalyzerV1Activity, saLast,
 		}
 	}
 }
+
+// day returns the day of t, at midnight UTC. Activity Analyzer reports
+// the day of the last authentication, not its time (its timestamps are the
+// start of a day in Pacific time), so the collector keeps the day only.
+func day(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// usedCaveat qualifies every last use Activity Analyzer reports: it is
+// the day, and failed authentication attempts count (a call that was
+// denied, or named a resource that does not exist, is an authentication
+// too).
+const usedCaveat = "day precision: Activity Analyzer reports the day of the last authentication, and counts failed attempts too"
 
 // accountLast returns the last authentication recorded for an account, by
 // unique id or, for activities that named it only by email, by email.

@@ -637,6 +637,14 @@ func page(r *http.Request, total, size int) (from, to int, next string, e *apiEr
 	return from, to, next, nil
 }
 
+// pacificDay is how Activity Analyzer reports a last authentication: the
+// start of its day in Pacific time ("2021-04-05T07:00:00Z" in Google's
+// example). The fake uses standard time, UTC-8, all year.
+func pacificDay(t time.Time) time.Time {
+	p := t.UTC().Add(-8 * time.Hour)
+	return time.Date(p.Year(), p.Month(), p.Day(), 8, 0, 0, 0, time.UTC)
+}
+
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -896,7 +904,7 @@ func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiErro
 				continue
 			}
 			raw, _ := json.Marshal(map[string]any{
-				"lastAuthenticatedTime": ts(sa.LastAuth.UTC().Truncate(24 * time.Hour)),
+				"lastAuthenticatedTime": ts(pacificDay(sa.LastAuth)),
 				"serviceAccount":        map[string]string{"fullResourceName": saFull, "projectNumber": p.Number, "serviceAccountId": sa.UniqueID},
 			})
 			acts = append(acts, &policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{ActivityType: typ, FullResourceName: saFull, ObservationPeriod: period, Activity: raw})
@@ -908,7 +916,7 @@ func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiErro
 			}
 			kFull := saFull + "/keys/" + k.ID
 			raw, _ := json.Marshal(map[string]any{
-				"lastAuthenticatedTime": ts(k.LastAuth.UTC().Truncate(24 * time.Hour)),
+				"lastAuthenticatedTime": ts(pacificDay(k.LastAuth)),
 				"serviceAccountKey":     map[string]string{"fullResourceName": kFull, "projectNumber": p.Number, "serviceAccountId": sa.UniqueID},
 			})
 			acts = append(acts, &policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{ActivityType: typ, FullResourceName: kFull, ObservationPeriod: period, Activity: raw})
