@@ -61,6 +61,9 @@ type account struct {
 
 type binding struct {
 	resource, role, member, condition string
+	// parent is the configured parent whose search found the binding;
+	// project the search result's project ("projects/NUMBER"), if any.
+	parent, project string
 }
 
 // scan is the state of one collection.
@@ -75,6 +78,8 @@ type scan struct {
 	bindings []binding
 	scopes   map[string]string
 	gaps     *collectors.Gaps
+	// federated: workload identity federation members, by member.
+	federated map[string]*principal
 
 	// unenumerated: the projects under some parent could not all be found
 	// (its asset listing and Resource Manager both failed), so a project
@@ -90,6 +95,10 @@ type scan struct {
 	searchParent string
 	// searchFailedAt: the scopes of the parents whose search failed.
 	searchFailedAt map[string]bool
+	// fedErr is the first failed search for pool principals, with the
+	// parent it failed at.
+	fedErr    error
+	fedParent string
 	// firstErr is the first failure of the scan, for the error returned
 	// when nothing at all was collected.
 	firstErr error
@@ -145,16 +154,35 @@ func (s *scan) addKey(saRef string, k *iam.ServiceAccountKey) {
 	s.keys[strings.ToLower(saRef)] = append(s.keys[strings.ToLower(saRef)], k)
 }
 
-func (s *scan) addBindings(resource string, bs []binding) {
+// addBindings records the bindings of a resource whose member keep
+// accepts.
+func (s *scan) addBindings(resource string, bs []binding, keep func(member string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range bs {
-		if strings.HasPrefix(b.member, "serviceAccount:") {
+		if keep(b.member) {
 			b.resource = resource
 			s.bindings = append(s.bindings, b)
 		}
 	}
 }
+
+// serviceAccountMember: a service account, or a GKE Workload Identity
+// member, which IAM names as a service account too.
+func serviceAccountMember(m string) bool { return strings.HasPrefix(m, "serviceAccount:") }
+
+// poolPrincipal: a principal:// or principalSet:// member of a workload
+// identity pool.
+func poolPrincipal(m string) bool {
+	if !strings.HasPrefix(m, "principal") {
+		return false
+	}
+	_, ok := parseFederated(m)
+	return ok
+}
+
+// anyCollected: a member the collector keeps.
+func anyCollected(m string) bool { return serviceAccountMember(m) || poolPrincipal(m) }
 
 // Collect inventories every configured scope. It returns a partial
 // inventory with gaps when some calls fail, and an error only when the
@@ -166,6 +194,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		now: c.cfg.Now().UTC(), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
+		federated: map[string]*principal{},
 	}
 	for _, parent := range c.parents {
 		if id, ok := strings.CutPrefix(parent, "projects/"); ok {
@@ -230,16 +259,28 @@ func (c *Collector) fail(s *scan, scope, op string, err error, note string, face
 
 // collectParent reads one asset parent, falling back to per-project calls.
 func (c *Collector) collectParent(ctx context.Context, s *scan, parent string) {
-	var assetsErr, policiesErr error
+	var assetsErr, policiesErr, fedErr error
 	var seen []string
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { seen, assetsErr = c.listAssets(gctx, s, parent); return nil })
-	g.Go(func() error { policiesErr = c.searchPolicies(gctx, s, parent); return nil })
+	g.Go(func() error {
+		policiesErr = c.searchPolicies(gctx, s, parent, "memberTypes:serviceAccount", serviceAccountMember)
+		return nil
+	})
+	g.Go(func() error { fedErr = c.searchPolicies(gctx, s, parent, federatedQuery, poolPrincipal); return nil })
 	_ = g.Wait()
 	if ctx.Err() != nil {
 		return
 	}
 	scope := gapScope(parent)
+	if fedErr != nil {
+		c.fail(s, scope, opSearchFederated, fedErr, "workload identity federation principals are not collected")
+		s.mu.Lock()
+		if s.fedErr == nil {
+			s.fedErr, s.fedParent = fedErr, parent
+		}
+		s.mu.Unlock()
+	}
 	if assetsErr != nil {
 		c.fail(s, scope, opListAssets, assetsErr, "fell back to per-project IAM calls")
 		s.mu.Lock()
@@ -351,10 +392,19 @@ func saFromKeyName(name string) string {
 
 func keyID(name string) string { return name[strings.LastIndex(name, "/")+1:] }
 
-func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent string) error {
+// searchPolicies searches the IAM policies under parent with query and
+// records the bindings whose member keep accepts, those of the pages read
+// before a failure included (a failed search for pool principals drops
+// them all: see federatedIdentities).
+func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent, query string, keep func(string) bool) error {
 	size := int64(min(c.cfg.AssetPageSize, 500))
-	return c.pages(ctx, func(ctx context.Context, token string) (string, error) {
-		resp, err := c.asset.V1.SearchAllIamPolicies(parent).Query("memberTypes:serviceAccount").
+	type found struct {
+		resource string
+		bs       []binding
+	}
+	var all []found
+	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
+		resp, err := c.asset.V1.SearchAllIamPolicies(parent).Query(query).
 			PageSize(size).PageToken(token).Context(ctx).Do()
 		if err != nil {
 			return "", err
@@ -370,13 +420,17 @@ func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent string) 
 					cond = b.Condition.Title
 				}
 				for _, m := range b.Members {
-					bs = append(bs, binding{role: b.Role, member: m, condition: cond})
+					bs = append(bs, binding{role: b.Role, member: m, condition: cond, parent: parent, project: r.Project})
 				}
 			}
-			s.addBindings(r.Resource, bs)
+			all = append(all, found{r.Resource, bs})
 		}
 		return resp.NextPageToken, nil
 	})
+	for _, f := range all {
+		s.addBindings(f.resource, f.bs, keep)
+	}
+	return err
 }
 
 // sortedProjects returns the projects by id.

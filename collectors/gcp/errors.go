@@ -23,6 +23,8 @@ import (
 const (
 	opListAssets     = "cloudasset.assets.list"
 	opSearchPolicies = "cloudasset.searchAllIamPolicies"
+	// The search for workload identity pool principals (federatedQuery).
+	opSearchFederated = "cloudasset.searchAllIamPolicies:principals"
 	opListSAs        = "iam.projects.serviceAccounts.list"
 	opListKeys       = "iam.projects.serviceAccounts.keys.list"
 	opQueryActivity  = "policyanalyzer.activities.query"
@@ -38,6 +40,7 @@ const (
 // data from project labels (read with the project) and descriptions.
 var (
 	facetAccounts   = nhi.IdentitiesFacet(nhi.KindGCPServiceAccount)
+	facetFederated  = nhi.IdentitiesFacet(nhi.KindGCPFederatedPrincipal)
 	facetUserKeys   = nhi.CredentialsFacet(nhi.CredGCPUserManagedKey)
 	facetSystemKeys = nhi.CredentialsFacet(nhi.CredGCPSystemManagedKey)
 	facetAPIKeys    = nhi.CredentialsFacet(nhi.CredGCPAPIKey)
@@ -54,11 +57,15 @@ var ops = collectors.Ops{
 	// fallback, whose own calls record what stays missing.
 	opListAssets: {Permission: "cloudasset.assets.listResource (roles/cloudasset.viewer)",
 		Facets: []nhi.Facet{facetAccounts, facetUserKeys, facetSystemKeys, nhi.FacetOwnership}},
-	// Bindings at every level. Service agents and accounts from outside
-	// the scan are known only from their bindings, so the identity list is
-	// hidden with the grants.
+	// Bindings at every level. Service agents, accounts from outside the
+	// scan and GKE Workload Identity members are known only from their
+	// bindings, so the identity lists are hidden with the grants.
 	opSearchPolicies: {Permission: "cloudasset.assets.searchAllIamPolicies (roles/cloudasset.viewer)",
-		Facets: []nhi.Facet{facetAccounts, facetBindings}},
+		Facets: []nhi.Facet{facetAccounts, facetFederated, facetBindings}},
+	// Pool principals exist only through their bindings: without the
+	// search none is reported (their grants would be incomplete).
+	opSearchFederated: {Permission: "cloudasset.assets.searchAllIamPolicies (roles/cloudasset.viewer)",
+		Facets: []nhi.Facet{facetFederated}},
 	// A project's accounts: without them nothing of the project is known.
 	opListSAs: {Permission: "iam.serviceAccounts.list (roles/iam.serviceAccountViewer)"},
 	opListKeys: {Permission: "iam.serviceAccountKeys.list (roles/iam.serviceAccountViewer)",
@@ -77,7 +84,7 @@ var ops = collectors.Ops{
 	opListProjects: {Permission: "resourcemanager.projects.list (roles/browser)"},
 	opListFolders:  {Permission: "resourcemanager.folders.list (roles/browser)"},
 	opProjectPolicy: {Permission: "resourcemanager.projects.getIamPolicy (roles/iam.securityReviewer)",
-		Facets: []nhi.Facet{facetAccounts, facetBindings}},
+		Facets: []nhi.Facet{facetAccounts, facetFederated, facetBindings}},
 }
 
 // translate turns an API error into the collectors sentinels, so that
@@ -117,7 +124,7 @@ func translate(err error) error {
 func apiError(err error, ge *googleapi.Error) error {
 	reason, status, perm := "", "", ""
 	if ae, ok := apierror.FromError(err); ok {
-		reason, status = ae.Reason(), ae.GRPCStatus().Code().String()
+		reason, status = ae.Reason(), upperSnake(ae.GRPCStatus().Code().String())
 		perm = ae.Metadata()["permission"]
 	}
 	if reason == "" && len(ge.Errors) > 0 {
@@ -125,7 +132,7 @@ func apiError(err error, ge *googleapi.Error) error {
 	}
 	what := fmt.Sprintf("HTTP %d", ge.Code)
 	for _, w := range []string{status, reason} {
-		if w != "" && w != "OK" && w != "Unknown" && errorCode.MatchString(w) {
+		if w != "" && w != "OK" && w != "UNKNOWN" && errorCode.MatchString(w) {
 			what += " " + w
 		}
 	}
@@ -151,6 +158,19 @@ func apiError(err error, ge *googleapi.Error) error {
 		return fmt.Errorf("%s: %s", what, msg)
 	}
 	return fmt.Errorf("%w (%s): %s", sentinel, what, msg)
+}
+
+// upperSnake writes a status code as Google's error JSON names it
+// ("PermissionDenied" is PERMISSION_DENIED).
+func upperSnake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte('_')
+		}
+		b.WriteRune(r)
+	}
+	return strings.ToUpper(b.String())
 }
 
 // tokenError reduces an error of the OAuth token endpoint (or of the

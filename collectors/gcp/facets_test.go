@@ -15,6 +15,7 @@ import (
 
 var (
 	fAccounts   = nhi.Facet("identities:gcp-service-account")
+	fFederated  = nhi.Facet("identities:gcp-federated-principal")
 	fUserKeys   = nhi.Facet("credentials:gcp-user-managed-key")
 	fSystemKeys = nhi.Facet("credentials:gcp-system-managed-key")
 	fAPIKeys    = nhi.Facet("credentials:gcp-api-key")
@@ -111,12 +112,12 @@ func TestEveryScopeListsTheFacetsRead(t *testing.T) {
 	for _, skip := range []bool{false, true} {
 		inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.SkipUsage = skip }))
 		for _, sc := range inv.Scopes {
-			want := []nhi.Facet{fAPIKeys, fSystemKeys, fUserKeys, fBindings, fAccounts, fOwnership}
+			want := []nhi.Facet{fAPIKeys, fSystemKeys, fUserKeys, fBindings, fFederated, fAccounts, fOwnership}
 			if !skip {
 				want = append(want, fUsage)
 			}
 			if strings.HasPrefix(sc.ID, "organizations/") {
-				want = []nhi.Facet{fBindings, fAccounts}
+				want = []nhi.Facet{fBindings, fFederated, fAccounts}
 			}
 			if strings.Join(facetStrings(sc.Facets), ",") != strings.Join(facetStrings(want), ",") {
 				t.Errorf("skip usage %v: scope %s facets %v, want %v", skip, sc.ID, sc.Facets, want)

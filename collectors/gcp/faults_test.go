@@ -17,7 +17,8 @@ import (
 // whole scope).
 var reads = map[string][]nhi.Facet{
 	gcpfake.OpListAssets:         {"identities:gcp-service-account", "credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key", "ownership"},
-	gcpfake.OpSearchIamPolicies:  {"identities:gcp-service-account", "grants:role-binding"},
+	gcpfake.OpSearchIamPolicies:  {"identities:gcp-service-account", "identities:gcp-federated-principal", "grants:role-binding"},
+	gcpfake.OpSearchPrincipals:   {"identities:gcp-federated-principal"},
 	gcpfake.OpListSAs:            nil,
 	gcpfake.OpListKeys:           {"credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key"},
 	gcpfake.OpQueryActivity:      {"usage:activity-analyzer"},
@@ -25,7 +26,7 @@ var reads = map[string][]nhi.Facet{
 	gcpfake.OpGetProject:         {"ownership"},
 	gcpfake.OpListProjects:       nil,
 	gcpfake.OpListFolders:        nil,
-	gcpfake.OpGetProjectIamPolic: {"identities:gcp-service-account", "grants:role-binding"},
+	gcpfake.OpGetProjectIamPolic: {"identities:gcp-service-account", "identities:gcp-federated-principal", "grants:role-binding"},
 }
 
 // gapKindOf is the gap kind each injected fault must come out as.

@@ -267,15 +267,16 @@ func TestFolderScope(t *testing.T) {
 	for _, id := range inv.Identities {
 		names = append(names, strings.SplitN(id.Name, "@", 2)[0])
 	}
-	if got, want := strings.Join(names, ","), "devex-build-cache,devex-docs-bot,identity-scim-sync"; got != want {
+	const legacyCI = "principalSet://iam.googleapis.com/projects/100000000004/locations/global/workloadIdentityPools/legacy-ci/*"
+	if got, want := strings.Join(names, ","), "devex-build-cache,devex-docs-bot,identity-scim-sync,"+legacyCI; got != want {
 		t.Errorf("identities %s, want %s", got, want)
 	}
 	bot := identityByName(t, inv, "devex-docs-bot")
 	if len(bot.Grants) != 1 || bot.Grants[0].ID != "roles/iam.serviceAccountUser@projects/acme-devex-tools" || !bot.Grants[0].Privileged.Privileged() {
 		t.Errorf("devex-docs-bot grants %+v, want the privileged project-wide serviceAccountUser", bot.Grants)
 	}
-	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies); n != 2 {
-		t.Errorf("asset calls %v, want one listing and one search at the folder", srv.Calls())
+	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies) + srv.CallCount(gcpfake.OpSearchPrincipals); n != 3 {
+		t.Errorf("asset calls %v, want one listing and two searches at the folder", srv.Calls())
 	}
 }
 

@@ -32,8 +32,10 @@ func (c *Collector) build(s *scan) nhi.Inventory {
 	for _, a := range s.accounts {
 		inv.Identities = append(inv.Identities, c.identity(s, a))
 	}
+	inv.Identities = append(inv.Identities, s.federatedIdentities()...)
 	s.undescribed()
 	s.spreadSearchGap()
+	s.spreadFederatedGap()
 	inv.Scopes = c.scopes(s)
 	inv.Gaps = s.gaps.List()
 	inv.Normalize()
@@ -67,6 +69,10 @@ func (s *scan) bindGrants() {
 	for _, b := range s.bindings {
 		scope, resolved := s.grantScope(b.resource)
 		resolved = resolved || certain
+		if m, ok := parseFederated(b.member); ok {
+			s.bindFederated(m, b, scope, resolved)
+			continue
+		}
 		email := strings.ToLower(strings.TrimPrefix(b.member, "serviceAccount:"))
 		uid, ok := s.byEmail[email]
 		if !ok {
@@ -237,7 +243,22 @@ func (s *scan) spreadSearchGap() {
 	err := fmt.Errorf("%w; the search at %s failed: organisation, folder and resource-level bindings are not collected", s.searchErr, s.searchParent)
 	for id := range s.scopes {
 		if !s.searchFailedAt[id] {
-			s.gaps.Add(id, opSearchPolicies, err, facetAccounts, facetBindings)
+			s.gaps.Add(id, opSearchPolicies, err, facetAccounts, facetFederated, facetBindings)
+		}
+	}
+}
+
+// spreadFederatedGap repeats a failed search for pool principals on every
+// scope: a principal lives in its pool's project, or where it is bound,
+// and none is reported (see federatedIdentities).
+func (s *scan) spreadFederatedGap() {
+	if s.fedErr == nil {
+		return
+	}
+	err := fmt.Errorf("%w; the search for workload identity federation principals at %s failed", s.fedErr, s.fedParent)
+	for id := range s.scopes {
+		if id != gapScope(s.fedParent) {
+			s.gaps.Add(id, opSearchFederated, err, facetFederated)
 		}
 	}
 }
@@ -247,13 +268,13 @@ func (s *scan) spreadSearchGap() {
 // (organisations, folders and resources hold only accounts known from
 // their bindings).
 func (c *Collector) scopes(s *scan) []nhi.Scope {
-	project := []nhi.Facet{facetAccounts, facetUserKeys, facetSystemKeys, facetAPIKeys, facetBindings, nhi.FacetOwnership}
+	project := []nhi.Facet{facetAccounts, facetFederated, facetUserKeys, facetSystemKeys, facetAPIKeys, facetBindings, nhi.FacetOwnership}
 	if !c.cfg.SkipUsage {
 		project = append(project, facetUsage)
 	}
 	out := make([]nhi.Scope, 0, len(s.scopes))
 	for id, name := range s.scopes {
-		sc := nhi.Scope{Provider: nhi.GCP, ID: id, Name: name, Facets: []nhi.Facet{facetAccounts, facetBindings}}
+		sc := nhi.Scope{Provider: nhi.GCP, ID: id, Name: name, Facets: []nhi.Facet{facetAccounts, facetFederated, facetBindings}}
 		if p, ok := s.projects[id]; ok {
 			if sc.Name == "" {
 				sc.Name = p.name

@@ -82,6 +82,20 @@ func identityIDs(inv nhi.Inventory) string {
 	return strings.Join(ids, "\n")
 }
 
+// withoutHidden returns full without the identities inv lacks where its
+// identity list is not observed.
+func withoutHidden(full, inv nhi.Inventory) nhi.Inventory {
+	cov := inv.Coverage()
+	out := full
+	out.Identities = nil
+	for _, id := range full.Identities {
+		if _, ok := inv.Identity(id.ID); ok || cov.Observed(nhi.GCP, id.Scope, nhi.IdentitiesFacet(id.Kind)) {
+			out.Identities = append(out.Identities, id)
+		}
+	}
+	return out
+}
+
 func itoa(n int) string { return string(rune('0' + n)) }
 
 func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
@@ -103,7 +117,14 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 			inv := collectortest.Collect(t, collector(t, srv))
 			sources := map[string]nhi.Gap{}
 			searchGaps := map[string]bool{}
+			principalGaps := 0
 			for _, g := range inv.Gaps {
+				if g.Source == gcpfake.OpSearchPrincipals {
+					// Disabling the API fails the search for pool principals
+					// too: a gap at the organisation and on every scope.
+					principalGaps++
+					continue
+				}
 				if strings.HasPrefix(g.Scope, "organizations/") {
 					sources[g.Source] = g
 				} else if g.Source == gcpfake.OpSearchIamPolicies && g.Kind == tc.kind {
@@ -124,12 +145,18 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 					t.Errorf("project %s has no search gap", sc.ID)
 				}
 			}
-			if len(inv.Gaps) != 2+len(searchGaps) {
+			if len(inv.Gaps) != 2+len(searchGaps)+principalGaps {
 				t.Errorf("gaps %+v, want the two asset gaps and one search gap per project", inv.Gaps)
+			}
+			if want := map[string]int{"denied": 0, "disabled": len(full.Scopes)}[tc.name]; principalGaps != want {
+				t.Errorf("%d gaps of the search for pool principals, want %d", principalGaps, want)
 			}
 			// Accounts and keys come from IAM instead; the service agent, seen
 			// only in bindings, still comes from the project policy.
-			if got, want := identityIDs(inv), identityIDs(full); got != want {
+			// Federated principals bound on resources only (or, with the
+			// API disabled, every pool principal) are missing, their
+			// identity list hidden.
+			if got, want := identityIDs(inv), identityIDs(withoutHidden(full, inv)); got != want {
 				t.Errorf("fallback identities\n%s\nwant\n%s", got, want)
 			}
 			if srv.CallCount(gcpfake.OpListSAs) != 5 || srv.CallCount(gcpfake.OpListKeys) != 14 || srv.CallCount(gcpfake.OpGetProjectIamPolic) != 5 {
@@ -179,7 +206,8 @@ func TestEveryScopeDeniedIsAnError(t *testing.T) {
 }
 
 // TestCallBudget checks that calls grow with pages and projects, not with
-// service accounts' keys: asset pages + policy pages + 3 per project.
+// service accounts' keys: asset pages + two policy searches' pages + 3 per
+// project.
 func TestCallBudget(t *testing.T) {
 	const projects, accounts = 12, 20
 	var counts []map[string]int
@@ -196,6 +224,7 @@ func TestCallBudget(t *testing.T) {
 		want := map[string]int{
 			gcpfake.OpListAssets:        (assets + 999) / 1000,
 			gcpfake.OpSearchIamPolicies: 1,
+			gcpfake.OpSearchPrincipals:  1,
 			gcpfake.OpQueryActivity:     2 * projects,
 			gcpfake.OpListAPIKeys:       projects,
 		}
@@ -208,7 +237,7 @@ func TestCallBudget(t *testing.T) {
 		for _, n := range calls {
 			total += n
 		}
-		if total != (assets+999)/1000+1+3*projects {
+		if total != (assets+999)/1000+2+3*projects {
 			t.Errorf("keys=%d: %d calls in all: %v", keys, total, calls)
 		}
 		counts = append(counts, calls)

@@ -41,6 +41,9 @@ func Demo(now time.Time) Seed {
 	sam := func(project, account string) string {
 		return "serviceAccount:" + account + "@" + project + ".iam.gserviceaccount.com"
 	}
+	pool := func(number, pool, rest string) string {
+		return "//iam.googleapis.com/projects/" + number + "/locations/global/workloadIdentityPools/" + pool + "/" + rest
+	}
 	const (
 		pay, data, plat, devex, ident = "acme-payments-prod", "acme-data-prod", "acme-platform-prod", "acme-devex-tools", "acme-identity-prod"
 		prodFolder, sharedFolder      = "200000000001", "200000000002"
@@ -89,6 +92,12 @@ func Demo(now time.Time) Seed {
 				ResourceBindings: map[string][]Binding{
 					"//iam.googleapis.com/projects/" + pay + "/serviceAccounts/104000000000000000001": {
 						{Role: "roles/iam.serviceAccountUser", Members: []string{sam(plat, "platform-terraform")}},
+						// GitHub Actions runs of acme/payments-service act as the deployer.
+						{Role: "roles/iam.workloadIdentityUser", Members: []string{"principalSet:" + pool("100000000003", "github-actions", "attribute.repository/acme/payments-service")}},
+					},
+					"//iam.googleapis.com/projects/" + pay + "/serviceAccounts/104000000000000000002": {
+						// GKE Workload Identity, the legacy member form.
+						{Role: "roles/iam.workloadIdentityUser", Members: []string{"serviceAccount:" + plat + ".svc.id.goog[payments/ledger-api]"}},
 					},
 				},
 			},
@@ -131,6 +140,9 @@ func Demo(now time.Time) Seed {
 					{Role: "roles/logging.logWriter", Members: []string{sam(plat, "platform-gke-nodes")}},
 					{Role: "roles/monitoring.metricWriter", Members: []string{sam(plat, "platform-gke-nodes")}},
 					{Role: "roles/compute.storageAdmin", Members: []string{sam(plat, "platform-backup-agent")}},
+					// GKE Workload Identity Federation: a pod's Kubernetes service
+					// account holds a role itself.
+					{Role: "roles/monitoring.viewer", Members: []string{"principal:" + pool("100000000003", plat+".svc.id.goog", "subject/ns/monitoring/sa/prometheus")}},
 				},
 			},
 			{ID: devex, Number: "100000000004", Name: "Developer tools", Parent: "folders/" + sharedFolder,
@@ -143,6 +155,9 @@ func Demo(now time.Time) Seed {
 				Bindings: []Binding{
 					{Role: "roles/storage.objectCreator", Members: []string{sam(devex, "devex-build-cache")}},
 					{Role: "roles/iam.serviceAccountUser", Members: []string{sam(devex, "devex-docs-bot")}},
+					// Every identity of a pool whose GitLab provider has no
+					// attribute condition: any gitlab.com project.
+					{Role: "roles/storage.objectAdmin", Members: []string{"principalSet:" + pool("100000000004", "legacy-ci", "*")}},
 				},
 			},
 			{ID: ident, Number: "100000000005", Name: "Identity production", Parent: "folders/" + sharedFolder,
@@ -153,6 +168,9 @@ func Demo(now time.Time) Seed {
 				},
 				Bindings: []Binding{
 					{Role: "roles/iam.serviceAccountViewer", Members: []string{sam(ident, "identity-scim-sync")}},
+					// People signing in through workforce identity federation:
+					// not non-human identities.
+					{Role: "roles/viewer", Members: []string{"principalSet://iam.googleapis.com/locations/global/workforcePools/acme-staff/group/sre"}},
 				},
 			},
 		},

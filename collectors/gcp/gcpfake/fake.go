@@ -22,8 +22,12 @@ import (
 
 // API operations, as counted by Calls and named in faults.
 const (
-	OpListAssets         = "cloudasset.assets.list"
-	OpSearchIamPolicies  = "cloudasset.searchAllIamPolicies"
+	OpListAssets        = "cloudasset.assets.list"
+	OpSearchIamPolicies = "cloudasset.searchAllIamPolicies"
+	// OpSearchPrincipals is a policy search for workload identity pool
+	// principals (a memberTypes query naming principal or principalSet):
+	// counted and faulted apart from the other searches.
+	OpSearchPrincipals   = "cloudasset.searchAllIamPolicies:principals"
 	OpListSAs            = "iam.projects.serviceAccounts.list"
 	OpGetSA              = "iam.projects.serviceAccounts.get"
 	OpDisableSA          = "iam.projects.serviceAccounts.disable"
@@ -44,6 +48,7 @@ const (
 var permissionFor = map[string]string{
 	OpListAssets:         "cloudasset.assets.listResource",
 	OpSearchIamPolicies:  "cloudasset.assets.searchAllIamPolicies",
+	OpSearchPrincipals:   "cloudasset.assets.searchAllIamPolicies",
 	OpListSAs:            "iam.serviceAccounts.list",
 	OpGetSA:              "iam.serviceAccounts.get",
 	OpDisableSA:          "iam.serviceAccounts.disable",
@@ -375,7 +380,7 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	switch {
 	case ver == "v1" && verb == "searchAllIamPolicies" && len(rest) == 2:
 		parent := rest[0] + "/" + rest[1]
-		return OpSearchIamPolicies, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.searchIamPolicies(r, parent) }
+		return searchOp(r), s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.searchIamPolicies(r, parent) }
 	case ver == "v1" && len(rest) == 3 && rest[2] == "assets" && method == http.MethodGet:
 		parent := rest[0] + "/" + rest[1]
 		return OpListAssets, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.listAssets(r, parent) }
@@ -807,82 +812,6 @@ func (s *Server) listAssets(r *http.Request, parent string) (any, *apiError) {
 		out.Assets = append(out.Assets, a)
 	}
 	return out, nil
-}
-
-func policyJSON(bs []Binding, onlySA bool) *cloudasset.Policy {
-	pol := &cloudasset.Policy{Version: 3, Etag: "BwX="}
-	for _, b := range bs {
-		hasSA := false
-		for _, m := range b.Members {
-			hasSA = hasSA || strings.HasPrefix(m, "serviceAccount:")
-		}
-		if onlySA && !hasSA {
-			continue
-		}
-		cb := &cloudasset.Binding{Role: b.Role, Members: append([]string(nil), b.Members...)}
-		if b.ConditionTitle != "" {
-			cb.Condition = &cloudasset.Expr{Title: b.ConditionTitle, Expression: "request.time < timestamp(\"2030-01-01T00:00:00Z\")"}
-		}
-		pol.Bindings = append(pol.Bindings, cb)
-	}
-	return pol
-}
-
-func (s *Server) searchIamPolicies(r *http.Request, scope string) (any, *apiError) {
-	onlySA := strings.Contains(r.URL.Query().Get("query"), "memberTypes:serviceAccount")
-	org := "organizations/" + s.seed.Organization
-	var results []*cloudasset.IamPolicySearchResult
-	add := func(res *cloudasset.IamPolicySearchResult, bs []Binding) {
-		res.Policy = policyJSON(bs, onlySA)
-		if len(res.Policy.Bindings) > 0 {
-			res.Organization = org
-			results = append(results, res)
-		}
-	}
-	if scope == org {
-		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/" + org,
-			AssetType: "cloudresourcemanager.googleapis.com/Organization"}, s.seed.OrgBindings)
-	}
-	for _, f := range s.seed.Folders {
-		anc := s.ancestors("folders/" + f.ID)
-		if !contains(anc, scope) {
-			continue
-		}
-		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/folders/" + f.ID,
-			AssetType: "cloudresourcemanager.googleapis.com/Folder", Folders: anc[:len(anc)-1]}, f.Bindings)
-	}
-	for i := range s.seed.Projects {
-		p := &s.seed.Projects[i]
-		if !s.under(p, scope) {
-			continue
-		}
-		anc := s.projectAncestors(p)
-		folders := []string{}
-		for _, a := range anc {
-			if strings.HasPrefix(a, "folders/") {
-				folders = append(folders, a)
-			}
-		}
-		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/projects/" + p.Number,
-			AssetType: "cloudresourcemanager.googleapis.com/Project", Project: "projects/" + p.Number, Folders: folders}, p.Bindings)
-		names := make([]string, 0, len(p.ResourceBindings))
-		for n := range p.ResourceBindings {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			at := "iam.googleapis.com/ServiceAccount"
-			if !strings.HasPrefix(n, "//iam.googleapis.com/") {
-				at = "unknown"
-			}
-			add(&cloudasset.IamPolicySearchResult{Resource: n, AssetType: at, Project: "projects/" + p.Number, Folders: folders}, p.ResourceBindings[n])
-		}
-	}
-	from, to, next, e := page(r, len(results), s.pageSize(r, 100, 500))
-	if e != nil {
-		return nil, e
-	}
-	return &cloudasset.SearchAllIamPoliciesResponse{Results: results[from:to], NextPageToken: next}, nil
 }
 
 func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiError) {
