@@ -25,14 +25,14 @@ const (
 	opSearchPolicies = "cloudasset.searchAllIamPolicies"
 	// The search for workload identity pool principals (federatedQuery).
 	opSearchFederated = "cloudasset.searchAllIamPolicies:principals"
-	opListSAs        = "iam.projects.serviceAccounts.list"
-	opListKeys       = "iam.projects.serviceAccounts.keys.list"
-	opQueryActivity  = "policyanalyzer.activities.query"
-	opListAPIKeys    = "apikeys.keys.list"
-	opGetProject     = "cloudresourcemanager.projects.get"
-	opListProjects   = "cloudresourcemanager.projects.list"
-	opListFolders    = "cloudresourcemanager.folders.list"
-	opProjectPolicy  = "cloudresourcemanager.projects.getIamPolicy"
+	opListSAs         = "iam.projects.serviceAccounts.list"
+	opListKeys        = "iam.projects.serviceAccounts.keys.list"
+	opQueryActivity   = "policyanalyzer.activities.query"
+	opListAPIKeys     = "apikeys.keys.list"
+	opGetProject      = "cloudresourcemanager.projects.get"
+	opListProjects    = "cloudresourcemanager.projects.list"
+	opListFolders     = "cloudresourcemanager.folders.list"
+	opProjectPolicy   = "cloudresourcemanager.projects.getIamPolicy"
 )
 
 // The facets the collector reads. Every identity is a service account;
