@@ -80,6 +80,8 @@ type scan struct {
 	gaps     *collectors.Gaps
 	// federated: workload identity federation members, by member.
 	federated map[string]*principal
+	// keyUnknown: the keys (by id) whose state no call returned, and why.
+	keyUnknown map[string]string
 
 	// unenumerated: the projects under some parent could not all be found
 	// (its asset listing and Resource Manager both failed), so a project
@@ -148,10 +150,16 @@ func (s *scan) addAccount(sa *iam.ServiceAccount) {
 	s.byEmail[strings.ToLower(sa.Email)] = sa.UniqueId
 }
 
-func (s *scan) addKey(saRef string, k *iam.ServiceAccountKey) {
+// addKey records a key of the account saRef (an email or a unique id).
+// known says whether its state (disabled, disable reason, extended status)
+// was read; see keyStateKnown.
+func (s *scan) addKey(saRef string, k *iam.ServiceAccountKey, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[strings.ToLower(saRef)] = append(s.keys[strings.ToLower(saRef)], k)
+	if !known {
+		s.keyUnknown[keyID(k.Name)] = "not read"
+	}
 }
 
 // addBindings records the bindings of a resource whose member keep
@@ -194,7 +202,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		now: c.cfg.Now().UTC(), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
-		federated: map[string]*principal{},
+		federated: map[string]*principal{}, keyUnknown: map[string]string{},
 	}
 	for _, parent := range c.parents {
 		if id, ok := strings.CutPrefix(parent, "projects/"); ok {
@@ -210,6 +218,9 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		c.collectParent(ctx, s, parent)
 		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.GCP, Scope: gapScope(parent), Phase: "inventory",
 			Identities: -1, Gaps: s.gaps.Count(gapScope(parent)), Done: i + 1, Total: len(c.parents)})
+	}
+	if ctx.Err() == nil {
+		c.verifyKeys(ctx, s)
 	}
 	if ctx.Err() == nil {
 		c.collectUsage(ctx, s)
@@ -363,15 +374,20 @@ func (s *scan) readAsset(typ, name string, data []byte) []string {
 		}
 	case typeKey:
 		var k iam.ServiceAccountKey
-		if json.Unmarshal(data, &k) != nil {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(data, &k) != nil || json.Unmarshal(data, &fields) != nil {
 			return nil
 		}
 		// //iam.googleapis.com/projects/P/serviceAccounts/SA/keys/K
+		if k.Name == "" {
+			k.Name = strings.TrimPrefix(name, "//iam.googleapis.com/")
+		}
+		known := keyStateKnown(&k, fields)
 		parts := strings.Split(name, "/")
 		if len(parts) >= 8 && parts[5] == "serviceAccounts" {
-			s.addKey(parts[6], &k)
+			s.addKey(parts[6], &k, known)
 		} else if ref := saFromKeyName(k.Name); ref != "" {
-			s.addKey(ref, &k)
+			s.addKey(ref, &k, known)
 		}
 		if len(parts) >= 8 && parts[3] == "projects" && parts[4] != "" && parts[4] != "-" {
 			s.addProject(&project{id: parts[4]})
@@ -379,6 +395,20 @@ func (s *scan) readAsset(typ, name string, data []byte) []string {
 		}
 	}
 	return nil
+}
+
+// keyStateKnown reports whether a key's asset data says its state. Cloud
+// Asset's resource data is the key "in which some sensitive fields are
+// removed and may not be present", and Google's JSON leaves out false and
+// empty values too: a user-managed key without "disabled" may be enabled,
+// or disabled with the field removed, and one without "extendedStatus" may
+// have been found exposed. Only a key the data calls disabled, or one
+// whose data names both fields, has a known state; a system-managed key
+// is Google's and cannot be disabled.
+func keyStateKnown(k *iam.ServiceAccountKey, fields map[string]json.RawMessage) bool {
+	_, hasDisabled := fields["disabled"]
+	_, hasStatus := fields["extendedStatus"]
+	return k.KeyType == "SYSTEM_MANAGED" || k.Disabled || (hasDisabled && hasStatus)
 }
 
 // saFromKeyName returns the account part of projects/P/serviceAccounts/A/keys/K.

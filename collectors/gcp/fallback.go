@@ -144,7 +144,7 @@ func (c *Collector) fallbackAccounts(ctx context.Context, s *scan, p *project) {
 			continue
 		}
 		for _, k := range resp.Keys {
-			s.addKey(sa.UniqueId, k)
+			s.addKey(sa.UniqueId, k, true)
 		}
 	}
 	s.mu.Lock()

@@ -130,6 +130,8 @@ func checkHidden(t *testing.T, seed uint64, clean, inv nhi.Inventory) {
 			switch {
 			case !ok && !hidden(want.Scope, nhi.CredentialsFacet(c.Type)):
 				t.Errorf("seed %d: %s credential %s (%s) is missing but observed in %s", seed, want.Name, c.ID, c.Type, want.Scope)
+			case ok && gc.Status != c.Status && !hidden(want.Scope, nhi.CredentialsFacet(c.Type)):
+				t.Errorf("seed %d: %s credential %s status %s, clean %s, but its type is observed in %s", seed, want.Name, c.ID, gc.Status, c.Status, want.Scope)
 			case ok && !sameUsage(gc.Usage, c.Usage) && !hidden(want.Scope, nhi.FacetUsage):
 				t.Errorf("seed %d: %s credential %s usage %+v, clean %+v, but usage is observed in %s", seed, want.Name, c.ID, gc.Usage, c.Usage, want.Scope)
 			}

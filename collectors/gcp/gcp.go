@@ -102,6 +102,12 @@ type Config struct {
 	// SkipUsage skips Policy Analyzer; usage is then reported as unknown
 	// and the usage facet is not listed as read.
 	SkipUsage bool
+	// KeyStateCalls bounds the IAM keys.list calls a scan makes to read
+	// the state of user-managed keys whose Cloud Asset data left it out
+	// (whether they are disabled, or were found exposed): one call per
+	// account, default 1000; negative makes none. A key whose state is
+	// not read is reported with status unknown and a gap, never as active.
+	KeyStateCalls int
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -188,6 +194,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 60 * time.Second
+	}
+	if cfg.KeyStateCalls == 0 {
+		cfg.KeyStateCalls = defaultKeyStateCalls
 	}
 	if len(cfg.OwnerTagKeys) == 0 {
 		cfg.OwnerTagKeys = []string{"owner"}

@@ -506,11 +506,14 @@ func keyCredential(s *scan, p *project, kid string, k *iam.ServiceAccountKey, de
 	if exp := parseTime(k.ValidBeforeTime); !exp.IsZero() && exp.Year() < 9999 {
 		cred.Expires = exp
 	}
+	why, unknown := s.keyUnknown[kid]
 	switch {
 	case k.Disabled:
 		cred.Status = nhi.StatusDisabled
 	case !cred.Expires.IsZero() && !cred.Expires.After(s.now):
 		cred.Status = nhi.StatusExpired
+	case unknown:
+		unknownKeyState(&cred, why)
 	}
 	for name, v := range map[string]string{"key_origin": k.KeyOrigin, "key_algorithm": k.KeyAlgorithm, "disable_reason": k.DisableReason, "key_type": k.KeyType} {
 		if v != "" {

@@ -87,6 +87,8 @@ type Server struct {
 	sendSecrets bool
 	// errorEcho is planted in every error answer (SetErrorEcho).
 	errorEcho string
+	// assetKeyFields: how asset data renders a key's state.
+	assetKeyFields AssetKeyFields
 	// token endpoint state (token.go)
 	tokens    tokenEndpoint
 	closed    chan struct{}
@@ -800,7 +802,7 @@ func (s *Server) listAssets(r *http.Request, parent string) (any, *apiError) {
 					DiscoveryDocumentUri: "https://iam.googleapis.com/$discovery/rest",
 				}}
 		default:
-			data, _ := json.Marshal(keyJSON(p, rf.sa, rf.k, s.sendSecrets))
+			data := assetKeyData(keyJSON(p, rf.sa, rf.k, s.sendSecrets), s.assetKeyFields)
 			saFull := "//iam.googleapis.com/projects/" + p.ID + "/serviceAccounts/" + rf.sa.UniqueID
 			a = &cloudasset.Asset{Name: saFull + "/keys/" + rf.k.ID, AssetType: typeKey, Ancestors: anc,
 				Resource: &cloudasset.Resource{
