@@ -82,6 +82,8 @@ type scan struct {
 	federated map[string]*principal
 	// keyUnknown: the keys (by id) whose state no call returned, and why.
 	keyUnknown map[string]string
+	// roles: the custom roles bindings name, by name.
+	roles map[string]*roleDef
 
 	// unenumerated: the projects under some parent could not all be found
 	// (its asset listing and Resource Manager both failed), so a project
@@ -202,7 +204,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		now: c.cfg.Now().UTC(), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
-		federated: map[string]*principal{}, keyUnknown: map[string]string{},
+		federated: map[string]*principal{}, keyUnknown: map[string]string{}, roles: map[string]*roleDef{},
 	}
 	for _, parent := range c.parents {
 		if id, ok := strings.CutPrefix(parent, "projects/"); ok {
@@ -221,6 +223,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	}
 	if ctx.Err() == nil {
 		c.verifyKeys(ctx, s)
+		c.readRoles(ctx, s)
 	}
 	if ctx.Err() == nil {
 		c.collectUsage(ctx, s)

@@ -258,6 +258,8 @@ var conformanceMethods = []string{
 	"cloudasset.assets.list",
 	"cloudasset.searchAllIamPolicies",
 	"iam.projects.serviceAccounts.list",
+	"iam.organizations.roles.get",
+	"iam.projects.roles.get",
 	"iam.projects.serviceAccounts.get",
 	"iam.projects.serviceAccounts.disable",
 	"iam.projects.serviceAccounts.enable",

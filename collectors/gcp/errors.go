@@ -33,6 +33,7 @@ const (
 	opListProjects    = "cloudresourcemanager.projects.list"
 	opListFolders     = "cloudresourcemanager.folders.list"
 	opProjectPolicy   = "cloudresourcemanager.projects.getIamPolicy"
+	opGetRole         = "iam.roles.get"
 )
 
 // The facets the collector reads. Every identity is a service account;
@@ -77,6 +78,8 @@ var ops = collectors.Ops{
 	// ruled out, so the project's usage is not observed either.
 	opListAPIKeys: {Permission: "apikeys.keys.list (roles/serviceusage.apiKeysViewer)",
 		Facets: []nhi.Facet{facetAPIKeys, facetUsage}},
+	// A custom role's definition: without it, its grants are not judged.
+	opGetRole: {Permission: "iam.roles.get (roles/iam.roleViewer)", Facets: []nhi.Facet{facetBindings}},
 	opGetProject: {Permission: "resourcemanager.projects.get (roles/browser)",
 		Facets: []nhi.Facet{nhi.FacetOwnership}},
 	// Listing the projects and folders under an organisation or folder:

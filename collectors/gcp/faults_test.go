@@ -24,6 +24,7 @@ var reads = map[string][]nhi.Facet{
 	gcpfake.OpQueryActivity:      {"usage:activity-analyzer"},
 	gcpfake.OpListAPIKeys:        {"credentials:gcp-api-key", "usage:activity-analyzer"},
 	gcpfake.OpGetProject:         {"ownership"},
+	gcpfake.OpGetRole:            {"grants:role-binding"},
 	gcpfake.OpListProjects:       nil,
 	gcpfake.OpListFolders:        nil,
 	gcpfake.OpGetProjectIamPolic: {"identities:gcp-service-account", "identities:gcp-federated-principal", "grants:role-binding"},

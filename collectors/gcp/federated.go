@@ -113,6 +113,8 @@ type principal struct {
 	projects, parents map[string]bool
 	// lost: a binding could not be keyed as a clean scan would key it.
 	lost bool
+	// unjudged: custom roles of its grants whose definition was not read.
+	unjudged []unjudgedRole
 }
 
 // bindFederated adds a binding's grant to its federation member.
@@ -132,7 +134,10 @@ func (s *scan) bindFederated(m poolMember, b binding, scope string, resolved boo
 		p.lost = true
 		return
 	}
-	g := grant(b, scope)
+	g, err := s.grant(b, scope)
+	if err != nil {
+		p.unjudged = append(p.unjudged, unjudgedRole{b.role, err})
+	}
 	p.grants[g.ID] = g
 }
 
@@ -196,6 +201,9 @@ func (s *scan) federatedIdentities() []nhi.Identity {
 		}
 		if p.lost {
 			s.lose(scope, facetBindings)
+		}
+		for _, u := range p.unjudged {
+			s.unjudged(scope, u.role, u.err)
 		}
 		out = append(out, federatedIdentity(p, scope))
 	}

@@ -85,7 +85,10 @@ func (s *scan) bindGrants() {
 			s.lose(a.project, facetBindings)
 			continue
 		}
-		g := grant(b, scope)
+		g, err := s.grant(b, scope)
+		if err != nil {
+			s.unjudged(a.project, b.role, err)
+		}
 		a.grants[g.ID] = g
 	}
 }
@@ -336,18 +339,36 @@ func (s *scan) grantScope(resource string) (string, bool) {
 	return rest, !numeric.MatchString(n)
 }
 
-// grant maps a binding; scope is its normalised resource. The verdict
-// comes from the normalised scope, as privilege.Classify would judge the
-// same grant from an imported inventory.
-func grant(b binding, scope string) nhi.Grant {
-	priv, privileged, reason := privilege.GCPRole(b.role, privilege.GCPScopeLevel(scope))
+// grant maps a binding; scope is its normalised resource. A predefined
+// role is judged from its name and the normalised scope, as
+// privilege.Classify would judge the same grant from an imported
+// inventory; a custom role from the permissions its definition includes
+// (privilege.GCPPermissions). When that definition could not be read, the
+// grant is not judged and err says why: the caller records a gap on the
+// holder's grants.
+func (s *scan) grant(b binding, scope string) (nhi.Grant, error) {
+	level := privilege.GCPScopeLevel(scope)
+	priv, privileged, reason := privilege.GCPRole(b.role, level)
+	verdict := nhi.VerdictOf(privileged)
+	var err error
+	if privilege.GCPCustomRole(b.role) {
+		if def := s.roles[b.role]; def != nil && def.err == nil {
+			priv, privileged, reason = privilege.GCPPermissions(def.perms, level)
+			verdict = nhi.VerdictOf(privileged)
+		} else {
+			verdict, err = nhi.NotJudged, errRoleUnread
+			if def != nil {
+				err = def.err
+			}
+		}
+	}
 	g := nhi.Grant{ID: b.role + "@" + scope, Kind: grantKind, Entitlement: b.role, Scope: scope,
-		Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason}
+		Privilege: priv, Privileged: verdict, Reason: reason}
 	if b.condition != "" {
 		g.ID += "?condition=" + b.condition
 		g.Via = "condition: " + b.condition
 	}
-	return g
+	return g, err
 }
 
 // identity maps one account.

@@ -65,6 +65,15 @@ func Demo(now time.Time) Seed {
 	return Seed{
 		Organization: DemoOrganization, OrgName: "acme.example", Now: now, ObservationStart: day(730),
 		OrgBindings: []Binding{{Role: "roles/browser", Members: []string{sam(plat, "platform-terraform")}}},
+		CustomRoles: []CustomRole{
+			// Judged by what it includes: it can act as every service
+			// account of the project it is bound on.
+			{Name: "organizations/" + DemoOrganization + "/roles/ciDeployer", Title: "CI deployer",
+				Permissions: []string{"artifactregistry.repositories.uploadArtifacts", "iam.serviceAccounts.actAs", "run.services.update"}},
+			// Called an administrator, but it only reads.
+			{Name: "projects/" + data + "/roles/reportingAdmin", Title: "Reporting admin",
+				Permissions: []string{"bigquery.datasets.get", "bigquery.tables.getData", "bigquery.tables.list"}},
+		},
 		Folders: []Folder{
 			{ID: prodFolder, DisplayName: "production", Parent: "organizations/" + DemoOrganization,
 				Bindings: []Binding{{Role: "roles/resourcemanager.folderAdmin", Members: []string{sam(plat, "platform-terraform")}}}},
@@ -120,6 +129,7 @@ func Demo(now time.Time) Seed {
 					{Role: "roles/bigquery.dataEditor", Members: []string{sam(data, "data-etl-runner"), sam(data, "data-ingest-worker")}},
 					{Role: "roles/bigquery.jobUser", Members: []string{sam(data, "data-etl-runner")}},
 					{Role: "roles/bigquery.dataViewer", Members: []string{sam(data, "data-reporting-exporter")}},
+					{Role: "projects/" + data + "/roles/reportingAdmin", Members: []string{sam(data, "data-reporting-exporter")}},
 					{Role: "roles/editor", Members: []string{"serviceAccount:100000000002-compute@developer.gserviceaccount.com"}},
 				},
 			},
@@ -154,6 +164,7 @@ func Demo(now time.Time) Seed {
 				},
 				Bindings: []Binding{
 					{Role: "roles/storage.objectCreator", Members: []string{sam(devex, "devex-build-cache")}},
+					{Role: "organizations/" + DemoOrganization + "/roles/ciDeployer", Members: []string{sam(devex, "devex-build-cache")}},
 					{Role: "roles/iam.serviceAccountUser", Members: []string{sam(devex, "devex-docs-bot")}},
 					// Every identity of a pool whose GitLab provider has no
 					// attribute condition: any gitlab.com project.

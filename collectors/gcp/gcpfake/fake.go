@@ -27,16 +27,18 @@ const (
 	// OpSearchPrincipals is a policy search for workload identity pool
 	// principals (a memberTypes query naming principal or principalSet):
 	// counted and faulted apart from the other searches.
-	OpSearchPrincipals   = "cloudasset.searchAllIamPolicies:principals"
-	OpListSAs            = "iam.projects.serviceAccounts.list"
-	OpGetSA              = "iam.projects.serviceAccounts.get"
-	OpDisableSA          = "iam.projects.serviceAccounts.disable"
-	OpEnableSA           = "iam.projects.serviceAccounts.enable"
-	OpListKeys           = "iam.projects.serviceAccounts.keys.list"
-	OpGetKey             = "iam.projects.serviceAccounts.keys.get"
-	OpDisableKey         = "iam.projects.serviceAccounts.keys.disable"
-	OpEnableKey          = "iam.projects.serviceAccounts.keys.enable"
-	OpDeleteKey          = "iam.projects.serviceAccounts.keys.delete"
+	OpSearchPrincipals = "cloudasset.searchAllIamPolicies:principals"
+	OpListSAs          = "iam.projects.serviceAccounts.list"
+	OpGetSA            = "iam.projects.serviceAccounts.get"
+	OpDisableSA        = "iam.projects.serviceAccounts.disable"
+	OpEnableSA         = "iam.projects.serviceAccounts.enable"
+	OpListKeys         = "iam.projects.serviceAccounts.keys.list"
+	OpGetKey           = "iam.projects.serviceAccounts.keys.get"
+	OpDisableKey       = "iam.projects.serviceAccounts.keys.disable"
+	OpEnableKey        = "iam.projects.serviceAccounts.keys.enable"
+	OpDeleteKey        = "iam.projects.serviceAccounts.keys.delete"
+	// OpGetRole reads a custom role of an organisation or a project.
+	OpGetRole            = "iam.roles.get"
 	OpQueryActivity      = "policyanalyzer.activities.query"
 	OpListAPIKeys        = "apikeys.keys.list"
 	OpGetProject         = "cloudresourcemanager.projects.get"
@@ -58,6 +60,7 @@ var permissionFor = map[string]string{
 	OpDisableKey:         "iam.serviceAccountKeys.disable",
 	OpEnableKey:          "iam.serviceAccountKeys.enable",
 	OpDeleteKey:          "iam.serviceAccountKeys.delete",
+	OpGetRole:            "iam.roles.get",
 	OpQueryActivity:      "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
 	OpListAPIKeys:        "apikeys.keys.list",
 	OpGetProject:         "resourcemanager.projects.get",
@@ -389,6 +392,9 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
 		p, t := rest[1], rest[5]
 		return OpQueryActivity, s.scopeOf("projects/" + p), "policyanalyzer", func(r *http.Request) (any, *apiError) { return s.queryActivity(r, p, t) }
+	case ver == "v1" && len(rest) == 4 && (rest[0] == "projects" || rest[0] == "organizations") && rest[2] == "roles" && method == http.MethodGet:
+		name := strings.Join(rest, "/")
+		return OpGetRole, s.scopeOf(rest[0] + "/" + rest[1]), "iam", func(*http.Request) (any, *apiError) { return s.getRole(name) }
 	case ver == "v1" && len(rest) >= 3 && rest[0] == "projects" && rest[2] == "serviceAccounts":
 		return s.routeIAM(method, verb, rest)
 	case ver == "v2" && len(rest) == 5 && rest[0] == "projects" && rest[4] == "keys":
@@ -944,6 +950,10 @@ func (s *Server) projectPolicy(proj string) (any, *apiError) {
 func cloneSeed(in Seed) Seed {
 	out := in
 	out.OrgBindings = cloneBindings(in.OrgBindings)
+	out.CustomRoles = append([]CustomRole(nil), in.CustomRoles...)
+	for i := range out.CustomRoles {
+		out.CustomRoles[i].Permissions = append([]string(nil), out.CustomRoles[i].Permissions...)
+	}
 	out.Folders = append([]Folder(nil), in.Folders...)
 	for i := range out.Folders {
 		out.Folders[i].Bindings = cloneBindings(out.Folders[i].Bindings)

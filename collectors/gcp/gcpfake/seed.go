@@ -31,6 +31,8 @@ type Seed struct {
 	OrgBindings []Binding
 	Folders     []Folder
 	Projects    []Project
+	// CustomRoles are the organisation's and projects' custom roles.
+	CustomRoles []CustomRole
 	// ObservationStart is when Policy Analyzer started tracking; the end of
 	// the observation period is Now truncated to the day.
 	ObservationStart time.Time
@@ -64,6 +66,16 @@ type Project struct {
 	ResourceBindings map[string][]Binding
 	ServiceAccounts  []ServiceAccount
 	APIKeys          []APIKey
+}
+
+// CustomRole is a custom IAM role.
+type CustomRole struct {
+	// Name is "organizations/N/roles/ID" or "projects/P/roles/ID".
+	Name        string
+	Title       string
+	Permissions []string
+	// Deleted roles can still be named by bindings; they grant nothing.
+	Deleted bool
 }
 
 // Binding is an IAM role binding.
