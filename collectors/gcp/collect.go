@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	apikeys "google.golang.org/api/apikeys/v2"
 	iam "google.golang.org/api/iam/v1"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -46,6 +47,9 @@ type project struct {
 	keyLast      map[string]time.Time // key id -> last authentication
 	apiKeys      []*apikeys.V2Key
 	hasAPIKeyFor map[string]bool // SA email -> bound API key exists
+	hmacErr      string
+	hmacKeys     []*storage.HmacKeyMetadata
+	hasHMACFor   map[string]bool // SA email -> active HMAC key exists
 }
 
 type account struct {

@@ -270,6 +270,7 @@ var conformanceMethods = []string{
 	"iam.projects.serviceAccounts.keys.delete",
 	"policyanalyzer.projects.locations.activityTypes.activities.query",
 	"apikeys.projects.locations.keys.list",
+	"storage.projects.hmacKeys.list",
 	"cloudresourcemanager.projects.get",
 	"cloudresourcemanager.projects.list",
 	"cloudresourcemanager.folders.list",

@@ -34,6 +34,7 @@ const (
 	opListFolders     = "cloudresourcemanager.folders.list"
 	opProjectPolicy   = "cloudresourcemanager.projects.getIamPolicy"
 	opGetRole         = "iam.roles.get"
+	opListHMACKeys    = "storage.projects.hmacKeys.list"
 )
 
 // The facets the collector reads. Every identity is a service account;
@@ -45,6 +46,7 @@ var (
 	facetUserKeys   = nhi.CredentialsFacet(nhi.CredGCPUserManagedKey)
 	facetSystemKeys = nhi.CredentialsFacet(nhi.CredGCPSystemManagedKey)
 	facetAPIKeys    = nhi.CredentialsFacet(nhi.CredGCPAPIKey)
+	facetHMACKeys   = nhi.CredentialsFacet(nhi.CredGCPHMACKey)
 	facetBindings   = nhi.GrantsFacet(grantKind)
 	facetUsage      = nhi.UsageFacet(usageSource)
 )
@@ -80,6 +82,11 @@ var ops = collectors.Ops{
 		Facets: []nhi.Facet{facetAPIKeys, facetUsage}},
 	// A custom role's definition: without it, its grants are not judged.
 	opGetRole: {Permission: "iam.roles.get (roles/iam.roleViewer)", Facets: []nhi.Facet{facetBindings}},
+	// HMAC keys are credentials of their account and, like bound API
+	// keys, an Activity Analyzer blind spot: without the list, the
+	// project's usage is not observed either.
+	opListHMACKeys: {Permission: "storage.hmacKeys.list (roles/storage.hmacKeyAdmin, or a custom role with that permission)",
+		Facets: []nhi.Facet{facetHMACKeys, facetUsage}},
 	opGetProject: {Permission: "resourcemanager.projects.get (roles/browser)",
 		Facets: []nhi.Facet{nhi.FacetOwnership}},
 	// Listing the projects and folders under an organisation or folder:

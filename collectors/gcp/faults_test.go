@@ -25,6 +25,7 @@ var reads = map[string][]nhi.Facet{
 	gcpfake.OpListAPIKeys:        {"credentials:gcp-api-key", "usage:activity-analyzer"},
 	gcpfake.OpGetProject:         {"ownership"},
 	gcpfake.OpGetRole:            {"grants:role-binding"},
+	gcpfake.OpListHMACKeys:       {"credentials:gcp-hmac-key", "usage:activity-analyzer"},
 	gcpfake.OpListProjects:       nil,
 	gcpfake.OpListFolders:        nil,
 	gcpfake.OpGetProjectIamPolic: {"identities:gcp-service-account", "identities:gcp-federated-principal", "grants:role-binding"},

@@ -28,6 +28,7 @@ import (
 	crm "google.golang.org/api/cloudresourcemanager/v3"
 	iam "google.golang.org/api/iam/v1"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -58,8 +59,9 @@ type Config struct {
 	QuotaProject string
 	// Endpoint, when set, points every Google API client at this base URL
 	// (a fake, a private endpoint). Endpoints overrides it per API, keyed
-	// by "cloudasset", "iam", "policyanalyzer", "apikeys" and
-	// "cloudresourcemanager".
+	// by "cloudasset", "iam", "policyanalyzer", "apikeys",
+	// "cloudresourcemanager" and "storage" (each the API's base URL; for
+	// storage, Endpoint is followed by its "storage/v1/" path).
 	Endpoint  string
 	Endpoints map[string]string
 	// HTTPClient, when set, carries every request (the fake's client, a
@@ -129,6 +131,7 @@ type Collector struct {
 	pa    *policyanalyzer.Service
 	keys  *apikeys.Service
 	crm   *crm.Service
+	gcs   *storage.Service
 	log   *slog.Logger
 }
 
@@ -164,7 +167,9 @@ func New(cfg Config) (*Collector, error) {
 		if c.iam, err = iam.NewService(ctx, clientOptions(cfg, auth, "iam")...); err == nil {
 			if c.pa, err = policyanalyzer.NewService(ctx, clientOptions(cfg, auth, "policyanalyzer")...); err == nil {
 				if c.keys, err = apikeys.NewService(ctx, clientOptions(cfg, auth, "apikeys")...); err == nil {
-					c.crm, err = crm.NewService(ctx, clientOptions(cfg, auth, "cloudresourcemanager")...)
+					if c.crm, err = crm.NewService(ctx, clientOptions(cfg, auth, "cloudresourcemanager")...); err == nil {
+						c.gcs, err = storage.NewService(ctx, clientOptions(cfg, auth, "storage")...)
+					}
 				}
 			}
 		}

@@ -101,6 +101,9 @@ func TestDemoMapping(t *testing.T) {
 
 	backup := identityByName(t, inv, "platform-backup-agent")
 	for _, cr := range backup.Credentials {
+		if cr.Type != nhi.CredGCPUserManagedKey {
+			continue
+		}
 		if len(cr.Signals) != 1 || cr.Signals[0].Code != nhi.SignalExposed {
 			t.Errorf("exposed key %s: signals %+v, want one %s", cr.ID, cr.Signals, nhi.SignalExposed)
 		}
@@ -138,7 +141,7 @@ func TestDemoMapping(t *testing.T) {
 	}
 
 	etl := identityByName(t, inv, "data-etl-runner")
-	if u := etl.Credentials[0].Usage; u.State != nhi.UsageNeverUsed || u.AsOf.IsZero() || u.Source == "" {
+	if u := userKey(t, etl).Usage; u.State != nhi.UsageNeverUsed || u.AsOf.IsZero() || u.Source == "" {
 		t.Errorf("unused key: usage %+v, want never-used with source and as-of", u)
 	}
 	ledger := identityByName(t, inv, "payments-ledger-sync")
@@ -355,4 +358,16 @@ func TestGrantPrivilege(t *testing.T) {
 			t.Errorf("missing grant %s", gid)
 		}
 	}
+}
+
+// userKey returns the identity's one user-managed key.
+func userKey(t testing.TB, id nhi.Identity) nhi.Credential {
+	t.Helper()
+	for _, c := range id.Credentials {
+		if c.Type == nhi.CredGCPUserManagedKey {
+			return c
+		}
+	}
+	t.Fatalf("%s has no user-managed key", id.Name)
+	return nhi.Credential{}
 }

@@ -55,6 +55,9 @@ func TestKeyStateIsNeverAssumedActive(t *testing.T) {
 		inv := collectortest.Collect(t, collector(t, srv))
 		backup := identityByName(t, inv, "platform-backup-agent")
 		for _, k := range backup.Credentials {
+			if k.Type != nhi.CredGCPUserManagedKey {
+				continue
+			}
 			if k.Status != nhi.StatusUnknown || len(k.Signals) != 0 || !strings.Contains(k.Attributes["state"], "unknown") {
 				t.Errorf("key %s: status %s, signals %v, attributes %v", k.ID, k.Status, k.Signals, k.Attributes)
 			}

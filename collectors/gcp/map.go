@@ -271,7 +271,7 @@ func (s *scan) spreadFederatedGap() {
 // (organisations, folders and resources hold only accounts known from
 // their bindings).
 func (c *Collector) scopes(s *scan) []nhi.Scope {
-	project := []nhi.Facet{facetAccounts, facetFederated, facetUserKeys, facetSystemKeys, facetAPIKeys, facetBindings, nhi.FacetOwnership}
+	project := []nhi.Facet{facetAccounts, facetFederated, facetUserKeys, facetSystemKeys, facetAPIKeys, facetHMACKeys, facetBindings, nhi.FacetOwnership}
 	if !c.cfg.SkipUsage {
 		project = append(project, facetUsage)
 	}
@@ -459,6 +459,7 @@ func (c *Collector) accountIdentity(s *scan, a *account) nhi.Identity {
 		id.Credentials = append(id.Credentials, keyCredential(s, p, kid, k, delegated, since))
 	}
 	id.Credentials = append(id.Credentials, apiKeyCredentials(p, sa.Email)...)
+	id.Credentials = append(id.Credentials, hmacCredentials(p, sa.Email)...)
 	return id
 }
 
@@ -479,6 +480,12 @@ func accountUsage(p *project, sa *iam.ServiceAccount, delegated bool, attrs map[
 	}
 	if p.apiKeysErr != "" {
 		blind = append(blind, p.apiKeysErr)
+	}
+	if p.hasHMACFor[strings.ToLower(sa.Email)] {
+		blind = append(blind, "it has an active HMAC key and Cloud Storage requests it signs are not recorded")
+	}
+	if p.hmacErr != "" {
+		blind = append(blind, p.hmacErr)
 	}
 	last, seen := p.accountLast(sa)
 	switch {
@@ -510,6 +517,26 @@ func apiKeyCredentials(p *project, email string) []nhi.Credential {
 			Usage: nhi.Usage{State: nhi.UsageNotReported, Reason: "Activity Analyzer does not record requests authenticated by API keys"}}
 		if cred.ID == "" {
 			cred.ID = keyID(k.Name)
+		}
+		out = append(out, cred)
+	}
+	return out
+}
+
+// hmacCredentials are the account's Cloud Storage HMAC keys: active or
+// inactive (a deleted key is not listed). They generate no authentication
+// activity, so their usage is not reported.
+func hmacCredentials(p *project, email string) []nhi.Credential {
+	var out []nhi.Credential
+	for _, k := range p.hmacKeys {
+		if !strings.EqualFold(k.ServiceAccountEmail, email) || k.AccessId == "" || k.State == "DELETED" {
+			continue
+		}
+		cred := nhi.Credential{ID: k.AccessId, Type: nhi.CredGCPHMACKey, Created: parseTime(k.TimeCreated), Status: nhi.StatusActive,
+			Attributes: map[string]string{"state": k.State},
+			Usage:      nhi.Usage{State: nhi.UsageNotReported, Reason: "Cloud Storage HMAC keys generate no authentication activity"}}
+		if k.State != "ACTIVE" {
+			cred.Status = nhi.StatusDisabled
 		}
 		out = append(out, cred)
 	}

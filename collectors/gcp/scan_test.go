@@ -206,8 +206,8 @@ func TestEveryScopeDeniedIsAnError(t *testing.T) {
 }
 
 // TestCallBudget checks that calls grow with pages and projects, not with
-// service accounts' keys: asset pages + two policy searches' pages + 3 per
-// project, and, where the asset data leaves the keys' state out (as IAM's
+// service accounts' keys: asset pages + two policy searches' pages + 4 per
+// project (two activity queries, API keys, HMAC keys), and, where the asset data leaves the keys' state out (as IAM's
 // JSON leaves out false and empty values), one keys.list per account with
 // user-managed keys.
 func TestCallBudget(t *testing.T) {
@@ -233,6 +233,7 @@ func TestCallBudget(t *testing.T) {
 				gcpfake.OpSearchPrincipals:  1,
 				gcpfake.OpQueryActivity:     2 * projects,
 				gcpfake.OpListAPIKeys:       projects,
+				gcpfake.OpListHMACKeys:      projects,
 				gcpfake.OpListKeys:          tc.keyCalls,
 			}
 			total := 0

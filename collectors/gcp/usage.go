@@ -12,6 +12,7 @@ import (
 	apikeys "google.golang.org/api/apikeys/v2"
 	iam "google.golang.org/api/iam/v1"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -96,8 +97,21 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 	if err != nil {
 		c.fail(s, p.id, opListAPIKeys, err, "API keys bound to service accounts unknown, so the API-key usage blind spot cannot be ruled out")
 	}
+	hmac, herr := c.listHMACKeys(ctx, p.id)
+	if herr != nil {
+		c.fail(s, p.id, opListHMACKeys, herr, "HMAC keys unknown, so the HMAC-key usage blind spot cannot be ruled out")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	p.hmacKeys, p.hasHMACFor = hmac, map[string]bool{}
+	for _, k := range hmac {
+		if k.State == "ACTIVE" {
+			p.hasHMACFor[strings.ToLower(k.ServiceAccountEmail)] = true
+		}
+	}
+	if herr != nil {
+		p.hmacErr = "HMAC keys of " + p.id + " could not be listed, so Cloud Storage use through an HMAC key (an Activity Analyzer blind spot) cannot be ruled out"
+	}
 	if err != nil {
 		p.apiKeysErr = "API keys of " + p.id + " could not be listed, so use through a bound API key (an Activity Analyzer blind spot) cannot be ruled out"
 	}
@@ -151,6 +165,21 @@ func (c *Collector) listAPIKeys(ctx context.Context, proj string) ([]*apikeys.V2
 			return "", err
 		}
 		keys = append(keys, resp.Keys...)
+		return resp.NextPageToken, nil
+	})
+	return keys, err
+}
+
+// listHMACKeys lists a project's Cloud Storage HMAC keys (their metadata:
+// the list never carries a secret), without the deleted ones.
+func (c *Collector) listHMACKeys(ctx context.Context, proj string) ([]*storage.HmacKeyMetadata, error) {
+	var keys []*storage.HmacKeyMetadata
+	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
+		resp, err := c.gcs.Projects.HmacKeys.List(proj).MaxResults(250).PageToken(token).Context(ctx).Do()
+		if err != nil {
+			return "", err
+		}
+		keys = append(keys, resp.Items...)
 		return resp.NextPageToken, nil
 	})
 	return keys, err

@@ -125,6 +125,11 @@ func Demo(now time.Time) Seed {
 				APIKeys: []APIKey{{UID: "5d0f9a6e-1b2c-4d3e-8f4a-5b6c7d8e9f01", DisplayName: "partner-dashboards",
 					Created: day(60), ServiceAccountEmail: "data-reporting-exporter@" + data + ".iam.gserviceaccount.com",
 					KeyString: "AIzaSyFAKE-demo-partner-dashboards-0001"}},
+				// The ETL's S3-compatible uploads sign with an HMAC key that
+				// Activity Analyzer never sees.
+				HMACKeys: []HMACKey{{AccessID: "GOOG1EDEMODATAETLRUNNER0000000000000000000000000000000000001",
+					ServiceAccountEmail: "data-etl-runner@" + data + ".iam.gserviceaccount.com", State: "ACTIVE",
+					Created: day(400), Updated: day(400), Secret: "fAkE/demo+hmac+secret/0000000000000000000"}},
 				Bindings: []Binding{
 					{Role: "roles/bigquery.dataEditor", Members: []string{sam(data, "data-etl-runner"), sam(data, "data-ingest-worker")}},
 					{Role: "roles/bigquery.jobUser", Members: []string{sam(data, "data-etl-runner")}},
@@ -145,6 +150,9 @@ func Demo(now time.Time) Seed {
 					}(),
 					sa(12, "platform-backup-agent", "Snapshots and backups. owner: kate.jones@acme.example", day(3), exposedOld, exposedLive),
 				},
+				HMACKeys: []HMACKey{{AccessID: "GOOG1EDEMOBACKUPAGENT00000000000000000000000000000000000002",
+					ServiceAccountEmail: "platform-backup-agent@" + plat + ".iam.gserviceaccount.com", State: "INACTIVE",
+					Created: day(500), Updated: day(90), Secret: "fAkE/demo+hmac+secret/1111111111111111111"}},
 				Bindings: []Binding{
 					{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{sam(plat, "platform-terraform")}},
 					{Role: "roles/logging.logWriter", Members: []string{sam(plat, "platform-gke-nodes")}},

@@ -38,9 +38,11 @@ const (
 	OpEnableKey        = "iam.projects.serviceAccounts.keys.enable"
 	OpDeleteKey        = "iam.projects.serviceAccounts.keys.delete"
 	// OpGetRole reads a custom role of an organisation or a project.
-	OpGetRole            = "iam.roles.get"
-	OpQueryActivity      = "policyanalyzer.activities.query"
-	OpListAPIKeys        = "apikeys.keys.list"
+	OpGetRole       = "iam.roles.get"
+	OpQueryActivity = "policyanalyzer.activities.query"
+	OpListAPIKeys   = "apikeys.keys.list"
+	// OpListHMACKeys lists a project's Cloud Storage HMAC keys.
+	OpListHMACKeys       = "storage.projects.hmacKeys.list"
 	OpGetProject         = "cloudresourcemanager.projects.get"
 	OpListProjects       = "cloudresourcemanager.projects.list"
 	OpListFolders        = "cloudresourcemanager.folders.list"
@@ -63,6 +65,7 @@ var permissionFor = map[string]string{
 	OpGetRole:            "iam.roles.get",
 	OpQueryActivity:      "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
 	OpListAPIKeys:        "apikeys.keys.list",
+	OpListHMACKeys:       "storage.hmacKeys.list",
 	OpGetProject:         "resourcemanager.projects.get",
 	OpListProjects:       "resourcemanager.projects.list",
 	OpListFolders:        "resourcemanager.folders.list",
@@ -190,6 +193,11 @@ func (s *Server) Secrets() []string {
 		for _, k := range p.APIKeys {
 			if k.KeyString != "" {
 				out = append(out, k.KeyString)
+			}
+		}
+		for _, k := range p.HMACKeys {
+			if k.Secret != "" {
+				out = append(out, k.Secret)
 			}
 		}
 	}
@@ -383,6 +391,9 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case ver == "storage" && len(rest) == 4 && rest[0] == "v1" && rest[1] == "projects" && rest[3] == "hmacKeys" && method == http.MethodGet:
+		p := rest[2]
+		return OpListHMACKeys, s.scopeOf("projects/" + p), "storage", func(r *http.Request) (any, *apiError) { return s.listHMACKeys(r, p) }
 	case ver == "v1" && verb == "searchAllIamPolicies" && len(rest) == 2:
 		parent := rest[0] + "/" + rest[1]
 		return searchOp(r), s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.searchIamPolicies(r, parent) }
@@ -977,6 +988,7 @@ func cloneSeed(in Seed) Seed {
 			p.ResourceBindings = rb
 		}
 		p.APIKeys = append([]APIKey(nil), p.APIKeys...)
+		p.HMACKeys = append([]HMACKey(nil), p.HMACKeys...)
 		p.ServiceAccounts = append([]ServiceAccount(nil), p.ServiceAccounts...)
 		for j := range p.ServiceAccounts {
 			sa := &p.ServiceAccounts[j]

@@ -66,6 +66,9 @@ type Project struct {
 	ResourceBindings map[string][]Binding
 	ServiceAccounts  []ServiceAccount
 	APIKeys          []APIKey
+	// HMACKeys are the Cloud Storage HMAC keys of the project's service
+	// accounts.
+	HMACKeys []HMACKey
 }
 
 // CustomRole is a custom IAM role.
@@ -131,6 +134,19 @@ type APIKey struct {
 	// KeyString is the secret value (returned only by getKeyString, which
 	// the fake does not serve).
 	KeyString string
+}
+
+// HMACKey is a Cloud Storage HMAC key of a service account.
+type HMACKey struct {
+	AccessID            string
+	ServiceAccountEmail string
+	// State is ACTIVE, INACTIVE or DELETED.
+	State   string
+	Created time.Time
+	Updated time.Time
+	// Secret is returned only when the key is created: the list never
+	// carries it. It exists so tests can prove it never leaks.
+	Secret string
 }
 
 // Key types, origins and statuses of the IAM API.
