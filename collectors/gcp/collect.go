@@ -50,6 +50,8 @@ type project struct {
 	hmacErr      string
 	hmacKeys     []*storage.HmacKeyMetadata
 	hasHMACFor   map[string]bool // SA email -> active HMAC key exists
+	// poolsRead: its workload identity pools and providers were listed.
+	poolsRead bool
 }
 
 type account struct {
@@ -88,6 +90,8 @@ type scan struct {
 	keyUnknown map[string]string
 	// roles: the custom roles bindings name, by name.
 	roles map[string]*roleDef
+	// pools: the workload identity pools read, by resource name.
+	pools map[string]*pool
 
 	// unenumerated: the projects under some parent could not all be found
 	// (its asset listing and Resource Manager both failed), so a project
@@ -209,6 +213,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
 		federated: map[string]*principal{}, keyUnknown: map[string]string{}, roles: map[string]*roleDef{},
+		pools: map[string]*pool{},
 	}
 	for _, parent := range c.parents {
 		if id, ok := strings.CutPrefix(parent, "projects/"); ok {
@@ -228,6 +233,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	if ctx.Err() == nil {
 		c.verifyKeys(ctx, s)
 		c.readRoles(ctx, s)
+		c.collectPools(ctx, s)
 	}
 	if ctx.Err() == nil {
 		c.collectUsage(ctx, s)

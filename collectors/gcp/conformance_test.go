@@ -260,6 +260,8 @@ var conformanceMethods = []string{
 	"iam.projects.serviceAccounts.list",
 	"iam.organizations.roles.get",
 	"iam.projects.roles.get",
+	"iam.projects.locations.workloadIdentityPools.list",
+	"iam.projects.locations.workloadIdentityPools.providers.list",
 	"iam.projects.serviceAccounts.get",
 	"iam.projects.serviceAccounts.disable",
 	"iam.projects.serviceAccounts.enable",

@@ -35,6 +35,8 @@ const (
 	opProjectPolicy   = "cloudresourcemanager.projects.getIamPolicy"
 	opGetRole         = "iam.roles.get"
 	opListHMACKeys    = "storage.projects.hmacKeys.list"
+	opListPools       = "iam.projects.locations.workloadIdentityPools.list"
+	opListProviders   = "iam.projects.locations.workloadIdentityPools.providers.list"
 )
 
 // The facets the collector reads. Every identity is a service account;
@@ -47,6 +49,7 @@ var (
 	facetSystemKeys = nhi.CredentialsFacet(nhi.CredGCPSystemManagedKey)
 	facetAPIKeys    = nhi.CredentialsFacet(nhi.CredGCPAPIKey)
 	facetHMACKeys   = nhi.CredentialsFacet(nhi.CredGCPHMACKey)
+	facetProviders  = nhi.CredentialsFacet(nhi.CredGCPWorkloadIdentityProvider)
 	facetBindings   = nhi.GrantsFacet(grantKind)
 	facetUsage      = nhi.UsageFacet(usageSource)
 )
@@ -87,6 +90,12 @@ var ops = collectors.Ops{
 	// project's usage is not observed either.
 	opListHMACKeys: {Permission: "storage.hmacKeys.list (roles/storage.hmacKeyAdmin, or a custom role with that permission)",
 		Facets: []nhi.Facet{facetHMACKeys, facetUsage}},
+	// A project's workload identity pools and their providers: the
+	// credentials of its pools' principals, and who they trust.
+	opListPools: {Permission: "iam.workloadIdentityPools.list (roles/iam.workloadIdentityPoolViewer)",
+		Facets: []nhi.Facet{facetProviders, nhi.FacetTrust}},
+	opListProviders: {Permission: "iam.workloadIdentityPoolProviders.list (roles/iam.workloadIdentityPoolViewer)",
+		Facets: []nhi.Facet{facetProviders, nhi.FacetTrust}},
 	opGetProject: {Permission: "resourcemanager.projects.get (roles/browser)",
 		Facets: []nhi.Facet{nhi.FacetOwnership}},
 	// Listing the projects and folders under an organisation or folder:

@@ -20,6 +20,7 @@ var (
 	fSystemKeys = nhi.Facet("credentials:gcp-system-managed-key")
 	fAPIKeys    = nhi.Facet("credentials:gcp-api-key")
 	fHMACKeys   = nhi.Facet("credentials:gcp-hmac-key")
+	fProviders  = nhi.Facet("credentials:gcp-workload-identity-provider")
 	fBindings   = nhi.Facet("grants:role-binding")
 	fUsage      = nhi.Facet("usage:activity-analyzer")
 	fOwnership  = nhi.FacetOwnership
@@ -113,7 +114,7 @@ func TestEveryScopeListsTheFacetsRead(t *testing.T) {
 	for _, skip := range []bool{false, true} {
 		inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.SkipUsage = skip }))
 		for _, sc := range inv.Scopes {
-			want := []nhi.Facet{fAPIKeys, fHMACKeys, fSystemKeys, fUserKeys, fBindings, fFederated, fAccounts, fOwnership}
+			want := []nhi.Facet{fAPIKeys, fHMACKeys, fSystemKeys, fUserKeys, fProviders, fBindings, fFederated, fAccounts, fOwnership, nhi.FacetTrust}
 			if !skip {
 				want = append(want, fUsage)
 			}

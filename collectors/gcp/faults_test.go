@@ -25,6 +25,8 @@ var reads = map[string][]nhi.Facet{
 	gcpfake.OpListAPIKeys:        {"credentials:gcp-api-key", "usage:activity-analyzer"},
 	gcpfake.OpGetProject:         {"ownership"},
 	gcpfake.OpGetRole:            {"grants:role-binding"},
+	gcpfake.OpListPools:          {"credentials:gcp-workload-identity-provider", "trust"},
+	gcpfake.OpListProviders:      {"credentials:gcp-workload-identity-provider", "trust"},
 	gcpfake.OpListHMACKeys:       {"credentials:gcp-hmac-key", "usage:activity-analyzer"},
 	gcpfake.OpListProjects:       nil,
 	gcpfake.OpListFolders:        nil,

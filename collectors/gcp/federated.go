@@ -205,9 +205,33 @@ func (s *scan) federatedIdentities() []nhi.Identity {
 		for _, u := range p.unjudged {
 			s.unjudged(scope, u.role, u.err)
 		}
-		out = append(out, federatedIdentity(p, scope))
+		id := federatedIdentity(p, scope)
+		s.addPool(&id, p.poolMember)
+		out = append(out, id)
 	}
 	return out
+}
+
+// addPool gives a pool principal its pool's providers as credentials, and
+// a weak-trust signal when it trusts too much. A principal of a disabled
+// pool cannot authenticate. Nothing is added when the pool's project was
+// not read.
+func (s *scan) addPool(id *nhi.Identity, m poolMember) {
+	wp, read := s.poolOf(m)
+	switch {
+	case !read:
+		return
+	case wp == nil:
+		id.Attributes["workload_identity_pool_state"] = "not found: its principals cannot authenticate"
+		return
+	case wp.disabled:
+		id.Status = nhi.StatusDisabled
+		id.Attributes["workload_identity_pool_state"] = "disabled"
+	}
+	id.Credentials = providerCredentials(wp)
+	if why := weakFederation(m, wp); why != "" {
+		id.Signals = append(id.Signals, nhi.Signal{Code: nhi.SignalWeakTrust, Detail: why})
+	}
 }
 
 func federatedIdentity(p *principal, scope string) nhi.Identity {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
+	"github.com/nhiscan/nhiscan/collectors/gcp/gcpfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -61,6 +62,53 @@ func TestFederatedPrincipalsAreTheirOwnKind(t *testing.T) {
 	for _, id := range inv.Identities {
 		if strings.Contains(id.ID, "workforcePools") {
 			t.Errorf("a workforce pool member (people) became an identity: %s", id.ID)
+		}
+	}
+}
+
+const (
+	githubSet = "gcp:federated:principalSet://iam.googleapis.com/projects/100000000003/locations/global/workloadIdentityPools/github-actions/attribute.repository/acme/payments-service"
+	legacySet = "gcp:federated:principalSet://iam.googleapis.com/projects/100000000004/locations/global/workloadIdentityPools/legacy-ci/*"
+)
+
+// TestPoolProvidersAreTheCredentialsOfTheirPrincipals: a pool principal
+// carries its pool's providers as credentials (issuer, attribute
+// condition); one that is every identity of a pool whose provider trusts
+// gitlab.com without an attribute condition has a weak-trust signal; a
+// failed pool listing hides the providers and the trust data of its
+// project only, and adds no signal.
+func TestPoolProvidersAreTheCredentialsOfTheirPrincipals(t *testing.T) {
+	srv := demo(t)
+	inv := collectortest.Collect(t, collector(t, srv))
+	gh, _ := inv.Identity(githubSet)
+	if gh == nil || len(gh.Credentials) != 1 || gh.Credentials[0].Type != nhi.CredGCPWorkloadIdentityProvider ||
+		gh.Credentials[0].Attributes["issuer"] != "https://token.actions.githubusercontent.com" ||
+		gh.Credentials[0].Attributes["attribute_condition"] == "" || len(gh.Signals) != 0 {
+		t.Errorf("GitHub principal set: %+v", gh)
+	}
+	legacy, _ := inv.Identity(legacySet)
+	if legacy == nil || len(legacy.Credentials) != 1 || len(legacy.Signals) != 1 || legacy.Signals[0].Code != nhi.SignalWeakTrust ||
+		!strings.Contains(legacy.Signals[0].Detail, "any gitlab.com project") {
+		t.Errorf("legacy CI pool principal: %+v", legacy)
+	}
+	if n := srv.CallCount(gcpfake.OpListPools); n != 5 {
+		t.Errorf("pool listings = %d, want one per project", n)
+	}
+
+	srv = demo(t)
+	srv.Deny("acme-devex-tools", gcpfake.OpListProviders)
+	inv = collectortest.Collect(t, collector(t, srv))
+	legacy, _ = inv.Identity(legacySet)
+	if legacy == nil || len(legacy.Credentials) != 0 || len(legacy.Signals) != 0 {
+		t.Errorf("principal of a pool whose providers could not be listed: %+v", legacy)
+	}
+	cov := inv.Coverage()
+	for _, f := range []nhi.Facet{nhi.FacetTrust, nhi.CredentialsFacet(nhi.CredGCPWorkloadIdentityProvider)} {
+		if cov.Observed(nhi.GCP, "acme-devex-tools", f) {
+			t.Errorf("%s observed in acme-devex-tools although its providers were not listed", f)
+		}
+		if !cov.Observed(nhi.GCP, "acme-platform-prod", f) {
+			t.Errorf("%s of acme-platform-prod hidden by a failure in acme-devex-tools", f)
 		}
 	}
 }

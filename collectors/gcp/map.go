@@ -271,7 +271,8 @@ func (s *scan) spreadFederatedGap() {
 // (organisations, folders and resources hold only accounts known from
 // their bindings).
 func (c *Collector) scopes(s *scan) []nhi.Scope {
-	project := []nhi.Facet{facetAccounts, facetFederated, facetUserKeys, facetSystemKeys, facetAPIKeys, facetHMACKeys, facetBindings, nhi.FacetOwnership}
+	project := []nhi.Facet{facetAccounts, facetFederated, facetUserKeys, facetSystemKeys, facetAPIKeys, facetHMACKeys, facetProviders,
+		facetBindings, nhi.FacetTrust, nhi.FacetOwnership}
 	if !c.cfg.SkipUsage {
 		project = append(project, facetUsage)
 	}

@@ -206,8 +206,9 @@ func TestEveryScopeDeniedIsAnError(t *testing.T) {
 }
 
 // TestCallBudget checks that calls grow with pages and projects, not with
-// service accounts' keys: asset pages + two policy searches' pages + 4 per
-// project (two activity queries, API keys, HMAC keys), and, where the asset data leaves the keys' state out (as IAM's
+// service accounts' keys: asset pages + two policy searches' pages + 5 per
+// project (two activity queries, API keys, HMAC keys, workload identity
+// pools) + one per pool, and, where the asset data leaves the keys' state out (as IAM's
 // JSON leaves out false and empty values), one keys.list per account with
 // user-managed keys.
 func TestCallBudget(t *testing.T) {
@@ -234,6 +235,7 @@ func TestCallBudget(t *testing.T) {
 				gcpfake.OpQueryActivity:     2 * projects,
 				gcpfake.OpListAPIKeys:       projects,
 				gcpfake.OpListHMACKeys:      projects,
+				gcpfake.OpListPools:         projects,
 				gcpfake.OpListKeys:          tc.keyCalls,
 			}
 			total := 0

@@ -150,6 +150,11 @@ func Demo(now time.Time) Seed {
 					}(),
 					sa(12, "platform-backup-agent", "Snapshots and backups. owner: kate.jones@acme.example", day(3), exposedOld, exposedLive),
 				},
+				Pools: []Pool{{ID: "github-actions", DisplayName: "GitHub Actions", Providers: []Provider{{
+					ID: "github", DisplayName: "GitHub", IssuerURI: "https://token.actions.githubusercontent.com",
+					AttributeCondition: "assertion.repository_owner == 'acme'",
+					AttributeMapping:   map[string]string{"google.subject": "assertion.sub", "attribute.repository": "assertion.repository"},
+				}}}},
 				HMACKeys: []HMACKey{{AccessID: "GOOG1EDEMOBACKUPAGENT00000000000000000000000000000000000002",
 					ServiceAccountEmail: "platform-backup-agent@" + plat + ".iam.gserviceaccount.com", State: "INACTIVE",
 					Created: day(500), Updated: day(90), Secret: "fAkE/demo+hmac+secret/1111111111111111111"}},
@@ -165,6 +170,12 @@ func Demo(now time.Time) Seed {
 			},
 			{ID: devex, Number: "100000000004", Name: "Developer tools", Parent: "folders/" + sharedFolder,
 				Labels: map[string]string{"team": "devex", "env": "tools"},
+				// A GitLab provider set up before attribute conditions were
+				// required: it accepts any gitlab.com project.
+				Pools: []Pool{{ID: "legacy-ci", DisplayName: "Legacy CI", Providers: []Provider{{
+					ID: "gitlab", DisplayName: "GitLab", IssuerURI: "https://gitlab.com",
+					AttributeMapping: map[string]string{"google.subject": "assertion.sub"},
+				}}}},
 				ServiceAccounts: []ServiceAccount{
 					sa(13, "devex-build-cache", "Build cache for CI runners.", time.Time{},
 						sys("2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f", day(5))),

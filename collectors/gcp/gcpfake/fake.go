@@ -38,7 +38,11 @@ const (
 	OpEnableKey        = "iam.projects.serviceAccounts.keys.enable"
 	OpDeleteKey        = "iam.projects.serviceAccounts.keys.delete"
 	// OpGetRole reads a custom role of an organisation or a project.
-	OpGetRole       = "iam.roles.get"
+	OpGetRole = "iam.roles.get"
+	// OpListPools and OpListProviders list a project's workload identity
+	// pools and a pool's providers.
+	OpListPools     = "iam.projects.locations.workloadIdentityPools.list"
+	OpListProviders = "iam.projects.locations.workloadIdentityPools.providers.list"
 	OpQueryActivity = "policyanalyzer.activities.query"
 	OpListAPIKeys   = "apikeys.keys.list"
 	// OpListHMACKeys lists a project's Cloud Storage HMAC keys.
@@ -63,6 +67,8 @@ var permissionFor = map[string]string{
 	OpEnableKey:          "iam.serviceAccountKeys.enable",
 	OpDeleteKey:          "iam.serviceAccountKeys.delete",
 	OpGetRole:            "iam.roles.get",
+	OpListPools:          "iam.workloadIdentityPools.list",
+	OpListProviders:      "iam.workloadIdentityPoolProviders.list",
 	OpQueryActivity:      "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
 	OpListAPIKeys:        "apikeys.keys.list",
 	OpListHMACKeys:       "storage.hmacKeys.list",
@@ -406,6 +412,12 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	case ver == "v1" && len(rest) == 4 && (rest[0] == "projects" || rest[0] == "organizations") && rest[2] == "roles" && method == http.MethodGet:
 		name := strings.Join(rest, "/")
 		return OpGetRole, s.scopeOf(rest[0] + "/" + rest[1]), "iam", func(*http.Request) (any, *apiError) { return s.getRole(name) }
+	case ver == "v1" && len(rest) == 5 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "workloadIdentityPools" && method == http.MethodGet:
+		p := rest[1]
+		return OpListPools, s.scopeOf("projects/" + p), "iam", func(r *http.Request) (any, *apiError) { return s.listPools(r, p) }
+	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[4] == "workloadIdentityPools" && rest[6] == "providers" && method == http.MethodGet:
+		p, pool := rest[1], rest[5]
+		return OpListProviders, s.scopeOf("projects/" + p), "iam", func(r *http.Request) (any, *apiError) { return s.listProviders(r, p, pool) }
 	case ver == "v1" && len(rest) >= 3 && rest[0] == "projects" && rest[2] == "serviceAccounts":
 		return s.routeIAM(method, verb, rest)
 	case ver == "v2" && len(rest) == 5 && rest[0] == "projects" && rest[4] == "keys":
@@ -989,6 +1001,10 @@ func cloneSeed(in Seed) Seed {
 		}
 		p.APIKeys = append([]APIKey(nil), p.APIKeys...)
 		p.HMACKeys = append([]HMACKey(nil), p.HMACKeys...)
+		p.Pools = append([]Pool(nil), p.Pools...)
+		for j := range p.Pools {
+			p.Pools[j].Providers = append([]Provider(nil), p.Pools[j].Providers...)
+		}
 		p.ServiceAccounts = append([]ServiceAccount(nil), p.ServiceAccounts...)
 		for j := range p.ServiceAccounts {
 			sa := &p.ServiceAccounts[j]

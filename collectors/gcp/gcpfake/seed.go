@@ -69,6 +69,30 @@ type Project struct {
 	// HMACKeys are the Cloud Storage HMAC keys of the project's service
 	// accounts.
 	HMACKeys []HMACKey
+	// Pools are the project's workload identity pools.
+	Pools []Pool
+}
+
+// Pool is a workload identity pool.
+type Pool struct {
+	ID          string
+	DisplayName string
+	Disabled    bool
+	Providers   []Provider
+}
+
+// Provider is a workload identity pool provider: OIDC (IssuerURI), AWS
+// (AWSAccountID) or SAML (SAML).
+type Provider struct {
+	ID                 string
+	DisplayName        string
+	Disabled           bool
+	IssuerURI          string
+	AllowedAudiences   []string
+	AWSAccountID       string
+	SAML               bool
+	AttributeCondition string
+	AttributeMapping   map[string]string
 }
 
 // CustomRole is a custom IAM role.
