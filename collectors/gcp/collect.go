@@ -92,6 +92,9 @@ type scan struct {
 	roles map[string]*roleDef
 	// pools: the workload identity pools read, by resource name.
 	pools map[string]*pool
+	// accountPolicy: the bindings of each service account's own policy, by
+	// the account's unique id or email (lower case).
+	accountPolicy map[string][]binding
 
 	// unenumerated: the projects under some parent could not all be found
 	// (its asset listing and Resource Manager both failed), so a project
@@ -107,10 +110,10 @@ type scan struct {
 	searchParent string
 	// searchFailedAt: the scopes of the parents whose search failed.
 	searchFailedAt map[string]bool
-	// fedErr is the first failed search for pool principals, with the
-	// parent it failed at.
-	fedErr    error
-	fedParent string
+	// fedErr and trustErr are the first failed search for pool
+	// principals and for service accounts' own policies, each with the
+	// parent it failed at (spreadGaps).
+	fedErr, trustErr spreadErr
 	// firstErr is the first failure of the scan, for the error returned
 	// when nothing at all was collected.
 	firstErr error
@@ -213,7 +216,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
 		federated: map[string]*principal{}, keyUnknown: map[string]string{}, roles: map[string]*roleDef{},
-		pools: map[string]*pool{},
+		pools: map[string]*pool{}, accountPolicy: map[string][]binding{},
 	}
 	for _, parent := range c.parents {
 		if id, ok := strings.CutPrefix(parent, "projects/"); ok {
@@ -283,15 +286,25 @@ func (c *Collector) fail(s *scan, scope, op string, err error, note string, face
 
 // collectParent reads one asset parent, falling back to per-project calls.
 func (c *Collector) collectParent(ctx context.Context, s *scan, parent string) {
-	var assetsErr, policiesErr, fedErr error
+	var assetsErr, policiesErr, fedErr, trustErr error
 	var seen []string
+	keep := func(f func(string) bool) func(string, []binding) {
+		return func(res string, bs []binding) { s.addBindings(res, bs, f) }
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { seen, assetsErr = c.listAssets(gctx, s, parent); return nil })
 	g.Go(func() error {
-		policiesErr = c.searchPolicies(gctx, s, parent, "memberTypes:serviceAccount", serviceAccountMember)
+		policiesErr = c.searchPolicies(gctx, parent, searchServiceAccounts, keep(serviceAccountMember))
 		return nil
 	})
-	g.Go(func() error { fedErr = c.searchPolicies(gctx, s, parent, federatedQuery, poolPrincipal); return nil })
+	g.Go(func() error {
+		fedErr = c.searchPolicies(gctx, parent, searchPrincipals, keep(poolPrincipal))
+		return nil
+	})
+	g.Go(func() error {
+		trustErr = c.searchPolicies(gctx, parent, searchAccountPolicies, s.addImpersonators)
+		return nil
+	})
 	_ = g.Wait()
 	if ctx.Err() != nil {
 		return
@@ -299,11 +312,11 @@ func (c *Collector) collectParent(ctx context.Context, s *scan, parent string) {
 	scope := gapScope(parent)
 	if fedErr != nil {
 		c.fail(s, scope, opSearchFederated, fedErr, "workload identity federation principals are not collected")
-		s.mu.Lock()
-		if s.fedErr == nil {
-			s.fedErr, s.fedParent = fedErr, parent
-		}
-		s.mu.Unlock()
+		s.failSpread(&s.fedErr, fedErr, parent)
+	}
+	if trustErr != nil {
+		c.fail(s, scope, opSearchAccountPolicies, trustErr, "who may impersonate each service account is not known")
+		s.failSpread(&s.trustErr, trustErr, parent)
 	}
 	if assetsErr != nil {
 		c.fail(s, scope, opListAssets, assetsErr, "fell back to per-project IAM calls")
@@ -435,11 +448,25 @@ func saFromKeyName(name string) string {
 
 func keyID(name string) string { return name[strings.LastIndex(name, "/")+1:] }
 
-// searchPolicies searches the IAM policies under parent with query and
-// records the bindings whose member keep accepts, those of the pages read
-// before a failure included (a failed search for pool principals drops
-// them all: see federatedIdentities).
-func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent, query string, keep func(string) bool) error {
+// policySearch is one search of the IAM policies under a parent: a query,
+// or the policies of one asset type.
+type policySearch struct {
+	query, assetType string
+}
+
+// The searches the collector makes at every parent.
+var (
+	searchServiceAccounts = policySearch{query: "memberTypes:serviceAccount"}
+	searchPrincipals      = policySearch{query: federatedQuery}
+	// searchAccountPolicies reads every member of every service account's
+	// own policy: who may impersonate it.
+	searchAccountPolicies = policySearch{assetType: typeSA}
+)
+
+// searchPolicies runs a policy search under parent and hands each
+// result's bindings to record, those of the pages read before a failure
+// included (a caller that cannot use a partial result drops it).
+func (c *Collector) searchPolicies(ctx context.Context, parent string, q policySearch, record func(resource string, bs []binding)) error {
 	size := int64(min(c.cfg.AssetPageSize, 500))
 	type found struct {
 		resource string
@@ -447,8 +474,14 @@ func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent, query s
 	}
 	var all []found
 	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
-		resp, err := c.asset.V1.SearchAllIamPolicies(parent).Query(query).
-			PageSize(size).PageToken(token).Context(ctx).Do()
+		call := c.asset.V1.SearchAllIamPolicies(parent).PageSize(size).PageToken(token)
+		if q.query != "" {
+			call = call.Query(q.query)
+		}
+		if q.assetType != "" {
+			call = call.AssetTypes(q.assetType)
+		}
+		resp, err := call.Context(ctx).Do()
 		if err != nil {
 			return "", err
 		}
@@ -471,7 +504,7 @@ func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent, query s
 		return resp.NextPageToken, nil
 	})
 	for _, f := range all {
-		s.addBindings(f.resource, f.bs, keep)
+		record(f.resource, f.bs)
 	}
 	return err
 }

@@ -25,18 +25,21 @@ const (
 	opSearchPolicies = "cloudasset.searchAllIamPolicies"
 	// The search for workload identity pool principals (federatedQuery).
 	opSearchFederated = "cloudasset.searchAllIamPolicies:principals"
-	opListSAs         = "iam.projects.serviceAccounts.list"
-	opListKeys        = "iam.projects.serviceAccounts.keys.list"
-	opQueryActivity   = "policyanalyzer.activities.query"
-	opListAPIKeys     = "apikeys.keys.list"
-	opGetProject      = "cloudresourcemanager.projects.get"
-	opListProjects    = "cloudresourcemanager.projects.list"
-	opListFolders     = "cloudresourcemanager.folders.list"
-	opProjectPolicy   = "cloudresourcemanager.projects.getIamPolicy"
-	opGetRole         = "iam.roles.get"
-	opListHMACKeys    = "storage.projects.hmacKeys.list"
-	opListPools       = "iam.projects.locations.workloadIdentityPools.list"
-	opListProviders   = "iam.projects.locations.workloadIdentityPools.providers.list"
+	// The search for service accounts' own policies (who may impersonate
+	// each).
+	opSearchAccountPolicies = "cloudasset.searchAllIamPolicies:serviceAccounts"
+	opListSAs               = "iam.projects.serviceAccounts.list"
+	opListKeys              = "iam.projects.serviceAccounts.keys.list"
+	opQueryActivity         = "policyanalyzer.activities.query"
+	opListAPIKeys           = "apikeys.keys.list"
+	opGetProject            = "cloudresourcemanager.projects.get"
+	opListProjects          = "cloudresourcemanager.projects.list"
+	opListFolders           = "cloudresourcemanager.folders.list"
+	opProjectPolicy         = "cloudresourcemanager.projects.getIamPolicy"
+	opGetRole               = "iam.roles.get"
+	opListHMACKeys          = "storage.projects.hmacKeys.list"
+	opListPools             = "iam.projects.locations.workloadIdentityPools.list"
+	opListProviders         = "iam.projects.locations.workloadIdentityPools.providers.list"
 )
 
 // The facets the collector reads. Every identity is a service account;
@@ -92,6 +95,10 @@ var ops = collectors.Ops{
 		Facets: []nhi.Facet{facetHMACKeys, facetUsage}},
 	// A project's workload identity pools and their providers: the
 	// credentials of its pools' principals, and who they trust.
+	// Who may impersonate each service account: without it no account's
+	// trust data is complete, wherever it lives.
+	opSearchAccountPolicies: {Permission: "cloudasset.assets.searchAllIamPolicies (roles/cloudasset.viewer)",
+		Facets: []nhi.Facet{nhi.FacetTrust}},
 	opListPools: {Permission: "iam.workloadIdentityPools.list (roles/iam.workloadIdentityPoolViewer)",
 		Facets: []nhi.Facet{facetProviders, nhi.FacetTrust}},
 	opListProviders: {Permission: "iam.workloadIdentityPoolProviders.list (roles/iam.workloadIdentityPoolViewer)",

@@ -192,7 +192,7 @@ func (s *scan) place(p *principal) string {
 func (s *scan) federatedIdentities() []nhi.Identity {
 	var out []nhi.Identity
 	for _, p := range s.federated {
-		if s.fedErr != nil && !p.projectByID {
+		if s.fedErr.err != nil && !p.projectByID {
 			continue
 		}
 		scope := s.place(p)

@@ -278,8 +278,9 @@ func TestFolderScope(t *testing.T) {
 	if len(bot.Grants) != 1 || bot.Grants[0].ID != "roles/iam.serviceAccountUser@projects/acme-devex-tools" || !bot.Grants[0].Privileged.Privileged() {
 		t.Errorf("devex-docs-bot grants %+v, want the privileged project-wide serviceAccountUser", bot.Grants)
 	}
-	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies) + srv.CallCount(gcpfake.OpSearchPrincipals); n != 3 {
-		t.Errorf("asset calls %v, want one listing and two searches at the folder", srv.Calls())
+	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies) + srv.CallCount(gcpfake.OpSearchPrincipals) +
+		srv.CallCount(gcpfake.OpSearchAccountPolicies); n != 4 {
+		t.Errorf("asset calls %v, want one listing and three searches at the folder", srv.Calls())
 	}
 }
 

@@ -35,7 +35,7 @@ func (c *Collector) build(s *scan) nhi.Inventory {
 	inv.Identities = append(inv.Identities, s.federatedIdentities()...)
 	s.undescribed()
 	s.spreadSearchGap()
-	s.spreadFederatedGap()
+	s.spreadGaps()
 	inv.Scopes = c.scopes(s)
 	inv.Gaps = s.gaps.List()
 	inv.Normalize()
@@ -251,17 +251,42 @@ func (s *scan) spreadSearchGap() {
 	}
 }
 
-// spreadFederatedGap repeats a failed search for pool principals on every
-// scope: a principal lives in its pool's project, or where it is bound,
-// and none is reported (see federatedIdentities).
-func (s *scan) spreadFederatedGap() {
-	if s.fedErr == nil {
-		return
+// spreadErr is a failed search whose gap every scope repeats.
+type spreadErr struct {
+	err    error
+	parent string
+}
+
+// failSpread keeps the first failure of a search whose gap spreads.
+func (s *scan) failSpread(first *spreadErr, err error, parent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if first.err == nil {
+		*first = spreadErr{err, parent}
 	}
-	err := fmt.Errorf("%w; the search for workload identity federation principals at %s failed", s.fedErr, s.fedParent)
-	for id := range s.scopes {
-		if id != gapScope(s.fedParent) {
-			s.gaps.Add(id, opSearchFederated, err, facetFederated)
+}
+
+// spreadGaps repeats on every scope the failure of a search whose data may
+// belong to any of them: pool principals live in their pool's project or
+// where they are bound (and none is reported, see federatedIdentities),
+// and any service account's policy may be among those not read.
+func (s *scan) spreadGaps() {
+	for _, sp := range []struct {
+		e    spreadErr
+		op   string
+		what string
+	}{
+		{s.fedErr, opSearchFederated, "workload identity federation principals"},
+		{s.trustErr, opSearchAccountPolicies, "service accounts' own policies"},
+	} {
+		if sp.e.err == nil {
+			continue
+		}
+		err := fmt.Errorf("%w; the search for %s at %s failed", sp.e.err, sp.what, sp.e.parent)
+		for id := range s.scopes {
+			if id != gapScope(sp.e.parent) {
+				s.gaps.Add(id, sp.op, err)
+			}
 		}
 	}
 }
@@ -446,6 +471,7 @@ func (c *Collector) accountIdentity(s *scan, a *account) nhi.Identity {
 		}
 	}
 	id.OwnerHints = c.ownerHints(sa, p)
+	s.impersonatorsOf(&id, sa.UniqueId, sa.Email)
 	delegated := c.delegate[strings.ToLower(sa.Oauth2ClientId)] || c.delegate[strings.ToLower(sa.Email)] || c.delegate[sa.UniqueId]
 	if delegated {
 		id.Attributes["domain_wide_delegation"] = "true"

@@ -44,6 +44,12 @@ func (c *Collector) readRoles(ctx context.Context, s *scan) {
 			names = append(names, b.role)
 		}
 	}
+	for _, r := range s.impersonationRoles() {
+		if !seen[r] {
+			seen[r] = true
+			names = append(names, r)
+		}
+	}
 	s.mu.Unlock()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.cfg.Concurrency)

@@ -119,9 +119,10 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 			searchGaps := map[string]bool{}
 			principalGaps := 0
 			for _, g := range inv.Gaps {
-				if g.Source == gcpfake.OpSearchPrincipals {
-					// Disabling the API fails the search for pool principals
-					// too: a gap at the organisation and on every scope.
+				if g.Source == gcpfake.OpSearchPrincipals || g.Source == gcpfake.OpSearchAccountPolicies {
+					// Disabling the API fails the searches for pool
+					// principals and accounts' own policies too: a gap at the
+					// organisation and on every scope, for each.
 					principalGaps++
 					continue
 				}
@@ -148,8 +149,8 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 			if len(inv.Gaps) != 2+len(searchGaps)+principalGaps {
 				t.Errorf("gaps %+v, want the two asset gaps and one search gap per project", inv.Gaps)
 			}
-			if want := map[string]int{"denied": 0, "disabled": len(full.Scopes)}[tc.name]; principalGaps != want {
-				t.Errorf("%d gaps of the search for pool principals, want %d", principalGaps, want)
+			if want := map[string]int{"denied": 0, "disabled": 2 * len(full.Scopes)}[tc.name]; principalGaps != want {
+				t.Errorf("%d gaps of the searches for pool principals and accounts' policies, want %d", principalGaps, want)
 			}
 			// Accounts and keys come from IAM instead; the service agent, seen
 			// only in bindings, still comes from the project policy.
@@ -206,7 +207,7 @@ func TestEveryScopeDeniedIsAnError(t *testing.T) {
 }
 
 // TestCallBudget checks that calls grow with pages and projects, not with
-// service accounts' keys: asset pages + two policy searches' pages + 5 per
+// service accounts' keys: asset pages + three policy searches' pages + 5 per
 // project (two activity queries, API keys, HMAC keys, workload identity
 // pools) + one per pool, and, where the asset data leaves the keys' state out (as IAM's
 // JSON leaves out false and empty values), one keys.list per account with
@@ -229,14 +230,15 @@ func TestCallBudget(t *testing.T) {
 			calls := srv.Calls()
 			assets := projects + projects*accounts + projects*accounts*keys
 			want := map[string]int{
-				gcpfake.OpListAssets:        (assets + 999) / 1000,
-				gcpfake.OpSearchIamPolicies: 1,
-				gcpfake.OpSearchPrincipals:  1,
-				gcpfake.OpQueryActivity:     2 * projects,
-				gcpfake.OpListAPIKeys:       projects,
-				gcpfake.OpListHMACKeys:      projects,
-				gcpfake.OpListPools:         projects,
-				gcpfake.OpListKeys:          tc.keyCalls,
+				gcpfake.OpListAssets:            (assets + 999) / 1000,
+				gcpfake.OpSearchIamPolicies:     1,
+				gcpfake.OpSearchPrincipals:      1,
+				gcpfake.OpSearchAccountPolicies: 1,
+				gcpfake.OpQueryActivity:         2 * projects,
+				gcpfake.OpListAPIKeys:           projects,
+				gcpfake.OpListHMACKeys:          projects,
+				gcpfake.OpListPools:             projects,
+				gcpfake.OpListKeys:              tc.keyCalls,
 			}
 			total := 0
 			for op, n := range want {

@@ -147,6 +147,34 @@ func gcpReadVerb(verb string) bool {
 	return false
 }
 
+// gcpAccountAdmin are the predefined roles that, on a service account,
+// let their holder act as it besides the impersonation roles: the basic
+// roles include actAs, and the account administrator sets its policy.
+var gcpAccountAdmin = map[string]bool{
+	"roles/owner":                           true,
+	"roles/editor":                          true,
+	"roles/iam.serviceAccountAdmin":         true,
+	"roles/iam.securityAdmin":               true,
+	"roles/resourcemanager.projectIamAdmin": true,
+}
+
+// GCPCanImpersonate reports whether a role held on a service account lets
+// its member act as that account: an impersonation role, owner, editor or
+// the account administrator roles; for a custom role (perms its included
+// permissions), one of the act-as permissions or setting the account's
+// policy.
+func GCPCanImpersonate(role string, perms []string) bool {
+	if !GCPCustomRole(role) {
+		return gcpImpersonation[role] || gcpAccountAdmin[role]
+	}
+	for _, p := range perms {
+		if gcpActAs[p] || p == "iam.serviceAccounts.setIamPolicy" {
+			return true
+		}
+	}
+	return false
+}
+
 // GCPScopeLevel returns the level of a grant scope as the GCP collector
 // normalises it: "organizations/N", "folders/N", "projects/<id>", or a
 // resource name without its leading "//" (a bucket, a service account).

@@ -162,3 +162,26 @@ func TestGCPPermissions(t *testing.T) {
 		}
 	}
 }
+
+// TestGCPCanImpersonate: which roles held on a service account let their
+// member act as it.
+func TestGCPCanImpersonate(t *testing.T) {
+	for _, tc := range []struct {
+		role  string
+		perms []string
+		want  bool
+	}{
+		{"roles/iam.serviceAccountTokenCreator", nil, true},
+		{"roles/iam.workloadIdentityUser", nil, true},
+		{"roles/editor", nil, true},
+		{"roles/iam.serviceAccountAdmin", nil, true},
+		{"roles/iam.serviceAccountViewer", nil, false},
+		{"projects/p/roles/signer", []string{"iam.serviceAccounts.signBlob"}, true},
+		{"projects/p/roles/policy", []string{"iam.serviceAccounts.setIamPolicy"}, true},
+		{"organizations/1/roles/tokenAdmin", []string{"iam.serviceAccounts.get"}, false},
+	} {
+		if got := privilege.GCPCanImpersonate(tc.role, tc.perms); got != tc.want {
+			t.Errorf("GCPCanImpersonate(%s, %v) = %v, want %v", tc.role, tc.perms, got, tc.want)
+		}
+	}
+}

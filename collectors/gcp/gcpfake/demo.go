@@ -101,6 +101,8 @@ func Demo(now time.Time) Seed {
 				ResourceBindings: map[string][]Binding{
 					"//iam.googleapis.com/projects/" + pay + "/serviceAccounts/104000000000000000001": {
 						{Role: "roles/iam.serviceAccountUser", Members: []string{sam(plat, "platform-terraform")}},
+						// Release engineers may mint its tokens.
+						{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{"group:release-engineers@acme.example"}},
 						// GitHub Actions runs of acme/payments-service act as the deployer.
 						{Role: "roles/iam.workloadIdentityUser", Members: []string{"principalSet:" + pool("100000000003", "github-actions", "attribute.repository/acme/payments-service")}},
 					},
@@ -170,6 +172,13 @@ func Demo(now time.Time) Seed {
 			},
 			{ID: devex, Number: "100000000004", Name: "Developer tools", Parent: "folders/" + sharedFolder,
 				Labels: map[string]string{"team": "devex", "env": "tools"},
+				ResourceBindings: map[string][]Binding{
+					// Left over from a debugging session: anyone with a Google
+					// account may mint the docs bot's tokens.
+					"//iam.googleapis.com/projects/" + devex + "/serviceAccounts/104000000000000000014": {
+						{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{"allAuthenticatedUsers", "user:jack.brown@acme.example"}},
+					},
+				},
 				// A GitLab provider set up before attribute conditions were
 				// required: it accepts any gitlab.com project.
 				Pools: []Pool{{ID: "legacy-ci", DisplayName: "Legacy CI", Providers: []Provider{{

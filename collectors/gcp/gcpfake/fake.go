@@ -28,15 +28,18 @@ const (
 	// principals (a memberTypes query naming principal or principalSet):
 	// counted and faulted apart from the other searches.
 	OpSearchPrincipals = "cloudasset.searchAllIamPolicies:principals"
-	OpListSAs          = "iam.projects.serviceAccounts.list"
-	OpGetSA            = "iam.projects.serviceAccounts.get"
-	OpDisableSA        = "iam.projects.serviceAccounts.disable"
-	OpEnableSA         = "iam.projects.serviceAccounts.enable"
-	OpListKeys         = "iam.projects.serviceAccounts.keys.list"
-	OpGetKey           = "iam.projects.serviceAccounts.keys.get"
-	OpDisableKey       = "iam.projects.serviceAccounts.keys.disable"
-	OpEnableKey        = "iam.projects.serviceAccounts.keys.enable"
-	OpDeleteKey        = "iam.projects.serviceAccounts.keys.delete"
+	// OpSearchAccountPolicies is a policy search of service accounts' own
+	// policies (assetTypes iam.googleapis.com/ServiceAccount).
+	OpSearchAccountPolicies = "cloudasset.searchAllIamPolicies:serviceAccounts"
+	OpListSAs               = "iam.projects.serviceAccounts.list"
+	OpGetSA                 = "iam.projects.serviceAccounts.get"
+	OpDisableSA             = "iam.projects.serviceAccounts.disable"
+	OpEnableSA              = "iam.projects.serviceAccounts.enable"
+	OpListKeys              = "iam.projects.serviceAccounts.keys.list"
+	OpGetKey                = "iam.projects.serviceAccounts.keys.get"
+	OpDisableKey            = "iam.projects.serviceAccounts.keys.disable"
+	OpEnableKey             = "iam.projects.serviceAccounts.keys.enable"
+	OpDeleteKey             = "iam.projects.serviceAccounts.keys.delete"
 	// OpGetRole reads a custom role of an organisation or a project.
 	OpGetRole = "iam.roles.get"
 	// OpListPools and OpListProviders list a project's workload identity
@@ -54,28 +57,29 @@ const (
 )
 
 var permissionFor = map[string]string{
-	OpListAssets:         "cloudasset.assets.listResource",
-	OpSearchIamPolicies:  "cloudasset.assets.searchAllIamPolicies",
-	OpSearchPrincipals:   "cloudasset.assets.searchAllIamPolicies",
-	OpListSAs:            "iam.serviceAccounts.list",
-	OpGetSA:              "iam.serviceAccounts.get",
-	OpDisableSA:          "iam.serviceAccounts.disable",
-	OpEnableSA:           "iam.serviceAccounts.enable",
-	OpListKeys:           "iam.serviceAccountKeys.list",
-	OpGetKey:             "iam.serviceAccountKeys.get",
-	OpDisableKey:         "iam.serviceAccountKeys.disable",
-	OpEnableKey:          "iam.serviceAccountKeys.enable",
-	OpDeleteKey:          "iam.serviceAccountKeys.delete",
-	OpGetRole:            "iam.roles.get",
-	OpListPools:          "iam.workloadIdentityPools.list",
-	OpListProviders:      "iam.workloadIdentityPoolProviders.list",
-	OpQueryActivity:      "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
-	OpListAPIKeys:        "apikeys.keys.list",
-	OpListHMACKeys:       "storage.hmacKeys.list",
-	OpGetProject:         "resourcemanager.projects.get",
-	OpListProjects:       "resourcemanager.projects.list",
-	OpListFolders:        "resourcemanager.folders.list",
-	OpGetProjectIamPolic: "resourcemanager.projects.getIamPolicy",
+	OpListAssets:            "cloudasset.assets.listResource",
+	OpSearchIamPolicies:     "cloudasset.assets.searchAllIamPolicies",
+	OpSearchPrincipals:      "cloudasset.assets.searchAllIamPolicies",
+	OpSearchAccountPolicies: "cloudasset.assets.searchAllIamPolicies",
+	OpListSAs:               "iam.serviceAccounts.list",
+	OpGetSA:                 "iam.serviceAccounts.get",
+	OpDisableSA:             "iam.serviceAccounts.disable",
+	OpEnableSA:              "iam.serviceAccounts.enable",
+	OpListKeys:              "iam.serviceAccountKeys.list",
+	OpGetKey:                "iam.serviceAccountKeys.get",
+	OpDisableKey:            "iam.serviceAccountKeys.disable",
+	OpEnableKey:             "iam.serviceAccountKeys.enable",
+	OpDeleteKey:             "iam.serviceAccountKeys.delete",
+	OpGetRole:               "iam.roles.get",
+	OpListPools:             "iam.workloadIdentityPools.list",
+	OpListProviders:         "iam.workloadIdentityPoolProviders.list",
+	OpQueryActivity:         "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
+	OpListAPIKeys:           "apikeys.keys.list",
+	OpListHMACKeys:          "storage.hmacKeys.list",
+	OpGetProject:            "resourcemanager.projects.get",
+	OpListProjects:          "resourcemanager.projects.list",
+	OpListFolders:           "resourcemanager.folders.list",
+	OpGetProjectIamPolic:    "resourcemanager.projects.getIamPolicy",
 }
 
 // Server is a running fake. It embeds fakeapi.Counter (Calls, CallCount,

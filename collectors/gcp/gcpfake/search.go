@@ -33,8 +33,11 @@ func parseQuery(q string) (searchQuery, *apiError) {
 
 // searchOp names a policy search by what it looks for.
 func searchOp(r *http.Request) string {
-	if strings.Contains(r.URL.Query().Get("query"), "principal") {
+	switch {
+	case strings.Contains(r.URL.Query().Get("query"), "principal"):
 		return OpSearchPrincipals
+	case contains(r.URL.Query()["assetTypes"], "iam.googleapis.com/ServiceAccount"):
+		return OpSearchAccountPolicies
 	}
 	return OpSearchIamPolicies
 }
