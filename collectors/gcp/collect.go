@@ -86,8 +86,10 @@ type scan struct {
 	gaps     *collectors.Gaps
 	// federated: workload identity federation members, by member.
 	federated map[string]*principal
-	// keyUnknown: the keys (by id) whose state no call returned, and why.
+	// keyUnknown: the keys (by id) whose state no call returned, and why;
+	// keyKnown: those whose state a call returned.
 	keyUnknown map[string]string
+	keyKnown   map[string]bool
 	// roles: the custom roles bindings name, by name.
 	roles map[string]*roleDef
 	// pools: the workload identity pools read, by resource name.
@@ -170,8 +172,15 @@ func (s *scan) addKey(saRef string, k *iam.ServiceAccountKey, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[strings.ToLower(saRef)] = append(s.keys[strings.ToLower(saRef)], k)
-	if !known {
-		s.keyUnknown[keyID(k.Name)] = "not read"
+	id := keyID(k.Name)
+	switch {
+	case known:
+		// One source said it (the fallback's keys.list, asset data naming
+		// it): the key's state is known whatever another source left out.
+		s.keyKnown[id] = true
+		delete(s.keyUnknown, id)
+	case !s.keyKnown[id]:
+		s.keyUnknown[id] = "not read"
 	}
 }
 
@@ -215,7 +224,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		now: c.cfg.Now().UTC(), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
-		federated: map[string]*principal{}, keyUnknown: map[string]string{}, roles: map[string]*roleDef{},
+		federated: map[string]*principal{}, keyUnknown: map[string]string{}, keyKnown: map[string]bool{}, roles: map[string]*roleDef{},
 		pools: map[string]*pool{}, accountPolicy: map[string][]binding{},
 	}
 	for _, parent := range c.parents {

@@ -18,7 +18,7 @@ func newScan() *scan {
 		now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
-		federated: map[string]*principal{}, keyUnknown: map[string]string{}, roles: map[string]*roleDef{}, pools: map[string]*pool{}, accountPolicy: map[string][]binding{},
+		federated: map[string]*principal{}, keyUnknown: map[string]string{}, keyKnown: map[string]bool{}, roles: map[string]*roleDef{}, pools: map[string]*pool{}, accountPolicy: map[string][]binding{},
 	}
 }
 
