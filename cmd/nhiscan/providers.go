@@ -99,7 +99,7 @@ func (a *app) gcpCollector(c *config.GCP, ownerTagKeys []string) (*gcp.Collector
 		Organization: c.Organization, Folders: c.Folders, Projects: c.Projects,
 		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
 		OwnerTagKeys: ownerTagKeys, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
-		Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		CallTimeout: c.CallTimeout, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 	})
 }
 

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	apikeys "google.golang.org/api/apikeys/v2"
 	iam "google.golang.org/api/iam/v1"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -46,6 +47,11 @@ type project struct {
 	keyLast      map[string]time.Time // key id -> last authentication
 	apiKeys      []*apikeys.V2Key
 	hasAPIKeyFor map[string]bool // SA email -> bound API key exists
+	hmacErr      string
+	hmacKeys     []*storage.HmacKeyMetadata
+	hasHMACFor   map[string]bool // SA email -> active HMAC key exists
+	// poolsRead: its workload identity pools and providers were listed.
+	poolsRead bool
 }
 
 type account struct {
@@ -61,6 +67,9 @@ type account struct {
 
 type binding struct {
 	resource, role, member, condition string
+	// parent is the configured parent whose search found the binding;
+	// project the search result's project ("projects/NUMBER"), if any.
+	parent, project string
 }
 
 // scan is the state of one collection.
@@ -75,6 +84,19 @@ type scan struct {
 	bindings []binding
 	scopes   map[string]string
 	gaps     *collectors.Gaps
+	// federated: workload identity federation members, by member.
+	federated map[string]*principal
+	// keyUnknown: the keys (by id) whose state no call returned, and why;
+	// keyKnown: those whose state a call returned.
+	keyUnknown map[string]string
+	keyKnown   map[string]bool
+	// roles: the custom roles bindings name, by name.
+	roles map[string]*roleDef
+	// pools: the workload identity pools read, by resource name.
+	pools map[string]*pool
+	// accountPolicy: the bindings of each service account's own policy, by
+	// the account's unique id or email (lower case).
+	accountPolicy map[string][]binding
 
 	// unenumerated: the projects under some parent could not all be found
 	// (its asset listing and Resource Manager both failed), so a project
@@ -90,6 +112,10 @@ type scan struct {
 	searchParent string
 	// searchFailedAt: the scopes of the parents whose search failed.
 	searchFailedAt map[string]bool
+	// fedErr and trustErr are the first failed search for pool
+	// principals and for service accounts' own policies, each with the
+	// parent it failed at (spreadGaps).
+	fedErr, trustErr spreadErr
 	// firstErr is the first failure of the scan, for the error returned
 	// when nothing at all was collected.
 	firstErr error
@@ -139,22 +165,54 @@ func (s *scan) addAccount(sa *iam.ServiceAccount) {
 	s.byEmail[strings.ToLower(sa.Email)] = sa.UniqueId
 }
 
-func (s *scan) addKey(saRef string, k *iam.ServiceAccountKey) {
+// addKey records a key of the account saRef (an email or a unique id).
+// known says whether its state (disabled, disable reason, extended status)
+// was read; see keyStateKnown.
+func (s *scan) addKey(saRef string, k *iam.ServiceAccountKey, known bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.keys[strings.ToLower(saRef)] = append(s.keys[strings.ToLower(saRef)], k)
+	id := keyID(k.Name)
+	switch {
+	case known:
+		// One source said it (the fallback's keys.list, asset data naming
+		// it): the key's state is known whatever another source left out.
+		s.keyKnown[id] = true
+		delete(s.keyUnknown, id)
+	case !s.keyKnown[id]:
+		s.keyUnknown[id] = "not read"
+	}
 }
 
-func (s *scan) addBindings(resource string, bs []binding) {
+// addBindings records the bindings of a resource whose member keep
+// accepts.
+func (s *scan) addBindings(resource string, bs []binding, keep func(member string) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, b := range bs {
-		if strings.HasPrefix(b.member, "serviceAccount:") {
+		if keep(b.member) {
 			b.resource = resource
 			s.bindings = append(s.bindings, b)
 		}
 	}
 }
+
+// serviceAccountMember: a service account, or a GKE Workload Identity
+// member, which IAM names as a service account too.
+func serviceAccountMember(m string) bool { return strings.HasPrefix(m, "serviceAccount:") }
+
+// poolPrincipal: a principal:// or principalSet:// member of a workload
+// identity pool.
+func poolPrincipal(m string) bool {
+	if !strings.HasPrefix(m, "principal") {
+		return false
+	}
+	_, ok := parseFederated(m)
+	return ok
+}
+
+// anyCollected: a member the collector keeps.
+func anyCollected(m string) bool { return serviceAccountMember(m) || poolPrincipal(m) }
 
 // Collect inventories every configured scope. It returns a partial
 // inventory with gaps when some calls fail, and an error only when the
@@ -166,6 +224,8 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		now: c.cfg.Now().UTC(), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
+		federated: map[string]*principal{}, keyUnknown: map[string]string{}, keyKnown: map[string]bool{}, roles: map[string]*roleDef{},
+		pools: map[string]*pool{}, accountPolicy: map[string][]binding{},
 	}
 	for _, parent := range c.parents {
 		if id, ok := strings.CutPrefix(parent, "projects/"); ok {
@@ -181,6 +241,11 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		c.collectParent(ctx, s, parent)
 		c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.GCP, Scope: gapScope(parent), Phase: "inventory",
 			Identities: -1, Gaps: s.gaps.Count(gapScope(parent)), Done: i + 1, Total: len(c.parents)})
+	}
+	if ctx.Err() == nil {
+		c.verifyKeys(ctx, s)
+		c.readRoles(ctx, s)
+		c.collectPools(ctx, s)
 	}
 	if ctx.Err() == nil {
 		c.collectUsage(ctx, s)
@@ -230,16 +295,38 @@ func (c *Collector) fail(s *scan, scope, op string, err error, note string, face
 
 // collectParent reads one asset parent, falling back to per-project calls.
 func (c *Collector) collectParent(ctx context.Context, s *scan, parent string) {
-	var assetsErr, policiesErr error
+	var assetsErr, policiesErr, fedErr, trustErr error
 	var seen []string
+	keep := func(f func(string) bool) func(string, []binding) {
+		return func(res string, bs []binding) { s.addBindings(res, bs, f) }
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { seen, assetsErr = c.listAssets(gctx, s, parent); return nil })
-	g.Go(func() error { policiesErr = c.searchPolicies(gctx, s, parent); return nil })
+	g.Go(func() error {
+		policiesErr = c.searchPolicies(gctx, parent, searchServiceAccounts, keep(serviceAccountMember))
+		return nil
+	})
+	g.Go(func() error {
+		fedErr = c.searchPolicies(gctx, parent, searchPrincipals, keep(poolPrincipal))
+		return nil
+	})
+	g.Go(func() error {
+		trustErr = c.searchPolicies(gctx, parent, searchAccountPolicies, s.addImpersonators)
+		return nil
+	})
 	_ = g.Wait()
 	if ctx.Err() != nil {
 		return
 	}
 	scope := gapScope(parent)
+	if fedErr != nil {
+		c.fail(s, scope, opSearchFederated, fedErr, "workload identity federation principals are not collected")
+		s.failSpread(&s.fedErr, fedErr, parent)
+	}
+	if trustErr != nil {
+		c.fail(s, scope, opSearchAccountPolicies, trustErr, "who may impersonate each service account is not known")
+		s.failSpread(&s.trustErr, trustErr, parent)
+	}
 	if assetsErr != nil {
 		c.fail(s, scope, opListAssets, assetsErr, "fell back to per-project IAM calls")
 		s.mu.Lock()
@@ -322,15 +409,20 @@ func (s *scan) readAsset(typ, name string, data []byte) []string {
 		}
 	case typeKey:
 		var k iam.ServiceAccountKey
-		if json.Unmarshal(data, &k) != nil {
+		var fields map[string]json.RawMessage
+		if json.Unmarshal(data, &k) != nil || json.Unmarshal(data, &fields) != nil {
 			return nil
 		}
 		// //iam.googleapis.com/projects/P/serviceAccounts/SA/keys/K
+		if k.Name == "" {
+			k.Name = strings.TrimPrefix(name, "//iam.googleapis.com/")
+		}
+		known := keyStateKnown(&k, fields)
 		parts := strings.Split(name, "/")
 		if len(parts) >= 8 && parts[5] == "serviceAccounts" {
-			s.addKey(parts[6], &k)
+			s.addKey(parts[6], &k, known)
 		} else if ref := saFromKeyName(k.Name); ref != "" {
-			s.addKey(ref, &k)
+			s.addKey(ref, &k, known)
 		}
 		if len(parts) >= 8 && parts[3] == "projects" && parts[4] != "" && parts[4] != "-" {
 			s.addProject(&project{id: parts[4]})
@@ -338,6 +430,20 @@ func (s *scan) readAsset(typ, name string, data []byte) []string {
 		}
 	}
 	return nil
+}
+
+// keyStateKnown reports whether a key's asset data says its state. Cloud
+// Asset's resource data is the key "in which some sensitive fields are
+// removed and may not be present", and Google's JSON leaves out false and
+// empty values too: a user-managed key without "disabled" may be enabled,
+// or disabled with the field removed, and one without "extendedStatus" may
+// have been found exposed. Only a key the data calls disabled, or one
+// whose data names both fields, has a known state; a system-managed key
+// is Google's and cannot be disabled.
+func keyStateKnown(k *iam.ServiceAccountKey, fields map[string]json.RawMessage) bool {
+	_, hasDisabled := fields["disabled"]
+	_, hasStatus := fields["extendedStatus"]
+	return k.KeyType == "SYSTEM_MANAGED" || k.Disabled || (hasDisabled && hasStatus)
 }
 
 // saFromKeyName returns the account part of projects/P/serviceAccounts/A/keys/K.
@@ -351,11 +457,40 @@ func saFromKeyName(name string) string {
 
 func keyID(name string) string { return name[strings.LastIndex(name, "/")+1:] }
 
-func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent string) error {
+// policySearch is one search of the IAM policies under a parent: a query,
+// or the policies of one asset type.
+type policySearch struct {
+	query, assetType string
+}
+
+// The searches the collector makes at every parent.
+var (
+	searchServiceAccounts = policySearch{query: "memberTypes:serviceAccount"}
+	searchPrincipals      = policySearch{query: federatedQuery}
+	// searchAccountPolicies reads every member of every service account's
+	// own policy: who may impersonate it.
+	searchAccountPolicies = policySearch{assetType: typeSA}
+)
+
+// searchPolicies runs a policy search under parent and hands each
+// result's bindings to record, those of the pages read before a failure
+// included (a caller that cannot use a partial result drops it).
+func (c *Collector) searchPolicies(ctx context.Context, parent string, q policySearch, record func(resource string, bs []binding)) error {
 	size := int64(min(c.cfg.AssetPageSize, 500))
-	return c.pages(ctx, func(ctx context.Context, token string) (string, error) {
-		resp, err := c.asset.V1.SearchAllIamPolicies(parent).Query("memberTypes:serviceAccount").
-			PageSize(size).PageToken(token).Context(ctx).Do()
+	type found struct {
+		resource string
+		bs       []binding
+	}
+	var all []found
+	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
+		call := c.asset.V1.SearchAllIamPolicies(parent).PageSize(size).PageToken(token)
+		if q.query != "" {
+			call = call.Query(q.query)
+		}
+		if q.assetType != "" {
+			call = call.AssetTypes(q.assetType)
+		}
+		resp, err := call.Context(ctx).Do()
 		if err != nil {
 			return "", err
 		}
@@ -370,13 +505,17 @@ func (c *Collector) searchPolicies(ctx context.Context, s *scan, parent string) 
 					cond = b.Condition.Title
 				}
 				for _, m := range b.Members {
-					bs = append(bs, binding{role: b.Role, member: m, condition: cond})
+					bs = append(bs, binding{role: b.Role, member: m, condition: cond, parent: parent, project: r.Project})
 				}
 			}
-			s.addBindings(r.Resource, bs)
+			all = append(all, found{r.Resource, bs})
 		}
 		return resp.NextPageToken, nil
 	})
+	for _, f := range all {
+		record(f.resource, f.bs)
+	}
+	return err
 }
 
 // sortedProjects returns the projects by id.

@@ -113,6 +113,19 @@ func TestRefusedActions(t *testing.T) {
 			}
 		}
 	}
+	etl := identityByName(t, inv, "data-etl-runner")
+	for _, cr := range etl.Credentials {
+		if cr.Type == nhi.CredGCPHMACKey {
+			if _, err := act(t, ctl, collectors.Disable, etl, cr.ID); !errors.Is(err, collectors.ErrUnsupported) {
+				t.Errorf("HMAC key: %v, want ErrUnsupported", err)
+			}
+		}
+	}
+	if fed, ok := inv.Identity(legacySet); !ok {
+		t.Error("no federated principal in the demo")
+	} else if _, err := act(t, ctl, collectors.Disable, *fed, ""); !errors.Is(err, collectors.ErrUnsupported) {
+		t.Errorf("federated principal: %v, want ErrUnsupported", err)
+	}
 	agent := identityByName(t, inv, "service-100000000001")
 	if _, err := act(t, ctl, collectors.Disable, agent, ""); !errors.Is(err, collectors.ErrUnsupported) {
 		t.Errorf("service agent: %v, want ErrUnsupported", err)

@@ -15,9 +15,12 @@ import (
 
 var (
 	fAccounts   = nhi.Facet("identities:gcp-service-account")
+	fFederated  = nhi.Facet("identities:gcp-federated-principal")
 	fUserKeys   = nhi.Facet("credentials:gcp-user-managed-key")
 	fSystemKeys = nhi.Facet("credentials:gcp-system-managed-key")
 	fAPIKeys    = nhi.Facet("credentials:gcp-api-key")
+	fHMACKeys   = nhi.Facet("credentials:gcp-hmac-key")
+	fProviders  = nhi.Facet("credentials:gcp-workload-identity-provider")
 	fBindings   = nhi.Facet("grants:role-binding")
 	fUsage      = nhi.Facet("usage:activity-analyzer")
 	fOwnership  = nhi.FacetOwnership
@@ -111,12 +114,12 @@ func TestEveryScopeListsTheFacetsRead(t *testing.T) {
 	for _, skip := range []bool{false, true} {
 		inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.SkipUsage = skip }))
 		for _, sc := range inv.Scopes {
-			want := []nhi.Facet{fAPIKeys, fSystemKeys, fUserKeys, fBindings, fAccounts, fOwnership}
+			want := []nhi.Facet{fAPIKeys, fHMACKeys, fSystemKeys, fUserKeys, fProviders, fBindings, fFederated, fAccounts, fOwnership, nhi.FacetTrust}
 			if !skip {
 				want = append(want, fUsage)
 			}
 			if strings.HasPrefix(sc.ID, "organizations/") {
-				want = []nhi.Facet{fBindings, fAccounts}
+				want = []nhi.Facet{fBindings, fFederated, fAccounts}
 			}
 			if strings.Join(facetStrings(sc.Facets), ",") != strings.Join(facetStrings(want), ",") {
 				t.Errorf("skip usage %v: scope %s facets %v, want %v", skip, sc.ID, sc.Facets, want)

@@ -144,7 +144,7 @@ func (c *Collector) fallbackAccounts(ctx context.Context, s *scan, p *project) {
 			continue
 		}
 		for _, k := range resp.Keys {
-			s.addKey(sa.UniqueId, k)
+			s.addKey(sa.UniqueId, k, true)
 		}
 	}
 	s.mu.Lock()
@@ -181,8 +181,8 @@ func (c *Collector) fallbackPolicy(ctx context.Context, s *scan, p *project) {
 			cond = b.Condition.Title
 		}
 		for _, m := range b.Members {
-			bs = append(bs, binding{role: b.Role, member: m, condition: cond})
+			bs = append(bs, binding{role: b.Role, member: m, condition: cond, project: "projects/" + p.id})
 		}
 	}
-	s.addBindings(res, bs)
+	s.addBindings(res, bs, anyCollected)
 }

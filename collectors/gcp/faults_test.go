@@ -16,16 +16,22 @@ import (
 // it when the call fails (the facets of its table in errors.go; nil: the
 // whole scope).
 var reads = map[string][]nhi.Facet{
-	gcpfake.OpListAssets:         {"identities:gcp-service-account", "credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key", "ownership"},
-	gcpfake.OpSearchIamPolicies:  {"identities:gcp-service-account", "grants:role-binding"},
-	gcpfake.OpListSAs:            nil,
-	gcpfake.OpListKeys:           {"credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key"},
-	gcpfake.OpQueryActivity:      {"usage:activity-analyzer"},
-	gcpfake.OpListAPIKeys:        {"credentials:gcp-api-key", "usage:activity-analyzer"},
-	gcpfake.OpGetProject:         {"ownership"},
-	gcpfake.OpListProjects:       nil,
-	gcpfake.OpListFolders:        nil,
-	gcpfake.OpGetProjectIamPolic: {"identities:gcp-service-account", "grants:role-binding"},
+	gcpfake.OpListAssets:            {"identities:gcp-service-account", "credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key", "ownership"},
+	gcpfake.OpSearchIamPolicies:     {"identities:gcp-service-account", "identities:gcp-federated-principal", "grants:role-binding"},
+	gcpfake.OpSearchPrincipals:      {"identities:gcp-federated-principal"},
+	gcpfake.OpSearchAccountPolicies: {"trust"},
+	gcpfake.OpListSAs:               nil,
+	gcpfake.OpListKeys:              {"credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key"},
+	gcpfake.OpQueryActivity:         {"usage:activity-analyzer"},
+	gcpfake.OpListAPIKeys:           {"credentials:gcp-api-key", "usage:activity-analyzer"},
+	gcpfake.OpGetProject:            {"ownership"},
+	gcpfake.OpGetRole:               {"grants:role-binding"},
+	gcpfake.OpListPools:             {"credentials:gcp-workload-identity-provider", "trust"},
+	gcpfake.OpListProviders:         {"credentials:gcp-workload-identity-provider", "trust"},
+	gcpfake.OpListHMACKeys:          {"credentials:gcp-hmac-key", "usage:activity-analyzer"},
+	gcpfake.OpListProjects:          nil,
+	gcpfake.OpListFolders:           nil,
+	gcpfake.OpGetProjectIamPolic:    {"identities:gcp-service-account", "identities:gcp-federated-principal", "grants:role-binding"},
 }
 
 // gapKindOf is the gap kind each injected fault must come out as.
@@ -129,6 +135,8 @@ func checkHidden(t *testing.T, seed uint64, clean, inv nhi.Inventory) {
 			switch {
 			case !ok && !hidden(want.Scope, nhi.CredentialsFacet(c.Type)):
 				t.Errorf("seed %d: %s credential %s (%s) is missing but observed in %s", seed, want.Name, c.ID, c.Type, want.Scope)
+			case ok && gc.Status != c.Status && !hidden(want.Scope, nhi.CredentialsFacet(c.Type)):
+				t.Errorf("seed %d: %s credential %s status %s, clean %s, but its type is observed in %s", seed, want.Name, c.ID, gc.Status, c.Status, want.Scope)
 			case ok && !sameUsage(gc.Usage, c.Usage) && !hidden(want.Scope, nhi.FacetUsage):
 				t.Errorf("seed %d: %s credential %s usage %+v, clean %+v, but usage is observed in %s", seed, want.Name, c.ID, gc.Usage, c.Usage, want.Scope)
 			}

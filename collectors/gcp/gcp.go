@@ -28,6 +28,7 @@ import (
 	crm "google.golang.org/api/cloudresourcemanager/v3"
 	iam "google.golang.org/api/iam/v1"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -58,8 +59,9 @@ type Config struct {
 	QuotaProject string
 	// Endpoint, when set, points every Google API client at this base URL
 	// (a fake, a private endpoint). Endpoints overrides it per API, keyed
-	// by "cloudasset", "iam", "policyanalyzer", "apikeys" and
-	// "cloudresourcemanager".
+	// by "cloudasset", "iam", "policyanalyzer", "apikeys",
+	// "cloudresourcemanager" and "storage" (each the API's base URL; for
+	// storage, Endpoint is followed by its "storage/v1/" path).
 	Endpoint  string
 	Endpoints map[string]string
 	// HTTPClient, when set, carries every request (the fake's client, a
@@ -102,6 +104,12 @@ type Config struct {
 	// SkipUsage skips Policy Analyzer; usage is then reported as unknown
 	// and the usage facet is not listed as read.
 	SkipUsage bool
+	// KeyStateCalls bounds the IAM keys.list calls a scan makes to read
+	// the state of user-managed keys whose Cloud Asset data left it out
+	// (whether they are disabled, or were found exposed): one call per
+	// account, default 1000; negative makes none. A key whose state is
+	// not read is reported with status unknown and a gap, never as active.
+	KeyStateCalls int
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -123,6 +131,7 @@ type Collector struct {
 	pa    *policyanalyzer.Service
 	keys  *apikeys.Service
 	crm   *crm.Service
+	gcs   *storage.Service
 	log   *slog.Logger
 }
 
@@ -158,7 +167,9 @@ func New(cfg Config) (*Collector, error) {
 		if c.iam, err = iam.NewService(ctx, clientOptions(cfg, auth, "iam")...); err == nil {
 			if c.pa, err = policyanalyzer.NewService(ctx, clientOptions(cfg, auth, "policyanalyzer")...); err == nil {
 				if c.keys, err = apikeys.NewService(ctx, clientOptions(cfg, auth, "apikeys")...); err == nil {
-					c.crm, err = crm.NewService(ctx, clientOptions(cfg, auth, "cloudresourcemanager")...)
+					if c.crm, err = crm.NewService(ctx, clientOptions(cfg, auth, "cloudresourcemanager")...); err == nil {
+						c.gcs, err = storage.NewService(ctx, clientOptions(cfg, auth, "storage")...)
+					}
 				}
 			}
 		}
@@ -188,6 +199,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 60 * time.Second
+	}
+	if cfg.KeyStateCalls == 0 {
+		cfg.KeyStateCalls = defaultKeyStateCalls
 	}
 	if len(cfg.OwnerTagKeys) == 0 {
 		cfg.OwnerTagKeys = []string{"owner"}

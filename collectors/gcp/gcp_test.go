@@ -101,6 +101,9 @@ func TestDemoMapping(t *testing.T) {
 
 	backup := identityByName(t, inv, "platform-backup-agent")
 	for _, cr := range backup.Credentials {
+		if cr.Type != nhi.CredGCPUserManagedKey {
+			continue
+		}
 		if len(cr.Signals) != 1 || cr.Signals[0].Code != nhi.SignalExposed {
 			t.Errorf("exposed key %s: signals %+v, want one %s", cr.ID, cr.Signals, nhi.SignalExposed)
 		}
@@ -138,12 +141,13 @@ func TestDemoMapping(t *testing.T) {
 	}
 
 	etl := identityByName(t, inv, "data-etl-runner")
-	if u := etl.Credentials[0].Usage; u.State != nhi.UsageNeverUsed || u.AsOf.IsZero() || u.Source == "" {
+	if u := userKey(t, etl).Usage; u.State != nhi.UsageNeverUsed || u.AsOf.IsZero() || u.Source == "" {
 		t.Errorf("unused key: usage %+v, want never-used with source and as-of", u)
 	}
 	ledger := identityByName(t, inv, "payments-ledger-sync")
-	if u := ledger.Usage; u.State != nhi.UsageUsed || !u.LastUsed.Equal(now.AddDate(0, 0, -200).Truncate(24*time.Hour)) {
-		t.Errorf("dormant account usage %+v, want last used 200 days ago (day granularity)", u)
+	if u := ledger.Usage; u.State != nhi.UsageUsed || !u.LastUsed.Equal(now.AddDate(0, 0, -200).Truncate(24*time.Hour)) ||
+		!strings.Contains(u.Reason, "day precision") || !strings.Contains(u.Reason, "failed attempts") {
+		t.Errorf("dormant account usage %+v, want last used 200 days ago, at day precision, with the failed-attempts caveat", u)
 	}
 	nodes := identityByName(t, inv, "platform-gke-nodes")
 	if nodes.Status != nhi.StatusDisabled || !nodes.Credentials[0].ProviderRotated || nodes.Credentials[0].Type != nhi.CredGCPSystemManagedKey {
@@ -266,15 +270,17 @@ func TestFolderScope(t *testing.T) {
 	for _, id := range inv.Identities {
 		names = append(names, strings.SplitN(id.Name, "@", 2)[0])
 	}
-	if got, want := strings.Join(names, ","), "devex-build-cache,devex-docs-bot,identity-scim-sync"; got != want {
+	const legacyCI = "principalSet://iam.googleapis.com/projects/100000000004/locations/global/workloadIdentityPools/legacy-ci/*"
+	if got, want := strings.Join(names, ","), "devex-build-cache,devex-docs-bot,identity-scim-sync,"+legacyCI; got != want {
 		t.Errorf("identities %s, want %s", got, want)
 	}
 	bot := identityByName(t, inv, "devex-docs-bot")
 	if len(bot.Grants) != 1 || bot.Grants[0].ID != "roles/iam.serviceAccountUser@projects/acme-devex-tools" || !bot.Grants[0].Privileged.Privileged() {
 		t.Errorf("devex-docs-bot grants %+v, want the privileged project-wide serviceAccountUser", bot.Grants)
 	}
-	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies); n != 2 {
-		t.Errorf("asset calls %v, want one listing and one search at the folder", srv.Calls())
+	if n := srv.CallCount(gcpfake.OpListAssets) + srv.CallCount(gcpfake.OpSearchIamPolicies) + srv.CallCount(gcpfake.OpSearchPrincipals) +
+		srv.CallCount(gcpfake.OpSearchAccountPolicies); n != 4 {
+		t.Errorf("asset calls %v, want one listing and three searches at the folder", srv.Calls())
 	}
 }
 
@@ -353,4 +359,16 @@ func TestGrantPrivilege(t *testing.T) {
 			t.Errorf("missing grant %s", gid)
 		}
 	}
+}
+
+// userKey returns the identity's one user-managed key.
+func userKey(t testing.TB, id nhi.Identity) nhi.Credential {
+	t.Helper()
+	for _, c := range id.Credentials {
+		if c.Type == nhi.CredGCPUserManagedKey {
+			return c
+		}
+	}
+	t.Fatalf("%s has no user-managed key", id.Name)
+	return nhi.Credential{}
 }

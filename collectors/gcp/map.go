@@ -32,8 +32,10 @@ func (c *Collector) build(s *scan) nhi.Inventory {
 	for _, a := range s.accounts {
 		inv.Identities = append(inv.Identities, c.identity(s, a))
 	}
+	inv.Identities = append(inv.Identities, s.federatedIdentities()...)
 	s.undescribed()
 	s.spreadSearchGap()
+	s.spreadGaps()
 	inv.Scopes = c.scopes(s)
 	inv.Gaps = s.gaps.List()
 	inv.Normalize()
@@ -67,6 +69,10 @@ func (s *scan) bindGrants() {
 	for _, b := range s.bindings {
 		scope, resolved := s.grantScope(b.resource)
 		resolved = resolved || certain
+		if m, ok := parseFederated(b.member); ok {
+			s.bindFederated(m, b, scope, resolved)
+			continue
+		}
 		email := strings.ToLower(strings.TrimPrefix(b.member, "serviceAccount:"))
 		uid, ok := s.byEmail[email]
 		if !ok {
@@ -79,7 +85,10 @@ func (s *scan) bindGrants() {
 			s.lose(a.project, facetBindings)
 			continue
 		}
-		g := grant(b, scope)
+		g, err := s.grant(b, scope)
+		if err != nil {
+			s.unjudged(a.project, b.role, err)
+		}
 		a.grants[g.ID] = g
 	}
 }
@@ -237,7 +246,47 @@ func (s *scan) spreadSearchGap() {
 	err := fmt.Errorf("%w; the search at %s failed: organisation, folder and resource-level bindings are not collected", s.searchErr, s.searchParent)
 	for id := range s.scopes {
 		if !s.searchFailedAt[id] {
-			s.gaps.Add(id, opSearchPolicies, err, facetAccounts, facetBindings)
+			s.gaps.Add(id, opSearchPolicies, err, facetAccounts, facetFederated, facetBindings)
+		}
+	}
+}
+
+// spreadErr is a failed search whose gap every scope repeats.
+type spreadErr struct {
+	err    error
+	parent string
+}
+
+// failSpread keeps the first failure of a search whose gap spreads.
+func (s *scan) failSpread(first *spreadErr, err error, parent string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if first.err == nil {
+		*first = spreadErr{err, parent}
+	}
+}
+
+// spreadGaps repeats on every scope the failure of a search whose data may
+// belong to any of them: pool principals live in their pool's project or
+// where they are bound (and none is reported, see federatedIdentities),
+// and any service account's policy may be among those not read.
+func (s *scan) spreadGaps() {
+	for _, sp := range []struct {
+		e    spreadErr
+		op   string
+		what string
+	}{
+		{s.fedErr, opSearchFederated, "workload identity federation principals"},
+		{s.trustErr, opSearchAccountPolicies, "service accounts' own policies"},
+	} {
+		if sp.e.err == nil {
+			continue
+		}
+		err := fmt.Errorf("%w; the search for %s at %s failed", sp.e.err, sp.what, sp.e.parent)
+		for id := range s.scopes {
+			if id != gapScope(sp.e.parent) {
+				s.gaps.Add(id, sp.op, err)
+			}
 		}
 	}
 }
@@ -247,13 +296,14 @@ func (s *scan) spreadSearchGap() {
 // (organisations, folders and resources hold only accounts known from
 // their bindings).
 func (c *Collector) scopes(s *scan) []nhi.Scope {
-	project := []nhi.Facet{facetAccounts, facetUserKeys, facetSystemKeys, facetAPIKeys, facetBindings, nhi.FacetOwnership}
+	project := []nhi.Facet{facetAccounts, facetFederated, facetUserKeys, facetSystemKeys, facetAPIKeys, facetHMACKeys, facetProviders,
+		facetBindings, nhi.FacetTrust, nhi.FacetOwnership}
 	if !c.cfg.SkipUsage {
 		project = append(project, facetUsage)
 	}
 	out := make([]nhi.Scope, 0, len(s.scopes))
 	for id, name := range s.scopes {
-		sc := nhi.Scope{Provider: nhi.GCP, ID: id, Name: name, Facets: []nhi.Facet{facetAccounts, facetBindings}}
+		sc := nhi.Scope{Provider: nhi.GCP, ID: id, Name: name, Facets: []nhi.Facet{facetAccounts, facetFederated, facetBindings}}
 		if p, ok := s.projects[id]; ok {
 			if sc.Name == "" {
 				sc.Name = p.name
@@ -315,18 +365,36 @@ func (s *scan) grantScope(resource string) (string, bool) {
 	return rest, !numeric.MatchString(n)
 }
 
-// grant maps a binding; scope is its normalised resource. The verdict
-// comes from the normalised scope, as privilege.Classify would judge the
-// same grant from an imported inventory.
-func grant(b binding, scope string) nhi.Grant {
-	priv, privileged, reason := privilege.GCPRole(b.role, privilege.GCPScopeLevel(scope))
+// grant maps a binding; scope is its normalised resource. A predefined
+// role is judged from its name and the normalised scope, as
+// privilege.Classify would judge the same grant from an imported
+// inventory; a custom role from the permissions its definition includes
+// (privilege.GCPPermissions). When that definition could not be read, the
+// grant is not judged and err says why: the caller records a gap on the
+// holder's grants.
+func (s *scan) grant(b binding, scope string) (nhi.Grant, error) {
+	level := privilege.GCPScopeLevel(scope)
+	priv, privileged, reason := privilege.GCPRole(b.role, level)
+	verdict := nhi.VerdictOf(privileged)
+	var err error
+	if privilege.GCPCustomRole(b.role) {
+		if def := s.roles[b.role]; def != nil && def.err == nil {
+			priv, privileged, reason = privilege.GCPPermissions(def.perms, level)
+			verdict = nhi.VerdictOf(privileged)
+		} else {
+			verdict, err = nhi.NotJudged, errRoleUnread
+			if def != nil {
+				err = def.err
+			}
+		}
+	}
 	g := nhi.Grant{ID: b.role + "@" + scope, Kind: grantKind, Entitlement: b.role, Scope: scope,
-		Privilege: priv, Privileged: nhi.VerdictOf(privileged), Reason: reason}
+		Privilege: priv, Privileged: verdict, Reason: reason}
 	if b.condition != "" {
 		g.ID += "?condition=" + b.condition
 		g.Via = "condition: " + b.condition
 	}
-	return g
+	return g, err
 }
 
 // identity maps one account.
@@ -403,6 +471,7 @@ func (c *Collector) accountIdentity(s *scan, a *account) nhi.Identity {
 		}
 	}
 	id.OwnerHints = c.ownerHints(sa, p)
+	s.impersonatorsOf(&id, sa.UniqueId, sa.Email)
 	delegated := c.delegate[strings.ToLower(sa.Oauth2ClientId)] || c.delegate[strings.ToLower(sa.Email)] || c.delegate[sa.UniqueId]
 	if delegated {
 		id.Attributes["domain_wide_delegation"] = "true"
@@ -417,6 +486,7 @@ func (c *Collector) accountIdentity(s *scan, a *account) nhi.Identity {
 		id.Credentials = append(id.Credentials, keyCredential(s, p, kid, k, delegated, since))
 	}
 	id.Credentials = append(id.Credentials, apiKeyCredentials(p, sa.Email)...)
+	id.Credentials = append(id.Credentials, hmacCredentials(p, sa.Email)...)
 	return id
 }
 
@@ -438,18 +508,24 @@ func accountUsage(p *project, sa *iam.ServiceAccount, delegated bool, attrs map[
 	if p.apiKeysErr != "" {
 		blind = append(blind, p.apiKeysErr)
 	}
+	if p.hasHMACFor[strings.ToLower(sa.Email)] {
+		blind = append(blind, "it has an active HMAC key and Cloud Storage requests it signs are not recorded")
+	}
+	if p.hmacErr != "" {
+		blind = append(blind, p.hmacErr)
+	}
 	last, seen := p.accountLast(sa)
 	switch {
 	case p.usageErr != "":
 		return nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, Reason: p.usageErr}
 	case len(blind) > 0:
 		if seen {
-			attrs["activity_analyzer_last_authenticated"] = last.Format(time.RFC3339)
+			attrs["activity_analyzer_last_authenticated"] = last.Format(time.DateOnly)
 		}
 		return nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, AsOf: p.obsEnd,
 			Reason: "Activity Analyzer blind spot: " + strings.Join(blind, "; ")}
 	case seen:
-		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: p.obsEnd}
+		return nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: p.obsEnd, Reason: usedCaveat}
 	}
 	return nhi.Usage{State: nhi.UsageNeverUsed, Source: usageSource, AsOf: p.obsEnd,
 		Reason: "no authentication recorded since " + since}
@@ -474,6 +550,26 @@ func apiKeyCredentials(p *project, email string) []nhi.Credential {
 	return out
 }
 
+// hmacCredentials are the account's Cloud Storage HMAC keys: active or
+// inactive (a deleted key is not listed). They generate no authentication
+// activity, so their usage is not reported.
+func hmacCredentials(p *project, email string) []nhi.Credential {
+	var out []nhi.Credential
+	for _, k := range p.hmacKeys {
+		if !strings.EqualFold(k.ServiceAccountEmail, email) || k.AccessId == "" || k.State == "DELETED" {
+			continue
+		}
+		cred := nhi.Credential{ID: k.AccessId, Type: nhi.CredGCPHMACKey, Created: parseTime(k.TimeCreated), Status: nhi.StatusActive,
+			Attributes: map[string]string{"state": k.State},
+			Usage:      nhi.Usage{State: nhi.UsageNotReported, Reason: "Cloud Storage HMAC keys generate no authentication activity"}}
+		if k.State != "ACTIVE" {
+			cred.Status = nhi.StatusDisabled
+		}
+		out = append(out, cred)
+	}
+	return out
+}
+
 func keyCredential(s *scan, p *project, kid string, k *iam.ServiceAccountKey, delegated bool, since string) nhi.Credential {
 	asOf := p.obsEnd
 	system := k.KeyType == "SYSTEM_MANAGED"
@@ -485,11 +581,14 @@ func keyCredential(s *scan, p *project, kid string, k *iam.ServiceAccountKey, de
 	if exp := parseTime(k.ValidBeforeTime); !exp.IsZero() && exp.Year() < 9999 {
 		cred.Expires = exp
 	}
+	why, unknown := s.keyUnknown[kid]
 	switch {
 	case k.Disabled:
 		cred.Status = nhi.StatusDisabled
 	case !cred.Expires.IsZero() && !cred.Expires.After(s.now):
 		cred.Status = nhi.StatusExpired
+	case unknown:
+		unknownKeyState(&cred, why)
 	}
 	for name, v := range map[string]string{"key_origin": k.KeyOrigin, "key_algorithm": k.KeyAlgorithm, "disable_reason": k.DisableReason, "key_type": k.KeyType} {
 		if v != "" {
@@ -528,7 +627,7 @@ func keyCredential(s *scan, p *project, kid string, k *iam.ServiceAccountKey, de
 		cred.Usage = nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, AsOf: asOf,
 			Reason: "Activity Analyzer blind spot: the account has domain-wide delegation and Workspace API use is not recorded"}
 	case seen:
-		cred.Usage = nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: asOf}
+		cred.Usage = nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: usageSource, AsOf: asOf, Reason: usedCaveat}
 	case system:
 		cred.Usage = nhi.Usage{State: nhi.UsageNotReported, Reason: "Google-managed key: Google uses and rotates it"}
 	default:

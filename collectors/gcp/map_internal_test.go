@@ -18,6 +18,7 @@ func newScan() *scan {
 		now: time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC), projects: map[string]*project{}, byNumber: map[string]string{},
 		accounts: map[string]*account{}, byEmail: map[string]string{}, keys: map[string][]*iam.ServiceAccountKey{},
 		scopes: map[string]string{}, gaps: collectors.NewGaps(nhi.GCP, ops), searchFailedAt: map[string]bool{},
+		federated: map[string]*principal{}, keyUnknown: map[string]string{}, keyKnown: map[string]bool{}, roles: map[string]*roleDef{}, pools: map[string]*pool{}, accountPolicy: map[string][]binding{},
 	}
 }
 
@@ -74,8 +75,8 @@ func TestUnplaceableBindingsAreLeftOut(t *testing.T) {
 				{role: "roles/viewer", member: "serviceAccount:" + runner},
 				{role: "roles/editor", member: "serviceAccount:" + agent},
 				{role: "roles/browser", member: "serviceAccount:" + foreign},
-			})
-			s.addBindings("//cloudresourcemanager.googleapis.com/projects/111", []binding{{role: "roles/owner", member: "serviceAccount:" + runner}})
+			}, anyCollected)
+			s.addBindings("//cloudresourcemanager.googleapis.com/projects/111", []binding{{role: "roles/owner", member: "serviceAccount:" + runner}}, anyCollected)
 			inv := c.build(s)
 			var ids, grants []string
 			for _, id := range inv.Identities {

@@ -82,6 +82,20 @@ func identityIDs(inv nhi.Inventory) string {
 	return strings.Join(ids, "\n")
 }
 
+// withoutHidden returns full without the identities inv lacks where its
+// identity list is not observed.
+func withoutHidden(full, inv nhi.Inventory) nhi.Inventory {
+	cov := inv.Coverage()
+	out := full
+	out.Identities = nil
+	for _, id := range full.Identities {
+		if _, ok := inv.Identity(id.ID); ok || cov.Observed(nhi.GCP, id.Scope, nhi.IdentitiesFacet(id.Kind)) {
+			out.Identities = append(out.Identities, id)
+		}
+	}
+	return out
+}
+
 func itoa(n int) string { return string(rune('0' + n)) }
 
 func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
@@ -103,7 +117,15 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 			inv := collectortest.Collect(t, collector(t, srv))
 			sources := map[string]nhi.Gap{}
 			searchGaps := map[string]bool{}
+			principalGaps := 0
 			for _, g := range inv.Gaps {
+				if g.Source == gcpfake.OpSearchPrincipals || g.Source == gcpfake.OpSearchAccountPolicies {
+					// Disabling the API fails the searches for pool
+					// principals and accounts' own policies too: a gap at the
+					// organisation and on every scope, for each.
+					principalGaps++
+					continue
+				}
 				if strings.HasPrefix(g.Scope, "organizations/") {
 					sources[g.Source] = g
 				} else if g.Source == gcpfake.OpSearchIamPolicies && g.Kind == tc.kind {
@@ -124,12 +146,18 @@ func TestFallbackWhenAssetAPIIsDenied(t *testing.T) {
 					t.Errorf("project %s has no search gap", sc.ID)
 				}
 			}
-			if len(inv.Gaps) != 2+len(searchGaps) {
+			if len(inv.Gaps) != 2+len(searchGaps)+principalGaps {
 				t.Errorf("gaps %+v, want the two asset gaps and one search gap per project", inv.Gaps)
+			}
+			if want := map[string]int{"denied": 0, "disabled": 2 * len(full.Scopes)}[tc.name]; principalGaps != want {
+				t.Errorf("%d gaps of the searches for pool principals and accounts' policies, want %d", principalGaps, want)
 			}
 			// Accounts and keys come from IAM instead; the service agent, seen
 			// only in bindings, still comes from the project policy.
-			if got, want := identityIDs(inv), identityIDs(full); got != want {
+			// Federated principals bound on resources only (or, with the
+			// API disabled, every pool principal) are missing, their
+			// identity list hidden.
+			if got, want := identityIDs(inv), identityIDs(withoutHidden(full, inv)); got != want {
 				t.Errorf("fallback identities\n%s\nwant\n%s", got, want)
 			}
 			if srv.CallCount(gcpfake.OpListSAs) != 5 || srv.CallCount(gcpfake.OpListKeys) != 14 || srv.CallCount(gcpfake.OpGetProjectIamPolic) != 5 {
@@ -179,42 +207,50 @@ func TestEveryScopeDeniedIsAnError(t *testing.T) {
 }
 
 // TestCallBudget checks that calls grow with pages and projects, not with
-// service accounts' keys: asset pages + policy pages + 3 per project.
+// service accounts' keys: asset pages + three policy searches' pages + 5 per
+// project (two activity queries, API keys, HMAC keys, workload identity
+// pools) + one per pool, and, where the asset data leaves the keys' state out (as IAM's
+// JSON leaves out false and empty values), one keys.list per account with
+// user-managed keys.
 func TestCallBudget(t *testing.T) {
 	const projects, accounts = 12, 20
-	var counts []map[string]int
-	for _, keys := range []int{1, 3} {
-		srv := gcpfake.New(gcpfake.Generate(projects, accounts, keys, now))
-		t.Cleanup(srv.Close)
-		c := collector(t, srv, func(c *gcp.Config) { c.Organization = "999000000001"; c.DelegatedClientIDs = nil })
-		inv := collectortest.Collect(t, c)
-		if len(inv.Identities) != projects*accounts || len(inv.Gaps) != 0 {
-			t.Fatalf("%d identities, gaps %+v", len(inv.Identities), inv.Gaps)
-		}
-		calls := srv.Calls()
-		assets := projects + projects*accounts + projects*accounts*keys
-		want := map[string]int{
-			gcpfake.OpListAssets:        (assets + 999) / 1000,
-			gcpfake.OpSearchIamPolicies: 1,
-			gcpfake.OpQueryActivity:     2 * projects,
-			gcpfake.OpListAPIKeys:       projects,
-		}
-		for op, n := range want {
-			if calls[op] != n {
-				t.Errorf("keys=%d: %s called %d times, want %d", keys, op, calls[op], n)
+	for _, tc := range []struct {
+		fields   gcpfake.AssetKeyFields
+		keyCalls int
+	}{{gcpfake.KeyFieldsExplicit, 0}, {gcpfake.KeyFieldsAsIAM, projects * accounts}} {
+		for _, keys := range []int{1, 3} {
+			srv := gcpfake.New(gcpfake.Generate(projects, accounts, keys, now))
+			t.Cleanup(srv.Close)
+			srv.SetAssetKeyFields(tc.fields)
+			c := collector(t, srv, func(c *gcp.Config) { c.Organization = "999000000001"; c.DelegatedClientIDs = nil })
+			inv := collectortest.Collect(t, c)
+			if len(inv.Identities) != projects*accounts || len(inv.Gaps) != 0 {
+				t.Fatalf("%d identities, gaps %+v", len(inv.Identities), inv.Gaps)
+			}
+			calls := srv.Calls()
+			assets := projects + projects*accounts + projects*accounts*keys
+			want := map[string]int{
+				gcpfake.OpListAssets:            (assets + 999) / 1000,
+				gcpfake.OpSearchIamPolicies:     1,
+				gcpfake.OpSearchPrincipals:      1,
+				gcpfake.OpSearchAccountPolicies: 1,
+				gcpfake.OpQueryActivity:         2 * projects,
+				gcpfake.OpListAPIKeys:           projects,
+				gcpfake.OpListHMACKeys:          projects,
+				gcpfake.OpListPools:             projects,
+				gcpfake.OpListKeys:              tc.keyCalls,
+			}
+			total := 0
+			for op, n := range want {
+				total += n
+				if calls[op] != n {
+					t.Errorf("fields %d, keys=%d: %s called %d times, want %d", tc.fields, keys, op, calls[op], n)
+				}
+			}
+			if n := srv.TotalCalls(); n != total {
+				t.Errorf("fields %d, keys=%d: %d calls in all, want %d: %v", tc.fields, keys, n, total, calls)
 			}
 		}
-		total := 0
-		for _, n := range calls {
-			total += n
-		}
-		if total != (assets+999)/1000+1+3*projects {
-			t.Errorf("keys=%d: %d calls in all: %v", keys, total, calls)
-		}
-		counts = append(counts, calls)
-	}
-	if counts[0][gcpfake.OpListAssets] != counts[1][gcpfake.OpListAssets] {
-		t.Logf("asset pages differ only because 3x keys crossed a page boundary: %v vs %v", counts[0], counts[1])
 	}
 }
 

@@ -138,8 +138,12 @@ var credentialTypes = map[string]option.CredentialsType{
 func clientOptions(cfg Config, auth []option.ClientOption, api string) []option.ClientOption {
 	o := append([]option.ClientOption{option.WithUserAgent("nhiscan")}, auth...)
 	ep := cfg.Endpoints[api]
-	if ep == "" {
+	if ep == "" && cfg.Endpoint != "" {
 		ep = cfg.Endpoint
+		if api == "storage" {
+			// The JSON API's paths start below its service path.
+			ep = strings.TrimSuffix(ep, "/") + "/storage/v1/"
+		}
 	}
 	if ep != "" {
 		o = append(o, option.WithEndpoint(strings.TrimSuffix(ep, "/")+"/"))

@@ -12,6 +12,7 @@ import (
 	apikeys "google.golang.org/api/apikeys/v2"
 	iam "google.golang.org/api/iam/v1"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -96,8 +97,21 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 	if err != nil {
 		c.fail(s, p.id, opListAPIKeys, err, "API keys bound to service accounts unknown, so the API-key usage blind spot cannot be ruled out")
 	}
+	hmac, herr := c.listHMACKeys(ctx, p.id)
+	if herr != nil {
+		c.fail(s, p.id, opListHMACKeys, herr, "HMAC keys unknown, so the HMAC-key usage blind spot cannot be ruled out")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	p.hmacKeys, p.hasHMACFor = hmac, map[string]bool{}
+	for _, k := range hmac {
+		if k.State == "ACTIVE" {
+			p.hasHMACFor[strings.ToLower(k.ServiceAccountEmail)] = true
+		}
+	}
+	if herr != nil {
+		p.hmacErr = "HMAC keys of " + p.id + " could not be listed, so Cloud Storage use through an HMAC key (an Activity Analyzer blind spot) cannot be ruled out"
+	}
 	if err != nil {
 		p.apiKeysErr = "API keys of " + p.id + " could not be listed, so use through a bound API key (an Activity Analyzer blind spot) cannot be ruled out"
 	}
@@ -156,6 +170,21 @@ func (c *Collector) listAPIKeys(ctx context.Context, proj string) ([]*apikeys.V2
 	return keys, err
 }
 
+// listHMACKeys lists a project's Cloud Storage HMAC keys (their metadata:
+// the list never carries a secret), without the deleted ones.
+func (c *Collector) listHMACKeys(ctx context.Context, proj string) ([]*storage.HmacKeyMetadata, error) {
+	var keys []*storage.HmacKeyMetadata
+	err := c.pages(ctx, func(ctx context.Context, token string) (string, error) {
+		resp, err := c.gcs.Projects.HmacKeys.List(proj).MaxResults(250).PageToken(token).Context(ctx).Do()
+		if err != nil {
+			return "", err
+		}
+		keys = append(keys, resp.Items...)
+		return resp.NextPageToken, nil
+	})
+	return keys, err
+}
+
 func observation(o *policyanalyzer.GoogleCloudPolicyanalyzerV1ObservationPeriod) (time.Time, time.Time) {
 	if o == nil {
 		return time.Time{}, time.Time{}
@@ -179,7 +208,7 @@ func readActivity(a *policyanalyzer.GoogleCloudPolicyanalyzerV1Activity, saLast,
 	if json.Unmarshal(a.Activity, &d) != nil {
 		return
 	}
-	t := parseTime(d.LastAuthenticatedTime)
+	t := day(parseTime(d.LastAuthenticatedTime))
 	if t.IsZero() {
 		return
 	}
@@ -210,6 +239,22 @@ func readActivity(a *policyanalyzer.GoogleCloudPolicyanalyzerV1Activity, saLast,
 		}
 	}
 }
+
+// day returns the day of t, at midnight UTC. Activity Analyzer reports
+// the day of the last authentication, not its time (its timestamps are the
+// start of a day in Pacific time), so the collector keeps the day only.
+func day(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// usedCaveat qualifies every last use Activity Analyzer reports: it is
+// the day, and failed authentication attempts count (a call that was
+// denied, or named a resource that does not exist, is an authentication
+// too).
+const usedCaveat = "day precision: Activity Analyzer reports the day of the last authentication, and counts failed attempts too"
 
 // accountLast returns the last authentication recorded for an account, by
 // unique id or, for activities that named it only by email, by email.

@@ -118,6 +118,8 @@ type GCP struct {
 	// domain-wide delegation: their service accounts' usage is a blind spot
 	// ("usage unknown"), never "unused".
 	DelegatedClientIDs []string
+	// CallTimeout bounds each API call attempt (0: the collector's 60s).
+	CallTimeout time.Duration
 }
 
 // GitHub configures the GitHub collector.

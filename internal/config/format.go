@@ -82,6 +82,7 @@ type fileGCP struct {
 	Concurrency        *int  `yaml:"concurrency"`
 	OwnerLabelDomain   str   `yaml:"owner_label_domain"`
 	DelegatedClientIDs []str `yaml:"delegated_client_ids" what:"client id"`
+	CallTimeout        str   `yaml:"call_timeout"`
 }
 
 type fileGitHub struct {

@@ -186,6 +186,7 @@ var envVars = []envVar{
 	env("providers", "gcp", "credentials_file"),
 	env("providers", "gcp", "quota_project"),
 	env("providers", "gcp", "endpoint"),
+	env("providers", "gcp", "call_timeout"),
 
 	env("providers", "github", "organizations"),
 	env("providers", "github", "app_id"),
@@ -590,6 +591,7 @@ func (v *validator) gcp(g *fileGCP) *GCP {
 		Endpoint:           v.endpoint(g.Endpoint, "endpoint"),
 		Concurrency:        v.concurrency(g.Concurrency, g.Meta),
 		DelegatedClientIDs: v.list(g.DelegatedClientIDs, "client id", false, v.match(reNumericID, "client id", "must be numeric (the OAuth client id of the delegation)")),
+		CallTimeout:        v.duration(g.CallTimeout, "call_timeout"),
 	}
 	if g.OwnerLabelDomain.Set {
 		if reDomain.MatchString(g.OwnerLabelDomain.V) {

@@ -311,7 +311,7 @@ func (inv *Inventory) Validate() error {
 
 func validStatus(s Status) bool {
 	switch s {
-	case StatusActive, StatusDisabled, StatusSuspended, StatusExpired:
+	case StatusActive, StatusDisabled, StatusSuspended, StatusExpired, StatusUnknown:
 		return true
 	}
 	return false

@@ -51,6 +51,12 @@ const (
 	// KindGitHubActions is the CI workload of an organisation, repository or
 	// environment; its credentials are the Actions secrets stored there.
 	KindGitHubActions = IdentityKind("github-actions")
+
+	// KindGCPFederatedPrincipal is a workload that authenticates through
+	// workload identity federation and holds roles itself: a GKE Workload
+	// Identity member (PROJECT.svc.id.goog[NAMESPACE/KSA]), or a
+	// principal:// or principalSet:// member of a workload identity pool.
+	KindGCPFederatedPrincipal = IdentityKind("gcp-federated-principal")
 )
 
 // IdentityKinds maps each kind to its provider.
@@ -66,6 +72,8 @@ var IdentityKinds = map[IdentityKind]Provider{
 	KindGitHubClassicPAT:      GitHub,
 	KindGitHubSSHKey:          GitHub,
 	KindGitHubActions:         GitHub,
+
+	KindGCPFederatedPrincipal: GCP,
 }
 
 // CredentialType says what sort of authenticator a Credential is.
@@ -86,6 +94,13 @@ const (
 	CredGitHubClassicPAT     = CredentialType("github-classic-token")
 	CredGitHubSSHKey         = CredentialType("github-ssh-key")
 	CredGitHubActionsSecret  = CredentialType("github-actions-secret")
+
+	// CredGCPHMACKey is a Cloud Storage HMAC key of a service account.
+	CredGCPHMACKey = CredentialType("gcp-hmac-key")
+	// CredGCPWorkloadIdentityProvider is a provider of a workload identity
+	// pool (an OIDC issuer, an AWS account, a SAML or X.509 trust): how an
+	// outside workload authenticates as a federated principal.
+	CredGCPWorkloadIdentityProvider = CredentialType("gcp-workload-identity-provider")
 )
 
 // CredentialTypes lists every credential type and whether it is a static,
@@ -104,6 +119,9 @@ var CredentialTypes = map[CredentialType]bool{
 	CredGitHubClassicPAT:     true,
 	CredGitHubSSHKey:         true,
 	CredGitHubActionsSecret:  true,
+
+	CredGCPHMACKey:                  true,
+	CredGCPWorkloadIdentityProvider: false,
 }
 
 // Static reports whether credentials of type t are long-lived static secrets.
@@ -113,12 +131,17 @@ func (t CredentialType) Static() bool { return CredentialTypes[t] }
 type Status string
 
 // Statuses. "disabled" means contained by an operator or by the provider and
-// reversible; "expired" applies to credentials past their expiry.
+// reversible; "expired" applies to credentials past their expiry;
+// "unknown" means the provider's answer did not say (a field its source
+// removed, a state call that was not made): it is never read as active or
+// disabled, and the collector records a gap on the facet it belongs to.
 const (
 	StatusActive    = Status("active")
 	StatusDisabled  = Status("disabled")
 	StatusSuspended = Status("suspended")
 	StatusExpired   = Status("expired")
+
+	StatusUnknown = Status("unknown")
 )
 
 // Identity is one non-human principal.

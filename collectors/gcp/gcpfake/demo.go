@@ -41,6 +41,9 @@ func Demo(now time.Time) Seed {
 	sam := func(project, account string) string {
 		return "serviceAccount:" + account + "@" + project + ".iam.gserviceaccount.com"
 	}
+	pool := func(number, pool, rest string) string {
+		return "//iam.googleapis.com/projects/" + number + "/locations/global/workloadIdentityPools/" + pool + "/" + rest
+	}
 	const (
 		pay, data, plat, devex, ident = "acme-payments-prod", "acme-data-prod", "acme-platform-prod", "acme-devex-tools", "acme-identity-prod"
 		prodFolder, sharedFolder      = "200000000001", "200000000002"
@@ -62,6 +65,15 @@ func Demo(now time.Time) Seed {
 	return Seed{
 		Organization: DemoOrganization, OrgName: "acme.example", Now: now, ObservationStart: day(730),
 		OrgBindings: []Binding{{Role: "roles/browser", Members: []string{sam(plat, "platform-terraform")}}},
+		CustomRoles: []CustomRole{
+			// Judged by what it includes: it can act as every service
+			// account of the project it is bound on.
+			{Name: "organizations/" + DemoOrganization + "/roles/ciDeployer", Title: "CI deployer",
+				Permissions: []string{"artifactregistry.repositories.uploadArtifacts", "iam.serviceAccounts.actAs", "run.services.update"}},
+			// Called an administrator, but it only reads.
+			{Name: "projects/" + data + "/roles/reportingAdmin", Title: "Reporting admin",
+				Permissions: []string{"bigquery.datasets.get", "bigquery.tables.getData", "bigquery.tables.list"}},
+		},
 		Folders: []Folder{
 			{ID: prodFolder, DisplayName: "production", Parent: "organizations/" + DemoOrganization,
 				Bindings: []Binding{{Role: "roles/resourcemanager.folderAdmin", Members: []string{sam(plat, "platform-terraform")}}}},
@@ -89,6 +101,14 @@ func Demo(now time.Time) Seed {
 				ResourceBindings: map[string][]Binding{
 					"//iam.googleapis.com/projects/" + pay + "/serviceAccounts/104000000000000000001": {
 						{Role: "roles/iam.serviceAccountUser", Members: []string{sam(plat, "platform-terraform")}},
+						// Release engineers may mint its tokens.
+						{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{"group:release-engineers@acme.example"}},
+						// GitHub Actions runs of acme/payments-service act as the deployer.
+						{Role: "roles/iam.workloadIdentityUser", Members: []string{"principalSet:" + pool("100000000003", "github-actions", "attribute.repository/acme/payments-service")}},
+					},
+					"//iam.googleapis.com/projects/" + pay + "/serviceAccounts/104000000000000000002": {
+						// GKE Workload Identity, the legacy member form.
+						{Role: "roles/iam.workloadIdentityUser", Members: []string{"serviceAccount:" + plat + ".svc.id.goog[payments/ledger-api]"}},
 					},
 				},
 			},
@@ -107,10 +127,16 @@ func Demo(now time.Time) Seed {
 				APIKeys: []APIKey{{UID: "5d0f9a6e-1b2c-4d3e-8f4a-5b6c7d8e9f01", DisplayName: "partner-dashboards",
 					Created: day(60), ServiceAccountEmail: "data-reporting-exporter@" + data + ".iam.gserviceaccount.com",
 					KeyString: "AIzaSyFAKE-demo-partner-dashboards-0001"}},
+				// The ETL's S3-compatible uploads sign with an HMAC key that
+				// Activity Analyzer never sees.
+				HMACKeys: []HMACKey{{AccessID: "GOOG1EDEMODATAETLRUNNER0000000000000000000000000000000000001",
+					ServiceAccountEmail: "data-etl-runner@" + data + ".iam.gserviceaccount.com", State: "ACTIVE",
+					Created: day(400), Updated: day(400), Secret: "fAkE/demo+hmac+secret/0000000000000000000"}},
 				Bindings: []Binding{
 					{Role: "roles/bigquery.dataEditor", Members: []string{sam(data, "data-etl-runner"), sam(data, "data-ingest-worker")}},
 					{Role: "roles/bigquery.jobUser", Members: []string{sam(data, "data-etl-runner")}},
 					{Role: "roles/bigquery.dataViewer", Members: []string{sam(data, "data-reporting-exporter")}},
+					{Role: "projects/" + data + "/roles/reportingAdmin", Members: []string{sam(data, "data-reporting-exporter")}},
 					{Role: "roles/editor", Members: []string{"serviceAccount:100000000002-compute@developer.gserviceaccount.com"}},
 				},
 			},
@@ -126,15 +152,39 @@ func Demo(now time.Time) Seed {
 					}(),
 					sa(12, "platform-backup-agent", "Snapshots and backups. owner: kate.jones@acme.example", day(3), exposedOld, exposedLive),
 				},
+				Pools: []Pool{{ID: "github-actions", DisplayName: "GitHub Actions", Providers: []Provider{{
+					ID: "github", DisplayName: "GitHub", IssuerURI: "https://token.actions.githubusercontent.com",
+					AttributeCondition: "assertion.repository_owner == 'acme'",
+					AttributeMapping:   map[string]string{"google.subject": "assertion.sub", "attribute.repository": "assertion.repository"},
+				}}}},
+				HMACKeys: []HMACKey{{AccessID: "GOOG1EDEMOBACKUPAGENT00000000000000000000000000000000000002",
+					ServiceAccountEmail: "platform-backup-agent@" + plat + ".iam.gserviceaccount.com", State: "INACTIVE",
+					Created: day(500), Updated: day(90), Secret: "fAkE/demo+hmac+secret/1111111111111111111"}},
 				Bindings: []Binding{
 					{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{sam(plat, "platform-terraform")}},
 					{Role: "roles/logging.logWriter", Members: []string{sam(plat, "platform-gke-nodes")}},
 					{Role: "roles/monitoring.metricWriter", Members: []string{sam(plat, "platform-gke-nodes")}},
 					{Role: "roles/compute.storageAdmin", Members: []string{sam(plat, "platform-backup-agent")}},
+					// GKE Workload Identity Federation: a pod's Kubernetes service
+					// account holds a role itself.
+					{Role: "roles/monitoring.viewer", Members: []string{"principal:" + pool("100000000003", plat+".svc.id.goog", "subject/ns/monitoring/sa/prometheus")}},
 				},
 			},
 			{ID: devex, Number: "100000000004", Name: "Developer tools", Parent: "folders/" + sharedFolder,
 				Labels: map[string]string{"team": "devex", "env": "tools"},
+				ResourceBindings: map[string][]Binding{
+					// Left over from a debugging session: anyone with a Google
+					// account may mint the docs bot's tokens.
+					"//iam.googleapis.com/projects/" + devex + "/serviceAccounts/104000000000000000014": {
+						{Role: "roles/iam.serviceAccountTokenCreator", Members: []string{"allAuthenticatedUsers", "user:jack.brown@acme.example"}},
+					},
+				},
+				// A GitLab provider set up before attribute conditions were
+				// required: it accepts any gitlab.com project.
+				Pools: []Pool{{ID: "legacy-ci", DisplayName: "Legacy CI", Providers: []Provider{{
+					ID: "gitlab", DisplayName: "GitLab", IssuerURI: "https://gitlab.com",
+					AttributeMapping: map[string]string{"google.subject": "assertion.sub"},
+				}}}},
 				ServiceAccounts: []ServiceAccount{
 					sa(13, "devex-build-cache", "Build cache for CI runners.", time.Time{},
 						sys("2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f", day(5))),
@@ -142,7 +192,11 @@ func Demo(now time.Time) Seed {
 				},
 				Bindings: []Binding{
 					{Role: "roles/storage.objectCreator", Members: []string{sam(devex, "devex-build-cache")}},
+					{Role: "organizations/" + DemoOrganization + "/roles/ciDeployer", Members: []string{sam(devex, "devex-build-cache")}},
 					{Role: "roles/iam.serviceAccountUser", Members: []string{sam(devex, "devex-docs-bot")}},
+					// Every identity of a pool whose GitLab provider has no
+					// attribute condition: any gitlab.com project.
+					{Role: "roles/storage.objectAdmin", Members: []string{"principalSet:" + pool("100000000004", "legacy-ci", "*")}},
 				},
 			},
 			{ID: ident, Number: "100000000005", Name: "Identity production", Parent: "folders/" + sharedFolder,
@@ -153,6 +207,9 @@ func Demo(now time.Time) Seed {
 				},
 				Bindings: []Binding{
 					{Role: "roles/iam.serviceAccountViewer", Members: []string{sam(ident, "identity-scim-sync")}},
+					// People signing in through workforce identity federation:
+					// not non-human identities.
+					{Role: "roles/viewer", Members: []string{"principalSet://iam.googleapis.com/locations/global/workforcePools/acme-staff/group/sre"}},
 				},
 			},
 		},

@@ -22,19 +22,34 @@ import (
 
 // API operations, as counted by Calls and named in faults.
 const (
-	OpListAssets         = "cloudasset.assets.list"
-	OpSearchIamPolicies  = "cloudasset.searchAllIamPolicies"
-	OpListSAs            = "iam.projects.serviceAccounts.list"
-	OpGetSA              = "iam.projects.serviceAccounts.get"
-	OpDisableSA          = "iam.projects.serviceAccounts.disable"
-	OpEnableSA           = "iam.projects.serviceAccounts.enable"
-	OpListKeys           = "iam.projects.serviceAccounts.keys.list"
-	OpGetKey             = "iam.projects.serviceAccounts.keys.get"
-	OpDisableKey         = "iam.projects.serviceAccounts.keys.disable"
-	OpEnableKey          = "iam.projects.serviceAccounts.keys.enable"
-	OpDeleteKey          = "iam.projects.serviceAccounts.keys.delete"
-	OpQueryActivity      = "policyanalyzer.activities.query"
-	OpListAPIKeys        = "apikeys.keys.list"
+	OpListAssets        = "cloudasset.assets.list"
+	OpSearchIamPolicies = "cloudasset.searchAllIamPolicies"
+	// OpSearchPrincipals is a policy search for workload identity pool
+	// principals (a memberTypes query naming principal or principalSet):
+	// counted and faulted apart from the other searches.
+	OpSearchPrincipals = "cloudasset.searchAllIamPolicies:principals"
+	// OpSearchAccountPolicies is a policy search of service accounts' own
+	// policies (assetTypes iam.googleapis.com/ServiceAccount).
+	OpSearchAccountPolicies = "cloudasset.searchAllIamPolicies:serviceAccounts"
+	OpListSAs               = "iam.projects.serviceAccounts.list"
+	OpGetSA                 = "iam.projects.serviceAccounts.get"
+	OpDisableSA             = "iam.projects.serviceAccounts.disable"
+	OpEnableSA              = "iam.projects.serviceAccounts.enable"
+	OpListKeys              = "iam.projects.serviceAccounts.keys.list"
+	OpGetKey                = "iam.projects.serviceAccounts.keys.get"
+	OpDisableKey            = "iam.projects.serviceAccounts.keys.disable"
+	OpEnableKey             = "iam.projects.serviceAccounts.keys.enable"
+	OpDeleteKey             = "iam.projects.serviceAccounts.keys.delete"
+	// OpGetRole reads a custom role of an organisation or a project.
+	OpGetRole = "iam.roles.get"
+	// OpListPools and OpListProviders list a project's workload identity
+	// pools and a pool's providers.
+	OpListPools     = "iam.projects.locations.workloadIdentityPools.list"
+	OpListProviders = "iam.projects.locations.workloadIdentityPools.providers.list"
+	OpQueryActivity = "policyanalyzer.activities.query"
+	OpListAPIKeys   = "apikeys.keys.list"
+	// OpListHMACKeys lists a project's Cloud Storage HMAC keys.
+	OpListHMACKeys       = "storage.projects.hmacKeys.list"
 	OpGetProject         = "cloudresourcemanager.projects.get"
 	OpListProjects       = "cloudresourcemanager.projects.list"
 	OpListFolders        = "cloudresourcemanager.folders.list"
@@ -42,23 +57,29 @@ const (
 )
 
 var permissionFor = map[string]string{
-	OpListAssets:         "cloudasset.assets.listResource",
-	OpSearchIamPolicies:  "cloudasset.assets.searchAllIamPolicies",
-	OpListSAs:            "iam.serviceAccounts.list",
-	OpGetSA:              "iam.serviceAccounts.get",
-	OpDisableSA:          "iam.serviceAccounts.disable",
-	OpEnableSA:           "iam.serviceAccounts.enable",
-	OpListKeys:           "iam.serviceAccountKeys.list",
-	OpGetKey:             "iam.serviceAccountKeys.get",
-	OpDisableKey:         "iam.serviceAccountKeys.disable",
-	OpEnableKey:          "iam.serviceAccountKeys.enable",
-	OpDeleteKey:          "iam.serviceAccountKeys.delete",
-	OpQueryActivity:      "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
-	OpListAPIKeys:        "apikeys.keys.list",
-	OpGetProject:         "resourcemanager.projects.get",
-	OpListProjects:       "resourcemanager.projects.list",
-	OpListFolders:        "resourcemanager.folders.list",
-	OpGetProjectIamPolic: "resourcemanager.projects.getIamPolicy",
+	OpListAssets:            "cloudasset.assets.listResource",
+	OpSearchIamPolicies:     "cloudasset.assets.searchAllIamPolicies",
+	OpSearchPrincipals:      "cloudasset.assets.searchAllIamPolicies",
+	OpSearchAccountPolicies: "cloudasset.assets.searchAllIamPolicies",
+	OpListSAs:               "iam.serviceAccounts.list",
+	OpGetSA:                 "iam.serviceAccounts.get",
+	OpDisableSA:             "iam.serviceAccounts.disable",
+	OpEnableSA:              "iam.serviceAccounts.enable",
+	OpListKeys:              "iam.serviceAccountKeys.list",
+	OpGetKey:                "iam.serviceAccountKeys.get",
+	OpDisableKey:            "iam.serviceAccountKeys.disable",
+	OpEnableKey:             "iam.serviceAccountKeys.enable",
+	OpDeleteKey:             "iam.serviceAccountKeys.delete",
+	OpGetRole:               "iam.roles.get",
+	OpListPools:             "iam.workloadIdentityPools.list",
+	OpListProviders:         "iam.workloadIdentityPoolProviders.list",
+	OpQueryActivity:         "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
+	OpListAPIKeys:           "apikeys.keys.list",
+	OpListHMACKeys:          "storage.hmacKeys.list",
+	OpGetProject:            "resourcemanager.projects.get",
+	OpListProjects:          "resourcemanager.projects.list",
+	OpListFolders:           "resourcemanager.folders.list",
+	OpGetProjectIamPolic:    "resourcemanager.projects.getIamPolicy",
 }
 
 // Server is a running fake. It embeds fakeapi.Counter (Calls, CallCount,
@@ -80,8 +101,14 @@ type Server struct {
 	maxPage     int
 	hang        time.Duration
 	sendSecrets bool
-	closed      chan struct{}
-	closeOnce   sync.Once
+	// errorEcho is planted in every error answer (SetErrorEcho).
+	errorEcho string
+	// assetKeyFields: how asset data renders a key's state.
+	assetKeyFields AssetKeyFields
+	// token endpoint state (token.go)
+	tokens    tokenEndpoint
+	closed    chan struct{}
+	closeOnce sync.Once
 }
 
 // defaultHang is how long a call with a Timeout fault waits for the
@@ -178,6 +205,11 @@ func (s *Server) Secrets() []string {
 				out = append(out, k.KeyString)
 			}
 		}
+		for _, k := range p.HMACKeys {
+			if k.Secret != "" {
+				out = append(out, k.Secret)
+			}
+		}
 	}
 	sort.Strings(out)
 	return out
@@ -220,6 +252,9 @@ func (s *Server) Mutate(f func(*Seed)) {
 }
 
 type apiError struct {
+	// echo, when set, is repeated in the message and in a DebugInfo
+	// detail, as Google repeats parts of a request in its errors.
+	echo       string
 	code       int
 	status     string
 	reason     string
@@ -230,6 +265,14 @@ type apiError struct {
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimPrefix(r.URL.Path, "/")
+	if path == tokenPath {
+		s.serveToken(w, r)
+		return
+	}
+	s.mu.Lock()
+	echo := s.errorEcho
+	s.mu.Unlock()
+	writeErr := func(w http.ResponseWriter, e apiError) { e.echo = echo; writeErr(w, e) }
 	op, scope, api, h := s.route(r, path)
 	if h == nil {
 		writeErr(w, apiError{code: 404, status: "NOT_FOUND", msg: "unknown path " + r.Method + " " + path})
@@ -320,6 +363,10 @@ func writeErr(w http.ResponseWriter, e apiError) {
 	}
 	w.WriteHeader(e.code)
 	details := []any{}
+	if e.echo != "" {
+		e.msg += " (request: " + e.echo + ")"
+		details = append(details, map[string]any{"@type": "type.googleapis.com/google.rpc.DebugInfo", "detail": "request " + e.echo})
+	}
 	if e.reason != "" {
 		md := map[string]string{}
 		if e.perm != "" {
@@ -354,15 +401,27 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case ver == "storage" && len(rest) == 4 && rest[0] == "v1" && rest[1] == "projects" && rest[3] == "hmacKeys" && method == http.MethodGet:
+		p := rest[2]
+		return OpListHMACKeys, s.scopeOf("projects/" + p), "storage", func(r *http.Request) (any, *apiError) { return s.listHMACKeys(r, p) }
 	case ver == "v1" && verb == "searchAllIamPolicies" && len(rest) == 2:
 		parent := rest[0] + "/" + rest[1]
-		return OpSearchIamPolicies, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.searchIamPolicies(r, parent) }
+		return searchOp(r), s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.searchIamPolicies(r, parent) }
 	case ver == "v1" && len(rest) == 3 && rest[2] == "assets" && method == http.MethodGet:
 		parent := rest[0] + "/" + rest[1]
 		return OpListAssets, s.scopeOf(parent), "cloudasset", func(r *http.Request) (any, *apiError) { return s.listAssets(r, parent) }
 	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
 		p, t := rest[1], rest[5]
 		return OpQueryActivity, s.scopeOf("projects/" + p), "policyanalyzer", func(r *http.Request) (any, *apiError) { return s.queryActivity(r, p, t) }
+	case ver == "v1" && len(rest) == 4 && (rest[0] == "projects" || rest[0] == "organizations") && rest[2] == "roles" && method == http.MethodGet:
+		name := strings.Join(rest, "/")
+		return OpGetRole, s.scopeOf(rest[0] + "/" + rest[1]), "iam", func(*http.Request) (any, *apiError) { return s.getRole(name) }
+	case ver == "v1" && len(rest) == 5 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "workloadIdentityPools" && method == http.MethodGet:
+		p := rest[1]
+		return OpListPools, s.scopeOf("projects/" + p), "iam", func(r *http.Request) (any, *apiError) { return s.listPools(r, p) }
+	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[4] == "workloadIdentityPools" && rest[6] == "providers" && method == http.MethodGet:
+		p, pool := rest[1], rest[5]
+		return OpListProviders, s.scopeOf("projects/" + p), "iam", func(r *http.Request) (any, *apiError) { return s.listProviders(r, p, pool) }
 	case ver == "v1" && len(rest) >= 3 && rest[0] == "projects" && rest[2] == "serviceAccounts":
 		return s.routeIAM(method, verb, rest)
 	case ver == "v2" && len(rest) == 5 && rest[0] == "projects" && rest[4] == "keys":
@@ -618,6 +677,14 @@ func page(r *http.Request, total, size int) (from, to int, next string, e *apiEr
 	return from, to, next, nil
 }
 
+// pacificDay is how Activity Analyzer reports a last authentication: the
+// start of its day in Pacific time ("2021-04-05T07:00:00Z" in Google's
+// example). The fake uses standard time, UTC-8, all year.
+func pacificDay(t time.Time) time.Time {
+	p := t.UTC().Add(-8 * time.Hour)
+	return time.Date(p.Year(), p.Month(), p.Day(), 8, 0, 0, 0, time.UTC)
+}
+
 func ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
@@ -768,7 +835,7 @@ func (s *Server) listAssets(r *http.Request, parent string) (any, *apiError) {
 					DiscoveryDocumentUri: "https://iam.googleapis.com/$discovery/rest",
 				}}
 		default:
-			data, _ := json.Marshal(keyJSON(p, rf.sa, rf.k, s.sendSecrets))
+			data := assetKeyData(keyJSON(p, rf.sa, rf.k, s.sendSecrets), s.assetKeyFields)
 			saFull := "//iam.googleapis.com/projects/" + p.ID + "/serviceAccounts/" + rf.sa.UniqueID
 			a = &cloudasset.Asset{Name: saFull + "/keys/" + rf.k.ID, AssetType: typeKey, Ancestors: anc,
 				Resource: &cloudasset.Resource{
@@ -780,82 +847,6 @@ func (s *Server) listAssets(r *http.Request, parent string) (any, *apiError) {
 		out.Assets = append(out.Assets, a)
 	}
 	return out, nil
-}
-
-func policyJSON(bs []Binding, onlySA bool) *cloudasset.Policy {
-	pol := &cloudasset.Policy{Version: 3, Etag: "BwX="}
-	for _, b := range bs {
-		hasSA := false
-		for _, m := range b.Members {
-			hasSA = hasSA || strings.HasPrefix(m, "serviceAccount:")
-		}
-		if onlySA && !hasSA {
-			continue
-		}
-		cb := &cloudasset.Binding{Role: b.Role, Members: append([]string(nil), b.Members...)}
-		if b.ConditionTitle != "" {
-			cb.Condition = &cloudasset.Expr{Title: b.ConditionTitle, Expression: "request.time < timestamp(\"2030-01-01T00:00:00Z\")"}
-		}
-		pol.Bindings = append(pol.Bindings, cb)
-	}
-	return pol
-}
-
-func (s *Server) searchIamPolicies(r *http.Request, scope string) (any, *apiError) {
-	onlySA := strings.Contains(r.URL.Query().Get("query"), "memberTypes:serviceAccount")
-	org := "organizations/" + s.seed.Organization
-	var results []*cloudasset.IamPolicySearchResult
-	add := func(res *cloudasset.IamPolicySearchResult, bs []Binding) {
-		res.Policy = policyJSON(bs, onlySA)
-		if len(res.Policy.Bindings) > 0 {
-			res.Organization = org
-			results = append(results, res)
-		}
-	}
-	if scope == org {
-		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/" + org,
-			AssetType: "cloudresourcemanager.googleapis.com/Organization"}, s.seed.OrgBindings)
-	}
-	for _, f := range s.seed.Folders {
-		anc := s.ancestors("folders/" + f.ID)
-		if !contains(anc, scope) {
-			continue
-		}
-		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/folders/" + f.ID,
-			AssetType: "cloudresourcemanager.googleapis.com/Folder", Folders: anc[:len(anc)-1]}, f.Bindings)
-	}
-	for i := range s.seed.Projects {
-		p := &s.seed.Projects[i]
-		if !s.under(p, scope) {
-			continue
-		}
-		anc := s.projectAncestors(p)
-		folders := []string{}
-		for _, a := range anc {
-			if strings.HasPrefix(a, "folders/") {
-				folders = append(folders, a)
-			}
-		}
-		add(&cloudasset.IamPolicySearchResult{Resource: "//cloudresourcemanager.googleapis.com/projects/" + p.Number,
-			AssetType: "cloudresourcemanager.googleapis.com/Project", Project: "projects/" + p.Number, Folders: folders}, p.Bindings)
-		names := make([]string, 0, len(p.ResourceBindings))
-		for n := range p.ResourceBindings {
-			names = append(names, n)
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			at := "iam.googleapis.com/ServiceAccount"
-			if !strings.HasPrefix(n, "//iam.googleapis.com/") {
-				at = "unknown"
-			}
-			add(&cloudasset.IamPolicySearchResult{Resource: n, AssetType: at, Project: "projects/" + p.Number, Folders: folders}, p.ResourceBindings[n])
-		}
-	}
-	from, to, next, e := page(r, len(results), s.pageSize(r, 100, 500))
-	if e != nil {
-		return nil, e
-	}
-	return &cloudasset.SearchAllIamPoliciesResponse{Results: results[from:to], NextPageToken: next}, nil
 }
 
 func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiError) {
@@ -877,7 +868,7 @@ func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiErro
 				continue
 			}
 			raw, _ := json.Marshal(map[string]any{
-				"lastAuthenticatedTime": ts(sa.LastAuth.UTC().Truncate(24 * time.Hour)),
+				"lastAuthenticatedTime": ts(pacificDay(sa.LastAuth)),
 				"serviceAccount":        map[string]string{"fullResourceName": saFull, "projectNumber": p.Number, "serviceAccountId": sa.UniqueID},
 			})
 			acts = append(acts, &policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{ActivityType: typ, FullResourceName: saFull, ObservationPeriod: period, Activity: raw})
@@ -889,7 +880,7 @@ func (s *Server) queryActivity(r *http.Request, proj, typ string) (any, *apiErro
 			}
 			kFull := saFull + "/keys/" + k.ID
 			raw, _ := json.Marshal(map[string]any{
-				"lastAuthenticatedTime": ts(k.LastAuth.UTC().Truncate(24 * time.Hour)),
+				"lastAuthenticatedTime": ts(pacificDay(k.LastAuth)),
 				"serviceAccountKey":     map[string]string{"fullResourceName": kFull, "projectNumber": p.Number, "serviceAccountId": sa.UniqueID},
 			})
 			acts = append(acts, &policyanalyzer.GoogleCloudPolicyanalyzerV1Activity{ActivityType: typ, FullResourceName: kFull, ObservationPeriod: period, Activity: raw})
@@ -986,6 +977,10 @@ func (s *Server) projectPolicy(proj string) (any, *apiError) {
 func cloneSeed(in Seed) Seed {
 	out := in
 	out.OrgBindings = cloneBindings(in.OrgBindings)
+	out.CustomRoles = append([]CustomRole(nil), in.CustomRoles...)
+	for i := range out.CustomRoles {
+		out.CustomRoles[i].Permissions = append([]string(nil), out.CustomRoles[i].Permissions...)
+	}
 	out.Folders = append([]Folder(nil), in.Folders...)
 	for i := range out.Folders {
 		out.Folders[i].Bindings = cloneBindings(out.Folders[i].Bindings)
@@ -1009,6 +1004,11 @@ func cloneSeed(in Seed) Seed {
 			p.ResourceBindings = rb
 		}
 		p.APIKeys = append([]APIKey(nil), p.APIKeys...)
+		p.HMACKeys = append([]HMACKey(nil), p.HMACKeys...)
+		p.Pools = append([]Pool(nil), p.Pools...)
+		for j := range p.Pools {
+			p.Pools[j].Providers = append([]Provider(nil), p.Pools[j].Providers...)
+		}
 		p.ServiceAccounts = append([]ServiceAccount(nil), p.ServiceAccounts...)
 		for j := range p.ServiceAccounts {
 			sa := &p.ServiceAccounts[j]

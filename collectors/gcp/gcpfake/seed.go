@@ -31,6 +31,8 @@ type Seed struct {
 	OrgBindings []Binding
 	Folders     []Folder
 	Projects    []Project
+	// CustomRoles are the organisation's and projects' custom roles.
+	CustomRoles []CustomRole
 	// ObservationStart is when Policy Analyzer started tracking; the end of
 	// the observation period is Now truncated to the day.
 	ObservationStart time.Time
@@ -64,6 +66,43 @@ type Project struct {
 	ResourceBindings map[string][]Binding
 	ServiceAccounts  []ServiceAccount
 	APIKeys          []APIKey
+	// HMACKeys are the Cloud Storage HMAC keys of the project's service
+	// accounts.
+	HMACKeys []HMACKey
+	// Pools are the project's workload identity pools.
+	Pools []Pool
+}
+
+// Pool is a workload identity pool.
+type Pool struct {
+	ID          string
+	DisplayName string
+	Disabled    bool
+	Providers   []Provider
+}
+
+// Provider is a workload identity pool provider: OIDC (IssuerURI), AWS
+// (AWSAccountID) or SAML (SAML).
+type Provider struct {
+	ID                 string
+	DisplayName        string
+	Disabled           bool
+	IssuerURI          string
+	AllowedAudiences   []string
+	AWSAccountID       string
+	SAML               bool
+	AttributeCondition string
+	AttributeMapping   map[string]string
+}
+
+// CustomRole is a custom IAM role.
+type CustomRole struct {
+	// Name is "organizations/N/roles/ID" or "projects/P/roles/ID".
+	Name        string
+	Title       string
+	Permissions []string
+	// Deleted roles can still be named by bindings; they grant nothing.
+	Deleted bool
 }
 
 // Binding is an IAM role binding.
@@ -119,6 +158,19 @@ type APIKey struct {
 	// KeyString is the secret value (returned only by getKeyString, which
 	// the fake does not serve).
 	KeyString string
+}
+
+// HMACKey is a Cloud Storage HMAC key of a service account.
+type HMACKey struct {
+	AccessID            string
+	ServiceAccountEmail string
+	// State is ACTIVE, INACTIVE or DELETED.
+	State   string
+	Created time.Time
+	Updated time.Time
+	// Secret is returned only when the key is created: the list never
+	// carries it. It exists so tests can prove it never leaks.
+	Secret string
 }
 
 // Key types, origins and statuses of the IAM API.
