@@ -59,6 +59,26 @@ func (s *orgScan) fail(op string, err error, facets ...nhi.Facet) {
 	s.gaps.Add(s.org, op, translate(err), facets...)
 }
 
+// read lists path for op. A failed list is a gap, and read returns false;
+// items that could not be decoded are left out with a gap hiding what op
+// reads, and the others are kept.
+func read[T item](ctx context.Context, s *orgScan, op string, cl *gh.Client, path, wrapKey string) ([]T, bool) {
+	items, bad, err := list[T](ctx, s.api, cl, path, wrapKey)
+	if err != nil {
+		s.fail(op, err)
+		return nil, false
+	}
+	s.undecodable(op, bad)
+	return items, true
+}
+
+// undecodable records that n items of op's answers were left out.
+func (s *orgScan) undecodable(op string, n int) {
+	if n > 0 {
+		s.gaps.Record(s.org, op, nhi.GapError, fmt.Sprintf("%d item(s) could not be decoded or lack their id; left out, the others kept", n))
+	}
+}
+
 // collectOrg collects one organisation: its display name, its identities,
 // and whether the collection ran to its end.
 func (c *Collector) collectOrg(ctx context.Context, oc *orgClients, org string, gaps *collectors.Gaps, now time.Time) (string, []nhi.Identity, bool) {
@@ -102,31 +122,26 @@ func (s *orgScan) orgWide(ctx context.Context) {
 }
 
 func (s *orgScan) listRepos(ctx context.Context) {
-	repos, err := list[apiRepo](ctx, s.api, s.cl, "orgs/"+s.path+"/repos?type=all", "")
-	if err != nil {
-		s.fail(opListRepos, err)
+	repos, ok := read[apiRepo](ctx, s, opListRepos, s.cl, "orgs/"+s.path+"/repos?type=all", "")
+	if !ok {
 		return
 	}
 	s.d.repos = repos
 }
 
 // listGraphQL learns which repositories have deploy keys and which
-// environments they have. Without it (other than a refusal) deploy keys
-// are asked for every repository over REST, and only environment secrets
-// are lost.
+// environments they have. When the query fails in any way (refused, 404
+// where GraphQL is not served, 5xx, paging that does not advance) nothing
+// is lost: perRepo asks REST for the deploy keys and environments of every
+// repository, and only a REST failure is a gap.
 func (s *orgScan) listGraphQL(ctx context.Context) {
 	m, err := s.graphQLRepos(ctx, s.cl, s.d.login)
-	if err == nil {
-		s.d.gql, s.d.gqlOK = m, true
+	if err != nil {
+		s.log.Info("github graphql query failed; reading deploy keys and environments over REST",
+			"org", s.org, "error", collectors.Detail(translate(err)))
 		return
 	}
-	if collectors.GapKind(translate(err)) == nhi.GapDenied {
-		// REST needs the same permission: no fallback, deploy keys lost.
-		s.d.gqlDenied = true
-		s.fail(opGraphQL, err)
-		return
-	}
-	s.fail(opGraphQL, err, facetsActions...)
+	s.d.gql = m
 }
 
 func (s *orgScan) listPeople(ctx context.Context) {
@@ -136,9 +151,8 @@ func (s *orgScan) listPeople(ctx context.Context) {
 		if op == opListOutside {
 			path = "orgs/" + s.path + "/outside_collaborators"
 		}
-		users, err := list[apiUser](ctx, s.api, s.cl, path, "")
-		if err != nil {
-			s.fail(op, err)
+		users, ok := read[apiUser](ctx, s, op, s.cl, path, "")
+		if !ok {
 			return
 		}
 		for _, u := range users {
@@ -149,9 +163,8 @@ func (s *orgScan) listPeople(ctx context.Context) {
 }
 
 func (s *orgScan) listProperties(ctx context.Context) {
-	vals, err := list[apiPropertyValues](ctx, s.api, s.cl, "orgs/"+s.path+"/properties/values", "")
-	if err != nil {
-		s.fail(opListProperties, err)
+	vals, ok := read[apiPropertyValues](ctx, s, opListProperties, s.cl, "orgs/"+s.path+"/properties/values", "")
+	if !ok {
 		return
 	}
 	for _, v := range vals {
@@ -160,9 +173,8 @@ func (s *orgScan) listProperties(ctx context.Context) {
 }
 
 func (s *orgScan) listInstallations(ctx context.Context) {
-	ins, err := list[apiInstallation](ctx, s.api, s.cl, "orgs/"+s.path+"/installations", "installations")
-	if err != nil {
-		s.fail(opListInstallations, err)
+	ins, ok := read[apiInstallation](ctx, s, opListInstallations, s.cl, "orgs/"+s.path+"/installations", "installations")
+	if !ok {
 		return
 	}
 	s.d.installs = ins
@@ -173,9 +185,8 @@ func (s *orgScan) listTokens(ctx context.Context) {
 		s.gaps.Record(s.org, opListPATGrants, nhi.GapDenied, "fine-grained tokens can be listed only by a GitHub App")
 		return
 	}
-	pats, err := list[apiPAT](ctx, s.api, s.cl, "orgs/"+s.path+"/personal-access-tokens", "")
-	if err != nil {
-		s.fail(opListPATGrants, err)
+	pats, ok := read[apiPAT](ctx, s, opListPATGrants, s.cl, "orgs/"+s.path+"/personal-access-tokens", "")
+	if !ok {
 		return
 	}
 	s.d.pats = pats
@@ -188,7 +199,7 @@ func (s *orgScan) listSAMLAuths(ctx context.Context) {
 		}
 		return
 	}
-	auths, err := list[apiCredAuth](ctx, s.api, s.oc.saml, "orgs/"+s.path+"/credential-authorizations", "")
+	auths, bad, err := list[apiCredAuth](ctx, s.api, s.oc.saml, "orgs/"+s.path+"/credential-authorizations", "")
 	if err != nil {
 		if statusOf(err) == http.StatusNotFound {
 			return // the org does not use SAML single sign-on: nothing to list
@@ -196,13 +207,13 @@ func (s *orgScan) listSAMLAuths(ctx context.Context) {
 		s.fail(opListSAMLAuths, err)
 		return
 	}
+	s.undecodable(opListSAMLAuths, bad)
 	s.d.credAuths = auths
 }
 
 func (s *orgScan) listOrgSecrets(ctx context.Context) {
-	secs, err := list[apiSecret](ctx, s.api, s.cl, "orgs/"+s.path+"/actions/secrets", "secrets")
-	if err != nil {
-		s.fail(opListOrgSecrets, err)
+	secs, ok := read[apiSecret](ctx, s, opListOrgSecrets, s.cl, "orgs/"+s.path+"/actions/secrets", "secrets")
+	if !ok {
 		return
 	}
 	s.d.orgSecs = secs
@@ -229,16 +240,16 @@ func (s *orgScan) perRepo(ctx context.Context) {
 	for _, r := range s.d.repos {
 		rp := url.PathEscape(s.d.login) + "/" + url.PathEscape(r.Name)
 		q, known := s.d.gql[r.ID]
-		// Without a GraphQL answer (other than a refusal) ask REST for
-		// every repository; a repository GraphQL did not list (created
-		// meanwhile) is asked directly.
-		if (!s.d.gqlOK && !s.d.gqlDenied) || (s.d.gqlOK && (!known || q.DeployKeys.TotalCount > 0)) {
+		// Without a GraphQL answer ask REST for every repository; a
+		// repository GraphQL did not list (created meanwhile) is asked
+		// directly.
+		if !known || q.DeployKeys.TotalCount > 0 {
 			run(func(ctx context.Context) { s.listDeployKeys(ctx, r.ID, rp) })
 		}
 		run(func(ctx context.Context) { s.listRepoSecrets(ctx, r.ID, rp) })
-		if q.Environments.TotalCount > len(q.Environments.Nodes) {
-			// More environments than the query reads: list them over REST
-			// and read their secrets in this one goroutine (rare).
+		if !known || q.Environments.TotalCount > len(q.Environments.Nodes) {
+			// Environments GraphQL did not give (all of): list them over
+			// REST and read their secrets in this one goroutine.
 			run(func(ctx context.Context) { s.listEnvironments(ctx, r.ID, rp) })
 			continue
 		}
@@ -250,9 +261,8 @@ func (s *orgScan) perRepo(ctx context.Context) {
 }
 
 func (s *orgScan) listTokenRepos(ctx context.Context, patID int64) {
-	repos, err := list[apiRepo](ctx, s.api, s.cl, "orgs/"+s.path+"/personal-access-tokens/"+id64(patID)+"/repositories", "")
-	if err != nil {
-		s.fail(opListPATRepos, err)
+	repos, ok := read[apiRepo](ctx, s, opListPATRepos, s.cl, "orgs/"+s.path+"/personal-access-tokens/"+id64(patID)+"/repositories", "")
+	if !ok {
 		return
 	}
 	names := make([]string, 0, len(repos))
@@ -265,9 +275,8 @@ func (s *orgScan) listTokenRepos(ctx context.Context, patID int64) {
 }
 
 func (s *orgScan) listDeployKeys(ctx context.Context, repoID int64, rp string) {
-	keys, err := list[apiKey](ctx, s.api, s.cl, "repos/"+rp+"/keys", "")
-	if err != nil {
-		s.fail(opListDeployKeys, err)
+	keys, ok := read[apiKey](ctx, s, opListDeployKeys, s.cl, "repos/"+rp+"/keys", "")
+	if !ok {
 		return
 	}
 	s.d.mu.Lock()
@@ -276,9 +285,8 @@ func (s *orgScan) listDeployKeys(ctx context.Context, repoID int64, rp string) {
 }
 
 func (s *orgScan) listRepoSecrets(ctx context.Context, repoID int64, rp string) {
-	secs, err := list[apiSecret](ctx, s.api, s.cl, "repos/"+rp+"/actions/secrets", "secrets")
-	if err != nil {
-		s.fail(opListRepoSecrets, err)
+	secs, ok := read[apiSecret](ctx, s, opListRepoSecrets, s.cl, "repos/"+rp+"/actions/secrets", "secrets")
+	if !ok {
 		return
 	}
 	s.d.mu.Lock()
@@ -287,9 +295,8 @@ func (s *orgScan) listRepoSecrets(ctx context.Context, repoID int64, rp string) 
 }
 
 func (s *orgScan) listEnvironments(ctx context.Context, repoID int64, rp string) {
-	envs, err := list[apiEnv](ctx, s.api, s.cl, "repos/"+rp+"/environments", "environments")
-	if err != nil {
-		s.fail(opListEnvs, err)
+	envs, ok := read[apiEnv](ctx, s, opListEnvs, s.cl, "repos/"+rp+"/environments", "environments")
+	if !ok {
 		return
 	}
 	all := make([]gqlEnv, 0, len(envs))
@@ -305,9 +312,8 @@ func (s *orgScan) listEnvironments(ctx context.Context, repoID int64, rp string)
 }
 
 func (s *orgScan) listEnvSecrets(ctx context.Context, repoID int64, rp string, env gqlEnv) {
-	secs, err := list[apiSecret](ctx, s.api, s.cl, "repos/"+rp+"/environments/"+url.PathEscape(env.Name)+"/secrets", "secrets")
-	if err != nil {
-		s.fail(opListEnvSecrets, err)
+	secs, ok := read[apiSecret](ctx, s, opListEnvSecrets, s.cl, "repos/"+rp+"/environments/"+url.PathEscape(env.Name)+"/secrets", "secrets")
+	if !ok {
 		return
 	}
 	s.d.mu.Lock()

@@ -140,7 +140,7 @@ func (c *Controls) restoreDeployKey(ctx context.Context, oc *orgClients, data js
 		return collectors.ActionResult{}, err
 	}
 	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/keys"
-	keys, err := list[apiKey](ctx, c.api, oc.rest, path, "")
+	keys, _, err := list[apiKey](ctx, c.api, oc.rest, path, "")
 	if err != nil {
 		return collectors.ActionResult{}, actErr("list deploy keys of "+r.Repository, err)
 	}

@@ -17,7 +17,6 @@ import (
 const (
 	opGetOrg            = "orgs/get"
 	opListRepos         = "repos/list-for-org"
-	opGraphQL           = "graphql"
 	opListDeployKeys    = "repos/list-deploy-keys"
 	opListInstallations = "orgs/list-app-installations"
 	opListPATGrants     = "orgs/list-pat-grants"
@@ -74,7 +73,6 @@ var (
 var ops = collectors.Ops{
 	opGetOrg:            {Permission: "App: Metadata (read); token: read:org"},
 	opListRepos:         {Permission: "App: Metadata (read); token: repo", Facets: facetsPerRepo},
-	opGraphQL:           {Permission: "App: Administration (read); token: repo", Facets: facetsPerRepo},
 	opListDeployKeys:    {Permission: "App: Administration (read); token: repo", Facets: facetsDeployKeys},
 	opListInstallations: {Permission: "App: organization Administration (read); token: read:org as an org owner", Facets: facetsInstalls},
 	opListPATGrants:     {Permission: "GitHub App with organization Personal access tokens (read); tokens cannot list them", Facets: facetsTokens},

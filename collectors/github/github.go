@@ -104,6 +104,10 @@ type Config struct {
 	// DefaultCallTimeout); it replaces HTTPClient's Timeout. A call that
 	// runs out of it becomes a timeout gap instead of holding up the scan.
 	CallTimeout time.Duration
+	// MaxPages bounds the pages of one list (default DefaultMaxPages): a
+	// list that goes on past it stops with a gap, as does one whose paging
+	// does not advance.
+	MaxPages int
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -113,6 +117,9 @@ type Config struct {
 
 // DefaultCallTimeout is the default CallTimeout.
 const DefaultCallTimeout = 60 * time.Second
+
+// DefaultMaxPages is the default MaxPages: a million items at 100 a page.
+const DefaultMaxPages = 10_000
 
 // DefaultCloudSecretPatterns match Actions secret names that hold AWS, Azure
 // or Google Cloud credentials.
@@ -197,6 +204,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = DefaultMaxPages
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

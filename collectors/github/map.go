@@ -124,6 +124,30 @@ type (
 	}
 )
 
+// Item keys: the id that tells an item of a list apart ("" when it lacks
+// one, and the item is left out).
+func (r apiRepo) itemKey() string           { return idKey(r.ID) }
+func (k apiKey) itemKey() string            { return idKey(k.ID) }
+func (in apiInstallation) itemKey() string  { return idKey(in.ID) }
+func (p apiPAT) itemKey() string            { return idKey(p.ID) }
+func (a apiCredAuth) itemKey() string       { return idKey(a.CredentialID) }
+func (s apiSecret) itemKey() string         { return s.Name }
+func (u apiUser) itemKey() string           { return strings.ToLower(u.Login) }
+func (v apiPropertyValues) itemKey() string { return idKey(v.RepositoryID) }
+func (e apiEnv) itemKey() string {
+	if e.ID <= 0 {
+		return ""
+	}
+	return e.Name
+}
+
+func idKey(id int64) string {
+	if id <= 0 {
+		return ""
+	}
+	return id64(id)
+}
+
 // orgData is everything read about one organisation. A list whose call
 // failed stays empty: its gap says so, and nothing is made up in its place.
 type orgData struct {
@@ -131,10 +155,8 @@ type orgData struct {
 	login     string // GitHub's spelling, for paths
 	scope     string // the configured spelling: Scope of identities and gaps
 	repos     []apiRepo
-	gql       map[int64]gqlRepo
-	gqlOK     bool
-	gqlDenied bool
-	people    map[string]bool // members and outside collaborators, lower case
+	gql       map[int64]gqlRepo // empty when the GraphQL query failed
+	people    map[string]bool   // members and outside collaborators, lower case
 	peopleOK  bool
 	tags      map[int64]map[string]string
 	keys      map[int64][]apiKey
@@ -145,7 +167,7 @@ type orgData struct {
 	orgSecs   []apiSecret
 	repoSecs  map[int64][]apiSecret
 	envSecs   map[int64]map[string][]apiSecret // repo id -> env name -> secrets
-	envs      map[int64][]gqlEnv               // repo id -> environments, where GraphQL gave only the first 100
+	envs      map[int64][]gqlEnv               // repo id -> environments listed over REST (GraphQL failed, or gave only the first 100)
 	mu        sync.Mutex
 }
 

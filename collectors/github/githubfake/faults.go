@@ -41,6 +41,41 @@ const (
 	Plain
 )
 
+// Paging is a paging fault of one operation's list answers.
+type Paging int
+
+// Paging faults.
+const (
+	// PagingNormal pages as GitHub does.
+	PagingNormal Paging = iota
+	// PagingStatic answers every page with the first page's items and a
+	// Link to page 2, as a mock serving the description's examples does:
+	// the next page never brings a new item.
+	PagingStatic
+	// PagingSelfLink gives every page a Link whose next page is the page
+	// itself.
+	PagingSelfLink
+	// PagingOverlap starts every page after the first with the last item
+	// of the page before, as GitHub's pages shift when an item is added
+	// while a client pages: an item is listed on two pages.
+	PagingOverlap
+)
+
+// SetPaging sets the paging fault of op's list answers ("" clears them
+// all when p is PagingNormal). For the GraphQL query, PagingStatic answers
+// the first page again, with the same end cursor and hasNextPage, and
+// PagingOverlap starts each page with the last repository of the one
+// before.
+func (s *Server) SetPaging(op string, p Paging) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op == "" && p == PagingNormal {
+		s.paging = map[string]Paging{}
+		return
+	}
+	s.paging[op] = p
+}
+
 // DefaultHang is how long a call with a Timeout fault hangs when its
 // client does not give up first.
 const DefaultHang = 5 * time.Second

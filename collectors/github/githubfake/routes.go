@@ -447,6 +447,12 @@ func (s *Server) graphql(c *call) response {
 	}
 	per := min(100, s.pageSize)
 	repos := c.visibleRepos()
+	switch s.paging[OpGraphQL] {
+	case PagingStatic:
+		off = 0
+	case PagingOverlap:
+		off = max(0, off-1)
+	}
 	lo, hi := min(off, len(repos)), min(off+per, len(repos))
 	nodes := []any{}
 	for _, r := range repos[lo:hi] {
@@ -461,10 +467,14 @@ func (s *Server) graphql(c *call) response {
 		})
 	}
 	end := base64.StdEncoding.EncodeToString([]byte("cursor:" + strconv.Itoa(hi)))
+	more := hi < len(repos)
+	if s.paging[OpGraphQL] == PagingStatic {
+		more = true
+	}
 	return response{body: map[string]any{"data": map[string]any{"organization": map[string]any{
 		"repositories": map[string]any{
 			"totalCount": len(repos),
-			"pageInfo":   map[string]any{"hasNextPage": hi < len(repos), "endCursor": end},
+			"pageInfo":   map[string]any{"hasNextPage": more, "endCursor": end},
 			"nodes":      nodes,
 		}}}}}
 }

@@ -121,7 +121,8 @@ type Server struct {
 	fakeapi.Faults
 	notModified  map[string]int
 	throttleKind ThrottleKind
-	retryAfter   int // seconds, in secondary-limit answers
+	paging       map[string]Paging // op -> paging fault
+	retryAfter   int               // seconds, in secondary-limit answers
 	hang         time.Duration
 	closing      chan struct{}
 	closeOnce    sync.Once
@@ -156,6 +157,7 @@ func New(seed Seed) *Server {
 		pageSize:    100,
 		now:         time.Now,
 		notModified: map[string]int{},
+		paging:      map[string]Paging{},
 		retryAfter:  1,
 		hang:        DefaultHang,
 		closing:     make(chan struct{}),
@@ -602,20 +604,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res re
 		if items == nil {
 			items = []any{}
 		}
-		per := s.pageSize
-		if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v < per {
-			per = v
-		}
-		page := 1
-		if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-			page = v
-		}
-		last := max(1, (len(items)+per-1)/per)
-		lo, hi := min((page-1)*per, len(items)), min(page*per, len(items))
-		if page < last {
-			w.Header().Set("Link", linkHeader(r, page+1, last))
-		}
-		pageItems := items[lo:hi]
+		pageItems := s.page(w, r, op, items)
 		if res.wrapKey != "" {
 			body = map[string]any{"total_count": len(items), res.wrapKey: pageItems}
 		} else {
@@ -646,6 +635,44 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res re
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	_, _ = w.Write([]byte("\n"))
+}
+
+// page cuts one page out of items as the request asks (per_page, page),
+// sets its Link header, and applies the op's paging fault.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, op string, items []any) []any {
+	per := s.pageSize
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v < per {
+		per = v
+	}
+	page := 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	step := per
+	if s.paging[op] == PagingOverlap && per > 1 {
+		step = per - 1 // each page starts with the last item of the one before
+	}
+	last := 1
+	if len(items) > per {
+		last = 1 + (len(items)-per+step-1)/step
+	}
+	lo := min((page-1)*step, len(items))
+	hi := min(lo+per, len(items))
+	switch s.paging[op] {
+	case PagingStatic:
+		// Every page is the first, and links to page 2, as a mock that
+		// serves the description's examples does.
+		lo, hi = 0, min(per, len(items))
+		w.Header().Set("Link", linkHeader(r, 2, 5))
+		return items[lo:hi]
+	case PagingSelfLink:
+		w.Header().Set("Link", linkHeader(r, page, last))
+		return items[lo:hi]
+	}
+	if page < last {
+		w.Header().Set("Link", linkHeader(r, page+1, last))
+	}
+	return items[lo:hi]
 }
 
 func linkHeader(r *http.Request, next, last int) string {

@@ -1,0 +1,171 @@
+package github_test
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nhiscan/nhiscan/collectors/collectortest"
+	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// Fidelity: what a mock serving GitHub's official description showed
+// (issue 13, point 2), each reproduced by the fake.
+
+// gapsOf returns the gaps recorded for op.
+func gapsOf(inv nhi.Inventory, op string) []nhi.Gap {
+	var out []nhi.Gap
+	for _, g := range inv.Gaps {
+		if g.Source == op {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// TestPagingMustAdvance: a Link whose next page does not advance (a mock
+// answering its static example, page 2, forever) once made the collector
+// ask for page 2 tens of thousands of times. Paging stops when a page does
+// not advance or brings no new item, with a gap hiding what the list
+// reads; the rest of the organisation is still observed.
+func TestPagingMustAdvance(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		paging githubfake.Paging
+		calls  int // per organisation
+	}{
+		{"static-example-links-page-2", githubfake.PagingStatic, 2},
+		{"next-is-the-page-itself", githubfake.PagingSelfLink, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := demoSetup(t)
+			s.srv.SetPageSize(2)
+			s.srv.SetPaging(githubfake.OpListMembers, tc.paging)
+			s.srv.SetPaging(githubfake.OpListRepos, tc.paging)
+			inv := collectortest.Collect(t, s.collector(t))
+			for _, op := range []string{githubfake.OpListMembers, githubfake.OpListRepos} {
+				if n := s.srv.CallCount(op); n != 2*tc.calls {
+					t.Errorf("%s called %d times for 2 organisations, want %d", op, n, 2*tc.calls)
+				}
+				gaps := gapsOf(inv, op)
+				if len(gaps) != 2 {
+					t.Fatalf("%s: gaps %+v, want one per organisation", op, inv.Gaps)
+				}
+				for _, g := range gaps {
+					if g.Kind != nhi.GapError || !strings.Contains(g.Detail, "paging stopped") {
+						t.Errorf("%s gap = %+v, want an error saying paging stopped", op, g)
+					}
+				}
+			}
+			cov := inv.Coverage()
+			if cov.Observed(nhi.GitHub, githubfake.DemoOrg, "identities:github-deploy-key") || cov.Observed(nhi.GitHub, githubfake.DemoOrg, "ownership") {
+				t.Error("deploy keys and ownership observed although the repository and member lists stopped short")
+			}
+			if !cov.Observed(nhi.GitHub, githubfake.DemoOrg, "identities:github-fine-grained-token") {
+				t.Error("a list whose paging stopped hid the fine-grained tokens too")
+			}
+			find(t, inv, "github:fine-grained-token:7100001:930001")
+		})
+	}
+}
+
+// TestPagingCap: a list that keeps advancing stops after MaxPages pages
+// with a gap; one that ends within the cap is complete.
+func TestPagingCap(t *testing.T) {
+	s := demoSetup(t)
+	s.srv.SetPageSize(1)
+	s.cfg.MaxPages = 2
+	inv := collectortest.Collect(t, s.collector(t))
+	var repoGaps []string
+	for _, g := range gapsOf(inv, githubfake.OpListRepos) {
+		repoGaps = append(repoGaps, g.Scope+": "+g.Detail)
+	}
+	// acme has 6 repositories (6 pages at page size 1), acme-labs 2.
+	if len(repoGaps) != 1 || !strings.HasPrefix(repoGaps[0], githubfake.DemoOrg+": ") || !strings.Contains(repoGaps[0], "more than 2 pages") {
+		t.Errorf("repository list gaps %q, want one for %s naming the cap", repoGaps, githubfake.DemoOrg)
+	}
+	find(t, inv, "github:deploy-key:820001") // acme-labs: two pages, within the cap
+}
+
+// TestItemOnTwoPagesIsKeptOnce: GitHub's pages shift when an item is added
+// while a client pages, so an item may be listed on two pages. It is kept
+// once: the scan is the clean one, where a repeat once failed the whole
+// scan ("duplicate id").
+func TestItemOnTwoPagesIsKeptOnce(t *testing.T) {
+	s := demoSetup(t)
+	clean := encode(t, collectortest.Collect(t, s.collector(t)))
+	s.srv.SetPageSize(2)
+	s.srv.ResetCalls()
+	for _, op := range []string{githubfake.OpListRepos, githubfake.OpListInstallations, githubfake.OpListMembers,
+		githubfake.OpListPATGrants, githubfake.OpListSAMLAuthorizations, githubfake.OpListOrgSecrets, githubfake.OpListRepoSecrets,
+		githubfake.OpListPropertyValues, githubfake.OpGraphQL} {
+		s.srv.SetPaging(op, githubfake.PagingOverlap)
+	}
+	inv := collectortest.Collect(t, s.collector(t))
+	if len(inv.Gaps) != 0 {
+		t.Errorf("gaps: %+v", inv.Gaps)
+	}
+	if diff := cmp.Diff(string(clean), string(encode(t, inv))); diff != "" {
+		t.Errorf("overlapping pages change the inventory (-clean +overlap):\n%s", diff)
+	}
+	if n := s.srv.CallCount(githubfake.OpListInstallations); n != 3 {
+		t.Errorf("installations listed in %d pages, want 3 (acme: 3 installations, 2 a page, overlapping by one; acme-labs: none)", n)
+	}
+}
+
+// TestGraphQLFallsBackToREST: whatever way the GraphQL query fails (404
+// where GraphQL is not served, 502, refused, paging that does not
+// advance), deploy keys and environments are read over REST, one list each
+// per repository, and the scan is the clean one without a gap.
+func TestGraphQLFallsBackToREST(t *testing.T) {
+	clean := collectortest.Collect(t, demoSetup(t).collector(t))
+	const repos = 8 // acme 6, acme-labs 2
+	for _, tc := range []struct {
+		name    string
+		fault   func(*githubfake.Server)
+		graphql int
+	}{
+		{"404", func(s *githubfake.Server) { s.Fail("", githubfake.OpGraphQL, http.StatusNotFound) }, 2},
+		{"502", func(s *githubfake.Server) { s.Fail("", githubfake.OpGraphQL, http.StatusBadGateway) }, 2},
+		{"forbidden", func(s *githubfake.Server) { s.Deny("", githubfake.OpGraphQL) }, 2},
+		{"cursor-does-not-advance", func(s *githubfake.Server) { s.SetPaging(githubfake.OpGraphQL, githubfake.PagingStatic) }, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := demoSetup(t)
+			tc.fault(s.srv)
+			inv := collectortest.Collect(t, s.collector(t))
+			if len(inv.Gaps) != 0 {
+				t.Errorf("gaps %+v: REST read what GraphQL did not", inv.Gaps)
+			}
+			if diff := cmp.Diff(string(encode(t, clean)), string(encode(t, inv))); diff != "" {
+				t.Errorf("REST fallback differs from the clean scan (-clean +fallback):\n%s", diff)
+			}
+			calls := s.srv.Calls()
+			want := map[string]int{githubfake.OpGraphQL: tc.graphql, githubfake.OpListDeployKeys: repos, githubfake.OpListEnvironments: repos,
+				githubfake.OpListEnvSecrets: 1, githubfake.OpListRepoSecrets: repos}
+			got := map[string]int{}
+			for op := range want {
+				got[op] = calls[op]
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("calls (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	// REST refused too: only then a gap, on the REST list, hiding deploy
+	// keys only; environments and their secrets are still read.
+	s := demoSetup(t)
+	s.srv.Fail("", githubfake.OpGraphQL, http.StatusNotFound)
+	s.srv.Deny(githubfake.DemoOrg, githubfake.OpListDeployKeys)
+	inv := collectortest.Collect(t, s.collector(t))
+	gaps := gapsOf(inv, githubfake.OpListDeployKeys)
+	if len(gaps) != 1 || len(inv.Gaps) != 1 || gaps[0].Kind != nhi.GapDenied || slices.Contains(gaps[0].Facets, "identities:github-actions") {
+		t.Errorf("gaps %+v, want one denied deploy key list hiding deploy keys only", inv.Gaps)
+	}
+	find(t, inv, "github:actions:environment:710001")
+}
