@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -102,7 +103,37 @@ func (c *Collector) collectOrg(ctx context.Context, oc *orgClients, org string, 
 	if ctx.Err() != nil {
 		s.fail(opGetOrg, ctx.Err())
 	}
-	return s.d.org.Name, c.mapOrg(s.d, now), ctx.Err() == nil
+	ids := c.mapOrg(s.d, now)
+	s.recordBadFields()
+	return s.d.org.Name, ids, ctx.Err() == nil
+}
+
+// recordBadFields records the timestamps GitHub answered with values that
+// are not: one gap per list and facet set, naming the first such field
+// (in sorted order) and how many there were.
+func (s *orgScan) recordBadFields() {
+	type group struct {
+		details []string
+		facets  []nhi.Facet
+	}
+	groups := map[string]*group{}
+	for _, b := range s.d.badFields {
+		k := b.op + " " + fmt.Sprint(b.facets)
+		if groups[k] == nil {
+			groups[k] = &group{facets: b.facets}
+		}
+		groups[k].details = append(groups[k].details, b.detail)
+	}
+	for _, k := range sortedKeys(groups) {
+		g := groups[k]
+		sort.Strings(g.details)
+		detail := g.details[0]
+		if n := len(g.details); n > 1 {
+			detail = fmt.Sprintf("%s (%d such fields)", detail, n)
+		}
+		op, _, _ := strings.Cut(k, " ")
+		s.gaps.Record(s.org, op, nhi.GapError, detail, g.facets...)
+	}
 }
 
 // orgWide reads the organisation-wide lists concurrently.

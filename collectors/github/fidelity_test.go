@@ -169,3 +169,75 @@ func TestGraphQLFallsBackToREST(t *testing.T) {
 	}
 	find(t, inv, "github:actions:environment:710001")
 }
+
+// TestMalformedFieldsArePerItem: one malformed timestamp once sank every
+// deploy key of its repository, or the whole organisation. Each item is
+// decoded on its own: a field that is not a timestamp is unknown, with a
+// gap naming the item and the field and hiding only what the field feeds;
+// an item without its id is left out with a gap; everything else is kept.
+func TestMalformedFieldsArePerItem(t *testing.T) {
+	seed := githubfake.DemoWithKey(fixedNow, testAppKey())
+	acme := &seed.Orgs[0]
+	acme.Repos[0].DeployKeys[0].Raw = map[string]any{"last_used": "yesterday"}
+	acme.Repos[1].DeployKeys[0].Raw = map[string]any{"created_at": "2024-13-45T99:00:00Z"}
+	acme.Installations[2].Raw = map[string]any{"suspended_at": "last week"}
+	acme.FineGrainedTokens[0].Raw = map[string]any{"token_expires_at": 1767225600}
+	acme.Secrets[0].Raw = map[string]any{"updated_at": "soon"}
+	acme.CredentialAuthorizations = append(acme.CredentialAuthorizations, githubfake.CredentialAuthorization{
+		CredentialID: 940009, Login: "bobm", Type: "personal access token", Authorized: fixedNow, Raw: map[string]any{"credential_id": "not-a-number"}})
+	s := newSetup(t, seed)
+	inv := collectortest.Collect(t, s.collector(t))
+	clean := collectortest.Collect(t, demoSetup(t).collector(t))
+	for _, want := range clean.Identities {
+		if _, ok := inv.Identity(want.ID); !ok {
+			t.Errorf("%s lost to a malformed field of another item or of its own", want.ID)
+		}
+	}
+
+	type gapRow struct {
+		Source, Detail string
+		Facets         []nhi.Facet
+	}
+	var got []gapRow
+	for _, g := range inv.Gaps {
+		if g.Kind != nhi.GapError || g.Scope != githubfake.DemoOrg {
+			t.Errorf("gap %+v, want errors in %s only", g, githubfake.DemoOrg)
+		}
+		detail, _, _ := strings.Cut(g.Detail, " is not")
+		got = append(got, gapRow{g.Source, detail, g.Facets})
+	}
+	want := []gapRow{
+		{githubfake.OpListOrgSecrets, "Actions secret AZURE_CLIENT_SECRET of acme (organization secrets): updated_at", []nhi.Facet{"credentials:github-actions-secret"}},
+		{githubfake.OpListInstallations, "app installation 3300003: suspended_at", []nhi.Facet{"identities:github-app-installation"}},
+		{githubfake.OpListPATGrants, "fine-grained token 930001: token_expires_at", []nhi.Facet{"credentials:github-fine-grained-token"}},
+		{githubfake.OpListSAMLAuthorizations, "1 item(s) could not be decoded or lack their id; left out, the others kept", []nhi.Facet{
+			"credentials:github-classic-token", "credentials:github-ssh-key", "grants:token-scope", "identities:github-classic-token",
+			"identities:github-ssh-key", "ownership", "usage:github-api"}},
+		{githubfake.OpListDeployKeys, "deploy key 810001: last_used", []nhi.Facet{"usage:github-api"}},
+		{githubfake.OpListDeployKeys, "deploy key 810002: created_at", []nhi.Facet{"credentials:github-deploy-key", "usage:github-api"}},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("gaps (-want +got):\n%s", diff)
+	}
+
+	if k := find(t, inv, "github:deploy-key:810001"); k.Usage.State != nhi.UsageUnknown || k.Credentials[0].Usage.State != nhi.UsageUnknown || k.Created.IsZero() {
+		t.Errorf("key with a malformed last_used: usage %+v, created %v; want unknown usage, the rest kept", k.Usage, k.Created)
+	}
+	if k := find(t, inv, "github:deploy-key:810002"); !k.Created.IsZero() || k.Usage.State != nhi.UsageUsed {
+		t.Errorf("key with a malformed created_at: created %v, usage %q; want unknown creation, usage kept", k.Created, k.Usage.State)
+	}
+	if in := find(t, inv, "github:app-installation:3300003"); in.Status != nhi.StatusSuspended || in.Attributes["suspended_at"] != "" {
+		t.Errorf("installation with a malformed suspended_at: status %q, suspended_at %q; want suspended, time unknown", in.Status, in.Attributes["suspended_at"])
+	}
+	if p := find(t, inv, "github:fine-grained-token:7100001:930001"); !p.Credentials[0].Expires.IsZero() || p.Usage.State != nhi.UsageUsed {
+		t.Errorf("token with a malformed expiry: %+v", p.Credentials[0])
+	}
+	orgSecret, _ := find(t, inv, "github:actions:org:7100001").Credential("AZURE_CLIENT_SECRET")
+	if orgSecret == nil || !orgSecret.Created.Equal(fixedNow.AddDate(0, 0, -300)) {
+		t.Errorf("secret with a malformed updated_at: %+v, want created_at as when its value was set", orgSecret)
+	}
+	cov := inv.Coverage()
+	if !cov.Observed(nhi.GitHub, githubfake.DemoOrg, "identities:github-deploy-key") || cov.Observed(nhi.GitHub, githubfake.DemoOrg, "usage:github-api") {
+		t.Error("a malformed timestamp must hide what it feeds (usage), and only that")
+	}
+}

@@ -30,15 +30,15 @@ type (
 		Visibility string `json:"visibility"`
 	}
 	apiKey struct {
-		ID        int64      `json:"id"`
-		Key       string     `json:"key"`
-		Title     string     `json:"title"`
-		ReadOnly  bool       `json:"read_only"`
-		Verified  bool       `json:"verified"`
-		CreatedAt time.Time  `json:"created_at"`
-		AddedBy   *string    `json:"added_by"`
-		LastUsed  *time.Time `json:"last_used"`
-		Enabled   *bool      `json:"enabled"`
+		ID        int64   `json:"id"`
+		Key       string  `json:"key"`
+		Title     string  `json:"title"`
+		ReadOnly  bool    `json:"read_only"`
+		Verified  bool    `json:"verified"`
+		CreatedAt stamp   `json:"created_at"`
+		AddedBy   *string `json:"added_by"`
+		LastUsed  stamp   `json:"last_used"`
+		Enabled   *bool   `json:"enabled"`
 	}
 	apiInstallation struct {
 		ID                  int64             `json:"id"`
@@ -47,8 +47,8 @@ type (
 		RepositorySelection string            `json:"repository_selection"`
 		Permissions         map[string]string `json:"permissions"`
 		Events              []string          `json:"events"`
-		CreatedAt           time.Time         `json:"created_at"`
-		SuspendedAt         *time.Time        `json:"suspended_at"`
+		CreatedAt           stamp             `json:"created_at"`
+		SuspendedAt         stamp             `json:"suspended_at"`
 		SuspendedBy         *struct {
 			Login string `json:"login"`
 		} `json:"suspended_by"`
@@ -64,32 +64,32 @@ type (
 			Organization map[string]string `json:"organization"`
 			Repository   map[string]string `json:"repository"`
 		} `json:"permissions"`
-		AccessGrantedAt time.Time  `json:"access_granted_at"`
-		TokenID         int64      `json:"token_id"`
-		TokenName       string     `json:"token_name"`
-		TokenExpired    bool       `json:"token_expired"`
-		TokenExpiresAt  *time.Time `json:"token_expires_at"`
-		TokenLastUsedAt *time.Time `json:"token_last_used_at"`
+		AccessGrantedAt stamp  `json:"access_granted_at"`
+		TokenID         int64  `json:"token_id"`
+		TokenName       string `json:"token_name"`
+		TokenExpired    bool   `json:"token_expired"`
+		TokenExpiresAt  stamp  `json:"token_expires_at"`
+		TokenLastUsedAt stamp  `json:"token_last_used_at"`
 	}
 	apiCredAuth struct {
-		Login                   string     `json:"login"`
-		CredentialID            int64      `json:"credential_id"`
-		CredentialType          string     `json:"credential_type"`
-		CredentialAuthorizedAt  time.Time  `json:"credential_authorized_at"`
-		CredentialAccessedAt    *time.Time `json:"credential_accessed_at"`
-		Scopes                  []string   `json:"scopes"`
-		Fingerprint             string     `json:"fingerprint"`
-		AuthorizedCredentialID  int64      `json:"authorized_credential_id"`
-		AuthorizedTitle         string     `json:"authorized_credential_title"`
-		AuthorizedNote          string     `json:"authorized_credential_note"`
-		AuthorizedExpiresAt     *time.Time `json:"authorized_credential_expires_at"`
-		TokenLastEightNeverRead struct{}   `json:"-"`
+		Login                   string   `json:"login"`
+		CredentialID            int64    `json:"credential_id"`
+		CredentialType          string   `json:"credential_type"`
+		CredentialAuthorizedAt  stamp    `json:"credential_authorized_at"`
+		CredentialAccessedAt    stamp    `json:"credential_accessed_at"`
+		Scopes                  []string `json:"scopes"`
+		Fingerprint             string   `json:"fingerprint"`
+		AuthorizedCredentialID  int64    `json:"authorized_credential_id"`
+		AuthorizedTitle         string   `json:"authorized_credential_title"`
+		AuthorizedNote          string   `json:"authorized_credential_note"`
+		AuthorizedExpiresAt     stamp    `json:"authorized_credential_expires_at"`
+		TokenLastEightNeverRead struct{} `json:"-"`
 	}
 	apiSecret struct {
-		Name       string    `json:"name"`
-		CreatedAt  time.Time `json:"created_at"`
-		UpdatedAt  time.Time `json:"updated_at"`
-		Visibility string    `json:"visibility"`
+		Name       string `json:"name"`
+		CreatedAt  stamp  `json:"created_at"`
+		UpdatedAt  stamp  `json:"updated_at"`
+		Visibility string `json:"visibility"`
 	}
 	apiUser struct {
 		Login string `json:"login"`
@@ -168,6 +168,7 @@ type orgData struct {
 	repoSecs  map[int64][]apiSecret
 	envSecs   map[int64]map[string][]apiSecret // repo id -> env name -> secrets
 	envs      map[int64][]gqlEnv               // repo id -> environments listed over REST (GraphQL failed, or gave only the first 100)
+	badFields []badField                       // timestamps that are not, noted while mapping
 	mu        sync.Mutex
 }
 
@@ -197,13 +198,6 @@ func (v apiPropertyValues) tags() map[string]string {
 }
 
 func id64(n int64) string { return strconv.FormatInt(n, 10) }
-
-func used(t *time.Time, asOf time.Time, neverReason string) nhi.Usage {
-	if t != nil && !t.IsZero() {
-		return nhi.Usage{State: nhi.UsageUsed, LastUsed: t.UTC(), Source: usageSource, AsOf: asOf}
-	}
-	return nhi.Usage{State: nhi.UsageNeverUsed, Source: usageSource, AsOf: asOf, Reason: neverReason}
-}
 
 func notReported(asOf time.Time, reason string) nhi.Usage {
 	return nhi.Usage{State: nhi.UsageNotReported, Source: usageSource, AsOf: asOf, Reason: reason}
@@ -290,7 +284,9 @@ func (c *Collector) mapDeployKeys(d *orgData, repoByID map[int64]apiRepo, now ti
 			if k.Enabled != nil && !*k.Enabled {
 				status = nhi.StatusDisabled
 			}
-			u := used(k.LastUsed, now, "GitHub records no use of this key")
+			what := "deploy key " + id64(k.ID)
+			u := d.usage(opListDeployKeys, what, "last_used", k.LastUsed, now, "GitHub records no use of this key")
+			created := d.field(opListDeployKeys, what, "created_at", k.CreatedAt, nhi.CredentialsFacet(nhi.CredGitHubDeployKey), facetUsage)
 			level := "read"
 			if !k.ReadOnly {
 				level = "write"
@@ -298,9 +294,9 @@ func (c *Collector) mapDeployKeys(d *orgData, repoByID map[int64]apiRepo, now ti
 			p, priv, reason := privilege.GitHubDeployKey(k.ReadOnly, r.FullName)
 			id := nhi.Identity{
 				ID: nhi.MakeID(nhi.GitHub, "deploy-key", id64(k.ID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubDeployKey,
-				NativeID: id64(k.ID), Name: k.Title, Scope: d.scope, Path: r.FullName, Created: k.CreatedAt, Status: status,
+				NativeID: id64(k.ID), Name: k.Title, Scope: d.scope, Path: r.FullName, Created: created, Status: status,
 				Tags: copyTags(d.tags[rid]), Usage: u,
-				Credentials: []nhi.Credential{{ID: id64(k.ID), Type: nhi.CredGitHubDeployKey, Name: k.Title, Created: k.CreatedAt,
+				Credentials: []nhi.Credential{{ID: id64(k.ID), Type: nhi.CredGitHubDeployKey, Name: k.Title, Created: created,
 					Status: status, Usage: u, Attributes: map[string]string{"fingerprint": sshFingerprint(k.Key), "read_only": strconv.FormatBool(k.ReadOnly)}}},
 				Grants: []nhi.Grant{{ID: privilege.GitHubRepoPermission + ":contents", Kind: privilege.GitHubRepoPermission, Entitlement: "contents:" + level,
 					Scope: r.FullName, Privilege: p, Privileged: nhi.VerdictOf(priv), Reason: reason}},
@@ -322,9 +318,15 @@ func mapInstallations(d *orgData, now time.Time) []nhi.Identity {
 	for _, in := range d.installs {
 		status := nhi.StatusActive
 		attrs := map[string]string{"app_id": id64(in.AppID), "app_slug": in.AppSlug, "repository_selection": in.RepositorySelection}
-		if in.SuspendedAt != nil && !in.SuspendedAt.IsZero() {
+		what := "app installation " + id64(in.ID)
+		created := d.field(opListInstallations, what, "created_at", in.CreatedAt, nhi.IdentitiesFacet(nhi.KindGitHubAppInstallation))
+		if in.SuspendedAt.present() {
+			// Given at all, even malformed: the installation is suspended.
 			status = nhi.StatusSuspended
-			attrs["suspended_at"] = in.SuspendedAt.UTC().Format(time.RFC3339)
+			d.field(opListInstallations, what, "suspended_at", in.SuspendedAt, nhi.IdentitiesFacet(nhi.KindGitHubAppInstallation))
+			if at := in.SuspendedAt.rfc3339(); at != "" {
+				attrs["suspended_at"] = at
+			}
 			if in.SuspendedBy != nil {
 				attrs["suspended_by"] = in.SuspendedBy.Login
 			}
@@ -341,7 +343,7 @@ func mapInstallations(d *orgData, now time.Time) []nhi.Identity {
 		}
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "app-installation", id64(in.ID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubAppInstallation,
-			NativeID: id64(in.ID), Name: in.AppSlug, Scope: d.scope, Created: in.CreatedAt, Status: status, ThirdParty: true,
+			NativeID: id64(in.ID), Name: in.AppSlug, Scope: d.scope, Created: created, Status: status, ThirdParty: true,
 			Usage:      notReported(now, "GitHub reports no last-used time for App installations"),
 			Grants:     permissionGrants(privilege.GitHubAppPermission, scope, in.Permissions, allRepos, ""),
 			Attributes: attrs,
@@ -360,23 +362,22 @@ func mapTokens(d *orgData, now time.Time) []nhi.Identity {
 		if tokenID == 0 {
 			tokenID = p.ID
 		}
+		what, credFacet := "fine-grained token "+id64(tokenID), nhi.CredentialsFacet(nhi.CredGitHubFineGrainedPAT)
 		status := nhi.StatusActive
-		var expires time.Time
-		if p.TokenExpiresAt != nil {
-			expires = p.TokenExpiresAt.UTC()
-		}
+		expires := d.field(opListPATGrants, what, "token_expires_at", p.TokenExpiresAt, credFacet)
 		if p.TokenExpired || (!expires.IsZero() && !now.Before(expires)) {
 			status = nhi.StatusExpired
 		}
-		u := used(p.TokenLastUsedAt, now, "GitHub records no use of this token")
+		u := d.usage(opListPATGrants, what, "token_last_used_at", p.TokenLastUsedAt, now, "GitHub records no use of this token")
+		granted := d.field(opListPATGrants, what, "access_granted_at", p.AccessGrantedAt, credFacet, facetUsage)
 		repos, reposKnown := d.patRepos[p.ID]
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "fine-grained-token", orgID, id64(tokenID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubFineGrainedPAT,
-			NativeID: id64(tokenID), Name: p.TokenName, Scope: d.scope, Created: p.AccessGrantedAt, Status: status,
+			NativeID: id64(tokenID), Name: p.TokenName, Scope: d.scope, Created: granted, Status: status,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", p.Owner.Login)},
 			Usage:      u,
 			Credentials: []nhi.Credential{{ID: id64(tokenID), Type: nhi.CredGitHubFineGrainedPAT, Name: p.TokenName,
-				Created: p.AccessGrantedAt, Expires: expires, Status: status, Usage: u,
+				Created: granted, Expires: expires, Status: status, Usage: u,
 				Attributes: map[string]string{"created_source": "access_granted_at"}}},
 			Grants:     tokenGrants(p, repos, reposKnown),
 			Attributes: patAttrs(p, repos, reposKnown),
@@ -437,15 +438,14 @@ func mapCredAuths(d *orgData, now time.Time) []nhi.Identity {
 		if name == "" {
 			name = a.Login + " " + a.CredentialType
 		}
+		what, credFacet := "credential authorization "+id64(a.CredentialID), nhi.CredentialsFacet(ctype)
 		status := nhi.StatusActive
-		var expires time.Time
-		if a.AuthorizedExpiresAt != nil {
-			expires = a.AuthorizedExpiresAt.UTC()
-			if !now.Before(expires) {
-				status = nhi.StatusExpired
-			}
+		expires := d.field(opListSAMLAuths, what, "authorized_credential_expires_at", a.AuthorizedExpiresAt, credFacet)
+		if !expires.IsZero() && !now.Before(expires) {
+			status = nhi.StatusExpired
 		}
-		u := used(a.CredentialAccessedAt, now, "GitHub records no access with this credential")
+		u := d.usage(opListSAMLAuths, what, "credential_accessed_at", a.CredentialAccessedAt, now, "GitHub records no access with this credential")
+		authorized := d.field(opListSAMLAuths, what, "credential_authorized_at", a.CredentialAuthorizedAt, credFacet, facetUsage)
 		credID := a.AuthorizedCredentialID
 		if credID == 0 {
 			credID = a.CredentialID
@@ -456,10 +456,10 @@ func mapCredAuths(d *orgData, now time.Time) []nhi.Identity {
 		}
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "credential-authorization", orgID, id64(a.CredentialID)), Provider: nhi.GitHub, Kind: kind,
-			NativeID: id64(a.CredentialID), Name: name, Scope: d.scope, Created: a.CredentialAuthorizedAt, Status: status,
+			NativeID: id64(a.CredentialID), Name: name, Scope: d.scope, Created: authorized, Status: status,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", a.Login)},
 			Usage:      u,
-			Credentials: []nhi.Credential{{ID: id64(credID), Type: ctype, Name: name, Created: a.CredentialAuthorizedAt,
+			Credentials: []nhi.Credential{{ID: id64(credID), Type: ctype, Name: name, Created: authorized,
 				Expires: expires, Status: status, Usage: u, Attributes: map[string]string{"created_source": "credential_authorized_at"}}},
 			Grants: scopeGrants(a.Scopes), Attributes: attrs,
 		})
@@ -514,8 +514,10 @@ func (c *Collector) mapActions(d *orgData, repoByID map[int64]apiRepo, now time.
 }
 
 func patAttrs(p apiPAT, repos []string, reposKnown bool) map[string]string {
-	a := map[string]string{"pat_id": id64(p.ID), "owner": p.Owner.Login, "repository_selection": p.RepositorySelection,
-		"access_granted_at": p.AccessGrantedAt.UTC().Format(time.RFC3339)}
+	a := map[string]string{"pat_id": id64(p.ID), "owner": p.Owner.Login, "repository_selection": p.RepositorySelection}
+	if at := p.AccessGrantedAt.rfc3339(); at != "" {
+		a["access_granted_at"] = at
+	}
 	if reposKnown {
 		a["repositories"] = strings.Join(repos, ",")
 		a["repository_count"] = strconv.Itoa(len(repos))
@@ -523,26 +525,31 @@ func patAttrs(p apiPAT, repos []string, reposKnown bool) map[string]string {
 	return a
 }
 
+// secretOps names the list of Actions secrets at each level.
+var secretOps = map[string]string{"organization": opListOrgSecrets, "repository": opListRepoSecrets, "environment": opListEnvSecrets}
+
 func (c *Collector) actionsIdentity(now time.Time, id, native, name, org, path string, tags map[string]string, d *orgData, secs []apiSecret, attrs map[string]string) nhi.Identity {
 	reason := "GitHub does not report when an Actions secret is read"
 	ident := nhi.Identity{
 		ID: id, Provider: nhi.GitHub, Kind: nhi.KindGitHubActions, NativeID: native, Name: name, Scope: org, Path: path,
 		Status: nhi.StatusActive, Tags: copyTags(tags), OwnerHints: c.tagHints(d, tags), Usage: notReported(now, reason), Attributes: attrs,
 	}
+	op := secretOps[attrs["level"]]
 	for _, s := range secs {
 		// Created is when the current value was set: an update replaces
 		// it. Without updated_at, created_at is the best fact there is.
-		set := s.UpdatedAt
-		if set.IsZero() {
-			set = s.CreatedAt
+		what, facet := "Actions secret "+s.Name+" of "+name, nhi.CredentialsFacet(nhi.CredGitHubActionsSecret)
+		set := d.field(op, what, "updated_at", s.UpdatedAt, facet)
+		if created := d.field(op, what, "created_at", s.CreatedAt, facet); set.IsZero() {
+			set = created
 		}
 		cred := nhi.Credential{ID: s.Name, Type: nhi.CredGitHubActionsSecret, Name: s.Name,
-			Created: set.UTC(), Status: nhi.StatusActive, Usage: notReported(now, reason), Attributes: map[string]string{}}
-		if !s.CreatedAt.IsZero() {
-			cred.Attributes["secret_created_at"] = s.CreatedAt.UTC().Format(time.RFC3339)
+			Created: set, Status: nhi.StatusActive, Usage: notReported(now, reason), Attributes: map[string]string{}}
+		if at := s.CreatedAt.rfc3339(); at != "" {
+			cred.Attributes["secret_created_at"] = at
 		}
-		if !s.UpdatedAt.IsZero() {
-			cred.Attributes["updated_at"] = s.UpdatedAt.UTC().Format(time.RFC3339)
+		if at := s.UpdatedAt.rfc3339(); at != "" {
+			cred.Attributes["updated_at"] = at
 		}
 		if s.Visibility != "" {
 			cred.Attributes["visibility"] = s.Visibility

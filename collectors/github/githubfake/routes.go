@@ -144,12 +144,20 @@ func nonNil(items []any) []any {
 }
 
 func keyJSON(c *call, k DeployKey) map[string]any {
-	return map[string]any{
+	return override(map[string]any{
 		"id": k.ID, "key": k.Key, "title": k.Title, "verified": true, "read_only": k.ReadOnly,
 		"url":        "https://api.github.com/repos/" + c.org.Login + "/" + c.repo.Name + "/keys/" + strconv.FormatInt(k.ID, 10),
 		"created_at": ts(k.Created), "added_by": nilIfEmpty(k.AddedBy), "last_used": ts(k.LastUsed),
 		"enabled": !k.Disabled,
+	}, k.Raw)
+}
+
+// override replaces fields of an item's JSON with raw ones.
+func override(m, raw map[string]any) map[string]any {
+	for k, v := range raw {
+		m[k] = v
 	}
+	return m
 }
 
 func nilIfEmpty(s string) any {
@@ -223,7 +231,7 @@ func (s *Server) listInstallations(c *call) response {
 		} else {
 			m["suspended_by"] = nil
 		}
-		items = append(items, m)
+		items = append(items, override(m, in.Raw))
 	}
 	return response{items: nonNil(items), wrapKey: "installations"}
 }
@@ -238,7 +246,7 @@ func (s *Server) listPATs(c *call) response {
 		if len(t.RepoPermissions) > 0 {
 			perms["repository"] = t.RepoPermissions
 		}
-		items = append(items, map[string]any{
+		items = append(items, override(map[string]any{
 			"id": t.ID, "owner": map[string]any{"login": t.Owner, "id": t.OwnerID, "type": "User"},
 			"repository_selection": t.RepositorySelection,
 			"repositories_url":     "https://api.github.com/organizations/" + strconv.FormatInt(c.org.ID, 10) + "/personal-access-tokens/" + strconv.FormatInt(t.ID, 10) + "/repositories",
@@ -246,7 +254,7 @@ func (s *Server) listPATs(c *call) response {
 			"token_id": t.TokenID, "token_name": t.Name,
 			"token_expired":    !t.Expires.IsZero() && s.now().After(t.Expires),
 			"token_expires_at": ts(t.Expires), "token_last_used_at": ts(t.LastUsed),
-		})
+		}, t.Raw))
 	}
 	return response{items: nonNil(items)}
 }
@@ -316,7 +324,7 @@ func (s *Server) listCredAuths(c *call) response {
 			m["fingerprint"] = a.Fingerprint
 			m["authorized_credential_title"] = a.Title
 		}
-		items = append(items, m)
+		items = append(items, override(m, a.Raw))
 	}
 	return response{items: nonNil(items)}
 }
@@ -348,7 +356,7 @@ func secretItems(secs []Secret, org bool) []any {
 			}
 			m["visibility"] = vis
 		}
-		items = append(items, m)
+		items = append(items, override(m, sc.Raw))
 	}
 	return items
 }
