@@ -2,6 +2,7 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -85,8 +86,15 @@ func (s *orgScan) undecodable(op string, n int) {
 func (c *Collector) collectOrg(ctx context.Context, oc *orgClients, org string, gaps *collectors.Gaps, now time.Time) (string, []nhi.Identity, bool) {
 	s := &orgScan{Collector: c, oc: oc, cl: oc.rest, org: org, path: url.PathEscape(org), gaps: gaps, d: newOrgData(org)}
 	if _, err := c.call(ctx, s.cl, http.MethodGet, "orgs/"+s.path, nil, &s.d.org); err != nil {
-		s.fail(opGetOrg, err)
-		c.log.Warn("github org unreadable", "org", org, "error", err)
+		// A failure to authenticate as the App is the installation
+		// lookup's or the token creation's, not the organisation's.
+		op := opGetOrg
+		var ae *appAuthError
+		if errors.As(err, &ae) {
+			op, err = ae.op, ae.err
+		}
+		s.fail(op, err)
+		c.log.Warn("github org unreadable", "org", org, "source", op, "error", collectors.Detail(translate(err)))
 		return "", nil, false
 	}
 	if s.d.org.Login != "" {
@@ -95,8 +103,8 @@ func (c *Collector) collectOrg(ctx context.Context, oc *orgClients, org string, 
 	if oc.appAuth != nil && oc.appAuth.repositorySelection() == "selected" {
 		// The installation token sees only the selected repositories: the
 		// others, and their deploy keys and secrets, are silently absent.
-		gaps.Record(org, opAppRepoAccess, nhi.GapDenied,
-			"the scanner App is installed on selected repositories only; the others are not inventoried")
+		gaps.Record(org, opCreateToken, nhi.GapDenied,
+			"the scanner App is installed on selected repositories only; the others are not inventoried", facetsPerRepo...)
 	}
 	s.orgWide(ctx)
 	s.perRepo(ctx)

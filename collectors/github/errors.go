@@ -29,9 +29,11 @@ const (
 	opListMembers       = "orgs/list-members"
 	opListOutside       = "orgs/list-outside-collaborators"
 	opListProperties    = "orgs/custom-properties-for-repos-get-organization-values"
-	// opAppRepoAccess is the scanner App installation's own repository
-	// access, reported by the installation token answer.
-	opAppRepoAccess = "apps/create-installation-access-token"
+	// App authentication: the installation lookup and the token
+	// creation, whose answer also reports the installation's repository
+	// access.
+	opGetInstallation = "apps/get-org-installation"
+	opCreateToken     = "apps/create-installation-access-token"
 )
 
 // usageSource is the Usage.Source of every GitHub usage fact: GitHub
@@ -86,8 +88,9 @@ var ops = collectors.Ops{
 	opListMembers:     {Permission: "App: organization Members (read); token: read:org", Facets: facetsOwners},
 	opListOutside:     {Permission: "App: organization Members (read); token: read:org", Facets: facetsOwners},
 	opListProperties:  {Permission: "App: organization Custom properties (read); token: read:org", Facets: facetsOwners},
-	opAppRepoAccess: {Permission: "install the scanner App on all repositories of the organisation (Repository access: All repositories)",
-		Facets: facetsPerRepo},
+	opGetInstallation: {Permission: "install the scanner GitHub App in the organisation, and configure its app_id and private key (private_key_file); an installation_id, when given, must be its installation there"},
+	opCreateToken: {Permission: "the scanner App's app_id and private key (private_key_file) must match, its installation must not be suspended, " +
+		"and it must be installed on all repositories of the organisation (Repository access: All repositories)"},
 }
 
 // scopeFacets lists what the collector reads in an organisation: SAML

@@ -82,13 +82,14 @@ func TestActErr(t *testing.T) {
 }
 
 // TestOpsTable: every operation the collector records has a permission
-// and valid facets; only orgs/get hides the whole organisation.
+// and valid facets; only the organisation and the App's authentication
+// there hide the whole organisation.
 func TestOpsTable(t *testing.T) {
 	for op, info := range ops {
 		if info.Permission == "" {
 			t.Errorf("%s: no permission", op)
 		}
-		if (len(info.Facets) == 0) != (op == opGetOrg) {
+		if whole := op == opGetOrg || op == opGetInstallation || op == opCreateToken; (len(info.Facets) == 0) != whole {
 			t.Errorf("%s: facets %v", op, info.Facets)
 		}
 		for _, f := range info.Facets {

@@ -241,3 +241,35 @@ func TestMalformedFieldsArePerItem(t *testing.T) {
 		t.Error("a malformed timestamp must hide what it feeds (usage), and only that")
 	}
 }
+
+// TestAppNotInstalledIsTheInstallationLookup: an organisation where the
+// scanner App is not installed was reported as an orgs/get gap, with the
+// organisation's permission hint. The gap names the installation lookup
+// and says to install the App; a wrong installation id names the token
+// creation. Either hides the whole organisation; the others are scanned.
+func TestAppNotInstalledIsTheInstallationLookup(t *testing.T) {
+	seed := githubfake.DemoWithKey(fixedNow, testAppKey())
+	delete(seed.App.Installations, githubfake.DemoLabsOrg)
+	s := newSetup(t, seed)
+	inv := collectortest.Collect(t, s.collector(t))
+	if len(inv.Gaps) != 1 {
+		t.Fatalf("gaps %+v, want one for %s", inv.Gaps, githubfake.DemoLabsOrg)
+	}
+	g := inv.Gaps[0]
+	if g.Scope != githubfake.DemoLabsOrg || g.Source != githubfake.OpGetOrgInstallation || g.Kind != nhi.GapDenied ||
+		!strings.Contains(g.Permission, "install the scanner GitHub App in the organisation") || len(g.Facets) != 0 {
+		t.Errorf("gap = %+v, want the installation lookup refused, naming the App's installation, hiding the organisation", g)
+	}
+	if strings.Contains(g.Detail, "Get \"") {
+		t.Errorf("gap detail %q repeats the request that needed the token", g.Detail)
+	}
+	find(t, inv, "github:deploy-key:810001")
+
+	s2 := demoSetup(t)
+	s2.cfg.AppInstallationIDs = map[string]int64{githubfake.DemoLabsOrg: 999}
+	inv2 := collectortest.Collect(t, s2.collector(t))
+	if len(inv2.Gaps) != 1 || inv2.Gaps[0].Source != githubfake.OpCreateInstallationToken || inv2.Gaps[0].Kind != nhi.GapDenied ||
+		len(inv2.Gaps[0].Facets) != 0 || !strings.Contains(inv2.Gaps[0].Permission, "app_id and private key") {
+		t.Errorf("wrong installation id: gaps %+v, want the token creation refused, hiding the organisation", inv2.Gaps)
+	}
+}

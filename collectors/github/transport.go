@@ -87,6 +87,18 @@ func (t *appTransport) jwt() (string, error) {
 	return s, nil
 }
 
+// appAuthError is a failure to authenticate as the App's installation in
+// an organisation: op names the call that failed, the installation lookup
+// or the token creation, so that its gap names it (not the call that
+// needed the token).
+type appAuthError struct {
+	op  string
+	err error
+}
+
+func (e *appAuthError) Error() string { return e.err.Error() }
+func (e *appAuthError) Unwrap() error { return e.err }
+
 func (t *appTransport) installationToken(orig *http.Request) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -98,24 +110,27 @@ func (t *appTransport) installationToken(orig *http.Request) (string, error) {
 			ID int64 `json:"id"`
 		}
 		if err := t.appCall(orig, http.MethodGet, "orgs/"+url.PathEscape(t.org)+"/installation", &in); err != nil {
-			return "", fmt.Errorf("find app installation for %s: %w", t.org, err)
+			return "", &appAuthError{op: opGetInstallation, err: fmt.Errorf("find the scanner App's installation in %s (is it installed there?): %w", t.org, err)}
+		}
+		if in.ID <= 0 {
+			return "", &appAuthError{op: opGetInstallation, err: fmt.Errorf("find the scanner App's installation in %s: no installation id in the answer", t.org)}
 		}
 		t.installationID = in.ID
 	}
 	var out struct {
-		Token               string    `json:"token"`
-		ExpiresAt           time.Time `json:"expires_at"`
-		RepositorySelection string    `json:"repository_selection"`
+		Token               string `json:"token"`
+		ExpiresAt           stamp  `json:"expires_at"`
+		RepositorySelection string `json:"repository_selection"`
 	}
 	if err := t.appCall(orig, http.MethodPost, "app/installations/"+strconv.FormatInt(t.installationID, 10)+"/access_tokens", &out); err != nil {
-		return "", fmt.Errorf("create installation token for %s: %w", t.org, err)
+		return "", &appAuthError{op: opCreateToken, err: fmt.Errorf("create an installation token for %s: %w", t.org, err)}
 	}
 	if out.Token == "" {
-		return "", fmt.Errorf("create installation token for %s: empty token in answer", t.org)
+		return "", &appAuthError{op: opCreateToken, err: fmt.Errorf("create an installation token for %s: no token in the answer", t.org)}
 	}
-	t.token, t.expires, t.repoSelection = out.Token, out.ExpiresAt, out.RepositorySelection
-	if t.expires.IsZero() {
-		t.expires = t.now().Add(time.Hour)
+	t.token, t.expires, t.repoSelection = out.Token, out.ExpiresAt.T, out.RepositorySelection
+	if !out.ExpiresAt.set() {
+		t.expires = t.now().Add(time.Hour) // GitHub's tokens live an hour
 	}
 	return t.token, nil
 }
@@ -152,7 +167,7 @@ func (t *appTransport) appCall(orig *http.Request, method, path string, v any) e
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrDenied)
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%s %s: the app is not installed there (status 404): %w", method, u.Path, collectors.ErrDenied)
+		return fmt.Errorf("%s %s: status 404: %w", method, u.Path, collectors.ErrDenied)
 	case resp.StatusCode/100 != 2:
 		return fmt.Errorf("%s %s: status %d", method, u.Path, resp.StatusCode)
 	}
