@@ -62,7 +62,9 @@ var (
 	}
 	facetsSAML = []nhi.Facet{
 		nhi.IdentitiesFacet(nhi.KindGitHubClassicPAT), nhi.IdentitiesFacet(nhi.KindGitHubSSHKey),
+		nhi.IdentitiesFacet(nhi.KindGitHubOAuthAppToken), nhi.IdentitiesFacet(nhi.KindGitHubAppUserToken),
 		nhi.CredentialsFacet(nhi.CredGitHubClassicPAT), nhi.CredentialsFacet(nhi.CredGitHubSSHKey),
+		nhi.CredentialsFacet(nhi.CredGitHubOAuthAppToken), nhi.CredentialsFacet(nhi.CredGitHubAppUserToken),
 		nhi.GrantsFacet(privilege.GitHubTokenScope), facetUsage, nhi.FacetOwnership,
 	}
 	facetsOwners = []nhi.Facet{nhi.FacetOwnership}

@@ -24,7 +24,7 @@ var reads = map[string][]nhi.Facet{
 	githubfake.OpListInstallations:      {"identities:github-app-installation", "grants:app-permission"},
 	githubfake.OpListPATGrants:          {"identities:github-fine-grained-token", "credentials:github-fine-grained-token", "grants:token-permission", "usage:github-api", "ownership"},
 	githubfake.OpListPATRepositories:    {"grants:token-permission"},
-	githubfake.OpListSAMLAuthorizations: {"identities:github-classic-token", "identities:github-ssh-key", "credentials:github-classic-token", "credentials:github-ssh-key", "grants:token-scope", "usage:github-api", "ownership"},
+	githubfake.OpListSAMLAuthorizations: facetsSAML,
 	githubfake.OpListOrgSecrets:         {"identities:github-actions", "credentials:github-actions-secret"},
 	githubfake.OpListRepoSecrets:        {"identities:github-actions", "credentials:github-actions-secret"},
 	githubfake.OpListEnvSecrets:         {"identities:github-actions", "credentials:github-actions-secret"},

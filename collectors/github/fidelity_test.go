@@ -1,13 +1,17 @@
 package github_test
 
 import (
+	"bytes"
+	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -15,6 +19,13 @@ import (
 
 // Fidelity: what a mock serving GitHub's official description showed
 // (issue 13, point 2), each reproduced by the fake.
+
+// facetsSAML is what the SAML credential authorisation list feeds.
+var facetsSAML = []nhi.Facet{
+	"credentials:github-app-user-token", "credentials:github-classic-token", "credentials:github-oauth-app-token",
+	"credentials:github-ssh-key", "grants:token-scope", "identities:github-app-user-token", "identities:github-classic-token",
+	"identities:github-oauth-app-token", "identities:github-ssh-key", "ownership", "usage:github-api",
+}
 
 // gapsOf returns the gaps recorded for op.
 func gapsOf(inv nhi.Inventory, op string) []nhi.Gap {
@@ -210,9 +221,7 @@ func TestMalformedFieldsArePerItem(t *testing.T) {
 		{githubfake.OpListOrgSecrets, "Actions secret AZURE_CLIENT_SECRET of acme (organization secrets): updated_at", []nhi.Facet{"credentials:github-actions-secret"}},
 		{githubfake.OpListInstallations, "app installation 3300003: suspended_at", []nhi.Facet{"identities:github-app-installation"}},
 		{githubfake.OpListPATGrants, "fine-grained token 930001: token_expires_at", []nhi.Facet{"credentials:github-fine-grained-token"}},
-		{githubfake.OpListSAMLAuthorizations, "1 item(s) could not be decoded or lack their id; left out, the others kept", []nhi.Facet{
-			"credentials:github-classic-token", "credentials:github-ssh-key", "grants:token-scope", "identities:github-classic-token",
-			"identities:github-ssh-key", "ownership", "usage:github-api"}},
+		{githubfake.OpListSAMLAuthorizations, "1 item(s) could not be decoded or lack their id; left out, the others kept", facetsSAML},
 		{githubfake.OpListDeployKeys, "deploy key 810001: last_used", []nhi.Facet{"usage:github-api"}},
 		{githubfake.OpListDeployKeys, "deploy key 810002: created_at", []nhi.Facet{"credentials:github-deploy-key", "usage:github-api"}},
 	}
@@ -272,4 +281,80 @@ func TestAppNotInstalledIsTheInstallationLookup(t *testing.T) {
 		len(inv2.Gaps[0].Facets) != 0 || !strings.Contains(inv2.Gaps[0].Permission, "app_id and private key") {
 		t.Errorf("wrong installation id: gaps %+v, want the token creation refused, hiding the organisation", inv2.Gaps)
 	}
+}
+
+// TestSAMLAuthorizationsByCredential: an identity of the SAML
+// authorisation list is keyed by the credential's own id
+// (authorized_credential_id, which the description says stays the same
+// across authorisations), so a token its owner authorises again is the
+// same identity, not a removal and an addition; its control removes the
+// current authorisation. OAuth app tokens and GitHub App user tokens are
+// inventoried; a type the description does not list is a gap.
+func TestSAMLAuthorizationsByCredential(t *testing.T) {
+	seed := githubfake.DemoWithKey(fixedNow, testAppKey())
+	acme := &seed.Orgs[0]
+	acme.CredentialAuthorizations = append(acme.CredentialAuthorizations,
+		githubfake.CredentialAuthorization{CredentialID: 940003, AuthorizedCredentialID: 950003, Login: "bobm", Type: "OAuth app token",
+			Scopes: []string{"repo", "read:org"}, Authorized: fixedNow.AddDate(0, 0, -20), Accessed: fixedNow.AddDate(0, 0, -2), Value: "gho_canaryOAuthAppTokenDoNotLeak01"},
+		githubfake.CredentialAuthorization{CredentialID: 940004, AuthorizedCredentialID: 950004, Login: "mayap", Type: "GitHub app token",
+			Authorized: fixedNow.AddDate(0, 0, -3), Expires: fixedNow.AddDate(0, 0, 1), Value: "ghu_canaryAppUserTokenDoNotLeak001"})
+	s := newSetup(t, seed)
+	c := s.collector(t)
+	before := collectortest.Collect(t, c)
+
+	oauth := find(t, before, "github:credential-authorization:7100001:950003")
+	if oauth.Kind != nhi.KindGitHubOAuthAppToken || !oauth.ThirdParty || len(oauth.Grants) != 2 || !oauth.Grants[0].Privileged.Judged() ||
+		oauth.Credentials[0].Type != nhi.CredGitHubOAuthAppToken || oauth.Usage.State != nhi.UsageUsed {
+		t.Errorf("OAuth app token = %+v", oauth)
+	}
+	app := find(t, before, "github:credential-authorization:7100001:950004")
+	if app.Kind != nhi.KindGitHubAppUserToken || app.Credentials[0].Type != nhi.CredGitHubAppUserToken || !app.Credentials[0].Expires.Equal(fixedNow.AddDate(0, 0, 1)) {
+		t.Errorf("GitHub App user token = %+v", app)
+	}
+	for _, v := range githubfake.DemoSecrets(seed) {
+		if bytes.Contains(encode(t, before), []byte(v)) {
+			t.Errorf("token value %.6s… in the inventory", v)
+		}
+	}
+	classic := find(t, before, "github:credential-authorization:7100001:950001")
+	if classic.NativeID != "950001" || classic.Attributes["credential_id"] != "940001" || classic.Credentials[0].ID != "950001" {
+		t.Errorf("classic token: native id %q, attributes %v, credential %q", classic.NativeID, classic.Attributes, classic.Credentials[0].ID)
+	}
+
+	// Authorised again: a new credential_id, the same identity.
+	newAuth, err := s.srv.Reauthorize(githubfake.DemoOrg, 950001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := collectortest.Collect(t, c)
+	again := find(t, after, classic.ID)
+	if again.Attributes["credential_id"] != id64(newAuth) || len(after.Identities) != len(before.Identities) {
+		t.Errorf("re-authorised token: attributes %v, %d identities (was %d)", again.Attributes, len(after.Identities), len(before.Identities))
+	}
+	// The control acts on the current authorisation, found by the
+	// credential, even from the inventory taken before.
+	res, err := s.controls(t).Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: *classic})
+	if err != nil || !res.Changed || !strings.Contains(res.Detail, id64(newAuth)) {
+		t.Errorf("remove the re-authorised token's authorisation: %+v, %v", res, err)
+	}
+	if removed := collectortest.Collect(t, c); hasIdentity(removed, classic.ID) {
+		t.Error("the token is still authorised after its control")
+	}
+
+	// A type the description does not list: a gap, not silence.
+	acme.CredentialAuthorizations = append(acme.CredentialAuthorizations, githubfake.CredentialAuthorization{
+		CredentialID: 940005, AuthorizedCredentialID: 950005, Login: "bobm", Type: "passkey", Authorized: fixedNow})
+	inv := collectortest.Collect(t, newSetup(t, seed).collector(t))
+	gaps := gapsOf(inv, githubfake.OpListSAMLAuthorizations)
+	if len(gaps) != 1 || !strings.Contains(gaps[0].Detail, `credential_type "passkey"`) || !slices.Equal(gaps[0].Facets, facetsSAML) {
+		t.Errorf("unknown credential type: gaps %+v", inv.Gaps)
+	}
+	find(t, inv, "github:credential-authorization:7100001:950003")
+}
+
+func id64(n int64) string { return strconv.FormatInt(n, 10) }
+
+func hasIdentity(inv nhi.Inventory, id string) bool {
+	_, ok := inv.Identity(id)
+	return ok
 }

@@ -418,27 +418,45 @@ func tokenGrants(p apiPAT, repos []string, reposKnown bool) []nhi.Grant {
 	return grants
 }
 
-// mapCredAuths maps the classic tokens and SSH keys authorised for SAML
-// single sign-on.
+// credAuthKinds maps a SAML authorisation's credential_type (as the
+// description enumerates them, lower case) to its identity kind and
+// credential type.
+var credAuthKinds = map[string]struct {
+	kind  nhi.IdentityKind
+	ctype nhi.CredentialType
+}{
+	"personal access token": {nhi.KindGitHubClassicPAT, nhi.CredGitHubClassicPAT},
+	"ssh key":               {nhi.KindGitHubSSHKey, nhi.CredGitHubSSHKey},
+	"oauth app token":       {nhi.KindGitHubOAuthAppToken, nhi.CredGitHubOAuthAppToken},
+	"github app token":      {nhi.KindGitHubAppUserToken, nhi.CredGitHubAppUserToken},
+}
+
+// mapCredAuths maps the credentials authorised for SAML single sign-on:
+// classic tokens, SSH keys, OAuth app tokens and GitHub App user tokens.
+// An identity is keyed by the credential's own id
+// (authorized_credential_id), which stays the same when its owner
+// authorises it again; credential_id names this authorisation, which the
+// control removes. A type the description does not list is a gap, never
+// dropped silently.
 func mapCredAuths(d *orgData, now time.Time) []nhi.Identity {
 	var out []nhi.Identity
 	orgID := id64(d.org.ID)
-	for _, a := range d.credAuths {
-		var kind nhi.IdentityKind
-		var ctype nhi.CredentialType
+	for _, a := range latestAuths(d.credAuths) {
+		what := "credential authorization " + id64(a.CredentialID)
+		k, ok := credAuthKinds[strings.ToLower(a.CredentialType)]
+		if !ok {
+			d.badFields = append(d.badFields, badField{op: opListSAMLAuths, facets: facetsSAML,
+				detail: fmt.Sprintf("%s: credential_type %.40q is not one nhiscan inventories; left out", what, a.CredentialType)})
+			continue
+		}
 		name := a.AuthorizedNote
-		switch strings.ToLower(a.CredentialType) {
-		case "personal access token":
-			kind, ctype = nhi.KindGitHubClassicPAT, nhi.CredGitHubClassicPAT
-		case "ssh key":
-			kind, ctype, name = nhi.KindGitHubSSHKey, nhi.CredGitHubSSHKey, a.AuthorizedTitle
-		default:
-			continue // OAuth and App user tokens are not inventoried here
+		if k.kind == nhi.KindGitHubSSHKey {
+			name = a.AuthorizedTitle
 		}
 		if name == "" {
 			name = a.Login + " " + a.CredentialType
 		}
-		what, credFacet := "credential authorization "+id64(a.CredentialID), nhi.CredentialsFacet(ctype)
+		credFacet := nhi.CredentialsFacet(k.ctype)
 		status := nhi.StatusActive
 		expires := d.field(opListSAMLAuths, what, "authorized_credential_expires_at", a.AuthorizedExpiresAt, credFacet)
 		if !expires.IsZero() && !now.Before(expires) {
@@ -446,23 +464,52 @@ func mapCredAuths(d *orgData, now time.Time) []nhi.Identity {
 		}
 		u := d.usage(opListSAMLAuths, what, "credential_accessed_at", a.CredentialAccessedAt, now, "GitHub records no access with this credential")
 		authorized := d.field(opListSAMLAuths, what, "credential_authorized_at", a.CredentialAuthorizedAt, credFacet, facetUsage)
-		credID := a.AuthorizedCredentialID
-		if credID == 0 {
-			credID = a.CredentialID
+		native, key := id64(a.AuthorizedCredentialID), []string{orgID, id64(a.AuthorizedCredentialID)}
+		if a.AuthorizedCredentialID <= 0 {
+			// The description allows null: key by this authorisation, in
+			// a shape no credential id can take.
+			native, key = id64(a.CredentialID), []string{orgID, "authorization", id64(a.CredentialID)}
 		}
 		attrs := map[string]string{"login": a.Login, "credential_type": a.CredentialType, "credential_id": id64(a.CredentialID)}
+		if a.AuthorizedCredentialID > 0 {
+			attrs["authorized_credential_id"] = native
+		}
 		if a.Fingerprint != "" {
 			attrs["fingerprint"] = a.Fingerprint
 		}
 		out = append(out, nhi.Identity{
-			ID: nhi.MakeID(nhi.GitHub, "credential-authorization", orgID, id64(a.CredentialID)), Provider: nhi.GitHub, Kind: kind,
-			NativeID: id64(a.CredentialID), Name: name, Scope: d.scope, Created: authorized, Status: status,
+			ID: nhi.MakeID(nhi.GitHub, append([]string{"credential-authorization"}, key...)...), Provider: nhi.GitHub, Kind: k.kind,
+			NativeID: native, Name: name, Scope: d.scope, Created: authorized, Status: status,
+			ThirdParty: k.kind == nhi.KindGitHubOAuthAppToken || k.kind == nhi.KindGitHubAppUserToken,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", a.Login)},
 			Usage:      u,
-			Credentials: []nhi.Credential{{ID: id64(credID), Type: ctype, Name: name, Created: authorized,
+			Credentials: []nhi.Credential{{ID: native, Type: k.ctype, Name: name, Created: authorized,
 				Expires: expires, Status: status, Usage: u, Attributes: map[string]string{"created_source": "credential_authorized_at"}}},
 			Grants: scopeGrants(a.Scopes), Attributes: attrs,
 		})
+	}
+	return out
+}
+
+// latestAuths keeps, of the authorisations of one credential, the latest
+// (the highest credential_id): a credential authorised again may be
+// listed twice while GitHub replaces the old authorisation.
+func latestAuths(auths []apiCredAuth) []apiCredAuth {
+	latest := map[int64]int{}
+	var out []apiCredAuth
+	for _, a := range auths {
+		if a.AuthorizedCredentialID <= 0 {
+			out = append(out, a)
+			continue
+		}
+		i, ok := latest[a.AuthorizedCredentialID]
+		switch {
+		case !ok:
+			latest[a.AuthorizedCredentialID] = len(out)
+			out = append(out, a)
+		case a.CredentialID > out[i].CredentialID:
+			out[i] = a
+		}
 	}
 	return out
 }

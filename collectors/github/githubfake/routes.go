@@ -306,9 +306,13 @@ func (s *Server) listCredAuths(c *call) response {
 		return notFound()
 	}
 	var items []any
+	login := c.r.URL.Query().Get("login")
 	for _, a := range c.org.CredentialAuthorizations {
+		if login != "" && !strings.EqualFold(login, a.Login) {
+			continue
+		}
 		last8 := ""
-		if n := len(a.Value); n >= 8 && a.Type == "personal access token" {
+		if n := len(a.Value); n >= 8 && a.Type != "SSH key" {
 			last8 = a.Value[n-8:]
 		}
 		m := map[string]any{
@@ -316,7 +320,7 @@ func (s *Server) listCredAuths(c *call) response {
 			"credential_authorized_at": ts(a.Authorized), "credential_accessed_at": ts(a.Accessed),
 			"authorized_credential_id": a.AuthorizedCredentialID, "authorized_credential_expires_at": ts(a.Expires),
 		}
-		if a.Type == "personal access token" {
+		if a.Type != "SSH key" {
 			m["scopes"] = a.Scopes
 			m["token_last_eight"] = last8
 			m["authorized_credential_note"] = a.Note

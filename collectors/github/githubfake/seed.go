@@ -162,12 +162,12 @@ type FineGrainedToken struct {
 	Raw map[string]any
 }
 
-// CredentialAuthorization is a classic PAT or SSH key authorised for SAML
-// single sign-on.
+// CredentialAuthorization is a classic PAT, SSH key, OAuth app token or
+// GitHub App user token authorised for SAML single sign-on.
 type CredentialAuthorization struct {
 	CredentialID           int64
 	Login                  string
-	Type                   string // "personal access token" | "SSH key"
+	Type                   string // "personal access token" | "SSH key" | "OAuth app token" | "GitHub app token"
 	Scopes                 []string
 	Authorized             time.Time
 	Accessed               time.Time // zero: never

@@ -281,6 +281,27 @@ func (s *Server) AddDeployKey(org, repo string, k DeployKey) error {
 	return nil
 }
 
+// Reauthorize has the owner of a credential authorise it again for SAML
+// single sign-on, as GitHub does when a token is re-authorised: the
+// authorisation gets a new credential_id; the credential keeps its
+// authorized_credential_id. It returns the new credential_id.
+func (s *Server) Reauthorize(org string, authorizedCredentialID int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[strings.ToLower(org)]
+	if !ok {
+		return 0, fmt.Errorf("no org %q", org)
+	}
+	for i := range o.CredentialAuthorizations {
+		if a := &o.CredentialAuthorizations[i]; a.AuthorizedCredentialID == authorizedCredentialID {
+			s.nextID++
+			a.CredentialID, a.Authorized = s.nextID, s.now().UTC().Truncate(time.Second)
+			return a.CredentialID, nil
+		}
+	}
+	return 0, fmt.Errorf("no authorisation of credential %d in %s", authorizedCredentialID, org)
+}
+
 // DeployKeys returns the deploy keys of a repository as the fake holds them.
 func (s *Server) DeployKeys(org, repo string) []DeployKey {
 	s.mu.Lock()
