@@ -3,6 +3,7 @@ package github_test
 import (
 	"bytes"
 	"context"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -357,4 +358,49 @@ func id64(n int64) string { return strconv.FormatInt(n, 10) }
 func hasIdentity(inv nhi.Inventory, id string) bool {
 	_, ok := inv.Identity(id)
 	return ok
+}
+
+// TestErrorBodiesNeverLeak: error answers whose body carries a planted
+// secret-looking value, and echoes the credential of the request (the
+// App's JWT at the token endpoint, the installation token, the static
+// token), never reach a gap, the inventory, a log line or an error.
+func TestErrorBodiesNeverLeak(t *testing.T) {
+	const canary = "ghp_plantedCanaryInAnErrorBody0123456789"
+	s := demoSetup(t)
+	var logs bytes.Buffer
+	s.cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	s.srv.SetFaultMessage("Bad credentials " + canary)
+	s.srv.SetEchoCredential(true)
+	s.srv.Fail(githubfake.DemoLabsOrg, githubfake.OpCreateInstallationToken, http.StatusUnauthorized)
+	s.srv.Fail(githubfake.DemoOrg, githubfake.OpListRepoSecrets, http.StatusUnprocessableEntity)
+	s.srv.Fail(githubfake.DemoOrg, githubfake.OpListSAMLAuthorizations, http.StatusInternalServerError)
+	s.srv.Deny(githubfake.DemoOrg, githubfake.OpListMembers)
+	s.srv.Deny(githubfake.DemoOrg, githubfake.OpListDeployKeys)
+	s.srv.Deny(githubfake.DemoOrg, githubfake.OpGraphQL)
+	inv := collectortest.Collect(t, s.collector(t))
+	if len(inv.Gaps) < 5 {
+		t.Fatalf("gaps %+v, want one per fault", inv.Gaps)
+	}
+	ctlErr := ""
+	s.srv.Deny("", githubfake.OpDeleteDeployKey)
+	clean := collectortest.Collect(t, demoSetup(t).collector(t))
+	if _, err := s.controls(t).Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: *find(t, clean, "github:deploy-key:810004")}); err != nil {
+		ctlErr = err.Error()
+	} else {
+		t.Error("a refused delete succeeded")
+	}
+	var gaps strings.Builder
+	for _, g := range inv.Gaps {
+		gaps.WriteString(g.Detail + "\n" + g.Permission + "\n")
+	}
+	for where, text := range map[string]string{"inventory": string(encode(t, inv)), "gaps": gaps.String(), "logs": logs.String(), "control error": ctlErr} {
+		for _, leak := range append([]string{canary, "eyJ", "ghs_"}, githubfake.DemoSecrets(s.seed)...) {
+			if strings.Contains(text, leak) {
+				t.Errorf("%s holds %.10s…:\n%s", where, leak, text)
+			}
+		}
+	}
+	if !strings.Contains(gaps.String(), "[redacted]") {
+		t.Errorf("gap details %q: the planted value should show as redacted", gaps.String())
+	}
 }

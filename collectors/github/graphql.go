@@ -88,11 +88,11 @@ func (p *gqlPage) err(org string) error {
 		e := p.Errors[0]
 		switch e.Type {
 		case "FORBIDDEN", "INSUFFICIENT_SCOPES", "NOT_FOUND":
-			return fmt.Errorf("graphql %s: %s: %w", strings.ToLower(e.Type), e.Message, collectors.ErrDenied)
+			return fmt.Errorf("graphql %s: %s: %w", strings.ToLower(e.Type), shortMessage(e.Message), collectors.ErrDenied)
 		case "RATE_LIMITED":
-			return fmt.Errorf("graphql: %s: %w", e.Message, collectors.ErrThrottled)
+			return fmt.Errorf("graphql: %s: %w", shortMessage(e.Message), collectors.ErrThrottled)
 		}
-		return fmt.Errorf("graphql: %s", e.Message)
+		return fmt.Errorf("graphql: %s", shortMessage(e.Message))
 	}
 	if p.Data.Organization == nil {
 		return fmt.Errorf("graphql: organization %s: %w", org, collectors.ErrNotFound)

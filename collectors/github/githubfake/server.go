@@ -122,6 +122,8 @@ type Server struct {
 	notModified  map[string]int
 	throttleKind ThrottleKind
 	paging       map[string]Paging // op -> paging fault
+	faultMessage string            // message of injected error answers; "" GitHub's
+	echoAuth     bool              // injected error answers echo the Authorization header
 	retryAfter   int               // seconds, in secondary-limit answers
 	hang         time.Duration
 	closing      chan struct{}
