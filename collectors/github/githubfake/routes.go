@@ -223,7 +223,7 @@ func (s *Server) listInstallations(c *call) response {
 		m := map[string]any{
 			"id": in.ID, "app_id": in.AppID, "app_slug": in.AppSlug, "target_type": "Organization",
 			"account":              map[string]any{"login": c.org.Login, "id": c.org.ID, "type": "Organization"},
-			"repository_selection": in.RepositorySelection, "permissions": in.Permissions, "events": in.Events,
+			"repository_selection": in.RepositorySelection, "permissions": in.Permissions, "events": append([]string{}, in.Events...),
 			"created_at": ts(in.Created), "updated_at": ts(in.Updated), "suspended_at": ts(in.Suspended),
 		}
 		if in.SuspendedBy != "" {
