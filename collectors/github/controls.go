@@ -49,7 +49,8 @@ func NewControls(cfg Config) (*Controls, error) {
 //
 //   - deploy key: Delete (RestoreData keeps the public key) and Restore;
 //   - fine-grained token: Delete revokes its access to the organisation
-//     (GitHub answers 202; the owner must ask for access again);
+//     (GitHub answers 204, as its description says, or 202; the owner
+//     must ask for access again);
 //   - SAML-authorised classic token or SSH key: Delete removes the
 //     authorisation (the owner may authorise it again).
 //
@@ -178,7 +179,7 @@ func (c *Controls) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identit
 	_, err := c.call(ctx, oc.rest, http.MethodPost, path, map[string]string{"action": "revoke"}, nil)
 	var accepted *gh.AcceptedError
 	switch {
-	case err == nil, errors.As(err, &accepted): // 202 Accepted is success
+	case err == nil, errors.As(err, &accepted): // 204, or 202 Accepted, is success
 		return collectors.ActionResult{Changed: true, Before: "granted", After: "revoked",
 			Detail: "fine-grained token's access to " + id.Scope + " revoked; the owner must request access again"}, nil
 	case statusOf(err) == http.StatusNotFound:

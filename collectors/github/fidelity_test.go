@@ -353,6 +353,20 @@ func TestSAMLAuthorizationsByCredential(t *testing.T) {
 	find(t, inv, "github:credential-authorization:7100001:950003")
 }
 
+// TestRevokeAnswers: a token revocation is answered 204 by the
+// description, 202 by GitHub at times: both are success.
+func TestRevokeAnswers(t *testing.T) {
+	for _, accepted := range []bool{false, true} {
+		s := demoSetup(t)
+		s.srv.SetRevokeAccepted(accepted)
+		inv := collectortest.Collect(t, s.collector(t))
+		res, err := s.controls(t).Act(context.Background(), collectors.ActionRequest{Action: collectors.Delete, Identity: *find(t, inv, "github:fine-grained-token:7100001:930002")})
+		if err != nil || !res.Changed {
+			t.Errorf("revoke answered 202=%v: %+v, %v", accepted, res, err)
+		}
+	}
+}
+
 func id64(n int64) string { return strconv.FormatInt(n, 10) }
 
 func hasIdentity(inv nhi.Inventory, id string) bool {

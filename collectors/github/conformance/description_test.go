@@ -120,6 +120,13 @@ func (d *description) resolve(node map[string]any) map[string]any {
 	return node
 }
 
+// hasStatus reports whether the description lists status for op.
+func (d *description) hasStatus(op operation, status int) bool {
+	responses, _ := op.node["responses"].(map[string]any)
+	_, ok := responses[fmt.Sprint(status)]
+	return ok
+}
+
 // responseSchema is the JSON schema of op's answer with status.
 func (d *description) responseSchema(op operation, status int) (map[string]any, bool) {
 	responses, _ := op.node["responses"].(map[string]any)

@@ -295,7 +295,10 @@ func (s *Server) updatePAT(c *call) response {
 	for i, t := range c.org.FineGrainedTokens {
 		if t.ID == id {
 			c.org.FineGrainedTokens = append(c.org.FineGrainedTokens[:i:i], c.org.FineGrainedTokens[i+1:]...)
-			return response{status: http.StatusAccepted}
+			if s.revoke202 {
+				return response{status: http.StatusAccepted}
+			}
+			return response{status: http.StatusNoContent} // as the description says
 		}
 	}
 	return notFound()

@@ -124,6 +124,7 @@ type Server struct {
 	paging       map[string]Paging // op -> paging fault
 	faultMessage string            // message of injected error answers; "" GitHub's
 	echoAuth     bool              // injected error answers echo the Authorization header
+	revoke202    bool              // a token revocation answers 202, not 204
 	retryAfter   int               // seconds, in secondary-limit answers
 	hang         time.Duration
 	closing      chan struct{}
@@ -281,6 +282,14 @@ func (s *Server) AddDeployKey(org, repo string, k DeployKey) error {
 	}
 	r.DeployKeys = append(r.DeployKeys, k)
 	return nil
+}
+
+// SetRevokeAccepted makes a token revocation answer 202 Accepted, as
+// GitHub once did, instead of the description's 204.
+func (s *Server) SetRevokeAccepted(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoke202 = on
 }
 
 // Reauthorize has the owner of a credential authorise it again for SAML
