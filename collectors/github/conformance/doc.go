@@ -11,6 +11,10 @@
 //     collector against the description's response schema: a field the
 //     description lacks, or a value of another JSON type, fails.
 //
+// The GraphQL query is checked against GitHub's GraphQL schema (npm
+// @octokit/graphql-schema) by TestGraphQLQueryAgainstSchema in the
+// collector's own package, which alone sees the query.
+//
 // The npm packages are pinned in package.json and package-lock.json here;
 // `npm ci` in this folder (`make conformance` runs it) installs them. The
 // tests skip, saying why, when node or the packages are missing, except in

@@ -488,8 +488,7 @@ func (s *Server) graphql(c *call) response {
 	}
 	return response{body: map[string]any{"data": map[string]any{"organization": map[string]any{
 		"repositories": map[string]any{
-			"totalCount": len(repos),
-			"pageInfo":   map[string]any{"hasNextPage": more, "endCursor": end},
-			"nodes":      nodes,
+			"pageInfo": map[string]any{"hasNextPage": more, "endCursor": end},
+			"nodes":    nodes,
 		}}}}}
 }
