@@ -9,10 +9,13 @@
 //
 // Files follow the steps: github.go (Config, New), collect.go (Collect and
 // the per-organisation calls), graphql.go (the deploy key and environment
-// query), map.go (wire to nhi), controls.go (credential controls),
-// errors.go (error translation and the operation table: permission and
-// facets per call), transport.go (authentication, ETags, rate-limit
-// retries, paging). Privilege is judged by internal/privilege.
+// query), map.go (wire to nhi), fields.go (timestamps decoded per item: a
+// malformed one is an unknown field and a gap), controls.go (credential
+// controls), errors.go (error translation, which keeps no response body,
+// and the operation table: permission and facets per call), transport.go
+// (authentication, ETags, rate-limit retries, paging that must advance).
+// Privilege is judged by internal/privilege. conformance/ checks the
+// collector and its fake against GitHub's official descriptions.
 //
 // It uses go-github v89 (v62, named in the original design, lacks the
 // organisation fine-grained token list). It never requests, stores or logs a
