@@ -39,9 +39,46 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	if collected == 0 && ctx.Err() != nil {
 		return nhi.Inventory{}, fmt.Errorf("github: %w", ctx.Err())
 	}
+	inv.Identities = dedupe(inv.Identities, gaps)
 	inv.Gaps = gaps.List()
 	inv.Normalize()
 	return inv, nil
+}
+
+// kindOps names the list each kind of identity comes from.
+var kindOps = map[nhi.IdentityKind]string{
+	nhi.KindGitHubDeployKey: opListDeployKeys, nhi.KindGitHubAppInstallation: opListInstallations,
+	nhi.KindGitHubFineGrainedPAT: opListPATGrants, nhi.KindGitHubClassicPAT: opListSAMLAuths, nhi.KindGitHubSSHKey: opListSAMLAuths,
+	nhi.KindGitHubOAuthAppToken: opListSAMLAuths, nhi.KindGitHubAppUserToken: opListSAMLAuths, nhi.KindGitHubActions: opListRepoSecrets,
+}
+
+// dedupe keeps the first identity of each id (organisations in the
+// configured order, each in its mapped order): a repeat is never fatal. A
+// repeat GitHub should not send (one deploy key id under two repositories,
+// a repository moved between two scanned organisations while they were
+// read) is a gap in the repeat's organisation hiding what it carried.
+func dedupe(ids []nhi.Identity, gaps *collectors.Gaps) []nhi.Identity {
+	seen := make(map[string]string, len(ids)) // id -> where it was kept
+	out := ids[:0]
+	for _, id := range ids {
+		where := id.Scope + " " + id.Path
+		kept, dup := seen[id.ID]
+		if !dup {
+			seen[id.ID] = where
+			out = append(out, id)
+			continue
+		}
+		facets := []nhi.Facet{nhi.IdentitiesFacet(id.Kind)}
+		for _, c := range id.Credentials {
+			facets = append(facets, nhi.CredentialsFacet(c.Type))
+		}
+		for _, g := range id.Grants {
+			facets = append(facets, nhi.GrantsFacet(g.Kind))
+		}
+		gaps.Record(id.Scope, kindOps[id.Kind], nhi.GapError,
+			fmt.Sprintf("%s listed twice (kept the one in %s, left out the one in %s)", id.ID, strings.TrimSpace(kept), strings.TrimSpace(where)), facets...)
+	}
+	return out
 }
 
 // orgScan is the collection of one organisation.

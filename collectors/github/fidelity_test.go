@@ -418,3 +418,24 @@ func TestErrorBodiesNeverLeak(t *testing.T) {
 		t.Errorf("gap details %q: the planted value should show as redacted", gaps.String())
 	}
 }
+
+// TestIdentityListedTwiceIsNotFatal: an identity id GitHub lists twice (a
+// deploy key id under two repositories, as a mock serving one example for
+// every repository does) keeps the first and records a gap; the scan is
+// valid.
+func TestIdentityListedTwiceIsNotFatal(t *testing.T) {
+	seed := githubfake.DemoWithKey(fixedNow, testAppKey())
+	acme := &seed.Orgs[0]
+	k := acme.Repos[0].DeployKeys[0] // 810001 in payments-api (repository 610001)
+	k.Key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIsecondcopy"
+	acme.Repos[5].DeployKeys = append(acme.Repos[5].DeployKeys, k) // security-tools
+	inv := collectortest.Collect(t, newSetup(t, seed).collector(t))
+	if x := find(t, inv, "github:deploy-key:810001"); x.Path != "acme/payments-api" {
+		t.Errorf("kept the copy in %s, want the first (acme/payments-api)", x.Path)
+	}
+	gaps := gapsOf(inv, githubfake.OpListDeployKeys)
+	if len(gaps) != 1 || gaps[0].Kind != nhi.GapError || !strings.Contains(gaps[0].Detail, "listed twice") ||
+		!slices.Equal(gaps[0].Facets, []nhi.Facet{"credentials:github-deploy-key", "grants:repo-permission", "identities:github-deploy-key"}) {
+		t.Errorf("gaps %+v, want one naming the repeat", inv.Gaps)
+	}
+}
