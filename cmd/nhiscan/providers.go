@@ -123,7 +123,7 @@ func readSecretFile(path string) (string, error) {
 func (a *app) githubCollector(c *config.GitHub, ownerTagKeys []string) (*github.Collector, error) {
 	cfg := github.Config{
 		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
-		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CloudSecretPatterns: c.CloudSecretPatterns,
+		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, CloudSecretPatterns: c.CloudSecretPatterns,
 		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope,
 	}
 	if c.InstallationID != 0 {

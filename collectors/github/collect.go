@@ -2,9 +2,11 @@ package github
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,9 +39,46 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	if collected == 0 && ctx.Err() != nil {
 		return nhi.Inventory{}, fmt.Errorf("github: %w", ctx.Err())
 	}
+	inv.Identities = dedupe(inv.Identities, gaps)
 	inv.Gaps = gaps.List()
 	inv.Normalize()
 	return inv, nil
+}
+
+// kindOps names the list each kind of identity comes from.
+var kindOps = map[nhi.IdentityKind]string{
+	nhi.KindGitHubDeployKey: opListDeployKeys, nhi.KindGitHubAppInstallation: opListInstallations,
+	nhi.KindGitHubFineGrainedPAT: opListPATGrants, nhi.KindGitHubClassicPAT: opListSAMLAuths, nhi.KindGitHubSSHKey: opListSAMLAuths,
+	nhi.KindGitHubOAuthAppToken: opListSAMLAuths, nhi.KindGitHubAppUserToken: opListSAMLAuths, nhi.KindGitHubActions: opListRepoSecrets,
+}
+
+// dedupe keeps the first identity of each id (organisations in the
+// configured order, each in its mapped order): a repeat is never fatal. A
+// repeat GitHub should not send (one deploy key id under two repositories,
+// a repository moved between two scanned organisations while they were
+// read) is a gap in the repeat's organisation hiding what it carried.
+func dedupe(ids []nhi.Identity, gaps *collectors.Gaps) []nhi.Identity {
+	seen := make(map[string]string, len(ids)) // id -> where it was kept
+	out := ids[:0]
+	for _, id := range ids {
+		where := id.Scope + " " + id.Path
+		kept, dup := seen[id.ID]
+		if !dup {
+			seen[id.ID] = where
+			out = append(out, id)
+			continue
+		}
+		facets := []nhi.Facet{nhi.IdentitiesFacet(id.Kind)}
+		for _, c := range id.Credentials {
+			facets = append(facets, nhi.CredentialsFacet(c.Type))
+		}
+		for _, g := range id.Grants {
+			facets = append(facets, nhi.GrantsFacet(g.Kind))
+		}
+		gaps.Record(id.Scope, kindOps[id.Kind], nhi.GapError,
+			fmt.Sprintf("%s listed twice (kept the one in %s, left out the one in %s)", id.ID, strings.TrimSpace(kept), strings.TrimSpace(where)), facets...)
+	}
+	return out
 }
 
 // orgScan is the collection of one organisation.
@@ -59,13 +98,40 @@ func (s *orgScan) fail(op string, err error, facets ...nhi.Facet) {
 	s.gaps.Add(s.org, op, translate(err), facets...)
 }
 
+// read lists path for op. A failed list is a gap, and read returns false;
+// items that could not be decoded are left out with a gap hiding what op
+// reads, and the others are kept.
+func read[T item](ctx context.Context, s *orgScan, op string, cl *gh.Client, path, wrapKey string) ([]T, bool) {
+	items, bad, err := list[T](ctx, s.api, cl, path, wrapKey)
+	if err != nil {
+		s.fail(op, err)
+		return nil, false
+	}
+	s.undecodable(op, bad)
+	return items, true
+}
+
+// undecodable records that n items of op's answers were left out.
+func (s *orgScan) undecodable(op string, n int) {
+	if n > 0 {
+		s.gaps.Record(s.org, op, nhi.GapError, fmt.Sprintf("%d item(s) could not be decoded or lack their id; left out, the others kept", n))
+	}
+}
+
 // collectOrg collects one organisation: its display name, its identities,
 // and whether the collection ran to its end.
 func (c *Collector) collectOrg(ctx context.Context, oc *orgClients, org string, gaps *collectors.Gaps, now time.Time) (string, []nhi.Identity, bool) {
 	s := &orgScan{Collector: c, oc: oc, cl: oc.rest, org: org, path: url.PathEscape(org), gaps: gaps, d: newOrgData(org)}
 	if _, err := c.call(ctx, s.cl, http.MethodGet, "orgs/"+s.path, nil, &s.d.org); err != nil {
-		s.fail(opGetOrg, err)
-		c.log.Warn("github org unreadable", "org", org, "error", err)
+		// A failure to authenticate as the App is the installation
+		// lookup's or the token creation's, not the organisation's.
+		op := opGetOrg
+		var ae *appAuthError
+		if errors.As(err, &ae) {
+			op, err = ae.op, ae.err
+		}
+		s.fail(op, err)
+		c.log.Warn("github org unreadable", "org", org, "source", op, "error", collectors.Detail(translate(err)))
 		return "", nil, false
 	}
 	if s.d.org.Login != "" {
@@ -74,15 +140,45 @@ func (c *Collector) collectOrg(ctx context.Context, oc *orgClients, org string, 
 	if oc.appAuth != nil && oc.appAuth.repositorySelection() == "selected" {
 		// The installation token sees only the selected repositories: the
 		// others, and their deploy keys and secrets, are silently absent.
-		gaps.Record(org, opAppRepoAccess, nhi.GapDenied,
-			"the scanner App is installed on selected repositories only; the others are not inventoried")
+		gaps.Record(org, opCreateToken, nhi.GapDenied,
+			"the scanner App is installed on selected repositories only; the others are not inventoried", facetsPerRepo...)
 	}
 	s.orgWide(ctx)
 	s.perRepo(ctx)
 	if ctx.Err() != nil {
 		s.fail(opGetOrg, ctx.Err())
 	}
-	return s.d.org.Name, c.mapOrg(s.d, now), ctx.Err() == nil
+	ids := c.mapOrg(s.d, now)
+	s.recordBadFields()
+	return s.d.org.Name, ids, ctx.Err() == nil
+}
+
+// recordBadFields records the timestamps GitHub answered with values that
+// are not: one gap per list and facet set, naming the first such field
+// (in sorted order) and how many there were.
+func (s *orgScan) recordBadFields() {
+	type group struct {
+		details []string
+		facets  []nhi.Facet
+	}
+	groups := map[string]*group{}
+	for _, b := range s.d.badFields {
+		k := b.op + " " + fmt.Sprint(b.facets)
+		if groups[k] == nil {
+			groups[k] = &group{facets: b.facets}
+		}
+		groups[k].details = append(groups[k].details, b.detail)
+	}
+	for _, k := range sortedKeys(groups) {
+		g := groups[k]
+		sort.Strings(g.details)
+		detail := g.details[0]
+		if n := len(g.details); n > 1 {
+			detail = fmt.Sprintf("%s (%d such fields)", detail, n)
+		}
+		op, _, _ := strings.Cut(k, " ")
+		s.gaps.Record(s.org, op, nhi.GapError, detail, g.facets...)
+	}
 }
 
 // orgWide reads the organisation-wide lists concurrently.
@@ -102,31 +198,26 @@ func (s *orgScan) orgWide(ctx context.Context) {
 }
 
 func (s *orgScan) listRepos(ctx context.Context) {
-	repos, err := list[apiRepo](ctx, s.api, s.cl, "orgs/"+s.path+"/repos?type=all", "")
-	if err != nil {
-		s.fail(opListRepos, err)
+	repos, ok := read[apiRepo](ctx, s, opListRepos, s.cl, "orgs/"+s.path+"/repos?type=all", "")
+	if !ok {
 		return
 	}
 	s.d.repos = repos
 }
 
 // listGraphQL learns which repositories have deploy keys and which
-// environments they have. Without it (other than a refusal) deploy keys
-// are asked for every repository over REST, and only environment secrets
-// are lost.
+// environments they have. When the query fails in any way (refused, 404
+// where GraphQL is not served, 5xx, paging that does not advance) nothing
+// is lost: perRepo asks REST for the deploy keys and environments of every
+// repository, and only a REST failure is a gap.
 func (s *orgScan) listGraphQL(ctx context.Context) {
 	m, err := s.graphQLRepos(ctx, s.cl, s.d.login)
-	if err == nil {
-		s.d.gql, s.d.gqlOK = m, true
+	if err != nil {
+		s.log.Info("github graphql query failed; reading deploy keys and environments over REST",
+			"org", s.org, "error", collectors.Detail(translate(err)))
 		return
 	}
-	if collectors.GapKind(translate(err)) == nhi.GapDenied {
-		// REST needs the same permission: no fallback, deploy keys lost.
-		s.d.gqlDenied = true
-		s.fail(opGraphQL, err)
-		return
-	}
-	s.fail(opGraphQL, err, facetsActions...)
+	s.d.gql = m
 }
 
 func (s *orgScan) listPeople(ctx context.Context) {
@@ -136,9 +227,8 @@ func (s *orgScan) listPeople(ctx context.Context) {
 		if op == opListOutside {
 			path = "orgs/" + s.path + "/outside_collaborators"
 		}
-		users, err := list[apiUser](ctx, s.api, s.cl, path, "")
-		if err != nil {
-			s.fail(op, err)
+		users, ok := read[apiUser](ctx, s, op, s.cl, path, "")
+		if !ok {
 			return
 		}
 		for _, u := range users {
@@ -149,9 +239,8 @@ func (s *orgScan) listPeople(ctx context.Context) {
 }
 
 func (s *orgScan) listProperties(ctx context.Context) {
-	vals, err := list[apiPropertyValues](ctx, s.api, s.cl, "orgs/"+s.path+"/properties/values", "")
-	if err != nil {
-		s.fail(opListProperties, err)
+	vals, ok := read[apiPropertyValues](ctx, s, opListProperties, s.cl, "orgs/"+s.path+"/properties/values", "")
+	if !ok {
 		return
 	}
 	for _, v := range vals {
@@ -160,9 +249,8 @@ func (s *orgScan) listProperties(ctx context.Context) {
 }
 
 func (s *orgScan) listInstallations(ctx context.Context) {
-	ins, err := list[apiInstallation](ctx, s.api, s.cl, "orgs/"+s.path+"/installations", "installations")
-	if err != nil {
-		s.fail(opListInstallations, err)
+	ins, ok := read[apiInstallation](ctx, s, opListInstallations, s.cl, "orgs/"+s.path+"/installations", "installations")
+	if !ok {
 		return
 	}
 	s.d.installs = ins
@@ -173,9 +261,8 @@ func (s *orgScan) listTokens(ctx context.Context) {
 		s.gaps.Record(s.org, opListPATGrants, nhi.GapDenied, "fine-grained tokens can be listed only by a GitHub App")
 		return
 	}
-	pats, err := list[apiPAT](ctx, s.api, s.cl, "orgs/"+s.path+"/personal-access-tokens", "")
-	if err != nil {
-		s.fail(opListPATGrants, err)
+	pats, ok := read[apiPAT](ctx, s, opListPATGrants, s.cl, "orgs/"+s.path+"/personal-access-tokens", "")
+	if !ok {
 		return
 	}
 	s.d.pats = pats
@@ -188,7 +275,7 @@ func (s *orgScan) listSAMLAuths(ctx context.Context) {
 		}
 		return
 	}
-	auths, err := list[apiCredAuth](ctx, s.api, s.oc.saml, "orgs/"+s.path+"/credential-authorizations", "")
+	auths, bad, err := list[apiCredAuth](ctx, s.api, s.oc.saml, "orgs/"+s.path+"/credential-authorizations", "")
 	if err != nil {
 		if statusOf(err) == http.StatusNotFound {
 			return // the org does not use SAML single sign-on: nothing to list
@@ -196,13 +283,13 @@ func (s *orgScan) listSAMLAuths(ctx context.Context) {
 		s.fail(opListSAMLAuths, err)
 		return
 	}
+	s.undecodable(opListSAMLAuths, bad)
 	s.d.credAuths = auths
 }
 
 func (s *orgScan) listOrgSecrets(ctx context.Context) {
-	secs, err := list[apiSecret](ctx, s.api, s.cl, "orgs/"+s.path+"/actions/secrets", "secrets")
-	if err != nil {
-		s.fail(opListOrgSecrets, err)
+	secs, ok := read[apiSecret](ctx, s, opListOrgSecrets, s.cl, "orgs/"+s.path+"/actions/secrets", "secrets")
+	if !ok {
 		return
 	}
 	s.d.orgSecs = secs
@@ -229,16 +316,16 @@ func (s *orgScan) perRepo(ctx context.Context) {
 	for _, r := range s.d.repos {
 		rp := url.PathEscape(s.d.login) + "/" + url.PathEscape(r.Name)
 		q, known := s.d.gql[r.ID]
-		// Without a GraphQL answer (other than a refusal) ask REST for
-		// every repository; a repository GraphQL did not list (created
-		// meanwhile) is asked directly.
-		if (!s.d.gqlOK && !s.d.gqlDenied) || (s.d.gqlOK && (!known || q.DeployKeys.TotalCount > 0)) {
+		// Without a GraphQL answer ask REST for every repository; a
+		// repository GraphQL did not list (created meanwhile) is asked
+		// directly.
+		if !known || q.DeployKeys.TotalCount > 0 {
 			run(func(ctx context.Context) { s.listDeployKeys(ctx, r.ID, rp) })
 		}
 		run(func(ctx context.Context) { s.listRepoSecrets(ctx, r.ID, rp) })
-		if q.Environments.TotalCount > len(q.Environments.Nodes) {
-			// More environments than the query reads: list them over REST
-			// and read their secrets in this one goroutine (rare).
+		if !known || q.Environments.TotalCount > len(q.Environments.Nodes) {
+			// Environments GraphQL did not give (all of): list them over
+			// REST and read their secrets in this one goroutine.
 			run(func(ctx context.Context) { s.listEnvironments(ctx, r.ID, rp) })
 			continue
 		}
@@ -250,9 +337,8 @@ func (s *orgScan) perRepo(ctx context.Context) {
 }
 
 func (s *orgScan) listTokenRepos(ctx context.Context, patID int64) {
-	repos, err := list[apiRepo](ctx, s.api, s.cl, "orgs/"+s.path+"/personal-access-tokens/"+id64(patID)+"/repositories", "")
-	if err != nil {
-		s.fail(opListPATRepos, err)
+	repos, ok := read[apiRepo](ctx, s, opListPATRepos, s.cl, "orgs/"+s.path+"/personal-access-tokens/"+id64(patID)+"/repositories", "")
+	if !ok {
 		return
 	}
 	names := make([]string, 0, len(repos))
@@ -265,9 +351,8 @@ func (s *orgScan) listTokenRepos(ctx context.Context, patID int64) {
 }
 
 func (s *orgScan) listDeployKeys(ctx context.Context, repoID int64, rp string) {
-	keys, err := list[apiKey](ctx, s.api, s.cl, "repos/"+rp+"/keys", "")
-	if err != nil {
-		s.fail(opListDeployKeys, err)
+	keys, ok := read[apiKey](ctx, s, opListDeployKeys, s.cl, "repos/"+rp+"/keys", "")
+	if !ok {
 		return
 	}
 	s.d.mu.Lock()
@@ -276,9 +361,8 @@ func (s *orgScan) listDeployKeys(ctx context.Context, repoID int64, rp string) {
 }
 
 func (s *orgScan) listRepoSecrets(ctx context.Context, repoID int64, rp string) {
-	secs, err := list[apiSecret](ctx, s.api, s.cl, "repos/"+rp+"/actions/secrets", "secrets")
-	if err != nil {
-		s.fail(opListRepoSecrets, err)
+	secs, ok := read[apiSecret](ctx, s, opListRepoSecrets, s.cl, "repos/"+rp+"/actions/secrets", "secrets")
+	if !ok {
 		return
 	}
 	s.d.mu.Lock()
@@ -287,9 +371,8 @@ func (s *orgScan) listRepoSecrets(ctx context.Context, repoID int64, rp string) 
 }
 
 func (s *orgScan) listEnvironments(ctx context.Context, repoID int64, rp string) {
-	envs, err := list[apiEnv](ctx, s.api, s.cl, "repos/"+rp+"/environments", "environments")
-	if err != nil {
-		s.fail(opListEnvs, err)
+	envs, ok := read[apiEnv](ctx, s, opListEnvs, s.cl, "repos/"+rp+"/environments", "environments")
+	if !ok {
 		return
 	}
 	all := make([]gqlEnv, 0, len(envs))
@@ -305,9 +388,8 @@ func (s *orgScan) listEnvironments(ctx context.Context, repoID int64, rp string)
 }
 
 func (s *orgScan) listEnvSecrets(ctx context.Context, repoID int64, rp string, env gqlEnv) {
-	secs, err := list[apiSecret](ctx, s.api, s.cl, "repos/"+rp+"/environments/"+url.PathEscape(env.Name)+"/secrets", "secrets")
-	if err != nil {
-		s.fail(opListEnvSecrets, err)
+	secs, ok := read[apiSecret](ctx, s, opListEnvSecrets, s.cl, "repos/"+rp+"/environments/"+url.PathEscape(env.Name)+"/secrets", "secrets")
+	if !ok {
 		return
 	}
 	s.d.mu.Lock()

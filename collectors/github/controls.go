@@ -49,7 +49,8 @@ func NewControls(cfg Config) (*Controls, error) {
 //
 //   - deploy key: Delete (RestoreData keeps the public key) and Restore;
 //   - fine-grained token: Delete revokes its access to the organisation
-//     (GitHub answers 202; the owner must ask for access again);
+//     (GitHub answers 204, as its description says, or 202; the owner
+//     must ask for access again);
 //   - SAML-authorised classic token or SSH key: Delete removes the
 //     authorisation (the owner may authorise it again).
 //
@@ -140,7 +141,7 @@ func (c *Controls) restoreDeployKey(ctx context.Context, oc *orgClients, data js
 		return collectors.ActionResult{}, err
 	}
 	path := "repos/" + url.PathEscape(owner) + "/" + url.PathEscape(repo) + "/keys"
-	keys, err := list[apiKey](ctx, c.api, oc.rest, path, "")
+	keys, _, err := list[apiKey](ctx, c.api, oc.rest, path, "")
 	if err != nil {
 		return collectors.ActionResult{}, actErr("list deploy keys of "+r.Repository, err)
 	}
@@ -178,7 +179,7 @@ func (c *Controls) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identit
 	_, err := c.call(ctx, oc.rest, http.MethodPost, path, map[string]string{"action": "revoke"}, nil)
 	var accepted *gh.AcceptedError
 	switch {
-	case err == nil, errors.As(err, &accepted): // 202 Accepted is success
+	case err == nil, errors.As(err, &accepted): // 204, or 202 Accepted, is success
 		return collectors.ActionResult{Changed: true, Before: "granted", After: "revoked",
 			Detail: "fine-grained token's access to " + id.Scope + " revoked; the owner must request access again"}, nil
 	case statusOf(err) == http.StatusNotFound:
@@ -187,6 +188,11 @@ func (c *Controls) revokePAT(ctx context.Context, oc *orgClients, id nhi.Identit
 	return collectors.ActionResult{}, actErr("revoke fine-grained token "+id.NativeID, err)
 }
 
+// removeSAMLAuth removes the credential's current SAML authorisation. The
+// authorisation's id (credential_id) changes each time the owner
+// authorises the credential again, so it is looked up afresh by the
+// credential's own id (authorized_credential_id); an identity from an
+// inventory without it (an earlier nhiscan) names the authorisation.
 func (c *Controls) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity) (collectors.ActionResult, error) {
 	if oc.saml == nil {
 		return collectors.ActionResult{}, fmt.Errorf("github: removing a SAML authorisation needs a token of an org owner (admin:org): %w", collectors.ErrDenied)
@@ -194,13 +200,36 @@ func (c *Controls) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Id
 	if err := numericID("credential id", id.NativeID); err != nil {
 		return collectors.ActionResult{}, err
 	}
-	path := "orgs/" + url.PathEscape(id.Scope) + "/credential-authorizations/" + url.PathEscape(id.NativeID)
-	if _, err := c.call(ctx, oc.saml, http.MethodDelete, path, nil, nil); err != nil {
+	credID := id.Attributes["authorized_credential_id"]
+	match := func(a apiCredAuth) bool { return id64(a.AuthorizedCredentialID) == credID }
+	if credID == "" {
+		match = func(a apiCredAuth) bool { return id64(a.CredentialID) == id.NativeID }
+	} else if err := numericID("authorized credential id", credID); err != nil {
+		return collectors.ActionResult{}, err
+	}
+	path := "orgs/" + url.PathEscape(id.Scope) + "/credential-authorizations"
+	if login := id.Attributes["login"]; login != "" {
+		path += "?login=" + url.QueryEscape(login)
+	}
+	auths, _, err := list[apiCredAuth](ctx, c.api, oc.saml, path, "")
+	if err != nil {
+		return collectors.ActionResult{}, actErr("list SAML authorisations", err)
+	}
+	current := ""
+	for _, a := range latestAuths(auths) {
+		if match(a) {
+			current = id64(a.CredentialID)
+		}
+	}
+	if current == "" {
+		return collectors.ActionResult{Changed: false, Before: "unauthorised", After: "unauthorised", Detail: "no authorisation of this credential: already removed"}, nil
+	}
+	if _, err := c.call(ctx, oc.saml, http.MethodDelete, "orgs/"+url.PathEscape(id.Scope)+"/credential-authorizations/"+current, nil, nil); err != nil {
 		if statusOf(err) == http.StatusNotFound {
 			return collectors.ActionResult{Changed: false, Before: "unauthorised", After: "unauthorised", Detail: "authorisation already removed"}, nil
 		}
-		return collectors.ActionResult{}, actErr("remove SAML authorisation "+id.NativeID, err)
+		return collectors.ActionResult{}, actErr("remove SAML authorisation "+current, err)
 	}
 	return collectors.ActionResult{Changed: true, Before: "authorised", After: "unauthorised",
-		Detail: "SAML authorisation removed; the credential no longer reaches " + id.Scope + " (its owner may authorise it again)"}, nil
+		Detail: "SAML authorisation " + current + " removed; the credential no longer reaches " + id.Scope + " (its owner may authorise it again)"}, nil
 }

@@ -89,7 +89,7 @@ func TestActRejectsHostileIDs(t *testing.T) {
 	s.srv.ResetCalls()
 	key := *find(t, inv, "github:deploy-key:810001")
 	pat := *find(t, inv, "github:fine-grained-token:7100001:930002")
-	auth := *find(t, inv, "github:credential-authorization:7100001:940001")
+	auth := *find(t, inv, "github:credential-authorization:7100001:950001")
 	for name, id := range map[string]nhi.Identity{
 		"key id ..":         func() nhi.Identity { k := key; k.NativeID = ".."; return k }(),
 		"key id 1/..":       func() nhi.Identity { k := key; k.NativeID = "1/.."; return k }(),

@@ -4,6 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -17,7 +21,6 @@ import (
 const (
 	opGetOrg            = "orgs/get"
 	opListRepos         = "repos/list-for-org"
-	opGraphQL           = "graphql"
 	opListDeployKeys    = "repos/list-deploy-keys"
 	opListInstallations = "orgs/list-app-installations"
 	opListPATGrants     = "orgs/list-pat-grants"
@@ -30,9 +33,11 @@ const (
 	opListMembers       = "orgs/list-members"
 	opListOutside       = "orgs/list-outside-collaborators"
 	opListProperties    = "orgs/custom-properties-for-repos-get-organization-values"
-	// opAppRepoAccess is the scanner App installation's own repository
-	// access, reported by the installation token answer.
-	opAppRepoAccess = "apps/create-installation-access-token"
+	// App authentication: the installation lookup and the token
+	// creation, whose answer also reports the installation's repository
+	// access.
+	opGetInstallation = "apps/get-org-installation"
+	opCreateToken     = "apps/create-installation-access-token"
 )
 
 // usageSource is the Usage.Source of every GitHub usage fact: GitHub
@@ -61,7 +66,9 @@ var (
 	}
 	facetsSAML = []nhi.Facet{
 		nhi.IdentitiesFacet(nhi.KindGitHubClassicPAT), nhi.IdentitiesFacet(nhi.KindGitHubSSHKey),
+		nhi.IdentitiesFacet(nhi.KindGitHubOAuthAppToken), nhi.IdentitiesFacet(nhi.KindGitHubAppUserToken),
 		nhi.CredentialsFacet(nhi.CredGitHubClassicPAT), nhi.CredentialsFacet(nhi.CredGitHubSSHKey),
+		nhi.CredentialsFacet(nhi.CredGitHubOAuthAppToken), nhi.CredentialsFacet(nhi.CredGitHubAppUserToken),
 		nhi.GrantsFacet(privilege.GitHubTokenScope), facetUsage, nhi.FacetOwnership,
 	}
 	facetsOwners = []nhi.Facet{nhi.FacetOwnership}
@@ -74,7 +81,6 @@ var (
 var ops = collectors.Ops{
 	opGetOrg:            {Permission: "App: Metadata (read); token: read:org"},
 	opListRepos:         {Permission: "App: Metadata (read); token: repo", Facets: facetsPerRepo},
-	opGraphQL:           {Permission: "App: Administration (read); token: repo", Facets: facetsPerRepo},
 	opListDeployKeys:    {Permission: "App: Administration (read); token: repo", Facets: facetsDeployKeys},
 	opListInstallations: {Permission: "App: organization Administration (read); token: read:org as an org owner", Facets: facetsInstalls},
 	opListPATGrants:     {Permission: "GitHub App with organization Personal access tokens (read); tokens cannot list them", Facets: facetsTokens},
@@ -88,8 +94,9 @@ var ops = collectors.Ops{
 	opListMembers:     {Permission: "App: organization Members (read); token: read:org", Facets: facetsOwners},
 	opListOutside:     {Permission: "App: organization Members (read); token: read:org", Facets: facetsOwners},
 	opListProperties:  {Permission: "App: organization Custom properties (read); token: read:org", Facets: facetsOwners},
-	opAppRepoAccess: {Permission: "install the scanner App on all repositories of the organisation (Repository access: All repositories)",
-		Facets: facetsPerRepo},
+	opGetInstallation: {Permission: "install the scanner GitHub App in the organisation, and configure its app_id and private key (private_key_file); an installation_id, when given, must be its installation there"},
+	opCreateToken: {Permission: "the scanner App's app_id and private key (private_key_file) must match, its installation must not be suspended, " +
+		"and it must be installed on all repositories of the organisation (Repository access: All repositories)"},
 }
 
 // scopeFacets lists what the collector reads in an organisation: SAML
@@ -111,7 +118,9 @@ func (c *Collector) scopeFacets(oc *orgClients) []nhi.Facet {
 // resource the credential may not see exists), 504 ErrTimeout, other 5xx
 // ErrUnavailable.
 // Network errors, timeouts and context errors are returned as they are:
-// GapKind reads them. The result never carries a response body.
+// GapKind reads them. The result never carries a response body: of
+// GitHub's error answer only the status, the first error code and a short
+// message with anything credential-like redacted are kept (brief).
 func translate(err error) error {
 	var rl *gh.RateLimitError
 	var ab *gh.AbuseRateLimitError
@@ -130,7 +139,7 @@ func translate(err error) error {
 	}
 	switch code := er.Response.StatusCode; {
 	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("status %d: %s: %w", code, er.Message, collectors.ErrDenied)
+		return fmt.Errorf("status %d%s: %w", code, brief(er), collectors.ErrDenied)
 	case code == http.StatusNotFound:
 		return fmt.Errorf("status 404 (GitHub answers 404 when the credential may not see the resource): %w", collectors.ErrDenied)
 	case code == http.StatusGatewayTimeout:
@@ -138,8 +147,80 @@ func translate(err error) error {
 	case code >= 500:
 		return fmt.Errorf("status %d: %w", code, collectors.ErrUnavailable)
 	default:
-		return fmt.Errorf("status %d: %s", code, er.Message)
+		return fmt.Errorf("status %d%s", code, brief(er))
 	}
+}
+
+// maxMessage bounds the message kept of a provider's error answer.
+const maxMessage = 100
+
+// brief reduces GitHub's error answer to what a gap may keep: the first
+// error code and a short message, credential-like words redacted (": code:
+// message", or "").
+func brief(er *gh.ErrorResponse) string {
+	out := ""
+	if len(er.Errors) > 0 && errorCode.MatchString(er.Errors[0].Code) {
+		out = ": " + er.Errors[0].Code
+	}
+	if m := shortMessage(er.Message); m != "" {
+		out += ": " + m
+	}
+	return out
+}
+
+var errorCode = regexp.MustCompile(`^[a-z_]{1,40}$`)
+
+// shortMessage makes a provider's message safe to store and log: one
+// line, at most maxMessage bytes, and every word that could be a
+// credential (a token prefix, a JWT, key material, a long run of letters
+// and digits) replaced by "[redacted]". Servers echo what they refused.
+func shortMessage(msg string) string {
+	words := strings.Fields(msg)
+	for i, w := range words {
+		if credentialLike(w) {
+			words[i] = "[redacted]"
+		}
+	}
+	out := strings.Join(words, " ")
+	if len(out) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(out[cut]) {
+			cut--
+		}
+		out = out[:cut] + "…"
+	}
+	return out
+}
+
+// credentialPrefixes start GitHub tokens, JWTs, PEM blocks and cloud keys.
+var credentialPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "eyJ", "-----BEGIN", "AKIA", "ASIA"}
+
+// credentialLike reports whether a word of a message could carry a
+// credential: it holds a credential prefix, or a run of 16 or more letters,
+// digits and token punctuation that mixes letters and digits.
+func credentialLike(w string) bool {
+	for _, p := range credentialPrefixes {
+		if strings.Contains(w, p) {
+			return true
+		}
+	}
+	run, letters, digits := 0, false, false
+	for _, r := range w {
+		switch {
+		case unicode.IsLetter(r):
+			letters = true
+		case unicode.IsDigit(r):
+			digits = true
+		case strings.ContainsRune("_-+/=.~", r):
+		default:
+			run, letters, digits = 0, false, false
+			continue
+		}
+		if run++; run >= 16 && letters && digits {
+			return true
+		}
+	}
+	return false
 }
 
 // actErr translates an error of a credential control. There a 404 means

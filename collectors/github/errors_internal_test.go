@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,13 +83,14 @@ func TestActErr(t *testing.T) {
 }
 
 // TestOpsTable: every operation the collector records has a permission
-// and valid facets; only orgs/get hides the whole organisation.
+// and valid facets; only the organisation and the App's authentication
+// there hide the whole organisation.
 func TestOpsTable(t *testing.T) {
 	for op, info := range ops {
 		if info.Permission == "" {
 			t.Errorf("%s: no permission", op)
 		}
-		if (len(info.Facets) == 0) != (op == opGetOrg) {
+		if whole := op == opGetOrg || op == opGetInstallation || op == opCreateToken; (len(info.Facets) == 0) != whole {
 			t.Errorf("%s: facets %v", op, info.Facets)
 		}
 		for _, f := range info.Facets {
@@ -96,5 +98,36 @@ func TestOpsTable(t *testing.T) {
 				t.Errorf("%s: invalid facet %q", op, f)
 			}
 		}
+	}
+}
+
+// TestErrorBodiesReduced: of an error answer only the status, the error
+// code and a short message survive translation, and a credential the
+// server echoed in its message is redacted.
+func TestErrorBodiesReduced(t *testing.T) {
+	const canary = "ghp_plantedCanaryValue0123456789abcdef"
+	jwt := "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiI0MjQyNDIifQ.c2lnbmF0dXJl"
+	long := strings.Repeat("word ", 60)
+	for name, er := range map[string]*gh.ErrorResponse{
+		"403 echoing a token": {Response: &http.Response{StatusCode: 403}, Message: "Bad credentials: " + canary},
+		"401 echoing a JWT":   {Response: &http.Response{StatusCode: 401}, Message: "A JSON web token could not be decoded " + jwt},
+		"422 with a secret":   {Response: &http.Response{StatusCode: 422}, Message: "Validation Failed: value=Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5", Errors: []gh.Error{{Code: "invalid", Message: canary}}},
+		"long message":        {Response: &http.Response{StatusCode: 403}, Message: long},
+	} {
+		got := translate(er).Error()
+		for _, leak := range []string{canary, jwt, "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5", long} {
+			if strings.Contains(got, leak) {
+				t.Errorf("%s: %q keeps %.12s…", name, got, leak)
+			}
+		}
+		if len(got) > 160 {
+			t.Errorf("%s: %d bytes: %q", name, len(got), got)
+		}
+	}
+	if got := translate(ghErr(http.StatusForbidden, nil, "Resource not accessible by personal access token")).Error(); !strings.Contains(got, "Resource not accessible by personal access token") {
+		t.Errorf("an ordinary message is lost: %q", got)
+	}
+	if got := translate(&gh.ErrorResponse{Response: &http.Response{StatusCode: 422}, Message: "Validation Failed", Errors: []gh.Error{{Code: "already_exists"}}}).Error(); got != "status 422: already_exists: Validation Failed" {
+		t.Errorf("422 = %q, want the status, the error code and the message", got)
 	}
 }

@@ -9,10 +9,13 @@
 //
 // Files follow the steps: github.go (Config, New), collect.go (Collect and
 // the per-organisation calls), graphql.go (the deploy key and environment
-// query), map.go (wire to nhi), controls.go (credential controls),
-// errors.go (error translation and the operation table: permission and
-// facets per call), transport.go (authentication, ETags, rate-limit
-// retries, paging). Privilege is judged by internal/privilege.
+// query), map.go (wire to nhi), fields.go (timestamps decoded per item: a
+// malformed one is an unknown field and a gap), controls.go (credential
+// controls), errors.go (error translation, which keeps no response body,
+// and the operation table: permission and facets per call), transport.go
+// (authentication, ETags, rate-limit retries, paging that must advance).
+// Privilege is judged by internal/privilege. conformance/ checks the
+// collector and its fake against GitHub's official descriptions.
 //
 // It uses go-github v89 (v62, named in the original design, lacks the
 // organisation fine-grained token list). It never requests, stores or logs a
@@ -104,6 +107,10 @@ type Config struct {
 	// DefaultCallTimeout); it replaces HTTPClient's Timeout. A call that
 	// runs out of it becomes a timeout gap instead of holding up the scan.
 	CallTimeout time.Duration
+	// MaxPages bounds the pages of one list (default DefaultMaxPages): a
+	// list that goes on past it stops with a gap, as does one whose paging
+	// does not advance.
+	MaxPages int
 
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -113,6 +120,9 @@ type Config struct {
 
 // DefaultCallTimeout is the default CallTimeout.
 const DefaultCallTimeout = 60 * time.Second
+
+// DefaultMaxPages is the default MaxPages: a million items at 100 a page.
+const DefaultMaxPages = 10_000
 
 // DefaultCloudSecretPatterns match Actions secret names that hold AWS, Azure
 // or Google Cloud credentials.
@@ -197,6 +207,9 @@ func (cfg Config) withDefaults() Config {
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout
+	}
+	if cfg.MaxPages <= 0 {
+		cfg.MaxPages = DefaultMaxPages
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -218,7 +218,7 @@ func TestMapping(t *testing.T) {
 		t.Errorf("expiry = %v", erin.Credentials[0].Expires)
 	}
 
-	classic := find(t, inv, "github:credential-authorization:7100001:940001")
+	classic := find(t, inv, "github:credential-authorization:7100001:950001")
 	if classic.Kind != nhi.KindGitHubClassicPAT || len(classic.Grants) != 3 {
 		t.Fatalf("classic token = %+v", classic)
 	}
@@ -227,7 +227,7 @@ func TestMapping(t *testing.T) {
 			t.Errorf("scope %s not privileged", g.Entitlement)
 		}
 	}
-	if ssh := find(t, inv, "github:credential-authorization:7100001:940002"); ssh.Kind != nhi.KindGitHubSSHKey || ssh.Usage.State != nhi.UsageNeverUsed {
+	if ssh := find(t, inv, "github:credential-authorization:7100001:950002"); ssh.Kind != nhi.KindGitHubSSHKey || ssh.Usage.State != nhi.UsageNeverUsed {
 		t.Errorf("ssh key = %+v", ssh)
 	}
 
@@ -461,7 +461,7 @@ func TestPermissionGaps(t *testing.T) {
 	if n != 2 {
 		t.Errorf("token-only scan: %d PAT gaps, want one per org; gaps %+v", n, inv2.Gaps)
 	}
-	if _, ok := inv2.Identity("github:credential-authorization:7100001:940001"); !ok {
+	if _, ok := inv2.Identity("github:credential-authorization:7100001:950001"); !ok {
 		t.Error("token-only scan lost SAML authorisations")
 	}
 }
@@ -537,7 +537,7 @@ func TestActions(t *testing.T) {
 		}
 	}
 	// SAML authorisation: remove, idempotent.
-	auth := *find(t, inv, "github:credential-authorization:7100001:940001")
+	auth := *find(t, inv, "github:credential-authorization:7100001:950001")
 	for i := 0; i < 2; i++ {
 		r, err := ctl.Act(ctx, collectors.ActionRequest{Action: collectors.Delete, Identity: auth})
 		if err != nil || r.Changed != (i == 0) {

@@ -44,11 +44,13 @@ type gqlPage struct {
 }
 
 // graphQLRepos learns, 100 repositories a query, which repositories have
-// deploy keys and which environments each has.
+// deploy keys and which environments each has. Its paging must advance as
+// a REST list's must (see list): a page whose end cursor is the one sent,
+// or that brings no repository not seen before, stops it with errPaging.
 func (a *api) graphQLRepos(ctx context.Context, cl *gh.Client, org string) (map[int64]gqlRepo, error) {
 	out := map[int64]gqlRepo{}
 	var cursor *string
-	for {
+	for page := 1; ; page++ {
 		var res gqlPage
 		body := map[string]any{"query": deployKeyQuery, "variables": map[string]any{"org": org, "cursor": cursor}}
 		if _, err := a.call(ctx, cl, http.MethodPost, a.graphql, body, &res); err != nil {
@@ -57,12 +59,23 @@ func (a *api) graphQLRepos(ctx context.Context, cl *gh.Client, org string) (map[
 		if err := res.err(org); err != nil {
 			return out, err
 		}
+		fresh := 0
 		for _, n := range res.Data.Organization.Repositories.Nodes {
-			out[n.DatabaseID] = n
+			if _, seen := out[n.DatabaseID]; !seen && n.DatabaseID > 0 {
+				out[n.DatabaseID] = n
+				fresh++
+			}
 		}
 		pi := res.Data.Organization.Repositories.PageInfo
-		if !pi.HasNextPage {
+		switch {
+		case !pi.HasNextPage:
 			return out, nil
+		case pi.EndCursor == "" || cursor != nil && pi.EndCursor == *cursor:
+			return out, fmt.Errorf("graphql: page %d does not advance its cursor: %w", page, errPaging)
+		case fresh == 0:
+			return out, fmt.Errorf("graphql: page %d brought no repository not seen before: %w", page, errPaging)
+		case page >= a.cfg.MaxPages:
+			return out, fmt.Errorf("graphql: more than %d pages: %w", a.cfg.MaxPages, errPaging)
 		}
 		cur := pi.EndCursor
 		cursor = &cur
@@ -75,11 +88,11 @@ func (p *gqlPage) err(org string) error {
 		e := p.Errors[0]
 		switch e.Type {
 		case "FORBIDDEN", "INSUFFICIENT_SCOPES", "NOT_FOUND":
-			return fmt.Errorf("graphql %s: %s: %w", strings.ToLower(e.Type), e.Message, collectors.ErrDenied)
+			return fmt.Errorf("graphql %s: %s: %w", strings.ToLower(e.Type), shortMessage(e.Message), collectors.ErrDenied)
 		case "RATE_LIMITED":
-			return fmt.Errorf("graphql: %s: %w", e.Message, collectors.ErrThrottled)
+			return fmt.Errorf("graphql: %s: %w", shortMessage(e.Message), collectors.ErrThrottled)
 		}
-		return fmt.Errorf("graphql: %s", e.Message)
+		return fmt.Errorf("graphql: %s", shortMessage(e.Message))
 	}
 	if p.Data.Organization == nil {
 		return fmt.Errorf("graphql: organization %s: %w", org, collectors.ErrNotFound)

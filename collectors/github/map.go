@@ -30,15 +30,15 @@ type (
 		Visibility string `json:"visibility"`
 	}
 	apiKey struct {
-		ID        int64      `json:"id"`
-		Key       string     `json:"key"`
-		Title     string     `json:"title"`
-		ReadOnly  bool       `json:"read_only"`
-		Verified  bool       `json:"verified"`
-		CreatedAt time.Time  `json:"created_at"`
-		AddedBy   *string    `json:"added_by"`
-		LastUsed  *time.Time `json:"last_used"`
-		Enabled   *bool      `json:"enabled"`
+		ID        int64   `json:"id"`
+		Key       string  `json:"key"`
+		Title     string  `json:"title"`
+		ReadOnly  bool    `json:"read_only"`
+		Verified  bool    `json:"verified"`
+		CreatedAt stamp   `json:"created_at"`
+		AddedBy   *string `json:"added_by"`
+		LastUsed  stamp   `json:"last_used"`
+		Enabled   *bool   `json:"enabled"`
 	}
 	apiInstallation struct {
 		ID                  int64             `json:"id"`
@@ -47,8 +47,8 @@ type (
 		RepositorySelection string            `json:"repository_selection"`
 		Permissions         map[string]string `json:"permissions"`
 		Events              []string          `json:"events"`
-		CreatedAt           time.Time         `json:"created_at"`
-		SuspendedAt         *time.Time        `json:"suspended_at"`
+		CreatedAt           stamp             `json:"created_at"`
+		SuspendedAt         stamp             `json:"suspended_at"`
 		SuspendedBy         *struct {
 			Login string `json:"login"`
 		} `json:"suspended_by"`
@@ -64,32 +64,32 @@ type (
 			Organization map[string]string `json:"organization"`
 			Repository   map[string]string `json:"repository"`
 		} `json:"permissions"`
-		AccessGrantedAt time.Time  `json:"access_granted_at"`
-		TokenID         int64      `json:"token_id"`
-		TokenName       string     `json:"token_name"`
-		TokenExpired    bool       `json:"token_expired"`
-		TokenExpiresAt  *time.Time `json:"token_expires_at"`
-		TokenLastUsedAt *time.Time `json:"token_last_used_at"`
+		AccessGrantedAt stamp  `json:"access_granted_at"`
+		TokenID         int64  `json:"token_id"`
+		TokenName       string `json:"token_name"`
+		TokenExpired    bool   `json:"token_expired"`
+		TokenExpiresAt  stamp  `json:"token_expires_at"`
+		TokenLastUsedAt stamp  `json:"token_last_used_at"`
 	}
 	apiCredAuth struct {
-		Login                   string     `json:"login"`
-		CredentialID            int64      `json:"credential_id"`
-		CredentialType          string     `json:"credential_type"`
-		CredentialAuthorizedAt  time.Time  `json:"credential_authorized_at"`
-		CredentialAccessedAt    *time.Time `json:"credential_accessed_at"`
-		Scopes                  []string   `json:"scopes"`
-		Fingerprint             string     `json:"fingerprint"`
-		AuthorizedCredentialID  int64      `json:"authorized_credential_id"`
-		AuthorizedTitle         string     `json:"authorized_credential_title"`
-		AuthorizedNote          string     `json:"authorized_credential_note"`
-		AuthorizedExpiresAt     *time.Time `json:"authorized_credential_expires_at"`
-		TokenLastEightNeverRead struct{}   `json:"-"`
+		Login                   string   `json:"login"`
+		CredentialID            int64    `json:"credential_id"`
+		CredentialType          string   `json:"credential_type"`
+		CredentialAuthorizedAt  stamp    `json:"credential_authorized_at"`
+		CredentialAccessedAt    stamp    `json:"credential_accessed_at"`
+		Scopes                  []string `json:"scopes"`
+		Fingerprint             string   `json:"fingerprint"`
+		AuthorizedCredentialID  int64    `json:"authorized_credential_id"`
+		AuthorizedTitle         string   `json:"authorized_credential_title"`
+		AuthorizedNote          string   `json:"authorized_credential_note"`
+		AuthorizedExpiresAt     stamp    `json:"authorized_credential_expires_at"`
+		TokenLastEightNeverRead struct{} `json:"-"`
 	}
 	apiSecret struct {
-		Name       string    `json:"name"`
-		CreatedAt  time.Time `json:"created_at"`
-		UpdatedAt  time.Time `json:"updated_at"`
-		Visibility string    `json:"visibility"`
+		Name       string `json:"name"`
+		CreatedAt  stamp  `json:"created_at"`
+		UpdatedAt  stamp  `json:"updated_at"`
+		Visibility string `json:"visibility"`
 	}
 	apiUser struct {
 		Login string `json:"login"`
@@ -124,6 +124,30 @@ type (
 	}
 )
 
+// Item keys: the id that tells an item of a list apart ("" when it lacks
+// one, and the item is left out).
+func (r apiRepo) itemKey() string           { return idKey(r.ID) }
+func (k apiKey) itemKey() string            { return idKey(k.ID) }
+func (in apiInstallation) itemKey() string  { return idKey(in.ID) }
+func (p apiPAT) itemKey() string            { return idKey(p.ID) }
+func (a apiCredAuth) itemKey() string       { return idKey(a.CredentialID) }
+func (s apiSecret) itemKey() string         { return s.Name }
+func (u apiUser) itemKey() string           { return strings.ToLower(u.Login) }
+func (v apiPropertyValues) itemKey() string { return idKey(v.RepositoryID) }
+func (e apiEnv) itemKey() string {
+	if e.ID <= 0 {
+		return ""
+	}
+	return e.Name
+}
+
+func idKey(id int64) string {
+	if id <= 0 {
+		return ""
+	}
+	return id64(id)
+}
+
 // orgData is everything read about one organisation. A list whose call
 // failed stays empty: its gap says so, and nothing is made up in its place.
 type orgData struct {
@@ -131,10 +155,8 @@ type orgData struct {
 	login     string // GitHub's spelling, for paths
 	scope     string // the configured spelling: Scope of identities and gaps
 	repos     []apiRepo
-	gql       map[int64]gqlRepo
-	gqlOK     bool
-	gqlDenied bool
-	people    map[string]bool // members and outside collaborators, lower case
+	gql       map[int64]gqlRepo // empty when the GraphQL query failed
+	people    map[string]bool   // members and outside collaborators, lower case
 	peopleOK  bool
 	tags      map[int64]map[string]string
 	keys      map[int64][]apiKey
@@ -145,7 +167,8 @@ type orgData struct {
 	orgSecs   []apiSecret
 	repoSecs  map[int64][]apiSecret
 	envSecs   map[int64]map[string][]apiSecret // repo id -> env name -> secrets
-	envs      map[int64][]gqlEnv               // repo id -> environments, where GraphQL gave only the first 100
+	envs      map[int64][]gqlEnv               // repo id -> environments listed over REST (GraphQL failed, or gave only the first 100)
+	badFields []badField                       // timestamps that are not, noted while mapping
 	mu        sync.Mutex
 }
 
@@ -175,13 +198,6 @@ func (v apiPropertyValues) tags() map[string]string {
 }
 
 func id64(n int64) string { return strconv.FormatInt(n, 10) }
-
-func used(t *time.Time, asOf time.Time, neverReason string) nhi.Usage {
-	if t != nil && !t.IsZero() {
-		return nhi.Usage{State: nhi.UsageUsed, LastUsed: t.UTC(), Source: usageSource, AsOf: asOf}
-	}
-	return nhi.Usage{State: nhi.UsageNeverUsed, Source: usageSource, AsOf: asOf, Reason: neverReason}
-}
 
 func notReported(asOf time.Time, reason string) nhi.Usage {
 	return nhi.Usage{State: nhi.UsageNotReported, Source: usageSource, AsOf: asOf, Reason: reason}
@@ -268,7 +284,9 @@ func (c *Collector) mapDeployKeys(d *orgData, repoByID map[int64]apiRepo, now ti
 			if k.Enabled != nil && !*k.Enabled {
 				status = nhi.StatusDisabled
 			}
-			u := used(k.LastUsed, now, "GitHub records no use of this key")
+			what := "deploy key " + id64(k.ID)
+			u := d.usage(opListDeployKeys, what, "last_used", k.LastUsed, now, "GitHub records no use of this key")
+			created := d.field(opListDeployKeys, what, "created_at", k.CreatedAt, nhi.CredentialsFacet(nhi.CredGitHubDeployKey), facetUsage)
 			level := "read"
 			if !k.ReadOnly {
 				level = "write"
@@ -276,9 +294,9 @@ func (c *Collector) mapDeployKeys(d *orgData, repoByID map[int64]apiRepo, now ti
 			p, priv, reason := privilege.GitHubDeployKey(k.ReadOnly, r.FullName)
 			id := nhi.Identity{
 				ID: nhi.MakeID(nhi.GitHub, "deploy-key", id64(k.ID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubDeployKey,
-				NativeID: id64(k.ID), Name: k.Title, Scope: d.scope, Path: r.FullName, Created: k.CreatedAt, Status: status,
+				NativeID: id64(k.ID), Name: k.Title, Scope: d.scope, Path: r.FullName, Created: created, Status: status,
 				Tags: copyTags(d.tags[rid]), Usage: u,
-				Credentials: []nhi.Credential{{ID: id64(k.ID), Type: nhi.CredGitHubDeployKey, Name: k.Title, Created: k.CreatedAt,
+				Credentials: []nhi.Credential{{ID: id64(k.ID), Type: nhi.CredGitHubDeployKey, Name: k.Title, Created: created,
 					Status: status, Usage: u, Attributes: map[string]string{"fingerprint": sshFingerprint(k.Key), "read_only": strconv.FormatBool(k.ReadOnly)}}},
 				Grants: []nhi.Grant{{ID: privilege.GitHubRepoPermission + ":contents", Kind: privilege.GitHubRepoPermission, Entitlement: "contents:" + level,
 					Scope: r.FullName, Privilege: p, Privileged: nhi.VerdictOf(priv), Reason: reason}},
@@ -300,9 +318,15 @@ func mapInstallations(d *orgData, now time.Time) []nhi.Identity {
 	for _, in := range d.installs {
 		status := nhi.StatusActive
 		attrs := map[string]string{"app_id": id64(in.AppID), "app_slug": in.AppSlug, "repository_selection": in.RepositorySelection}
-		if in.SuspendedAt != nil && !in.SuspendedAt.IsZero() {
+		what := "app installation " + id64(in.ID)
+		created := d.field(opListInstallations, what, "created_at", in.CreatedAt, nhi.IdentitiesFacet(nhi.KindGitHubAppInstallation))
+		if in.SuspendedAt.present() {
+			// Given at all, even malformed: the installation is suspended.
 			status = nhi.StatusSuspended
-			attrs["suspended_at"] = in.SuspendedAt.UTC().Format(time.RFC3339)
+			d.field(opListInstallations, what, "suspended_at", in.SuspendedAt, nhi.IdentitiesFacet(nhi.KindGitHubAppInstallation))
+			if at := in.SuspendedAt.rfc3339(); at != "" {
+				attrs["suspended_at"] = at
+			}
 			if in.SuspendedBy != nil {
 				attrs["suspended_by"] = in.SuspendedBy.Login
 			}
@@ -319,7 +343,7 @@ func mapInstallations(d *orgData, now time.Time) []nhi.Identity {
 		}
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "app-installation", id64(in.ID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubAppInstallation,
-			NativeID: id64(in.ID), Name: in.AppSlug, Scope: d.scope, Created: in.CreatedAt, Status: status, ThirdParty: true,
+			NativeID: id64(in.ID), Name: in.AppSlug, Scope: d.scope, Created: created, Status: status, ThirdParty: true,
 			Usage:      notReported(now, "GitHub reports no last-used time for App installations"),
 			Grants:     permissionGrants(privilege.GitHubAppPermission, scope, in.Permissions, allRepos, ""),
 			Attributes: attrs,
@@ -338,23 +362,22 @@ func mapTokens(d *orgData, now time.Time) []nhi.Identity {
 		if tokenID == 0 {
 			tokenID = p.ID
 		}
+		what, credFacet := "fine-grained token "+id64(tokenID), nhi.CredentialsFacet(nhi.CredGitHubFineGrainedPAT)
 		status := nhi.StatusActive
-		var expires time.Time
-		if p.TokenExpiresAt != nil {
-			expires = p.TokenExpiresAt.UTC()
-		}
+		expires := d.field(opListPATGrants, what, "token_expires_at", p.TokenExpiresAt, credFacet)
 		if p.TokenExpired || (!expires.IsZero() && !now.Before(expires)) {
 			status = nhi.StatusExpired
 		}
-		u := used(p.TokenLastUsedAt, now, "GitHub records no use of this token")
+		u := d.usage(opListPATGrants, what, "token_last_used_at", p.TokenLastUsedAt, now, "GitHub records no use of this token")
+		granted := d.field(opListPATGrants, what, "access_granted_at", p.AccessGrantedAt, credFacet, facetUsage)
 		repos, reposKnown := d.patRepos[p.ID]
 		out = append(out, nhi.Identity{
 			ID: nhi.MakeID(nhi.GitHub, "fine-grained-token", orgID, id64(tokenID)), Provider: nhi.GitHub, Kind: nhi.KindGitHubFineGrainedPAT,
-			NativeID: id64(tokenID), Name: p.TokenName, Scope: d.scope, Created: p.AccessGrantedAt, Status: status,
+			NativeID: id64(tokenID), Name: p.TokenName, Scope: d.scope, Created: granted, Status: status,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", p.Owner.Login)},
 			Usage:      u,
 			Credentials: []nhi.Credential{{ID: id64(tokenID), Type: nhi.CredGitHubFineGrainedPAT, Name: p.TokenName,
-				Created: p.AccessGrantedAt, Expires: expires, Status: status, Usage: u,
+				Created: granted, Expires: expires, Status: status, Usage: u,
 				Attributes: map[string]string{"created_source": "access_granted_at"}}},
 			Grants:     tokenGrants(p, repos, reposKnown),
 			Attributes: patAttrs(p, repos, reposKnown),
@@ -395,52 +418,98 @@ func tokenGrants(p apiPAT, repos []string, reposKnown bool) []nhi.Grant {
 	return grants
 }
 
-// mapCredAuths maps the classic tokens and SSH keys authorised for SAML
-// single sign-on.
+// credAuthKinds maps a SAML authorisation's credential_type (as the
+// description enumerates them, lower case) to its identity kind and
+// credential type.
+var credAuthKinds = map[string]struct {
+	kind  nhi.IdentityKind
+	ctype nhi.CredentialType
+}{
+	"personal access token": {nhi.KindGitHubClassicPAT, nhi.CredGitHubClassicPAT},
+	"ssh key":               {nhi.KindGitHubSSHKey, nhi.CredGitHubSSHKey},
+	"oauth app token":       {nhi.KindGitHubOAuthAppToken, nhi.CredGitHubOAuthAppToken},
+	"github app token":      {nhi.KindGitHubAppUserToken, nhi.CredGitHubAppUserToken},
+}
+
+// mapCredAuths maps the credentials authorised for SAML single sign-on:
+// classic tokens, SSH keys, OAuth app tokens and GitHub App user tokens.
+// An identity is keyed by the credential's own id
+// (authorized_credential_id), which stays the same when its owner
+// authorises it again; credential_id names this authorisation, which the
+// control removes. A type the description does not list is a gap, never
+// dropped silently.
 func mapCredAuths(d *orgData, now time.Time) []nhi.Identity {
 	var out []nhi.Identity
 	orgID := id64(d.org.ID)
-	for _, a := range d.credAuths {
-		var kind nhi.IdentityKind
-		var ctype nhi.CredentialType
+	for _, a := range latestAuths(d.credAuths) {
+		what := "credential authorization " + id64(a.CredentialID)
+		k, ok := credAuthKinds[strings.ToLower(a.CredentialType)]
+		if !ok {
+			d.badFields = append(d.badFields, badField{op: opListSAMLAuths, facets: facetsSAML,
+				detail: fmt.Sprintf("%s: credential_type %.40q is not one nhiscan inventories; left out", what, a.CredentialType)})
+			continue
+		}
 		name := a.AuthorizedNote
-		switch strings.ToLower(a.CredentialType) {
-		case "personal access token":
-			kind, ctype = nhi.KindGitHubClassicPAT, nhi.CredGitHubClassicPAT
-		case "ssh key":
-			kind, ctype, name = nhi.KindGitHubSSHKey, nhi.CredGitHubSSHKey, a.AuthorizedTitle
-		default:
-			continue // OAuth and App user tokens are not inventoried here
+		if k.kind == nhi.KindGitHubSSHKey {
+			name = a.AuthorizedTitle
 		}
 		if name == "" {
 			name = a.Login + " " + a.CredentialType
 		}
+		credFacet := nhi.CredentialsFacet(k.ctype)
 		status := nhi.StatusActive
-		var expires time.Time
-		if a.AuthorizedExpiresAt != nil {
-			expires = a.AuthorizedExpiresAt.UTC()
-			if !now.Before(expires) {
-				status = nhi.StatusExpired
-			}
+		expires := d.field(opListSAMLAuths, what, "authorized_credential_expires_at", a.AuthorizedExpiresAt, credFacet)
+		if !expires.IsZero() && !now.Before(expires) {
+			status = nhi.StatusExpired
 		}
-		u := used(a.CredentialAccessedAt, now, "GitHub records no access with this credential")
-		credID := a.AuthorizedCredentialID
-		if credID == 0 {
-			credID = a.CredentialID
+		u := d.usage(opListSAMLAuths, what, "credential_accessed_at", a.CredentialAccessedAt, now, "GitHub records no access with this credential")
+		authorized := d.field(opListSAMLAuths, what, "credential_authorized_at", a.CredentialAuthorizedAt, credFacet, facetUsage)
+		native, key := id64(a.AuthorizedCredentialID), []string{orgID, id64(a.AuthorizedCredentialID)}
+		if a.AuthorizedCredentialID <= 0 {
+			// The description allows null: key by this authorisation, in
+			// a shape no credential id can take.
+			native, key = id64(a.CredentialID), []string{orgID, "authorization", id64(a.CredentialID)}
 		}
 		attrs := map[string]string{"login": a.Login, "credential_type": a.CredentialType, "credential_id": id64(a.CredentialID)}
+		if a.AuthorizedCredentialID > 0 {
+			attrs["authorized_credential_id"] = native
+		}
 		if a.Fingerprint != "" {
 			attrs["fingerprint"] = a.Fingerprint
 		}
 		out = append(out, nhi.Identity{
-			ID: nhi.MakeID(nhi.GitHub, "credential-authorization", orgID, id64(a.CredentialID)), Provider: nhi.GitHub, Kind: kind,
-			NativeID: id64(a.CredentialID), Name: name, Scope: d.scope, Created: a.CredentialAuthorizedAt, Status: status,
+			ID: nhi.MakeID(nhi.GitHub, append([]string{"credential-authorization"}, key...)...), Provider: nhi.GitHub, Kind: k.kind,
+			NativeID: native, Name: name, Scope: d.scope, Created: authorized, Status: status,
+			ThirdParty: k.kind == nhi.KindGitHubOAuthAppToken || k.kind == nhi.KindGitHubAppUserToken,
 			OwnerHints: []nhi.OwnerHint{d.ownerHint("token-owner", a.Login)},
 			Usage:      u,
-			Credentials: []nhi.Credential{{ID: id64(credID), Type: ctype, Name: name, Created: a.CredentialAuthorizedAt,
+			Credentials: []nhi.Credential{{ID: native, Type: k.ctype, Name: name, Created: authorized,
 				Expires: expires, Status: status, Usage: u, Attributes: map[string]string{"created_source": "credential_authorized_at"}}},
 			Grants: scopeGrants(a.Scopes), Attributes: attrs,
 		})
+	}
+	return out
+}
+
+// latestAuths keeps, of the authorisations of one credential, the latest
+// (the highest credential_id): a credential authorised again may be
+// listed twice while GitHub replaces the old authorisation.
+func latestAuths(auths []apiCredAuth) []apiCredAuth {
+	latest := map[int64]int{}
+	var out []apiCredAuth
+	for _, a := range auths {
+		if a.AuthorizedCredentialID <= 0 {
+			out = append(out, a)
+			continue
+		}
+		i, ok := latest[a.AuthorizedCredentialID]
+		switch {
+		case !ok:
+			latest[a.AuthorizedCredentialID] = len(out)
+			out = append(out, a)
+		case a.CredentialID > out[i].CredentialID:
+			out[i] = a
+		}
 	}
 	return out
 }
@@ -492,8 +561,10 @@ func (c *Collector) mapActions(d *orgData, repoByID map[int64]apiRepo, now time.
 }
 
 func patAttrs(p apiPAT, repos []string, reposKnown bool) map[string]string {
-	a := map[string]string{"pat_id": id64(p.ID), "owner": p.Owner.Login, "repository_selection": p.RepositorySelection,
-		"access_granted_at": p.AccessGrantedAt.UTC().Format(time.RFC3339)}
+	a := map[string]string{"pat_id": id64(p.ID), "owner": p.Owner.Login, "repository_selection": p.RepositorySelection}
+	if at := p.AccessGrantedAt.rfc3339(); at != "" {
+		a["access_granted_at"] = at
+	}
 	if reposKnown {
 		a["repositories"] = strings.Join(repos, ",")
 		a["repository_count"] = strconv.Itoa(len(repos))
@@ -501,26 +572,31 @@ func patAttrs(p apiPAT, repos []string, reposKnown bool) map[string]string {
 	return a
 }
 
+// secretOps names the list of Actions secrets at each level.
+var secretOps = map[string]string{"organization": opListOrgSecrets, "repository": opListRepoSecrets, "environment": opListEnvSecrets}
+
 func (c *Collector) actionsIdentity(now time.Time, id, native, name, org, path string, tags map[string]string, d *orgData, secs []apiSecret, attrs map[string]string) nhi.Identity {
 	reason := "GitHub does not report when an Actions secret is read"
 	ident := nhi.Identity{
 		ID: id, Provider: nhi.GitHub, Kind: nhi.KindGitHubActions, NativeID: native, Name: name, Scope: org, Path: path,
 		Status: nhi.StatusActive, Tags: copyTags(tags), OwnerHints: c.tagHints(d, tags), Usage: notReported(now, reason), Attributes: attrs,
 	}
+	op := secretOps[attrs["level"]]
 	for _, s := range secs {
 		// Created is when the current value was set: an update replaces
 		// it. Without updated_at, created_at is the best fact there is.
-		set := s.UpdatedAt
-		if set.IsZero() {
-			set = s.CreatedAt
+		what, facet := "Actions secret "+s.Name+" of "+name, nhi.CredentialsFacet(nhi.CredGitHubActionsSecret)
+		set := d.field(op, what, "updated_at", s.UpdatedAt, facet)
+		if created := d.field(op, what, "created_at", s.CreatedAt, facet); set.IsZero() {
+			set = created
 		}
 		cred := nhi.Credential{ID: s.Name, Type: nhi.CredGitHubActionsSecret, Name: s.Name,
-			Created: set.UTC(), Status: nhi.StatusActive, Usage: notReported(now, reason), Attributes: map[string]string{}}
-		if !s.CreatedAt.IsZero() {
-			cred.Attributes["secret_created_at"] = s.CreatedAt.UTC().Format(time.RFC3339)
+			Created: set, Status: nhi.StatusActive, Usage: notReported(now, reason), Attributes: map[string]string{}}
+		if at := s.CreatedAt.rfc3339(); at != "" {
+			cred.Attributes["secret_created_at"] = at
 		}
-		if !s.UpdatedAt.IsZero() {
-			cred.Attributes["updated_at"] = s.UpdatedAt.UTC().Format(time.RFC3339)
+		if at := s.UpdatedAt.rfc3339(); at != "" {
+			cred.Attributes["updated_at"] = at
 		}
 		if s.Visibility != "" {
 			cred.Attributes["visibility"] = s.Visibility

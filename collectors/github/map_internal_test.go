@@ -37,7 +37,7 @@ func TestCloudSecretAgeWithoutDates(t *testing.T) {
 	d := &orgData{}
 	id := c.actionsIdentity(now, "github:actions:repo:1", "1", "a/r", "a", "a/r", nil, d, []apiSecret{
 		{Name: "AWS_ACCESS_KEY_ID"},
-		{Name: "GCP_SA_KEY", CreatedAt: now.AddDate(0, 0, -30)},
+		{Name: "GCP_SA_KEY", CreatedAt: stamp{T: now.AddDate(0, 0, -30)}},
 	}, nil)
 	aws, gcp := id.Credentials[0], id.Credentials[1]
 	if _, ok := aws.Attributes["age_days"]; ok || len(aws.Signals) != 1 || !aws.Created.IsZero() {

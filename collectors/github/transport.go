@@ -87,6 +87,18 @@ func (t *appTransport) jwt() (string, error) {
 	return s, nil
 }
 
+// appAuthError is a failure to authenticate as the App's installation in
+// an organisation: op names the call that failed, the installation lookup
+// or the token creation, so that its gap names it (not the call that
+// needed the token).
+type appAuthError struct {
+	op  string
+	err error
+}
+
+func (e *appAuthError) Error() string { return e.err.Error() }
+func (e *appAuthError) Unwrap() error { return e.err }
+
 func (t *appTransport) installationToken(orig *http.Request) (string, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -98,24 +110,27 @@ func (t *appTransport) installationToken(orig *http.Request) (string, error) {
 			ID int64 `json:"id"`
 		}
 		if err := t.appCall(orig, http.MethodGet, "orgs/"+url.PathEscape(t.org)+"/installation", &in); err != nil {
-			return "", fmt.Errorf("find app installation for %s: %w", t.org, err)
+			return "", &appAuthError{op: opGetInstallation, err: fmt.Errorf("find the scanner App's installation in %s (is it installed there?): %w", t.org, err)}
+		}
+		if in.ID <= 0 {
+			return "", &appAuthError{op: opGetInstallation, err: fmt.Errorf("find the scanner App's installation in %s: no installation id in the answer", t.org)}
 		}
 		t.installationID = in.ID
 	}
 	var out struct {
-		Token               string    `json:"token"`
-		ExpiresAt           time.Time `json:"expires_at"`
-		RepositorySelection string    `json:"repository_selection"`
+		Token               string `json:"token"`
+		ExpiresAt           stamp  `json:"expires_at"`
+		RepositorySelection string `json:"repository_selection"`
 	}
 	if err := t.appCall(orig, http.MethodPost, "app/installations/"+strconv.FormatInt(t.installationID, 10)+"/access_tokens", &out); err != nil {
-		return "", fmt.Errorf("create installation token for %s: %w", t.org, err)
+		return "", &appAuthError{op: opCreateToken, err: fmt.Errorf("create an installation token for %s: %w", t.org, err)}
 	}
 	if out.Token == "" {
-		return "", fmt.Errorf("create installation token for %s: empty token in answer", t.org)
+		return "", &appAuthError{op: opCreateToken, err: fmt.Errorf("create an installation token for %s: no token in the answer", t.org)}
 	}
-	t.token, t.expires, t.repoSelection = out.Token, out.ExpiresAt, out.RepositorySelection
-	if t.expires.IsZero() {
-		t.expires = t.now().Add(time.Hour)
+	t.token, t.expires, t.repoSelection = out.Token, out.ExpiresAt.T, out.RepositorySelection
+	if !out.ExpiresAt.set() {
+		t.expires = t.now().Add(time.Hour) // GitHub's tokens live an hour
 	}
 	return t.token, nil
 }
@@ -152,7 +167,7 @@ func (t *appTransport) appCall(orig *http.Request, method, path string, v any) e
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%s %s: status %d: %w", method, u.Path, resp.StatusCode, collectors.ErrDenied)
 	case resp.StatusCode == http.StatusNotFound:
-		return fmt.Errorf("%s %s: the app is not installed there (status 404): %w", method, u.Path, collectors.ErrDenied)
+		return fmt.Errorf("%s %s: status 404: %w", method, u.Path, collectors.ErrDenied)
 	case resp.StatusCode/100 != 2:
 		return fmt.Errorf("%s %s: status %d", method, u.Path, resp.StatusCode)
 	}
@@ -335,39 +350,100 @@ func (a *api) call(ctx context.Context, cl *gh.Client, method, path string, body
 	})
 }
 
+// errPaging says a list's paging did not advance, or went on past
+// MaxPages: the list is incomplete and its gap says why.
+var errPaging = errors.New("paging stopped")
+
+// item is an element of a REST list: its key is the GitHub id that tells
+// it apart from the others of its list, "" when the item lacks it.
+type item interface{ itemKey() string }
+
 // list fetches every page of a REST list. wrapKey names the array inside a
 // wrapped answer ({"total_count":…, "secrets":[…]}); "" for a bare array.
-func list[T any](ctx context.Context, a *api, cl *gh.Client, path, wrapKey string) ([]T, error) {
-	var out []T
+//
+// Items are decoded one by one: an item that cannot be decoded, or lacks
+// its id, is left out and counted in bad, and the others are kept. An
+// item repeated on a later page (GitHub's pages shift when items are added
+// while paging) is kept once. A page must advance: its next page must come
+// after it and it must bring an item not seen before; otherwise, or past
+// MaxPages pages, paging stops with errPaging.
+func list[T item](ctx context.Context, a *api, cl *gh.Client, path, wrapKey string) (out []T, bad int, err error) {
 	sep := "?"
 	if strings.Contains(path, "?") {
 		sep = "&"
 	}
-	for page := 1; page > 0; {
+	seen := map[string]bool{}
+	for page := 1; ; {
 		u := path + sep + "per_page=100"
 		if page > 1 {
 			u += "&page=" + strconv.Itoa(page)
 		}
-		var raw json.RawMessage
-		resp, err := a.call(ctx, cl, http.MethodGet, u, nil, &raw)
+		raws, resp, err := fetchPage(ctx, a, cl, u, wrapKey)
 		if err != nil {
-			return out, err
+			return out, bad, fmt.Errorf("%s: %w", path, err)
 		}
-		if wrapKey != "" {
-			var w map[string]json.RawMessage
-			if err := json.Unmarshal(raw, &w); err != nil {
-				return out, fmt.Errorf("decode %s: %w", path, err)
+		fresh, failed := 0, 0
+		for _, raw := range raws {
+			var it T
+			if json.Unmarshal(raw, &it) != nil || it.itemKey() == "" {
+				failed++
+				continue
 			}
-			raw = w[wrapKey]
-		}
-		var items []T
-		if len(raw) > 0 && string(raw) != "null" {
-			if err := json.Unmarshal(raw, &items); err != nil {
-				return out, fmt.Errorf("decode %s: %w", path, err)
+			if k := it.itemKey(); !seen[k] {
+				seen[k] = true
+				fresh++
+				out = append(out, it)
 			}
 		}
-		out = append(out, items...)
-		page = resp.NextPage
+		bad += failed
+		next, err := nextPage(resp, page, fresh+failed, a.cfg.MaxPages)
+		if err != nil || next == 0 {
+			return out, bad, err
+		}
+		page = next
 	}
-	return out, nil
+}
+
+// fetchPage gets one page of a list and splits it into its items.
+func fetchPage(ctx context.Context, a *api, cl *gh.Client, u, wrapKey string) ([]json.RawMessage, *gh.Response, error) {
+	var raw json.RawMessage
+	resp, err := a.call(ctx, cl, http.MethodGet, u, nil, &raw)
+	if err != nil {
+		return nil, resp, err
+	}
+	if wrapKey != "" {
+		var w map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, resp, errors.New("decode: the answer is not a JSON object")
+		}
+		raw = w[wrapKey]
+	}
+	var items []json.RawMessage
+	if len(raw) > 0 && string(raw) != "null" {
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return nil, resp, errors.New("decode: the answer holds no JSON array of items")
+		}
+	}
+	return items, resp, nil
+}
+
+// nextPage returns the page after page (0: the last was read), or
+// errPaging when the next page does not advance, the page brought no item
+// not seen before (brought counts them, undecodable ones included), or the
+// list runs past maxPages.
+func nextPage(resp *gh.Response, page, brought, maxPages int) (int, error) {
+	next := resp.NextPage
+	switch {
+	case next == 0 && (resp.NextPageToken != "" || resp.Cursor != "" || resp.After != ""):
+		return 0, fmt.Errorf("page %d links to its next page by cursor, which this list does not use: %w", page, errPaging)
+	case next == 0:
+		return 0, nil
+	case next <= page:
+		return 0, fmt.Errorf("page %d links to page %d as its next: %w", page, next, errPaging)
+	case brought == 0:
+		return 0, fmt.Errorf("page %d brought no item not seen before, yet links to a next page: %w", page, errPaging)
+	case page >= maxPages:
+		return 0, fmt.Errorf("more than %d pages: %w", maxPages, errPaging)
+	}
+	return next, nil
 }

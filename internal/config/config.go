@@ -141,6 +141,9 @@ type GitHub struct {
 	// GraphQLURL overrides the GraphQL endpoint derived from BaseURL.
 	GraphQLURL  string
 	Concurrency int
+	// CallTimeout bounds one HTTP attempt, answer included (0: the
+	// collector's default, 60s); a call that runs out of it is a timeout gap.
+	CallTimeout time.Duration
 	// CloudSecretPatterns are regular expressions over Actions secret
 	// names that hold long-lived cloud credentials.
 	CloudSecretPatterns []string

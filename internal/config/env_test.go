@@ -48,6 +48,7 @@ providers:
 		"NHISCAN_GITHUB_ORGANIZATIONS":       "acme,acme-labs",
 		"NHISCAN_GITHUB_BASE_URL":            "http://127.0.0.1:9004/api/v3/",
 		"NHISCAN_GITHUB_TOKEN_FILE":          "/run/secrets/gh",
+		"NHISCAN_GITHUB_CALL_TIMEOUT":        "45s",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +62,7 @@ providers:
 			AWS:    &config.AWS{Accounts: []string{"222222222222", "333333333333"}, RoleName: "nhiscan-readonly", Endpoint: "http://127.0.0.1:4566", CallTimeout: 2 * time.Minute},
 			Azure:  &config.Azure{TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47", GraphEndpoint: "http://127.0.0.1:9001", ARMEndpoint: "http://127.0.0.1:9002", CallTimeout: 90 * time.Second, SignInReports: &no},
 			GCP:    &config.GCP{Organization: "organizations/42", Projects: []string{"p1", "p2"}, Endpoint: "http://127.0.0.1:9003/"},
-			GitHub: &config.GitHub{Organizations: []string{"acme", "acme-labs"}, BaseURL: "http://127.0.0.1:9004/api/v3/", TokenFile: "/run/secrets/gh"},
+			GitHub: &config.GitHub{Organizations: []string{"acme", "acme-labs"}, BaseURL: "http://127.0.0.1:9004/api/v3/", TokenFile: "/run/secrets/gh", CallTimeout: 45 * time.Second},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

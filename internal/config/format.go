@@ -96,6 +96,7 @@ type fileGitHub struct {
 	BaseURL                str   `yaml:"base_url"`
 	GraphQLURL             str   `yaml:"graphql_url"`
 	Concurrency            *int  `yaml:"concurrency"`
+	CallTimeout            str   `yaml:"call_timeout"`
 	CloudSecretPatterns    []str `yaml:"cloud_secret_patterns" what:"cloud secret pattern"`
 }
 

@@ -60,6 +60,7 @@ func TestFullExample(t *testing.T) {
 				Organizations: []string{"acme", "acme-labs"}, AppID: 123456,
 				PrivateKeyFile: rel("secrets/github-app.pem"), TokenFile: rel("secrets/github-saml-token"),
 				BaseURL: "https://api.github.com/", GraphQLURL: "https://api.github.com/graphql", Concurrency: 10,
+				CallTimeout:         90 * time.Second,
 				CloudSecretPatterns: []string{"^AWS_", "AZURE_CLIENT_SECRET", "GCP_.*KEY"},
 			},
 		},

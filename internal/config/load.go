@@ -195,6 +195,7 @@ var envVars = []envVar{
 	env("providers", "github", "token_file"),
 	env("providers", "github", "base_url"),
 	env("providers", "github", "graphql_url"),
+	env("providers", "github", "call_timeout"),
 }
 
 func init() { envVars = append(envVars, campaignEnvVars...) }
@@ -630,6 +631,7 @@ func (v *validator) github(g *fileGitHub) *GitHub {
 		BaseURL:                v.endpoint(g.BaseURL, "base_url"),
 		GraphQLURL:             v.endpoint(g.GraphQLURL, "graphql_url"),
 		Concurrency:            v.concurrency(g.Concurrency, g.Meta),
+		CallTimeout:            v.duration(g.CallTimeout, "call_timeout"),
 	}
 	if len(g.Organizations) == 0 && !g.Bad["organizations"] {
 		v.errs.Add(g.At("organizations"), "github provider has no organizations; list at least one")

@@ -48,6 +48,11 @@ const (
 	KindGitHubFineGrainedPAT  = IdentityKind("github-fine-grained-token")
 	KindGitHubClassicPAT      = IdentityKind("github-classic-token")
 	KindGitHubSSHKey          = IdentityKind("github-ssh-key")
+	// KindGitHubOAuthAppToken is an OAuth app's token for a user, and
+	// KindGitHubAppUserToken a GitHub App's user-to-server token, as an
+	// organisation's SAML single sign-on authorisations list them.
+	KindGitHubOAuthAppToken = IdentityKind("github-oauth-app-token")
+	KindGitHubAppUserToken  = IdentityKind("github-app-user-token")
 	// KindGitHubActions is the CI workload of an organisation, repository or
 	// environment; its credentials are the Actions secrets stored there.
 	KindGitHubActions = IdentityKind("github-actions")
@@ -71,6 +76,8 @@ var IdentityKinds = map[IdentityKind]Provider{
 	KindGitHubFineGrainedPAT:  GitHub,
 	KindGitHubClassicPAT:      GitHub,
 	KindGitHubSSHKey:          GitHub,
+	KindGitHubOAuthAppToken:   GitHub,
+	KindGitHubAppUserToken:    GitHub,
 	KindGitHubActions:         GitHub,
 
 	KindGCPFederatedPrincipal: GCP,
@@ -101,6 +108,8 @@ const (
 	// pool (an OIDC issuer, an AWS account, a SAML or X.509 trust): how an
 	// outside workload authenticates as a federated principal.
 	CredGCPWorkloadIdentityProvider = CredentialType("gcp-workload-identity-provider")
+	CredGitHubOAuthAppToken         = CredentialType("github-oauth-app-token")
+	CredGitHubAppUserToken          = CredentialType("github-app-user-token")
 )
 
 // CredentialTypes lists every credential type and whether it is a static,
@@ -122,6 +131,10 @@ var CredentialTypes = map[CredentialType]bool{
 
 	CredGCPHMACKey:                  true,
 	CredGCPWorkloadIdentityProvider: false,
+	// OAuth app tokens do not expire; GitHub App user tokens are refreshed
+	// for months, or never expire where the App opted out.
+	CredGitHubOAuthAppToken: true,
+	CredGitHubAppUserToken:  true,
 }
 
 // Static reports whether credentials of type t are long-lived static secrets.

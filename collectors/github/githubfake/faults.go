@@ -41,6 +41,59 @@ const (
 	Plain
 )
 
+// Paging is a paging fault of one operation's list answers.
+type Paging int
+
+// Paging faults.
+const (
+	// PagingNormal pages as GitHub does.
+	PagingNormal Paging = iota
+	// PagingStatic answers every page with the first page's items and a
+	// Link to page 2, as a mock serving the description's examples does:
+	// the next page never brings a new item.
+	PagingStatic
+	// PagingSelfLink gives every page a Link whose next page is the page
+	// itself.
+	PagingSelfLink
+	// PagingOverlap starts every page after the first with the last item
+	// of the page before, as GitHub's pages shift when an item is added
+	// while a client pages: an item is listed on two pages.
+	PagingOverlap
+)
+
+// SetPaging sets the paging fault of op's list answers ("" clears them
+// all when p is PagingNormal). For the GraphQL query, PagingStatic answers
+// the first page again, with the same end cursor and hasNextPage, and
+// PagingOverlap starts each page with the last repository of the one
+// before.
+func (s *Server) SetPaging(op string, p Paging) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if op == "" && p == PagingNormal {
+		s.paging = map[string]Paging{}
+		return
+	}
+	s.paging[op] = p
+}
+
+// SetFaultMessage sets the message of the error answers of injected
+// denied and failed faults ("" restores GitHub's): a canary planted there
+// must never reach a gap, an inventory, a log line or an error.
+func (s *Server) SetFaultMessage(msg string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faultMessage = msg
+}
+
+// SetEchoCredential makes injected error answers echo the request's
+// Authorization header (an App JWT, an installation token, a static
+// token) in their message, as some servers echo what they refused.
+func (s *Server) SetEchoCredential(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.echoAuth = on
+}
+
 // DefaultHang is how long a call with a Timeout fault hangs when its
 // client does not give up first.
 const DefaultHang = 5 * time.Second
@@ -85,6 +138,16 @@ func (s *Server) fault(rt route, w http.ResponseWriter, r *http.Request, f fakea
 	}
 	s.rateHeaders(w, resource)
 	kind, retryAfter, hang := s.throttleKind, s.retryAfter, s.hang
+	message := func(std string) string {
+		m := std
+		if s.faultMessage != "" {
+			m = s.faultMessage
+		}
+		if s.echoAuth {
+			m += " (credential: " + r.Header.Get("Authorization") + ")"
+		}
+		return m
+	}
 	s.mu.Unlock()
 	switch f.Kind {
 	case fakeapi.FaultTimeout:
@@ -104,17 +167,17 @@ func (s *Server) fault(rt route, w http.ResponseWriter, r *http.Request, f fakea
 		writeThrottle(w, kind, retryAfter)
 	case fakeapi.FaultFailed:
 		answered()
-		writeJSON(w, f.Status, errBody(http.StatusText(f.Status), "https://docs.github.com/rest"))
+		writeJSON(w, f.Status, errBody(message(http.StatusText(f.Status)), "https://docs.github.com/rest"))
 	default:
 		answered()
 		switch {
 		case rt.op == OpGraphQL:
 			writeJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"organization": nil}, "errors": []any{map[string]any{
-				"type": "FORBIDDEN", "path": []any{"organization"}, "message": "Resource not accessible by integration"}}})
+				"type": "FORBIDDEN", "path": []any{"organization"}, "message": message("Resource not accessible by integration")}}})
 		case repoReads[rt.op]:
-			writeJSON(w, http.StatusNotFound, errBody("Not Found", "https://docs.github.com/rest"))
+			writeJSON(w, http.StatusNotFound, errBody(message("Not Found"), "https://docs.github.com/rest"))
 		default:
-			writeJSON(w, http.StatusForbidden, errBody("Resource not accessible by integration", "https://docs.github.com/rest"))
+			writeJSON(w, http.StatusForbidden, errBody(message("Resource not accessible by integration"), "https://docs.github.com/rest"))
 		}
 	}
 }

@@ -153,8 +153,10 @@ func TestTimeoutFault(t *testing.T) {
 			resp.Body.Close()
 		}
 	}()
-	for s.CallCount(githubfake.OpListMembers) < 2 {
-		time.Sleep(time.Millisecond)
+	for deadline := time.Now().Add(10 * time.Second); s.CallCount(githubfake.OpListMembers) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second hanging call never arrived")
+		}
 	}
 	done := make(chan struct{})
 	go func() { s.Close(); close(done) }()
@@ -176,10 +178,12 @@ func TestInFlightEndsWithTheAnswer(t *testing.T) {
 	s := githubfake.New(seed)
 	defer s.Close()
 	s.SetPageSize(300) // answers far larger than the server's write buffer
+	client := s.Client()
+	client.Timeout = 30 * time.Second // a hang fails here, not after the test binary's timeout
 	for i := 0; i < 100; i++ {
 		req, _ := http.NewRequest(http.MethodGet, s.URL+"/orgs/bigco/repos?per_page=300", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
-		resp, err := s.Client().Do(req)
+		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}

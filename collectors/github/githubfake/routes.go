@@ -144,12 +144,20 @@ func nonNil(items []any) []any {
 }
 
 func keyJSON(c *call, k DeployKey) map[string]any {
-	return map[string]any{
+	return override(map[string]any{
 		"id": k.ID, "key": k.Key, "title": k.Title, "verified": true, "read_only": k.ReadOnly,
 		"url":        "https://api.github.com/repos/" + c.org.Login + "/" + c.repo.Name + "/keys/" + strconv.FormatInt(k.ID, 10),
 		"created_at": ts(k.Created), "added_by": nilIfEmpty(k.AddedBy), "last_used": ts(k.LastUsed),
 		"enabled": !k.Disabled,
+	}, k.Raw)
+}
+
+// override replaces fields of an item's JSON with raw ones.
+func override(m, raw map[string]any) map[string]any {
+	for k, v := range raw {
+		m[k] = v
 	}
+	return m
 }
 
 func nilIfEmpty(s string) any {
@@ -215,7 +223,7 @@ func (s *Server) listInstallations(c *call) response {
 		m := map[string]any{
 			"id": in.ID, "app_id": in.AppID, "app_slug": in.AppSlug, "target_type": "Organization",
 			"account":              map[string]any{"login": c.org.Login, "id": c.org.ID, "type": "Organization"},
-			"repository_selection": in.RepositorySelection, "permissions": in.Permissions, "events": in.Events,
+			"repository_selection": in.RepositorySelection, "permissions": in.Permissions, "events": append([]string{}, in.Events...),
 			"created_at": ts(in.Created), "updated_at": ts(in.Updated), "suspended_at": ts(in.Suspended),
 		}
 		if in.SuspendedBy != "" {
@@ -223,7 +231,7 @@ func (s *Server) listInstallations(c *call) response {
 		} else {
 			m["suspended_by"] = nil
 		}
-		items = append(items, m)
+		items = append(items, override(m, in.Raw))
 	}
 	return response{items: nonNil(items), wrapKey: "installations"}
 }
@@ -238,7 +246,7 @@ func (s *Server) listPATs(c *call) response {
 		if len(t.RepoPermissions) > 0 {
 			perms["repository"] = t.RepoPermissions
 		}
-		items = append(items, map[string]any{
+		items = append(items, override(map[string]any{
 			"id": t.ID, "owner": map[string]any{"login": t.Owner, "id": t.OwnerID, "type": "User"},
 			"repository_selection": t.RepositorySelection,
 			"repositories_url":     "https://api.github.com/organizations/" + strconv.FormatInt(c.org.ID, 10) + "/personal-access-tokens/" + strconv.FormatInt(t.ID, 10) + "/repositories",
@@ -246,7 +254,7 @@ func (s *Server) listPATs(c *call) response {
 			"token_id": t.TokenID, "token_name": t.Name,
 			"token_expired":    !t.Expires.IsZero() && s.now().After(t.Expires),
 			"token_expires_at": ts(t.Expires), "token_last_used_at": ts(t.LastUsed),
-		})
+		}, t.Raw))
 	}
 	return response{items: nonNil(items)}
 }
@@ -287,7 +295,10 @@ func (s *Server) updatePAT(c *call) response {
 	for i, t := range c.org.FineGrainedTokens {
 		if t.ID == id {
 			c.org.FineGrainedTokens = append(c.org.FineGrainedTokens[:i:i], c.org.FineGrainedTokens[i+1:]...)
-			return response{status: http.StatusAccepted}
+			if s.revoke202 {
+				return response{status: http.StatusAccepted}
+			}
+			return response{status: http.StatusNoContent} // as the description says
 		}
 	}
 	return notFound()
@@ -298,9 +309,13 @@ func (s *Server) listCredAuths(c *call) response {
 		return notFound()
 	}
 	var items []any
+	login := c.r.URL.Query().Get("login")
 	for _, a := range c.org.CredentialAuthorizations {
+		if login != "" && !strings.EqualFold(login, a.Login) {
+			continue
+		}
 		last8 := ""
-		if n := len(a.Value); n >= 8 && a.Type == "personal access token" {
+		if n := len(a.Value); n >= 8 && a.Type != "SSH key" {
 			last8 = a.Value[n-8:]
 		}
 		m := map[string]any{
@@ -308,7 +323,7 @@ func (s *Server) listCredAuths(c *call) response {
 			"credential_authorized_at": ts(a.Authorized), "credential_accessed_at": ts(a.Accessed),
 			"authorized_credential_id": a.AuthorizedCredentialID, "authorized_credential_expires_at": ts(a.Expires),
 		}
-		if a.Type == "personal access token" {
+		if a.Type != "SSH key" {
 			m["scopes"] = a.Scopes
 			m["token_last_eight"] = last8
 			m["authorized_credential_note"] = a.Note
@@ -316,7 +331,7 @@ func (s *Server) listCredAuths(c *call) response {
 			m["fingerprint"] = a.Fingerprint
 			m["authorized_credential_title"] = a.Title
 		}
-		items = append(items, m)
+		items = append(items, override(m, a.Raw))
 	}
 	return response{items: nonNil(items)}
 }
@@ -348,7 +363,7 @@ func secretItems(secs []Secret, org bool) []any {
 			}
 			m["visibility"] = vis
 		}
-		items = append(items, m)
+		items = append(items, override(m, sc.Raw))
 	}
 	return items
 }
@@ -447,6 +462,12 @@ func (s *Server) graphql(c *call) response {
 	}
 	per := min(100, s.pageSize)
 	repos := c.visibleRepos()
+	switch s.paging[OpGraphQL] {
+	case PagingStatic:
+		off = 0
+	case PagingOverlap:
+		off = max(0, off-1)
+	}
 	lo, hi := min(off, len(repos)), min(off+per, len(repos))
 	nodes := []any{}
 	for _, r := range repos[lo:hi] {
@@ -461,10 +482,13 @@ func (s *Server) graphql(c *call) response {
 		})
 	}
 	end := base64.StdEncoding.EncodeToString([]byte("cursor:" + strconv.Itoa(hi)))
+	more := hi < len(repos)
+	if s.paging[OpGraphQL] == PagingStatic {
+		more = true
+	}
 	return response{body: map[string]any{"data": map[string]any{"organization": map[string]any{
 		"repositories": map[string]any{
-			"totalCount": len(repos),
-			"pageInfo":   map[string]any{"hasNextPage": hi < len(repos), "endCursor": end},
-			"nodes":      nodes,
+			"pageInfo": map[string]any{"hasNextPage": more, "endCursor": end},
+			"nodes":    nodes,
 		}}}}}
 }

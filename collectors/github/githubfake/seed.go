@@ -94,6 +94,10 @@ type DeployKey struct {
 	AddedBy  string
 	LastUsed time.Time // zero: never used
 	Disabled bool
+	// Raw replaces fields of the item's JSON as the fake serves it (a
+	// malformed timestamp, a missing id), to prove the collector keeps
+	// the rest.
+	Raw map[string]any
 }
 
 // Environment is a deployment environment with its own secrets.
@@ -111,6 +115,10 @@ type Secret struct {
 	Updated    time.Time
 	Visibility string // org secrets: all, private, selected
 	Value      string
+	// Raw replaces fields of the item's JSON as the fake serves it (a
+	// malformed timestamp, a missing id), to prove the collector keeps
+	// the rest.
+	Raw map[string]any
 }
 
 // Installation is a GitHub App installed in the org.
@@ -125,6 +133,10 @@ type Installation struct {
 	Updated             time.Time
 	Suspended           time.Time
 	SuspendedBy         string
+	// Raw replaces fields of the item's JSON as the fake serves it (a
+	// malformed timestamp, a missing id), to prove the collector keeps
+	// the rest.
+	Raw map[string]any
 }
 
 // FineGrainedToken is a fine-grained PAT with access to the org.
@@ -144,14 +156,18 @@ type FineGrainedToken struct {
 	Expires         time.Time // zero: never
 	LastUsed        time.Time // zero: never used
 	Value           string    // held only to prove it never leaks
+	// Raw replaces fields of the item's JSON as the fake serves it (a
+	// malformed timestamp, a missing id), to prove the collector keeps
+	// the rest.
+	Raw map[string]any
 }
 
-// CredentialAuthorization is a classic PAT or SSH key authorised for SAML
-// single sign-on.
+// CredentialAuthorization is a classic PAT, SSH key, OAuth app token or
+// GitHub App user token authorised for SAML single sign-on.
 type CredentialAuthorization struct {
 	CredentialID           int64
 	Login                  string
-	Type                   string // "personal access token" | "SSH key"
+	Type                   string // "personal access token" | "SSH key" | "OAuth app token" | "GitHub app token"
 	Scopes                 []string
 	Authorized             time.Time
 	Accessed               time.Time // zero: never
@@ -161,4 +177,8 @@ type CredentialAuthorization struct {
 	Note                   string // PAT note
 	Fingerprint            string
 	Value                  string // held only to prove it never leaks
+	// Raw replaces fields of the item's JSON as the fake serves it (a
+	// malformed timestamp, a missing id), to prove the collector keeps
+	// the rest.
+	Raw map[string]any
 }

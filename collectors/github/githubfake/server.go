@@ -121,7 +121,11 @@ type Server struct {
 	fakeapi.Faults
 	notModified  map[string]int
 	throttleKind ThrottleKind
-	retryAfter   int // seconds, in secondary-limit answers
+	paging       map[string]Paging // op -> paging fault
+	faultMessage string            // message of injected error answers; "" GitHub's
+	echoAuth     bool              // injected error answers echo the Authorization header
+	revoke202    bool              // a token revocation answers 202, not 204
+	retryAfter   int               // seconds, in secondary-limit answers
 	hang         time.Duration
 	closing      chan struct{}
 	closeOnce    sync.Once
@@ -156,6 +160,7 @@ func New(seed Seed) *Server {
 		pageSize:    100,
 		now:         time.Now,
 		notModified: map[string]int{},
+		paging:      map[string]Paging{},
 		retryAfter:  1,
 		hang:        DefaultHang,
 		closing:     make(chan struct{}),
@@ -277,6 +282,35 @@ func (s *Server) AddDeployKey(org, repo string, k DeployKey) error {
 	}
 	r.DeployKeys = append(r.DeployKeys, k)
 	return nil
+}
+
+// SetRevokeAccepted makes a token revocation answer 202 Accepted, as
+// GitHub once did, instead of the description's 204.
+func (s *Server) SetRevokeAccepted(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.revoke202 = on
+}
+
+// Reauthorize has the owner of a credential authorise it again for SAML
+// single sign-on, as GitHub does when a token is re-authorised: the
+// authorisation gets a new credential_id; the credential keeps its
+// authorized_credential_id. It returns the new credential_id.
+func (s *Server) Reauthorize(org string, authorizedCredentialID int64) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o, ok := s.orgs[strings.ToLower(org)]
+	if !ok {
+		return 0, fmt.Errorf("no org %q", org)
+	}
+	for i := range o.CredentialAuthorizations {
+		if a := &o.CredentialAuthorizations[i]; a.AuthorizedCredentialID == authorizedCredentialID {
+			s.nextID++
+			a.CredentialID, a.Authorized = s.nextID, s.now().UTC().Truncate(time.Second)
+			return a.CredentialID, nil
+		}
+	}
+	return 0, fmt.Errorf("no authorisation of credential %d in %s", authorizedCredentialID, org)
 }
 
 // DeployKeys returns the deploy keys of a repository as the fake holds them.
@@ -602,20 +636,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res re
 		if items == nil {
 			items = []any{}
 		}
-		per := s.pageSize
-		if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v < per {
-			per = v
-		}
-		page := 1
-		if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
-			page = v
-		}
-		last := max(1, (len(items)+per-1)/per)
-		lo, hi := min((page-1)*per, len(items)), min(page*per, len(items))
-		if page < last {
-			w.Header().Set("Link", linkHeader(r, page+1, last))
-		}
-		pageItems := items[lo:hi]
+		pageItems := s.page(w, r, op, items)
 		if res.wrapKey != "" {
 			body = map[string]any{"total_count": len(items), res.wrapKey: pageItems}
 		} else {
@@ -646,6 +667,44 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res re
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
 	_, _ = w.Write([]byte("\n"))
+}
+
+// page cuts one page out of items as the request asks (per_page, page),
+// sets its Link header, and applies the op's paging fault.
+func (s *Server) page(w http.ResponseWriter, r *http.Request, op string, items []any) []any {
+	per := s.pageSize
+	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v < per {
+		per = v
+	}
+	page := 1
+	if v, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && v > 0 {
+		page = v
+	}
+	step := per
+	if s.paging[op] == PagingOverlap && per > 1 {
+		step = per - 1 // each page starts with the last item of the one before
+	}
+	last := 1
+	if len(items) > per {
+		last = 1 + (len(items)-per+step-1)/step
+	}
+	lo := min((page-1)*step, len(items))
+	hi := min(lo+per, len(items))
+	switch s.paging[op] {
+	case PagingStatic:
+		// Every page is the first, and links to page 2, as a mock that
+		// serves the description's examples does.
+		lo, hi = 0, min(per, len(items))
+		w.Header().Set("Link", linkHeader(r, 2, 5))
+		return items[lo:hi]
+	case PagingSelfLink:
+		w.Header().Set("Link", linkHeader(r, page, last))
+		return items[lo:hi]
+	}
+	if page < last {
+		w.Header().Set("Link", linkHeader(r, page+1, last))
+	}
+	return items[lo:hi]
 }
 
 func linkHeader(r *http.Request, next, last int) string {
