@@ -15,12 +15,13 @@ import (
 
 // Journal is the store of journal rows the Executor needs.
 type Journal interface {
-	// Journal returns every journal row of a plan in sequence order.
-	Journal(ctx context.Context, planID int64) ([]Entry, error)
-	// Record appends a journal row, and its audit log entry (AuditEntry),
+	// RevokeJournal returns every journal row of a plan in sequence
+	// order (of every plan when planID is 0).
+	RevokeJournal(ctx context.Context, planID int64) ([]Entry, error)
+	// RecordRevoke appends a journal row, and its audit log entry (AuditEntry),
 	// in one transaction, and returns it with its sequence number. A
 	// second done row for one action and phase fails with ErrAlreadyDone.
-	Record(ctx context.Context, e Entry, a *Action) (Entry, error)
+	RecordRevoke(ctx context.Context, e Entry, a *Action) (Entry, error)
 }
 
 // Controls acts on the targets of one provider.
@@ -132,7 +133,7 @@ func (x *Executor) Apply(ctx context.Context, p *Plan) (Report, error) {
 		return rep, fmt.Errorf("plan %d was built %s, more than %s ago: build a new plan: %w",
 			p.ID, p.CreatedAt.UTC().Format(time.RFC3339), duration.Format(f), ErrPlanExpired)
 	}
-	entries, err := x.Journal.Journal(ctx, p.ID)
+	entries, err := x.Journal.RevokeJournal(ctx, p.ID)
 	if err != nil {
 		return rep, err
 	}
@@ -266,7 +267,7 @@ func (x *Executor) take(ctx context.Context, p *Plan, a *Action, op Op, restore 
 // record journals a row; a done row another run wrote first is not an
 // error of this run.
 func (x *Executor) record(ctx context.Context, e Entry, a *Action) (Entry, error) {
-	out, err := x.Journal.Record(ctx, e, a)
+	out, err := x.Journal.RecordRevoke(ctx, e, a)
 	if errors.Is(err, ErrAlreadyDone) {
 		return out, nil
 	}
@@ -363,7 +364,7 @@ func (x *Executor) notify(ctx context.Context, p *Plan, n Notice, acts []*Action
 // journaled and audited like the apply.
 func (x *Executor) Rollback(ctx context.Context, p *Plan) (Report, error) {
 	rep := Report{PlanID: p.ID, Phase: PhaseRollback, Execute: x.Execute}
-	entries, err := x.Journal.Journal(ctx, p.ID)
+	entries, err := x.Journal.RevokeJournal(ctx, p.ID)
 	if err != nil {
 		return rep, err
 	}

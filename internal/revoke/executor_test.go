@@ -21,7 +21,7 @@ type memJournal struct {
 	audits  []string
 }
 
-func (j *memJournal) Journal(_ context.Context, plan int64) ([]revoke.Entry, error) {
+func (j *memJournal) RevokeJournal(_ context.Context, plan int64) ([]revoke.Entry, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []revoke.Entry
@@ -33,7 +33,7 @@ func (j *memJournal) Journal(_ context.Context, plan int64) ([]revoke.Entry, err
 	return out, nil
 }
 
-func (j *memJournal) Record(_ context.Context, e revoke.Entry, a *revoke.Action) (revoke.Entry, error) {
+func (j *memJournal) RecordRevoke(_ context.Context, e revoke.Entry, a *revoke.Action) (revoke.Entry, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for _, x := range j.entries {
@@ -223,7 +223,7 @@ func TestResumeAfterCrash(t *testing.T) {
 func TestResumeBeforeAct(t *testing.T) {
 	p, c := twoKeys()
 	j := &memJournal{}
-	j.Record(context.Background(), revoke.Entry{PlanID: 1, ActionID: 1, Phase: revoke.PhaseApply, Step: revoke.StepBegin, Op: revoke.OpDisable, At: now}, &p.Actions[0])
+	j.RecordRevoke(context.Background(), revoke.Entry{PlanID: 1, ActionID: 1, Phase: revoke.PhaseApply, Step: revoke.StepBegin, Op: revoke.OpDisable, At: now}, &p.Actions[0])
 	rep, err := executor(j, c, true).Apply(context.Background(), p)
 	if err != nil || statuses(rep) != "1:done 2:done" || c.acts["aws:AIDA|AKIA1| disable"] != 1 {
 		t.Fatalf("resume: %s %v %v", statuses(rep), err, c.acts)

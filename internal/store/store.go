@@ -34,6 +34,11 @@
 // the chain and the separately kept head, so an edited, deleted or truncated
 // entry is reported.
 //
+// Revocation plans, their journal and the links from resolved findings to
+// the actions that remediated them are append-only too (revoke.go): one
+// apply or rollback runs at a time under LockRevoke, and an action is
+// journaled done at most once per phase.
+//
 // The store never holds a secret value: inventories and findings are metadata
 // only, and the store logs nothing. All times are stored as RFC 3339 UTC text
 // and read back as UTC.
