@@ -219,6 +219,8 @@ func (s *Server) iam(req request) (any, *apiError) {
 			out.AccessKeyMetadata = append(out.AccessKeyMetadata, accessKeyXML{u.Name, k.ID, status(k.Active), isoTime(k.Created)})
 		}
 		return out, nil
+	case "GetAccessKeyLastUsed":
+		return accessKeyLastUsed(a, f.Get("AccessKeyId"))
 	case "ListServiceSpecificCredentials":
 		var all []sscXML
 		for _, u := range a.Users {
