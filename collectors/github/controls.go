@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -203,4 +204,120 @@ func (c *Controls) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Id
 	}
 	return collectors.ActionResult{Changed: true, Before: "authorised", After: "unauthorised",
 		Detail: "SAML authorisation removed; the credential no longer reaches " + id.Scope + " (its owner may authorise it again)"}, nil
+}
+
+var _ collectors.Inspector = (*Controls)(nil)
+
+// Inspect re-reads one target, read-only: a deploy key (GET the key: its
+// creation and last use), a fine-grained token's access to the
+// organisation (found by pat_id in the organisation's list: its last use
+// and expiry), or a SAML authorisation of a classic token or SSH key
+// (found in the organisation's list: its last access). A target that is
+// gone (a deleted key, a revoked grant, a removed authorisation) is Exists
+// false.
+func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (collectors.TargetState, error) {
+	id := req.Identity
+	oc, ok := c.clients[strings.ToLower(id.Scope)]
+	if !ok {
+		return collectors.TargetState{}, fmt.Errorf("github: organisation %q is not configured: %w", id.Scope, collectors.ErrUnsupported)
+	}
+	now := c.cfg.Now().UTC()
+	switch id.Kind {
+	case nhi.KindGitHubDeployKey:
+		return c.inspectDeployKey(ctx, oc, id, now)
+	case nhi.KindGitHubFineGrainedPAT:
+		return c.inspectPAT(ctx, oc, id, now)
+	case nhi.KindGitHubClassicPAT, nhi.KindGitHubSSHKey:
+		return c.inspectSAMLAuth(ctx, oc, id, req.CredentialID != "", now)
+	}
+	return collectors.TargetState{}, fmt.Errorf("github: inspect %s: %w", id.Kind, collectors.ErrUnsupported)
+}
+
+func absent(detail string) collectors.TargetState {
+	return collectors.TargetState{Detail: detail, Usage: nhi.Usage{State: nhi.UsageNotReported}}
+}
+
+func (c *Controls) inspectDeployKey(ctx context.Context, oc *orgClients, id nhi.Identity, now time.Time) (collectors.TargetState, error) {
+	repoFull := id.Path
+	if repoFull == "" {
+		repoFull = id.Attributes["repository"]
+	}
+	owner, repo, err := splitRepo(oc.org, repoFull)
+	if err != nil {
+		return collectors.TargetState{}, err
+	}
+	if err := numericID("deploy key id", id.NativeID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	var k apiKey
+	if _, err := c.call(ctx, oc.rest, http.MethodGet, "repos/"+url.PathEscape(owner)+"/"+url.PathEscape(repo)+"/keys/"+url.PathEscape(id.NativeID), nil, &k); err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return absent("deploy key " + id.NativeID + " no longer exists in " + repoFull), nil
+		}
+		return collectors.TargetState{}, actErr("read deploy key "+id.NativeID, err)
+	}
+	st := collectors.TargetState{Exists: true, ID: id64(k.ID), Status: nhi.StatusActive, Native: "present", Created: k.CreatedAt.UTC(),
+		Usage: used(k.LastUsed, now, "GitHub records no use of this key")}
+	if k.Enabled != nil && !*k.Enabled {
+		st.Status, st.Native = nhi.StatusDisabled, "disabled"
+	}
+	return st, nil
+}
+
+func (c *Controls) inspectPAT(ctx context.Context, oc *orgClients, id nhi.Identity, now time.Time) (collectors.TargetState, error) {
+	if !oc.app {
+		return collectors.TargetState{}, fmt.Errorf("github: reading fine-grained tokens needs GitHub App authentication: %w", collectors.ErrDenied)
+	}
+	patID := id.Attributes["pat_id"]
+	if err := numericID("pat_id", patID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	pats, err := list[apiPAT](ctx, c.api, oc.rest, "orgs/"+url.PathEscape(id.Scope)+"/personal-access-tokens", "")
+	if err != nil {
+		return collectors.TargetState{}, actErr("list fine-grained tokens of "+id.Scope, err)
+	}
+	for _, p := range pats {
+		if id64(p.ID) != patID {
+			continue
+		}
+		tokenID := p.TokenID
+		if tokenID == 0 {
+			tokenID = p.ID
+		}
+		st := collectors.TargetState{Exists: true, ID: id64(tokenID), Status: nhi.StatusActive, Native: "granted", Created: p.AccessGrantedAt.UTC(),
+			Usage: used(p.TokenLastUsedAt, now, "GitHub records no use of this token")}
+		if p.TokenExpired || (p.TokenExpiresAt != nil && !now.Before(*p.TokenExpiresAt)) {
+			st.Status, st.Native = nhi.StatusExpired, "expired"
+		}
+		return st, nil
+	}
+	return absent("no fine-grained token grant " + patID + " in " + id.Scope), nil
+}
+
+func (c *Controls) inspectSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity, credential bool, now time.Time) (collectors.TargetState, error) {
+	if oc.saml == nil {
+		return collectors.TargetState{}, fmt.Errorf("github: reading SAML authorisations needs a token of an org owner (admin:org): %w", collectors.ErrDenied)
+	}
+	if err := numericID("credential id", id.NativeID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	auths, err := list[apiCredAuth](ctx, c.api, oc.saml, "orgs/"+url.PathEscape(id.Scope)+"/credential-authorizations", "")
+	if err != nil {
+		return collectors.TargetState{}, actErr("list SAML authorisations of "+id.Scope, err)
+	}
+	for _, a := range auths {
+		if id64(a.CredentialID) != id.NativeID {
+			continue
+		}
+		st := collectors.TargetState{Exists: true, ID: id64(a.CredentialID), Status: nhi.StatusActive, Native: "authorised",
+			Created: a.CredentialAuthorizedAt.UTC(), Usage: used(a.CredentialAccessedAt, now, "GitHub records no access with this credential")}
+		if credential && a.AuthorizedCredentialID != 0 {
+			st.ID = id64(a.AuthorizedCredentialID)
+		}
+		if a.AuthorizedExpiresAt != nil && !now.Before(*a.AuthorizedExpiresAt) {
+			st.Status, st.Native = nhi.StatusExpired, "expired"
+		}
+		return st, nil
+	}
+	return absent("no SAML authorisation of credential " + id.NativeID + " in " + id.Scope), nil
 }
