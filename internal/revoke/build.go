@@ -314,8 +314,9 @@ func usageText(u nhi.Usage) string {
 }
 
 // facets are what the action depends on in its scope: the identity list of
-// its kind, its credential type, the usage source of its last use (unless
-// a live re-read gave it), and the owner data when the owner is the reason.
+// its kind, its credential type, the usage source of its last use in the
+// scan (even when a live re-read gave the use: a gap on the source still
+// blocks), and the owner data when the owner is the reason.
 func (b *builder) facets(a *Action, id *nhi.Identity, c *nhi.Credential, m *merged) []nhi.Facet {
 	fs := []nhi.Facet{nhi.IdentitiesFacet(id.Kind)}
 	u := id.Usage
@@ -330,7 +331,7 @@ func (b *builder) facets(a *Action, id *nhi.Identity, c *nhi.Credential, m *merg
 			}
 		}
 	}
-	if _, live := b.in.Live[a.Target.Key()]; u.Source != "" && !(live && a.Expect.Usage.Source != u.Source) {
+	if u.Source != "" {
 		fs = append(fs, nhi.UsageFacet(u.Source))
 	}
 	if m.ownedOut {

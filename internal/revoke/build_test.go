@@ -384,3 +384,42 @@ func rolledBack(a revoke.Applied) revoke.Applied {
 	a.RolledBack = true
 	return a
 }
+
+// TestLiveReads (B3): two keys created in the same second whose use the
+// credential report cannot tell apart are unknown in the scan; re-read one
+// by one, only the stale one is planned. A gap on the usage source still
+// blocks it.
+func TestLiveReads(t *testing.T) {
+	in := input(t, revoke.StageDisable)
+	in.Inventory.Identities = slices.DeleteFunc(in.Inventory.Identities, func(id nhi.Identity) bool { return id.Name != "ci-deployer" })
+	id := &in.Inventory.Identities[0]
+	unknown := nhi.Usage{State: nhi.UsageUnknown, Source: "credential-report", AsOf: ago(day), Reason: "both keys were created in the same second"}
+	for i := range id.Credentials {
+		id.Credentials[i].Usage = unknown
+	}
+	if p := revoke.Build(in); len(p.Actions) != 0 {
+		t.Fatalf("unknown usage planned:\n%s", dump(p))
+	}
+	live := func(k string, last time.Time) (string, revoke.State) {
+		return "aws:AIDACI|" + k + "|", revoke.State{Exists: true, ID: k, Status: nhi.StatusActive,
+			Usage: nhi.Usage{State: nhi.UsageUsed, LastUsed: last, Source: "iam:GetAccessKeyLastUsed", AsOf: now}}
+	}
+	in.Live = map[string]revoke.State{}
+	for k, last := range map[string]time.Time{"AKIACIUSED": ago(day), "AKIACISTALE": ago(400 * day)} {
+		key, st := live(k, last)
+		in.Live[key] = st
+	}
+	p := revoke.Build(in)
+	if diff := cmp.Diff([]row{{Cred: "AKIACISTALE", Op: revoke.OpDisable, Ready: true}}, summary(p)); diff != "" {
+		t.Fatalf("plan (-want +got):\n%s\n%s", diff, dump(p))
+	}
+	if a := p.Actions[0]; a.Expect.Usage.Source != "iam:GetAccessKeyLastUsed" || !hasFact(a, "last use", "used 2025-10-22") {
+		t.Errorf("the re-read is not the fact: %+v %+v", a.Expect, a.Facts)
+	}
+	in.Inventory.Gaps = append(in.Inventory.Gaps, nhi.Gap{Provider: nhi.AWS, Scope: acct, Source: "iam:GetCredentialReport", Kind: nhi.GapDenied,
+		Facets: []nhi.Facet{nhi.UsageFacet("credential-report")}})
+	p = revoke.Build(in)
+	if diff := cmp.Diff([]row{{Cred: "AKIACISTALE", Op: revoke.OpDisable, Guards: []string{"coverage"}}}, summary(p)); diff != "" {
+		t.Errorf("with a gap on the usage source (-want +got):\n%s\n%s", diff, dump(p))
+	}
+}
