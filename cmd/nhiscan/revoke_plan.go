@@ -198,8 +198,8 @@ func campaignInputs(ctx context.Context, st *store.Store, ids []int64) ([]revoke
 // maxLiveReads bounds the re-reads one plan makes.
 const maxLiveReads = 200
 
-// liveReads re-reads, through the configured controls, the active
-// credentials whose usage the scan could not tell (for example two AWS
+// liveReads re-reads, through the configured controls, the active (or
+// disabled) credentials whose usage the scan could not tell (for example two AWS
 // keys of one user created in the same second, which the credential report
 // cannot tell apart), so the dormant policy judges each by its own last
 // use. A re-read that fails adds nothing: the credential stays unknown.
@@ -210,7 +210,7 @@ func (a *app) liveReads(ctx context.Context, inv *nhi.Inventory, controls *contr
 		id := &inv.Identities[i]
 		for j := range id.Credentials {
 			c := &id.Credentials[j]
-			if c.Status != nhi.StatusActive || c.Usage.State != nhi.UsageUnknown || id.ProviderManaged || len(out) >= maxLiveReads {
+			if (c.Status != nhi.StatusActive && c.Status != nhi.StatusDisabled) || c.Usage.State != nhi.UsageUnknown || id.ProviderManaged || len(out) >= maxLiveReads {
 				continue
 			}
 			pc, err := ctl(id.Provider)

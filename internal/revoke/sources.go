@@ -177,16 +177,16 @@ func (b *builder) policyIntents() ([]intent, []string) {
 		departed, left := b.departedOwner(id)
 		for j := range id.Credentials {
 			c := &id.Credentials[j]
-			if c.Status != nhi.StatusActive || c.ProviderRotated {
+			t := credTarget(id, c)
+			if c.ProviderRotated || (c.Status != nhi.StatusActive && !b.containedByPlan(&t, c)) {
 				continue
 			}
-			t := credTarget(id, c)
 			if p.Dormant.On {
 				if in, ok := b.dormant(t, c); ok {
 					out = append(out, in)
 				}
 			}
-			if p.DepartedOwner.On && departed != "" && b.in.Now.Sub(left) > p.DepartedOwner.After && c.Type.Static() {
+			if p.DepartedOwner.On && c.Status == nhi.StatusActive && departed != "" && b.in.Now.Sub(left) > p.DepartedOwner.After && c.Type.Static() {
 				out = append(out, intent{target: t, want: WantDisable, ownership: true,
 					reason: Reason{Source: SourcePolicy, Ref: "policy departed-owner",
 						Text: fmt.Sprintf("owner %s left %s, more than %s ago", departed, day(left), duration.Format(p.DepartedOwner.After))},
@@ -265,4 +265,19 @@ func (b *builder) usage(t *Target, u nhi.Usage) nhi.Usage {
 		return live.Usage
 	}
 	return u
+}
+
+// containedByPlan reports whether a disabled credential is disabled
+// because an earlier plan disabled it (verified, not rolled back): the
+// policy that asked for it still asks, so its delete stage can follow.
+func (b *builder) containedByPlan(t *Target, c *nhi.Credential) bool {
+	if c.Status != nhi.StatusDisabled {
+		return false
+	}
+	for _, h := range b.history[t.Key()] {
+		if h.Op == OpDisable && h.Verified && !h.RolledBack {
+			return true
+		}
+	}
+	return false
 }
