@@ -207,6 +207,7 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 		{FileGaps, ev.writeGaps},
 	}
 	builders = append(builders, ev.campaignBuilders()...)
+	builders = append(builders, ev.remediationBuilders()...)
 	files := map[string][]byte{FileSnapshot: ev.snapshot}
 	m.Files = append(m.Files, manifestFile(FileSnapshot, len(ev.inv.Identities), ev.snapshot))
 	for _, b := range builders {

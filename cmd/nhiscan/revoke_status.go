@@ -210,3 +210,91 @@ func entryText(e *revoke.Entry) string {
 	}
 	return s
 }
+
+// remediationEvidence is the revocation record of a scan's evidence pack:
+// every journaled step of the actions of the plans built from the scan, or
+// whose findings the scan resolved (remediated). nil when there is none,
+// so the pack of a scan without revocation is unchanged.
+func remediationEvidence(ctx context.Context, st *store.Store, scanID int64) (*reports.RemediationEvidence, error) {
+	plans, err := planStatuses(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	journal, err := st.RevokeJournal(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	var out reports.RemediationEvidence
+	for _, p := range plans {
+		for _, x := range p.Actions {
+			fps, firstScan, concerns := remediatedBy(x.Remediated, scanID)
+			if p.ScanID != scanID && !concerns {
+				continue
+			}
+			for _, e := range journal {
+				if e.PlanID != p.ID || e.ActionID != x.ID || !recorded(e, x) {
+					continue
+				}
+				out.Rows = append(out.Rows, remediationRow(p, x, e, fps, firstScan))
+			}
+		}
+	}
+	if len(out.Rows) == 0 {
+		return nil, nil
+	}
+	return &out, nil
+}
+
+// remediatedBy lists the action's remediated findings, the first scan that
+// resolved one, and whether scanID is one of those scans.
+func remediatedBy(links []store.Remediation, scanID int64) ([]string, int64, bool) {
+	var fps []string
+	var first int64
+	concerns := false
+	for _, l := range links {
+		fps = append(fps, l.Fingerprint)
+		if first == 0 || l.ScanID < first {
+			first = l.ScanID
+		}
+		concerns = concerns || l.ScanID == scanID
+	}
+	return fps, first, concerns
+}
+
+// recorded keeps the outcome rows of the journal, and a begin row only
+// when it is the latest of its phase (a run interrupted there).
+func recorded(e revoke.Entry, x ActionStatus) bool {
+	if e.Step != revoke.StepBegin {
+		return true
+	}
+	latest := x.Applied
+	if e.Phase == revoke.PhaseRollback {
+		latest = x.RolledBack
+	}
+	return latest != nil && latest.Seq == e.Seq
+}
+
+func remediationRow(p PlanStatus, x ActionStatus, e revoke.Entry, fps []string, scan int64) reports.RemediationRow {
+	var reasons []string
+	for _, r := range x.Reasons {
+		reasons = append(reasons, r.Ref+": "+r.Text)
+	}
+	r := reports.RemediationRow{PlanID: p.ID, ActionID: x.ID, Stage: string(p.Stage), Op: string(e.Op), Operation: x.Operation,
+		Provider: string(x.Provider), Scope: x.Scope, IdentityID: x.IdentityID, IdentityName: x.IdentityName,
+		CredentialID: x.CredentialID, GrantID: x.GrantID, Reasons: strings.Join(reasons, "; "),
+		Phase: string(e.Phase), Step: string(e.Step), Approver: e.Approver, Reason: e.Reason, At: e.At,
+		VerifiedAt: e.VerifiedAt, Note: e.Note}
+	if e.Before != nil {
+		r.Before = stateWord(*e.Before)
+	}
+	if e.After != nil {
+		r.After = stateWord(*e.After)
+	}
+	if e.Result != nil {
+		r.Changed = e.Result.Changed
+	}
+	if e.Phase == revoke.PhaseApply && e.Step == revoke.StepDone {
+		r.FindingsRemediated, r.RemediatedScanID = fps, scan
+	}
+	return r
+}

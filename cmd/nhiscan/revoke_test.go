@@ -165,6 +165,29 @@ func TestRevokeB3EndToEnd(t *testing.T) {
 	if !o.keyActive(t, staleKey) || !strings.Contains(out, "done") {
 		t.Errorf("rollback did not reactivate the key:\n%s", out)
 	}
+	// The rescan's evidence pack records the action, its approver, the
+	// state before and after, when it was verified, what it remediated,
+	// and the rollback.
+	ev := filepath.Join(o.c.dir, "evidence")
+	o.run(t, exitOK, "export", "evidence", "--out", ev)
+	rem, err := os.ReadFile(filepath.Join(ev, "remediation.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"apply,done,dana.ops@acme.example,CHG-1042", "Active,Inactive,true", "rollback,done", "Inactive,Active",
+		staleKey, "policy dormant"} {
+		if !strings.Contains(string(rem), want) {
+			t.Errorf("remediation.csv lacks %q:\n%s", want, rem)
+		}
+	}
+	remediated := false
+	for _, l := range strings.Split(string(rem), "\n") {
+		remediated = remediated || (strings.Contains(l, staleKey) && strings.Contains(l, "apply,done") && strings.HasSuffix(l, ",2"))
+	}
+	if !remediated {
+		t.Errorf("remediation.csv does not say scan 2 remediated the stale key's findings:\n%s", rem)
+	}
+	o.run(t, exitOK, "audit", "verify", "--evidence", ev)
 	audit := o.run(t, exitOK, "audit", "verify")
 	if !strings.Contains(audit, "intact") {
 		t.Errorf("audit verify:\n%s", audit)
