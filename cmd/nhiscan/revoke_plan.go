@@ -28,6 +28,8 @@ type planOptions struct {
 	format    string
 	noLive    bool
 	actor     string
+	// source is all (default), campaigns or policies: what the plan reads.
+	source string
 }
 
 func (a *app) revokePlanCmd() *cobra.Command {
@@ -57,6 +59,8 @@ old; delete removes what was disabled at least revoke.delete_grace ago.`,
 	f.StringSliceVar(&o.catalogs, "catalog", nil, "catalog (protected roles, people; default: config 'catalog')")
 	f.StringVar(&o.format, "format", "table", "output: table or json")
 	f.BoolVar(&o.noLive, "no-live-read", false, "never re-read a credential whose usage the scan could not tell")
+	f.StringVar(&o.source, "source", "all", "what the plan reads: all, campaigns (decisions and defaults only) or policies (the configured policies only)")
+	completeValues(cmd, "source", func() []string { return []string{"all", "campaigns", "policies"} })
 	completeValues(cmd, "stage", func() []string { return []string{"notify", "disable", "delete"} })
 	completeValues(cmd, "format", func() []string { return []string{"table", "json"} })
 	return cmd
@@ -69,6 +73,11 @@ func (a *app) revokePlan(ctx context.Context, o planOptions) error {
 	}
 	if o.format != "table" && o.format != "json" {
 		return usagef("--format %q: want table or json", o.format)
+	}
+	switch o.source {
+	case "", "all", "campaigns", "policies":
+	default:
+		return usagef("--source %q: want all, campaigns or policies", o.source)
 	}
 	cfg, cat, now, err := a.configAndCatalog(o.catalogs)
 	if err != nil {
@@ -125,9 +134,14 @@ func (a *app) buildPlan(ctx context.Context, st *store.Store, cat *catalog.Catal
 	if err != nil {
 		return revoke.Plan{}, err
 	}
-	campaigns, err := campaignInputs(ctx, st, o.campaigns)
-	if err != nil {
-		return revoke.Plan{}, err
+	var campaigns []revoke.CampaignInput
+	if o.source != "policies" {
+		if campaigns, err = campaignInputs(ctx, st, o.campaigns); err != nil {
+			return revoke.Plan{}, err
+		}
+	}
+	if o.source == "campaigns" {
+		rc.Dormant, rc.DepartedOwner, rc.Exposed = config.RevokePolicy{}, config.RevokePolicy{}, false
 	}
 	plans, err := st.Plans(ctx)
 	if err != nil {
@@ -146,6 +160,9 @@ func (a *app) buildPlan(ctx context.Context, st *store.Store, cat *catalog.Catal
 	}
 	if rc.Dormant.On && !o.noLive {
 		in.Live = a.liveReads(ctx, &inv, controls)
+		if len(in.Live) > 0 {
+			fmt.Fprintf(a.stderr, "nhiscan: re-read %d credential(s) whose use scan %d could not tell\n", len(in.Live), sc.ID)
+		}
 	}
 	return revoke.Build(in), nil
 }
@@ -227,9 +244,6 @@ func (a *app) liveReads(ctx context.Context, inv *nhi.Inventory, controls *contr
 				out[act.Target.Key()] = st
 			}
 		}
-	}
-	if len(out) > 0 {
-		fmt.Fprintf(a.stdout, "re-read %d credential(s) whose usage scan could not tell\n", len(out))
 	}
 	return out
 }

@@ -185,6 +185,12 @@ func (a *app) printPlanStatus(p PlanStatus) {
 			state = "blocked"
 		}
 		fmt.Fprintf(a.stdout, "  #%d %-8s %s %s %s\n", x.ID, state, x.Op, x.Provider, t(x.Label()))
+		if x.Skip != "" {
+			fmt.Fprintf(a.stdout, "      skipped: %s\n", t(x.Skip))
+		}
+		for _, b := range x.Blocked {
+			fmt.Fprintf(a.stdout, "      blocked (%s): %s\n", b.Guard, t(b.Why))
+		}
 		if e := x.Applied; e != nil {
 			fmt.Fprintf(a.stdout, "      apply: %s at %s by %s%s\n", e.Step, e.At.UTC().Format(time.RFC3339), t(e.Approver), entryText(e))
 		}

@@ -84,7 +84,10 @@ func (o *revokeOrg) run(t *testing.T, want int, args ...string) string {
 // plan builds a plan and returns it as stored.
 func (o *revokeOrg) plan(t *testing.T, stage string) revoke.Plan {
 	t.Helper()
-	out := o.run(t, exitOK, "revoke", "plan", "--stage", stage, "--format", "json")
+	code, out, errs := o.c.run("revoke", "plan", "--stage", stage, "--format", "json", "--config", o.cfg)
+	if code != exitOK {
+		t.Fatalf("revoke plan = %d\n%s%s", code, out, errs)
+	}
 	var p revoke.Plan
 	if err := json.Unmarshal([]byte(out[strings.Index(out, "{"):]), &p); err != nil {
 		t.Fatalf("plan JSON: %v\n%s", err, out)
