@@ -289,17 +289,24 @@ func (a *app) demo(ctx context.Context, out string) error {
 	if err != nil {
 		return err
 	}
+	return a.demoOutputs(ctx, st, cat, out, last.scan.ID, second.scan.ID)
+}
 
+// demoOutputs writes the HTML report and the evidence pack of the last
+// scan and says where everything is (the campaign's pack is written by
+// then).
+func (a *app) demoOutputs(ctx context.Context, st *store.Store, cat *catalog.Catalog, out string, last, campaignScan int64) error {
+	dbPath := filepath.Join(out, "nhiscan.db")
 	report := filepath.Join(out, "report.html")
-	if err := a.writeHTML(ctx, st, last.scan.ID, cat, report); err != nil {
+	if err := a.writeHTML(ctx, st, last, cat, report); err != nil {
 		return err
 	}
 	evDir := filepath.Join(out, "evidence")
-	if err := a.exportEvidence(ctx, st, last.scan.ID, cat, evDir); err != nil {
+	if err := a.exportEvidence(ctx, st, last, cat, evDir); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s (scan %d)\n  evidence  %s (scan %d, with remediation.csv)\n            %s (scan %d, with the campaign's decisions)\n  catalog   %s\n",
-		dbPath, report, last.scan.ID, evDir, last.scan.ID, campaignEv, second.scan.ID, catDir)
+		dbPath, report, last, evDir, last, filepath.Join(out, "evidence-campaign"), campaignScan, filepath.Join(out, "catalog"))
 	fmt.Fprintf(a.stdout, "\nnext: nhiscan findings --db %s --family orphaned\n      nhiscan diff --db %s\n      nhiscan revoke status --db %s\n      nhiscan audit verify --db %s\n",
 		dbPath, dbPath, dbPath, dbPath)
 	return nil
