@@ -200,11 +200,14 @@ func (o noticeOutbox) Notify(_ context.Context, n revoke.Notice) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "To: %s\nSubject: nhiscan: %d credential(s) you own will be disabled from %s\n\n", reports.TermText(n.Owner), len(n.Actions), dateOnly(n.DisableFrom))
-	fmt.Fprintf(&b, "Revocation plan %d will disable (reversibly) the following from %s unless the\n", n.PlanID, dateOnly(n.DisableFrom))
+	fmt.Fprintf(&b, "To: %s\nSubject: nhiscan: %d credential(s) or identities you own will be revoked, from %s\n\n", reports.TermText(n.Owner), len(n.Actions), dateOnly(n.DisableFrom))
+	fmt.Fprintf(&b, "Revocation plan %d announces the following, from %s at the earliest, unless the\n", n.PlanID, dateOnly(n.DisableFrom))
 	fmt.Fprintf(&b, "decision is revisited. Reply to your security team to keep one, with a reason.\n\n")
 	for _, a := range n.Actions {
 		fmt.Fprintf(&b, "- %s %s: %s\n", a.Provider, reports.TermText(a.Scope), reports.TermText(a.Label()))
+		if a.Then != "" {
+			fmt.Fprintf(&b, "    will be %s\n", reports.TermText(a.Then))
+		}
 		for _, r := range a.Reasons {
 			fmt.Fprintf(&b, "    because: %s (%s)\n", reports.TermText(r.Text), reports.TermText(r.Ref))
 		}

@@ -295,6 +295,9 @@ func (a *app) printAction(x *revoke.Action) {
 		fmt.Fprintf(a.stdout, " (irreversible)")
 	}
 	fmt.Fprintln(a.stdout)
+	if x.Then != "" {
+		fmt.Fprintf(a.stdout, "      announces: %s\n", t(x.Then))
+	}
 	for _, r := range x.Reasons {
 		fmt.Fprintf(a.stdout, "      reason: %s: %s\n", t(r.Ref), t(r.Text))
 	}

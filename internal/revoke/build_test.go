@@ -1,6 +1,7 @@
 package revoke_test
 
 import (
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -421,5 +422,56 @@ func TestLiveReads(t *testing.T) {
 	p = revoke.Build(in)
 	if diff := cmp.Diff([]row{{Cred: "AKIACISTALE", Op: revoke.OpDisable, Guards: []string{"coverage"}}}, summary(p)); diff != "" {
 		t.Errorf("with a gap on the usage source (-want +got):\n%s\n%s", diff, dump(p))
+	}
+}
+
+// TestPlanJSON: a plan's durations read as the configuration writes them,
+// and round-trip.
+func TestPlanJSON(t *testing.T) {
+	in := revoke.Plan{Guardrails: revoke.Guardrails{Freshness: 36 * time.Hour, MinIdentityAge: 0, MaxPerRun: 3, NoticePeriod: 7 * day, DeleteGrace: 30 * day},
+		Policies: revoke.Policies{Dormant: revoke.Policy{On: true, After: 180 * day}}}
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"freshness":"36h"`, `"notice_period":"7d"`, `"delete_grace":"30d"`, `"dormant":{"on":true,"after":"180d"}`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("plan JSON lacks %s: %s", want, b)
+		}
+	}
+	var out revoke.Plan
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(in, out); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
+
+// TestNoticeAnnounces: a notice says what follows it: a reversible disable
+// after the notice period, or an irreversible removal after the grace.
+func TestNoticeAnnounces(t *testing.T) {
+	in := input(t, revoke.StageNotify)
+	in.Guardrails.NoticePeriod = 7 * day
+	p := revoke.Build(in)
+	a, _ := p.Action(2) // AKIACISTALE
+	if a.CredentialID != "AKIACISTALE" || !strings.Contains(a.Then, "disabled (reversible: iam:UpdateAccessKey Status=Active) 7d after this notice") {
+		t.Errorf("%s announces %q", a.CredentialID, a.Then)
+	}
+	in.Inventory.Identities[0].Credentials[0].Type = nhi.CredEntraClientSecret
+	in.Inventory.Identities[0].Provider, in.Inventory.Identities[0].Kind = nhi.Azure, nhi.KindEntraApplication
+	in.Inventory.Scopes = append(in.Inventory.Scopes, nhi.Scope{Provider: nhi.Azure, ID: acct})
+	p = revoke.Build(in)
+	found := false
+	for _, x := range p.Actions {
+		if x.CredentialID == "AKIABREAK" {
+			found = true
+			if !strings.Contains(x.Then, "removed, irreversibly, 30d after this notice: POST removePassword") {
+				t.Errorf("a client secret announces %q", x.Then)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no action on the client secret:\n%s", dump(p))
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -198,8 +199,10 @@ type Action struct {
 	// target in the plan's scan: a later scan that resolves them marks them
 	// remediated by this action.
 	Findings []string `json:"findings,omitempty"`
-	// Owner is who the notify stage tells.
+	// Owner is who the notify stage tells; Then, in a notify plan, what
+	// the notice announces (the next stage's operation).
 	Owner string `json:"owner,omitempty"`
+	Then  string `json:"then,omitempty"`
 	// Blocked lists every guardrail that stops the action; empty when it
 	// is ready.
 	Blocked []Block `json:"blocked,omitempty"`
@@ -335,3 +338,78 @@ var (
 	// ErrPlanExpired: the plan is older than the freshness threshold.
 	ErrPlanExpired = errors.New("plan expired")
 )
+
+// guardrailsJSON is Guardrails with durations as the configuration writes
+// them (7d, 36h).
+type guardrailsJSON struct {
+	Freshness      string `json:"freshness"`
+	MinIdentityAge string `json:"min_identity_age"`
+	MaxPerRun      int    `json:"max_per_run"`
+	MaxPerScope    int    `json:"max_per_scope"`
+	NoticePeriod   string `json:"notice_period"`
+	DeleteGrace    string `json:"delete_grace"`
+}
+
+// MarshalJSON writes durations as the configuration does ("7d").
+func (g Guardrails) MarshalJSON() ([]byte, error) {
+	return json.Marshal(guardrailsJSON{duration.Format(g.Freshness), duration.Format(g.MinIdentityAge), g.MaxPerRun, g.MaxPerScope,
+		duration.Format(g.NoticePeriod), duration.Format(g.DeleteGrace)})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (g *Guardrails) UnmarshalJSON(b []byte) error {
+	var w guardrailsJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	out := Guardrails{MaxPerRun: w.MaxPerRun, MaxPerScope: w.MaxPerScope}
+	for _, d := range []struct {
+		s   string
+		dst *time.Duration
+	}{{w.Freshness, &out.Freshness}, {w.MinIdentityAge, &out.MinIdentityAge}, {w.NoticePeriod, &out.NoticePeriod}, {w.DeleteGrace, &out.DeleteGrace}} {
+		v, err := parseDuration(d.s)
+		if err != nil {
+			return err
+		}
+		*d.dst = v
+	}
+	*g = out
+	return nil
+}
+
+// MarshalJSON writes the threshold as the configuration does ("180d").
+func (p Policy) MarshalJSON() ([]byte, error) {
+	type wire struct {
+		On    bool   `json:"on"`
+		After string `json:"after,omitempty"`
+	}
+	w := wire{On: p.On}
+	if p.After != 0 {
+		w.After = duration.Format(p.After)
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (p *Policy) UnmarshalJSON(b []byte) error {
+	var w struct {
+		On    bool   `json:"on"`
+		After string `json:"after"`
+	}
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	after, err := parseDuration(w.After)
+	if err != nil {
+		return err
+	}
+	*p = Policy{On: w.On, After: after}
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	if s == "" || s == "0" {
+		return 0, nil
+	}
+	return duration.Parse(s)
+}

@@ -59,11 +59,28 @@ func (b *builder) notifyStage(a *Action) {
 		a.Skip = "already " + string(a.Expect.Status) + " in scan " + fmt.Sprint(b.in.ScanID)
 		return
 	}
+	a.Then = b.announce(a)
 	if a.Owner == "" {
 		a.Blocked = append(a.Blocked, Block{Guard: GuardStage, Why: "no owner to notify: give the identity an owner (catalog role or owner tag)"})
 		return
 	}
 	a.Operation = "notice to " + a.Owner
+}
+
+// announce says what a notice announces for the action: its reversible
+// step once the notice period is over, or its removal after the grace
+// period when it has none.
+func (b *builder) announce(a *Action) string {
+	g := b.in.Guardrails
+	if op, o, ok := containOp(&a.Target); ok {
+		what := "disabled (reversible: " + o.undo + ")"
+		if op == OpDelete {
+			what = "removed, its definition kept for a restore"
+		}
+		return fmt.Sprintf("%s %s after this notice: %s", what, duration.Format(g.NoticePeriod), o.call)
+	}
+	call, _ := removeOp(&a.Target)
+	return fmt.Sprintf("removed, irreversibly, %s after this notice: %s", duration.Format(g.DeleteGrace), call)
 }
 
 func (b *builder) disableStage(a *Action) {
