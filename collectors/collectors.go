@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
@@ -66,6 +67,38 @@ type ActionResult struct {
 // Controller unless an operator or the revocation workflow asks.
 type Controller interface {
 	Act(ctx context.Context, req ActionRequest) (ActionResult, error)
+}
+
+// TargetState is one target's state as its provider reports it now: the
+// credential ActionRequest.CredentialID names, or the identity itself. The
+// revocation workflow reads it just before acting, to refuse when the
+// target changed since the plan, and just after, to verify the action.
+type TargetState struct {
+	// Exists is false when the target is gone: deleted, or its identity
+	// deleted (or its name now carries another immutable id).
+	Exists bool `json:"exists"`
+	// ID is the immutable id the provider reports for the target: the
+	// credential id, or the identity's native id.
+	ID string `json:"id,omitempty"`
+	// Status is the target's effective enablement: active or disabled
+	// (a quarantined AWS role or user is disabled). Empty when it is gone.
+	Status nhi.Status `json:"status,omitempty"`
+	// Native is the provider's own word for the state (Active, Inactive,
+	// Quarantined, accountEnabled=false, present).
+	Native  string    `json:"native,omitempty"`
+	Created time.Time `json:"created,omitzero"`
+	// Usage is the last use the provider reports for this one target, with
+	// its source and as-of time; UsageNotReported when the provider gives
+	// none per target (the workflow then compares id and state only).
+	Usage  nhi.Usage `json:"usage"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// Inspector re-reads one target's current state. It only reads. The
+// request's Action is ignored; Identity and CredentialID name the target
+// as for Act. A target that is gone is Exists false with a nil error.
+type Inspector interface {
+	Inspect(ctx context.Context, req ActionRequest) (TargetState, error)
 }
 
 // Errors providers translate their SDK errors into. GapKind classifies

@@ -222,6 +222,7 @@ func WriteEvidenceSigned(dir string, in Input, generatedAt time.Time, sign Manif
 		{FileGaps, ev.writeGaps},
 	}
 	builders = append(builders, ev.campaignBuilders()...)
+	builders = append(builders, ev.remediationBuilders()...)
 	files := map[string][]byte{FileSnapshot: ev.snapshot}
 	m.Files = append(m.Files, manifestFile(FileSnapshot, len(ev.inv.Identities), ev.snapshot))
 	for _, b := range builders {

@@ -69,6 +69,9 @@ type Input struct {
 	// Campaigns are the recertification campaigns built from the scan;
 	// when set, the evidence pack gains decisions.csv and campaigns.csv.
 	Campaigns *CampaignEvidence
+	// Remediation is the revocation actions that concern the scan; when
+	// set, the evidence pack gains remediation.csv.
+	Remediation *RemediationEvidence
 	// Governance is catalog coverage (reports/governance.go); nil when the
 	// report has no catalog.
 	Governance *GovernanceReport

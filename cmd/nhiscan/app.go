@@ -194,7 +194,7 @@ database, another scan running…).`,
 	completeValues(root, "log-format", func() []string { return []string{"text", "json"} })
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
-	root.AddCommand(a.campaignCmd())
+	root.AddCommand(a.campaignCmd(), a.revokeCmd())
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	// Cobra adds its help and completion commands as it executes; add them

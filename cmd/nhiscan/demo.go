@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +26,6 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/github/githubfake"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
-	"github.com/nhiscan/nhiscan/rules"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -67,10 +67,19 @@ type demoOrg struct {
 	github *githubfake.Server
 
 	collectors []collectors.Collector
-	// awsControls performs the demo's credential control, built from the
-	// AWS collector's configuration.
-	awsControls *aws.Controls
+	// controls are the four providers' credential controls, built from the
+	// collectors' configurations; the revocation story drives them.
+	controls *controlSet
+	// clock is the demo organisation's time (Unix nanoseconds): the
+	// collectors' and the fakes' clocks read it, and the revocation story
+	// moves it forward day by day.
+	clock atomic.Int64
 }
+
+// setNow moves the demo organisation's clock.
+func (d *demoOrg) setNow(t time.Time) { d.clock.Store(t.UnixNano()) }
+
+func (d *demoOrg) now() time.Time { return time.Unix(0, d.clock.Load()).UTC() }
 
 func (d *demoOrg) Close() {
 	for _, c := range []interface{ Close() }{d.aws, d.azure, d.gcp, d.github} {
@@ -119,8 +128,9 @@ func (a *app) startDemoOrg(now time.Time, credDir string) (*demoOrg, error) {
 }
 
 func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg, error) {
-	clock := func() time.Time { return now }
 	d := &demoOrg{}
+	d.setNow(now)
+	clock := d.now
 	ok := false
 	defer func() {
 		if !ok {
@@ -128,6 +138,9 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 		}
 	}()
 
+	if seeds.aws.Now == nil {
+		seeds.aws.Now = clock // credential reports are generated at the demo's time
+	}
 	d.aws = awsfake.New(seeds.aws)
 	acfg := aws.Config{
 		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
@@ -140,19 +153,16 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	if err != nil {
 		return nil, fmt.Errorf("aws: %w", err)
 	}
-	if d.awsControls, err = aws.NewControls(acfg); err != nil {
-		return nil, fmt.Errorf("aws: %w", err)
-	}
 
 	d.azure = azurefake.New(seeds.azure)
-	zcfg := azure.Config{
+	azcfg := azure.Config{
 		TenantID: d.azure.TenantID(), GraphURL: d.azure.URL, ResourceManagerURL: d.azure.URL,
 		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope,
 	}
 	if seeds.fast {
-		zcfg.CallTimeout, zcfg.RetryDelay = fastCallTimeout, time.Millisecond
+		azcfg.CallTimeout, azcfg.RetryDelay = fastCallTimeout, time.Millisecond
 	}
-	azc, err := azure.New(zcfg)
+	azc, err := azure.New(azcfg)
 	if err != nil {
 		return nil, fmt.Errorf("azure: %w", err)
 	}
@@ -174,19 +184,25 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
-	hcfg := github.Config{
+	ghcfg := github.Config{
 		Orgs: seeds.githubOrgs, BaseURL: d.github.URL + "/",
 		AppID: creds.AppID, AppPrivateKeyFile: creds.AppKeyFile, AppInstallationIDs: creds.InstallationID,
 		TokenFile: creds.TokenFile, SkipSAMLAuthorizations: creds.TokenFile == "",
 		HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	}
 	if seeds.fast {
-		hcfg.CallTimeout, hcfg.MaxRetryWait = fastCallTimeout, time.Millisecond
+		ghcfg.CallTimeout, ghcfg.MaxRetryWait = fastCallTimeout, time.Millisecond
 	}
-	ghc, err := github.New(hcfg)
+	ghc, err := github.New(ghcfg)
 	if err != nil {
 		return nil, fmt.Errorf("github: %w", err)
 	}
+	d.controls = newControlSet(map[nhi.Provider]func() (controller, error){
+		nhi.AWS:    func() (controller, error) { return aws.NewControls(acfg) },
+		nhi.Azure:  func() (controller, error) { return azure.NewControls(azcfg) },
+		nhi.GCP:    func() (controller, error) { return gcp.NewControls(gcfg) },
+		nhi.GitHub: func() (controller, error) { return github.NewControls(ghcfg) },
+	})
 	if seeds.latency > 0 {
 		d.aws.SetLatency(seeds.latency)
 		d.azure.SetLatency(seeds.latency)
@@ -269,7 +285,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 	}
 	fmt.Fprintf(a.stdout, "  certified: grace.kim@acme.example signed off scan %d's entitlements\n", first.scan.ID)
 
-	changes, err := a.demoChanges(ctx, org, first, st)
+	changes, err := a.demoChanges(org)
 	if err != nil {
 		return err
 	}
@@ -289,17 +305,34 @@ func (a *app) demo(ctx context.Context, out string) error {
 	if err := a.demoCampaign(ctx, st, cat, second.scan.ID, out); err != nil {
 		return err
 	}
+	campaignEv := filepath.Join(out, "evidence-campaign")
+	if err := a.exportEvidence(ctx, st, second.scan.ID, cat, campaignEv, nil); err != nil {
+		return err
+	}
+	last, err := a.demoRevoke(ctx, st, cat, org, out)
+	if err != nil {
+		return err
+	}
+	return a.demoOutputs(ctx, st, cat, out, last.scan.ID, second.scan.ID)
+}
 
+// demoOutputs writes the HTML report and the evidence pack of the last
+// scan and says where everything is (the campaign's pack is written by
+// then).
+func (a *app) demoOutputs(ctx context.Context, st *store.Store, cat *catalog.Catalog, out string, last, campaignScan int64) error {
+	dbPath := filepath.Join(out, "nhiscan.db")
 	report := filepath.Join(out, "report.html")
-	if err := a.writeHTML(ctx, st, second.scan.ID, cat, report); err != nil {
+	if err := a.writeHTML(ctx, st, last, cat, report); err != nil {
 		return err
 	}
 	evDir := filepath.Join(out, "evidence")
-	if err := a.exportEvidence(ctx, st, second.scan.ID, cat, evDir, nil); err != nil {
+	if err := a.exportEvidence(ctx, st, last, cat, evDir, nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s\n  evidence  %s\n  catalog   %s\n", dbPath, report, evDir, catDir)
-	fmt.Fprintf(a.stdout, "\nnext: nhiscan findings --db %s --family orphaned\n      nhiscan diff --db %s\n      nhiscan audit verify --db %s\n", dbPath, dbPath, dbPath)
+	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s (scan %d)\n  evidence  %s (scan %d, with remediation.csv)\n            %s (scan %d, with the campaign's decisions)\n  catalog   %s\n",
+		dbPath, report, last, evDir, last, filepath.Join(out, "evidence-campaign"), campaignScan, filepath.Join(out, "catalog"))
+	fmt.Fprintf(a.stdout, "\nnext: nhiscan findings --db %s --family orphaned\n      nhiscan diff --db %s\n      nhiscan revoke status --db %s\n      nhiscan audit verify --db %s\n",
+		dbPath, dbPath, dbPath, dbPath)
 	return nil
 }
 
@@ -309,7 +342,8 @@ const demoMarker = ".nhiscan-demo"
 
 // demoFiles are the files and folders the demo writes in --out, which a
 // rerun removes first.
-var demoFiles = []string{"nhiscan.db", "nhiscan.db-wal", "nhiscan.db-shm", "nhiscan.db.lock", "report.html", "evidence", "catalog", "credentials"}
+var demoFiles = []string{"nhiscan.db", "nhiscan.db-wal", "nhiscan.db-shm", "nhiscan.db.lock", "nhiscan.db.revoke.lock", "report.html", "evidence",
+	"evidence-campaign", "notices", "catalog", "credentials"}
 
 // checkDemoDir refuses an --out folder that holds files but was not written
 // by the demo: a rerun removes nhiscan.db, catalog/, evidence/… there, which
@@ -339,7 +373,7 @@ func checkDemoDir(dir string) error {
 
 // demoChanges alters the demo organisation between the two scans, through
 // the providers' own APIs, so the second scan shows drift.
-func (a *app) demoChanges(ctx context.Context, org *demoOrg, first scanOutcome, st *store.Store) ([]string, error) {
+func (a *app) demoChanges(org *demoOrg) ([]string, error) {
 	var changes []string
 	// 1. Someone adds a write deploy key to the payments repository.
 	key := githubfake.DeployKey{ID: 819999, Title: "hotfix-laptop", Key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIhotfixlaptopdemokey0000000000000000000 demo",
@@ -360,34 +394,6 @@ func (a *app) demoChanges(ctx context.Context, org *demoOrg, first scanOutcome, 
 	})
 	changes = append(changes, "aws: AmazonS3FullAccess attached to the certified role payments-api-runtime")
 
-	// 3. An operator deletes the oldest dormant AWS access key, through the
-	// collector's credential control (deactivate first, then delete).
-	var target *nhi.Finding
-	for i, f := range first.result.Findings {
-		if f.Provider == nhi.AWS && f.RuleID == rules.RuleDormantCredential && f.CredentialID != "" {
-			target = &first.result.Findings[i]
-			break
-		}
-	}
-	if target != nil {
-		id, ok := first.inv.Identity(target.IdentityID)
-		if !ok {
-			return nil, errors.New("demo change: dormant identity vanished")
-		}
-		for _, act := range []collectors.Action{collectors.Disable, collectors.Delete} {
-			res, err := org.awsControls.Act(ctx, collectors.ActionRequest{Action: act, Identity: *id, CredentialID: target.CredentialID})
-			if err != nil {
-				return nil, fmt.Errorf("demo change: %s %s: %w", act, target.CredentialID, err)
-			}
-			if err := st.Audit(ctx, store.AuditEntry{At: a.now().UTC(), Actor: "demo-operator", Action: "credential." + string(act),
-				Subject: target.IdentityID + "/" + target.CredentialID, Detail: map[string]string{
-					"before": res.Before, "after": res.After, "finding": target.Fingerprint, "rule": target.RuleID,
-				}}); err != nil {
-				return nil, err
-			}
-		}
-		changes = append(changes, fmt.Sprintf("aws: demo-operator deactivated, then deleted, dormant access key %s of %s", target.CredentialID, id.Name))
-	}
 	return changes, nil
 }
 

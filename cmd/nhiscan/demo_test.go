@@ -49,6 +49,7 @@ func TestDemo(t *testing.T) {
 	}
 	db := "--db=" + filepath.Join(out, "nhiscan.db")
 	checkDemoCampaign(t, c, stdout, out, db)
+	stdout0 := stdout
 
 	code, stdout, stderr = c.run("findings", db, "--format", "json", "--status", "all", "--drift")
 	if code != exitOK {
@@ -88,7 +89,6 @@ func TestDemo(t *testing.T) {
 		{"cloud-secret-in-ci", "github", "acme/payments-api"},
 		{"usage-unknown", "gcp", "data-dwd-mailer@"},
 		{"drift-identity-added", "github", "hotfix-laptop"},
-		{"drift-credential-removed", "aws", "payments-ci-deployer"},
 		{"privileged-grant", "azure", "Contoso Backup Cloud"},
 		{"drift-grant-since-certification", "aws", "payments-api-runtime"},
 		{"drift-grant-added", "aws", "payments-api-runtime"},
@@ -102,9 +102,20 @@ func TestDemo(t *testing.T) {
 	if has("orphaned-no-owner", "azure", "identity-governance-automation") {
 		t.Error("Tier-0 app with a catalog business owner reported orphaned")
 	}
-	// B2: a two-day-old unused key is within the grace period.
-	if has("never-used-credential", "aws", "data-airflow-svc") {
-		t.Error("a key inside the never-used grace period was reported")
+	// B2: a two-day-old unused key is within the grace period (in scan 2;
+	// the revocation story's later scans are weeks on).
+	_, scan2, _ := c.run("findings", db, "--format", "json", "--scan", "2")
+	var rows2 []struct {
+		RuleID       string `json:"rule_id"`
+		IdentityName string `json:"identity_name"`
+	}
+	if err := json.Unmarshal([]byte(scan2), &rows2); err != nil || len(rows2) == 0 {
+		t.Fatalf("findings of scan 2: %v", err)
+	}
+	for _, r := range rows2 {
+		if r.RuleID == "never-used-credential" && r.IdentityName == "data-airflow-svc" {
+			t.Error("a key inside the never-used grace period was reported")
+		}
 	}
 	suppressed := false
 	for _, r := range rows {
@@ -116,7 +127,7 @@ func TestDemo(t *testing.T) {
 		t.Error("the release bot's exception does not suppress its privileged grants")
 	}
 
-	// The deleted key's findings were resolved by the second scan.
+	// The disabled key's findings were resolved by the rescan.
 	resolved := false
 	for _, r := range rows {
 		if r.Status == "resolved" && r.Provider == "aws" && r.IdentityName == "payments-ci-deployer" {
@@ -124,11 +135,13 @@ func TestDemo(t *testing.T) {
 		}
 	}
 	if !resolved {
-		t.Error("no finding of the deleted access key was resolved")
+		t.Error("no finding of the disabled access key was resolved")
 	}
+	checkDemoRevocation(t, c, stdout0, out, db)
 
 	_, stdout, _ = c.run("audit", "log", db)
-	for _, want := range []string{"credential.disable", "credential.delete", "exception.expired", "evidence.export", "certification.record"} {
+	for _, want := range []string{"revoke.plan", "revoke.apply.begin", "revoke.apply.done", "revoke.rollback.done", "revoke.remediated",
+		"exception.expired", "evidence.export", "certification.record"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("audit log lacks %s", want)
 		}
@@ -209,14 +222,44 @@ func checkDemoCampaign(t *testing.T, c *cli, stdout, out, db string) {
 			t.Errorf("no %s message in the outbox", kind)
 		}
 	}
-	dec, err := os.ReadFile(filepath.Join(out, "evidence", reports.FileDecisions))
+	dec, err := os.ReadFile(filepath.Join(out, "evidence-campaign", reports.FileDecisions))
 	if err != nil || !strings.Contains(string(dec), ",reassign,") || !strings.Contains(string(dec), ",unanswered,") {
 		t.Errorf("evidence decisions.csv lacks the campaign's decisions (%v)", err)
 	}
-	if code, o, e := c.run("audit", "verify", db, "--evidence", filepath.Join(out, "evidence")); code != exitOK {
+	if code, o, e := c.run("audit", "verify", db, "--evidence", filepath.Join(out, "evidence-campaign")); code != exitOK {
 		t.Errorf("audit verify --evidence = %d\n%s%s", code, o, e)
 	}
 	if code, o, _ := c.run("campaign", "status", db, "--campaign", "1"); code != exitOK || !strings.Contains(o, "state closed") {
 		t.Errorf("campaign status = %d\n%s", code, o)
+	}
+}
+
+// checkDemoRevocation checks the revocation story: a notify plan, a
+// partial scope's actions blocked, disable plans applied and read back, a
+// rescan that marks findings remediated, a rollback, notices in the
+// outbox, remediation.csv in the final evidence pack.
+func checkDemoRevocation(t *testing.T, c *cli, stdout, out, db string) {
+	t.Helper()
+	for _, want := range []string{"revocation (plan -> apply -> verify -> rescan", "scan 3 partial", "notify stage",
+		"blocked (coverage): #", "usage:credential-report in aws 333333333333: iam:GetCredentialReport denied",
+		"dry run of plan 2", "would-act: #", "applied plan 2", "[Active -> Inactive, read back]", "linked, as remediated",
+		"rolled back plan 2", "[Inactive -> Active, read back]"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+	if n, _ := filepath.Glob(filepath.Join(out, "notices", "plan-1-*.txt")); len(n) == 0 {
+		t.Error("no notice in the notices folder")
+	}
+	rem, err := os.ReadFile(filepath.Join(out, "evidence", reports.FileRemediation))
+	if err != nil || !strings.Contains(string(rem), "apply,done,grace.kim@acme.example") || !strings.Contains(string(rem), "rollback,done") {
+		t.Errorf("evidence remediation.csv (%v):\n%s", err, rem)
+	}
+	if code, o, e := c.run("audit", "verify", db, "--evidence", filepath.Join(out, "evidence")); code != exitOK {
+		t.Errorf("audit verify --evidence = %d\n%s%s", code, o, e)
+	}
+	code, o, _ := c.run("revoke", "status", db)
+	if code != exitOK || !strings.Contains(o, "remediated") || !strings.Contains(o, "rolled back") {
+		t.Errorf("revoke status = %d\n%s", code, o)
 	}
 }

@@ -135,6 +135,11 @@ func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat
 	}
 	detail := map[string]string{"dir": out, "manifest_sha256": sum, "snapshot_sha256": m.SnapshotSHA256}
 	addCampaignHashes(detail, m)
+	for _, f := range m.Files {
+		if f.Name == reports.FileRemediation {
+			detail["remediation_sha256"] = f.SHA256
+		}
+	}
 	if key != nil {
 		detail["signed_by"] = signing.KeyID(key.Public().(ed25519.PublicKey))
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,9 +31,29 @@ func newCLI(t *testing.T) *cli {
 	return &cli{t: t, dir: t.TempDir(), env: map[string]string{}, now: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)}
 }
 
+// syncBuffer is a buffer several goroutines may write: the progress
+// display and the logger both write stderr while collectors run, which a
+// terminal takes in any order but a bytes.Buffer must not.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 func (c *cli) run(args ...string) (code int, stdout, stderr string) {
 	c.t.Helper()
-	var out, errb bytes.Buffer
+	var out, errb syncBuffer
 	a := &app{stdout: &out, stderr: &errb, now: func() time.Time { return c.now }, getenv: func(k string) string { return c.env[k] }, isTerminal: c.terminal}
 	code = a.run(context.Background(), args)
 	return code, out.String(), errb.String()

@@ -59,6 +59,16 @@ func (a *app) buildCollectors(cfg config.Config, ownerTagKeys []string) ([]colle
 }
 
 func (a *app) awsCollector(c *config.AWS, ownerTagKeys []string) (*aws.Collector, error) {
+	cfg, err := a.awsConfig(c, ownerTagKeys)
+	if err != nil {
+		return nil, err
+	}
+	return aws.New(cfg)
+}
+
+// awsConfig is the AWS section as the collector's (and the controls')
+// configuration.
+func (a *app) awsConfig(c *config.AWS, ownerTagKeys []string) (aws.Config, error) {
 	cfg := aws.Config{
 		Accounts: c.Accounts, Organization: c.Organization, RoleName: c.RoleName,
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
@@ -69,14 +79,18 @@ func (a *app) awsCollector(c *config.AWS, ownerTagKeys []string) (*aws.Collector
 	if c.ExternalIDFile != "" {
 		v, err := readSecretFile(c.ExternalIDFile)
 		if err != nil {
-			return nil, err
+			return cfg, err
 		}
 		cfg.ExternalID = v
 	}
-	return aws.New(cfg)
+	return cfg, nil
 }
 
 func (a *app) azureCollector(c *config.Azure, ownerTagKeys []string) (*azure.Collector, error) {
+	return azure.New(a.azureConfig(c, ownerTagKeys))
+}
+
+func (a *app) azureConfig(c *config.Azure, ownerTagKeys []string) azure.Config {
 	cfg := azure.Config{
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
@@ -91,16 +105,20 @@ func (a *app) azureCollector(c *config.Azure, ownerTagKeys []string) (*azure.Col
 	default:
 		cfg.Auth = azure.Auth{Method: azure.AuthDefault, ClientID: c.ClientID}
 	}
-	return azure.New(cfg)
+	return cfg
 }
 
 func (a *app) gcpCollector(c *config.GCP, ownerTagKeys []string) (*gcp.Collector, error) {
-	return gcp.New(gcp.Config{
+	return gcp.New(a.gcpConfig(c, ownerTagKeys))
+}
+
+func (a *app) gcpConfig(c *config.GCP, ownerTagKeys []string) gcp.Config {
+	return gcp.Config{
 		Organization: c.Organization, Folders: c.Folders, Projects: c.Projects,
 		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
 		OwnerTagKeys: ownerTagKeys, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
 		CallTimeout: c.CallTimeout, Now: a.now, Logger: a.log, Progress: a.prog.scope,
-	})
+	}
 }
 
 // sectionError is a usage error naming the provider section whose settings
@@ -121,6 +139,10 @@ func readSecretFile(path string) (string, error) {
 }
 
 func (a *app) githubCollector(c *config.GitHub, ownerTagKeys []string) (*github.Collector, error) {
+	return github.New(a.githubConfig(c, ownerTagKeys))
+}
+
+func (a *app) githubConfig(c *config.GitHub, ownerTagKeys []string) github.Config {
 	cfg := github.Config{
 		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, CloudSecretPatterns: c.CloudSecretPatterns,
@@ -136,7 +158,7 @@ func (a *app) githubCollector(c *config.GitHub, ownerTagKeys []string) (*github.
 		cfg.TokenEnv = "GITHUB_TOKEN"
 	}
 	cfg.OwnerTagKeys = ownerTagKeys
-	return github.New(cfg)
+	return cfg
 }
 
 // etagCache hands the GitHub collector the store's ETag table once the

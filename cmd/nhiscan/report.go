@@ -100,6 +100,9 @@ func (a *app) reportInput(ctx context.Context, st *store.Store, id int64, cat *c
 	if in.Campaigns, err = a.campaignEvidence(ctx, st, id); err != nil {
 		return reports.Input{}, err
 	}
+	if in.Remediation, err = remediationEvidence(ctx, st, id); err != nil {
+		return reports.Input{}, err
+	}
 	// The previous scan is the one drift was judged against, with its
 	// inventory, so the report can say what the comparison could not judge.
 	if prev, prevInv, err := baseline(ctx, st, id); err == nil {

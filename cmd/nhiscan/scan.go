@@ -122,6 +122,9 @@ type scanOutcome struct {
 	// for a first scan.
 	previous    *store.Scan
 	previousInv *nhi.Inventory
+	// remediated are the findings this scan resolved after revocation
+	// actions planned to remediate them (store.LinkRemediations).
+	remediated []store.Remediation
 }
 
 // scanOnce runs one scan end to end under the store's single-writer lock.
@@ -182,6 +185,11 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 		return out, err
 	}
 	out.scan, out.inv, out.result = sc, inv, res
+	// The scan is stored: a failure to link remediations is retried by the
+	// next scan or revoke status, never a failed scan.
+	if out.remediated, err = st.LinkRemediations(ctx, a.now().UTC()); err != nil {
+		a.log.Warn("link remediated findings", "scan", id, "error", err)
+	}
 	return out, nil
 }
 
@@ -226,6 +234,9 @@ func (a *app) printSummary(w io.Writer, out scanOutcome) {
 	}
 	printDrift(w, out)
 	printFindingCounts(w, out.result)
+	if n := len(out.remediated); n > 0 {
+		fmt.Fprintf(w, "remediated: %d finding(s) resolved after revocation actions (nhiscan revoke status)\n", n)
+	}
 }
 
 // summaryCells bounds the cells the summary and --fail-on list; diff and

@@ -2,6 +2,7 @@ package aws
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -330,4 +331,158 @@ func (c *Controls) quarantine(ctx context.Context, t inlineTarget, action collec
 		return res, fmt.Errorf("%s: %w", action, collectors.ErrUnsupported)
 	}
 	return res, nil
+}
+
+var _ collectors.Inspector = (*Controls)(nil)
+
+// Inspect re-reads one target, read-only:
+//   - access key: its status and creation from ListAccessKeys and its last
+//     use from GetAccessKeyLastUsed (exact for this one key, even when two
+//     keys of the user were created in the same second);
+//   - service-specific credential: status and creation (IAM reports no
+//     use of them);
+//   - role: GetRole (id, creation, RoleLastUsed) and whether the
+//     nhiscan-quarantine policy is on it (then it is disabled);
+//   - user: GetUser and the quarantine policy.
+//
+// The user or role must still carry the collected immutable id: a name
+// reused by a new principal is the old target gone (Exists false).
+func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (collectors.TargetState, error) {
+	idn := req.Identity
+	if idn.Provider != nhi.AWS || !validAccountID(idn.Scope) || idn.Name == "" {
+		return collectors.TargetState{}, fmt.Errorf("aws: inspect %q: identity needs provider aws, an account scope and a name: %w", idn.ID, collectors.ErrUnsupported)
+	}
+	client, _, err := c.sessions.iam(ctx, idn.Scope)
+	if err != nil {
+		return collectors.TargetState{}, err
+	}
+	var st collectors.TargetState
+	switch {
+	case idn.Kind == nhi.KindAWSRole && req.CredentialID == "":
+		st, err = c.inspectPrincipal(ctx, roleTarget{client, idn.Name}, idn)
+	case idn.Kind == nhi.KindAWSUser && req.CredentialID == "":
+		st, err = c.inspectPrincipal(ctx, userTarget{client, idn.Name}, idn)
+	case idn.Kind == nhi.KindAWSUser:
+		st, err = c.inspectCredential(ctx, client, idn, req.CredentialID)
+	default:
+		return st, fmt.Errorf("aws: inspect %s: %w", idn.Kind, collectors.ErrUnsupported)
+	}
+	if err != nil {
+		return collectors.TargetState{}, fmt.Errorf("aws: inspect %s %s in %s: %w", idn.Name, req.CredentialID, idn.Scope, translate(err))
+	}
+	return st, nil
+}
+
+// gone is the state of a target that no longer exists.
+func gone(detail string) collectors.TargetState {
+	return collectors.TargetState{Detail: detail, Usage: nhi.Usage{State: nhi.UsageNotReported}}
+}
+
+// inspectPrincipal re-reads a role or user: its id, creation and, for a
+// role, last use, and whether it is quarantined.
+func (c *Controls) inspectPrincipal(ctx context.Context, t inlineTarget, idn nhi.Identity) (collectors.TargetState, error) {
+	st := collectors.TargetState{Exists: true, Status: nhi.StatusActive, Native: "Active",
+		Usage: nhi.Usage{State: nhi.UsageNotReported, Reason: "IAM reports no last use of a user apart from its credentials"}}
+	if r, ok := t.(roleTarget); ok {
+		out, err := r.c.GetRole(ctx, &iam.GetRoleInput{RoleName: &r.name})
+		if apiCode(err) == "NoSuchEntity" {
+			return gone("role " + r.name + " no longer exists"), nil
+		}
+		if err != nil {
+			return st, err
+		}
+		st.ID, st.Created = aws.ToString(out.Role.RoleId), aws.ToTime(out.Role.CreateDate).UTC()
+		st.Usage = nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceRoleLastUsed, AsOf: c.cfg.Now().UTC()}
+		if lu := out.Role.RoleLastUsed; lu != nil && lu.LastUsedDate != nil {
+			st.Usage.State, st.Usage.LastUsed = nhi.UsageUsed, lu.LastUsedDate.UTC()
+		}
+	} else {
+		u := t.(userTarget)
+		out, err := u.c.GetUser(ctx, &iam.GetUserInput{UserName: &u.name})
+		if apiCode(err) == "NoSuchEntity" {
+			return gone("user " + u.name + " no longer exists"), nil
+		}
+		if err != nil {
+			return st, err
+		}
+		st.ID, st.Created = aws.ToString(out.User.UserId), aws.ToTime(out.User.CreateDate).UTC()
+	}
+	if idn.NativeID != "" && st.ID != idn.NativeID {
+		return gone(idn.Name + " now has id " + st.ID + ", not the collected " + idn.NativeID), nil
+	}
+	on, err := t.get(ctx, QuarantinePolicy)
+	if err != nil {
+		return st, err
+	}
+	if on {
+		st.Status, st.Native = nhi.StatusDisabled, "Quarantined"
+	}
+	return st, nil
+}
+
+// inspectCredential re-reads an access key or service-specific credential
+// of a user that still carries the collected id.
+func (c *Controls) inspectCredential(ctx context.Context, client *iam.Client, idn nhi.Identity, credID string) (collectors.TargetState, error) {
+	if err := sameIdentity(ctx, userTarget{client, idn.Name}, idn); err != nil {
+		if apiCode(err) == "NoSuchEntity" || errors.Is(err, collectors.ErrNotFound) {
+			return gone(err.Error()), nil
+		}
+		return collectors.TargetState{}, err
+	}
+	if credType(idn, credID) != nhi.CredAWSAccessKey {
+		return c.inspectServiceCred(ctx, client, idn.Name, credID)
+	}
+	var st collectors.TargetState
+	p := iam.NewListAccessKeysPaginator(client, &iam.ListAccessKeysInput{UserName: aws.String(idn.Name)})
+	for p.HasMorePages() && !st.Exists {
+		page, err := p.NextPage(ctx)
+		if apiCode(err) == "NoSuchEntity" {
+			return gone("user " + idn.Name + " no longer exists"), nil
+		}
+		if err != nil {
+			return st, err
+		}
+		for _, k := range page.AccessKeyMetadata {
+			if aws.ToString(k.AccessKeyId) == credID {
+				st = collectors.TargetState{Exists: true, ID: credID, Status: keyStatus(k.Status), Native: string(k.Status), Created: aws.ToTime(k.CreateDate).UTC()}
+			}
+		}
+	}
+	if !st.Exists {
+		return gone("access key " + credID + " no longer exists"), nil
+	}
+	out, err := client.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(credID)})
+	if err != nil {
+		return st, err
+	}
+	st.Usage = nhi.Usage{State: nhi.UsageNeverUsed, Source: sourceKeyLastUsed, AsOf: c.cfg.Now().UTC()}
+	if lu := out.AccessKeyLastUsed; lu != nil && lu.LastUsedDate != nil {
+		st.Usage.State, st.Usage.LastUsed = nhi.UsageUsed, lu.LastUsedDate.UTC()
+		st.Detail = "last used with " + aws.ToString(lu.ServiceName) + " in " + aws.ToString(lu.Region)
+	}
+	return st, nil
+}
+
+func keyStatus(s types.StatusType) nhi.Status {
+	if s == types.StatusTypeActive {
+		return nhi.StatusActive
+	}
+	return nhi.StatusDisabled
+}
+
+func (c *Controls) inspectServiceCred(ctx context.Context, client *iam.Client, user, credID string) (collectors.TargetState, error) {
+	out, err := client.ListServiceSpecificCredentials(ctx, &iam.ListServiceSpecificCredentialsInput{UserName: aws.String(user)})
+	if apiCode(err) == "NoSuchEntity" {
+		return gone("user " + user + " no longer exists"), nil
+	}
+	if err != nil {
+		return collectors.TargetState{}, err
+	}
+	for _, s := range out.ServiceSpecificCredentials {
+		if aws.ToString(s.ServiceSpecificCredentialId) == credID {
+			return collectors.TargetState{Exists: true, ID: credID, Status: keyStatus(s.Status), Native: string(s.Status),
+				Created: aws.ToTime(s.CreateDate).UTC(), Usage: nhi.Usage{State: nhi.UsageNotReported, Reason: "IAM does not report use of service-specific credentials"}}, nil
+		}
+	}
+	return gone("service-specific credential " + credID + " no longer exists"), nil
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -28,6 +29,7 @@ type restoreData struct {
 // (NewControls), so code that only scans holds nothing that can write.
 type Controls struct {
 	graph *graphClient
+	now   func() time.Time
 }
 
 var _ collectors.Controller = (*Controls)(nil)
@@ -40,7 +42,11 @@ func NewControls(cfg Config) (*Controls, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Controls{graph: cl.graph}, nil
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Controls{graph: cl.graph, now: now}, nil
 }
 
 // Act performs a credential control. Disable and Enable switch a service
@@ -363,4 +369,122 @@ func (c *Controls) restore(ctx context.Context, raw json.RawMessage) (collectors
 			Detail: "federated credential re-created with id " + created.ID}, nil
 	}
 	return collectors.ActionResult{}, fmt.Errorf("azure: restore kind %q: %w", rd.Kind, collectors.ErrUnsupported)
+}
+
+var _ collectors.Inspector = (*Controls)(nil)
+
+// notReported is the usage of a re-read: Entra's sign-in reports are a
+// separate, delayed source, not a property of the object.
+var notReported = nhi.Usage{State: nhi.UsageNotReported, Reason: "Entra reports sign-ins separately from the object"}
+
+// Inspect re-reads one target, read-only: a service principal (the
+// application's, for an application) with its accountEnabled; an
+// application's or service principal's client secret or certificate in
+// its passwordCredentials or keyCredentials (active, or expired past its
+// end date); a federated credential by id. A target that is gone is
+// Exists false.
+func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (collectors.TargetState, error) {
+	id := req.Identity
+	if id.Provider != "" && id.Provider != nhi.Azure {
+		return collectors.TargetState{}, fmt.Errorf("azure: identity %s belongs to %s: %w", id.ID, id.Provider, collectors.ErrUnsupported)
+	}
+	if req.CredentialID == "" {
+		return c.inspectPrincipal(ctx, id)
+	}
+	credID := strings.ToLower(req.CredentialID)
+	objID, origin, typ, err := target(id, credID)
+	if err != nil {
+		return collectors.TargetState{}, err
+	}
+	if err := checkObjectID("holder of credential "+credID, objID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	path, getOp, _ := c.objectPath(origin, objID)
+	if typ == nhi.CredEntraFederated {
+		if err := checkObjectID("federated credential", credID); err != nil {
+			return collectors.TargetState{}, err
+		}
+		var f ficWire
+		err := c.graph.do(ctx, opFICGet, http.MethodGet, c.appPath(objID)+"/federatedIdentityCredentials/"+url.PathEscape(credID), nil, &f)
+		if errors.Is(err, collectors.ErrNotFound) {
+			return collectors.TargetState{Usage: notReported, Detail: "federated credential " + credID + " no longer exists"}, nil
+		}
+		if err != nil {
+			return collectors.TargetState{}, fmt.Errorf("azure: read federated credential %s: %w", credID, err)
+		}
+		return collectors.TargetState{Exists: true, ID: f.ID, Status: nhi.StatusActive, Native: "present", Usage: notReported}, nil
+	}
+	var obj struct {
+		PasswordCredentials []passwordCredential `json:"passwordCredentials"`
+		KeyCredentials      []keyCredential      `json:"keyCredentials"`
+	}
+	err = c.graph.do(ctx, getOp, http.MethodGet, path+"?$select=id,passwordCredentials,keyCredentials", nil, &obj)
+	if errors.Is(err, collectors.ErrNotFound) {
+		return collectors.TargetState{Usage: notReported, Detail: "object " + objID + " no longer exists"}, nil
+	}
+	if err != nil {
+		return collectors.TargetState{}, fmt.Errorf("azure: read %s: %w", objID, err)
+	}
+	for _, p := range obj.PasswordCredentials {
+		if strings.EqualFold(p.KeyID, credID) && typ == nhi.CredEntraClientSecret {
+			return c.credState(p.KeyID, p.StartDateTime.t, p.EndDateTime.t), nil
+		}
+	}
+	for _, k := range obj.KeyCredentials {
+		if strings.EqualFold(k.KeyID, credID) && typ == nhi.CredEntraCertificate {
+			return c.credState(k.KeyID, k.StartDateTime.t, k.EndDateTime.t), nil
+		}
+	}
+	return collectors.TargetState{Usage: notReported, Detail: string(typ) + " " + credID + " no longer exists"}, nil
+}
+
+func (c *Controls) credState(id string, start, end time.Time) collectors.TargetState {
+	st := collectors.TargetState{Exists: true, ID: id, Status: nhi.StatusActive, Native: "present", Created: start.UTC(), Usage: notReported}
+	if !end.IsZero() && end.Before(c.now()) {
+		st.Status, st.Native = nhi.StatusExpired, "present, expired "+end.UTC().Format(time.RFC3339)
+	}
+	return st
+}
+
+// inspectPrincipal re-reads a service principal, or an application and
+// its service principal.
+func (c *Controls) inspectPrincipal(ctx context.Context, id nhi.Identity) (collectors.TargetState, error) {
+	spID, appID := id.NativeID, ""
+	if id.Kind == nhi.KindEntraApplication {
+		if err := checkObjectID("application", id.NativeID); err != nil {
+			return collectors.TargetState{}, err
+		}
+		var app struct {
+			ID string `json:"id"`
+		}
+
+		err := c.graph.do(ctx, opAppGet, http.MethodGet, c.appPath(id.NativeID)+"?$select=id", nil, &app)
+		if errors.Is(err, collectors.ErrNotFound) {
+			return collectors.TargetState{Usage: notReported, Detail: "application " + id.NativeID + " no longer exists"}, nil
+		}
+		if err != nil {
+			return collectors.TargetState{}, fmt.Errorf("azure: read application %s: %w", id.NativeID, err)
+		}
+		spID, appID = id.Attributes["service_principal_id"], app.ID
+	}
+	if err := checkObjectID("service principal", spID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	var sp servicePrincipal
+	err := c.graph.do(ctx, opSPGet, http.MethodGet, c.spPath(spID)+"?$select=id,accountEnabled,servicePrincipalType", nil, &sp)
+	if errors.Is(err, collectors.ErrNotFound) {
+		return collectors.TargetState{Usage: notReported, Detail: "service principal " + spID + " no longer exists"}, nil
+	}
+	if err != nil {
+		return collectors.TargetState{}, fmt.Errorf("azure: read service principal %s: %w", spID, err)
+	}
+	enabled := sp.AccountEnabled == nil || *sp.AccountEnabled
+	st := collectors.TargetState{Exists: true, ID: sp.ID, Status: nhi.StatusActive, Native: "accountEnabled=true", Usage: notReported}
+	if id.Kind == nhi.KindEntraApplication {
+		st.ID = appID
+	}
+	if !enabled {
+		st.Status, st.Native = nhi.StatusDisabled, "accountEnabled=false"
+	}
+	return st, nil
 }

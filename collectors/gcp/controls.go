@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"time"
 
 	iam "google.golang.org/api/iam/v1"
 
@@ -44,34 +45,43 @@ func NewControls(cfg Config) (*Controls, error) {
 // is idempotent. Keys are addressed through the account's project and
 // immutable unique id (projects/PROJECT/serviceAccounts/UNIQUE_ID/keys/KEY_ID).
 func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+	account, err := accountName(req)
+	if err != nil {
+		return collectors.ActionResult{}, err
+	}
+	if req.CredentialID == "" {
+		return c.actAccount(ctx, req.Action, account)
+	}
+	return c.actKey(ctx, req.Action, account+"/keys/"+req.CredentialID)
+}
+
+// accountName checks the request's target and returns its service
+// account's resource name, addressed through the account's project and
+// immutable unique id. Name the account's own project: with the "-"
+// wildcard IAM answers a missing key or account with 403 instead of 404,
+// which would make a repeated delete look denied rather than done.
+func accountName(req collectors.ActionRequest) (string, error) {
 	idn := req.Identity
 	if idn.Provider != nhi.GCP || idn.Kind != nhi.KindGCPServiceAccount {
-		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: %w", idn.ID, collectors.ErrUnsupported)
+		return "", fmt.Errorf("gcp act on %s: %w", idn.ID, collectors.ErrUnsupported)
 	}
 	if idn.ProviderManaged || idn.NativeID == "" {
-		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: Google-managed service agent: %w", idn.ID, collectors.ErrUnsupported)
+		return "", fmt.Errorf("gcp act on %s: Google-managed service agent: %w", idn.ID, collectors.ErrUnsupported)
 	}
 	if !numeric.MatchString(idn.NativeID) {
-		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: native id %q is not a service account unique id: %w", idn.ID, idn.NativeID, collectors.ErrUnsupported)
+		return "", fmt.Errorf("gcp act on %s: native id %q is not a service account unique id: %w", idn.ID, idn.NativeID, collectors.ErrUnsupported)
 	}
 	if req.CredentialID != "" && !keyIDPattern.MatchString(req.CredentialID) {
-		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s: credential id %q is not a key id: %w", idn.ID, req.CredentialID, collectors.ErrUnsupported)
+		return "", fmt.Errorf("gcp act on %s: credential id %q is not a key id: %w", idn.ID, req.CredentialID, collectors.ErrUnsupported)
 	}
-	// Name the account's own project: with the "-" wildcard IAM answers a
-	// missing key or account with 403 instead of 404, which would make a
-	// repeated delete look denied rather than done.
+	if cred, ok := idn.Credential(req.CredentialID); req.CredentialID != "" && ok && cred.Type != nhi.CredGCPUserManagedKey {
+		return "", fmt.Errorf("gcp act on %s credential %s (%s): %w", idn.ID, req.CredentialID, cred.Type, collectors.ErrUnsupported)
+	}
 	proj := "-"
 	if projectIDPattern.MatchString(idn.Scope) {
 		proj = idn.Scope
 	}
-	account := "projects/" + proj + "/serviceAccounts/" + idn.NativeID
-	if req.CredentialID == "" {
-		return c.actAccount(ctx, req.Action, account)
-	}
-	if cred, ok := idn.Credential(req.CredentialID); ok && cred.Type != nhi.CredGCPUserManagedKey {
-		return collectors.ActionResult{}, fmt.Errorf("gcp act on %s credential %s (%s): %w", idn.ID, req.CredentialID, cred.Type, collectors.ErrUnsupported)
-	}
-	return c.actKey(ctx, req.Action, account+"/keys/"+req.CredentialID)
+	return "projects/" + proj + "/serviceAccounts/" + idn.NativeID, nil
 }
 
 var (
@@ -195,4 +205,62 @@ func exposure(k *iam.ServiceAccountKey) string {
 		}
 	}
 	return ""
+}
+
+var _ collectors.Inspector = (*Controls)(nil)
+
+// Inspect re-reads one target, read-only: a service account key with
+// keys.get (its status and creation; IAM reports no last use of a single
+// key, so Usage is not reported and the workflow compares id and state),
+// or the service account with serviceAccounts.get (its unique id and
+// status). A target that is gone is Exists false.
+func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (collectors.TargetState, error) {
+	account, err := accountName(req)
+	if err != nil {
+		return collectors.TargetState{}, err
+	}
+	notReported := nhi.Usage{State: nhi.UsageNotReported, Reason: "IAM reports no last use of a single key or account in one call"}
+	if req.CredentialID == "" {
+		var sa *iam.ServiceAccount
+		err := c.call(ctx, func(ctx context.Context) error {
+			var err error
+			sa, err = c.iam.Projects.ServiceAccounts.Get(account).Context(ctx).Do()
+			return err
+		})
+		switch {
+		case errors.Is(err, collectors.ErrNotFound):
+			return collectors.TargetState{Usage: notReported, Detail: "service account " + account + " no longer exists"}, nil
+		case err != nil:
+			return collectors.TargetState{}, actErr("get "+account, err)
+		}
+		return collectors.TargetState{Exists: true, ID: sa.UniqueId, Status: status(sa.Disabled), Native: state(sa.Disabled), Usage: notReported}, nil
+	}
+	name := account + "/keys/" + req.CredentialID
+	var k *iam.ServiceAccountKey
+	err = c.call(ctx, func(ctx context.Context) error {
+		var err error
+		k, err = c.iam.Projects.ServiceAccounts.Keys.Get(name).Context(ctx).Do()
+		return err
+	})
+	switch {
+	case errors.Is(err, collectors.ErrNotFound):
+		return collectors.TargetState{Usage: notReported, Detail: "key " + name + " no longer exists"}, nil
+	case err != nil:
+		return collectors.TargetState{}, actErr("get key "+name, err)
+	}
+	st := collectors.TargetState{Exists: true, ID: req.CredentialID, Status: status(k.Disabled), Native: state(k.Disabled), Usage: notReported}
+	if t, err := time.Parse(time.RFC3339, k.ValidAfterTime); err == nil {
+		st.Created = t.UTC()
+	}
+	if reason := exposure(k); reason != "" {
+		st.Detail = "Google reports the key exposed: " + reason
+	}
+	return st, nil
+}
+
+func status(disabled bool) nhi.Status {
+	if disabled {
+		return nhi.StatusDisabled
+	}
+	return nhi.StatusActive
 }

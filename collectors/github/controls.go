@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	gh "github.com/google/go-github/v89/github"
 
@@ -232,4 +233,140 @@ func (c *Controls) removeSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Id
 	}
 	return collectors.ActionResult{Changed: true, Before: "authorised", After: "unauthorised",
 		Detail: "SAML authorisation " + current + " removed; the credential no longer reaches " + id.Scope + " (its owner may authorise it again)"}, nil
+}
+
+var _ collectors.Inspector = (*Controls)(nil)
+
+// Inspect re-reads one target, read-only: a deploy key (GET the key: its
+// creation and last use), a fine-grained token's access to the
+// organisation (found by pat_id in the organisation's list: its last use
+// and expiry), or a SAML authorisation of a classic token or SSH key
+// (found in the organisation's list: its last access). A target that is
+// gone (a deleted key, a revoked grant, a removed authorisation) is Exists
+// false.
+func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (collectors.TargetState, error) {
+	id := req.Identity
+	oc, ok := c.clients[strings.ToLower(id.Scope)]
+	if !ok {
+		return collectors.TargetState{}, fmt.Errorf("github: organisation %q is not configured: %w", id.Scope, collectors.ErrUnsupported)
+	}
+	now := c.cfg.Now().UTC()
+	switch id.Kind {
+	case nhi.KindGitHubDeployKey:
+		return c.inspectDeployKey(ctx, oc, id, now)
+	case nhi.KindGitHubFineGrainedPAT:
+		return c.inspectPAT(ctx, oc, id, now)
+	case nhi.KindGitHubClassicPAT, nhi.KindGitHubSSHKey:
+		return c.inspectSAMLAuth(ctx, oc, id, req.CredentialID != "", now)
+	}
+	return collectors.TargetState{}, fmt.Errorf("github: inspect %s: %w", id.Kind, collectors.ErrUnsupported)
+}
+
+func absent(detail string) collectors.TargetState {
+	return collectors.TargetState{Detail: detail, Usage: nhi.Usage{State: nhi.UsageNotReported}}
+}
+
+func (c *Controls) inspectDeployKey(ctx context.Context, oc *orgClients, id nhi.Identity, now time.Time) (collectors.TargetState, error) {
+	repoFull := id.Path
+	if repoFull == "" {
+		repoFull = id.Attributes["repository"]
+	}
+	owner, repo, err := splitRepo(oc.org, repoFull)
+	if err != nil {
+		return collectors.TargetState{}, err
+	}
+	if err := numericID("deploy key id", id.NativeID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	var k apiKey
+	if _, err := c.call(ctx, oc.rest, http.MethodGet, "repos/"+url.PathEscape(owner)+"/"+url.PathEscape(repo)+"/keys/"+url.PathEscape(id.NativeID), nil, &k); err != nil {
+		if statusOf(err) == http.StatusNotFound {
+			return absent("deploy key " + id.NativeID + " no longer exists in " + repoFull), nil
+		}
+		return collectors.TargetState{}, actErr("read deploy key "+id.NativeID, err)
+	}
+	st := collectors.TargetState{Exists: true, ID: id64(k.ID), Status: nhi.StatusActive, Native: "present", Created: k.CreatedAt.T,
+		Usage: stampUsage(k.LastUsed, now, "GitHub records no use of this key")}
+	if k.Enabled != nil && !*k.Enabled {
+		st.Status, st.Native = nhi.StatusDisabled, "disabled"
+	}
+	return st, nil
+}
+
+func (c *Controls) inspectPAT(ctx context.Context, oc *orgClients, id nhi.Identity, now time.Time) (collectors.TargetState, error) {
+	if !oc.app {
+		return collectors.TargetState{}, fmt.Errorf("github: reading fine-grained tokens needs GitHub App authentication: %w", collectors.ErrDenied)
+	}
+	patID := id.Attributes["pat_id"]
+	if err := numericID("pat_id", patID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	pats, _, err := list[apiPAT](ctx, c.api, oc.rest, "orgs/"+url.PathEscape(id.Scope)+"/personal-access-tokens", "")
+	if err != nil {
+		return collectors.TargetState{}, actErr("list fine-grained tokens of "+id.Scope, err)
+	}
+	for _, p := range pats {
+		if id64(p.ID) != patID {
+			continue
+		}
+		tokenID := p.TokenID
+		if tokenID == 0 {
+			tokenID = p.ID
+		}
+		st := collectors.TargetState{Exists: true, ID: id64(tokenID), Status: nhi.StatusActive, Native: "granted", Created: p.AccessGrantedAt.T,
+			Usage: stampUsage(p.TokenLastUsedAt, now, "GitHub records no use of this token")}
+		if p.TokenExpired || (p.TokenExpiresAt.set() && !now.Before(p.TokenExpiresAt.T)) {
+			st.Status, st.Native = nhi.StatusExpired, "expired"
+		}
+		return st, nil
+	}
+	return absent("no fine-grained token grant " + patID + " in " + id.Scope), nil
+}
+
+func (c *Controls) inspectSAMLAuth(ctx context.Context, oc *orgClients, id nhi.Identity, credential bool, now time.Time) (collectors.TargetState, error) {
+	if oc.saml == nil {
+		return collectors.TargetState{}, fmt.Errorf("github: reading SAML authorisations needs a token of an org owner (admin:org): %w", collectors.ErrDenied)
+	}
+	if err := numericID("credential id", id.NativeID); err != nil {
+		return collectors.TargetState{}, err
+	}
+	auths, _, err := list[apiCredAuth](ctx, c.api, oc.saml, "orgs/"+url.PathEscape(id.Scope)+"/credential-authorizations", "")
+	if err != nil {
+		return collectors.TargetState{}, actErr("list SAML authorisations of "+id.Scope, err)
+	}
+	// The identity is the credential (authorized_credential_id), which
+	// survives re-authorisation; an inventory without it names the
+	// authorisation (credential_id).
+	credID := id.Attributes["authorized_credential_id"]
+	match := func(a apiCredAuth) bool { return id64(a.AuthorizedCredentialID) == credID }
+	if credID == "" {
+		match = func(a apiCredAuth) bool { return id64(a.CredentialID) == id.NativeID }
+	}
+	for _, a := range latestAuths(auths) {
+		if !match(a) {
+			continue
+		}
+		st := collectors.TargetState{Exists: true, ID: id.NativeID, Status: nhi.StatusActive, Native: "authorised",
+			Created: a.CredentialAuthorizedAt.T, Usage: stampUsage(a.CredentialAccessedAt, now, "GitHub records no access with this credential")}
+		if credential && a.AuthorizedCredentialID != 0 {
+			st.ID = id64(a.AuthorizedCredentialID)
+		}
+		if a.AuthorizedExpiresAt.set() && !now.Before(a.AuthorizedExpiresAt.T) {
+			st.Status, st.Native = nhi.StatusExpired, "expired"
+		}
+		return st, nil
+	}
+	return absent("no SAML authorisation of credential " + id.NativeID + " in " + id.Scope), nil
+}
+
+// stampUsage is the usage a re-read timestamp gives: used at it, never used
+// when GitHub gives none, unknown when it gave a value that is not a time.
+func stampUsage(t stamp, asOf time.Time, neverReason string) nhi.Usage {
+	switch {
+	case t.Bad:
+		return nhi.Usage{State: nhi.UsageUnknown, Source: usageSource, Reason: "GitHub answered a last-use time that is not a time"}
+	case t.set():
+		return nhi.Usage{State: nhi.UsageUsed, LastUsed: t.T, Source: usageSource, AsOf: asOf}
+	}
+	return nhi.Usage{State: nhi.UsageNeverUsed, Source: usageSource, AsOf: asOf, Reason: neverReason}
 }

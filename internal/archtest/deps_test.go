@@ -36,6 +36,9 @@ var forbidden = []struct {
 		"modernc.org/", "database/sql", "net/http", "net/smtp", "github.com/wneessen/", "github.com/emersion/"},
 		"campaigns declare the store and notifier they use; no database, mail or network of their own"},
 	{"internal/suggest", append([]string{mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd", "net/http", "os/exec", "database/sql"}, sdks...), "suggestions are pure: an inventory and a catalog in, a draft out"},
+	{"internal/revoke", append([]string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd",
+		"database/sql", "net/http", "net/smtp", "os/exec"}, sdks...),
+		"revocation decides over the interfaces it declares (journal, controls, notifier); no database, provider SDK or network of its own"},
 	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "database/sql"},
 		"notify renders and delivers notices; it decides nothing and stores nothing"},
 }

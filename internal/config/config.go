@@ -23,6 +23,8 @@ type Config struct {
 	// mail (campaigns.go); SMTP is nil when not configured.
 	Campaigns Campaigns
 	SMTP      *SMTP
+	// Revoke configures the revocation workflow (revoke.go).
+	Revoke Revoke
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

@@ -20,6 +20,7 @@ type fileConfig struct {
 	Providers  *fileProviders  `yaml:"providers" what:"providers"`
 	Campaigns  *fileCampaigns  `yaml:"campaigns" what:"campaigns"`
 	SMTP       *fileSMTP       `yaml:"smtp" what:"smtp"`
+	Revoke     *fileRevoke     `yaml:"revoke" what:"revoke"`
 }
 
 type fileThresholds struct {

@@ -53,6 +53,11 @@
 // chain rebuilt after an edit verifies; Head and CheckAnchor let an anchor
 // kept outside the database (signed by the CLI) show it.
 //
+// Revocation plans, their journal and the links from resolved findings to
+// the actions that remediated them are append-only too (revoke.go): one
+// apply or rollback runs at a time under LockRevoke, and an action is
+// journaled done at most once per phase.
+//
 // The store never holds a secret value: inventories and findings are metadata
 // only, and the store logs nothing. All times are stored as RFC 3339 UTC text
 // and read back as UTC.

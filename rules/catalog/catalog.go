@@ -21,6 +21,9 @@ type Catalog struct {
 	Roles []Role
 	// Exceptions in file order; ids are unique.
 	Exceptions []Exception
+	// Protected selects identities the revocation workflow never acts on,
+	// beside the members of protected roles (see Protects).
+	Protected []Selector
 	// Files are the files the catalog was loaded from, in load order.
 	Files []string
 	// Hash is the SHA-256 (hex) over the loaded files' bytes in load order.
@@ -79,6 +82,10 @@ type Role struct {
 	// Members select the identities this role covers. An identity matches
 	// the role when any selector matches.
 	Members []Selector
+	// Protected: the revocation workflow never acts on the role's members
+	// (break-glass, production deployers, anything whose loss is an
+	// outage). Their findings are still reported.
+	Protected bool
 	// Pos is "file:line:col" of the role's definition.
 	Pos string
 }

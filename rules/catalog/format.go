@@ -13,6 +13,8 @@ type fileDoc struct {
 	PeopleFiles []str           `yaml:"people_files" what:"people file"`
 	Roles       []fileRole      `yaml:"roles" what:"role"`
 	Exceptions  []fileException `yaml:"exceptions" what:"exception"`
+	// Protected selects identities the revocation workflow never touches.
+	Protected []fileSelector `yaml:"protected" what:"protected selector"`
 }
 
 type fileDefaults struct {
@@ -48,6 +50,8 @@ type fileRole struct {
 	Allowed        []fileEntitlement `yaml:"allowed" what:"allowed entitlement"`
 	Credentials    *fileCredentials  `yaml:"credentials" what:"credentials"`
 	Members        []fileSelector    `yaml:"members" what:"member selector"`
+	// Protected: the revocation workflow never touches the role's members.
+	Protected *bool `yaml:"protected"`
 }
 
 type fileEntitlement struct {

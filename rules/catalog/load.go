@@ -41,6 +41,7 @@ type loader struct {
 	people     []personDef
 	roles      []fileRole
 	exceptions []fileException
+	protected  []fileSelector
 }
 
 // personDef is a person with the positions of what must be checked once
@@ -71,6 +72,7 @@ func load(src source, now time.Time, paths []string) (*Catalog, error) {
 	c.People = l.buildPeople()
 	c.Roles = l.buildRoles(c.People)
 	c.Exceptions = l.buildExceptions(c.People, c.Roles, c.Defaults.MaxExceptionDuration)
+	c.Protected = l.buildProtected(c.Roles)
 	if len(l.errs.es) > 0 {
 		es := sortErrors(l.errs.es)
 		return nil, &es
@@ -141,6 +143,7 @@ func (l *loader) loadFile(name string) {
 	l.loadPeopleFiles(name, doc.PeopleFiles)
 	l.roles = append(l.roles, doc.Roles...)
 	l.exceptions = append(l.exceptions, doc.Exceptions...)
+	l.protected = append(l.protected, doc.Protected...)
 }
 
 // ---- defaults ----
@@ -405,6 +408,7 @@ func (l *loader) buildRoles(people map[string]nhi.Person) []Role {
 			}
 		}
 		r.Credentials = l.credentials(fr.Credentials)
+		r.Protected = fr.Protected != nil && *fr.Protected
 		if len(fr.Members) == 0 && !fr.Bad["members"] {
 			l.errs.add(fr.At("members"), "role %q has no members selectors, so it maps no identity", fr.ID.V)
 		}
@@ -586,6 +590,22 @@ func (l *loader) selectorID(fs fileSelector, s *Selector) bool {
 	}
 	s.Provider = nhi.Provider(prefix)
 	return true
+}
+
+// buildProtected validates the protected selectors, which may name a role
+// like an exception's.
+func (l *loader) buildProtected(roles []Role) []Selector {
+	roleIDs := make(map[string]bool, len(roles))
+	for _, r := range roles {
+		roleIDs[r.ID] = true
+	}
+	var out []Selector
+	for _, fs := range l.protected {
+		if s, ok := l.selector(fs, "protected selector", roleIDs); ok {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // ---- exceptions ----

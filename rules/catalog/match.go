@@ -101,3 +101,22 @@ func (c *Catalog) Role(id string) (*Role, bool) {
 	}
 	return nil, false
 }
+
+// Protects reports whether the revocation workflow must leave the identity
+// alone, and why: it is a member of a protected role (roleID is the role
+// the analyzer mapped it to), or a protected selector picks it (a selector
+// naming a role matches through roleID).
+func (c *Catalog) Protects(id *nhi.Identity, roleID string) (string, bool) {
+	if r, ok := c.Role(roleID); ok && r.Protected {
+		return "member of protected role " + r.ID, true
+	}
+	for _, s := range c.Protected {
+		if s.Role != "" && s.Role != roleID {
+			continue
+		}
+		if s.Matches(id) {
+			return "protected selector", true
+		}
+	}
+	return "", false
+}
