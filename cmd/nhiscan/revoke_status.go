@@ -117,9 +117,7 @@ func planStatuses(ctx context.Context, st *store.Store) ([]PlanStatus, error) {
 }
 
 func (a *app) revokeStatus(ctx context.Context, st *store.Store, planID int64, format string) error {
-	if _, err := st.LinkRemediations(ctx, a.now().UTC()); err != nil {
-		return err
-	}
+	// Read-only: each scan links the remediations it resolved (scan.go).
 	all, err := planStatuses(ctx, st)
 	if err != nil {
 		return err

@@ -133,7 +133,7 @@ func TestRevokeB3EndToEnd(t *testing.T) {
 	if len(tw) != 1 || tw[0].CredentialID != staleKey || !tw[0].Ready() || tw[0].Op != revoke.OpDisable {
 		t.Fatalf("twin actions = %+v", tw)
 	}
-	if tw[0].Expect.Usage.Source != "iam:GetAccessKeyLastUsed" {
+	if tw[0].Expect.Usage.Source != "access-key-last-used" {
 		t.Errorf("the stale key's use comes from %q, want the per-key re-read", tw[0].Expect.Usage.Source)
 	}
 	id := fmt.Sprint(p.ID)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
@@ -22,8 +23,9 @@ func inspect(t *testing.T, c collectors.Inspector, id nhi.Identity, cred string)
 
 // TestInspectTwinKeys: two keys of one user created in the same second,
 // one used yesterday and one unused for 400 days; the credential report
-// cannot tell their use apart, the per-key re-read can, and only the named
-// key changes when it is disabled.
+// cannot tell their use apart, so the scan reads each with
+// GetAccessKeyLastUsed, the per-key re-read agrees, and only the named key
+// changes when it is disabled.
 func TestInspectTwinKeys(t *testing.T) {
 	seed := awsfake.Demo(now)
 	created := now.AddDate(0, 0, -500)
@@ -37,14 +39,15 @@ func TestInspectTwinKeys(t *testing.T) {
 	ctl := newControls(t, srv, nil)
 	user := byName(t, collectortest.Collect(t, newCollector(t, srv, nil)), awsfake.DemoPayments, "twin-keys")
 	for _, k := range user.Credentials {
-		if k.Usage.State != nhi.UsageUnknown {
-			t.Errorf("the scan's usage of %s = %+v, want unknown", k.ID, k.Usage)
+		want := map[string]time.Time{usedKey: now.AddDate(0, 0, -1), staleKey: now.AddDate(0, 0, -400)}[k.ID]
+		if k.Usage.State != nhi.UsageUsed || !k.Usage.LastUsed.Equal(want) || k.Usage.Source != "access-key-last-used" {
+			t.Errorf("the scan's usage of %s = %+v, want used at %s, read per key", k.ID, k.Usage, want)
 		}
 	}
 	srv.ResetCalls()
 	stale := inspect(t, ctl, user, staleKey)
 	if !stale.Exists || stale.ID != staleKey || stale.Status != nhi.StatusActive || stale.Native != "Active" || !stale.Created.Equal(created.Truncate(1e9)) ||
-		stale.Usage.State != nhi.UsageUsed || !stale.Usage.LastUsed.Equal(now.AddDate(0, 0, -400)) || stale.Usage.Source != "iam:GetAccessKeyLastUsed" || !stale.Usage.AsOf.Equal(now) {
+		stale.Usage.State != nhi.UsageUsed || !stale.Usage.LastUsed.Equal(now.AddDate(0, 0, -400)) || stale.Usage.Source != "access-key-last-used" || !stale.Usage.AsOf.Equal(now) {
 		t.Errorf("stale key = %+v", stale)
 	}
 	if got := srv.CallCount("iam:GetAccessKeyLastUsed"); got != 1 {

@@ -17,7 +17,7 @@ func TestInspect(t *testing.T) {
 	inv := collectortest.Collect(t, s.collector(t))
 	ctl := s.controls(t)
 	ctx := context.Background()
-	for _, ref := range []string{"github:deploy-key:810001", "github:fine-grained-token:7100001:930002", "github:credential-authorization:7100001:940001"} {
+	for _, ref := range []string{"github:deploy-key:810001", "github:fine-grained-token:7100001:930002", "github:credential-authorization:7100001:950001"} {
 		id := *find(t, inv, ref)
 		for _, cred := range []string{"", id.Credentials[0].ID} {
 			want := id.Credentials[0]

@@ -62,6 +62,9 @@ type StoredReport struct {
 // stored finding of the scan by fingerprint, then ["event", fingerprint,
 // event, at, detail] for each lifecycle event it recorded by fingerprint
 // and event. findingsDigestOf computes the same as FinishScan writes.
+// The "remediated" events linked after the scan finished (revoke.go) are
+// not part of it: each is recorded in the audit log on its own
+// (revoke.remediated).
 func findingsDigest(ctx context.Context, db *sql.DB, scanID int64) (string, error) {
 	d := newDigest()
 	rows, err := db.QueryContext(ctx, "SELECT fingerprint, body FROM scan_findings WHERE scan_id = ? ORDER BY fingerprint", scanID)
@@ -80,7 +83,7 @@ func findingsDigest(ctx context.Context, db *sql.DB, scanID int64) (string, erro
 	if err := rows.Err(); err != nil {
 		return "", err
 	}
-	rows, err = db.QueryContext(ctx, "SELECT fingerprint, event, at, detail FROM finding_events WHERE scan_id = ? ORDER BY fingerprint, event", scanID)
+	rows, err = db.QueryContext(ctx, "SELECT fingerprint, event, at, detail FROM finding_events WHERE scan_id = ? AND event != ? ORDER BY fingerprint, event", scanID, EventRemediated)
 	if err != nil {
 		return "", err
 	}
