@@ -1,13 +1,14 @@
 package strictyaml
 
 import (
-	"bytes"
+	"errors"
 	"fmt"
 	"io"
-	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/scanner"
 	"github.com/goccy/go-yaml/token"
+
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 )
 
 // Limits bound the work one YAML file may cause. The file's size is
@@ -59,33 +60,20 @@ func (l Limits) withDefaults() Limits {
 	return d
 }
 
-var bom = []byte("\xef\xbb\xbf")
-
-// checkText strips a UTF-8 byte order mark and refuses a NUL byte or
-// invalid UTF-8, naming the first one's line and column: YAML is text, and
+// checkText refuses a NUL byte or invalid UTF-8, naming the first one's
+// line and column, and drops a UTF-8 byte order mark: YAML is text, and
 // neither may reach the parser.
 func checkText(file string, data []byte) ([]byte, *Error) {
-	data = bytes.TrimPrefix(data, bom)
-	nul := bytes.IndexByte(data, 0)
-	if nul < 0 && utf8.Valid(data) {
-		return data, nil
-	}
-	line, col := 1, 1
-	for i := 0; i < len(data); {
-		r, n := utf8.DecodeRune(data[i:])
-		switch {
-		case r == 0:
-			return nil, &Error{File: file, Line: line, Col: col, Msg: "NUL byte: a YAML file is text"}
-		case r == utf8.RuneError && n <= 1:
-			return nil, &Error{File: file, Line: line, Col: col, Msg: fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a YAML file must be UTF-8", data[i])}
-		case r == '\n':
-			line, col = line+1, 1
-		default:
-			col++
+	text, err := boundedio.CheckText(data)
+	var te *boundedio.TextError
+	if errors.As(err, &te) {
+		msg := "NUL byte: a YAML file is text"
+		if te.Byte != 0 {
+			msg = fmt.Sprintf("invalid UTF-8 (byte 0x%02x): a YAML file must be UTF-8", te.Byte)
 		}
-		i += n
+		return nil, &Error{File: file, Line: te.Line, Col: te.Col, Msg: msg}
 	}
-	return data, nil
+	return text, nil
 }
 
 // limiter follows the token stream's structure closely enough to bound

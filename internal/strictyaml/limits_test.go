@@ -185,3 +185,23 @@ func TestAnAliasNamesTheLastAnchorBeforeIt(t *testing.T) {
 		t.Errorf("alias before its anchor: %v", errs)
 	}
 }
+
+func TestALargeDocumentWithoutAliasesDecodes(t *testing.T) {
+	// The limit on alias expansion used to be a limit on every document's
+	// size: 200,000 decoded nodes, which refused valid catalogs of 40,000
+	// inline people or 120,000 roles.
+	if testing.Short() {
+		t.Skip("decodes 250,000 nodes")
+	}
+	src := "names: [" + strings.Repeat("x, ", 250_000) + "y]\n"
+	var d struct {
+		strictyaml.Meta
+		Names []strictyaml.Str `yaml:"names"`
+	}
+	if errs := strictyaml.Decode("f.yaml", []byte(src), &d); len(errs) != 0 {
+		t.Fatal(errs)
+	}
+	if len(d.Names) != 250_001 {
+		t.Errorf("%d names", len(d.Names))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -33,9 +34,9 @@ var requiredCSVColumns = []string{ColEmail, ColStatus}
 // that every manager is a person in the file, and returns the people sorted
 // by id, or *Errors naming name:line:col for every problem.
 func ReadPeopleCSV(name string, r io.Reader) ([]nhi.Person, error) {
-	data, err := io.ReadAll(r)
+	data, err := boundedio.ReadAll(r, MaxFileSize)
 	if err != nil {
-		return nil, &Errors{{File: name, Msg: "read: " + err.Error()}}
+		return nil, &Errors{{File: name, Msg: "read: " + pathErr(err)}}
 	}
 	l := &loader{}
 	var es Errors
@@ -57,7 +58,13 @@ func ReadPeopleCSV(name string, r io.Reader) ([]nhi.Person, error) {
 // parsePeopleCSV parses an HR export into people with positions.
 func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 	var errs errorList
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	// A byte order mark is dropped; a NUL or invalid UTF-8 is refused.
+	data, err := boundedio.CheckText(data)
+	var te *boundedio.TextError
+	if errors.As(err, &te) {
+		errs.add(pos{File: name, Line: te.Line, Col: te.Col}, "%v", err)
+		return nil, errs.es
+	}
 	r := csv.NewReader(bytes.NewReader(data))
 	header, err := r.Read()
 	if err != nil {
@@ -95,9 +102,14 @@ func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 	}
 	var people []personDef
 	l := &loader{}
-	for {
+	for rows := 0; ; rows++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
+			break
+		}
+		if rows == maxCSVRows {
+			line, _ := r.FieldPos(0)
+			errs.add(pos{File: name, Line: line, Col: 1}, "more than %d rows: over the limit for one HR CSV", maxCSVRows)
 			break
 		}
 		if err != nil {
