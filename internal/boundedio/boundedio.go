@@ -67,11 +67,19 @@ type TooLargeError struct {
 	Size int64
 }
 
-func (e *TooLargeError) Error() string {
-	if e.Size > 0 {
-		return fmt.Sprintf("%s is over the size limit of %s", Size(e.Size), Size(e.Limit))
+func (e *TooLargeError) Error() string { return e.For("") }
+
+// For says which limit it is: "over the size limit of 64 MiB for one
+// catalog file (it is 65 MiB)".
+func (e *TooLargeError) For(what string) string {
+	msg := "over the size limit of " + Size(e.Limit)
+	if what != "" {
+		msg += " for " + what
 	}
-	return "over the size limit of " + Size(e.Limit)
+	if e.Size > 0 {
+		msg += " (it is " + Size(e.Size) + ")"
+	}
+	return msg
 }
 
 // Is makes errors.Is(err, ErrTooLarge) true.

@@ -42,7 +42,7 @@ func TestReadFileRefusesAFileOverItsLimit(t *testing.T) {
 	if !errors.Is(err, boundedio.ErrTooLarge) {
 		t.Fatalf("err = %v, want ErrTooLarge", err)
 	}
-	if got, want := err.Error(), "2 KiB is over the size limit of 1 KiB"; got != want {
+	if got, want := err.Error(), "over the size limit of 1 KiB (it is 2 KiB)"; got != want {
 		t.Errorf("message %q, want %q", got, want)
 	}
 	if err := boundedio.Stat(p, 1024); !errors.Is(err, boundedio.ErrTooLarge) {

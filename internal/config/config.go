@@ -19,6 +19,10 @@ type Config struct {
 	LogFormat  string
 	Thresholds Thresholds
 	Providers  Providers
+
+	// Files are the *_file settings given, in the order of the provider
+	// sections, with where each was set (see CheckFiles).
+	Files []FileSetting
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

@@ -46,7 +46,7 @@ func TestCatalogFilesOverTheSizeLimitAreRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	wantOne(t, loadErrs(t, big), big+": read "+big+": 65 MiB is over the size limit of 64 MiB for one catalog or HR CSV file")
+	wantOne(t, loadErrs(t, big), big+": read "+big+": over the size limit of 64 MiB for one catalog or HR CSV file (it is 65 MiB)")
 	_, err = catalog.ReadPeopleCSV("hr.csv", &zeros{})
 	if err == nil || err.Error() != "hr.csv: read: over the size limit of 64 MiB for one catalog or HR CSV file" {
 		t.Errorf("ReadPeopleCSV of an endless stream: %v", err)

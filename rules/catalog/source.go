@@ -127,9 +127,10 @@ func (fsSource) base(name string) string { return path.Base(name) }
 // and says which limit a file over its size limit broke.
 func pathErr(err error) string {
 	var pe *fs.PathError
+	var big *boundedio.TooLargeError
 	switch {
-	case errors.Is(err, boundedio.ErrTooLarge):
-		return err.Error() + " for one catalog or HR CSV file"
+	case errors.As(err, &big):
+		return big.For("one catalog or HR CSV file")
 	case errors.As(err, &pe):
 		if errors.Is(pe.Err, fs.ErrNotExist) {
 			return "no such file or directory"
