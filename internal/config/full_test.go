@@ -22,7 +22,9 @@ func TestFullExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel := func(p string) string { return filepath.Join("testdata", p) }
-	at := func(line, col int) strictyaml.Pos { return strictyaml.Pos{File: "testdata/full.yaml", Line: line, Col: col} }
+	at := func(line, col int) strictyaml.Pos {
+		return strictyaml.Pos{File: "testdata/full.yaml", Line: line, Col: col}
+	}
 	want := config.Config{
 		Database:  rel("state/nhiscan.db"),
 		Catalog:   []string{rel("catalog"), "/etc/nhiscan/exceptions.yaml"},
