@@ -20,6 +20,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/privilege"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 )
 
 // EvidenceFormat identifies the layout of an evidence pack. It changes when
@@ -223,7 +224,7 @@ func WriteEvidence(dir string, in Input, generatedAt time.Time) (Manifest, error
 	if err != nil {
 		return Manifest{}, fmt.Errorf("evidence: encode manifest: %w", err)
 	}
-	files[FileManifest] = append(mj, '\n')
+	files[FileManifest] = append(textsafe.JSON(mj), '\n') // scope names are collected strings
 	files[FileChecksums] = checksums(files)
 
 	names := make([]string, 0, len(files))

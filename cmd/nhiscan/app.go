@@ -14,6 +14,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
@@ -229,7 +230,9 @@ func (a *app) setLogger(format, from string) error {
 	case "", "text":
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
 	case "json":
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		// slog escapes what JSON requires, not C1 or bidi controls: the
+		// log goes through textsafe like every other output.
+		a.log = slog.New(slog.NewJSONHandler(textsafe.NewJSONWriter(a.stderr), opts))
 	default:
 		return usagef("%s %q: want text or json", from, format)
 	}
