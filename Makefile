@@ -32,8 +32,17 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./analyzer/ ./internal/store/ ./reports/
 
+# Every fuzz target for FUZZTIME each (issue 12: no crash in 60 s per
+# target): the inventory decoder, the YAML loaders (strict YAML, catalog,
+# configuration), the HR CSV reader and the output escaping.
+FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./rules/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/nhi/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./internal/strictyaml/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./rules/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzReadPeopleCSV$$' -fuzztime $(FUZZTIME) ./rules/catalog/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoad$$' -fuzztime $(FUZZTIME) ./internal/config/
+	$(GO) test -run '^$$' -fuzz '^FuzzTextsafe$$' -fuzztime $(FUZZTIME) ./internal/textsafe/
 
 clean:
 	rm -rf bin nhiscan-demo
