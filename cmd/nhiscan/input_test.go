@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -86,5 +88,42 @@ func TestCLIRedactsTheSecretFilePathInACollectorError(t *testing.T) {
 	}
 	if !strings.Contains(errs, "<providers.github.private_key_file>") {
 		t.Errorf("the setting is not named:\n%s", errs)
+	}
+}
+
+// TestCLIInputOverALimitExitsTwoAndWritesNothing: a catalog nested past
+// the nesting limit, a configuration with too many keys in one mapping and
+// an inventory over its structure are refused with the limit named, exit
+// 2, and no database.
+func TestCLIInputOverALimitExitsTwoAndWritesNothing(t *testing.T) {
+	c := newCLI(t)
+	deep := filepath.Join(c.dir, "deep.yaml")
+	writeFile(t, deep, "roles: "+strings.Repeat("[", 100_000))
+	var keys strings.Builder
+	keys.WriteString("providers:\n  github:\n")
+	for i := range 300 {
+		keys.WriteString("    k" + strconv.Itoa(i) + ": v\n")
+	}
+	wide := filepath.Join(c.dir, "wide.yaml")
+	writeFile(t, wide, keys.String())
+	inv := filepath.Join(c.dir, "inv.json")
+	writeFile(t, inv, `{"version":1,"VERSION":1,"collected_at":"2026-11-19T00:00:00Z"}`)
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scan", db, "--catalog", deep}, deep + ":1:71: mappings and lists nested more than 64 levels deep: over the nesting limit"},
+		{[]string{"scan", db, cat, "--config", wide}, wide + ":203:5: more than 200 keys in one mapping: over the limit for a mapping"},
+		{[]string{"scan", db, cat, "--inventory", inv}, `inventory: top level: unknown field "VERSION" (field names are case-sensitive: "version")`},
+	} {
+		code, out, errs := c.run(tc.args...)
+		if code != exitUsage || !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d and %q\n%s%s", tc.args, code, exitUsage, tc.want, out, errs)
+		}
+		if _, err := os.Stat(c.db()); err == nil {
+			t.Fatalf("%v: the database was created", tc.args)
+		}
 	}
 }
