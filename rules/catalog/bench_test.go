@@ -64,7 +64,7 @@ func write(b *testing.B, p, s string) {
 
 func BenchmarkLoadLargeCatalog(b *testing.B) {
 	for _, bc := range []struct {
-		name                        string
+		name                         string
 		roles, yamlPeople, csvPeople int
 	}{
 		{"roles=100000", 100_000, 0, 0},
