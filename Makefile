@@ -43,6 +43,7 @@ FUZZFLAGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 fuzz:
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecode$$' ./internal/nhi/
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecode$$' ./internal/strictyaml/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzPrescanIsAnUpperBound$$' ./internal/strictyaml/
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzLoad$$' ./rules/catalog/
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzReadPeopleCSV$$' ./rules/catalog/
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzLoad$$' ./internal/config/

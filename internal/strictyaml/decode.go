@@ -7,10 +7,9 @@
 // callers validate those raw values into their own types. It does no I/O.
 //
 // Before anything is parsed, a file must be UTF-8 text without NUL bytes
-// (a leading byte order mark is dropped), and its tokens are checked
-// against Limits (nesting depth, tokens per file, keys per mapping) as
-// they are read, so a hostile file is refused at the first token over a
-// limit. Aliases and merge keys are bounded by what they expand to
+// (a leading byte order mark is dropped), its bytes are held to the token
+// limit and its tokens to the nesting and keys-per-mapping limits
+// (Limits), so a hostile file costs no more than a file within the limits. Aliases and merge keys are bounded by what they expand to
 // (Limits.AliasExpansion), never by the document's size.
 //
 // A struct field's `yaml` tag is its key; an optional `what` tag names the

@@ -103,7 +103,7 @@ func TestKeysPerMappingAreLimited(t *testing.T) {
 func TestTokensAreLimited(t *testing.T) {
 	dec := strictyaml.Decoder{Limits: strictyaml.Limits{Tokens: 10}}
 	got := one(t, dec, "servers: [a, b, c, d, e, f]\n")
-	want := strictyaml.Error{File: "f.yaml", Line: 1, Col: 21, Msg: "more than 10 YAML tokens: over the limit for one file (split it into several files)"}
+	want := strictyaml.Error{File: "f.yaml", Line: 1, Col: 20, Msg: "more than 10 YAML tokens: over the limit for one file (split it into several files)"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -73,7 +73,9 @@ func BenchmarkLoadLargeCatalog(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			dir, size := writeLarge(b, bc.roles, bc.yamlPeople, bc.csvPeople)
-			b.ReportMetric(float64(size)/1e6, "MB")
+			b.ReportMetric(float64(size)/1e6, "file-MB")
+			stop := peakHeap()
+			cpu := cpuTime()
 			b.ResetTimer()
 			for range b.N {
 				c, err := catalog.Load(evalTime, dir)
@@ -84,6 +86,9 @@ func BenchmarkLoadLargeCatalog(b *testing.B) {
 					b.Fatalf("%d roles, %d people", len(c.Roles), len(c.People))
 				}
 			}
+			b.StopTimer()
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s/op")
+			b.ReportMetric(float64(stop())/(1<<20), "peak-heap-MiB")
 		})
 	}
 }
