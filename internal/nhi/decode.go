@@ -42,10 +42,14 @@ var maxInventorySize = MaxInventorySize
 // (aws:AIDA…).credentials[0] (AKIA…).status", indices in file order. The
 // result is normalised.
 func Decode(r io.Reader) (Inventory, error) {
-	data, err := io.ReadAll(io.LimitReader(r, int64(maxInventorySize)+1))
-	if err != nil {
+	var buf bytes.Buffer
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() <= maxInventorySize {
+		buf.Grow(l.Len() + bytes.MinRead) // a bytes.Reader: read it in one go
+	}
+	if _, err := buf.ReadFrom(io.LimitReader(r, int64(maxInventorySize)+1)); err != nil {
 		return Inventory{}, fmt.Errorf("inventory: %w", err)
 	}
+	data := buf.Bytes()
 	if len(data) > maxInventorySize {
 		return Inventory{}, fmt.Errorf("inventory: over the size limit of %s for an inventory", sizeText(maxInventorySize))
 	}
@@ -156,18 +160,20 @@ type jsonCheck struct {
 	data []byte
 	i    int
 	errs []error
-	path []*segment
+	path []segment
 	// fatal is set by a syntax error: nothing after it can be read.
 	fatal bool
 }
 
-// segment is one step of a path: a field, or an index in a list. label is
-// the id of the list element, once read, so a problem names the identity
-// (or credential, grant, scope) it is in.
+// segment is one step of a path: a field (a map key when quoted), or an
+// index in a list. label holds the id of the list element once read, so a
+// problem names the identity (or credential, grant, scope) it is in, even
+// when the id comes after the problem.
 type segment struct {
-	field string
-	index int // -1 for a field
-	label string
+	field  string
+	quoted bool
+	index  int // -1 for a field
+	label  *string
 }
 
 var errTooMany = errors.New("too many problems")
@@ -196,22 +202,27 @@ var (
 	inventoryType = reflect.TypeOf(Inventory{})
 	timeType      = reflect.TypeOf(time.Time{})
 	verdictType   = reflect.TypeOf(Verdict(0))
+	stringType    = reflect.TypeOf("")
 )
 
 // renderPath renders a path: "identities[3] (aws:AIDA…).usage.state".
-func renderPath(path []*segment) string {
+func renderPath(path []segment) string {
 	var b strings.Builder
 	for _, s := range path {
 		if s.index < 0 {
 			if b.Len() > 0 {
 				b.WriteByte('.')
 			}
-			b.WriteString(s.field)
+			if s.quoted {
+				b.WriteString(strconv.Quote(s.field))
+			} else {
+				b.WriteString(s.field)
+			}
 			continue
 		}
 		fmt.Fprintf(&b, "[%d]", s.index)
-		if s.label != "" {
-			fmt.Fprintf(&b, " (%s)", s.label)
+		if s.label != nil && *s.label != "" {
+			fmt.Fprintf(&b, " (%s)", *s.label)
 		}
 	}
 	if b.Len() == 0 {
@@ -224,7 +235,7 @@ func renderPath(path []*segment) string {
 // when the message is, so an element's id read after the problem still
 // names it.
 func (c *jsonCheck) problem(format string, args ...any) {
-	path := append([]*segment(nil), c.path...)
+	path := append([]segment(nil), c.path...)
 	c.errs = append(c.errs, &pathError{path: path, msg: fmt.Sprintf(format, args...)})
 	if len(c.errs) >= maxProblems {
 		c.errs = append(c.errs, fmt.Errorf("more than %d problems; stopped reading", maxProblems))
@@ -233,7 +244,7 @@ func (c *jsonCheck) problem(format string, args ...any) {
 }
 
 type pathError struct {
-	path []*segment
+	path []segment
 	msg  string
 }
 
@@ -338,7 +349,7 @@ func (c *jsonCheck) timeValue() {
 		c.want("an RFC 3339 time", false)
 		return
 	}
-	s := c.str()
+	s := string(c.str())
 	if _, err := time.Parse(time.RFC3339, s); err != nil {
 		c.problem("%q is not an RFC 3339 time", s)
 	}
@@ -356,19 +367,25 @@ func (c *jsonCheck) intValue() {
 	}
 }
 
-// fieldsOf maps a struct's JSON field names to their types.
-var fieldCache sync.Map // reflect.Type -> map[string]reflect.Type
+// jsonField is one field of a struct in the JSON form.
+type jsonField struct {
+	name string
+	t    reflect.Type
+}
 
-func fieldsOf(t reflect.Type) map[string]reflect.Type {
+// fieldsOf maps a struct's JSON field names to their fields.
+var fieldCache sync.Map // reflect.Type -> map[string]jsonField
+
+func fieldsOf(t reflect.Type) map[string]jsonField {
 	if m, ok := fieldCache.Load(t); ok {
-		return m.(map[string]reflect.Type)
+		return m.(map[string]jsonField)
 	}
-	m := map[string]reflect.Type{}
+	m := map[string]jsonField{}
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
 		if name != "" && name != "-" && f.IsExported() {
-			m[name] = f.Type
+			m[name] = jsonField{name, f.Type}
 		}
 	}
 	fieldCache.Store(t, m)
@@ -386,32 +403,30 @@ func (c *jsonCheck) object(t reflect.Type) {
 	// A struct has a few known fields, and an unknown or repeated one is a
 	// problem (Decode stops at 100), so a list stays short.
 	var seen []string
-	c.members(func(key string) {
-		ft, ok := fields[key]
-		switch {
-		case contains(seen, key):
-			c.problem("field %q given twice", key)
-		case !ok:
-			c.unknownField(key, fields)
-		}
-		seen = append(seen, key)
+	c.members(func(key []byte) {
+		f, ok := fields[string(key)] // no allocation for a lookup
 		if !ok {
+			c.unknownField(string(key), fields)
 			c.skip()
 			return
 		}
-		c.path = append(c.path, &segment{field: key, index: -1})
-		if key == "id" && c.kind() == "a string" && len(c.path) >= 2 && c.path[len(c.path)-2].index >= 0 {
+		if contains(seen, f.name) {
+			c.problem("field %q given twice", f.name)
+		}
+		seen = append(seen, f.name)
+		c.path = append(c.path, segment{field: f.name, index: -1})
+		if f.name == "id" && c.kind() == "a string" && len(c.path) >= 2 && c.path[len(c.path)-2].label != nil {
 			// The element's id labels it in paths.
 			start := c.i
-			c.path[len(c.path)-2].label = c.str()
+			*c.path[len(c.path)-2].label = string(c.str())
 			c.i = start
 		}
-		c.value(ft)
+		c.value(f.t)
 		c.path = c.path[:len(c.path)-1]
 	})
 }
 
-func (c *jsonCheck) unknownField(key string, fields map[string]reflect.Type) {
+func (c *jsonCheck) unknownField(key string, fields map[string]jsonField) {
 	for name := range fields {
 		if strings.EqualFold(name, key) {
 			c.problem("unknown field %q (field names are case-sensitive: %q)", key, name)
@@ -428,20 +443,21 @@ func (c *jsonCheck) mapValue() {
 		return
 	}
 	seen := map[string]bool{}
-	c.members(func(key string) {
+	c.members(func(b []byte) {
+		key := string(b)
 		if seen[key] {
 			c.problem("key %q given twice", key)
 		}
 		seen[key] = true
-		c.path = append(c.path, &segment{field: strconv.Quote(key), index: -1})
-		c.value(reflect.TypeOf(""))
+		c.path = append(c.path, segment{field: key, quoted: true, index: -1})
+		c.value(stringType)
 		c.path = c.path[:len(c.path)-1]
 	})
 }
 
 // members reads an object's members, calling member with each key with
 // the reader at its value (which member must consume).
-func (c *jsonCheck) members(member func(key string)) {
+func (c *jsonCheck) members(member func(key []byte)) {
 	c.i++ // {
 	c.ws()
 	if c.peek() == '}' {
@@ -488,7 +504,7 @@ func (c *jsonCheck) list(elem reflect.Type) {
 	}
 	for n := 0; ; n++ {
 		c.ws()
-		c.path = append(c.path, &segment{index: n})
+		c.path = append(c.path, segment{index: n, label: new(string)})
 		c.value(elem)
 		c.path = c.path[:len(c.path)-1]
 		c.ws()
@@ -563,10 +579,11 @@ func (c *jsonCheck) number() {
 	}
 }
 
-// str reads a string and returns its value. Raw bytes must be valid
-// UTF-8 and no control character; a \u escape must not be a lone UTF-16
-// surrogate (encoding/json would replace either with U+FFFD).
-func (c *jsonCheck) str() string {
+// str reads a string and returns its value: a slice of the input when it
+// has no escape (nothing is allocated), else the decoded bytes. Raw bytes
+// must be valid UTF-8 and no control character; a \u escape must not be a
+// lone UTF-16 surrogate (encoding/json would replace either with U+FFFD).
+func (c *jsonCheck) str() []byte {
 	c.i++ // "
 	var b []byte
 	start := c.i
@@ -577,13 +594,11 @@ func (c *jsonCheck) str() string {
 		ch := c.data[c.i]
 		switch {
 		case ch == '"':
-			if b == nil {
-				s := string(c.data[start:c.i])
-				c.i++
-				return s
-			}
 			c.i++
-			return string(b)
+			if b == nil {
+				return c.data[start : c.i-1]
+			}
+			return b
 		case ch == '\\':
 			if b == nil {
 				b = append([]byte{}, c.data[start:c.i]...)
