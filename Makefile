@@ -58,8 +58,22 @@ lint:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./analyzer/ ./internal/store/ ./reports/
 
+# Every fuzz target for FUZZTIME each (issue 12: no crash in 60 s per
+# target): the inventory decoder, the YAML loaders (strict YAML, catalog,
+# configuration), the HR CSV reader and the output escaping. Minimising a
+# new input is capped at 2 s: the seeds are whole inventories and
+# configurations, and the default (60 s) would spend a target's whole time
+# minimising the first input it finds.
+FUZZTIME ?= 60s
+FUZZFLAGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./rules/catalog/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecode$$' ./internal/nhi/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecode$$' ./internal/strictyaml/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzPrescanIsAnUpperBound$$' ./internal/strictyaml/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzLoad$$' ./rules/catalog/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzReadPeopleCSV$$' ./rules/catalog/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzLoad$$' ./internal/config/
+	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzTextsafe$$' ./internal/textsafe/
 
 clean:
 	rm -rf bin nhiscan-demo

@@ -3,6 +3,8 @@ package reports
 import (
 	"encoding/csv"
 	"io"
+
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 )
 
 // SafeCell neutralises a CSV cell against formula injection (CWE-1236).
@@ -29,8 +31,10 @@ func SafeCell(s string) string {
 	return s
 }
 
-// csvWriter writes rows through SafeCell and counts them. Every CSV this
-// package writes goes through it.
+// csvWriter writes rows through textsafe.Text (ESC, C1 and bidi controls
+// shown as visible escapes: a spreadsheet or a terminal showing the file
+// obeys neither) and SafeCell, and counts them. Every CSV this package
+// writes goes through it.
 type csvWriter struct {
 	w    *csv.Writer
 	rows int // data rows, header excluded
@@ -48,7 +52,7 @@ func newCSVWriter(w io.Writer, header []string) (*csvWriter, error) {
 func (cw *csvWriter) Write(cells ...string) error {
 	cw.buf = cw.buf[:0]
 	for _, c := range cells {
-		cw.buf = append(cw.buf, SafeCell(c))
+		cw.buf = append(cw.buf, SafeCell(textsafe.Text(c)))
 	}
 	cw.rows++
 	return cw.w.Write(cw.buf)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/privilege"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 )
 
 // EvidenceFormat identifies the layout of an evidence pack. It changes when
@@ -240,7 +241,7 @@ func WriteEvidenceSigned(dir string, in Input, generatedAt time.Time, sign Manif
 	if err != nil {
 		return Manifest{}, fmt.Errorf("evidence: encode manifest: %w", err)
 	}
-	files[FileManifest] = append(mj, '\n')
+	files[FileManifest] = append(textsafe.JSON(mj), '\n') // scope names are collected strings
 	if sign != nil {
 		sig, err := sign(files[FileManifest], m)
 		if err != nil {

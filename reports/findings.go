@@ -6,10 +6,10 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 )
 
 // WriteFindingsTable writes findings as aligned text columns for a terminal,
@@ -56,25 +56,12 @@ func termCell(s string, max int) string {
 }
 
 // TermText makes a collected string safe to print on a terminal: control
-// characters (ANSI escape sequences, newlines, tabs), invalid UTF-8 and bidi
-// overrides are written as visible escapes, so a hostile identity name, tag
-// or scope cannot rewrite the screen, forge lines or reorder text.
-func TermText(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == utf8.RuneError:
-			b.WriteString(`\ufffd`)
-		case r < 0x100 && unicode.IsControl(r):
-			fmt.Fprintf(&b, `\x%02x`, r)
-		case unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) || unicode.In(r, unicode.Zl, unicode.Zp):
-			fmt.Fprintf(&b, `\u%04x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// characters (ANSI escape sequences, newlines, tabs), C1 controls, invalid
+// UTF-8 and bidi overrides are written as visible escapes, so a hostile
+// identity name, tag or API message can neither drive the terminal nor
+// forge or reorder a line. It is internal/textsafe's Term, the one
+// definition every output shares.
+func TermText(s string) string { return textsafe.Term(s) }
 
 // findingJSON is the documented JSON shape of a finding row. Times are RFC
 // 3339 UTC strings and omitted when unknown.
@@ -131,9 +118,13 @@ func WriteFindingsJSON(w io.Writer, rows []FindingRow) error {
 			Facets: r.Facets, NotReevaluated: r.NotReevaluated,
 		}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
+	// Encoded whole, then written without raw C1 or bidi controls (the
+	// values are unchanged: JSON reads the escapes back as themselves).
+	b, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("findings json: %w", err)
+	}
+	if _, err := w.Write(append(textsafe.JSON(b), '\n')); err != nil {
 		return fmt.Errorf("findings json: %w", err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 )
 
 //go:embed report.html.tmpl
@@ -47,7 +48,15 @@ var scriptHash = func() string {
 // inline script, and fetches nothing.
 func WriteHTML(w io.Writer, in Input) error {
 	v := newHTMLView(in)
-	if err := reportTmpl.Execute(w, v); err != nil {
+	// html/template escapes for context but leaves ESC, C1 and bidi
+	// controls raw: a name with U+202E would render reversed. The page is
+	// written through textsafe, which shows each as a visible escape (the
+	// template itself holds none).
+	tw := textsafe.NewWriter(w)
+	if err := reportTmpl.Execute(tw, v); err != nil {
+		return fmt.Errorf("html report: %w", err)
+	}
+	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("html report: %w", err)
 	}
 	return nil

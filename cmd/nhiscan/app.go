@@ -15,6 +15,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 	"github.com/nhiscan/nhiscan/reports"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
@@ -209,12 +210,12 @@ database, another scan running…).`,
 // setup configures logging once flags are parsed, and checks the global
 // flags every command accepts.
 func (a *app) setup() error {
-	format := a.logFormat
+	format, from := a.logFormat, "--log-format"
 	if format == "" {
-		format = a.getenv("NHISCAN_LOG_FORMAT")
+		format, from = a.getenv("NHISCAN_LOG_FORMAT"), "NHISCAN_LOG_FORMAT"
 	}
 	a.prog = a.newProgress()
-	if err := a.setLogger(format); err != nil {
+	if err := a.setLogger(format, from); err != nil {
 		return err
 	}
 	// A bad --as-of is a usage error even where the command does not
@@ -225,8 +226,9 @@ func (a *app) setup() error {
 	return nil
 }
 
-// setLogger sets the logger for a format: text (default) or json.
-func (a *app) setLogger(format string) error {
+// setLogger sets the logger for a format: text (default) or json. from
+// names where the format came from (a flag, a variable, a file's key).
+func (a *app) setLogger(format, from string) error {
 	level := slog.LevelWarn
 	if a.verbose {
 		level = slog.LevelInfo
@@ -236,9 +238,11 @@ func (a *app) setLogger(format string) error {
 	case "", "text":
 		a.log = slog.New(slog.NewTextHandler(a.stderr, opts))
 	case "json":
-		a.log = slog.New(slog.NewJSONHandler(a.stderr, opts))
+		// slog escapes what JSON requires, not C1 or bidi controls: the
+		// log goes through textsafe like every other output.
+		a.log = slog.New(slog.NewJSONHandler(textsafe.NewJSONWriter(a.stderr), opts))
 	default:
-		return usagef("--log-format %q: want text or json", format)
+		return usagef("%s %q: want text or json", from, format)
 	}
 	return nil
 }
@@ -246,23 +250,30 @@ func (a *app) setLogger(format string) error {
 // loadConfig reads the configuration: --config, else $NHISCAN_CONFIG, else
 // ./nhiscan.yaml when it exists, else defaults.
 func (a *app) loadConfig() (config.Config, error) {
-	path := a.configPath
+	path, from := a.configPath, "--config"
 	if path == "" {
-		path = a.getenv("NHISCAN_CONFIG")
+		path, from = a.getenv("NHISCAN_CONFIG"), "NHISCAN_CONFIG"
 	}
 	if path == "" {
 		if _, err := os.Stat("nhiscan.yaml"); err == nil {
-			path = "nhiscan.yaml"
+			path, from = "nhiscan.yaml", ""
 		}
 	}
 	cfg, err := config.Load(path, a.getenv)
-	if err != nil {
+	var ce *config.Errors
+	switch {
+	case errors.As(err, &ce):
+		return config.Config{}, usageError{err}
+	case err != nil && from != "":
+		// An unreadable file: say which flag or variable named it.
+		return config.Config{}, usagef("%s: %v", from, err)
+	case err != nil:
 		return config.Config{}, usageError{err}
 	}
 	// The file's log_format (NHISCAN_LOG_FORMAT overrides it) applies
-	// unless --log-format was given.
+	// unless --log-format was given; it was validated with the file.
 	if a.logFormat == "" && cfg.LogFormat != "" {
-		if err := a.setLogger(cfg.LogFormat); err != nil {
+		if err := a.setLogger(cfg.LogFormat, "log_format"); err != nil {
 			return config.Config{}, err
 		}
 	}

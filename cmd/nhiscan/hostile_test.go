@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nhiscan/nhiscan/internal/textsafe/textsafetest"
+	"github.com/nhiscan/nhiscan/reports"
 )
 
 // hostileInventory is an inventory whose collected strings (identity name,
@@ -72,5 +75,69 @@ func TestCLIHostileStringsNeverReachTheTerminal(t *testing.T) {
 	check(args, exitUsage, out, errs, code)
 	if !strings.Contains(errs, `x\x1b[2J`) {
 		t.Errorf("error does not show the escaped kind:\n%s", errs)
+	}
+}
+
+// c1Inventory carries the payloads encoding/json and html/template leave
+// raw: a C1 CSI (U+009B), bidi overrides and isolates, DEL and NEL.
+var c1Inventory = strings.NewReplacer(
+	`"name": "acme\u001b[2J"`, `"name": "acme\u009b2J\u2066x\u2069"`,
+	`"detail": "d\u001b[2J"`, `"detail": "d\u009b31m\u0085\u007f"`,
+	`\u202e\n=cmd`, `\u202eevil#name18\u009b31m\u2067`,
+).Replace(hostileInventory)
+
+// TestCLIHostileStringsAreEscapedInEveryOutput: the terminal, JSON, CSV,
+// HTML, the evidence pack (but its canonical snapshot) and the JSON log
+// carry no ESC, C1 or bidi control raw; each is shown as a visible
+// escape.
+func TestCLIHostileStringsAreEscapedInEveryOutput(t *testing.T) {
+	c := newCLI(t)
+	inv := filepath.Join(c.dir, "hostile.json")
+	if err := os.WriteFile(inv, []byte(c1Inventory), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db := "--db=" + c.db()
+	cat := "--catalog=" + testdata("catalog.yaml")
+	html := filepath.Join(c.dir, "report.html")
+	ev := filepath.Join(c.dir, "evidence")
+	for _, args := range [][]string{
+		{"scan", db, cat, "--inventory", inv, "--log-format", "json", "-v", "--html", html},
+		{"findings", db, "--status", "all", "--format", "json"},
+		{"findings", db, "--status", "all", "--format", "csv"},
+		{"findings", db, "--status", "all"},
+		{"scans", db, "--format", "json", "--coverage"},
+		{"scans", db, "--coverage"},
+		{"export", "evidence", db, cat, "--out", ev},
+	} {
+		code, out, errs := c.run(args...)
+		if code != exitOK {
+			t.Fatalf("%v: exit %d\n%s%s", args, code, out, errs)
+		}
+		for what, s := range map[string]string{"stdout": out, "stderr": errs} {
+			if r := textsafetest.Raw(s, true); r != "" {
+				t.Errorf("%v: %s carries %s:\n%s", args, what, r, s)
+			}
+		}
+	}
+	files := []string{html}
+	ents, _ := os.ReadDir(ev)
+	for _, e := range ents {
+		if e.Name() != reports.FileSnapshot {
+			files = append(files, filepath.Join(ev, e.Name()))
+		}
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := textsafetest.Raw(string(b), true); r != "" {
+			t.Errorf("%s carries %s", filepath.Base(f), r)
+		}
+	}
+	b, _ := os.ReadFile(html)
+	if !strings.Contains(string(b), `acme\x9b2J\u2066x\u2069`) {
+		i := strings.Index(string(b), "acme")
+		t.Errorf("the HTML report does not show the name escaped: %q", string(b)[max(0, i-40):max(0, i+80)])
 	}
 }

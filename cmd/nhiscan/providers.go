@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"strings"
 
 	"github.com/nhiscan/nhiscan/collectors"
@@ -24,31 +22,27 @@ import (
 func (a *app) buildCollectors(cfg config.Config, ownerTagKeys []string) ([]collectors.Collector, error) {
 	var cs []collectors.Collector
 	p := cfg.Providers
-	if p.AWS != nil {
-		c, err := a.awsCollector(p.AWS, ownerTagKeys)
-		if err != nil {
-			return nil, sectionError(nhi.AWS, err)
+	for _, b := range []struct {
+		p     nhi.Provider
+		set   bool
+		build func() (collectors.Collector, error)
+	}{
+		{nhi.AWS, p.AWS != nil, func() (collectors.Collector, error) { return a.awsCollector(p.AWS, cfg.FilesOf("aws"), ownerTagKeys) }},
+		{nhi.Azure, p.Azure != nil, func() (collectors.Collector, error) { return a.azureCollector(p.Azure, ownerTagKeys) }},
+		{nhi.GCP, p.GCP != nil, func() (collectors.Collector, error) { return a.gcpCollector(p.GCP, ownerTagKeys) }},
+		{nhi.GitHub, p.GitHub != nil, func() (collectors.Collector, error) { return a.githubCollector(p.GitHub, ownerTagKeys) }},
+	} {
+		if !b.set {
+			continue
 		}
-		cs = append(cs, c)
-	}
-	if p.Azure != nil {
-		c, err := a.azureCollector(p.Azure, ownerTagKeys)
-		if err != nil {
-			return nil, sectionError(nhi.Azure, err)
+		// Every *_file the section names must be a readable regular file
+		// within its limit; a problem names the setting, never its value.
+		if err := cfg.CheckFiles(string(b.p)); err != nil {
+			return nil, usageError{err}
 		}
-		cs = append(cs, c)
-	}
-	if p.GCP != nil {
-		c, err := a.gcpCollector(p.GCP, ownerTagKeys)
+		c, err := b.build()
 		if err != nil {
-			return nil, sectionError(nhi.GCP, err)
-		}
-		cs = append(cs, c)
-	}
-	if p.GitHub != nil {
-		c, err := a.githubCollector(p.GitHub, ownerTagKeys)
-		if err != nil {
-			return nil, sectionError(nhi.GitHub, err)
+			return nil, sectionError(b.p, err, cfg.FilesOf(string(b.p)))
 		}
 		cs = append(cs, c)
 	}
@@ -58,8 +52,8 @@ func (a *app) buildCollectors(cfg config.Config, ownerTagKeys []string) ([]colle
 	return cs, nil
 }
 
-func (a *app) awsCollector(c *config.AWS, ownerTagKeys []string) (*aws.Collector, error) {
-	cfg, err := a.awsConfig(c, ownerTagKeys)
+func (a *app) awsCollector(c *config.AWS, files []config.FileSetting, ownerTagKeys []string) (*aws.Collector, error) {
+	cfg, err := a.awsConfig(c, files, ownerTagKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +62,7 @@ func (a *app) awsCollector(c *config.AWS, ownerTagKeys []string) (*aws.Collector
 
 // awsConfig is the AWS section as the collector's (and the controls')
 // configuration.
-func (a *app) awsConfig(c *config.AWS, ownerTagKeys []string) (aws.Config, error) {
+func (a *app) awsConfig(c *config.AWS, files []config.FileSetting, ownerTagKeys []string) (aws.Config, error) {
 	cfg := aws.Config{
 		Accounts: c.Accounts, Organization: c.Organization, RoleName: c.RoleName,
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
@@ -76,12 +70,15 @@ func (a *app) awsConfig(c *config.AWS, ownerTagKeys []string) (aws.Config, error
 		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 		CallTimeout: c.CallTimeout,
 	}
-	if c.ExternalIDFile != "" {
-		v, err := readSecretFile(c.ExternalIDFile)
-		if err != nil {
-			return cfg, err
+	for _, f := range files {
+		if f.Key == "providers.aws.external_id_file" {
+			b, err := f.Read()
+			if err != nil {
+				return cfg, usageError{err}
+			}
+			// The value never reaches a log.
+			cfg.ExternalID = strings.TrimSpace(string(b))
 		}
-		cfg.ExternalID = v
 	}
 	return cfg, nil
 }
@@ -123,19 +120,16 @@ func (a *app) gcpConfig(c *config.GCP, ownerTagKeys []string) gcp.Config {
 
 // sectionError is a usage error naming the provider section whose settings
 // the collector refused, with the collector's own "<provider>: " prefix
-// dropped so the provider is named once.
-func sectionError(p nhi.Provider, err error) error {
-	return usagef("providers.%s: %s", p, strings.TrimPrefix(err.Error(), string(p)+": "))
-}
-
-// readSecretFile reads a small secret-bearing file (an external id, a
-// token) and trims the trailing newline. The value never reaches a log.
-func readSecretFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
+// dropped so the provider is named once. The path of every *_file setting
+// of the section is replaced by the setting's name: a collector or SDK
+// error quotes the path it failed to read, and that path may be a secret
+// pasted in its place.
+func sectionError(p nhi.Provider, err error, files []config.FileSetting) error {
+	msg := strings.TrimPrefix(err.Error(), string(p)+": ")
+	for _, f := range files {
+		msg = f.Redact(msg)
 	}
-	return strings.TrimSpace(string(b)), nil
+	return usagef("providers.%s: %s", p, msg)
 }
 
 func (a *app) githubCollector(c *config.GitHub, ownerTagKeys []string) (*github.Collector, error) {

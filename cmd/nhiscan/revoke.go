@@ -99,7 +99,7 @@ func (a *app) configControls(cfg config.Config, ownerTagKeys []string) *controlS
 	build := map[nhi.Provider]func() (controller, error){}
 	if p.AWS != nil {
 		build[nhi.AWS] = func() (controller, error) {
-			c, err := a.awsConfig(p.AWS, ownerTagKeys)
+			c, err := a.awsConfig(p.AWS, cfg.FilesOf("aws"), ownerTagKeys)
 			if err != nil {
 				return nil, err
 			}

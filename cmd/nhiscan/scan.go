@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhiscan/nhiscan/analyzer"
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
@@ -97,16 +99,21 @@ above that severity exist, for CI gating.`,
 	return cmd
 }
 
+// readInventory reads --inventory: a regular file (a named pipe or a
+// device is refused before it is opened) of at most nhi.MaxInventorySize.
 func readInventory(path string) (nhi.Inventory, error) {
-	f, err := os.Open(path)
+	b, err := boundedio.ReadFile(path, nhi.MaxInventorySize)
 	if err != nil {
-		return nhi.Inventory{}, err
+		var big *boundedio.TooLargeError
+		if errors.As(err, &big) {
+			return nhi.Inventory{}, fmt.Errorf("--inventory %s: %s", path, big.For("an inventory"))
+		}
+		return nhi.Inventory{}, fmt.Errorf("--inventory %s: %w", path, err)
 	}
-	defer f.Close()
 	// nhi.Decode is strict: version and collected_at are required (so "{}"
 	// is not a complete, empty scan) and every identity's scope must be
 	// listed in scopes.
-	inv, err := nhi.Decode(f)
+	inv, err := nhi.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nhi.Inventory{}, fmt.Errorf("%s: %w", path, err)
 	}

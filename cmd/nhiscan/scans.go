@@ -12,6 +12,7 @@ import (
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 	"github.com/nhiscan/nhiscan/reports"
 )
 
@@ -121,9 +122,12 @@ func writeScansJSON(w io.Writer, scans []store.Scan) error {
 		rows = append(rows, row{s.ID, string(s.Status), fmtTime(s.Started), fmtTime(s.Ended), fmtTime(s.EvaluatedAt),
 			s.Source, s.Reason, len(s.Scopes), len(s.Gaps), s.Identities, s.Findings, s.InventorySHA256, cells})
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rows)
+	b, err := json.MarshalIndent(rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(textsafe.JSON(b), '\n'))
+	return err
 }
 
 func writeScansTable(w io.Writer, scans []store.Scan, full bool) error {

@@ -53,8 +53,10 @@ var only = []struct {
 	{"internal/privilege", []string{mod + "internal/privilege", mod + "internal/nhi"}, "the privilege tables are standard library and nhi only, so collectors and the analyzer can share them"},
 	{"internal/duration", []string{mod + "internal/duration"}, "the duration syntax is standard library only"},
 	{"internal/signing", []string{mod + "internal/signing"}, "keys and signed statements are standard library only"},
-	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/duration", mod + "internal/strictyaml", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations and strict YAML"},
-	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", "github.com/goccy/go-yaml"}, "the configuration is durations and strict YAML"},
+	{"internal/boundedio", []string{mod + "internal/boundedio"}, "the bounded reader is standard library only, so every loader can share it"},
+	{"internal/textsafe", []string{mod + "internal/textsafe"}, "how a collected string is shown is standard library only, so every output can share it"},
+	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
+	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the configuration is durations, strict YAML and the bounded reader"},
 }
 
 // fakes maps each provider fake to what it may import directly besides the

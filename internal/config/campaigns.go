@@ -132,7 +132,7 @@ func (v *validator) campaigns(c *fileCampaigns) Campaigns {
 		Deadline:         v.duration(c.Deadline, "deadline"),
 		LeaverDeadline:   v.duration(c.LeaverDeadline, "leaver_deadline"),
 		LinkTTL:          v.duration(c.LinkTTL, "link_ttl"),
-		LinkKeyFile:      v.file(c.LinkKeyFile, "link_key_file"),
+		LinkKeyFile:      v.file(c.LinkKeyFile, "campaigns", "link_key_file"),
 		Unanswered:       v.unanswered(c.Unanswered, "unanswered"),
 		LeaverUnanswered: v.unanswered(c.LeaverUnanswered, "leaver_unanswered"),
 		RemindersSet:     c.Has("reminders"),
@@ -208,7 +208,7 @@ func loopbackHost(h string) bool {
 func (v *validator) smtp(s *fileSMTP) *SMTP {
 	out := &SMTP{
 		Host: strings.TrimSpace(s.Host.V), TLS: "starttls", Username: s.Username.V,
-		PasswordFile: v.file(s.PasswordFile, "password_file"), CAFile: v.file(s.CAFile, "ca_file"),
+		PasswordFile: v.file(s.PasswordFile, "smtp", "password_file"), CAFile: v.file(s.CAFile, "smtp", "ca_file"),
 		HELO: s.HELO.V, Timeout: v.duration(s.Timeout, "timeout"),
 	}
 	if out.Host == "" && !s.Bad["host"] {

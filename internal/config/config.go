@@ -25,6 +25,10 @@ type Config struct {
 	SMTP      *SMTP
 	// Revoke configures the revocation workflow (revoke.go).
 	Revoke Revoke
+
+	// Files are the *_file settings given, in the order of the provider
+	// sections, with where each was set (see CheckFiles).
+	Files []FileSetting
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/internal/strictyaml"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -64,6 +65,7 @@ providers:
 			GCP:    &config.GCP{Organization: "organizations/42", Projects: []string{"p1", "p2"}, Endpoint: "http://127.0.0.1:9003/"},
 			GitHub: &config.GitHub{Organizations: []string{"acme", "acme-labs"}, BaseURL: "http://127.0.0.1:9004/api/v3/", TokenFile: "/run/secrets/gh", CallTimeout: 45 * time.Second},
 		},
+		Files: []config.FileSetting{{Provider: "github", Key: "providers.github.token_file", At: strictyaml.Pos{File: "NHISCAN_GITHUB_TOKEN_FILE"}, Path: "/run/secrets/gh"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("config (-want +got):\n%s", diff)

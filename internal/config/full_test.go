@@ -11,6 +11,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/duration"
+	"github.com/nhiscan/nhiscan/internal/strictyaml"
 )
 
 // TestFullExample loads testdata/full.yaml, the example documented in
@@ -22,6 +23,9 @@ func TestFullExample(t *testing.T) {
 	}
 	rel := func(p string) string { return filepath.Join("testdata", p) }
 	yes := true
+	at := func(line, col int) strictyaml.Pos {
+		return strictyaml.Pos{File: "testdata/full.yaml", Line: line, Col: col}
+	}
 	want := config.Config{
 		Database:  rel("state/nhiscan.db"),
 		Catalog:   []string{rel("catalog"), "/etc/nhiscan/exceptions.yaml"},
@@ -63,6 +67,14 @@ func TestFullExample(t *testing.T) {
 				CallTimeout:         90 * time.Second,
 				CloudSecretPatterns: []string{"^AWS_", "AZURE_CLIENT_SECRET", "GCP_.*KEY"},
 			},
+		},
+		Files: []config.FileSetting{
+			{Provider: "aws", Key: "providers.aws.external_id_file", At: at(23, 23), Path: rel("secrets/aws-external-id")},
+			{Provider: "aws", Key: "providers.aws.shared_credentials_file", At: at(28, 30), Path: rel("secrets/aws-credentials")},
+			{Provider: "azure", Key: "providers.azure.client_certificate_file", At: at(39, 30), Path: rel("secrets/azure-client.pem")},
+			{Provider: "gcp", Key: "providers.gcp.credentials_file", At: at(51, 23), Path: rel("secrets/gcp-wif.json")},
+			{Provider: "github", Key: "providers.github.private_key_file", At: at(61, 23), Path: rel("secrets/github-app.pem")},
+			{Provider: "github", Key: "providers.github.token_file", At: at(62, 17), Path: rel("secrets/github-saml-token")},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -1,9 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 	"github.com/nhiscan/nhiscan/internal/duration"
 	"github.com/nhiscan/nhiscan/internal/strictyaml"
 )
@@ -41,8 +42,12 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	var data []byte
 	if path != "" {
 		var err error
-		if data, err = os.ReadFile(path); err != nil {
-			return Config{}, fmt.Errorf("read configuration: %w", err)
+		if data, err = boundedio.ReadFile(path, MaxFileSize); err != nil {
+			var big *boundedio.TooLargeError
+			if errors.As(err, &big) {
+				return Config{}, fmt.Errorf("read configuration %s: %s", path, big.For("a configuration file"))
+			}
+			return Config{}, fmt.Errorf("read configuration %s: %w", path, err)
 		}
 	}
 	return Parse(path, data, getenv)
@@ -65,6 +70,7 @@ func Parse(path string, data []byte, getenv func(string) string) (Config, error)
 		v.dir = filepath.Dir(path)
 	}
 	cfg := v.config(&fc)
+	cfg.Files = v.files
 	if len(errs.Errs) > 0 {
 		es := Errors(strictyaml.Sort(errs.Errs))
 		return Config{}, &es
@@ -295,6 +301,8 @@ func splitList(v str, errs *strictyaml.List) []str {
 type validator struct {
 	errs *strictyaml.List
 	dir  string // the configuration file's directory; "" without a file
+	// files collects the *_file settings validated.
+	files []FileSetting
 }
 
 func (v *validator) config(fc *fileConfig) Config {
@@ -366,9 +374,10 @@ func (v *validator) path(s str) string {
 // with one is a secret pasted in place of a path.
 var secretPrefixes = []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "AKIA", "ASIA", "-----BEGIN", "eyJ"}
 
-// file validates a *_file setting and resolves it. The value is never
-// quoted in a message: it may be a secret pasted by mistake.
-func (v *validator) file(s str, key string) string {
+// file validates a *_file setting of a provider section and resolves it.
+// The value is never quoted in a message: it may be a secret pasted by
+// mistake.
+func (v *validator) file(s str, provider, key string) string {
 	if !s.Set {
 		return ""
 	}
@@ -380,8 +389,18 @@ func (v *validator) file(s str, key string) string {
 		v.errs.Add(s.P, "%s looks like a secret, not a file path: put the secret in a file and name that file here", key)
 		return ""
 	}
-	return v.path(s)
+	p := v.path(s)
+	fs := FileSetting{Provider: provider, Key: "providers." + provider + "." + key, At: s.P, Path: p}
+	if _, ok := nonProviderSections[provider]; ok {
+		fs.Provider, fs.Key = "", provider+"."+key
+	}
+	v.files = append(v.files, fs)
+	return p
 }
+
+// nonProviderSections are the sections besides providers.<p> whose *_file
+// settings file() records (under "<section>.<key>", with no provider).
+var nonProviderSections = map[string]struct{}{"campaigns": {}, "smtp": {}, "serve": {}, "revoke": {}}
 
 func looksSecret(s string) bool {
 	if strings.ContainsAny(s, "\n\r") {
@@ -500,10 +519,10 @@ func (v *validator) aws(a *fileAWS) *AWS {
 	out := &AWS{
 		Accounts:              v.list(a.Accounts, "account id", false, v.match(reAWSAccount, "account id", "must be 12 digits")),
 		Organization:          a.Organization != nil && *a.Organization,
-		ExternalIDFile:        v.file(a.ExternalIDFile, "external_id_file"),
+		ExternalIDFile:        v.file(a.ExternalIDFile, "aws", "external_id_file"),
 		TrustedAccounts:       v.list(a.TrustedAccounts, "trusted account id", false, v.match(reAWSAccount, "trusted account id", "must be 12 digits")),
 		Profile:               strings.TrimSpace(a.Profile.V),
-		SharedCredentialsFile: v.file(a.SharedCredentialsFile, "shared_credentials_file"),
+		SharedCredentialsFile: v.file(a.SharedCredentialsFile, "aws", "shared_credentials_file"),
 		Endpoint:              v.endpoint(a.Endpoint, "endpoint"),
 		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
 		CallTimeout:           v.duration(a.CallTimeout, "call_timeout"),
@@ -542,8 +561,8 @@ func (v *validator) aws(a *fileAWS) *AWS {
 func (v *validator) azure(a *fileAzure) *Azure {
 	out := &Azure{
 		Subscriptions:         v.list(a.Subscriptions, "subscription id", true, v.match(reGUID, "subscription id", "is not a GUID")),
-		ClientSecretFile:      v.file(a.ClientSecretFile, "client_secret_file"),
-		ClientCertificateFile: v.file(a.ClientCertificateFile, "client_certificate_file"),
+		ClientSecretFile:      v.file(a.ClientSecretFile, "azure", "client_secret_file"),
+		ClientCertificateFile: v.file(a.ClientCertificateFile, "azure", "client_certificate_file"),
 		GraphEndpoint:         v.endpoint(a.GraphEndpoint, "graph_endpoint"),
 		ARMEndpoint:           v.endpoint(a.ARMEndpoint, "arm_endpoint"),
 		AuthorityHost:         v.endpoint(a.AuthorityHost, "authority_host"),
@@ -589,7 +608,7 @@ func (v *validator) gcp(g *fileGCP) *GCP {
 	out := &GCP{
 		Folders:            v.list(g.Folders, "folder id", false, v.match(reGCPFolder, "folder id", "must be numeric (123 or folders/123)")),
 		Projects:           v.list(g.Projects, "project id", false, v.match(reGCPProject, "project id", "must not contain spaces or slashes")),
-		CredentialsFile:    v.file(g.CredentialsFile, "credentials_file"),
+		CredentialsFile:    v.file(g.CredentialsFile, "gcp", "credentials_file"),
 		Endpoint:           v.endpoint(g.Endpoint, "endpoint"),
 		Concurrency:        v.concurrency(g.Concurrency, g.Meta),
 		DelegatedClientIDs: v.list(g.DelegatedClientIDs, "client id", false, v.match(reNumericID, "client id", "must be numeric (the OAuth client id of the delegation)")),
@@ -626,8 +645,8 @@ func (v *validator) gcp(g *fileGCP) *GCP {
 func (v *validator) github(g *fileGitHub) *GitHub {
 	out := &GitHub{
 		Organizations:          v.list(g.Organizations, "organization", true, v.match(reGitHubOrg, "organization", "is not a GitHub organization login")),
-		PrivateKeyFile:         v.file(g.PrivateKeyFile, "private_key_file"),
-		TokenFile:              v.file(g.TokenFile, "token_file"),
+		PrivateKeyFile:         v.file(g.PrivateKeyFile, "github", "private_key_file"),
+		TokenFile:              v.file(g.TokenFile, "github", "token_file"),
 		SkipSAMLAuthorizations: g.SkipSAMLAuthorizations != nil && *g.SkipSAMLAuthorizations,
 		BaseURL:                v.endpoint(g.BaseURL, "base_url"),
 		GraphQLURL:             v.endpoint(g.GraphQLURL, "graphql_url"),

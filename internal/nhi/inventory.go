@@ -396,40 +396,6 @@ func Encode(w io.Writer, inv Inventory) error {
 	return enc.Encode(inv)
 }
 
-// Decode reads an inventory in its JSON form. Unknown fields, a missing or
-// different version and invalid content are errors.
-func Decode(r io.Reader) (Inventory, error) {
-	var inv Inventory
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&inv); err != nil {
-		var se *json.SyntaxError
-		if errors.As(err, &se) {
-			return Inventory{}, fmt.Errorf("inventory: byte %d: %w", se.Offset, err)
-		}
-		return Inventory{}, fmt.Errorf("inventory: %w", err)
-	}
-	if dec.More() {
-		return Inventory{}, errors.New("inventory: trailing data after the JSON object")
-	}
-	// Checked before Normalize, which fills in a missing version.
-	var errs []error
-	if inv.Version != SchemaVersion {
-		errs = append(errs, fmt.Errorf("version %d: this nhiscan reads version %d (the field is required)", inv.Version, SchemaVersion))
-	}
-	if inv.CollectedAt.IsZero() {
-		errs = append(errs, errors.New("collected_at is required"))
-	}
-	if len(errs) > 0 {
-		return Inventory{}, fmt.Errorf("inventory: %w", errors.Join(errs...))
-	}
-	inv.Normalize()
-	if err := inv.Validate(); err != nil {
-		return Inventory{}, fmt.Errorf("inventory: %w", err)
-	}
-	return inv, nil
-}
-
 // Hash returns the SHA-256 of the inventory's canonical JSON form, hex.
 func (inv Inventory) Hash() string {
 	var b bytes.Buffer

@@ -6,6 +6,12 @@
 // from Str, StrMap, bool, int, pointers, slices and structs that embed Meta;
 // callers validate those raw values into their own types. It does no I/O.
 //
+// Before anything is parsed, a file must be UTF-8 text without NUL bytes
+// (a leading byte order mark is dropped), its bytes are held to the token
+// limit and its tokens to the nesting and keys-per-mapping limits
+// (Limits), so a hostile file costs no more than a file within the limits. Aliases and merge keys are bounded by what they expand to
+// (Limits.AliasExpansion), never by the document's size.
+//
 // A struct field's `yaml` tag is its key; an optional `what` tag names the
 // value (or, for a list, each element) in messages.
 package strictyaml
@@ -17,6 +23,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -68,15 +75,6 @@ var (
 	strMapType = reflect.TypeOf(StrMap(nil))
 )
 
-// maxNodes bounds the work one file may cause through alias expansion: a
-// file may decode maxNodes values beyond nodesPerSource times the values
-// it writes out, so a large file without aliases always decodes while an
-// alias bomb stops early.
-const (
-	maxNodes       = 200_000
-	nodesPerSource = 4
-)
-
 // Decoder holds the options of a decode; the zero value is ready to use.
 type Decoder struct {
 	// Root names the whole document in messages ("catalog file"); empty
@@ -88,6 +86,9 @@ type Decoder struct {
 	// value is never decoded or quoted, so a hook can reject keys that
 	// would hold secrets without echoing them.
 	UnknownKey func(key, in string) string
+	// Limits bound the work one file may cause; zero fields take
+	// DefaultLimits.
+	Limits Limits
 }
 
 // Decode parses one YAML document with the zero Decoder.
@@ -109,12 +110,29 @@ type decoder struct {
 	file    string
 	errs    *List
 	anchors map[string][]ast.Node
-	budget  int
+	// budget is how many more nodes may be decoded (see
+	// Limits.AliasExpansion); over is set once it ran out.
+	budget int
+	nodes  int // the document's own nodes
+	over   bool
 }
 
-// parseYAML parses one file into doc, reporting every problem.
+// parseYAML parses one file into doc, reporting every problem. The text
+// and the limits are checked first: a file that fails them is not parsed.
 func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
-	f, err := parseBytes(data)
+	lim := o.Limits.withDefaults()
+	o.Limits = lim
+	text, e := checkText(file, data)
+	if e != nil {
+		errs.Errs = append(errs.Errs, *e)
+		return
+	}
+	f, err := parseText(file, text, lim)
+	var le *Error
+	if errors.As(err, &le) {
+		errs.Errs = append(errs.Errs, *le)
+		return
+	}
 	if err != nil {
 		var se *yaml.SyntaxError
 		if errors.As(err, &se) && se.Token != nil && se.Token.Position != nil {
@@ -141,36 +159,58 @@ func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
 		root = "document"
 	}
 	d := &decoder{Decoder: o, file: file, errs: errs, anchors: map[string][]ast.Node{}}
-	ac := &anchorCollector{anchors: d.anchors}
-	ast.Walk(ac, bodies[0])
-	d.budget = maxNodes + nodesPerSource*ac.nodes
+	ast.Walk(&anchorCollector{anchors: d.anchors, nodes: &d.nodes}, bodies[0])
+	d.budget = d.nodes + max(d.nodes*lim.AliasExpansion, minAliasNodes)
 	d.decode(bodies[0], reflect.ValueOf(doc).Elem(), root, Pos{})
 }
 
-// parseBytes runs goccy's parser, turning a panic inside it into an error so
-// a hostile file cannot crash the loader.
-func parseBytes(data []byte) (f *ast.File, err error) {
+// parseText tokenises text within the limits (a *Error when over one) and
+// runs goccy's parser on the tokens, turning a panic inside either into
+// an error so a hostile file cannot crash the loader.
+func parseText(file string, text []byte, lim Limits) (f *ast.File, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("parser error: %v", r)
 		}
 	}()
-	return parser.ParseBytes(data, 0, parser.AllowDuplicateMapKey())
+	tokens, e := scanTokens(file, text, lim)
+	if e != nil {
+		return nil, e
+	}
+	return parser.Parse(tokens, 0, parser.AllowDuplicateMapKey())
 }
 
-// anchorCollector indexes a document's anchors and counts its nodes.
+// anchorCollector lists every anchor by name, in document order, and
+// counts the document's nodes.
 type anchorCollector struct {
 	anchors map[string][]ast.Node
-	nodes   int
+	nodes   *int
 }
 
 func (a *anchorCollector) Visit(n ast.Node) ast.Visitor {
-	a.nodes++
+	*a.nodes++
 	if x, ok := n.(*ast.AnchorNode); ok && x.Name != nil && x.Value != nil {
 		name := x.Name.GetToken().Value
 		a.anchors[name] = append(a.anchors[name], x)
 	}
 	return a
+}
+
+// spend charges n nodes decoded to the budget and reports whether the
+// decode may go on. The first overrun is reported once; after it nothing
+// more is decoded (the document expands itself without bound).
+func (d *decoder) spend(at ast.Node, n int) bool {
+	if d.over {
+		return false
+	}
+	d.budget -= n
+	if d.budget >= 0 {
+		return true
+	}
+	d.over = true
+	d.errs.Add(nodePos(d.file, at), "aliases and merge keys expand this document's %d nodes to more than %d: over the limit on alias expansion (%d times the document's own nodes, at least %d)",
+		d.nodes, d.nodes+max(d.nodes*d.Limits.AliasExpansion, minAliasNodes), d.Limits.AliasExpansion, minAliasNodes)
+	return false
 }
 
 func nodePos(file string, n ast.Node) Pos {
@@ -214,17 +254,14 @@ func (d *decoder) resolve(n ast.Node) (node ast.Node, forceStr, ok bool) {
 				return nil, false, false
 			}
 			name := x.Value.GetToken().Value
-			var target ast.Node
-			for _, a := range d.anchors[name] {
-				if offset(a) < offset(x) {
-					target = a
-				}
-			}
-			if target == nil {
+			// The alias names the last anchor of that name before it.
+			as := d.anchors[name]
+			i := sort.Search(len(as), func(i int) bool { return offset(as[i]) >= offset(x) })
+			if i == 0 {
 				d.errs.Add(nodePos(d.file, n), "unknown alias %q", "*"+name)
 				return nil, false, false
 			}
-			n = target
+			n = as[i-1]
 		case *ast.TagNode:
 			tag := x.Start.Value
 			switch tag {
@@ -309,7 +346,11 @@ func (d *decoder) pairs(n ast.Node, depth int) []*ast.MappingValueNode {
 		for _, s := range srcs {
 			switch s.(type) {
 			case *ast.MappingNode, *ast.MappingValueNode:
-				merged = append(merged, d.pairs(s, depth+1)...)
+				ps := d.pairs(s, depth+1)
+				if !d.spend(s, len(ps)) {
+					return own
+				}
+				merged = append(merged, ps...)
 			default:
 				if s != nil {
 					d.errs.Add(nodePos(d.file, s), "merge key value must be a mapping, got %s", describe(s))
@@ -347,12 +388,7 @@ func (d *decoder) decode(n ast.Node, v reflect.Value, what string, keyPos Pos) b
 // whether n had the right shape (problems nested inside a mapping or list
 // do not count), so a caller can tell a wrong value from a missing one.
 func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string, keyPos Pos) bool {
-	if d.budget <= 0 {
-		return false
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.errs.Add(nodePos(d.file, n), "document too large (alias expansion)")
+	if !d.spend(n, 1) {
 		return false
 	}
 	n, forceStr, ok := d.resolve(n)
@@ -386,25 +422,7 @@ func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string,
 			d.errs.Add(p, "%s must be a mapping, got %s", what, describe(n))
 			return false
 		}
-		var m StrMap
-		first := map[string]Pos{}
-		for _, mv := range d.pairs(n, 0) {
-			kp := nodePos(d.file, mv.Key)
-			k, ok := scalar(mv.Key)
-			if !ok {
-				d.errs.Add(kp, "%s keys must be strings", what)
-				continue
-			}
-			if fp, dup := first[k]; dup {
-				d.errs.Add(kp, "duplicate key %q in %s (first at line %d, col %d)", k, what, fp.Line, fp.Col)
-				continue
-			}
-			first[k] = kp
-			var val Str
-			d.decode(mv.Value, reflect.ValueOf(&val).Elem(), fmt.Sprintf("%s %q", what, k), kp)
-			m = append(m, Entry{Key: Str{V: k, P: kp, Set: true}, Val: val})
-		}
-		v.Set(reflect.ValueOf(m))
+		v.Set(reflect.ValueOf(d.strMap(n, what)))
 	case t.Kind() == reflect.Struct:
 		if !isMapping(n) {
 			d.errs.Add(p, "%s must be a mapping, got %s", what, describe(n))
@@ -417,14 +435,7 @@ func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string,
 			d.errs.Add(p, "%s must be a list, got %s", what, describe(n))
 			return false
 		}
-		out := reflect.MakeSlice(t, 0, len(seq.Values))
-		for _, e := range seq.Values {
-			ev := reflect.New(t.Elem()).Elem()
-			if d.decode(e, ev, elemWhat, nodePos(d.file, e)) {
-				out = reflect.Append(out, ev)
-			}
-		}
-		v.Set(out)
+		v.Set(d.slice(seq, t, elemWhat))
 	case t.Kind() == reflect.Ptr:
 		nv := reflect.New(t.Elem())
 		if !d.decodeElem(n, nv.Elem(), what, elemWhat, keyPos) {
@@ -449,6 +460,42 @@ func (d *decoder) decodeElem(n ast.Node, v reflect.Value, what, elemWhat string,
 		panic(fmt.Sprintf("strictyaml: unsupported file-format type %s", t))
 	}
 	return true
+}
+
+// strMap decodes a mapping of strings.
+func (d *decoder) strMap(n ast.Node, what string) StrMap {
+	var m StrMap
+	first := map[string]Pos{}
+	for _, mv := range d.pairs(n, 0) {
+		kp := nodePos(d.file, mv.Key)
+		k, ok := scalar(mv.Key)
+		if !ok {
+			d.errs.Add(kp, "%s keys must be strings", what)
+			continue
+		}
+		if fp, dup := first[k]; dup {
+			d.errs.Add(kp, "duplicate key %q in %s (first at line %d, col %d)", k, what, fp.Line, fp.Col)
+			continue
+		}
+		first[k] = kp
+		var val Str
+		d.decode(mv.Value, reflect.ValueOf(&val).Elem(), fmt.Sprintf("%s %q", what, k), kp)
+		m = append(m, Entry{Key: Str{V: k, P: kp, Set: true}, Val: val})
+	}
+	return m
+}
+
+// slice decodes a list into a slice of type t, keeping the elements that
+// had the right shape.
+func (d *decoder) slice(seq *ast.SequenceNode, t reflect.Type, elemWhat string) reflect.Value {
+	out := reflect.MakeSlice(t, 0, len(seq.Values))
+	for _, e := range seq.Values {
+		ev := reflect.New(t.Elem()).Elem()
+		if d.decode(e, ev, elemWhat, nodePos(d.file, e)) {
+			out = reflect.Append(out, ev)
+		}
+	}
+	return out
 }
 
 // intValue returns an integer node's value when it fits in 32 bits.
@@ -481,8 +528,27 @@ type field struct {
 	elem  string // a list element's name in messages
 }
 
+type structFields struct {
+	byKey map[string]field
+	names []string // sorted
+}
+
+// fieldCache holds fields' result by type: a large file decodes the same
+// few structs hundreds of thousands of times.
+var fieldCache sync.Map // reflect.Type -> structFields
+
 // fields lists a file-format struct's keys.
 func fields(t reflect.Type) (map[string]field, []string) {
+	if f, ok := fieldCache.Load(t); ok {
+		sf := f.(structFields)
+		return sf.byKey, sf.names
+	}
+	m, names := listFields(t)
+	fieldCache.Store(t, structFields{m, names})
+	return m, names
+}
+
+func listFields(t reflect.Type) (map[string]field, []string) {
 	m := map[string]field{}
 	var names []string
 	for i := 0; i < t.NumField(); i++ {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -38,7 +39,13 @@ func ReadPeopleCSV(name string, r io.Reader) ([]nhi.Person, error) {
 // parsePeopleCSV parses an HR export into people with positions.
 func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 	var errs errorList
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
+	// A byte order mark is dropped; a NUL or invalid UTF-8 is refused.
+	data, err := boundedio.CheckText(data)
+	var te *boundedio.TextError
+	if errors.As(err, &te) {
+		errs.add(pos{File: name, Line: te.Line, Col: te.Col}, "%v", err)
+		return nil, errs.es
+	}
 	r := csv.NewReader(bytes.NewReader(data))
 	header, err := r.Read()
 	if err != nil {
@@ -76,9 +83,14 @@ func parsePeopleCSV(name string, data []byte) ([]personDef, Errors) {
 	}
 	var people []personDef
 	l := &loader{}
-	for {
+	for rows := 0; ; rows++ {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
+			break
+		}
+		if rows == maxCSVRows {
+			line, _ := r.FieldPos(0)
+			errs.add(pos{File: name, Line: line, Col: 1}, "more than %d rows: over the limit for one HR CSV", maxCSVRows)
 			break
 		}
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
@@ -43,12 +44,9 @@ func ReadPeopleJSON(name string, r io.Reader) ([]nhi.Person, error) {
 // readPeople reads one people export with parse, checks duplicates,
 // aliases and managers within it, and returns the people sorted by id.
 func readPeople(name string, r io.Reader, parse func(string, []byte) ([]personDef, Errors)) ([]nhi.Person, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxPeopleFileBytes+1))
+	data, err := boundedio.ReadAll(r, MaxFileSize)
 	if err != nil {
-		return nil, &Errors{{File: name, Msg: "read: " + err.Error()}}
-	}
-	if len(data) > maxPeopleFileBytes {
-		return nil, &Errors{{File: name, Msg: fmt.Sprintf("people export larger than %d MiB", maxPeopleFileBytes>>20)}}
+		return nil, &Errors{{File: name, Msg: "read: " + pathErr(err)}}
 	}
 	l := &loader{}
 	var es Errors

@@ -9,7 +9,22 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/nhiscan/nhiscan/internal/boundedio"
 )
+
+// Limits on catalog input (docs/catalog.md). The YAML limits on nesting,
+// tokens, keys per mapping and alias expansion are internal/strictyaml's
+// DefaultLimits.
+const (
+	// MaxFileSize is the largest catalog YAML file or HR CSV read.
+	MaxFileSize = 64 * boundedio.MiB
+	// MaxCSVRows is the most people one HR CSV may list.
+	MaxCSVRows = 1_000_000
+)
+
+// maxCSVRows is MaxCSVRows; tests lower it.
+var maxCSVRows = MaxCSVRows
 
 // source is where catalog files come from: the OS file system (Load) or an
 // fs.FS (LoadFS, used for the embedded demo catalog and in tests).
@@ -52,7 +67,7 @@ func (osSource) yamlFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-func (osSource) readFile(name string) ([]byte, error) { return os.ReadFile(name) }
+func (osSource) readFile(name string) ([]byte, error) { return boundedio.ReadFile(name, MaxFileSize) }
 
 func (osSource) rel(file, p string) (string, error) {
 	if filepath.IsAbs(p) {
@@ -91,7 +106,9 @@ func (s fsSource) yamlFiles(dir string) ([]string, error) {
 	return out, nil
 }
 
-func (s fsSource) readFile(name string) ([]byte, error) { return fs.ReadFile(s.fsys, name) }
+func (s fsSource) readFile(name string) ([]byte, error) {
+	return boundedio.ReadFS(s.fsys, name, MaxFileSize)
+}
 
 func (fsSource) rel(file, p string) (string, error) {
 	if path.IsAbs(p) {
@@ -106,14 +123,21 @@ func (fsSource) rel(file, p string) (string, error) {
 
 func (fsSource) base(name string) string { return path.Base(name) }
 
-// pathErr shortens an *fs.PathError, whose path the Error already carries.
+// pathErr shortens an *fs.PathError, whose path the Error already carries,
+// and says which limit a file over its size limit broke.
 func pathErr(err error) string {
 	var pe *fs.PathError
-	if errors.As(err, &pe) {
+	var big *boundedio.TooLargeError
+	switch {
+	case errors.As(err, &big):
+		return big.For("one catalog or HR CSV file")
+	case errors.As(err, &pe):
 		if errors.Is(pe.Err, fs.ErrNotExist) {
 			return "no such file or directory"
 		}
 		return pe.Err.Error()
+	case errors.Is(err, fs.ErrNotExist):
+		return "no such file or directory"
 	}
 	return err.Error()
 }
