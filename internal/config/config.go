@@ -23,6 +23,8 @@ type Config struct {
 	// mail (campaigns.go); SMTP is nil when not configured.
 	Campaigns Campaigns
 	SMTP      *SMTP
+	// Serve configures `nhiscan serve` (serve.go).
+	Serve Serve
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

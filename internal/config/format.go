@@ -20,6 +20,7 @@ type fileConfig struct {
 	Providers  *fileProviders  `yaml:"providers" what:"providers"`
 	Campaigns  *fileCampaigns  `yaml:"campaigns" what:"campaigns"`
 	SMTP       *fileSMTP       `yaml:"smtp" what:"smtp"`
+	Serve      *fileServe      `yaml:"serve" what:"serve"`
 }
 
 type fileThresholds struct {
