@@ -214,7 +214,8 @@ func newStore(t testing.TB, c *clock, notifier campaign.Notifier, reviewURL stri
 	return st, svc, camp.ID
 }
 
-type envOption func(*web.Config)
+// envOption changes the server's configuration; base is the server's URL.
+type envOption func(c *web.Config, base string)
 
 // newEnv opens the campaign (the invitations carry the links) and starts
 // the review server behind a trusted proxy on loopback, so tests name
@@ -235,18 +236,20 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 		}
 		e.links[n.To.Address] = u.Query().Get("t")
 	}
+	e.ts = httptest.NewUnstartedServer(nil)
+	t.Cleanup(e.ts.Close)
 	cfg := web.Config{Campaigns: web.Service{Service: svc, Lister: st}, Signer: svc.Signer, People: webCatalog().People,
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, Now: c.now}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg, "http://"+e.ts.Listener.Addr().String())
 	}
 	srv, err := web.New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.server = srv
-	e.ts = httptest.NewServer(srv.Handler())
-	t.Cleanup(e.ts.Close)
+	e.ts.Config.Handler = srv.Handler()
+	e.ts.Start()
 	return e
 }
 

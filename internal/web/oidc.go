@@ -266,7 +266,7 @@ func (s *Server) reviewerCampaigns(w http.ResponseWriter, r *http.Request, se *s
 			continue
 		}
 		rw := row{Campaign: newCampaignView(c, now), Items: len(items)}
-		for _, g := range groups(items, last, now) {
+		for _, g := range groups(items, last, se.reviewer, now) {
 			rw.Open += g.Open
 		}
 		rows = append(rows, rw)

@@ -241,7 +241,7 @@ func (s *Server) showReview(w http.ResponseWriter, r *http.Request, se *session,
 	now := s.now()
 	d := reviewData{Campaign: newCampaignView(&c, now), Reviewer: text(se.reviewer), CanDecide: c.State == campaign.StateOpen,
 		People: people(s.cfg.People, se.reviewer, now), Single: only != 0, BulkChosen: map[int]bool{}}
-	for _, g := range groups(items, last, now) {
+	for _, g := range groups(items, last, se.reviewer, now) {
 		if only != 0 && !g.has(only) {
 			continue
 		}

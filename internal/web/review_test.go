@@ -81,7 +81,7 @@ func TestLinkBecomesASession(t *testing.T) {
 
 	// The same, served over https: the cookie is Secure with the __Host-
 	// prefix, and HSTS is on.
-	s := newEnv(t, func(c *web.Config) { c.Secure = true })
+	s := newEnv(t, func(c *web.Config, _ string) { c.Secure = true })
 	r = s.browser(t, "203.0.113.5").post("/review/session", url.Values{"t": {s.links["carol@acme.example"]}})
 	if cs := r.Cookies(); len(cs) != 1 || cs[0].Name != "__Host-nhiscan_session" || !cs[0].Secure || r.Header.Get("Strict-Transport-Security") == "" {
 		t.Errorf("secure cookie %+v, HSTS %q", cs, r.Header.Get("Strict-Transport-Security"))
@@ -266,5 +266,26 @@ func TestSessionEnds(t *testing.T) {
 	}
 	if r := carol.get("/review/1"); r.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("after logout = %d", r.StatusCode)
+	}
+}
+
+// TestConflictedReviewerCannotDecide: an item that reaches the person it
+// was routed around (escalated to the conflicted owner as manager) shows
+// why they may not decide it, offers no form, and a post is refused.
+func TestConflictedReviewerCannotDecide(t *testing.T) {
+	e := newEnv(t)
+	e.clock.add(15 * 24 * time.Hour)
+	if _, err := e.svc.Remind(context.Background(), e.cid, campaign.SendOptions{Actor: "operator"}); err != nil {
+		t.Fatal(err)
+	}
+	carol := e.browser(t, "203.0.113.5")
+	tok := e.signer.Sign(campaign.Claims{CampaignID: e.cid, Reviewer: "carol@acme.example", Expires: e.clock.now().Add(time.Hour)})
+	carol.open(tok)
+	r := carol.get("/review/1/items/12")
+	contains(t, "escalated conflicted item", r.body, "You may not decide this item: ", "carol-release-token")
+	lacks(t, "escalated conflicted item", r.body, `action="/review/1/decide"`)
+	r = carol.post("/review/1/decide", url.Values{"item": {"12"}, "decision": {"certify"}, "justification": {"mine"}})
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "has a conflict") || len(e.decisions(t)) != 0 {
+		t.Errorf("decide = %d, %d decisions", r.StatusCode, len(e.decisions(t)))
 	}
 }

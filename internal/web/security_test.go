@@ -127,7 +127,7 @@ func TestBadLinks(t *testing.T) {
 	}
 	// Without a trusted proxy, X-Forwarded-For names nobody: the peer is
 	// the client.
-	direct := newEnv(t, func(c *web.Config) { c.TrustedProxies = nil })
+	direct := newEnv(t, func(c *web.Config, _ string) { c.TrustedProxies = nil })
 	for i := range 10 {
 		direct.browser(t, fmt.Sprintf("198.51.100.%d", i)).get("/review?t=bad")
 	}

@@ -62,6 +62,9 @@ type itemView struct {
 
 	RequiresJustification bool
 	Open                  bool
+	// Blocked says why the reviewer may not decide the item (they have
+	// the conflict it was routed around); empty when they may.
+	Blocked string
 	// Decision describes the latest decision ("certify by carol@… at …",
 	// or "covered by item 4's certify"); empty when none.
 	Decision string
@@ -104,12 +107,15 @@ type formValues struct {
 // groups builds the reviewer's identities with their items, in item order.
 // An item whose identity the reviewer does not hold forms a group of its
 // own.
-func groups(items []campaign.Item, last map[int]*campaign.Decision, now time.Time) []*group {
+func groups(items []campaign.Item, last map[int]*campaign.Decision, reviewer string, now time.Time) []*group {
 	var out []*group
 	byHead := map[int]*group{}
 	for i := range items {
 		it := &items[i]
 		v := newItemView(it, items, last, now)
+		if it.Conflicted != "" && strings.EqualFold(it.Conflicted, reviewer) {
+			v.Blocked = "You may not decide this item: " + text(it.Conflict) + ". Ask the campaign owner to reassign it."
+		}
 		key := it.ID
 		if it.ParentID != 0 {
 			key = it.ParentID
