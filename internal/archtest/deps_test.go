@@ -38,6 +38,9 @@ var forbidden = []struct {
 	{"internal/suggest", append([]string{mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd", "net/http", "os/exec", "database/sql"}, sdks...), "suggestions are pure: an inventory and a catalog in, a draft out"},
 	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "database/sql"},
 		"notify renders and delivers notices; it decides nothing and stores nothing"},
+	{"internal/web", []string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "cmd",
+		"modernc.org/", "database/sql", "net/smtp"},
+		"the review page decides and stores nothing itself: campaign.Service does, over the store cmd gives it"},
 }
 
 // only maps a package pattern to the only modules outside the standard
@@ -51,6 +54,7 @@ var only = []struct {
 	{"internal/duration", []string{mod + "internal/duration"}, "the duration syntax is standard library only"},
 	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/duration", mod + "internal/strictyaml", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations and strict YAML"},
 	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", "github.com/goccy/go-yaml"}, "the configuration is durations and strict YAML"},
+	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
 }
 
 // fakes maps each provider fake to what it may import directly besides the
