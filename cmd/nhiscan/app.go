@@ -61,6 +61,11 @@ type app struct {
 	etags etagCache
 	// prog draws the terminal progress display.
 	prog *progress
+	// configFlags are the running command's flags that override keys of
+	// the configuration (serve's --listen...), validated as the file is.
+	configFlags []config.Flag
+	// served, when set, is told the address serve listens on (tests).
+	served func(addr string)
 }
 
 // run executes the command line and returns the exit code.
@@ -187,7 +192,7 @@ Exit codes: 0 ok; 1 findings at or above --fail-on (or a failed verification);
 	completeValues(root, "log-format", func() []string { return []string{"text", "json"} })
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
-	root.AddCommand(a.campaignCmd())
+	root.AddCommand(a.campaignCmd(), a.serveCmd())
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	// Cobra adds its help and completion commands as it executes; add them
@@ -248,7 +253,7 @@ func (a *app) loadConfig() (config.Config, error) {
 			path = "nhiscan.yaml"
 		}
 	}
-	cfg, err := config.Load(path, a.getenv)
+	cfg, err := config.LoadWithFlags(path, a.getenv, a.configFlags)
 	if err != nil {
 		return config.Config{}, usageError{err}
 	}

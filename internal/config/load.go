@@ -51,6 +51,10 @@ func Load(path string, getenv func(string) string) (Config, error) {
 // Parse is Load over the bytes of a file already read; path names the
 // file in messages and anchors its relative paths ("" means no file).
 func Parse(path string, data []byte, getenv func(string) string) (Config, error) {
+	return parse(path, data, getenv, nil)
+}
+
+func parse(path string, data []byte, getenv func(string) string, flags []Flag) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -60,6 +64,7 @@ func Parse(path string, data []byte, getenv func(string) string) (Config, error)
 		errs.Errs = decoder.Decode(path, data, &fc)
 	}
 	applyEnv(&fc, getenv, &errs)
+	applyFlags(&fc, flags, &errs)
 	v := validator{errs: &errs}
 	if path != "" {
 		v.dir = filepath.Dir(path)

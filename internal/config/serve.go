@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"net"
 	"net/mail"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 
@@ -247,4 +249,40 @@ func (v *validator) oidcURL(s str, key string) string {
 		return s.V
 	}
 	return ""
+}
+
+// Flag is a command-line flag that overrides a key of the file (after the
+// environment). Its value is validated as the file's would be, and a
+// problem names the flag.
+type Flag struct {
+	// Name is the flag as typed, --listen.
+	Name string
+	// Key is the key's path from the file's root: serve, listen.
+	Key []string
+	// Value is the flag's value ("" keeps the file's); a list is
+	// comma-separated.
+	Value string
+}
+
+// LoadWithFlags is Load with command-line flags applied over the file and
+// the environment.
+func LoadWithFlags(path string, getenv func(string) string, flags []Flag) (Config, error) {
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return Config{}, fmt.Errorf("read configuration: %w", err)
+		}
+	}
+	return parse(path, data, getenv, flags)
+}
+
+// applyFlags sets every flag with a value over the file's and the
+// environment's values.
+func applyFlags(fc *fileConfig, flags []Flag, errs *strictyaml.List) {
+	for _, f := range flags {
+		if f.Value != "" {
+			envVar{name: f.Name, path: f.Key}.apply(fc, str{V: f.Value, P: pos{File: f.Name}, Set: true}, errs)
+		}
+	}
 }

@@ -124,3 +124,30 @@ func TestServeErrors(t *testing.T) {
 		t.Errorf("oidc without owners or reviewers: %v", err)
 	}
 }
+
+// TestServeFlags: command-line flags override the file and the
+// environment, pass the same validation, and a problem names the flag.
+func TestServeFlags(t *testing.T) {
+	flags := func(listen, proxies string) []config.Flag {
+		return []config.Flag{{Name: "--listen", Key: []string{"serve", "listen"}, Value: listen},
+			{Name: "--trusted-proxy", Key: []string{"serve", "trusted_proxies"}, Value: proxies}}
+	}
+	got, err := config.LoadWithFlags("testdata/serve.yaml", env(map[string]string{"NHISCAN_SERVE_LISTEN": "127.0.0.1:1"}), flags("127.0.0.1:9443", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Serve.Listen != "127.0.0.1:9443" || len(got.Serve.TrustedProxies) != 2 || got.Serve.OIDC == nil {
+		t.Errorf("serve = %+v", got.Serve)
+	}
+	_, err = config.LoadWithFlags("", env(nil), flags("0.0.0.0:80", ""))
+	if err == nil || !strings.Contains(err.Error(), `--listen: listen "0.0.0.0:80" is reachable from other hosts in clear text`) {
+		t.Errorf("clear-text flag: %v", err)
+	}
+	if _, err := config.LoadWithFlags("", env(nil), flags("0.0.0.0:80", "10.0.0.0/8")); err != nil {
+		t.Errorf("behind a proxy: %v", err)
+	}
+	_, err = config.LoadWithFlags("", env(nil), flags("", "10.0.0.0/99"))
+	if err == nil || !strings.Contains(err.Error(), `--trusted-proxy: trusted proxy "10.0.0.0/99" is not an IP address or CIDR network`) {
+		t.Errorf("bad proxy flag: %v", err)
+	}
+}
