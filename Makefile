@@ -5,7 +5,7 @@ PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build demo test test-short lint bench fuzz clean
+.PHONY: all build demo test test-short lint bench fuzz screenshots clean
 
 all: lint test build
 
@@ -31,6 +31,10 @@ lint:
 # Benchmarks behind BENCHMARKS.md (see each entry there for its exact command).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./analyzer/ ./internal/store/ ./reports/
+
+# The review page's screenshots in docs/, taken by the headless-Chromium test.
+screenshots:
+	$(GO) test -count=1 -run TestBrowserReview ./internal/web/ -update-screenshots
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./rules/catalog/
