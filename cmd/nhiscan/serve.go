@@ -90,16 +90,18 @@ func (a *app) serve(ctx context.Context, catalogs []string) error {
 		if err != nil {
 			return err
 		}
-		return a.listenAndServe(ctx, s, srv.Handler(), func(base string) {
-			fmt.Fprintf(a.stdout, "nhiscan serve: review page %s/review, owner's view %s/owner (interrupt to stop)\n", base, base)
-		})
+		ln, base, err := a.listen(ctx, s)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "nhiscan serve: review page %s/review, owner's view %s/owner (interrupt to stop)\n", base, base)
+		return a.serveOn(ctx, ln, srv.Handler())
 	})
 }
 
-// listenAndServe serves h on the configured address (TLS when a
-// certificate is configured) until ctx ends, then shuts down gracefully.
-// started is told the base URL once the server listens.
-func (a *app) listenAndServe(ctx context.Context, s config.Serve, h http.Handler, started func(base string)) error {
+// listen opens the configured address (TLS when a certificate is
+// configured) and returns the base URL people reach it at.
+func (a *app) listen(ctx context.Context, s config.Serve) (net.Listener, string, error) {
 	addr := s.Listen
 	if addr == "" {
 		addr = defaultListen
@@ -108,31 +110,35 @@ func (a *app) listenAndServe(ctx context.Context, s config.Serve, h http.Handler
 	if s.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
 		if err != nil {
-			return usagef("serve TLS certificate: %v", err)
+			return nil, "", usagef("serve TLS certificate: %v", err)
 		}
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("serve: %w", err)
+		return nil, "", fmt.Errorf("serve: %w", err)
 	}
 	scheme := "http"
 	if tlsConfig != nil {
 		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
-	srv := &http.Server{Handler: h, TLSConfig: tlsConfig, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	base := s.PublicURL
 	if base == "" {
 		base = scheme + "://" + ln.Addr().String()
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	started(base)
 	if a.served != nil {
 		a.served(scheme + "://" + ln.Addr().String())
 	}
+	return ln, base, nil
+}
+
+// serveOn serves h on ln until ctx ends, then shuts down gracefully.
+func (a *app) serveOn(ctx context.Context, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
 	select {
 	case err := <-done:
 		return fmt.Errorf("serve: %w", err)

@@ -124,7 +124,7 @@ func (v *validator) serve(s *fileServe) Serve {
 			v.errs.Add(p.P, "trusted proxy %q is not an IP address or CIDR network (10.0.0.0/8, 2001:db8::/32, 192.0.2.7)", p.V)
 		}
 	}
-	if out.Listen != "" && !s.TLSCertFile.Set && len(s.TrustedProxies) == 0 && !loopbackListen(out.Listen) {
+	if out.Listen != "" && !s.TLSCertFile.Set && len(s.TrustedProxies) == 0 && !LoopbackListen(out.Listen) {
 		v.errs.Add(s.Listen.P, "listen %q is reachable from other hosts in clear text, and review links carry a token: "+
 			"set tls_cert_file and tls_key_file, or trusted_proxies for the TLS-terminating proxy in front", s.Listen.V)
 	}
@@ -151,9 +151,9 @@ func (v *validator) listen(s str) string {
 	return s.V
 }
 
-// loopbackListen reports whether a listen address is reachable from this
+// LoopbackListen reports whether a listen address is reachable from this
 // host only.
-func loopbackListen(addr string) bool {
+func LoopbackListen(addr string) bool {
 	host, _, _ := net.SplitHostPort(addr)
 	if strings.EqualFold(host, "localhost") {
 		return true
