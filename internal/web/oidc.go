@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -147,6 +148,11 @@ func (s *Server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.now()
 	client := ClientAddr(r, s.cfg.TrustedProxies)
+	if s.limiter.blocked(client, now) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(badTokenInterval.Seconds())))
+		s.message(w, r, http.StatusTooManyRequests, "Too many failed sign-ins", "Wait a minute, then sign in again.")
+		return
+	}
 	q := r.URL.Query()
 	pl, ok := s.oidc.take(q.Get("state"), now)
 	bind, err := r.Cookie(s.loginCookie())

@@ -246,3 +246,23 @@ func TestReviewerSignsIn(t *testing.T) {
 		t.Errorf("/owner for a reviewer = %d", r.StatusCode)
 	}
 }
+
+// TestBadCallbacksRateLimited: failed sign-in callbacks count against the
+// client like bad links; once the limit is reached even a good callback
+// is refused.
+func TestBadCallbacksRateLimited(t *testing.T) {
+	opt, _ := withOIDC(t, "grace@acme.example", false, nil)
+	e := newEnv(t, opt)
+	b := e.browser(t, "198.51.100.50")
+	for range 10 {
+		if r := b.get("/auth/callback?state=guess&code=x"); r.StatusCode != http.StatusBadRequest {
+			t.Fatalf("bad callback = %d", r.StatusCode)
+		}
+	}
+	if r := b.signIn("/owner"); r.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("good callback after ten bad ones = %d", r.StatusCode)
+	}
+	if r := e.browser(t, "198.51.100.51").signIn("/owner"); r.StatusCode != http.StatusOK {
+		t.Errorf("another client = %d", r.StatusCode)
+	}
+}

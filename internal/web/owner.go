@@ -149,15 +149,7 @@ func ownerView(st *campaign.Status, now time.Time) ownerData {
 				Deadline: day(it.Deadline), Open: !campaign.Resolved(it, last)})
 		}
 	}
-	failed := map[string]campaign.Delivery{}
-	for _, dl := range st.Deliveries {
-		switch dl.Status {
-		case campaign.DeliveryFailed:
-			failed[dl.Recipient] = dl
-		case campaign.DeliverySent:
-			delete(failed, dl.Recipient)
-		}
-	}
+	failed := campaign.Undelivered(st.Deliveries)
 	for _, rv := range st.Reviewers {
 		if dl, ok := failed[rv.Reviewer]; ok {
 			dl.Recipient, dl.Error = text(dl.Recipient), text(dl.Error)

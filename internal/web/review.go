@@ -336,31 +336,50 @@ func decision(f formValues, it *campaign.Item, reviewer string, client netip.Add
 	return d, nil
 }
 
-// decide is POST /review/{campaign}/decide: one decision on one of the
-// session's items.
-func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
+// post is a decision form posted to a campaign the session covers, with
+// the reviewer's items in it.
+type post struct {
+	se    *session
+	id    int64
+	c     campaign.Campaign
+	items []campaign.Item
+}
+
+// readPost reads a decision post, or writes the refusal.
+func (s *Server) readPost(w http.ResponseWriter, r *http.Request) (post, bool) {
 	se, id, ok := s.reviewer(w, r)
 	if !ok {
-		return
+		return post{}, false
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
 	if err := r.ParseForm(); err != nil {
 		s.message(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
-		return
+		return post{}, false
 	}
 	c, items, _, err := s.cfg.Campaigns.ReviewerItems(r.Context(), id, se.reviewer)
 	if err != nil {
 		s.fail(w, r, "read reviewer items", err)
+		return post{}, false
+	}
+	return post{se, id, c, items}, true
+}
+
+// decide is POST /review/{campaign}/decide: one decision on one of the
+// session's items.
+func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
+	p, ok := s.readPost(w, r)
+	if !ok {
 		return
 	}
+	se, id := p.se, p.id
 	n, _ := strconv.Atoi(r.PostForm.Get("item"))
-	it := find(items, n)
+	it := find(p.items, n)
 	if it == nil {
 		s.notYours(w, r, se)
 		return
 	}
-	if c.State != campaign.StateOpen {
-		s.closed(w, r, se, id, &c)
+	if p.c.State != campaign.StateOpen {
+		s.closed(w, r, se, id, &p.c)
 		return
 	}
 	f := formOf(r)
@@ -443,20 +462,11 @@ func (s *Server) closed(w http.ResponseWriter, r *http.Request, se *session, id 
 // bulk is POST /review/{campaign}/bulk: one decision on every chosen item,
 // recorded as one bulk action.
 func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
-	se, id, ok := s.reviewer(w, r)
+	p, ok := s.readPost(w, r)
 	if !ok {
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, maxForm)
-	if err := r.ParseForm(); err != nil {
-		s.message(w, r, http.StatusBadRequest, "Bad request", "The form could not be read.")
-		return
-	}
-	c, items, _, err := s.cfg.Campaigns.ReviewerItems(r.Context(), id, se.reviewer)
-	if err != nil {
-		s.fail(w, r, "read reviewer items", err)
-		return
-	}
+	se, id, items := p.se, p.id, p.items
 	var chosen []int
 	for _, v := range r.PostForm["item"] {
 		n, _ := strconv.Atoi(v)
@@ -469,8 +479,8 @@ func (s *Server) bulk(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	slices.Sort(chosen)
-	if c.State != campaign.StateOpen {
-		s.closed(w, r, se, id, &c)
+	if p.c.State != campaign.StateOpen {
+		s.closed(w, r, se, id, &p.c)
 		return
 	}
 	f := formOf(r)
