@@ -43,10 +43,12 @@ func (a *app) demoServe(ctx context.Context, out, listen string) error {
 	if err != nil {
 		return err
 	}
-	ln, base, err := a.listen(ctx, config.Serve{Listen: listen})
+	ln, err := a.listen(ctx, config.Serve{Listen: listen})
 	if err != nil {
 		return err
 	}
+	defer ln.Close() // when something below fails before serving
+	base := ln.base
 	svc := &campaign.Service{Store: st, Notifier: outboxMailer(config.Config{}, filepath.Join(out, "outbox")), Signer: signer,
 		ReviewURL: base + "/review", Catalog: cat, Now: now, Log: a.log}
 	scan, err := st.LatestScan(ctx)

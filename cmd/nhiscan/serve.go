@@ -90,18 +90,26 @@ func (a *app) serve(ctx context.Context, catalogs []string) error {
 		if err != nil {
 			return err
 		}
-		ln, base, err := a.listen(ctx, s)
+		ln, err := a.listen(ctx, s)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stdout, "nhiscan serve: review page %s/review, owner's view %s/owner (interrupt to stop)\n", base, base)
+		fmt.Fprintf(a.stdout, "nhiscan serve: review page %s/review, owner's view %s/owner (interrupt to stop)\n", ln.base, ln.base)
 		return a.serveOn(ctx, ln, srv.Handler())
 	})
 }
 
+// listener is an open listener with the URLs it is reached at.
+type listener struct {
+	net.Listener
+	// base is the address people reach it at (public_url, else local);
+	// local is scheme://host:port as bound.
+	base, local string
+}
+
 // listen opens the configured address (TLS when a certificate is
-// configured) and returns the base URL people reach it at.
-func (a *app) listen(ctx context.Context, s config.Serve) (net.Listener, string, error) {
+// configured).
+func (a *app) listen(ctx context.Context, s config.Serve) (*listener, error) {
 	addr := s.Listen
 	if addr == "" {
 		addr = defaultListen
@@ -110,35 +118,36 @@ func (a *app) listen(ctx context.Context, s config.Serve) (net.Listener, string,
 	if s.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
 		if err != nil {
-			return nil, "", usagef("serve TLS certificate: %v", err)
+			return nil, usagef("serve TLS certificate: %v", err)
 		}
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", addr)
 	if err != nil {
-		return nil, "", fmt.Errorf("serve: %w", err)
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	scheme := "http"
 	if tlsConfig != nil {
 		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
-	base := s.PublicURL
-	if base == "" {
-		base = scheme + "://" + ln.Addr().String()
+	l := &listener{Listener: ln, base: s.PublicURL, local: scheme + "://" + ln.Addr().String()}
+	if l.base == "" {
+		l.base = l.local
 	}
-	if a.served != nil {
-		a.served(scheme + "://" + ln.Addr().String())
-	}
-	return ln, base, nil
+	return l, nil
 }
 
-// serveOn serves h on ln until ctx ends, then shuts down gracefully.
-func (a *app) serveOn(ctx context.Context, ln net.Listener, h http.Handler) error {
+// serveOn serves h on ln until ctx ends, then shuts down gracefully. The
+// served hook (tests) hears the address once it serves.
+func (a *app) serveOn(ctx context.Context, ln *listener, h http.Handler) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
+	if a.served != nil {
+		a.served(ln.local)
+	}
 	select {
 	case err := <-done:
 		return fmt.Errorf("serve: %w", err)
