@@ -242,8 +242,10 @@ func (s *Server) showReview(w http.ResponseWriter, r *http.Request, se *session,
 	d := reviewData{Campaign: newCampaignView(&c, now), Reviewer: text(se.reviewer), CanDecide: c.State == campaign.StateOpen,
 		People: people(s.cfg.People, se.reviewer, now), Single: only != 0, BulkChosen: map[int]bool{}}
 	for _, g := range groups(items, last, se.reviewer, now) {
-		if only != 0 && !g.has(only) {
-			continue
+		if only != 0 {
+			if g = g.only(only); g == nil {
+				continue
+			}
 		}
 		for _, v := range g.all() {
 			d.Total++
@@ -279,8 +281,19 @@ func (s *Server) showReview(w http.ResponseWriter, r *http.Request, se *session,
 	s.render(w, r, status, "review.html", p)
 }
 
-func (g *group) has(id int) bool {
-	return slices.ContainsFunc(g.all(), func(v *itemView) bool { return v.ID == id })
+// only is the group reduced to one of its items (nil when it lacks it).
+func (g *group) only(id int) *group {
+	for _, v := range g.all() {
+		if v.ID != id {
+			continue
+		}
+		out := &group{Head: v}
+		if v.Open {
+			out.Open = 1
+		}
+		return out
+	}
+	return nil
 }
 
 func (g *group) all() []*itemView {

@@ -78,6 +78,14 @@ func TestLinkBecomesASession(t *testing.T) {
 		"unknown, not observed: usage:credential-report: iam:GenerateCredentialReport denied", "dormant-credential", "days_unused=150",
 		"dan@acme.example has left", "Reassign to another owner", `<option value="alice@acme.example">Alice Nguyen &lt;alice@acme.example&gt;</option>`)
 	lacks(t, "review page", r.body, `id="item-8"`, "payments-runtime", `<option value="carol@acme.example"`, `<option value="dan@acme.example"`)
+	// One item on its own page, and back to it after deciding there.
+	r = b.get("/review/1/items/4")
+	contains(t, "item page", r.body, `id="item-4"`, "grant of platform-deployer on 111111111111", `name="back" value="item"`, `href="/review/1">All your items`)
+	lacks(t, "item page", r.body, `id="item-1"`, `id="item-5"`, `id="bulk"`)
+	r = b.post("/review/1/decide", url.Values{"item": {"5"}, "decision": {"reduce"}, "back": {"item"}})
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/review/1/items/5" {
+		t.Errorf("decide from the item page = %d to %q", r.StatusCode, r.Header.Get("Location"))
+	}
 
 	// The same, served over https: the cookie is Secure with the __Host-
 	// prefix, and HSTS is on.
