@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -81,9 +82,14 @@ func (s *Server) loginCookie() string {
 	return "nhiscan_login"
 }
 
-// localPath keeps a next= target on this server.
+// nextPath is what a next= target may be: a page of this server's review
+// or owner's view, in plain characters (no scheme, host, "//", escapes or
+// white space a browser would strip into another meaning).
+var nextPath = regexp.MustCompile(`^/(owner|review)(/[A-Za-z0-9_-]+)*$`)
+
+// localPath keeps a next= target on this server, or drops it.
 func localPath(p string) string {
-	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+	if !nextPath.MatchString(p) {
 		return ""
 	}
 	return p

@@ -204,13 +204,15 @@ func TestSignInRefusals(t *testing.T) {
 		t.Errorf("replayed callback = %d", r.StatusCode)
 	}
 	// next= stays on this server.
-	r = ok.get("/auth/login?next=" + url.QueryEscape("//evil.example/x"))
-	auth, _ = url.Parse(r.Header.Get("Location"))
-	resp, _ = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(auth.String())
-	resp.Body.Close()
-	back, _ = url.Parse(resp.Header.Get("Location"))
-	if r := ok.get(back.RequestURI()); !strings.Contains(r.body, `url=/owner"`) {
-		t.Errorf("next=//evil.example was followed:\n%s", r.body)
+	for _, next := range []string{"//evil.example/x", "/\t/evil.example", "/\\evil.example", "https://evil.example/owner", "javascript:alert(1)", "/owner/../../x"} {
+		r = ok.get("/auth/login?next=" + url.QueryEscape(next))
+		auth, _ = url.Parse(r.Header.Get("Location"))
+		resp, _ = (&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Get(auth.String())
+		resp.Body.Close()
+		back, _ = url.Parse(resp.Header.Get("Location"))
+		if r := ok.get(back.RequestURI()); !strings.Contains(r.body, `url=/owner"`) {
+			t.Errorf("next=%q was followed:\n%s", next, r.body)
+		}
 	}
 }
 

@@ -254,11 +254,11 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	case se != nil && se.owner:
 		http.Redirect(w, r, "/owner", http.StatusSeeOther)
 	default:
-		text := []string{"Reviewers: open the link in your review email."}
+		lines := []string{"Reviewers: open the link in your review email."}
 		if s.oidc != nil {
-			text = append(text, "Campaign owners (and reviewers, where sign-in is enabled) can sign in.")
+			lines = append(lines, "Campaign owners (and reviewers, where sign-in is enabled) can sign in.")
 		}
-		s.render(w, r, http.StatusOK, "message.html", page{Title: "nhiscan review", Data: messageData{Heading: "nhiscan review", Text: text}})
+		s.render(w, r, http.StatusOK, "message.html", page{Title: "nhiscan review", Data: messageData{Heading: "nhiscan review", Text: lines}})
 	}
 }
 
