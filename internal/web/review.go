@@ -420,7 +420,7 @@ func recorded(d *campaign.Decision) string {
 	case campaign.Reassign:
 		s += " to " + text(d.ReassignTo) + " (it has left your list)"
 	case campaign.DontKnow:
-		s += " (it has gone to your manager)"
+		s += " (it has gone up to your manager, or the fallback reviewer)"
 	case campaign.Reduce:
 		s += ": " + text(strings.Join(d.Grants, ", ")) + " to be removed"
 	}
