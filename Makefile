@@ -5,7 +5,7 @@ PKGS    ?= ./...
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.Version=$(VERSION)
 
-.PHONY: all build demo test test-short lint bench fuzz clean node-deps conformance conformance-azure
+.PHONY: all build demo test test-short lint bench fuzz screenshots clean node-deps conformance conformance-azure
 
 all: lint test build
 
@@ -66,6 +66,11 @@ bench:
 # minimising the first input it finds.
 FUZZTIME ?= 60s
 FUZZFLAGS = -run '^$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 2s
+
+# The review page's screenshots in docs/, taken by the headless-Chromium test.
+screenshots:
+	$(GO) test -count=1 -run TestBrowserReview ./internal/web/ -update-screenshots
+
 fuzz:
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecode$$' ./internal/nhi/
 	$(GO) test $(FUZZFLAGS) -fuzz '^FuzzDecode$$' ./internal/strictyaml/

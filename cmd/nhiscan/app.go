@@ -63,6 +63,11 @@ type app struct {
 	etags etagCache
 	// prog draws the terminal progress display.
 	prog *progress
+	// configFlags are the running command's flags that override keys of
+	// the configuration (serve's --listen...), validated as the file is.
+	configFlags []config.Flag
+	// served, when set, is told the address serve listens on (tests).
+	served func(addr string)
 }
 
 // run executes the command line and returns the exit code.
@@ -195,7 +200,7 @@ database, another scan running…).`,
 	completeValues(root, "log-format", func() []string { return []string{"text", "json"} })
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
-	root.AddCommand(a.campaignCmd(), a.revokeCmd())
+	root.AddCommand(a.campaignCmd(), a.revokeCmd(), a.serveCmd())
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	// Cobra adds its help and completion commands as it executes; add them
@@ -259,7 +264,7 @@ func (a *app) loadConfig() (config.Config, error) {
 			path, from = "nhiscan.yaml", ""
 		}
 	}
-	cfg, err := config.Load(path, a.getenv)
+	cfg, err := config.LoadWithFlags(path, a.getenv, a.configFlags)
 	var ce *config.Errors
 	switch {
 	case errors.As(err, &ce):

@@ -63,16 +63,7 @@ func (a *app) statusTable(st campaign.Status) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	failed := map[string]campaign.Delivery{}
-	for _, d := range st.Deliveries {
-		switch d.Status {
-		case campaign.DeliveryFailed:
-			failed[d.Recipient] = d
-		case campaign.DeliverySent:
-			delete(failed, d.Recipient)
-		}
-	}
-	if len(failed) > 0 {
+	if failed := campaign.Undelivered(st.Deliveries); len(failed) > 0 {
 		fmt.Fprintf(a.stdout, "\nundelivered notices (the next send or remind retries them):\n")
 		for _, r := range st.Reviewers {
 			if d, ok := failed[r.Reviewer]; ok {

@@ -38,7 +38,10 @@ import (
 var demoFS embed.FS
 
 func (a *app) demoCmd() *cobra.Command {
-	var out string
+	var (
+		out, listen string
+		serve       bool
+	)
 	cmd := &cobra.Command{
 		Use:   "demo",
 		Short: "Run the whole pipeline on the built-in demo organisation (no cloud account needed)",
@@ -48,13 +51,26 @@ Analyzer, API Keys) and GitHub APIs, seeded with the Acme demo organisation,
 and runs the real collectors against them. It scans a baseline, records it as
 certified, changes a few things (a new write deploy key, S3 full access on a
 certified role, a dormant access key deactivated and deleted), scans again and
-writes the database, the HTML report and the evidence pack to --out.`,
+writes the database, the HTML report and the evidence pack to --out.
+
+With --serve it then opens a live campaign and serves the review page
+(nhiscan serve) on --listen, printing one reviewer's link, until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.demo(cmd.Context(), out)
+			if serve {
+				if err := checkDemoListen(listen); err != nil {
+					return err
+				}
+			}
+			if err := a.demo(cmd.Context(), out); err != nil || !serve {
+				return err
+			}
+			return a.demoServe(cmd.Context(), out, listen)
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "nhiscan-demo", "directory for the demo's database, catalog, report and evidence")
+	cmd.Flags().BoolVar(&serve, "serve", false, "then serve the review page of a live campaign until interrupted")
+	cmd.Flags().StringVar(&listen, "listen", defaultListen, "address of the review page with --serve (a loopback address)")
 	return cmd
 }
 

@@ -41,6 +41,9 @@ var forbidden = []struct {
 		"revocation decides over the interfaces it declares (journal, controls, notifier); no database, provider SDK or network of its own"},
 	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "database/sql"},
 		"notify renders and delivers notices; it decides nothing and stores nothing"},
+	{"internal/web", []string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "cmd",
+		"modernc.org/", "database/sql", "net/smtp"},
+		"the review page decides and stores nothing itself: campaign.Service does, over the store cmd gives it"},
 }
 
 // only maps a package pattern to the only modules outside the standard
@@ -57,6 +60,7 @@ var only = []struct {
 	{"internal/textsafe", []string{mod + "internal/textsafe"}, "how a collected string is shown is standard library only, so every output can share it"},
 	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
 	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the configuration is durations, strict YAML and the bounded reader"},
+	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
 }
 
 // fakes maps each provider fake to what it may import directly besides the

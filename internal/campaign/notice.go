@@ -92,6 +92,22 @@ const (
 	DeliveryFailed = "failed"
 )
 
+// Undelivered returns, by recipient, the last failed delivery of each
+// recipient who has had no successful one since (deliveries in log order):
+// whom the next send or remind must reach.
+func Undelivered(ds []Delivery) map[string]Delivery {
+	failed := map[string]Delivery{}
+	for _, d := range ds {
+		switch d.Status {
+		case DeliveryFailed:
+			failed[d.Recipient] = d
+		case DeliverySent:
+			delete(failed, d.Recipient)
+		}
+	}
+	return failed
+}
+
 // Closing is what closing a campaign records, in one transaction.
 type Closing struct {
 	At    time.Time

@@ -29,6 +29,8 @@ type Config struct {
 	// Files are the *_file settings given, in the order of the provider
 	// sections, with where each was set (see CheckFiles).
 	Files []FileSetting
+	// Serve configures `nhiscan serve` (serve.go).
+	Serve Serve
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

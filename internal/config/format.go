@@ -21,6 +21,7 @@ type fileConfig struct {
 	Campaigns  *fileCampaigns  `yaml:"campaigns" what:"campaigns"`
 	SMTP       *fileSMTP       `yaml:"smtp" what:"smtp"`
 	Revoke     *fileRevoke     `yaml:"revoke" what:"revoke"`
+	Serve      *fileServe      `yaml:"serve" what:"serve"`
 }
 
 type fileThresholds struct {

@@ -39,6 +39,12 @@ const maxConcurrency = 256
 // Relative paths in the file (database, catalog, *_file) are resolved
 // against the file's directory.
 func Load(path string, getenv func(string) string) (Config, error) {
+	return LoadWithFlags(path, getenv, nil)
+}
+
+// LoadWithFlags is Load with a command's flags applied over the file and
+// the environment, each validated like the key it sets and named in errors.
+func LoadWithFlags(path string, getenv func(string) string, flags []Flag) (Config, error) {
 	var data []byte
 	if path != "" {
 		var err error
@@ -50,12 +56,16 @@ func Load(path string, getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("read configuration %s: %w", path, err)
 		}
 	}
-	return Parse(path, data, getenv)
+	return parse(path, data, getenv, flags)
 }
 
 // Parse is Load over the bytes of a file already read; path names the
 // file in messages and anchors its relative paths ("" means no file).
 func Parse(path string, data []byte, getenv func(string) string) (Config, error) {
+	return parse(path, data, getenv, nil)
+}
+
+func parse(path string, data []byte, getenv func(string) string, flags []Flag) (Config, error) {
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
@@ -65,6 +75,7 @@ func Parse(path string, data []byte, getenv func(string) string) (Config, error)
 		errs.Errs = decoder.Decode(path, data, &fc)
 	}
 	applyEnv(&fc, getenv, &errs)
+	applyFlags(&fc, flags, &errs)
 	v := validator{errs: &errs}
 	if path != "" {
 		v.dir = filepath.Dir(path)
@@ -340,6 +351,7 @@ func (v *validator) config(fc *fileConfig) Config {
 	}
 	v.campaignSections(fc, &cfg)
 	v.revokeSection(fc, &cfg)
+	v.serveSection(fc, &cfg)
 	if p := fc.Providers; p != nil {
 		if p.AWS != nil {
 			cfg.Providers.AWS = v.aws(p.AWS)
