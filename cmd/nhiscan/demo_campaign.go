@@ -281,7 +281,7 @@ func (d *demoRun) bulkRest(ctx context.Context) error {
 		if it.ParentID != 0 || campaign.Resolved(it, last) {
 			continue
 		}
-		if left == 0 && it.Kind == campaign.KindIdentity && campaign.EscalationTarget(d.people, d.c.Policy.Fallback, it.Reviewer, d.clock) != "" {
+		if left == 0 && it.Kind == campaign.KindIdentity && campaign.EscalationTarget(d.people, d.c.Policy.Fallback, it.Reviewer, it.Conflicted, d.clock) != "" {
 			left = it.ID
 			continue
 		}

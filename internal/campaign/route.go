@@ -171,15 +171,19 @@ func verb(attr string) string {
 }
 
 // EscalationTarget is who an overdue or "don't know" item of reviewer
-// goes to: the reviewer's manager when active, else the fallback; "" when
-// there is nobody above the reviewer.
-func EscalationTarget(people People, fallback, reviewer string, now time.Time) string {
+// goes to: the reviewer's manager when active, else the fallback; never
+// conflicted, the person the item was routed around for a conflict (who
+// may not decide it); "" when there is nobody above the reviewer.
+func EscalationTarget(people People, fallback, reviewer, conflicted string, now time.Time) string {
+	eligible := func(p nhi.Person) bool {
+		return !departed(p, now) && !strings.EqualFold(p.ID, reviewer) && !strings.EqualFold(p.ID, conflicted)
+	}
 	if p, ok := people.Lookup(reviewer); ok {
-		if m, ok := people.Lookup(p.Manager); ok && !departed(m, now) && m.ID != p.ID {
+		if m, ok := people.Lookup(p.Manager); ok && eligible(m) {
 			return m.ID
 		}
 	}
-	if f, ok := people.Lookup(fallback); ok && !departed(f, now) && !strings.EqualFold(f.ID, reviewer) {
+	if f, ok := people.Lookup(fallback); ok && eligible(f) {
 		return f.ID
 	}
 	return ""

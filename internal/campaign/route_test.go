@@ -123,14 +123,18 @@ func TestRouteSingleReviewer(t *testing.T) {
 
 func TestEscalationTarget(t *testing.T) {
 	people := campaign.NewPeople(testCatalog().People)
-	for _, tc := range []struct{ reviewer, fallback, want string }{
-		{"alice@acme.example", "grace@acme.example", "carol@acme.example"},
-		{"grace@acme.example", "liam@acme.example", "liam@acme.example"}, // no manager: fallback
-		{"grace@acme.example", "grace@acme.example", ""},                 // nobody above
-		{"bob@acme.example", "", "liam@acme.example"},
-		{"someone@else.example", "grace@acme.example", "grace@acme.example"},
+	for _, tc := range []struct{ reviewer, fallback, conflicted, want string }{
+		{"alice@acme.example", "grace@acme.example", "", "carol@acme.example"},
+		{"grace@acme.example", "liam@acme.example", "", "liam@acme.example"}, // no manager: fallback
+		{"grace@acme.example", "grace@acme.example", "", ""},                 // nobody above
+		{"bob@acme.example", "", "", "liam@acme.example"},
+		{"someone@else.example", "grace@acme.example", "", "grace@acme.example"},
+		// alice reviews carol's own token (carol is conflicted): escalation
+		// skips carol, her manager, for the fallback.
+		{"alice@acme.example", "grace@acme.example", "carol@acme.example", "grace@acme.example"},
+		{"alice@acme.example", "carol@acme.example", "carol@acme.example", ""},
 	} {
-		if got := campaign.EscalationTarget(people, tc.fallback, tc.reviewer, t0); got != tc.want {
+		if got := campaign.EscalationTarget(people, tc.fallback, tc.reviewer, tc.conflicted, t0); got != tc.want {
 			t.Errorf("EscalationTarget(%s, fallback %s) = %q, want %q", tc.reviewer, tc.fallback, got, tc.want)
 		}
 	}

@@ -116,7 +116,7 @@ func (s *Service) escalations(st *state) (asg []Assignment, stuck []int) {
 		if !EscalationDue(&st.c.Policy, it, now) || Resolved(it, st.last) {
 			continue
 		}
-		to := EscalationTarget(people, st.c.Policy.Fallback, it.Reviewer, now)
+		to := EscalationTarget(people, st.c.Policy.Fallback, it.Reviewer, it.Conflicted, now)
 		if to == "" {
 			stuck = append(stuck, it.ID)
 			continue

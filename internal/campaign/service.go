@@ -342,7 +342,7 @@ func (s *Service) prepare(st *state, ds []Decision) ([]Decision, []Assignment, [
 			d.ReassignTo = canonical(people, d.ReassignTo)
 			asg = append(asg, handOn(items, it, d.ReassignTo, AssignReassign, d.Reviewer, d.At))
 		case DontKnow:
-			to := EscalationTarget(people, st.c.Policy.Fallback, it.Reviewer, now)
+			to := EscalationTarget(people, st.c.Policy.Fallback, it.Reviewer, it.Conflicted, now)
 			if to == "" {
 				fail(fmt.Errorf("item %d: %w: nobody above %s to escalate to; reassign it instead", it.ID, ErrInvalid, it.Reviewer))
 				continue

@@ -127,7 +127,7 @@ func TestOwnerSignsIn(t *testing.T) {
 	checkPage(t, "owner campaign", r.body)
 	contains(t, "owner campaign", r.body,
 		"<dt>Items</dt><dd>13</dd>", "<dt>Certified</dt><dd>5</dd>", "<dt>Revoked</dt><dd>2</dd>", "<dt>Overdue</dt><dd>6</dd>",
-		"Reviewers (2 overdue)", `<th scope="row">grace@acme.example</th><td>4</td><td>4</td><td>4 <span class="badge late">overdue</span>`,
+		"Reviewers (1 overdue)", `<th scope="row">grace@acme.example</th><td>6</td><td>6</td><td>6 <span class="badge late">overdue</span>`,
 		"<h2>Escalations</h2>", "<tr><td>8</td><td>payments-runtime</td><td>grace@acme.example</td><td>2026-11-16</td><td>open</td></tr>",
 		"certified", "deploys production", "203.0.113.5", `<span class="badge">bulk</span>`, "revoked", "dan left")
 	lacks(t, "owner campaign", r.body, "<script>alert", "client-secret-value")
