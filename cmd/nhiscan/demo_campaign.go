@@ -103,7 +103,7 @@ func (a *app) newDemoRun(st *store.Store, cat *catalog.Catalog, out string) (*de
 	if err != nil {
 		return nil, err
 	}
-	mailer := &notify.Mailer{From: "nhiscan <nhiscan@acme.example>", Transports: []notify.Transport{&notify.Outbox{Dir: d.outbox}}}
+	mailer := &notify.Mailer{From: demoMailFrom, Transports: []notify.Transport{&notify.Outbox{Dir: d.outbox}}}
 	if cfg, err := a.loadConfig(); err == nil && cfg.SMTP != nil {
 		m, err := a.smtpMailer(cfg.SMTP)
 		if err != nil {
@@ -307,3 +307,6 @@ func (d *demoRun) bulkRest(ctx context.Context) error {
 	}
 	return nil
 }
+
+// demoMailFrom is the sender of the demo's campaign and revocation notices.
+const demoMailFrom = "nhiscan <nhiscan@acme.example>"

@@ -11,6 +11,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/duration"
+	"github.com/nhiscan/nhiscan/internal/notify"
 	"github.com/nhiscan/nhiscan/internal/revoke"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
@@ -173,7 +174,8 @@ func (d *demoRevocation) apply(ctx context.Context, day int, p revoke.Plan, exec
 	if err != nil {
 		return err
 	}
-	x := &revoke.Executor{Journal: d.st, Controls: controlsFor(d.org.controls, &inv), Notifier: noticeOutbox{dir: filepath.Join(d.out, "notices")},
+	x := &revoke.Executor{Journal: d.st, Controls: controlsFor(d.org.controls, &inv), Notifier: &notify.RevokeMailer{From: demoMailFrom, Now: d.a.now,
+		Transports: []notify.Transport{&notify.Outbox{Dir: filepath.Join(d.out, "notices")}}},
 		Now: d.a.now, Approver: demoApprover, Reason: "CHG-2026-118 Q4 NHI clean-up", Execute: execute}
 	rep, err := x.Apply(ctx, &p)
 	if err != nil {

@@ -248,7 +248,7 @@ func checkDemoRevocation(t *testing.T, c *cli, stdout, out, db string) {
 			t.Errorf("demo output lacks %q", want)
 		}
 	}
-	if n, _ := filepath.Glob(filepath.Join(out, "notices", "plan-1-*.txt")); len(n) == 0 {
+	if n, _ := filepath.Glob(filepath.Join(out, "notices", "*-revoke-notice-*.eml")); len(n) == 0 {
 		t.Error("no notice in the notices folder")
 	}
 	rem, err := os.ReadFile(filepath.Join(out, "evidence", reports.FileRemediation))

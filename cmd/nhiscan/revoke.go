@@ -6,11 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -21,6 +18,7 @@ import (
 	"github.com/nhiscan/nhiscan/collectors/github"
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/notify"
 	"github.com/nhiscan/nhiscan/internal/revoke"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
@@ -190,49 +188,20 @@ func controlsFor(set *controlSet, inv *nhi.Inventory) func(nhi.Provider) (revoke
 // before its journal row (the process tests stop the process there).
 var revokeAfterAct func(*revoke.Action)
 
-// noticeOutbox writes the notify stage's notices, one text file per owner
-// and plan, into a folder the operator sends them from (or a mail relay
-// picks them up).
-type noticeOutbox struct{ dir string }
-
-func (o noticeOutbox) Notify(_ context.Context, n revoke.Notice) error {
-	if err := os.MkdirAll(o.dir, 0o700); err != nil {
-		return err
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "To: %s\nSubject: nhiscan: %d credential(s) or identities you own will be revoked, from %s\n\n", reports.TermText(n.Owner), len(n.Actions), dateOnly(n.DisableFrom))
-	fmt.Fprintf(&b, "Revocation plan %d announces the following, from %s at the earliest, unless the\n", n.PlanID, dateOnly(n.DisableFrom))
-	fmt.Fprintf(&b, "decision is revisited. Reply to your security team to keep one, with a reason.\n\n")
-	for _, a := range n.Actions {
-		fmt.Fprintf(&b, "- %s %s: %s\n", a.Provider, reports.TermText(a.Scope), reports.TermText(a.Label()))
-		if a.Then != "" {
-			fmt.Fprintf(&b, "    will be %s\n", reports.TermText(a.Then))
+// revokeNotifier sends the notify stage's notices as email: always into
+// the outbox folder (.eml files, the record of what was sent) and, when an
+// smtp section is configured, through the mail server too.
+func (a *app) revokeNotifier(cfg config.Config, outbox string) (*notify.RevokeMailer, error) {
+	m := &notify.RevokeMailer{From: outboxMailer(cfg, outbox).From, Now: a.now,
+		Transports: []notify.Transport{&notify.Outbox{Dir: outbox}}}
+	if cfg.SMTP != nil {
+		sm, err := a.smtpMailer(cfg.SMTP)
+		if err != nil {
+			return nil, err
 		}
-		for _, r := range a.Reasons {
-			fmt.Fprintf(&b, "    because: %s (%s)\n", reports.TermText(r.Text), reports.TermText(r.Ref))
-		}
+		m.Transports = append(m.Transports, sm.Transports...)
 	}
-	name := fmt.Sprintf("plan-%d-%s.txt", n.PlanID, fileSafeName(n.Owner))
-	return os.WriteFile(filepath.Join(o.dir, name), []byte(b.String()), 0o600)
-}
-
-func dateOnly(t time.Time) string { return t.UTC().Format(time.DateOnly) }
-
-// fileSafeName keeps letters, digits, '.', '-', '_' and '@' of s.
-func fileSafeName(s string) string {
-	out := []rune{}
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-', r == '_', r == '@':
-			out = append(out, r)
-		default:
-			out = append(out, '_')
-		}
-	}
-	if len(out) == 0 {
-		return "unknown"
-	}
-	return string(out)
+	return m, nil
 }
 
 // approverAddress checks --approver: a plain email address.

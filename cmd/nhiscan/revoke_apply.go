@@ -44,8 +44,10 @@ shows done is never taken again, so a rerun (after a crash, a failure or a
 refusal) resumes where the last one stopped. Without --execute nothing is
 changed: every target is re-read and the run says what it would do.
 
-A notify-stage plan writes one notice per owner into --outbox (default: the
-folder revoke-notices beside the database).
+A notify-stage plan emails one notice per owner through the configured smtp
+server, and keeps a copy of each message (.eml) in --outbox (default: the
+folder revoke-notices beside the database); without an smtp section the
+outbox copy is the only delivery, for the operator to send on.
 
 Exit codes: 0 done (or a dry run); 1 an action was refused or not verified;
 2 usage; 3 a provider failed (journaled; a rerun retries it).`,
@@ -53,7 +55,7 @@ Exit codes: 0 done (or a dry run); 1 an action was refused or not verified;
 		RunE: func(cmd *cobra.Command, _ []string) error { return a.revokeRun(cmd.Context(), o, revoke.PhaseApply) },
 	}
 	o.flags(cmd)
-	cmd.Flags().StringVar(&o.outbox, "outbox", "", "folder for the notify stage's notices (default: revoke-notices beside the database)")
+	cmd.Flags().StringVar(&o.outbox, "outbox", "", "folder for copies of the notify stage's notices, .eml (default: revoke-notices beside the database)")
 	return cmd
 }
 
@@ -77,13 +79,17 @@ func (a *app) revokeRun(ctx context.Context, o runOptions, phase revoke.Phase) e
 		if err != nil {
 			return err
 		}
-		return a.runPlan(ctx, st, &p, a.configControls(cfg, nil), o, phase)
+		notifier, err := a.revokeNotifier(cfg, o.outbox)
+		if err != nil {
+			return err
+		}
+		return a.runPlan(ctx, st, &p, a.configControls(cfg, nil), notifier, o, phase)
 	})
 }
 
 // runPlan runs the executor over one plan, under the revocation lock when
 // it acts, and prints the outcomes.
-func (a *app) runPlan(ctx context.Context, st *store.Store, p *revoke.Plan, set *controlSet, o runOptions, phase revoke.Phase) error {
+func (a *app) runPlan(ctx context.Context, st *store.Store, p *revoke.Plan, set *controlSet, notifier revoke.Notifier, o runOptions, phase revoke.Phase) error {
 	if o.execute {
 		unlock, err := st.LockRevoke()
 		if err != nil {
@@ -95,7 +101,7 @@ func (a *app) runPlan(ctx context.Context, st *store.Store, p *revoke.Plan, set 
 	if err != nil {
 		return fmt.Errorf("plan %d: scan %d: %w", p.ID, p.ScanID, err)
 	}
-	x := &revoke.Executor{Journal: st, Controls: controlsFor(set, &inv), Notifier: noticeOutbox{dir: o.outbox}, Now: a.now,
+	x := &revoke.Executor{Journal: st, Controls: controlsFor(set, &inv), Notifier: notifier, Now: a.now,
 		Approver: o.approver, Reason: o.reason, Execute: o.execute, AfterAct: revokeAfterAct}
 	var rep revoke.Report
 	if phase == revoke.PhaseRollback {
@@ -110,7 +116,7 @@ func (a *app) runPlan(ctx context.Context, st *store.Store, p *revoke.Plan, set 
 		return err
 	}
 	if p.Stage == revoke.StageNotify && o.execute && rep.Count(revoke.OutcomeDone) > 0 {
-		fmt.Fprintf(a.stdout, "notices written to %s\n", o.outbox)
+		fmt.Fprintf(a.stdout, "notices sent; copies in %s\n", o.outbox)
 	}
 	return a.printOutcomes(rep)
 }

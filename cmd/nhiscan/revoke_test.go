@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
+	"github.com/nhiscan/nhiscan/internal/notify/smtptest"
 	"github.com/nhiscan/nhiscan/internal/revoke"
 )
 
@@ -265,9 +266,16 @@ func TestRevokeStagesCLI(t *testing.T) {
 	n := o.plan(t, "notify")
 	outbox := filepath.Join(o.c.dir, "notices")
 	o.run(t, exitOK, "revoke", "apply", "--plan", fmt.Sprint(n.ID), "--approver", "dana.ops@acme.example", "--execute", "--outbox", outbox)
-	notice, err := os.ReadFile(filepath.Join(outbox, fmt.Sprintf("plan-%d-henry.adams@acme.example.txt", n.ID)))
-	if err != nil || !strings.Contains(string(notice), staleKey) || strings.Contains(string(notice), usedKey) {
+	notice, err := os.ReadFile(filepath.Join(outbox, "001-revoke-notice-henry.adams@acme.example.eml"))
+	if err != nil || !strings.Contains(string(notice), staleKey) || strings.Contains(string(notice), usedKey) ||
+		!strings.Contains(string(notice), fmt.Sprintf("X-Nhiscan-Plan: %d", n.ID)) {
 		t.Fatalf("notice: %v\n%s", err, notice)
+	}
+	// A rerun of the applied plan sends nothing again (the journal says done).
+	before, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	rerun := o.run(t, exitOK, "revoke", "apply", "--plan", fmt.Sprint(n.ID), "--approver", "dana.ops@acme.example", "--execute", "--outbox", outbox)
+	if files, _ := filepath.Glob(filepath.Join(outbox, "*.eml")); len(files) != len(before) || !strings.Contains(rerun, "already-done") {
+		t.Fatalf("rerun of a notify plan: %d notices in the outbox, %d before\n%s", len(files), len(before), rerun)
 	}
 	o.c.now = o.c.now.Add(8 * 24 * time.Hour)
 	o.run(t, exitOK, "scan")
@@ -313,5 +321,37 @@ func TestRevokeUsageErrors(t *testing.T) {
 	}
 	if out := o.run(t, exitOK, "revoke", "plan", "--stage", "disable"); !strings.Contains(out, "nothing to plan") {
 		t.Errorf("policies off, no campaign:\n%s", out)
+	}
+}
+
+// TestRevokeNoticeEmail: with an smtp section, the notify stage emails each
+// owner through the server and keeps a copy in the outbox; a rerun sends
+// nothing again.
+func TestRevokeNoticeEmail(t *testing.T) {
+	srv := smtptest.Start(t, smtptest.Options{})
+	o := newRevokeOrg(t, fmt.Sprintf("  policies:\n    dormant: { after: 180d }\nsmtp:\n  host: %s\n  port: %d\n  tls: none\n  from: nhiscan <nhiscan@acme.example>\n",
+		srv.Host, srv.Port))
+	o.run(t, exitOK, "scan")
+	n := o.plan(t, "notify")
+	outbox := filepath.Join(o.c.dir, "notices")
+	for range 2 {
+		o.run(t, exitOK, "revoke", "apply", "--plan", fmt.Sprint(n.ID), "--approver", "dana.ops@acme.example", "--execute", "--outbox", outbox)
+	}
+	copies, _ := filepath.Glob(filepath.Join(outbox, "*.eml"))
+	msgs := srv.Messages()
+	if len(msgs) == 0 || len(msgs) != len(copies) {
+		t.Fatalf("%d messages by SMTP, %d copies in the outbox", len(msgs), len(copies))
+	}
+	var henry bool
+	for _, m := range msgs {
+		if len(m.To) == 1 && m.To[0] == "henry.adams@acme.example" {
+			henry = true
+			if !strings.Contains(string(m.Data), staleKey) || strings.Contains(string(m.Data), usedKey) {
+				t.Errorf("henry's notice names the wrong key:\n%s", m.Data)
+			}
+		}
+	}
+	if !henry {
+		t.Errorf("no notice to henry.adams@acme.example: %+v", msgs)
 	}
 }

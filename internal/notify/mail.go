@@ -19,7 +19,13 @@ import (
 type Transport interface {
 	// Name names the transport in the delivery log (smtp, outbox).
 	Name() string
-	Send(ctx context.Context, m *gomail.Msg, n *campaign.Notice) error
+	Send(ctx context.Context, m *gomail.Msg, l Label) error
+}
+
+// Label names a message for a transport that files it: its kind (invite,
+// reminder, escalation, revoke-notice) and its recipient's address.
+type Label struct {
+	Kind, To string
 }
 
 // Mailer turns notices into email and hands them to its transports. It
@@ -43,7 +49,7 @@ func (m *Mailer) Notify(ctx context.Context, n *campaign.Notice) (campaign.Recei
 	var errs []error
 	for _, t := range m.Transports {
 		names = append(names, t.Name())
-		if err := t.Send(ctx, msg, n); err != nil {
+		if err := t.Send(ctx, msg, Label{Kind: string(n.Kind), To: n.To.Address}); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", t.Name(), err))
 		}
 	}

@@ -13,8 +13,6 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
-
-	"github.com/nhiscan/nhiscan/internal/campaign"
 )
 
 // TLS modes of an SMTP transport.
@@ -86,7 +84,7 @@ func IsLoopback(host string) bool {
 func (s *SMTP) Name() string { return "smtp" }
 
 // Send delivers one message.
-func (s *SMTP) Send(ctx context.Context, m *gomail.Msg, _ *campaign.Notice) error {
+func (s *SMTP) Send(ctx context.Context, m *gomail.Msg, _ Label) error {
 	opts := []gomail.Option{gomail.WithPort(s.cfg.Port), gomail.WithTimeout(s.cfg.Timeout),
 		gomail.WithTLSConfig(&tls.Config{ServerName: s.cfg.Host, RootCAs: s.cfg.RootCAs, MinVersion: tls.VersionTLS12})}
 	switch s.cfg.TLS {
@@ -125,7 +123,7 @@ type Outbox struct {
 func (o *Outbox) Name() string { return "outbox" }
 
 // Send writes <n>-<kind>-<recipient>.eml.
-func (o *Outbox) Send(_ context.Context, m *gomail.Msg, n *campaign.Notice) error {
+func (o *Outbox) Send(_ context.Context, m *gomail.Msg, l Label) error {
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
@@ -133,7 +131,7 @@ func (o *Outbox) Send(_ context.Context, m *gomail.Msg, n *campaign.Notice) erro
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
 	}
-	name := fmt.Sprintf("%03d-%s-%s.eml", len(existing)+1, n.Kind, fileSafe(n.To.Address))
+	name := fmt.Sprintf("%03d-%s-%s.eml", len(existing)+1, fileSafe(l.Kind), fileSafe(l.To))
 	f, err := os.OpenFile(filepath.Join(o.Dir, name), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("outbox: %w", err)
