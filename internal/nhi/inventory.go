@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nhiscan/nhiscan/internal/textsafe"
 )
 
 // SchemaVersion is the version of the JSON inventory format this package
@@ -390,10 +392,18 @@ func Encode(w io.Writer, inv Inventory) error {
 	if len(inv.Identities) == 0 {
 		inv.Identities = nil
 	}
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(inv)
+	if err := enc.Encode(inv); err != nil {
+		return err
+	}
+	// C1 controls, DEL and bidi overrides become \u escapes: the same
+	// strings when read back, never raw in the file (a snapshot.json
+	// opened in a terminal or editor cannot be re-ordered or drive it).
+	_, err := w.Write(textsafe.JSON(b.Bytes()))
+	return err
 }
 
 // Hash returns the SHA-256 of the inventory's canonical JSON form, hex.

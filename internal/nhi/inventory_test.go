@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -205,5 +206,37 @@ func TestEncodeEmptyLists(t *testing.T) {
 	}
 	if !strings.Contains(b.String(), `"identities": null`) {
 		t.Errorf("empty identities not encoded as null:\n%s", b.String())
+	}
+}
+
+// TestEncodeWritesNoRawUnsafeCharacter: C1 controls, DEL and bidi controls
+// in collected strings are \u escapes in the JSON form, which reads back as
+// the same strings.
+func TestEncodeWritesNoRawUnsafeCharacter(t *testing.T) {
+	inv := sample()
+	hostile := "\u202eevil#name18\u009b[31m\x7f\u2066"
+	inv.Identities[0].Name = hostile
+	var b bytes.Buffer
+	if err := nhi.Encode(&b, inv); err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"\u202e", "\u009b", "\x7f", "\u2066"} {
+		if strings.Contains(b.String(), raw) {
+			t.Errorf("raw %q in the JSON form", raw)
+		}
+	}
+	if !strings.Contains(b.String(), `\u202eevil#name18\u009b[31m\u007f\u2066`) {
+		t.Errorf("escapes missing:\n%s", b.String())
+	}
+	back, err := nhi.Decode(bytes.NewReader(b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, id := range back.Identities {
+		names = append(names, id.Name)
+	}
+	if !slices.Contains(names, hostile) {
+		t.Errorf("names read back: %q", names)
 	}
 }
