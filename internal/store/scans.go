@@ -145,13 +145,9 @@ func (s *Store) beginLocked(ctx context.Context, meta ScanMeta) (int64, error) {
 	if err := markInterrupted(ctx, tx, s.now()); err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO scans (status, started, tool_version, catalog_hash, source)
-		VALUES ('running', ?, ?, ?, ?)`, formatTime(meta.Started), meta.ToolVersion, meta.CatalogHash, meta.Source)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO scans (status, started, tool_version, catalog_hash, source)
+		VALUES ('running', ?, ?, ?, ?) RETURNING id`, formatTime(meta.Started), meta.ToolVersion, meta.CatalogHash, meta.Source).Scan(&id); err != nil {
 		return 0, err
 	}
 	if err := appendAudit(ctx, tx, AuditEntry{
