@@ -461,7 +461,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []campaign.Delivery) er
 				return errors.New("time and key are required")
 			}
 			_, err := ins.ExecContext(ctx, d.CampaignID, d.Key, d.Recipient, string(d.Kind), d.Transport, d.Status, d.MessageID, d.Error, formatTime(d.At))
-			if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+			if uniqueViolation(err) {
 				return fmt.Errorf("%q: %w", d.Key, ErrDelivered)
 			}
 			if err != nil {

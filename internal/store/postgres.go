@@ -107,14 +107,21 @@ type pgInfo struct {
 	writerKey, txKey, revKy int64
 }
 
-// pgLock is a session advisory lock held on a dedicated connection.
-type pgLock struct{ conn *pgx.Conn }
+// pgLock is a session advisory lock held on a dedicated connection. It is
+// released explicitly, so the next taker finds it free at once, and in any
+// case when the connection ends.
+type pgLock struct {
+	conn *pgx.Conn
+	key  int64
+}
 
 func (l *pgLock) unlock() error {
 	if l == nil || l.conn == nil {
 		return nil
 	}
-	err := l.conn.Close(context.Background())
+	ctx := context.Background()
+	_, err := l.conn.Exec(ctx, "SELECT pg_advisory_unlock($1)", l.key)
+	err = errors.Join(err, l.conn.Close(ctx))
 	l.conn = nil
 	return err
 }
@@ -204,7 +211,7 @@ func openPostgresWriter(ctx context.Context, cfg Config) (*Store, error) {
 		}
 		return nil, pgLockHeldErr(ctx, cfg, info.schema)
 	}
-	lock := &pgLock{conn: conn}
+	lock := &pgLock{conn: conn, key: info.writerKey}
 	db := pgDB(info, false)
 	s := &Store{db: db, path: cfg.Path, now: cfg.Now, pg: info, lock: lock}
 	if err := s.initPostgresWriter(ctx); err != nil {
@@ -303,6 +310,6 @@ func (s *Store) lockRevokePG(ctx context.Context) (unlock func(), err error) {
 		}
 		return nil, fmt.Errorf("revoke: %w", ErrRevokeRunning)
 	}
-	l := &pgLock{conn: conn}
+	l := &pgLock{conn: conn, key: info.revKy}
 	return func() { l.unlock() }, nil
 }

@@ -2,11 +2,16 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"strconv"
 	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // The PostgreSQL dialect layer. The store's queries are written once, in
@@ -65,9 +70,14 @@ func (c *pgConn) Begin() (driver.Tx, error) {
 	return c.BeginTx(context.Background(), driver.TxOptions{})
 }
 
-// BeginTx begins a transaction; a read-write one waits for the write lock,
-// which PostgreSQL releases at commit or rollback.
+// BeginTx begins a transaction. A read-only one reads one snapshot
+// (repeatable read), as an SQLite read transaction does, so the audit head
+// and the entries it reads agree; a read-write one waits for the write
+// lock, which PostgreSQL releases at commit or rollback.
 func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	if opts.ReadOnly && opts.Isolation == driver.IsolationLevel(sql.LevelDefault) {
+		opts.Isolation = driver.IsolationLevel(sql.LevelRepeatableRead)
+	}
 	tx, err := c.Conn.BeginTx(ctx, opts)
 	if err != nil || opts.ReadOnly || c.txLock == 0 {
 		return tx, err
@@ -77,6 +87,17 @@ func (c *pgConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx,
 		return nil, err
 	}
 	return tx, nil
+}
+
+// uniqueViolation reports whether err is a unique constraint violation on
+// either engine.
+func uniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code == "23505"
+	}
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || strings.Contains(se.Error(), "UNIQUE constraint failed"))
 }
 
 // rebind turns "?" placeholders into "$1", "$2"… and "?NNN" into "$NNN",
