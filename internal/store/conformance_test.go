@@ -62,6 +62,7 @@ var conformance = []struct {
 	{"ScansStoredBeforeFindingsHashes", TestScansStoredBeforeFindingsHashes},
 	{"ReaderOfPostgres", testReaderOfPostgres},
 	{"PostgresSchemaOfAnotherProgram", testPostgresSchemaOfAnotherProgram},
+	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
 }
 
 // postgresBase is the DSN of the test PostgreSQL server: NHISCAN_TEST_POSTGRES,
