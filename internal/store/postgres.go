@@ -45,18 +45,6 @@ func IsPostgres(database string) bool {
 	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }
 
-// DSNPassword reports whether a PostgreSQL DSN carries a password, which
-// belongs in PGPASSFILE or a DSN file, never in a configuration file.
-func DSNPassword(dsn string) bool {
-	u, err := url.Parse(dsn)
-	if err != nil {
-		return strings.Contains(dsn, "password=")
-	}
-	if _, ok := u.User.Password(); ok {
-		return true
-	}
-	return u.Query().Has("password")
-}
 
 // RedactDSN returns a database name fit for messages: an SQLite path as it
 // is, a PostgreSQL DSN without its password.
