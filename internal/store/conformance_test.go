@@ -1,19 +1,13 @@
 package store_test
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/internal/store/storetest"
 )
 
 // The store conformance suite. Every test listed in conformance runs on
@@ -65,27 +59,9 @@ var conformance = []struct {
 	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
 }
 
-// postgresBase is the DSN of the test PostgreSQL server: NHISCAN_TEST_POSTGRES,
-// which .ci/run sets. Without it the PostgreSQL half is skipped, visibly,
-// except in CI, where that is a failure.
-func postgresBase(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("NHISCAN_TEST_POSTGRES")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			tb.Fatal("PostgreSQL half not run: NHISCAN_TEST_POSTGRES is not set in CI (.ci/run sets it)")
-		}
-		tb.Skip("PostgreSQL half skipped: NHISCAN_TEST_POSTGRES not set; .ci/run sets it")
-	}
-	if !store.IsPostgres(dsn) {
-		tb.Fatalf("NHISCAN_TEST_POSTGRES must be a postgres:// URL, got %q", store.RedactDSN(dsn))
-	}
-	return dsn
-}
-
 // TestPostgres runs the conformance suite against PostgreSQL.
 func TestPostgres(t *testing.T) {
-	postgresBase(t)
+	storetest.PostgresBase(t)
 	for _, c := range conformance {
 		t.Run(c.name, c.fn)
 	}
@@ -103,43 +79,7 @@ func newPath(tb testing.TB) string {
 	if !onPostgres(tb) {
 		return filepath.Join(tb.TempDir(), "nhiscan.db")
 	}
-	return newSchema(tb, postgresBase(tb))
-}
-
-// newSchema creates an empty schema and returns base with its search_path.
-func newSchema(tb testing.TB, base string) string {
-	tb.Helper()
-	ctx := context.Background()
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "t_" + hex.EncodeToString(b)
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("PostgreSQL: %v", err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			tb.Errorf("PostgreSQL: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	return storetest.Schema(tb)
 }
 
 // rawDB opens the database directly, bypassing the store: the SQLite file,
