@@ -87,4 +87,3 @@ func testSchemaMatchesSQLite(t *testing.T) {
 		t.Errorf("schemas differ (-sqlite +postgres):\n%s", diff)
 	}
 }
-

@@ -45,7 +45,6 @@ func IsPostgres(database string) bool {
 	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
 }
 
-
 // RedactDSN returns a database name fit for messages: an SQLite path as it
 // is, a PostgreSQL DSN without its password.
 func RedactDSN(database string) string {
