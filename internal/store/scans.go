@@ -332,7 +332,14 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		return err
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	// One connection holds the transaction, so that PostgreSQL's COPY runs
+	// inside it (bulk.go).
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
@@ -354,7 +361,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
-	counts, findingsHash, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
+	counts, findingsHash, err := updateFindings(ctx, tx, s.bulkFor(conn, tx), scanID, seenAt, &inv, prepared, in.Lifecycle)
 	if err != nil {
 		return err
 	}
