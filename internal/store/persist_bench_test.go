@@ -56,7 +56,13 @@ func BenchmarkPersistScan(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e9, "s/scan")
 	}
-	rows := sync.OnceValues(func() (string, error) { return dumpRows(ctx, fs) })
+	rows := sync.OnceValues(func() (string, error) {
+		dir, err := dumpRows(ctx, fs)
+		if dir != "" {
+			b.Cleanup(func() { os.RemoveAll(dir) })
+		}
+		return dir, err
+	})
 	b.Run("sqlite/nhiscan", func(b *testing.B) {
 		persist(b, func(b *testing.B) string { return filepath.Join(b.TempDir(), "bench.db") })
 	})
@@ -159,7 +165,7 @@ func dumpRows(ctx context.Context, fs []nhi.Finding) (string, error) {
 	path := filepath.Join(dir, "source.db")
 	st, err := store.OpenConfig(ctx, store.Config{Path: path, Now: (&clock{t: t0}).now})
 	if err != nil {
-		return "", err
+		return dir, err
 	}
 	id, err := st.BeginScan(ctx, store.ScanMeta{Started: t0})
 	if err == nil {
@@ -169,7 +175,7 @@ func dumpRows(ctx context.Context, fs []nhi.Finding) (string, error) {
 		err = cerr
 	}
 	if err != nil {
-		return "", err
+		return dir, err
 	}
 	for _, t := range benchTables {
 		// CAST: bodies are stored as blobs, which the shell would write as

@@ -58,6 +58,18 @@
 // apply or rollback runs at a time under LockRevoke, and an action is
 // journaled done at most once per phase.
 //
+// The same Store runs on PostgreSQL (postgres.go, jackc/pgx/v5) when
+// Config.Path is a postgres:// DSN: the history lives in the DSN's schema,
+// built by migrations_postgres/ (the same numbers, tables and columns as
+// migrations/, with PL/pgSQL triggers refusing the same edits), and the
+// same queries run through a dialect layer below database/sql
+// (postgres_driver.go: placeholders, write serialisation). The file lock
+// becomes a session advisory lock held by a writer for its life; read-only
+// opens set default_transaction_read_only. FinishScan appends its rows with
+// COPY on PostgreSQL and multi-row INSERTs on SQLite (bulk.go). Engine and
+// PostgresDSN tell a component that shares the database (the job queue)
+// where it is.
+//
 // The store never holds a secret value: inventories and findings are metadata
 // only, and the store logs nothing. All times are stored as RFC 3339 UTC text
 // and read back as UTC.
