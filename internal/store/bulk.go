@@ -19,6 +19,22 @@ import (
 // bulkInsert appends rows (each len(cols) values) to table.
 type bulkInsert func(ctx context.Context, table string, cols []string, rows [][]any) error
 
+// beginOnConn begins a transaction on a connection of its own, so that
+// PostgreSQL's COPY on that connection runs inside it. The caller rolls
+// back or commits the transaction, then closes the connection.
+func (s *Store) beginOnConn(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return conn, tx, nil
+}
+
 // bulkFor returns the bulk writer of a transaction begun on conn.
 func (s *Store) bulkFor(conn *sql.Conn, tx *sql.Tx) bulkInsert {
 	if s.pg != nil {

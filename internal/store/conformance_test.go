@@ -15,10 +15,7 @@ import (
 // schema of its own. The tests left out are SQLite's alone: a file that is
 // not a database, a damaged page, a read-only directory, a file lock, a
 // process killed while it holds a file.
-var conformance = []struct {
-	name string
-	fn   func(*testing.T)
-}{
+var conformance = []conformanceTest{
 	{"AuditIntactChainVerifies", TestAuditIntactChainVerifies},
 	{"AuditTriggersRefuseUpdateAndDelete", TestAuditTriggersRefuseUpdateAndDelete},
 	{"AuditTamperingIsDetected", TestAuditTamperingIsDetected},
@@ -57,6 +54,12 @@ var conformance = []struct {
 	{"ReaderOfPostgres", testReaderOfPostgres},
 	{"PostgresSchemaOfAnotherProgram", testPostgresSchemaOfAnotherProgram},
 	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
+}
+
+// conformanceTest is one test of the suite.
+type conformanceTest struct {
+	name string
+	fn   func(*testing.T)
 }
 
 // TestPostgres runs the conformance suite against PostgreSQL.

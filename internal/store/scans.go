@@ -332,17 +332,11 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		return err
 	}
 
-	// One connection holds the transaction, so that PostgreSQL's COPY runs
-	// inside it (bulk.go).
-	conn, err := s.db.Conn(ctx)
+	conn, tx, err := s.beginOnConn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
 	defer tx.Rollback()
 	var startedText string
 	if err := tx.QueryRowContext(ctx, "SELECT started FROM scans WHERE id = ? AND status = 'running'", scanID).Scan(&startedText); err != nil {
