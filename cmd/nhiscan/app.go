@@ -193,7 +193,7 @@ database, another scan running…).`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: $NHISCAN_CONFIG, else ./nhiscan.yaml if present)")
-	pf.StringVar(&a.dbPath, "db", "", "SQLite database file (default: config 'database', else nhiscan.db)")
+	pf.StringVar(&a.dbPath, "db", "", "SQLite database file or postgres:// DSN (default: config 'database', else nhiscan.db)")
 	pf.StringVar(&a.logFormat, "log-format", "", "log format: text or json (default text)")
 	pf.BoolVarP(&a.verbose, "verbose", "v", false, "log progress and API activity")
 	pf.StringVar(&a.asOf, "as-of", "", "evaluation time, RFC 3339 or YYYY-MM-DD (default now); a future date forecasts what will be overdue")

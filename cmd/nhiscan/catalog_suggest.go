@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/internal/suggest"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
@@ -116,7 +117,11 @@ func (a *app) suggest(cmd *cobra.Command, scanID int64, out string, peopleFiles 
 	if err != nil {
 		return err
 	}
-	opt.Source = fmt.Sprintf("scan %d of %s (evaluated %s)", sc.ID, filepath.Base(cfg.Database), fmtTime(evaluatedAt(sc)))
+	source := filepath.Base(cfg.Database)
+	if store.IsPostgres(cfg.Database) {
+		source = store.RedactDSN(cfg.Database)
+	}
+	opt.Source = fmt.Sprintf("scan %d of %s (evaluated %s)", sc.ID, source, fmtTime(evaluatedAt(sc)))
 	d := suggest.Suggest(&inv, opt)
 	if err := writeDraft(d, out, merge, at); err != nil {
 		return err

@@ -72,7 +72,10 @@ func (a *app) revokeRun(ctx context.Context, o runOptions, phase revoke.Phase) e
 		return err
 	}
 	if o.outbox == "" {
-		o.outbox = filepath.Join(filepath.Dir(cfg.Database), "revoke-notices")
+		o.outbox = "revoke-notices" // beside a PostgreSQL history: the working directory
+		if !store.IsPostgres(cfg.Database) {
+			o.outbox = filepath.Join(filepath.Dir(cfg.Database), "revoke-notices")
+		}
 	}
 	return a.withExisting(ctx, cfg.Database, readWrite, func(st *store.Store) error {
 		p, err := loadPlan(ctx, st, o.plan)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 
@@ -81,8 +82,13 @@ func (a *app) withExisting(ctx context.Context, path string, acc access, fn func
 }
 
 // openExisting opens a database that must already exist: no command but
-// scan and demo creates one.
+// scan and demo creates one. A PostgreSQL schema without nhiscan's tables
+// is refused by the read-only open (fs.ErrNotExist), which a writer makes
+// first when the command writes.
 func (a *app) openExisting(ctx context.Context, path string, acc access) (*store.Store, error) {
+	if store.IsPostgres(path) {
+		return a.openExistingPostgres(ctx, path, acc)
+	}
 	if !fileExists(path) {
 		return nil, usagef("database %s does not exist: run 'nhiscan scan' (or 'nhiscan demo') first", path)
 	}
@@ -93,6 +99,21 @@ func (a *app) openExisting(ctx context.Context, path string, acc access) (*store
 		return a.openStore(ctx, path)
 	}
 	return a.openReadOnly(ctx, path)
+}
+
+// openExistingPostgres is openExisting for a PostgreSQL database.
+func (a *app) openExistingPostgres(ctx context.Context, dsn string, acc access) (*store.Store, error) {
+	st, err := a.openReadOnly(ctx, dsn)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, usagef("database %s holds no nhiscan history: run 'nhiscan scan' first", store.RedactDSN(dsn))
+	}
+	if err != nil || acc == readOnly {
+		return st, err
+	}
+	if err := st.Close(); err != nil {
+		return nil, err
+	}
+	return a.openStore(ctx, dsn)
 }
 
 // openReadOnly opens the database without writing it. A database of an
@@ -130,7 +151,7 @@ func (a *app) openStore(ctx context.Context, path string) (*store.Store, error) 
 func storeOpenErr(path string, err error) error {
 	var nd *store.NotDatabaseError
 	if errors.As(err, &nd) {
-		return usagef("--db %s is not an nhiscan database: %s", path, nd.Reason)
+		return usagef("--db %s is not an nhiscan database: %s", store.RedactDSN(path), nd.Reason)
 	}
 	return err
 }

@@ -11,9 +11,9 @@ import (
 
 const mod = "github.com/nhiscan/nhiscan/"
 
-// sdks are the provider SDKs and the database driver: only a provider (its
-// own), its fake and the store may reach one.
-var sdks = []string{"github.com/aws/", "github.com/Azure/", "google.golang.org/api", "cloud.google.com/", "github.com/google/go-github", "modernc.org/"}
+// sdks are the provider SDKs and the database drivers (SQLite, PostgreSQL):
+// only a provider (its own), its fake and the store may reach one.
+var sdks = []string{"github.com/aws/", "github.com/Azure/", "google.golang.org/api", "cloud.google.com/", "github.com/google/go-github", "modernc.org/", "github.com/jackc/"}
 
 // forbidden maps a package pattern to the import prefixes none of its
 // dependencies (direct or not) may have.
@@ -32,16 +32,16 @@ var forbidden = []struct {
 	{"internal/store", []string{mod + "analyzer", mod + "collectors", mod + "internal/config", mod + "reports", mod + "cmd"}, "the store persists nhi types"},
 	{"internal/config", []string{mod + "collectors", mod + "analyzer", mod + "internal/store", mod + "reports", mod + "rules", mod + "cmd"}, "the configuration says where things are; it knows no collector, catalog, analysis, store or report"},
 	{"internal/campaign", []string{mod + "internal/store", mod + "internal/notify", mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd",
-		"modernc.org/", "database/sql", "net/http", "net/smtp", "github.com/wneessen/", "github.com/emersion/"},
+		"modernc.org/", "github.com/jackc/", "database/sql", "net/http", "net/smtp", "github.com/wneessen/", "github.com/emersion/"},
 		"campaigns declare the store and notifier they use; no database, mail or network of their own"},
 	{"internal/suggest", append([]string{mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd", "net/http", "os/exec", "database/sql"}, sdks...), "suggestions are pure: an inventory and a catalog in, a draft out"},
 	{"internal/revoke", append([]string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd",
 		"database/sql", "net/http", "net/smtp", "os/exec"}, sdks...),
 		"revocation decides over the interfaces it declares (journal, controls, notifier); no database, provider SDK or network of its own"},
-	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "database/sql"},
+	{"internal/notify", []string{mod + "internal/store", mod + "analyzer", mod + "collectors", mod + "cmd", "modernc.org/", "github.com/jackc/", "database/sql"},
 		"notify renders and delivers notices; it decides nothing and stores nothing"},
 	{"internal/web", []string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "cmd",
-		"modernc.org/", "database/sql", "net/smtp"},
+		"modernc.org/", "github.com/jackc/", "database/sql", "net/smtp"},
 		"the review page decides and stores nothing itself: campaign.Service does, over the store cmd gives it"},
 }
 
@@ -61,6 +61,7 @@ var only = []struct {
 	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/textsafe", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
 	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the configuration is durations, strict YAML and the bounded reader"},
 	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
+	{"internal/store/storetest", []string{mod + "internal/store/storetest", "github.com/jackc/", "golang.org/x/"}, "the tests' PostgreSQL schemas are pgx and the standard library"},
 }
 
 // fakes maps each provider fake to what it may import directly besides the

@@ -11,7 +11,10 @@ import "time"
 
 // Config is the whole of nhiscan.yaml. Field names follow the file's keys.
 type Config struct {
-	// Database is the SQLite file (default nhiscan.db).
+	// Database is the SQLite file (default nhiscan.db), or a PostgreSQL
+	// DSN (postgres://…) from database, database_file or NHISCAN_DATABASE
+	// (database.go). A DSN may carry a password (from a file or the
+	// environment): print it only through store.RedactDSN.
 	Database string
 	// Catalog lists catalog files or directories.
 	Catalog []string

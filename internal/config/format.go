@@ -13,15 +13,16 @@ type (
 
 type fileConfig struct {
 	strictyaml.Meta
-	Database   str             `yaml:"database"`
-	Catalog    []str           `yaml:"catalog" what:"catalog path"`
-	LogFormat  str             `yaml:"log_format"`
-	Thresholds *fileThresholds `yaml:"thresholds" what:"thresholds"`
-	Providers  *fileProviders  `yaml:"providers" what:"providers"`
-	Campaigns  *fileCampaigns  `yaml:"campaigns" what:"campaigns"`
-	SMTP       *fileSMTP       `yaml:"smtp" what:"smtp"`
-	Revoke     *fileRevoke     `yaml:"revoke" what:"revoke"`
-	Serve      *fileServe      `yaml:"serve" what:"serve"`
+	Database     str             `yaml:"database"`
+	DatabaseFile str             `yaml:"database_file"`
+	Catalog      []str           `yaml:"catalog" what:"catalog path"`
+	LogFormat    str             `yaml:"log_format"`
+	Thresholds   *fileThresholds `yaml:"thresholds" what:"thresholds"`
+	Providers    *fileProviders  `yaml:"providers" what:"providers"`
+	Campaigns    *fileCampaigns  `yaml:"campaigns" what:"campaigns"`
+	SMTP         *fileSMTP       `yaml:"smtp" what:"smtp"`
+	Revoke       *fileRevoke     `yaml:"revoke" what:"revoke"`
+	Serve        *fileServe      `yaml:"serve" what:"serve"`
 }
 
 type fileThresholds struct {

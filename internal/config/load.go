@@ -168,6 +168,7 @@ func env(path ...string) envVar {
 
 var envVars = []envVar{
 	env("database"),
+	env("database_file"),
 	env("catalog"),
 	env("log_format"),
 	env("thresholds", "dormant_after"),
@@ -318,13 +319,7 @@ type validator struct {
 
 func (v *validator) config(fc *fileConfig) Config {
 	cfg := defaults()
-	if fc.Database.Set {
-		if strings.TrimSpace(fc.Database.V) == "" {
-			v.errs.Add(fc.Database.P, "database must not be empty")
-		} else {
-			cfg.Database = v.path(fc.Database)
-		}
-	}
+	cfg.Database = v.database(fc)
 	for _, c := range fc.Catalog {
 		if strings.TrimSpace(c.V) == "" {
 			v.errs.Add(c.P, "catalog path must not be empty")

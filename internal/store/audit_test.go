@@ -107,7 +107,8 @@ func TestAuditTamperingIsDetected(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			st, path := auditStore(t, 5)
 			db := rawDB(t, path)
-			for _, q := range append([]string{"DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"}, tt.sql...) {
+			dropTriggers(t, db)
+			for _, q := range tt.sql {
 				if _, err := db.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -60,13 +60,10 @@ func (s *Store) CreateCampaign(ctx context.Context, c campaign.Campaign, items [
 		return 0, fmt.Errorf("create campaign: %w", err)
 	}
 	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `INSERT INTO campaigns (name, scan_id, state, created_by, created_at, deadline, filter, policy)
-		VALUES (?, ?, 'draft', ?, ?, ?, ?, ?)`, c.Name, c.ScanID, c.CreatedBy, formatTime(c.CreatedAt), formatTime(c.Deadline), string(filter), string(policy))
-	if err != nil {
-		return 0, fmt.Errorf("create campaign: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO campaigns (name, scan_id, state, created_by, created_at, deadline, filter, policy)
+		VALUES (?, ?, 'draft', ?, ?, ?, ?, ?) RETURNING id`, c.Name, c.ScanID, c.CreatedBy, formatTime(c.CreatedAt), formatTime(c.Deadline),
+		string(filter), string(policy)).Scan(&id); err != nil {
 		return 0, fmt.Errorf("create campaign: %w", err)
 	}
 	if err := insertItems(ctx, tx, id, items, c.CreatedAt); err != nil {
@@ -344,7 +341,8 @@ func (s *Store) AssignItems(ctx context.Context, id int64, asg []campaign.Assign
 
 func insertDecisions(ctx context.Context, tx *sql.Tx, id int64, ds []campaign.Decision) error {
 	ins, err := tx.PrepareContext(ctx, `INSERT INTO campaign_decisions (campaign_id, item_id, reviewer, kind, until, grants,
-		reassign_to, justification, bulk_id, conflict, default_to, source, client, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		reassign_to, justification, bulk_id, conflict, default_to, source, client, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`)
 	if err != nil {
 		return err
 	}
@@ -361,14 +359,10 @@ func insertDecisions(ctx context.Context, tx *sql.Tx, id int64, ds []campaign.De
 		if !d.Until.IsZero() {
 			until = formatTime(d.Until)
 		}
-		res, err := ins.ExecContext(ctx, id, d.ItemID, d.Reviewer, string(d.Kind), until, string(grants), d.ReassignTo,
-			d.Justification, d.BulkID, d.Conflict, string(d.Default), d.Source, d.Client, formatTime(d.At))
-		if err != nil {
+		var seq int64
+		if err := ins.QueryRowContext(ctx, id, d.ItemID, d.Reviewer, string(d.Kind), until, string(grants), d.ReassignTo,
+			d.Justification, d.BulkID, d.Conflict, string(d.Default), d.Source, d.Client, formatTime(d.At)).Scan(&seq); err != nil {
 			return fmt.Errorf("decision on item %d: %w", d.ItemID, err)
-		}
-		seq, err := res.LastInsertId()
-		if err != nil {
-			return err
 		}
 		detail := map[string]string{"decision_id": strconv.FormatInt(seq, 10), "decision": string(d.Kind), "source": d.Source}
 		for k, v := range map[string]string{"until": until, "grants": strings.Join(d.Grants, ","), "reassign_to": d.ReassignTo,
@@ -467,7 +461,7 @@ func (s *Store) RecordDeliveries(ctx context.Context, ds []campaign.Delivery) er
 				return errors.New("time and key are required")
 			}
 			_, err := ins.ExecContext(ctx, d.CampaignID, d.Key, d.Recipient, string(d.Kind), d.Transport, d.Status, d.MessageID, d.Error, formatTime(d.At))
-			if err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed") {
+			if uniqueViolation(err) {
 				return fmt.Errorf("%q: %w", d.Key, ErrDelivered)
 			}
 			if err != nil {

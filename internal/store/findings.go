@@ -177,7 +177,7 @@ func readPrior(ctx context.Context, tx *sql.Tx) ([]nhi.PriorFinding, error) {
 // updateFindings stores the scan's findings and persists the lifecycle
 // transitions the lifecycle function returns. It returns how many findings
 // had each event.
-func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
+func updateFindings(ctx context.Context, tx *sql.Tx, bulk bulkInsert, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
 	prior, err := readPrior(ctx, tx)
 	if err != nil {
 		return nil, "", err
@@ -194,10 +194,9 @@ func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time,
 		return nil, "", err
 	}
 	defer w.close()
+	w.scanRows = make([][]any, len(fs))
 	for i := range fs {
-		if _, err := w.insScan.ExecContext(ctx, scanID, fs[i].f.Fingerprint, fs[i].body); err != nil {
-			return nil, "", fmt.Errorf("finding %s: %w", fs[i].f.Fingerprint, err)
-		}
+		w.scanRows[i] = []any{scanID, fs[i].f.Fingerprint, fs[i].body}
 	}
 	produced := 0
 	for i := range transitions {
@@ -217,17 +216,49 @@ func updateFindings(ctx context.Context, tx *sql.Tx, scanID int64, at time.Time,
 	if produced != len(fs) {
 		return nil, "", fmt.Errorf("lifecycle: %d transitions for the %d findings the scan produced", produced, len(fs))
 	}
+	if err := w.flush(bulk); err != nil {
+		return nil, "", err
+	}
 	return w.counts, findingsDigestOf(fs, w.events), nil
 }
 
-// findingWriter persists lifecycle transitions with prepared statements.
+// The columns of the rows findingWriter appends in bulk.
+var (
+	scanFindingCols = []string{"scan_id", "fingerprint", "body"}
+	newFindingCols  = []string{"fingerprint", "status", "rule_id", "family", "severity", "severity_rank",
+		"provider", "scope", "identity_id", "owner", "first_seen", "last_seen", "first_scan_id", "last_scan_id", "body", "facets"}
+	eventCols = []string{"scan_id", "fingerprint", "event", "at", "detail"}
+)
+
+// flush appends the collected rows: new findings before the events that
+// reference them.
+func (w *findingWriter) flush(bulk bulkInsert) error {
+	for _, t := range []struct {
+		table string
+		cols  []string
+		rows  [][]any
+	}{
+		{"findings", newFindingCols, w.newRows},
+		{"scan_findings", scanFindingCols, w.scanRows},
+		{"finding_events", eventCols, w.eventRows},
+	} {
+		if err := bulk(w.ctx, t.table, t.cols, t.rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findingWriter persists lifecycle transitions: changes to recorded
+// findings with prepared statements, new rows collected for flush.
 type findingWriter struct {
-	ctx                  context.Context
-	scanID               int64
-	at                   string
-	insScan, insNew, upd *sql.Stmt
-	resolve, keep, event *sql.Stmt
-	counts               map[string]int
+	ctx                context.Context
+	scanID             int64
+	at                 string
+	upd, resolve, keep *sql.Stmt
+	scanRows, newRows  [][]any
+	eventRows          [][]any
+	counts             map[string]int
 	// events are the lifecycle events recorded, for the findings digest:
 	// fingerprint, event, at, detail.
 	events [][4]string
@@ -239,10 +270,6 @@ func newFindingWriter(ctx context.Context, tx *sql.Tx, scanID int64, at time.Tim
 		s **sql.Stmt
 		q string
 	}{
-		{&w.insScan, "INSERT INTO scan_findings (scan_id, fingerprint, body) VALUES (?, ?, ?)"},
-		{&w.insNew, `INSERT INTO findings (fingerprint, status, rule_id, family, severity, severity_rank,
-			provider, scope, identity_id, owner, first_seen, last_seen, first_scan_id, last_scan_id, body, facets)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
 		// ?13 is 1 when a resolved finding comes back.
 		{&w.upd, `UPDATE findings SET status = ?1, rule_id = ?2, family = ?3, severity = ?4,
 			severity_rank = ?5, provider = ?6, scope = ?7, identity_id = ?8, owner = ?9, last_seen = ?10, last_scan_id = ?11,
@@ -251,7 +278,6 @@ func newFindingWriter(ctx context.Context, tx *sql.Tx, scanID int64, at time.Tim
 			WHERE fingerprint = ?14`},
 		{&w.resolve, "UPDATE findings SET status = 'resolved', resolved_at = ?, resolved_scan_id = ?, hidden = '' WHERE fingerprint = ?"},
 		{&w.keep, "UPDATE findings SET hidden = ? WHERE fingerprint = ?"},
-		{&w.event, "INSERT INTO finding_events (scan_id, fingerprint, event, at, detail) VALUES (?, ?, ?, ?, ?)"},
 	}
 	for _, st := range stmts {
 		var err error
@@ -264,7 +290,7 @@ func newFindingWriter(ctx context.Context, tx *sql.Tx, scanID int64, at time.Tim
 }
 
 func (w *findingWriter) close() {
-	for _, s := range []*sql.Stmt{w.insScan, w.insNew, w.upd, w.resolve, w.keep, w.event} {
+	for _, s := range []*sql.Stmt{w.upd, w.resolve, w.keep} {
 		if s != nil {
 			s.Close()
 		}
@@ -274,9 +300,7 @@ func (w *findingWriter) close() {
 func (w *findingWriter) record(fp, ev, detail string) error {
 	w.counts[ev]++
 	w.events = append(w.events, [4]string{fp, ev, w.at, detail})
-	if _, err := w.event.ExecContext(w.ctx, w.scanID, fp, ev, w.at, detail); err != nil {
-		return fmt.Errorf("finding %s: event %s: %w", fp, ev, err)
-	}
+	w.eventRows = append(w.eventRows, []any{w.scanID, fp, ev, w.at, detail})
 	return nil
 }
 
@@ -286,8 +310,8 @@ func (w *findingWriter) produced(tr *nhi.Transition, pf *preparedFinding) error 
 	f := &pf.f
 	var err error
 	if slices.Contains(tr.Events, EventNew) {
-		_, err = w.insNew.ExecContext(w.ctx, f.Fingerprint, tr.Status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
-			string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.at, w.scanID, w.scanID, pf.body, pf.facets)
+		w.newRows = append(w.newRows, []any{f.Fingerprint, tr.Status, f.RuleID, f.Family, string(f.Severity), int64(f.Severity.Rank()),
+			string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.at, w.scanID, w.scanID, pf.body, pf.facets})
 	} else {
 		reopen := 0
 		if slices.Contains(tr.Events, EventReopened) {

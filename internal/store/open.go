@@ -28,7 +28,10 @@ import (
 
 // NotDatabaseError says why a file is not an nhiscan database. It wraps
 // ErrNotDatabase.
-type NotDatabaseError struct{ Reason string }
+type NotDatabaseError struct {
+	Reason string
+	empty  bool // a PostgreSQL schema without tables, which a writer fills
+}
 
 func (e *NotDatabaseError) Error() string { return ErrNotDatabase.Error() + ": " + e.Reason }
 
@@ -168,7 +171,7 @@ func openWriter(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	st, err := openLocked(ctx, cfg, lockPath)
+	st, err := openLocked(ctx, cfg)
 	if err != nil {
 		l.unlock()
 		return nil, err
@@ -177,7 +180,7 @@ func openWriter(ctx context.Context, cfg Config) (*Store, error) {
 	return st, nil
 }
 
-func openLocked(ctx context.Context, cfg Config, lockPath string) (*Store, error) {
+func openLocked(ctx context.Context, cfg Config) (*Store, error) {
 	err := checkFile(cfg.Path)
 	if errors.Is(err, fs.ErrNotExist) {
 		err = create(ctx, cfg)
@@ -200,7 +203,7 @@ func openLocked(ctx context.Context, cfg Config, lockPath string) (*Store, error
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: db, path: cfg.Path, lockPath: lockPath, now: cfg.Now}
+	s := &Store{db: db, path: cfg.Path, now: cfg.Now}
 	if err := s.initWriter(ctx, unclean); err != nil {
 		db.Close()
 		return nil, classify(err)
@@ -351,7 +354,7 @@ func openReader(ctx context.Context, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, classify(err)
 	}
-	s := &Store{db: db, path: cfg.Path, lockPath: cfg.Path + ".lock", now: cfg.Now, readOnly: true}
+	s := &Store{db: db, path: cfg.Path, now: cfg.Now, readOnly: true}
 	if err := s.initReader(ctx); err != nil {
 		db.Close()
 		return nil, classify(err)
@@ -394,7 +397,13 @@ func (s *Store) initReader(ctx context.Context) error {
 	if err := checkNhiscan(ctx, s.db); err != nil {
 		return err
 	}
-	ms, err := loadMigrations()
+	return s.checkReaderVersion(ctx)
+}
+
+// checkReaderVersion refuses, for a reader, a database of an older schema
+// (only a writer migrates) or a newer one.
+func (s *Store) checkReaderVersion(ctx context.Context) error {
+	ms, err := loadMigrations(s.Engine())
 	if err != nil {
 		return err
 	}
@@ -413,18 +422,32 @@ func (s *Store) initReader(ctx context.Context) error {
 func lockHeldErr(ctx context.Context, path, lockPath string) error {
 	if st, err := openReader(ctx, Config{Path: path, BusyTimeout: time.Second, Now: time.Now}); err == nil {
 		defer st.Close()
-		var id int64
-		var started string
-		if err := st.db.QueryRowContext(ctx, "SELECT id, started FROM scans WHERE status = 'running' ORDER BY id DESC LIMIT 1").Scan(&id, &started); err == nil {
-			return fmt.Errorf("%w: scan %d started at %s", ErrScanRunning, id, started)
+		if err := st.runningScanErr(ctx); err != nil {
+			return err
 		}
 	}
 	return fmt.Errorf("%w, or another nhiscan command is writing: the lock %s is held and no scan is recorded as running", ErrScanRunning, lockPath)
 }
 
+// runningScanErr is an ErrScanRunning error naming the newest running scan,
+// nil when none is recorded as running.
+func (s *Store) runningScanErr(ctx context.Context) error {
+	var id int64
+	var started string
+	if err := s.db.QueryRowContext(ctx, "SELECT id, started FROM scans WHERE status = 'running' ORDER BY id DESC LIMIT 1").Scan(&id, &started); err == nil {
+		return fmt.Errorf("%w: scan %d started at %s", ErrScanRunning, id, started)
+	}
+	return nil
+}
+
 // CanWrite reports whether this process may write the database at path and
 // its directory (for the write-ahead log and the lock); nil when it may.
+// A PostgreSQL database is not checked: a write the server refuses fails
+// when it is tried.
 func CanWrite(path string) error {
+	if IsPostgres(path) {
+		return nil
+	}
 	dir := filepath.Dir(path)
 	for _, p := range []string{path, dir} {
 		if err := access(p); err != nil {

@@ -160,12 +160,9 @@ func (s *Store) RecordRevoke(ctx context.Context, e revoke.Entry, a *revoke.Acti
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO revoke_journal (plan_id, action_id, phase, step, approver, at, body) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			e.PlanID, e.ActionID, string(e.Phase), string(e.Step), e.Approver, formatTime(e.At), string(body))
-		if err != nil {
-			return err
-		}
-		if e.Seq, err = res.LastInsertId(); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO revoke_journal (plan_id, action_id, phase, step, approver, at, body)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`,
+			e.PlanID, e.ActionID, string(e.Phase), string(e.Step), e.Approver, formatTime(e.At), string(body)).Scan(&e.Seq); err != nil {
 			return err
 		}
 		action, subject, detail := revoke.AuditEntry(e, a)
@@ -179,6 +176,9 @@ func (s *Store) RecordRevoke(ctx context.Context, e revoke.Entry, a *revoke.Acti
 // lock dies with its process. When another run holds it, the error wraps
 // ErrRevokeRunning.
 func (s *Store) LockRevoke() (unlock func(), err error) {
+	if s.pg != nil {
+		return s.lockRevokePG(context.Background())
+	}
 	l, err := tryLock(s.path + ".revoke.lock")
 	if errors.Is(err, errLocked) {
 		return nil, fmt.Errorf("revoke: %w", ErrRevokeRunning)
@@ -282,7 +282,7 @@ func linkAction(ctx context.Context, tx *sql.Tx, h revoke.Applied, fps []string)
 			h.PlanID, h.ActionID, fp, scan, started); err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO finding_events (scan_id, fingerprint, event, at, detail) VALUES (?, ?, ?, ?, ?)",
+		if _, err := tx.ExecContext(ctx, "INSERT INTO finding_events (scan_id, fingerprint, event, at, detail) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
 			scan, fp, EventRemediated, started, string(detail)); err != nil {
 			return nil, err
 		}

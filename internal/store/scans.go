@@ -145,13 +145,9 @@ func (s *Store) beginLocked(ctx context.Context, meta ScanMeta) (int64, error) {
 	if err := markInterrupted(ctx, tx, s.now()); err != nil {
 		return 0, err
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO scans (status, started, tool_version, catalog_hash, source)
-		VALUES ('running', ?, ?, ?, ?)`, formatTime(meta.Started), meta.ToolVersion, meta.CatalogHash, meta.Source)
-	if err != nil {
-		return 0, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, `INSERT INTO scans (status, started, tool_version, catalog_hash, source)
+		VALUES ('running', ?, ?, ?, ?) RETURNING id`, formatTime(meta.Started), meta.ToolVersion, meta.CatalogHash, meta.Source).Scan(&id); err != nil {
 		return 0, err
 	}
 	if err := appendAudit(ctx, tx, AuditEntry{
@@ -336,10 +332,11 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 		return err
 	}
 
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, tx, err := s.beginOnConn(ctx)
 	if err != nil {
 		return err
 	}
+	defer conn.Close()
 	defer tx.Rollback()
 	var startedText string
 	if err := tx.QueryRowContext(ctx, "SELECT started FROM scans WHERE id = ? AND status = 'running'", scanID).Scan(&startedText); err != nil {
@@ -358,7 +355,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
-	counts, findingsHash, err := updateFindings(ctx, tx, scanID, seenAt, &inv, prepared, in.Lifecycle)
+	counts, findingsHash, err := updateFindings(ctx, tx, s.bulkFor(conn, tx), scanID, seenAt, &inv, prepared, in.Lifecycle)
 	if err != nil {
 		return err
 	}

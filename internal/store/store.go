@@ -58,6 +58,18 @@
 // apply or rollback runs at a time under LockRevoke, and an action is
 // journaled done at most once per phase.
 //
+// The same Store runs on PostgreSQL (postgres.go, jackc/pgx/v5) when
+// Config.Path is a postgres:// DSN: the history lives in the DSN's schema,
+// built by migrations_postgres/ (the same numbers, tables and columns as
+// migrations/, with PL/pgSQL triggers refusing the same edits), and the
+// same queries run through a dialect layer below database/sql
+// (postgres_driver.go: placeholders, write serialisation). The file lock
+// becomes a session advisory lock held by a writer for its life; read-only
+// opens set default_transaction_read_only. FinishScan appends its rows with
+// COPY on PostgreSQL and multi-row INSERTs on SQLite (bulk.go). Engine and
+// PostgresDSN tell a component that shares the database (the job queue)
+// where it is.
+//
 // The store never holds a secret value: inventories and findings are metadata
 // only, and the store logs nothing. All times are stored as RFC 3339 UTC text
 // and read back as UTC.
@@ -118,13 +130,25 @@ var (
 	ErrSchemaOld = errors.New("database schema is older than this nhiscan")
 	// ErrReadOnly: a write was asked of a Store opened ReadOnly.
 	ErrReadOnly = errors.New("database opened read-only")
+	// ErrIntegrityNotChecked: IntegrityCheck on PostgreSQL, whose pages the
+	// server checks itself.
+	ErrIntegrityNotChecked = errors.New("page integrity is PostgreSQL's to check (data checksums); not checked by nhiscan")
 	// ErrScopeCollected: the scope is still collected, so its findings
 	// follow the scans and cannot be retired by hand.
 	ErrScopeCollected = errors.New("scope is still collected")
 )
 
-//go:embed migrations/*.sql
+//go:embed migrations/*.sql migrations_postgres/*.sql
 var migrationFS embed.FS
+
+// migrationDir is where an engine's migrations live: the same numbers and
+// the same tables and columns in each (TestMigrationsMatch).
+func migrationDir(e Engine) string {
+	if e == EnginePostgres {
+		return "migrations_postgres"
+	}
+	return "migrations"
+}
 
 // Config configures Open. Only Path is required.
 type Config struct {
@@ -145,17 +169,21 @@ type Config struct {
 
 // Store is an open nhiscan database. It is safe for concurrent use.
 type Store struct {
-	db       *sql.DB
-	path     string
-	lockPath string
-	now      func() time.Time
+	db   *sql.DB
+	path string // the SQLite file, or the PostgreSQL DSN
+	now  func() time.Time
+	pg   *pgInfo // nil on SQLite
 
 	readOnly bool
-	lock     *fileLock // the single-writer lock, held by a writer until Close
+	lock     unlocker // the single-writer lock, held by a writer until Close
 
 	mu     sync.Mutex
 	scanID int64 // the running scan of this Store, 0 when none
 }
+
+// unlocker is a held lock: a file lock on SQLite, an advisory lock on
+// PostgreSQL.
+type unlocker interface{ unlock() error }
 
 // Open opens (creating if needed) the database at path for writing with
 // the default configuration. See OpenConfig.
@@ -179,7 +207,8 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 	if cfg.Path == "" {
 		cfg.Path = DefaultPath
 	}
-	if strings.ContainsAny(cfg.Path, "?#") {
+	pg := IsPostgres(cfg.Path)
+	if !pg && strings.ContainsAny(cfg.Path, "?#") {
 		return nil, fmt.Errorf("open store %q: path must not contain '?' or '#'", cfg.Path)
 	}
 	if cfg.Now == nil {
@@ -189,12 +218,17 @@ func OpenConfig(ctx context.Context, cfg Config) (*Store, error) {
 		cfg.BusyTimeout = DefaultBusyTimeout
 	}
 	open := openWriter
-	if cfg.ReadOnly {
+	switch {
+	case pg && cfg.ReadOnly:
+		open = openPostgresReader
+	case pg:
+		open = openPostgresWriter
+	case cfg.ReadOnly:
 		open = openReader
 	}
 	s, err := open(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("open store %q: %w", cfg.Path, err)
+		return nil, fmt.Errorf("open store %q: %w", RedactDSN(cfg.Path), err)
 	}
 	return s, nil
 }
@@ -217,13 +251,19 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// Path returns the database file path.
-func (s *Store) Path() string { return s.path }
+// Path returns the database file path; for PostgreSQL, the DSN without its
+// password (RedactDSN).
+func (s *Store) Path() string { return RedactDSN(s.path) }
 
 // IntegrityCheck runs PRAGMA integrity_check over the whole file; damage
 // wraps ErrDatabaseCorrupt. It reads every page, so it takes a while on a
-// large database.
+// large database. On PostgreSQL it returns ErrIntegrityNotChecked: the
+// server guards its own pages (data checksums, write-ahead log), and
+// nhiscan checks only what it stored (VerifyAudit, VerifyStored).
 func (s *Store) IntegrityCheck(ctx context.Context) error {
+	if s.pg != nil {
+		return ErrIntegrityNotChecked
+	}
 	return checkIntegrity(ctx, s.db, "integrity_check")
 }
 
@@ -245,8 +285,9 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFS, "migrations")
+func loadMigrations(eng Engine) ([]migration, error) {
+	dir := migrationDir(eng)
+	entries, err := fs.ReadDir(migrationFS, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +299,7 @@ func loadMigrations() ([]migration, error) {
 		if !ok || err != nil || v <= 0 {
 			return nil, fmt.Errorf("migration %q: name must be NNNN_name.sql", e.Name())
 		}
-		b, err := migrationFS.ReadFile(path.Join("migrations", e.Name()))
+		b, err := migrationFS.ReadFile(path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -275,7 +316,7 @@ func loadMigrations() ([]migration, error) {
 
 // SchemaVersion returns the newest migration version this binary carries.
 func SchemaVersion() int {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(EngineSQLite)
 	if err != nil || len(ms) == 0 {
 		return 0
 	}
@@ -283,7 +324,7 @@ func SchemaVersion() int {
 }
 
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := loadMigrations(s.Engine())
 	if err != nil {
 		return err
 	}

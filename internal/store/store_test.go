@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -49,20 +48,9 @@ func openReadOnly(tb testing.TB, path string, c *clock) *store.Store {
 
 func newStore(tb testing.TB) (*store.Store, string, *clock) {
 	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "nhiscan.db")
+	path := newPath(tb)
 	c := &clock{t: t0}
 	return openAt(tb, path, c), path, c
-}
-
-// rawDB opens the database file directly, bypassing the store.
-func rawDB(tb testing.TB, path string) *sql.DB {
-	tb.Helper()
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	return db
 }
 
 func identity(p nhi.Provider, kind nhi.IdentityKind, scope, native string) nhi.Identity {
@@ -159,6 +147,9 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 		t.Fatalf("data lost across re-open: %q %v %v", etag, ok, err)
 	}
 
+	if onPostgres(t) {
+		return
+	}
 	db := rawDB(t, path)
 	for pragma, want := range map[string]string{"journal_mode": "wal"} {
 		var v string
@@ -593,7 +584,11 @@ func TestSnapshotDetectsCorruption(t *testing.T) {
 	mustFinish(t, st, id, t0, inventory(), nil)
 	db := rawDB(t, path)
 	dropTriggers(t, db)
-	if _, err := db.Exec("UPDATE snapshots SET inventory = replace(inventory, 'AIDAONE', 'AIDAEVE') WHERE scan_id = ?", id); err != nil {
+	edit := "UPDATE snapshots SET inventory = replace(inventory, 'AIDAONE', 'AIDAEVE') WHERE scan_id = ?"
+	if onPostgres(t) {
+		edit = "UPDATE snapshots SET inventory = convert_to(replace(convert_from(inventory, 'UTF8'), 'AIDAONE', 'AIDAEVE'), 'UTF8') WHERE scan_id = ?"
+	}
+	if _, err := db.Exec(edit, id); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := st.Snapshot(ctx, id); !errors.Is(err, store.ErrCorrupt) {
@@ -603,7 +598,7 @@ func TestSnapshotDetectsCorruption(t *testing.T) {
 
 func TestScanOwnershipAndEvaluatedAt(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "o.db"))
+	st, err := store.Open(ctx, newPath(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,21 +63,8 @@ func attacker(t *testing.T, path string) *sql.DB {
 // dropTriggers drops every trigger of the database.
 func dropTriggers(t *testing.T, db *sql.DB) {
 	t.Helper()
-	rows, err := db.Query("SELECT name FROM sqlite_master WHERE type = 'trigger'")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	for _, n := range names {
-		mustExec(t, db, "DROP TRIGGER "+n)
+	for _, q := range triggerDrops(t, db, strings.Contains(fmt.Sprintf("%T", db.Driver()), "stdlib")) {
+		mustExec(t, db, q)
 	}
 }
 
@@ -301,7 +289,12 @@ func TestTamperingIsDetected(t *testing.T) {
 		{
 			name: "delete a scan",
 			tamper: func(t *testing.T, db *sql.DB) {
-				mustExec(t, db, "PRAGMA foreign_keys = OFF")
+				// Foreign keys off, on the one connection rawDB keeps.
+				if onPostgres(t) {
+					mustExec(t, db, "SET session_replication_role = replica")
+				} else {
+					mustExec(t, db, "PRAGMA foreign_keys = OFF")
+				}
 				for _, table := range []string{"finding_events", "scan_findings", "scan_ownership", "snapshots"} {
 					mustExec(t, db, "DELETE FROM "+table+" WHERE scan_id = 3")
 				}
@@ -349,7 +342,11 @@ func TestScansStoredBeforeFindingsHashes(t *testing.T) {
 	path := tamperStore(t)
 	db := rawDB(t, path)
 	dropTriggers(t, db)
-	mustExec(t, db, "UPDATE audit_log SET detail = json_remove(detail, '$.findings_sha256') WHERE seq = 2")
+	if onPostgres(t) {
+		mustExec(t, db, "UPDATE audit_log SET detail = (detail::jsonb - 'findings_sha256')::text WHERE seq = 2")
+	} else {
+		mustExec(t, db, "UPDATE audit_log SET detail = json_remove(detail, '$.findings_sha256') WHERE seq = 2")
+	}
 	rebuildChain(t, db)
 	db.Close()
 	st := openReadOnly(t, path, &clock{t: t0})
