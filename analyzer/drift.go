@@ -39,7 +39,7 @@ func newDriftState(cur, prev *nhi.Inventory) *driftState {
 func (a *analysis) drift(d *driftState, id *nhi.Identity, s *subject) {
 	p, ok := d.prevByID[id.ID]
 	if !ok {
-		a.emit(rules.RuleDriftIdentityAdd, id, s, on{}, map[string]string{"kind": string(id.Kind), "created": ts(id.Created)})
+		a.emit(rules.RuleDriftIdentityAdd, id, s, on{}, evidence("kind", string(id.Kind), "created", ts(id.Created)))
 		return
 	}
 	a.identityDrift(id, s, p)
@@ -52,21 +52,18 @@ func (a *analysis) removed(d *driftState) {
 		if d.curIDs[p.ID] {
 			continue
 		}
-		if len(p.Tags) > 0 {
-			a.tags[p.ID] = p.Tags // for exceptions that select on tags
-		}
 		s := a.resolve(p)
-		a.emit(rules.RuleDriftIdentityDel, p, &s, on{}, map[string]string{"kind": string(p.Kind), "last_seen": ts(d.prev.CollectedAt)})
+		a.emit(rules.RuleDriftIdentityDel, p, &s, on{}, evidence("kind", string(p.Kind), "last_seen", ts(d.prev.CollectedAt)))
 	}
 }
 
 func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Identity) {
 	s := *sp
 	if ps := a.resolve(prev); s.own.Owner != ps.own.Owner {
-		a.emit(rules.RuleDriftOwner, cur, &s, on{}, map[string]string{
-			"previous_owner": ps.own.Owner, "previous_source": ps.own.OwnerSource,
-			"owner": s.own.Owner, "owner_source": s.own.OwnerSource,
-		})
+		a.emit(rules.RuleDriftOwner, cur, &s, on{}, evidence(
+			"previous_owner", ps.own.Owner, "previous_source", ps.own.OwnerSource,
+			"owner", s.own.Owner, "owner_source", s.own.OwnerSource,
+		))
 	}
 	credID := func(c nhi.Credential) string { return c.ID }
 	grantID := func(g nhi.Grant) string { return g.ID }
@@ -74,19 +71,19 @@ func (a *analysis) identityDrift(cur *nhi.Identity, sp *subject, prev *nhi.Ident
 	addedG, removedG := diffByID(prev.Grants, cur.Grants, grantID)
 	for i := range addedC {
 		c := &addedC[i]
-		a.emit(rules.RuleDriftCredAdd, cur, &s, on{cred: c}, map[string]string{"credential_type": string(c.Type), "created": ts(c.Created)})
+		a.emit(rules.RuleDriftCredAdd, cur, &s, on{cred: c}, evidence("credential_type", string(c.Type), "created", ts(c.Created)))
 	}
 	for i := range addedG {
 		g := &addedG[i]
-		a.emit(rules.RuleDriftGrantAdd, cur, &s, on{grant: g}, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
+		a.emit(rules.RuleDriftGrantAdd, cur, &s, on{grant: g}, evidence("entitlement", g.Entitlement, "scope", g.Scope))
 	}
 	for i := range removedC {
 		c := &removedC[i]
-		a.emit(rules.RuleDriftCredDel, cur, &s, on{cred: c}, map[string]string{"credential_type": string(c.Type)})
+		a.emit(rules.RuleDriftCredDel, cur, &s, on{cred: c}, evidence("credential_type", string(c.Type)))
 	}
 	for i := range removedG {
 		g := &removedG[i]
-		a.emit(rules.RuleDriftGrantDel, cur, &s, on{grant: g}, map[string]string{"entitlement": g.Entitlement, "scope": g.Scope})
+		a.emit(rules.RuleDriftGrantDel, cur, &s, on{grant: g}, evidence("entitlement", g.Entitlement, "scope", g.Scope))
 	}
 }
 
@@ -137,8 +134,8 @@ func (a *analysis) sinceCertification(id *nhi.Identity, s *subject, cert *nhi.Ce
 		if set[g.ID] {
 			continue
 		}
-		a.emit(rules.RuleDriftSinceCert, id, s, on{grant: g}, map[string]string{
-			"entitlement": g.Entitlement, "scope": g.Scope, "certified_at": ts(cert.At),
-		})
+		a.emit(rules.RuleDriftSinceCert, id, s, on{grant: g}, evidence(
+			"entitlement", g.Entitlement, "scope", g.Scope, "certified_at", ts(cert.At),
+		))
 	}
 }
