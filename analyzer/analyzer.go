@@ -242,7 +242,7 @@ func withDefaults(d catalog.Defaults) catalog.Defaults {
 // emit records a finding of rule for the identity, about the credential or
 // grant o names, unless a facet the finding rests on was not observed (see
 // judged): a finding is created only from observed data.
-func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev nhi.Evidence) {
+func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev evidenceBuilder) {
 	r := a.rule(ruleID)
 	facets := a.facetsOf(r, id, o)
 	if !a.judged(r, id.Provider, id.Scope, facets) {
@@ -252,7 +252,7 @@ func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev nh
 	if o, ok := a.def.Severity[ruleID]; ok {
 		sev = o
 	}
-	p := pending{id: id, cred: o.cred, grant: o.grant, rule: r, sev: sev, ev: a.keep(ev), facets: facets}
+	p := pending{id: id, cred: o.cred, grant: o.grant, rule: r, sev: sev, ev: a.keep(&ev), facets: facets}
 	if s != nil {
 		p.own = a.ownership(&s.own)
 	}
@@ -272,13 +272,61 @@ func (a *analysis) rule(id string) *rules.Rule {
 	return &r
 }
 
-// evidence builds a finding's evidence from keys and values in turn.
-func evidence(kv ...string) nhi.Evidence {
-	ev := make(nhi.Evidence, 0, len(kv)/2+2)
+// evidence starts a finding's evidence with keys and values in turn.
+func evidence(kv ...string) evidenceBuilder {
+	var ev evidenceBuilder
 	for i := 0; i+1 < len(kv); i += 2 {
 		ev.Set(kv[i], kv[i+1])
 	}
 	return ev
+}
+
+// evidenceBuilder is a finding's evidence while its rule builds it: keys
+// in the order they were set, on the stack (a million findings' evidence
+// built in maps or sorted slices was most of the analyzer's garbage).
+// emit sorts it into the nhi.Evidence the finding keeps.
+type evidenceBuilder struct {
+	n  int
+	kv [16]nhi.EvidenceItem
+	// more holds every item once there are more than fit in kv.
+	more []nhi.EvidenceItem
+}
+
+func (ev *evidenceBuilder) items() []nhi.EvidenceItem {
+	if ev.more != nil {
+		return ev.more
+	}
+	return ev.kv[:ev.n]
+}
+
+// Set sets key k to v.
+func (ev *evidenceBuilder) Set(k, v string) {
+	items := ev.items()
+	for i := range items {
+		if items[i].Key == k {
+			items[i].Value = v
+			return
+		}
+	}
+	switch {
+	case ev.more != nil:
+		ev.more = append(ev.more, nhi.EvidenceItem{Key: k, Value: v})
+	case ev.n == len(ev.kv):
+		ev.more = append(slices.Clone(ev.kv[:]), nhi.EvidenceItem{Key: k, Value: v})
+	default:
+		ev.kv[ev.n] = nhi.EvidenceItem{Key: k, Value: v}
+		ev.n++
+	}
+}
+
+// Get returns the value of key k, "" when absent.
+func (ev *evidenceBuilder) Get(k string) string {
+	for _, it := range ev.items() {
+		if it.Key == k {
+			return it.Value
+		}
+	}
+	return ""
 }
 
 func (a *analysis) identityRules(id *nhi.Identity, s subject) {

@@ -7,6 +7,7 @@ import (
 	"runtime/metrics"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 //
 //	GOMAXPROCS=2 go test -run '^$' -bench 'BenchmarkAnalyze1M' -benchtime 1x -timeout 30m ./analyzer/
 //
-// Reported besides ns/op: MiB-peak, the largest heap in use sampled every
+// Reported besides ns/op: cpu-s/op, the CPU time of the process (user and
+// system, the garbage collector's included) during the analysis; MiB-peak, the largest heap in use sampled every
 // millisecond during the analysis (input, result and garbage not yet
 // collected: the memory the analysis needs of the process); live-MiB, the
 // heap live after the analysis with the input and the result alive;
@@ -47,8 +49,9 @@ func BenchmarkAnalyze1M(b *testing.B) {
 			var res analyzer.Result
 			for i := 0; i < b.N; i++ {
 				res = analyzer.Result{} // the previous result is not part of this analysis
-				stop := samplePeak()
+				stop, cpu := samplePeak(), cpuTime()
 				res = analyzer.Analyze(analyzer.Input{Inventory: inv, Catalog: cat, Previous: &prev, Now: now})
+				b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s/op")
 				b.ReportMetric(float64(stop())/(1<<20), "MiB-peak")
 			}
 			b.StopTimer()
@@ -67,6 +70,15 @@ func BenchmarkAnalyze1M(b *testing.B) {
 func benchNamed(name string) bool {
 	f := flag.Lookup("test.bench")
 	return f != nil && strings.Contains(f.Value.String(), name)
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // liveHeap collects garbage and returns the bytes of heap objects left.

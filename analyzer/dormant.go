@@ -21,7 +21,7 @@ func (a *analysis) dormantWindow(s *subject) time.Duration {
 // fact (used, never used) always names its source and as-of time, "unknown"
 // when the inventory does not say; a fact whose freshness cannot be shown
 // is stale, so no revocation acts on it (field-anchors B9 fails closed).
-func (a *analysis) usageEvidence(u nhi.Usage) (nhi.Evidence, bool) {
+func (a *analysis) usageEvidence(u nhi.Usage) (evidenceBuilder, bool) {
 	ev := evidence("usage_state", string(u.State))
 	if u.Source != "" {
 		ev.Set("usage_source", u.Source)

@@ -76,7 +76,7 @@ func (x *exceptions) apply(f *nhi.Finding, tags map[string]string, expired map[s
 		}
 		y.Findings++
 		if f.Evidence == nil {
-			f.Evidence = evidence()
+			f.Evidence = nhi.Evidence{}
 		}
 		note := e.ID + " expired " + ts(e.Expires)
 		if prev := f.Evidence.Get("exception_expired"); prev != "" {

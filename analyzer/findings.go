@@ -94,18 +94,25 @@ const (
 	evChunkSize = 16384
 )
 
-// keep copies evidence into the analysis's current evidence chunk, with
-// its capacity clipped (a later Set reallocates rather than overwrite its
-// neighbour): one allocation per chunk rather than one per finding.
-func (a *analysis) keep(ev nhi.Evidence) nhi.Evidence {
-	if ev == nil {
+// keep sorts the evidence by key and copies it into the analysis's current
+// evidence chunk, with its capacity clipped (a later Set reallocates
+// rather than overwrite its neighbour): one allocation per chunk rather
+// than one per finding.
+func (a *analysis) keep(ev *evidenceBuilder) nhi.Evidence {
+	items := ev.items()
+	if len(items) == 0 {
 		return nil
 	}
-	if cap(a.evs)-len(a.evs) < len(ev) {
-		a.evs = make(nhi.Evidence, 0, max(evChunkSize, len(ev)))
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j].Key < items[j-1].Key; j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+	if cap(a.evs)-len(a.evs) < len(items) {
+		a.evs = make(nhi.Evidence, 0, max(evChunkSize, len(items)))
 	}
 	lo := len(a.evs)
-	a.evs = append(a.evs, ev...)
+	a.evs = append(a.evs, items...)
 	return a.evs[lo:len(a.evs):len(a.evs)]
 }
 

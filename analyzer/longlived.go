@@ -69,7 +69,7 @@ func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 	a.multipleKeys(id, s, activeByType, pol.maxKeys)
 }
 
-func credEvidence(c *nhi.Credential) nhi.Evidence {
+func credEvidence(c *nhi.Credential) evidenceBuilder {
 	ev := evidence("credential_type", string(c.Type))
 	if !c.Created.IsZero() {
 		ev.Set("created", ts(c.Created))
