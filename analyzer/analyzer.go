@@ -177,6 +177,8 @@ type analysis struct {
 	own   *nhi.Ownership
 	evs   nhi.Evidence
 	rules map[string]*rules.Rule
+	// prevAt is the shard's position in the previous inventory (drift.go).
+	prevAt int
 	// cur and prev say what this scan and the previous one (nil on a
 	// first scan) observed; facets interns the findings' facet lists.
 	cur, prev *observer
@@ -217,6 +219,7 @@ func (a *analysis) fork() *analysis {
 		facets:   map[facetKey][]nhi.Facet{},
 		rules:    map[string]*rules.Rule{},
 		cur:      a.cur.fork(), prev: a.prev.fork(),
+		prevAt: -1,
 	}
 }
 

@@ -25,7 +25,7 @@ import (
 //
 // Reported besides ns/op: cpu-s/op, the CPU time of the process (user and
 // system, the garbage collector's included) during the analysis; MiB-peak, the largest heap in use sampled every
-// millisecond during the analysis (input, result and garbage not yet
+// 10 milliseconds during the analysis (input, result and garbage not yet
 // collected: the memory the analysis needs of the process); live-MiB, the
 // heap live after the analysis with the input and the result alive;
 // input-MiB, the live heap of the input alone; and findings.
@@ -90,7 +90,7 @@ func liveHeap() uint64 {
 }
 
 // samplePeak samples the heap in use (live objects and garbage not yet
-// swept) every millisecond until the returned function is called, which
+// swept) every 10 milliseconds until the returned function is called, which
 // returns the largest sample.
 func samplePeak() func() uint64 {
 	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
@@ -106,7 +106,7 @@ func samplePeak() func() uint64 {
 	}
 	go func() {
 		defer wg.Done()
-		t := time.NewTicker(time.Millisecond)
+		t := time.NewTicker(10 * time.Millisecond)
 		defer t.Stop()
 		for {
 			select {
