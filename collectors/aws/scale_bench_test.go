@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,6 +32,8 @@ type scanResult struct {
 	Accounts   int     `json:"accounts"`
 	WallS      float64 `json:"wall_s"`
 	Err        string  `json:"err,omitempty"`
+	// cpu is the worker process's user and system CPU time.
+	cpu time.Duration
 }
 
 // BenchmarkScanWorkers scans an AWS organisation of 1,000 accounts × 500
@@ -44,7 +47,9 @@ type scanResult struct {
 // workers until the last finished), calls, floor-s (the critical path:
 // waves of 16 accounts per worker × calls per account × 20 ms, about
 // accounts × calls per account × 20 ms ÷ (16 × workers)), x-floor, and for
-// four workers speedup (the one-worker wall time over this one).
+// four workers speedup (the one-worker wall time over this one); and the
+// CPU time the workers (worker-cpu-s) and the fake (fake-cpu-s) used, for
+// the two cores of the machine are shared by both.
 //
 // A run takes several minutes, so it runs only when named:
 //
@@ -77,15 +82,18 @@ func BenchmarkScanWorkers(b *testing.B) {
 				b.StopTimer()
 				srv := awsfake.New(seed)
 				srv.SetLatency(latency)
+				fakeCPU := processCPU()
 				b.StartTimer()
 				wall, res := runWorkers(b, srv.URL, ids, workers)
 				b.StopTimer()
-				total := 0
+				fakeCPU = processCPU() - fakeCPU
+				total, workerCPU := 0, time.Duration(0)
 				for _, r := range res {
 					if r.Err != "" || r.Gaps != 0 {
 						b.Fatalf("worker: %+v", r)
 					}
 					total += r.Identities
+					workerCPU += r.cpu
 				}
 				if total != accounts*identities {
 					b.Fatalf("identities %d, want %d", total, accounts*identities)
@@ -101,6 +109,8 @@ func BenchmarkScanWorkers(b *testing.B) {
 				b.ReportMetric(floor, "floor-s")
 				b.ReportMetric(wall.Seconds()/floor, "x-floor")
 				b.ReportMetric(float64(total), "identities")
+				b.ReportMetric(workerCPU.Seconds(), "worker-cpu-s")
+				b.ReportMetric(fakeCPU.Seconds(), "fake-cpu-s")
 				if workers == 1 {
 					oneWorker = wall.Seconds()
 				} else if oneWorker > 0 {
@@ -111,6 +121,15 @@ func BenchmarkScanWorkers(b *testing.B) {
 			}
 		})
 	}
+}
+
+// processCPU is the user and system CPU time of this process (the fake).
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // runWorkers starts n worker processes, each scanning an nth of the
@@ -146,6 +165,9 @@ func runWorkers(b *testing.B, url string, accounts []string, n int) (time.Durati
 			}
 			if err := cmd.Wait(); err != nil && res[i].Err == "" {
 				res[i].Err = err.Error()
+			}
+			if st := cmd.ProcessState; st != nil {
+				res[i].cpu = st.UserTime() + st.SystemTime()
 			}
 		})
 	}
