@@ -19,8 +19,10 @@ package analyzer
 
 import (
 	"cmp"
+	"runtime"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/duration"
@@ -67,48 +69,84 @@ type ExpiredException struct {
 	Findings int
 }
 
-// Analyze runs every rule over the input.
+// Analyze runs every rule over the input. Identities are analysed in
+// contiguous shards, one goroutine each, up to GOMAXPROCS; the result does
+// not depend on the number of shards (findings.go gathers and orders the
+// findings).
 func Analyze(in Input) Result {
 	cat := in.Catalog
 	if cat == nil {
 		cat = &catalog.Catalog{}
 	}
-	a := newAnalysis(cat, in.Now)
-	a.cur, a.prev = newObserver(&in.Inventory), newObserver(in.Previous)
+	base := newAnalysis(cat, in.Now)
+	base.cur, base.prev = newObserver(&in.Inventory), newObserver(in.Previous)
 	ids := in.Inventory.Identities
-	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
 	var d *driftState
 	if in.Previous != nil {
 		d = newDriftState(&in.Inventory, in.Previous)
 	}
+	owns := make([]nhi.Ownership, len(ids))
+	shards := shardsOf(len(ids))
+	ws := make([]*analysis, len(shards))
+	var wg sync.WaitGroup
+	for k, sh := range shards {
+		w := base.fork()
+		ws[k] = w
+		wg.Go(func() { w.analyse(ids[sh[0]:sh[1]], owns[sh[0]:sh[1]], d, in.Certified) })
+	}
+	wg.Wait()
+	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
+	for i := range owns {
+		res.Ownership[owns[i].IdentityID] = owns[i]
+	}
+	rm := base.fork()
+	if d != nil {
+		rm.removed(d)
+		sortPending(rm.scratch)
+	}
+	for _, w := range append(ws, rm) {
+		for fp, h := range w.unevaluated {
+			if res.Unevaluated == nil {
+				res.Unevaluated = map[string]nhi.Hidden{}
+			}
+			res.Unevaluated[fp] = h
+		}
+	}
+	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
+	order := gather(ws, rm.scratch, identityOrder)
+	res.Findings, res.ExpiredExceptions = base.materialise(order)
+	return res
+}
+
+// analyse runs the rules over one shard of identities, writing each one's
+// ownership to the same position of owns.
+func (a *analysis) analyse(ids []nhi.Identity, owns []nhi.Ownership, d *driftState, cert *nhi.Certification) {
 	for i := range ids {
 		id := &ids[i]
 		s := a.resolve(id)
-		res.Ownership[id.ID] = s.own
-		if len(id.Tags) > 0 {
-			a.tags[id.ID] = id.Tags
-		}
+		owns[i] = s.own
+		a.own = &owns[i]
 		a.identityRules(id, s)
 		if d != nil {
 			a.drift(d, id, &s)
 		}
-		if in.Certified != nil {
-			a.sinceCertification(id, &s, in.Certified)
+		if cert != nil {
+			a.sinceCertification(id, &s, cert)
 		}
 		a.flush()
 	}
-	var removed []nhi.Finding
-	if d != nil {
-		a.removed(d)
-		removed = a.scratch
-		sortScratch(removed)
-		a.scratch = nil
+}
+
+// shardsOf splits n identities into contiguous [lo, hi) ranges, one per
+// processor, none much smaller than minShard.
+func shardsOf(n int) [][2]int {
+	const minShard = 4096
+	k := max(1, min(runtime.GOMAXPROCS(0), n/minShard))
+	out := make([][2]int, k)
+	for i := range k {
+		out[i] = [2]int{n * i / k, n * (i + 1) / k}
 	}
-	res.ExpiredExceptions = a.applyExceptions(append(a.findings, removed))
-	res.Unevaluated = a.unevaluated
-	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
-	res.Findings = assemble(a.findings, removed, identityOrder)
-	return res
+	return out
 }
 
 // subject carries what every rule on one identity needs.
@@ -129,11 +167,18 @@ type analysis struct {
 	index    *roleIndex
 	people   *peopleIndex
 	baseline map[baselineKey]allowance
-	// findings are kept in fixed-size chunks: appending to one large slice
-	// copied every finding several times over at 100k identities.
-	findings [][]nhi.Finding
-	scratch  []nhi.Finding                // the current identity's findings
-	tags     map[string]map[string]string // identity id -> tags, for exceptions
+	// pending holds the findings emitted so far in fixed-size chunks, in
+	// identity order; scratch the current identity's (findings.go).
+	pending [][]pending
+	scratch []pending
+	// own is the current identity's ownership, which its findings share;
+	// evs is the chunk the findings' evidence is copied into; rules caches
+	// rules.Lookup.
+	own   *nhi.Ownership
+	evs   nhi.Evidence
+	rules map[string]*rules.Rule
+	// prevAt is the shard's position in the previous inventory (drift.go).
+	prevAt int
 	// cur and prev say what this scan and the previous one (nil on a
 	// first scan) observed; facets interns the findings' facet lists.
 	cur, prev *observer
@@ -159,8 +204,22 @@ func newAnalysis(cat *catalog.Catalog, now time.Time) *analysis {
 		index:    newRoleIndex(cat.Roles),
 		people:   newPeopleIndex(cat.People),
 		baseline: map[baselineKey]allowance{},
-		tags:     map[string]map[string]string{},
 		facets:   map[facetKey][]nhi.Facet{},
+		rules:    map[string]*rules.Rule{},
+	}
+}
+
+// fork returns an analysis for one shard: it shares the catalog, indexes
+// and coverage, and has its own memos and findings, so shards run
+// concurrently without locks.
+func (a *analysis) fork() *analysis {
+	return &analysis{
+		cat: a.cat, now: a.now, def: a.def, index: a.index, people: a.people,
+		baseline: map[baselineKey]allowance{},
+		facets:   map[facetKey][]nhi.Facet{},
+		rules:    map[string]*rules.Rule{},
+		cur:      a.cur.fork(), prev: a.prev.fork(),
+		prevAt: -1,
 	}
 }
 
@@ -186,70 +245,92 @@ func withDefaults(d catalog.Defaults) catalog.Defaults {
 // emit records a finding of rule for the identity, about the credential or
 // grant o names, unless a facet the finding rests on was not observed (see
 // judged): a finding is created only from observed data.
-func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev map[string]string) {
-	r, ok := rules.Lookup(ruleID)
-	if !ok {
-		panic("analyzer: unknown rule " + ruleID) // a programming error, caught by tests
-	}
-	facets := a.facetsOf(&r, id, o)
-	if !a.judged(&r, id.Provider, id.Scope, facets) {
+func (a *analysis) emit(ruleID string, id *nhi.Identity, s *subject, o on, ev evidenceBuilder) {
+	r := a.rule(ruleID)
+	facets := a.facetsOf(r, id, o)
+	if !a.judged(r, id.Provider, id.Scope, facets) {
 		return
 	}
 	sev := r.Severity
 	if o, ok := a.def.Severity[ruleID]; ok {
 		sev = o
 	}
-	var credID, grantID string
-	if o.cred != nil {
-		credID = o.cred.ID
-	}
-	if o.grant != nil {
-		grantID = o.grant.ID
-	}
-	f := nhi.Finding{
-		Fingerprint:  nhi.Fingerprint(ruleID, id.ID, credID, grantID),
-		RuleID:       ruleID,
-		Family:       r.Family,
-		Severity:     sev,
-		Title:        r.Title,
-		Provider:     id.Provider,
-		Scope:        id.Scope,
-		IdentityID:   id.ID,
-		IdentityName: id.Name,
-		IdentityKind: id.Kind,
-		CredentialID: credID,
-		GrantID:      grantID,
-		Evidence:     ev,
-		Remediation:  r.Remediation,
-		Controls:     r.Controls,
-		Facets:       facets,
-	}
+	p := pending{id: id, cred: o.cred, grant: o.grant, rule: r, sev: sev, ev: a.keep(&ev), facets: facets}
 	if s != nil {
-		f.RoleID = s.own.RoleID
-		f.Owner = s.own.Owner
-		f.OwnerSource = s.own.OwnerSource
+		p.own = a.ownership(&s.own)
 	}
-	a.scratch = append(a.scratch, f)
+	a.scratch = append(a.scratch, p)
 }
 
-// flush sorts the current identity's findings by rule, credential and
-// grant and moves them to the chunked result. Identities are analysed in
-// id order (inventories are normalised), so the result comes out sorted
-// without a global sort of large structs.
-func (a *analysis) flush() {
-	sortScratch(a.scratch)
-	for _, f := range a.scratch {
-		if n := len(a.findings); n == 0 || len(a.findings[n-1]) == cap(a.findings[n-1]) {
-			a.findings = append(a.findings, make([]nhi.Finding, 0, chunkSize))
+// rule returns the rule of that id, looked up once per analysis.
+func (a *analysis) rule(id string) *rules.Rule {
+	if r, ok := a.rules[id]; ok {
+		return r
+	}
+	r, ok := rules.Lookup(id)
+	if !ok {
+		panic("analyzer: unknown rule " + id) // a programming error, caught by tests
+	}
+	a.rules[id] = &r
+	return &r
+}
+
+// evidence starts a finding's evidence with keys and values in turn.
+func evidence(kv ...string) evidenceBuilder {
+	var ev evidenceBuilder
+	for i := 0; i+1 < len(kv); i += 2 {
+		ev.Set(kv[i], kv[i+1])
+	}
+	return ev
+}
+
+// evidenceBuilder is a finding's evidence while its rule builds it: keys
+// in the order they were set, on the stack (a million findings' evidence
+// built in maps or sorted slices was most of the analyzer's garbage).
+// emit sorts it into the nhi.Evidence the finding keeps.
+type evidenceBuilder struct {
+	n  int
+	kv [16]nhi.EvidenceItem
+	// more holds every item once there are more than fit in kv.
+	more []nhi.EvidenceItem
+}
+
+func (ev *evidenceBuilder) items() []nhi.EvidenceItem {
+	if ev.more != nil {
+		return ev.more
+	}
+	return ev.kv[:ev.n]
+}
+
+// Set sets key k to v.
+func (ev *evidenceBuilder) Set(k, v string) {
+	items := ev.items()
+	for i := range items {
+		if items[i].Key == k {
+			items[i].Value = v
+			return
 		}
-		last := &a.findings[len(a.findings)-1]
-		*last = append(*last, f)
 	}
-	clear(a.scratch)
-	a.scratch = a.scratch[:0]
+	switch {
+	case ev.more != nil:
+		ev.more = append(ev.more, nhi.EvidenceItem{Key: k, Value: v})
+	case ev.n == len(ev.kv):
+		ev.more = append(slices.Clone(ev.kv[:]), nhi.EvidenceItem{Key: k, Value: v})
+	default:
+		ev.kv[ev.n] = nhi.EvidenceItem{Key: k, Value: v}
+		ev.n++
+	}
 }
 
-const chunkSize = 4096
+// Get returns the value of key k, "" when absent.
+func (ev *evidenceBuilder) Get(k string) string {
+	for _, it := range ev.items() {
+		if it.Key == k {
+			return it.Value
+		}
+	}
+	return ""
+}
 
 func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	if !s.managed {
@@ -260,63 +341,6 @@ func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	a.grantRules(id, &s)
 	a.credentialRules(id, &s)
 	a.signalRules(id, &s)
-}
-
-// compareFindings orders findings by identity id (which starts with the
-// provider), rule, credential and grant.
-func compareFindings(a, b *nhi.Finding) int {
-	if c := cmp.Compare(a.IdentityID, b.IdentityID); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.RuleID, b.RuleID); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.CredentialID, b.CredentialID); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.GrantID, b.GrantID)
-}
-
-func sortScratch(fs []nhi.Finding) {
-	if len(fs) > 1 {
-		slices.SortFunc(fs, func(x, y nhi.Finding) int { return compareFindings(&x, &y) })
-	}
-}
-
-// assemble joins the per-identity chunks (sorted when the identities were
-// in id order) with the sorted findings about removed identities. When the
-// input was not in id order it falls back to sorting indices, so the output
-// order never depends on the input order.
-func assemble(chunks [][]nhi.Finding, removed []nhi.Finding, sorted bool) []nhi.Finding {
-	n := len(removed)
-	for _, c := range chunks {
-		n += len(c)
-	}
-	out := make([]nhi.Finding, 0, n)
-	if !sorted {
-		idx := make([]int32, 0, n-len(removed))
-		for i := range n - len(removed) {
-			idx = append(idx, int32(i))
-		}
-		at := func(i int32) *nhi.Finding { return &chunks[i/chunkSize][i%chunkSize] }
-		slices.SortFunc(idx, func(i, j int32) int { return compareFindings(at(i), at(j)) })
-		for _, i := range idx {
-			out = append(out, *at(i))
-		}
-		chunks = [][]nhi.Finding{out}
-		out = make([]nhi.Finding, 0, n)
-	}
-	r := 0
-	for _, c := range chunks {
-		for i := range c {
-			for r < len(removed) && compareFindings(&removed[r], &c[i]) < 0 {
-				out = append(out, removed[r])
-				r++
-			}
-			out = append(out, c[i])
-		}
-	}
-	return append(out, removed[r:]...)
 }
 
 // credActive reports whether a credential can authenticate at the

@@ -174,8 +174,8 @@ func TestCases(t *testing.T) {
 					t.Errorf("%s: suppressed = %v, want %v", e, got.Suppressed, *e.Suppressed)
 				}
 				for k, v := range e.Evidence {
-					if got.Evidence[k] != v {
-						t.Errorf("%s: evidence[%s] = %q, want %q (evidence %v)", e, k, got.Evidence[k], v, got.Evidence)
+					if got.Evidence.Get(k) != v {
+						t.Errorf("%s: evidence[%s] = %q, want %q (evidence %v)", e, k, got.Evidence.Get(k), v, got.Evidence)
 					}
 				}
 			}
@@ -215,7 +215,7 @@ func TestCases(t *testing.T) {
 				if r.Basis != rules.Previous && !cur.ObservedAll(f.Provider, f.Scope, judged) {
 					t.Errorf("%s on %s rests on facets %v this scan did not all observe", f.RuleID, f.IdentityID, f.Facets)
 				}
-				if usageRules[f.RuleID] && (f.Evidence["usage_source"] == "" || f.Evidence["usage_as_of"] == "" || f.Evidence["usage_state"] == "") {
+				if usageRules[f.RuleID] && (f.Evidence.Get("usage_source") == "" || f.Evidence.Get("usage_as_of") == "" || f.Evidence.Get("usage_state") == "") {
 					t.Errorf("%s on %s: evidence lacks the usage state, source or as-of: %v", f.RuleID, f.IdentityID, f.Evidence)
 				}
 			}

@@ -21,28 +21,28 @@ func (a *analysis) dormantWindow(s *subject) time.Duration {
 // fact (used, never used) always names its source and as-of time, "unknown"
 // when the inventory does not say; a fact whose freshness cannot be shown
 // is stale, so no revocation acts on it (field-anchors B9 fails closed).
-func (a *analysis) usageEvidence(u nhi.Usage) (map[string]string, bool) {
-	ev := map[string]string{"usage_state": string(u.State)}
+func (a *analysis) usageEvidence(u nhi.Usage) (evidenceBuilder, bool) {
+	ev := evidence("usage_state", string(u.State))
 	if u.Source != "" {
-		ev["usage_source"] = u.Source
+		ev.Set("usage_source", u.Source)
 	} else if u.Known() {
-		ev["usage_source"] = "unknown"
+		ev.Set("usage_source", "unknown")
 	}
 	if !u.LastUsed.IsZero() {
-		ev["last_used"] = ts(u.LastUsed)
+		ev.Set("last_used", ts(u.LastUsed))
 	}
 	stale := false
 	switch {
 	case !u.AsOf.IsZero():
-		ev["usage_as_of"] = ts(u.AsOf)
+		ev.Set("usage_as_of", ts(u.AsOf))
 		stale = a.now.Sub(u.AsOf) > a.def.UsageFreshness
 	case u.Known():
-		ev["usage_as_of"] = "unknown"
+		ev.Set("usage_as_of", "unknown")
 		stale = true
 	}
 	if stale {
-		ev["stale"] = "true"
-		ev["freshness_threshold_days"] = days(a.def.UsageFreshness)
+		ev.Set("stale", "true")
+		ev.Set("freshness_threshold_days", days(a.def.UsageFreshness))
 	}
 	return ev, stale
 }
@@ -135,8 +135,8 @@ func (a *analysis) checkUsage(us *usageFacts, id *nhi.Identity, s *subject, c *n
 		ev, st := a.usageEvidence(u)
 		us.noteStale(&u, st)
 		if idle := a.now.Sub(u.LastUsed); idle > window {
-			ev["days_unused"] = days(idle)
-			ev["dormant_after_days"] = days(window)
+			ev.Set("days_unused", days(idle))
+			ev.Set("dormant_after_days", days(window))
 			a.emit(dormantRule, id, s, on{cred: c, usage: u.Source}, ev)
 		}
 	case nhi.UsageNeverUsed:
@@ -146,9 +146,9 @@ func (a *analysis) checkUsage(us *usageFacts, id *nhi.Identity, s *subject, c *n
 			return // no creation time: the grace period cannot be applied
 		}
 		if age := a.now.Sub(created); age > a.def.NeverUsedGrace {
-			ev["created"] = ts(created)
-			ev["age_days"] = days(age)
-			ev["never_used_grace_days"] = days(a.def.NeverUsedGrace)
+			ev.Set("created", ts(created))
+			ev.Set("age_days", days(age))
+			ev.Set("never_used_grace_days", days(a.def.NeverUsedGrace))
 			a.emit(neverRule, id, s, on{cred: c, usage: u.Source}, ev)
 		}
 	default:
@@ -199,13 +199,13 @@ func (a *analysis) usageUnknown(id *nhi.Identity, s *subject, us *usageFacts) {
 		return
 	}
 	sort.Strings(us.unknown)
-	ev := map[string]string{"unknown": strings.Join(us.unknown, "; ")}
+	ev := evidence("unknown", strings.Join(us.unknown, "; "))
 	if len(us.unknownSrc) > 0 {
 		sort.Strings(us.unknownSrc)
-		ev["usage_source"] = strings.Join(slices.Compact(us.unknownSrc), ",")
+		ev.Set("usage_source", strings.Join(slices.Compact(us.unknownSrc), ","))
 	}
 	if !us.unknownAsOf.IsZero() {
-		ev["usage_as_of"] = ts(us.unknownAsOf)
+		ev.Set("usage_as_of", ts(us.unknownAsOf))
 	}
 	a.emit(rules.RuleUsageUnknown, id, s, on{}, ev)
 }
@@ -237,11 +237,11 @@ func (a *analysis) lingering(id *nhi.Identity, s *subject, window time.Duration)
 		return
 	}
 	ev, _ := a.usageEvidence(id.Usage)
-	ev["status"] = string(id.Status)
-	ev["days_since"] = days(a.now.Sub(since))
-	ev["dormant_after_days"] = days(window)
+	ev.Set("status", string(id.Status))
+	ev.Set("days_since", days(a.now.Sub(since)))
+	ev.Set("dormant_after_days", days(window))
 	if id.Usage.State == nhi.UsageNeverUsed {
-		ev["created"] = ts(id.Created)
+		ev.Set("created", ts(id.Created))
 	}
 	a.emit(rules.RuleDisabledLingering, id, s, on{usage: id.Usage.Source}, ev)
 }

@@ -141,6 +141,15 @@ func newObserver(inv *nhi.Inventory) *observer {
 	return &observer{cov: inv.Coverage(), memo: map[observedKey]bool{}}
 }
 
+// fork returns an observer of the same inventory with its own memo, for
+// another goroutine (nil for nil).
+func (o *observer) fork() *observer {
+	if o == nil {
+		return nil
+	}
+	return &observer{cov: o.cov, memo: map[observedKey]bool{}}
+}
+
 // all reports whether every facet of fs was observed in the scope. A nil
 // observer (no such scan) observed nothing.
 func (o *observer) all(p nhi.Provider, scope string, fs []nhi.Facet) bool {

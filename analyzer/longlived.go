@@ -69,13 +69,13 @@ func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 	a.multipleKeys(id, s, activeByType, pol.maxKeys)
 }
 
-func credEvidence(c *nhi.Credential) map[string]string {
-	ev := map[string]string{"credential_type": string(c.Type)}
+func credEvidence(c *nhi.Credential) evidenceBuilder {
+	ev := evidence("credential_type", string(c.Type))
 	if !c.Created.IsZero() {
-		ev["created"] = ts(c.Created)
+		ev.Set("created", ts(c.Created))
 	}
 	if !c.Expires.IsZero() {
-		ev["expires"] = ts(c.Expires)
+		ev.Set("expires", ts(c.Expires))
 	}
 	return ev
 }
@@ -85,30 +85,30 @@ func (a *analysis) credentialChecks(id *nhi.Identity, s *subject, c *nhi.Credent
 	if c.Type.Static() {
 		if age := a.now.Sub(c.Created); !c.Created.IsZero() && age > pol.maxAge {
 			ev := credEvidence(c)
-			ev["age_days"] = days(age)
-			ev["max_age_days"] = days(pol.maxAge)
+			ev.Set("age_days", days(age))
+			ev.Set("max_age_days", days(pol.maxAge))
 			a.emit(rules.RuleCredentialTooOld, id, s, on{cred: c}, ev)
 		}
 		if pol.staticForbidden && !s.managed {
 			ev := credEvidence(c)
-			ev["role"] = pol.role
-			ev["policy"] = "static keys not allowed"
+			ev.Set("role", pol.role)
+			ev.Set("policy", "static keys not allowed")
 			if pol.RequireWorkloadIdentity {
-				ev["policy"] = "workload identity required"
+				ev.Set("policy", "workload identity required")
 			}
 			a.emit(rules.RuleStaticNotAllowed, id, s, on{cred: c}, ev)
 		}
 		if pol.ExpiryRequired && c.Expires.IsZero() {
 			ev := credEvidence(c)
-			ev["role"] = pol.role
-			ev["policy"] = "expiry required"
+			ev.Set("role", pol.role)
+			ev.Set("policy", "expiry required")
 			a.emit(rules.RuleNoExpiry, id, s, on{cred: c}, ev)
 		}
 	}
 	if !c.Expires.IsZero() && c.Expires.After(a.now) && c.Expires.Sub(a.now) <= a.def.ExpiringSoon {
 		ev := credEvidence(c)
-		ev["days_left"] = days(c.Expires.Sub(a.now) + duration.Day - time.Nanosecond)
-		ev["expiring_soon_days"] = days(a.def.ExpiringSoon)
+		ev.Set("days_left", days(c.Expires.Sub(a.now)+duration.Day-time.Nanosecond))
+		ev.Set("expiring_soon_days", days(a.def.ExpiringSoon))
 		a.emit(rules.RuleExpiringSoon, id, s, on{cred: c}, ev)
 	}
 }
@@ -130,9 +130,9 @@ func (a *analysis) multipleKeys(id *nhi.Identity, s *subject, active map[nhi.Cre
 			ids[i] = c.ID
 		}
 		sort.Strings(ids)
-		a.emit(rules.RuleMultipleActiveKeys, id, s, on{cred: oldestOf(cs)}, map[string]string{
-			"credential_type": t, "active": itoa(len(ids)), "max_active": itoa(maxKeys), "credentials": strings.Join(ids, ","),
-		})
+		a.emit(rules.RuleMultipleActiveKeys, id, s, on{cred: oldestOf(cs)}, evidence(
+			"credential_type", t, "active", itoa(len(ids)), "max_active", itoa(maxKeys), "credentials", strings.Join(ids, ","),
+		))
 	}
 }
 

@@ -12,39 +12,39 @@ import (
 func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 	switch s.own.OwnerStatus {
 	case nhi.OwnerNone:
-		ev := map[string]string{"owner_tag_keys": strings.Join(a.def.OwnerTagKeys, ",")}
+		ev := evidence("owner_tag_keys", strings.Join(a.def.OwnerTagKeys, ","))
 		if s.role != nil {
-			ev["role"] = s.role.ID
+			ev.Set("role", s.role.ID)
 		}
 		a.emit(rules.RuleNoOwner, id, s, on{}, ev)
 	case nhi.OwnerDeparted:
-		ev := map[string]string{"owner": s.own.Owner, "owner_source": s.own.OwnerSource}
+		ev := evidence("owner", s.own.Owner, "owner_source", s.own.OwnerSource)
 		if p := s.person; p != nil {
-			ev["departed"] = ts(p.Departed)
+			ev.Set("departed", ts(p.Departed))
 			if p.Manager != "" {
-				ev["reassign_to"] = p.Manager
+				ev.Set("reassign_to", p.Manager)
 			}
 		} else {
-			ev["provider_status"] = "not an active account at the provider"
+			ev.Set("provider_status", "not an active account at the provider")
 		}
-		if s.role != nil && ev["reassign_to"] == "" && s.role.TechnicalOwner != "" {
-			ev["reassign_to"] = s.role.TechnicalOwner
+		if s.role != nil && ev.Get("reassign_to") == "" && s.role.TechnicalOwner != "" {
+			ev.Set("reassign_to", s.role.TechnicalOwner)
 		}
 		if n := a.activeStatic(id); n > 0 {
-			ev["credentials_to_rotate"] = itoa(n)
+			ev.Set("credentials_to_rotate", itoa(n))
 		}
 		a.emit(rules.RuleOwnerDeparted, id, s, on{}, ev)
 	case nhi.OwnerUnknown:
-		a.emit(rules.RuleOwnerUnknown, id, s, on{}, map[string]string{"owner": s.own.Owner, "owner_source": s.own.OwnerSource})
+		a.emit(rules.RuleOwnerUnknown, id, s, on{}, evidence("owner", s.own.Owner, "owner_source", s.own.OwnerSource))
 	}
 	if s.own.OwnerSource == "role" {
 		a.custodianRules(id, s)
 	}
 	if s.role != nil && s.role.Team != "" && s.person != nil && !a.departed(s.person) &&
 		s.own.OwnerSource == "role" && s.person.Team != "" && !strings.EqualFold(s.person.Team, s.role.Team) {
-		a.emit(rules.RuleOwnerMoved, id, s, on{}, map[string]string{
-			"owner": s.person.ID, "owner_team": s.person.Team, "role_team": s.role.Team,
-		})
+		a.emit(rules.RuleOwnerMoved, id, s, on{}, evidence(
+			"owner", s.person.ID, "owner_team", s.person.Team, "role_team", s.role.Team,
+		))
 	}
 }
 
@@ -76,14 +76,14 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 			return
 		}
 		seen[key] = true
-		ev := map[string]string{"custodian": key, "custodian_source": source, "owner": s.own.Owner, "reassign_to": s.own.Owner}
+		ev := evidence("custodian", key, "custodian_source", source, "owner", s.own.Owner, "reassign_to", s.own.Owner)
 		if p != nil {
-			ev["departed"] = ts(p.Departed)
+			ev.Set("departed", ts(p.Departed))
 		} else {
-			ev["provider_status"] = "not an active account at the provider"
+			ev.Set("provider_status", "not an active account at the provider")
 		}
 		if n := a.activeStatic(id); n > 0 {
-			ev["credentials_to_rotate"] = itoa(n)
+			ev.Set("credentials_to_rotate", itoa(n))
 		}
 		a.emit(rules.RuleOwnerDeparted, id, s, on{}, ev)
 	}

@@ -23,26 +23,26 @@ func (a *analysis) grantRules(id *nhi.Identity, s *subject) {
 		if !(priv && !allow.privileged) && !(s.role != nil && !allow.allowed) {
 			continue
 		}
-		ev := map[string]string{"entitlement": g.Entitlement, "scope": g.Scope, "privilege": string(g.Privilege), "grant_kind": g.Kind}
+		ev := evidence("entitlement", g.Entitlement, "scope", g.Scope, "privilege", string(g.Privilege), "grant_kind", g.Kind)
 		if g.Via != "" {
-			ev["via"] = g.Via
+			ev.Set("via", g.Via)
 		}
 		switch {
 		case priv && !allow.privileged:
-			ev["reason"] = why
+			ev.Set("reason", why)
 			if s.role != nil {
-				ev["role"] = s.role.ID
+				ev.Set("role", s.role.ID)
 				if allow.allowed {
-					ev["baseline"] = "matches the baseline but not as privileged"
+					ev.Set("baseline", "matches the baseline but not as privileged")
 				} else {
-					ev["baseline"] = "outside the baseline"
+					ev.Set("baseline", "outside the baseline")
 				}
 			} else {
-				ev["baseline"] = "no role"
+				ev.Set("baseline", "no role")
 			}
 			a.emit(rules.RulePrivilegedGrant, id, s, on{grant: g}, ev)
 		case s.role != nil && !allow.allowed:
-			ev["role"] = s.role.ID
+			ev.Set("role", s.role.ID)
 			a.emit(rules.RuleOutsideBaseline, id, s, on{grant: g}, ev)
 		}
 	}

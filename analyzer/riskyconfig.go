@@ -17,7 +17,7 @@ func (a *analysis) signalRules(id *nhi.Identity, s *subject) {
 	for _, sig := range id.Signals {
 		if r, ok := ruleFor[sig.Code]; ok && !seen[r] {
 			seen[r] = true
-			a.emit(r, id, s, on{}, map[string]string{"signal": sig.Code, "detail": sig.Detail})
+			a.emit(r, id, s, on{}, evidence("signal", sig.Code, "detail", sig.Detail))
 		}
 	}
 	for i := range id.Credentials {
@@ -29,10 +29,10 @@ func (a *analysis) signalRules(id *nhi.Identity, s *subject) {
 		for _, sig := range c.Signals {
 			if r, ok := ruleFor[sig.Code]; ok && !seen[r] {
 				seen[r] = true
-				ev := map[string]string{"signal": sig.Code, "detail": sig.Detail, "credential_type": string(c.Type)}
+				ev := evidence("signal", sig.Code, "detail", sig.Detail, "credential_type", string(c.Type))
 				if !c.Created.IsZero() {
-					ev["created"] = ts(c.Created)
-					ev["age_days"] = days(a.now.Sub(c.Created))
+					ev.Set("created", ts(c.Created))
+					ev.Set("age_days", days(a.now.Sub(c.Created)))
 				}
 				a.emit(r, id, s, on{cred: c}, ev)
 			}

@@ -75,15 +75,30 @@ func (ix *roleIndex) match(id *nhi.Identity) int {
 }
 
 // allowed reports whether the role's baseline allows the grant, and whether
-// it allows it as privileged. Results are memoised per role and entitlement:
-// large organisations repeat the same few hundred policies.
+// it allows it as privileged. For a role with a long baseline the results
+// are memoised per role and entitlement (large organisations repeat the
+// same few hundred policies); a short one is cheaper to test than to look
+// up in a memo of a million grants.
 func (a *analysis) allowed(ri int, p nhi.Provider, g *nhi.Grant) allowance {
+	allowed := a.index.roles[ri].Allowed
+	if len(allowed) <= memoBaselineOver {
+		return baselineAllows(allowed, p, g)
+	}
 	k := baselineKey{ri, p, g.Entitlement, g.Scope}
 	if v, ok := a.baseline[k]; ok {
 		return v
 	}
+	v := baselineAllows(allowed, p, g)
+	a.baseline[k] = v
+	return v
+}
+
+// memoBaselineOver is the length of baseline above which allowed memoises.
+const memoBaselineOver = 16
+
+func baselineAllows(allowed []catalog.Entitlement, p nhi.Provider, g *nhi.Grant) allowance {
 	var v allowance
-	for _, e := range a.index.roles[ri].Allowed {
+	for _, e := range allowed {
 		if e.Allows(p, g) {
 			v.allowed = true
 			if e.Privileged {
@@ -92,7 +107,6 @@ func (a *analysis) allowed(ri int, p nhi.Provider, g *nhi.Grant) allowance {
 			}
 		}
 	}
-	a.baseline[k] = v
 	return v
 }
 

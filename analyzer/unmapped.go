@@ -11,7 +11,7 @@ func (a *analysis) unmappedRules(id *nhi.Identity, s *subject) {
 	if s.role != nil {
 		return
 	}
-	a.emit(rules.RuleUnmapped, id, s, on{}, map[string]string{
-		"kind": string(id.Kind), "scope": id.Scope, "name": id.Name,
-	})
+	a.emit(rules.RuleUnmapped, id, s, on{}, evidence(
+		"kind", string(id.Kind), "scope", id.Scope, "name", id.Name,
+	))
 }

@@ -44,7 +44,7 @@ func TestFindingsCSVInjection(t *testing.T) {
 			Fingerprint: "fp", RuleID: hostile, Family: "orphaned", Severity: nhi.SevHigh, Title: hostile,
 			Provider: nhi.AWS, Scope: hostile, IdentityID: hostile, IdentityName: hostile, IdentityKind: nhi.KindAWSUser,
 			CredentialID: hostile, GrantID: hostile, RoleID: hostile, Owner: hostile, OwnerSource: hostile,
-			Evidence: map[string]string{}, Remediation: hostile, Exception: hostile, Controls: []string{hostile},
+			Evidence: nhi.Evidence{}, Remediation: hostile, Exception: hostile, Controls: []string{hostile},
 		}, Status: reports.StatusOpen}
 		var buf bytes.Buffer
 		if err := reports.WriteFindingsCSV(&buf, []reports.FindingRow{row}); err != nil {

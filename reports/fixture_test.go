@@ -73,7 +73,7 @@ func finding(t testing.TB, ruleID string, id nhi.Identity, cred, grant string, e
 			Fingerprint: nhi.Fingerprint(ruleID, id.ID, cred, grant),
 			RuleID:      ruleID, Family: r.Family, Severity: r.Severity, Title: r.Title,
 			Provider: id.Provider, Scope: id.Scope, IdentityID: id.ID, IdentityName: id.Name, IdentityKind: id.Kind,
-			CredentialID: cred, GrantID: grant, Evidence: ev, Remediation: "See the rule documentation.", Controls: r.Controls,
+			CredentialID: cred, GrantID: grant, Evidence: nhi.EvidenceOf(ev), Remediation: "See the rule documentation.", Controls: r.Controls,
 			Facets: []nhi.Facet{nhi.IdentitiesFacet(id.Kind)},
 		},
 		Status:    reports.StatusOpen,

@@ -159,15 +159,11 @@ func familyOrder(fams []string) []string {
 }
 
 // evidenceString renders a finding's evidence as "k=v; k=v" in key order.
-func evidenceString(ev map[string]string) string {
-	keys := make([]string, 0, len(ev))
-	for k := range ev {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = k + "=" + ev[k]
+func evidenceString(ev nhi.Evidence) string {
+	ev = ev.Sorted()
+	parts := make([]string, len(ev))
+	for i, it := range ev {
+		parts[i] = it.Key + "=" + it.Value
 	}
 	return strings.Join(parts, "; ")
 }

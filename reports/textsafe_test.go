@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/textsafe/textsafetest"
 	"github.com/nhiscan/nhiscan/reports"
 )
@@ -51,7 +52,7 @@ func hostileInput(t *testing.T) reports.Input {
 	for i := range in.Findings {
 		f := &in.Findings[i]
 		f.IdentityName, f.Owner, f.Exception = f.IdentityName+h, f.Owner+h, f.Exception+h
-		f.Evidence = map[string]string{"value": h}
+		f.Evidence = nhi.Evidence{{Key: "value", Value: h}}
 	}
 	return in
 }

@@ -274,8 +274,8 @@ func (b *builder) leaver(id *nhi.Identity, o nhi.Ownership) *Leaver {
 		who = o.Owner
 	default:
 		for _, f := range b.findings[id.ID] {
-			if f.RuleID == rules.RuleOwnerDeparted && !f.Suppressed && f.Evidence["custodian"] != "" {
-				who = f.Evidence["custodian"]
+			if f.RuleID == rules.RuleOwnerDeparted && !f.Suppressed && f.Evidence.Get("custodian") != "" {
+				who = f.Evidence.Get("custodian")
 				break
 			}
 		}
@@ -304,7 +304,7 @@ func refs(fs []nhi.Finding, applies func(*nhi.Finding) bool) []FindingRef {
 		if !applies(f) {
 			continue
 		}
-		r := FindingRef{RuleID: f.RuleID, Severity: f.Severity, Title: f.Title, Evidence: f.Evidence, Fingerprint: f.Fingerprint}
+		r := FindingRef{RuleID: f.RuleID, Severity: f.Severity, Title: f.Title, Evidence: f.Evidence.Map(), Fingerprint: f.Fingerprint}
 		if f.Suppressed {
 			r.Exception = f.Exception
 		}
@@ -328,7 +328,7 @@ func grantBaseline(o nhi.Ownership, fs []nhi.Finding, grantID string) string {
 		case rules.RuleOutsideBaseline:
 			return "outside the baseline of role " + o.RoleID
 		case rules.RulePrivilegedGrant:
-			if v := f.Evidence["baseline"]; v != "" && v != "no role" {
+			if v := f.Evidence.Get("baseline"); v != "" && v != "no role" {
 				return v + " of role " + o.RoleID
 			}
 		}

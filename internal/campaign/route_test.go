@@ -146,7 +146,7 @@ func TestEscalationTarget(t *testing.T) {
 func TestRouteCustodianLeaver(t *testing.T) {
 	in := testBuildInput()
 	in.Findings = append(in.Findings, nhi.Finding{Fingerprint: "cust", RuleID: rules.RuleOwnerDeparted, Family: nhi.FamilyOrphaned,
-		Severity: nhi.SevHigh, IdentityID: "aws:AROAPAY", Evidence: map[string]string{"custodian": "dan@acme.example", "custodian_source": "tag"}})
+		Severity: nhi.SevHigh, IdentityID: "aws:AROAPAY", Evidence: nhi.EvidenceOf(map[string]string{"custodian": "dan@acme.example", "custodian_source": "tag"})})
 	people := campaign.NewPeople(in.Catalog.People)
 	items, _ := route(t, campaign.Router{People: people, Fallback: "grace@acme.example", Now: t0}, in)
 	it := items[6]

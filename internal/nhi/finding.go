@@ -82,9 +82,9 @@ type Finding struct {
 	OwnerSource string `json:"owner_source,omitempty"`
 
 	// Evidence holds the values and thresholds that triggered the finding.
-	Evidence    map[string]string `json:"evidence,omitempty"`
-	Remediation string            `json:"remediation,omitempty"`
-	Controls    []string          `json:"controls,omitempty"`
+	Evidence    Evidence `json:"evidence,omitempty"`
+	Remediation string   `json:"remediation,omitempty"`
+	Controls    []string `json:"controls,omitempty"`
 
 	// Suppressed is set when an unexpired exception applies; Exception is
 	// its reference and ExceptionExpires its expiry.

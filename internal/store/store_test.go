@@ -84,7 +84,7 @@ func finding(rule string, p nhi.Provider, scope, native string, sev nhi.Severity
 	return nhi.Finding{
 		Fingerprint: nhi.Fingerprint(rule, id, "", ""), RuleID: rule, Family: nhi.FamilyDormant, Severity: sev,
 		Title: rule + " on " + native, Provider: p, Scope: scope, IdentityID: id, IdentityName: "name-" + native,
-		Owner: "alice@example.com", Evidence: map[string]string{"days": "120", "threshold": "90"},
+		Owner: "alice@example.com", Evidence: nhi.EvidenceOf(map[string]string{"days": "120", "threshold": "90"}),
 		Controls: []string{"SOC2 CC6.2"}, Facets: []nhi.Facet{nhi.FacetIdentities},
 	}
 }

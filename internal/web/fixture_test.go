@@ -142,7 +142,7 @@ func webOwnership() map[string]nhi.Ownership {
 func webFindings() []nhi.Finding {
 	f := func(rule, family, identity, cred, grant string, sev nhi.Severity, ev map[string]string) nhi.Finding {
 		return nhi.Finding{Fingerprint: nhi.Fingerprint(rule, identity, cred, grant), RuleID: rule, Family: family, Severity: sev,
-			Title: rule, IdentityID: identity, CredentialID: cred, GrantID: grant, Evidence: ev}
+			Title: rule, IdentityID: identity, CredentialID: cred, GrantID: grant, Evidence: nhi.EvidenceOf(ev)}
 	}
 	return []nhi.Finding{
 		f(rules.RuleDormantCredential, nhi.FamilyDormant, "aws:AIDADEPLOY", "AKIAOLD", "", nhi.SevMedium, map[string]string{"days_unused": "150", "threshold_days": "90"}),

@@ -14,8 +14,8 @@ func Glob(pattern, s string) bool {
 	if pattern == "" || pattern == "*" {
 		return true
 	}
-	if !strings.ContainsAny(pattern, "*?") {
-		return pattern == s
+	if strings.IndexByte(pattern, '*') < 0 && strings.IndexByte(pattern, '?') < 0 {
+		return pattern == s // a literal (IndexByte: ContainsAny was a tenth of a large analysis)
 	}
 	return globMatch(pattern, s)
 }

@@ -1,0 +1,204 @@
+package analyzer
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
+)
+
+// pending is a finding as a rule emits it, before it becomes an
+// nhi.Finding: what it is about (pointers into the inventory), its rule,
+// severity, the ownership its identity resolved to, its evidence and its
+// facets. It is under a third of the size of an nhi.Finding, so a large
+// analysis holds the findings once in full (the result) rather than
+// twice, and the fingerprints are hashed in parallel at the end.
+type pending struct {
+	id     *nhi.Identity
+	cred   *nhi.Credential
+	grant  *nhi.Grant
+	rule   *rules.Rule
+	own    *nhi.Ownership
+	sev    nhi.Severity
+	ev     nhi.Evidence
+	facets []nhi.Facet
+}
+
+func (p *pending) credID() string {
+	if p.cred == nil {
+		return ""
+	}
+	return p.cred.ID
+}
+
+func (p *pending) grantID() string {
+	if p.grant == nil {
+		return ""
+	}
+	return p.grant.ID
+}
+
+// finding builds the nhi.Finding.
+func (p *pending) finding() nhi.Finding {
+	r := p.rule
+	credID, grantID := p.credID(), p.grantID()
+	f := nhi.Finding{
+		Fingerprint:  nhi.Fingerprint(r.ID, p.id.ID, credID, grantID),
+		RuleID:       r.ID,
+		Family:       r.Family,
+		Severity:     p.sev,
+		Title:        r.Title,
+		Provider:     p.id.Provider,
+		Scope:        p.id.Scope,
+		IdentityID:   p.id.ID,
+		IdentityName: p.id.Name,
+		IdentityKind: p.id.Kind,
+		CredentialID: credID,
+		GrantID:      grantID,
+		Evidence:     p.ev,
+		Remediation:  r.Remediation,
+		Controls:     r.Controls,
+		Facets:       p.facets,
+	}
+	if p.own != nil {
+		f.RoleID, f.Owner, f.OwnerSource = p.own.RoleID, p.own.Owner, p.own.OwnerSource
+	}
+	return f
+}
+
+// comparePending orders findings by identity id (which starts with the
+// provider), rule, credential and grant.
+func comparePending(a, b *pending) int {
+	if c := cmp.Compare(a.id.ID, b.id.ID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.rule.ID, b.rule.ID); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.credID(), b.credID()); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.grantID(), b.grantID())
+}
+
+func sortPending(ps []pending) {
+	if len(ps) > 1 {
+		slices.SortFunc(ps, func(x, y pending) int { return comparePending(&x, &y) })
+	}
+}
+
+const (
+	chunkSize   = 4096
+	evChunkSize = 16384
+)
+
+// keep sorts the evidence by key and copies it into the analysis's current
+// evidence chunk, with its capacity clipped (a later Set reallocates
+// rather than overwrite its neighbour): one allocation per chunk rather
+// than one per finding.
+func (a *analysis) keep(ev *evidenceBuilder) nhi.Evidence {
+	items := ev.items()
+	if len(items) == 0 {
+		return nil
+	}
+	for i := 1; i < len(items); i++ {
+		for j := i; j > 0 && items[j].Key < items[j-1].Key; j-- {
+			items[j], items[j-1] = items[j-1], items[j]
+		}
+	}
+	if cap(a.evs)-len(a.evs) < len(items) {
+		a.evs = make(nhi.Evidence, 0, max(evChunkSize, len(items)))
+	}
+	lo := len(a.evs)
+	a.evs = append(a.evs, items...)
+	return a.evs[lo:len(a.evs):len(a.evs)]
+}
+
+// ownership returns the ownership a finding records: the current
+// identity's, shared by its findings, or a copy when the rule resolved
+// another one (a removed identity).
+func (a *analysis) ownership(o *nhi.Ownership) *nhi.Ownership {
+	if a.own != nil && *a.own == *o {
+		return a.own
+	}
+	c := *o
+	return &c
+}
+
+// flush sorts the current identity's findings by rule, credential and
+// grant and moves them to the chunked list. Identities are analysed in id
+// order (inventories are normalised), so the list comes out sorted
+// without a global sort.
+func (a *analysis) flush() {
+	sortPending(a.scratch)
+	for _, p := range a.scratch {
+		if n := len(a.pending); n == 0 || len(a.pending[n-1]) == cap(a.pending[n-1]) {
+			a.pending = append(a.pending, make([]pending, 0, chunkSize))
+		}
+		last := &a.pending[len(a.pending)-1]
+		*last = append(*last, p)
+	}
+	clear(a.scratch)
+	a.scratch = a.scratch[:0]
+	a.own = nil
+}
+
+// gather lists the shards' findings in shard order (each shard a
+// contiguous run of identities) merged with the sorted findings about
+// removed identities. When the identities were not in id order it sorts
+// instead, so the output order never depends on the input order.
+func gather(ws []*analysis, removed []pending, sorted bool) []*pending {
+	n := len(removed)
+	for _, w := range ws {
+		for _, c := range w.pending {
+			n += len(c)
+		}
+	}
+	all := make([]*pending, 0, n)
+	for _, w := range ws {
+		for _, c := range w.pending {
+			for i := range c {
+				all = append(all, &c[i])
+			}
+		}
+	}
+	if !sorted {
+		slices.SortFunc(all, comparePending)
+	}
+	out := make([]*pending, 0, n)
+	r := 0
+	for _, p := range all {
+		for r < len(removed) && comparePending(&removed[r], p) < 0 {
+			out = append(out, &removed[r])
+			r++
+		}
+		out = append(out, p)
+	}
+	for ; r < len(removed); r++ {
+		out = append(out, &removed[r])
+	}
+	return out
+}
+
+// materialise builds the findings in order, in parallel, and applies the
+// catalog's exceptions to them (exceptions.go).
+func (a *analysis) materialise(order []*pending) ([]nhi.Finding, []ExpiredException) {
+	out := make([]nhi.Finding, len(order))
+	ex := a.newExceptions()
+	shards := shardsOf(len(order))
+	expired := make([]map[string]*ExpiredException, len(shards))
+	var wg sync.WaitGroup
+	for k, sh := range shards {
+		expired[k] = map[string]*ExpiredException{}
+		wg.Go(func() {
+			for i := sh[0]; i < sh[1]; i++ {
+				out[i] = order[i].finding()
+				ex.apply(&out[i], order[i].id.Tags, expired[k])
+			}
+		})
+	}
+	wg.Wait()
+	return out, ex.expired(expired)
+}
