@@ -158,11 +158,9 @@ func (s *Server) pageBounds(r *http.Request, o odataQuery, n int) (lo, hi int, n
 	if o.expand != "" {
 		size = min(size, expandMaxParents)
 	}
-	s.mu.Lock()
-	if s.pageSize > 0 {
-		size = min(size, s.pageSize)
+	if n := s.PageSize(); n > 0 {
+		size = min(size, n)
 	}
-	s.mu.Unlock()
 	lo = min(o.skip, n)
 	hi = min(lo+size, n)
 	if hi < n {
