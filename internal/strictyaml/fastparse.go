@@ -42,7 +42,7 @@ func fastParse(text []byte, lim Limits) (ast.Node, bool) {
 	if doc.Kind != yamlv3.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yamlv3.MappingNode {
 		return nil, false
 	}
-	b := fastBuilder{lim: lim, text: text}
+	b := fastBuilder{lim: lim, text: text, colon: &token.Token{Type: token.MappingValueType, Value: ":", Position: &token.Position{}}}
 	n := b.node(doc.Content[0], 1)
 	if b.refused {
 		return nil, false
@@ -63,6 +63,10 @@ type fastBuilder struct {
 	tokens    slab[token.Token]
 	strings   slab[ast.StringNode]
 	bases     slab[ast.BaseNode]
+	pairs     slab[ast.MappingValueNode]
+	// colon is the ":" of every pair: the decoder places a pair at its
+	// key, never at its ":", so they share one token.
+	colon *token.Token
 }
 
 // slab hands out pointers into blocks of T.
@@ -101,7 +105,7 @@ func (b *fastBuilder) node(n *yamlv3.Node, depth int) ast.Node {
 	case yamlv3.MappingNode:
 		return b.mapping(n, depth)
 	case yamlv3.SequenceNode:
-		seq := ast.Sequence(fastToken(n, "-"), n.Style&yamlv3.FlowStyle != 0)
+		seq := ast.Sequence(b.token(n, "-"), n.Style&yamlv3.FlowStyle != 0)
 		seq.Values = make([]ast.Node, 0, len(n.Content))
 		for _, c := range n.Content {
 			if c.Kind == yamlv3.ScalarNode && c.Style == 0 && c.Value == "" {
@@ -131,7 +135,7 @@ func (b *fastBuilder) mapping(n *yamlv3.Node, depth int) ast.Node {
 		b.refused = true
 		return nil
 	}
-	m := ast.Mapping(fastToken(n, "{"), n.Style&yamlv3.FlowStyle != 0)
+	m := ast.Mapping(b.token(n, "{"), n.Style&yamlv3.FlowStyle != 0)
 	m.Values = make([]*ast.MappingValueNode, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		kn := n.Content[i]
@@ -146,7 +150,9 @@ func (b *fastBuilder) mapping(n *yamlv3.Node, depth int) ast.Node {
 		}
 		val := b.node(n.Content[i+1], depth+1)
 		n.Content[i], n.Content[i+1] = nil, nil // rebuilt: let the collector have it
-		m.Values = append(m.Values, ast.MappingValue(fastToken(kn, ":"), key, val))
+		mv := b.pairs.new()
+		*mv = ast.MappingValueNode{BaseNode: b.bases.new(), Start: b.colon, Key: key, Value: val}
+		m.Values = append(m.Values, mv)
 	}
 	return m
 }
@@ -239,8 +245,13 @@ func (b *fastBuilder) rest(n *yamlv3.Node) []byte {
 	return line
 }
 
-func fastToken(n *yamlv3.Node, v string) *token.Token {
-	return &token.Token{Value: v, Position: &token.Position{Line: n.Line, Column: n.Column}}
+// token is a token of value v at n's position, from the slabs.
+func (b *fastBuilder) token(n *yamlv3.Node, v string) *token.Token {
+	pos := b.positions.new()
+	*pos = token.Position{Line: n.Line, Column: n.Column}
+	tk := b.tokens.new()
+	*tk = token.Token{Value: v, Position: pos}
+	return tk
 }
 
 // fastRefusesText reports text the fast path leaves to goccy without
