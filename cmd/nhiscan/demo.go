@@ -163,7 +163,7 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	}
 	if seeds.fast {
-		acfg.CallTimeout, acfg.MaxBackoff = fastCallTimeout, time.Millisecond
+		acfg.CallTimeout, acfg.MaxRetryDelay = fastCallTimeout, time.Millisecond
 	}
 	awsc, err := aws.New(acfg)
 	if err != nil {
@@ -176,7 +176,7 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 		Credential: d.azure.Credential(), HTTPClient: d.azure.Client(), Now: clock, Logger: a.log, Progress: a.prog.scope,
 	}
 	if seeds.fast {
-		azcfg.CallTimeout, azcfg.RetryDelay = fastCallTimeout, time.Millisecond
+		azcfg.CallTimeout, azcfg.RetryBaseDelay = fastCallTimeout, time.Millisecond
 	}
 	azc, err := azure.New(azcfg)
 	if err != nil {
@@ -207,7 +207,7 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 		HTTPClient: d.github.Client(), Cache: &a.etags, Now: clock, Logger: a.log, Progress: a.prog.scope,
 	}
 	if seeds.fast {
-		ghcfg.CallTimeout, ghcfg.MaxRetryWait = fastCallTimeout, time.Millisecond
+		ghcfg.CallTimeout, ghcfg.MaxRetryDelay = fastCallTimeout, time.Millisecond
 	}
 	ghc, err := github.New(ghcfg)
 	if err != nil {

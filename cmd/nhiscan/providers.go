@@ -69,6 +69,7 @@ func (a *app) awsConfig(c *config.AWS, files []config.FileSetting, ownerTagKeys 
 		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
 		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 		CallTimeout: c.CallTimeout,
+		MaxRetries:  c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
 	}
 	for _, f := range files {
 		if f.Key == "providers.aws.external_id_file" {
@@ -92,7 +93,8 @@ func (a *app) azureConfig(c *config.Azure, ownerTagKeys []string) azure.Config {
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
 		Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, SignInReports: c.SignInReports, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log,
-		Progress: a.prog.scope,
+		Progress:   a.prog.scope,
+		MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
 	}
 	switch {
 	case c.ClientSecretFile != "":
@@ -115,6 +117,7 @@ func (a *app) gcpConfig(c *config.GCP, ownerTagKeys []string) gcp.Config {
 		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
 		OwnerTagKeys: ownerTagKeys, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
 		CallTimeout: c.CallTimeout, Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
 	}
 }
 
@@ -141,6 +144,7 @@ func (a *app) githubConfig(c *config.GitHub, ownerTagKeys []string) github.Confi
 		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, CloudSecretPatterns: c.CloudSecretPatterns,
 		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope,
+		MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
 	}
 	if c.InstallationID != 0 {
 		cfg.AppInstallationIDs = map[string]int64{}

@@ -26,8 +26,9 @@ import (
 const (
 	DefaultConcurrency        = 16
 	DefaultRegion             = "us-east-1"
-	DefaultMaxAttempts        = 8
-	DefaultMaxBackoff         = 20 * time.Second
+	DefaultMaxRetries         = 7
+	DefaultRetryBaseDelay     = time.Second
+	DefaultMaxRetryDelay      = 20 * time.Second
 	DefaultReportPollInterval = 2 * time.Second
 	DefaultReportTimeout      = 5 * time.Minute
 	DefaultAccountTimeout     = 15 * time.Minute
@@ -81,10 +82,15 @@ type Config struct {
 
 	// Concurrency is how many accounts are collected at once; default 16.
 	Concurrency int
-	// MaxAttempts and MaxBackoff configure the SDK retryer, which honours
-	// throttling errors and x-amz-retry-after; defaults 8 and 20s.
-	MaxAttempts int
-	MaxBackoff  time.Duration
+	// MaxRetries is how often a throttled or failed call is retried after
+	// its first attempt (default 7; negative: never); RetryBaseDelay is the
+	// first wait of the exponential backoff between retries (default 1s);
+	// MaxRetryDelay caps each wait (default 20s). They configure the SDK's
+	// standard retryer (MaxAttempts is MaxRetries+1), which honours
+	// throttling errors and x-amz-retry-after.
+	MaxRetries     int
+	RetryBaseDelay time.Duration
+	MaxRetryDelay  time.Duration
 	// ReportPollInterval and ReportTimeout bound the wait for the
 	// credential report; defaults 2s and 5m.
 	ReportPollInterval time.Duration
@@ -138,11 +144,14 @@ func (cfg Config) complete() (Config, error) {
 	if cfg.Partition == "" {
 		cfg.Partition = "aws"
 	}
-	if cfg.MaxAttempts <= 0 {
-		cfg.MaxAttempts = DefaultMaxAttempts
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = DefaultMaxRetries
 	}
-	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = DefaultMaxBackoff
+	if cfg.RetryBaseDelay <= 0 {
+		cfg.RetryBaseDelay = DefaultRetryBaseDelay
+	}
+	if cfg.MaxRetryDelay <= 0 {
+		cfg.MaxRetryDelay = DefaultMaxRetryDelay
 	}
 	if cfg.ReportPollInterval <= 0 {
 		cfg.ReportPollInterval = DefaultReportPollInterval

@@ -41,8 +41,8 @@ func testConfig(srv *awsfake.Server) awscol.Config {
 		EndpointURL:        srv.URL,
 		HTTPClient:         srv.Client(),
 		Credentials:        srv.CredentialsProvider(),
-		MaxAttempts:        4,
-		MaxBackoff:         2 * time.Millisecond,
+		MaxRetries:         3,
+		MaxRetryDelay:      2 * time.Millisecond,
 		ReportPollInterval: time.Millisecond,
 		Now:                fixedNow,
 	}
@@ -387,7 +387,7 @@ func TestThrottlingPersistsBecomesGap(t *testing.T) {
 		t.Error("partial flags wrong")
 	}
 	if n := srv.AccountCalls(awsfake.DemoData)["sts:AssumeRole"]; n != 4 {
-		t.Errorf("AssumeRole attempts = %d, want MaxAttempts 4", n)
+		t.Errorf("AssumeRole attempts = %d, want MaxRetries+1 = 4", n)
 	}
 	for _, id := range inv.Identities {
 		if id.Scope == awsfake.DemoData {
@@ -555,7 +555,7 @@ func TestCallTimeout(t *testing.T) {
 		t.Errorf("gap = %+v, want a timeout hiding the service-specific credentials", g)
 	}
 	if n := srv.AccountCalls(awsfake.DemoData)["iam:ListServiceSpecificCredentials"]; n != 4 {
-		t.Errorf("attempts = %d, want MaxAttempts 4 (a timed-out attempt is retried)", n)
+		t.Errorf("attempts = %d, want MaxRetries+1 = 4 (a timed-out attempt is retried)", n)
 	}
 	if len(inv.Identities) != 15 {
 		t.Errorf("identities = %d, want 15", len(inv.Identities))

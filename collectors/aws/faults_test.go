@@ -53,7 +53,7 @@ func TestRandomFaults(t *testing.T) {
 }
 
 // faultCallTimeout bounds each attempt in the fault runs: an injected
-// timeout costs MaxAttempts of it. It is long enough that a loaded machine
+// timeout costs MaxRetries+1 of it. It is long enough that a loaded machine
 // (the race detector, other builds) does not time out calls that carry no
 // fault, or give up on an attempt before reading the fault injected into
 // it.

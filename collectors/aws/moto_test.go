@@ -136,8 +136,8 @@ func (m *motoServer) collectorConfig(now time.Time) awscol.Config {
 	return awscol.Config{
 		Organization: true, RoleName: awsfakeRole,
 		EndpointURL: m.url, Credentials: motoBase,
-		HTTPClient:  &http.Client{Transport: countingTransport{http.DefaultTransport, &m.calls}},
-		MaxAttempts: 2, MaxBackoff: 10 * time.Millisecond, ReportPollInterval: 10 * time.Millisecond,
+		HTTPClient: &http.Client{Transport: countingTransport{http.DefaultTransport, &m.calls}},
+		MaxRetries: 1, MaxRetryDelay: 10 * time.Millisecond, ReportPollInterval: 10 * time.Millisecond,
 		Now: func() time.Time { return now },
 	}
 }

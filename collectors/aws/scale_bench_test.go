@@ -190,8 +190,8 @@ func TestAWSScanWorker(t *testing.T) {
 		EndpointURL:        url,
 		HTTPClient:         &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * awscol.DefaultConcurrency}},
 		Credentials:        (&awsfake.Server{}).CredentialsProvider(),
-		MaxAttempts:        4,
-		MaxBackoff:         2 * time.Millisecond,
+		MaxRetries:         3,
+		MaxRetryDelay:      2 * time.Millisecond,
 		ReportPollInterval: time.Millisecond,
 		Now:                fixedNow,
 	}

@@ -3,7 +3,9 @@ package aws
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
@@ -41,8 +43,9 @@ func (s *sessions) baseConfig(ctx context.Context) (aws.Config, error) {
 			config.WithRegion(s.cfg.Region),
 			config.WithRetryer(func() aws.Retryer {
 				return retry.NewStandard(func(o *retry.StandardOptions) {
-					o.MaxAttempts = s.cfg.MaxAttempts
-					o.MaxBackoff = s.cfg.MaxBackoff
+					o.MaxAttempts = max(s.cfg.MaxRetries, 0) + 1
+					o.MaxBackoff = s.cfg.MaxRetryDelay
+					o.Backoff = jitterBackoff{base: s.cfg.RetryBaseDelay, max: s.cfg.MaxRetryDelay}
 					o.RateLimiter = ratelimit.None
 				})
 			}),
@@ -117,4 +120,19 @@ func (s *sessions) iam(ctx context.Context, account string) (*iam.Client, aws.Co
 
 func (s *sessions) roleARN(account string) string {
 	return "arn:" + s.cfg.Partition + ":iam::" + account + ":role/" + s.cfg.RoleName
+}
+
+// jitterBackoff is the SDK's exponential jitter backoff
+// (retry.ExponentialJitterBackoff) from a base other than its fixed second:
+// a random wait up to base×2^attempt, capped at max.
+type jitterBackoff struct{ base, max time.Duration }
+
+func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	ceiling := b.max
+	if attempt >= 0 && attempt < 32 {
+		if c := b.base << attempt; c > 0 && c < b.max {
+			ceiling = c
+		}
+	}
+	return time.Duration(rand.Float64() * float64(ceiling)), nil
 }

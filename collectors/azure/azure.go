@@ -77,14 +77,16 @@ type Config struct {
 	// SkipSignInReports turns the reports off whatever SignInReports
 	// says (kept for earlier callers).
 	SkipSignInReports bool
-	// MaxRetries is the number of retries of a throttled or failed call
-	// (default 3; negative disables retries). A Retry-After longer than
-	// two minutes is not waited for: the call is then a throttled gap.
-	MaxRetries int
-	// RetryDelay is the first wait of the exponential backoff between
-	// retries of an answer without Retry-After (default 800ms; negative:
-	// no wait).
-	RetryDelay time.Duration
+	// MaxRetries is how often a throttled or failed call is retried after
+	// its first attempt (default 3; negative: never); RetryBaseDelay is the
+	// first wait of the exponential backoff between retries of an answer
+	// without Retry-After (default 800ms, the SDK's; negative: no wait);
+	// MaxRetryDelay caps each wait (default 2 minutes): a longer
+	// Retry-After is not waited for, and the call is a throttled gap. They
+	// configure azcore's retry policy.
+	MaxRetries     int
+	RetryBaseDelay time.Duration
+	MaxRetryDelay  time.Duration
 	// CallTimeout bounds each HTTP attempt (default 60s): a call that
 	// hangs past it is retried, then recorded as a timeout gap instead of
 	// hanging the scan.
@@ -146,8 +148,8 @@ func New(cfg Config) (*Collector, error) {
 // Defaults of the Config.
 const (
 	defaultCallTimeout = 60 * time.Second
-	// maxRetryDelay: a longer Retry-After is not waited for.
-	maxRetryDelay = 2 * time.Minute
+	// defaultMaxRetryDelay: a longer Retry-After is not waited for.
+	defaultMaxRetryDelay = 2 * time.Minute
 )
 
 // clients are what New and NewControls build from a Config: the
@@ -185,13 +187,16 @@ func newClients(cfg Config) (*clients, error) {
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 3
 	}
+	if cfg.MaxRetryDelay <= 0 {
+		cfg.MaxRetryDelay = defaultMaxRetryDelay
+	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = defaultCallTimeout
 	}
 	co := policy.ClientOptions{
 		Cloud: cl,
-		Retry: policy.RetryOptions{MaxRetries: int32(cfg.MaxRetries), RetryDelay: cfg.RetryDelay,
-			MaxRetryDelay: maxRetryDelay, TryTimeout: cfg.CallTimeout},
+		Retry: policy.RetryOptions{MaxRetries: int32(cfg.MaxRetries), RetryDelay: cfg.RetryBaseDelay,
+			MaxRetryDelay: cfg.MaxRetryDelay, TryTimeout: cfg.CallTimeout},
 	}
 	if cfg.HTTPClient != nil {
 		co.Transport = cfg.HTTPClient

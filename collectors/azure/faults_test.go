@@ -19,7 +19,7 @@ import (
 // fast makes failing calls cheap: short attempts, tiny backoff.
 func fast(c *azure.Config) {
 	c.CallTimeout = 700 * time.Millisecond
-	c.RetryDelay = time.Millisecond
+	c.RetryBaseDelay = time.Millisecond
 	c.MaxRetries = 2
 }
 

@@ -1,9 +1,13 @@
-// Package fakeapi holds what the providers' in-process fakes share: call
-// counting (every fake counts requests per API operation so tests can assert
-// call budgets; a fake embeds Counter to offer Calls, CallCount, TotalCalls
-// and ResetCalls) and fault injection (a fake embeds Faults to offer Deny,
-// DenyAfter, Throttle, Fail, Timeout and Random, and renders each fault in
-// its provider's wire format). Every fake also offers SetPageSize(n).
+// Package fakeapi holds what the providers' in-process fakes share, so that
+// each fake keeps only its provider's wire format:
+//   - the server and its knobs (a fake embeds Endpoint to offer URL, Client,
+//     Close, SetPageSize, SetLatency and SetHang, and reads them with
+//     PageSize, Delay and Hang);
+//   - call counting (a fake embeds Counter to offer Calls, CallCount,
+//     TotalCalls and ResetCalls, so tests can assert call budgets);
+//   - fault injection (a fake embeds Faults to offer Deny, DenyAfter,
+//     Throttle, Fail, Timeout and Random, and renders each fault in its
+//     provider's wire format).
 package fakeapi
 
 import "sync"

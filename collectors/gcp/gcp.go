@@ -74,12 +74,13 @@ type Config struct {
 	// 1000) and SearchAllIamPolicies (capped at 500).
 	AssetPageSize int
 	// MaxRetries is how often a throttled (429) or unavailable (503) call
-	// is retried (default 5); MaxRetryDelay caps each pause, including a
-	// server's Retry-After (default 30s); RetryBaseDelay is the first
-	// backoff pause (default 500ms).
+	// is retried after its first attempt (default 5; negative: never);
+	// RetryBaseDelay is the first wait of the exponential backoff between
+	// retries (default 500ms); MaxRetryDelay caps each wait, a server's
+	// Retry-After included (default 30s). They configure gax's retryer.
 	MaxRetries     int
-	MaxRetryDelay  time.Duration
 	RetryBaseDelay time.Duration
+	MaxRetryDelay  time.Duration
 	// CallTimeout bounds each HTTP attempt (default 60s). A call that does
 	// not answer in time is not retried: it becomes a "timeout" gap, so a
 	// hung API cannot hold the scan.

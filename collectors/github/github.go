@@ -98,11 +98,16 @@ type Config struct {
 	CloudSecretPatterns []string
 	// Cache keeps ETags between scans; nil disables conditional requests.
 	Cache ETagCache
-	// MaxRetries is how often a rate-limited call is retried (default 3);
-	// MaxRetryWait is the longest single wait accepted (default 2 minutes):
-	// a longer wait becomes a throttled gap instead.
-	MaxRetries   int
-	MaxRetryWait time.Duration
+	// MaxRetries is how often a rate-limited call is retried after its
+	// first attempt (default 3; negative: never); RetryBaseDelay is the
+	// wait for a rate-limit answer that names none (default 1 minute, as
+	// GitHub asks); MaxRetryDelay caps each wait (default 2 minutes): a
+	// longer one (Retry-After, X-RateLimit-Reset) becomes a throttled gap
+	// instead. go-github has no retries of its own: the collector's
+	// transport waits.
+	MaxRetries     int
+	RetryBaseDelay time.Duration
+	MaxRetryDelay  time.Duration
 	// CallTimeout bounds one HTTP attempt, answer included (default
 	// DefaultCallTimeout); it replaces HTTPClient's Timeout. A call that
 	// runs out of it becomes a timeout gap instead of holding up the scan.
@@ -199,11 +204,14 @@ func (cfg Config) withDefaults() Config {
 	if cfg.CloudSecretPatterns == nil {
 		cfg.CloudSecretPatterns = DefaultCloudSecretPatterns
 	}
-	if cfg.MaxRetries <= 0 {
+	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 3
 	}
-	if cfg.MaxRetryWait <= 0 {
-		cfg.MaxRetryWait = 2 * time.Minute
+	if cfg.RetryBaseDelay <= 0 {
+		cfg.RetryBaseDelay = time.Minute
+	}
+	if cfg.MaxRetryDelay <= 0 {
+		cfg.MaxRetryDelay = 2 * time.Minute
 	}
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = DefaultCallTimeout

@@ -264,7 +264,7 @@ func (a *api) do(ctx context.Context, f func() (*gh.Response, error)) (*gh.Respo
 		if err == nil {
 			return resp, nil
 		}
-		wait, local, ok := retryAfter(err)
+		wait, local, ok := retryAfter(err, a.cfg.RetryBaseDelay)
 		if !ok {
 			return resp, err
 		}
@@ -272,7 +272,7 @@ func (a *api) do(ctx context.Context, f func() (*gh.Response, error)) (*gh.Respo
 			heldBack++
 			attempt--
 		}
-		if attempt >= a.cfg.MaxRetries || wait > a.cfg.MaxRetryWait {
+		if attempt >= a.cfg.MaxRetries || wait > a.cfg.MaxRetryDelay {
 			return resp, err
 		}
 		wait = max(wait, 100*time.Millisecond)
@@ -286,13 +286,14 @@ func (a *api) do(ctx context.Context, f func() (*gh.Response, error)) (*gh.Respo
 }
 
 // retryAfter says whether err is a rate limit worth waiting out, how long
-// to wait, and whether go-github made it up without sending the request.
-func retryAfter(err error) (wait time.Duration, local, ok bool) {
+// to wait (unnamed when the answer names no wait), and whether go-github
+// made it up without sending the request.
+func retryAfter(err error, unnamed time.Duration) (wait time.Duration, local, ok bool) {
 	var rl *gh.RateLimitError
 	var ab *gh.AbuseRateLimitError
 	switch {
 	case errors.As(err, &ab):
-		wait = time.Minute
+		wait = unnamed
 		if ab.RetryAfter != nil {
 			wait = *ab.RetryAfter
 		}
@@ -300,15 +301,15 @@ func retryAfter(err error) (wait time.Duration, local, ok bool) {
 	case errors.As(err, &rl):
 		return time.Until(rl.Rate.Reset.Time) + time.Second, notSent(rl.Response), true
 	}
-	wait, ok = plainThrottle(err)
+	wait, ok = plainThrottle(err, unnamed)
 	return wait, false, ok
 }
 
 // plainThrottle recognises a rate-limit answer go-github does not: a 429,
 // or a 403 with Retry-After, whose body lacks GitHub's documentation URL
 // (a proxy in front of GitHub Enterprise Server may send one). It returns
-// how long to wait: Retry-After, or a minute as GitHub advises.
-func plainThrottle(err error) (time.Duration, bool) {
+// how long to wait: Retry-After, or unnamed.
+func plainThrottle(err error, unnamed time.Duration) (time.Duration, bool) {
 	var er *gh.ErrorResponse
 	if !errors.As(err, &er) || er.Response == nil {
 		return 0, false
@@ -320,11 +321,11 @@ func plainThrottle(err error) (time.Duration, bool) {
 	if n, err := strconv.Atoi(ra); err == nil && n >= 0 {
 		return time.Duration(n) * time.Second, true
 	}
-	return time.Minute, true
+	return unnamed, true
 }
 
 func isPlainThrottle(err error) bool {
-	_, ok := plainThrottle(err)
+	_, ok := plainThrottle(err, 0)
 	return ok
 }
 

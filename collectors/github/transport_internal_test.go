@@ -14,7 +14,7 @@ import (
 // back during a secondary limit with a made-up error (no headers, no
 // request). Those waits must not use up the call's own retries.
 func TestHeldBackCallsKeepTheirRetries(t *testing.T) {
-	c := &api{cfg: Config{MaxRetries: 1, MaxRetryWait: time.Minute}, log: slog.New(slog.DiscardHandler)}
+	c := &api{cfg: Config{MaxRetries: 1, MaxRetryDelay: time.Minute}, log: slog.New(slog.DiscardHandler)}
 	wait := time.Millisecond
 	calls := 0
 	_, err := c.do(context.Background(), func() (*gh.Response, error) {

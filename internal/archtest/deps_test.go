@@ -58,8 +58,8 @@ var only = []struct {
 	{"internal/boundedio", []string{mod + "internal/boundedio"}, "the bounded reader is standard library only, so every loader can share it"},
 	{"internal/nhi", []string{mod + "internal/nhi", mod + "internal/textsafe"}, "the domain model imports the standard library and textsafe (how its JSON form writes unsafe characters) only"},
 	{"internal/textsafe", []string{mod + "internal/textsafe"}, "how a collected string is shown is standard library only, so every output can share it"},
-	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/textsafe", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
-	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the configuration is durations, strict YAML and the bounded reader"},
+	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/textsafe", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
+	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3"}, "the configuration is durations, strict YAML and the bounded reader"},
 	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
 	{"internal/store/storetest", []string{mod + "internal/store/storetest", "github.com/jackc/", "golang.org/x/"}, "the tests' PostgreSQL schemas are pgx and the standard library"},
 }

@@ -83,6 +83,8 @@ type AWS struct {
 	Concurrency int
 	// CallTimeout bounds each HTTP attempt; 0 is the collector's default.
 	CallTimeout time.Duration
+	// Retries tune the collector\'s retries (zero: its defaults).
+	Retries
 }
 
 // Azure configures the Entra and Azure Resource Manager collector.
@@ -104,6 +106,8 @@ type Azure struct {
 	Concurrency   int
 	// CallTimeout bounds each HTTP attempt (0: the collector's default).
 	CallTimeout time.Duration
+	// Retries tune the collector\'s retries (zero: its defaults).
+	Retries
 	// SignInReports turns the beta sign-in activity reports on or off;
 	// nil means by cloud (on in public, off in usgovernment and china,
 	// where they do not exist).
@@ -131,6 +135,8 @@ type GCP struct {
 	DelegatedClientIDs []string
 	// CallTimeout bounds each API call attempt (0: the collector's 60s).
 	CallTimeout time.Duration
+	// Retries tune the collector\'s retries (zero: its defaults).
+	Retries
 }
 
 // GitHub configures the GitHub collector.
@@ -155,9 +161,27 @@ type GitHub struct {
 	// CallTimeout bounds one HTTP attempt, answer included (0: the
 	// collector's default, 60s); a call that runs out of it is a timeout gap.
 	CallTimeout time.Duration
+	// Retries tune the collector\'s retries (zero: its defaults).
+	Retries
 	// CloudSecretPatterns are regular expressions over Actions secret
 	// names that hold long-lived cloud credentials.
 	CloudSecretPatterns []string
+}
+
+// Retries are the retry settings every provider has, with the same names
+// and meaning; each collector maps them to its SDK's own retry mechanism
+// (docs/configuration.md).
+type Retries struct {
+	// MaxRetries is how often a throttled or failed call is retried after
+	// its first attempt: 0 is the collector's default, -1 never (the file
+	// says max_retries: 0).
+	MaxRetries int
+	// RetryBaseDelay is the first wait between retries (0: the
+	// collector's default).
+	RetryBaseDelay time.Duration
+	// MaxRetryDelay caps each wait between retries (0: the collector's
+	// default).
+	MaxRetryDelay time.Duration
 }
 
 // defaults is the configuration used when no file is given.

@@ -56,6 +56,9 @@ type fileAWS struct {
 	Endpoint              str   `yaml:"endpoint"`
 	Concurrency           *int  `yaml:"concurrency"`
 	CallTimeout           str   `yaml:"call_timeout"`
+	MaxRetries            *int  `yaml:"max_retries"`
+	RetryBaseDelay        str   `yaml:"retry_base_delay"`
+	MaxRetryDelay         str   `yaml:"max_retry_delay"`
 }
 
 type fileAzure struct {
@@ -71,6 +74,9 @@ type fileAzure struct {
 	AuthorityHost         str   `yaml:"authority_host"`
 	Concurrency           *int  `yaml:"concurrency"`
 	CallTimeout           str   `yaml:"call_timeout"`
+	MaxRetries            *int  `yaml:"max_retries"`
+	RetryBaseDelay        str   `yaml:"retry_base_delay"`
+	MaxRetryDelay         str   `yaml:"max_retry_delay"`
 	SignInReports         *bool `yaml:"sign_in_reports"`
 }
 
@@ -86,6 +92,9 @@ type fileGCP struct {
 	OwnerLabelDomain   str   `yaml:"owner_label_domain"`
 	DelegatedClientIDs []str `yaml:"delegated_client_ids" what:"client id"`
 	CallTimeout        str   `yaml:"call_timeout"`
+	MaxRetries         *int  `yaml:"max_retries"`
+	RetryBaseDelay     str   `yaml:"retry_base_delay"`
+	MaxRetryDelay      str   `yaml:"max_retry_delay"`
 }
 
 type fileGitHub struct {
@@ -100,6 +109,9 @@ type fileGitHub struct {
 	GraphQLURL             str   `yaml:"graphql_url"`
 	Concurrency            *int  `yaml:"concurrency"`
 	CallTimeout            str   `yaml:"call_timeout"`
+	MaxRetries             *int  `yaml:"max_retries"`
+	RetryBaseDelay         str   `yaml:"retry_base_delay"`
+	MaxRetryDelay          str   `yaml:"max_retry_delay"`
 	CloudSecretPatterns    []str `yaml:"cloud_secret_patterns" what:"cloud secret pattern"`
 }
 

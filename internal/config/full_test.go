@@ -44,6 +44,7 @@ func TestFullExample(t *testing.T) {
 				Region: "us-east-1", Partition: "aws", Profile: "security-audit",
 				SharedCredentialsFile: rel("secrets/aws-credentials"),
 				Endpoint:              "https://iam.us-east-1.amazonaws.com", Concurrency: 16, CallTimeout: 90 * time.Second,
+				Retries: config.Retries{MaxRetries: 7, RetryBaseDelay: time.Second, MaxRetryDelay: 20 * time.Second},
 			},
 			Azure: &config.Azure{
 				TenantID:      "72f988bf-86f1-41af-91ab-2d7cd011db47",
@@ -71,10 +72,10 @@ func TestFullExample(t *testing.T) {
 		Files: []config.FileSetting{
 			{Provider: "aws", Key: "providers.aws.external_id_file", At: at(23, 23), Path: rel("secrets/aws-external-id")},
 			{Provider: "aws", Key: "providers.aws.shared_credentials_file", At: at(28, 30), Path: rel("secrets/aws-credentials")},
-			{Provider: "azure", Key: "providers.azure.client_certificate_file", At: at(39, 30), Path: rel("secrets/azure-client.pem")},
-			{Provider: "gcp", Key: "providers.gcp.credentials_file", At: at(51, 23), Path: rel("secrets/gcp-wif.json")},
-			{Provider: "github", Key: "providers.github.private_key_file", At: at(61, 23), Path: rel("secrets/github-app.pem")},
-			{Provider: "github", Key: "providers.github.token_file", At: at(62, 17), Path: rel("secrets/github-saml-token")},
+			{Provider: "azure", Key: "providers.azure.client_certificate_file", At: at(42, 30), Path: rel("secrets/azure-client.pem")},
+			{Provider: "gcp", Key: "providers.gcp.credentials_file", At: at(54, 23), Path: rel("secrets/gcp-wif.json")},
+			{Provider: "github", Key: "providers.github.private_key_file", At: at(64, 23), Path: rel("secrets/github-app.pem")},
+			{Provider: "github", Key: "providers.github.token_file", At: at(65, 17), Path: rel("secrets/github-saml-token")},
 		},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

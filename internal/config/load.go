@@ -185,6 +185,9 @@ var envVars = []envVar{
 	env("providers", "aws", "profile"),
 	env("providers", "aws", "endpoint"),
 	env("providers", "aws", "call_timeout"),
+	env("providers", "aws", "max_retries"),
+	env("providers", "aws", "retry_base_delay"),
+	env("providers", "aws", "max_retry_delay"),
 
 	env("providers", "azure", "tenant_id"),
 	env("providers", "azure", "subscriptions"),
@@ -196,6 +199,9 @@ var envVars = []envVar{
 	env("providers", "azure", "arm_endpoint"),
 	env("providers", "azure", "authority_host"),
 	env("providers", "azure", "call_timeout"),
+	env("providers", "azure", "max_retries"),
+	env("providers", "azure", "retry_base_delay"),
+	env("providers", "azure", "max_retry_delay"),
 	env("providers", "azure", "sign_in_reports"),
 
 	env("providers", "gcp", "organization"),
@@ -205,6 +211,9 @@ var envVars = []envVar{
 	env("providers", "gcp", "quota_project"),
 	env("providers", "gcp", "endpoint"),
 	env("providers", "gcp", "call_timeout"),
+	env("providers", "gcp", "max_retries"),
+	env("providers", "gcp", "retry_base_delay"),
+	env("providers", "gcp", "max_retry_delay"),
 
 	env("providers", "github", "organizations"),
 	env("providers", "github", "app_id"),
@@ -214,6 +223,9 @@ var envVars = []envVar{
 	env("providers", "github", "base_url"),
 	env("providers", "github", "graphql_url"),
 	env("providers", "github", "call_timeout"),
+	env("providers", "github", "max_retries"),
+	env("providers", "github", "retry_base_delay"),
+	env("providers", "github", "max_retry_delay"),
 }
 
 func init() { envVars = append(envVars, campaignEnvVars...) }
@@ -437,6 +449,31 @@ func (v *validator) duration(s str, key string) time.Duration {
 	return d
 }
 
+// maxRetries bounds max_retries: more retries only hold a throttled scan
+// longer.
+const maxRetries = 20
+
+// retries validates the retry settings every provider shares.
+// max_retries: 0 in the file means never retry (-1 to the collector, whose
+// 0 is its default).
+func (v *validator) retries(n *int, base, maxDelay str, m strictyaml.Meta) Retries {
+	r := Retries{RetryBaseDelay: v.duration(base, "retry_base_delay"), MaxRetryDelay: v.duration(maxDelay, "max_retry_delay")}
+	if n != nil {
+		switch {
+		case *n < 0 || *n > maxRetries:
+			v.errs.Add(m.At("max_retries"), "max_retries %d is out of range (use 0 to %d; 0 means no retries)", *n, maxRetries)
+		case *n == 0:
+			r.MaxRetries = -1
+		default:
+			r.MaxRetries = *n
+		}
+	}
+	if r.RetryBaseDelay > 0 && r.MaxRetryDelay > 0 && r.RetryBaseDelay > r.MaxRetryDelay {
+		v.errs.Add(maxDelay.P, "max_retry_delay %s is shorter than retry_base_delay %s", maxDelay.V, base.V)
+	}
+	return r
+}
+
 func (v *validator) concurrency(n *int, m strictyaml.Meta) int {
 	if n == nil {
 		return 0
@@ -533,6 +570,7 @@ func (v *validator) aws(a *fileAWS) *AWS {
 		Endpoint:              v.endpoint(a.Endpoint, "endpoint"),
 		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
 		CallTimeout:           v.duration(a.CallTimeout, "call_timeout"),
+		Retries:               v.retries(a.MaxRetries, a.RetryBaseDelay, a.MaxRetryDelay, a.Meta),
 	}
 	if a.RoleName.Set {
 		if reAWSRole.MatchString(a.RoleName.V) {
@@ -575,6 +613,7 @@ func (v *validator) azure(a *fileAzure) *Azure {
 		AuthorityHost:         v.endpoint(a.AuthorityHost, "authority_host"),
 		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
 		CallTimeout:           v.duration(a.CallTimeout, "call_timeout"),
+		Retries:               v.retries(a.MaxRetries, a.RetryBaseDelay, a.MaxRetryDelay, a.Meta),
 		SignInReports:         a.SignInReports,
 	}
 	switch t := strings.TrimSpace(a.TenantID.V); {
@@ -620,6 +659,7 @@ func (v *validator) gcp(g *fileGCP) *GCP {
 		Concurrency:        v.concurrency(g.Concurrency, g.Meta),
 		DelegatedClientIDs: v.list(g.DelegatedClientIDs, "client id", false, v.match(reNumericID, "client id", "must be numeric (the OAuth client id of the delegation)")),
 		CallTimeout:        v.duration(g.CallTimeout, "call_timeout"),
+		Retries:            v.retries(g.MaxRetries, g.RetryBaseDelay, g.MaxRetryDelay, g.Meta),
 	}
 	if g.OwnerLabelDomain.Set {
 		if reDomain.MatchString(g.OwnerLabelDomain.V) {
@@ -659,6 +699,7 @@ func (v *validator) github(g *fileGitHub) *GitHub {
 		GraphQLURL:             v.endpoint(g.GraphQLURL, "graphql_url"),
 		Concurrency:            v.concurrency(g.Concurrency, g.Meta),
 		CallTimeout:            v.duration(g.CallTimeout, "call_timeout"),
+		Retries:                v.retries(g.MaxRetries, g.RetryBaseDelay, g.MaxRetryDelay, g.Meta),
 	}
 	if len(g.Organizations) == 0 && !g.Bad["organizations"] {
 		v.errs.Add(g.At("organizations"), "github provider has no organizations; list at least one")

@@ -208,15 +208,12 @@ func utc(t time.Time) time.Time {
 // Validate checks the invariants every producer of an inventory must keep.
 // It reports all problems at once.
 func (inv *Inventory) Validate() error {
-	var errs []error
-	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	var p problems
 	if inv.Version != SchemaVersion {
-		add("version %d: this nhiscan reads version %d", inv.Version, SchemaVersion)
+		p.add("version %d: this nhiscan reads version %d", inv.Version, SchemaVersion)
 	}
-	scopes := make(map[scopeKey]bool, len(inv.Scopes))
 	facets := make(map[scopeKey][]Facet, len(inv.Scopes))
 	for _, sc := range inv.Scopes {
-		scopes[scopeKey{sc.Provider, sc.ID}] = true
 		facets[scopeKey{sc.Provider, sc.ID}] = sc.Facets
 	}
 	seen := map[string]bool{}
@@ -224,91 +221,123 @@ func (inv *Inventory) Validate() error {
 		where := fmt.Sprintf("identities[%d] (%s)", i, id.ID)
 		switch {
 		case id.ID == "":
-			add("identities[%d]: id is empty", i)
+			p.add("identities[%d]: id is empty", i)
 		case seen[id.ID]:
-			add("%s: duplicate id", where)
+			p.add("%s: duplicate id", where)
 		}
 		seen[id.ID] = true
-		if !id.Provider.Valid() {
-			add("%s: unknown provider %q", where, id.Provider)
-		} else if !strings.HasPrefix(id.ID, string(id.Provider)+":") {
-			add("%s: id must start with %q", where, string(id.Provider)+":")
+		p.identity(where, id, facets)
+		p.credentials(where, id.Credentials)
+		p.grants(where, id.Grants)
+	}
+	p.scopesAndGaps(inv)
+	return errors.Join(p...)
+}
+
+// problems collects what Validate finds.
+type problems []error
+
+func (p *problems) add(format string, a ...any) { *p = append(*p, fmt.Errorf(format, a...)) }
+
+// identity checks an identity's own fields: provider, kind, native id,
+// scope (listed, with the facet its identities come from), status, usage.
+// facets holds each listed scope's facets.
+func (p *problems) identity(where string, id Identity, facets map[scopeKey][]Facet) {
+	if !id.Provider.Valid() {
+		p.add("%s: unknown provider %q", where, id.Provider)
+	} else if !strings.HasPrefix(id.ID, string(id.Provider)+":") {
+		p.add("%s: id must start with %q", where, string(id.Provider)+":")
+	}
+	if k, ok := IdentityKinds[id.Kind]; !ok {
+		p.add("%s: unknown kind %q", where, id.Kind)
+	} else if k != id.Provider {
+		p.add("%s: kind %q belongs to provider %q", where, id.Kind, k)
+	}
+	if id.NativeID == "" {
+		p.add("%s: native_id is empty", where)
+	}
+	fs, listed := facets[scopeKey{id.Provider, id.Scope}]
+	switch {
+	case id.Scope == "":
+		p.add("%s: scope is empty", where)
+	case !listed:
+		p.add("%s: scope %q is not listed in scopes", where, id.Scope)
+	case len(fs) > 0 && !overlapsAny(fs, IdentitiesFacet(id.Kind)):
+		// Every finding on it would be dropped as unobserved.
+		p.add("%s: scope %q does not list the facet %s its identities come from", where, id.Scope, IdentitiesFacet(id.Kind))
+	}
+	if !validStatus(id.Status) {
+		p.add("%s: unknown status %q", where, id.Status)
+	}
+	if err := id.Usage.validate(); err != nil {
+		p.add("%s: usage: %v", where, err)
+	}
+}
+
+// credentials checks an identity's credentials: unique ids, known types
+// and statuses, usage.
+func (p *problems) credentials(where string, cs []Credential) {
+	ids := map[string]bool{}
+	for _, c := range cs {
+		if c.ID == "" || ids[c.ID] {
+			p.add("%s: credential id %q empty or duplicate", where, c.ID)
 		}
-		if p, ok := IdentityKinds[id.Kind]; !ok {
-			add("%s: unknown kind %q", where, id.Kind)
-		} else if p != id.Provider {
-			add("%s: kind %q belongs to provider %q", where, id.Kind, p)
+		ids[c.ID] = true
+		if _, ok := CredentialTypes[c.Type]; !ok {
+			p.add("%s: credential %s: unknown type %q", where, c.ID, c.Type)
 		}
-		if id.NativeID == "" {
-			add("%s: native_id is empty", where)
+		if !validStatus(c.Status) {
+			p.add("%s: credential %s: unknown status %q", where, c.ID, c.Status)
 		}
-		if id.Scope == "" {
-			add("%s: scope is empty", where)
-		} else if !scopes[scopeKey{id.Provider, id.Scope}] {
-			add("%s: scope %q is not listed in scopes", where, id.Scope)
-		} else if fs := facets[scopeKey{id.Provider, id.Scope}]; len(fs) > 0 && !overlapsAny(fs, IdentitiesFacet(id.Kind)) {
-			// Every finding on it would be dropped as unobserved.
-			add("%s: scope %q does not list the facet %s its identities come from", where, id.Scope, IdentitiesFacet(id.Kind))
-		}
-		if !validStatus(id.Status) {
-			add("%s: unknown status %q", where, id.Status)
-		}
-		if err := id.Usage.validate(); err != nil {
-			add("%s: usage: %v", where, err)
-		}
-		creds := map[string]bool{}
-		for _, c := range id.Credentials {
-			if c.ID == "" || creds[c.ID] {
-				add("%s: credential id %q empty or duplicate", where, c.ID)
-			}
-			creds[c.ID] = true
-			if _, ok := CredentialTypes[c.Type]; !ok {
-				add("%s: credential %s: unknown type %q", where, c.ID, c.Type)
-			}
-			if !validStatus(c.Status) {
-				add("%s: credential %s: unknown status %q", where, c.ID, c.Status)
-			}
-			if err := c.Usage.validate(); err != nil {
-				add("%s: credential %s: usage: %v", where, c.ID, err)
-			}
-		}
-		grants := map[string]bool{}
-		for _, g := range id.Grants {
-			if g.ID == "" || grants[g.ID] {
-				add("%s: grant id %q empty or duplicate", where, g.ID)
-			}
-			grants[g.ID] = true
-			if g.Entitlement == "" {
-				add("%s: grant %s: entitlement is empty", where, g.ID)
-			}
-			switch g.Privilege {
-			case PrivRead, PrivWrite, PrivAdmin:
-			default:
-				add("%s: grant %s: unknown privilege %q", where, g.ID, g.Privilege)
-			}
+		if err := c.Usage.validate(); err != nil {
+			p.add("%s: credential %s: usage: %v", where, c.ID, err)
 		}
 	}
+}
+
+// grants checks an identity's grants: unique ids, an entitlement, a known
+// privilege.
+func (p *problems) grants(where string, gs []Grant) {
+	ids := map[string]bool{}
+	for _, g := range gs {
+		if g.ID == "" || ids[g.ID] {
+			p.add("%s: grant id %q empty or duplicate", where, g.ID)
+		}
+		ids[g.ID] = true
+		if g.Entitlement == "" {
+			p.add("%s: grant %s: entitlement is empty", where, g.ID)
+		}
+		switch g.Privilege {
+		case PrivRead, PrivWrite, PrivAdmin:
+		default:
+			p.add("%s: grant %s: unknown privilege %q", where, g.ID, g.Privilege)
+		}
+	}
+}
+
+// scopesAndGaps checks the facets scopes list and the gaps' providers,
+// sources and facets.
+func (p *problems) scopesAndGaps(inv *Inventory) {
 	for i, sc := range inv.Scopes {
 		for _, f := range sc.Facets {
 			if !f.Valid() {
-				add("scopes[%d] (%s %s): unknown facet %q", i, sc.Provider, sc.ID, f)
+				p.add("scopes[%d] (%s %s): unknown facet %q", i, sc.Provider, sc.ID, f)
 			}
 		}
 	}
 	for i, g := range inv.Gaps {
 		if !g.Provider.Valid() {
-			add("gaps[%d]: unknown provider %q", i, g.Provider)
+			p.add("gaps[%d]: unknown provider %q", i, g.Provider)
 		}
 		if g.Source == "" {
-			add("gaps[%d]: source is empty", i)
+			p.add("gaps[%d]: source is empty", i)
 		}
 		for _, f := range g.Facets {
 			if !f.Valid() {
-				add("gaps[%d]: unknown facet %q", i, f)
+				p.add("gaps[%d]: unknown facet %q", i, f)
 			}
 		}
 	}
-	return errors.Join(errs...)
 }
 
 func validStatus(s Status) bool {

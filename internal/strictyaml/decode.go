@@ -1,5 +1,6 @@
 // Package strictyaml is a strict, schema-driven YAML decoder over goccy/go-yaml's
-// AST. goccy's own strict decoder stops at the first problem; this one reports
+// AST (built by goccy's parser, or for a plain document rebuilt from
+// go.yaml.in/yaml/v3's faster one: fastparse.go). goccy's own strict decoder stops at the first problem; this one reports
 // every unknown key (with a "did you mean"), wrong type, duplicate key, bad
 // alias and unsupported tag at once, each with its file:line:col, so a user
 // fixes a whole file in one pass. It decodes into file-format structs built
@@ -119,19 +120,43 @@ type decoder struct {
 
 // parseYAML parses one file into doc, reporting every problem. The text
 // and the limits are checked first: a file that fails them is not parsed.
+// A plain document takes the fast path (fastparse.go); one the fast path
+// leaves, or whose decode found a problem, is parsed and decoded again by
+// goccy, so every problem is reported as goccy's tree places it.
 func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
 	lim := o.Limits.withDefaults()
 	o.Limits = lim
 	text, e := checkText(file, data)
+	if e == nil {
+		e = prescan(file, text, lim)
+	}
 	if e != nil {
 		errs.Errs = append(errs.Errs, *e)
 		return
 	}
+	if body, ok := fastParse(text, lim); ok {
+		var fast List
+		decodeBody(o, file, body, doc, &fast)
+		if len(fast.Errs) == 0 {
+			return
+		}
+		reflect.ValueOf(doc).Elem().SetZero()
+	}
+	body := exactParse(file, text, lim, errs)
+	if body != nil {
+		decodeBody(o, file, body, doc, errs)
+	}
+}
+
+// exactParse parses text with goccy, reporting a syntax error, a limit
+// reached or a second document, and returns the first document's body
+// (nil when there is none to decode).
+func exactParse(file string, text []byte, lim Limits, errs *List) ast.Node {
 	f, err := parseText(file, text, lim)
 	var le *Error
 	if errors.As(err, &le) {
 		errs.Errs = append(errs.Errs, *le)
-		return
+		return nil
 	}
 	if err != nil {
 		var se *yaml.SyntaxError
@@ -140,7 +165,7 @@ func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
 		} else {
 			errs.Add(Pos{File: file}, "yaml: %v", err)
 		}
-		return
+		return nil
 	}
 	var bodies []ast.Node
 	for _, d := range f.Docs {
@@ -149,19 +174,24 @@ func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
 		}
 	}
 	if len(bodies) == 0 {
-		return
+		return nil
 	}
 	for _, b := range bodies[1:] {
 		errs.Add(nodePos(file, b), "more than one YAML document in a file; use one file per document")
 	}
+	return bodies[0]
+}
+
+// decodeBody decodes a document's body into doc.
+func decodeBody(o Decoder, file string, body ast.Node, doc any, errs *List) {
 	root := o.Root
 	if root == "" {
 		root = "document"
 	}
 	d := &decoder{Decoder: o, file: file, errs: errs, anchors: map[string][]ast.Node{}}
-	ast.Walk(&anchorCollector{anchors: d.anchors, nodes: &d.nodes}, bodies[0])
-	d.budget = d.nodes + max(d.nodes*lim.AliasExpansion, minAliasNodes)
-	d.decode(bodies[0], reflect.ValueOf(doc).Elem(), root, Pos{})
+	ast.Walk(&anchorCollector{anchors: d.anchors, nodes: &d.nodes}, body)
+	d.budget = d.nodes + max(d.nodes*o.Limits.AliasExpansion, minAliasNodes)
+	d.decode(body, reflect.ValueOf(doc).Elem(), root, Pos{})
 }
 
 // parseText tokenises text within the limits (a *Error when over one) and

@@ -250,12 +250,10 @@ type flowLevel struct {
 }
 
 // scanTokens tokenises text as goccy's lexer does, after prescan has
-// bounded the tokens and flow nesting, and checks the tokens against the
-// limits that need their structure (block nesting, keys per mapping).
+// bounded the tokens and flow nesting (the caller runs it first), and
+// checks the tokens against the limits that need their structure (block
+// nesting, keys per mapping).
 func scanTokens(file string, text []byte, lim Limits) (token.Tokens, *Error) {
-	if e := prescan(file, text, lim); e != nil {
-		return nil, e
-	}
 	l := &limiter{file: file, lim: lim}
 	return lex(text, l.see)
 }

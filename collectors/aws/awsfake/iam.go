@@ -311,12 +311,11 @@ func (s *Server) iam(req request) (any, *apiError) {
 			if req.action == "DeleteAccessKey" {
 				u.AccessKeys = append(u.AccessKeys[:i], u.AccessKeys[i+1:]...)
 			} else {
-				switch f.Get("Status") {
-				case "Active", "Inactive":
-					u.AccessKeys[i].Active = f.Get("Status") == "Active"
-				default:
-					return nil, errInvalid("Status must be Active or Inactive")
+				active, err := activeStatus(f.Get("Status"))
+				if err != nil {
+					return nil, err
 				}
+				u.AccessKeys[i].Active = active
 			}
 			return nil, nil
 		}
@@ -334,12 +333,11 @@ func (s *Server) iam(req request) (any, *apiError) {
 				if req.action == "DeleteServiceSpecificCredential" {
 					u.ServiceCreds = append(u.ServiceCreds[:i], u.ServiceCreds[i+1:]...)
 				} else {
-					switch f.Get("Status") {
-					case "Active", "Inactive":
-						u.ServiceCreds[i].Active = f.Get("Status") == "Active"
-					default:
-						return nil, errInvalid("Status must be Active or Inactive")
+					active, err := activeStatus(f.Get("Status"))
+					if err != nil {
+						return nil, err
 					}
+					u.ServiceCreds[i].Active = active
 				}
 				return nil, nil
 			}
@@ -688,4 +686,14 @@ func orNA(s string) string {
 		return "N/A"
 	}
 	return s
+}
+
+// activeStatus reads the Status parameter of UpdateAccessKey and
+// UpdateServiceSpecificCredential.
+func activeStatus(status string) (bool, *apiError) {
+	switch status {
+	case "Active", "Inactive":
+		return status == "Active", nil
+	}
+	return false, errInvalid("Status must be Active or Inactive")
 }

@@ -1,13 +1,13 @@
 package awsfake
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -37,8 +37,7 @@ const orgPageCap = 20
 // Server is a running fake.
 type Server struct {
 	// URL is the endpoint for every client (config.WithBaseEndpoint).
-	URL string
-	srv *httptest.Server
+	fakeapi.Endpoint
 	now func() time.Time
 
 	mu         sync.Mutex
@@ -53,19 +52,10 @@ type Server struct {
 	// call belongs to the account of the role it assumes.
 	fakeapi.Faults
 	acctCalls map[string]map[string]int
-	pageSize  int
-	latency   time.Duration
-	hang      time.Duration
-	closing   chan struct{}
-	closeOnce sync.Once
 	reports   map[string]*report
 	// planted is added to every error answer (SetErrorEcho).
 	planted string
 }
-
-// DefaultHang is how long a call answering with an injected timeout hangs
-// when the client does not give up first.
-const DefaultHang = 5 * time.Second
 
 type report struct {
 	generated time.Time
@@ -82,9 +72,6 @@ func New(seed Seed) *Server {
 		accounts:   map[string]*Account{},
 		sessions:   map[string]string{},
 		acctCalls:  map[string]map[string]int{},
-		pageSize:   DefaultPageSize,
-		hang:       DefaultHang,
-		closing:    make(chan struct{}),
 		reports:    map[string]*report{},
 	}
 	if s.now == nil {
@@ -95,48 +82,14 @@ func New(seed Seed) *Server {
 		s.accounts[a.ID] = &a
 		s.order = append(s.order, a.ID)
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Start(http.HandlerFunc(s.serve), false)
 	return s
 }
-
-// Close stops the server. Calls hanging on an injected timeout end at
-// once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-	s.srv.Close()
-}
-
-// Client returns an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
 
 // CredentialsProvider returns the static credentials of the management
 // account.
 func (s *Server) CredentialsProvider() aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(BaseAccessKeyID, BaseSecretAccessKey, "")
-}
-
-// SetPageSize sets the largest page any list call returns.
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageSize = max(n, 1)
-}
-
-// SetLatency delays every call by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
-
-// SetHang sets how long a call answering with an injected timeout hangs
-// when the client does not give up first (default DefaultHang); then the
-// connection is dropped.
-func (s *Server) SetHang(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = d
 }
 
 // SetErrorEcho makes every error answer carry v, as a careless or hostile
@@ -262,8 +215,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		req.action = form.Get("Action")
 	}
 	req.op = service + ":" + req.action
-	if lat := s.delay(); lat > 0 {
-		time.Sleep(lat)
+	if !s.Delay(r.Context()) {
+		panic(http.ErrAbortHandler) // the client gave up or the fake is closing
 	}
 	result, aerr := s.call(r.Context(), req, keyID, service)
 	if aerr != nil {
@@ -277,12 +230,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, service, req.action, result)
-}
-
-func (s *Server) delay() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.latency
 }
 
 // call authenticates and counts the call, applies an injected fault, and
@@ -347,16 +294,7 @@ func (s *Server) fault(ctx context.Context, f fakeapi.Fault, req request) *apiEr
 		}
 		return &apiError{http.StatusBadRequest, "Throttling", "Rate exceeded"}
 	case fakeapi.FaultTimeout:
-		s.mu.Lock()
-		hang := s.hang
-		s.mu.Unlock()
-		t := time.NewTimer(hang)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-		case <-s.closing:
-		case <-t.C:
-		}
+		s.Hang(ctx)
 		panic(http.ErrAbortHandler) // drop the connection without an answer
 	}
 	status := f.Status
@@ -492,7 +430,7 @@ func isoTime(t time.Time) string {
 // paginate returns the window [start, end) of n items for a Marker and
 // MaxItems, and the next marker ("" when done).
 func (s *Server) paginate(marker string, maxItems string, n int) (start, end int, next string, err *apiError) {
-	size := s.pageSize
+	size := cmp.Or(s.PageSize(), DefaultPageSize)
 	if maxItems != "" {
 		var m int
 		if _, e := fmt.Sscanf(maxItems, "%d", &m); e != nil || m < 1 || m > 1000 {

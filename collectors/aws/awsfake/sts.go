@@ -1,6 +1,7 @@
 package awsfake
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"strings"
@@ -76,7 +77,7 @@ func (s *Server) orgs(req request) (any, *apiError) {
 	if req.caller != s.management {
 		return nil, &apiError{http.StatusBadRequest, "AccessDeniedException", "You don't have permissions to access this resource."}
 	}
-	size := min(s.pageSize, orgPageCap)
+	size := min(cmp.Or(s.PageSize(), DefaultPageSize), orgPageCap)
 	if m, ok := req.json["MaxResults"].(float64); ok {
 		if m < 1 || m > orgPageCap {
 			return nil, &apiError{http.StatusBadRequest, "InvalidInputException", "MaxResults out of range"}

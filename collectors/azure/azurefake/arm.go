@@ -48,11 +48,9 @@ func (s *Server) armRoute(method string, seg []string) route {
 // armPage returns the bounds of this request's page and its nextLink.
 func (s *Server) armPage(r *http.Request, n int) (lo, hi int, next *string) {
 	size := armDefaultPage
-	s.mu.Lock()
-	if s.pageSize > 0 {
-		size = s.pageSize
+	if n := s.PageSize(); n > 0 {
+		size = n
 	}
-	s.mu.Unlock()
 	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
 		if b, err := base64.RawURLEncoding.DecodeString(tok); err == nil {
 			lo, _ = strconv.Atoi(string(b))

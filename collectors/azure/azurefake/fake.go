@@ -25,7 +25,6 @@ import (
 	"maps"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"sort"
 	"strings"
@@ -74,55 +73,34 @@ const (
 
 // Server is a running fake.
 type Server struct {
-	// URL is the base URL of both the Graph and the ARM endpoints.
-	URL string
-	srv *httptest.Server
-
+	// Endpoint serves both the Graph and the ARM endpoints at its URL.
+	fakeapi.Endpoint
 	fakeapi.Counter
 	fakeapi.Faults
 
 	mu         sync.Mutex
 	st         Seed
-	latency    time.Duration
 	retryAfter time.Duration
-	hang       time.Duration
-	pageSize   int
 	nextID     int
 	// canary is planted in every error body (see SetErrorCanary).
 	canary       string
 	canaryInCode bool
-	// done is closed by Close, so that hanging requests end.
-	done      chan struct{}
-	closeOnce sync.Once
 }
 
-// Defaults of SetRetryAfter and SetHang.
-const (
-	defaultRetryAfter = time.Second
-	defaultHang       = 5 * time.Second
-)
+// defaultRetryAfter is the default of SetRetryAfter.
+const defaultRetryAfter = time.Second
 
 // New starts a TLS fake serving a copy of seed. Close it when done.
 func New(seed Seed) *Server {
-	s := &Server{st: cloneSeed(seed), retryAfter: defaultRetryAfter, hang: defaultHang, done: make(chan struct{})}
+	s := &Server{st: cloneSeed(seed), retryAfter: defaultRetryAfter}
 	s.ensureManagedIdentitySPs()
-	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Start(http.HandlerFunc(s.serve), true)
 	return s
 }
 
-// Close stops the server. Requests hanging on a Timeout fault end first.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.done) })
-	s.srv.Close()
-}
-
-// Client returns an HTTP client that trusts the fake's certificate.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
 // TLSConfig returns the TLS configuration of Client's transport.
 func (s *Server) TLSConfig() *tls.Config {
-	return s.srv.Client().Transport.(*http.Transport).TLSClientConfig
+	return s.Client().Transport.(*http.Transport).TLSClientConfig
 }
 
 // Credential returns a static token credential for the fake; no real cloud
@@ -145,14 +123,6 @@ func (s *Server) SetRetryAfter(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.retryAfter = d
-}
-
-// SetHang sets how long a Timeout fault holds a request before answering
-// 504 (default 5s), when the client does not give up first.
-func (s *Server) SetHang(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = d
 }
 
 // SetErrorCanary plants v in every error body the fake sends: in the
@@ -212,21 +182,6 @@ func (c *canaryWriter) flush() {
 	c.ResponseWriter.Header().Del("Content-Length")
 	c.ResponseWriter.WriteHeader(c.status)
 	_, _ = c.ResponseWriter.Write(b)
-}
-
-// SetLatency delays every response by d.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
-
-// SetPageSize caps every page at n items (0 restores the APIs' own sizes),
-// to exercise paging with small seeds.
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageSize = n
 }
 
 // Application returns the current state of an application by object id.
@@ -294,11 +249,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Count(rt.op)
 	fault, faulty := s.Inject(rt.scope, rt.op)
-	s.mu.Lock()
-	lat := s.latency
-	s.mu.Unlock()
-	if lat > 0 && !s.wait(r, lat) {
-		panic(http.ErrAbortHandler)
+	if !s.Delay(r.Context()) {
+		panic(http.ErrAbortHandler) // the client gave up or the fake is closing
 	}
 	if !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer ") {
 		w.Header().Set("WWW-Authenticate", `Bearer authorization_uri="https://login.microsoftonline.com/common"`)
@@ -315,20 +267,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.handle(w, r)
-}
-
-// wait holds a request for d; it reports false when the client gave up or
-// the server is closing.
-func (s *Server) wait(r *http.Request, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-	case <-s.done:
-	}
-	return false
 }
 
 // writeFault answers with an injected fault in the Graph or ARM wire
@@ -353,10 +291,7 @@ func (s *Server) writeFault(w http.ResponseWriter, r *http.Request, rt route, ar
 		}
 		writeError(w, http.StatusTooManyRequests, code, "Too many requests. Please retry after the time given in Retry-After.")
 	case fakeapi.FaultTimeout:
-		s.mu.Lock()
-		hang := s.hang
-		s.mu.Unlock()
-		if !s.wait(r, hang) {
+		if !s.Hang(r.Context()) {
 			// The client gave up (or the fake is closing): never answer
 			// it, not even with an empty 200.
 			panic(http.ErrAbortHandler)

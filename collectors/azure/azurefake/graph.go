@@ -158,11 +158,9 @@ func (s *Server) pageBounds(r *http.Request, o odataQuery, n int) (lo, hi int, n
 	if o.expand != "" {
 		size = min(size, expandMaxParents)
 	}
-	s.mu.Lock()
-	if s.pageSize > 0 {
-		size = min(size, s.pageSize)
+	if n := s.PageSize(); n > 0 {
+		size = min(size, n)
 	}
-	s.mu.Unlock()
 	lo = min(o.skip, n)
 	hi = min(lo+size, n)
 	if hi < n {
@@ -309,14 +307,24 @@ func (s *Server) expandInto(m map[string]any, expand string, owners []string, fi
 	return nil
 }
 
-func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) {
+// readQuery reads a request's OData query options and, when known is not
+// nil, checks its $select against typeName's properties. On a bad query it
+// answers 400 itself and returns false.
+func readQuery(w http.ResponseWriter, r *http.Request, typeName string, known map[string]bool) (odataQuery, bool) {
 	o, err := parseQuery(r)
+	if err == nil && known != nil {
+		err = checkSelect(o.selectSet, typeName, known)
+	}
 	if err != nil {
 		badQuery(w, err)
-		return
+		return o, false
 	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.application", applicationProps); err != nil {
-		badQuery(w, err)
+	return o, true
+}
+
+func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) {
+	o, ok := readQuery(w, r, "microsoft.graph.application", applicationProps)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -330,13 +338,8 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listServicePrincipals(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
-		return
-	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.servicePrincipal", servicePrincipalProps); err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "microsoft.graph.servicePrincipal", servicePrincipalProps)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -357,9 +360,8 @@ func notFound(w http.ResponseWriter, id string) {
 }
 
 func (s *Server) getObject(w http.ResponseWriter, r *http.Request, id string, isSP bool) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -475,9 +477,8 @@ func (s *Server) removePassword(w http.ResponseWriter, r *http.Request, id strin
 }
 
 func (s *Server) listOwners(w http.ResponseWriter, r *http.Request, id string, isSP bool) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -504,9 +505,8 @@ func (s *Server) listOwners(w http.ResponseWriter, r *http.Request, id string, i
 }
 
 func (s *Server) listFICs(w http.ResponseWriter, r *http.Request, appID string) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -575,9 +575,8 @@ func (s *Server) getFIC(w http.ResponseWriter, _ *http.Request, appID, ficID str
 }
 
 func (s *Server) listAppRoleAssignedTo(w http.ResponseWriter, r *http.Request, resourceID string) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -606,13 +605,8 @@ func (s *Server) listRoleEligibilities(w http.ResponseWriter, r *http.Request) {
 // listGroups lists groups; the fake supports only the filter the
 // collector sends (isAssignableToRole eq true).
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
-		return
-	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.group", groupProps); err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "microsoft.graph.group", groupProps)
+	if !ok {
 		return
 	}
 	if o.filter != "" && o.filter != "isAssignableToRole eq true" {
@@ -632,9 +626,8 @@ func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) {
 
 // listGroupMembers lists a group's direct members as directory objects.
 func (s *Server) listGroupMembers(w http.ResponseWriter, r *http.Request, id string) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -671,13 +664,8 @@ func (s *Server) listOAuth2Grants(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
-		return
-	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.user", userProps); err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "microsoft.graph.user", userProps)
+	if !ok {
 		return
 	}
 	var ids map[string]bool
@@ -708,17 +696,12 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listDirectoryRoles(w http.ResponseWriter, r *http.Request, beta bool) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
-		return
-	}
 	known := roleDefinitionV1Props
 	if beta {
 		known = roleDefinitionBetaProps
 	}
-	if err := checkSelect(o.selectSet, "microsoft.graph.unifiedRoleDefinition", known); err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "microsoft.graph.unifiedRoleDefinition", known)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -744,16 +727,9 @@ func (s *Server) listDirectoryRoleAssignments(w http.ResponseWriter, r *http.Req
 // lock), after checking the query and its $select against the entity's
 // properties (known nil: $select is not checked).
 func listSeed[T any](s *Server, w http.ResponseWriter, r *http.Request, typeName string, known map[string]bool, pick func() []T) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, typeName, known)
+	if !ok {
 		return
-	}
-	if known != nil {
-		if err := checkSelect(o.selectSet, typeName, known); err != nil {
-			badQuery(w, err)
-			return
-		}
 	}
 	s.mu.Lock()
 	values := pick()
@@ -809,9 +785,8 @@ func latest(ts ...time.Time) time.Time {
 }
 
 func (s *Server) spSignIns(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -841,9 +816,8 @@ func (s *Server) spSignIns(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) credSignIns(w http.ResponseWriter, r *http.Request) {
-	o, err := parseQuery(r)
-	if err != nil {
-		badQuery(w, err)
+	o, ok := readQuery(w, r, "", nil)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,40 +87,28 @@ var permissionFor = map[string]string{
 // "organizations/N" or "folders/N" ("" matches every scope), its operation
 // one of the Op constants ("" matches every operation).
 type Server struct {
-	// URL is the base URL; point every Google API client at URL + "/".
-	URL string
-	srv *httptest.Server
+	// Endpoint serves the fake; point every Google API client at URL + "/".
+	fakeapi.Endpoint
 
 	mu   sync.Mutex
 	seed Seed
 	fakeapi.Counter
 	fakeapi.Faults
 	disabledAPI map[string]bool
-	latency     time.Duration
-	maxPage     int
-	hang        time.Duration
 	sendSecrets bool
 	// errorEcho is planted in every error answer (SetErrorEcho).
 	errorEcho string
 	// assetKeyFields: how asset data renders a key's state.
 	assetKeyFields AssetKeyFields
 	// token endpoint state (token.go)
-	tokens    tokenEndpoint
-	closed    chan struct{}
-	closeOnce sync.Once
+	tokens tokenEndpoint
 }
-
-// defaultHang is how long a call with a Timeout fault waits for the
-// client to give up before it answers 504 DEADLINE_EXCEEDED.
-const defaultHang = 5 * time.Second
 
 // New starts a fake serving a copy of seed.
 func New(seed Seed) *Server {
 	s := &Server{
 		seed:        cloneSeed(seed),
 		disabledAPI: map[string]bool{},
-		hang:        defaultHang,
-		closed:      make(chan struct{}),
 	}
 	for i := range s.seed.Projects {
 		p := &s.seed.Projects[i]
@@ -132,26 +119,8 @@ func New(seed Seed) *Server {
 			}
 		}
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Start(http.HandlerFunc(s.serve), false)
 	return s
-}
-
-// Close stops the server. Calls held by a Timeout fault end at once.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closed) })
-	s.srv.Close()
-}
-
-// Client returns an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// SetHang sets how long a call with a Timeout fault waits for the client
-// to give up before it answers 504 DEADLINE_EXCEEDED (default 5s).
-func (s *Server) SetHang(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = d
 }
 
 // DisableService makes every call to an API ("cloudasset", "iam",
@@ -170,20 +139,6 @@ func (s *Server) SendSecrets(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.sendSecrets = on
-}
-
-// SetLatency adds a delay to every call.
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
-
-// SetPageSize caps every page at n items (0 restores the API maxima).
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.maxPage = n
 }
 
 // Secrets returns every secret value the fake holds (key material and API
@@ -280,9 +235,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Count(op)
 	s.mu.Lock()
-	lat, hang, disabled := s.latency, s.hang, s.disabledAPI[api]
+	disabled := s.disabledAPI[api]
 	s.mu.Unlock()
-	if lat > 0 && !s.wait(r, lat) {
+	if !s.Delay(r.Context()) {
 		return
 	}
 	if disabled {
@@ -291,7 +246,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if f, ok := s.Inject(scope, op); ok {
-		if f.Kind == fakeapi.FaultTimeout && !s.wait(r, hang) {
+		if f.Kind == fakeapi.FaultTimeout && !s.Hang(r.Context()) {
 			return
 		}
 		writeErr(w, faultError(f, op, scope))
@@ -306,20 +261,6 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
 	_ = json.NewEncoder(w).Encode(body)
-}
-
-// wait holds a call for d; it reports false when the client gave up or
-// the server closed first.
-func (s *Server) wait(r *http.Request, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-r.Context().Done():
-	case <-s.closed:
-	}
-	return false
 }
 
 // googleStatus is the status Google's error JSON names for an HTTP code.
@@ -654,8 +595,8 @@ func (s *Server) pageSize(r *http.Request, def, max int) int {
 	if n > max {
 		n = max
 	}
-	if s.maxPage > 0 && n > s.maxPage {
-		n = s.maxPage
+	if c := s.PageSize(); c > 0 && n > c {
+		n = c
 	}
 	return n
 }

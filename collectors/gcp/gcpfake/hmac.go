@@ -28,8 +28,8 @@ func (s *Server) listHMACKeys(r *http.Request, proj string) (any, *apiError) {
 	if size <= 0 || size > 250 {
 		size = 250
 	}
-	if s.maxPage > 0 && size > s.maxPage {
-		size = s.maxPage
+	if c := s.PageSize(); c > 0 && size > c {
+		size = c
 	}
 	from, to, next, e := page(r, len(keys), size)
 	if e != nil {

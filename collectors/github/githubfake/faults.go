@@ -94,10 +94,6 @@ func (s *Server) SetEchoCredential(on bool) {
 	s.echoAuth = on
 }
 
-// DefaultHang is how long a call with a Timeout fault hangs when its
-// client does not give up first.
-const DefaultHang = 5 * time.Second
-
 // SetThrottleKind sets how throttled calls are answered (default
 // Secondary).
 func (s *Server) SetThrottleKind(k ThrottleKind) {
@@ -112,14 +108,6 @@ func (s *Server) SetRetryAfter(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.retryAfter = int(d / time.Second)
-}
-
-// SetHang sets how long a call with a Timeout fault hangs at most
-// (default DefaultHang).
-func (s *Server) SetHang(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.hang = d
 }
 
 // repoReads are the reads of one repository's resources, which GitHub
@@ -137,7 +125,7 @@ func (s *Server) fault(rt route, w http.ResponseWriter, r *http.Request, f fakea
 		resource = "graphql"
 	}
 	s.rateHeaders(w, resource)
-	kind, retryAfter, hang := s.throttleKind, s.retryAfter, s.hang
+	kind, retryAfter := s.throttleKind, s.retryAfter
 	message := func(std string) string {
 		m := std
 		if s.faultMessage != "" {
@@ -151,16 +139,11 @@ func (s *Server) fault(rt route, w http.ResponseWriter, r *http.Request, f fakea
 	s.mu.Unlock()
 	switch f.Kind {
 	case fakeapi.FaultTimeout:
-		select {
-		case <-r.Context().Done():
-			answered()
-			return
-		case <-s.closing:
-			answered()
-			return
-		case <-time.After(hang):
-		}
+		hung := s.Hang(r.Context())
 		answered()
+		if !hung {
+			return // the client gave up or the fake is closing: no answer
+		}
 		writeJSON(w, http.StatusGatewayTimeout, errBody("We couldn't respond to your request in time. Sorry about that.", "https://docs.github.com/rest"))
 	case fakeapi.FaultThrottled:
 		answered()

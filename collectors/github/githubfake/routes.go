@@ -460,7 +460,7 @@ func (s *Server) graphql(c *call) response {
 			off, _ = strconv.Atoi(strings.TrimPrefix(string(b), "cursor:"))
 		}
 	}
-	per := min(100, s.pageSize)
+	per := min(maxPerPage, s.perPage())
 	repos := c.visibleRepos()
 	switch s.paging[OpGraphQL] {
 	case PagingStatic:

@@ -1,6 +1,7 @@
 package githubfake
 
 import (
+	"cmp"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
@@ -12,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -100,22 +100,18 @@ type issuedToken struct {
 
 // Server is a running fake GitHub API.
 type Server struct {
-	// URL is the base URL (no trailing slash); the REST API is served at
-	// URL+"/" and, as on GitHub Enterprise Server, at URL+"/api/v3/";
-	// GraphQL at URL+"/graphql" and URL+"/api/graphql".
-	URL string
+	// Endpoint serves the fake at its URL (no trailing slash): the REST
+	// API at URL+"/" and, as on GitHub Enterprise Server, at
+	// URL+"/api/v3/"; GraphQL at URL+"/graphql" and URL+"/api/graphql".
+	fakeapi.Endpoint
+	mu sync.Mutex
 
-	srv *httptest.Server
-	mu  sync.Mutex
-
-	seed     Seed
-	appKey   *rsa.PublicKey
-	orgs     map[string]*orgState
-	tokens   map[string]issuedToken
-	nextID   int64
-	pageSize int
-	latency  time.Duration
-	now      func() time.Time
+	seed   Seed
+	appKey *rsa.PublicKey
+	orgs   map[string]*orgState
+	tokens map[string]issuedToken
+	nextID int64
+	now    func() time.Time
 
 	fakeapi.Counter
 	fakeapi.Faults
@@ -126,9 +122,6 @@ type Server struct {
 	echoAuth     bool              // injected error answers echo the Authorization header
 	revoke202    bool              // a token revocation answers 202, not 204
 	retryAfter   int               // seconds, in secondary-limit answers
-	hang         time.Duration
-	closing      chan struct{}
-	closeOnce    sync.Once
 
 	// flight counts the requests being processed: from their arrival
 	// until their answer starts (see serve).
@@ -157,13 +150,10 @@ func New(seed Seed) *Server {
 		orgs:        map[string]*orgState{},
 		tokens:      map[string]issuedToken{},
 		nextID:      9_000_000,
-		pageSize:    100,
 		now:         time.Now,
 		notModified: map[string]int{},
 		paging:      map[string]Paging{},
 		retryAfter:  1,
-		hang:        DefaultHang,
-		closing:     make(chan struct{}),
 		rateLimit:   15000,
 	}
 	s.rateRemaining = s.rateLimit
@@ -191,35 +181,16 @@ func New(seed Seed) *Server {
 	root.Handle("/api/v3/", http.StripPrefix("/api/v3", mux))
 	root.Handle("POST /api/graphql", s.wrap(s.graphqlRoute()))
 	root.Handle("/", mux)
-	s.srv = httptest.NewServer(root)
-	s.URL = s.srv.URL
+	s.Start(root, false)
 	return s
 }
 
-// Close shuts the server down. Calls hanging on a Timeout fault are let
-// go first, so Close does not wait for them.
-func (s *Server) Close() {
-	s.closeOnce.Do(func() { close(s.closing) })
-	s.srv.Close()
-}
+// maxPerPage is GitHub's largest page, the fake's page size unless
+// SetPageSize says otherwise.
+const maxPerPage = 100
 
-// Client returns an HTTP client for the fake (plain HTTP on loopback).
-func (s *Server) Client() *http.Client { return s.srv.Client() }
-
-// SetPageSize sets the largest page the fake serves (default 100, GitHub's
-// maximum), so tests can exercise paging with small seeds.
-func (s *Server) SetPageSize(n int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageSize = n
-}
-
-// SetLatency makes every call wait d before answering (benchmarks).
-func (s *Server) SetLatency(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.latency = d
-}
+// perPage is the largest page the fake serves.
+func (s *Server) perPage() int { return cmp.Or(s.PageSize(), maxPerPage) }
 
 // SetNow sets the clock the fake checks App JWTs and token expiry against
 // (default time.Now).
@@ -397,18 +368,11 @@ func errBody(msg, doc string) map[string]string {
 // handler has returned, and must not be counted twice for it.
 func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) {
 	body, _ := readAll(r)
-	s.mu.Lock()
-	lat := s.latency
 	s.Count(rt.op)
-	s.mu.Unlock()
 	answered := s.arrive()
 	defer answered()
-	if lat > 0 {
-		select {
-		case <-time.After(lat):
-		case <-r.Context().Done():
-			return
-		}
+	if !s.Delay(r.Context()) {
+		return
 	}
 	orgName := s.orgOf(rt, r, body)
 	if f, ok := s.Inject(s.scopeOf(orgName), rt.op); ok {
@@ -672,7 +636,7 @@ func (s *Server) write(w http.ResponseWriter, r *http.Request, op string, res re
 // page cuts one page out of items as the request asks (per_page, page),
 // sets its Link header, and applies the op's paging fault.
 func (s *Server) page(w http.ResponseWriter, r *http.Request, op string, items []any) []any {
-	per := s.pageSize
+	per := s.perPage()
 	if v, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && v > 0 && v < per {
 		per = v
 	}
