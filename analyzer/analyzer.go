@@ -80,6 +80,7 @@ func Analyze(in Input) Result {
 	var d *driftState
 	if in.Previous != nil {
 		d = newDriftState(&in.Inventory, in.Previous)
+		a.prevByID, a.prevAt = d.prevByID, in.Previous.CollectedAt
 	}
 	for i := range ids {
 		id := &ids[i]
@@ -140,6 +141,11 @@ type analysis struct {
 	facets    map[facetKey][]nhi.Facet
 	// unevaluated: see Result.Unevaluated.
 	unevaluated map[string]nhi.Hidden
+	// prevByID and prevAt are the previous scan's identities and time
+	// (nil and zero on a first scan): when a grant without a creation
+	// time was first seen (unused.go).
+	prevByID map[string]*nhi.Identity
+	prevAt   time.Time
 }
 
 type baselineKey struct {
@@ -177,6 +183,8 @@ func withDefaults(d catalog.Defaults) catalog.Defaults {
 	set(&d.ExpiringSoon, def.ExpiringSoon)
 	set(&d.UsageFreshness, def.UsageFreshness)
 	set(&d.MaxExceptionDuration, def.MaxExceptionDuration)
+	set(&d.UnusedWindow, def.UnusedWindow)
+	set(&d.UnusedGrantGrace, def.UnusedGrantGrace)
 	if len(d.OwnerTagKeys) == 0 {
 		d.OwnerTagKeys = def.OwnerTagKeys
 	}
@@ -258,6 +266,7 @@ func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	}
 	a.usageRules(id, &s)
 	a.grantRules(id, &s)
+	a.unusedRules(id, &s)
 	a.credentialRules(id, &s)
 	a.signalRules(id, &s)
 }
