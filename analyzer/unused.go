@@ -107,11 +107,14 @@ func (a *analysis) identityGap(id *nhi.Identity, source string) *nhi.Gap {
 }
 
 // firstSeen is when the grant is known to have existed: its creation
-// time, else the previous scan's time when that scan saw it (with its
-// creation time there, if any), else zero.
+// time, else when a scan first saw it (nhi.StampFirstSeen), else, when
+// the previous scan saw it, that scan's record of it; else zero.
 func (a *analysis) firstSeen(id *nhi.Identity, g *nhi.Grant) time.Time {
 	if !g.Created.IsZero() {
 		return g.Created
+	}
+	if !g.FirstSeen.IsZero() {
+		return g.FirstSeen
 	}
 	p, ok := a.prevByID[id.ID]
 	if !ok {
@@ -119,11 +122,12 @@ func (a *analysis) firstSeen(id *nhi.Identity, g *nhi.Grant) time.Time {
 	}
 	for i := range p.Grants {
 		if p.Grants[i].ID == g.ID {
-			if !p.Grants[i].Created.IsZero() {
-				return p.Grants[i].Created
-			}
-			if p.Grants[i].Use != nil && !p.Grants[i].Use.WindowEnd.IsZero() {
-				return p.Grants[i].Use.WindowEnd
+			pg := &p.Grants[i]
+			switch {
+			case !pg.Created.IsZero():
+				return pg.Created
+			case !pg.FirstSeen.IsZero():
+				return pg.FirstSeen
 			}
 			return a.prevAt
 		}

@@ -66,6 +66,9 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	}
 	for i := range plan.scopes {
 		plan.scopes[i].Facets = slices.Clone(accountFacets)
+		if c.cfg.LastAccessed != LastAccessedOff {
+			plan.scopes[i].Facets = append(plan.scopes[i].Facets, facetAccessAdvisor)
+		}
 	}
 	inv.Scopes = plan.scopes
 	inv.Gaps = gaps.List()
@@ -184,6 +187,9 @@ type accountData struct {
 	// roleDetails is what ListRoles adds to GetAccountAuthorizationDetails,
 	// by role id; nil when ListRoles failed.
 	roleDetails map[string]types.Role
+	// awsManaged holds AWS managed policy documents read for Access
+	// Advisor, by ARN ("" when the read failed).
+	awsManaged map[string]string
 }
 
 // accountScan reads one account.
@@ -221,7 +227,9 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 		s.readAccessKeys(ctx)
 		s.readKeyLastUsed(ctx)
 	}
-	return c.mapAccount(&s.d, known)
+	ids := c.mapAccount(&s.d, known)
+	s.readLastAccessed(ctx, ids)
+	return ids
 }
 
 // assume makes the account's IAM client, assuming RoleName there when set.

@@ -27,6 +27,12 @@ const (
 	opAccessKeys     = "iam:ListAccessKeys"
 	opKeyLastUsed    = "iam:GetAccessKeyLastUsed"
 	opListRoles      = "iam:ListRoles"
+	// Service last accessed data (Access Advisor) and the AWS managed
+	// policy documents it is matched against.
+	opGenerateLastAccessed = "iam:GenerateServiceLastAccessedDetails"
+	opGetLastAccessed      = "iam:GetServiceLastAccessedDetails"
+	opGetPolicy            = "iam:GetPolicy"
+	opGetPolicyVersion     = "iam:GetPolicyVersion"
 )
 
 // The facets the collector reads in an account.
@@ -85,6 +91,11 @@ var ops = collectors.Ops{
 	opAccessKeys:     {Permission: "iam:ListAccessKeys", Facets: []nhi.Facet{facetAccessKeys}},
 	opKeyLastUsed:    {Permission: "iam:GetAccessKeyLastUsed", Facets: []nhi.Facet{facetKeyUsage}},
 	opListRoles:      {Permission: "iam:ListRoles", Facets: []nhi.Facet{facetRoleDetails}},
+
+	opGenerateLastAccessed: {Permission: "iam:GenerateServiceLastAccessedDetails", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opGetLastAccessed:      {Permission: "iam:GetServiceLastAccessedDetails", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opGetPolicy:            {Permission: "iam:GetPolicy", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opGetPolicyVersion:     {Permission: "iam:GetPolicyVersion", Facets: []nhi.Facet{facetAccessAdvisor}},
 }
 
 var deniedCodes = map[string]bool{

@@ -31,28 +31,32 @@ import (
 // from those models, member for member, so they are the offline
 // description of each answer.
 var modelOutputs = map[string]reflect.Type{
-	"iam:GenerateCredentialReport":        reflect.TypeOf(iam.GenerateCredentialReportOutput{}),
-	"iam:GetCredentialReport":             reflect.TypeOf(iam.GetCredentialReportOutput{}),
-	"iam:GetAccountAuthorizationDetails":  reflect.TypeOf(iam.GetAccountAuthorizationDetailsOutput{}),
-	"iam:ListRoles":                       reflect.TypeOf(iam.ListRolesOutput{}),
-	"iam:ListServiceSpecificCredentials":  reflect.TypeOf(iam.ListServiceSpecificCredentialsOutput{}),
-	"iam:ListAccessKeys":                  reflect.TypeOf(iam.ListAccessKeysOutput{}),
-	"iam:GetAccessKeyLastUsed":            reflect.TypeOf(iam.GetAccessKeyLastUsedOutput{}),
-	"iam:GetRole":                         reflect.TypeOf(iam.GetRoleOutput{}),
-	"iam:GetUser":                         reflect.TypeOf(iam.GetUserOutput{}),
-	"iam:GetRolePolicy":                   reflect.TypeOf(iam.GetRolePolicyOutput{}),
-	"iam:GetUserPolicy":                   reflect.TypeOf(iam.GetUserPolicyOutput{}),
-	"iam:PutRolePolicy":                   reflect.TypeOf(iam.PutRolePolicyOutput{}),
-	"iam:PutUserPolicy":                   reflect.TypeOf(iam.PutUserPolicyOutput{}),
-	"iam:DeleteRolePolicy":                reflect.TypeOf(iam.DeleteRolePolicyOutput{}),
-	"iam:DeleteUserPolicy":                reflect.TypeOf(iam.DeleteUserPolicyOutput{}),
-	"iam:UpdateAccessKey":                 reflect.TypeOf(iam.UpdateAccessKeyOutput{}),
-	"iam:DeleteAccessKey":                 reflect.TypeOf(iam.DeleteAccessKeyOutput{}),
-	"iam:UpdateServiceSpecificCredential": reflect.TypeOf(iam.UpdateServiceSpecificCredentialOutput{}),
-	"iam:DeleteServiceSpecificCredential": reflect.TypeOf(iam.DeleteServiceSpecificCredentialOutput{}),
-	"sts:AssumeRole":                      reflect.TypeOf(sts.AssumeRoleOutput{}),
-	"sts:GetCallerIdentity":               reflect.TypeOf(sts.GetCallerIdentityOutput{}),
-	"organizations:ListAccounts":          reflect.TypeOf(organizations.ListAccountsOutput{}),
+	"iam:GenerateCredentialReport":           reflect.TypeOf(iam.GenerateCredentialReportOutput{}),
+	"iam:GetCredentialReport":                reflect.TypeOf(iam.GetCredentialReportOutput{}),
+	"iam:GetAccountAuthorizationDetails":     reflect.TypeOf(iam.GetAccountAuthorizationDetailsOutput{}),
+	"iam:ListRoles":                          reflect.TypeOf(iam.ListRolesOutput{}),
+	"iam:ListServiceSpecificCredentials":     reflect.TypeOf(iam.ListServiceSpecificCredentialsOutput{}),
+	"iam:ListAccessKeys":                     reflect.TypeOf(iam.ListAccessKeysOutput{}),
+	"iam:GetAccessKeyLastUsed":               reflect.TypeOf(iam.GetAccessKeyLastUsedOutput{}),
+	"iam:GetRole":                            reflect.TypeOf(iam.GetRoleOutput{}),
+	"iam:GetUser":                            reflect.TypeOf(iam.GetUserOutput{}),
+	"iam:GetRolePolicy":                      reflect.TypeOf(iam.GetRolePolicyOutput{}),
+	"iam:GetUserPolicy":                      reflect.TypeOf(iam.GetUserPolicyOutput{}),
+	"iam:PutRolePolicy":                      reflect.TypeOf(iam.PutRolePolicyOutput{}),
+	"iam:PutUserPolicy":                      reflect.TypeOf(iam.PutUserPolicyOutput{}),
+	"iam:DeleteRolePolicy":                   reflect.TypeOf(iam.DeleteRolePolicyOutput{}),
+	"iam:DeleteUserPolicy":                   reflect.TypeOf(iam.DeleteUserPolicyOutput{}),
+	"iam:UpdateAccessKey":                    reflect.TypeOf(iam.UpdateAccessKeyOutput{}),
+	"iam:DeleteAccessKey":                    reflect.TypeOf(iam.DeleteAccessKeyOutput{}),
+	"iam:UpdateServiceSpecificCredential":    reflect.TypeOf(iam.UpdateServiceSpecificCredentialOutput{}),
+	"iam:DeleteServiceSpecificCredential":    reflect.TypeOf(iam.DeleteServiceSpecificCredentialOutput{}),
+	"iam:GenerateServiceLastAccessedDetails": reflect.TypeOf(iam.GenerateServiceLastAccessedDetailsOutput{}),
+	"iam:GetServiceLastAccessedDetails":      reflect.TypeOf(iam.GetServiceLastAccessedDetailsOutput{}),
+	"iam:GetPolicy":                          reflect.TypeOf(iam.GetPolicyOutput{}),
+	"iam:GetPolicyVersion":                   reflect.TypeOf(iam.GetPolicyVersionOutput{}),
+	"sts:AssumeRole":                         reflect.TypeOf(sts.AssumeRoleOutput{}),
+	"sts:GetCallerIdentity":                  reflect.TypeOf(sts.GetCallerIdentityOutput{}),
+	"organizations:ListAccounts":             reflect.TypeOf(organizations.ListAccountsOutput{}),
 }
 
 // exchange is one answer of the fake, recorded for the model check.
@@ -112,7 +116,7 @@ func TestFakeMatchesServiceModels(t *testing.T) {
 	rec := &recorder{base: srv.Client().Transport}
 	hc := &http.Client{Transport: rec}
 	withRecorder := func(c *awscol.Config) { c.HTTPClient = hc }
-	inv := collectortest.Collect(t, newCollector(t, srv, withRecorder))
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { withRecorder(c); c.LastAccessed = awscol.LastAccessedAll }))
 	collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { withRecorder(c); c.Organization, c.RoleName = false, "" }))
 	driveControls(t, newControls(t, srv, withRecorder), inv)
 	srv.Deny(awsfake.DemoData, "iam:ListAccessKeys")

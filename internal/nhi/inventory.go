@@ -179,6 +179,7 @@ func (id *Identity) normalize() {
 	sort.SliceStable(id.Credentials, func(i, j int) bool { return id.Credentials[i].ID < id.Credentials[j].ID })
 	for i := range id.Grants {
 		id.Grants[i].Created = utc(id.Grants[i].Created)
+		id.Grants[i].FirstSeen = utc(id.Grants[i].FirstSeen)
 		id.Grants[i].Use.normalize()
 	}
 	sort.SliceStable(id.Grants, func(i, j int) bool { return id.Grants[i].ID < id.Grants[j].ID })

@@ -273,6 +273,10 @@ type Grant struct {
 	// Via names an indirection (group, inherited scope), if any.
 	Via     string    `json:"via,omitempty"`
 	Created time.Time `json:"created,omitzero"`
+	// FirstSeen is when a scan first saw the grant (StampFirstSeen), for
+	// providers that do not say when a grant was made (AWS attachments,
+	// GCP bindings): its age is at least now minus FirstSeen.
+	FirstSeen time.Time `json:"first_seen,omitzero"`
 	// Use is what a source of entitlement usage (AWS Access Advisor or
 	// Access Analyzer, the GCP IAM recommender) observed of this grant's
 	// use within its tracking window; nil when no source reported on it.

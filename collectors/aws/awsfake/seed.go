@@ -22,6 +22,21 @@ type Seed struct {
 	// Now is the fake's clock for report generation times; zero means
 	// time.Now.
 	Now func() time.Time
+	// AWSManaged holds the documents of AWS managed policies by ARN, as
+	// iam:GetPolicy and iam:GetPolicyVersion serve them (version v1).
+	AWSManaged map[string]string
+}
+
+// ServiceAccess is what IAM's service last accessed data (Access
+// Advisor) knows of one service for one user or role: the last
+// authentication (zero: none within the tracking period) and, for the
+// services whose actions IAM tracks, the last use of each action.
+type ServiceAccess struct {
+	Namespace         string
+	LastAuthenticated time.Time
+	Region            string
+	// Actions maps an action name ("GetObject") to its last use.
+	Actions map[string]time.Time
 }
 
 // Account is one AWS account.
@@ -57,6 +72,8 @@ type User struct {
 	MFA                 bool
 	AccessKeys          []AccessKey
 	ServiceCreds        []ServiceCred
+	// LastAccessed is the user's service last accessed data.
+	LastAccessed []ServiceAccess
 }
 
 // AccessKey is an access key of a user.
@@ -106,6 +123,8 @@ type Role struct {
 	MaxSessionDuration int
 	// PermissionsBoundary is the ARN of the role's permissions boundary.
 	PermissionsBoundary string
+	// LastAccessed is the role's service last accessed data.
+	LastAccessed []ServiceAccess
 }
 
 // Group is an IAM group.

@@ -61,6 +61,13 @@ type Server struct {
 	reports   map[string]*report
 	// planted is added to every error answer (SetErrorEcho).
 	planted string
+	// awsManaged holds AWS managed policy documents by ARN; jobs the
+	// Access Advisor jobs by id, jobRounds how many further calls to the
+	// account a job takes to complete (negative: never).
+	awsManaged map[string]string
+	jobs       map[string]*accessJob
+	nextJob    int
+	jobRounds  int
 }
 
 // DefaultHang is how long a call answering with an injected timeout hangs
@@ -86,9 +93,15 @@ func New(seed Seed) *Server {
 		hang:       DefaultHang,
 		closing:    make(chan struct{}),
 		reports:    map[string]*report{},
+		awsManaged: copyMap(BuiltinManaged),
+		jobs:       map[string]*accessJob{},
+		jobRounds:  1,
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	for k, v := range seed.AWSManaged {
+		s.awsManaged[k] = v
 	}
 	for _, a := range seed.Accounts {
 		a := copyAccount(a)
@@ -522,6 +535,7 @@ func copyAccount(a Account) Account {
 		u.Attached = append([]string(nil), u.Attached...)
 		u.AccessKeys = append([]AccessKey(nil), u.AccessKeys...)
 		u.ServiceCreds = append([]ServiceCred(nil), u.ServiceCreds...)
+		u.LastAccessed = copyAccess(u.LastAccessed)
 		out.Users[i] = u
 	}
 	out.Roles = make([]Role, len(a.Roles))
@@ -529,6 +543,7 @@ func copyAccount(a Account) Account {
 		r.Tags = copyMap(r.Tags)
 		r.Inline = copyMap(r.Inline)
 		r.Attached = append([]string(nil), r.Attached...)
+		r.LastAccessed = copyAccess(r.LastAccessed)
 		out.Roles[i] = r
 	}
 	out.Groups = make([]Group, len(a.Groups))
