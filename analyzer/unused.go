@@ -2,11 +2,40 @@ package analyzer
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/rules"
+	"github.com/nhiscan/nhiscan/rules/catalog"
 )
+
+// OutsideBaseline returns whether an identity holds a grant outside its
+// catalog role's baseline (an unmapped or provider-managed identity holds
+// none): the collectors' default budget for entitlement usage data. The
+// judgement is overprivileged.go's; the function is safe for concurrent
+// use.
+func OutsideBaseline(cat *catalog.Catalog) func(*nhi.Identity) bool {
+	if cat == nil {
+		cat = &catalog.Catalog{}
+	}
+	a := newAnalysis(cat, time.Time{})
+	var mu sync.Mutex
+	return func(id *nhi.Identity) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		s := a.resolve(id)
+		if s.role == nil || s.managed {
+			return false
+		}
+		for i := range id.Grants {
+			if !a.allowed(s.roleIdx, id.Provider, &id.Grants[i]).allowed {
+				return true
+			}
+		}
+		return false
+	}
+}
 
 // Unused is the verdict on one grant's use within the tracking window.
 type Unused struct {

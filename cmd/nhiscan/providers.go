@@ -68,7 +68,10 @@ func (a *app) awsConfig(c *config.AWS, files []config.FileSetting, ownerTagKeys 
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
 		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
 		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
-		CallTimeout: c.CallTimeout,
+		CallTimeout:  c.CallTimeout,
+		LastAccessed: c.LastAccessed, LastAccessedMaxJobs: c.LastAccessedMaxJobs,
+		LastAccessedRate: c.LastAccessedRate, LastAccessedTimeout: c.LastAccessedTimeout,
+		OutsideBaseline: a.outsideBaseline,
 	}
 	for _, f := range files {
 		if f.Key == "providers.aws.external_id_file" {

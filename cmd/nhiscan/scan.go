@@ -61,6 +61,7 @@ above that severity exist, for CI gating.`,
 				collect = func(context.Context) (nhi.Inventory, error) { return inv, nil }
 				source = "inventory:" + inventory
 			} else {
+				a.outsideBaseline = analyzer.OutsideBaseline(cat)
 				cs, err := a.buildCollectors(cfg, cat.Defaults.OwnerTagKeys)
 				if err != nil {
 					return err

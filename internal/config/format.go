@@ -55,6 +55,11 @@ type fileAWS struct {
 	Endpoint              str   `yaml:"endpoint"`
 	Concurrency           *int  `yaml:"concurrency"`
 	CallTimeout           str   `yaml:"call_timeout"`
+	// Service last accessed data (Access Advisor, issue 18).
+	LastAccessed        str `yaml:"last_accessed"`
+	LastAccessedMaxJobs str `yaml:"last_accessed_max_jobs"`
+	LastAccessedRate    str `yaml:"last_accessed_rate"`
+	LastAccessedTimeout str `yaml:"last_accessed_timeout"`
 }
 
 type fileAzure struct {
