@@ -54,6 +54,12 @@ var modelOutputs = map[string]reflect.Type{
 	"iam:GetServiceLastAccessedDetails":      reflect.TypeOf(iam.GetServiceLastAccessedDetailsOutput{}),
 	"iam:GetPolicy":                          reflect.TypeOf(iam.GetPolicyOutput{}),
 	"iam:GetPolicyVersion":                   reflect.TypeOf(iam.GetPolicyVersionOutput{}),
+	"iam:AttachRolePolicy":                   reflect.TypeOf(iam.AttachRolePolicyOutput{}),
+	"iam:DetachRolePolicy":                   reflect.TypeOf(iam.DetachRolePolicyOutput{}),
+	"iam:AttachUserPolicy":                   reflect.TypeOf(iam.AttachUserPolicyOutput{}),
+	"iam:DetachUserPolicy":                   reflect.TypeOf(iam.DetachUserPolicyOutput{}),
+	"iam:ListAttachedRolePolicies":           reflect.TypeOf(iam.ListAttachedRolePoliciesOutput{}),
+	"iam:ListAttachedUserPolicies":           reflect.TypeOf(iam.ListAttachedUserPoliciesOutput{}),
 	"sts:AssumeRole":                         reflect.TypeOf(sts.AssumeRoleOutput{}),
 	"sts:GetCallerIdentity":                  reflect.TypeOf(sts.GetCallerIdentityOutput{}),
 	"organizations:ListAccounts":             reflect.TypeOf(organizations.ListAccountsOutput{}),
@@ -164,6 +170,14 @@ func driveControls(t *testing.T, ctl *awscol.Controls, inv nhi.Inventory) {
 		id := byName(t, inv, awsfake.DemoPayments, name)
 		act(t, ctl, collectors.Disable, id, "")
 		act(t, ctl, collectors.Enable, id, "")
+	}
+	for _, g := range []struct{ name, grant string }{
+		{"payments-github-deploy", "managed-policy:arn:aws:iam::aws:policy/PowerUserAccess"},
+		{"payments-ci-deployer", "managed-policy:arn:aws:iam::222222222222:policy/payments-deploy"},
+	} {
+		id := byName(t, inv, awsfake.DemoPayments, g.name)
+		res := actGrant(t, ctl, collectors.RemoveGrant, id, g.grant, nil)
+		actGrant(t, ctl, collectors.RestoreGrant, id, g.grant, res.RestoreData)
 	}
 }
 
