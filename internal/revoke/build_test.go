@@ -269,7 +269,7 @@ func credItem(n int, identity, name, cred string) campaign.Item {
 }
 
 // TestCampaignSources: revoke decisions of closed campaigns, defaults,
-// reduce (not supported yet), an open campaign's decision, a later
+// reduce (a managed policy detached, issue 18), an open campaign's decision, a later
 // certification, and a target gone since.
 func TestCampaignSources(t *testing.T) {
 	in := input(t, revoke.StageDisable)
@@ -300,7 +300,7 @@ func TestCampaignSources(t *testing.T) {
 		{Cred: "AKIABREAK", Op: revoke.OpDisable, Guards: []string{"campaign"}},
 		{Cred: "AKIACISTALE", Op: revoke.OpDisable, Ready: true},
 		{Cred: "old-never", Op: revoke.OpDisable, Ready: true},
-		{Cred: "old-never", Op: revoke.OpReduce, Guards: []string{"unsupported"}},
+		{Cred: "old-never", Op: revoke.OpReduce, Ready: true},
 		{Cred: "AKIAGONE", Skip: true},
 	}
 	if diff := cmp.Diff(want, summary(p)); diff != "" {
