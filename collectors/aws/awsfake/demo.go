@@ -90,7 +90,7 @@ func Demo(now time.Time) Seed {
 					{Name: "security-scanner-legacy", ID: "AIDA111SECSCANLEG0001", Created: d(700),
 						Tags: tagsOf("security", "zoe.former@acme.example"), Attached: []string{policyIAMFull},
 						LastAccessed: []ServiceAccess{{Namespace: "iam", LastAuthenticated: d(380), Region: "us-east-1", Actions: map[string]time.Time{"GenerateCredentialReport": d(380)}}},
-						AccessKeys: []AccessKey{{ID: "AKIA111SECSCANLEG001", Secret: "demo-secret-1-wJalrXUtnFEMIK7MDENGbPxRfiCY", Created: d(400), LastUsed: d(380), LastUsedService: "iam", LastUsedRegion: "us-east-1"}}},
+						AccessKeys:   []AccessKey{{ID: "AKIA111SECSCANLEG001", Secret: "demo-secret-1-wJalrXUtnFEMIK7MDENGbPxRfiCY", Created: d(400), LastUsed: d(380), LastUsedService: "iam", LastUsedRegion: "us-east-1"}}},
 				},
 			},
 			{

@@ -47,7 +47,9 @@ const (
 	OpListPools     = "iam.projects.locations.workloadIdentityPools.list"
 	OpListProviders = "iam.projects.locations.workloadIdentityPools.providers.list"
 	OpQueryActivity = "policyanalyzer.activities.query"
-	OpListAPIKeys   = "apikeys.keys.list"
+	// OpListInsights lists a project's IAM policy insights (recommender).
+	OpListInsights = "recommender.insights.list"
+	OpListAPIKeys  = "apikeys.keys.list"
 	// OpListHMACKeys lists a project's Cloud Storage HMAC keys.
 	OpListHMACKeys       = "storage.projects.hmacKeys.list"
 	OpGetProject         = "cloudresourcemanager.projects.get"
@@ -75,6 +77,7 @@ var permissionFor = map[string]string{
 	OpListProviders:         "iam.workloadIdentityPoolProviders.list",
 	OpQueryActivity:         "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
 	OpListAPIKeys:           "apikeys.keys.list",
+	OpListInsights:          "recommender.iamPolicyInsights.list",
 	OpListHMACKeys:          "storage.hmacKeys.list",
 	OpGetProject:            "resourcemanager.projects.get",
 	OpListProjects:          "resourcemanager.projects.list",
@@ -413,6 +416,9 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
 		p, t := rest[1], rest[5]
 		return OpQueryActivity, s.scopeOf("projects/" + p), "policyanalyzer", func(r *http.Request) (any, *apiError) { return s.queryActivity(r, p, t) }
+	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "insightTypes" && rest[6] == "insights" && method == http.MethodGet:
+		p, typ := rest[1], rest[5]
+		return OpListInsights, s.scopeOf("projects/" + p), "recommender", func(r *http.Request) (any, *apiError) { return s.listInsights(r, p, rest[3], typ) }
 	case ver == "v1" && len(rest) == 4 && (rest[0] == "projects" || rest[0] == "organizations") && rest[2] == "roles" && method == http.MethodGet:
 		name := strings.Join(rest, "/")
 		return OpGetRole, s.scopeOf(rest[0] + "/" + rest[1]), "iam", func(*http.Request) (any, *apiError) { return s.getRole(name) }
@@ -1006,6 +1012,7 @@ func cloneSeed(in Seed) Seed {
 		p.APIKeys = append([]APIKey(nil), p.APIKeys...)
 		p.HMACKeys = append([]HMACKey(nil), p.HMACKeys...)
 		p.Pools = append([]Pool(nil), p.Pools...)
+		p.Insights = append([]Insight(nil), p.Insights...)
 		for j := range p.Pools {
 			p.Pools[j].Providers = append([]Provider(nil), p.Pools[j].Providers...)
 		}
