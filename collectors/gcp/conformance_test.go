@@ -176,6 +176,7 @@ func runControls(t *testing.T, srv *gcpfake.Server, rec *recorder) {
 			t.Fatalf("%s %q: %v", s.a, s.cred, err)
 		}
 	}
+	removeAndRestoreBinding(t, ctl, identityByName(t, inv, "data-reporting-exporter"), "projects/acme-data-prod/roles/reportingAdmin")
 }
 
 // checkExchange checks one exchange against the description of its API.
@@ -278,6 +279,7 @@ var conformanceMethods = []string{
 	"cloudresourcemanager.projects.list",
 	"cloudresourcemanager.folders.list",
 	"cloudresourcemanager.projects.getIamPolicy",
+	"cloudresourcemanager.projects.setIamPolicy",
 }
 
 func checkMethodsCovered(t *testing.T, docs map[string]*discoDoc, all []exchange) {

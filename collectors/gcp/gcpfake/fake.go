@@ -56,6 +56,7 @@ const (
 	OpListProjects       = "cloudresourcemanager.projects.list"
 	OpListFolders        = "cloudresourcemanager.folders.list"
 	OpGetProjectIamPolic = "cloudresourcemanager.projects.getIamPolicy"
+	OpSetProjectIamPolic = "cloudresourcemanager.projects.setIamPolicy"
 )
 
 var permissionFor = map[string]string{
@@ -80,6 +81,7 @@ var permissionFor = map[string]string{
 	OpListInsights:          "recommender.iamPolicyInsights.list",
 	OpListHMACKeys:          "storage.hmacKeys.list",
 	OpGetProject:            "resourcemanager.projects.get",
+	OpSetProjectIamPolic:    "resourcemanager.projects.setIamPolicy",
 	OpListProjects:          "resourcemanager.projects.list",
 	OpListFolders:           "resourcemanager.folders.list",
 	OpGetProjectIamPolic:    "resourcemanager.projects.getIamPolicy",
@@ -112,6 +114,8 @@ type Server struct {
 	tokens    tokenEndpoint
 	closed    chan struct{}
 	closeOnce sync.Once
+	// policyVersion counts each project's setIamPolicy writes (its etag).
+	policyVersion map[string]int
 }
 
 // defaultHang is how long a call with a Timeout fault waits for the
@@ -437,6 +441,9 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 		return OpListProjects, s.scopeOf(r.URL.Query().Get("parent")), "cloudresourcemanager", s.listProjects
 	case ver == "v3" && len(rest) == 1 && rest[0] == "folders":
 		return OpListFolders, s.scopeOf(r.URL.Query().Get("parent")), "cloudresourcemanager", s.listFolders
+	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "setIamPolicy" && method == http.MethodPost:
+		p := rest[1]
+		return OpSetProjectIamPolic, s.scopeOf("projects/" + p), "cloudresourcemanager", func(r *http.Request) (any, *apiError) { return s.setProjectPolicy(r, p) }
 	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "getIamPolicy":
 		p := rest[1]
 		return OpGetProjectIamPolic, s.scopeOf("projects/" + p), "cloudresourcemanager", func(*http.Request) (any, *apiError) { return s.projectPolicy(p) }
@@ -969,7 +976,7 @@ func (s *Server) projectPolicy(proj string) (any, *apiError) {
 	if p == nil {
 		return nil, notFound("project " + proj)
 	}
-	pol := &crm.Policy{Version: 3, Etag: "BwX="}
+	pol := &crm.Policy{Version: 3, Etag: s.policyEtag(proj)}
 	for _, b := range p.Bindings {
 		cb := &crm.Binding{Role: b.Role, Members: append([]string(nil), b.Members...)}
 		if b.ConditionTitle != "" {
