@@ -33,6 +33,9 @@ const (
 	opGetLastAccessed      = "iam:GetServiceLastAccessedDetails"
 	opGetPolicy            = "iam:GetPolicy"
 	opGetPolicyVersion     = "iam:GetPolicyVersion"
+	// IAM Access Analyzer's unused access findings, read instead where
+	// the account has an unused access analyzer.
+	opListFindingsV2 = "access-analyzer:ListFindingsV2"
 )
 
 // The facets the collector reads in an account.
@@ -96,6 +99,7 @@ var ops = collectors.Ops{
 	opGetLastAccessed:      {Permission: "iam:GetServiceLastAccessedDetails", Facets: []nhi.Facet{facetAccessAdvisor}},
 	opGetPolicy:            {Permission: "iam:GetPolicy", Facets: []nhi.Facet{facetAccessAdvisor}},
 	opGetPolicyVersion:     {Permission: "iam:GetPolicyVersion", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opListFindingsV2:       {Permission: "access-analyzer:ListFindingsV2, access-analyzer:GetFindingV2", Facets: []nhi.Facet{facetAccessAnalyzer}},
 }
 
 var deniedCodes = map[string]bool{

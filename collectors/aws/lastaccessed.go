@@ -1,6 +1,7 @@
 package aws
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -77,11 +78,20 @@ func (s *accountScan) readLastAccessed(ctx context.Context, ids []nhi.Identity) 
 		}
 	}
 	sort.Slice(picked, func(a, b int) bool { return ids[picked[a]].ID < ids[picked[b]].ID })
+	source := nhi.SourceAccessAdvisor
+	an, useAnalyzer := s.unusedAnalyzer(ctx)
+	if useAnalyzer {
+		source, s.usage = nhi.SourceAccessAnalyzer, facetAccessAnalyzer
+	}
 	if len(picked) > cfg.LastAccessedMaxJobs {
 		for _, i := range picked[cfg.LastAccessedMaxJobs:] {
-			setUnknown(&ids[i], fmt.Sprintf("not read: over the budget of %d Access Advisor jobs per account (last_accessed_max_jobs)", cfg.LastAccessedMaxJobs))
+			setUnknownFrom(&ids[i], source, fmt.Sprintf("not read: over the budget of %d identities per account (last_accessed_max_jobs)", cfg.LastAccessedMaxJobs))
 		}
 		picked = picked[:cfg.LastAccessedMaxJobs]
+	}
+	if useAnalyzer {
+		s.readAnalyzerFindings(ctx, an, ids, picked)
+		return
 	}
 	if len(picked) == 0 {
 		return
@@ -122,10 +132,12 @@ func anyPrivileged(id *nhi.Identity) bool {
 }
 
 // setUnknown marks the use of every policy grant of the identity unknown.
-func setUnknown(id *nhi.Identity, why string) {
+func setUnknown(id *nhi.Identity, why string) { setUnknownFrom(id, nhi.SourceAccessAdvisor, why) }
+
+func setUnknownFrom(id *nhi.Identity, source, why string) {
 	for i := range id.Grants {
 		if policyGrant(id.Grants[i].Kind) {
-			id.Grants[i].Use = &nhi.GrantUse{State: nhi.UsageUnknown, Source: nhi.SourceAccessAdvisor, Reason: why}
+			id.Grants[i].Use = &nhi.GrantUse{State: nhi.UsageUnknown, Source: source, Reason: why}
 		}
 	}
 }
@@ -165,8 +177,9 @@ func (s *accountScan) startJobs(ctx context.Context, lim *rate.Limiter, ids []nh
 
 func (s *accountScan) identityGap(id *nhi.Identity, op string, err error) {
 	err = translate(err)
-	s.gaps.AddIdentity(s.d.account, id.ID, op, err, facetAccessAdvisor)
-	setUnknown(id, "Access Advisor data not read ("+string(collectors.GapKind(err))+", see gaps)")
+	f := cmp.Or(s.usage, facetAccessAdvisor)
+	s.gaps.AddIdentity(s.d.account, id.ID, op, err, f)
+	setUnknownFrom(id, f.Subject(), "entitlement usage not read ("+string(collectors.GapKind(err))+", see gaps)")
 	s.c.cfg.Logger.Warn("aws collection gap", "account", s.d.account, "identity", id.ID, "source", op,
 		"kind", string(collectors.GapKind(err)), "detail", collectors.Detail(err))
 }

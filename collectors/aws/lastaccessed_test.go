@@ -207,3 +207,47 @@ func TestLastAccessedPaging(t *testing.T) {
 		t.Errorf("use over pages = %+v", u)
 	}
 }
+
+// Where the account has an unused access analyzer, its findings are read
+// instead of Access Advisor jobs, and the source is recorded: on each
+// grant's use and as the account's entitlement-usage facet.
+func TestAccessAnalyzerInstead(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		if seed.Accounts[i].ID == awsfake.DemoManagement {
+			seed.Accounts[i].UnusedAnalyzer = &awsfake.Analyzer{Name: "unused", UnusedAccessAge: 90}
+		}
+	}
+	srv := startFake(t, seed)
+	inv := collectortest.Collect(t, newCollector(t, srv, lastAccessed(awscol.LastAccessedPrivileged)))
+	calls := srv.AccountCalls(awsfake.DemoManagement)
+	if calls["iam:GenerateServiceLastAccessedDetails"] != 0 || calls["access-analyzer:ListFindingsV2"] == 0 {
+		t.Errorf("management account calls: %v", calls)
+	}
+	if srv.AccountCalls(awsfake.DemoPayments)["iam:GenerateServiceLastAccessedDetails"] == 0 {
+		t.Error("an account without an analyzer must use Access Advisor")
+	}
+	legacy := byName(t, inv, awsfake.DemoManagement, "security-scanner-legacy")
+	u := grantByID(t, legacy, "managed-policy:arn:aws:iam::aws:policy/IAMFullAccess").Use
+	if u == nil || u.Source != nhi.SourceAccessAnalyzer || u.State != nhi.UsageNeverUsed || len(u.Services) != 2 || u.WindowEnd.Sub(u.WindowStart) != 90*24*time.Hour {
+		t.Errorf("IAMFullAccess use = %+v", u)
+	}
+	// AdministratorAccess allows every service: Access Analyzer names only
+	// the unused ones, so its use cannot be split and stays unknown.
+	tf := byName(t, inv, awsfake.DemoManagement, "platform-terraform")
+	if u := grantByID(t, tf, "managed-policy:arn:aws:iam::aws:policy/AdministratorAccess").Use; u == nil || u.State != nhi.UsageUnknown {
+		t.Errorf("AdministratorAccess use = %+v", u)
+	}
+	cov := inv.Coverage()
+	if !cov.Observed(nhi.AWS, awsfake.DemoManagement, nhi.EntitlementUsageFacet(nhi.SourceAccessAnalyzer)) ||
+		cov.Observed(nhi.AWS, awsfake.DemoManagement, nhi.EntitlementUsageFacet(nhi.SourceAccessAdvisor)) {
+		t.Error("the management account must list access-analyzer as its entitlement usage source")
+	}
+
+	denied := startFake(t, seed)
+	denied.Deny(awsfake.DemoManagement, "access-analyzer:ListFindingsV2")
+	inv = collectortest.Collect(t, newCollector(t, denied, lastAccessed(awscol.LastAccessedPrivileged)))
+	if inv.Coverage().Observed(nhi.AWS, awsfake.DemoManagement, nhi.EntitlementUsageFacet(nhi.SourceAccessAnalyzer)) {
+		t.Error("a refused findings list must hide the account's entitlement usage")
+	}
+}

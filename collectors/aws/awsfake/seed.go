@@ -51,6 +51,20 @@ type Account struct {
 	Roles    []Role
 	Groups   []Group
 	Policies []Policy // customer managed policies
+	// UnusedAnalyzer, when set, is an IAM Access Analyzer unused access
+	// analyzer in the account: of the account (ACCOUNT_UNUSED_ACCESS), or
+	// of the whole organisation (ORGANIZATION_UNUSED_ACCESS, in the
+	// management account). Its findings are computed from the users' and
+	// roles' LastAccessed and their policies.
+	UnusedAnalyzer *Analyzer
+}
+
+// Analyzer is an unused access analyzer.
+type Analyzer struct {
+	Name         string
+	Organization bool
+	// UnusedAccessAge is its tracking window in days (default 90).
+	UnusedAccessAge int
 }
 
 // User is an IAM user.

@@ -241,6 +241,9 @@ type request struct {
 	account string // account charged (the caller, or AssumeRole's target)
 	form    url.Values
 	json    map[string]any
+	// path and query are a REST call's (Access Analyzer, restJson1).
+	path  string
+	query url.Values
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +256,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	req := request{}
 	jsonProto := target != ""
-	if jsonProto {
+	if rest, ok := restAction(r); ok {
+		// Access Analyzer speaks restJson1: the operation is the method
+		// and path.
+		jsonProto, service = true, "access-analyzer"
+		req.action, req.path, req.query, req.json = rest, r.URL.Path, r.URL.Query(), map[string]any{}
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, &req.json); err != nil {
+				s.writeErr(w, true, errInvalid("body: %v", err))
+				return
+			}
+		}
+	} else if jsonProto {
 		req.action = target[strings.LastIndex(target, ".")+1:]
 		req.json = map[string]any{}
 		if len(body) > 0 {
@@ -286,6 +300,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// Encode outside the lock: results hold copies, never shared state.
 	if jsonProto {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if service == "access-analyzer" {
+			w.Header().Set("Content-Type", "application/json")
+		}
 		_ = json.NewEncoder(w).Encode(result)
 		return
 	}
@@ -317,6 +334,8 @@ func (s *Server) call(ctx context.Context, req request, keyID, service string) (
 		return s.sts(req)
 	case "organizations":
 		return s.orgs(req)
+	case "access-analyzer":
+		return s.accessAnalyzer(req)
 	}
 	return nil, errInvalid("unknown service %q", service)
 }
@@ -553,6 +572,10 @@ func copyAccount(a Account) Account {
 		out.Groups[i] = g
 	}
 	out.Policies = append([]Policy(nil), a.Policies...)
+	if a.UnusedAnalyzer != nil {
+		an := *a.UnusedAnalyzer
+		out.UnusedAnalyzer = &an
+	}
 	return out
 }
 
