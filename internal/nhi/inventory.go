@@ -293,24 +293,7 @@ func (inv *Inventory) Validate() error {
 				add("%s: credential %s: usage: %v", where, c.ID, err)
 			}
 		}
-		grants := map[string]bool{}
-		for _, g := range id.Grants {
-			if g.ID == "" || grants[g.ID] {
-				add("%s: grant id %q empty or duplicate", where, g.ID)
-			}
-			grants[g.ID] = true
-			if g.Entitlement == "" {
-				add("%s: grant %s: entitlement is empty", where, g.ID)
-			}
-			switch g.Privilege {
-			case PrivRead, PrivWrite, PrivAdmin:
-			default:
-				add("%s: grant %s: unknown privilege %q", where, g.ID, g.Privilege)
-			}
-			if err := g.Use.validate(); err != nil {
-				add("%s: grant %s: use: %v", where, g.ID, err)
-			}
-		}
+		validateGrants(id.Grants, where, add)
 	}
 	for i, sc := range inv.Scopes {
 		for _, f := range sc.Facets {
@@ -357,6 +340,29 @@ func (u Usage) validate() error {
 		return fmt.Errorf("unknown state %q", u.State)
 	}
 	return nil
+}
+
+// validateGrants checks one identity's grants: ids unique, an
+// entitlement, a known privilege, and a well-formed use.
+func validateGrants(gs []Grant, where string, add func(string, ...any)) {
+	grants := map[string]bool{}
+	for _, g := range gs {
+		if g.ID == "" || grants[g.ID] {
+			add("%s: grant id %q empty or duplicate", where, g.ID)
+		}
+		grants[g.ID] = true
+		if g.Entitlement == "" {
+			add("%s: grant %s: entitlement is empty", where, g.ID)
+		}
+		switch g.Privilege {
+		case PrivRead, PrivWrite, PrivAdmin:
+		default:
+			add("%s: grant %s: unknown privilege %q", where, g.ID, g.Privilege)
+		}
+		if err := g.Use.validate(); err != nil {
+			add("%s: grant %s: use: %v", where, g.ID, err)
+		}
+	}
 }
 
 func (u *GrantUse) validate() error {
