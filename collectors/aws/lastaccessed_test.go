@@ -4,10 +4,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nhiscan/nhiscan/analyzer"
 	awscol "github.com/nhiscan/nhiscan/collectors/aws"
 	"github.com/nhiscan/nhiscan/collectors/aws/awsfake"
 	"github.com/nhiscan/nhiscan/collectors/collectortest"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
 )
 
 func lastAccessed(mode string) func(*awscol.Config) {
@@ -249,5 +251,37 @@ func TestAccessAnalyzerInstead(t *testing.T) {
 	inv = collectortest.Collect(t, newCollector(t, denied, lastAccessed(awscol.LastAccessedPrivileged)))
 	if inv.Coverage().Observed(nhi.AWS, awsfake.DemoManagement, nhi.EntitlementUsageFacet(nhi.SourceAccessAnalyzer)) {
 		t.Error("a refused findings list must hide the account's entitlement usage")
+	}
+}
+
+// End to end: the analyzer flags the unused grant when the job completed,
+// and makes no finding at all when the job never finished in time (the
+// grants' use is unknown and a gap says why). Grants are dated a year back
+// as a scan history would (nhi.StampFirstSeen).
+func TestUnusedFindingOnlyFromCompletedJobs(t *testing.T) {
+	unused := func(rounds int) (int, int) {
+		srv := startFake(t, awsfake.Demo(now))
+		srv.SetJobRounds(rounds)
+		inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) {
+			lastAccessed(awscol.LastAccessedPrivileged)(c)
+			c.LastAccessedTimeout = 50 * time.Millisecond
+		}))
+		prev := inv.Clone()
+		prev.CollectedAt = now.AddDate(-1, 0, 0)
+		nhi.StampFirstSeen(&prev, nil)
+		nhi.StampFirstSeen(&inv, &prev)
+		n := 0
+		for _, f := range analyzer.Analyze(analyzer.Input{Inventory: inv, Now: now}).Findings {
+			if f.RuleID == rules.RuleUnusedEntitlement {
+				n++
+			}
+		}
+		return n, len(inv.Gaps)
+	}
+	if n, _ := unused(1); n == 0 {
+		t.Error("no unused-entitlement finding from completed jobs (IAMFullAccess of security-scanner-legacy is unused)")
+	}
+	if n, gaps := unused(-1); n != 0 || gaps == 0 {
+		t.Errorf("jobs that never finished: %d findings, %d gaps; want none and gaps", n, gaps)
 	}
 }
