@@ -84,6 +84,7 @@ func Analyze(in Input) Result {
 	var d *driftState
 	if in.Previous != nil {
 		d = newDriftState(&in.Inventory, in.Previous)
+		base.driftSt, base.prevCollected = d, in.Previous.CollectedAt
 	}
 	owns := make([]nhi.Ownership, len(ids))
 	shards := shardsOf(len(ids))
@@ -185,6 +186,11 @@ type analysis struct {
 	facets    map[facetKey][]nhi.Facet
 	// unevaluated: see Result.Unevaluated.
 	unevaluated map[string]nhi.Hidden
+	// driftSt and prevCollected are the previous scan's identities and its
+	// collection time (nil and zero on a first scan): when a grant without
+	// a creation time was first seen (unused.go).
+	driftSt       *driftState
+	prevCollected time.Time
 }
 
 type baselineKey struct {
@@ -219,7 +225,7 @@ func (a *analysis) fork() *analysis {
 		facets:   map[facetKey][]nhi.Facet{},
 		rules:    map[string]*rules.Rule{},
 		cur:      a.cur.fork(), prev: a.prev.fork(),
-		prevAt: -1,
+		prevAt: -1, driftSt: a.driftSt, prevCollected: a.prevCollected,
 	}
 }
 
@@ -236,6 +242,8 @@ func withDefaults(d catalog.Defaults) catalog.Defaults {
 	set(&d.ExpiringSoon, def.ExpiringSoon)
 	set(&d.UsageFreshness, def.UsageFreshness)
 	set(&d.MaxExceptionDuration, def.MaxExceptionDuration)
+	set(&d.UnusedWindow, def.UnusedWindow)
+	set(&d.UnusedGrantGrace, def.UnusedGrantGrace)
 	if len(d.OwnerTagKeys) == 0 {
 		d.OwnerTagKeys = def.OwnerTagKeys
 	}
@@ -339,6 +347,7 @@ func (a *analysis) identityRules(id *nhi.Identity, s subject) {
 	}
 	a.usageRules(id, &s)
 	a.grantRules(id, &s)
+	a.unusedRules(id, &s)
 	a.credentialRules(id, &s)
 	a.signalRules(id, &s)
 }

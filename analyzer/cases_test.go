@@ -198,7 +198,7 @@ func TestCases(t *testing.T) {
 					t.Errorf("expired exceptions = %v, want %v", got, c.tc.ExpiredExceptions)
 				}
 			}
-			checkTransitions(t, c, res.Findings)
+			checkTransitions(t, c, res)
 			// Every finding is well formed, rests on facets the scan
 			// observed, and one that rests on usage names the usage source
 			// and its as-of time.
@@ -225,7 +225,7 @@ func TestCases(t *testing.T) {
 
 // checkTransitions runs the lifecycle over the case's prior findings and
 // checks the expected transitions.
-func checkTransitions(t *testing.T, c loadedCase, findings []nhi.Finding) {
+func checkTransitions(t *testing.T, c loadedCase, res analyzer.Result) {
 	t.Helper()
 	if len(c.tc.Prior) == 0 && len(c.tc.Transitions) == 0 {
 		return
@@ -236,7 +236,7 @@ func checkTransitions(t *testing.T, c loadedCase, findings []nhi.Finding) {
 		prior[i] = nhi.PriorFinding{Fingerprint: p.fingerprint(), Status: p.Status, Provider: nhi.Provider(provider), Scope: p.Scope, Facets: p.Facets}
 	}
 	got := map[string]nhi.Transition{}
-	for _, tr := range analyzer.Lifecycle(prior, findings, c.in.Inventory.Coverage()) {
+	for _, tr := range res.Lifecycle(prior, res.Findings, c.in.Inventory.Coverage()) {
 		got[tr.Fingerprint] = tr
 	}
 	for _, want := range c.tc.Transitions {

@@ -53,7 +53,7 @@ func (a *analysis) facetsOf(r *rules.Rule, id *nhi.Identity, o on) []nhi.Facet {
 			} else {
 				k.grants = grantKinds(id)
 			}
-		case nhi.FacetUsage:
+		case nhi.FacetUsage, nhi.FacetEntitlementUsage:
 			k.usage = o.usage
 		}
 	}
@@ -71,6 +71,8 @@ func (a *analysis) facetsOf(r *rules.Rule, id *nhi.Identity, o on) []nhi.Facet {
 			fs = appendSubjects(fs, c, o.grant != nil, k.grant, k.grants)
 		case nhi.FacetUsage:
 			fs = append(fs, nhi.UsageFacet(o.usage))
+		case nhi.FacetEntitlementUsage:
+			fs = append(fs, nhi.EntitlementUsageFacet(o.usage))
 		default:
 			fs = append(fs, c)
 		}

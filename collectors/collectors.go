@@ -35,6 +35,12 @@ const (
 	Enable  = Action("enable")
 	Delete  = Action("delete")
 	Restore = Action("restore")
+	// RemoveGrant removes one grant (ActionRequest.GrantID) of an identity:
+	// an AWS policy detached or an inline policy deleted, a GCP role
+	// binding's member removed. Its RestoreData is what RestoreGrant puts
+	// back (the policy ARN, the inline document, the binding).
+	RemoveGrant  = Action("remove-grant")
+	RestoreGrant = Action("restore-grant")
 )
 
 // ActionRequest asks a provider to act on an identity or one of its
@@ -47,8 +53,12 @@ type ActionRequest struct {
 	// CredentialID names the credential to act on; empty means the identity
 	// itself (disable a service account, quarantine a role).
 	CredentialID string
-	// RestoreData is the RestoreData of an earlier Delete, for Restore.
+	// RestoreData is the RestoreData of an earlier Delete, for Restore
+	// (of an earlier RemoveGrant, for RestoreGrant).
 	RestoreData json.RawMessage
+	// GrantID names the grant a RemoveGrant or RestoreGrant acts on (and
+	// Inspect re-reads): one of Identity.Grants.
+	GrantID string
 }
 
 // ActionResult reports what an action did.

@@ -87,7 +87,7 @@ type Gaps struct {
 	n        map[gapKey]int
 }
 
-type gapKey struct{ scope, op, facets string }
+type gapKey struct{ scope, op, facets, identity string }
 
 // NewGaps returns an empty accumulator for provider p with its operation
 // table.
@@ -107,6 +107,17 @@ func (g *Gaps) Add(scope, op string, err error, facets ...nhi.Facet) {
 // feature the tenant lacks, a source not collected by configuration, a
 // paging loop cut short), with its kind and detail.
 func (g *Gaps) Record(scope, op string, kind nhi.GapKind, detail string, facets ...nhi.Facet) {
+	g.record(scope, "", op, kind, detail, facets)
+}
+
+// AddIdentity records that op failed in scope for one identity only (its
+// id): the gap hides its facets for that identity, and every other
+// identity of the scope is still observed there (nhi.Gap.Identity).
+func (g *Gaps) AddIdentity(scope, identity, op string, err error, facets ...nhi.Facet) {
+	g.record(scope, identity, op, GapKind(err), Detail(err), facets)
+}
+
+func (g *Gaps) record(scope, identity, op string, kind nhi.GapKind, detail string, facets []nhi.Facet) {
 	info, known := g.ops[op]
 	if len(facets) == 0 && known {
 		facets = info.Facets
@@ -114,7 +125,7 @@ func (g *Gaps) Record(scope, op string, kind nhi.GapKind, detail string, facets 
 	facets = slices.Clone(facets)
 	slices.Sort(facets)
 	facets = slices.Compact(facets)
-	k := gapKey{scope, op, fmt.Sprint(facets)}
+	k := gapKey{scope, op, fmt.Sprint(facets), identity}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n[k]++
@@ -124,7 +135,7 @@ func (g *Gaps) Record(scope, op string, kind nhi.GapKind, detail string, facets 
 	if old := g.gaps[k]; old != nil && !tells(kind, detail, old) {
 		return
 	}
-	gap := &nhi.Gap{Provider: g.provider, Scope: scope, Source: op, Kind: kind, Detail: detail, Facets: facets}
+	gap := &nhi.Gap{Provider: g.provider, Scope: scope, Source: op, Kind: kind, Detail: detail, Facets: facets, Identity: identity}
 	if kind == nhi.GapDenied {
 		gap.Permission = info.Permission
 	}
@@ -163,7 +174,7 @@ func (g *Gaps) Hidden(scope string, f nhi.Facet) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for k, gap := range g.gaps {
-		if k.scope != scope && k.scope != "" {
+		if (k.scope != scope && k.scope != "") || k.identity != "" {
 			continue
 		}
 		if len(gap.Facets) == 0 {
@@ -196,7 +207,10 @@ func (g *Gaps) List() []nhi.Gap {
 		if a.op != b.op {
 			return a.op < b.op
 		}
-		return a.facets < b.facets
+		if a.facets != b.facets {
+			return a.facets < b.facets
+		}
+		return a.identity < b.identity
 	})
 	out := make([]nhi.Gap, 0, len(keys))
 	for _, k := range keys {

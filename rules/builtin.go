@@ -138,6 +138,9 @@ const (
 	RuleWeakTrust          = "weak-trust-policy"
 	RuleExposed            = "credential-exposed"
 	RuleCloudSecretInCI    = "cloud-secret-in-ci"
+	// RuleUnusedEntitlement: a grant, or services of an AWS policy, not
+	// used within the tracking window (issue 18).
+	RuleUnusedEntitlement = "unused-entitlement"
 )
 
 var builtin = []Rule{
@@ -194,6 +197,10 @@ var builtin = []Rule{
 		"A privileged entitlement (administrator, wildcard, IAM write, impersonation, owner/editor, Tier-0 directory role, high-impact Graph permission, GitHub admin, org-wide write install) that no role explicitly allows as privileged.",
 		"Replace the grant with a least-privilege one, or allow it explicitly (privileged: true) in the role.",
 		[]string{OWASPNHI5, NISTAC6, SOC2CC63, CSFPRAA05}, reads(nhi.FacetGrants, nhi.FacetOwnership), Current, nil},
+	{RuleUnusedEntitlement, nhi.FamilyOverPrivileged, nhi.SevMedium, "Entitlement not used within the tracking window",
+		"A grant (for AWS, a service a policy allows) that its usage source (Access Advisor, Access Analyzer, the GCP IAM recommender) saw unused for the whole tracking window (unused_window, default 90 days). Judged only where the data covers the whole window, the identity is older than the window and the grant older than unused_grant_grace (default 14 days); otherwise usage is unknown and nothing is flagged.",
+		"Remove the grant, or replace the policy with the least-privilege one `nhiscan reduce suggest` builds from what was used.",
+		[]string{OWASPNHI5, NISTAC6, SOC2CC63, CSFPRAA05}, reads(nhi.FacetGrants, nhi.FacetEntitlementUsage, nhi.FacetOwnership), Current, nil},
 	{RuleCredentialTooOld, nhi.FamilyLongLived, nhi.SevMedium, "Credential older than its maximum age",
 		"An active static credential is older than the role's maximum age (else the default).",
 		"Rotate the credential, or better, move the workload to federated identity.",

@@ -68,6 +68,10 @@ type app struct {
 	configFlags []config.Flag
 	// served, when set, is told the address serve listens on (tests).
 	served func(addr string)
+	// outsideBaseline says whether an identity holds a grant outside its
+	// catalog role's baseline: the AWS collector's default budget for
+	// service last accessed data (set by scan from the catalog).
+	outsideBaseline func(*nhi.Identity) bool
 }
 
 // run executes the command line and returns the exit code.
@@ -201,6 +205,7 @@ database, another scan running…).`,
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
 	root.AddCommand(a.campaignCmd(), a.revokeCmd(), a.serveCmd())
+	root.AddCommand(a.reduceCmd())
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	// Cobra adds its help and completion commands as it executes; add them

@@ -70,6 +70,9 @@ func (a *app) awsConfig(c *config.AWS, files []config.FileSetting, ownerTagKeys 
 		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 		CallTimeout: c.CallTimeout,
 		MaxRetries:  c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
+		LastAccessed: c.LastAccessed, LastAccessedMaxJobs: c.LastAccessedMaxJobs,
+		LastAccessedRate: c.LastAccessedRate, LastAccessedTimeout: c.LastAccessedTimeout,
+		OutsideBaseline: a.outsideBaseline,
 	}
 	for _, f := range files {
 		if f.Key == "providers.aws.external_id_file" {

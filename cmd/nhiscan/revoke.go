@@ -131,7 +131,7 @@ func (c planControls) request(a *revoke.Action) (collectors.ActionRequest, error
 	if !ok {
 		return collectors.ActionRequest{}, fmt.Errorf("identity %s is not in the plan's scan", a.IdentityID)
 	}
-	return collectors.ActionRequest{Identity: *id, CredentialID: a.CredentialID}, nil
+	return collectors.ActionRequest{Identity: *id, CredentialID: a.CredentialID, GrantID: a.GrantID}, nil
 }
 
 func (c planControls) Inspect(ctx context.Context, a *revoke.Action) (revoke.State, error) {
@@ -151,12 +151,21 @@ var controlActions = map[revoke.Op]collectors.Action{
 	revoke.OpDelete: collectors.Delete, revoke.OpRestore: collectors.Restore,
 }
 
+// grantActions are the operations on a grant: a reduce removes it, and its
+// rollback restores it.
+var grantActions = map[revoke.Op]collectors.Action{
+	revoke.OpReduce: collectors.RemoveGrant, revoke.OpRestore: collectors.RestoreGrant,
+}
+
 func (c planControls) Act(ctx context.Context, a *revoke.Action, op revoke.Op, restore json.RawMessage) (revoke.Result, error) {
 	req, err := c.request(a)
 	if err != nil {
 		return revoke.Result{}, err
 	}
 	act, ok := controlActions[op]
+	if a.GrantID != "" {
+		act, ok = grantActions[op]
+	}
 	if !ok {
 		return revoke.Result{}, fmt.Errorf("operation %s: %w", op, collectors.ErrUnsupported)
 	}

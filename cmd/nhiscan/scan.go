@@ -61,6 +61,7 @@ above that severity exist, for CI gating.`,
 				collect = func(context.Context) (nhi.Inventory, error) { return inv, nil }
 				source = "inventory:" + inventory
 			} else {
+				a.outsideBaseline = analyzer.OutsideBaseline(cat)
 				cs, err := a.buildCollectors(cfg, cat.Defaults.OwnerTagKeys)
 				if err != nil {
 					return err
@@ -169,6 +170,10 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 	case !errors.Is(err, store.ErrNotFound):
 		return out, err
 	}
+	// How long each grant has been seen: the unused-entitlement rule's
+	// grace period for grants the provider does not date.
+	nhi.StampFirstSeen(&in.Inventory, in.Previous)
+	inv = in.Inventory
 	cert, err := st.LatestCertification(ctx)
 	if err != nil {
 		return out, err

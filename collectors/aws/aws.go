@@ -103,6 +103,27 @@ type Config struct {
 	// gap instead of hanging the scan. Default 60s.
 	CallTimeout time.Duration
 
+	// LastAccessed selects the identities whose service and action last
+	// accessed data (Access Advisor) is read, one job each:
+	// LastAccessedOutsideBaseline (default), LastAccessedPrivileged,
+	// LastAccessedAll or LastAccessedOff.
+	LastAccessed string
+	// OutsideBaseline reports whether an identity holds a grant outside
+	// its catalog role's baseline (the scan builds it from the catalog);
+	// nil means none does.
+	OutsideBaseline func(*nhi.Identity) bool
+	// LastAccessedMaxJobs bounds the jobs per account (default 100; the
+	// identities over it keep their grants' use unknown);
+	// LastAccessedRate is how many Access Advisor calls per second one
+	// account makes (default 5); LastAccessedTimeout bounds the wait for
+	// one account's jobs (default 3m: a job still running then is a
+	// timeout gap for its identity); LastAccessedPollInterval is the wait
+	// between polls (default 2s).
+	LastAccessedMaxJobs      int
+	LastAccessedRate         float64
+	LastAccessedTimeout      time.Duration
+	LastAccessedPollInterval time.Duration
+
 	// OwnerTagKeys are the tag keys whose values are owner hints; default
 	// ["owner"]. Matched case-insensitively.
 	OwnerTagKeys []string
@@ -168,6 +189,9 @@ func (cfg Config) complete() (Config, error) {
 	if len(cfg.OwnerTagKeys) == 0 {
 		cfg.OwnerTagKeys = []string{"owner"}
 	}
+	if err := cfg.completeLastAccessed(); err != nil {
+		return cfg, err
+	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -204,3 +228,29 @@ func validAccountID(s string) bool {
 
 // Provider returns nhi.AWS.
 func (c *Collector) Provider() nhi.Provider { return nhi.AWS }
+
+func (cfg *Config) completeLastAccessed() error {
+	switch cfg.LastAccessed {
+	case "":
+		cfg.LastAccessed = LastAccessedOutsideBaseline
+	case LastAccessedOutsideBaseline, LastAccessedPrivileged, LastAccessedAll, LastAccessedOff:
+	default:
+		return fmt.Errorf("aws: last_accessed %q: want privileged, outside-baseline, all or off", cfg.LastAccessed)
+	}
+	if cfg.LastAccessedMaxJobs < 0 || cfg.LastAccessedRate < 0 {
+		return errors.New("aws: last_accessed_max_jobs and last_accessed_rate must not be negative")
+	}
+	if cfg.LastAccessedMaxJobs == 0 {
+		cfg.LastAccessedMaxJobs = DefaultLastAccessedMaxJobs
+	}
+	if cfg.LastAccessedRate == 0 {
+		cfg.LastAccessedRate = DefaultLastAccessedRate
+	}
+	if cfg.LastAccessedTimeout <= 0 {
+		cfg.LastAccessedTimeout = DefaultLastAccessedTimeout
+	}
+	if cfg.LastAccessedPollInterval <= 0 {
+		cfg.LastAccessedPollInterval = DefaultLastAccessedPollInterval
+	}
+	return nil
+}

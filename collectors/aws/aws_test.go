@@ -45,6 +45,9 @@ func testConfig(srv *awsfake.Server) awscol.Config {
 		MaxRetryDelay:      2 * time.Millisecond,
 		ReportPollInterval: time.Millisecond,
 		Now:                fixedNow,
+		// Service last accessed data has its own tests
+		// (lastaccessed_test.go); the others keep to their facets.
+		LastAccessed: awscol.LastAccessedOff,
 	}
 }
 

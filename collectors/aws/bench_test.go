@@ -45,3 +45,40 @@ func BenchmarkCollectOrganization(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkLastAccessedCalls reports the extra calls per account that
+// service last accessed data (Access Advisor) costs in each budget mode,
+// over 20 synthetic accounts of 500 identities, counted by the fake: one
+// job start and one status read per selected identity (the fake completes
+// a job by the first read), and two calls per AWS managed policy document
+// per account.
+//
+//	go test -run '^$' -bench LastAccessedCalls -benchtime 1x ./collectors/aws/
+func BenchmarkLastAccessedCalls(b *testing.B) {
+	const accounts, identities = 20, 500
+	seed := awsfake.Synthetic(accounts, identities, now)
+	count := func(mode string) (int, int) {
+		srv := awsfake.New(seed)
+		defer srv.Close()
+		c := newCollector(b, srv, func(c *awscol.Config) {
+			c.LastAccessed, c.LastAccessedRate, c.LastAccessedPollInterval = mode, 1e6, time.Millisecond
+		})
+		inv, err := c.Collect(context.Background())
+		if err != nil || len(inv.Gaps) != 0 {
+			b.Fatalf("%s: err %v, gaps %v", mode, err, inv.Gaps)
+		}
+		return srv.CallCount(""), srv.CallCount("iam:GenerateServiceLastAccessedDetails")
+	}
+	for _, mode := range []string{awscol.LastAccessedPrivileged, awscol.LastAccessedAll} {
+		b.Run(mode, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				base, _ := count(awscol.LastAccessedOff)
+				with, jobs := count(mode)
+				b.ReportMetric(float64(with-base)/accounts, "extra-calls/account")
+				b.ReportMetric(float64(jobs)/accounts, "jobs/account")
+				b.StartTimer()
+			}
+		})
+	}
+}

@@ -47,6 +47,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		}
 	}
 	results := make([][]nhi.Identity, len(plan.scopes))
+	usage := make([]nhi.Facet, len(plan.scopes))
 	var done atomic.Int64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(c.cfg.Concurrency)
@@ -54,7 +55,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		g.Go(func() error {
 			actx, cancel := context.WithTimeout(gctx, c.cfg.AccountTimeout)
 			defer cancel()
-			results[i] = c.collectAccount(actx, s.ID, plan.known, gaps)
+			results[i], usage[i] = c.collectAccount(actx, s.ID, plan.known, gaps)
 			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.AWS, Scope: s.ID, Identities: len(results[i]),
 				Gaps: gaps.Count(s.ID), Done: int(done.Add(1)), Total: len(plan.scopes)})
 			return nil
@@ -66,6 +67,11 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	}
 	for i := range plan.scopes {
 		plan.scopes[i].Facets = slices.Clone(accountFacets)
+		if c.cfg.LastAccessed != LastAccessedOff {
+			// Access Analyzer's findings where the account has an unused
+			// access analyzer, else Access Advisor's.
+			plan.scopes[i].Facets = append(plan.scopes[i].Facets, cmp.Or(usage[i], facetAccessAdvisor))
+		}
 	}
 	inv.Scopes = plan.scopes
 	inv.Gaps = gaps.List()
@@ -184,12 +190,19 @@ type accountData struct {
 	// roleDetails is what ListRoles adds to GetAccountAuthorizationDetails,
 	// by role id; nil when ListRoles failed.
 	roleDetails map[string]types.Role
+	// awsManaged holds AWS managed policy documents read for Access
+	// Advisor, by ARN ("" when the read failed).
+	awsManaged map[string]string
 }
 
 // accountScan reads one account.
 type accountScan struct {
 	c      *Collector
 	client *iam.Client
+	// awsCfg is the account's SDK configuration (for clients other than
+	// IAM's); usage is the entitlement usage facet read in the account.
+	awsCfg aws.Config
+	usage  nhi.Facet
 	gaps   *collectors.Gaps
 	d      accountData
 }
@@ -201,16 +214,16 @@ func (s *accountScan) gap(op string, err error) { s.c.gap(s.gaps, s.d.account, o
 // GetAccountAuthorizationDetails, ListServiceSpecificCredentials for all
 // users, the report itself, and ListAccessKeys for users the report shows
 // with keys.
-func (c *Collector) collectAccount(ctx context.Context, account string, known map[string]bool, gaps *collectors.Gaps) []nhi.Identity {
+func (c *Collector) collectAccount(ctx context.Context, account string, known map[string]bool, gaps *collectors.Gaps) ([]nhi.Identity, nhi.Facet) {
 	s := &accountScan{c: c, gaps: gaps, d: accountData{account: account, groups: map[string]types.GroupDetail{}, policies: map[string]string{},
 		keys: map[string][]types.AccessKeyMetadata{}, keysKnown: map[string]bool{}, sscs: map[string][]types.ServiceSpecificCredentialMetadata{},
 		keyUse: map[string]types.AccessKeyLastUsed{}, keyUseWhy: map[string]string{}}}
 	if !s.assume(ctx) {
-		return nil
+		return nil, ""
 	}
 	reportReady, genErr := startReport(ctx, s.client)
 	if !s.readAuthDetails(ctx) {
-		return nil
+		return nil, ""
 	}
 	if len(s.d.roles) > 0 {
 		s.readRoleDetails(ctx)
@@ -221,7 +234,9 @@ func (c *Collector) collectAccount(ctx context.Context, account string, known ma
 		s.readAccessKeys(ctx)
 		s.readKeyLastUsed(ctx)
 	}
-	return c.mapAccount(&s.d, known)
+	ids := c.mapAccount(&s.d, known)
+	s.readLastAccessed(ctx, ids)
+	return ids, s.usage
 }
 
 // assume makes the account's IAM client, assuming RoleName there when set.
@@ -236,7 +251,7 @@ func (s *accountScan) assume(ctx context.Context) bool {
 		s.gap(opAssumeRole, err)
 		return false
 	}
-	s.client = client
+	s.client, s.awsCfg = client, cfg
 	return true
 }
 

@@ -64,6 +64,8 @@ func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (colle
 	}
 	var res collectors.ActionResult
 	switch {
+	case req.GrantID != "":
+		res, err = c.actGrant(ctx, client, req)
 	case req.CredentialID != "" && idn.Kind == nhi.KindAWSUser && credType(idn, req.CredentialID) == nhi.CredAWSAccessKey:
 		res, err = c.actAccessKey(ctx, client, idn.Name, req.CredentialID, req.Action)
 	case req.CredentialID != "" && idn.Kind == nhi.KindAWSUser:
@@ -86,7 +88,7 @@ func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (colle
 		return res, fmt.Errorf("aws: %s %s %s in %s: %w", req.Action, idn.Name, req.CredentialID, idn.Scope, translate(err))
 	}
 	c.cfg.Logger.Info("aws action", "action", string(req.Action), "account", idn.Scope, "identity", idn.Name,
-		"credential", req.CredentialID, "changed", res.Changed, "before", res.Before, "after", res.After)
+		"credential", req.CredentialID, "grant", req.GrantID, "changed", res.Changed, "before", res.Before, "after", res.After)
 	return res, nil
 }
 
@@ -358,6 +360,8 @@ func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (c
 	}
 	var st collectors.TargetState
 	switch {
+	case req.GrantID != "":
+		st, err = c.inspectGrant(ctx, client, req)
 	case idn.Kind == nhi.KindAWSRole && req.CredentialID == "":
 		st, err = c.inspectPrincipal(ctx, roleTarget{client, idn.Name}, idn)
 	case idn.Kind == nhi.KindAWSUser && req.CredentialID == "":

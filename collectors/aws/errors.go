@@ -27,6 +27,15 @@ const (
 	opAccessKeys     = "iam:ListAccessKeys"
 	opKeyLastUsed    = "iam:GetAccessKeyLastUsed"
 	opListRoles      = "iam:ListRoles"
+	// Service last accessed data (Access Advisor) and the AWS managed
+	// policy documents it is matched against.
+	opGenerateLastAccessed = "iam:GenerateServiceLastAccessedDetails"
+	opGetLastAccessed      = "iam:GetServiceLastAccessedDetails"
+	opGetPolicy            = "iam:GetPolicy"
+	opGetPolicyVersion     = "iam:GetPolicyVersion"
+	// IAM Access Analyzer's unused access findings, read instead where
+	// the account has an unused access analyzer.
+	opListFindingsV2 = "access-analyzer:ListFindingsV2"
 )
 
 // The facets the collector reads in an account.
@@ -85,6 +94,12 @@ var ops = collectors.Ops{
 	opAccessKeys:     {Permission: "iam:ListAccessKeys", Facets: []nhi.Facet{facetAccessKeys}},
 	opKeyLastUsed:    {Permission: "iam:GetAccessKeyLastUsed", Facets: []nhi.Facet{facetKeyUsage}},
 	opListRoles:      {Permission: "iam:ListRoles", Facets: []nhi.Facet{facetRoleDetails}},
+
+	opGenerateLastAccessed: {Permission: "iam:GenerateServiceLastAccessedDetails", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opGetLastAccessed:      {Permission: "iam:GetServiceLastAccessedDetails", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opGetPolicy:            {Permission: "iam:GetPolicy", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opGetPolicyVersion:     {Permission: "iam:GetPolicyVersion", Facets: []nhi.Facet{facetAccessAdvisor}},
+	opListFindingsV2:       {Permission: "access-analyzer:ListFindingsV2, access-analyzer:GetFindingV2", Facets: []nhi.Facet{facetAccessAnalyzer}},
 }
 
 var deniedCodes = map[string]bool{

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/accessanalyzer"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -31,28 +32,47 @@ import (
 // from those models, member for member, so they are the offline
 // description of each answer.
 var modelOutputs = map[string]reflect.Type{
-	"iam:GenerateCredentialReport":        reflect.TypeOf(iam.GenerateCredentialReportOutput{}),
-	"iam:GetCredentialReport":             reflect.TypeOf(iam.GetCredentialReportOutput{}),
-	"iam:GetAccountAuthorizationDetails":  reflect.TypeOf(iam.GetAccountAuthorizationDetailsOutput{}),
-	"iam:ListRoles":                       reflect.TypeOf(iam.ListRolesOutput{}),
-	"iam:ListServiceSpecificCredentials":  reflect.TypeOf(iam.ListServiceSpecificCredentialsOutput{}),
-	"iam:ListAccessKeys":                  reflect.TypeOf(iam.ListAccessKeysOutput{}),
-	"iam:GetAccessKeyLastUsed":            reflect.TypeOf(iam.GetAccessKeyLastUsedOutput{}),
-	"iam:GetRole":                         reflect.TypeOf(iam.GetRoleOutput{}),
-	"iam:GetUser":                         reflect.TypeOf(iam.GetUserOutput{}),
-	"iam:GetRolePolicy":                   reflect.TypeOf(iam.GetRolePolicyOutput{}),
-	"iam:GetUserPolicy":                   reflect.TypeOf(iam.GetUserPolicyOutput{}),
-	"iam:PutRolePolicy":                   reflect.TypeOf(iam.PutRolePolicyOutput{}),
-	"iam:PutUserPolicy":                   reflect.TypeOf(iam.PutUserPolicyOutput{}),
-	"iam:DeleteRolePolicy":                reflect.TypeOf(iam.DeleteRolePolicyOutput{}),
-	"iam:DeleteUserPolicy":                reflect.TypeOf(iam.DeleteUserPolicyOutput{}),
-	"iam:UpdateAccessKey":                 reflect.TypeOf(iam.UpdateAccessKeyOutput{}),
-	"iam:DeleteAccessKey":                 reflect.TypeOf(iam.DeleteAccessKeyOutput{}),
-	"iam:UpdateServiceSpecificCredential": reflect.TypeOf(iam.UpdateServiceSpecificCredentialOutput{}),
-	"iam:DeleteServiceSpecificCredential": reflect.TypeOf(iam.DeleteServiceSpecificCredentialOutput{}),
-	"sts:AssumeRole":                      reflect.TypeOf(sts.AssumeRoleOutput{}),
-	"sts:GetCallerIdentity":               reflect.TypeOf(sts.GetCallerIdentityOutput{}),
-	"organizations:ListAccounts":          reflect.TypeOf(organizations.ListAccountsOutput{}),
+	"iam:GenerateCredentialReport":           reflect.TypeOf(iam.GenerateCredentialReportOutput{}),
+	"iam:GetCredentialReport":                reflect.TypeOf(iam.GetCredentialReportOutput{}),
+	"iam:GetAccountAuthorizationDetails":     reflect.TypeOf(iam.GetAccountAuthorizationDetailsOutput{}),
+	"iam:ListRoles":                          reflect.TypeOf(iam.ListRolesOutput{}),
+	"iam:ListServiceSpecificCredentials":     reflect.TypeOf(iam.ListServiceSpecificCredentialsOutput{}),
+	"iam:ListAccessKeys":                     reflect.TypeOf(iam.ListAccessKeysOutput{}),
+	"iam:GetAccessKeyLastUsed":               reflect.TypeOf(iam.GetAccessKeyLastUsedOutput{}),
+	"iam:GetRole":                            reflect.TypeOf(iam.GetRoleOutput{}),
+	"iam:GetUser":                            reflect.TypeOf(iam.GetUserOutput{}),
+	"iam:GetRolePolicy":                      reflect.TypeOf(iam.GetRolePolicyOutput{}),
+	"iam:GetUserPolicy":                      reflect.TypeOf(iam.GetUserPolicyOutput{}),
+	"iam:PutRolePolicy":                      reflect.TypeOf(iam.PutRolePolicyOutput{}),
+	"iam:PutUserPolicy":                      reflect.TypeOf(iam.PutUserPolicyOutput{}),
+	"iam:DeleteRolePolicy":                   reflect.TypeOf(iam.DeleteRolePolicyOutput{}),
+	"iam:DeleteUserPolicy":                   reflect.TypeOf(iam.DeleteUserPolicyOutput{}),
+	"iam:UpdateAccessKey":                    reflect.TypeOf(iam.UpdateAccessKeyOutput{}),
+	"iam:DeleteAccessKey":                    reflect.TypeOf(iam.DeleteAccessKeyOutput{}),
+	"iam:UpdateServiceSpecificCredential":    reflect.TypeOf(iam.UpdateServiceSpecificCredentialOutput{}),
+	"iam:DeleteServiceSpecificCredential":    reflect.TypeOf(iam.DeleteServiceSpecificCredentialOutput{}),
+	"iam:GenerateServiceLastAccessedDetails": reflect.TypeOf(iam.GenerateServiceLastAccessedDetailsOutput{}),
+	"iam:GetServiceLastAccessedDetails":      reflect.TypeOf(iam.GetServiceLastAccessedDetailsOutput{}),
+	"iam:GetPolicy":                          reflect.TypeOf(iam.GetPolicyOutput{}),
+	"iam:GetPolicyVersion":                   reflect.TypeOf(iam.GetPolicyVersionOutput{}),
+	"iam:AttachRolePolicy":                   reflect.TypeOf(iam.AttachRolePolicyOutput{}),
+	"iam:DetachRolePolicy":                   reflect.TypeOf(iam.DetachRolePolicyOutput{}),
+	"iam:AttachUserPolicy":                   reflect.TypeOf(iam.AttachUserPolicyOutput{}),
+	"iam:DetachUserPolicy":                   reflect.TypeOf(iam.DetachUserPolicyOutput{}),
+	"iam:ListAttachedRolePolicies":           reflect.TypeOf(iam.ListAttachedRolePoliciesOutput{}),
+	"iam:ListAttachedUserPolicies":           reflect.TypeOf(iam.ListAttachedUserPoliciesOutput{}),
+	"sts:AssumeRole":                         reflect.TypeOf(sts.AssumeRoleOutput{}),
+	"sts:GetCallerIdentity":                  reflect.TypeOf(sts.GetCallerIdentityOutput{}),
+	"organizations:ListAccounts":             reflect.TypeOf(organizations.ListAccountsOutput{}),
+	"access-analyzer:ListAnalyzers":          reflect.TypeOf(accessanalyzer.ListAnalyzersOutput{}),
+	"access-analyzer:ListFindingsV2":         reflect.TypeOf(accessanalyzer.ListFindingsV2Output{}),
+	"access-analyzer:GetFindingV2":           reflect.TypeOf(accessanalyzer.GetFindingV2Output{}),
+}
+
+// analyzerOps names Access Analyzer's restJson1 operations by method and
+// first path segment.
+var analyzerOps = map[string]string{
+	"GET analyzer": "access-analyzer:ListAnalyzers", "POST findingv2": "access-analyzer:ListFindingsV2", "GET findingv2": "access-analyzer:GetFindingV2",
 }
 
 // exchange is one answer of the fake, recorded for the model check.
@@ -77,7 +97,9 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 		req.Body = io.NopCloser(bytes.NewReader(in))
 	}
 	op := ""
-	if target := req.Header.Get("X-Amz-Target"); target != "" {
+	if a, ok := analyzerOps[req.Method+" "+strings.SplitN(strings.TrimPrefix(req.URL.Path, "/"), "/", 2)[0]]; ok {
+		op = a
+	} else if target := req.Header.Get("X-Amz-Target"); target != "" {
 		op = "organizations:" + target[strings.LastIndex(target, ".")+1:]
 	} else if form, err := url.ParseQuery(string(in)); err == nil {
 		service := "iam"
@@ -93,7 +115,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	out, _ := io.ReadAll(resp.Body)
 	resp.Body = io.NopCloser(bytes.NewReader(out))
 	r.mu.Lock()
-	r.all = append(r.all, exchange{op, resp.StatusCode, strings.HasPrefix(op, "organizations:"), out})
+	r.all = append(r.all, exchange{op, resp.StatusCode, strings.HasPrefix(op, "organizations:") || strings.HasPrefix(op, "access-analyzer:"), out})
 	r.mu.Unlock()
 	return resp, nil
 }
@@ -107,12 +129,15 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // answers are checked against the query and JSON protocols' error shapes.
 func TestFakeMatchesServiceModels(t *testing.T) {
 	seed := twinKeys()
+	// The data account has an unused access analyzer: its findings are
+	// read instead of Access Advisor's jobs.
+	seed.Accounts[2].UnusedAnalyzer = &awsfake.Analyzer{Name: "unused-access", UnusedAccessAge: 90}
 	seed.Accounts[1].Roles = append(seed.Accounts[1].Roles, awsfake.TrustRoles(awsfake.DemoPayments, awsfake.DemoExternalAccount, now)...)
 	srv := startFake(t, seed)
 	rec := &recorder{base: srv.Client().Transport}
 	hc := &http.Client{Transport: rec}
 	withRecorder := func(c *awscol.Config) { c.HTTPClient = hc }
-	inv := collectortest.Collect(t, newCollector(t, srv, withRecorder))
+	inv := collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { withRecorder(c); c.LastAccessed = awscol.LastAccessedAll }))
 	collectortest.Collect(t, newCollector(t, srv, func(c *awscol.Config) { withRecorder(c); c.Organization, c.RoleName = false, "" }))
 	driveControls(t, newControls(t, srv, withRecorder), inv)
 	srv.Deny(awsfake.DemoData, "iam:ListAccessKeys")
@@ -144,6 +169,27 @@ func TestFakeMatchesServiceModels(t *testing.T) {
 	}
 }
 
+// walkUnion checks a restJson1 union (an object with one member, named
+// as the SDK's <Union>Member<Name> type): the member must exist.
+func walkUnion(v any, typ reflect.Type, path string, out *[]string) {
+	m, ok := v.(map[string]any)
+	if !ok || len(m) != 1 {
+		*out = append(*out, path+": a union needs an object of one member")
+		return
+	}
+	for k := range m {
+		if _, known := unionMembers[typ.Name()+"Member"+strings.ToUpper(k[:1])+k[1:]]; !known {
+			*out = append(*out, path+"."+k+": not a member of union "+typ.Name())
+		}
+	}
+}
+
+// unionMembers are the union members the fake may send.
+var unionMembers = map[string]bool{
+	"AnalyzerConfigurationMemberUnusedAccess":     true,
+	"FindingDetailsMemberUnusedPermissionDetails": true,
+}
+
 // driveControls calls every credential control once.
 func driveControls(t *testing.T, ctl *awscol.Controls, inv nhi.Inventory) {
 	t.Helper()
@@ -160,6 +206,14 @@ func driveControls(t *testing.T, ctl *awscol.Controls, inv nhi.Inventory) {
 		id := byName(t, inv, awsfake.DemoPayments, name)
 		act(t, ctl, collectors.Disable, id, "")
 		act(t, ctl, collectors.Enable, id, "")
+	}
+	for _, g := range []struct{ name, grant string }{
+		{"payments-github-deploy", "managed-policy:arn:aws:iam::aws:policy/PowerUserAccess"},
+		{"payments-ci-deployer", "managed-policy:arn:aws:iam::222222222222:policy/payments-deploy"},
+	} {
+		id := byName(t, inv, awsfake.DemoPayments, g.name)
+		res := actGrant(t, ctl, collectors.RemoveGrant, id, g.grant, nil)
+		actGrant(t, ctl, collectors.RestoreGrant, id, g.grant, res.RestoreData)
 	}
 }
 
@@ -289,6 +343,10 @@ func walkJSON(v any, typ reflect.Type, path string, out *[]string) {
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
 	}
+	if typ.Kind() == reflect.Interface {
+		walkUnion(v, typ, path, out)
+		return
+	}
 	switch v := v.(type) {
 	case map[string]any:
 		if typ.Kind() != reflect.Struct || typ == timeType {
@@ -297,6 +355,10 @@ func walkJSON(v any, typ reflect.Type, path string, out *[]string) {
 		}
 		for k, val := range v {
 			f, ok := typ.FieldByName(k)
+			if !ok && k != "" {
+				// restJson1 (Access Analyzer) names members in camel case.
+				f, ok = typ.FieldByName(strings.ToUpper(k[:1]) + k[1:])
+			}
 			if !ok || !f.IsExported() || k == "ResultMetadata" {
 				*out = append(*out, path+"."+k+": not a member of "+typ.String())
 				continue

@@ -139,6 +139,8 @@ func (m *motoServer) collectorConfig(now time.Time) awscol.Config {
 		HTTPClient: &http.Client{Transport: countingTransport{http.DefaultTransport, &m.calls}},
 		MaxRetries: 1, MaxRetryDelay: 10 * time.Millisecond, ReportPollInterval: 10 * time.Millisecond,
 		Now: func() time.Time { return now },
+		// moto does not implement service last accessed data.
+		LastAccessed: awscol.LastAccessedOff,
 	}
 }
 

@@ -52,6 +52,10 @@ type project struct {
 	hasHMACFor   map[string]bool // SA email -> active HMAC key exists
 	// poolsRead: its workload identity pools and providers were listed.
 	poolsRead bool
+	// insights are its policy insights by member and role (nil when not
+	// read); recErr says why they were not.
+	insights map[string]insight
+	recErr   string
 }
 
 type account struct {

@@ -176,6 +176,7 @@ func runControls(t *testing.T, srv *gcpfake.Server, rec *recorder) {
 			t.Fatalf("%s %q: %v", s.a, s.cred, err)
 		}
 	}
+	removeAndRestoreBinding(t, ctl, identityByName(t, inv, "data-reporting-exporter"), "projects/acme-data-prod/roles/reportingAdmin")
 }
 
 // checkExchange checks one exchange against the description of its API.
@@ -271,12 +272,14 @@ var conformanceMethods = []string{
 	"iam.projects.serviceAccounts.keys.enable",
 	"iam.projects.serviceAccounts.keys.delete",
 	"policyanalyzer.projects.locations.activityTypes.activities.query",
+	"recommender.projects.locations.insightTypes.insights.list",
 	"apikeys.projects.locations.keys.list",
 	"storage.projects.hmacKeys.list",
 	"cloudresourcemanager.projects.get",
 	"cloudresourcemanager.projects.list",
 	"cloudresourcemanager.folders.list",
 	"cloudresourcemanager.projects.getIamPolicy",
+	"cloudresourcemanager.projects.setIamPolicy",
 }
 
 func checkMethodsCovered(t *testing.T, docs map[string]*discoDoc, all []exchange) {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"time"
 
+	crm "google.golang.org/api/cloudresourcemanager/v3"
 	iam "google.golang.org/api/iam/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
@@ -19,6 +20,9 @@ import (
 type Controls struct {
 	caller
 	iam *iam.Service
+	// crm reads and writes project IAM policies (a reduce removes one
+	// role binding).
+	crm *crm.Service
 }
 
 var _ collectors.Controller = (*Controls)(nil)
@@ -36,7 +40,11 @@ func NewControls(cfg Config) (*Controls, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gcp clients: %w", err)
 	}
-	return &Controls{caller: newCaller(cfg), iam: svc}, nil
+	rm, err := crm.NewService(context.Background(), clientOptions(cfg, auth, "cloudresourcemanager")...)
+	if err != nil {
+		return nil, fmt.Errorf("gcp clients: %w", err)
+	}
+	return &Controls{caller: newCaller(cfg), iam: svc, crm: rm}, nil
 }
 
 // Act disables, enables or deletes a service account key, or disables or
@@ -45,6 +53,9 @@ func NewControls(cfg Config) (*Controls, error) {
 // is idempotent. Keys are addressed through the account's project and
 // immutable unique id (projects/PROJECT/serviceAccounts/UNIQUE_ID/keys/KEY_ID).
 func (c *Controls) Act(ctx context.Context, req collectors.ActionRequest) (collectors.ActionResult, error) {
+	if req.GrantID != "" {
+		return c.actBinding(ctx, req)
+	}
 	account, err := accountName(req)
 	if err != nil {
 		return collectors.ActionResult{}, err
@@ -215,6 +226,9 @@ var _ collectors.Inspector = (*Controls)(nil)
 // or the service account with serviceAccounts.get (its unique id and
 // status). A target that is gone is Exists false.
 func (c *Controls) Inspect(ctx context.Context, req collectors.ActionRequest) (collectors.TargetState, error) {
+	if req.GrantID != "" {
+		return c.inspectBinding(ctx, req)
+	}
 	account, err := accountName(req)
 	if err != nil {
 		return collectors.TargetState{}, err

@@ -28,6 +28,7 @@ var discoveryAPIs = map[string]string{
 	"cloudasset":           "cloudasset/v1/cloudasset-api.json",
 	"iam":                  "iam/v1/iam-api.json",
 	"policyanalyzer":       "policyanalyzer/v1/policyanalyzer-api.json",
+	"recommender":          "recommender/v1/recommender-api.json",
 	"apikeys":              "apikeys/v2/apikeys-api.json",
 	"cloudresourcemanager": "cloudresourcemanager/v3/cloudresourcemanager-api.json",
 	"storage":              "storage/v1/storage-api.json",

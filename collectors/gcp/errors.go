@@ -31,6 +31,7 @@ const (
 	opListSAs               = "iam.projects.serviceAccounts.list"
 	opListKeys              = "iam.projects.serviceAccounts.keys.list"
 	opQueryActivity         = "policyanalyzer.activities.query"
+	opListInsights          = "recommender.insights.list"
 	opListAPIKeys           = "apikeys.keys.list"
 	opGetProject            = "cloudresourcemanager.projects.get"
 	opListProjects          = "cloudresourcemanager.projects.list"
@@ -81,6 +82,9 @@ var ops = collectors.Ops{
 		Facets: []nhi.Facet{facetUserKeys, facetSystemKeys}},
 	opQueryActivity: {Permission: "policyanalyzer.serviceAccountLastAuthenticationActivities.query, policyanalyzer.serviceAccountKeyLastAuthenticationActivities.query (roles/policyanalyzer.activityAnalysisViewer)",
 		Facets: []nhi.Facet{facetUsage}},
+	// Policy insights: which permissions of each role binding were used.
+	opListInsights: {Permission: "recommender.iamPolicyInsights.list (roles/recommender.iamViewer)",
+		Facets: []nhi.Facet{facetRecommender}},
 	// API keys are credentials of their bound account; without the list,
 	// use through a bound key (an Activity Analyzer blind spot) cannot be
 	// ruled out, so the project's usage is not observed either.

@@ -114,7 +114,8 @@ func TestEveryScopeListsTheFacetsRead(t *testing.T) {
 	for _, skip := range []bool{false, true} {
 		inv := collectortest.Collect(t, collector(t, srv, func(c *gcp.Config) { c.SkipUsage = skip }))
 		for _, sc := range inv.Scopes {
-			want := []nhi.Facet{fAPIKeys, fHMACKeys, fSystemKeys, fUserKeys, fProviders, fBindings, fFederated, fAccounts, fOwnership, nhi.FacetTrust}
+			want := []nhi.Facet{fAPIKeys, fHMACKeys, fSystemKeys, fUserKeys, fProviders, nhi.EntitlementUsageFacet(nhi.SourceGCPRecommender),
+				fBindings, fFederated, fAccounts, fOwnership, nhi.FacetTrust}
 			if !skip {
 				want = append(want, fUsage)
 			}

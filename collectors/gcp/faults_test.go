@@ -23,6 +23,7 @@ var reads = map[string][]nhi.Facet{
 	gcpfake.OpListSAs:               nil,
 	gcpfake.OpListKeys:              {"credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key"},
 	gcpfake.OpQueryActivity:         {"usage:activity-analyzer"},
+	gcpfake.OpListInsights:          {"entitlement-usage:gcp-recommender"},
 	gcpfake.OpListAPIKeys:           {"credentials:gcp-api-key", "usage:activity-analyzer"},
 	gcpfake.OpGetProject:            {"ownership"},
 	gcpfake.OpGetRole:               {"grants:role-binding"},

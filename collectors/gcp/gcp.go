@@ -28,6 +28,7 @@ import (
 	crm "google.golang.org/api/cloudresourcemanager/v3"
 	iam "google.golang.org/api/iam/v1"
 	policyanalyzer "google.golang.org/api/policyanalyzer/v1"
+	recommender "google.golang.org/api/recommender/v1"
 	storage "google.golang.org/api/storage/v1"
 
 	"github.com/nhiscan/nhiscan/collectors"
@@ -105,6 +106,10 @@ type Config struct {
 	// SkipUsage skips Policy Analyzer; usage is then reported as unknown
 	// and the usage facet is not listed as read.
 	SkipUsage bool
+	// SkipRecommender skips the IAM recommender's policy insights (one
+	// paged list per project holding service accounts): the use of role
+	// bindings is then not read, and its facet not listed.
+	SkipRecommender bool
 	// KeyStateCalls bounds the IAM keys.list calls a scan makes to read
 	// the state of user-managed keys whose Cloud Asset data left it out
 	// (whether they are disabled, or were found exposed): one call per
@@ -130,6 +135,7 @@ type Collector struct {
 	asset *cloudasset.Service
 	iam   *iam.Service
 	pa    *policyanalyzer.Service
+	rec   *recommender.Service
 	keys  *apikeys.Service
 	crm   *crm.Service
 	gcs   *storage.Service
@@ -167,6 +173,9 @@ func New(cfg Config) (*Collector, error) {
 	if c.asset, err = cloudasset.NewService(ctx, clientOptions(cfg, auth, "cloudasset")...); err == nil {
 		if c.iam, err = iam.NewService(ctx, clientOptions(cfg, auth, "iam")...); err == nil {
 			if c.pa, err = policyanalyzer.NewService(ctx, clientOptions(cfg, auth, "policyanalyzer")...); err == nil {
+				c.rec, err = recommender.NewService(ctx, clientOptions(cfg, auth, "recommender")...)
+			}
+			if err == nil {
 				if c.keys, err = apikeys.NewService(ctx, clientOptions(cfg, auth, "apikeys")...); err == nil {
 					if c.crm, err = crm.NewService(ctx, clientOptions(cfg, auth, "cloudresourcemanager")...); err == nil {
 						c.gcs, err = storage.NewService(ctx, clientOptions(cfg, auth, "storage")...)

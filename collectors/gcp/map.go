@@ -301,6 +301,9 @@ func (c *Collector) scopes(s *scan) []nhi.Scope {
 	if !c.cfg.SkipUsage {
 		project = append(project, facetUsage)
 	}
+	if !c.cfg.SkipRecommender {
+		project = append(project, facetRecommender)
+	}
 	out := make([]nhi.Scope, 0, len(s.scopes))
 	for id, name := range s.scopes {
 		sc := nhi.Scope{Provider: nhi.GCP, ID: id, Name: name, Facets: []nhi.Facet{facetAccounts, facetFederated, facetBindings}}
@@ -408,7 +411,11 @@ func (c *Collector) identity(s *scan, a *account) nhi.Identity {
 	default:
 		id = c.accountIdentity(s, a)
 	}
+	p := s.projects[a.project]
 	for _, g := range a.grants {
+		if p != nil && !a.agent && !a.external {
+			g.Use = p.grantUse(a.sa.Email, &g)
+		}
 		id.Grants = append(id.Grants, g)
 	}
 	return id

@@ -237,6 +237,7 @@ func TestCallBudget(t *testing.T) {
 				gcpfake.OpQueryActivity:         2 * projects,
 				gcpfake.OpListAPIKeys:           projects,
 				gcpfake.OpListHMACKeys:          projects,
+				gcpfake.OpListInsights:          projects,
 				gcpfake.OpListPools:             projects,
 				gcpfake.OpListKeys:              tc.keyCalls,
 			}

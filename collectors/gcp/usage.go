@@ -97,6 +97,15 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 	if err != nil {
 		c.fail(s, p.id, opListAPIKeys, err, "API keys bound to service accounts unknown, so the API-key usage blind spot cannot be ruled out")
 	}
+	var ins map[string]insight
+	recErr := ""
+	if !c.cfg.SkipRecommender {
+		var ierr error
+		if ins, ierr = c.listInsights(ctx, p.id); ierr != nil {
+			c.fail(s, p.id, opListInsights, ierr, "policy insights of "+p.id+" unknown")
+			ins, recErr = nil, "the IAM recommender's policy insights could not be read ("+opListInsights+")"
+		}
+	}
 	hmac, herr := c.listHMACKeys(ctx, p.id)
 	if herr != nil {
 		c.fail(s, p.id, opListHMACKeys, herr, "HMAC keys unknown, so the HMAC-key usage blind spot cannot be ruled out")
@@ -116,6 +125,7 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 		p.apiKeysErr = "API keys of " + p.id + " could not be listed, so use through a bound API key (an Activity Analyzer blind spot) cannot be ruled out"
 	}
 	p.usageErr = usageErr
+	p.insights, p.recErr = ins, recErr
 	p.saLast, p.keyLast, p.obsStart, p.obsEnd = saLast, keyLast, start, end
 	p.apiKeys = keys
 	p.hasAPIKeyFor = map[string]bool{}

@@ -35,6 +35,8 @@ var forbidden = []struct {
 		"modernc.org/", "github.com/jackc/", "database/sql", "net/http", "net/smtp", "github.com/wneessen/", "github.com/emersion/"},
 		"campaigns declare the store and notifier they use; no database, mail or network of their own"},
 	{"internal/suggest", append([]string{mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd", "net/http", "os/exec", "database/sql"}, sdks...), "suggestions are pure: an inventory and a catalog in, a draft out"},
+	{"internal/reduce", append([]string{mod + "analyzer", mod + "collectors", mod + "internal/store", mod + "internal/config", mod + "reports", mod + "cmd", "net/http", "os/exec", "database/sql"}, sdks...),
+		"reduce suggestions are pure: findings and observed use in, suggestions out; the analyzer judges what is unused"},
 	{"internal/revoke", append([]string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "reports", mod + "cmd",
 		"database/sql", "net/http", "net/smtp", "os/exec"}, sdks...),
 		"revocation decides over the interfaces it declares (journal, controls, notifier); no database, provider SDK or network of its own"},

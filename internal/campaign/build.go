@@ -185,6 +185,7 @@ func (b *builder) identityItems(items []Item, id *nhi.Identity) []Item {
 	ctx.Findings = refs(fs, func(f *nhi.Finding) bool {
 		return (f.CredentialID == "" || !present["c\x00"+f.CredentialID]) && (f.GrantID == "" || !present["g\x00"+f.GrantID])
 	})
+	ctx.Reduce = reduceOffer(fs, func(string) bool { return true })
 	ctx.LastUse = b.lastUse(id.Provider, id.Scope, id.Usage)
 	ctx.Drift = b.identityDrift(id)
 	ctx.Gaps = b.gaps(id.Provider, id.Scope, func(f nhi.Facet) bool { return identityFacet(id, f) })
@@ -252,7 +253,8 @@ func (b *builder) grantItem(n int, head *Item, id *nhi.Identity, g *nhi.Grant, f
 	mine := func(f *nhi.Finding) bool { return f.GrantID == g.ID }
 	ctx.Findings = refs(fs, mine)
 	ctx.Baseline = grantBaseline(o, fs, g.ID)
-	ctx.LastUse = LastUse{State: nhi.UsageNotReported, Reason: "usage is reported per identity and credential, not per grant"}
+	ctx.Reduce = reduceOffer(fs, func(gid string) bool { return gid == g.ID })
+	ctx.LastUse = grantLastUse(g)
 	ctx.Drift = b.memberDrift(id.ID, g.ID, func(cert *nhi.Certification) ([]string, bool) {
 		v, ok := cert.Grants[id.ID]
 		return v, ok
@@ -294,6 +296,30 @@ func (b *builder) leaver(id *nhi.Identity, o nhi.Ownership) *Leaver {
 		}
 	}
 	return l
+}
+
+// reduceOffer lists the grants whose unsuppressed unused-entitlement
+// finding suggests removing the whole grant, for the grants keep accepts.
+func reduceOffer(fs []nhi.Finding, keep func(grantID string) bool) []string {
+	var out []string
+	for i := range fs {
+		f := &fs[i]
+		if f.RuleID == rules.RuleUnusedEntitlement && !f.Suppressed && f.GrantID != "" && f.Evidence.Get("reduce") == "remove-grant" && keep(f.GrantID) {
+			out = append(out, f.GrantID)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// grantLastUse is a grant's last use, where an entitlement usage source
+// reported it (its as-of time is the end of the source's data).
+func grantLastUse(g *nhi.Grant) LastUse {
+	u := g.Use
+	if u == nil {
+		return LastUse{State: nhi.UsageNotReported, Reason: "usage is reported per identity and credential, not per grant"}
+	}
+	return LastUse{State: u.State, At: u.LastUsed, Source: u.Source, AsOf: u.WindowEnd, Reason: u.Reason}
 }
 
 // refs lists the findings that apply, in rule order.

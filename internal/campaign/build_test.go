@@ -13,6 +13,7 @@ import (
 
 	"github.com/nhiscan/nhiscan/internal/campaign"
 	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/rules"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -256,5 +257,37 @@ func TestBuildFindingOnAbsentCredential(t *testing.T) {
 	items := campaign.Build(in)
 	if f := items[6].Context.Findings; len(f) != 1 || f[0].RuleID != "drift-credential-removed" || !items[6].Context.RequiresJustification {
 		t.Errorf("payments-runtime findings = %+v", f)
+	}
+}
+
+// An unused-entitlement finding that suggests removing a grant offers it
+// to a reduce decision, on the identity's item and on the grant's; the
+// grant item shows the grant's observed last use.
+func TestBuildOffersUnusedGrantsToReduce(t *testing.T) {
+	in := testBuildInput()
+	const g = "managed-policy:arn:aws:iam::aws:policy/ReadOnlyAccess"
+	for i := range in.Inventory.Identities {
+		if id := &in.Inventory.Identities[i]; id.ID == "aws:AROAPAY" {
+			id.Grants[0].Use = &nhi.GrantUse{State: nhi.UsageNeverUsed, Source: nhi.SourceAccessAdvisor, WindowStart: t0.AddDate(-1, 0, 0), WindowEnd: t0}
+		}
+	}
+	in.Findings = append(in.Findings, nhi.Finding{Fingerprint: nhi.Fingerprint(rules.RuleUnusedEntitlement, "aws:AROAPAY", "", g),
+		RuleID: rules.RuleUnusedEntitlement, Family: nhi.FamilyOverPrivileged, Severity: nhi.SevMedium, IdentityID: "aws:AROAPAY", GrantID: g,
+		Evidence: nhi.EvidenceOf(map[string]string{"reduce": "remove-grant", "source": nhi.SourceAccessAdvisor})})
+	var head, grant *campaign.Item
+	items := campaign.Build(in)
+	for i := range items {
+		switch it := &items[i]; {
+		case it.IdentityID == "aws:AROAPAY" && it.Kind == campaign.KindIdentity:
+			head = it
+		case it.IdentityID == "aws:AROAPAY" && it.GrantID == g:
+			grant = it
+		}
+	}
+	if head == nil || grant == nil || len(head.Context.Reduce) != 1 || head.Context.Reduce[0] != g || len(grant.Context.Reduce) != 1 {
+		t.Fatalf("reduce offers: head %+v grant %+v", head, grant)
+	}
+	if lu := grant.Context.LastUse; lu.State != nhi.UsageNeverUsed || lu.Source != nhi.SourceAccessAdvisor || !lu.AsOf.Equal(t0) {
+		t.Errorf("grant last use = %+v", lu)
 	}
 }

@@ -223,7 +223,12 @@ type Context struct {
 	Credentials      int `json:"credentials,omitempty"`
 
 	Findings []FindingRef `json:"findings,omitempty"`
-	LastUse  LastUse      `json:"last_use"`
+	// Reduce lists the grants an unused-entitlement finding suggests
+	// removing (the identity's, on an identity item; its own, on a grant
+	// item): a reduce decision offers them first. Services to drop from a
+	// policy are in the finding's evidence.
+	Reduce  []string `json:"reduce,omitempty"`
+	LastUse LastUse  `json:"last_use"`
 	// Drift is what changed since the last certification.
 	Drift string `json:"drift,omitempty"`
 	// Gaps are the coverage gaps that affect the item, as

@@ -85,6 +85,16 @@ type AWS struct {
 	CallTimeout time.Duration
 	// Retries tune the collector\'s retries (zero: its defaults).
 	Retries
+	// LastAccessed selects the identities whose service last accessed data
+	// (Access Advisor) is read: outside-baseline (default: privileged or
+	// outside their role's baseline), privileged, all or off.
+	// LastAccessedMaxJobs (jobs per account), LastAccessedRate (calls per
+	// second per account) and LastAccessedTimeout (the wait for one
+	// account's jobs) bound it; zero means the collector's default.
+	LastAccessed        string
+	LastAccessedMaxJobs int
+	LastAccessedRate    float64
+	LastAccessedTimeout time.Duration
 }
 
 // Azure configures the Entra and Azure Resource Manager collector.

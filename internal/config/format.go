@@ -59,6 +59,11 @@ type fileAWS struct {
 	MaxRetries            *int  `yaml:"max_retries"`
 	RetryBaseDelay        str   `yaml:"retry_base_delay"`
 	MaxRetryDelay         str   `yaml:"max_retry_delay"`
+	// Service last accessed data (Access Advisor, issue 18).
+	LastAccessed        str `yaml:"last_accessed"`
+	LastAccessedMaxJobs str `yaml:"last_accessed_max_jobs"`
+	LastAccessedRate    str `yaml:"last_accessed_rate"`
+	LastAccessedTimeout str `yaml:"last_accessed_timeout"`
 }
 
 type fileAzure struct {

@@ -188,6 +188,10 @@ var envVars = []envVar{
 	env("providers", "aws", "max_retries"),
 	env("providers", "aws", "retry_base_delay"),
 	env("providers", "aws", "max_retry_delay"),
+	env("providers", "aws", "last_accessed"),
+	env("providers", "aws", "last_accessed_max_jobs"),
+	env("providers", "aws", "last_accessed_rate"),
+	env("providers", "aws", "last_accessed_timeout"),
 
 	env("providers", "azure", "tenant_id"),
 	env("providers", "azure", "subscriptions"),
@@ -571,7 +575,10 @@ func (v *validator) aws(a *fileAWS) *AWS {
 		Concurrency:           v.concurrency(a.Concurrency, a.Meta),
 		CallTimeout:           v.duration(a.CallTimeout, "call_timeout"),
 		Retries:               v.retries(a.MaxRetries, a.RetryBaseDelay, a.MaxRetryDelay, a.Meta),
+		LastAccessedMaxJobs:   int(v.positiveInt(a.LastAccessedMaxJobs, "last_accessed_max_jobs")),
+		LastAccessedTimeout:   v.duration(a.LastAccessedTimeout, "last_accessed_timeout"),
 	}
+	v.lastAccessed(a, out)
 	if a.RoleName.Set {
 		if reAWSRole.MatchString(a.RoleName.V) {
 			out.RoleName = a.RoleName.V
@@ -601,6 +608,27 @@ func (v *validator) aws(a *fileAWS) *AWS {
 		v.errs.Add(a.At("external_id_file"), "external_id_file needs role_name (the external id is passed when assuming it)")
 	}
 	return out
+}
+
+// lastAccessed validates the service last accessed budget of the AWS
+// section.
+func (v *validator) lastAccessed(a *fileAWS, out *AWS) {
+	if a.LastAccessed.Set {
+		switch a.LastAccessed.V {
+		case "outside-baseline", "privileged", "all", "off":
+			out.LastAccessed = a.LastAccessed.V
+		default:
+			v.errs.Add(a.LastAccessed.P, "last_accessed %q: use outside-baseline, privileged, all or off", a.LastAccessed.V)
+		}
+	}
+	if a.LastAccessedRate.Set {
+		r, err := strconv.ParseFloat(a.LastAccessedRate.V, 64)
+		if err != nil || r <= 0 || r > 100 {
+			v.errs.Add(a.LastAccessedRate.P, "last_accessed_rate must be a number of calls per second above 0 and at most 100, got %q", a.LastAccessedRate.V)
+		} else {
+			out.LastAccessedRate = r
+		}
+	}
 }
 
 func (v *validator) azure(a *fileAzure) *Azure {

@@ -73,6 +73,9 @@ func (c *Coverage) Why(p Provider, scope string, f Facet) (*Gap, string) {
 	}
 	for _, k := range [2]scopeKey{{p, scope}, {p, ""}} {
 		for _, g := range c.gaps[k] {
+			if g.Identity != "" {
+				continue // one identity's gap: see IdentityGap
+			}
 			h := g.Hides()
 			if len(h) == 0 || overlapsAny(h, f) {
 				return g, g.Source + " " + string(g.Kind)
@@ -80,6 +83,19 @@ func (c *Coverage) Why(p Provider, scope string, f Facet) (*Gap, string) {
 		}
 	}
 	return nil, ""
+}
+
+// IdentityGap returns the gap that hides facet f for one identity of the
+// scope (a Gap with Identity set), or nil.
+func (c *Coverage) IdentityGap(p Provider, scope, identity string, f Facet) *Gap {
+	for _, g := range c.gaps[scopeKey{p, scope}] {
+		if g.Identity == identity && identity != "" {
+			if h := g.Hides(); len(h) == 0 || overlapsAny(h, f) {
+				return g
+			}
+		}
+	}
+	return nil
 }
 
 // FacetStatus is one cell of the coverage matrix: a facet of a scope,
@@ -169,6 +185,9 @@ func (id *Identity) Facets() []Facet {
 	}
 	for i := range id.Grants {
 		fs = append(fs, GrantsFacet(id.Grants[i].Kind))
+		if u := id.Grants[i].Use; u != nil && u.Source != "" {
+			fs = append(fs, EntitlementUsageFacet(u.Source))
+		}
 	}
 	slices.Sort(fs)
 	return slices.Compact(fs)

@@ -39,10 +39,15 @@ const (
 	// FacetOwnership is the provider's owner data (Entra owners, GitHub
 	// added_by and token owners, owner tags read by a separate call).
 	FacetOwnership = Facet("ownership")
+	// FacetEntitlementUsage is the use of each grant within a tracking
+	// window (which grants, or services of an AWS policy, were used);
+	// subject: the source (access-advisor, access-analyzer,
+	// gcp-recommender).
+	FacetEntitlementUsage = Facet("entitlement-usage")
 )
 
 // FacetClasses lists every facet class in report order.
-var FacetClasses = []Facet{FacetIdentities, FacetCredentials, FacetGrants, FacetUsage, FacetLogin, FacetTrust, FacetOwnership}
+var FacetClasses = []Facet{FacetIdentities, FacetCredentials, FacetGrants, FacetUsage, FacetLogin, FacetTrust, FacetOwnership, FacetEntitlementUsage}
 
 // Of returns the facet of class f for one subject, e.g.
 // FacetUsage.Of("credential-report").
@@ -64,6 +69,9 @@ func GrantsFacet(kind string) Facet { return FacetGrants.Of(kind) }
 
 // UsageFacet is the last-use data of one source.
 func UsageFacet(source string) Facet { return FacetUsage.Of(source) }
+
+// EntitlementUsageFacet is the entitlement usage of one source.
+func EntitlementUsageFacet(source string) Facet { return FacetEntitlementUsage.Of(source) }
 
 // Class returns the facet's class ("usage" for "usage:signin-report").
 func (f Facet) Class() Facet {

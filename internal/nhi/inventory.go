@@ -82,6 +82,14 @@ func (id *Identity) cloneLists() {
 		id.Credentials[i].Signals = slices.Clone(id.Credentials[i].Signals)
 	}
 	id.Grants = slices.Clone(id.Grants)
+	for i := range id.Grants {
+		if u := id.Grants[i].Use; u != nil {
+			c := *u
+			c.Services = slices.Clone(u.Services)
+			c.Used = slices.Clone(u.Used)
+			id.Grants[i].Use = &c
+		}
+	}
 	id.OwnerHints = slices.Clone(id.OwnerHints)
 	id.Signals = slices.Clone(id.Signals)
 }
@@ -173,6 +181,8 @@ func (id *Identity) normalize() {
 	sort.SliceStable(id.Credentials, func(i, j int) bool { return id.Credentials[i].ID < id.Credentials[j].ID })
 	for i := range id.Grants {
 		id.Grants[i].Created = utc(id.Grants[i].Created)
+		id.Grants[i].FirstSeen = utc(id.Grants[i].FirstSeen)
+		id.Grants[i].Use.normalize()
 	}
 	sort.SliceStable(id.Grants, func(i, j int) bool { return id.Grants[i].ID < id.Grants[j].ID })
 	sort.SliceStable(id.OwnerHints, func(i, j int) bool {
@@ -192,6 +202,19 @@ func sortSignals(s []Signal) {
 		}
 		return s[i].Detail < s[j].Detail
 	})
+}
+
+func (u *GrantUse) normalize() {
+	if u == nil {
+		return
+	}
+	u.WindowStart, u.WindowEnd, u.LastUsed = utc(u.WindowStart), utc(u.WindowEnd), utc(u.LastUsed)
+	for i := range u.Services {
+		u.Services[i].LastUsed = utc(u.Services[i].LastUsed)
+		slices.Sort(u.Services[i].Actions)
+	}
+	sort.SliceStable(u.Services, func(i, j int) bool { return u.Services[i].Service < u.Services[j].Service })
+	slices.Sort(u.Used)
 }
 
 func (u *Usage) normalize() {
@@ -312,7 +335,35 @@ func (p *problems) grants(where string, gs []Grant) {
 		default:
 			p.add("%s: grant %s: unknown privilege %q", where, g.ID, g.Privilege)
 		}
+		if err := g.Use.validate(); err != nil {
+			p.add("%s: grant %s: use: %v", where, g.ID, err)
+		}
 	}
+}
+
+func (u *GrantUse) validate() error {
+	if u == nil {
+		return nil
+	}
+	if u.Source == "" {
+		return errors.New("source is empty")
+	}
+	switch u.State {
+	case UsageUsed:
+		if u.LastUsed.IsZero() {
+			return errors.New(`state "used" needs last_used`)
+		}
+	case UsageNeverUsed, UsageUnknown:
+		if !u.LastUsed.IsZero() {
+			return fmt.Errorf("state %q must not carry last_used", u.State)
+		}
+	default:
+		return fmt.Errorf("unknown state %q (used, never-used or unknown)", u.State)
+	}
+	if !u.WindowStart.IsZero() && !u.WindowEnd.IsZero() && u.WindowEnd.Before(u.WindowStart) {
+		return errors.New("window_end is before window_start")
+	}
+	return nil
 }
 
 // scopesAndGaps checks the facets scopes list and the gaps' providers,

@@ -273,6 +273,68 @@ type Grant struct {
 	// Via names an indirection (group, inherited scope), if any.
 	Via     string    `json:"via,omitempty"`
 	Created time.Time `json:"created,omitzero"`
+	// FirstSeen is when a scan first saw the grant (StampFirstSeen), for
+	// providers that do not say when a grant was made (AWS attachments,
+	// GCP bindings): its age is at least now minus FirstSeen.
+	FirstSeen time.Time `json:"first_seen,omitzero"`
+	// Use is what a source of entitlement usage (AWS Access Advisor or
+	// Access Analyzer, the GCP IAM recommender) observed of this grant's
+	// use within its tracking window; nil when no source reported on it.
+	Use *GrantUse `json:"use,omitempty"`
+}
+
+// Entitlement usage sources (GrantUse.Source, and the subject of the
+// entitlement-usage facet).
+const (
+	// SourceAccessAdvisor is IAM's service and action last accessed data
+	// (GenerateServiceLastAccessedDetails).
+	SourceAccessAdvisor = "access-advisor"
+	// SourceAccessAnalyzer is IAM Access Analyzer's unused access findings.
+	SourceAccessAnalyzer = "access-analyzer"
+	// SourceGCPRecommender is the IAM recommender's policy insights
+	// (google.iam.policy.Insight).
+	SourceGCPRecommender = "gcp-recommender"
+)
+
+// GrantUse is how one grant was used within a tracking window. State is
+// used (LastUsed holds the latest use of any of its services or
+// permissions), never-used (the source saw no use within the window), or
+// unknown (the source could not be read for this identity, or cannot tell:
+// Reason says why). Only a used or never-used grant whose window covers
+// the rule's whole tracking window may be judged.
+type GrantUse struct {
+	State  UsageState `json:"state"`
+	Source string     `json:"source"`
+	// WindowStart and WindowEnd bound the period the source's data
+	// covers for this grant (AWS: its tracking period up to the job's
+	// completion; GCP: the insight's observation period).
+	WindowStart time.Time `json:"window_start,omitzero"`
+	WindowEnd   time.Time `json:"window_end,omitzero"`
+	LastUsed    time.Time `json:"last_used,omitzero"`
+	Reason      string    `json:"reason,omitempty"`
+	// Services lists, for an AWS policy, each service namespace it allows
+	// and its last use within the window, sorted by service.
+	Services []ServiceUse `json:"services,omitempty"`
+	// Used lists the permissions or actions seen used within the window
+	// ("s3:GetObject", "storage.objects.get"), where the source reports
+	// them; sorted.
+	Used []string `json:"used,omitempty"`
+}
+
+// ServiceUse is the last use of one service a policy allows.
+type ServiceUse struct {
+	// Service is the namespace: "s3", "dynamodb".
+	Service string `json:"service"`
+	// LastUsed is zero when the service was not used within the window.
+	LastUsed time.Time `json:"last_used,omitzero"`
+	// Actions lists the actions seen used, where AWS tracks actions for
+	// the service; empty otherwise.
+	Actions []string `json:"actions,omitempty"`
+}
+
+// Known reports whether the grant's use is a usable fact.
+func (u *GrantUse) Known() bool {
+	return u != nil && (u.State == UsageUsed || u.State == UsageNeverUsed)
 }
 
 // UsageState distinguishes the three facts that are easy to confuse.
@@ -384,6 +446,12 @@ type Gap struct {
 	// Facets names what the failure hides; empty means every facet of the
 	// scope (the scope itself could not be read).
 	Facets []Facet `json:"facets,omitempty"`
+	// Identity, when set, is the one identity (its id) the failure
+	// concerns: the gap hides its facets for that identity only (an
+	// Access Advisor job that did not finish), and every other identity
+	// of the scope is still observed there. Rules reading those facets
+	// treat the identity's data as unknown.
+	Identity string `json:"identity,omitempty"`
 	// UsageOnly is how inventories written before facets said "hides usage
 	// only"; it is read as Facets [usage] and never written by a collector.
 	UsageOnly bool `json:"usage_only,omitempty"`

@@ -214,7 +214,7 @@ func (b *builder) resolve(a *Action) (*nhi.Identity, *nhi.Credential, *nhi.Grant
 			b.absent(a, nhi.FacetGrants, "grant")
 			return nil, nil, nil, false
 		}
-		a.Entitlement = g.Entitlement
+		a.Entitlement, a.GrantKind = g.Entitlement, g.Kind
 	}
 	return id, c, g, true
 }
@@ -275,6 +275,13 @@ func (b *builder) expect(a *Action, id *nhi.Identity, c *nhi.Credential, g *nhi.
 	}
 	if g != nil {
 		a.Facts = append(a.Facts, Fact{Name: "grant", Value: g.Entitlement + " @ " + g.Scope, Source: string(nhi.GrantsFacet(g.Kind)), ScanID: scan, AsOf: at})
+		// A reduce acts on the grant: apply re-reads the grant (present,
+		// by its id), not the identity's use.
+		e = Expect{ID: g.ID, Status: nhi.StatusActive, Usage: nhi.Usage{State: nhi.UsageNotReported, Reason: "a grant's use is not re-read"}}
+		subject, facet = "grant", nhi.GrantsFacet(g.Kind)
+		if u := g.Use; u != nil {
+			a.Facts = append(a.Facts, Fact{Name: "grant use", Value: grantUseText(u), Source: string(nhi.EntitlementUsageFacet(u.Source)), ScanID: scan, AsOf: u.WindowEnd})
+		}
 	}
 	a.Facts = append(a.Facts, Fact{Name: subject + " status", Value: string(e.Status), Source: string(facet), ScanID: scan, AsOf: at})
 	if !e.Created.IsZero() {
@@ -287,6 +294,17 @@ func (b *builder) expect(a *Action, id *nhi.Identity, c *nhi.Credential, g *nhi.
 		a.Facts = append(a.Facts, Fact{Name: "last use", Value: usageText(e.Usage), Source: usageSource(e.Usage), ScanID: scan, AsOf: e.Usage.AsOf})
 	}
 	a.Expect = e
+}
+
+func grantUseText(u *nhi.GrantUse) string {
+	s := string(u.State)
+	if !u.LastUsed.IsZero() {
+		s += " " + u.LastUsed.UTC().Format(time.RFC3339)
+	}
+	if !u.WindowStart.IsZero() {
+		s += " (data from " + u.WindowStart.UTC().Format(time.RFC3339) + ")"
+	}
+	return s
 }
 
 func usageSource(u nhi.Usage) string {

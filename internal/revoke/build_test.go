@@ -269,7 +269,7 @@ func credItem(n int, identity, name, cred string) campaign.Item {
 }
 
 // TestCampaignSources: revoke decisions of closed campaigns, defaults,
-// reduce (not supported yet), an open campaign's decision, a later
+// reduce (a managed policy detached, issue 18), an open campaign's decision, a later
 // certification, and a target gone since.
 func TestCampaignSources(t *testing.T) {
 	in := input(t, revoke.StageDisable)
@@ -300,7 +300,7 @@ func TestCampaignSources(t *testing.T) {
 		{Cred: "AKIABREAK", Op: revoke.OpDisable, Guards: []string{"campaign"}},
 		{Cred: "AKIACISTALE", Op: revoke.OpDisable, Ready: true},
 		{Cred: "old-never", Op: revoke.OpDisable, Ready: true},
-		{Cred: "old-never", Op: revoke.OpReduce, Guards: []string{"unsupported"}},
+		{Cred: "old-never", Op: revoke.OpReduce, Ready: true},
 		{Cred: "AKIAGONE", Skip: true},
 	}
 	if diff := cmp.Diff(want, summary(p)); diff != "" {
@@ -473,5 +473,45 @@ func TestNoticeAnnounces(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no action on the client secret:\n%s", dump(p))
+	}
+}
+
+// A reduce is announced at the notify stage, applied at the disable stage
+// (with its undo), has nothing to do at the delete stage, and is blocked
+// with the reason for a group's policy.
+func TestReduceStages(t *testing.T) {
+	build := func(stage revoke.Stage, grantID, kind string) revoke.Action {
+		in := input(t, stage)
+		in.Policies = revoke.Policies{}
+		closed := closedCampaign(campaign.Item{ID: 1, Kind: campaign.KindGrant, Provider: nhi.AWS, Scope: acct, IdentityID: "aws:AIDAOLDNEVER", GrantID: grantID})
+		closed.Decisions = []campaign.Decision{{ID: 1, ItemID: 1, Reviewer: "carol@acme.example", Kind: campaign.Reduce, At: ago(2 * day)}}
+		in.Campaigns = []revoke.CampaignInput{closed}
+		in.Catalog.Roles[0].Protected = false
+		for i := range in.Inventory.Identities {
+			if id := &in.Inventory.Identities[i]; id.Name == "old-never" {
+				id.Grants = []nhi.Grant{{ID: grantID, Kind: kind, Entitlement: "AmazonS3FullAccess", Scope: acct}}
+			}
+		}
+		p := revoke.Build(in)
+		for _, a := range p.Actions {
+			if a.GrantID == grantID {
+				return a
+			}
+		}
+		t.Fatalf("no reduce action in %s", dump(p))
+		return revoke.Action{}
+	}
+	const managed = "managed-policy:s3"
+	if a := build(revoke.StageNotify, managed, "managed-policy"); a.Op != revoke.OpNotify || !strings.Contains(a.Then, "iam:AttachRolePolicy") {
+		t.Errorf("notify: %+v", a)
+	}
+	if a := build(revoke.StageDisable, managed, "managed-policy"); a.Op != revoke.OpReduce || !a.Ready() || a.Undo == "" || a.Expect.ID != managed {
+		t.Errorf("disable: %+v", a)
+	}
+	if a := build(revoke.StageDelete, managed, "managed-policy"); a.Skip == "" {
+		t.Errorf("delete: %+v", a)
+	}
+	if a := build(revoke.StageDisable, "group-policy:ops:s3", "group-policy"); a.Ready() || len(a.Blocked) == 0 || !strings.Contains(a.Blocked[0].Why, "group") {
+		t.Errorf("group policy: %+v", a)
 	}
 }

@@ -33,7 +33,7 @@ func want(op Op) (wanted, bool) {
 		return wanted{true, nhi.StatusDisabled}, true
 	case OpEnable:
 		return wanted{true, nhi.StatusActive}, true
-	case OpDelete:
+	case OpDelete, OpReduce:
 		return wanted{false, ""}, true
 	case OpRestore:
 		return wanted{true, ""}, true

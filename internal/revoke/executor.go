@@ -405,7 +405,7 @@ func undoOf(a *Action, e Entry) (Op, json.RawMessage) {
 	switch {
 	case a.Op == OpDisable:
 		return OpEnable, nil
-	case a.Op == OpDelete && e.Result != nil && len(e.Result.RestoreData) > 0:
+	case (a.Op == OpDelete || a.Op == OpReduce) && e.Result != nil && len(e.Result.RestoreData) > 0:
 		return OpRestore, e.Result.RestoreData
 	}
 	return "", nil

@@ -86,7 +86,7 @@ func (c *fakeControls) Act(_ context.Context, a *revoke.Action, op revoke.Op, re
 		st.Status = nhi.StatusDisabled
 	case revoke.OpEnable:
 		st.Status = nhi.StatusActive
-	case revoke.OpDelete:
+	case revoke.OpDelete, revoke.OpReduce:
 		res.RestoreData = json.RawMessage(`{"key":"public"}`)
 		st = revoke.State{}
 	case revoke.OpRestore:
@@ -345,5 +345,34 @@ func TestNotifyStage(t *testing.T) {
 	}
 	if rep, _ := x.Apply(context.Background(), p); statuses(rep) != "1:already-done 2:already-done" || len(n.got) != 2 {
 		t.Errorf("second notify: %s, %d notices", statuses(rep), len(n.got))
+	}
+}
+
+// A reduce removes the grant (the target is then gone), is verified by
+// the read-back, and its rollback puts the grant back from the restore
+// data the removal returned.
+func TestReduceApplyAndRollback(t *testing.T) {
+	p := &revoke.Plan{ID: 3, Stage: revoke.StageDisable, CreatedAt: now, Guardrails: revoke.Guardrails{Freshness: 7 * day}}
+	a := revoke.Action{ID: 1, Op: revoke.OpReduce, Operation: "iam:DetachRolePolicy or iam:DetachUserPolicy",
+		Target: revoke.Target{Provider: nhi.AWS, Scope: acct, IdentityID: "aws:AROA", IdentityName: "deployer",
+			GrantID: "managed-policy:arn:aws:iam::aws:policy/AmazonS3FullAccess", GrantKind: "managed-policy", Entitlement: "arn:aws:iam::aws:policy/AmazonS3FullAccess"},
+		Expect: revoke.Expect{ID: "managed-policy:arn:aws:iam::aws:policy/AmazonS3FullAccess", Status: nhi.StatusActive, Usage: nhi.Usage{State: nhi.UsageNotReported}}}
+	p.Actions = []revoke.Action{a}
+	c := &fakeControls{states: map[string]revoke.State{a.Target.Key(): {Exists: true, ID: a.Expect.ID, Status: nhi.StatusActive,
+		Usage: nhi.Usage{State: nhi.UsageNotReported}}}, acts: map[string]int{}}
+	j := &memJournal{}
+	rep, err := executor(j, c, true).Apply(context.Background(), p)
+	if err != nil || rep.Outcomes[0].Status != revoke.OutcomeDone {
+		t.Fatalf("apply: %v %+v", err, rep.Outcomes)
+	}
+	if c.states[a.Target.Key()].Exists {
+		t.Fatal("grant still present after the reduce")
+	}
+	rep, err = executor(j, c, true).Rollback(context.Background(), p)
+	if err != nil || len(rep.Outcomes) != 1 || rep.Outcomes[0].Status != revoke.OutcomeDone || rep.Outcomes[0].Op != revoke.OpRestore {
+		t.Fatalf("rollback: %v %+v", err, rep.Outcomes)
+	}
+	if !c.states[a.Target.Key()].Exists {
+		t.Error("grant not back after the rollback")
 	}
 }

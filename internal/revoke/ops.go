@@ -1,6 +1,10 @@
 package revoke
 
-import "github.com/nhiscan/nhiscan/internal/nhi"
+import (
+	"fmt"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
 
 // operation is one provider call the workflow may make on a class of
 // target, and the call that undoes it ("" when irreversible).
@@ -80,4 +84,27 @@ func restorable(t *Target) bool {
 func removeOp(t *Target) (string, bool) {
 	call, ok := removeOps[class(t)]
 	return call, ok
+}
+
+// reduceOps are the removals of one grant, by provider and grant kind, and
+// the calls that put it back. The calls are those each provider's
+// Controls.Act makes for collectors.RemoveGrant and RestoreGrant.
+var reduceOps = map[string]operation{
+	"aws/managed-policy": {"iam:DetachRolePolicy or iam:DetachUserPolicy", "iam:AttachRolePolicy or iam:AttachUserPolicy"},
+	"aws/inline-policy":  {"iam:DeleteRolePolicy or iam:DeleteUserPolicy (the document kept for restore)", "iam:PutRolePolicy or iam:PutUserPolicy of the saved document"},
+	"gcp/role-binding":   {"setIamPolicy without the member in the binding (etag-checked)", "setIamPolicy with the member added back (etag-checked)"},
+}
+
+// reduceOp is the removal of the target's grant, or why nhiscan has none.
+func reduceOp(t *Target) (operation, string) {
+	if o, ok := reduceOps[string(t.Provider)+"/"+t.GrantKind]; ok {
+		return o, ""
+	}
+	switch {
+	case t.GrantKind == "group-policy":
+		return operation{}, "the grant comes through an IAM group: change the group's policies, or remove the user from the group, by hand"
+	case t.Provider == nhi.GitHub:
+		return operation{}, "GitHub permissions are changed on the repository, App installation or token by its owner: act by hand"
+	}
+	return operation{}, fmt.Sprintf("nhiscan does not remove %s %s grants yet: remove the grant by hand, and the next scan shows it gone", t.Provider, t.GrantKind)
 }

@@ -101,6 +101,9 @@ type Target struct {
 	// GrantID names the grant of a reduce.
 	GrantID     string `json:"grant_id,omitempty"`
 	Entitlement string `json:"entitlement,omitempty"`
+	// GrantKind is the grant's kind (managed-policy, inline-policy,
+	// role-binding…): it decides the reduce's operation.
+	GrantKind string `json:"grant_kind,omitempty"`
 }
 
 // Key is the target's stable key: identity, credential and grant ids.

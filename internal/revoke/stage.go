@@ -13,10 +13,7 @@ import (
 // disable at least a grace period old.
 func (b *builder) stage(a *Action, id *nhi.Identity) {
 	if a.Want == WantReduce {
-		a.Op = OpReduce
-		a.Operation = "remove grant " + a.GrantID
-		a.Blocked = append(a.Blocked, Block{Guard: GuardUnsupported,
-			Why: "reducing grants is not supported yet (issue 18): remove the grant by hand, and the next scan shows it gone"})
+		b.reduceStage(a)
 		return
 	}
 	_, _, canContain := containOp(&a.Target)
@@ -33,6 +30,32 @@ func (b *builder) stage(a *Action, id *nhi.Identity) {
 		b.disableStage(a)
 	case StageDelete:
 		b.deleteStage(a, id)
+	}
+}
+
+// reduceStage stages the removal of one grant: its owner is notified at
+// the notify stage, the grant is removed (reversibly: put back by a
+// rollback) at the disable stage once the notice period is over, and the
+// delete stage has nothing more to do.
+func (b *builder) reduceStage(a *Action) {
+	a.Op, a.Operation = OpReduce, "remove grant "+a.GrantID
+	o, why := reduceOp(&a.Target)
+	if why != "" {
+		a.Blocked = append(a.Blocked, Block{Guard: GuardUnsupported, Why: why})
+		return
+	}
+	period := b.in.Guardrails.NoticePeriod
+	switch b.in.Stage {
+	case StageNotify:
+		b.notifyStage(a)
+		if a.Then != "" {
+			a.Then = fmt.Sprintf("removed (reversible: %s) %s after this notice: %s", o.undo, duration.Format(period), o.call)
+		}
+	case StageDisable:
+		a.Operation, a.Undo = o.call, o.undo
+		b.needNotice(a, period, "remove the grant")
+	case StageDelete:
+		a.Skip = "a grant is removed at the disable stage, reversibly: the delete stage has nothing to do"
 	}
 }
 

@@ -47,6 +47,13 @@ type Defaults struct {
 	// MaxExceptionDuration: an exception may not expire further than this
 	// from the catalog's evaluation (load) time.
 	MaxExceptionDuration time.Duration
+	// UnusedWindow is the tracking window of the unused-entitlement rule:
+	// a grant (or an AWS policy's service) not used within it is unused,
+	// judged only where the usage data covers the whole window.
+	UnusedWindow time.Duration
+	// UnusedGrantGrace: a grant younger than this is never judged unused
+	// (new grants get time to be used).
+	UnusedGrantGrace time.Duration
 	// OwnerTagKeys are tag/label keys read as owner hints, in priority order.
 	OwnerTagKeys []string
 	// Severity overrides by rule id.
@@ -61,6 +68,8 @@ var DefaultDefaults = Defaults{
 	ExpiringSoon:         30 * duration.Day,
 	UsageFreshness:       7 * duration.Day,
 	MaxExceptionDuration: 365 * duration.Day,
+	UnusedWindow:         90 * duration.Day,
+	UnusedGrantGrace:     14 * duration.Day,
 	OwnerTagKeys:         []string{"owner", "Owner", "owner-email", "nhiscan-owner"},
 }
 

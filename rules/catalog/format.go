@@ -25,6 +25,8 @@ type fileDefaults struct {
 	ExpiringSoon         str    `yaml:"expiring_soon"`
 	UsageFreshness       str    `yaml:"usage_freshness"`
 	MaxExceptionDuration str    `yaml:"max_exception_duration"`
+	UnusedWindow         str    `yaml:"unused_window"`
+	UnusedGrantGrace     str    `yaml:"unused_grant_grace"`
 	OwnerTagKeys         []str  `yaml:"owner_tag_keys"`
 	Severity             strMap `yaml:"severity" what:"severity overrides"`
 }

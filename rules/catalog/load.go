@@ -165,6 +165,8 @@ func (l *loader) buildDefaults() Defaults {
 		{fd.ExpiringSoon, &d.ExpiringSoon},
 		{fd.UsageFreshness, &d.UsageFreshness},
 		{fd.MaxExceptionDuration, &d.MaxExceptionDuration},
+		{fd.UnusedWindow, &d.UnusedWindow},
+		{fd.UnusedGrantGrace, &d.UnusedGrantGrace},
 	} {
 		if v, ok := l.duration(x.s); ok && x.s.Set {
 			*x.dst = v

@@ -32,6 +32,8 @@ func TestLoadFullExample(t *testing.T) {
 			ExpiringSoon:         30 * duration.Day,
 			UsageFreshness:       36 * time.Hour,
 			MaxExceptionDuration: 180 * duration.Day,
+			UnusedWindow:         90 * duration.Day,
+			UnusedGrantGrace:     14 * duration.Day,
 			OwnerTagKeys:         []string{"owner", "team-owner"},
 			Severity: map[string]nhi.Severity{
 				rules.RuleUnmapped:        nhi.SevLow,

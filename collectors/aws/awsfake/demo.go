@@ -74,7 +74,14 @@ func Demo(now time.Time) Seed {
 					auditRole(DemoManagement, now),
 					{Name: "platform-terraform", ID: "AROA111PLATFORMTF0001", Created: d(500),
 						Tags: tagsOf("platform", "alice.nguyen@acme.example"), Trust: trustGitHub(DemoManagement, "repo:acme/infra:ref:refs/heads/main"),
-						Attached: []string{policyAdmin}, LastUsed: d(1), LastUsedRegion: "eu-west-1"},
+						Attached: []string{policyAdmin}, LastUsed: d(1), LastUsedRegion: "eu-west-1",
+						// Administrator, yet uses three services; DynamoDB last 200 days ago.
+						LastAccessed: []ServiceAccess{
+							{Namespace: "s3", LastAuthenticated: d(1), Region: "eu-west-1", Actions: map[string]time.Time{"GetObject": d(1), "PutObject": d(2)}},
+							{Namespace: "iam", LastAuthenticated: d(1), Region: "us-east-1", Actions: map[string]time.Time{"PassRole": d(1), "GetRole": d(1)}},
+							{Namespace: "lambda", LastAuthenticated: d(85), Region: "eu-west-1", Actions: map[string]time.Time{"UpdateFunctionCode": d(85)}},
+							{Namespace: "dynamodb", LastAuthenticated: d(200), Region: "eu-west-1"},
+						}},
 					{Name: "AWSServiceRoleForSupport", ID: "AROA111SUPPORTSLR0001", Path: "/aws-service-role/support.amazonaws.com/", Created: d(900),
 						Trust: trustService("support.amazonaws.com"), Attached: []string{"arn:aws:iam::aws:policy/aws-service-role/AWSSupportServiceRolePolicy"},
 						LastUsed: d(30), LastUsedRegion: "us-east-1"},
@@ -82,7 +89,8 @@ func Demo(now time.Time) Seed {
 				Users: []User{
 					{Name: "security-scanner-legacy", ID: "AIDA111SECSCANLEG0001", Created: d(700),
 						Tags: tagsOf("security", "zoe.former@acme.example"), Attached: []string{policyIAMFull},
-						AccessKeys: []AccessKey{{ID: "AKIA111SECSCANLEG001", Secret: "demo-secret-1-wJalrXUtnFEMIK7MDENGbPxRfiCY", Created: d(400), LastUsed: d(380), LastUsedService: "iam", LastUsedRegion: "us-east-1"}}},
+						LastAccessed: []ServiceAccess{{Namespace: "iam", LastAuthenticated: d(380), Region: "us-east-1", Actions: map[string]time.Time{"GenerateCredentialReport": d(380)}}},
+						AccessKeys:   []AccessKey{{ID: "AKIA111SECSCANLEG001", Secret: "demo-secret-1-wJalrXUtnFEMIK7MDENGbPxRfiCY", Created: d(400), LastUsed: d(380), LastUsedService: "iam", LastUsedRegion: "us-east-1"}}},
 				},
 			},
 			{
@@ -97,7 +105,12 @@ func Demo(now time.Time) Seed {
 						PermissionsBoundary: "arn:aws:iam::222222222222:policy/payments-boundary"},
 					{Name: "payments-github-deploy", ID: "AROA222PAYGHDEPL0001", Created: d(240),
 						Tags: tagsOf("payments", "henry.adams@acme.example"), Trust: trustGitHub(DemoPayments, ""),
-						Attached: []string{policyPowerUser}, LastUsed: d(3), LastUsedRegion: "eu-west-1"},
+						Attached: []string{policyPowerUser}, LastUsed: d(3), LastUsedRegion: "eu-west-1",
+						LastAccessed: []ServiceAccess{
+							{Namespace: "ecs", LastAuthenticated: d(3), Region: "eu-west-1"},
+							{Namespace: "ecr", LastAuthenticated: d(3), Region: "eu-west-1"},
+							{Namespace: "s3", LastAuthenticated: d(80), Region: "eu-west-1", Actions: map[string]time.Time{"PutObject": d(80)}},
+						}},
 				},
 				Groups: []Group{{Name: "reporting-readers", ID: "AGPA222REPORTREAD0001", Created: d(700), Attached: []string{policyReadOnly}}},
 				Policies: []Policy{{Name: "payments-deploy", ID: "ANPA222PAYDEPLOY0001", Created: d(400),

@@ -354,6 +354,14 @@ func (s *Server) iam(req request) (any, *apiError) {
 			RoleLastUsed: &roleLastUsedXML{isoTime(r.LastUsed), r.LastUsedRegion}}}, nil
 	case "ListRoles":
 		return s.listRoles(a, f)
+	case "GenerateServiceLastAccessedDetails":
+		return s.generateJob(a, f)
+	case "GetServiceLastAccessedDetails":
+		return s.getJob(a, f)
+	case "GetPolicy", "GetPolicyVersion":
+		return s.getPolicy(a, req.action, f)
+	case "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "AttachUserPolicy", "DetachUserPolicy", "ListAttachedUserPolicies":
+		return s.attachment(a, req.action, f)
 	case "GetUser":
 		u := findUser(a, f.Get("UserName"))
 		if u == nil {

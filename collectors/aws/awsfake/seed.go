@@ -22,6 +22,21 @@ type Seed struct {
 	// Now is the fake's clock for report generation times; zero means
 	// time.Now.
 	Now func() time.Time
+	// AWSManaged holds the documents of AWS managed policies by ARN, as
+	// iam:GetPolicy and iam:GetPolicyVersion serve them (version v1).
+	AWSManaged map[string]string
+}
+
+// ServiceAccess is what IAM's service last accessed data (Access
+// Advisor) knows of one service for one user or role: the last
+// authentication (zero: none within the tracking period) and, for the
+// services whose actions IAM tracks, the last use of each action.
+type ServiceAccess struct {
+	Namespace         string
+	LastAuthenticated time.Time
+	Region            string
+	// Actions maps an action name ("GetObject") to its last use.
+	Actions map[string]time.Time
 }
 
 // Account is one AWS account.
@@ -36,6 +51,20 @@ type Account struct {
 	Roles    []Role
 	Groups   []Group
 	Policies []Policy // customer managed policies
+	// UnusedAnalyzer, when set, is an IAM Access Analyzer unused access
+	// analyzer in the account: of the account (ACCOUNT_UNUSED_ACCESS), or
+	// of the whole organisation (ORGANIZATION_UNUSED_ACCESS, in the
+	// management account). Its findings are computed from the users' and
+	// roles' LastAccessed and their policies.
+	UnusedAnalyzer *Analyzer
+}
+
+// Analyzer is an unused access analyzer.
+type Analyzer struct {
+	Name         string
+	Organization bool
+	// UnusedAccessAge is its tracking window in days (default 90).
+	UnusedAccessAge int
 }
 
 // User is an IAM user.
@@ -57,6 +86,8 @@ type User struct {
 	MFA                 bool
 	AccessKeys          []AccessKey
 	ServiceCreds        []ServiceCred
+	// LastAccessed is the user's service last accessed data.
+	LastAccessed []ServiceAccess
 }
 
 // AccessKey is an access key of a user.
@@ -106,6 +137,8 @@ type Role struct {
 	MaxSessionDuration int
 	// PermissionsBoundary is the ARN of the role's permissions boundary.
 	PermissionsBoundary string
+	// LastAccessed is the role's service last accessed data.
+	LastAccessed []ServiceAccess
 }
 
 // Group is an IAM group.

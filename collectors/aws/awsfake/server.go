@@ -55,6 +55,13 @@ type Server struct {
 	reports   map[string]*report
 	// planted is added to every error answer (SetErrorEcho).
 	planted string
+	// awsManaged holds AWS managed policy documents by ARN; jobs the
+	// Access Advisor jobs by id, jobRounds how many further calls to the
+	// account a job takes to complete (negative: never).
+	awsManaged map[string]string
+	jobs       map[string]*accessJob
+	nextJob    int
+	jobRounds  int
 }
 
 type report struct {
@@ -73,9 +80,15 @@ func New(seed Seed) *Server {
 		sessions:   map[string]string{},
 		acctCalls:  map[string]map[string]int{},
 		reports:    map[string]*report{},
+		awsManaged: copyMap(BuiltinManaged),
+		jobs:       map[string]*accessJob{},
+		jobRounds:  1,
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	for k, v := range seed.AWSManaged {
+		s.awsManaged[k] = v
 	}
 	for _, a := range seed.Accounts {
 		a := copyAccount(a)
@@ -181,6 +194,9 @@ type request struct {
 	account string // account charged (the caller, or AssumeRole's target)
 	form    url.Values
 	json    map[string]any
+	// path and query are a REST call's (Access Analyzer, restJson1).
+	path  string
+	query url.Values
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
@@ -193,7 +209,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	target := r.Header.Get("X-Amz-Target")
 	req := request{}
 	jsonProto := target != ""
-	if jsonProto {
+	if rest, ok := restAction(r); ok {
+		// Access Analyzer speaks restJson1: the operation is the method
+		// and path.
+		jsonProto, service = true, "access-analyzer"
+		req.action, req.path, req.query, req.json = rest, r.URL.Path, r.URL.Query(), map[string]any{}
+		if len(body) > 0 {
+			if err := json.Unmarshal(body, &req.json); err != nil {
+				s.writeErr(w, true, errInvalid("body: %v", err))
+				return
+			}
+		}
+	} else if jsonProto {
 		req.action = target[strings.LastIndex(target, ".")+1:]
 		req.json = map[string]any{}
 		if len(body) > 0 {
@@ -226,6 +253,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	// Encode outside the lock: results hold copies, never shared state.
 	if jsonProto {
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if service == "access-analyzer" {
+			w.Header().Set("Content-Type", "application/json")
+		}
 		_ = json.NewEncoder(w).Encode(result)
 		return
 	}
@@ -251,6 +281,8 @@ func (s *Server) call(ctx context.Context, req request, keyID, service string) (
 		return s.sts(req)
 	case "organizations":
 		return s.orgs(req)
+	case "access-analyzer":
+		return s.accessAnalyzer(req)
 	}
 	return nil, errInvalid("unknown service %q", service)
 }
@@ -460,6 +492,7 @@ func copyAccount(a Account) Account {
 		u.Attached = append([]string(nil), u.Attached...)
 		u.AccessKeys = append([]AccessKey(nil), u.AccessKeys...)
 		u.ServiceCreds = append([]ServiceCred(nil), u.ServiceCreds...)
+		u.LastAccessed = copyAccess(u.LastAccessed)
 		out.Users[i] = u
 	}
 	out.Roles = make([]Role, len(a.Roles))
@@ -467,6 +500,7 @@ func copyAccount(a Account) Account {
 		r.Tags = copyMap(r.Tags)
 		r.Inline = copyMap(r.Inline)
 		r.Attached = append([]string(nil), r.Attached...)
+		r.LastAccessed = copyAccess(r.LastAccessed)
 		out.Roles[i] = r
 	}
 	out.Groups = make([]Group, len(a.Groups))
@@ -476,6 +510,10 @@ func copyAccount(a Account) Account {
 		out.Groups[i] = g
 	}
 	out.Policies = append([]Policy(nil), a.Policies...)
+	if a.UnusedAnalyzer != nil {
+		an := *a.UnusedAnalyzer
+		out.UnusedAnalyzer = &an
+	}
 	return out
 }
 

@@ -139,6 +139,18 @@ func Demo(now time.Time) Seed {
 					{Role: "projects/" + data + "/roles/reportingAdmin", Members: []string{sam(data, "data-reporting-exporter")}},
 					{Role: "roles/editor", Members: []string{"serviceAccount:100000000002-compute@developer.gserviceaccount.com"}},
 				},
+				// The IAM recommender's policy insights: the ETL uses BigQuery
+				// data and jobs; the exporter never used its custom role.
+				Insights: []Insight{
+					{ID: "ins-etl-dataeditor", Role: "roles/bigquery.dataEditor", Member: sam(data, "data-etl-runner"),
+						Exercised: []string{"bigquery.tables.getData", "bigquery.tables.updateData"}, Total: 42},
+					{ID: "ins-etl-jobuser", Role: "roles/bigquery.jobUser", Member: sam(data, "data-etl-runner"),
+						Exercised: []string{"bigquery.jobs.create"}, Total: 3},
+					{ID: "ins-exporter-viewer", Role: "roles/bigquery.dataViewer", Member: sam(data, "data-reporting-exporter"),
+						Exercised: []string{"bigquery.tables.getData"}, Total: 18},
+					{ID: "ins-exporter-admin", Role: "projects/" + data + "/roles/reportingAdmin", Member: sam(data, "data-reporting-exporter"),
+						Inferred: []string{"bigquery.datasets.get"}, Total: 6},
+				},
 			},
 			{ID: plat, Number: "100000000003", Name: "Platform production", Parent: "folders/" + prodFolder,
 				Labels: map[string]string{"team": "platform", "env": "prod"},

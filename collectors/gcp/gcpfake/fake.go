@@ -46,13 +46,16 @@ const (
 	OpListPools     = "iam.projects.locations.workloadIdentityPools.list"
 	OpListProviders = "iam.projects.locations.workloadIdentityPools.providers.list"
 	OpQueryActivity = "policyanalyzer.activities.query"
-	OpListAPIKeys   = "apikeys.keys.list"
+	// OpListInsights lists a project's IAM policy insights (recommender).
+	OpListInsights = "recommender.insights.list"
+	OpListAPIKeys  = "apikeys.keys.list"
 	// OpListHMACKeys lists a project's Cloud Storage HMAC keys.
 	OpListHMACKeys       = "storage.projects.hmacKeys.list"
 	OpGetProject         = "cloudresourcemanager.projects.get"
 	OpListProjects       = "cloudresourcemanager.projects.list"
 	OpListFolders        = "cloudresourcemanager.folders.list"
 	OpGetProjectIamPolic = "cloudresourcemanager.projects.getIamPolicy"
+	OpSetProjectIamPolic = "cloudresourcemanager.projects.setIamPolicy"
 )
 
 var permissionFor = map[string]string{
@@ -74,8 +77,10 @@ var permissionFor = map[string]string{
 	OpListProviders:         "iam.workloadIdentityPoolProviders.list",
 	OpQueryActivity:         "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
 	OpListAPIKeys:           "apikeys.keys.list",
+	OpListInsights:          "recommender.iamPolicyInsights.list",
 	OpListHMACKeys:          "storage.hmacKeys.list",
 	OpGetProject:            "resourcemanager.projects.get",
+	OpSetProjectIamPolic:    "resourcemanager.projects.setIamPolicy",
 	OpListProjects:          "resourcemanager.projects.list",
 	OpListFolders:           "resourcemanager.folders.list",
 	OpGetProjectIamPolic:    "resourcemanager.projects.getIamPolicy",
@@ -102,6 +107,8 @@ type Server struct {
 	assetKeyFields AssetKeyFields
 	// token endpoint state (token.go)
 	tokens tokenEndpoint
+	// policyVersion counts each project's setIamPolicy writes (its etag).
+	policyVersion map[string]int
 }
 
 // New starts a fake serving a copy of seed.
@@ -354,6 +361,9 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "activityTypes" && rest[6] == "activities" && verb == "query":
 		p, t := rest[1], rest[5]
 		return OpQueryActivity, s.scopeOf("projects/" + p), "policyanalyzer", func(r *http.Request) (any, *apiError) { return s.queryActivity(r, p, t) }
+	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "insightTypes" && rest[6] == "insights" && method == http.MethodGet:
+		p, typ := rest[1], rest[5]
+		return OpListInsights, s.scopeOf("projects/" + p), "recommender", func(r *http.Request) (any, *apiError) { return s.listInsights(r, p, rest[3], typ) }
 	case ver == "v1" && len(rest) == 4 && (rest[0] == "projects" || rest[0] == "organizations") && rest[2] == "roles" && method == http.MethodGet:
 		name := strings.Join(rest, "/")
 		return OpGetRole, s.scopeOf(rest[0] + "/" + rest[1]), "iam", func(*http.Request) (any, *apiError) { return s.getRole(name) }
@@ -372,6 +382,9 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 		return OpListProjects, s.scopeOf(r.URL.Query().Get("parent")), "cloudresourcemanager", s.listProjects
 	case ver == "v3" && len(rest) == 1 && rest[0] == "folders":
 		return OpListFolders, s.scopeOf(r.URL.Query().Get("parent")), "cloudresourcemanager", s.listFolders
+	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "setIamPolicy" && method == http.MethodPost:
+		p := rest[1]
+		return OpSetProjectIamPolic, s.scopeOf("projects/" + p), "cloudresourcemanager", func(r *http.Request) (any, *apiError) { return s.setProjectPolicy(r, p) }
 	case ver == "v3" && len(rest) == 2 && rest[0] == "projects" && verb == "getIamPolicy":
 		p := rest[1]
 		return OpGetProjectIamPolic, s.scopeOf("projects/" + p), "cloudresourcemanager", func(*http.Request) (any, *apiError) { return s.projectPolicy(p) }
@@ -904,7 +917,7 @@ func (s *Server) projectPolicy(proj string) (any, *apiError) {
 	if p == nil {
 		return nil, notFound("project " + proj)
 	}
-	pol := &crm.Policy{Version: 3, Etag: "BwX="}
+	pol := &crm.Policy{Version: 3, Etag: s.policyEtag(proj)}
 	for _, b := range p.Bindings {
 		cb := &crm.Binding{Role: b.Role, Members: append([]string(nil), b.Members...)}
 		if b.ConditionTitle != "" {
@@ -947,6 +960,7 @@ func cloneSeed(in Seed) Seed {
 		p.APIKeys = append([]APIKey(nil), p.APIKeys...)
 		p.HMACKeys = append([]HMACKey(nil), p.HMACKeys...)
 		p.Pools = append([]Pool(nil), p.Pools...)
+		p.Insights = append([]Insight(nil), p.Insights...)
 		for j := range p.Pools {
 			p.Pools[j].Providers = append([]Provider(nil), p.Pools[j].Providers...)
 		}

@@ -71,6 +71,24 @@ type Project struct {
 	HMACKeys []HMACKey
 	// Pools are the project's workload identity pools.
 	Pools []Pool
+	// Insights are the IAM recommender's policy insights on the project's
+	// role bindings (google.iam.policy.Insight, PERMISSIONS_USAGE).
+	Insights []Insight
+}
+
+// Insight is one policy insight: which permissions of a role one member
+// used over the observation period (90 days) ending at the last refresh.
+type Insight struct {
+	ID     string
+	Role   string
+	Member string // "serviceAccount:…"
+	// Exercised are the permissions used; Inferred those the recommender
+	// predicts the member needs; Total the role's permission count.
+	Exercised []string
+	Inferred  []string
+	Total     int
+	// Refreshed is the last refresh; zero means the seed's Now.
+	Refreshed time.Time
 }
 
 // Pool is a workload identity pool.
