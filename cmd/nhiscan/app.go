@@ -201,6 +201,7 @@ database, another scan running…).`,
 	root.AddCommand(a.scanCmd(), a.findingsCmd(), a.diffCmd(), a.exportCmd(), a.reportCmd(), a.catalogCmd(),
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
 	root.AddCommand(a.campaignCmd(), a.revokeCmd(), a.serveCmd())
+	root.AddCommand(a.workerCmd())
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	// Cobra adds its help and completion commands as it executes; add them

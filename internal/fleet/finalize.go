@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -39,7 +40,7 @@ func (w *finalizeWorker) Work(ctx context.Context, job *river.Job[FinalizeArgs])
 			return err
 		}
 		if ferr = f.cfg.Finalize(ctx, s, inv); ferr != nil {
-			if job.Attempt < job.MaxAttempts {
+			if job.Attempt < job.MaxAttempts && !errors.Is(ferr, errPermanent) {
 				return ferr
 			}
 			_, err := tx.Exec(ctx, "UPDATE fleet_scans SET state = $2, reason = $3 WHERE id = $1", id, StateFailed, "finalize: "+ferr.Error())
@@ -80,3 +81,14 @@ func mergeParts(ctx context.Context, tx pgx.Tx, s Scan) (nhi.Inventory, error) {
 	}
 	return nhi.Merge(invs...), nil
 }
+
+var errPermanent = errors.New("permanent")
+
+// Permanent marks a Finalizer error that another attempt cannot change (the
+// scan collected nothing): the scan fails at once.
+func Permanent(err error) error { return permanentError{err} }
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() []error { return []error{e.err, errPermanent} }

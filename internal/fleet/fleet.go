@@ -36,6 +36,8 @@ type Scope struct {
 	Provider nhi.Provider `json:"provider"`
 	// ID is the account, organisation, tenant or GCP parent.
 	ID string `json:"id"`
+	// Name is the scope's display name where the plan learnt it.
+	Name string `json:"name,omitempty"`
 	// Peers are scopes outside this one that the scan does not count as
 	// external (the AWS organisation's member accounts): what one job
 	// judges must not depend on which other jobs exist.

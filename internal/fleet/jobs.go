@@ -27,6 +27,7 @@ type CollectArgs struct {
 	ScanID   int64    `json:"scan_id"`
 	Provider string   `json:"provider"`
 	Scope    string   `json:"scope"`
+	Name     string   `json:"name,omitempty"`
 	Peers    []string `json:"peers,omitempty"`
 	// Digest names the configuration the scan was planned with.
 	Digest string `json:"digest"`
@@ -39,7 +40,7 @@ func (CollectArgs) InsertOpts() river.InsertOpts {
 }
 
 func (a CollectArgs) scope() Scope {
-	return Scope{Provider: providerOf(a.Provider), ID: a.Scope, Peers: a.Peers}
+	return Scope{Provider: providerOf(a.Provider), ID: a.Scope, Name: a.Name, Peers: a.Peers}
 }
 
 // FinalizeArgs merges a scan's parts and hands them to the Finalizer.

@@ -48,7 +48,7 @@ func (w *planWorker) Work(ctx context.Context, job *river.Job[PlanArgs]) error {
 		}
 		params := make([]river.InsertManyParams, len(scopes))
 		for i, sc := range scopes {
-			params[i] = river.InsertManyParams{Args: CollectArgs{ScanID: s.ID, Provider: string(sc.Provider), Scope: sc.ID, Peers: sc.Peers, Digest: f.cfg.Digest}}
+			params[i] = river.InsertManyParams{Args: CollectArgs{ScanID: s.ID, Provider: string(sc.Provider), Scope: sc.ID, Name: sc.Name, Peers: sc.Peers, Digest: f.cfg.Digest}}
 		}
 		_, err = f.client.InsertManyTx(ctx, tx, params)
 		f.cfg.Logger.Info("fleet: scan planned", "scan", s.ID, "scopes", len(scopes))
