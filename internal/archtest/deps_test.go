@@ -44,6 +44,9 @@ var forbidden = []struct {
 	{"internal/web", []string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "cmd",
 		"modernc.org/", "database/sql", "net/smtp"},
 		"the review page decides and stores nothing itself: campaign.Service does, over the store cmd gives it"},
+	{"internal/fleet/...", append([]string{mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "reports", mod + "cmd",
+		mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "collectors/github"}, sdks...),
+		"the fleet runs jobs over the planner, scope collector and finalizer cmd gives it; no provider, store, analysis or configuration of its own"},
 }
 
 // only maps a package pattern to the only modules outside the standard
