@@ -1,0 +1,76 @@
+package main
+
+import (
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/nhiscan/nhiscan/internal/config"
+)
+
+// TestWorkerManifests: the Kubernetes manifests of the worker fleet run
+// `nhiscan worker` with a configuration nhiscan accepts, whose
+// fleet.database_file is in the mounted PostgreSQL Secret.
+func TestWorkerManifests(t *testing.T) {
+	dir := "../../deploy/k8s/workers/"
+	var cm struct {
+		Data map[string]string `yaml:"data"`
+	}
+	readYAML(t, dir+"configmap.yaml", &cm)
+	cfg, err := config.Parse("/etc/nhiscan/nhiscan.yaml", []byte(cm.Data["nhiscan.yaml"]), func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("the ConfigMap's nhiscan.yaml: %v", err)
+	}
+	if cfg.Fleet.DatabaseFile == "" || len(cfg.Fleet.Schedules) == 0 {
+		t.Errorf("the ConfigMap configures no fleet database or schedule: %+v", cfg.Fleet)
+	}
+	var dep struct {
+		Spec struct {
+			Replicas int `yaml:"replicas"`
+			Template struct {
+				Spec struct {
+					Containers []struct {
+						Args         []string `yaml:"args"`
+						VolumeMounts []struct {
+							Name      string `yaml:"name"`
+							MountPath string `yaml:"mountPath"`
+						} `yaml:"volumeMounts"`
+					} `yaml:"containers"`
+				} `yaml:"spec"`
+			} `yaml:"template"`
+		} `yaml:"spec"`
+	}
+	readYAML(t, dir+"deployment.yaml", &dep)
+	cs := dep.Spec.Template.Spec.Containers
+	if dep.Spec.Replicas < 2 || len(cs) != 1 || !slices.Equal(cs[0].Args[:1], []string{"worker"}) {
+		t.Fatalf("the Deployment does not run several `nhiscan worker` replicas: %+v", dep.Spec)
+	}
+	mounted := false
+	for _, m := range cs[0].VolumeMounts {
+		if m.Name == "postgres" && m.MountPath == path.Dir(cfg.Fleet.DatabaseFile) {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Errorf("fleet.database_file %s is not in the mounted postgres Secret", cfg.Fleet.DatabaseFile)
+	}
+	pdb, err := os.ReadFile(dir + "poddisruptionbudget.yaml")
+	if err != nil || !strings.Contains(string(pdb), "kind: PodDisruptionBudget") {
+		t.Errorf("no PodDisruptionBudget: %v", err)
+	}
+}
+
+func readYAML(t *testing.T, file string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+}
