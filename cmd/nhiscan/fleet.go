@@ -251,9 +251,26 @@ func (a *app) fleetFinalize(cfg config.Config) fleet.Finalizer {
 // openFleetStore opens the database finished fleet scans are stored in:
 // the configured one. (When the PostgreSQL store lands, this is where a
 // postgres:// database is opened instead.)
+// Another writer (a finalisation of another scan, a manual command) makes
+// it wait, within the job's timeout, rather than fail the attempt.
 func (a *app) openFleetStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	return a.openStore(ctx, cfg.Database)
+	for {
+		st, err := a.openStore(ctx, cfg.Database)
+		if !errors.Is(err, store.ErrScanRunning) {
+			return st, err
+		}
+		a.log.Info("fleet finalisation waits for the store's writer lock", "error", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (waited until the job's timeout)", err)
+		case <-time.After(fleetStoreRetry):
+		}
+	}
 }
+
+// fleetStoreRetry is how often a finalisation tries the store's writer
+// lock again.
+const fleetStoreRetry = time.Second
 
 func fleetSource(id int64) string { return fmt.Sprintf("fleet:%d", id) }
 

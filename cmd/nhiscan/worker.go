@@ -71,7 +71,12 @@ func (a *app) runWorker(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workerStopGrace)
 	defer cancel()
 	if err := f.Stop(sctx); err != nil {
-		return fmt.Errorf("worker stop: %w", err)
+		// Jobs still running are cancelled; River retries them elsewhere.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workerStopGrace)
+		defer cancel()
+		if err := f.StopAndCancel(cctx); err != nil {
+			return fmt.Errorf("worker stop: %w", err)
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -40,6 +41,12 @@ func (w *collectWorker) Work(ctx context.Context, job *river.Job[CollectArgs]) e
 		}
 	}
 	p := part{scope: sc, inv: inv, attempt: job.Attempt}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// The worker is stopping: the job goes back to the queue for
+		// another worker, and the attempt does not count.
+		f.cfg.Logger.Info("fleet: collect interrupted by shutdown; snoozed", "scan", job.Args.ScanID, "scope", sc.Key())
+		return river.JobSnooze(time.Second)
+	}
 	if err != nil {
 		f.cfg.Logger.Warn("fleet: collect failed", "scan", job.Args.ScanID, "scope", sc.Key(), "attempt", job.Attempt, "of", job.MaxAttempts, "error", err)
 		if job.Attempt < job.MaxAttempts {

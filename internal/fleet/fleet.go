@@ -170,6 +170,12 @@ func (f *Fleet) Stop(ctx context.Context) error {
 	return f.client.Stop(ctx)
 }
 
+// StopAndCancel cancels the running jobs and stops; River retries them
+// (on another worker) after their retry delay.
+func (f *Fleet) StopAndCancel(ctx context.Context) error {
+	return f.client.StopAndCancel(ctx)
+}
+
 // fixedRetry retries after the same delay every time.
 type fixedRetry time.Duration
 

@@ -271,3 +271,47 @@ func TestScheduleFiresOnceAcrossReplicas(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownRequeues: a replica stopped while it collects (SIGTERM, a
+// rolling update) puts the job back without spending an attempt: with a
+// single attempt allowed, the scope is still collected by the next
+// replica, not recorded as a gap.
+func TestShutdownRequeues(t *testing.T) {
+	o := newOrg("acme")
+	var started atomic.Bool
+	collect := o.collect
+	pool, fs := cluster(t, o, 1, func(c *fleet.Config) {
+		c.MaxAttempts = 1
+		c.Collect = func(ctx context.Context, s fleet.Scope) (nhi.Inventory, error) {
+			started.Store(true)
+			<-ctx.Done()
+			return nhi.Inventory{}, ctx.Err()
+		}
+	})
+	id, err := fs[0].Enqueue(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !started.Load() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := fs[0].StopAndCancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	next, err := fleet.New(fleet.Config{Pool: pool, Plan: o.plan, Collect: collect, Finalize: o.finalize, Digest: "d1", Work: true,
+		Concurrency: 1, MaxAttempts: 1, JobTimeout: 10 * time.Second, RescueAfter: 20 * time.Second, ID: "next"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := next.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer next.Stop(context.Background())
+	s := wait(t, next, id)
+	if s.State != fleet.StateFinalized || s.Gaps != 0 || len(o.finalsOf(id)) != 1 {
+		t.Fatalf("scan after a shutdown mid-collection: %+v", s)
+	}
+}
