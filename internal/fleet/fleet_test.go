@@ -88,7 +88,7 @@ func newOrg(scopes ...string) *org {
 }
 
 // cluster starts n working replicas on one fresh database.
-func cluster(t *testing.T, o *org, n int, edit func(*fleet.Config)) (*pgxpool.Pool, []*fleet.Fleet) {
+func cluster(t testing.TB, o *org, n int, edit func(*fleet.Config)) (*pgxpool.Pool, []*fleet.Fleet) {
 	t.Helper()
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, fleettest.Database(t))
@@ -125,7 +125,7 @@ func cluster(t *testing.T, o *org, n int, edit func(*fleet.Config)) (*pgxpool.Po
 	return pool, fs
 }
 
-func wait(t *testing.T, f *fleet.Fleet, id int64) fleet.Scan {
+func wait(t testing.TB, f *fleet.Fleet, id int64) fleet.Scan {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -248,8 +248,9 @@ func TestScheduleFiresOnceAcrossReplicas(t *testing.T) {
 		cancel()
 	}
 	elapsed := time.Since(start)
-	var fires, distinct int
-	if err := pool.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT args->>'slot') FROM river_job WHERE kind = 'scheduled_scan'").Scan(&fires, &distinct); err != nil {
+	var fires, distinct, worked int
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), count(DISTINCT args->>'slot'), count(*) FILTER (WHERE state = 'completed')
+		FROM river_job WHERE kind = 'scheduled_scan'`).Scan(&fires, &distinct, &worked); err != nil {
 		t.Fatal(err)
 	}
 	if fires != distinct {
@@ -262,8 +263,10 @@ func TestScheduleFiresOnceAcrossReplicas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(scans) != fires {
-		t.Errorf("%d scans for %d fires", len(scans), fires)
+	// A fire inserted just before the replicas stopped may not have been
+	// worked: every fire worked is one scan.
+	if len(scans) != worked {
+		t.Errorf("%d scans for %d fires worked", len(scans), worked)
 	}
 	for _, s := range scans {
 		if n := len(o.finalsOf(s.ID)); n > 1 || (s.State == fleet.StateFinalized && n != 1) {

@@ -142,7 +142,9 @@ func (f *Fleet) Wait(ctx context.Context, id int64, every time.Duration) (Scan, 
 }
 
 // lockScan reads the scan under a row lock held until tx ends: whoever
-// records a part, claims the finalisation or fails the scan holds it.
+// records a part, claims the finalisation or fails the scan holds it. Its
+// state and scopes are current; its Parts and Gaps counts may not be (they
+// are read with the snapshot taken before the lock was granted).
 func lockScan(ctx context.Context, tx pgx.Tx, id int64) (Scan, error) {
 	return scanScan(tx.QueryRow(ctx, "SELECT "+scanColumns+" FROM fleet_scans s WHERE s.id = $1 FOR UPDATE OF s", id))
 }
@@ -173,16 +175,27 @@ func (f *Fleet) recordPart(ctx context.Context, scanID int64, p part) error {
 			f.cfg.Logger.Warn("fleet: part for a scan no longer collecting dropped", "scan", scanID, "scope", p.scope.Key(), "state", s.State)
 			return nil
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO fleet_parts (scan_id, provider, scope, inventory, gap, attempt, worker, recorded_at)
+		// A part is new when its row was inserted, not updated (xmax 0).
+		var inserted bool
+		err = tx.QueryRow(ctx, `INSERT INTO fleet_parts (scan_id, provider, scope, inventory, gap, attempt, worker, recorded_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 			ON CONFLICT (scan_id, provider, scope) DO UPDATE SET inventory = excluded.inventory, gap = excluded.gap,
 				attempt = excluded.attempt, worker = excluded.worker, recorded_at = excluded.recorded_at
-			WHERE fleet_parts.gap OR NOT excluded.gap`,
-			scanID, string(p.scope.Provider), p.scope.ID, string(body), p.gap, p.attempt, f.cfg.ID, f.cfg.Now().UTC()); err != nil {
+			WHERE fleet_parts.gap OR NOT excluded.gap
+			RETURNING xmax = 0`,
+			scanID, string(p.scope.Provider), p.scope.ID, string(body), p.gap, p.attempt, f.cfg.ID, f.cfg.Now().UTC()).Scan(&inserted)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil // a gap arriving after the scope's data: kept the data
+		case err != nil:
 			return fmt.Errorf("fleet: record part %s: %w", p.scope.Key(), err)
+		case !inserted:
+			return nil // a retry replaced its part; the count is unchanged
 		}
+		// The count lives on the locked row: a count of fleet_parts read
+		// with lockScan could miss a part committed while this waited.
 		var n int
-		if err := tx.QueryRow(ctx, "SELECT count(*) FROM fleet_parts WHERE scan_id = $1", scanID).Scan(&n); err != nil {
+		if err := tx.QueryRow(ctx, "UPDATE fleet_scans SET parts = parts + 1 WHERE id = $1 RETURNING parts", scanID).Scan(&n); err != nil {
 			return err
 		}
 		if n < len(s.Scopes) {

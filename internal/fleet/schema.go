@@ -27,6 +27,7 @@ var migrations = []string{
 		state        text NOT NULL CHECK (state IN ('planning', 'collecting', 'finalizing', 'finalized', 'failed')),
 		scopes       jsonb,
 		reason       text NOT NULL DEFAULT '',
+		parts        integer NOT NULL DEFAULT 0,
 		finalized_at timestamptz
 	);
 	CREATE TABLE fleet_parts (
