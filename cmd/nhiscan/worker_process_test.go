@@ -63,7 +63,7 @@ type fleetOrg struct {
 	pool *pgxpool.Pool
 }
 
-func newFleetOrg(t *testing.T) *fleetOrg {
+func newFleetOrg(t *testing.T, fleetExtra string) *fleetOrg {
 	t.Helper()
 	dsn := fleettest.Database(t)
 	o := &fleetOrg{c: newCLI(t)}
@@ -101,7 +101,7 @@ fleet:
   job_timeout: 10s
   rescue_after: 10s
   max_attempts: 5
-`, testdata("catalog.yaml"), awsfake.DemoRoleName, o.aws.URL, githubfake.DemoOrg, githubfake.DemoLabsOrg, o.gh.URL, filepath.Base(creds.TokenFile)))
+%s`, testdata("catalog.yaml"), awsfake.DemoRoleName, o.aws.URL, githubfake.DemoOrg, githubfake.DemoLabsOrg, o.gh.URL, filepath.Base(creds.TokenFile), fleetExtra))
 	o.pool, err = pgxpool.New(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -165,7 +165,7 @@ func TestWorkerFleet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three worker processes and waits for River's rescuer")
 	}
-	o := newFleetOrg(t)
+	o := newFleetOrg(t, "")
 	c := o.c
 	ref := filepath.Join(c.dir, "single.db")
 	if code, out, errs := c.run("scan", "--config", o.cfg, "--db", ref); code != exitOK && code != exitFindings {
@@ -283,4 +283,77 @@ func (o *fleetOrg) compare(t *testing.T, id int64, ref string) {
 	if d := cmp.Diff(want, got, cmpopts.IgnoreFields(nhi.Inventory{}, "CollectedAt"), cmpopts.EquateEmpty()); d != "" {
 		t.Errorf("fleet inventory differs from the single-process scan (-single +fleet):\n%s", d)
 	}
+}
+
+// TestWorkerFleetSchedule: three `nhiscan worker` processes with a
+// schedule firing every three seconds: each fire is one scan (River's
+// leader inserts it; its slot is unique), and each scan is stored once.
+func TestWorkerFleetSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three worker processes")
+	}
+	o := newFleetOrg(t, "  schedules: [\"*/3 * * * * *\"]\n")
+	start := time.Now()
+	for range 3 {
+		o.startWorker(t)
+	}
+	time.Sleep(10 * time.Second)
+	ctx := context.Background()
+	var ids []int64
+	rows, err := o.pool.Query(ctx, "SELECT id FROM fleet_scans WHERE trigger LIKE 'schedule:%' ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if len(ids) < 2 {
+		t.Fatalf("%d scheduled scans in 10 s of a schedule every 3 s", len(ids))
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for _, id := range ids {
+		for {
+			state, _, _ := o.fleetScan(t, id)
+			if state == "finalized" {
+				break
+			}
+			if state == "failed" || time.Now().After(deadline) {
+				t.Fatalf("scheduled fleet scan %d: %s", id, state)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	var fires, slots int
+	if err := o.pool.QueryRow(ctx, "SELECT count(*), count(DISTINCT args->>'slot') FROM river_job WHERE kind = 'scheduled_scan'").Scan(&fires, &slots); err != nil {
+		t.Fatal(err)
+	}
+	if max := int(time.Since(start)/(3*time.Second)) + 1; fires != slots || fires > max {
+		t.Errorf("%d fires for %d slots in %s, want one per slot and at most %d", fires, slots, time.Since(start).Round(time.Second), max)
+	}
+	st, err := store.Open(ctx, filepath.Join(o.c.dir, "fleet.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	scans, err := st.Scans(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int{}
+	for _, s := range scans {
+		if s.Status != store.ScanFailed {
+			stored[s.Source]++
+		}
+	}
+	for _, id := range ids {
+		if n := stored[fleetSource(id)]; n != 1 {
+			t.Errorf("scheduled fleet scan %d stored %d time(s)", id, n)
+		}
+	}
+	t.Logf("%d fires, %d scans checked", fires, len(ids))
 }
