@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -72,5 +74,28 @@ func readYAML(t *testing.T, file string, v any) {
 	}
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", file, err)
+	}
+}
+
+// TestWorkerNeedsPostgres: a worker or an enqueue without a PostgreSQL
+// database is a usage error before anything connects; a connection string
+// that is not one is refused without being quoted (it may carry a
+// password).
+func TestWorkerNeedsPostgres(t *testing.T) {
+	c := newCLI(t)
+	cfg := filepath.Join(c.dir, "nhiscan.yaml")
+	writeFile(t, cfg, fmt.Sprintf("catalog: [%q]\nproviders:\n  github:\n    organizations: [acme]\n    token_file: token\n", testdata("catalog.yaml")))
+	writeFile(t, filepath.Join(c.dir, "token"), "ghp_notarealtoken\n")
+	for _, args := range [][]string{{"worker"}, {"worker", "enqueue"}} {
+		code, _, errs := c.run(append(args, "--config", cfg)...)
+		if code != exitUsage || !strings.Contains(errs, "fleet.database_file") {
+			t.Errorf("%v without PostgreSQL: exit %d\n%s", args, code, errs)
+		}
+	}
+	writeFile(t, filepath.Join(c.dir, "dsn"), "host=db password=hunter2 sslmode=bogus\n")
+	writeFile(t, cfg, fmt.Sprintf("catalog: [%q]\nproviders:\n  github:\n    organizations: [acme]\n    token_file: token\nfleet:\n  database_file: dsn\n", testdata("catalog.yaml")))
+	code, _, errs := c.run("worker", "enqueue", "--config", cfg)
+	if code != exitUsage || strings.Contains(errs, "hunter2") {
+		t.Errorf("a bad connection string: exit %d\n%s", code, errs)
 	}
 }

@@ -141,7 +141,7 @@ func wait(t testing.TB, f *fleet.Fleet, id int64) fleet.Scan {
 // every time and ends as a gap hiding the whole scope. The scan is
 // finalised once, with every collected identity once and the gap.
 func TestScanFinalisedOnce(t *testing.T) {
-	o := newOrg("acme", "acme-labs", "flaky", "denied", "zeta")
+	o := newOrg("acme", "acme-labs", "flaky", "denied", "zeta", "acme") // acme listed twice: one job
 	o.fail["flaky"], o.fail["denied"] = 2, -1
 	pool, fs := cluster(t, o, 3, nil)
 	id, err := fs[0].Enqueue(context.Background(), "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/jackc/pgx/v5"
@@ -30,7 +31,10 @@ func (w *planWorker) Work(ctx context.Context, job *river.Job[PlanArgs]) error {
 		}
 		return f.failScan(context.WithoutCancel(ctx), job.Args.ScanID, "plan: "+err.Error())
 	}
-	sort.Slice(scopes, func(i, j int) bool { return scopes[i].Key() < scopes[j].Key() })
+	// One job and one part per scope: a scope listed twice would leave the
+	// scan waiting for a part no job records.
+	sort.SliceStable(scopes, func(i, j int) bool { return scopes[i].Key() < scopes[j].Key() })
+	scopes = slices.CompactFunc(scopes, func(a, b Scope) bool { return a.Key() == b.Key() })
 	body, err := json.Marshal(scopes)
 	if err != nil {
 		return err
