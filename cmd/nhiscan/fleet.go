@@ -78,6 +78,49 @@ func (a *app) openFleetPool(ctx context.Context, cfg config.Config) (*pgxpool.Po
 	return pool, nil
 }
 
+// startFleet joins this process to the worker fleet: it checks every
+// provider section, connects to and migrates PostgreSQL, and starts
+// working jobs. stop lets running jobs finish for workerStopGrace, then
+// cancels them (River retries them elsewhere) and closes the pool.
+// `nhiscan worker` runs it; serve may run it too when fleet is configured.
+func (a *app) startFleet(ctx context.Context, cfg config.Config, ownerTagKeys []string) (stop func() error, err error) {
+	// A replica that cannot build its collectors would only fail its jobs.
+	if _, err := a.buildCollectors(cfg, ownerTagKeys); err != nil {
+		return nil, err
+	}
+	pool, err := a.openFleetPool(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	fc, err := a.fleetConfig(cfg, pool, ownerTagKeys, true)
+	var f *fleet.Fleet
+	if err == nil {
+		f, err = fleet.New(fc)
+	}
+	if err == nil {
+		err = f.Start(ctx)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	a.log.Info("fleet worker started", "digest", fc.Digest, "concurrency", fc.Concurrency, "schedules", len(fc.Schedules))
+	return func() error {
+		defer pool.Close()
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workerStopGrace)
+		defer cancel()
+		if err := f.Stop(sctx); err == nil {
+			return nil
+		}
+		cctx, cancel2 := context.WithTimeout(context.WithoutCancel(ctx), workerStopGrace)
+		defer cancel2()
+		if err := f.StopAndCancel(cctx); err != nil {
+			return fmt.Errorf("worker stop: %w", err)
+		}
+		return nil
+	}, nil
+}
+
 // fleetConfig is the fleet's wiring for this configuration. work makes a
 // replica that runs jobs; otherwise the client only enqueues and reads.
 func (a *app) fleetConfig(cfg config.Config, pool *pgxpool.Pool, ownerTagKeys []string, work bool) (fleet.Config, error) {

@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-
-	"github.com/nhiscan/nhiscan/internal/fleet"
 )
 
 func (a *app) workerCmd() *cobra.Command {
@@ -44,39 +42,11 @@ func (a *app) runWorker(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	// Every provider section is checked before the worker joins: a
-	// replica that cannot build its collectors would only fail its jobs.
-	if _, err := a.buildCollectors(cfg, cat.Defaults.OwnerTagKeys); err != nil {
-		return err
-	}
-	pool, err := a.openFleetPool(ctx, cfg)
+	stop, err := a.startFleet(ctx, cfg, cat.Defaults.OwnerTagKeys)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	fc, err := a.fleetConfig(cfg, pool, cat.Defaults.OwnerTagKeys, true)
-	if err != nil {
-		return err
-	}
-	f, err := fleet.New(fc)
-	if err != nil {
-		return err
-	}
-	if err := f.Start(ctx); err != nil {
-		return err
-	}
-	a.log.Info("worker started", "digest", fc.Digest, "concurrency", fc.Concurrency, "schedules", len(fc.Schedules))
-	fmt.Fprintf(a.stderr, "nhiscan worker: working (configuration %s, %d job(s) at once); interrupt to stop\n", fc.Digest, fc.Concurrency)
+	fmt.Fprintf(a.stderr, "nhiscan worker: working; interrupt to stop\n")
 	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workerStopGrace)
-	defer cancel()
-	if err := f.Stop(sctx); err != nil {
-		// Jobs still running are cancelled; River retries them elsewhere.
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), workerStopGrace)
-		defer cancel()
-		if err := f.StopAndCancel(cctx); err != nil {
-			return fmt.Errorf("worker stop: %w", err)
-		}
-	}
-	return nil
+	return stop()
 }
