@@ -202,6 +202,12 @@ func TestWorkerFleet(t *testing.T) {
 		t.Fatalf("fleet scan %d: %s with %d part(s), %d gap(s)", id, state, parts, gaps)
 	}
 	t.Logf("fleet scan %d finalised from %d part(s)", id, parts)
+	var by string
+	if err := o.pool.QueryRow(context.Background(), `SELECT p.worker FROM fleet_parts p JOIN river_job j
+		ON p.scan_id = (j.args->>'scan_id')::bigint AND p.provider = j.args->>'provider' AND p.scope = j.args->>'scope'
+		WHERE j.id = $1`, job).Scan(&by); err != nil || strings.HasSuffix(by, fmt.Sprintf(":%d", victim)) {
+		t.Errorf("the killed worker's scope was recorded by %q (%v), want another worker", by, err)
+	}
 	var attempts int
 	if err := o.pool.QueryRow(context.Background(), "SELECT attempt FROM river_job WHERE id = $1", job).Scan(&attempts); err != nil || attempts < 2 {
 		t.Errorf("the killed worker's job ran %d time(s) (%v): it was not retried", attempts, err)

@@ -1,17 +1,23 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
 	"github.com/nhiscan/nhiscan/internal/config"
+	"github.com/nhiscan/nhiscan/internal/fleet"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
 )
 
 // TestWorkerManifests: the Kubernetes manifests of the worker fleet run
@@ -97,5 +103,47 @@ func TestWorkerNeedsPostgres(t *testing.T) {
 	code, _, errs := c.run("worker", "enqueue", "--config", cfg)
 	if code != exitUsage || strings.Contains(errs, "hunter2") {
 		t.Errorf("a bad connection string: exit %d\n%s", code, errs)
+	}
+}
+
+// TestFleetFinalizeOnce: a finalisation repeated for the same fleet scan
+// (its worker died after storing and before the claim committed) stores
+// nothing twice; one that collected nothing fails for good.
+func TestFleetFinalizeOnce(t *testing.T) {
+	c := newCLI(t)
+	cfgPath := filepath.Join(c.dir, "nhiscan.yaml")
+	writeFile(t, cfgPath, fmt.Sprintf("database: %s\ncatalog: [%q]\n", c.db(), testdata("catalog.yaml")))
+	inv, err := readInventory(testdata("scan1.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &app{stdout: io.Discard, stderr: io.Discard, now: func() time.Time { return c.now }, getenv: func(string) string { return "" }, configPath: cfgPath}
+	if err := a.setup(); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fin := a.fleetFinalize(cfg)
+	ctx := context.Background()
+	for range 2 {
+		if err := fin(ctx, fleet.Scan{ID: 7}, inv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := store.Open(ctx, c.db())
+	if err != nil {
+		t.Fatal(err)
+	}
+	scans, err := st.Scans(ctx)
+	st.Close()
+	if err != nil || len(scans) != 1 || scans[0].Source != "fleet:7" {
+		t.Fatalf("stored scans %+v (%v), want one of fleet scan 7", scans, err)
+	}
+	nothing := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: c.now, Scopes: []nhi.Scope{{Provider: nhi.GitHub, ID: "acme"}},
+		Gaps: []nhi.Gap{{Provider: nhi.GitHub, Scope: "acme", Source: "collect", Kind: nhi.GapDenied}}}
+	if err := fin(ctx, fleet.Scan{ID: 8}, nothing); err == nil || !fleet.IsPermanent(err) {
+		t.Errorf("a scan that collected nothing: %v, want a permanent failure", err)
 	}
 }

@@ -40,7 +40,7 @@ func (w *finalizeWorker) Work(ctx context.Context, job *river.Job[FinalizeArgs])
 			return err
 		}
 		if ferr = f.cfg.Finalize(ctx, s, inv); ferr != nil {
-			if job.Attempt < job.MaxAttempts && !errors.Is(ferr, errPermanent) {
+			if job.Attempt < job.MaxAttempts && !IsPermanent(ferr) {
 				return ferr
 			}
 			_, err := tx.Exec(ctx, "UPDATE fleet_scans SET state = $2, reason = $3 WHERE id = $1", id, StateFailed, "finalize: "+ferr.Error())
@@ -87,6 +87,9 @@ var errPermanent = errors.New("permanent")
 // Permanent marks a Finalizer error that another attempt cannot change (the
 // scan collected nothing): the scan fails at once.
 func Permanent(err error) error { return permanentError{err} }
+
+// IsPermanent reports whether err was marked Permanent.
+func IsPermanent(err error) bool { return errors.Is(err, errPermanent) }
 
 type permanentError struct{ err error }
 

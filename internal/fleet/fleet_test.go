@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -316,5 +317,27 @@ func TestShutdownRequeues(t *testing.T) {
 	s := wait(t, next, id)
 	if s.State != fleet.StateFinalized || s.Gaps != 0 || len(o.finalsOf(id)) != 1 {
 		t.Fatalf("scan after a shutdown mid-collection: %+v", s)
+	}
+}
+
+// TestPermanentFinalizeFails: a finalisation the Finalizer marks permanent
+// (the scan collected nothing) fails the scan at once, without retries.
+func TestPermanentFinalizeFails(t *testing.T) {
+	o := newOrg("denied")
+	o.fail["denied"] = -1
+	var calls atomic.Int32
+	_, fs := cluster(t, o, 1, func(c *fleet.Config) {
+		c.Finalize = func(context.Context, fleet.Scan, nhi.Inventory) error {
+			calls.Add(1)
+			return fleet.Permanent(errors.New("collected nothing"))
+		}
+	})
+	id, err := fs[0].Enqueue(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := wait(t, fs[0], id)
+	if s.State != fleet.StateFailed || !strings.Contains(s.Reason, "collected nothing") || !s.FinalizedAt.IsZero() || calls.Load() != 1 {
+		t.Fatalf("scan %+v after %d finalisation(s), want failed after one", s, calls.Load())
 	}
 }
