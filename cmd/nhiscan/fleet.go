@@ -67,6 +67,11 @@ func (a *app) openFleetPool(ctx context.Context, cfg config.Config) (*pgxpool.Po
 	if err != nil {
 		return nil, usagef("fleet database: not a PostgreSQL URL (postgres://user@host:5432/db)")
 	}
+	// Each running job holds a connection (a finalisation for as long as it
+	// runs), and River's notifier, elector and producer need their own.
+	if !strings.Contains(dsn, "pool_max_conns") {
+		pc.MaxConns = max(pc.MaxConns, int32(cfg.Fleet.Defaults().Concurrency)+8)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("fleet database: %w", err)
