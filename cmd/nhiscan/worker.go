@@ -29,7 +29,7 @@ finish).`,
 			return a.runWorker(cmd.Context())
 		},
 	}
-	cmd.AddCommand(a.workerEnqueueCmd())
+	cmd.AddCommand(a.workerEnqueueCmd(), a.workerScansCmd())
 	return cmd
 }
 

@@ -214,6 +214,10 @@ func TestWorkerFleet(t *testing.T) {
 	}
 	time.Sleep(time.Second) // a second finalisation would land now
 	o.compare(t, id, ref)
+	code, out, errs = c.run("worker", "scans", "--config", o.cfg)
+	if code != exitOK || !strings.Contains(out, "finalized") || !strings.Contains(out, "5/5") {
+		t.Errorf("worker scans = %d\n%s%s", code, out, errs)
+	}
 }
 
 // killHolder waits until a worker holds a running collect job and kills
