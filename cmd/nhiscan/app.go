@@ -206,6 +206,7 @@ database, another scan running…).`,
 		a.auditCmd(), a.certifyCmd(), a.scansCmd(), a.demoCmd(), a.versionCmd())
 	root.AddCommand(a.campaignCmd(), a.revokeCmd(), a.serveCmd())
 	root.AddCommand(a.reduceCmd())
+	root.AddCommand(a.workerCmd())
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	// Cobra adds its help and completion commands as it executes; add them

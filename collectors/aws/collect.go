@@ -83,6 +83,31 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	return inv, nil
 }
 
+// Accounts lists the accounts Collect would scan and those it counts as
+// not external (every member of the organisation whatever its state, the
+// scanned and the trusted accounts), so that each account can be collected
+// on its own (Accounts set to it, TrustedAccounts to known) and judged as
+// one Collect judges it. An organisation listing cut short is an error
+// here: which accounts are external would be unknown.
+func (c *Collector) Accounts(ctx context.Context) (scopes []nhi.Scope, known []string, err error) {
+	base, err := c.sessions.baseConfig(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	plan, err := c.plan(ctx, base)
+	if err == nil && plan.listErr != nil {
+		err = fmt.Errorf("aws: list organization accounts: %w", translate(plan.listErr))
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	for a := range plan.known {
+		known = append(known, a)
+	}
+	sort.Strings(known)
+	return plan.scopes, known, nil
+}
+
 // gap records that op failed in account.
 func (c *Collector) gap(gaps *collectors.Gaps, account, op string, err error) {
 	err = translate(err)

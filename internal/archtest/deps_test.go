@@ -45,6 +45,9 @@ var forbidden = []struct {
 	{"internal/web", []string{mod + "internal/store", mod + "internal/notify", mod + "internal/config", mod + "analyzer", mod + "collectors", mod + "cmd",
 		"modernc.org/", "github.com/jackc/", "database/sql", "net/smtp"},
 		"the review page decides and stores nothing itself: campaign.Service does, over the store cmd gives it"},
+	{"internal/fleet/...", append([]string{mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "reports", mod + "cmd",
+		mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "collectors/github"}, sdks...),
+		"the fleet runs jobs over the planner, scope collector and finalizer cmd gives it; no provider, store, analysis or configuration of its own"},
 }
 
 // only maps a package pattern to the only modules outside the standard
@@ -61,7 +64,7 @@ var only = []struct {
 	{"internal/nhi", []string{mod + "internal/nhi", mod + "internal/textsafe"}, "the domain model imports the standard library and textsafe (how its JSON form writes unsafe characters) only"},
 	{"internal/textsafe", []string{mod + "internal/textsafe"}, "how a collected string is shown is standard library only, so every output can share it"},
 	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/textsafe", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
-	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3"}, "the configuration is durations, strict YAML and the bounded reader"},
+	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3", "github.com/robfig/cron/v3"}, "the configuration is durations, strict YAML, the bounded reader and the cron syntax of schedules"},
 	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
 	{"internal/store/storetest", []string{mod + "internal/store/storetest", "github.com/jackc/", "golang.org/x/"}, "the tests' PostgreSQL schemas are pgx and the standard library"},
 }

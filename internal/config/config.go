@@ -34,6 +34,8 @@ type Config struct {
 	Files []FileSetting
 	// Serve configures `nhiscan serve` (serve.go).
 	Serve Serve
+	// Fleet configures `nhiscan worker` (fleet.go).
+	Fleet Fleet
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

@@ -23,6 +23,7 @@ type fileConfig struct {
 	SMTP         *fileSMTP       `yaml:"smtp" what:"smtp"`
 	Revoke       *fileRevoke     `yaml:"revoke" what:"revoke"`
 	Serve        *fileServe      `yaml:"serve" what:"serve"`
+	Fleet        *fileFleet      `yaml:"fleet" what:"fleet"`
 }
 
 type fileThresholds struct {
