@@ -54,19 +54,20 @@ func TestWorkerHelperProcess(t *testing.T) {
 
 // fleetOrg is the demo's AWS organisation and GitHub organisations behind
 // in-process fakes, a configuration that reaches them, and a PostgreSQL
-// database for the fleet.
+// database for the fleet's jobs and the store its scans are finalised into.
 type fleetOrg struct {
 	c    *cli
 	aws  *awsfake.Server
 	gh   *githubfake.Server
 	cfg  string
+	dsn  string
 	pool *pgxpool.Pool
 }
 
 func newFleetOrg(t *testing.T, fleetExtra string) *fleetOrg {
 	t.Helper()
 	dsn := fleettest.Database(t)
-	o := &fleetOrg{c: newCLI(t)}
+	o := &fleetOrg{c: newCLI(t), dsn: dsn}
 	c := o.c
 	o.aws = awsfake.New(awsfake.Demo(c.now))
 	t.Cleanup(o.aws.Close)
@@ -82,7 +83,7 @@ func newFleetOrg(t *testing.T, fleetExtra string) *fleetOrg {
 	writeFile(t, filepath.Join(c.dir, "postgres-dsn"), dsn+"\n")
 	o.cfg = filepath.Join(c.dir, "nhiscan.yaml")
 	writeFile(t, o.cfg, fmt.Sprintf(`
-database: fleet.db
+database_file: postgres-dsn
 catalog: [%q]
 providers:
   aws:
@@ -199,7 +200,7 @@ func TestWorkerFleet(t *testing.T) {
 	}
 	state, parts, gaps := o.fleetScan(t, id)
 	if state != "finalized" || gaps != 0 {
-		t.Fatalf("fleet scan %d: %s with %d part(s), %d gap(s)", id, state, parts, gaps)
+		t.Fatalf("fleet scan %d: %s with %d part(s), %d gap(s)\n%s", id, state, parts, gaps, o.jobErrors(t))
 	}
 	t.Logf("fleet scan %d finalised from %d part(s)", id, parts)
 	var by string
@@ -218,6 +219,29 @@ func TestWorkerFleet(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "finalized") || !strings.Contains(out, "5/5") {
 		t.Errorf("worker scans = %d\n%s%s", code, out, errs)
 	}
+}
+
+// jobErrors lists the fleet's jobs that failed an attempt, with their
+// errors, for a failure message.
+func (o *fleetOrg) jobErrors(t *testing.T) string {
+	rows, err := o.pool.Query(context.Background(), `SELECT id, kind, state, attempt, errors::text FROM river_job
+		WHERE errors IS NOT NULL OR state NOT IN ('completed') ORDER BY id`)
+	if err != nil {
+		return err.Error()
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var (
+			id, attempt       int64
+			kind, state, errs string
+		)
+		if err := rows.Scan(&id, &kind, &state, &attempt, &errs); err != nil {
+			return err.Error()
+		}
+		fmt.Fprintf(&b, "job %d %s %s attempt %d: %s\n", id, kind, state, attempt, lastLines(errs, 5))
+	}
+	return b.String()
 }
 
 // killHolder waits until a worker holds a running collect job and kills
@@ -255,7 +279,7 @@ func (o *fleetOrg) killHolder(t *testing.T, workers map[int]*exec.Cmd) (int, int
 func (o *fleetOrg) compare(t *testing.T, id int64, ref string) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(o.c.dir, "fleet.db"))
+	st, err := store.Open(ctx, o.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -345,7 +369,7 @@ func TestWorkerFleetSchedule(t *testing.T) {
 	if max := int(time.Since(start)/(3*time.Second)) + 1; fires != slots || fires > max {
 		t.Errorf("%d fires for %d slots in %s, want one per slot and at most %d", fires, slots, time.Since(start).Round(time.Second), max)
 	}
-	st, err := store.Open(ctx, filepath.Join(o.c.dir, "fleet.db"))
+	st, err := store.Open(ctx, o.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,6 +53,7 @@ var conformance = []conformanceTest{
 	{"ScansStoredBeforeFindingsHashes", TestScansStoredBeforeFindingsHashes},
 	{"ReaderOfPostgres", testReaderOfPostgres},
 	{"PostgresSchemaOfAnotherProgram", testPostgresSchemaOfAnotherProgram},
+	{"PostgresSchemaSharedWithTheFleet", testPostgresSchemaSharedWithTheFleet},
 	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
 }
 

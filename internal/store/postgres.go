@@ -254,11 +254,15 @@ func (s *Store) initPostgresReader(ctx context.Context) error {
 }
 
 // checkNhiscanPG refuses a schema that holds another program's tables; an
-// empty schema is a NotDatabaseError with empty set.
+// empty schema is a NotDatabaseError with empty set. The worker fleet's
+// tables (River's river_* and nhiscan's fleet_*, internal/fleet) are
+// nhiscan's own: the fleet and the history it finalises scans into may
+// share a schema.
 func checkNhiscanPG(ctx context.Context, q queryer, schema string) error {
 	var tables, ours int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(*) FILTER (WHERE table_name = 'schema_migrations')
-		FROM information_schema.tables WHERE table_schema = ?`, schema).Scan(&tables, &ours); err != nil {
+		FROM information_schema.tables WHERE table_schema = ?
+		AND NOT starts_with(table_name, 'river_') AND NOT starts_with(table_name, 'fleet_')`, schema).Scan(&tables, &ours); err != nil {
 		return err
 	}
 	switch {

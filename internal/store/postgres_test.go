@@ -59,3 +59,23 @@ func testPostgresSchemaOfAnotherProgram(t *testing.T) {
 		t.Errorf("schema now has %d tables (%v), want the 1 it had", n, err)
 	}
 }
+
+// testPostgresSchemaSharedWithTheFleet: the worker fleet's tables (River's
+// river_* and nhiscan's fleet_*) are nhiscan's own, so a history is created
+// beside them and opened again.
+func testPostgresSchemaSharedWithTheFleet(t *testing.T) {
+	ctx := context.Background()
+	path := newPath(t)
+	for _, q := range []string{"CREATE TABLE river_job (id BIGINT PRIMARY KEY)", "CREATE TABLE fleet_scans (id BIGINT PRIMARY KEY)"} {
+		if _, err := rawDB(t, path).Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		st, err := store.OpenConfig(ctx, store.Config{Path: path})
+		if err != nil {
+			t.Fatalf("a schema with the fleet's tables: %v", err)
+		}
+		st.Close()
+	}
+}
