@@ -54,6 +54,7 @@ var conformance = []conformanceTest{
 	{"ReaderOfPostgres", testReaderOfPostgres},
 	{"PostgresSchemaOfAnotherProgram", testPostgresSchemaOfAnotherProgram},
 	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
+	{"AuditRefusesTruncate", testAuditRefusesTruncate},
 }
 
 // conformanceTest is one test of the suite.

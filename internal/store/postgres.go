@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -165,12 +167,17 @@ func tryAdvisory(ctx context.Context, conn *pgx.Conn, key int64) (bool, error) {
 	return ok, err
 }
 
-// pgDB opens the database/sql pool with the dialect layer.
-func pgDB(info *pgInfo, readOnly bool) *sql.DB {
+// pgDB opens the database/sql pool with the dialect layer. A write waits
+// for another's transaction at most busy (lock_timeout, unless the DSN sets
+// one), as SQLite's busy timeout bounds it.
+func pgDB(info *pgInfo, readOnly bool, busy time.Duration) *sql.DB {
 	pc := info.config.Copy()
 	pc.RuntimeParams = maps.Clone(pc.RuntimeParams)
 	if pc.RuntimeParams == nil {
 		pc.RuntimeParams = map[string]string{}
+	}
+	if _, ok := pc.RuntimeParams["lock_timeout"]; !ok && busy > 0 {
+		pc.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
 	}
 	key := info.txKey
 	if readOnly {
@@ -199,7 +206,7 @@ func openPostgresWriter(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, pgLockHeldErr(ctx, cfg, info.schema)
 	}
 	lock := &pgLock{conn: conn, key: info.writerKey}
-	db := pgDB(info, false)
+	db := pgDB(info, false, cfg.BusyTimeout)
 	s := &Store{db: db, path: cfg.Path, now: cfg.Now, pg: info, lock: lock}
 	if err := s.initPostgresWriter(ctx); err != nil {
 		db.Close()
@@ -232,7 +239,7 @@ func openPostgresReader(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	conn.Close(ctx)
-	db := pgDB(info, true)
+	db := pgDB(info, true, cfg.BusyTimeout)
 	s := &Store{db: db, path: cfg.Path, now: cfg.Now, pg: info, readOnly: true}
 	if err := s.initPostgresReader(ctx); err != nil {
 		db.Close()

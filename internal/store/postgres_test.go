@@ -59,3 +59,12 @@ func testPostgresSchemaOfAnotherProgram(t *testing.T) {
 		t.Errorf("schema now has %d tables (%v), want the 1 it had", n, err)
 	}
 }
+
+// testAuditRefusesTruncate: TRUNCATE, which skips row triggers, is refused
+// on the audit log too.
+func testAuditRefusesTruncate(t *testing.T) {
+	_, path := auditStore(t, 2)
+	if _, err := rawDB(t, path).Exec("TRUNCATE audit_log"); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("TRUNCATE audit_log: %v, want the append-only trigger to refuse it", err)
+	}
+}
