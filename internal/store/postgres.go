@@ -92,8 +92,8 @@ type pgInfo struct {
 	dsn    string
 	config *pgx.ConnConfig
 	// schema is where the history lives; keys are its advisory lock keys.
-	schema                  string
-	writerKey, txKey, revKy int64
+	schema                      string
+	writerKey, txKey, revokeKey int64
 }
 
 // pgLock is a session advisory lock held on a dedicated connection. It is
@@ -144,7 +144,7 @@ func connectPG(ctx context.Context, dsn string) (*pgInfo, *pgx.Conn, error) {
 		return nil, nil, notDB("the DSN's search_path names no existing schema in database %s: nhiscan creates its tables, never the schema", db)
 	}
 	info := &pgInfo{dsn: dsn, config: pc, schema: schema.String,
-		writerKey: lockKey("writer", db, schema.String), txKey: lockKey("write-tx", db, schema.String), revKy: lockKey("revoke", db, schema.String)}
+		writerKey: lockKey("writer", db, schema.String), txKey: lockKey("write-tx", db, schema.String), revokeKey: lockKey("revoke", db, schema.String)}
 	return info, conn, nil
 }
 
@@ -296,7 +296,7 @@ func (s *Store) lockRevokePG(ctx context.Context) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := tryAdvisory(ctx, conn, info.revKy)
+	ok, err := tryAdvisory(ctx, conn, info.revokeKey)
 	if err != nil || !ok {
 		conn.Close(ctx)
 		if err != nil {
@@ -304,6 +304,6 @@ func (s *Store) lockRevokePG(ctx context.Context) (unlock func(), err error) {
 		}
 		return nil, fmt.Errorf("revoke: %w", ErrRevokeRunning)
 	}
-	l := &pgLock{conn: conn, key: info.revKy}
+	l := &pgLock{conn: conn, key: info.revokeKey}
 	return func() { l.unlock() }, nil
 }
