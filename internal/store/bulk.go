@@ -19,6 +19,14 @@ import (
 // bulkInsert appends rows (each len(cols) values) to table.
 type bulkInsert func(ctx context.Context, table string, cols []string, rows [][]any) error
 
+// bulkWriter is how FinishScan writes in bulk: insert appends rows; seen,
+// when not nil, applies the rows of findings seen again (seenCols) in one
+// statement, which SQLite, in process, does row by row as fast.
+type bulkWriter struct {
+	insert bulkInsert
+	seen   func(ctx context.Context, rows [][]any) error
+}
+
 // beginOnConn begins a transaction on a connection of its own, so that
 // PostgreSQL's COPY on that connection runs inside it. The caller rolls
 // back or commits the transaction, then closes the connection.
@@ -36,11 +44,46 @@ func (s *Store) beginOnConn(ctx context.Context) (*sql.Conn, *sql.Tx, error) {
 }
 
 // bulkFor returns the bulk writer of a transaction begun on conn.
-func (s *Store) bulkFor(conn *sql.Conn, tx *sql.Tx) bulkInsert {
+func (s *Store) bulkFor(conn *sql.Conn, tx *sql.Tx) bulkWriter {
 	if s.pg != nil {
-		return copyFrom(conn)
+		return bulkWriter{insert: copyFrom(conn), seen: copySeen(conn, tx)}
 	}
-	return multiRowInsert(tx)
+	return bulkWriter{insert: multiRowInsert(tx)}
+}
+
+// seenCols are the columns of a finding seen again: what the scan says of
+// it now, and reopen, 1 when a resolved finding came back.
+var seenCols = []string{"fingerprint", "status", "rule_id", "family", "severity", "severity_rank", "provider", "scope",
+	"identity_id", "owner", "last_seen", "last_scan_id", "body", "facets", "reopen"}
+
+// copySeen copies the rows of findings seen again into a temporary table
+// and updates findings from it in one statement: the set form of the
+// findingWriter's row-by-row update.
+func copySeen(conn *sql.Conn, tx *sql.Tx) func(ctx context.Context, rows [][]any) error {
+	return func(ctx context.Context, rows [][]any) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TEMP TABLE nhiscan_seen (fingerprint TEXT COLLATE "C" PRIMARY KEY,
+			status TEXT, rule_id TEXT, family TEXT, severity TEXT, severity_rank BIGINT, provider TEXT, scope TEXT,
+			identity_id TEXT, owner TEXT, last_seen TEXT, last_scan_id BIGINT, body TEXT, facets TEXT, reopen BIGINT) ON COMMIT DROP`); err != nil {
+			return fmt.Errorf("findings seen again: %w", err)
+		}
+		if err := copyFrom(conn)(ctx, "nhiscan_seen", seenCols, rows); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE findings f SET status = u.status, rule_id = u.rule_id, family = u.family,
+			severity = u.severity, severity_rank = u.severity_rank, provider = u.provider, scope = u.scope,
+			identity_id = u.identity_id, owner = u.owner, last_seen = u.last_seen, last_scan_id = u.last_scan_id,
+			body = u.body, resolved_at = NULL, resolved_scan_id = NULL, hidden = '', facets = u.facets,
+			reopened = f.reopened + u.reopen, reopened_at = CASE WHEN u.reopen = 1 THEN u.last_seen ELSE f.reopened_at END
+			FROM nhiscan_seen u WHERE f.fingerprint = u.fingerprint`)
+		if err != nil {
+			return fmt.Errorf("findings seen again: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(len(rows)) {
+			return fmt.Errorf("findings seen again: %d of %d updated (%v)", n, len(rows), err)
+		}
+		_, err = tx.ExecContext(ctx, "DROP TABLE nhiscan_seen")
+		return err
+	}
 }
 
 // copyFrom writes with PostgreSQL's COPY on conn, inside the transaction

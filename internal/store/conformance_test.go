@@ -55,6 +55,7 @@ var conformance = []conformanceTest{
 	{"PostgresSchemaOfAnotherProgram", testPostgresSchemaOfAnotherProgram},
 	{"PostgresSchemaSharedWithTheFleet", testPostgresSchemaSharedWithTheFleet},
 	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
+	{"AuditRefusesTruncate", testAuditRefusesTruncate},
 }
 
 // conformanceTest is one test of the suite.

@@ -177,7 +177,7 @@ func readPrior(ctx context.Context, tx *sql.Tx) ([]nhi.PriorFinding, error) {
 // updateFindings stores the scan's findings and persists the lifecycle
 // transitions the lifecycle function returns. It returns how many findings
 // had each event.
-func updateFindings(ctx context.Context, tx *sql.Tx, bulk bulkInsert, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
+func updateFindings(ctx context.Context, tx *sql.Tx, bulk bulkWriter, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
 	prior, err := readPrior(ctx, tx)
 	if err != nil {
 		return nil, "", err
@@ -193,6 +193,7 @@ func updateFindings(ctx context.Context, tx *sql.Tx, bulk bulkInsert, scanID int
 	if err != nil {
 		return nil, "", err
 	}
+	w.bulkSeen = bulk.seen != nil
 	defer w.close()
 	w.scanRows = make([][]any, len(fs))
 	for i := range fs {
@@ -232,7 +233,12 @@ var (
 
 // flush appends the collected rows: new findings before the events that
 // reference them.
-func (w *findingWriter) flush(bulk bulkInsert) error {
+func (w *findingWriter) flush(bulk bulkWriter) error {
+	if len(w.seenRows) > 0 {
+		if err := bulk.seen(w.ctx, w.seenRows); err != nil {
+			return err
+		}
+	}
 	for _, t := range []struct {
 		table string
 		cols  []string
@@ -242,7 +248,7 @@ func (w *findingWriter) flush(bulk bulkInsert) error {
 		{"scan_findings", scanFindingCols, w.scanRows},
 		{"finding_events", eventCols, w.eventRows},
 	} {
-		if err := bulk(w.ctx, t.table, t.cols, t.rows); err != nil {
+		if err := bulk.insert(w.ctx, t.table, t.cols, t.rows); err != nil {
 			return err
 		}
 	}
@@ -258,6 +264,8 @@ type findingWriter struct {
 	upd, resolve, keep *sql.Stmt
 	scanRows, newRows  [][]any
 	eventRows          [][]any
+	seenRows           [][]any
+	bulkSeen           bool // findings seen again go to seenRows, for bulk.seen
 	counts             map[string]int
 	// events are the lifecycle events recorded, for the findings digest:
 	// fingerprint, event, at, detail.
@@ -317,8 +325,13 @@ func (w *findingWriter) produced(tr *nhi.Transition, pf *preparedFinding) error 
 		if slices.Contains(tr.Events, EventReopened) {
 			reopen = 1
 		}
-		_, err = w.upd.ExecContext(w.ctx, tr.Status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
-			string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.scanID, pf.body, reopen, f.Fingerprint, pf.facets)
+		if w.bulkSeen {
+			w.seenRows = append(w.seenRows, []any{f.Fingerprint, tr.Status, f.RuleID, f.Family, string(f.Severity), int64(f.Severity.Rank()),
+				string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.scanID, pf.body, pf.facets, int64(reopen)})
+		} else {
+			_, err = w.upd.ExecContext(w.ctx, tr.Status, f.RuleID, f.Family, string(f.Severity), f.Severity.Rank(),
+				string(f.Provider), f.Scope, f.IdentityID, f.Owner, w.at, w.scanID, pf.body, reopen, f.Fingerprint, pf.facets)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("finding %s: %w", f.Fingerprint, err)

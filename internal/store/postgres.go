@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"maps"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -90,8 +92,8 @@ type pgInfo struct {
 	dsn    string
 	config *pgx.ConnConfig
 	// schema is where the history lives; keys are its advisory lock keys.
-	schema                  string
-	writerKey, txKey, revKy int64
+	schema                      string
+	writerKey, txKey, revokeKey int64
 }
 
 // pgLock is a session advisory lock held on a dedicated connection. It is
@@ -142,7 +144,7 @@ func connectPG(ctx context.Context, dsn string) (*pgInfo, *pgx.Conn, error) {
 		return nil, nil, notDB("the DSN's search_path names no existing schema in database %s: nhiscan creates its tables, never the schema", db)
 	}
 	info := &pgInfo{dsn: dsn, config: pc, schema: schema.String,
-		writerKey: lockKey("writer", db, schema.String), txKey: lockKey("write-tx", db, schema.String), revKy: lockKey("revoke", db, schema.String)}
+		writerKey: lockKey("writer", db, schema.String), txKey: lockKey("write-tx", db, schema.String), revokeKey: lockKey("revoke", db, schema.String)}
 	return info, conn, nil
 }
 
@@ -165,12 +167,17 @@ func tryAdvisory(ctx context.Context, conn *pgx.Conn, key int64) (bool, error) {
 	return ok, err
 }
 
-// pgDB opens the database/sql pool with the dialect layer.
-func pgDB(info *pgInfo, readOnly bool) *sql.DB {
+// pgDB opens the database/sql pool with the dialect layer. A write waits
+// for another's transaction at most busy (lock_timeout, unless the DSN sets
+// one), as SQLite's busy timeout bounds it.
+func pgDB(info *pgInfo, readOnly bool, busy time.Duration) *sql.DB {
 	pc := info.config.Copy()
 	pc.RuntimeParams = maps.Clone(pc.RuntimeParams)
 	if pc.RuntimeParams == nil {
 		pc.RuntimeParams = map[string]string{}
+	}
+	if _, ok := pc.RuntimeParams["lock_timeout"]; !ok && busy > 0 {
+		pc.RuntimeParams["lock_timeout"] = strconv.FormatInt(busy.Milliseconds(), 10)
 	}
 	key := info.txKey
 	if readOnly {
@@ -199,7 +206,7 @@ func openPostgresWriter(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, pgLockHeldErr(ctx, cfg, info.schema)
 	}
 	lock := &pgLock{conn: conn, key: info.writerKey}
-	db := pgDB(info, false)
+	db := pgDB(info, false, cfg.BusyTimeout)
 	s := &Store{db: db, path: cfg.Path, now: cfg.Now, pg: info, lock: lock}
 	if err := s.initPostgresWriter(ctx); err != nil {
 		db.Close()
@@ -232,7 +239,7 @@ func openPostgresReader(ctx context.Context, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	conn.Close(ctx)
-	db := pgDB(info, true)
+	db := pgDB(info, true, cfg.BusyTimeout)
 	s := &Store{db: db, path: cfg.Path, now: cfg.Now, pg: info, readOnly: true}
 	if err := s.initPostgresReader(ctx); err != nil {
 		db.Close()
@@ -293,7 +300,7 @@ func (s *Store) lockRevokePG(ctx context.Context) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	ok, err := tryAdvisory(ctx, conn, info.revKy)
+	ok, err := tryAdvisory(ctx, conn, info.revokeKey)
 	if err != nil || !ok {
 		conn.Close(ctx)
 		if err != nil {
@@ -301,6 +308,6 @@ func (s *Store) lockRevokePG(ctx context.Context) (unlock func(), err error) {
 		}
 		return nil, fmt.Errorf("revoke: %w", ErrRevokeRunning)
 	}
-	l := &pgLock{conn: conn, key: info.revKy}
+	l := &pgLock{conn: conn, key: info.revokeKey}
 	return func() { l.unlock() }, nil
 }

@@ -79,3 +79,12 @@ func testPostgresSchemaSharedWithTheFleet(t *testing.T) {
 		st.Close()
 	}
 }
+
+// testAuditRefusesTruncate: TRUNCATE, which skips row triggers, is refused
+// on the audit log too.
+func testAuditRefusesTruncate(t *testing.T) {
+	_, path := auditStore(t, 2)
+	if _, err := rawDB(t, path).Exec("TRUNCATE audit_log"); err == nil || !strings.Contains(err.Error(), "append-only") {
+		t.Fatalf("TRUNCATE audit_log: %v, want the append-only trigger to refuse it", err)
+	}
+}
