@@ -154,7 +154,9 @@ func newItemView(it *campaign.Item, items []campaign.Item, last map[int]*campaig
 	if it.Kind == campaign.KindIdentity {
 		for _, ch := range campaign.Children(items, it.ID) {
 			if ch.Kind == campaign.KindGrant {
-				v.Grants = append(v.Grants, grantOption{ID: ch.GrantID, Label: text(ch.Entitlement) + " on " + text(ch.GrantScope)})
+				// The grants unused-entitlement found unused come checked.
+				v.Grants = append(v.Grants, grantOption{ID: ch.GrantID, Label: text(ch.Entitlement) + " on " + text(ch.GrantScope),
+					Checked: slices.Contains(c.Reduce, ch.GrantID)})
 			}
 		}
 		if len(v.Grants) == 0 {
