@@ -213,9 +213,9 @@ type accountScan struct {
 	usage  nhi.Facet
 	// org is the organisation's unused access analyzer, if any: read for
 	// an account without one of its own.
-	org *analyzerInfo
-	gaps   *collectors.Gaps
-	d      accountData
+	org  *analyzerInfo
+	gaps *collectors.Gaps
+	d    accountData
 }
 
 func (s *accountScan) gap(op string, err error) { s.c.gap(s.gaps, s.d.account, op, err) }
