@@ -161,6 +161,8 @@ func (a *app) startOrg(now time.Time, seeds orgSeeds, credDir string) (*demoOrg,
 	acfg := aws.Config{
 		Organization: true, RoleName: awsfake.DemoRoleName, EndpointURL: d.aws.URL, HTTPClient: d.aws.Client(),
 		Credentials: d.aws.CredentialsProvider(), ReportPollInterval: 10 * time.Millisecond, Now: clock, Logger: a.log, Progress: a.prog.scope,
+		// The fake's Access Advisor jobs complete at once: no need to pace.
+		LastAccessedRate: 1000, LastAccessedPollInterval: 10 * time.Millisecond,
 	}
 	if seeds.fast {
 		acfg.CallTimeout, acfg.MaxRetryDelay = fastCallTimeout, time.Millisecond

@@ -34,11 +34,23 @@ type analyzerInfo struct {
 // or when the call fails (the account then uses Access Advisor, which
 // needs no analyzer), ok is false.
 func (s *accountScan) unusedAnalyzer(ctx context.Context) (analyzerInfo, bool) {
-	client := aa.NewFromConfig(s.awsCfg)
-	for _, typ := range []aatypes.Type{aatypes.TypeAccountUnusedAccess, aatypes.TypeOrganizationUnusedAccess} {
+	if an, ok := findAnalyzer(ctx, aa.NewFromConfig(s.awsCfg), aatypes.TypeAccountUnusedAccess, aatypes.TypeOrganizationUnusedAccess); ok {
+		return an, true
+	}
+	if s.org != nil {
+		return *s.org, true
+	}
+	s.c.cfg.Logger.Info("no Access Analyzer unused access analyzer: using Access Advisor", "account", s.d.account)
+	return analyzerInfo{}, false
+}
+
+// findAnalyzer lists the active unused access analyzers of the client's
+// account (of the account first, then of the organisation); a failed
+// list is none.
+func findAnalyzer(ctx context.Context, client *aa.Client, types ...aatypes.Type) (analyzerInfo, bool) {
+	for _, typ := range types {
 		out, err := client.ListAnalyzers(ctx, &aa.ListAnalyzersInput{Type: typ})
 		if err != nil {
-			s.c.cfg.Logger.Info("no Access Analyzer: using Access Advisor", "account", s.d.account, "detail", collectors.Detail(translate(err)))
 			return analyzerInfo{}, false
 		}
 		for _, an := range out.Analyzers {
@@ -53,6 +65,20 @@ func (s *accountScan) unusedAnalyzer(ctx context.Context) (analyzerInfo, bool) {
 		}
 	}
 	return analyzerInfo{}, false
+}
+
+// findOrgAnalyzer looks, once per collection and with the base
+// credentials (the management or delegated administrator account), for an
+// organisation's unused access analyzer, whose findings cover the member
+// accounts that have none of their own.
+func (c *Collector) findOrgAnalyzer(ctx context.Context, base aws.Config) *analyzerInfo {
+	if !c.cfg.Organization || c.cfg.LastAccessed == LastAccessedOff {
+		return nil
+	}
+	if an, ok := findAnalyzer(ctx, aa.NewFromConfig(base), aatypes.TypeOrganizationUnusedAccess); ok {
+		return &an
+	}
+	return nil
 }
 
 // readAnalyzerFindings reads, for each picked identity, its active

@@ -38,6 +38,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 	if err != nil {
 		return inv, err
 	}
+	org := c.findOrgAnalyzer(ctx, base)
 	if plan.listErr != nil {
 		// Accounts on the pages not read are unknown: a trust policy
 		// naming one would look external. The listed accounts are still
@@ -55,7 +56,7 @@ func (c *Collector) Collect(ctx context.Context) (nhi.Inventory, error) {
 		g.Go(func() error {
 			actx, cancel := context.WithTimeout(gctx, c.cfg.AccountTimeout)
 			defer cancel()
-			results[i], usage[i] = c.collectAccount(actx, s.ID, plan.known, gaps)
+			results[i], usage[i] = c.collectAccount(actx, accountRef{s.ID, org}, plan.known, gaps)
 			c.cfg.Progress.Report(collectors.ScopeDone{Provider: nhi.AWS, Scope: s.ID, Identities: len(results[i]),
 				Gaps: gaps.Count(s.ID), Done: int(done.Add(1)), Total: len(plan.scopes)})
 			return nil
@@ -220,6 +221,13 @@ type accountData struct {
 	awsManaged map[string]string
 }
 
+// accountRef is an account to collect and the organisation's unused
+// access analyzer (nil without one).
+type accountRef struct {
+	id  string
+	org *analyzerInfo
+}
+
 // accountScan reads one account.
 type accountScan struct {
 	c      *Collector
@@ -228,8 +236,11 @@ type accountScan struct {
 	// IAM's); usage is the entitlement usage facet read in the account.
 	awsCfg aws.Config
 	usage  nhi.Facet
-	gaps   *collectors.Gaps
-	d      accountData
+	// org is the organisation's unused access analyzer, if any: read for
+	// an account without one of its own.
+	org  *analyzerInfo
+	gaps *collectors.Gaps
+	d    accountData
 }
 
 func (s *accountScan) gap(op string, err error) { s.c.gap(s.gaps, s.d.account, op, err) }
@@ -239,8 +250,8 @@ func (s *accountScan) gap(op string, err error) { s.c.gap(s.gaps, s.d.account, o
 // GetAccountAuthorizationDetails, ListServiceSpecificCredentials for all
 // users, the report itself, and ListAccessKeys for users the report shows
 // with keys.
-func (c *Collector) collectAccount(ctx context.Context, account string, known map[string]bool, gaps *collectors.Gaps) ([]nhi.Identity, nhi.Facet) {
-	s := &accountScan{c: c, gaps: gaps, d: accountData{account: account, groups: map[string]types.GroupDetail{}, policies: map[string]string{},
+func (c *Collector) collectAccount(ctx context.Context, ref accountRef, known map[string]bool, gaps *collectors.Gaps) ([]nhi.Identity, nhi.Facet) {
+	s := &accountScan{c: c, gaps: gaps, org: ref.org, d: accountData{account: ref.id, groups: map[string]types.GroupDetail{}, policies: map[string]string{},
 		keys: map[string][]types.AccessKeyMetadata{}, keysKnown: map[string]bool{}, sscs: map[string][]types.ServiceSpecificCredentialMetadata{},
 		keyUse: map[string]types.AccessKeyLastUsed{}, keyUseWhy: map[string]string{}}}
 	if !s.assume(ctx) {

@@ -285,3 +285,27 @@ func TestUnusedFindingOnlyFromCompletedJobs(t *testing.T) {
 		t.Errorf("jobs that never finished: %d findings, %d gaps; want none and gaps", n, gaps)
 	}
 }
+
+// An organisation's unused access analyzer, in the management account,
+// covers the member accounts that have none of their own: their findings
+// are read there, with the base credentials.
+func TestOrganizationAnalyzer(t *testing.T) {
+	seed := awsfake.Demo(now)
+	for i := range seed.Accounts {
+		if seed.Accounts[i].ID == awsfake.DemoManagement {
+			seed.Accounts[i].UnusedAnalyzer = &awsfake.Analyzer{Name: "org-unused", Organization: true, UnusedAccessAge: 90}
+		}
+	}
+	srv := startFake(t, seed)
+	inv := collectortest.Collect(t, newCollector(t, srv, lastAccessed(awscol.LastAccessedPrivileged)))
+	if n := srv.CallCount("iam:GenerateServiceLastAccessedDetails"); n != 0 {
+		t.Errorf("%d Access Advisor jobs with an organisation analyzer", n)
+	}
+	deploy := byName(t, inv, awsfake.DemoPayments, "payments-github-deploy")
+	if u := grantByID(t, deploy, "managed-policy:arn:aws:iam::aws:policy/PowerUserAccess").Use; u == nil || u.Source != nhi.SourceAccessAnalyzer {
+		t.Errorf("member account grant use = %+v", u)
+	}
+	if !inv.Coverage().Observed(nhi.AWS, awsfake.DemoPayments, nhi.EntitlementUsageFacet(nhi.SourceAccessAnalyzer)) {
+		t.Error("the member account must list access-analyzer as its source")
+	}
+}

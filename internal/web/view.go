@@ -154,7 +154,9 @@ func newItemView(it *campaign.Item, items []campaign.Item, last map[int]*campaig
 	if it.Kind == campaign.KindIdentity {
 		for _, ch := range campaign.Children(items, it.ID) {
 			if ch.Kind == campaign.KindGrant {
-				v.Grants = append(v.Grants, grantOption{ID: ch.GrantID, Label: text(ch.Entitlement) + " on " + text(ch.GrantScope)})
+				// The grants unused-entitlement found unused come checked.
+				v.Grants = append(v.Grants, grantOption{ID: ch.GrantID, Label: text(ch.Entitlement) + " on " + text(ch.GrantScope),
+					Checked: slices.Contains(c.Reduce, ch.GrantID)})
 			}
 		}
 		if len(v.Grants) == 0 {
@@ -222,9 +224,14 @@ func facts(it *campaign.Item) []fact {
 	}
 	add("Entitlements", counts(c), false)
 	add("Baseline", text(c.Baseline), strings.Contains(c.Baseline, "outside"))
-	if it.Kind != campaign.KindGrant {
+	if it.Kind != campaign.KindGrant || c.LastUse.State != nhi.UsageNotReported {
 		lu, warn := lastUse(c.LastUse)
 		add("Last use", lu, warn)
+	}
+	if len(c.Reduce) > 0 {
+		// Grants unused within the tracking window (unused-entitlement):
+		// what a reduce decision removes.
+		add("Unused, offered to reduce", text(strings.Join(c.Reduce, ", ")), true)
 	}
 	add("Since last certification", text(c.Drift), strings.Contains(c.Drift, "added since") || strings.Contains(c.Drift, "unknown"))
 	return out
