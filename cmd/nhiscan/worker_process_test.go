@@ -69,7 +69,11 @@ func newFleetOrg(t *testing.T, fleetExtra string) *fleetOrg {
 	dsn := fleettest.Database(t)
 	o := &fleetOrg{c: newCLI(t), dsn: dsn}
 	c := o.c
-	o.aws = awsfake.New(awsfake.Demo(c.now))
+	// The fake's clock is the test's, so the single-process and the fleet
+	// scans read the same tracking windows and report times.
+	seed := awsfake.Demo(c.now)
+	seed.Now = func() time.Time { return c.now }
+	o.aws = awsfake.New(seed)
 	t.Cleanup(o.aws.Close)
 	o.gh = githubfake.New(githubfake.Demo(c.now))
 	t.Cleanup(o.gh.Close)
