@@ -51,7 +51,13 @@ func observe(n ast.Node, b *strings.Builder, indent string) {
 // a problem into a tree the decoder reads alike.
 func agree(t *testing.T, name string, text []byte) {
 	t.Helper()
-	lim := DefaultLimits
+	agreeWithin(t, name, text, DefaultLimits)
+}
+
+// agreeWithin is agree under limits lim: a document the fast path takes
+// is within every limit goccy's limiter holds it to.
+func agreeWithin(t *testing.T, name string, text []byte, lim Limits) {
+	t.Helper()
 	fast, ok := fastParse(text, lim)
 	if !ok {
 		return
@@ -136,6 +142,7 @@ func FuzzFastPathAgrees(f *testing.F) {
 			return
 		}
 		agree(t, "input", text)
+		agreeWithin(t, "input (small limits)", text, Limits{Depth: 4, Tokens: DefaultLimits.Tokens, Keys: 3, AliasExpansion: 2})
 	})
 }
 
