@@ -55,7 +55,8 @@ func fastParse(text []byte, lim Limits) (ast.Node, bool) {
 type fastBuilder struct {
 	lim     Limits
 	text    []byte
-	lines   []int // where each line starts, once a block scalar needs it
+	lines   []int // where each line starts, once rest needs it
+	cur     cursor
 	refused bool
 	flow    int // open flow collections
 	// Strings, their tokens and positions are allocated in blocks: a
@@ -241,7 +242,9 @@ func (b *fastBuilder) plainHeader(n *yamlv3.Node) bool {
 }
 
 // rest returns the text of n's line from n's column on, without the line
-// break; nil when the position is not in the text.
+// break; nil when the position is not in the text. Nodes come in document
+// order, so it walks on from the previous node of the same line: a long
+// flow list on one line costs no more than its length.
 func (b *fastBuilder) rest(n *yamlv3.Node) []byte {
 	if b.lines == nil {
 		b.lines = []int{0}
@@ -254,21 +257,32 @@ func (b *fastBuilder) rest(n *yamlv3.Node) []byte {
 	if n.Line < 1 || n.Line > len(b.lines) {
 		return nil
 	}
-	line := b.text[b.lines[n.Line-1]:]
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
+	end := len(b.text)
+	if n.Line < len(b.lines) {
+		end = b.lines[n.Line] - 1 // the line's "\n"
 	}
-	line = bytes.TrimSuffix(line, []byte("\r"))
+	if end > 0 && b.text[end-1] == '\r' {
+		end--
+	}
+	off, col := b.lines[n.Line-1], 1
+	if b.cur.line == n.Line && b.cur.col <= n.Column {
+		off, col = b.cur.off, b.cur.col
+	}
 	// The column counts characters.
-	for range n.Column - 1 {
-		if len(line) == 0 {
+	for ; col < n.Column; col++ {
+		if off >= end {
 			return nil
 		}
-		_, size := utf8.DecodeRune(line)
-		line = line[size:]
+		_, size := utf8.DecodeRune(b.text[off:end])
+		off += size
 	}
-	return line
+	b.cur = cursor{n.Line, col, off}
+	return b.text[off:end]
 }
+
+// cursor is where rest last found a column: the byte offset of column col
+// of line.
+type cursor struct{ line, col, off int }
 
 // token is a token of value v at n's position, from the slabs.
 func (b *fastBuilder) token(n *yamlv3.Node, v string) *token.Token {
