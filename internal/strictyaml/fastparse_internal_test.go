@@ -160,3 +160,30 @@ func TestFastPathTakesCatalogs(t *testing.T) {
 		}
 	}
 }
+
+// TestFastPathProblemLeavesTheDocAsGoccyWould: a document whose fast decode
+// finds a problem is decoded again by goccy into the doc as the caller
+// passed it (fields set beforehand stay unless the file sets them).
+func TestFastPathProblemLeavesTheDocAsGoccyWould(t *testing.T) {
+	type item struct {
+		Meta
+		Name Str `yaml:"name"`
+	}
+	type doc struct {
+		Meta
+		Owner Str    `yaml:"owner"`
+		Items []item `yaml:"items"`
+	}
+	src := []byte("items:\n  - name: a\n  - nmae: b\n")
+	if _, ok := fastParse(src, DefaultLimits); !ok {
+		t.Fatal("the fast path refused the document")
+	}
+	d := doc{Owner: Str{V: "preset", Set: true}}
+	errs := Decode("f.yaml", src, &d)
+	if len(errs) != 1 || errs[0].Line != 3 || errs[0].Col != 5 {
+		t.Fatalf("errors = %v, want one at 3:5", errs)
+	}
+	if d.Owner.V != "preset" || len(d.Items) != 2 || d.Items[0].Name.V != "a" {
+		t.Fatalf("doc = %+v", d)
+	}
+}
