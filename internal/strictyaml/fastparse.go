@@ -312,22 +312,36 @@ func (b *fastBuilder) token(n *yamlv3.Node, v string) *token.Token {
 //
 // Such a character inside a scalar only sends the file down the exact path.
 func fastRefusesText(text []byte) bool {
-	if bytes.IndexByte(text, '\t') >= 0 || bytes.IndexByte(text, '\\') >= 0 || bytes.Contains(text, []byte("<<")) || bytes.Contains(text, []byte(" \n")) || bytes.Contains(text, []byte(" \r")) ||
-		bytes.HasSuffix(text, []byte(" ")) || len(text) > 0 && text[0] == '%' || bytes.Contains(text, []byte("\n%")) {
+	for _, sub := range []string{"\t", "\\", "<<", " \n", " \r", "\n%"} {
+		if bytes.Contains(text, []byte(sub)) {
+			return true
+		}
+	}
+	if bytes.HasSuffix(text, []byte(" ")) || bytes.HasPrefix(text, []byte("%")) {
 		return true
 	}
 	for i, c := range text {
-		if (i == 0 || text[i-1] == '\n') && (c == '.' || c == '-') && docMarker(text[i:]) {
+		if refusedAt(text, i, c) {
 			return true
 		}
-		switch {
-		case c == '\r' && (i+1 == len(text) || text[i+1] != '\n'):
-			return true
-		case c == '?' && (i == 0 || i+1 == len(text) || strings.IndexByte(" \n[{,", text[i-1]) >= 0 || strings.IndexByte(" \r\n,]}", text[i+1]) >= 0):
-			return true
-		case c == '!' && (i == 0 || strings.IndexByte(" \n[{,:-", text[i-1]) >= 0):
-			return true
-		}
+	}
+	return false
+}
+
+// refusedAt reports a character of fastRefusesText's list at text[i] (c):
+// a marker at a line's start, a lone CR, a "?" or "!" that may be an
+// indicator.
+func refusedAt(text []byte, i int, c byte) bool {
+	first, last := i == 0, i+1 == len(text)
+	switch {
+	case (first || text[i-1] == '\n') && (c == '.' || c == '-'):
+		return docMarker(text[i:])
+	case c == '\r':
+		return last || text[i+1] != '\n'
+	case c == '?':
+		return first || last || strings.IndexByte(" \n[{,", text[i-1]) >= 0 || strings.IndexByte(" \r\n,]}", text[i+1]) >= 0
+	case c == '!':
+		return first || strings.IndexByte(" \n[{,:-", text[i-1]) >= 0
 	}
 	return false
 }
