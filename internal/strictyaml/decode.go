@@ -135,12 +135,17 @@ func parseYAML(o Decoder, file string, data []byte, doc any, errs *List) {
 		return
 	}
 	if body, ok := fastParse(text, lim); ok {
+		// The decode sets fields, never changes what they pointed to: a
+		// shallow copy restores doc as the caller passed it.
+		v := reflect.ValueOf(doc).Elem()
+		before := reflect.New(v.Type()).Elem()
+		before.Set(v)
 		var fast List
 		decodeBody(o, file, body, doc, &fast)
 		if len(fast.Errs) == 0 {
 			return
 		}
-		reflect.ValueOf(doc).Elem().SetZero()
+		v.Set(before)
 	}
 	body := exactParse(file, text, lim, errs)
 	if body != nil {

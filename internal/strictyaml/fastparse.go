@@ -55,8 +55,10 @@ func fastParse(text []byte, lim Limits) (ast.Node, bool) {
 type fastBuilder struct {
 	lim     Limits
 	text    []byte
-	lines   []int // where each line starts, once a block scalar needs it
+	lines   []int // where each line starts, once rest needs it
+	cur     cursor
 	refused bool
+	flow    int // open flow collections
 	// Strings, their tokens and positions are allocated in blocks: a
 	// large catalog has millions of them.
 	positions slab[token.Position]
@@ -105,6 +107,10 @@ func (b *fastBuilder) node(n *yamlv3.Node, depth int) ast.Node {
 	case yamlv3.MappingNode:
 		return b.mapping(n, depth)
 	case yamlv3.SequenceNode:
+		if n.Style&yamlv3.FlowStyle != 0 {
+			b.flow++
+			defer func() { b.flow-- }()
+		}
 		seq := ast.Sequence(b.token(n, "-"), n.Style&yamlv3.FlowStyle != 0)
 		seq.Values = make([]ast.Node, 0, len(n.Content))
 		for _, c := range n.Content {
@@ -134,6 +140,10 @@ func (b *fastBuilder) mapping(n *yamlv3.Node, depth int) ast.Node {
 	if len(n.Content)/2 > b.lim.Keys {
 		b.refused = true
 		return nil
+	}
+	if n.Style&yamlv3.FlowStyle != 0 {
+		b.flow++
+		defer func() { b.flow-- }()
 	}
 	m := ast.Mapping(b.token(n, "{"), n.Style&yamlv3.FlowStyle != 0)
 	m.Values = make([]*ast.MappingValueNode, 0, len(n.Content)/2)
@@ -165,7 +175,9 @@ func (b *fastBuilder) scalar(n *yamlv3.Node) ast.Node {
 	*pos = token.Position{Line: n.Line, Column: n.Column}
 	switch {
 	case n.Style&(yamlv3.LiteralStyle|yamlv3.FoldedStyle) != 0:
-		if !b.plainHeader(n) {
+		if !b.plainHeader(n) || strings.Trim(n.Value, "\n") == "" || !bytes.HasSuffix(b.text, []byte("\n")) {
+			// goccy refuses a block scalar without content, and folds
+			// one that ends the file without a line break otherwise.
 			b.refused = true
 			return nil
 		}
@@ -174,7 +186,21 @@ func (b *fastBuilder) scalar(n *yamlv3.Node) ast.Node {
 		lit.Value.Value = n.Value
 		return lit
 	case n.Style&(yamlv3.DoubleQuotedStyle|yamlv3.SingleQuotedStyle) != 0:
+		if !closesOnItsLine(b.rest(n)) {
+			// A quoted scalar over several lines: goccy folds it otherwise.
+			b.refused = true
+			return nil
+		}
 		return ast.String(token.DoubleQuote(n.Value, n.Value, pos))
+	case b.flow > 0 && strings.IndexByte(n.Value, ':') >= 0:
+		// A plain scalar with a ":" in a flow collection ("{a:b}"): goccy
+		// splits it into a key and a value.
+		b.refused = true
+		return nil
+	case n.Value != "" && !bytes.HasPrefix(b.rest(n), []byte(n.Value)):
+		// A plain scalar over several lines: goccy places it otherwise.
+		b.refused = true
+		return nil
 	case n.Value == "":
 		return ast.Null(&token.Token{Type: token.ImplicitNullType, Position: pos})
 	}
@@ -216,7 +242,9 @@ func (b *fastBuilder) plainHeader(n *yamlv3.Node) bool {
 }
 
 // rest returns the text of n's line from n's column on, without the line
-// break; nil when the position is not in the text.
+// break; nil when the position is not in the text. Nodes come in document
+// order, so it walks on from the previous node of the same line: a long
+// flow list on one line costs no more than its length.
 func (b *fastBuilder) rest(n *yamlv3.Node) []byte {
 	if b.lines == nil {
 		b.lines = []int{0}
@@ -229,21 +257,32 @@ func (b *fastBuilder) rest(n *yamlv3.Node) []byte {
 	if n.Line < 1 || n.Line > len(b.lines) {
 		return nil
 	}
-	line := b.text[b.lines[n.Line-1]:]
-	if i := bytes.IndexByte(line, '\n'); i >= 0 {
-		line = line[:i]
+	end := len(b.text)
+	if n.Line < len(b.lines) {
+		end = b.lines[n.Line] - 1 // the line's "\n"
 	}
-	line = bytes.TrimSuffix(line, []byte("\r"))
+	if end > 0 && b.text[end-1] == '\r' {
+		end--
+	}
+	off, col := b.lines[n.Line-1], 1
+	if b.cur.line == n.Line && b.cur.col <= n.Column {
+		off, col = b.cur.off, b.cur.col
+	}
 	// The column counts characters.
-	for range n.Column - 1 {
-		if len(line) == 0 {
+	for ; col < n.Column; col++ {
+		if off >= end {
 			return nil
 		}
-		_, size := utf8.DecodeRune(line)
-		line = line[size:]
+		_, size := utf8.DecodeRune(b.text[off:end])
+		off += size
 	}
-	return line
+	b.cur = cursor{n.Line, col, off}
+	return b.text[off:end]
 }
+
+// cursor is where rest last found a column: the byte offset of column col
+// of line.
+type cursor struct{ line, col, off int }
 
 // token is a token of value v at n's position, from the slabs.
 func (b *fastBuilder) token(n *yamlv3.Node, v string) *token.Token {
@@ -259,25 +298,83 @@ func (b *fastBuilder) token(n *yamlv3.Node, v string) *token.Token {
 //   - a tab, or a space at the end of a line (goccy counts the columns of a
 //     scalar with trailing spaces, or after a tab, otherwise);
 //   - a "?" that may be an explicit key indicator (one before a space or a
-//     line's end): yaml.Node does not say how a key was written, and goccy
+//     line's end, or in a flow collection before ",", "]" or "}"; or one
+//     that starts a word): yaml.Node does not say how a key was written, and goccy
 //     reads such a key as a key node, not a scalar;
 //   - a "!" that may start a tag (one at the start of a word): yaml.Node
 //     drops the non-specific tag "!";
-//   - a "%" that may start a directive.
+//   - a "%" that may start a directive;
+//   - a backslash: goccy knows fewer escapes in double quotes;
+//   - a carriage return that is not part of a CRLF line break;
+//   - "<<" anywhere (goccy reads a merge key even inside a plain scalar);
+//   - a document end marker "...", or "---" with text right after it, at
+//     the start of a line (goccy reads "...0" as a marker and a scalar).
 //
 // Such a character inside a scalar only sends the file down the exact path.
 func fastRefusesText(text []byte) bool {
-	if bytes.IndexByte(text, '\t') >= 0 || bytes.Contains(text, []byte(" \n")) || bytes.Contains(text, []byte(" \r")) ||
-		bytes.HasSuffix(text, []byte(" ")) || len(text) > 0 && text[0] == '%' || bytes.Contains(text, []byte("\n%")) {
+	for _, sub := range []string{"\t", "\\", "<<", " \n", " \r", "\n%"} {
+		if bytes.Contains(text, []byte(sub)) {
+			return true
+		}
+	}
+	if bytes.HasSuffix(text, []byte(" ")) || bytes.HasPrefix(text, []byte("%")) {
 		return true
 	}
 	for i, c := range text {
-		switch {
-		case c == '?' && (i+1 == len(text) || strings.IndexByte(" \r\n", text[i+1]) >= 0):
-			return true
-		case c == '!' && (i == 0 || strings.IndexByte(" \n[{,:-", text[i-1]) >= 0):
+		if refusedAt(text, i, c) {
 			return true
 		}
+	}
+	return false
+}
+
+// refusedAt reports a character of fastRefusesText's list at text[i] (c):
+// a marker at a line's start, a lone CR, a "?" or "!" that may be an
+// indicator.
+func refusedAt(text []byte, i int, c byte) bool {
+	first, last := i == 0, i+1 == len(text)
+	switch {
+	case (first || text[i-1] == '\n') && (c == '.' || c == '-'):
+		return docMarker(text[i:])
+	case c == '\r':
+		return last || text[i+1] != '\n'
+	case c == '?':
+		return first || last || strings.IndexByte(" \n[{,", text[i-1]) >= 0 || strings.IndexByte(" \r\n,]}", text[i+1]) >= 0
+	case c == '!':
+		return first || strings.IndexByte(" \n[{,:-", text[i-1]) >= 0
+	}
+	return false
+}
+
+// docMarker reports whether line starts with "..." or with "---" and text
+// right after it.
+func docMarker(line []byte) bool {
+	switch {
+	case bytes.HasPrefix(line, []byte("...")):
+		return true
+	case bytes.HasPrefix(line, []byte("---")):
+		return len(line) > 3 && strings.IndexByte(" \r\n", line[3]) < 0
+	}
+	return false
+}
+
+// closesOnItsLine reports whether the quoted scalar at the start of rest
+// (the rest of its line) closes on that line. There is no backslash
+// escape on the fast path; a single-quoted scalar escapes a quote as "”".
+func closesOnItsLine(rest []byte) bool {
+	if len(rest) == 0 {
+		return false
+	}
+	q := rest[0]
+	for i := 1; i < len(rest); i++ {
+		if rest[i] != q {
+			continue
+		}
+		if q == '\'' && i+1 < len(rest) && rest[i+1] == '\'' {
+			i++
+			continue
+		}
+		return true
 	}
 	return false
 }

@@ -51,7 +51,13 @@ func observe(n ast.Node, b *strings.Builder, indent string) {
 // a problem into a tree the decoder reads alike.
 func agree(t *testing.T, name string, text []byte) {
 	t.Helper()
-	lim := DefaultLimits
+	agreeWithin(t, name, text, DefaultLimits)
+}
+
+// agreeWithin is agree under limits lim: a document the fast path takes
+// is within every limit goccy's limiter holds it to.
+func agreeWithin(t *testing.T, name string, text []byte, lim Limits) {
+	t.Helper()
 	fast, ok := fastParse(text, lim)
 	if !ok {
 		return
@@ -136,6 +142,7 @@ func FuzzFastPathAgrees(f *testing.F) {
 			return
 		}
 		agree(t, "input", text)
+		agreeWithin(t, "input (small limits)", text, Limits{Depth: 4, Tokens: DefaultLimits.Tokens, Keys: 3, AliasExpansion: 2})
 	})
 }
 
@@ -151,5 +158,32 @@ func TestFastPathTakesCatalogs(t *testing.T) {
 		if _, ok := fastParse([]byte(s), DefaultLimits); !ok {
 			t.Errorf("the fast path refused %q", s)
 		}
+	}
+}
+
+// TestFastPathProblemLeavesTheDocAsGoccyWould: a document whose fast decode
+// finds a problem is decoded again by goccy into the doc as the caller
+// passed it (fields set beforehand stay unless the file sets them).
+func TestFastPathProblemLeavesTheDocAsGoccyWould(t *testing.T) {
+	type item struct {
+		Meta
+		Name Str `yaml:"name"`
+	}
+	type doc struct {
+		Meta
+		Owner Str    `yaml:"owner"`
+		Items []item `yaml:"items"`
+	}
+	src := []byte("items:\n  - name: a\n  - nmae: b\n")
+	if _, ok := fastParse(src, DefaultLimits); !ok {
+		t.Fatal("the fast path refused the document")
+	}
+	d := doc{Owner: Str{V: "preset", Set: true}}
+	errs := Decode("f.yaml", src, &d)
+	if len(errs) != 1 || errs[0].Line != 3 || errs[0].Col != 5 {
+		t.Fatalf("errors = %v, want one at 3:5", errs)
+	}
+	if d.Owner.V != "preset" || len(d.Items) != 2 || d.Items[0].Name.V != "a" {
+		t.Fatalf("doc = %+v", d)
 	}
 }
