@@ -42,7 +42,11 @@ func TestWorkerManifests(t *testing.T) {
 			Template struct {
 				Spec struct {
 					Containers []struct {
-						Args         []string `yaml:"args"`
+						Args []string `yaml:"args"`
+						Env  []struct {
+							Name  string `yaml:"name"`
+							Value string `yaml:"value"`
+						} `yaml:"env"`
 						VolumeMounts []struct {
 							Name      string `yaml:"name"`
 							MountPath string `yaml:"mountPath"`
@@ -65,6 +69,20 @@ func TestWorkerManifests(t *testing.T) {
 	}
 	if !mounted {
 		t.Errorf("fleet.database_file %s is not in the mounted postgres Secret", cfg.Fleet.DatabaseFile)
+	}
+	// The history is on the same PostgreSQL: NHISCAN_DATABASE_FILE names
+	// the Secret's file, so no replica needs a shared volume.
+	var dbFile string
+	for _, e := range cs[0].Env {
+		if e.Name == "NHISCAN_DATABASE_FILE" {
+			dbFile = e.Value
+		}
+	}
+	if dbFile != cfg.Fleet.DatabaseFile {
+		t.Errorf("NHISCAN_DATABASE_FILE = %q, want the fleet's PostgreSQL file %s", dbFile, cfg.Fleet.DatabaseFile)
+	}
+	if _, err := os.Stat(dir + "persistentvolumeclaim.yaml"); err == nil {
+		t.Error("the workers still claim a shared volume: the history is on PostgreSQL")
 	}
 	pdb, err := os.ReadFile(dir + "poddisruptionbudget.yaml")
 	if err != nil || !strings.Contains(string(pdb), "kind: PodDisruptionBudget") {
