@@ -59,7 +59,8 @@ var only = []struct {
 	{"internal/boundedio", []string{mod + "internal/boundedio"}, "the bounded reader is standard library only, so every loader can share it"},
 	{"internal/textsafe", []string{mod + "internal/textsafe"}, "how a collected string is shown is standard library only, so every output can share it"},
 	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
-	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml"}, "the configuration is durations, strict YAML and the bounded reader"},
+	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "github.com/robfig/cron/v3"}, "the configuration is durations, strict YAML, the bounded reader and the cron syntax the scheduler reads"},
+	{"internal/schedule", []string{mod + "internal/schedule", "github.com/robfig/cron/v3"}, "the scheduler is the standard library and robfig/cron: it knows no job, store or metric"},
 	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
 }
 

@@ -31,6 +31,11 @@ type Config struct {
 	Files []FileSetting
 	// Serve configures `nhiscan serve` (serve.go).
 	Serve Serve
+	// Schedules, Webhook and Metrics configure serve's service mode
+	// (schedules.go); Webhook.URLFile is empty when no webhook is set.
+	Schedules Schedules
+	Webhook   Webhook
+	Metrics   Metrics
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

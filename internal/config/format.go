@@ -22,6 +22,9 @@ type fileConfig struct {
 	SMTP       *fileSMTP       `yaml:"smtp" what:"smtp"`
 	Revoke     *fileRevoke     `yaml:"revoke" what:"revoke"`
 	Serve      *fileServe      `yaml:"serve" what:"serve"`
+	Schedules  *fileSchedules  `yaml:"schedules" what:"schedules"`
+	Webhook    *fileWebhook    `yaml:"webhook" what:"webhook"`
+	Metrics    *fileMetrics    `yaml:"metrics" what:"metrics"`
 }
 
 type fileThresholds struct {
