@@ -167,7 +167,7 @@ func (m *Metrics) SetLatestScan(gaps []nhi.Gap, findings []nhi.Finding) {
 
 // Campaign is one open campaign's progress.
 type Campaign struct {
-	ID                        string
+	ID                         string
 	Items, Unanswered, Overdue int
 }
 
