@@ -97,3 +97,32 @@ func (s *Store) EndScheduleRun(ctx context.Context, job string, ended time.Time,
 	}
 	return nil
 }
+
+// DeliveryStatus is the journaled status of the webhook notice key; ""
+// when it was never journaled.
+func (s *Store) DeliveryStatus(ctx context.Context, key string) (string, error) {
+	var st string
+	err := s.db.QueryRowContext(ctx, "SELECT status FROM webhook_deliveries WHERE key = ?", key).Scan(&st)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("webhook delivery %q: %w", key, err)
+	}
+	return st, nil
+}
+
+// RecordDelivery journals the webhook notice key's status.
+func (s *Store) RecordDelivery(ctx context.Context, key, event, status string, attempts int, detail string, at time.Time) error {
+	if err := s.writable("record webhook delivery"); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO webhook_deliveries (key, event, status, attempts, detail, at) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO UPDATE SET status = excluded.status, attempts = webhook_deliveries.attempts + excluded.attempts,
+			detail = excluded.detail, at = excluded.at`,
+		key, event, status, attempts, detail, formatTime(at))
+	if err != nil {
+		return fmt.Errorf("record webhook delivery %q: %w", key, err)
+	}
+	return nil
+}

@@ -13,3 +13,16 @@ CREATE TABLE schedule_runs (
     last_detail  TEXT NOT NULL DEFAULT '',
     ok_slot      TEXT NOT NULL DEFAULT ''
 );
+
+-- The webhook's delivery journal (internal/webhook): one row per notice,
+-- by its idempotency key. A notice is recorded pending before the first
+-- attempt and sent, failed or dry-run after; a sent or dry-run notice is
+-- never posted again. Metadata only: the payload and the URL are not kept.
+CREATE TABLE webhook_deliveries (
+    key      TEXT    NOT NULL PRIMARY KEY,
+    event    TEXT    NOT NULL,
+    status   TEXT    NOT NULL CHECK (status IN ('pending', 'sent', 'failed', 'dry-run')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    detail   TEXT    NOT NULL DEFAULT '',
+    at       TEXT    NOT NULL
+);
