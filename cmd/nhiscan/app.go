@@ -68,6 +68,11 @@ type app struct {
 	configFlags []config.Flag
 	// served, when set, is told the address serve listens on (tests).
 	served func(addr string)
+	// hangups, when set, replaces SIGHUP for serve's reload (tests).
+	hangups <-chan os.Signal
+	// scanBegun, when set, is told the id of the scan scanOnce began (the
+	// scan_id of the log lines).
+	scanBegun func(int64)
 }
 
 // run executes the command line and returns the exit code.
