@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/metrics"
 	"github.com/nhiscan/nhiscan/internal/schedule"
@@ -32,6 +33,8 @@ type service struct {
 	st      *store.Store
 	metrics *metrics.Metrics
 	sched   *schedule.Scheduler
+	// collectors builds a scan's collectors (tests replace it).
+	collectors func(*app, config.Config, *catalog.Catalog) ([]collectors.Collector, error)
 
 	mu   sync.RWMutex
 	cfg  config.Config
@@ -47,7 +50,10 @@ type service struct {
 // newService builds the service from a loaded configuration and catalog
 // (the catalog may be nil: then only scan jobs are refused).
 func (a *app) newService(ctx context.Context, st *store.Store, cfg config.Config, cat *catalog.Catalog) (*service, error) {
-	s := &service{a: a, st: st, metrics: metrics.New(true)}
+	s := &service{a: a, st: st, metrics: metrics.New(true),
+		collectors: func(a *app, cfg config.Config, cat *catalog.Catalog) ([]collectors.Collector, error) {
+			return a.buildCollectors(cfg, cat.Defaults.OwnerTagKeys)
+		}}
 	s.lastReload.Store("")
 	if err := s.apply(cfg, cat); err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func (s *service) jobApp(name string) *app {
 func (s *service) scanJob(ctx context.Context) error {
 	cfg, cat, _ := s.current()
 	a := s.jobApp("scan").withScanLog()
-	cs, err := a.buildCollectors(cfg, cat.Defaults.OwnerTagKeys)
+	cs, err := s.collectors(a, cfg, cat)
 	if err != nil {
 		return err
 	}
