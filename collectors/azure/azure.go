@@ -96,6 +96,9 @@ type Config struct {
 	// Progress is told as the Entra directory and each subscription finish
 	// (optional).
 	Progress collectors.Progress
+	// Calls hears every HTTP attempt with its operation and outcome
+	// (metrics); nil: nobody listens.
+	Calls collectors.CallObserver
 }
 
 // Auth methods.

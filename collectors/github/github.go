@@ -116,6 +116,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Progress is told as each organisation finishes (optional).
 	Progress collectors.Progress
+	// Calls hears every HTTP attempt with its operation and outcome
+	// (metrics); nil: nobody listens.
+	Calls collectors.CallObserver
 }
 
 // DefaultCallTimeout is the default CallTimeout.
