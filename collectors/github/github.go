@@ -324,6 +324,7 @@ func (a *api) newOrgClients(org string) (*orgClients, error) {
 	if baseRT == nil {
 		baseRT = http.DefaultTransport
 	}
+	baseRT = a.observe(baseRT)
 	mk := func(rt http.RoundTripper) (*gh.Client, error) {
 		hc := *a.cfg.HTTPClient
 		hc.Transport = rt
