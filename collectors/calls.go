@@ -110,6 +110,13 @@ func PathOperation(req *http.Request, idAfter map[string]int) string {
 	return req.Method + " /" + strings.Join(segs, "/")
 }
 
+// hasDigitOrAt: an email, a number, or a long token with a digit (a GUID,
+// a key id); short words with a digit (oauth2, v2.0) are vocabulary.
 func hasDigitOrAt(s string) bool {
-	return strings.IndexFunc(s, func(r rune) bool { return unicode.IsDigit(r) || r == '@' }) >= 0
+	if strings.Contains(s, "@") {
+		return true
+	}
+	digits := strings.IndexFunc(s, unicode.IsDigit) >= 0
+	allDigits := s != "" && strings.IndexFunc(s, func(r rune) bool { return !unicode.IsDigit(r) }) < 0
+	return allDigits || (digits && len(s) >= 8)
 }

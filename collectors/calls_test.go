@@ -13,12 +13,14 @@ import (
 func TestPathOperation(t *testing.T) {
 	idAfter := map[string]int{"orgs": 1, "repos": 2, "environments": 1, "projects": 1, "serviceAccounts": 1}
 	for path, want := range map[string]string{
-		"/orgs/acme/installations":                          "GET /orgs/{}/installations",
-		"/repos/acme/web/environments/prod/secrets":         "GET /repos/{}/{}/environments/{}/secrets",
-		"/repos/acme/web/keys/42":                           "GET /repos/{}/{}/keys/{}",
-		"/v1/projects/p-1/serviceAccounts/sa@p.iam/keys":    "GET /v1/projects/{}/serviceAccounts/{}/keys",
-		"/v1/projects/prod:getIamPolicy":                    "GET /v1/projects/{}:getIamPolicy",
-		"/v1.0/servicePrincipals/0b1c-22/appRoleAssignedTo": "GET /v1.0/servicePrincipals/{}/appRoleAssignedTo",
+		"/orgs/acme/installations":                       "GET /orgs/{}/installations",
+		"/repos/acme/web/environments/prod/secrets":      "GET /repos/{}/{}/environments/{}/secrets",
+		"/repos/acme/web/keys/42":                        "GET /repos/{}/{}/keys/{}",
+		"/v1/projects/p-1/serviceAccounts/sa@p.iam/keys": "GET /v1/projects/{}/serviceAccounts/{}/keys",
+		"/72f9-4a/oauth2/v2.0/token":                     "GET /72f9-4a/oauth2/v2.0/token",
+		"/tenant/0b1c2d3e-1111/x":                        "GET /tenant/{}/x",
+		"/v1/projects/prod:getIamPolicy":                 "GET /v1/projects/{}:getIamPolicy",
+		"/v1.0/servicePrincipals/0b1c2d3e-0000-4000-8000-000000000001/appRoleAssignedTo": "GET /v1.0/servicePrincipals/{}/appRoleAssignedTo",
 	} {
 		req := httptest.NewRequest(http.MethodGet, path, nil)
 		if got := collectors.PathOperation(req, idAfter); got != want {

@@ -199,6 +199,9 @@ func newClients(cfg Config) (*clients, error) {
 	if cfg.HTTPClient != nil {
 		co.Transport = cfg.HTTPClient
 	}
+	if cfg.Calls != nil {
+		co.PerRetryPolicies = append(co.PerRetryPolicies, observePolicy{cfg.Calls})
+	}
 	cred := cfg.Credential
 	if cred == nil {
 		if cred, err = credential(cfg, co); err != nil {
