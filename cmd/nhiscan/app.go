@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
@@ -73,6 +74,8 @@ type app struct {
 	// scanBegun, when set, is told the id of the scan scanOnce began (the
 	// scan_id of the log lines).
 	scanBegun func(int64)
+	// calls, when set, hears every provider API call (serve's metrics).
+	calls collectors.CallObserver
 }
 
 // run executes the command line and returns the exit code.

@@ -68,7 +68,7 @@ func (a *app) awsConfig(c *config.AWS, files []config.FileSetting, ownerTagKeys 
 		Profile: c.Profile, SharedCredentialsFile: c.SharedCredentialsFile, Region: c.Region, Partition: c.Partition,
 		EndpointURL: c.Endpoint, TrustedAccounts: c.TrustedAccounts,
 		Concurrency: c.Concurrency, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log, Progress: a.prog.scope,
-		CallTimeout: c.CallTimeout,
+		CallTimeout: c.CallTimeout, Calls: a.calls,
 	}
 	for _, f := range files {
 		if f.Key == "providers.aws.external_id_file" {
@@ -92,7 +92,7 @@ func (a *app) azureConfig(c *config.Azure, ownerTagKeys []string) azure.Config {
 		TenantID: c.TenantID, Subscriptions: c.Subscriptions, Cloud: c.Cloud,
 		GraphURL: c.GraphEndpoint, ResourceManagerURL: c.ARMEndpoint, AuthorityHost: c.AuthorityHost,
 		Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, SignInReports: c.SignInReports, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log,
-		Progress: a.prog.scope,
+		Progress: a.prog.scope, Calls: a.calls,
 	}
 	switch {
 	case c.ClientSecretFile != "":
@@ -114,7 +114,7 @@ func (a *app) gcpConfig(c *config.GCP, ownerTagKeys []string) gcp.Config {
 		Organization: c.Organization, Folders: c.Folders, Projects: c.Projects,
 		CredentialsFile: c.CredentialsFile, QuotaProject: c.QuotaProject, Endpoint: c.Endpoint, Concurrency: c.Concurrency,
 		OwnerTagKeys: ownerTagKeys, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
-		CallTimeout: c.CallTimeout, Now: a.now, Logger: a.log, Progress: a.prog.scope,
+		CallTimeout: c.CallTimeout, Now: a.now, Logger: a.log, Progress: a.prog.scope, Calls: a.calls,
 	}
 }
 
@@ -140,7 +140,7 @@ func (a *app) githubConfig(c *config.GitHub, ownerTagKeys []string) github.Confi
 	cfg := github.Config{
 		Orgs: c.Organizations, BaseURL: c.BaseURL, GraphQLURL: c.GraphQLURL, SkipSAMLAuthorizations: c.SkipSAMLAuthorizations, AppID: c.AppID, AppPrivateKeyFile: c.PrivateKeyFile,
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, CloudSecretPatterns: c.CloudSecretPatterns,
-		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope,
+		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope, Calls: a.calls,
 	}
 	if c.InstallationID != 0 {
 		cfg.AppInstallationIDs = map[string]int64{}

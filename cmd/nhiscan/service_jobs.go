@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/campaign"
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/revoke"
@@ -67,6 +68,7 @@ func (s *service) jobApp(name string) *app {
 	c.log = s.a.log.With("job", name)
 	c.prog = c.newProgress()
 	c.etags = etagCache{st: s.st}
+	c.calls = func(call collectors.Call) { s.metrics.APICall(string(call.Provider), call.Operation, call.Status) }
 	return &c
 }
 
