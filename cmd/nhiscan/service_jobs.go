@@ -46,7 +46,7 @@ func (s *service) runner(j config.ScheduledJob) func(context.Context) error {
 		defer s.refreshMetrics(context.WithoutCancel(ctx))
 		switch j.Job {
 		case config.JobScan:
-			return s.scanJob(ctx)
+			return s.scanJob(ctx, j.Name)
 		case config.JobCampaignCreate:
 			return s.campaignCreateJob(ctx, j)
 		case config.JobCampaignSend:
@@ -74,9 +74,9 @@ func (s *service) jobApp(name string) *app {
 
 // scanJob collects, analyses and stores one scan, like nhiscan scan. An
 // interrupted scan (SIGTERM after the grace) is marked failed by scanOnce.
-func (s *service) scanJob(ctx context.Context) error {
+func (s *service) scanJob(ctx context.Context, name string) error {
 	cfg, cat, _ := s.current()
-	a := s.jobApp("scan").withScanLog()
+	a := s.jobApp(name).withScanLog()
 	cs, err := s.collectors(a, cfg, cat)
 	if err != nil {
 		return err
