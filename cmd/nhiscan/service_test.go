@@ -237,3 +237,34 @@ func get(t *testing.T, u string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestServeSchedulesOnly: serve with schedules and no review page serves
+// /healthz, /readyz and /metrics, and stops cleanly on interrupt.
+func TestServeSchedulesOnly(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	if code, out, errs := c.run("scan", db, "--catalog="+testdata("catalog.yaml"), "--inventory", testdata("scan1.json")); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	conf := filepath.Join(c.dir, "nhiscan.yaml")
+	mustWrite(t, conf, "catalog: ["+testdata("catalog.yaml")+"]\nschedules:\n  jobs:\n    - {name: weekly-remind, cron: \"0 8 * * 1\", job: campaign-remind}\n")
+	r := c.start("serve", db, "--config", conf, "--listen", "127.0.0.1:0")
+	if got := get(t, r.addr+"/healthz"); got != "ok\n" {
+		t.Errorf("/healthz = %q", got)
+	}
+	if got := get(t, r.addr+"/readyz"); got != "ready\n" {
+		t.Errorf("/readyz = %q", got)
+	}
+	body := get(t, r.addr+"/metrics")
+	for _, want := range []string{"nhiscan_last_complete_scan_timestamp_seconds ", `nhiscan_open_findings{family="orphaned"`, "go_goroutines"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+	if code := r.wait(t); code != exitOK {
+		t.Errorf("serve exit %d\n%s%s", code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout.String(), "1 scheduled job(s)") {
+		t.Errorf("stdout: %s", r.stdout)
+	}
+}
