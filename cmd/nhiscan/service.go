@@ -138,9 +138,10 @@ func (s *service) observe(e schedule.Event) {
 	}
 }
 
-// reload re-reads the configuration and catalog (SIGHUP). Any error keeps
-// the old ones, is logged and shown by /readyz's body; the listeners,
-// TLS and OIDC settings of the review page need a restart.
+// reload re-reads the configuration and catalog (SIGHUP): the jobs, their
+// jitter and grace, the webhook and what jobs read. Any error keeps the
+// old ones, is logged and shown by /readyz's body; the listeners, TLS and
+// OIDC settings of the review page need a restart.
 func (s *service) reload(ctx context.Context, catalogs []string) error {
 	err := s.tryReload(catalogs)
 	if err != nil {
@@ -178,6 +179,7 @@ func (s *service) tryReload(catalogs []string) error {
 		_ = s.apply(prev, prevCat)
 		return err
 	}
+	s.sched.SetTiming(cfg.Schedules.Jitter, cfg.Schedules.Grace)
 	return nil
 }
 

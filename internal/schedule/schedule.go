@@ -177,6 +177,20 @@ func (s *Scheduler) Update(jobs []Job) error {
 	return nil
 }
 
+// SetTiming replaces Jitter and Grace (a reload); runs already waiting
+// keep theirs.
+func (s *Scheduler) SetTiming(jitter, grace time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.opt.Jitter, s.opt.Grace = jitter, grace
+}
+
+func (s *Scheduler) timing() (jitter, grace time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opt.Jitter, s.opt.Grace
+}
+
 // Jobs returns the current job set.
 func (s *Scheduler) Jobs() []Job {
 	s.mu.Lock()
@@ -289,8 +303,8 @@ func (s *Scheduler) launch(stop, ctx context.Context, wg *sync.WaitGroup, j Job,
 // runOnce waits out the jitter and the other jobs, then runs j and
 // records the run.
 func (s *Scheduler) runOnce(stop, ctx context.Context, j Job, slot time.Time) {
-	if s.opt.Jitter > 0 {
-		t := time.NewTimer(s.opt.Rand(s.opt.Jitter))
+	if jitter, _ := s.timing(); jitter > 0 {
+		t := time.NewTimer(s.opt.Rand(jitter))
 		select {
 		case <-stop.Done():
 			t.Stop()
@@ -345,13 +359,14 @@ func (s *Scheduler) runOnce(stop, ctx context.Context, j Job, slot time.Time) {
 func (s *Scheduler) shutdown(wg *sync.WaitGroup, cancel context.CancelFunc) {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
-	t := time.NewTimer(s.opt.Grace)
+	_, grace := s.timing()
+	t := time.NewTimer(grace)
 	defer t.Stop()
 	select {
 	case <-done:
 		return
 	case <-t.C:
-		s.opt.Log.Warn("shutdown: cancelling the running job", "grace", s.opt.Grace)
+		s.opt.Log.Warn("shutdown: cancelling the running job", "grace", grace)
 		cancel()
 	}
 	<-done
