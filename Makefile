@@ -9,8 +9,10 @@ LDFLAGS := -s -w -X main.Version=$(VERSION)
 
 all: lint test build
 
+# A static binary (modernc.org/sqlite needs no cgo). The Dockerfile builds
+# with the same flags (deploy/deploy_test.go compares them).
 build:
-	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/nhiscan
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/nhiscan
 
 # The full pipeline on the built-in demo organisation: fake AWS, Azure, GCP
 # and GitHub APIs in-process, real collectors, SQLite, HTML and evidence.

@@ -224,6 +224,12 @@ func WriteEvidenceSigned(dir string, in Input, generatedAt time.Time, sign Manif
 	}
 	builders = append(builders, ev.campaignBuilders()...)
 	builders = append(builders, ev.remediationBuilders()...)
+	if p := in.OCSF; p != nil {
+		builders = append(builders, struct {
+			name  string
+			build func(io.Writer) (int, error)
+		}{FileOCSF, func(w io.Writer) (int, error) { return WriteFindingsOCSF(w, in.Findings, *p, in.Scan.EvaluatedAt) }})
+	}
 	files := map[string][]byte{FileSnapshot: ev.snapshot}
 	m.Files = append(m.Files, manifestFile(FileSnapshot, len(ev.inv.Identities), ev.snapshot))
 	for _, b := range builders {
@@ -761,6 +767,18 @@ func countRows(name string, b []byte) (int, error) {
 			return 0, err
 		}
 		return len(snap.Identities), nil
+	case strings.HasSuffix(name, ".jsonl"):
+		n := 0
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) == 0 {
+				continue
+			}
+			if !json.Valid(l) {
+				return 0, fmt.Errorf("line %d is not JSON", n+1)
+			}
+			n++
+		}
+		return n, nil
 	case strings.HasSuffix(name, ".csv"):
 		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
 		if err != nil {

@@ -75,6 +75,10 @@ type Input struct {
 	// Governance is catalog coverage (reports/governance.go); nil when the
 	// report has no catalog.
 	Governance *GovernanceReport
+	// OCSF, when set, adds findings.ocsf.jsonl (every finding of the scan,
+	// drift included, as OCSF Detection Finding events) to the evidence
+	// pack (reports/ocsf.go).
+	OCSF *OCSFProduct
 }
 
 // rfc3339 formats t as RFC 3339 in UTC, or "" for the zero time.

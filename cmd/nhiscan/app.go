@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nhiscan/nhiscan/collectors"
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
@@ -72,6 +73,13 @@ type app struct {
 	// catalog role's baseline: the AWS collector's default budget for
 	// service last accessed data (set by scan from the catalog).
 	outsideBaseline func(*nhi.Identity) bool
+	// hangups, when set, replaces SIGHUP for serve's reload (tests).
+	hangups <-chan os.Signal
+	// scanBegun, when set, is told the id of the scan scanOnce began (the
+	// scan_id of the log lines).
+	scanBegun func(int64)
+	// calls, when set, hears every provider API call (serve's metrics).
+	calls collectors.CallObserver
 }
 
 // run executes the command line and returns the exit code.

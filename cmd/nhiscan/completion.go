@@ -14,7 +14,7 @@ func completeValues(cmd *cobra.Command, flag string, values func() []string) {
 	})
 }
 
-func formatValues() []string { return []string{"table", "json", "csv"} }
+func formatValues() []string { return []string{"table", "json", "csv", "ocsf"} }
 
 func severityValues() []string {
 	out := make([]string, len(nhi.Severities))

@@ -324,7 +324,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 		return err
 	}
 	campaignEv := filepath.Join(out, "evidence-campaign")
-	if err := a.exportEvidence(ctx, st, second.scan.ID, cat, campaignEv, nil); err != nil {
+	if err := a.exportEvidence(ctx, st, evidenceArgs{id: second.scan.ID, out: campaignEv}, cat, nil); err != nil {
 		return err
 	}
 	last, err := a.demoRevoke(ctx, st, cat, org, out)
@@ -344,7 +344,7 @@ func (a *app) demoOutputs(ctx context.Context, st *store.Store, cat *catalog.Cat
 		return err
 	}
 	evDir := filepath.Join(out, "evidence")
-	if err := a.exportEvidence(ctx, st, last, cat, evDir, nil); err != nil {
+	if err := a.exportEvidence(ctx, st, evidenceArgs{id: last, out: evDir}, cat, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stdout, "\nwritten:\n  database  %s\n  report    %s (scan %d)\n  evidence  %s (scan %d, with remediation.csv)\n            %s (scan %d, with the campaign's decisions)\n  catalog   %s\n",

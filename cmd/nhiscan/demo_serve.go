@@ -85,7 +85,7 @@ func (a *app) demoServe(ctx context.Context, out, listen string) error {
 	fmt.Fprintf(a.stdout, "  %s's review: %s\n", reports.TermText(reviewer), link)
 	fmt.Fprintf(a.stdout, "  owner's view: %s/owner (the demo's identity provider signs you in as %s)\n", base, demoOwner)
 	fmt.Fprintf(a.stdout, "  serving until interrupted (Ctrl-C)\n")
-	return a.serveOn(ctx, ln, srv.Handler())
+	return a.serveOn(ctx, ln, srv.Handler(), true)
 }
 
 // checkDemoListen refuses a --serve address other hosts could reach: the

@@ -32,7 +32,7 @@ something.`,
 			ctx := cmd.Context()
 			write, ok := findingWriters[format]
 			if !ok {
-				return usagef("--format %q: want table, json or csv", format)
+				return usagef("--format %q: want table, json, csv or ocsf", format)
 			}
 			if len(args) == 1 {
 				return usagef("diff takes no scan ids or two")

@@ -24,6 +24,7 @@ func (a *app) exportCmd() *cobra.Command {
 		out      string
 		catalogs []string
 		keyFile  string
+		format   string
 	)
 	ev := &cobra.Command{
 		Use:   "evidence",
@@ -51,18 +52,23 @@ read only: the export is then not recorded, and says so.`,
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
 			}
+			if format != "csv" && format != "ocsf" {
+				return usagef("--format %q: want csv, or ocsf (the CSV pack plus findings.ocsf.jsonl)", format)
+			}
 			key, err := a.signingKey(keyFile)
 			if err != nil {
 				return err
 			}
 			return a.storeWithCatalog(ctx, catalogs, writeIfWritable, func(cat *catalog.Catalog, st *store.Store) error {
-				return a.exportEvidence(ctx, st, scanID, cat, out, key)
+				return a.exportEvidence(ctx, st, evidenceArgs{id: scanID, out: out, ocsf: format == "ocsf"}, cat, key)
 			})
 		},
 	}
 	ev.Flags().Int64Var(&scanID, "scan", 0, "scan id (default: the latest completed scan)")
 	ev.Flags().StringVar(&out, "out", "", "directory to write (created; must be empty)")
 	ev.Flags().StringSliceVar(&catalogs, "catalog", nil, "catalog for role and owner columns (default: config 'catalog')")
+	ev.Flags().StringVar(&format, "format", "csv", "csv, or ocsf: also findings.ocsf.jsonl, every finding as an OCSF Detection Finding event for SIEMs")
+	completeValues(ev, "format", func() []string { return []string{"csv", "ocsf"} })
 	ev.Flags().StringVar(&keyFile, "key", "", "Ed25519 private key that signs the manifest (default $"+envSigningKey+"; unsigned without)")
 	cmd.AddCommand(ev)
 	return cmd
@@ -92,7 +98,15 @@ func checkEvidenceDir(dir string) error {
 	return nil
 }
 
-func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat *catalog.Catalog, out string, key ed25519.PrivateKey) error {
+// evidenceArgs are export evidence's scan, folder and format.
+type evidenceArgs struct {
+	id   int64
+	out  string
+	ocsf bool
+}
+
+func (a *app) exportEvidence(ctx context.Context, st *store.Store, args evidenceArgs, cat *catalog.Catalog, key ed25519.PrivateKey) error {
+	id, out := args.id, args.out
 	if id == 0 {
 		latest, err := st.LatestScan(ctx)
 		if err != nil {
@@ -103,6 +117,9 @@ func (a *app) exportEvidence(ctx context.Context, st *store.Store, id int64, cat
 	in, err := a.reportInput(ctx, st, id, cat)
 	if err != nil {
 		return err
+	}
+	if args.ocsf {
+		in.OCSF = &reports.OCSFProduct{Version: version()}
 	}
 	findingsVerified, err := verifyForExport(ctx, st, id)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,7 @@ it, and --scan ID shows exactly what one scan reported.`,
 			ctx := cmd.Context()
 			write, ok := findingWriters[format]
 			if !ok {
-				return usagef("--format %q: want table, json or csv", format)
+				return usagef("--format %q: want table, json, csv or ocsf", format)
 			}
 			min, err := parseSeverity(sev)
 			if err != nil {
@@ -94,7 +95,7 @@ it, and --scan ID shows exactly what one scan reported.`,
 	f.StringVar(&filter.Provider, "provider", "", "only this provider (aws, azure, gcp, github)")
 	f.StringVar(&sev, "severity", "", "minimum severity (info, low, medium, high, critical)")
 	f.StringVar(&filter.Status, "status", "open", "open, resolved, suppressed or all")
-	f.StringVar(&format, "format", "table", "table, json or csv")
+	f.StringVar(&format, "format", "table", "table, json, csv or ocsf (OCSF Detection Finding events, one a line, for SIEMs)")
 	f.Int64Var(&scanID, "scan", 0, "show the findings one scan reported (default: current lifecycle)")
 	f.BoolVar(&includeDrift, "drift", false, "include drift findings (see also 'nhiscan diff')")
 	completeValues(cmd, "family", familyValues)
@@ -110,6 +111,11 @@ var findingWriters = map[string]func(io.Writer, []reports.FindingRow) error{
 	"table": reports.WriteFindingsTable,
 	"json":  reports.WriteFindingsJSON,
 	"csv":   reports.WriteFindingsCSV,
+	// OCSF Detection Finding events, one a line, for SIEMs.
+	"ocsf": func(w io.Writer, rows []reports.FindingRow) error {
+		_, err := reports.WriteFindingsOCSF(w, rows, reports.OCSFProduct{Version: version()}, time.Now().UTC())
+		return err
+	},
 }
 
 func filterRows(rows []reports.FindingRow, f store.FindingFilter) []reports.FindingRow {

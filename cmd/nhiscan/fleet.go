@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -179,10 +180,10 @@ func (a *app) fleetPlan(cfg config.Config, ownerTagKeys []string) fleet.Planner 
 			}
 		}
 		if p.Azure != nil {
-			out = append(out, fleet.Scope{Provider: nhi.Azure, ID: cmpOr(p.Azure.TenantID, "tenant")})
+			out = append(out, fleet.Scope{Provider: nhi.Azure, ID: cmp.Or(p.Azure.TenantID, "tenant")})
 		}
 		if p.GCP != nil {
-			out = append(out, fleet.Scope{Provider: nhi.GCP, ID: cmpOr(p.GCP.Organization, "configured")})
+			out = append(out, fleet.Scope{Provider: nhi.GCP, ID: cmp.Or(p.GCP.Organization, "configured")})
 		}
 		if p.GitHub != nil {
 			for _, org := range p.GitHub.Organizations {
@@ -194,13 +195,6 @@ func (a *app) fleetPlan(cfg config.Config, ownerTagKeys []string) fleet.Planner 
 		}
 		return out, nil
 	}
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // fleetCollect collects one scope with the provider's collector, its

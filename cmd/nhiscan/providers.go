@@ -73,6 +73,7 @@ func (a *app) awsConfig(c *config.AWS, files []config.FileSetting, ownerTagKeys 
 		LastAccessed: c.LastAccessed, LastAccessedMaxJobs: c.LastAccessedMaxJobs,
 		LastAccessedRate: c.LastAccessedRate, LastAccessedTimeout: c.LastAccessedTimeout,
 		OutsideBaseline: a.outsideBaseline,
+		Calls:           a.calls,
 	}
 	for _, f := range files {
 		if f.Key == "providers.aws.external_id_file" {
@@ -98,6 +99,7 @@ func (a *app) azureConfig(c *config.Azure, ownerTagKeys []string) azure.Config {
 		Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, SignInReports: c.SignInReports, OwnerTagKeys: ownerTagKeys, Now: a.now, Logger: a.log,
 		Progress:   a.prog.scope,
 		MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
+		Calls: a.calls,
 	}
 	switch {
 	case c.ClientSecretFile != "":
@@ -121,6 +123,7 @@ func (a *app) gcpConfig(c *config.GCP, ownerTagKeys []string) gcp.Config {
 		OwnerTagKeys: ownerTagKeys, OwnerLabelDomain: c.OwnerLabelDomain, DelegatedClientIDs: c.DelegatedClientIDs,
 		CallTimeout: c.CallTimeout, Now: a.now, Logger: a.log, Progress: a.prog.scope,
 		MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
+		Calls: a.calls,
 	}
 }
 
@@ -148,6 +151,7 @@ func (a *app) githubConfig(c *config.GitHub, ownerTagKeys []string) github.Confi
 		TokenFile: c.TokenFile, Concurrency: c.Concurrency, CallTimeout: c.CallTimeout, CloudSecretPatterns: c.CloudSecretPatterns,
 		Now: a.now, Logger: a.log, Cache: &a.etags, Progress: a.prog.scope,
 		MaxRetries: c.MaxRetries, RetryBaseDelay: c.RetryBaseDelay, MaxRetryDelay: c.MaxRetryDelay,
+		Calls: a.calls,
 	}
 	if c.InstallationID != 0 {
 		cfg.AppInstallationIDs = map[string]int64{}

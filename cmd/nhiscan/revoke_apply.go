@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/revoke"
 	"github.com/nhiscan/nhiscan/internal/store"
 )
@@ -74,7 +75,7 @@ func (a *app) revokeRun(ctx context.Context, o runOptions, phase revoke.Phase) e
 	if o.outbox == "" {
 		o.outbox = "revoke-notices" // beside a PostgreSQL history: the working directory
 		if !store.IsPostgres(cfg.Database) {
-			o.outbox = filepath.Join(filepath.Dir(cfg.Database), "revoke-notices")
+			o.outbox = revokeOutbox(cfg)
 		}
 	}
 	return a.withExisting(ctx, cfg.Database, readWrite, func(st *store.Store) error {
@@ -122,4 +123,14 @@ func (a *app) runPlan(ctx context.Context, st *store.Store, p *revoke.Plan, set 
 		fmt.Fprintf(a.stdout, "notices sent; copies in %s\n", o.outbox)
 	}
 	return a.printOutcomes(rep)
+}
+
+// revokeOutbox is the default folder for copies of the notify stage's
+// notices: revoke-notices beside a SQLite database, or in the working
+// directory when the database is PostgreSQL.
+func revokeOutbox(cfg config.Config) string {
+	if store.IsPostgres(cfg.Database) {
+		return "revoke-notices"
+	}
+	return filepath.Join(filepath.Dir(cfg.Database), "revoke-notices")
 }

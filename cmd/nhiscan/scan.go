@@ -51,6 +51,7 @@ above that severity exist, for CI gating.`,
 			if err != nil {
 				return err
 			}
+			a.tagScanLogs()
 			var collect collectFunc
 			source := "collectors"
 			if inventory != "" {
@@ -144,6 +145,9 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 	id, err := st.BeginScan(ctx, store.ScanMeta{Started: a.now().UTC(), ToolVersion: version(), CatalogHash: cat.Hash, Source: source})
 	if err != nil {
 		return out, err
+	}
+	if a.scanBegun != nil {
+		a.scanBegun(id)
 	}
 	defer func() {
 		if err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/web"
@@ -41,7 +43,16 @@ Without TLS it listens on ` + defaultListen + ` (this host only). To be reached
 from elsewhere, give it a certificate (--tls-cert, --tls-key) or run it behind a
 TLS-terminating proxy named with --trusted-proxy, whose X-Forwarded-For or
 Forwarded header then names the client. It serves until interrupted
-(docs/review-page.md).`,
+(docs/review-page.md).
+
+As a service it also runs the jobs of the schedules section (scans, campaign
+creation, sending, reminders and escalations, revocation stages) over its own
+database, answers /healthz, /readyz and /metrics (Prometheus; on
+metrics.listen when set), and posts new critical findings and escalations to
+the webhook section's URL. SIGTERM lets a running job finish within
+schedules.grace, then cancels it (a cancelled scan is marked failed); SIGHUP
+reloads the configuration and catalog, keeping the old ones on any error
+(README, "Running as a service").`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.configFlags = []config.Flag{
@@ -64,39 +75,87 @@ Forwarded header then names the client. It serves until interrupted
 	return cmd
 }
 
-// serve runs the review server over the configured database until ctx ends.
+// serve runs the review server, the scheduled jobs and the health and
+// metrics endpoints over the configured database until ctx ends (SIGTERM,
+// Ctrl-C); SIGHUP reloads the configuration and catalog (service.go).
 func (a *app) serve(ctx context.Context, catalogs []string) error {
 	return a.withCampaigns(ctx, readWrite, catalogs, true, func(e *campaignEnv) error {
-		s := e.cfg.Serve
-		wc := web.Config{Campaigns: web.Service{Service: e.svc, Lister: e.st}, Signer: e.svc.Signer, People: e.cat.People,
-			TrustedProxies: s.TrustedProxies, Secure: s.TLSCertFile != "" || strings.HasPrefix(s.PublicURL, "https://"), Now: a.now, Log: a.log}
-		if o := s.OIDC; o != nil {
-			wc.OIDC = &web.OIDC{Issuer: o.Issuer, ClientID: o.ClientID, RedirectURL: o.RedirectURL, AllowedOwners: o.AllowedOwners, Reviewers: o.Reviewers}
-			if o.ClientSecretFile != "" {
-				b, err := os.ReadFile(o.ClientSecretFile)
-				if err != nil {
-					return usagef("serve.oidc.client_secret_file: %v", err)
-				}
-				wc.OIDC.ClientSecret = strings.TrimSpace(string(b))
+		// A reload re-reads the file; the logger chosen now stays.
+		if a.logFormat == "" {
+			a.logFormat = cmp.Or(e.cfg.LogFormat, "text")
+		}
+		mux := http.NewServeMux()
+		review, err := a.reviewHandler(ctx, e)
+		if err != nil {
+			return err
+		}
+		if review == nil && len(e.cfg.Schedules.Jobs) == 0 {
+			return usagef("nothing to serve: set campaigns.link_key_file (or NHISCAN_LINK_KEY) for review links, serve.oidc for sign-in, or schedules.jobs")
+		}
+		if review != nil {
+			mux.Handle("/", review)
+		}
+		svc, err := a.newService(ctx, e.st, e.cfg, e.cat)
+		if err != nil {
+			return err
+		}
+		ln, err := a.listen(ctx, e.cfg.Serve)
+		if err != nil {
+			return err
+		}
+		g, gctx := errgroup.WithContext(ctx)
+		if m := e.cfg.Metrics.Listen; m != "" {
+			mmux := http.NewServeMux()
+			svc.healthHandlers(mmux)
+			mln, err := a.listen(ctx, config.Serve{Listen: m})
+			if err != nil {
+				ln.Close()
+				return err
 			}
+			a.log.Info("metrics and health endpoints", "address", mln.local)
+			g.Go(func() error { return a.serveOn(gctx, mln, mmux, false) })
+		} else {
+			svc.healthHandlers(mux)
 		}
-		if wc.Signer == nil && wc.OIDC == nil {
-			return usagef("nothing to serve: set campaigns.link_key_file (or NHISCAN_LINK_KEY) for review links, or serve.oidc for sign-in")
+		if review != nil {
+			fmt.Fprintf(a.stdout, "nhiscan serve: review page %s/review, owner's view %s/owner (interrupt to stop)\n", ln.base, ln.base)
 		}
-		if r := e.cfg.Campaigns.ReviewURL; r != "" && s.PublicURL != "" && !strings.HasPrefix(r, s.PublicURL+"/review") {
-			a.log.Warn("campaigns.review_url does not point at this server's review page", "review_url", r, "want", s.PublicURL+"/review")
-		}
-		srv, err := web.New(ctx, wc)
-		if err != nil {
-			return err
-		}
-		ln, err := a.listen(ctx, s)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "nhiscan serve: review page %s/review, owner's view %s/owner (interrupt to stop)\n", ln.base, ln.base)
-		return a.serveOn(ctx, ln, srv.Handler())
+		fmt.Fprintf(a.stdout, "nhiscan serve: %d scheduled job(s); /healthz, /readyz, /metrics (SIGHUP reloads the configuration and catalog)\n", len(e.cfg.Schedules.Jobs))
+		hangups, stop := a.hangupSignals()
+		defer stop()
+		g.Go(func() error { return a.serveOn(gctx, ln, mux, true) })
+		g.Go(func() error { return svc.run(gctx, hangups, catalogs) })
+		return g.Wait()
 	})
+}
+
+// reviewHandler is the review page and owner's view, or nil when neither
+// review links nor sign-in are configured.
+func (a *app) reviewHandler(ctx context.Context, e *campaignEnv) (http.Handler, error) {
+	s := e.cfg.Serve
+	wc := web.Config{Campaigns: web.Service{Service: e.svc, Lister: e.st}, Signer: e.svc.Signer, People: e.cat.People,
+		TrustedProxies: s.TrustedProxies, Secure: s.TLSCertFile != "" || strings.HasPrefix(s.PublicURL, "https://"), Now: a.now, Log: a.log}
+	if o := s.OIDC; o != nil {
+		wc.OIDC = &web.OIDC{Issuer: o.Issuer, ClientID: o.ClientID, RedirectURL: o.RedirectURL, AllowedOwners: o.AllowedOwners, Reviewers: o.Reviewers}
+		if o.ClientSecretFile != "" {
+			b, err := os.ReadFile(o.ClientSecretFile)
+			if err != nil {
+				return nil, usagef("serve.oidc.client_secret_file: %v", err)
+			}
+			wc.OIDC.ClientSecret = strings.TrimSpace(string(b))
+		}
+	}
+	if wc.Signer == nil && wc.OIDC == nil {
+		return nil, nil
+	}
+	if r := e.cfg.Campaigns.ReviewURL; r != "" && s.PublicURL != "" && !strings.HasPrefix(r, s.PublicURL+"/review") {
+		a.log.Warn("campaigns.review_url does not point at this server's review page", "review_url", r, "want", s.PublicURL+"/review")
+	}
+	srv, err := web.New(ctx, wc)
+	if err != nil {
+		return nil, err
+	}
+	return srv.Handler(), nil
 }
 
 // listener is an open listener with the URLs it is reached at.
@@ -138,14 +197,14 @@ func (a *app) listen(ctx context.Context, s config.Serve) (*listener, error) {
 }
 
 // serveOn serves h on ln until ctx ends, then shuts down gracefully. The
-// served hook (tests) hears the address once it serves.
-func (a *app) serveOn(ctx context.Context, ln *listener, h http.Handler) error {
+// served hook (tests) hears the main listener's address once it serves.
+func (a *app) serveOn(ctx context.Context, ln *listener, h http.Handler, main bool) error {
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	if a.served != nil {
+	if a.served != nil && main {
 		a.served(ln.local)
 	}
 	select {
@@ -161,6 +220,8 @@ func (a *app) serveOn(ctx context.Context, ln *listener, h http.Handler) error {
 	if err := <-done; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serve: %w", err)
 	}
-	fmt.Fprintln(a.stdout, "nhiscan serve: stopped")
+	if main {
+		fmt.Fprintln(a.stdout, "nhiscan serve: stopped")
+	}
 	return nil
 }

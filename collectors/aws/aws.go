@@ -131,6 +131,9 @@ type Config struct {
 	Logger       *slog.Logger
 	// Progress is told as each account finishes (optional).
 	Progress collectors.Progress
+	// Calls hears every HTTP attempt with its operation and outcome
+	// (metrics); nil: nobody listens.
+	Calls collectors.CallObserver
 }
 
 // Collector inventories AWS. It only reads: credential controls are on

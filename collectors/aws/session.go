@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -15,6 +18,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // sessions holds the SDK configuration of the base credentials and, per
@@ -79,8 +85,28 @@ func (s *sessions) baseConfig(ctx context.Context) (aws.Config, error) {
 			}
 			s.base.HTTPClient = &hc
 		}
+		if s.cfg.Calls != nil {
+			s.base.HTTPClient = observedClient{inner: s.base.HTTPClient, calls: s.cfg.Calls}
+		}
 	})
 	return s.base, s.baseErr
+}
+
+// observedClient reports each HTTP attempt of the SDK to Config.Calls,
+// named by the service and operation of the middleware stack
+// (iam:ListUsers), as the gaps name them. Wrapped after loading, so the
+// loader still sees the client it configures (AWS_CA_BUNDLE).
+type observedClient struct {
+	inner aws.HTTPClient
+	calls collectors.CallObserver
+}
+
+func (c observedClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.inner.Do(req)
+	ctx := req.Context()
+	op := strings.ToLower(awsmiddleware.GetServiceID(ctx)) + ":" + awsmiddleware.GetOperationName(ctx)
+	c.calls.Observe(collectors.Call{Provider: nhi.AWS, Operation: op, Status: collectors.CallStatus(resp, err)})
+	return resp, err
 }
 
 // account returns the configuration for one account, assuming RoleName

@@ -98,6 +98,9 @@ type Config struct {
 	// Progress is told as the Entra directory and each subscription finish
 	// (optional).
 	Progress collectors.Progress
+	// Calls hears every HTTP attempt with its operation and outcome
+	// (metrics); nil: nobody listens.
+	Calls collectors.CallObserver
 }
 
 // Auth methods.
@@ -200,6 +203,9 @@ func newClients(cfg Config) (*clients, error) {
 	}
 	if cfg.HTTPClient != nil {
 		co.Transport = cfg.HTTPClient
+	}
+	if cfg.Calls != nil {
+		co.PerRetryPolicies = append(co.PerRetryPolicies, observePolicy{cfg.Calls})
 	}
 	cred := cfg.Credential
 	if cred == nil {

@@ -122,6 +122,9 @@ type Config struct {
 	// Progress is told as each parent's inventory and each project's usage
 	// finish (optional). Only the Collector uses it.
 	Progress collectors.Progress
+	// Calls hears every HTTP attempt with its operation and outcome
+	// (metrics); nil: nobody listens.
+	Calls collectors.CallObserver
 }
 
 // Collector collects GCP identities. It only reads.

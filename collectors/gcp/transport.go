@@ -14,6 +14,10 @@ import (
 	"github.com/googleapis/gax-go/v2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
+
+	"github.com/nhiscan/nhiscan/collectors"
+	"github.com/nhiscan/nhiscan/internal/nhi"
 )
 
 // caller makes API calls with the configured retries and per-attempt
@@ -95,8 +99,39 @@ func (c caller) pages(ctx context.Context, fetch func(ctx context.Context, token
 	}
 }
 
-// authOptions turns the credential settings into client options.
+// authOptions turns the credential settings into client options, with
+// each HTTP attempt reported to cfg.Calls when it is set.
 func authOptions(cfg Config) ([]option.ClientOption, error) {
+	o, err := credentialOptions(cfg)
+	if err != nil || cfg.Calls == nil {
+		return o, err
+	}
+	op := func(r *http.Request) string { return collectors.PathOperation(r, gcpCollections) }
+	if cfg.HTTPClient != nil {
+		hc := *cfg.HTTPClient
+		hc.Transport = collectors.ObserveTransport(hc.Transport, nhi.GCP, op, cfg.Calls)
+		return []option.ClientOption{option.WithHTTPClient(&hc)}, nil
+	}
+	// The SDK's own authenticated transport, over an observed base: the
+	// same credentials, quota project and scope the clients would use.
+	rt, err := htransport.NewTransport(context.Background(), collectors.ObserveTransport(http.DefaultTransport, nhi.GCP, op, cfg.Calls),
+		append(o, option.WithScopes(cloudPlatformScope))...)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %w", err)
+	}
+	return []option.ClientOption{option.WithHTTPClient(&http.Client{Transport: rt})}, nil
+}
+
+// cloudPlatformScope is the OAuth scope of every API the collector calls.
+const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
+
+// gcpCollections are the path segments followed by an id that has no
+// digit (a project id, a folder or role name).
+var gcpCollections = map[string]int{"projects": 1, "serviceAccounts": 1, "keys": 1, "roles": 1, "folders": 1, "organizations": 1,
+	"workloadIdentityPools": 1, "providers": 1, "locations": 1}
+
+// credentialOptions turns the credential settings into client options.
+func credentialOptions(cfg Config) ([]option.ClientOption, error) {
 	var o []option.ClientOption
 	if cfg.QuotaProject != "" {
 		o = append(o, option.WithQuotaProject(cfg.QuotaProject))

@@ -121,6 +121,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Progress is told as each organisation finishes (optional).
 	Progress collectors.Progress
+	// Calls hears every HTTP attempt with its operation and outcome
+	// (metrics); nil: nobody listens.
+	Calls collectors.CallObserver
 }
 
 // DefaultCallTimeout is the default CallTimeout.
@@ -329,6 +332,7 @@ func (a *api) newOrgClients(org string) (*orgClients, error) {
 	if baseRT == nil {
 		baseRT = http.DefaultTransport
 	}
+	baseRT = a.observe(baseRT)
 	mk := func(rt http.RoundTripper) (*gh.Client, error) {
 		hc := *a.cfg.HTTPClient
 		hc.Transport = rt

@@ -52,6 +52,13 @@ var forbidden = []struct {
 	{"internal/fleet/...", append([]string{mod + "internal/store", mod + "internal/config", mod + "analyzer", mod + "reports", mod + "cmd",
 		mod + "collectors/aws", mod + "collectors/azure", mod + "collectors/gcp", mod + "collectors/github", "modernc.org/"}, providerSDKs...),
 		"the fleet runs jobs over the planner, scope collector and finalizer cmd gives it; no provider, store, analysis or configuration of its own"},
+	{"collectors/...", []string{"github.com/prometheus/", mod + "internal/metrics", mod + "internal/webhook"}, "collectors know no metrics or webhooks: the wiring counts from their hooks"},
+	// (database/sql comes with client_golang's collectors package, for its
+	// DB stats collector, which nhiscan does not use.)
+	{"internal/metrics", append([]string{mod + "internal/store", mod + "internal/config", mod + "collectors", mod + "analyzer", mod + "cmd"}, sdks...),
+		"metrics are told what happened; they read no store, configuration or provider"},
+	{"internal/webhook", append([]string{mod + "internal/store", mod + "internal/config", mod + "collectors", mod + "analyzer", mod + "cmd", "database/sql"}, sdks...),
+		"the webhook posts what it is given and journals through the interface it declares"},
 }
 
 // only maps a package pattern to the only modules outside the standard
@@ -69,6 +76,7 @@ var only = []struct {
 	{"internal/textsafe", []string{mod + "internal/textsafe"}, "how a collected string is shown is standard library only, so every output can share it"},
 	{"rules/catalog", []string{mod + "rules", mod + "internal/nhi", mod + "internal/textsafe", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3"}, "the catalog is the rule metadata, the domain model, durations, strict YAML and the bounded reader"},
 	{"internal/config", []string{mod + "internal/config", mod + "internal/duration", mod + "internal/strictyaml", mod + "internal/boundedio", "github.com/goccy/go-yaml", "go.yaml.in/yaml/v3", "github.com/robfig/cron/v3"}, "the configuration is durations, strict YAML, the bounded reader and the cron syntax of schedules"},
+	{"internal/schedule", []string{mod + "internal/schedule", "github.com/robfig/cron/v3"}, "the scheduler is the standard library and robfig/cron: it knows no job, store or metric"},
 	{"internal/web/oidctest", []string{mod + "internal/web/oidctest", "github.com/go-jose/"}, "the test OpenID provider is the standard library and go-jose"},
 	{"internal/store/storetest", []string{mod + "internal/store/storetest", "github.com/jackc/", "golang.org/x/"}, "the tests' PostgreSQL schemas are pgx and the standard library"},
 }

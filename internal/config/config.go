@@ -36,6 +36,11 @@ type Config struct {
 	Serve Serve
 	// Fleet configures `nhiscan worker` (fleet.go).
 	Fleet Fleet
+	// Schedules, Webhook and Metrics configure serve's service mode
+	// (schedules.go); Webhook.URLFile is empty when no webhook is set.
+	Schedules Schedules
+	Webhook   Webhook
+	Metrics   Metrics
 }
 
 // Thresholds override the catalog defaults of the same names; zero means

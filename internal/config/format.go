@@ -24,6 +24,9 @@ type fileConfig struct {
 	Revoke       *fileRevoke     `yaml:"revoke" what:"revoke"`
 	Serve        *fileServe      `yaml:"serve" what:"serve"`
 	Fleet        *fileFleet      `yaml:"fleet" what:"fleet"`
+	Schedules    *fileSchedules  `yaml:"schedules" what:"schedules"`
+	Webhook      *fileWebhook    `yaml:"webhook" what:"webhook"`
+	Metrics      *fileMetrics    `yaml:"metrics" what:"metrics"`
 }
 
 type fileThresholds struct {

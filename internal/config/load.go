@@ -364,6 +364,7 @@ func (v *validator) config(fc *fileConfig) Config {
 	v.revokeSection(fc, &cfg)
 	v.serveSection(fc, &cfg)
 	v.fleetSection(fc, &cfg)
+	v.serviceSections(fc, &cfg)
 	if p := fc.Providers; p != nil {
 		if p.AWS != nil {
 			cfg.Providers.AWS = v.aws(p.AWS)

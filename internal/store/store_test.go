@@ -116,7 +116,8 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	st, path, c := newStore(t)
 	want := []store.Migration{{Version: 1, Name: "init", AppliedAt: t0}, {Version: 2, Name: "ownership", AppliedAt: t0},
 		{Version: 3, Name: "facets", AppliedAt: t0}, {Version: 4, Name: "immutable", AppliedAt: t0},
-		{Version: 5, Name: "campaigns", AppliedAt: t0}, {Version: 6, Name: "revoke", AppliedAt: t0}}
+		{Version: 5, Name: "campaigns", AppliedAt: t0}, {Version: 6, Name: "revoke", AppliedAt: t0},
+		{Version: 7, Name: "schedule", AppliedAt: t0}}
 	got, err := st.Migrations(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("migrations (-want +got):\n%s", diff)
 	}
-	if store.SchemaVersion() != 6 {
+	if store.SchemaVersion() != 7 {
 		t.Fatalf("SchemaVersion = %d", store.SchemaVersion())
 	}
 	if err := st.PutETag(ctx, "k", "W/\"1\"", []byte("body")); err != nil {
