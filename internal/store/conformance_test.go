@@ -33,6 +33,8 @@ var conformance = []conformanceTest{
 	{"PlanRoundTripAndAudit", TestPlanRoundTripAndAudit},
 	{"JournalDoneOnce", TestJournalDoneOnce},
 	{"LockRevoke", TestLockRevoke},
+	{"ScheduleRuns", TestScheduleRuns},
+	{"WebhookDeliveries", TestWebhookDeliveries},
 	{"LinkRemediations", TestLinkRemediations},
 	{"OpenMigratesOnceAndReopens", TestOpenMigratesOnceAndReopens},
 	{"OpenRefusesNewerSchema", TestOpenRefusesNewerSchema},
