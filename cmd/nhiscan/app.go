@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,6 +81,10 @@ type app struct {
 	scanBegun func(int64)
 	// calls, when set, hears every provider API call (serve's metrics).
 	calls collectors.CallObserver
+	// fleetStore, when set, is the store fleet finalisations use (serve's
+	// own, which holds the writer lock); fleetStoreMu takes turns on it.
+	fleetStore   *store.Store
+	fleetStoreMu *sync.Mutex
 }
 
 // run executes the command line and returns the exit code.

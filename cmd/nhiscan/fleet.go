@@ -262,11 +262,11 @@ func (a *app) fleetFinalize(cfg config.Config) fleet.Finalizer {
 		if err != nil {
 			return err
 		}
-		st, err := a.openFleetStore(ctx, cfg)
+		st, release, err := a.openFleetStore(ctx, cfg)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
+		defer release()
 		source := fleetSource(s.ID)
 		if done, err := storedScan(ctx, st, source); err != nil || done != 0 {
 			if done != 0 {
@@ -293,23 +293,41 @@ func (a *app) fleetFinalize(cfg config.Config) fleet.Finalizer {
 // openFleetStore opens the database finished fleet scans are stored in:
 // the configured one, a PostgreSQL store when database (or database_file,
 // NHISCAN_DATABASE) is a postgres:// DSN, else the SQLite file on a volume
-// the replicas share.
-// Another writer (a finalisation of another scan, a manual command) makes
-// it wait, within the job's timeout, rather than fail the attempt.
-func (a *app) openFleetStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
+// the replicas share. In nhiscan serve it is serve's own store, which
+// holds the history's writer lock for its whole life. Another writer (a
+// finalisation of another scan, a manual command) makes it wait up to
+// fleetStoreWait; a writer still there then (nhiscan serve, holding the
+// lock for its life) makes the finalisation Busy, so the job is snoozed
+// for the replica that holds the store. release closes what it opened.
+func (a *app) openFleetStore(ctx context.Context, cfg config.Config) (st *store.Store, release func(), err error) {
+	if a.fleetStore != nil {
+		a.fleetStoreMu.Lock()
+		return a.fleetStore, a.fleetStoreMu.Unlock, nil
+	}
+	deadline := time.Now().Add(fleetStoreWait)
 	for {
 		st, err := a.openStore(ctx, cfg.Database)
+		if err == nil {
+			return st, func() { st.Close() }, nil
+		}
 		if !errors.Is(err, store.ErrScanRunning) {
-			return st, err
+			return nil, nil, err
+		}
+		if time.Now().After(deadline) {
+			return nil, nil, fleet.Busy(err)
 		}
 		a.log.Info("fleet finalisation waits for the store's writer lock", "error", err)
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w (waited until the job's timeout)", err)
+			return nil, nil, fmt.Errorf("%w (waited until the job's timeout)", err)
 		case <-time.After(fleetStoreRetry):
 		}
 	}
 }
+
+// fleetStoreWait is how long a finalisation waits for the store's writer
+// lock before it leaves the job to another replica.
+const fleetStoreWait = 30 * time.Second
 
 // fleetStoreRetry is how often a finalisation tries the store's writer
 // lock again.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -89,8 +90,8 @@ func (a *app) serve(ctx context.Context, catalogs []string) error {
 		if err != nil {
 			return err
 		}
-		if review == nil && len(e.cfg.Schedules.Jobs) == 0 {
-			return usagef("nothing to serve: set campaigns.link_key_file (or NHISCAN_LINK_KEY) for review links, serve.oidc for sign-in, or schedules.jobs")
+		if review == nil && len(e.cfg.Schedules.Jobs) == 0 && !e.cfg.Fleet.Set {
+			return usagef("nothing to serve: set campaigns.link_key_file (or NHISCAN_LINK_KEY) for review links, serve.oidc for sign-in, schedules.jobs, or fleet")
 		}
 		if review != nil {
 			mux.Handle("/", review)
@@ -123,10 +124,37 @@ func (a *app) serve(ctx context.Context, catalogs []string) error {
 		fmt.Fprintf(a.stdout, "nhiscan serve: %d scheduled job(s); /healthz, /readyz, /metrics (SIGHUP reloads the configuration and catalog)\n", len(e.cfg.Schedules.Jobs))
 		hangups, stop := a.hangupSignals()
 		defer stop()
+		if e.cfg.Fleet.Set {
+			stopFleet, err := a.joinFleet(ctx, e)
+			if err != nil {
+				ln.Close()
+				return err
+			}
+			defer stopFleet()
+		}
 		g.Go(func() error { return a.serveOn(gctx, ln, mux, true) })
 		g.Go(func() error { return svc.run(gctx, hangups, catalogs) })
 		return g.Wait()
 	})
+}
+
+// joinFleet makes serve one replica of the worker fleet (a fleet section
+// is configured): it takes jobs like `nhiscan worker`, and finalises scans
+// into serve's own store, which holds the history's writer lock for its
+// whole life (a replica that cannot take the lock leaves the finalisation
+// to one that can: fleet.Busy).
+func (a *app) joinFleet(ctx context.Context, e *campaignEnv) (stop func(), err error) {
+	a.fleetStore, a.fleetStoreMu = e.st, new(sync.Mutex)
+	stopFleet, err := a.startFleet(ctx, e.cfg, e.cat.Defaults.OwnerTagKeys)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(a.stdout, "nhiscan serve: a replica of the worker fleet (fleet section)\n")
+	return func() {
+		if err := stopFleet(); err != nil {
+			a.log.Warn("fleet stop", "error", err)
+		}
+	}, nil
 }
 
 // reviewHandler is the review page and owner's view, or nil when neither

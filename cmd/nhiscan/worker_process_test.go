@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -118,9 +119,15 @@ fleet:
 // startWorker starts one `nhiscan worker` process.
 func (o *fleetOrg) startWorker(t *testing.T) *exec.Cmd {
 	t.Helper()
+	return o.startProcess(t, "worker", "--config", o.cfg)
+}
+
+// startProcess starts one nhiscan process with args.
+func (o *fleetOrg) startProcess(t *testing.T, args ...string) *exec.Cmd {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerHelperProcess$", "-test.count=1")
 	cmd.Dir = o.c.dir
-	cmd.Env = append(os.Environ(), workerHelperArgs+"="+strings.Join([]string{"worker", "--config", o.cfg}, "\n"),
+	cmd.Env = append(os.Environ(), workerHelperArgs+"="+strings.Join(args, "\n"),
 		workerHelperNow+"="+o.c.now.Format(time.RFC3339))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -394,4 +401,64 @@ func TestWorkerFleetSchedule(t *testing.T) {
 		}
 	}
 	t.Logf("%d fires, %d scans checked", fires, len(ids))
+}
+
+// TestServeJoinsTheFleet: with a fleet section, nhiscan serve is a replica
+// of the fleet. It holds the history's writer lock for its whole life, so a
+// worker that would finalise a scan leaves it (snoozed, no attempt spent)
+// and serve finalises it into its own store: stored once, as a
+// single-process scan stores it.
+func TestServeJoinsTheFleet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts nhiscan serve and a worker process")
+	}
+	o := newFleetOrg(t, "")
+	c := o.c
+	ref := filepath.Join(c.dir, "single.db")
+	if code, out, errs := c.run("scan", "--config", o.cfg, "--db", ref); code != exitOK && code != exitFindings {
+		t.Fatalf("single-process scan = %d\n%s%s", code, out, errs)
+	}
+	// serve works on an existing history.
+	if code, out, errs := c.run("scan", "--config", o.cfg); code != exitOK && code != exitFindings {
+		t.Fatalf("first scan into PostgreSQL = %d\n%s%s", code, out, errs)
+	}
+	serve := o.startProcess(t, "serve", "--config", o.cfg, "--listen", "127.0.0.1:0")
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		st, err := store.Open(context.Background(), o.dsn)
+		if errors.Is(err, store.ErrScanRunning) {
+			break // serve holds the writer lock
+		}
+		if err == nil {
+			st.Close()
+		}
+		if time.Since(start) > 30*time.Second {
+			t.Fatalf("serve never took the store: %v", err)
+		}
+	}
+	o.startWorker(t)
+	code, out, errs := c.run("worker", "enqueue", "--config", o.cfg)
+	m := enqueuedRE.FindStringSubmatch(out)
+	if code != exitOK || m == nil {
+		t.Fatalf("enqueue = %d\n%s%s", code, out, errs)
+	}
+	id, _ := strconv.ParseInt(m[1], 10, 64)
+	deadline := time.Now().Add(3 * time.Minute)
+	state := ""
+	for time.Now().Before(deadline) {
+		if state, _, _ = o.fleetScan(t, id); state == "finalized" || state == "failed" {
+			break
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	if state != "finalized" {
+		t.Fatalf("fleet scan %d: %s\n%s", id, state, o.jobErrors(t))
+	}
+	// serve holds the store; stop it before reading the history.
+	if err := serve.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := serve.Wait(); err != nil {
+		t.Errorf("serve after SIGTERM: %v", err)
+	}
+	o.compare(t, id, ref)
 }

@@ -14,6 +14,9 @@ import (
 // machine is not enough"). The zero value means "not configured": the
 // worker command refuses to start without a PostgreSQL database.
 type Fleet struct {
+	// Set says the configuration has a fleet section: nhiscan serve then
+	// joins the fleet as a replica.
+	Set bool
 	// DatabaseFile holds the PostgreSQL connection string (postgres://…)
 	// of River's and the fleet's tables: a file, as a Kubernetes Secret
 	// mounts it, since the string carries a password. Empty: the main
@@ -94,6 +97,7 @@ func (v *validator) fleetSection(fc *fileConfig, cfg *Config) {
 		return
 	}
 	out := &cfg.Fleet
+	out.Set = true
 	out.DatabaseFile = v.file(f.DatabaseFile, "fleet", "database_file")
 	out.JobTimeout = v.duration(f.JobTimeout, "job_timeout")
 	out.RescueAfter = v.duration(f.RescueAfter, "rescue_after")
@@ -121,5 +125,19 @@ func (v *validator) fleetSection(fc *fileConfig, cfg *Config) {
 			continue
 		}
 		out.Schedules = append(out.Schedules, strings.TrimSpace(s.V))
+	}
+}
+
+// fleetAndSchedules refuses scans scheduled twice: fleet.schedules enqueue
+// scans across the replicas, and a schedules.jobs scan job would run its
+// own in nhiscan serve, which joins the fleet.
+func (v *validator) fleetAndSchedules(fc *fileConfig, cfg *Config) {
+	if fc.Fleet == nil || len(cfg.Fleet.Schedules) == 0 {
+		return
+	}
+	for _, j := range cfg.Schedules.Jobs {
+		if j.Job == JobScan {
+			v.errs.Add(fc.Fleet.At("schedules"), "fleet.schedules and the scan job %q of schedules.jobs would both schedule scans: keep one", j.Name)
+		}
 	}
 }

@@ -24,7 +24,7 @@ func TestFleetSection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := config.Fleet{DatabaseFile: "/run/secrets/nhiscan/postgres-dsn", Concurrency: 8, JobTimeout: 15 * time.Minute, MaxAttempts: 4,
+	want := config.Fleet{Set: true, DatabaseFile: "/run/secrets/nhiscan/postgres-dsn", Concurrency: 8, JobTimeout: 15 * time.Minute, MaxAttempts: 4,
 		RescueAfter: 25 * time.Minute, Schedules: []string{"0 3 * * *", "@every 6h"}}
 	if d := cmp.Diff(want, got.Fleet); d != "" {
 		t.Errorf("fleet (-want +got):\n%s", d)
@@ -61,5 +61,28 @@ func TestFleetErrors(t *testing.T) {
 	}
 	if strings.Contains(msg, `schedule "0 3 * * *"`) {
 		t.Error("a valid schedule was reported")
+	}
+}
+
+// TestFleetSchedulesAndScanJobs: scans scheduled both by the fleet and by
+// a schedules.jobs scan job are refused, at the fleet's schedules.
+func TestFleetSchedulesAndScanJobs(t *testing.T) {
+	_, err := config.Parse("c.yaml", []byte(`fleet:
+  schedules: ["0 3 * * *"]
+schedules:
+  jobs:
+    - name: nightly
+      cron: "0 2 * * *"
+      job: scan
+`), env(nil))
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:2:") || !strings.Contains(err.Error(), `scan job "nightly"`) {
+		t.Fatalf("err = %v", err)
+	}
+	cfg, err := config.Parse("c.yaml", []byte("fleet:\n  concurrency: 2\n"), env(nil))
+	if err != nil || !cfg.Fleet.Set {
+		t.Fatalf("a fleet section: set %v, %v", cfg.Fleet.Set, err)
+	}
+	if cfg, _ := config.Parse("c.yaml", []byte("database: x.db\n"), env(nil)); cfg.Fleet.Set {
+		t.Error("no fleet section, but Fleet.Set")
 	}
 }

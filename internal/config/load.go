@@ -365,6 +365,7 @@ func (v *validator) config(fc *fileConfig) Config {
 	v.serveSection(fc, &cfg)
 	v.fleetSection(fc, &cfg)
 	v.serviceSections(fc, &cfg)
+	v.fleetAndSchedules(fc, &cfg)
 	if p := fc.Providers; p != nil {
 		if p.AWS != nil {
 			cfg.Providers.AWS = v.aws(p.AWS)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
@@ -40,6 +41,12 @@ func (w *finalizeWorker) Work(ctx context.Context, job *river.Job[FinalizeArgs])
 			return err
 		}
 		if ferr = f.cfg.Finalize(ctx, s, inv); ferr != nil {
+			if IsBusy(ferr) {
+				// Another replica may hold the history: let it (or this
+				// one, later) take the job, without spending an attempt.
+				f.cfg.Logger.Info("fleet: finalisation snoozed", "scan", id, "why", ferr.Error())
+				return river.JobSnooze(busySnooze)
+			}
 			if job.Attempt < job.MaxAttempts && !IsPermanent(ferr) {
 				return ferr
 			}
@@ -83,6 +90,28 @@ func mergeParts(ctx context.Context, tx pgx.Tx, s Scan) (nhi.Inventory, error) {
 }
 
 var errPermanent = errors.New("permanent")
+
+// errBusy marks a Finalizer error that says this process cannot store the
+// scan now (another process, such as nhiscan serve, holds the history's
+// writer lock).
+var errBusy = errors.New("busy")
+
+// busySnooze is how long a busy finalisation waits before a replica tries
+// it again.
+const busySnooze = 5 * time.Second
+
+// Busy marks a Finalizer error as "not here, not now": the finalize job is
+// snoozed (no attempt spent), so whichever replica can store the scan takes
+// it; the claim is rolled back with the transaction.
+func Busy(err error) error { return busyError{err} }
+
+// IsBusy reports whether err was marked Busy.
+func IsBusy(err error) bool { return errors.Is(err, errBusy) }
+
+type busyError struct{ err error }
+
+func (e busyError) Error() string   { return e.err.Error() }
+func (e busyError) Unwrap() []error { return []error{e.err, errBusy} }
 
 // Permanent marks a Finalizer error that another attempt cannot change (the
 // scan collected nothing): the scan fails at once.
