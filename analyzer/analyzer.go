@@ -138,10 +138,13 @@ func (a *analysis) analyse(ids []nhi.Identity, owns []nhi.Ownership, d *driftSta
 	}
 }
 
+// minShard is the fewest identities (or findings) worth a goroutine of
+// their own; tests lower it.
+var minShard = 4096
+
 // shardsOf splits n identities into contiguous [lo, hi) ranges, one per
 // processor, none much smaller than minShard.
 func shardsOf(n int) [][2]int {
-	const minShard = 4096
 	k := max(1, min(runtime.GOMAXPROCS(0), n/minShard))
 	out := make([][2]int, k)
 	for i := range k {

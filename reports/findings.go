@@ -66,34 +66,34 @@ func TermText(s string) string { return textsafe.Term(s) }
 // findingJSON is the documented JSON shape of a finding row. Times are RFC
 // 3339 UTC strings and omitted when unknown.
 type findingJSON struct {
-	Fingerprint      string           `json:"fingerprint"`
-	RuleID           string           `json:"rule_id"`
-	Family           string           `json:"family"`
-	Severity         nhi.Severity     `json:"severity"`
-	Status           string           `json:"status"`
-	Title            string           `json:"title"`
-	Provider         nhi.Provider     `json:"provider"`
-	Scope            string           `json:"scope"`
-	IdentityID       string           `json:"identity_id"`
-	IdentityName     string           `json:"identity_name"`
-	IdentityKind     nhi.IdentityKind `json:"identity_kind"`
-	CredentialID     string           `json:"credential_id,omitempty"`
-	GrantID          string           `json:"grant_id,omitempty"`
-	RoleID           string           `json:"role_id,omitempty"`
-	Owner            string           `json:"owner,omitempty"`
-	OwnerSource      string           `json:"owner_source,omitempty"`
-	Evidence         nhi.Evidence     `json:"evidence,omitempty"`
-	Remediation      string           `json:"remediation,omitempty"`
-	Controls         []string         `json:"controls,omitempty"`
-	Suppressed       bool             `json:"suppressed,omitempty"`
-	Exception        string           `json:"exception,omitempty"`
-	ExceptionExpires string           `json:"exception_expires,omitempty"`
-	FirstSeen        string           `json:"first_seen,omitempty"`
-	LastSeen         string           `json:"last_seen,omitempty"`
-	ResolvedAt       string           `json:"resolved_at,omitempty"`
-	ResolvedScanID   int64            `json:"resolved_scan_id,omitempty"`
-	Facets           []nhi.Facet      `json:"facets,omitempty"`
-	NotReevaluated   *nhi.Hidden      `json:"not_reevaluated,omitempty"`
+	Fingerprint      string            `json:"fingerprint"`
+	RuleID           string            `json:"rule_id"`
+	Family           string            `json:"family"`
+	Severity         nhi.Severity      `json:"severity"`
+	Status           string            `json:"status"`
+	Title            string            `json:"title"`
+	Provider         nhi.Provider      `json:"provider"`
+	Scope            string            `json:"scope"`
+	IdentityID       string            `json:"identity_id"`
+	IdentityName     string            `json:"identity_name"`
+	IdentityKind     nhi.IdentityKind  `json:"identity_kind"`
+	CredentialID     string            `json:"credential_id,omitempty"`
+	GrantID          string            `json:"grant_id,omitempty"`
+	RoleID           string            `json:"role_id,omitempty"`
+	Owner            string            `json:"owner,omitempty"`
+	OwnerSource      string            `json:"owner_source,omitempty"`
+	Evidence         map[string]string `json:"evidence,omitempty"`
+	Remediation      string            `json:"remediation,omitempty"`
+	Controls         []string          `json:"controls,omitempty"`
+	Suppressed       bool              `json:"suppressed,omitempty"`
+	Exception        string            `json:"exception,omitempty"`
+	ExceptionExpires string            `json:"exception_expires,omitempty"`
+	FirstSeen        string            `json:"first_seen,omitempty"`
+	LastSeen         string            `json:"last_seen,omitempty"`
+	ResolvedAt       string            `json:"resolved_at,omitempty"`
+	ResolvedScanID   int64             `json:"resolved_scan_id,omitempty"`
+	Facets           []nhi.Facet       `json:"facets,omitempty"`
+	NotReevaluated   *nhi.Hidden       `json:"not_reevaluated,omitempty"`
 }
 
 // WriteFindingsJSON writes findings as an indented JSON array, sorted by
@@ -109,7 +109,7 @@ func WriteFindingsJSON(w io.Writer, rows []FindingRow) error {
 			Status: r.Status, Title: r.Title, Provider: r.Provider, Scope: r.Scope,
 			IdentityID: r.IdentityID, IdentityName: r.IdentityName, IdentityKind: r.IdentityKind,
 			CredentialID: r.CredentialID, GrantID: r.GrantID, RoleID: r.RoleID,
-			Owner: r.Owner, OwnerSource: r.OwnerSource, Evidence: r.Evidence,
+			Owner: r.Owner, OwnerSource: r.OwnerSource, Evidence: r.Evidence.Map(),
 			Remediation: r.Remediation, Controls: uniqueSorted(r.Controls),
 			Suppressed: r.Suppressed, Exception: r.Exception,
 			ExceptionExpires: rfc3339(r.ExceptionExpires),
