@@ -53,9 +53,10 @@ cover the window, the identity or grant is too young) is never suggested.`,
 				if err != nil {
 					return err
 				}
-				window := cat.Defaults.UnusedWindow
-				if window <= 0 {
-					window = catalog.DefaultDefaults.UnusedWindow
+				// Without a catalog (none configured), the default window.
+				window := catalog.DefaultDefaults.UnusedWindow
+				if cat != nil && cat.Defaults.UnusedWindow > 0 {
+					window = cat.Defaults.UnusedWindow
 				}
 				res := reduce.Suggest(reduce.Input{Inventory: &inv, Findings: fs, Ownership: own, Now: evaluatedAt(sc), Window: window})
 				if format == "json" {

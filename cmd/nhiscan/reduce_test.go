@@ -76,4 +76,8 @@ func TestReduceSuggest(t *testing.T) {
 	if code, _, _ := c.run("reduce", "suggest", db, "--format", "xml"); code != exitUsage {
 		t.Errorf("--format xml = %d, want usage", code)
 	}
+	// Without a catalog: the default window, the same grants.
+	if out := c.ok("reduce", "suggest", db); !strings.Contains(out, "remove  managed-policy:arn:aws:iam::aws:policy/AmazonS3FullAccess") {
+		t.Errorf("suggest without a catalog:\n%s", out)
+	}
 }
