@@ -273,6 +273,7 @@ var conformanceMethods = []string{
 	"iam.projects.serviceAccounts.keys.delete",
 	"policyanalyzer.projects.locations.activityTypes.activities.query",
 	"recommender.projects.locations.insightTypes.insights.list",
+	"recommender.projects.locations.recommenders.recommendations.list",
 	"apikeys.projects.locations.keys.list",
 	"storage.projects.hmacKeys.list",
 	"cloudresourcemanager.projects.get",
