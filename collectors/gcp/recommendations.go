@@ -18,11 +18,13 @@ const policyRecommender = "google.iam.policy.Recommender"
 // The operation paths and path filters of a role recommendation on a
 // project's IAM policy (a role binding's member removed, one added).
 const (
-	opPathRemove    = "/iamPolicy/bindings/*/members/*"
-	opPathAdd       = "/iamPolicy/bindings/*/members/-"
-	filterRole      = "/iamPolicy/bindings/*/role"
-	filterMember    = "/iamPolicy/bindings/*/members/*"
-	filterCondition = "/iamPolicy/bindings/*/condition/*"
+	opPathRemove = "/iamPolicy/bindings/*/members/*"
+	opPathAdd    = "/iamPolicy/bindings/*/members/-"
+	filterRole   = "/iamPolicy/bindings/*/role"
+	filterMember = "/iamPolicy/bindings/*/members/*"
+	// filterCondition prefixes the binding's condition filters
+	// (".../condition/expression": "" for an unconditional binding).
+	filterCondition = "/iamPolicy/bindings/*/condition"
 	projectResource = "cloudresourcemanager.googleapis.com/Project"
 )
 
@@ -58,8 +60,8 @@ func (c *Collector) listRecommendations(ctx context.Context, proj string) (map[s
 // change is read from.
 type recOp struct {
 	member, role string
-	// conditional: the binding has a condition (or its filter is not the
-	// documented empty object).
+	// conditional: the binding has a condition (a condition filter that
+	// is not empty).
 	conditional bool
 }
 
@@ -78,8 +80,10 @@ func readOp(op *recommender.GoogleCloudRecommenderV1Operation) (recOp, string, b
 	if json.Unmarshal(filters[filterRole], &o.role) != nil || o.role == "" {
 		return recOp{}, "", false
 	}
-	if c, ok := filters[filterCondition]; ok && strings.Join(strings.Fields(string(c)), "") != "{}" {
-		o.conditional = true
+	for k, v := range filters {
+		if strings.HasPrefix(k, filterCondition) && !emptyJSON(v) {
+			o.conditional = true
+		}
 	}
 	switch {
 	case op.Action == "remove" && op.Path == opPathRemove:
@@ -92,6 +96,16 @@ func readOp(op *recommender.GoogleCloudRecommenderV1Operation) (recOp, string, b
 		return recOp{}, "", false
 	}
 	return o, op.Action, o.member != ""
+}
+
+// emptyJSON: "", {} or null, which a filter on an unconditional binding's
+// condition holds.
+func emptyJSON(v json.RawMessage) bool {
+	switch strings.Join(strings.Fields(string(v)), "") {
+	case `""`, "{}", "null":
+		return true
+	}
+	return false
 }
 
 // bindingRecommendations reads one recommendation: for each service

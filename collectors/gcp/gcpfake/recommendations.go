@@ -20,7 +20,7 @@ const (
 	addPath         = "/iamPolicy/bindings/*/members/-"
 	filterRole      = "/iamPolicy/bindings/*/role"
 	filterMember    = "/iamPolicy/bindings/*/members/*"
-	filterCondition = "/iamPolicy/bindings/*/condition/*"
+	filterCondition = "/iamPolicy/bindings/*/condition/expression"
 	projectType     = "cloudresourcemanager.googleapis.com/Project"
 )
 
@@ -28,7 +28,8 @@ const (
 // documented shape: one operation group that adds the member to each
 // replacement role ("add", path …/members/-, value the member) and
 // removes it from the role ("remove", path …/members/*, filtered by role,
-// member and condition); overview names the member, the removed role and
+// member and condition expression, "" for an unconditional binding);
+// overview names the member, the removed role and
 // the added roles; the primary impact is SECURITY.
 func (s *Server) listRecommendations(r *http.Request, proj, location, typ string) (any, *apiError) {
 	p := s.project(proj)
@@ -51,9 +52,9 @@ func (s *Server) listRecommendations(r *http.Request, proj, location, typ string
 
 func (s *Server) recommendation(p *Project, rec Recommendation) *recommender.GoogleCloudRecommenderV1Recommendation {
 	resource := "//cloudresourcemanager.googleapis.com/projects/" + p.ID
-	var cond any = map[string]any{}
+	cond := "" // an unconditional binding
 	if rec.Condition != "" {
-		cond = map[string]any{"title": rec.Condition, "expression": "request.time < timestamp('2030-01-01T00:00:00Z')"}
+		cond = rec.Condition
 	}
 	var ops []*recommender.GoogleCloudRecommenderV1Operation
 	for _, role := range rec.Replace {
@@ -81,7 +82,7 @@ func (s *Server) recommendation(p *Project, rec Recommendation) *recommender.Goo
 	}
 	overview, _ := json.Marshal(map[string]any{"member": rec.Member, "removedRole": rec.Role, "addedRoles": append([]string{}, rec.Replace...),
 		"resource": resource, "resourceName": resource, "minimumObservationPeriodInDays": "90"})
-	details, _ := json.Marshal(map[string]any{"revokedIamPermissionsCount": map[string]string{rec.Role: "1"}})
+	details, _ := json.Marshal(map[string]any{"revokedIamPermissionsCount": 1})
 	var insights []*recommender.GoogleCloudRecommenderV1RecommendationInsightReference
 	if rec.Insight != "" {
 		insights = append(insights, &recommender.GoogleCloudRecommenderV1RecommendationInsightReference{

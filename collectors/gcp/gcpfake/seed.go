@@ -94,8 +94,8 @@ type Recommendation struct {
 	State string
 	// Priority is P1…P4; empty means P4.
 	Priority string
-	// Condition is a binding condition's title: the recommendation is
-	// then on the conditional binding.
+	// Condition is a binding condition's expression: the recommendation
+	// is then on the conditional binding.
 	Condition string
 	// Insight is the id of the policy insight it is associated with.
 	Insight string
