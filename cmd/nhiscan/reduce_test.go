@@ -92,8 +92,9 @@ func recommendedInventory(t *testing.T, dir string, now time.Time) string {
 			Scope: proj, Privilege: nhi.PrivWrite, Privileged: nhi.JudgedNotPrivileged, FirstSeen: d(400),
 			Use: &nhi.GrantUse{State: nhi.UsageUsed, Source: nhi.SourceGCPRecommender, WindowStart: d(90), WindowEnd: d(0), LastUsed: d(0),
 				Used: []string{"bigquery.tables.getData"}},
-			Recommendation: &nhi.GrantRecommendation{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendReplace, Subtype: "REPLACE_ROLE",
-				Replace: []string{"roles/bigquery.dataViewer"}, Name: "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1", AsOf: d(0)}}}}}
+			Recommendation: &nhi.GrantRecommendation{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendReplace,
+				Replace: []string{"roles/bigquery.dataViewer"}, Name: "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1",
+				Subtype: "REPLACE_ROLE\x1b]0;owned\x07", AsOf: d(0)}}}}}
 	inv.Normalize()
 	path := filepath.Join(dir, "recommended.json")
 	f, err := os.Create(path)
@@ -108,7 +109,8 @@ func recommendedInventory(t *testing.T, dir string, now time.Time) string {
 }
 
 // TestReduceSuggestReplace: a GCP role recommendation shows as "replace X
-// with Y", naming the recommendation, in text and JSON.
+// with Y", naming the recommendation, in text and JSON; its collected
+// strings are escaped for the terminal.
 func TestReduceSuggestReplace(t *testing.T) {
 	c := newCLI(t)
 	db := "--db=" + c.db()
@@ -117,13 +119,16 @@ func TestReduceSuggestReplace(t *testing.T) {
 	}
 	out := c.ok("reduce", "suggest", db, testdata("catalog.yaml"))
 	for _, want := range []string{"replace role-binding:projects/acme-data-prod:roles/bigquery.dataEditor  with roles/bigquery.dataViewer",
-		"recommended by gcp-recommender REPLACE_ROLE projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1"} {
+		"recommended by gcp-recommender REPLACE_ROLE", "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("suggest lacks %q:\n%s", want, out)
 		}
 	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("a collected string reached the terminal unescaped:\n%q", out)
+	}
 	out = c.ok("reduce", "suggest", db, "--format", "json", testdata("catalog.yaml"))
-	for _, want := range []string{`"replace": [`, `"replace_with": [`, `"recommendation_subtype": "REPLACE_ROLE"`} {
+	for _, want := range []string{`"replace": [`, `"replace_with": [`, `"recommendation_subtype": "REPLACE_ROLE\u001b]0;owned\u0007"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("json lacks %s:\n%s", want, out)
 		}
