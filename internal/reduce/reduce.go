@@ -117,8 +117,12 @@ func Suggest(in Input) Result {
 		byID[in.Inventory.Identities[i].ID] = &in.Inventory.Identities[i]
 	}
 	per := map[string]*Identity{}
+	excepted := map[string]bool{} // identity and grant of a suppressed finding
 	for i := range in.Findings {
 		f := &in.Findings[i]
+		if f.RuleID == rules.RuleUnusedEntitlement && f.Suppressed {
+			excepted[f.IdentityID+"\x00"+f.GrantID] = true
+		}
 		if f.RuleID != rules.RuleUnusedEntitlement || f.Suppressed {
 			continue
 		}
@@ -138,7 +142,7 @@ func Suggest(in Input) Result {
 			s.Remove = append(s.Remove, g)
 		}
 	}
-	recommended(in.Inventory, per, in.Ownership)
+	recommended(in.Inventory, per, in.Ownership, excepted)
 	var out Result
 	for _, s := range per {
 		if s.Provider == nhi.AWS {
@@ -162,14 +166,15 @@ func grantOf(f *nhi.Finding) Grant {
 // recommended adds the provider's recommendations on the identities'
 // grants: as evidence on a grant already suggested from a finding; else a
 // replacement, or a removal when the grant's observed use does not
-// contradict it (no use recorded, or never used).
-func recommended(inv *nhi.Inventory, per map[string]*Identity, own map[string]nhi.Ownership) {
+// contradict it (no use recorded, or never used). A grant whose unused
+// finding an exception suppresses is left alone.
+func recommended(inv *nhi.Inventory, per map[string]*Identity, own map[string]nhi.Ownership, excepted map[string]bool) {
 	for i := range inv.Identities {
 		id := &inv.Identities[i]
 		for j := range id.Grants {
 			g := &id.Grants[j]
 			r := g.Recommendation
-			if r == nil {
+			if r == nil || excepted[id.ID+"\x00"+g.ID] {
 				continue
 			}
 			s := per[id.ID]

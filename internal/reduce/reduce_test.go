@@ -8,6 +8,7 @@ import (
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/reduce"
+	"github.com/nhiscan/nhiscan/rules"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -177,5 +178,32 @@ func TestRecommendationOnAFinding(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("reportingAdmin suggested %d times: %+v", n, out.Identities[0].Remove)
+	}
+}
+
+// A grant whose unused finding an exception suppresses is not suggested
+// for removal on the recommendation either.
+func TestRecommendationOnASuppressedFinding(t *testing.T) {
+	inv := gcpInventory()
+	for i := range inv.Identities[0].Grants {
+		inv.Identities[0].Grants[i].FirstSeen = days(400)
+	}
+	res := analyzer.Analyze(analyzer.Input{Inventory: inv, Now: now})
+	found := false
+	for i := range res.Findings {
+		if f := &res.Findings[i]; f.RuleID == rules.RuleUnusedEntitlement && strings.HasSuffix(f.GrantID, "reportingAdmin") {
+			f.Suppressed, found = true, true
+		}
+	}
+	if !found {
+		t.Fatal("no unused finding on reportingAdmin")
+	}
+	out := reduce.Suggest(reduce.Input{Inventory: &inv, Findings: res.Findings, Ownership: res.Ownership, Now: now, Window: 90 * 24 * time.Hour})
+	for _, s := range out.Identities {
+		for _, g := range s.Remove {
+			if strings.HasSuffix(g.GrantID, "reportingAdmin") {
+				t.Errorf("suggested despite the exception: %+v", g)
+			}
+		}
 	}
 }
