@@ -26,12 +26,16 @@ func (a *app) reduceSuggestCmd() *cobra.Command {
 findings, and prints for each identity the grants to remove and, for an AWS
 policy, the services to drop, with a least-privilege policy document built
 from the services and actions used within the window; and for each catalog
-role the entitlements its members used. It changes nothing: a campaign's
+role the entitlements its members used. Where the GCP IAM recommender made
+a role recommendation on a binding, it is shown with the suggestion: a
+REPLACE_ROLE as "replace roles/X with roles/Y", a REMOVE_ROLE as a removal,
+each naming the recommendation as its evidence. It changes nothing: a campaign's
 reduce decision chooses grants (campaign items offer these), and
 'nhiscan revoke plan' applies them with the usual guardrails and rollback.
 
 A grant whose use is unknown (the source was not read, its data does not
-cover the window, the identity or grant is too young) is never suggested.`,
+cover the window, the identity or grant is too young) is never suggested for
+removal, even when the recommender recommends it.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if scanID < 0 {
 				return usagef("--scan %d: want a positive scan id", scanID)
@@ -75,6 +79,22 @@ cover the window, the identity or grant is too young) is never suggested.`,
 	return cmd
 }
 
+// recommendation is the text naming the provider's recommendation on a
+// suggested grant, if any.
+func recommendation(g reduce.Grant) string {
+	if g.Recommendation == "" {
+		return ""
+	}
+	out := "\n          recommended by " + reports.TermText(g.Source) + " " + reports.TermText(g.RecommendationSubtype) + " " + reports.TermText(g.Recommendation)
+	if g.RecommendationAsOf != "" {
+		out += " (as of " + reports.TermText(g.RecommendationAsOf) + ")"
+	}
+	if g.Finding == "" {
+		out += "; no nhiscan finding: the recommendation is the only evidence"
+	}
+	return out
+}
+
 // writeReduce prints the suggestions for a terminal; every collected
 // string goes through reports.TermText.
 func writeReduce(w io.Writer, scan int64, res reduce.Result) {
@@ -89,7 +109,11 @@ func writeReduce(w io.Writer, scan int64, res reduce.Result) {
 		}
 		fmt.Fprintln(w)
 		for _, g := range s.Remove {
-			fmt.Fprintf(w, "  remove  %s  (%s, %s: last used %s)\n", t(g.GrantID), t(g.Source), t(g.Window), t(g.LastUsed))
+			fmt.Fprintf(w, "  remove  %s  (%s, %s: last used %s)%s\n", t(g.GrantID), t(g.Source), t(g.Window), t(g.LastUsed), recommendation(g))
+		}
+		for _, g := range s.Replace {
+			fmt.Fprintf(w, "  replace %s  with %s  (%s, %s: last used %s)%s\n", t(g.GrantID), t(strings.Join(g.ReplaceWith, ", ")),
+				t(g.Source), t(g.Window), t(g.LastUsed), recommendation(g))
 		}
 		for _, g := range s.Narrow {
 			fmt.Fprintf(w, "  narrow  %s  drop %s, keep %s  (%s)\n", t(g.GrantID), t(strings.Join(g.Unused, ",")), t(strings.Join(g.Used, ",")), t(g.ByServ))

@@ -81,3 +81,60 @@ func TestReduceSuggest(t *testing.T) {
 		t.Errorf("suggest without a catalog:\n%s", out)
 	}
 }
+
+// recommendedInventory is one GCP service account whose dataEditor binding
+// the IAM recommender recommends replacing with dataViewer.
+func recommendedInventory(t *testing.T, dir string, now time.Time) string {
+	t.Helper()
+	d := func(n int) time.Time { return now.AddDate(0, 0, -n).Truncate(time.Second) }
+	const proj = "projects/acme-data-prod"
+	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now.Truncate(time.Second), Scopes: []nhi.Scope{{Provider: nhi.GCP, ID: "acme-data-prod"}}}
+	inv.Identities = []nhi.Identity{{ID: "gcp:1001", Provider: nhi.GCP, Kind: nhi.KindGCPServiceAccount, NativeID: "1001",
+		Name: "etl@acme-data-prod.iam.gserviceaccount.com", Scope: "acme-data-prod", Status: nhi.StatusActive, Created: d(600),
+		Usage: nhi.Usage{State: nhi.UsageUsed, LastUsed: d(1), Source: "activity-analyzer", AsOf: d(0)},
+		Grants: []nhi.Grant{{ID: "role-binding:" + proj + ":roles/bigquery.dataEditor", Kind: "role-binding", Entitlement: "roles/bigquery.dataEditor",
+			Scope: proj, Privilege: nhi.PrivWrite, Privileged: nhi.JudgedNotPrivileged, FirstSeen: d(400),
+			Use: &nhi.GrantUse{State: nhi.UsageUsed, Source: nhi.SourceGCPRecommender, WindowStart: d(90), WindowEnd: d(0), LastUsed: d(0),
+				Used: []string{"bigquery.tables.getData"}},
+			Recommendation: &nhi.GrantRecommendation{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendReplace,
+				Replace: []string{"roles/bigquery.dataViewer"}, Name: "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1",
+				Subtype: "REPLACE_ROLE\x1b]0;owned\x07", AsOf: d(0)}}}}}
+	inv.Normalize()
+	path := filepath.Join(dir, "recommended.json")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := nhi.Encode(f, inv); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReduceSuggestReplace: a GCP role recommendation shows as "replace X
+// with Y", naming the recommendation, in text and JSON; its collected
+// strings are escaped for the terminal.
+func TestReduceSuggestReplace(t *testing.T) {
+	c := newCLI(t)
+	db := "--db=" + c.db()
+	if code, out, errs := c.run("scan", db, "--catalog="+testdata("catalog.yaml"), "--inventory", recommendedInventory(t, c.dir, c.now)); code != exitOK {
+		t.Fatalf("scan = %d\n%s%s", code, out, errs)
+	}
+	out := c.ok("reduce", "suggest", db, testdata("catalog.yaml"))
+	for _, want := range []string{"replace role-binding:projects/acme-data-prod:roles/bigquery.dataEditor  with roles/bigquery.dataViewer",
+		"recommended by gcp-recommender REPLACE_ROLE", "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("suggest lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("a collected string reached the terminal unescaped:\n%q", out)
+	}
+	out = c.ok("reduce", "suggest", db, "--format", "json", testdata("catalog.yaml"))
+	for _, want := range []string{`"replace": [`, `"replace_with": [`, `"recommendation_subtype": "REPLACE_ROLE\u001b]0;owned\u0007"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("json lacks %s:\n%s", want, out)
+		}
+	}
+}

@@ -56,6 +56,9 @@ type project struct {
 	// read); recErr says why they were not.
 	insights map[string]insight
 	recErr   string
+	// recommendations are its active role recommendations by member and
+	// role (nil when not read).
+	recommendations map[string]*nhi.GrantRecommendation
 }
 
 type account struct {

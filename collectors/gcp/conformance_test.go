@@ -107,6 +107,9 @@ func TestFakeConformsToTheDiscoveryDocuments(t *testing.T) {
 	var all []exchange
 	for _, sc := range conformanceScenarios() {
 		srv := demo(t)
+		if sc.server != nil {
+			srv = sc.server(t)
+		}
 		rec := newRecorder(srv)
 		sc.run(t, srv, rec)
 		got := rec.exchanges()
@@ -126,6 +129,8 @@ func TestFakeConformsToTheDiscoveryDocuments(t *testing.T) {
 type scenario struct {
 	name string
 	run  func(t *testing.T, srv *gcpfake.Server, rec *recorder)
+	// server is the fake to run against; nil means the demo.
+	server func(testing.TB) *gcpfake.Server
 }
 
 func conformanceScenarios() []scenario {
@@ -141,17 +146,23 @@ func conformanceScenarios() []scenario {
 		{"demo scan in pages of 2", func(t *testing.T, srv *gcpfake.Server, rec *recorder) {
 			srv.SetPageSize(2)
 			scan()(t, srv, rec)
-		}},
+		}, nil},
 		{"fallback at the organisation", func(t *testing.T, srv *gcpfake.Server, rec *recorder) {
 			srv.DisableService("cloudasset")
 			srv.SetPageSize(1)
 			scan()(t, srv, rec)
-		}},
+		}, nil},
 		{"fallback at a project", func(t *testing.T, srv *gcpfake.Server, rec *recorder) {
 			srv.DisableService("cloudasset")
 			scan(func(c *gcp.Config) { c.Organization, c.Projects = "", []string{"acme-platform-prod"} })(t, srv, rec)
-		}},
-		{"controls", runControls},
+		}, nil},
+		{"controls", runControls, nil},
+		// The demo has no role recommendations: this one has each kind
+		// (replace, remove, dismissed, conditional, a user's), in pages of 2.
+		{"role recommendations in pages of 2", func(t *testing.T, srv *gcpfake.Server, rec *recorder) {
+			srv.SetPageSize(2)
+			scan()(t, srv, rec)
+		}, withRecommendations},
 	}
 }
 
@@ -273,6 +284,7 @@ var conformanceMethods = []string{
 	"iam.projects.serviceAccounts.keys.delete",
 	"policyanalyzer.projects.locations.activityTypes.activities.query",
 	"recommender.projects.locations.insightTypes.insights.list",
+	"recommender.projects.locations.recommenders.recommendations.list",
 	"apikeys.projects.locations.keys.list",
 	"storage.projects.hmacKeys.list",
 	"cloudresourcemanager.projects.get",

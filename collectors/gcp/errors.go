@@ -32,6 +32,7 @@ const (
 	opListKeys              = "iam.projects.serviceAccounts.keys.list"
 	opQueryActivity         = "policyanalyzer.activities.query"
 	opListInsights          = "recommender.insights.list"
+	opListRecommendations   = "recommender.recommendations.list"
 	opListAPIKeys           = "apikeys.keys.list"
 	opGetProject            = "cloudresourcemanager.projects.get"
 	opListProjects          = "cloudresourcemanager.projects.list"
@@ -84,6 +85,9 @@ var ops = collectors.Ops{
 		Facets: []nhi.Facet{facetUsage}},
 	// Policy insights: which permissions of each role binding were used.
 	opListInsights: {Permission: "recommender.iamPolicyInsights.list (roles/recommender.iamViewer)",
+		Facets: []nhi.Facet{facetRecommender}},
+	// Role recommendations: remove or replace a role binding.
+	opListRecommendations: {Permission: "recommender.iamPolicyRecommendations.list (roles/recommender.iamViewer)",
 		Facets: []nhi.Facet{facetRecommender}},
 	// API keys are credentials of their bound account; without the list,
 	// use through a bound key (an Activity Analyzer blind spot) cannot be

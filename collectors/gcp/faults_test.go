@@ -24,6 +24,7 @@ var reads = map[string][]nhi.Facet{
 	gcpfake.OpListKeys:              {"credentials:gcp-user-managed-key", "credentials:gcp-system-managed-key"},
 	gcpfake.OpQueryActivity:         {"usage:activity-analyzer"},
 	gcpfake.OpListInsights:          {"entitlement-usage:gcp-recommender"},
+	gcpfake.OpListRecommendations:   {"entitlement-usage:gcp-recommender"},
 	gcpfake.OpListAPIKeys:           {"credentials:gcp-api-key", "usage:activity-analyzer"},
 	gcpfake.OpGetProject:            {"ownership"},
 	gcpfake.OpGetRole:               {"grants:role-binding"},

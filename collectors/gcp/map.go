@@ -415,6 +415,7 @@ func (c *Collector) identity(s *scan, a *account) nhi.Identity {
 	for _, g := range a.grants {
 		if p != nil && !a.agent && !a.external {
 			g.Use = p.grantUse(a.sa.Email, &g)
+			g.Recommendation = p.grantRecommendation(a.sa.Email, &g)
 		}
 		id.Grants = append(id.Grants, g)
 	}

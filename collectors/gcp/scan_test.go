@@ -238,6 +238,7 @@ func TestCallBudget(t *testing.T) {
 				gcpfake.OpListAPIKeys:           projects,
 				gcpfake.OpListHMACKeys:          projects,
 				gcpfake.OpListInsights:          projects,
+				gcpfake.OpListRecommendations:   projects,
 				gcpfake.OpListPools:             projects,
 				gcpfake.OpListKeys:              tc.keyCalls,
 			}

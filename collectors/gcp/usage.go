@@ -106,6 +106,7 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 			ins, recErr = nil, "the IAM recommender's policy insights could not be read ("+opListInsights+")"
 		}
 	}
+	recs := c.projectRecommendations(ctx, s, p.id)
 	hmac, herr := c.listHMACKeys(ctx, p.id)
 	if herr != nil {
 		c.fail(s, p.id, opListHMACKeys, herr, "HMAC keys unknown, so the HMAC-key usage blind spot cannot be ruled out")
@@ -125,7 +126,7 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 		p.apiKeysErr = "API keys of " + p.id + " could not be listed, so use through a bound API key (an Activity Analyzer blind spot) cannot be ruled out"
 	}
 	p.usageErr = usageErr
-	p.insights, p.recErr = ins, recErr
+	p.insights, p.recErr, p.recommendations = ins, recErr, recs
 	p.saLast, p.keyLast, p.obsStart, p.obsEnd = saLast, keyLast, start, end
 	p.apiKeys = keys
 	p.hasAPIKeyFor = map[string]bool{}
@@ -134,6 +135,21 @@ func (c *Collector) projectUsage(ctx context.Context, s *scan, p *project) {
 			p.hasAPIKeyFor[strings.ToLower(k.ServiceAccountEmail)] = true
 		}
 	}
+}
+
+// projectRecommendations reads a project's role recommendations unless
+// the recommender is skipped; a failed list is a gap on the recommender
+// facet of the project, and no recommendation is attached (nil).
+func (c *Collector) projectRecommendations(ctx context.Context, s *scan, proj string) map[string]*nhi.GrantRecommendation {
+	if c.cfg.SkipRecommender {
+		return nil
+	}
+	recs, err := c.listRecommendations(ctx, proj)
+	if err != nil {
+		c.fail(s, proj, opListRecommendations, err, "role recommendations of "+proj+" unknown")
+		return nil
+	}
+	return recs
 }
 
 // queryActivity reads both last-authentication activity types of a

@@ -96,3 +96,43 @@ func TestIdentityGap(t *testing.T) {
 		t.Error("IdentityGap names the wrong identity")
 	}
 }
+
+// A grant's recommendation survives the JSON form (its replacements
+// sorted), a malformed one is refused with its path, and a field the form
+// does not define is refused by Decode.
+func TestGrantRecommendationRoundTripAndValidation(t *testing.T) {
+	inv := useInventory(nil)
+	inv.Identities[0].Grants[0].Recommendation = &nhi.GrantRecommendation{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendReplace,
+		Subtype: "REPLACE_ROLE", Replace: []string{"roles/b", "roles/a"}, Name: "projects/1/locations/global/recommenders/r/recommendations/x",
+		Priority: "P2", AsOf: t0.In(time.FixedZone("x", 3600))}
+	inv.Normalize()
+	var b bytes.Buffer
+	if err := nhi.Encode(&b, inv); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.String()
+	got, err := nhi.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := got.Identities[0].Grants[0].Recommendation
+	if r == nil || r.Replace[0] != "roles/a" || r.AsOf.Location() != time.UTC || r.Priority != "P2" {
+		t.Errorf("decoded recommendation = %+v", r)
+	}
+	if _, err := nhi.Decode(strings.NewReader(strings.Replace(raw, `"replace_with"`, `"replace_roles"`, 1))); err == nil {
+		t.Error("an unknown recommendation field was accepted")
+	}
+	for _, bad := range []*nhi.GrantRecommendation{
+		{Action: nhi.RecommendRemove, Name: "n"},
+		{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendRemove},
+		{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendReplace, Name: "n"},
+		{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendRemove, Name: "n", Replace: []string{"roles/a"}},
+		{Source: nhi.SourceGCPRecommender, Action: "shrink", Name: "n"},
+	} {
+		inv := useInventory(nil)
+		inv.Identities[0].Grants[0].Recommendation = bad
+		if err := inv.Validate(); err == nil || !strings.Contains(err.Error(), "grant managed-policy:p: recommendation:") {
+			t.Errorf("%+v: %v", bad, err)
+		}
+	}
+}

@@ -89,6 +89,11 @@ func (id *Identity) cloneLists() {
 			c.Used = slices.Clone(u.Used)
 			id.Grants[i].Use = &c
 		}
+		if r := id.Grants[i].Recommendation; r != nil {
+			c := *r
+			c.Replace = slices.Clone(r.Replace)
+			id.Grants[i].Recommendation = &c
+		}
 	}
 	id.OwnerHints = slices.Clone(id.OwnerHints)
 	id.Signals = slices.Clone(id.Signals)
@@ -183,6 +188,10 @@ func (id *Identity) normalize() {
 		id.Grants[i].Created = utc(id.Grants[i].Created)
 		id.Grants[i].FirstSeen = utc(id.Grants[i].FirstSeen)
 		id.Grants[i].Use.normalize()
+		if r := id.Grants[i].Recommendation; r != nil {
+			r.AsOf = utc(r.AsOf)
+			slices.Sort(r.Replace)
+		}
 	}
 	sort.SliceStable(id.Grants, func(i, j int) bool { return id.Grants[i].ID < id.Grants[j].ID })
 	sort.SliceStable(id.OwnerHints, func(i, j int) bool {
@@ -338,6 +347,9 @@ func (p *problems) grants(where string, gs []Grant) {
 		if err := g.Use.validate(); err != nil {
 			p.add("%s: grant %s: use: %v", where, g.ID, err)
 		}
+		if err := g.Recommendation.validate(); err != nil {
+			p.add("%s: grant %s: recommendation: %v", where, g.ID, err)
+		}
 	}
 }
 
@@ -362,6 +374,31 @@ func (u *GrantUse) validate() error {
 	}
 	if !u.WindowStart.IsZero() && !u.WindowEnd.IsZero() && u.WindowEnd.Before(u.WindowStart) {
 		return errors.New("window_end is before window_start")
+	}
+	return nil
+}
+
+func (r *GrantRecommendation) validate() error {
+	if r == nil {
+		return nil
+	}
+	if r.Source == "" {
+		return errors.New("source is empty")
+	}
+	if r.Name == "" {
+		return errors.New("name is empty")
+	}
+	switch r.Action {
+	case RecommendRemove:
+		if len(r.Replace) > 0 {
+			return errors.New(`action "remove" must not carry replace_with`)
+		}
+	case RecommendReplace:
+		if len(r.Replace) == 0 {
+			return errors.New(`action "replace" needs replace_with`)
+		}
+	default:
+		return fmt.Errorf("unknown action %q (remove or replace)", r.Action)
 	}
 	return nil
 }

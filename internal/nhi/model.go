@@ -281,6 +281,40 @@ type Grant struct {
 	// Access Analyzer, the GCP IAM recommender) observed of this grant's
 	// use within its tracking window; nil when no source reported on it.
 	Use *GrantUse `json:"use,omitempty"`
+	// Recommendation is a provider's own recommendation to remove or
+	// replace this grant (the GCP IAM recommender's role recommendations),
+	// when the source was read and has an active one; nil otherwise.
+	Recommendation *GrantRecommendation `json:"recommendation,omitempty"`
+}
+
+// Grant recommendation actions (GrantRecommendation.Action).
+const (
+	// RecommendRemove: remove the grant.
+	RecommendRemove = "remove"
+	// RecommendReplace: replace the grant with the roles in Replace.
+	RecommendReplace = "replace"
+)
+
+// GrantRecommendation is a provider's recommendation on one grant, as the
+// provider made it: nhiscan does not judge it, it reports it as evidence
+// of a reduce suggestion (internal/reduce).
+type GrantRecommendation struct {
+	// Source is the recommender: SourceGCPRecommender.
+	Source string `json:"source"`
+	// Action is RecommendRemove or RecommendReplace.
+	Action string `json:"action"`
+	// Subtype is the provider's kind of recommendation ("REMOVE_ROLE",
+	// "REPLACE_ROLE", "REPLACE_ROLE_CUSTOMIZABLE").
+	Subtype string `json:"subtype,omitempty"`
+	// Replace lists the entitlements suggested instead (for a replace),
+	// sorted.
+	Replace []string `json:"replace_with,omitempty"`
+	// Name is the recommendation's resource name at the provider.
+	Name string `json:"name"`
+	// Priority is the provider's priority ("P1" … "P4"), if given.
+	Priority string `json:"priority,omitempty"`
+	// AsOf is when the provider last refreshed it.
+	AsOf time.Time `json:"as_of,omitzero"`
 }
 
 // Entitlement usage sources (GrantUse.Source, and the subject of the

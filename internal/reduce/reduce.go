@@ -2,12 +2,17 @@
 // a scan observed into reduce suggestions (docs/least-privilege.md): per
 // identity, the grants to remove and, for an AWS policy, the services to
 // drop, with a least-privilege policy document built from what was used;
-// per catalog role, the baseline that covers what its members used.
+// per catalog role, the baseline that covers what its members used; and
+// the provider's own recommendations on grants (the GCP IAM recommender's
+// role recommendations, nhi.GrantRecommendation): replace a role with
+// smaller ones, or remove it.
 //
 // It is pure: no clock, no I/O. It judges nothing itself: what is unused
 // is the analyzer's unused-entitlement finding (analyzer/unused.go); what
-// was used is the grants' observed use (nhi.GrantUse). A grant whose use
-// is unknown is never suggested for removal, and a role baseline built
+// was used is the grants' observed use (nhi.GrantUse); a replacement or a
+// removal the provider recommends is the provider's, reported with the
+// recommendation as its evidence. A grant whose use is unknown (or
+// observed used) is never suggested for removal, and a role baseline built
 // from members whose use is unknown says so.
 package reduce
 
@@ -15,6 +20,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -52,6 +58,9 @@ type Identity struct {
 	// their ids); Narrow the AWS policies to keep but with fewer services.
 	Remove []Grant `json:"remove,omitempty"`
 	Narrow []Grant `json:"narrow,omitempty"`
+	// Replace lists the grants the provider recommends replacing with the
+	// smaller roles in their ReplaceWith (GCP REPLACE_ROLE).
+	Replace []Grant `json:"replace,omitempty"`
 	// Policy is, for an AWS identity, a least-privilege policy document
 	// allowing exactly the services and actions used within the window
 	// through its policy grants (empty when nothing was used, or use is
@@ -75,6 +84,16 @@ type Grant struct {
 	LastUsed string `json:"last_used"`
 	ByServ   string `json:"last_use_by_service,omitempty"`
 	Finding  string `json:"finding"`
+	// ReplaceWith lists, for a replacement, the roles suggested instead.
+	ReplaceWith []string `json:"replace_with,omitempty"`
+	// Recommendation names the provider's recommendation on the grant
+	// (its resource name), RecommendationSubtype its kind ("REMOVE_ROLE",
+	// "REPLACE_ROLE") and RecommendationAsOf its last refresh, when the
+	// provider made one. A removal whose Finding is empty rests on the
+	// recommendation alone.
+	Recommendation        string `json:"recommendation,omitempty"`
+	RecommendationSubtype string `json:"recommendation_subtype,omitempty"`
+	RecommendationAsOf    string `json:"recommendation_as_of,omitempty"`
 }
 
 // Role is the baseline that covers what a catalog role's members used.
@@ -98,8 +117,12 @@ func Suggest(in Input) Result {
 		byID[in.Inventory.Identities[i].ID] = &in.Inventory.Identities[i]
 	}
 	per := map[string]*Identity{}
+	excepted := map[string]bool{} // identity and grant of a suppressed finding
 	for i := range in.Findings {
 		f := &in.Findings[i]
+		if f.RuleID == rules.RuleUnusedEntitlement && f.Suppressed {
+			excepted[f.IdentityID+"\x00"+f.GrantID] = true
+		}
 		if f.RuleID != rules.RuleUnusedEntitlement || f.Suppressed {
 			continue
 		}
@@ -119,6 +142,7 @@ func Suggest(in Input) Result {
 			s.Remove = append(s.Remove, g)
 		}
 	}
+	recommended(in.Inventory, per, in.Ownership, excepted)
 	var out Result
 	for _, s := range per {
 		if s.Provider == nhi.AWS {
@@ -137,6 +161,90 @@ func grantOf(f *nhi.Finding) Grant {
 		Unused: split(ev.Get("unused_services")), Used: split(ev.Get("used_services")),
 		Source: ev.Get("source"), Window: ev.Get("window_days") + " days", LastUsed: ev.Get("last_used"), ByServ: ev.Get("last_use_by_service"),
 		Finding: f.Fingerprint}
+}
+
+// recommended adds the provider's recommendations on the identities'
+// grants: as evidence on a grant already suggested from a finding; else a
+// replacement, or a removal when the grant's observed use does not
+// contradict it (no use recorded, or never used). A grant whose unused
+// finding an exception suppresses is left alone.
+func recommended(inv *nhi.Inventory, per map[string]*Identity, own map[string]nhi.Ownership, excepted map[string]bool) {
+	for i := range inv.Identities {
+		id := &inv.Identities[i]
+		for j := range id.Grants {
+			g := &id.Grants[j]
+			r := g.Recommendation
+			if r == nil || excepted[id.ID+"\x00"+g.ID] {
+				continue
+			}
+			s := per[id.ID]
+			if s != nil && attach(s, g.ID, r) {
+				continue
+			}
+			if r.Action == nhi.RecommendRemove && g.Use != nil && g.Use.State != nhi.UsageNeverUsed {
+				continue // used, or use unknown: never removed on the recommendation alone
+			}
+			if s == nil {
+				s = &Identity{IdentityID: id.ID, IdentityName: id.Name, Provider: id.Provider, Scope: id.Scope, RoleID: own[id.ID].RoleID}
+				per[id.ID] = s
+			}
+			e := Grant{GrantID: g.ID, Entitlement: g.Entitlement, Kind: g.Kind, Source: r.Source, Window: windowOf(g.Use), LastUsed: lastUse(g.Use)}
+			withRecommendation(&e, r)
+			if r.Action == nhi.RecommendReplace {
+				s.Replace = append(s.Replace, e)
+			} else {
+				s.Remove = append(s.Remove, e)
+			}
+		}
+	}
+	for _, s := range per {
+		sort.Slice(s.Replace, func(i, j int) bool { return s.Replace[i].GrantID < s.Replace[j].GrantID })
+	}
+}
+
+// attach puts the recommendation on the identity's suggestion for the
+// grant, if there is one.
+func attach(s *Identity, grant string, r *nhi.GrantRecommendation) bool {
+	for _, l := range [][]Grant{s.Remove, s.Narrow} {
+		for k := range l {
+			if l[k].GrantID == grant {
+				withRecommendation(&l[k], r)
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func withRecommendation(g *Grant, r *nhi.GrantRecommendation) {
+	g.Recommendation, g.RecommendationSubtype = r.Name, r.Subtype
+	g.ReplaceWith = slices.Clone(r.Replace)
+	if !r.AsOf.IsZero() {
+		g.RecommendationAsOf = r.AsOf.UTC().Format(time.RFC3339)
+	}
+}
+
+// windowOf is the period the grant's observed use covers, in days; the
+// recommender's own when no use was recorded.
+func windowOf(u *nhi.GrantUse) string {
+	if u == nil || u.WindowStart.IsZero() || u.WindowEnd.IsZero() {
+		return "the recommender's observation period"
+	}
+	return strconv.Itoa(int(u.WindowEnd.Sub(u.WindowStart).Hours()/24)) + " days"
+}
+
+// lastUse is a grant's observed last use, as the findings' evidence says it.
+func lastUse(u *nhi.GrantUse) string {
+	switch {
+	case u == nil:
+		return "not reported"
+	case u.State == nhi.UsageUsed:
+		return u.LastUsed.UTC().Format(time.RFC3339)
+	case u.State == nhi.UsageNeverUsed:
+		return "never"
+	default:
+		return "unknown"
+	}
 }
 
 func split(s string) []string {

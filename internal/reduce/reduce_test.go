@@ -8,6 +8,7 @@ import (
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/reduce"
+	"github.com/nhiscan/nhiscan/rules"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -94,5 +95,115 @@ func TestUnknownUseGivesNoPolicy(t *testing.T) {
 	}
 	if out.Roles[0].Unknown != 1 {
 		t.Errorf("roles = %+v", out.Roles)
+	}
+}
+
+// gcpInventory: a service account with three project bindings the IAM
+// recommender has role recommendations on: dataEditor to replace
+// (partly used), a custom role to remove (never used, but too young for
+// the unused-entitlement rule), and jobUser to remove although its use is
+// unknown.
+func gcpInventory() nhi.Inventory {
+	const proj = "projects/acme-data-prod"
+	rec := func(action, subtype string, replace ...string) *nhi.GrantRecommendation {
+		return &nhi.GrantRecommendation{Source: nhi.SourceGCPRecommender, Action: action, Subtype: subtype, Replace: replace,
+			Name: "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/" + subtype, AsOf: days(1)}
+	}
+	insight := func(state nhi.UsageState, last time.Time) *nhi.GrantUse {
+		return &nhi.GrantUse{State: state, Source: nhi.SourceGCPRecommender, WindowStart: days(91), WindowEnd: days(1), LastUsed: last}
+	}
+	binding := func(role string, use *nhi.GrantUse, r *nhi.GrantRecommendation) nhi.Grant {
+		return nhi.Grant{ID: "role-binding:" + proj + ":" + role, Kind: "role-binding", Entitlement: role, Scope: proj, Privilege: nhi.PrivWrite,
+			Privileged: nhi.JudgedNotPrivileged, FirstSeen: days(10), Use: use, Recommendation: r}
+	}
+	inv := nhi.Inventory{Version: nhi.SchemaVersion, CollectedAt: now, Scopes: []nhi.Scope{{Provider: nhi.GCP, ID: "acme-data-prod"}}}
+	inv.Identities = []nhi.Identity{{ID: "gcp:1001", Provider: nhi.GCP, Kind: nhi.KindGCPServiceAccount, NativeID: "1001",
+		Name: "etl@acme-data-prod.iam.gserviceaccount.com", Scope: "acme-data-prod", Status: nhi.StatusActive, Created: days(600),
+		Usage: nhi.Usage{State: nhi.UsageUsed, LastUsed: days(1), Source: "activity-analyzer", AsOf: now},
+		Grants: []nhi.Grant{
+			binding("roles/bigquery.dataEditor", insight(nhi.UsageUsed, days(1)), rec(nhi.RecommendReplace, "REPLACE_ROLE", "roles/bigquery.dataViewer")),
+			binding("projects/acme-data-prod/roles/reportingAdmin", insight(nhi.UsageNeverUsed, time.Time{}), rec(nhi.RecommendRemove, "REMOVE_ROLE")),
+			binding("roles/bigquery.jobUser", &nhi.GrantUse{State: nhi.UsageUnknown, Source: nhi.SourceGCPRecommender, Reason: "denied"},
+				rec(nhi.RecommendRemove, "REMOVE_ROLE")),
+		}}}
+	inv.Normalize()
+	return inv
+}
+
+// A REPLACE_ROLE recommendation is suggested as "replace X with Y", a
+// REMOVE_ROLE as a removal, each with the recommendation as its evidence;
+// a removal is never suggested for a grant whose use is unknown.
+func TestRecommendations(t *testing.T) {
+	inv := gcpInventory()
+	if err := inv.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res := analyzer.Analyze(analyzer.Input{Inventory: inv, Now: now})
+	out := reduce.Suggest(reduce.Input{Inventory: &inv, Findings: res.Findings, Ownership: res.Ownership, Now: now, Window: 90 * 24 * time.Hour})
+	if len(out.Identities) != 1 {
+		t.Fatalf("identities = %+v", out.Identities)
+	}
+	s := out.Identities[0]
+	if len(s.Replace) != 1 || s.Replace[0].Entitlement != "roles/bigquery.dataEditor" || strings.Join(s.Replace[0].ReplaceWith, ",") != "roles/bigquery.dataViewer" ||
+		s.Replace[0].RecommendationSubtype != "REPLACE_ROLE" || !strings.HasSuffix(s.Replace[0].Recommendation, "/REPLACE_ROLE") ||
+		s.Replace[0].Source != nhi.SourceGCPRecommender || s.Replace[0].Window != "90 days" {
+		t.Errorf("replace = %+v", s.Replace)
+	}
+	if len(s.Remove) != 1 || s.Remove[0].Entitlement != "projects/acme-data-prod/roles/reportingAdmin" || s.Remove[0].RecommendationSubtype != "REMOVE_ROLE" ||
+		s.Remove[0].LastUsed != "never" || len(s.Remove[0].ReplaceWith) != 0 || s.Remove[0].Finding != "" {
+		t.Errorf("remove = %+v", s.Remove)
+	}
+}
+
+// A grant an unused-entitlement finding already suggests removing carries
+// the provider's recommendation as added evidence, once.
+func TestRecommendationOnAFinding(t *testing.T) {
+	inv := gcpInventory()
+	for i := range inv.Identities[0].Grants {
+		inv.Identities[0].Grants[i].FirstSeen = days(400) // old enough for the rule
+	}
+	res := analyzer.Analyze(analyzer.Input{Inventory: inv, Now: now})
+	out := reduce.Suggest(reduce.Input{Inventory: &inv, Findings: res.Findings, Ownership: res.Ownership, Now: now, Window: 90 * 24 * time.Hour})
+	if len(out.Identities) != 1 {
+		t.Fatalf("identities = %+v", out.Identities)
+	}
+	var n int
+	for _, g := range out.Identities[0].Remove {
+		if g.Entitlement == "projects/acme-data-prod/roles/reportingAdmin" {
+			n++
+			if g.Finding == "" || g.RecommendationSubtype != "REMOVE_ROLE" {
+				t.Errorf("remove = %+v", g)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("reportingAdmin suggested %d times: %+v", n, out.Identities[0].Remove)
+	}
+}
+
+// A grant whose unused finding an exception suppresses is not suggested
+// for removal on the recommendation either.
+func TestRecommendationOnASuppressedFinding(t *testing.T) {
+	inv := gcpInventory()
+	for i := range inv.Identities[0].Grants {
+		inv.Identities[0].Grants[i].FirstSeen = days(400)
+	}
+	res := analyzer.Analyze(analyzer.Input{Inventory: inv, Now: now})
+	found := false
+	for i := range res.Findings {
+		if f := &res.Findings[i]; f.RuleID == rules.RuleUnusedEntitlement && strings.HasSuffix(f.GrantID, "reportingAdmin") {
+			f.Suppressed, found = true, true
+		}
+	}
+	if !found {
+		t.Fatal("no unused finding on reportingAdmin")
+	}
+	out := reduce.Suggest(reduce.Input{Inventory: &inv, Findings: res.Findings, Ownership: res.Ownership, Now: now, Window: 90 * 24 * time.Hour})
+	for _, s := range out.Identities {
+		for _, g := range s.Remove {
+			if strings.HasSuffix(g.GrantID, "reportingAdmin") {
+				t.Errorf("suggested despite the exception: %+v", g)
+			}
+		}
 	}
 }

@@ -48,7 +48,10 @@ const (
 	OpQueryActivity = "policyanalyzer.activities.query"
 	// OpListInsights lists a project's IAM policy insights (recommender).
 	OpListInsights = "recommender.insights.list"
-	OpListAPIKeys  = "apikeys.keys.list"
+	// OpListRecommendations lists a project's IAM role recommendations
+	// (recommender).
+	OpListRecommendations = "recommender.recommendations.list"
+	OpListAPIKeys         = "apikeys.keys.list"
 	// OpListHMACKeys lists a project's Cloud Storage HMAC keys.
 	OpListHMACKeys       = "storage.projects.hmacKeys.list"
 	OpGetProject         = "cloudresourcemanager.projects.get"
@@ -78,6 +81,7 @@ var permissionFor = map[string]string{
 	OpQueryActivity:         "policyanalyzer.serviceAccountLastAuthenticationActivities.query",
 	OpListAPIKeys:           "apikeys.keys.list",
 	OpListInsights:          "recommender.iamPolicyInsights.list",
+	OpListRecommendations:   "recommender.iamPolicyRecommendations.list",
 	OpListHMACKeys:          "storage.hmacKeys.list",
 	OpGetProject:            "resourcemanager.projects.get",
 	OpSetProjectIamPolic:    "resourcemanager.projects.setIamPolicy",
@@ -364,6 +368,11 @@ func (s *Server) route(r *http.Request, path string) (op, scope, api string, h h
 	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "insightTypes" && rest[6] == "insights" && method == http.MethodGet:
 		p, typ := rest[1], rest[5]
 		return OpListInsights, s.scopeOf("projects/" + p), "recommender", func(r *http.Request) (any, *apiError) { return s.listInsights(r, p, rest[3], typ) }
+	case ver == "v1" && len(rest) == 7 && rest[0] == "projects" && rest[2] == "locations" && rest[4] == "recommenders" && rest[6] == "recommendations" && method == http.MethodGet:
+		p, typ := rest[1], rest[5]
+		return OpListRecommendations, s.scopeOf("projects/" + p), "recommender", func(r *http.Request) (any, *apiError) {
+			return s.listRecommendations(r, p, rest[3], typ)
+		}
 	case ver == "v1" && len(rest) == 4 && (rest[0] == "projects" || rest[0] == "organizations") && rest[2] == "roles" && method == http.MethodGet:
 		name := strings.Join(rest, "/")
 		return OpGetRole, s.scopeOf(rest[0] + "/" + rest[1]), "iam", func(*http.Request) (any, *apiError) { return s.getRole(name) }
@@ -961,6 +970,7 @@ func cloneSeed(in Seed) Seed {
 		p.HMACKeys = append([]HMACKey(nil), p.HMACKeys...)
 		p.Pools = append([]Pool(nil), p.Pools...)
 		p.Insights = append([]Insight(nil), p.Insights...)
+		p.Recommendations = append([]Recommendation(nil), p.Recommendations...)
 		for j := range p.Pools {
 			p.Pools[j].Providers = append([]Provider(nil), p.Pools[j].Providers...)
 		}

@@ -74,6 +74,33 @@ type Project struct {
 	// Insights are the IAM recommender's policy insights on the project's
 	// role bindings (google.iam.policy.Insight, PERMISSIONS_USAGE).
 	Insights []Insight
+	// Recommendations are the IAM recommender's role recommendations on
+	// the project's role bindings (google.iam.policy.Recommender).
+	Recommendations []Recommendation
+}
+
+// Recommendation is one role recommendation: remove Member from Role on
+// the project and, for a REPLACE_ROLE, grant it the roles in Replace.
+type Recommendation struct {
+	ID     string
+	Role   string
+	Member string // "serviceAccount:…"
+	// Subtype is "REMOVE_ROLE", "REPLACE_ROLE" or
+	// "REPLACE_ROLE_CUSTOMIZABLE"; empty means REMOVE_ROLE, or
+	// REPLACE_ROLE when Replace is set.
+	Subtype string
+	Replace []string
+	// State is the recommendation's state; empty means ACTIVE.
+	State string
+	// Priority is P1…P4; empty means P4.
+	Priority string
+	// Condition is a binding condition's expression: the recommendation
+	// is then on the conditional binding.
+	Condition string
+	// Insight is the id of the policy insight it is associated with.
+	Insight string
+	// Refreshed is the last refresh; zero means the seed's Now.
+	Refreshed time.Time
 }
 
 // Insight is one policy insight: which permissions of a role one member
