@@ -36,8 +36,13 @@ func unusedInventory(t *testing.T, dir string, now time.Time) string {
 			grant("arn:aws:iam::111111111111:policy/deploy", use(nhi.ServiceUse{Service: "ecs", LastUsed: d(2), Actions: []string{"ecs:UpdateService"}}, nhi.ServiceUse{Service: "sqs"})),
 			grant("arn:aws:iam::111111111111:policy/billing", use(nhi.ServiceUse{Service: "ce", LastUsed: d(80)})),
 		}}}
+	return writeInventory(t, filepath.Join(dir, "unused.json"), inv)
+}
+
+// writeInventory writes inv, normalised, to path in the JSON form.
+func writeInventory(t *testing.T, path string, inv nhi.Inventory) string {
+	t.Helper()
 	inv.Normalize()
-	path := filepath.Join(dir, "unused.json")
 	f, err := os.Create(path)
 	if err != nil {
 		t.Fatal(err)
@@ -99,17 +104,7 @@ func recommendedInventory(t *testing.T, dir string, now time.Time) string {
 			Recommendation: &nhi.GrantRecommendation{Source: nhi.SourceGCPRecommender, Action: nhi.RecommendReplace,
 				Replace: []string{"roles/bigquery.dataViewer"}, Name: "projects/1/locations/global/recommenders/google.iam.policy.Recommender/recommendations/r1",
 				Subtype: "REPLACE_ROLE\x1b]0;owned\x07", AsOf: d(0)}}}}}
-	inv.Normalize()
-	path := filepath.Join(dir, "recommended.json")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := nhi.Encode(f, inv); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeInventory(t, filepath.Join(dir, "recommended.json"), inv)
 }
 
 // TestReduceSuggestReplace: a GCP role recommendation shows as "replace X
