@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"strconv"
 	"strings"
+	"time"
 
 	gomail "github.com/wneessen/go-mail"
 
@@ -68,31 +69,51 @@ func (m *Mailer) Message(n *campaign.Notice) (*gomail.Msg, error) {
 	if err != nil {
 		return nil, err
 	}
-	to, err := plainAddress(n.To.Address)
+	return envelope{from: m.From, to: n.To.Address, toName: n.To.Name, boundary: n.MessageID, messageID: strings.Trim(n.MessageID, "<>"),
+		at: n.At, headers: [][2]string{{"X-Nhiscan-Campaign", strconv.FormatInt(n.Campaign.ID, 10)}, {"X-Nhiscan-Notice", string(n.Kind)}}}.build(r)
+}
+
+// envelope is what a message carries besides its rendered bodies.
+type envelope struct {
+	from, to, toName string
+	// boundary seeds the MIME boundary (with the recipient), so the same
+	// notice gives the same bytes; messageID is empty for none.
+	boundary, messageID string
+	at                  time.Time
+	// headers are set after the automatic-mail headers, in order.
+	headers [][2]string
+}
+
+// build makes the message: a plain recipient address only, the sender
+// parsed, header values without line breaks, text first and HTML second,
+// and headers that mark it as automatic.
+func (e envelope) build(r Rendered) (*gomail.Msg, error) {
+	to, err := plainAddress(e.to)
 	if err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
-	from, err := mail.ParseAddress(m.From)
+	from, err := mail.ParseAddress(e.from)
 	if err != nil {
-		return nil, fmt.Errorf("sender %q: %w", headerText(m.From, 100), err)
+		return nil, fmt.Errorf("sender %q: %w", headerText(e.from, 100), err)
 	}
-	sum := sha256.Sum256([]byte(n.MessageID + "\x00" + to))
+	sum := sha256.Sum256([]byte(e.boundary + "\x00" + to))
 	msg := gomail.NewMsg(gomail.WithBoundary("nhiscan-"+hex.EncodeToString(sum[:12])), gomail.WithNoDefaultUserAgent())
 	if err := msg.FromFormat(headerText(from.Name, 100), from.Address); err != nil {
 		return nil, fmt.Errorf("sender: %w", err)
 	}
-	if err := msg.AddToFormat(headerText(n.To.Name, 100), to); err != nil {
+	if err := msg.AddToFormat(headerText(e.toName, 100), to); err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
 	}
 	msg.Subject(r.Subject)
-	msg.SetDateWithValue(n.At)
-	if n.MessageID != "" {
-		msg.SetMessageIDWithValue(strings.Trim(n.MessageID, "<>"))
+	msg.SetDateWithValue(e.at)
+	if e.messageID != "" {
+		msg.SetMessageIDWithValue(e.messageID)
 	}
 	msg.SetGenHeader(gomail.HeaderUserAgent, "nhiscan")
 	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetGenHeader("X-Nhiscan-Campaign", strconv.FormatInt(n.Campaign.ID, 10))
-	msg.SetGenHeader("X-Nhiscan-Notice", string(n.Kind))
+	for _, h := range e.headers {
+		msg.SetGenHeader(gomail.Header(h[0]), h[1])
+	}
 	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
 	return msg, nil

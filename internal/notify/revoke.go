@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"net/mail"
 	"strconv"
 	texttemplate "text/template"
 	"time"
@@ -61,43 +60,21 @@ func (m *RevokeMailer) Notify(ctx context.Context, n revoke.Notice) error {
 	return errors.Join(errs...)
 }
 
-// Message builds the email of one revocation notice.
+// Message builds the email of one revocation notice; its Message-ID and
+// MIME boundary derive from the plan and the owner.
 func (m *RevokeMailer) Message(n revoke.Notice) (*gomail.Msg, error) {
 	r, err := RenderRevoke(n)
 	if err != nil {
 		return nil, err
 	}
-	to, err := plainAddress(n.Owner)
-	if err != nil {
-		return nil, fmt.Errorf("recipient: %w", err)
-	}
-	from, err := mail.ParseAddress(m.From)
-	if err != nil {
-		return nil, fmt.Errorf("sender %q: %w", headerText(m.From, 100), err)
-	}
-	sum := sha256.Sum256([]byte("revoke\x00" + strconv.FormatInt(n.PlanID, 10) + "\x00" + to))
-	id := hex.EncodeToString(sum[:12])
-	msg := gomail.NewMsg(gomail.WithBoundary("nhiscan-"+id), gomail.WithNoDefaultUserAgent())
-	if err := msg.FromFormat(headerText(from.Name, 100), from.Address); err != nil {
-		return nil, fmt.Errorf("sender: %w", err)
-	}
-	if err := msg.To(to); err != nil {
-		return nil, fmt.Errorf("recipient: %w", err)
-	}
+	sum := sha256.Sum256([]byte("revoke\x00" + strconv.FormatInt(n.PlanID, 10) + "\x00" + n.Owner))
+	id := "revoke-" + hex.EncodeToString(sum[:12])
 	now := time.Now
 	if m.Now != nil {
 		now = m.Now
 	}
-	msg.Subject(r.Subject)
-	msg.SetDateWithValue(now())
-	msg.SetMessageIDWithValue("revoke-" + id + "@nhiscan")
-	msg.SetGenHeader(gomail.HeaderUserAgent, "nhiscan")
-	msg.SetGenHeader("Auto-Submitted", "auto-generated")
-	msg.SetGenHeader("X-Nhiscan-Plan", strconv.FormatInt(n.PlanID, 10))
-	msg.SetGenHeader("X-Nhiscan-Notice", revokeKind)
-	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
-	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
-	return msg, nil
+	return envelope{from: m.From, to: n.Owner, boundary: id, messageID: id + "@nhiscan", at: now(),
+		headers: [][2]string{{"X-Nhiscan-Plan", strconv.FormatInt(n.PlanID, 10)}, {"X-Nhiscan-Notice", revokeKind}}}.build(r)
 }
 
 // revokeView is what the revocation templates see: every string cleaned.
