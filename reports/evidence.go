@@ -341,7 +341,8 @@ func newEvidence(in Input) *evidence {
 // coverageCells is the inventory's coverage matrix (nhi.Coverage.Matrix:
 // each facet of each collected scope, observed or not), plus a cell for
 // every gap that hides no cell of it — a provider-wide gap where nothing
-// of the provider was collected, or a gap on a scope not listed — so that
+// of the provider was collected, a gap on a scope not listed, or one
+// identity's gap (a row of its own beside the observed facet) — so that
 // every gap appears. Sorted by provider, scope and facet.
 func coverageCells(inv *nhi.Inventory) []nhi.FacetStatus {
 	cov := inv.Coverage()
@@ -357,6 +358,15 @@ func coverageCells(inv *nhi.Inventory) []nhi.FacetStatus {
 	}
 	for i := range inv.Gaps {
 		g := &inv.Gaps[i]
+		if g.Identity != "" {
+			// One identity's gap leaves the scope's facet observed for
+			// the others; its own row says so.
+			for _, f := range g.Hides() {
+				cells = append(cells, nhi.FacetStatus{Provider: g.Provider, Scope: g.Scope, Facet: f, Gap: g,
+					Why: "for identity " + g.Identity + " only: " + g.Source + " " + string(g.Kind)})
+			}
+			continue
+		}
 		if listed[key{g.Provider, g.Scope}] {
 			continue
 		}
@@ -640,6 +650,9 @@ func (ev *evidence) manifestScopes(totals *ManifestTotals) map[scopeKey]*Manifes
 		}
 	}
 	for _, c := range ev.coverage {
+		if c.Gap != nil && c.Gap.Identity != "" {
+			continue // the facet was observed for the scope's other identities
+		}
 		if s, ok := scopes[scopeKey{c.Provider, c.Scope}]; ok && !c.Observed && c.Facet != "" {
 			s.NotObserved = append(s.NotObserved, c.Facet)
 		}

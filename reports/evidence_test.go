@@ -654,3 +654,41 @@ func TestWriteEvidenceSigned(t *testing.T) {
 		t.Errorf("a failed signing left %d files", len(ents))
 	}
 }
+
+// TestIdentityGapHasItsOwnRow: a gap on one identity (an Access Advisor job
+// that did not finish for it) is a row of gaps.csv naming the identity,
+// beside the scope's observed facet, and does not mark the scope's facet
+// unobserved in the manifest.
+func TestIdentityGapHasItsOwnRow(t *testing.T) {
+	in := fixture(t)
+	var who string
+	for _, id := range in.Inventory.Identities {
+		if id.Scope == "111111111111" {
+			who = id.ID
+		}
+	}
+	facet := nhi.EntitlementUsageFacet(nhi.SourceAccessAdvisor)
+	in.Inventory.Gaps = append(slices.Clone(in.Inventory.Gaps), nhi.Gap{Provider: nhi.AWS, Scope: "111111111111", Identity: who,
+		Source: "iam:GetServiceLastAccessedDetails", Kind: nhi.GapTimeout, Detail: "job not finished", Facets: []nhi.Facet{facet}})
+	in.Scan.SnapshotHash = ""
+	dir, m := writePack(t, in)
+	recs := readCSV(t, filepath.Join(dir, reports.FileGaps))
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	found := false
+	for _, r := range recs[1:] {
+		if r[col["facet"]] == string(facet) && r[col["observed"]] == "false" {
+			found = strings.Contains(r[col["why"]], "for identity "+who+" only")
+		}
+	}
+	if who == "" || !found {
+		t.Errorf("no row of gaps.csv names the identity %q:\n%v", who, recs)
+	}
+	for _, s := range m.Scopes {
+		if s.ID == "111111111111" && slices.Contains(s.NotObserved, facet) {
+			t.Errorf("manifest: one identity's gap marks the scope's %s unobserved", facet)
+		}
+	}
+}

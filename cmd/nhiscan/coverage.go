@@ -111,6 +111,9 @@ func gapText(g nhi.Gap) string {
 		scope = "(all scopes)"
 	}
 	fmt.Fprintf(&b, "%s %s %s: %s", g.Provider, reports.TermText(scope), reports.TermText(g.Source), g.Kind)
+	if g.Identity != "" {
+		fmt.Fprintf(&b, " for identity %s only", reports.TermText(g.Identity))
+	}
 	if g.Kind == nhi.GapDenied && g.Permission != "" {
 		fmt.Fprintf(&b, " (needs %s)", reports.TermText(g.Permission))
 	}

@@ -211,3 +211,14 @@ func TestStoreUsesInjectedClock(t *testing.T) {
 }
 
 func matches(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestGapTextNamesTheIdentity: the summary line of one identity's gap says
+// it hides the facet for that identity only.
+func TestGapTextNamesTheIdentity(t *testing.T) {
+	g := nhi.Gap{Provider: nhi.AWS, Scope: "111111111111", Identity: "aws:AROADEPLOY\x1b[2J", Source: "iam:GetServiceLastAccessedDetails",
+		Kind: nhi.GapTimeout, Facets: []nhi.Facet{nhi.EntitlementUsageFacet(nhi.SourceAccessAdvisor)}}
+	got := gapText(g)
+	if !strings.Contains(got, `for identity aws:AROADEPLOY\x1b[2J only`) || strings.Contains(got, "\x1b") {
+		t.Errorf("gapText = %q", got)
+	}
+}
