@@ -68,13 +68,15 @@ type builder struct {
 	people   People
 	roles    map[string]*catalog.Role
 	findings map[string][]nhi.Finding // by identity id
-	// unobserved cells of the coverage matrix by provider and scope.
-	unobserved map[string][]nhi.FacetStatus
+	// unobserved cells of the coverage matrix by provider and scope, and
+	// the facets hidden for one identity only (its gaps), by identity id.
+	unobserved   map[string][]nhi.FacetStatus
+	identityGaps map[string][]nhi.FacetStatus
 }
 
 func newBuilder(in BuildInput) *builder {
 	b := &builder{in: in, cov: in.Inventory.Coverage(), roles: map[string]*catalog.Role{},
-		findings: map[string][]nhi.Finding{}, unobserved: map[string][]nhi.FacetStatus{}}
+		findings: map[string][]nhi.Finding{}, unobserved: map[string][]nhi.FacetStatus{}, identityGaps: map[string][]nhi.FacetStatus{}}
 	if in.Catalog != nil {
 		b.people = NewPeople(in.Catalog.People)
 		for i := range in.Catalog.Roles {
@@ -89,6 +91,16 @@ func newBuilder(in BuildInput) *builder {
 		if !c.Observed {
 			k := string(c.Provider) + "\x00" + c.Scope
 			b.unobserved[k] = append(b.unobserved[k], c)
+		}
+	}
+	for i := range in.Inventory.Gaps {
+		g := &in.Inventory.Gaps[i]
+		if g.Identity == "" {
+			continue
+		}
+		for _, f := range g.Hides() {
+			b.identityGaps[g.Identity] = append(b.identityGaps[g.Identity], nhi.FacetStatus{Provider: g.Provider, Scope: g.Scope, Facet: f, Gap: g,
+				Why: "for this identity only: " + g.Source + " " + string(g.Kind)})
 		}
 	}
 	return b
@@ -188,7 +200,7 @@ func (b *builder) identityItems(items []Item, id *nhi.Identity) []Item {
 	ctx.Reduce = reduceOffer(fs, func(string) bool { return true })
 	ctx.LastUse = b.lastUse(id.Provider, id.Scope, id.Usage)
 	ctx.Drift = b.identityDrift(id)
-	ctx.Gaps = b.gaps(id.Provider, id.Scope, func(f nhi.Facet) bool { return identityFacet(id, f) })
+	ctx.Gaps = b.gaps(id, func(f nhi.Facet) bool { return identityFacet(id, f) })
 	ctx.RequiresJustification = ctx.Privileged || slices.ContainsFunc(fs, func(f nhi.Finding) bool { return !f.Suppressed })
 	ctx.Leaver = leaver
 	head.Context = ctx
@@ -234,7 +246,7 @@ func (b *builder) credentialItem(n int, head *Item, id *nhi.Identity, c *nhi.Cre
 		}
 		return v, ok
 	})
-	ctx.Gaps = b.gaps(id.Provider, id.Scope, func(f nhi.Facet) bool {
+	ctx.Gaps = b.gaps(id, func(f nhi.Facet) bool {
 		return coversSubject(f, nhi.FacetCredentials, string(c.Type)) || coversSubject(f, nhi.FacetUsage, c.Usage.Source)
 	})
 	ctx.RequiresJustification = ctx.Privileged || slices.ContainsFunc(fs, func(f nhi.Finding) bool { return !f.Suppressed && mine(&f) })
@@ -259,7 +271,10 @@ func (b *builder) grantItem(n int, head *Item, id *nhi.Identity, g *nhi.Grant, f
 		v, ok := cert.Grants[id.ID]
 		return v, ok
 	})
-	ctx.Gaps = b.gaps(id.Provider, id.Scope, func(f nhi.Facet) bool { return coversSubject(f, nhi.FacetGrants, g.Kind) })
+	// The grant list of its kind, and its use within the window.
+	ctx.Gaps = b.gaps(id, func(f nhi.Facet) bool {
+		return coversSubject(f, nhi.FacetGrants, g.Kind) || f.Class() == nhi.FacetEntitlementUsage
+	})
 	ctx.RequiresJustification = ctx.Privileged || slices.ContainsFunc(fs, func(f nhi.Finding) bool { return !f.Suppressed && mine(&f) })
 	it.Context = ctx
 	return it
@@ -392,10 +407,11 @@ func (b *builder) lastUse(p nhi.Provider, scope string, u nhi.Usage) LastUse {
 	return LastUse{State: u.State, At: u.LastUsed, Source: u.Source, AsOf: u.AsOf, Reason: u.Reason}
 }
 
-// gaps lists the unobserved facets of the scope that affect an item.
-func (b *builder) gaps(p nhi.Provider, scope string, relevant func(nhi.Facet) bool) []string {
+// gaps lists the unobserved facets of the identity's scope, and those
+// hidden for the identity alone, that affect an item.
+func (b *builder) gaps(id *nhi.Identity, relevant func(nhi.Facet) bool) []string {
 	var out []string
-	for _, c := range b.unobserved[string(p)+"\x00"+scope] {
+	for _, c := range slices.Concat(b.unobserved[string(id.Provider)+"\x00"+id.Scope], b.identityGaps[id.ID]) {
 		if relevant(c.Facet) {
 			out = append(out, string(c.Facet)+": "+c.Why)
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -289,5 +290,37 @@ func TestBuildOffersUnusedGrantsToReduce(t *testing.T) {
 	}
 	if lu := grant.Context.LastUse; lu.State != nhi.UsageNeverUsed || lu.Source != nhi.SourceAccessAdvisor || !lu.AsOf.Equal(t0) {
 		t.Errorf("grant last use = %+v", lu)
+	}
+}
+
+// One identity's gap (its Access Advisor job did not finish) shows on that
+// identity's item and its grants' items, and on no other identity of the
+// scope.
+func TestBuildShowsOneIdentitysGap(t *testing.T) {
+	in := testBuildInput()
+	facet := nhi.EntitlementUsageFacet(nhi.SourceAccessAdvisor)
+	var scope string
+	for _, id := range in.Inventory.Identities {
+		if id.ID == "aws:AROAPAY" {
+			scope = id.Scope
+		}
+	}
+	in.Inventory.Gaps = append(in.Inventory.Gaps, nhi.Gap{Provider: nhi.AWS, Scope: scope, Identity: "aws:AROAPAY",
+		Source: "iam:GetServiceLastAccessedDetails", Kind: nhi.GapTimeout, Facets: []nhi.Facet{facet}})
+	want := string(facet) + ": for this identity only: iam:GetServiceLastAccessedDetails timeout"
+	var shown, grants int
+	for _, it := range campaign.Build(in) {
+		has := slices.Contains(it.Context.Gaps, want)
+		switch {
+		case it.IdentityID != "aws:AROAPAY" && has:
+			t.Errorf("item %d (%s) shows another identity's gap", it.ID, it.IdentityID)
+		case it.IdentityID == "aws:AROAPAY" && it.Kind == campaign.KindIdentity && has:
+			shown++
+		case it.IdentityID == "aws:AROAPAY" && it.GrantID != "" && has:
+			grants++
+		}
+	}
+	if shown != 1 || grants == 0 {
+		t.Errorf("the identity's item shows it %d time(s), its grant items %d", shown, grants)
 	}
 }
