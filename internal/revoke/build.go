@@ -346,6 +346,10 @@ func (b *builder) facets(a *Action, id *nhi.Identity, c *nhi.Credential, m *merg
 		for _, g := range id.Grants {
 			if g.ID == a.GrantID {
 				fs = append(fs, nhi.GrantsFacet(g.Kind))
+				if g.Use != nil {
+					// Why the grant goes: its use within the window.
+					fs = append(fs, nhi.EntitlementUsageFacet(g.Use.Source))
+				}
 			}
 		}
 	}

@@ -515,3 +515,42 @@ func TestReduceStages(t *testing.T) {
 		t.Errorf("group policy: %+v", a)
 	}
 }
+
+// A reduce rests on the grant's use: one identity's gap on that use (its
+// Access Advisor job did not finish) blocks the reduce of its grant, and
+// only of its grants.
+func TestReduceBlockedByTheIdentitysUsageGap(t *testing.T) {
+	const grantID = "managed-policy:s3"
+	build := func(gap bool) revoke.Action {
+		in := input(t, revoke.StageDisable)
+		in.Policies = revoke.Policies{}
+		closed := closedCampaign(campaign.Item{ID: 1, Kind: campaign.KindGrant, Provider: nhi.AWS, Scope: acct, IdentityID: "aws:AIDAOLDNEVER", GrantID: grantID})
+		closed.Decisions = []campaign.Decision{{ID: 1, ItemID: 1, Reviewer: "carol@acme.example", Kind: campaign.Reduce, At: ago(2 * day)}}
+		in.Campaigns = []revoke.CampaignInput{closed}
+		in.Catalog.Roles[0].Protected = false
+		for i := range in.Inventory.Identities {
+			if id := &in.Inventory.Identities[i]; id.Name == "old-never" {
+				id.Grants = []nhi.Grant{{ID: grantID, Kind: "managed-policy", Entitlement: "AmazonS3FullAccess", Scope: acct,
+					Use: &nhi.GrantUse{State: nhi.UsageNeverUsed, Source: nhi.SourceAccessAdvisor, WindowStart: ago(400 * day), WindowEnd: ago(day)}}}
+			}
+		}
+		if gap {
+			in.Inventory.Gaps = append(in.Inventory.Gaps, nhi.Gap{Provider: nhi.AWS, Scope: acct, Identity: "aws:AIDAOLDNEVER",
+				Source: "iam:GetServiceLastAccessedDetails", Kind: nhi.GapTimeout, Facets: []nhi.Facet{nhi.EntitlementUsageFacet(nhi.SourceAccessAdvisor)}})
+		}
+		for _, a := range revoke.Build(in).Actions {
+			if a.GrantID == grantID {
+				return a
+			}
+		}
+		t.Fatal("no reduce action")
+		return revoke.Action{}
+	}
+	if a := build(false); !a.Ready() {
+		t.Fatalf("without a gap: %+v", a.Blocked)
+	}
+	a := build(true)
+	if a.Ready() || a.Blocked[0].Guard != revoke.GuardCoverage || !strings.Contains(a.Blocked[0].Why, "for this identity") {
+		t.Errorf("with the identity's usage gap: %+v", a.Blocked)
+	}
+}

@@ -19,13 +19,16 @@ func (b *builder) guard(a *Action, id *nhi.Identity, m *merged) {
 }
 
 // coverage blocks an action when its scan did not observe a facet it
-// depends on: a gap hides it, the collector does not read it there, or the
-// scope was not collected at all.
+// depends on: a gap hides it (in the scope, or for its identity alone), the
+// collector does not read it there, or the scope was not collected at all.
 func (b *builder) coverage(a *Action) {
 	for _, f := range a.Facets {
 		if g, why := b.cov.Why(a.Provider, a.Scope, f); why != "" {
 			a.Blocked = append(a.Blocked, Block{Guard: GuardCoverage,
 				Why: fmt.Sprintf("scan %d did not observe %s in %s %s: %s", b.in.ScanID, f, a.Provider, a.Scope, gapWhy(g, why))})
+		} else if g := b.cov.IdentityGap(a.Provider, a.Scope, a.IdentityID, f); g != nil {
+			a.Blocked = append(a.Blocked, Block{Guard: GuardCoverage,
+				Why: fmt.Sprintf("scan %d did not observe %s for this identity: %s", b.in.ScanID, f, gapWhy(g, ""))})
 		}
 	}
 }
