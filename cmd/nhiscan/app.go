@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -381,4 +382,16 @@ func parseSeverity(s string) (nhi.Severity, error) {
 		return "", usageError{err}
 	}
 	return sev, nil
+}
+
+// printJSON writes v to stdout as indented JSON in which no control or bidi
+// character is raw (textsafe.JSON: \u escapes, the same strings when read).
+func (a *app) printJSON(v any) error {
+	w := textsafe.NewJSONWriter(a.stdout)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	return w.Flush()
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"text/tabwriter"
 
@@ -113,7 +112,5 @@ func (a *app) statusJSON(st campaign.Status) error {
 	for _, r := range st.Reviewers {
 		out.Reviewers = append(out.Reviewers, reviewer{r.Reviewer, r.Items, r.Open, r.Overdue, fmtTime(r.Notified)})
 	}
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return a.printJSON(out)
 }

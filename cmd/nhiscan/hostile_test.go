@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -136,5 +137,18 @@ func TestCLIHostileStringsAreEscapedInEveryOutput(t *testing.T) {
 	if !strings.Contains(string(b), `acme\x9b2J\u2066x\u2069`) {
 		i := strings.Index(string(b), "acme")
 		t.Errorf("the HTML report does not show the name escaped: %q", string(b)[max(0, i-40):max(0, i+80)])
+	}
+}
+
+// TestPrintJSONEscapes: the JSON that campaign status, reduce suggest and
+// revoke plan/status print carries no raw C1 or bidi character.
+func TestPrintJSONEscapes(t *testing.T) {
+	var out bytes.Buffer
+	a := &app{stdout: &out}
+	if err := a.printJSON(map[string]string{"name": "\u202eevil#name18\u009b2J"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(out.String(), "\u202e\u009b") || !strings.Contains(out.String(), `\u202eevil#name18\u009b2J`) {
+		t.Errorf("printJSON = %q", out.String())
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -64,9 +63,7 @@ removal, even when the recommender recommends it.`,
 				}
 				res := reduce.Suggest(reduce.Input{Inventory: &inv, Findings: fs, Ownership: own, Now: evaluatedAt(sc), Window: window})
 				if format == "json" {
-					enc := json.NewEncoder(a.stdout)
-					enc.SetIndent("", "  ")
-					return enc.Encode(res)
+					return a.printJSON(res)
 				}
 				writeReduce(a.stdout, sc.ID, res)
 				return nil

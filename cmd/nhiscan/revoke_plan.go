@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -103,9 +102,7 @@ func (a *app) revokePlan(ctx context.Context, o planOptions) error {
 			return err
 		}
 		if o.format == "json" {
-			enc := json.NewEncoder(a.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(p)
+			return a.printJSON(p)
 		}
 		a.printPlan(p)
 		return nil

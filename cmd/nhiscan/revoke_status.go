@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -135,12 +134,10 @@ func (a *app) revokeStatus(ctx context.Context, st *store.Store, planID int64, f
 		return usagef("plan %d not found", planID)
 	}
 	if format == "json" {
-		enc := json.NewEncoder(a.stdout)
-		enc.SetIndent("", "  ")
 		if shown == nil {
 			shown = []PlanStatus{}
 		}
-		return enc.Encode(shown)
+		return a.printJSON(shown)
 	}
 	if len(shown) == 0 {
 		fmt.Fprintln(a.stdout, "no revocation plans yet: nhiscan revoke plan --stage notify|disable|delete")
