@@ -86,6 +86,10 @@ type app struct {
 	// own, which holds the writer lock); fleetStoreMu takes turns on it.
 	fleetStore   *store.Store
 	fleetStoreMu *sync.Mutex
+	// lockWait, when set, is how long opening the store for writing waits
+	// for another writer (a scan from cron, a CLI command) to finish:
+	// serve waits where a command run by hand says so at once.
+	lockWait time.Duration
 }
 
 // run executes the command line and returns the exit code.

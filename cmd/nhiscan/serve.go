@@ -76,10 +76,15 @@ reloads the configuration and catalog, keeping the old ones on any error
 	return cmd
 }
 
+// serveLockWait is how long serve waits at start for the database's
+// writer lock while a scan or command started elsewhere finishes with it.
+const serveLockWait = 15 * time.Minute
+
 // serve runs the review server, the scheduled jobs and the health and
 // metrics endpoints over the configured database until ctx ends (SIGTERM,
 // Ctrl-C); SIGHUP reloads the configuration and catalog (service.go).
 func (a *app) serve(ctx context.Context, catalogs []string) error {
+	a.lockWait = serveLockWait
 	return a.withCampaigns(ctx, readWrite, catalogs, true, func(e *campaignEnv) error {
 		// A reload re-reads the file; the logger chosen now stays.
 		if a.logFormat == "" {

@@ -20,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nhiscan/nhiscan/internal/store"
 )
 
 // running is a command running in the background.
@@ -227,4 +229,29 @@ func selfSignedFiles(t *testing.T, dir string) (certFile, keyFile string, pool *
 	pool = x509.NewCertPool()
 	pool.AddCert(cert)
 	return certFile, keyFile, pool
+}
+
+// TestServeWaitsForTheWriterLock: serve started while another writer (a
+// scan from cron, a command run by hand) holds the database waits for it
+// and says so, where a command run by hand is refused at once.
+func TestServeWaitsForTheWriterLock(t *testing.T) {
+	c, _, conf := campaignCLI(t)
+	held, err := store.Open(context.Background(), filepath.Join(c.dir, "nhiscan.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := c.run(append([]string{"campaign", "create", "--due", "14d"}, conf...)...); code == exitOK || !strings.Contains(errs, "another nhiscan command is writing") {
+		t.Fatalf("a command run by hand under the lock = %d\n%s", code, errs)
+	}
+	go func() {
+		time.Sleep(time.Second)
+		held.Close()
+	}()
+	r := c.start(append([]string{"serve", "--listen", "127.0.0.1:0"}, conf...)...)
+	if !strings.Contains(r.stderr.String(), "waiting for the database's writer lock") {
+		t.Errorf("serve did not say it waited:\n%s", r.stderr)
+	}
+	if code := r.wait(t); code != exitOK {
+		t.Fatalf("serve exited %d\n%s%s", code, r.stdout, r.stderr)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/nhiscan/nhiscan/internal/config"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -143,7 +144,32 @@ func (a *app) openReadOnly(ctx context.Context, path string) (*store.Store, erro
 // interrupted. It holds the single-writer lock until Close.
 func (a *app) openStore(ctx context.Context, path string) (*store.Store, error) {
 	st, err := store.OpenConfig(ctx, store.Config{Path: path, Now: a.now})
+	if errors.Is(err, store.ErrScanRunning) && a.lockWait > 0 {
+		st, err = a.waitForStore(ctx, path, err)
+	}
 	return st, storeOpenErr(path, err)
+}
+
+// lockRetry is how often waitForStore tries the writer lock again.
+const lockRetry = 250 * time.Millisecond
+
+// waitForStore retries opening the store for writing while another
+// writer holds it, for up to a.lockWait, saying once what it waits for.
+func (a *app) waitForStore(ctx context.Context, path string, err error) (*store.Store, error) {
+	a.log.Warn("waiting for the database's writer lock", "database", store.RedactDSN(path), "wait", a.lockWait.String(), "reason", err.Error())
+	deadline := time.Now().Add(a.lockWait)
+	for errors.Is(err, store.ErrScanRunning) && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(lockRetry):
+		}
+		var st *store.Store
+		if st, err = store.OpenConfig(ctx, store.Config{Path: path, Now: a.now}); err == nil {
+			return st, nil
+		}
+	}
+	return nil, err
 }
 
 // storeOpenErr makes a file that is not an nhiscan database a usage error
