@@ -158,6 +158,13 @@ func TestCases(t *testing.T) {
 	for _, c := range loadCases(t) {
 		t.Run(c.name, func(t *testing.T) {
 			res := analyzer.Analyze(c.in)
+			seen := map[string]string{}
+			for _, f := range res.Findings {
+				if r, dup := seen[f.Fingerprint]; dup {
+					t.Errorf("fingerprint %s twice (rules %s and %s on %s): the store refuses the scan", f.Fingerprint, r, f.RuleID, f.IdentityID)
+				}
+				seen[f.Fingerprint] = f.RuleID
+			}
 			for _, e := range c.tc.Expect {
 				var got *nhi.Finding
 				for i := range res.Findings {

@@ -8,8 +8,11 @@ import (
 )
 
 // ownerRules: no owner, a departed or unknown owner, a departed custodian,
-// and an owner who moved to another team.
+// and an owner who moved to another team. An identity is one leaver case
+// however many of its owner and custodians have left: one finding, whose
+// evidence names them all (a fingerprint is the rule and the identity).
 func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
+	var leaver *evidenceBuilder
 	switch s.own.OwnerStatus {
 	case nhi.OwnerNone:
 		ev := evidence("owner_tag_keys", strings.Join(a.def.OwnerTagKeys, ","))
@@ -18,27 +21,19 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 		}
 		a.emit(rules.RuleNoOwner, id, s, on{}, ev)
 	case nhi.OwnerDeparted:
-		ev := evidence("owner", s.own.Owner, "owner_source", s.own.OwnerSource)
-		if p := s.person; p != nil {
-			ev.Set("departed", ts(p.Departed))
-			if p.Manager != "" {
-				ev.Set("reassign_to", p.Manager)
-			}
-		} else {
-			ev.Set("provider_status", "not an active account at the provider")
-		}
-		if s.role != nil && ev.Get("reassign_to") == "" && s.role.TechnicalOwner != "" {
-			ev.Set("reassign_to", s.role.TechnicalOwner)
-		}
-		if n := a.activeStatic(id); n > 0 {
-			ev.Set("credentials_to_rotate", itoa(n))
-		}
-		a.emit(rules.RuleOwnerDeparted, id, s, on{}, ev)
+		ev := a.departedOwner(s)
+		leaver = &ev
 	case nhi.OwnerUnknown:
 		a.emit(rules.RuleOwnerUnknown, id, s, on{}, evidence("owner", s.own.Owner, "owner_source", s.own.OwnerSource))
 	}
 	if s.own.OwnerSource == "role" {
-		a.custodianRules(id, s)
+		leaver = a.departedCustodians(id, s, leaver)
+	}
+	if leaver != nil {
+		if n := a.activeStatic(id); n > 0 {
+			leaver.Set("credentials_to_rotate", itoa(n))
+		}
+		a.emit(rules.RuleOwnerDeparted, id, s, on{}, *leaver)
 	}
 	if s.role != nil && s.role.Team != "" && s.person != nil && !a.departed(s.person) &&
 		s.own.OwnerSource == "role" && s.person.Team != "" && !strings.EqualFold(s.person.Team, s.role.Team) {
@@ -46,6 +41,23 @@ func (a *analysis) ownerRules(id *nhi.Identity, s *subject) {
 			"owner", s.person.ID, "owner_team", s.person.Team, "role_team", s.role.Team,
 		))
 	}
+}
+
+// departedOwner is the evidence of an accountable owner who has left.
+func (a *analysis) departedOwner(s *subject) evidenceBuilder {
+	ev := evidence("owner", s.own.Owner, "owner_source", s.own.OwnerSource)
+	if p := s.person; p != nil {
+		ev.Set("departed", ts(p.Departed))
+		if p.Manager != "" {
+			ev.Set("reassign_to", p.Manager)
+		}
+	} else {
+		ev.Set("provider_status", "not an active account at the provider")
+	}
+	if s.role != nil && ev.Get("reassign_to") == "" && s.role.TechnicalOwner != "" {
+		ev.Set("reassign_to", s.role.TechnicalOwner)
+	}
+	return ev
 }
 
 func (a *analysis) activeStatic(id *nhi.Identity) int {
@@ -59,15 +71,18 @@ func (a *analysis) activeStatic(id *nhi.Identity) int {
 	return n
 }
 
-// custodianRules handles identities whose accountable owner comes from the
-// catalog role but whose provider hints (owner tag, Entra owner, GitHub
-// added_by or token owner) name a person who has left. The role keeps an
-// owner, so the identity is not orphaned, but the leaver may still hold its
-// credentials: it is reported as a leaver case, to be reassigned to the
-// role's business owner with its credentials rotated (IA-5(i)).
-func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
+// departedCustodians handles identities whose accountable owner comes
+// from the catalog role but whose provider hints (owner tag, Entra owner,
+// GitHub added_by or token owner) name a person who has left. The role
+// keeps an owner, so the identity is not orphaned, but the leaver may
+// still hold its credentials: it is a leaver case, to be reassigned to the
+// role's business owner with its credentials rotated (IA-5(i)). It adds
+// the custodians who left to the evidence of a departed owner (ev), or
+// starts the evidence when the owner is still here; nil when no one left.
+func (a *analysis) departedCustodians(id *nhi.Identity, s *subject, ev *evidenceBuilder) *evidenceBuilder {
+	var names, sources, left []string
 	seen := map[string]bool{}
-	report := func(value, source string, p *nhi.Person) {
+	add := func(value, source string, p *nhi.Person) {
 		key := strings.ToLower(value)
 		if p != nil {
 			key = p.ID
@@ -76,21 +91,17 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 			return
 		}
 		seen[key] = true
-		ev := evidence("custodian", key, "custodian_source", source, "owner", s.own.Owner, "reassign_to", s.own.Owner)
+		names, sources = append(names, key), append(sources, source)
 		if p != nil {
-			ev.Set("departed", ts(p.Departed))
+			left = append(left, ts(p.Departed))
 		} else {
-			ev.Set("provider_status", "not an active account at the provider")
+			left = append(left, "not an active account at the provider")
 		}
-		if n := a.activeStatic(id); n > 0 {
-			ev.Set("credentials_to_rotate", itoa(n))
-		}
-		a.emit(rules.RuleOwnerDeparted, id, s, on{}, ev)
 	}
 	for _, k := range a.def.OwnerTagKeys {
 		if v, ok := id.Tags[k]; ok {
 			if p := a.people.lookup(v); p != nil && a.departed(p) {
-				report(v, "tag", p)
+				add(v, "tag", p)
 			}
 		}
 	}
@@ -98,9 +109,36 @@ func (a *analysis) custodianRules(id *nhi.Identity, s *subject) {
 		p := a.people.lookup(h.Value)
 		switch {
 		case p != nil && a.departed(p):
-			report(h.Value, h.Source, p)
+			add(h.Value, h.Source, p)
 		case p == nil && h.Active != nil && !*h.Active:
-			report(h.Value, h.Source, nil)
+			add(h.Value, h.Source, nil)
 		}
 	}
+	return custodianEvidence(s, ev, names, sources, left)
+}
+
+// custodianEvidence writes the departed custodians into a leaver case's
+// evidence: "departed" (or "provider_status") is the custodian's when only
+// custodians left, and "custodian_departed" beside the owner's when both
+// did. Several custodians are listed in the order found, comma-separated.
+func custodianEvidence(s *subject, ev *evidenceBuilder, names, sources, left []string) *evidenceBuilder {
+	if len(names) == 0 {
+		return ev
+	}
+	join := func(xs []string) string { return strings.Join(xs, ", ") }
+	if ev != nil {
+		ev.Set("custodian", join(names))
+		ev.Set("custodian_source", join(sources))
+		ev.Set("custodian_departed", join(left))
+		return ev
+	}
+	e := evidence("custodian", join(names), "custodian_source", join(sources), "owner", s.own.Owner, "reassign_to", s.own.Owner)
+	if len(left) == 1 && !strings.HasPrefix(left[0], "not ") {
+		e.Set("departed", left[0])
+	} else if len(left) == 1 {
+		e.Set("provider_status", left[0])
+	} else {
+		e.Set("departed", join(left))
+	}
+	return &e
 }
