@@ -19,10 +19,8 @@ package analyzer
 
 import (
 	"cmp"
-	"runtime"
 	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/duration"
@@ -41,6 +39,12 @@ type Input struct {
 	Certified *nhi.Certification
 	// Now is the evaluation time.
 	Now time.Time
+	// Findings, when set, receives the findings in their final order, in
+	// batches, instead of Result.Findings (which is then nil): a large
+	// analysis hands each unit of identities' findings on as it is done and
+	// holds none of them itself. Batches are the callee's to keep; it is
+	// called from one goroutine at a time.
+	Findings func([]nhi.Finding)
 }
 
 // Result is the outcome of an analysis.
@@ -70,9 +74,10 @@ type ExpiredException struct {
 }
 
 // Analyze runs every rule over the input. Identities are analysed in
-// contiguous shards, one goroutine each, up to GOMAXPROCS; the result does
-// not depend on the number of shards (findings.go gathers and orders the
-// findings).
+// contiguous units, in order, by one worker per processor (units.go); the
+// result does not depend on the number of workers (findings.go gathers and
+// orders the findings). With Input.Findings set, each unit's findings are
+// handed on as soon as the units before it have been.
 func Analyze(in Input) Result {
 	cat := in.Catalog
 	if cat == nil {
@@ -81,29 +86,31 @@ func Analyze(in Input) Result {
 	base := newAnalysis(cat, in.Now)
 	base.cur, base.prev = newObserver(&in.Inventory), newObserver(in.Previous)
 	ids := in.Inventory.Identities
-	var d *driftState
+	r := &unitRun{ids: ids, owns: make([]nhi.Ownership, len(ids)), cert: in.Certified, units: unitsOf(len(ids))}
 	if in.Previous != nil {
-		d = newDriftState(&in.Inventory, in.Previous)
-		base.driftSt, base.prevCollected = d, in.Previous.CollectedAt
-	}
-	owns := make([]nhi.Ownership, len(ids))
-	shards := shardsOf(len(ids))
-	ws := make([]*analysis, len(shards))
-	var wg sync.WaitGroup
-	for k, sh := range shards {
-		w := base.fork()
-		ws[k] = w
-		wg.Go(func() { w.analyse(ids[sh[0]:sh[1]], owns[sh[0]:sh[1]], d, in.Certified) })
-	}
-	wg.Wait()
-	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
-	for i := range owns {
-		res.Ownership[owns[i].IdentityID] = owns[i]
+		r.d = newDriftState(&in.Inventory, in.Previous)
+		base.driftSt, base.prevCollected = r.d, in.Previous.CollectedAt
 	}
 	rm := base.fork()
-	if d != nil {
-		rm.removed(d)
+	if r.d != nil {
+		rm.removed(r.d)
 		sortPending(rm.scratch)
+	}
+	ws := base.workers(len(r.units))
+	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
+	var res Result
+	if in.Findings != nil && identityOrder {
+		res.ExpiredExceptions = base.stream(r, ws, rm.scratch, in.Findings)
+	} else {
+		res.Findings, res.ExpiredExceptions = base.collect(r, ws, rm.scratch, identityOrder)
+		if in.Findings != nil {
+			handOn(res.Findings, in.Findings)
+			res.Findings = nil
+		}
+	}
+	res.Ownership = make(map[string]nhi.Ownership, len(ids))
+	for i := range r.owns {
+		res.Ownership[r.owns[i].IdentityID] = r.owns[i]
 	}
 	for _, w := range append(ws, rm) {
 		for fp, h := range w.unevaluated {
@@ -113,13 +120,28 @@ func Analyze(in Input) Result {
 			res.Unevaluated[fp] = h
 		}
 	}
-	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
-	order := gather(ws, rm.scratch, identityOrder)
-	res.Findings, res.ExpiredExceptions = base.materialise(order)
 	return res
 }
 
-// analyse runs the rules over one shard of identities, writing each one's
+// collect analyses every unit, then orders all the findings and builds
+// them at once.
+func (a *analysis) collect(r *unitRun, ws []*analysis, removed []pending, identityOrder bool) ([]nhi.Finding, []ExpiredException) {
+	r.run(ws, nil, func(int, int, *unit) {})
+	var chunks [][]pending
+	for _, u := range r.units {
+		chunks = append(chunks, u.pending...)
+	}
+	return a.materialise(gather(chunks, removed, identityOrder))
+}
+
+// handOn gives the findings to sink a unit's worth at a time.
+func handOn(fs []nhi.Finding, sink func([]nhi.Finding)) {
+	for lo := 0; lo < len(fs); lo += minShard {
+		sink(fs[lo:min(len(fs), lo+minShard)])
+	}
+}
+
+// analyse runs the rules over one unit of identities, writing each one's
 // ownership to the same position of owns.
 func (a *analysis) analyse(ids []nhi.Identity, owns []nhi.Ownership, d *driftState, cert *nhi.Certification) {
 	for i := range ids {
@@ -136,21 +158,6 @@ func (a *analysis) analyse(ids []nhi.Identity, owns []nhi.Ownership, d *driftSta
 		}
 		a.flush()
 	}
-}
-
-// minShard is the fewest identities (or findings) worth a goroutine of
-// their own; tests lower it.
-var minShard = 4096
-
-// shardsOf splits n identities into contiguous [lo, hi) ranges, one per
-// processor, none much smaller than minShard.
-func shardsOf(n int) [][2]int {
-	k := max(1, min(runtime.GOMAXPROCS(0), n/minShard))
-	out := make([][2]int, k)
-	for i := range k {
-		out[i] = [2]int{n * i / k, n * (i + 1) / k}
-	}
-	return out
 }
 
 // subject carries what every rule on one identity needs.

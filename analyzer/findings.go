@@ -90,7 +90,7 @@ func sortPending(ps []pending) {
 }
 
 const (
-	chunkSize   = 4096
+	chunkSize   = 1024
 	evChunkSize = 16384
 )
 
@@ -145,23 +145,19 @@ func (a *analysis) flush() {
 	a.own = nil
 }
 
-// gather lists the shards' findings in shard order (each shard a
-// contiguous run of identities) merged with the sorted findings about
-// removed identities. When the identities were not in id order it sorts
-// instead, so the output order never depends on the input order.
-func gather(ws []*analysis, removed []pending, sorted bool) []*pending {
+// gather lists the findings of chunks, which are in identity order unless
+// sorted is false, merged with the sorted findings about removed
+// identities. When the identities were not in id order it sorts instead,
+// so the output order never depends on the input order.
+func gather(chunks [][]pending, removed []pending, sorted bool) []*pending {
 	n := len(removed)
-	for _, w := range ws {
-		for _, c := range w.pending {
-			n += len(c)
-		}
+	for _, c := range chunks {
+		n += len(c)
 	}
 	all := make([]*pending, 0, n)
-	for _, w := range ws {
-		for _, c := range w.pending {
-			for i := range c {
-				all = append(all, &c[i])
-			}
+	for _, c := range chunks {
+		for i := range c {
+			all = append(all, &c[i])
 		}
 	}
 	if !sorted {
@@ -192,13 +188,17 @@ func (a *analysis) materialise(order []*pending) ([]nhi.Finding, []ExpiredExcept
 	var wg sync.WaitGroup
 	for k, sh := range shards {
 		expired[k] = map[string]*ExpiredException{}
-		wg.Go(func() {
-			for i := sh[0]; i < sh[1]; i++ {
-				out[i] = order[i].finding()
-				ex.apply(&out[i], order[i].id.Tags, expired[k])
-			}
-		})
+		wg.Go(func() { ex.build(order[sh[0]:sh[1]], out[sh[0]:sh[1]], expired[k]) })
 	}
 	wg.Wait()
 	return out, ex.expired(expired)
+}
+
+// build writes the finding of each of order to the same position of out
+// and applies the exceptions to it, counting those that expired.
+func (x *exceptions) build(order []*pending, out []nhi.Finding, expired map[string]*ExpiredException) {
+	for i, p := range order {
+		out[i] = p.finding()
+		x.apply(&out[i], p.id.Tags, expired)
+	}
 }
