@@ -42,8 +42,9 @@ type Input struct {
 	// Findings, when set, receives the findings in their final order, in
 	// batches, instead of Result.Findings (which is then nil): a large
 	// analysis hands each unit of identities' findings on as it is done and
-	// holds none of them itself. Batches are the callee's to keep; it is
-	// called from one goroutine at a time.
+	// holds none of them itself. A batch, and the evidence in it, are the
+	// callee's only during the call (the analyzer reuses their memory):
+	// copy what is kept. It is called from one goroutine at a time.
 	Findings func([]nhi.Finding)
 }
 
@@ -126,7 +127,7 @@ func Analyze(in Input) Result {
 // collect analyses every unit, then orders all the findings and builds
 // them at once.
 func (a *analysis) collect(r *unitRun, ws []*analysis, removed []pending, identityOrder bool) ([]nhi.Finding, []ExpiredException) {
-	r.run(ws, nil, func(int, int, *unit) {})
+	r.run(ws, func(int, int, *unit) {})
 	var chunks [][]pending
 	for _, u := range r.units {
 		chunks = append(chunks, u.pending...)
@@ -201,6 +202,14 @@ type analysis struct {
 	// a creation time was first seen (unused.go).
 	driftSt       *driftState
 	prevCollected time.Time
+	// reuse is set on a streaming worker (units.go): its chunks of pending
+	// findings (spare) and of evidence (evPool, evUsed of them in use) and
+	// its batch are reused from unit to unit once handed on.
+	reuse  bool
+	spare  [][]pending
+	evPool []nhi.Evidence
+	evUsed int
+	batch  []nhi.Finding
 }
 
 type baselineKey struct {

@@ -109,11 +109,36 @@ func (a *analysis) keep(ev *evidenceBuilder) nhi.Evidence {
 		}
 	}
 	if cap(a.evs)-len(a.evs) < len(items) {
-		a.evs = make(nhi.Evidence, 0, max(evChunkSize, len(items)))
+		a.evs = a.evChunk(len(items))
 	}
 	lo := len(a.evs)
 	a.evs = append(a.evs, items...)
 	return a.evs[lo:len(a.evs):len(a.evs)]
+}
+
+// evChunk returns an empty chunk for at least n evidence items: a new one,
+// or on a streaming worker one of its pool that is free again.
+func (a *analysis) evChunk(n int) nhi.Evidence {
+	if !a.reuse || n > evChunkSize {
+		return make(nhi.Evidence, 0, max(evChunkSize, n))
+	}
+	if a.evUsed == len(a.evPool) {
+		a.evPool = append(a.evPool, make(nhi.Evidence, 0, evChunkSize))
+	}
+	c := a.evPool[a.evUsed][:0]
+	a.evUsed++
+	return c
+}
+
+// pendingChunk returns an empty chunk of pending findings, a spare one
+// when the worker has one.
+func (a *analysis) pendingChunk() []pending {
+	if n := len(a.spare); n > 0 {
+		c := a.spare[n-1]
+		a.spare = a.spare[:n-1]
+		return c
+	}
+	return make([]pending, 0, chunkSize)
 }
 
 // ownership returns the ownership a finding records: the current
@@ -135,7 +160,7 @@ func (a *analysis) flush() {
 	sortPending(a.scratch)
 	for _, p := range a.scratch {
 		if n := len(a.pending); n == 0 || len(a.pending[n-1]) == cap(a.pending[n-1]) {
-			a.pending = append(a.pending, make([]pending, 0, chunkSize))
+			a.pending = append(a.pending, a.pendingChunk())
 		}
 		last := &a.pending[len(a.pending)-1]
 		*last = append(*last, p)

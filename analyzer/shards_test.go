@@ -37,7 +37,12 @@ func TestShardsDoNotChangeTheResult(t *testing.T) {
 		in := in
 		var got []nhi.Finding
 		if streamed {
-			in.Findings = func(fs []nhi.Finding) { got = append(got, fs...) }
+			in.Findings = func(fs []nhi.Finding) {
+				for _, f := range fs { // the batch and its evidence are reused: copy both
+					f.Evidence = slices.Clone(f.Evidence)
+					got = append(got, f)
+				}
+			}
 		}
 		res := analyzer.Analyze(in)
 		if streamed {

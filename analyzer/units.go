@@ -2,6 +2,7 @@ package analyzer
 
 import (
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -64,23 +65,16 @@ type unitRun struct {
 }
 
 // run analyses every unit on the workers, each taking the next unit in
-// order. acquire, when set, is called before a unit is taken and bounds how
-// far ahead of their consumer the workers run (a false return, after the
-// last unit, releases what it took); done is called on the worker's
-// goroutine with the unit analysed, its findings in u.pending.
-func (r *unitRun) run(ws []*analysis, acquire func() func(), done func(w int, k int, u *unit)) {
+// order; done is called on the worker's goroutine with the unit analysed,
+// its findings in u.pending.
+func (r *unitRun) run(ws []*analysis, done func(w int, k int, u *unit)) {
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for wi, w := range ws {
 		wg.Go(func() {
 			for {
-				release := func() {}
-				if acquire != nil {
-					release = acquire()
-				}
 				k := int(next.Add(1)) - 1
 				if k >= len(r.units) {
-					release()
 					return
 				}
 				u := &r.units[k]
@@ -108,41 +102,46 @@ func (r *unitRun) removedCuts(removed []pending) []int {
 
 // stream analyses the units and hands each one's findings, materialised
 // and merged with those about removed identities, to sink in identity
-// order; at most two units per worker are held at once. The identities
-// must be in id order. It returns the exceptions that expired.
+// order. The worker that analysed a unit waits for the one before it to
+// be handed on, hands its own on, and reuses its memory (pending findings,
+// evidence and the batch) for its next unit: a batch, and the evidence in
+// it, are the sink's only during the call. The identities must be in id
+// order. It returns the exceptions that expired.
 func (a *analysis) stream(r *unitRun, ws []*analysis, removed []pending, sink func([]nhi.Finding)) []ExpiredException {
 	cuts := r.removedCuts(removed)
-	ready := make([]chan []nhi.Finding, len(r.units))
-	for k := range ready {
-		ready[k] = make(chan []nhi.Finding, 1)
+	turn := make([]chan struct{}, len(r.units)+1)
+	for k := range turn {
+		turn[k] = make(chan struct{})
 	}
-	window := make(chan struct{}, 2*len(ws))
-	acquire := func() func() {
-		window <- struct{}{}
-		return func() { <-window }
-	}
+	close(turn[0])
 	ex := a.newExceptions()
 	expired := make([]map[string]*ExpiredException, len(ws))
-	for i := range expired {
+	for i, w := range ws {
 		expired[i] = map[string]*ExpiredException{}
+		w.reuse = true
 	}
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		r.run(ws, acquire, func(w, k int, u *unit) {
-			order := gather(u.pending, removed[cuts[k]:cuts[k+1]], true)
-			u.pending = nil
-			out := make([]nhi.Finding, len(order))
-			ex.build(order, out, expired[w])
-			ready[k] <- out
-		})
-	}()
-	for k := range ready {
-		if fs := <-ready[k]; len(fs) > 0 {
-			sink(fs)
+	r.run(ws, func(wi, k int, u *unit) {
+		w := ws[wi]
+		order := gather(u.pending, removed[cuts[k]:cuts[k+1]], true)
+		w.batch = slices.Grow(w.batch[:0], len(order))[:len(order)]
+		ex.build(order, w.batch, expired[wi])
+		<-turn[k]
+		if len(w.batch) > 0 {
+			sink(w.batch)
 		}
-		<-window
-	}
-	<-finished
+		close(turn[k+1])
+		w.recycle(u)
+	})
 	return ex.expired(expired)
+}
+
+// recycle takes back, for the worker's next unit, the memory of a unit
+// whose findings have been handed on: its chunks of pending findings and
+// of evidence.
+func (a *analysis) recycle(u *unit) {
+	for _, c := range u.pending {
+		a.spare = append(a.spare, c[:0])
+	}
+	u.pending = nil
+	a.evUsed, a.evs = 0, nil
 }
