@@ -19,8 +19,10 @@ package analyzer
 
 import (
 	"cmp"
+	"maps"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nhiscan/nhiscan/internal/duration"
@@ -109,19 +111,37 @@ func Analyze(in Input) Result {
 			res.Findings = nil
 		}
 	}
-	res.Ownership = make(map[string]nhi.Ownership, len(ids))
-	for i := range r.owns {
-		res.Ownership[r.owns[i].IdentityID] = r.owns[i]
-	}
-	for _, w := range append(ws, rm) {
-		for fp, h := range w.unevaluated {
-			if res.Unevaluated == nil {
-				res.Unevaluated = map[string]nhi.Hidden{}
-			}
-			res.Unevaluated[fp] = h
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		res.Ownership = make(map[string]nhi.Ownership, len(ids))
+		for i := range r.owns {
+			res.Ownership[r.owns[i].IdentityID] = r.owns[i]
+		}
+	})
+	res.Unevaluated = mergeUnevaluated(append(ws, rm))
+	wg.Wait()
+	return res
+}
+
+// mergeUnevaluated merges the workers' unevaluated findings into the
+// largest of their maps; nil when there are none.
+func mergeUnevaluated(ws []*analysis) map[string]nhi.Hidden {
+	big := -1
+	for i, w := range ws {
+		if len(w.unevaluated) > 0 && (big < 0 || len(w.unevaluated) > len(ws[big].unevaluated)) {
+			big = i
 		}
 	}
-	return res
+	if big < 0 {
+		return nil
+	}
+	out := ws[big].unevaluated
+	for i, w := range ws {
+		if i != big {
+			maps.Copy(out, w.unevaluated)
+		}
+	}
+	return out
 }
 
 // collect analyses every unit, then orders all the findings and builds
@@ -206,6 +226,7 @@ type analysis struct {
 	// findings (spare) and of evidence (evPool, evUsed of them in use) and
 	// its batch are reused from unit to unit once handed on.
 	reuse  bool
+	tsMemo tsMemo
 	spare  [][]pending
 	evPool []nhi.Evidence
 	evUsed int
@@ -392,4 +413,26 @@ func ts(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// tsMemo remembers recently formatted times, direct-mapped by second:
+// usage reports stamp a whole scope with one as-of time, and credentials
+// are often created in batches, so a time formatted once is formatted
+// again many times.
+type tsMemo [256]struct {
+	sec int64
+	s   string
+}
+
+// ts is the package's ts through the analysis's memo.
+func (a *analysis) ts(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	sec := t.Unix() // RFC 3339 has no fraction of a second
+	e := &a.tsMemo[uint64(sec)%uint64(len(a.tsMemo))]
+	if e.s == "" || e.sec != sec {
+		e.sec, e.s = sec, ts(t)
+	}
+	return e.s
 }

@@ -29,22 +29,29 @@ func (a *analysis) usageEvidence(u nhi.Usage) (evidenceBuilder, bool) {
 		ev.Set("usage_source", "unknown")
 	}
 	if !u.LastUsed.IsZero() {
-		ev.Set("last_used", ts(u.LastUsed))
+		ev.Set("last_used", a.ts(u.LastUsed))
 	}
-	stale := false
 	switch {
 	case !u.AsOf.IsZero():
-		ev.Set("usage_as_of", ts(u.AsOf))
-		stale = a.now.Sub(u.AsOf) > a.def.UsageFreshness
+		ev.Set("usage_as_of", a.ts(u.AsOf))
 	case u.Known():
 		ev.Set("usage_as_of", "unknown")
-		stale = true
 	}
+	stale := a.usageStale(u)
 	if stale {
 		ev.Set("stale", "true")
 		ev.Set("freshness_threshold_days", days(a.def.UsageFreshness))
 	}
 	return ev, stale
+}
+
+// usageStale reports whether usage data is older than the freshness
+// threshold, or of unknown age.
+func (a *analysis) usageStale(u nhi.Usage) bool {
+	if !u.AsOf.IsZero() {
+		return a.now.Sub(u.AsOf) > a.def.UsageFreshness
+	}
+	return u.Known()
 }
 
 // staler reports whether usage u is less fresh than v: no as-of time at
@@ -132,21 +139,21 @@ func (a *analysis) checkUsage(us *usageFacts, id *nhi.Identity, s *subject, c *n
 	}
 	switch u.State {
 	case nhi.UsageUsed:
-		ev, st := a.usageEvidence(u)
-		us.noteStale(&u, st)
+		us.noteStale(&u, a.usageStale(u))
 		if idle := a.now.Sub(u.LastUsed); idle > window {
+			ev, _ := a.usageEvidence(u)
 			ev.Set("days_unused", days(idle))
 			ev.Set("dormant_after_days", days(window))
 			a.emit(dormantRule, id, s, on{cred: c, usage: u.Source}, ev)
 		}
 	case nhi.UsageNeverUsed:
-		ev, st := a.usageEvidence(u)
-		us.noteStale(&u, st)
+		us.noteStale(&u, a.usageStale(u))
 		if created.IsZero() {
 			return // no creation time: the grace period cannot be applied
 		}
 		if age := a.now.Sub(created); age > a.def.NeverUsedGrace {
-			ev.Set("created", ts(created))
+			ev, _ := a.usageEvidence(u)
+			ev.Set("created", a.ts(created))
 			ev.Set("age_days", days(age))
 			ev.Set("never_used_grace_days", days(a.def.NeverUsedGrace))
 			a.emit(neverRule, id, s, on{cred: c, usage: u.Source}, ev)

@@ -128,6 +128,16 @@ func joinSet(vs []string) string {
 type observer struct {
 	cov  *nhi.Coverage
 	memo map[observedKey]bool
+	// lists memoises all by interned facet list.
+	lists map[listKey]bool
+}
+
+// listKey is one interned facet list in one scope.
+type listKey struct {
+	p     nhi.Provider
+	scope string
+	first *nhi.Facet
+	n     int
 }
 
 type observedKey struct {
@@ -140,7 +150,7 @@ func newObserver(inv *nhi.Inventory) *observer {
 	if inv == nil {
 		return nil
 	}
-	return &observer{cov: inv.Coverage(), memo: map[observedKey]bool{}}
+	return &observer{cov: inv.Coverage(), memo: map[observedKey]bool{}, lists: map[listKey]bool{}}
 }
 
 // fork returns an observer of the same inventory with its own memo, for
@@ -149,12 +159,31 @@ func (o *observer) fork() *observer {
 	if o == nil {
 		return nil
 	}
-	return &observer{cov: o.cov, memo: map[observedKey]bool{}}
+	return &observer{cov: o.cov, memo: map[observedKey]bool{}, lists: map[listKey]bool{}}
 }
 
 // all reports whether every facet of fs was observed in the scope. A nil
 // observer (no such scan) observed nothing.
 func (o *observer) all(p nhi.Provider, scope string, fs []nhi.Facet) bool {
+	if o == nil {
+		return false
+	}
+	if len(fs) == 0 {
+		return true
+	}
+	// Facet lists are interned (facetsOf): one answer per list and scope.
+	lk := listKey{p, scope, &fs[0], len(fs)}
+	if ok, done := o.lists[lk]; done {
+		return ok
+	}
+	ok := o.each(p, scope, fs)
+	o.lists[lk] = ok
+	return ok
+}
+
+// each is all's answer, facet by facet, for any list (one not interned
+// too).
+func (o *observer) each(p nhi.Provider, scope string, fs []nhi.Facet) bool {
 	if o == nil {
 		return false
 	}
@@ -178,14 +207,16 @@ func (o *observer) all(p nhi.Provider, scope string, fs []nhi.Facet) bool {
 // for changed owners). This is the one place coverage decides whether a
 // finding exists.
 func (a *analysis) judged(r *rules.Rule, p nhi.Provider, scope string, fs []nhi.Facet) bool {
+	all := (*observer).all
 	if len(r.Unobservable) > 0 {
 		fs = slices.DeleteFunc(slices.Clone(fs), func(f nhi.Facet) bool { return slices.Contains(r.Unobservable, f.Class()) })
+		all = (*observer).each // a fresh list: not memoised by list
 	}
 	switch r.Basis {
 	case rules.Previous:
-		return a.prev.all(p, scope, fs)
+		return all(a.prev, p, scope, fs)
 	case rules.Both:
-		return a.prev.all(p, scope, fs) && a.cur.all(p, scope, fs)
+		return all(a.prev, p, scope, fs) && all(a.cur, p, scope, fs)
 	}
-	return a.cur.all(p, scope, fs)
+	return all(a.cur, p, scope, fs)
 }

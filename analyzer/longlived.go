@@ -69,13 +69,13 @@ func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 	a.multipleKeys(id, s, activeByType, pol.maxKeys)
 }
 
-func credEvidence(c *nhi.Credential) evidenceBuilder {
+func (a *analysis) credEvidence(c *nhi.Credential) evidenceBuilder {
 	ev := evidence("credential_type", string(c.Type))
 	if !c.Created.IsZero() {
-		ev.Set("created", ts(c.Created))
+		ev.Set("created", a.ts(c.Created))
 	}
 	if !c.Expires.IsZero() {
-		ev.Set("expires", ts(c.Expires))
+		ev.Set("expires", a.ts(c.Expires))
 	}
 	return ev
 }
@@ -84,13 +84,13 @@ func credEvidence(c *nhi.Credential) evidenceBuilder {
 func (a *analysis) credentialChecks(id *nhi.Identity, s *subject, c *nhi.Credential, pol *credPolicy) {
 	if c.Type.Static() {
 		if age := a.now.Sub(c.Created); !c.Created.IsZero() && age > pol.maxAge {
-			ev := credEvidence(c)
+			ev := a.credEvidence(c)
 			ev.Set("age_days", days(age))
 			ev.Set("max_age_days", days(pol.maxAge))
 			a.emit(rules.RuleCredentialTooOld, id, s, on{cred: c}, ev)
 		}
 		if pol.staticForbidden && !s.managed {
-			ev := credEvidence(c)
+			ev := a.credEvidence(c)
 			ev.Set("role", pol.role)
 			ev.Set("policy", "static keys not allowed")
 			if pol.RequireWorkloadIdentity {
@@ -99,14 +99,14 @@ func (a *analysis) credentialChecks(id *nhi.Identity, s *subject, c *nhi.Credent
 			a.emit(rules.RuleStaticNotAllowed, id, s, on{cred: c}, ev)
 		}
 		if pol.ExpiryRequired && c.Expires.IsZero() {
-			ev := credEvidence(c)
+			ev := a.credEvidence(c)
 			ev.Set("role", pol.role)
 			ev.Set("policy", "expiry required")
 			a.emit(rules.RuleNoExpiry, id, s, on{cred: c}, ev)
 		}
 	}
 	if !c.Expires.IsZero() && c.Expires.After(a.now) && c.Expires.Sub(a.now) <= a.def.ExpiringSoon {
-		ev := credEvidence(c)
+		ev := a.credEvidence(c)
 		ev.Set("days_left", days(c.Expires.Sub(a.now)+duration.Day-time.Nanosecond))
 		ev.Set("expiring_soon_days", days(a.def.ExpiringSoon))
 		a.emit(rules.RuleExpiringSoon, id, s, on{cred: c}, ev)
