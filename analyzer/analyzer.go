@@ -419,10 +419,12 @@ func ts(t time.Time) string {
 // usage reports stamp a whole scope with one as-of time, and credentials
 // are often created in batches, so a time formatted once is formatted
 // again many times.
-type tsMemo [256]struct {
+type tsMemo [1 << tsMemoBits]struct {
 	sec int64
 	s   string
 }
+
+const tsMemoBits = 10
 
 // ts is the package's ts through the analysis's memo.
 func (a *analysis) ts(t time.Time) string {
@@ -430,7 +432,7 @@ func (a *analysis) ts(t time.Time) string {
 		return ""
 	}
 	sec := t.Unix() // RFC 3339 has no fraction of a second
-	e := &a.tsMemo[uint64(sec)%uint64(len(a.tsMemo))]
+	e := &a.tsMemo[(uint64(sec)*0x9E3779B97F4A7C15)>>(64-tsMemoBits)] // whole days collide less than sec mod 2^n
 	if e.s == "" || e.sec != sec {
 		e.sec, e.s = sec, ts(t)
 	}

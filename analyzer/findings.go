@@ -40,12 +40,17 @@ func (p *pending) grantID() string {
 	return p.grant.ID
 }
 
-// finding builds the nhi.Finding.
-func (p *pending) finding() nhi.Finding {
+// appendFingerprint appends the finding's fingerprint to dst.
+func (p *pending) appendFingerprint(dst []byte) []byte {
+	return nhi.AppendFingerprint(dst, p.rule.ID, p.id.ID, p.credID(), p.grantID())
+}
+
+// finding builds the nhi.Finding, whose fingerprint is fp.
+func (p *pending) finding(fp string) nhi.Finding {
 	r := p.rule
 	credID, grantID := p.credID(), p.grantID()
 	f := nhi.Finding{
-		Fingerprint:  nhi.Fingerprint(r.ID, p.id.ID, credID, grantID),
+		Fingerprint:  fp,
 		RuleID:       r.ID,
 		Family:       r.Family,
 		Severity:     p.sev,
@@ -220,10 +225,16 @@ func (a *analysis) materialise(order []*pending) ([]nhi.Finding, []ExpiredExcept
 }
 
 // build writes the finding of each of order to the same position of out
-// and applies the exceptions to it, counting those that expired.
+// and applies the exceptions to it, counting those that expired. The
+// fingerprints share one string: one allocation, not one per finding.
 func (x *exceptions) build(order []*pending, out []nhi.Finding, expired map[string]*ExpiredException) {
+	buf := make([]byte, 0, nhi.FingerprintLen*len(order))
+	for _, p := range order {
+		buf = p.appendFingerprint(buf)
+	}
+	fps := string(buf)
 	for i, p := range order {
-		out[i] = p.finding()
+		out[i] = p.finding(fps[i*nhi.FingerprintLen : (i+1)*nhi.FingerprintLen])
 		x.apply(&out[i], p.id.Tags, expired)
 	}
 }

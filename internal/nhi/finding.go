@@ -103,18 +103,25 @@ type Finding struct {
 // Fingerprint is the stable key of a finding: rule + identity + credential
 // or grant. It keys suppressions, lifecycle and de-duplication.
 func Fingerprint(ruleID, identityID, credentialID, grantID string) string {
+	var out [FingerprintLen]byte
+	return string(AppendFingerprint(out[:0], ruleID, identityID, credentialID, grantID))
+}
+
+// FingerprintLen is the length of a fingerprint.
+const FingerprintLen = 24
+
+// AppendFingerprint appends the fingerprint to dst: a caller that makes
+// many can keep them in one string.
+func AppendFingerprint(dst []byte, ruleID, identityID, credentialID, grantID string) []byte {
 	// The value is sha256Hex(rule \0 identity \0 credential \0 grant)[:24],
-	// built in a stack buffer when it fits: the analyzer makes one per
-	// finding.
+	// built in a stack buffer when it fits.
 	var buf [512]byte
 	b := append(buf[:0], ruleID...)
 	b = append(append(b, 0), identityID...)
 	b = append(append(b, 0), credentialID...)
 	b = append(append(b, 0), grantID...)
 	sum := sha256.Sum256(b)
-	var out [24]byte
-	hex.Encode(out[:], sum[:12])
-	return string(out[:])
+	return hex.AppendEncode(dst, sum[:FingerprintLen/2])
 }
 
 func sha256Hex(b []byte) string {

@@ -240,3 +240,17 @@ func TestEncodeWritesNoRawUnsafeCharacter(t *testing.T) {
 		t.Errorf("names read back: %q", names)
 	}
 }
+
+// A fingerprint is the first 24 hex digits of sha256(rule \0 identity \0
+// credential \0 grant): stored findings are matched by it, so it never
+// changes.
+func TestFingerprintIsStable(t *testing.T) {
+	sum := sha256.Sum256([]byte("credential-too-old\x00aws:AIDA1\x00AKIA1\x00"))
+	want := hex.EncodeToString(sum[:])[:24]
+	if got := nhi.Fingerprint("credential-too-old", "aws:AIDA1", "AKIA1", ""); got != want {
+		t.Errorf("Fingerprint = %s, want %s", got, want)
+	}
+	if got := string(nhi.AppendFingerprint([]byte("x"), "credential-too-old", "aws:AIDA1", "AKIA1", "")); got != "x"+want {
+		t.Errorf("AppendFingerprint = %s, want x%s", got, want)
+	}
+}
