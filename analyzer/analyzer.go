@@ -227,10 +227,12 @@ type analysis struct {
 	// its batch are reused from unit to unit once handed on.
 	reuse  bool
 	tsMemo tsMemo
-	spare  [][]pending
-	evPool []nhi.Evidence
-	evUsed int
-	batch  []nhi.Finding
+	// keyGroups is credentialRules' scratch (longlived.go).
+	keyGroups []keyGroup
+	spare     [][]pending
+	evPool    []nhi.Evidence
+	evUsed    int
+	batch     []nhi.Finding
 }
 
 type baselineKey struct {
@@ -431,7 +433,7 @@ func (a *analysis) ts(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	sec := t.Unix() // RFC 3339 has no fraction of a second
+	sec := t.Unix()                                                   // RFC 3339 has no fraction of a second
 	e := &a.tsMemo[(uint64(sec)*0x9E3779B97F4A7C15)>>(64-tsMemoBits)] // whole days collide less than sec mod 2^n
 	if e.s == "" || e.sec != sec {
 		e.sec, e.s = sec, ts(t)

@@ -55,18 +55,43 @@ func (a *analysis) credPolicy(s *subject) credPolicy {
 // identity is required, expiring soon, more than one active key.
 func (a *analysis) credentialRules(id *nhi.Identity, s *subject) {
 	pol := a.credPolicy(s)
-	activeByType := map[nhi.CredentialType][]*nhi.Credential{}
+	groups := a.keyGroups[:0]
 	for i := range id.Credentials {
 		c := &id.Credentials[i]
 		if !a.credActive(c) || c.ProviderRotated {
 			continue
 		}
 		if c.Type.Static() && keyTypes[c.Type] {
-			activeByType[c.Type] = append(activeByType[c.Type], c)
+			groups = addKey(groups, c)
 		}
 		a.credentialChecks(id, s, c, &pol)
 	}
-	a.multipleKeys(id, s, activeByType, pol.maxKeys)
+	a.keyGroups = groups
+	a.multipleKeys(id, s, groups, pol.maxKeys)
+}
+
+// keyGroup is an identity's active keys of one type.
+type keyGroup struct {
+	t  nhi.CredentialType
+	cs []*nhi.Credential
+}
+
+// addKey adds c to its type's group, reusing the memory of the groups of
+// the identity before.
+func addKey(gs []keyGroup, c *nhi.Credential) []keyGroup {
+	for i := range gs {
+		if gs[i].t == c.Type {
+			gs[i].cs = append(gs[i].cs, c)
+			return gs
+		}
+	}
+	if len(gs) < cap(gs) {
+		gs = gs[:len(gs)+1]
+		g := &gs[len(gs)-1]
+		g.t, g.cs = c.Type, append(g.cs[:0], c)
+		return gs
+	}
+	return append(gs, keyGroup{t: c.Type, cs: []*nhi.Credential{c}})
 }
 
 func (a *analysis) credEvidence(c *nhi.Credential) evidenceBuilder {
@@ -115,16 +140,16 @@ func (a *analysis) credentialChecks(id *nhi.Identity, s *subject, c *nhi.Credent
 
 // multipleKeys reports, per key type, more active keys than the policy
 // allows, on the oldest key: the one to deactivate.
-func (a *analysis) multipleKeys(id *nhi.Identity, s *subject, active map[nhi.CredentialType][]*nhi.Credential, maxKeys int) {
-	types := make([]string, 0, len(active))
-	for t, cs := range active {
-		if len(cs) > maxKeys {
-			types = append(types, string(t))
+func (a *analysis) multipleKeys(id *nhi.Identity, s *subject, groups []keyGroup, maxKeys int) {
+	var over []keyGroup
+	for _, g := range groups {
+		if len(g.cs) > maxKeys {
+			over = append(over, g)
 		}
 	}
-	sort.Strings(types)
-	for _, t := range types {
-		cs := active[nhi.CredentialType(t)]
+	slices.SortFunc(over, func(x, y keyGroup) int { return strings.Compare(string(x.t), string(y.t)) })
+	for _, g := range over {
+		t, cs := string(g.t), g.cs
 		ids := make([]string, len(cs))
 		for i, c := range cs {
 			ids[i] = c.ID
