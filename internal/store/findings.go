@@ -90,8 +90,11 @@ type FindingEvent struct {
 	Hidden *nhi.Hidden
 }
 
+// preparedFinding is a finding as stored: f points into the caller's
+// findings (a scan of millions holds them once, not once more per step),
+// body is its JSON.
 type preparedFinding struct {
-	f      nhi.Finding
+	f      *nhi.Finding
 	body   []byte
 	facets string // JSON array
 }
@@ -101,7 +104,8 @@ type preparedFinding struct {
 func prepareFindings(fs []nhi.Finding) ([]preparedFinding, error) {
 	out := make([]preparedFinding, 0, len(fs))
 	facets := facetEncoder{}
-	for i, f := range fs {
+	for i := range fs {
+		f := fs[i] // a copy for the encoding: the caller's finding is not changed
 		if f.Fingerprint == "" {
 			return nil, fmt.Errorf("findings[%d] (%s %s): fingerprint is empty", i, f.RuleID, f.IdentityID)
 		}
@@ -115,7 +119,7 @@ func prepareFindings(fs []nhi.Finding) ([]preparedFinding, error) {
 		if err != nil {
 			return nil, fmt.Errorf("findings[%d] (%s): %w", i, f.Fingerprint, err)
 		}
-		out = append(out, preparedFinding{f: f, body: b, facets: facets.encode(f.Facets)})
+		out = append(out, preparedFinding{f: &fs[i], body: b, facets: facets.encode(f.Facets)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].f.Fingerprint < out[j].f.Fingerprint })
 	for i := 1; i < len(out); i++ {
@@ -177,15 +181,14 @@ func readPrior(ctx context.Context, tx *sql.Tx) ([]nhi.PriorFinding, error) {
 // updateFindings stores the scan's findings and persists the lifecycle
 // transitions the lifecycle function returns. It returns how many findings
 // had each event.
-func updateFindings(ctx context.Context, tx *sql.Tx, bulk bulkWriter, scanID int64, at time.Time, inv *nhi.Inventory, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
+// current is the findings fs was prepared from, in any order.
+func updateFindings(ctx context.Context, tx *sql.Tx, bulk bulkWriter, scanID int64, at time.Time, inv *nhi.Inventory, current []nhi.Finding, fs []preparedFinding, lifecycle LifecycleFunc) (map[string]int, string, error) {
 	prior, err := readPrior(ctx, tx)
 	if err != nil {
 		return nil, "", err
 	}
-	current := make([]nhi.Finding, len(fs))
 	byFP := make(map[string]*preparedFinding, len(fs))
 	for i := range fs {
-		current[i] = fs[i].f
 		byFP[fs[i].f.Fingerprint] = &fs[i]
 	}
 	transitions := lifecycle(prior, current, inv.Coverage())
@@ -315,7 +318,7 @@ func (w *findingWriter) record(fp, ev, detail string) error {
 // produced persists a finding the scan produced: new, seen again,
 // reopened, suppressed or unsuppressed.
 func (w *findingWriter) produced(tr *nhi.Transition, pf *preparedFinding) error {
-	f := &pf.f
+	f := pf.f
 	var err error
 	if slices.Contains(tr.Events, EventNew) {
 		w.newRows = append(w.newRows, []any{f.Fingerprint, tr.Status, f.RuleID, f.Family, string(f.Severity), int64(f.Severity.Rank()),

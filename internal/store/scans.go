@@ -355,7 +355,7 @@ func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error 
 			return fmt.Errorf("ownership: %w", err)
 		}
 	}
-	counts, findingsHash, err := updateFindings(ctx, tx, s.bulkFor(conn, tx), scanID, seenAt, &inv, prepared, in.Lifecycle)
+	counts, findingsHash, err := updateFindings(ctx, tx, s.bulkFor(conn, tx), scanID, seenAt, &inv, in.Findings, prepared, in.Lifecycle)
 	if err != nil {
 		return err
 	}
