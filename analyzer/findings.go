@@ -226,15 +226,25 @@ func (a *analysis) materialise(order []*pending) ([]nhi.Finding, []ExpiredExcept
 
 // build writes the finding of each of order to the same position of out
 // and applies the exceptions to it, counting those that expired. The
-// fingerprints share one string: one allocation, not one per finding.
+// fingerprints of fpBatch findings share one string: one allocation, not
+// one per finding, and small enough not to be a large object (the
+// collector is slow to shade pointers into one).
 func (x *exceptions) build(order []*pending, out []nhi.Finding, expired map[string]*ExpiredException) {
-	buf := make([]byte, 0, nhi.FingerprintLen*len(order))
-	for _, p := range order {
-		buf = p.appendFingerprint(buf)
-	}
-	fps := string(buf)
-	for i, p := range order {
-		out[i] = p.finding(fps[i*nhi.FingerprintLen : (i+1)*nhi.FingerprintLen])
-		x.apply(&out[i], p.id.Tags, expired)
+	var buf [fpBatch * nhi.FingerprintLen]byte
+	for lo := 0; lo < len(order); lo += fpBatch {
+		batch := order[lo:min(len(order), lo+fpBatch)]
+		b := buf[:0]
+		for _, p := range batch {
+			b = p.appendFingerprint(b)
+		}
+		fps := string(b)
+		for i, p := range batch {
+			f := &out[lo+i]
+			*f = p.finding(fps[i*nhi.FingerprintLen : (i+1)*nhi.FingerprintLen])
+			x.apply(f, p.id.Tags, expired)
+		}
 	}
 }
+
+// fpBatch is how many fingerprints share a string.
+const fpBatch = 512
