@@ -101,23 +101,20 @@ func Analyze(in Input) Result {
 	}
 	ws := base.workers(len(r.units))
 	identityOrder := slices.IsSortedFunc(ids, func(x, y nhi.Identity) int { return cmp.Compare(x.ID, y.ID) })
-	var res Result
+	res := Result{Ownership: make(map[string]nhi.Ownership, len(ids))}
 	if in.Findings != nil && identityOrder {
+		r.own = res.Ownership // filled unit by unit, in turn
 		res.ExpiredExceptions = base.stream(r, ws, rm.scratch, in.Findings)
-	} else {
-		res.Findings, res.ExpiredExceptions = base.collect(r, ws, rm.scratch, identityOrder)
-		if in.Findings != nil {
-			handOn(res.Findings, in.Findings)
-			res.Findings = nil
-		}
+		res.Unevaluated = mergeUnevaluated(append(ws, rm))
+		return res
+	}
+	res.Findings, res.ExpiredExceptions = base.collect(r, ws, rm.scratch, identityOrder)
+	if in.Findings != nil {
+		handOn(res.Findings, in.Findings)
+		res.Findings = nil
 	}
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		res.Ownership = make(map[string]nhi.Ownership, len(ids))
-		for i := range r.owns {
-			res.Ownership[r.owns[i].IdentityID] = r.owns[i]
-		}
-	})
+	wg.Go(func() { r.owned(0, len(ids), res.Ownership) })
 	res.Unevaluated = mergeUnevaluated(append(ws, rm))
 	wg.Wait()
 	return res

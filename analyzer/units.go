@@ -62,6 +62,16 @@ type unitRun struct {
 	d     *driftState
 	cert  *nhi.Certification
 	units []unit
+	// own, when set, is filled with each unit's ownership as it is handed
+	// on (stream).
+	own map[string]nhi.Ownership
+}
+
+// owned adds the ownership of identities [lo, hi) to m.
+func (r *unitRun) owned(lo, hi int, m map[string]nhi.Ownership) {
+	for i := lo; i < hi; i++ {
+		m[r.owns[i].IdentityID] = r.owns[i]
+	}
 }
 
 // run analyses every unit on the workers, each taking the next unit in
@@ -129,6 +139,7 @@ func (a *analysis) stream(r *unitRun, ws []*analysis, removed []pending, sink fu
 		if len(w.batch) > 0 {
 			sink(w.batch)
 		}
+		r.owned(u.lo, u.hi, r.own)
 		close(turn[k+1])
 		w.recycle(u)
 	})
