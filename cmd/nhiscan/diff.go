@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -72,13 +73,19 @@ something.`,
 				if cat == nil {
 					cat = &catalog.Catalog{}
 				}
-				res := analyzer.Analyze(analyzer.Input{Inventory: newInv, Previous: &oldInv, Catalog: cat, Now: newInv.CollectedAt})
+				// The analysis hands its findings on as it makes them and
+				// diff keeps the drift alone: a large estate's other findings
+				// are never held.
 				var rows []reports.FindingRow
-				for _, f := range res.Findings {
-					if f.Family == nhi.FamilyDrift {
-						rows = append(rows, reports.FindingRow{Finding: f, Status: reports.StatusOpen})
-					}
-				}
+				analyzer.Analyze(analyzer.Input{Inventory: newInv, Previous: &oldInv, Catalog: cat, Now: newInv.CollectedAt,
+					Findings: func(fs []nhi.Finding) {
+						for _, f := range fs {
+							if f.Family == nhi.FamilyDrift {
+								f.Evidence = slices.Clone(f.Evidence) // the batch's evidence is reused
+								rows = append(rows, reports.FindingRow{Finding: f, Status: reports.StatusOpen})
+							}
+						}
+					}})
 				a.printDiffHeader(oldID, newID, len(rows), notEvaluated(&oldInv, &newInv))
 				return write(a.stdout, rows)
 			})
