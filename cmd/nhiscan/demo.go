@@ -287,7 +287,7 @@ func (a *app) demo(ctx context.Context, out string) error {
 	if err != nil {
 		return fmt.Errorf("demo baseline scan: %w", err)
 	}
-	fmt.Fprintf(a.stdout, "baseline: scan %d, %d identities, %d findings\n", first.scan.ID, len(first.inv.Identities), len(first.result.Findings))
+	fmt.Fprintf(a.stdout, "baseline: scan %d, %d identities, %d findings\n", first.scan.ID, len(first.inv.Identities), first.tally.total)
 	// The owners review the baseline and sign it off: later grants are
 	// drift since certification.
 	cert := certificationOf(first.inv)

@@ -112,6 +112,10 @@ func runFaultSeed(t *testing.T, now time.Time, cat *catalog.Catalog, seed uint64
 		if err != nil {
 			t.Fatalf("seed %d %s scan: %v", seed, what, err)
 		}
+		// The findings went to the store as they were made: read them back.
+		if out.result.Findings, err = st.ScanFindings(ctx, out.scan.ID); err != nil {
+			t.Fatal(err)
+		}
 		return out
 	}
 	faults := []*fakeapi.Faults{&org.aws.Faults, &org.azure.Faults, &org.gcp.Faults, &org.github.Faults}

@@ -285,7 +285,7 @@ func (a *app) fleetFinalize(cfg config.Config) fleet.Finalizer {
 			return err
 		}
 		a.log.Info("fleet scan stored", "fleet_scan", s.ID, "scan", out.scan.ID, "status", string(out.scan.Status),
-			"identities", len(out.inv.Identities), "gaps", len(out.inv.Gaps), "findings", len(out.result.Findings))
+			"identities", len(out.inv.Identities), "gaps", len(out.inv.Gaps), "findings", out.tally.total)
 		return nil
 	}
 }

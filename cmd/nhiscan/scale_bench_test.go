@@ -71,7 +71,7 @@ func BenchmarkScanOrganisation(b *testing.B) {
 		}
 		b.ReportMetric(wall.Seconds(), "wall-s")
 		b.ReportMetric(float64(len(out.inv.Identities)), "identities")
-		b.ReportMetric(float64(len(out.result.Findings)), "findings")
+		b.ReportMetric(float64(out.tally.total), "findings")
 		b.ReportMetric(float64(org.aws.CallCount("")), "aws-calls")
 		b.ReportMetric(float64(org.azure.TotalCalls()), "azure-calls")
 		b.ReportMetric(float64(org.gcp.TotalCalls()), "gcp-calls")

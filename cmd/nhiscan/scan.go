@@ -18,7 +18,6 @@ import (
 	"github.com/nhiscan/nhiscan/internal/nhi"
 	"github.com/nhiscan/nhiscan/internal/store"
 	"github.com/nhiscan/nhiscan/reports"
-	"github.com/nhiscan/nhiscan/rules"
 	"github.com/nhiscan/nhiscan/rules/catalog"
 )
 
@@ -89,7 +88,7 @@ above that severity exist, for CI gating.`,
 			if gate != "" {
 				a.warnUnjudged(out, gate)
 			}
-			return gateFindings(out.result.Findings, gate)
+			return gateFindings(&out.tally, gate)
 		},
 	}
 	f := cmd.Flags()
@@ -124,9 +123,12 @@ func readInventory(path string) (nhi.Inventory, error) {
 
 // scanOutcome is what one scan produced.
 type scanOutcome struct {
-	scan   store.Scan
-	inv    nhi.Inventory
+	scan store.Scan
+	inv  nhi.Inventory
+	// result is the analysis's, without its findings: they went to the
+	// store as the analysis made them; tally counts them.
 	result analyzer.Result
+	tally  findingTally
 	// previous is the scan drift was judged against and its snapshot; nil
 	// for a first scan.
 	previous    *store.Scan
@@ -183,9 +185,8 @@ func (a *app) scanOnce(ctx context.Context, st *store.Store, cat *catalog.Catalo
 		return out, err
 	}
 	in.Certified = cert
-	res := analyzer.Analyze(in)
-	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: a.now().UTC(), Inventory: inv, Findings: res.Findings, Ownership: res.Ownership, EvaluatedAt: at,
-		Lifecycle: res.Lifecycle}); err != nil {
+	res, err := a.analyseInto(ctx, st, id, in, &out.tally)
+	if err != nil {
 		return out, err
 	}
 	for _, x := range res.ExpiredExceptions {
@@ -222,17 +223,11 @@ func (a *app) warnUnjudged(out scanOutcome, gate nhi.Severity) {
 }
 
 // gateFindings implements --fail-on.
-func gateFindings(fs []nhi.Finding, gate nhi.Severity) error {
+func gateFindings(t *findingTally, gate nhi.Severity) error {
 	if gate == "" {
 		return nil
 	}
-	n := 0
-	for _, f := range fs {
-		if !f.Suppressed && f.Severity.Rank() >= gate.Rank() {
-			n++
-		}
-	}
-	if n > 0 {
+	if n := t.atLeast(gate); n > 0 {
 		return failError{fmt.Sprintf("%d unsuppressed finding(s) at or above %s", n, gate)}
 	}
 	return nil
@@ -249,7 +244,7 @@ func (a *app) printSummary(w io.Writer, out scanOutcome) {
 		fmt.Fprintf(w, "  gap: %s\n", gapText(g))
 	}
 	printDrift(w, out)
-	printFindingCounts(w, out.result)
+	printFindingCounts(w, &out.tally, out.result.ExpiredExceptions)
 	if n := len(out.remediated); n > 0 {
 		fmt.Fprintf(w, "remediated: %d finding(s) resolved after revocation actions (nhiscan revoke status)\n", n)
 	}
@@ -264,12 +259,7 @@ const summaryCells = 20
 func printDrift(w io.Writer, out scanOutcome) {
 	// Drift since the certification is judged against the certified
 	// state, not the previous scan: the findings count it.
-	drift := 0
-	for _, f := range out.result.Findings {
-		if f.Family == nhi.FamilyDrift && f.RuleID != rules.RuleDriftSinceCert {
-			drift++
-		}
-	}
+	drift := out.tally.drift
 	if out.previous == nil {
 		fmt.Fprintf(w, "drift: none judged (no earlier scan to compare with)\n")
 		if cells := unobserved(&out.inv); len(cells) > 0 {
@@ -290,24 +280,9 @@ func printDrift(w io.Writer, out scanOutcome) {
 
 // printFindingCounts prints the open findings by family, severity and
 // owner, and the exceptions that expired.
-func printFindingCounts(w io.Writer, res analyzer.Result) {
-	open, suppressed := 0, 0
-	fam, sev, own := map[string]int{}, map[string]int{}, map[string]int{}
-	for _, f := range res.Findings {
-		if f.Suppressed {
-			suppressed++
-			continue
-		}
-		open++
-		fam[f.Family]++
-		sev[string(f.Severity)]++
-		o := f.Owner
-		if o == "" {
-			o = "(no owner)"
-		}
-		own[o]++
-	}
-	fmt.Fprintf(w, "findings: %d open, %d suppressed by exceptions\n", open, suppressed)
+func printFindingCounts(w io.Writer, t *findingTally, expired []analyzer.ExpiredException) {
+	fam, sev, own := t.family, t.severity, t.owner
+	fmt.Fprintf(w, "findings: %d open, %d suppressed by exceptions\n", t.total-t.suppressed, t.suppressed)
 	var parts []string
 	for _, f := range nhi.Families {
 		if fam[f] > 0 {
@@ -346,7 +321,7 @@ func printFindingCounts(w io.Writer, res analyzer.Result) {
 		parts = append(parts, fmt.Sprintf("%s %d", reports.TermText(o.k), o.v))
 	}
 	fmt.Fprintf(w, "  by owner:    %s\n", strings.Join(parts, ", "))
-	for _, x := range res.ExpiredExceptions {
+	for _, x := range expired {
 		fmt.Fprintf(w, "  exception %s (%s) expired %s: %d finding(s) no longer suppressed\n", reports.TermText(x.ID), x.Rule, fmtTime(x.Expires), x.Findings)
 	}
 }

@@ -90,7 +90,7 @@ func (s *service) scanJob(ctx context.Context, name string) error {
 	}
 	s.metrics.ScanFinished(string(out.scan.Status), took, out.scan.Ended)
 	a.log.Info("scan stored", "status", out.scan.Status, "identities", len(out.inv.Identities), "gaps", len(out.inv.Gaps),
-		"findings", len(out.result.Findings))
+		"findings", out.tally.total)
 	return s.notifyCritical(ctx, out.scan.ID)
 }
 

@@ -58,6 +58,8 @@ var conformance = []conformanceTest{
 	{"PostgresSchemaSharedWithTheFleet", testPostgresSchemaSharedWithTheFleet},
 	{"SchemaMatchesSQLite", testSchemaMatchesSQLite},
 	{"AuditRefusesTruncate", testAuditRefusesTruncate},
+	{"Streamed", TestStreamed},
+	{"StreamedMatchesOneSlice", TestStreamedMatchesOneSlice},
 }
 
 // conformanceTest is one test of the suite.

@@ -101,9 +101,8 @@ type preparedFinding struct {
 
 // prepareFindings checks and encodes the findings of a scan, sorted by
 // fingerprint.
-func prepareFindings(fs []nhi.Finding) ([]preparedFinding, error) {
+func prepareFindings(fs []nhi.Finding, facets facetEncoder) ([]preparedFinding, error) {
 	out := make([]preparedFinding, 0, len(fs))
-	facets := facetEncoder{}
 	for i := range fs {
 		f := fs[i] // a copy for the encoding: the caller's finding is not changed
 		if f.Fingerprint == "" {

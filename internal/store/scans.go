@@ -110,6 +110,11 @@ type FinishInput struct {
 	// Lifecycle moves the findings' lifecycle (analyzer.Lifecycle);
 	// required.
 	Lifecycle LifecycleFunc
+	// Written, when set, holds the findings already stored batch by batch
+	// (BeginFindings), in the transaction FinishScan commits; Findings is
+	// then ignored, and Lifecycle judges the recorded findings no batch
+	// produced.
+	Written *FindingsWriter
 }
 
 // BeginScan records a running scan. The Store holds the single-writer lock
@@ -288,7 +293,11 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, in FinishInput) er
 	if in.Lifecycle == nil {
 		return fmt.Errorf("finish scan %d: no lifecycle function (analyzer.Lifecycle)", scanID)
 	}
-	if err := s.finish(ctx, scanID, in); err != nil {
+	finish := s.finish
+	if in.Written != nil {
+		finish = s.finishWritten
+	}
+	if err := finish(ctx, scanID, in); err != nil {
 		return fmt.Errorf("finish scan %d: %w", scanID, err)
 	}
 	s.release()
@@ -296,101 +305,125 @@ func (s *Store) FinishScan(ctx context.Context, scanID int64, in FinishInput) er
 }
 
 func (s *Store) finish(ctx context.Context, scanID int64, in FinishInput) error {
-	inv := in.Inventory
-	// Normalize sorts in place; work on copies of the caller's slices.
-	inv.Scopes = append([]nhi.Scope(nil), inv.Scopes...)
-	inv.Identities = append([]nhi.Identity(nil), inv.Identities...)
-	inv.Gaps = append([]nhi.Gap(nil), inv.Gaps...)
-	inv.Normalize()
-	var snap bytes.Buffer
-	if err := nhi.Encode(&snap, inv); err != nil {
-		return fmt.Errorf("encode inventory: %w", err)
-	}
-	invHash := sha256Hex(snap.Bytes())
-	scopes, err := json.Marshal(nonNil(inv.Scopes))
+	p, err := prepareFinish(in)
 	if err != nil {
 		return err
 	}
-	gaps, err := json.Marshal(nonNil(inv.Gaps))
+	prepared, err := prepareFindings(in.Findings, facetEncoder{})
 	if err != nil {
 		return err
 	}
-	status := ScanComplete
-	if len(inv.Gaps) > 0 {
-		status = ScanPartial
-	}
-	coverage, err := json.Marshal(nonNil(coverageCells(&inv)))
-	if err != nil {
-		return err
-	}
-	prepared, err := prepareFindings(in.Findings)
-	if err != nil {
-		return err
-	}
-	ownership, err := json.Marshal(in.Ownership) // map keys encode sorted
-	if err != nil {
-		return err
-	}
-
 	conn, tx, err := s.beginOnConn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	defer tx.Rollback()
-	var startedText string
-	if err := tx.QueryRowContext(ctx, "SELECT started FROM scans WHERE id = ? AND status = 'running'", scanID).Scan(&startedText); err != nil {
-		return fmt.Errorf("scan is not running: %w", err)
-	}
-	seenAt, err := parseTime(startedText)
+	seenAt, err := runningSince(ctx, tx, scanID)
 	if err != nil {
 		return err
 	}
+	counts, findingsHash, err := updateFindings(ctx, tx, s.bulkFor(conn, tx), scanID, seenAt, &p.inv, in.Findings, prepared, in.Lifecycle)
+	if err != nil {
+		return err
+	}
+	if err := writeFinish(ctx, tx, scanID, in, p, counts, findingsHash, len(prepared)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// finishPrep is what FinishScan encodes before its transaction: the
+// normalised inventory, its snapshot and hash, the scopes, gaps, coverage
+// and ownership as stored, and the scan's status.
+type finishPrep struct {
+	inv                               nhi.Inventory
+	snap                              []byte
+	invHash                           string
+	scopes, gaps, coverage, ownership []byte
+	status                            ScanStatus
+}
+
+func prepareFinish(in FinishInput) (*finishPrep, error) {
+	p := &finishPrep{inv: in.Inventory, status: ScanComplete}
+	inv := &p.inv
+	// Normalize sorts in place; work on copies of the caller's slices.
+	inv.Scopes = append([]nhi.Scope(nil), inv.Scopes...)
+	inv.Identities = append([]nhi.Identity(nil), inv.Identities...)
+	inv.Gaps = append([]nhi.Gap(nil), inv.Gaps...)
+	inv.Normalize()
+	var snap bytes.Buffer
+	if err := nhi.Encode(&snap, *inv); err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
+	p.snap, p.invHash = snap.Bytes(), sha256Hex(snap.Bytes())
+	if len(inv.Gaps) > 0 {
+		p.status = ScanPartial
+	}
+	var err error
+	for _, x := range []struct {
+		dst *[]byte
+		v   any
+	}{{&p.scopes, nonNil(inv.Scopes)}, {&p.gaps, nonNil(inv.Gaps)}, {&p.coverage, nonNil(coverageCells(inv))}, {&p.ownership, in.Ownership}} {
+		if *x.dst, err = json.Marshal(x.v); err != nil { // map keys encode sorted
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// runningSince returns when the running scan began: the time its findings
+// are seen at.
+func runningSince(ctx context.Context, tx *sql.Tx, scanID int64) (time.Time, error) {
+	var startedText string
+	if err := tx.QueryRowContext(ctx, "SELECT started FROM scans WHERE id = ? AND status = 'running'", scanID).Scan(&startedText); err != nil {
+		return time.Time{}, fmt.Errorf("scan is not running: %w", err)
+	}
+	return parseTime(startedText)
+}
+
+// writeFinish writes the scan's snapshot and ownership, marks it finished
+// and appends the audit entry with the hashes of what it stored.
+func writeFinish(ctx context.Context, tx *sql.Tx, scanID int64, in FinishInput, p *finishPrep, counts map[string]int, findingsHash string, findings int) error {
+	inv := &p.inv
 	if _, err := tx.ExecContext(ctx, "INSERT INTO snapshots (scan_id, sha256, inventory) VALUES (?, ?, ?)",
-		scanID, invHash, snap.Bytes()); err != nil {
+		scanID, p.invHash, p.snap); err != nil {
 		return fmt.Errorf("snapshot: %w", err)
 	}
 	if in.Ownership != nil {
-		if _, err := tx.ExecContext(ctx, "INSERT INTO scan_ownership (scan_id, body) VALUES (?, ?)", scanID, string(ownership)); err != nil {
+		if _, err := tx.ExecContext(ctx, "INSERT INTO scan_ownership (scan_id, body) VALUES (?, ?)", scanID, string(p.ownership)); err != nil {
 			return fmt.Errorf("ownership: %w", err)
 		}
-	}
-	counts, findingsHash, err := updateFindings(ctx, tx, s.bulkFor(conn, tx), scanID, seenAt, &inv, in.Findings, prepared, in.Lifecycle)
-	if err != nil {
-		return err
 	}
 	evaluated := ""
 	if !in.EvaluatedAt.IsZero() {
 		evaluated = formatTime(in.EvaluatedAt)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE scans SET status = ?, ended = ?, scopes = ?, gaps = ?, identities = ?, findings = ?, evaluated_at = ?,
-		coverage = ? WHERE id = ?`, string(status), formatTime(in.Ended), string(scopes), string(gaps), len(inv.Identities), len(prepared), evaluated,
-		string(coverage), scanID); err != nil {
+		coverage = ? WHERE id = ?`, string(p.status), formatTime(in.Ended), string(p.scopes), string(p.gaps), len(inv.Identities), findings, evaluated,
+		string(p.coverage), scanID); err != nil {
 		return err
 	}
 	// The log records the hashes of what the scan stored, so that a later
 	// edit of the snapshot, the findings or the owners shows (VerifyStored).
 	detail := map[string]string{
-		"status":              string(status),
-		detailInventorySHA256: invHash,
+		"status":              string(p.status),
+		detailInventorySHA256: p.invHash,
 		detailFindingsSHA256:  findingsHash,
 		"identities":          strconv.Itoa(len(inv.Identities)),
 		"gaps":                strconv.Itoa(len(inv.Gaps)),
-		"findings":            strconv.Itoa(len(prepared)),
+		"findings":            strconv.Itoa(findings),
 		"new":                 strconv.Itoa(counts[EventNew]),
 		"resolved":            strconv.Itoa(counts[EventResolved]),
 		"reopened":            strconv.Itoa(counts[EventReopened]),
 		"not_reevaluated":     strconv.Itoa(counts[EventNotReevaluated]),
 	}
 	if in.Ownership != nil {
-		detail[detailOwnershipSHA256] = sha256Hex(ownership)
+		detail[detailOwnershipSHA256] = sha256Hex(p.ownership)
 	}
-	if err := appendAudit(ctx, tx, AuditEntry{
+	return appendAudit(ctx, tx, AuditEntry{
 		At: in.Ended, Actor: actorStore, Action: ActionScanFinish, Subject: scanSubject(scanID), Detail: detail,
-	}); err != nil {
-		return err
-	}
-	return tx.Commit()
+	})
 }
 
 func nonNil[T any](s []T) []T {

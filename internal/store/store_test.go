@@ -106,6 +106,10 @@ func mustBegin(tb testing.TB, st *store.Store, at time.Time) int64 {
 
 func mustFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.Inventory, fs []nhi.Finding) {
 	tb.Helper()
+	if finishStreamed {
+		streamFinish(tb, st, id, at, inv, fs)
+		return
+	}
 	if err := st.FinishScan(context.Background(), id, store.FinishInput{Ended: at, Inventory: inv, Findings: fs, Lifecycle: analyzer.Lifecycle}); err != nil {
 		tb.Fatalf("finish scan %d: %v", id, err)
 	}
@@ -733,5 +737,48 @@ func TestNewDatabaseIsPrivate(t *testing.T) {
 		if perm := fi.Mode().Perm(); perm&0o077 != 0 {
 			t.Errorf("%s has mode %v, want no group or other access", filepath.Base(p), perm)
 		}
+	}
+}
+
+// finishStreamed makes mustFinish store the findings batch by batch
+// (BeginFindings, one finding a batch) instead of in one slice.
+var finishStreamed bool
+
+func streamFinish(tb testing.TB, st *store.Store, id int64, at time.Time, inv nhi.Inventory, fs []nhi.Finding) {
+	tb.Helper()
+	ctx := context.Background()
+	fw, err := st.BeginFindings(ctx, id, &inv, analyzer.Lifecycle)
+	if err != nil {
+		tb.Fatalf("begin findings of scan %d: %v", id, err)
+	}
+	for i := range fs {
+		batch := []nhi.Finding{fs[i]} // a batch is read during the call only
+		if err := fw.Add(batch); err != nil {
+			tb.Fatalf("add finding %d to scan %d: %v", i, id, err)
+		}
+		batch[0] = nhi.Finding{}
+	}
+	if err := st.FinishScan(ctx, id, store.FinishInput{Ended: at, Inventory: inv, Written: fw, Lifecycle: analyzer.Lifecycle}); err != nil {
+		tb.Fatalf("finish scan %d: %v", id, err)
+	}
+}
+
+// TestStreamed runs the lifecycle and verification tests again with the
+// findings stored batch by batch: the history, the events and the hashes
+// the audit log records are the same as when they are stored at once.
+func TestStreamed(t *testing.T) {
+	defer func(old bool) { finishStreamed = old }(finishStreamed)
+	finishStreamed = true
+	for _, c := range []conformanceTest{
+		{"FindingLifecycleAcrossScans", TestFindingLifecycleAcrossScans},
+		{"NotReevaluatedAcrossScans", TestNotReevaluatedAcrossScans},
+		{"FindingsOfUncollectedScopeStayOpen", TestFindingsOfUncollectedScopeStayOpen},
+		{"EvidenceOfStoredScans", TestEvidenceOfStoredScans},
+		{"IntactDatabaseVerifies", TestIntactDatabaseVerifies},
+		{"TamperingIsDetected", TestTamperingIsDetected},
+		{"FindingsFilter", TestFindingsFilter},
+		{"LinkRemediations", TestLinkRemediations},
+	} {
+		t.Run(c.name, c.fn)
 	}
 }

@@ -57,6 +57,11 @@ type StoredReport struct {
 	FindingsNotRecorded []int64
 }
 
+// rowsQueryer is a database or a transaction.
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // findingsDigest is the findings_sha256 of a stored scan: SHA-256 over
 // one JSON array per line, first ["finding", fingerprint, body] for each
 // stored finding of the scan by fingerprint, then ["event", fingerprint,
@@ -65,7 +70,7 @@ type StoredReport struct {
 // The "remediated" events linked after the scan finished (revoke.go) are
 // not part of it: each is recorded in the audit log on its own
 // (revoke.remediated).
-func findingsDigest(ctx context.Context, db *sql.DB, scanID int64) (string, error) {
+func findingsDigest(ctx context.Context, db rowsQueryer, scanID int64) (string, error) {
 	d := newDigest()
 	rows, err := db.QueryContext(ctx, "SELECT fingerprint, body FROM scan_findings WHERE scan_id = ? ORDER BY fingerprint", scanID)
 	if err != nil {

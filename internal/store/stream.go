@@ -1,0 +1,211 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/nhiscan/nhiscan/internal/nhi"
+)
+
+// FindingsWriter stores a scan's findings batch by batch as the analysis
+// hands them on (analyzer.Input.Findings), inside the transaction
+// FinishScan then commits: a scan of millions of findings never holds them
+// all, nor their encodings. Each batch's lifecycle is judged against the
+// findings as last recorded and written at once; FinishScan judges the
+// recorded findings no batch produced, computes the findings' hash from
+// what was written, and commits. Nothing is visible before the commit, and
+// a failure or an interrupted process leaves the history as it was.
+type FindingsWriter struct {
+	s      *Store
+	ctx    context.Context
+	scanID int64
+	conn   *sql.Conn
+	tx     *sql.Tx
+	bulk   bulkWriter
+	w      *findingWriter
+	cov    *nhi.Coverage
+	seen   LifecycleFunc
+	// prior holds the recorded findings no batch has produced yet;
+	// produced the fingerprints written (a second one is refused).
+	prior    map[string]nhi.PriorFinding
+	produced map[string]struct{}
+	facets   facetEncoder
+	n        int
+	err      error
+}
+
+// BeginFindings starts storing the findings of running scan scanID, whose
+// inventory is inv (its coverage judges them). seen moves the lifecycle of
+// the findings a batch produced (analyzer.Lifecycle); FinishScan's
+// Lifecycle judges the rest. The caller ends it with FinishScan (with
+// FinishInput.Written) or Abort.
+func (s *Store) BeginFindings(ctx context.Context, scanID int64, inv *nhi.Inventory, seen LifecycleFunc) (*FindingsWriter, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.heldScan(scanID); err != nil {
+		return nil, fmt.Errorf("store findings: %w", err)
+	}
+	if seen == nil {
+		return nil, fmt.Errorf("store findings of scan %d: no lifecycle function (analyzer.Lifecycle)", scanID)
+	}
+	fw := &FindingsWriter{s: s, ctx: ctx, scanID: scanID, seen: seen, produced: map[string]struct{}{}, facets: facetEncoder{}}
+	var err error
+	if fw.conn, fw.tx, err = s.beginOnConn(ctx); err != nil {
+		return nil, err
+	}
+	if err := fw.begin(inv); err != nil {
+		fw.Abort()
+		return nil, fmt.Errorf("store findings of scan %d: %w", scanID, err)
+	}
+	return fw, nil
+}
+
+func (fw *FindingsWriter) begin(inv *nhi.Inventory) error {
+	at, err := runningSince(fw.ctx, fw.tx, fw.scanID)
+	if err != nil {
+		return err
+	}
+	prior, err := readPrior(fw.ctx, fw.tx)
+	if err != nil {
+		return err
+	}
+	fw.prior = make(map[string]nhi.PriorFinding, len(prior))
+	for _, p := range prior {
+		fw.prior[p.Fingerprint] = p
+	}
+	if fw.w, err = newFindingWriter(fw.ctx, fw.tx, fw.scanID, at); err != nil {
+		return err
+	}
+	fw.bulk = fw.s.bulkFor(fw.conn, fw.tx)
+	fw.w.bulkSeen = fw.bulk.seen != nil
+	// The coverage of the normalised scopes and gaps, as FinishScan's.
+	cov := nhi.Inventory{Scopes: slices.Clone(inv.Scopes), Gaps: slices.Clone(inv.Gaps)}
+	cov.Normalize()
+	fw.cov = cov.Coverage()
+	return nil
+}
+
+// Add stores one batch of findings. The batch is read during the call
+// only. After an error every later call returns it, and FinishScan refuses
+// to commit.
+func (fw *FindingsWriter) Add(fs []nhi.Finding) error {
+	fw.s.mu.Lock()
+	defer fw.s.mu.Unlock()
+	if fw.err == nil && fw.tx == nil {
+		fw.err = errors.New("store findings: the writer was ended")
+	}
+	if fw.err == nil {
+		if err := fw.add(fs); err != nil {
+			fw.err = fmt.Errorf("store findings of scan %d: %w", fw.scanID, err)
+		}
+	}
+	return fw.err
+}
+
+func (fw *FindingsWriter) add(fs []nhi.Finding) error {
+	if err := fw.ctx.Err(); err != nil {
+		return err
+	}
+	prepared, err := prepareFindings(fs, fw.facets)
+	if err != nil {
+		return err
+	}
+	var prior []nhi.PriorFinding
+	byFP := make(map[string]*preparedFinding, len(prepared))
+	for i := range prepared {
+		fp := prepared[i].f.Fingerprint
+		if _, dup := fw.produced[fp]; dup {
+			return fmt.Errorf("finding %s appears twice (rule %s)", fp, prepared[i].f.RuleID)
+		}
+		fw.produced[fp] = struct{}{}
+		byFP[fp] = &prepared[i]
+		if p, ok := fw.prior[fp]; ok {
+			prior = append(prior, p)
+			delete(fw.prior, fp)
+		}
+	}
+	w := fw.w
+	for i := range prepared {
+		w.scanRows = append(w.scanRows, []any{fw.scanID, prepared[i].f.Fingerprint, prepared[i].body})
+	}
+	for _, tr := range fw.seen(prior, fs, fw.cov) {
+		pf := byFP[tr.Fingerprint]
+		if tr.Finding == nil || pf == nil {
+			return fmt.Errorf("lifecycle: transition for finding %s, which this batch did not produce", tr.Fingerprint)
+		}
+		if err := w.produced(&tr, pf); err != nil {
+			return err
+		}
+	}
+	fw.n += len(prepared)
+	return fw.flush()
+}
+
+// flush writes the rows collected so far and forgets them.
+func (fw *FindingsWriter) flush() error {
+	w := fw.w
+	err := w.flush(fw.bulk)
+	w.newRows, w.scanRows, w.eventRows, w.seenRows, w.events = nil, nil, nil, nil, nil
+	return err
+}
+
+// finishWritten judges the recorded findings no batch produced with
+// in.Lifecycle, computes the findings' hash from what was written, writes
+// the rest of the scan and commits.
+func (s *Store) finishWritten(ctx context.Context, scanID int64, in FinishInput) error {
+	fw := in.Written
+	defer fw.Abort()
+	switch {
+	case fw.err != nil:
+		return fw.err
+	case fw.tx == nil:
+		return errors.New("the findings writer was ended")
+	case fw.scanID != scanID:
+		return fmt.Errorf("the findings writer is scan %d's", fw.scanID)
+	}
+	p, err := prepareFinish(in)
+	if err != nil {
+		return err
+	}
+	rest := make([]nhi.PriorFinding, 0, len(fw.prior))
+	for _, pr := range fw.prior {
+		rest = append(rest, pr)
+	}
+	slices.SortFunc(rest, func(a, b nhi.PriorFinding) int { return strings.Compare(a.Fingerprint, b.Fingerprint) })
+	for _, tr := range in.Lifecycle(rest, nil, fw.cov) {
+		if tr.Finding != nil {
+			return fmt.Errorf("lifecycle: transition for finding %s, which no batch produced", tr.Fingerprint)
+		}
+		if err := fw.w.absent(&tr); err != nil {
+			return err
+		}
+	}
+	if err := fw.flush(); err != nil {
+		return err
+	}
+	hash, err := findingsDigest(ctx, fw.tx, scanID)
+	if err != nil {
+		return fmt.Errorf("findings hash: %w", err)
+	}
+	if err := writeFinish(ctx, fw.tx, scanID, in, p, fw.w.counts, hash, fw.n); err != nil {
+		return err
+	}
+	return fw.tx.Commit()
+}
+
+// Abort ends the writer without storing anything (after FinishScan, it
+// only releases the connection). It may be called more than once.
+func (fw *FindingsWriter) Abort() {
+	if fw.w != nil {
+		fw.w.close()
+	}
+	if fw.tx != nil {
+		fw.tx.Rollback()
+		fw.conn.Close()
+		fw.tx = nil
+	}
+}
