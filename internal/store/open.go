@@ -89,8 +89,12 @@ var writePragmas = []string{
 	"journal_mode(WAL)",
 	"foreign_keys(1)",
 	"synchronous(FULL)",
-	"cache_size(-32768)", // 32 MiB: a 100k-finding scan stays in cache
+	"cache_size(" + strconv.Itoa(writerCacheKiB) + ")",
 }
+
+// writerCacheKiB is a writer connection's page cache in KiB (negative: a
+// size, not a page count): 32 MiB, a 100k-finding scan stays in cache.
+const writerCacheKiB = -32 * 1024
 
 func writerDSN(path string, busy time.Duration) string {
 	return dsn(path, []string{"mode=rw"}, busy, writePragmas...) + "&_txlock=immediate"

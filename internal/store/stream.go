@@ -36,7 +36,16 @@ type FindingsWriter struct {
 	facets   facetEncoder
 	n        int
 	err      error
+	// restoreCache: the SQLite connection's cache was enlarged (Abort
+	// restores it before the connection goes back to the pool); staged:
+	// the findings go through the staging table (stageRows, unstage).
+	restoreCache, staged bool
+	stageRows            [][]any
 }
+
+// streamCacheKiB is the page cache of the connection writing a streamed
+// scan on SQLite, in KiB (negative: a size, not a page count).
+const streamCacheKiB = -512 * 1024
 
 // BeginFindings starts storing the findings of running scan scanID, whose
 // inventory is inv (its coverage judges them). seen moves the lifecycle of
@@ -56,6 +65,16 @@ func (s *Store) BeginFindings(ctx context.Context, scanID int64, inv *nhi.Invent
 	var err error
 	if fw.conn, fw.tx, err = s.beginOnConn(ctx); err != nil {
 		return nil, err
+	}
+	if s.pg == nil {
+		// Batches come in identity order, their fingerprints in any: the
+		// findings' B-trees are written at random places, so give the
+		// writer's connection the cache to hold them while it writes.
+		fw.restoreCache = true
+		if err := fw.stage(); err != nil {
+			fw.Abort()
+			return nil, err
+		}
 	}
 	if err := fw.begin(inv); err != nil {
 		fw.Abort()
@@ -130,7 +149,11 @@ func (fw *FindingsWriter) add(fs []nhi.Finding) error {
 	}
 	w := fw.w
 	for i := range prepared {
-		w.scanRows = append(w.scanRows, []any{fw.scanID, prepared[i].f.Fingerprint, prepared[i].body})
+		if fw.staged {
+			fw.stageRows = append(fw.stageRows, []any{prepared[i].f.Fingerprint, prepared[i].body})
+		} else {
+			w.scanRows = append(w.scanRows, []any{fw.scanID, prepared[i].f.Fingerprint, prepared[i].body})
+		}
 	}
 	for _, tr := range fw.seen(prior, fs, fw.cov) {
 		pf := byFP[tr.Fingerprint]
@@ -149,7 +172,46 @@ func (fw *FindingsWriter) add(fs []nhi.Finding) error {
 func (fw *FindingsWriter) flush() error {
 	w := fw.w
 	err := w.flush(fw.bulk)
-	w.newRows, w.scanRows, w.eventRows, w.seenRows, w.events = nil, nil, nil, nil, nil
+	if err == nil && len(fw.stageRows) > 0 {
+		err = fw.bulk.insert(fw.ctx, stageTable, stageCols, fw.stageRows)
+	}
+	w.newRows, w.scanRows, w.eventRows, w.seenRows, w.events, fw.stageRows = nil, nil, nil, nil, nil, nil
+	return err
+}
+
+// On SQLite a streamed scan's findings (fingerprint and body) are staged
+// in a temporary table as they come, then stored in scan_findings in
+// fingerprint order: that table is a B-tree of the bodies keyed by
+// fingerprint, and writing it at random places, batch after batch, is
+// slow once it outgrows the page cache; SQLite sorts on disk, not in
+// nhiscan's memory. The temporary table goes with the transaction.
+const stageTable = "nhiscan_scan_findings"
+
+var stageCols = []string{"fingerprint", "body"}
+
+// stage creates the staging table and enlarges the connection's cache.
+func (fw *FindingsWriter) stage() error {
+	if _, err := fw.tx.ExecContext(fw.ctx, fmt.Sprintf("PRAGMA cache_size = %d", streamCacheKiB)); err != nil {
+		return err
+	}
+	if _, err := fw.tx.ExecContext(fw.ctx, "CREATE TEMP TABLE "+stageTable+" (fingerprint TEXT NOT NULL, body TEXT NOT NULL)"); err != nil {
+		return err
+	}
+	fw.staged = true
+	return nil
+}
+
+// unstage stores the staged findings in scan_findings, in fingerprint
+// order.
+func (fw *FindingsWriter) unstage(ctx context.Context) error {
+	if !fw.staged {
+		return nil
+	}
+	if _, err := fw.tx.ExecContext(ctx, "INSERT INTO scan_findings (scan_id, fingerprint, body) SELECT ?, fingerprint, body FROM temp."+stageTable+
+		" ORDER BY fingerprint", fw.scanID); err != nil {
+		return fmt.Errorf("scan findings: %w", err)
+	}
+	_, err := fw.tx.ExecContext(ctx, "DROP TABLE temp."+stageTable)
 	return err
 }
 
@@ -187,6 +249,9 @@ func (s *Store) finishWritten(ctx context.Context, scanID int64, in FinishInput)
 	if err := fw.flush(); err != nil {
 		return err
 	}
+	if err := fw.unstage(ctx); err != nil {
+		return err
+	}
 	hash, err := findingsDigest(ctx, fw.tx, scanID)
 	if err != nil {
 		return fmt.Errorf("findings hash: %w", err)
@@ -205,6 +270,9 @@ func (fw *FindingsWriter) Abort() {
 	}
 	if fw.tx != nil {
 		fw.tx.Rollback()
+		if fw.restoreCache {
+			fw.conn.ExecContext(context.WithoutCancel(fw.ctx), fmt.Sprintf("PRAGMA cache_size = %d", writerCacheKiB))
+		}
 		fw.conn.Close()
 		fw.tx = nil
 	}

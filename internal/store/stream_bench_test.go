@@ -1,0 +1,127 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nhiscan/nhiscan/analyzer"
+	"github.com/nhiscan/nhiscan/internal/nhi"
+	"github.com/nhiscan/nhiscan/internal/store"
+	"github.com/nhiscan/nhiscan/internal/synth"
+)
+
+// BenchmarkAnalyseAndStore measures a scan's last two steps end to end on
+// SQLite, a first scan of a synthetic organisation: the analysis and
+// FinishScan with the findings in one slice ("collected"), against the
+// analysis handing them to BeginFindings as it makes them ("streamed", what
+// nhiscan scan does). Reported besides ns/op: MiB-peak, the largest heap
+// in use sampled every 10 ms (input included), input-MiB, and findings.
+//
+//	go test -run '^$' -bench BenchmarkAnalyseAndStore -benchtime 1x -timeout 30m ./internal/store/
+func BenchmarkAnalyseAndStore(b *testing.B) {
+	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	for _, mix := range []struct {
+		name    string
+		hygiene int
+	}{{"typical", 85}, {"worst", 0}} {
+		b.Run(mix.name, func(b *testing.B) {
+			p := synth.Default(100_000, now)
+			p.Hygiene = mix.hygiene
+			inv, cat := synth.Generate(p)
+			in := analyzer.Input{Inventory: inv, Catalog: cat, Now: now}
+			for _, streamed := range []bool{false, true} {
+				b.Run(map[bool]string{false: "collected", true: "streamed"}[streamed], func(b *testing.B) {
+					analyseAndStore(b, in, streamed)
+				})
+			}
+		})
+	}
+}
+
+func analyseAndStore(b *testing.B, in analyzer.Input, streamed bool) {
+	ctx := context.Background()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	input := ms.HeapAlloc
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		st := openAt(b, filepath.Join(b.TempDir(), "bench.db"), &clock{t: in.Now})
+		id := mustBegin(b, st, in.Now)
+		runtime.GC()
+		b.StartTimer()
+		stop := heapPeak()
+		n := 0
+		fin := store.FinishInput{Ended: in.Now, Inventory: in.Inventory}
+		if streamed {
+			fw, err := st.BeginFindings(ctx, id, &in.Inventory, analyzer.Lifecycle)
+			if err != nil {
+				b.Fatal(err)
+			}
+			in := in
+			in.Findings = func(fs []nhi.Finding) {
+				n += len(fs)
+				if err := fw.Add(fs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			res := analyzer.Analyze(in)
+			fin.Written, fin.Ownership, fin.Lifecycle = fw, res.Ownership, res.Lifecycle
+		} else {
+			res := analyzer.Analyze(in)
+			n = len(res.Findings)
+			fin.Findings, fin.Ownership, fin.Lifecycle = res.Findings, res.Ownership, res.Lifecycle
+		}
+		if err := st.FinishScan(ctx, id, fin); err != nil {
+			b.Fatal(err)
+		}
+		fin = store.FinishInput{}
+		b.ReportMetric(float64(stop())/(1<<20), "MiB-peak")
+		b.StopTimer()
+		st.Close()
+		b.ReportMetric(float64(n), "findings")
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(input)/(1<<20), "input-MiB")
+}
+
+// heapPeak samples the heap in use (live objects and garbage not yet
+// swept) every 10 ms until the returned function is called, which returns
+// the largest.
+func heapPeak() func() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
+	var peak uint64
+	var mu sync.Mutex
+	read := func() {
+		metrics.Read(s)
+		mu.Lock()
+		peak = max(peak, s[0].Value.Uint64()+s[1].Value.Uint64())
+		mu.Unlock()
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(10 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				read()
+			}
+		}
+	})
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		read()
+		return peak
+	}
+}
