@@ -2,9 +2,11 @@ package store_test
 
 import (
 	"context"
+	"flag"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,17 +26,34 @@ import (
 //
 //	go test -run '^$' -bench BenchmarkAnalyseAndStore -benchtime 1x -timeout 30m ./internal/store/
 func BenchmarkAnalyseAndStore(b *testing.B) {
+	benchAnalyseAndStore(b, 100_000, []bool{false, true})
+}
+
+// BenchmarkAnalyseAndStore1M is BenchmarkAnalyseAndStore for a million
+// identities, streamed only (held, the worst mix needs about 50 GiB). It
+// takes several minutes and tens of GB of disk, so it runs only when its
+// name is asked for:
+//
+//	GOMAXPROCS=2 go test -run '^$' -bench BenchmarkAnalyseAndStore1M -benchtime 1x -timeout 60m ./internal/store/
+func BenchmarkAnalyseAndStore1M(b *testing.B) {
+	if f := flag.Lookup("test.bench"); f == nil || !strings.Contains(f.Value.String(), "BenchmarkAnalyseAndStore1M") {
+		b.Skip("run with -bench BenchmarkAnalyseAndStore1M")
+	}
+	benchAnalyseAndStore(b, 1_000_000, []bool{true})
+}
+
+func benchAnalyseAndStore(b *testing.B, n int, modes []bool) {
 	now := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	for _, mix := range []struct {
 		name    string
 		hygiene int
 	}{{"typical", 85}, {"worst", 0}} {
 		b.Run(mix.name, func(b *testing.B) {
-			p := synth.Default(100_000, now)
+			p := synth.Default(n, now)
 			p.Hygiene = mix.hygiene
 			inv, cat := synth.Generate(p)
 			in := analyzer.Input{Inventory: inv, Catalog: cat, Now: now}
-			for _, streamed := range []bool{false, true} {
+			for _, streamed := range modes {
 				b.Run(map[bool]string{false: "collected", true: "streamed"}[streamed], func(b *testing.B) {
 					analyseAndStore(b, in, streamed)
 				})
