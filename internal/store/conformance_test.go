@@ -60,6 +60,7 @@ var conformance = []conformanceTest{
 	{"AuditRefusesTruncate", testAuditRefusesTruncate},
 	{"Streamed", TestStreamed},
 	{"StreamedMatchesOneSlice", TestStreamedMatchesOneSlice},
+	{"LargeSnapshotIsCompressed", TestLargeSnapshotIsCompressed},
 }
 
 // conformanceTest is one test of the suite.

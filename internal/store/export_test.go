@@ -17,3 +17,11 @@ func RawPostgres(dsn string) (*sql.DB, error) {
 	}
 	return sql.OpenDB(&pgConnector{inner: stdlib.GetConnector(*pc)}), nil
 }
+
+// SetSnapshotRaw lowers the size above which snapshots are stored
+// compressed.
+func SetSnapshotRaw(n int) (restore func()) {
+	old := snapshotRaw
+	snapshotRaw = n
+	return func() { snapshotRaw = old }
+}

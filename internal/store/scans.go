@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -9,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"time"
 
@@ -352,15 +352,17 @@ func prepareFinish(in FinishInput) (*finishPrep, error) {
 	inv.Identities = append([]nhi.Identity(nil), inv.Identities...)
 	inv.Gaps = append([]nhi.Gap(nil), inv.Gaps...)
 	inv.Normalize()
-	var snap bytes.Buffer
-	if err := nhi.Encode(&snap, *inv); err != nil {
+	snap := newSnapshotWriter()
+	if err := nhi.Encode(snap, *inv); err != nil {
 		return nil, fmt.Errorf("encode inventory: %w", err)
 	}
-	p.snap, p.invHash = snap.Bytes(), sha256Hex(snap.Bytes())
+	var err error
+	if p.snap, p.invHash, err = snap.stored(); err != nil {
+		return nil, fmt.Errorf("encode inventory: %w", err)
+	}
 	if len(inv.Gaps) > 0 {
 		p.status = ScanPartial
 	}
-	var err error
 	for _, x := range []struct {
 		dst *[]byte
 		v   any
@@ -553,16 +555,25 @@ func (s *Store) Snapshot(ctx context.Context, scanID int64) (nhi.Inventory, stri
 	if err != nil {
 		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w", scanID, err)
 	}
-	sum := sha256.Sum256(body)
-	if got := hex.EncodeToString(sum[:]); got != want {
+	// Decode strictly but without nhi.Decode's validation: the snapshot is
+	// returned as it was collected, whatever its quality. The JSON is
+	// hashed as it is read (a compressed snapshot is never held whole).
+	r, err := snapshotJSON(body)
+	h := sha256.New()
+	var inv nhi.Inventory
+	if err == nil {
+		tee := io.TeeReader(r, h)
+		dec := json.NewDecoder(tee)
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&inv)
+		if _, cerr := io.Copy(io.Discard, tee); err == nil {
+			err = cerr
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
 		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w (recorded %s, stored bytes %s)", scanID, ErrCorrupt, want, got)
 	}
-	// Decode strictly but without nhi.Decode's validation: the snapshot is
-	// returned as it was collected, whatever its quality.
-	var inv nhi.Inventory
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&inv); err != nil {
+	if err != nil {
 		return nhi.Inventory{}, "", fmt.Errorf("snapshot of scan %d: %w", scanID, err)
 	}
 	inv.Normalize()

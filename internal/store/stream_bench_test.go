@@ -3,9 +3,11 @@ package store_test
 import (
 	"context"
 	"flag"
+	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -39,7 +41,11 @@ func BenchmarkAnalyseAndStore1M(b *testing.B) {
 	if f := flag.Lookup("test.bench"); f == nil || !strings.Contains(f.Value.String(), "BenchmarkAnalyseAndStore1M") {
 		b.Skip("run with -bench BenchmarkAnalyseAndStore1M")
 	}
-	benchAnalyseAndStore(b, 1_000_000, []bool{true})
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("NHISCAN_BENCH_IDENTITIES")); err == nil && v > 0 {
+		n = v // a smaller organisation, to see how the figures grow
+	}
+	benchAnalyseAndStore(b, n, []bool{true})
 }
 
 func benchAnalyseAndStore(b *testing.B, n int, modes []bool) {

@@ -365,8 +365,11 @@ func (s *Store) checkSnapshot(ctx context.Context, sc storedScan, e AuditRecord)
 	if err := s.db.QueryRowContext(ctx, "SELECT inventory FROM snapshots WHERE scan_id = ?", sc.id).Scan(&body); err != nil {
 		return nil, err
 	}
-	got := sha256Hex(body)
+	got, err := snapshotHash(body)
 	var problems []string
+	if err != nil {
+		problems = append(problems, fmt.Sprintf("scan %d: the snapshot cannot be read: %v", sc.id, err))
+	}
 	if got != sc.sha.String {
 		problems = append(problems, fmt.Sprintf("scan %d: the snapshot's bytes hash to %s, but its sha256 column says %s (snapshot edited)", sc.id, got, sc.sha.String))
 	}
