@@ -1,6 +1,7 @@
 package nhi
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -506,20 +507,67 @@ func Encode(w io.Writer, inv Inventory) error {
 	if len(inv.Scopes) == 0 {
 		inv.Scopes = nil
 	}
-	if len(inv.Identities) == 0 {
-		inv.Identities = nil
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(inv); err != nil {
+	ids := inv.Identities
+	inv.Identities = nil
+	// The document without its identities, then each identity in its place,
+	// so a million identities' JSON is never held whole: the bytes are
+	// those of the whole inventory indented at once (TestEncodeStreams).
+	head, err := indentJSON(inv, "")
+	if err != nil {
 		return err
 	}
-	// C1 controls, DEL and bidi overrides become \u escapes: the same
-	// strings when read back, never raw in the file (a snapshot.json
-	// opened in a terminal or editor cannot be re-ordered or drive it).
-	_, err := w.Write(textsafe.JSON(b.Bytes()))
+	at := bytes.Index(head, []byte(identitiesNull))
+	if at < 0 || len(ids) == 0 {
+		return writeSafe(w, append(head, '\n'))
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if err := writeSafe(bw, head[:at+len(identitiesNull)-len("null")]); err != nil {
+		return err
+	}
+	bw.WriteString("[\n")
+	for i := range ids {
+		b, err := indentJSON(&ids[i], "    ")
+		if err != nil {
+			return err
+		}
+		bw.WriteString("    ")
+		if err := writeSafe(bw, b); err != nil {
+			return err
+		}
+		if i < len(ids)-1 {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+	}
+	bw.WriteString("  ]")
+	if err := writeSafe(bw, append(head[at+len(identitiesNull):], '\n')); err != nil {
+		return err
+	}
+	return bw.Flush()
+}
+
+// identitiesNull is how the inventory without identities names them.
+const identitiesNull = `"identities": null`
+
+// indentJSON is v's JSON indented by two spaces under prefix, without
+// HTML escapes and without the encoder's trailing newline.
+func indentJSON(v any, prefix string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent(prefix, "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// writeSafe writes JSON with C1 controls, DEL and bidi overrides as \u
+// escapes: the same strings when read back, never raw in the file (a
+// snapshot.json opened in a terminal or editor cannot be re-ordered or
+// drive it). b starts and ends outside a string.
+func writeSafe(w io.Writer, b []byte) error {
+	_, err := w.Write(textsafe.JSON(b))
 	return err
 }
 
