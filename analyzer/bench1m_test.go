@@ -4,12 +4,12 @@ import (
 	"flag"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nhiscan/nhiscan/internal/benchmem"
 
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -78,7 +78,7 @@ func analyze1M(b *testing.B, in analyzer.Input, streamed bool) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		res, n = analyzer.Result{}, 0 // the previous result is not part of this analysis
-		stop, cpu := samplePeak(), cpuTime()
+		stop, cpu := benchmem.Peak(), cpuTime()
 		res = analyzer.Analyze(in)
 		b.ReportMetric((cpuTime() - cpu).Seconds(), "cpu-s/op")
 		b.ReportMetric(float64(stop())/(1<<20), "MiB-peak")
@@ -113,40 +113,4 @@ func liveHeap() uint64 {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
-}
-
-// samplePeak samples the heap in use (live objects and garbage not yet
-// swept) every 10 milliseconds until the returned function is called, which
-// returns the largest sample.
-func samplePeak() func() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	var peak uint64
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	read := func() {
-		metrics.Read(s)
-		if v := s[0].Value.Uint64() + s[1].Value.Uint64(); v > peak {
-			peak = v
-		}
-	}
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	}()
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		read()
-		return peak
-	}
 }

@@ -6,12 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/nhiscan/nhiscan/internal/benchmem"
 
 	"github.com/nhiscan/nhiscan/analyzer"
 	"github.com/nhiscan/nhiscan/internal/nhi"
@@ -81,7 +81,7 @@ func analyseAndStore(b *testing.B, in analyzer.Input, streamed bool) {
 		id := mustBegin(b, st, in.Now)
 		runtime.GC()
 		b.StartTimer()
-		stop := heapPeak()
+		stop := benchmem.Peak()
 		n := 0
 		fin := store.FinishInput{Ended: in.Now, Inventory: in.Inventory}
 		if streamed {
@@ -114,39 +114,4 @@ func analyseAndStore(b *testing.B, in analyzer.Input, streamed bool) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(input)/(1<<20), "input-MiB")
-}
-
-// heapPeak samples the heap in use (live objects and garbage not yet
-// swept) every 10 ms until the returned function is called, which returns
-// the largest.
-func heapPeak() func() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/heap/unused:bytes"}}
-	var peak uint64
-	var mu sync.Mutex
-	read := func() {
-		metrics.Read(s)
-		mu.Lock()
-		peak = max(peak, s[0].Value.Uint64()+s[1].Value.Uint64())
-		mu.Unlock()
-	}
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(10 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				read()
-			}
-		}
-	})
-	return func() uint64 {
-		close(done)
-		wg.Wait()
-		read()
-		return peak
-	}
 }
