@@ -36,11 +36,11 @@ type FindingsWriter struct {
 	facets   facetEncoder
 	n        int
 	err      error
-	// restoreCache: the SQLite connection's cache was enlarged (Abort
-	// restores it before the connection goes back to the pool); staged:
-	// the findings go through the staging table (stageRows, unstage).
-	restoreCache, staged bool
-	stageRows            [][]any
+	// staged (SQLite): the findings go through the staging table
+	// (stageRows, unstage), and the connection's cache was enlarged (Abort
+	// restores it before the connection goes back to the pool).
+	staged    bool
+	stageRows [][]any
 }
 
 // streamCacheKiB is the page cache of the connection writing a streamed
@@ -67,10 +67,6 @@ func (s *Store) BeginFindings(ctx context.Context, scanID int64, inv *nhi.Invent
 		return nil, err
 	}
 	if s.pg == nil {
-		// Batches come in identity order, their fingerprints in any: the
-		// findings' B-trees are written at random places, so give the
-		// writer's connection the cache to hold them while it writes.
-		fw.restoreCache = true
 		if err := fw.stage(); err != nil {
 			fw.Abort()
 			return nil, err
@@ -189,15 +185,17 @@ const stageTable = "nhiscan_scan_findings"
 
 var stageCols = []string{"fingerprint", "body"}
 
-// stage creates the staging table and enlarges the connection's cache.
+// stage creates the staging table and enlarges the connection's cache:
+// batches come in identity order, their fingerprints in any, so the
+// findings' B-trees are still written at random places.
 func (fw *FindingsWriter) stage() error {
+	fw.staged = true // from here Abort restores the cache
 	if _, err := fw.tx.ExecContext(fw.ctx, fmt.Sprintf("PRAGMA cache_size = %d", streamCacheKiB)); err != nil {
 		return err
 	}
 	if _, err := fw.tx.ExecContext(fw.ctx, "CREATE TEMP TABLE "+stageTable+" (fingerprint TEXT NOT NULL, body TEXT NOT NULL)"); err != nil {
 		return err
 	}
-	fw.staged = true
 	return nil
 }
 
@@ -270,7 +268,7 @@ func (fw *FindingsWriter) Abort() {
 	}
 	if fw.tx != nil {
 		fw.tx.Rollback()
-		if fw.restoreCache {
+		if fw.staged {
 			fw.conn.ExecContext(context.WithoutCancel(fw.ctx), fmt.Sprintf("PRAGMA cache_size = %d", writerCacheKiB))
 		}
 		fw.conn.Close()
